@@ -1,0 +1,1 @@
+"""Executable reconstruction of Vedovati & Ching (2024): context modulation pathways in multitask RNNs."""
