@@ -1,0 +1,195 @@
+"""Artifacts: trained networks and computed results, keyed by their full config and code version.
+
+An artifact is two files in ``artifact_dir()/<kind>/``:
+
+* ``<key>.pt``: the payload (``torch.save``),
+* ``<key>.json``: its stamp -- kind, config, code version, SHA-256 of the payload, torch
+  version, creation time.
+
+``key = sha256(kind, config, code_version())[:16]``, where :func:`code_version` hashes the code
+that determines results (tasks, model, training, metrics) with comments and docstrings stripped:
+editing prose does not invalidate artifacts, editing an equation does.
+
+:func:`load_or_train` / :func:`load_or_compute` return a matching artifact or make it. A payload
+whose hash does not match its stamp (corrupt, truncated, replaced) or a stamp whose config differs
+is reported with a warning and rebuilt, never used. Writes are atomic (temporary file in the same
+folder, fsync, rename), so an interrupted write leaves no half file under the final name.
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import io
+import json
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RESULT_MODULES = ("tasks.py", "model.py", "train.py", "metrics.py")
+"""The modules whose code determines trained networks (and so artifact keys)."""
+
+
+class ArtifactError(RuntimeError):
+    """An artifact on disk is missing, corrupt or does not match what was asked for."""
+
+
+def artifact_dir() -> Path:
+    """Where artifacts live: ``$BOOK_ARTIFACTS`` if set, else ``<repo>/artifacts``."""
+    return Path(os.environ.get("BOOK_ARTIFACTS", REPO_ROOT / "artifacts"))
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(
+                    getattr(body[0], "value", None), ast.Constant) and isinstance(
+                    body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+@functools.cache
+def code_version() -> str:
+    """Hash (12 hex digits) of the result-determining code, comments and docstrings excluded.
+
+    The code is normalised by parsing it and printing it back (``ast.unparse``), which is the
+    same on every Python version that runs this project (``ast.dump`` is not: its fields change
+    between versions). Cached per process: the sources do not change while it runs.
+    """
+    h = hashlib.sha256()
+    lib_dir = Path(__file__).resolve().parent
+    for name in RESULT_MODULES:
+        tree = _strip_docstrings(ast.parse((lib_dir / name).read_text()))
+        h.update(name.encode())
+        h.update(ast.unparse(tree).encode())
+    return h.hexdigest()[:12]
+
+
+def canonical(config: dict) -> dict:
+    """``config`` as it reads back from JSON (tuples become lists), for comparisons."""
+    return json.loads(json.dumps(config, sort_keys=True))
+
+
+def artifact_key(kind: str, config: dict) -> str:
+    """Key (16 hex digits) of an artifact of ``kind`` made from ``config`` by this code."""
+    blob = json.dumps({"kind": kind, "config": config, "code": code_version()}, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def paths(kind: str, config: dict, directory: Path | None = None) -> tuple[Path, Path]:
+    """(payload, stamp) paths of an artifact."""
+    key = artifact_key(kind, config)
+    folder = (directory or artifact_dir()) / kind
+    return folder / f"{key}.pt", folder / f"{key}.json"
+
+
+def _atomic_write_bytes(data: bytes, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> str:
+    """``torch.save`` to ``path`` atomically; returns the SHA-256 of the bytes written."""
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    data = buf.getvalue()
+    _atomic_write_bytes(data, Path(path))
+    return hashlib.sha256(data).hexdigest()
+
+
+def save(kind: str, config: dict, payload: Any, directory: Path | None = None,
+         extra: dict | None = None) -> Path:
+    """Write an artifact (payload first, then its stamp); returns the payload path."""
+    pt, stamp = paths(kind, config, directory)
+    digest = atomic_torch_save(payload, pt)
+    meta = {"kind": kind, "config": config, "code_version": code_version(), "sha256": digest,
+            "torch": torch.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    _atomic_write_bytes(json.dumps(meta | (extra or {}), indent=1, sort_keys=True).encode(),
+                        stamp)
+    return pt
+
+
+def load(kind: str, config: dict, directory: Path | None = None) -> Any:
+    """Load a verified artifact or raise :class:`ArtifactError` saying what is wrong."""
+    pt, stamp = paths(kind, config, directory)
+    if not pt.exists() or not stamp.exists():
+        raise ArtifactError(f"no {kind} artifact for this config at {pt}")
+    try:
+        meta = json.loads(stamp.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ArtifactError(f"stamp {stamp} is unreadable: {err}") from err
+    if meta.get("config") != canonical(config) or meta.get("kind") != kind:
+        raise ArtifactError(f"stamp {stamp} describes another config or kind")
+    if meta.get("code_version") != code_version():
+        raise ArtifactError(f"{pt} was made by code version {meta.get('code_version')}, "
+                            f"this is {code_version()}")
+    data = pt.read_bytes()
+    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+        raise ArtifactError(f"{pt} does not match its recorded SHA-256 (corrupt or truncated)")
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+
+
+def meta(kind: str, config: dict, directory: Path | None = None) -> dict:
+    """The stamp of an artifact (config, code version, hash, torch version, creation time)."""
+    return json.loads(paths(kind, config, directory)[1].read_text())
+
+
+def load_or_compute(kind: str, config: dict, compute: Callable[[], Any],
+                    directory: Path | None = None) -> Any:
+    """Return the verified artifact for ``(kind, config)``, computing and saving it if needed."""
+    pt, _ = paths(kind, config, directory)
+    if pt.exists():
+        try:
+            return load(kind, config, directory)
+        except ArtifactError as err:
+            warnings.warn(f"rebuilding {kind} artifact: {err}")
+    payload = compute()
+    save(kind, config, payload, directory)
+    return payload
+
+
+def load_or_train(config, directory: Path | None = None, progress: bool = True):
+    """The trained network of a :class:`lib.train.TrainConfig`: loaded if shipped, else trained.
+
+    Training checkpoints next to the artifact, so an interrupted run resumes where it stopped.
+    """
+    from lib.train import History, TrainResult, build_model, train
+
+    cfg = config.to_dict()
+
+    def compute() -> dict:
+        ckpt = paths("network", cfg, directory)[0].with_suffix(".ckpt")
+        result = train(config, checkpoint=ckpt, progress=progress)
+        return {"state_dict": result.model.state_dict(), "history": result.history.to_dict()}
+
+    payload = load_or_compute("network", cfg, compute, directory)
+    model = build_model(config)
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return TrainResult(config, model, History.from_dict(payload["history"]))
+
+
+def has(kind: str, config: dict, directory: Path | None = None) -> bool:
+    """Whether a verified artifact exists (without building it)."""
+    try:
+        load(kind, config, directory)
+        return True
+    except ArtifactError:
+        return False

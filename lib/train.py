@@ -1,0 +1,338 @@
+"""Training: Yang et al.'s protocol for a :class:`lib.model.ModulatedRNN` on a task set.
+
+One task per batch (drawn with Yang's sampling weights: contextdm1/2 five times the others),
+masked squared error (:func:`lib.metrics.masked_mse`), Adam, evaluation on every task every
+``eval_every`` steps with Yang's performance (:func:`lib.metrics.performance`), stop when every
+task is at criterion or the step budget is spent.
+
+Reproducibility is by construction: the batch, the task drawn and the network noise of step ``s``
+depend only on ``(config.seed, s)``, never on what ran before, and a checkpoint stores the
+weights, Adam's state and the history. An interrupted run resumed from its checkpoint therefore
+gives the same final weights as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from lib import tasks as T
+from lib.metrics import masked_mse, performance
+from lib.model import MECHANISMS, ModulatedRNN
+
+TRAINABLE = ("all", "modulation", "freeze_exc", "freeze_syn")
+"""Which parameters Adam updates: everything; only the per-task modulation (shared weights
+frozen, for packing); or everything except the excitability / synaptic pathway (frozen at its
+initialisation, i.e. at zero modulation)."""
+
+_STREAM_BATCH, _STREAM_NOISE, _STREAM_EVAL = 1, 2, 3
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained network (and so its artifact key).
+
+    Sizes are in units of steps (one Adam update on one batch of ``batch_size`` trials) and
+    trials; ``criterion`` is Yang's performance in [0, 1].
+    """
+
+    mechanism: str
+    tasks: tuple[str, ...] = T.TASK_SETS["core8"]
+    n_rec: int = 128
+    rank: int = 1
+    seed: int = 0
+    max_steps: int = 10_000
+    batch_size: int = 64
+    lr: float = 1e-3
+    eval_every: int = 250
+    eval_trials: int = 128
+    criterion: float = 0.9
+    stop_at_criterion: bool = True
+    ctxdm_weight: float = 5.0
+    activation: str = "softplus"
+    w_rec_init: str = "randortho"
+    trainable: str = "all"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        _check_choice("mechanism", self.mechanism, MECHANISMS)
+        _check_choice("trainable", self.trainable, TRAINABLE)
+        if not self.tasks:
+            raise ValueError("tasks: must name at least one task, got ()")
+        for name in self.tasks:
+            _check_choice("tasks", name, T.TASKS)
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"tasks: names must be unique, got {self.tasks}")
+        for name in ("n_rec", "rank", "max_steps", "batch_size", "eval_every", "eval_trials"):
+            _check_positive_int(name, getattr(self, name))
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed: must be a non-negative int, got {self.seed!r}")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+            raise ValueError(f"lr: must be a float in (0, 1), got {self.lr!r}")
+        if not (0 < self.criterion <= 1):
+            raise ValueError(f"criterion: must be in (0, 1], got {self.criterion!r}")
+        if not (self.ctxdm_weight > 0):
+            raise ValueError(f"ctxdm_weight: must be > 0, got {self.ctxdm_weight!r}")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["tasks"] = list(self.tasks)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return cls(**d)
+
+    def task_weights(self) -> np.ndarray:
+        """Sampling probability of each task per step (Yang: contextdm1/2 weighted 5x)."""
+        w = np.array([self.ctxdm_weight if t in ("contextdm1", "contextdm2") else 1.0
+                      for t in self.tasks])
+        return w / w.sum()
+
+
+@dataclass
+class History:
+    """Learning curves: one row per evaluation.
+
+    ``perf[i, k]``: performance on ``tasks[k]`` after ``steps[i]`` steps (``trials[i]`` trials).
+    ``loss[i]``: mean training loss over the steps since the previous evaluation.
+    """
+
+    tasks: tuple[str, ...]
+    steps: list[int] = field(default_factory=list)
+    trials: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    perf: list[list[float]] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def perf_array(self) -> np.ndarray:
+        """Performance as an array (n_evals, K)."""
+        return np.asarray(self.perf, dtype=float).reshape(len(self.steps), len(self.tasks))
+
+    def trials_to_criterion(self, criterion: float) -> np.ndarray:
+        """Trials at the first evaluation where each task reached ``criterion`` (nan: never)."""
+        p = self.perf_array()
+        out = np.full(len(self.tasks), np.nan)
+        for k in range(len(self.tasks)):
+            hit = np.flatnonzero(p[:, k] >= criterion)
+            if hit.size:
+                out[k] = self.trials[hit[0]]
+        return out
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self) | {"tasks": list(self.tasks)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        return cls(**(d | {"tasks": tuple(d["tasks"])}))
+
+
+@dataclass
+class TrainResult:
+    """A trained network with the config that made it and its learning curves."""
+
+    config: TrainConfig
+    model: ModulatedRNN
+    history: History
+
+    @property
+    def final_perf(self) -> dict[str, float]:
+        return dict(zip(self.config.tasks, self.history.perf_array()[-1]))
+
+
+def build_model(config: TrainConfig) -> ModulatedRNN:
+    """The untrained network a config describes (shared weights drawn from ``config.seed``)."""
+    return ModulatedRNN(config.mechanism, config.n_rec, len(config.tasks), rank=config.rank,
+                        activation=config.activation, w_rec_init=config.w_rec_init,
+                        seed=config.seed)
+
+
+def trainable_parameters(model: ModulatedRNN, trainable: str) -> list[torch.nn.Parameter]:
+    """The parameters Adam updates under a ``TRAINABLE`` option (see that constant)."""
+    _check_choice("trainable", trainable, TRAINABLE)
+    if trainable == "all":
+        return list(model.parameters())
+    if trainable == "modulation":
+        params = list(model.modulation_parameters())
+        if not params:
+            raise ValueError(f"trainable='modulation': mechanism {model.mechanism!r} has no "
+                             "modulation parameters")
+        return params
+    frozen = {id(p) for p in model.modulation_parameters("exc" if trainable == "freeze_exc"
+                                                          else "syn")}
+    return [p for p in model.parameters() if id(p) not in frozen]
+
+
+def one_hot(k: int, n_tasks: int, batch_size: int, device=None) -> torch.Tensor:
+    """Context ``e_k`` for a whole batch, shape (B, K)."""
+    c = torch.zeros(batch_size, n_tasks, device=device)
+    c[:, k] = 1.0
+    return c
+
+
+def step_seed(seed: int, stream: int, step: int) -> np.random.SeedSequence:
+    """The RNG seed of one step of one random stream (batches, noise, evaluation)."""
+    return np.random.SeedSequence([seed, stream, step])
+
+
+def torch_generator(seq: np.random.SeedSequence, device) -> torch.Generator:
+    g = torch.Generator(device=device)
+    g.manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
+    return g
+
+
+def evaluation_batches(config: TrainConfig, device=None) -> list[tuple[torch.Tensor, ...]]:
+    """Fixed evaluation trials per task: (x, y, c_mask, y_loc) with ``eval_trials`` trials each."""
+    out = []
+    for k, task in enumerate(config.tasks):
+        b = T.make_batch(task, config.eval_trials,
+                         np.random.default_rng(step_seed(config.seed, _STREAM_EVAL, k)),
+                         noise=False)
+        x, y, c_mask = b.to_torch(device)
+        out.append((x, y, c_mask, b.y_loc))
+    return out
+
+
+@torch.no_grad()
+def evaluate(model: ModulatedRNN, config: TrainConfig, batches=None,
+             context=None) -> np.ndarray:
+    """Mean performance per task (K,), with network noise on (as in Yang's evaluation).
+
+    ``context(k, x) -> c`` overrides the one-hot context of task ``k`` (for robustness tests);
+    the noise seed is fixed, so repeated calls are identical.
+    """
+    device = next(model.parameters()).device
+    batches = batches if batches is not None else evaluation_batches(config, device)
+    perf = np.empty(len(batches))
+    for k, (x, _, _, y_loc) in enumerate(batches):
+        c = context(k, x) if context is not None else one_hot(k, len(config.tasks), x.shape[1],
+                                                               x.device)
+        gen = torch_generator(step_seed(config.seed, _STREAM_EVAL, 10_000 + k), x.device)
+        y_hat, _ = model(x, c, noise=True, generator=gen)
+        perf[k] = performance(y_hat, y_loc).mean()
+    return perf
+
+
+def _state(model, optimizer, step: int, history: History, config: TrainConfig) -> dict:
+    return {"config": config.to_dict(), "step": step, "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "history": history.to_dict()}
+
+
+def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: bool = True,
+          device: str | torch.device | None = None) -> TrainResult:
+    """Train a network; resume from ``checkpoint`` if it holds a run of the same config.
+
+    The checkpoint is (re)written atomically at every evaluation and removed when training ends.
+    A checkpoint of another config, or one that cannot be read, is reported and ignored.
+    Raises ``FloatingPointError`` if the loss becomes NaN or infinite.
+    """
+    from lib.artifacts import atomic_torch_save  # lazy: artifacts imports this module
+
+    device = torch.device(device) if device is not None else default_device()
+    model = build_model(config).to(device)
+    params = trainable_parameters(model, config.trainable)
+    optimizer = torch.optim.Adam(params, lr=config.lr, fused=device.type in ("cpu", "cuda"))
+    history = History(config.tasks)
+    start = 0
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.exists():
+        try:
+            state = torch.load(ckpt, map_location=device, weights_only=False)
+            if state["config"] != config.to_dict():
+                raise ValueError("it was written for another config")
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            history = History.from_dict(state["history"])
+            start = state["step"]
+        except Exception as err:  # noqa: BLE001 -- any unreadable checkpoint means: start over
+            warnings.warn(f"checkpoint {ckpt} not used ({err}); training from step 0")
+            model = build_model(config).to(device)
+            params = trainable_parameters(model, config.trainable)
+            optimizer = torch.optim.Adam(params, lr=config.lr,
+                                         fused=device.type in ("cpu", "cuda"))
+            history, start = History(config.tasks), 0
+
+    eval_batches = evaluation_batches(config, device)
+    weights = config.task_weights()
+    K = len(config.tasks)
+    t0 = time.perf_counter() - history.wall_s
+    if start == 0 and not history.steps:
+        history.steps.append(0), history.trials.append(0), history.loss.append(float("nan"))
+        history.perf.append(evaluate(model, config, eval_batches).tolist())
+    done = _at_criterion(history, config)
+    bar = tqdm(total=config.max_steps, initial=start, disable=not progress, leave=False,
+               desc=f"{config.mechanism} N={config.n_rec} seed={config.seed}")
+    losses: list[float] = []
+    step = start
+    while step < config.max_steps and not done:
+        rng = np.random.default_rng(step_seed(config.seed, _STREAM_BATCH, step))
+        k = int(rng.choice(K, p=weights))
+        x, y, c_mask = T.make_batch(config.tasks[k], config.batch_size, rng,
+                                    noise=False).to_torch(device)
+        gen = torch_generator(step_seed(config.seed, _STREAM_NOISE, step), device)
+        y_hat, _ = model(x, one_hot(k, K, config.batch_size, device), noise=True,
+                         generator=gen)
+        loss = masked_mse(y_hat, y, c_mask)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"loss became {loss.item()} at step {step} on task {config.tasks[k]!r} "
+                f"(config {config.to_dict()}); try a smaller lr")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        step += 1
+        bar.update(1)
+        if step % config.eval_every == 0 or step == config.max_steps:
+            history.steps.append(step)
+            history.trials.append(step * config.batch_size)
+            history.loss.append(float(np.mean(losses)))
+            history.perf.append(evaluate(model, config, eval_batches).tolist())
+            history.wall_s = time.perf_counter() - t0
+            losses = []
+            done = _at_criterion(history, config)
+            bar.set_postfix(loss=f"{history.loss[-1]:.4f}",
+                            min_perf=f"{min(history.perf[-1]):.2f}")
+            if ckpt is not None and step < config.max_steps and not done:
+                atomic_torch_save(_state(model, optimizer, step, history, config), ckpt)
+    bar.close()
+    history.wall_s = time.perf_counter() - t0
+    if ckpt is not None and ckpt.exists():
+        ckpt.unlink()
+    model.eval()
+    return TrainResult(config, model.cpu(), history)
+
+
+def _at_criterion(history: History, config: TrainConfig) -> bool:
+    return config.stop_at_criterion and min(history.perf[-1]) >= config.criterion
+
+
+def default_device() -> torch.device:
+    """``$BOOK_DEVICE`` if set (e.g. ``cpu`` to run many 1-thread CPU workers on a GPU node),
+    else CUDA when present, else CPU: the same code runs on a laptop and a GPU node."""
+    name = os.environ.get("BOOK_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(f"BOOK_DEVICE: {name!r} is not a torch device ({err})") from err
+
+
+def _check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}: unknown value {value!r}; allowed: {', '.join(map(str, allowed))}")
+
+
+def _check_positive_int(name: str, value) -> None:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name}: must be a positive int, got {value!r}")
+
+
+__all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "build_model", "train",
+           "evaluate", "evaluation_batches", "trainable_parameters", "one_hot", "default_device"]

@@ -1,0 +1,129 @@
+"""Artifacts: keys, verified loads, rebuild of corrupt or mismatched files, atomic writes, and
+reproduction of a shipped artifact by retraining."""
+from __future__ import annotations
+
+import ast
+import json
+import os
+
+import pytest
+import torch
+
+from lib import artifacts as A
+from lib.experiments import battery_spec
+from lib.train import TrainConfig
+
+CFG = {"a": 1, "b": [1, 2]}
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
+    return tmp_path
+
+
+def counter(value):
+    calls = {"n": 0}
+
+    def compute():
+        calls["n"] += 1
+        return value
+    return compute, calls
+
+
+def test_key_depends_on_kind_config_and_code(monkeypatch):
+    k = A.artifact_key("x", CFG)
+    assert k == A.artifact_key("x", dict(reversed(CFG.items())))
+    assert k != A.artifact_key("y", CFG)
+    assert k != A.artifact_key("x", CFG | {"a": 2})
+    monkeypatch.setattr(A, "code_version", lambda: "other")  # a new code version
+    assert k != A.artifact_key("x", CFG)
+
+
+def test_code_version_ignores_docstrings_and_comments():
+    a = ast.unparse(A._strip_docstrings(ast.parse('"""doc"""\ndef f(x):\n    """d"""\n    return x')))
+    b = ast.unparse(A._strip_docstrings(ast.parse("def f(x):  # why\n    return x")))
+    c = ast.unparse(A._strip_docstrings(ast.parse("def f(x):\n    return x + 1")))
+    assert a == b != c
+
+
+def test_compute_once_then_load(store):
+    compute, calls = counter({"v": torch.arange(3)})
+    first = A.load_or_compute("k", CFG, compute)
+    second = A.load_or_compute("k", CFG, compute)
+    assert calls["n"] == 1 and torch.equal(first["v"], second["v"])
+    meta = A.meta("k", CFG)
+    assert meta["config"] == CFG and meta["code_version"] == A.code_version()
+    assert {"sha256", "torch", "created"} <= set(meta)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty"])
+def test_corrupt_payload_is_detected_and_rebuilt(store, damage):
+    compute, calls = counter([1, 2, 3])
+    A.load_or_compute("k", CFG, compute)
+    pt, _ = A.paths("k", CFG)
+    data = pt.read_bytes()
+    pt.write_bytes({"flip": data[:-5] + bytes([data[-5] ^ 0xFF]) + data[-4:],
+                    "truncate": data[: len(data) // 2], "empty": b""}[damage])
+    with pytest.raises(A.ArtifactError, match="SHA-256"):
+        A.load("k", CFG)
+    with pytest.warns(UserWarning, match="rebuilding"):
+        assert A.load_or_compute("k", CFG, compute) == [1, 2, 3]
+    assert calls["n"] == 2
+    assert A.load("k", CFG) == [1, 2, 3]
+
+
+def test_mismatched_stamp_is_rebuilt(store):
+    compute, calls = counter("payload")
+    A.load_or_compute("k", CFG, compute)
+    _, stamp = A.paths("k", CFG)
+    meta = json.loads(stamp.read_text())
+    stamp.write_text(json.dumps(meta | {"config": {"a": 99}}))
+    with pytest.warns(UserWarning, match="another config"):
+        A.load_or_compute("k", CFG, compute)
+    assert calls["n"] == 2
+
+
+def test_interrupted_write_leaves_nothing(store, monkeypatch):
+    def boom(src, dst):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(KeyboardInterrupt):
+        A.save("k", CFG, list(range(1000)))
+    assert [p for p in store.rglob("*") if p.is_file()] == []
+
+
+def test_load_or_train_trains_once(store):
+    cfg = TrainConfig(mechanism="exc", tasks=("fdgo", "fdanti"), n_rec=8, max_steps=4,
+                      eval_every=2, eval_trials=8, batch_size=8)
+    a = A.load_or_train(cfg, progress=False)
+    pt, _ = A.paths("network", cfg.to_dict())
+    mtime = pt.stat().st_mtime_ns
+    b = A.load_or_train(cfg, progress=False)
+    assert pt.stat().st_mtime_ns == mtime
+    for k, v in a.model.state_dict().items():
+        assert torch.equal(v, b.model.state_dict()[k])
+    assert a.history.perf == b.history.perf
+
+
+@pytest.mark.slow
+def test_shipped_smoke_artifact_is_reproduced_by_retraining(tmp_path):
+    """The book ships networks made by this code: retraining one from scratch reproduces it."""
+    spec = battery_spec("smoke")
+    cfg = spec.config("hybrid", 0)
+    if not A.has("network", cfg.to_dict()):
+        pytest.fail("the shipped smoke artifact for hybrid/seed 0 is missing or stale: "
+                    "run `make artifacts`")
+    shipped = A.load_or_train(cfg)
+    retrained = A.load_or_train(cfg, directory=tmp_path, progress=False)
+    for k, v in shipped.model.state_dict().items():
+        torch.testing.assert_close(retrained.model.state_dict()[k], v, rtol=1e-4, atol=1e-5)
+    assert retrained.history.steps == shipped.history.steps
+
+
+def test_tuples_in_configs_survive_the_stamp(store):
+    compute, calls = counter(1)
+    cfg = {"grid": (0.0, 0.5, 1.0), "nested": {"pair": ("a", "b")}}
+    A.load_or_compute("k", cfg, compute)
+    A.load_or_compute("k", cfg, compute)
+    assert calls["n"] == 1

@@ -1,0 +1,81 @@
+"""Chapter parameters: profiles, overrides, and a clear error for every kind of bad input."""
+from __future__ import annotations
+
+import pytest
+
+from lib import params
+from lib.experiments import battery_spec
+from lib.tasks import TASK_SETS, TASKS
+
+BAD = [
+    ("tasks", {"profile": "fast"}, "profile"),
+    ("tasks", {"profile": 3}, "profile"),
+    ("tasks", {"task_set": "core9"}, "task_set"),
+    ("tasks", {"task_set": ["fdgo", "fdgoo"]}, "fdgoo"),
+    ("tasks", {"task_set": ["fdgo"]}, "at least two"),
+    ("tasks", {"n_trials": 0}, "n_trials"),
+    ("tasks", {"n_trials": "many"}, "n_trials"),
+    ("tasks", {"n_trials": 10**9}, "n_trials"),
+    ("tasks", {"seed": -1}, "seed"),
+    ("tasks", {"seed": 1.5}, "seed"),
+    ("tasks", {"colour": "red"}, "unknown parameter"),
+    ("model", {"n_rec": 0}, "n_rec"),
+    ("model", {"n_rec": -128}, "n_rec"),
+    ("model", {"n_rec": 1e6}, "n_rec"),
+    ("model", {"rank": True}, "rank"),
+    ("battery", {"variants": ["exc", "film"]}, "film"),
+    ("battery", {"variants": []}, "variants"),
+    ("battery", {"variants": ["exc", "exc"]}, "variants"),
+    ("battery", {"n_seeds": 0}, "n_seeds"),
+    ("battery", {"max_steps": -5}, "max_steps"),
+    ("battery", {"workers": 0}, "workers"),
+    ("battery", {"eval_trials": 2}, "eval_trials"),
+    ("ambiguity", {"n_lambda": 2}, "n_lambda"),
+    ("ambiguity", {"n_lambda": 5.5}, "n_lambda"),
+    ("ambiguity", {"max_noise": -1.0}, "max_noise"),
+    ("ambiguity", {"max_scale": float("nan")}, "max_scale"),
+    ("ambiguity", {"n_scale": "3"}, "n_scale"),
+]
+
+
+@pytest.mark.parametrize("chapter, values, match", BAD,
+                         ids=[f"{c}-{'-'.join(map(str, v))}" for c, v, _ in BAD])
+def test_bad_parameter_is_named_with_value_and_allowed(chapter, values, match):
+    with pytest.raises(ValueError, match=match) as err:
+        params.chapter(chapter, **values)
+    msg = str(err.value)
+    assert "allowed" in msg or "takes" in msg, msg
+
+
+def test_profiles_set_sizes_and_explicit_values_override():
+    smoke, quick = params.chapter("battery", "smoke"), params.chapter("battery", "quick")
+    assert smoke.n_rec < quick.n_rec and smoke.max_steps < quick.max_steps
+    assert quick.task_set == TASK_SETS["core8"]
+    assert params.chapter("battery", "quick", n_rec=64).n_rec == 64
+    assert params.chapter("battery", "paper").task_set == TASKS
+    assert params.chapter("battery", "quick", task_set="fdgo, fdanti").task_set == ("fdgo",
+                                                                                      "fdanti")
+
+
+def test_default_profile_comes_from_environment(monkeypatch):
+    monkeypatch.setenv("BOOK_PROFILE", "smoke")
+    assert params.chapter("model").profile == "smoke"
+    monkeypatch.setenv("BOOK_PROFILE", "turbo")
+    with pytest.raises(ValueError, match="BOOK_PROFILE"):
+        params.chapter("model")
+    monkeypatch.delenv("BOOK_PROFILE")
+    assert params.chapter("model").profile == "quick"
+
+
+def test_unknown_chapter():
+    with pytest.raises(ValueError, match="chapter"):
+        params.chapter("e9")
+
+
+def test_battery_spec_builds_every_config():
+    spec = battery_spec("smoke")
+    configs = spec.configs()
+    assert len(configs) == spec.n_seeds * (len(spec.variants) + 2)
+    assert configs["syn_lowrank_r2", 0].rank == 2
+    assert configs["hybrid_frozen_exc", 1].trainable == "freeze_exc"
+    assert params.describe(params.MODEL_PARAMS)[0]["parameter"] == "task_set"

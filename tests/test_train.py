@@ -1,0 +1,146 @@
+"""Training: config validation, determinism, checkpoint/resume, freezing, NaN guard, and
+networks that really learn."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lib import train as tr
+from lib.train import TrainConfig, train
+
+TINY = dict(tasks=("fdgo", "fdanti"), n_rec=16, max_steps=12, eval_every=4, eval_trials=16,
+            batch_size=16)
+
+
+def weights(result) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in result.model.state_dict().items()}
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(mechanism="film"), "mechanism"),
+    (dict(tasks=("fdgo", "nope")), "tasks"),
+    (dict(tasks=()), "tasks"),
+    (dict(tasks=("fdgo", "fdgo")), "unique"),
+    (dict(n_rec=0), "n_rec"),
+    (dict(rank=-1), "rank"),
+    (dict(max_steps=2.5), "max_steps"),
+    (dict(lr=0.0), "lr"),
+    (dict(seed=-3), "seed"),
+    (dict(criterion=1.5), "criterion"),
+    (dict(trainable="some"), "trainable"),
+])
+def test_config_rejects_bad_values(bad, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**({"mechanism": "exc"} | TINY | bad))
+
+
+def test_config_roundtrip_and_weights():
+    c = TrainConfig(mechanism="hybrid", tasks=("fdgo", "contextdm1", "contextdm2"))
+    assert TrainConfig.from_dict(c.to_dict()) == c
+    np.testing.assert_allclose(c.task_weights(), [1 / 11, 5 / 11, 5 / 11])
+
+
+def test_same_seed_same_weights_other_seed_differs():
+    cfg = TrainConfig(mechanism="exc", **TINY)
+    a, b = train(cfg, progress=False), train(cfg, progress=False)
+    for k, v in weights(a).items():
+        assert torch.equal(v, weights(b)[k]), k
+    assert a.history.perf == b.history.perf
+    c = train(TrainConfig(mechanism="exc", seed=1, **TINY), progress=False)
+    flat = [torch.cat([p.detach().flatten() for p in r.model.parameters()]) for r in (a, c)]
+    assert not torch.equal(*flat)
+
+
+def test_interrupted_run_resumes_to_identical_weights(tmp_path, monkeypatch):
+    cfg = TrainConfig(mechanism="syn_lowrank", **TINY)
+    full = train(cfg, progress=False)
+    ckpt = tmp_path / "run.ckpt"
+    real = tr.T.make_batch
+    calls = {"n": 0}
+
+    def dying_make_batch(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 7:  # after the step-4 checkpoint, before the step-8 one
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(tr.T, "make_batch", dying_make_batch)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, checkpoint=ckpt, progress=False)
+    assert ckpt.exists()
+    assert torch.load(ckpt, weights_only=False)["step"] == 4
+    monkeypatch.setattr(tr.T, "make_batch", real)
+    resumed = train(cfg, checkpoint=ckpt, progress=False)
+    for k, v in weights(full).items():
+        assert torch.equal(v, weights(resumed)[k]), k
+    assert resumed.history.steps == full.history.steps
+    assert not ckpt.exists(), "a finished run removes its checkpoint"
+
+
+def test_checkpoint_of_another_config_is_ignored(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    cfg = TrainConfig(mechanism="exc", **TINY)
+    torch.save({"config": {"other": 1}, "step": 3}, ckpt)
+    with pytest.warns(UserWarning, match="not used"):
+        res = train(cfg, checkpoint=ckpt, progress=False)
+    ref = train(cfg, progress=False)
+    for k, v in weights(ref).items():
+        assert torch.equal(v, weights(res)[k])
+
+
+def test_corrupt_checkpoint_restarts_cleanly(tmp_path):
+    ckpt = tmp_path / "run.ckpt"
+    ckpt.write_bytes(b"not a checkpoint")
+    with pytest.warns(UserWarning, match="not used"):
+        train(TrainConfig(mechanism="exc", **TINY), checkpoint=ckpt, progress=False)
+
+
+@pytest.mark.parametrize("trainable, frozen", [("modulation", "shared"), ("freeze_exc", "exc"),
+                                               ("freeze_syn", "syn")])
+def test_frozen_parameters_do_not_move(trainable, frozen):
+    cfg = TrainConfig(mechanism="hybrid", trainable=trainable, **TINY)
+    init = tr.build_model(cfg)
+    res = train(cfg, progress=False)
+    fixed = (init.shared_parameters() if frozen == "shared"
+             else init.modulation_parameters(frozen))
+    names = {id(p): n for n, p in init.named_parameters()}
+    after = dict(res.model.named_parameters())
+    moved = [n for n, p in init.named_parameters() if not torch.equal(p, after[n])]
+    for p in fixed:
+        assert torch.equal(p, after[names[id(p)]]), names[id(p)]
+    assert moved, "the trainable parameters must move"
+
+
+def test_modulation_only_needs_modulation():
+    with pytest.raises(ValueError, match="no modulation"):
+        tr.trainable_parameters(tr.build_model(TrainConfig(mechanism="none", **TINY)),
+                                "modulation")
+
+
+def test_nan_loss_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(tr, "masked_mse", lambda *a: torch.tensor(float("nan"),
+                                                                  requires_grad=True))
+    with pytest.raises(FloatingPointError, match="step 0"):
+        train(TrainConfig(mechanism="exc", **TINY), checkpoint=tmp_path / "c.ckpt",
+              progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_history_trials_to_criterion():
+    h = tr.History(("a", "b"), steps=[0, 10, 20], trials=[0, 640, 1280], loss=[0, 1, 1],
+                   perf=[[0.1, 0.0], [0.95, 0.5], [0.97, 0.8]])
+    np.testing.assert_array_equal(h.trials_to_criterion(0.9), [640, np.nan])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mechanism", ["exc_bias", "syn_lowrank"])
+def test_network_really_learns_go_anti(mechanism):
+    """Context is essential here: Go and Anti differ only in the context (same stimuli)."""
+    torch.set_num_threads(1)
+    cfg = TrainConfig(mechanism=mechanism, tasks=("fdgo", "fdanti"), n_rec=64, max_steps=1500,
+                      eval_every=100, eval_trials=128, seed=0)
+    res = train(cfg, progress=False)
+    loss = np.array(res.history.loss[1:])
+    assert loss[-1] < 0.5 * loss[0], "the loss must fall"
+    assert min(res.history.perf[-1]) >= 0.9, res.history.perf[-1]
