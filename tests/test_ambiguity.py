@@ -1,0 +1,131 @@
+"""E2 probes and the E1/E2 summaries and verdicts, on known inputs and on a tiny network."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lib import ambiguity as amb
+from lib import analysis
+from lib.train import History, TrainConfig, TrainResult, build_model, train
+
+LAM = [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def fake_probe(mix_i, mix_j, clean=(1.0, 1.0)) -> dict:
+    return {"tasks": ["a", "b"], "pairs": [[0, 1]], "clean": np.array(clean),
+            "spec": {"lambdas": LAM, "noise_levels": [0, 1], "dilutions": [0, 1],
+                     "scales": [0, 1, 2]},
+            "mix_i": np.array([mix_i]), "mix_j": np.array([mix_j]),
+            "noise_frozen": np.ones((2, 2)), "noise_fresh": np.ones((2, 2)),
+            "dilution": np.ones((2, 2)), "scale": np.ones((3, 2)), "missing": np.zeros(2),
+            "late": np.ones(2)}
+
+
+def test_robustness_on_known_curves():
+    res = fake_probe([1, 1, .5, 0, 0], [0, 0, .5, .8, 1])
+    rob = amb.robustness(res, 0.9)
+    assert rob["labels"] == [("a", "b"), ("b", "a")]
+    np.testing.assert_allclose(rob["auc"], [1.0, 0.9])
+    np.testing.assert_allclose(rob["l_leave"], [0.5, 0.125])
+
+
+def test_robustness_is_nan_for_unlearned_tasks():
+    rob = amb.robustness(fake_probe([0.5, 0.5, 0.5, 0, 0], [0, 0, .5, 1, 1]), 0.9)
+    assert np.isnan(rob["auc"][0]) and np.isnan(rob["l_leave"][0])
+    assert rob["l_leave"][1] == 0.5
+
+
+def test_outcome_categories():
+    T, B = 3, 4
+    y_hat = torch.full((T, B, 33), 0.05)
+    y_loc = np.full((T, B), 1.0)
+    y_loc[:, 3] = -1
+    y_hat[-1, 0, 0] = 0.9  # fixates where a response is due -> collapse
+    ring = 2 * np.pi * np.arange(32) / 32
+    for b, ang in ((1, 1.0), (2, 1.0 + np.pi)):  # correct; wrong place
+        y_hat[-1, b, 1:] = torch.tensor(0.8 * np.exp(-(np.angle(np.exp(1j * (ring - ang))) /
+                                                       (np.pi / 8)) ** 2 / 2))
+    y_hat[-1, 3, 0] = 0.9  # fixates where fixation is due -> correct
+    np.testing.assert_allclose(amb.outcomes(y_hat, y_loc), [0.5, 0.25, 0.25])
+
+
+def synthetic_probes(auc_exc: float, auc_syn: float, seeds: int = 3) -> dict:
+    probes = {}
+    rng = np.random.default_rng(0)
+    for lab, auc in (("exc", auc_exc), ("syn_lowrank_r1", auc_syn), ("syn_prepost", auc_syn),
+                     ("hybrid", auc_exc), ("syn_lowrank_r2", auc_syn)):
+        for s in range(seeds):
+            v = auc + 0.01 * rng.standard_normal()
+            probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
+    return probes
+
+
+def test_verdict_c2_detects_a_difference_and_its_absence():
+    assert amb.robustness(synthetic_probes(0.9, 0.9)["exc", 0], 0.9)["auc"].shape == (2,)
+    assert analysis.verdict_c2(synthetic_probes(0.97, 0.80))["verdict"] == "supported"
+    same = analysis.verdict_c2(synthetic_probes(0.9, 0.9))
+    assert same["verdict"] == "not supported"
+    assert {c["a"] for c in same["comparisons"]} == {"exc", "hybrid"}
+
+
+def fake_nets(perf_by_label: dict[str, float], seeds: int = 3) -> dict:
+    nets = {}
+    for lab, p in perf_by_label.items():
+        mech = {"syn_lowrank_r1": "syn_lowrank"}.get(lab, lab)
+        for s in range(seeds):
+            cfg = TrainConfig(mechanism=mech, tasks=("fdgo", "fdanti"), n_rec=8, seed=s)
+            h = History(cfg.tasks, steps=[0, 1], trials=[0, 64], loss=[np.nan, 1.0],
+                        perf=[[0, 0], [p + 0.001 * s, p]])
+            nets[lab, s] = TrainResult(cfg, build_model(cfg), h)
+    return nets
+
+
+@pytest.mark.parametrize("exc, syn, verdict", [(0.95, 0.97, "supported"),
+                                               (0.95, 0.7, "partly supported"),
+                                               (0.95, 0.5, "not supported")])
+def test_verdict_c1(exc, syn, verdict):
+    out = analysis.verdict_c1(fake_nets({"none": 0.5, "exc": exc, "syn_lowrank_r1": syn}))
+    assert out["verdict"] == verdict
+    table = analysis.summary_table(fake_nets({"none": 0.5, "exc": exc}), ["none", "exc"])
+    assert table.loc["exc", "params/task"] == 16
+
+
+def test_probe_network_on_a_tiny_network():
+    cfg = TrainConfig(mechanism="hybrid", tasks=("fdgo", "fdanti", "delaygo"), n_rec=16,
+                      max_steps=5, eval_every=5, eval_trials=16, batch_size=16)
+    res = train(cfg, progress=False)
+    spec = amb.ProbeSpec(lambdas=(0.0, 0.5, 1.0), noise_levels=(0.0, 0.5),
+                         dilutions=(0.0, 1.0), scales=(0.0, 1.0))
+    out = amb.probe_network(res, spec)
+    assert out["mix_i"].shape == (3, 3) and out["out_i"].shape == (3, 3, 3)
+    np.testing.assert_allclose(out["out_i"].sum(-1), 1.0)
+    for key in ("noise_frozen", "noise_fresh", "dilution"):
+        assert out[key].shape == (2, 3)
+        np.testing.assert_allclose(out[key][0], out["clean"])  # zero corruption = clean
+    np.testing.assert_allclose(out["scale"][1], out["clean"])
+    np.testing.assert_allclose(out["mix_i"][:, 0], out["clean"][[0, 0, 1]])
+    ex = amb.example(res, "fdgo", "fdanti", 0.5)
+    assert ex["y_hat"].shape[1] == 33 and ex["outcome"] in amb.OUTCOMES
+    for pathway in ("exc", "syn"):
+        for mode in ("zero", "mean"):
+            assert analysis.pathway_ablation(res, pathway, mode).shape == (3,)
+    les, intact = analysis.lesion_map(res, 0.25)
+    assert les.shape == (3, 3) and intact.shape == (3,)
+
+
+def test_silenced_units_reach_nothing():
+    cfg = TrainConfig(mechanism="hybrid", tasks=("fdgo", "fdanti"), n_rec=8)
+    model = build_model(cfg)
+    with torch.no_grad():
+        for p in model.modulation_parameters():
+            p.normal_()
+    x = torch.randn(5, 3, 65)
+    c = torch.softmax(torch.randn(3, 2), dim=1)
+    silenced = analysis.lesioned(model, np.arange(8))
+    y, _ = silenced(x, c, noise=False)
+    torch.testing.assert_close(y, torch.sigmoid(model.b_out).expand_as(y))
+    y_full, _ = model(x, c, noise=False)
+    assert not torch.allclose(y_full, y)
+    partial = analysis.lesioned(model, np.array([0, 3]))
+    assert partial.W_rec[:, [0, 3]].abs().sum() == 0 and model.W_rec[:, [0, 3]].abs().sum() > 0
