@@ -7,21 +7,20 @@
    and the same task logic (targets, match probability), checked on large batches; each rule is
    checked on the fixtures too, so the expectations encoded here are Yang's, not ours.
 
-Fixture folder: env var YANG2019_FIXTURES, default ../shared/fixtures/yang2019 from the repo root.
+Fixture folder: env var YANG2019_FIXTURES, default ../shared/fixtures/yang2019 from the repo root
+(``lib.reference.fixture_dir``).
 """
 
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from lib import tasks as T
 from lib.metrics import performance
+from lib.reference import fixture_dir
 
-FIXTURES = Path(os.environ.get("YANG2019_FIXTURES",
-                               Path(__file__).resolve().parents[1].parent / "shared/fixtures/yang2019"))
+FIXTURES = fixture_dir()
 STEMS = sorted(p.stem for p in FIXTURES.glob("*_seed*.json")) if FIXTURES.is_dir() else []
 needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(),
                                     reason=f"Yang et al. fixture folder {FIXTURES} does not exist")
