@@ -1,0 +1,88 @@
+"""lib.bench: the quick run prints one well-formed JSON line; the FLOP count is the notes' formula.
+
+No assertion is made on speed (the box is shared; timings are noisy).
+"""
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lib import bench
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_step_flops_matches_the_notes_anchor():
+    # notes/perf-anchors.md: 53 inputs, 17 outputs, B = 64, T = 100, N = 256 -> 3.20 GFLOP
+    assert bench.step_flops(256, batch=64, steps=100, n_in=53, n_out=17) == 3_204_710_400
+    assert bench.step_flops(1, batch=1, steps=1, n_in=0, n_out=0) == 6  # 3 GEMMs x 2 FLOP
+
+
+def test_step_flops_defaults_are_this_model():
+    assert bench.step_flops(64) == 3 * 2 * 64 * 100 * (64 * 64 + 65 * 64 + 33 * 64)
+
+
+@pytest.fixture(scope="module")
+def quick() -> dict:
+    proc = subprocess.run([sys.executable, "-m", "lib.bench", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1, proc.stdout[-3000:]
+    return json.loads(lines[0])
+
+
+def _positive(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+
+
+def test_quick_has_the_required_keys(quick):
+    for key in ("gen_speedup_vs_neurogym", "roofline_fraction", "targets", "machine",
+                "load_avg_before", "load_avg_after", "method", "generation", "training",
+                "roofline"):
+        assert key in quick
+    assert quick["quick"] is True and quick["machine"]["threads"] == 1
+    assert set(quick["targets"]) == {"gen_15x_neurogym_every_task", "base_step_half_matmul_rate",
+                                     "one_hot_within_1.2x", "lowrank_mixed_within_1.8x",
+                                     "syn_mask_mixed_within_3x"}
+    for t in quick["targets"].values():
+        assert {"target", "value", "met"} <= set(t) and t["met"] in (True, False, None)
+    assert "noise=False" in quick["generation"]["training_noise"]
+
+
+def test_quick_timings_are_positive_and_finite(quick):
+    gen = quick["generation"]
+    assert set(gen["tasks"]) == set(bench.QUICK_TASKS)
+    for row in gen["tasks"].values():
+        for key in ("T_mean", "ours_ms_per_batch", "ours_trials_per_s", "ours_noise_ms_per_batch"):
+            assert _positive(row[key]), key
+        if gen["neurogym_unavailable"] is None:
+            assert _positive(row["neurogym_ms_per_batch"]) and _positive(row["speedup_per_batch"])
+        else:
+            assert row["neurogym_ms_per_batch"] is None and gen["gen_speedup_vs_neurogym"] is None
+    labels = {label for label, _, _ in bench.VARIANTS}
+    for n in map(str, bench.QUICK_SIZES):
+        for kind in ("one_hot", "mixed"):
+            ms = quick["training"]["ms_per_step"][n][kind]
+            assert set(ms) == labels
+            assert all(_positive(v) for v in ms.values())
+            for table in ("ratio_to_none", "cpu_ms_per_step", "cpu_ratio_to_none"):
+                cells = quick["training"][table][n][kind]
+                assert set(cells) == labels and all(_positive(v) for v in cells.values())
+        assert _positive(quick["training"]["matmul_64xN_NxN"][n]["gflops"])
+    assert _positive(quick["roofline_fraction"])
+    assert _positive(quick["roofline"]["achieved_gflops"])
+
+
+def test_generation_without_neurogym_reports_null_with_reason(monkeypatch):
+    monkeypatch.setattr(bench, "_import_neurogym", lambda: (None, "neurogym not importable (test)"))
+    gen = bench.bench_generation(("fdgo",), reps=1, min_rep_s=0.005)
+    assert gen["gen_speedup_vs_neurogym"] is None and gen["gen_speedup_worst_task"] is None
+    assert gen["neurogym_unavailable"] == "neurogym not importable (test)"
+    row = gen["tasks"]["fdgo"]
+    assert row["speedup_per_batch"] is None and row["speedup_per_batch_cpu_time"] is None
+    assert _positive(row["ours_trials_per_s"]) and _positive(row["ours_cpu_ms_per_batch"])
