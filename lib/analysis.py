@@ -223,7 +223,8 @@ def verdict_c2(probes: dict, criterion: float = 0.9) -> dict:
     Compared at matched per-task budgets (``MATCHED``) on the mixture robustness ``auc`` (mean
     over ordered task pairs per seed). A pair "differs" if the 95% CI of the difference over
     seeds excludes 0. Supported if every matched pair with data differs in the same direction;
-    partly if some do; not supported if none does (at this scale and seed count).
+    partly if some do; not supported if none does (at this scale and seed count); not tested
+    if no matched pair can be scored (robustness is defined only for tasks at criterion).
     """
     def auc_per_seed(lab: str) -> np.ndarray:
         vals = []
@@ -241,7 +242,10 @@ def verdict_c2(probes: dict, criterion: float = 0.9) -> dict:
             comparisons.append({"a": a, "b": b, **d, "differs": differs})
     n_diff = sum(c["differs"] for c in comparisons)
     same_sign = len({np.sign(c["diff"]) for c in comparisons if c["differs"]}) <= 1
-    if comparisons and n_diff == len(comparisons) and same_sign:
+    if not any(np.isfinite(c["lo"]) for c in comparisons):
+        verdict = ("not tested (no matched pair has, in two or more seeds of each side, a task "
+                   "at criterion on clean context to score)")
+    elif n_diff == len(comparisons) and same_sign:
         verdict = "supported"
     elif n_diff:
         verdict = "partly supported"

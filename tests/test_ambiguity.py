@@ -67,6 +67,8 @@ def test_verdict_c2_detects_a_difference_and_its_absence():
     same = analysis.verdict_c2(synthetic_probes(0.9, 0.9))
     assert same["verdict"] == "not supported"
     assert {c["a"] for c in same["comparisons"]} == {"exc", "hybrid"}
+    unlearned = {k: fake_probe([0.5] * 5, [0.5] * 5) for k in synthetic_probes(0.9, 0.9)}
+    assert analysis.verdict_c2(unlearned)["verdict"].startswith("not tested")
 
 
 def fake_nets(perf_by_label: dict[str, float], seeds: int = 3) -> dict:

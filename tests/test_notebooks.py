@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 import papermill as pm
+from papermill.translators import PythonTranslator
 import pytest
 import yaml
 
@@ -100,6 +101,10 @@ def _lint(nb_path: Path) -> list[str]:
             problems.append(f"parameter on line {node.lineno} spans several lines; papermill reads one line")
         if node.lineno not in commented:
             problems.append(f"parameter line {node.lineno} has no '# comment': {lines[node.lineno - 1]!r}")
+    inferred = {p.name for p in PythonTranslator.inspect(cell)}
+    if inferred != names:
+        problems.append(f"papermill cannot read parameter(s) {sorted(names - inferred)} (a line with "
+                        "a second '=', e.g. in its comment, hides it from --help-notebook)")
     if "profile" not in names:
         problems.append("the parameters cell does not assign 'profile'")
     elif not any("BOOK_PROFILE" in ln for ln in lines if ln.lstrip().startswith("profile")):
@@ -124,7 +129,8 @@ if NOTEBOOKS:
 def test_lint_catches_defects(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "paper-env", "display_name": "x", "language": "python"}
-    params = nbformat.v4.new_code_cell("profile = 'quick'\nn_seeds = 3  # seeds per mechanism\nlr = (\n  1e-3)  # x")
+    params = nbformat.v4.new_code_cell("profile = 'quick'\nn_seeds = 3  # seeds per mechanism\nlr = (\n  1e-3)  # x\n"
+                                       "n_rec = None  # None = the default")
     params.metadata["tags"] = ["parameters"]
     run = nbformat.v4.new_code_cell("print(n_seeds)")
     run.execution_count = 1
@@ -134,6 +140,7 @@ def test_lint_catches_defects(tmp_path: Path) -> None:
     nbformat.write(nb, path)
     found = "\n".join(_lint(path))
     for expected in ("kernelspec", "committed outputs", "execution count", "hide-input",
-                     "line 1 has no '# comment'", "spans several lines", "BOOK_PROFILE"):
+                     "line 1 has no '# comment'", "spans several lines", "BOOK_PROFILE",
+                     "cannot read parameter(s) ['n_rec']"):
         assert expected in found, f"{expected!r} not reported in:\n{found}"
     assert "line 2" not in found  # the documented parameter passes

@@ -87,13 +87,14 @@ def budget_vs_performance(nets: dict, labels):
 
 def ablation_bars(tasks, bars: dict[str, np.ndarray]):
     """Per-task performance of hybrid variants: ``bars[name] -> (S, K)`` (mean, 95% CI)."""
-    fig, axes = figure(1, 1, 0.9 * len(tasks) + 2, 3.4)
+    fig, axes = figure(1, 1, max(6.5, 0.9 * len(tasks) + 2), 3.4)
     ax = axes[0, 0]
     width = 0.8 / len(bars)
     for n, (name, v) in enumerate(bars.items()):
         m, h = mean_ci(v)
         ax.bar(np.arange(len(tasks)) + n * width - 0.4 + width / 2, m, width,
-               yerr=np.nan_to_num(h), label=name, capsize=2)
+               yerr=np.nan_to_num(h), label=name, capsize=1.5,
+               error_kw={"lw": 0.7, "ecolor": "0.35"})
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
     ax.set(ylabel="performance", ylim=(0, 1.05))
     ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.35))
