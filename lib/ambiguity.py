@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from lib import artifacts
 from lib.metrics import performance
 from lib.params import Param, float_in, int_in, resolve
-from lib.train import TrainResult, evaluation_batches, step_seed, torch_generator
+from lib.train import TrainResult, evaluation_batches, one_hot, step_seed, torch_generator
 
 PANEL = (("fdgo", "fdanti"), ("delaygo", "delayanti"), ("contextdm1", "contextdm2"),
          ("dmsgo", "dmsnogo"))
@@ -110,9 +110,7 @@ class _Prober:
         self.K = len(self.cfg.tasks)
 
     def eye(self, k: int, B: int) -> torch.Tensor:
-        c = torch.zeros(B, self.K)
-        c[:, k] = 1.0
-        return c
+        return one_hot(k, self.K, B)
 
     @torch.no_grad()
     def run(self, k: int, c: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
@@ -161,7 +159,7 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
     late = np.zeros(K)
     for k in range(K):
         x = P.batches[k][0]
-        onset = _stim_onset(x)
+        onset = stim_onset(x)
         c = P.eye(k, B).expand(x.shape[0], B, K).clone()
         c[:onset] = 0.0
         late[k] = P.perf(k, c)
@@ -172,7 +170,7 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
             "scale": scale, "missing": missing, "late": late}
 
 
-def _stim_onset(x: torch.Tensor) -> int:
+def stim_onset(x: torch.Tensor) -> int:
     """First step at which any ring input is on (trials of a batch share their timing)."""
     on = (x[:, :, 1:].abs() > 0.05).any(dim=2).any(dim=1).nonzero()
     return int(on[0]) if len(on) else 0

@@ -119,7 +119,7 @@ def task_variance(result: TrainResult) -> np.ndarray:
     tv = []
     for k, (x, _, _, _) in enumerate(evaluation_batches(cfg)):
         _, r = result.model(x, one_hot(k, K, x.shape[1]), noise=False)
-        start = ambiguity._stim_onset(x)
+        start = ambiguity.stim_onset(x)
         tv.append(r[start:].var(dim=1).mean(dim=0).numpy())
     return np.array(tv)
 

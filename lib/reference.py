@@ -219,7 +219,7 @@ def noise_summary(task: str, seed: int = 0, batch_size: int = 64) -> str:
     noise = T.render(c, noise=True, rng=rng).x - T.render(c).x
     return (f"On {batch_size} trials of `{task}` ({noise.size:,} values over all 65 channels): "
             f"mean {noise.mean():+.1e}, s.d. {noise.std():.5f}; Yang's "
-            f"$\\sigma_x\\sqrt{{2/\\alpha}}$ = {T.INPUT_NOISE:.5f}.")
+            f"σ<sub>x</sub>√(2/α) = {T.INPUT_NOISE:.5f}.")
 
 
 # ---------------------------------------------------------------------------------------------
