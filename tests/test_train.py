@@ -136,9 +136,13 @@ def test_history_trials_to_criterion():
 @pytest.mark.slow
 @pytest.mark.parametrize("mechanism", ["exc_bias", "syn_lowrank"])
 def test_network_really_learns_go_anti(mechanism):
-    """Context is essential here: Go and Anti differ only in the context (same stimuli)."""
+    """Context is essential here: Go and Anti differ only in the context (same stimuli).
+
+    Both mechanisms first sit on a context-blind plateau (Go solved, Anti at 0); measured on
+    this seed: exc_bias leaves it and reaches criterion at 1,400 steps, syn_lowrank at 2,400.
+    """
     torch.set_num_threads(1)
-    cfg = TrainConfig(mechanism=mechanism, tasks=("fdgo", "fdanti"), n_rec=64, max_steps=1500,
+    cfg = TrainConfig(mechanism=mechanism, tasks=("fdgo", "fdanti"), n_rec=64, max_steps=3000,
                       eval_every=100, eval_trials=128, seed=0)
     res = train(cfg, progress=False)
     loss = np.array(res.history.loss[1:])
