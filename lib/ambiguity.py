@@ -88,11 +88,20 @@ def pairs_of(tasks: tuple[str, ...]) -> list[tuple[int, int]]:
 
 def outcomes(y_hat: torch.Tensor, y_loc: np.ndarray) -> np.ndarray:
     """Fractions of trials per ``OUTCOMES`` category, shape (3,)."""
-    correct = performance(y_hat, y_loc).astype(bool)
+    with np.errstate(invalid="ignore", divide="ignore"):  # see mean_perf
+        correct = performance(y_hat, y_loc).astype(bool)
     fixating = (y_hat[-1, :, 0] > 0.5).cpu().numpy()
     collapse = ~correct & fixating & (np.asarray(y_loc)[-1] >= 0)
     wrong = ~correct & ~collapse
     return np.array([correct.mean(), collapse.mean(), wrong.mean()])
+
+
+def mean_perf(y_hat: torch.Tensor, y_loc: np.ndarray) -> float:
+    """Mean performance of a batch. A response ring whose outputs all underflow to exactly 0
+    (possible after lesions) has no population-vector angle: such trials count as wrong,
+    without a division warning."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(performance(y_hat, y_loc).mean())
 
 
 class _Prober:
@@ -120,8 +129,7 @@ class _Prober:
         return y_hat, y_loc
 
     def perf(self, k: int, c: torch.Tensor) -> float:
-        y_hat, y_loc = self.run(k, c)
-        return float(performance(y_hat, y_loc).mean())
+        return mean_perf(*self.run(k, c))
 
 
 def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
@@ -140,7 +148,7 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
             c = (1 - l) * P.eye(i, B) + l * P.eye(j, B)
             for k, perf_arr, out_arr in ((i, mix_i, out_i), (j, mix_j, out_j)):
                 y_hat, y_loc = P.run(k, c)
-                perf_arr[p, a] = performance(y_hat, y_loc).mean()
+                perf_arr[p, a] = mean_perf(y_hat, y_loc)
                 out_arr[p, a] = outcomes(y_hat, y_loc)
     gen = torch.Generator().manual_seed(P.cfg.seed)
     eta_frozen = torch.randn(B, K, generator=gen)

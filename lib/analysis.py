@@ -14,7 +14,6 @@ import pandas as pd
 import torch
 
 from lib import ambiguity
-from lib.metrics import performance
 from lib.model import ModulatedRNN
 from lib.stats import difference, mean_ci
 from lib.train import TrainResult, evaluation_batches, one_hot, step_seed, torch_generator
@@ -106,7 +105,7 @@ def pathway_ablation(result: TrainResult, pathway: str, mode: str) -> np.ndarray
         c, c_syn = (removed, true) if pathway == "exc" else (true, removed)
         gen = torch_generator(step_seed(cfg.seed, 5, k), x.device)
         y_hat, _ = result.model(x, c, syn_context=c_syn, noise=True, generator=gen)
-        perf[k] = performance(y_hat, y_loc).mean()
+        perf[k] = ambiguity.mean_perf(y_hat, y_loc)
     return perf
 
 
@@ -150,7 +149,7 @@ def lesion_map(result: TrainResult, fraction: float = 0.1) -> tuple[np.ndarray, 
         for k, (x, _, _, y_loc) in enumerate(batches):
             gen = torch_generator(step_seed(cfg.seed, 6, k), x.device)
             y_hat, _ = model(x, one_hot(k, K, x.shape[1]), noise=True, generator=gen)
-            out[k] = performance(y_hat, y_loc).mean()
+            out[k] = ambiguity.mean_perf(y_hat, y_loc)
         return out
 
     rows = [perf_of(lesioned(result.model, np.argsort(tv[k])[::-1][:n])) for k in range(K)]
@@ -304,5 +303,6 @@ def c2_markdown(v: dict, spec) -> str:
     if not v["comparisons"]:
         lines.append("* no matched pair was trained in this run.")
     lines += ["", "Rule: *supported* if every matched pair differs, in the same direction; "
-              "*partly* if some do; *not supported* if none does at this scale and seed count."]
+              "*partly* if some do; *not supported* if none does at this scale and seed count. "
+              "The three intervals are not corrected for multiple comparisons."]
     return "\n".join(lines)

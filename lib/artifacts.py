@@ -33,7 +33,9 @@ import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULT_MODULES = ("tasks.py", "model.py", "train.py", "metrics.py")
-"""The modules whose code determines trained networks (and so artifact keys)."""
+"""The modules whose code determines trained networks (and so every artifact's key)."""
+KIND_MODULES = {"ambiguity": ("ambiguity.py",)}
+"""Further modules whose code determines artifacts of a kind (E2 probes are computed there)."""
 
 
 class ArtifactError(RuntimeError):
@@ -57,8 +59,9 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
 
 
 @functools.cache
-def code_version() -> str:
-    """Hash (12 hex digits) of the result-determining code, comments and docstrings excluded.
+def code_version(kind: str | None = None) -> str:
+    """Hash (12 hex digits) of the code that determines artifacts of ``kind`` (``RESULT_MODULES``
+    plus ``KIND_MODULES[kind]``), comments and docstrings excluded.
 
     The code is normalised by parsing it and printing it back (``ast.unparse``), which is the
     same on every Python version that runs this project (``ast.dump`` is not: its fields change
@@ -66,7 +69,7 @@ def code_version() -> str:
     """
     h = hashlib.sha256()
     lib_dir = Path(__file__).resolve().parent
-    for name in RESULT_MODULES:
+    for name in RESULT_MODULES + KIND_MODULES.get(kind, ()):
         tree = _strip_docstrings(ast.parse((lib_dir / name).read_text()))
         h.update(name.encode())
         h.update(ast.unparse(tree).encode())
@@ -80,7 +83,8 @@ def canonical(config: dict) -> dict:
 
 def artifact_key(kind: str, config: dict) -> str:
     """Key (16 hex digits) of an artifact of ``kind`` made from ``config`` by this code."""
-    blob = json.dumps({"kind": kind, "config": config, "code": code_version()}, sort_keys=True)
+    blob = json.dumps({"kind": kind, "config": config, "code": code_version(kind)},
+                      sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -119,7 +123,7 @@ def save(kind: str, config: dict, payload: Any, directory: Path | None = None,
     """Write an artifact (payload first, then its stamp); returns the payload path."""
     pt, stamp = paths(kind, config, directory)
     digest = atomic_torch_save(payload, pt)
-    meta = {"kind": kind, "config": config, "code_version": code_version(), "sha256": digest,
+    meta = {"kind": kind, "config": config, "code_version": code_version(kind), "sha256": digest,
             "torch": torch.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     _atomic_write_bytes(json.dumps(meta | (extra or {}), indent=1, sort_keys=True).encode(),
                         stamp)
@@ -137,9 +141,9 @@ def load(kind: str, config: dict, directory: Path | None = None) -> Any:
         raise ArtifactError(f"stamp {stamp} is unreadable: {err}") from err
     if meta.get("config") != canonical(config) or meta.get("kind") != kind:
         raise ArtifactError(f"stamp {stamp} describes another config or kind")
-    if meta.get("code_version") != code_version():
+    if meta.get("code_version") != code_version(kind):
         raise ArtifactError(f"{pt} was made by code version {meta.get('code_version')}, "
-                            f"this is {code_version()}")
+                            f"this is {code_version(kind)}")
     data = pt.read_bytes()
     if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
         raise ArtifactError(f"{pt} does not match its recorded SHA-256 (corrupt or truncated)")

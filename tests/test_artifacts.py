@@ -36,7 +36,8 @@ def test_key_depends_on_kind_config_and_code(monkeypatch):
     assert k == A.artifact_key("x", dict(reversed(CFG.items())))
     assert k != A.artifact_key("y", CFG)
     assert k != A.artifact_key("x", CFG | {"a": 2})
-    monkeypatch.setattr(A, "code_version", lambda: "other")  # a new code version
+    assert A.code_version("ambiguity") != A.code_version("network") == A.code_version()
+    monkeypatch.setattr(A, "code_version", lambda kind=None: "other")  # a new code version
     assert k != A.artifact_key("x", CFG)
 
 

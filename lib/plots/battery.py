@@ -104,13 +104,17 @@ def ablation_bars(tasks, bars: dict[str, np.ndarray]):
 def lesion_maps(tasks, maps: dict[str, tuple[np.ndarray, np.ndarray]]):
     """Per network: performance drop (intact - lesioned) on each task (columns) after silencing
     the most task-variant units of each task (rows)."""
-    n = len(maps)
-    fig, axes = figure(1, n, 0.3 * len(tasks) + 1.3, 0.3 * len(tasks) + 1.2, sharey=True)
-    for ax, (lab, (les, intact)) in zip(axes[0], maps.items()):
+    ncols = min(len(maps), 5)
+    nrows = -(-len(maps) // ncols)
+    fig, axes = figure(nrows, ncols, 0.3 * len(tasks) + 1.3, 0.3 * len(tasks) + 1.2)
+    for ax, (lab, (les, intact)) in zip(axes.flat, maps.items()):
         im = ax.imshow(intact[None, :] - les, vmin=0, vmax=1, cmap="Reds")
         ax.set_title(lab, fontsize=8)
         ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=90, fontsize=6)
         ax.set_yticks(range(len(tasks)), _task_names(tasks), fontsize=6)
-    axes[0, 0].set_ylabel("units lesioned: top task variance of")
-    fig.colorbar(im, ax=axes[0, -1], label="performance drop")
+    for ax in axes.flat[len(maps):]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_ylabel("lesioned: top-variance\nunits of task", fontsize=7)
+    fig.colorbar(im, ax=axes, label="performance drop (intact - lesioned)", shrink=0.6)
     return fig
