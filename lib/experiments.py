@@ -188,11 +188,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="retrain even where a valid artifact exists")
     ap.add_argument("--workers", type=int, default=None, help="parallel processes")
     args = ap.parse_args(argv)
-    profiles = args.profile or ["smoke", "quick"]
+    specs = ({p: battery_spec(p) for p in args.profile} if args.profile else shipped_specs())
     from lib.ambiguity import run_ambiguity  # E2 results are shipped artifacts too
 
-    for profile in profiles:
-        spec = battery_spec(profile)
+    for profile, spec in specs.items():
         workers = args.workers or resolve(BATTERY_PARAMS, profile).workers
         print(f"[{profile}] E1: {len(spec.configs())} networks, {workers} workers", flush=True)
         nets = run_battery(spec, workers=workers, force=args.rebuild_all)
