@@ -16,7 +16,8 @@ import torch
 from lib import ambiguity
 from lib.model import ModulatedRNN
 from lib.stats import difference, mean_ci
-from lib.train import TrainResult, evaluation_batches, one_hot, step_seed, torch_generator
+from lib.train import (TrainResult, evaluate, evaluation_batches, one_hot, step_seed,
+                       torch_generator)
 
 EXC_FAMILY = ("exc_bias", "exc_gain", "exc")
 SYN_FAMILY = ("syn_prepost", "syn_lowrank_r1", "syn_lowrank_r2", "syn_mask")
@@ -142,17 +143,13 @@ def lesion_map(result: TrainResult, fraction: float = 0.1) -> tuple[np.ndarray, 
     tv = task_variance(result)
     n = max(1, int(round(fraction * cfg.n_rec)))
     batches = evaluation_batches(cfg)
-    K = len(cfg.tasks)
 
     def perf_of(model: ModulatedRNN) -> np.ndarray:
-        out = np.empty(K)
-        for k, (x, _, _, y_loc) in enumerate(batches):
-            gen = torch_generator(step_seed(cfg.seed, 6, k), x.device)
-            y_hat, _ = model(x, one_hot(k, K, x.shape[1]), noise=True, generator=gen)
-            out[k] = ambiguity.mean_perf(y_hat, y_loc)
-        return out
+        with np.errstate(invalid="ignore", divide="ignore"):  # see ambiguity.mean_perf
+            return evaluate(model, cfg, batches)
 
-    rows = [perf_of(lesioned(result.model, np.argsort(tv[k])[::-1][:n])) for k in range(K)]
+    rows = [perf_of(lesioned(result.model, np.argsort(tv[k])[::-1][:n]))
+            for k in range(len(cfg.tasks))]
     return np.array(rows), perf_of(result.model)
 
 
@@ -184,6 +181,11 @@ def verdict_c1(nets: dict, criterion: float = 0.9) -> dict:
     return {"verdict": verdict, "families": fam}
 
 
+def _pair_mean(values: np.ndarray) -> float:
+    """Mean over the scored task pairs (nan entries: not scored); nan if none was scored."""
+    return float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+
+
 def robustness_by_variant(probes: dict, labels, criterion: float = 0.9) -> pd.DataFrame:
     """Mixture robustness (auc, l_leave) per variant: mean over ordered pairs per seed, then
     mean +/- 95% CI over seeds; plus the noise/dilution/scale/missing/late summaries."""
@@ -195,10 +197,8 @@ def robustness_by_variant(probes: dict, labels, criterion: float = 0.9) -> pd.Da
         for s in seeds:
             res = probes[lab, s]
             rob = ambiguity.robustness(res, criterion)
-            per_seed["auc"].append(np.nanmean(rob["auc"]) if np.isfinite(rob["auc"]).any()
-                                   else np.nan)
-            per_seed["l_leave"].append(np.nanmean(rob["l_leave"])
-                                       if np.isfinite(rob["l_leave"]).any() else np.nan)
+            per_seed["auc"].append(_pair_mean(rob["auc"]))
+            per_seed["l_leave"].append(_pair_mean(rob["l_leave"]))
             clean = np.maximum(res["clean"], 1e-9)
             per_seed["noise_frozen"].append(np.mean(res["noise_frozen"][-1] / clean))
             per_seed["noise_fresh"].append(np.mean(res["noise_fresh"][-1] / clean))
@@ -226,12 +226,8 @@ def verdict_c2(probes: dict, criterion: float = 0.9) -> dict:
     if no matched pair can be scored (robustness is defined only for tasks at criterion).
     """
     def auc_per_seed(lab: str) -> np.ndarray:
-        vals = []
-        for (l, s), res in probes.items():
-            if l == lab:
-                a = ambiguity.robustness(res, criterion)["auc"]
-                vals.append(np.nanmean(a) if np.isfinite(a).any() else np.nan)
-        return np.array(vals)
+        return np.array([_pair_mean(ambiguity.robustness(res, criterion)["auc"])
+                         for (l, _), res in probes.items() if l == lab])
 
     comparisons = []
     for a, b in MATCHED:
