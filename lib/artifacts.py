@@ -1,14 +1,15 @@
-"""Artifacts: trained networks and computed results, keyed by their full config and code version.
+"""Artifacts: trained networks and computed results, keyed by their config and behaviour version.
 
 An artifact is two files in ``artifact_dir()/<kind>/``:
 
 * ``<key>.pt``: the payload (``torch.save``),
-* ``<key>.json``: its stamp -- kind, config, code version, SHA-256 of the payload, torch
-  version, creation time.
+* ``<key>.json``: its stamp -- kind, config, behaviour versions, SHA-256 of the payload, and as
+  provenance the code hash, torch, numpy and Python versions and the creation time.
 
-``key = sha256(kind, config, code_version())[:16]``, where :func:`code_version` hashes the code
-that determines results (tasks, model, training, metrics) with comments and docstrings stripped:
-editing prose does not invalidate artifacts, editing an equation does.
+``key = sha256(kind, config, behaviour versions)[:16]`` (:mod:`lib.behaviour`): a refactor that
+changes no result invalidates nothing, a change of behaviour bumps a version (the golden tests
+enforce it) and so changes every dependent key. :func:`code_version` (a hash of the code that
+determines results, comments and docstrings stripped) is recorded in the stamp, not in the key.
 
 :func:`load_or_train` / :func:`load_or_compute` return a matching artifact or make it. A payload
 whose hash does not match its stamp (corrupt, truncated, replaced) or a stamp whose config differs
@@ -18,24 +19,42 @@ folder, fsync, rename), so an interrupted write leaves no half file under the fi
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import hashlib
 import io
 import json
 import os
+import platform
 import tempfile
 import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import torch
+
+from lib.behaviour import versions
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULT_MODULES = ("tasks.py", "model.py", "train.py", "metrics.py")
 """The modules whose code determines trained networks (and so every artifact's key)."""
 KIND_MODULES = {"ambiguity": ("ambiguity.py",)}
 """Further modules whose code determines artifacts of a kind (E2 probes are computed there)."""
+
+
+NO_TRAIN_ENV = "BOOK_NO_TRAIN"
+
+
+def no_train() -> bool:
+    """Whether ``$BOOK_NO_TRAIN=1`` (set by ``make test`` and CI): a missing or invalid artifact
+    is then an error instead of being trained or computed, so a stale key cannot hide in a slow
+    build."""
+    value = os.environ.get(NO_TRAIN_ENV, "0")
+    if value not in ("0", "1", ""):
+        raise ValueError(f"{NO_TRAIN_ENV}={value!r} is not allowed; expected 0 or 1")
+    return value == "1"
 
 
 class ArtifactError(RuntimeError):
@@ -82,8 +101,9 @@ def canonical(config: dict) -> dict:
 
 
 def artifact_key(kind: str, config: dict) -> str:
-    """Key (16 hex digits) of an artifact of ``kind`` made from ``config`` by this code."""
-    blob = json.dumps({"kind": kind, "config": config, "code": code_version(kind)},
+    """Key (16 hex digits) of an artifact of ``kind`` made from ``config`` by code of the current
+    behaviour versions (:func:`lib.behaviour.versions`)."""
+    blob = json.dumps({"kind": kind, "config": config, "behaviour": versions(kind)},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -123,8 +143,10 @@ def save(kind: str, config: dict, payload: Any, directory: Path | None = None,
     """Write an artifact (payload first, then its stamp); returns the payload path."""
     pt, stamp = paths(kind, config, directory)
     digest = atomic_torch_save(payload, pt)
-    meta = {"kind": kind, "config": config, "code_version": code_version(kind), "sha256": digest,
-            "torch": torch.__version__, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    meta = {"kind": kind, "config": config, "behaviour": versions(kind),
+            "code_version": code_version(kind), "sha256": digest, "torch": torch.__version__,
+            "numpy": np.__version__, "python": platform.python_version(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     _atomic_write_bytes(json.dumps(meta | (extra or {}), indent=1, sort_keys=True).encode(),
                         stamp)
     return pt
@@ -141,13 +163,24 @@ def load(kind: str, config: dict, directory: Path | None = None) -> Any:
         raise ArtifactError(f"stamp {stamp} is unreadable: {err}") from err
     if meta.get("config") != canonical(config) or meta.get("kind") != kind:
         raise ArtifactError(f"stamp {stamp} describes another config or kind")
-    if meta.get("code_version") != code_version(kind):
-        raise ArtifactError(f"{pt} was made by code version {meta.get('code_version')}, "
-                            f"this is {code_version(kind)}")
+    if meta.get("behaviour") != versions(kind):
+        raise ArtifactError(f"{pt} was made by behaviour version {meta.get('behaviour')}, "
+                            f"this is {versions(kind)}")
+    stat = pt.stat()
+    cache_key = (str(pt), meta.get("sha256"), stat.st_mtime_ns, stat.st_size)
+    if cache_key in _VERIFIED:
+        return copy.deepcopy(_VERIFIED[cache_key])
     data = pt.read_bytes()
     if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
         raise ArtifactError(f"{pt} does not match its recorded SHA-256 (corrupt or truncated)")
-    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+    payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
+    _VERIFIED[cache_key] = payload
+    return copy.deepcopy(payload)
+
+
+_VERIFIED: dict[tuple, Any] = {}
+"""Payloads verified in this process, by (path, recorded hash, mtime, size): a second load (e.g.
+:func:`has` then :func:`load`) neither rereads nor rehashes the file. Callers get copies."""
 
 
 def meta(kind: str, config: dict, directory: Path | None = None) -> dict:
@@ -159,11 +192,17 @@ def load_or_compute(kind: str, config: dict, compute: Callable[[], Any],
                     directory: Path | None = None) -> Any:
     """Return the verified artifact for ``(kind, config)``, computing and saving it if needed."""
     pt, _ = paths(kind, config, directory)
+    problem = f"no {kind} artifact for this config at {pt}"
     if pt.exists():
         try:
             return load(kind, config, directory)
         except ArtifactError as err:
-            warnings.warn(f"rebuilding {kind} artifact: {err}")
+            problem = str(err)
+            if not no_train():
+                warnings.warn(f"rebuilding {kind} artifact: {err}")
+    if no_train():
+        raise ArtifactError(f"{problem}; ${NO_TRAIN_ENV}=1 forbids computing it here (run "
+                            f"`make artifacts`, or unset {NO_TRAIN_ENV}). Config: {config}")
     payload = compute()
     save(kind, config, payload, directory)
     return payload

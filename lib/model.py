@@ -65,6 +65,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lib.checks import check_choice, check_positive_int
+
 MECHANISMS = ("none", "exc_bias", "exc_gain", "exc", "syn_mask", "syn_lowrank", "syn_prepost",
               "hybrid")
 ACTIVATIONS = ("softplus", "relu")
@@ -77,16 +79,6 @@ _SYN_KIND = {"syn_mask": "mask", "syn_lowrank": "lowrank", "syn_prepost": "prepo
              "hybrid": "lowrank"}
 # g0 = softplus^-1(1) = log(e - 1): the gain is exactly 1 at initialisation and for c = 0
 G0 = math.log(math.expm1(1.0))
-
-
-def _check_choice(name: str, value, allowed: tuple) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed; choose one of {allowed}")
-
-
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{name}={value!r} is not allowed; expected a positive integer")
 
 
 def _per_step(v: torch.Tensor | None, T: int) -> Iterable[torch.Tensor | None]:
@@ -120,12 +112,12 @@ class ModulatedRNN(nn.Module):
                  w_rec_init: str = "randortho", seed: int = 0,
                  mod_init_std: float | None = None):
         super().__init__()
-        _check_choice("mechanism", mechanism, MECHANISMS)
-        _check_choice("activation", activation, ACTIVATIONS)
-        _check_choice("w_rec_init", w_rec_init, W_REC_INITS)
+        check_choice("mechanism", mechanism, MECHANISMS)
+        check_choice("activation", activation, ACTIVATIONS)
+        check_choice("w_rec_init", w_rec_init, W_REC_INITS)
         for name, value in (("n_rec", n_rec), ("n_tasks", n_tasks), ("rank", rank),
                             ("n_in", n_in), ("n_out", n_out)):
-            _check_positive_int(name, value)
+            check_positive_int(name, value)
         if not 0.0 < alpha <= 1.0:
             raise ValueError(f"alpha={alpha!r} is not allowed; expected 0 < alpha <= 1")
         for name, value in (("sigma_rec", sigma_rec), ("sigma_x", sigma_x)):
@@ -185,7 +177,7 @@ class ModulatedRNN(nn.Module):
     def modulation_parameters(self, pathway: str | None = None) -> list[nn.Parameter]:
         """Per-task parameters of one pathway (``"exc"``: B, G; ``"syn"``: M or U, V or A, Bp) or
         of both (``None``); an empty list where the mechanism has none."""
-        _check_choice("pathway", pathway, (None,) + PATHWAYS)
+        check_choice("pathway", pathway, (None,) + PATHWAYS)
         exc = [getattr(self, n) for n in ("B", "G") if hasattr(self, n)]
         syn = [getattr(self, n) for n in ("M", "U", "V", "A", "Bp") if hasattr(self, n)]
         return {"exc": exc, "syn": syn, None: exc + syn}[pathway]

@@ -38,7 +38,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from math import prod, sqrt
 
 import numpy as np
@@ -75,6 +75,9 @@ DISPLAY_NAMES: dict[str, str] = {  # Yang's rule_name
 EVENT_KINDS = ("fix_in", "stim", "fix_out", "out")
 
 DM_COHERENCES = (0.01, 0.02, 0.04, 0.08)  # dm1/2, contextdm1/2, multidm (Yang, easy_task=False)
+EASY_COHERENCE_FACTOR = 10  # Yang's easy_task=True multiplies the DM coherences by 10
+EASY_DM_COHERENCES = tuple(EASY_COHERENCE_FACTOR * c for c in DM_COHERENCES)
+EASY_TASKS = ("dm1", "dm2", "contextdm1", "contextdm2", "multidm")  # the tasks easy_task changes
 DELAYDM_COHERENCES = (0.08, 0.16, 0.32)  # delaydm1/2, contextdelaydm1/2, multidelaydm
 DMC_ANGLES = tuple(np.array([0.1, 0.3, 0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 1.9]) * np.pi)
 
@@ -293,14 +296,15 @@ def _choose(s1: np.ndarray, s2: np.ndarray, loc1: np.ndarray, loc2: np.ndarray) 
     return np.where(s1 > s2, loc1, loc2)
 
 
-def _dm_(task: str, B: int, rng: np.random.Generator, mod: int) -> Conditions:
+def _dm_(task: str, B: int, rng: np.random.Generator, mod: int,
+         cohs=DM_COHERENCES) -> Conditions:
     """DM 1 / DM 2: two simultaneous stimuli on ring ``mod``, go to the stronger one.
 
     Coherence in {0.01, 0.02, 0.04, 0.08}; stimulus on U(100, 400) ms for {400, 800, 1600} ms, then
     the response (the fixation goes off at stimulus offset).
     """
     loc1, loc2 = _two_locs(rng, B)
-    s1, s2 = _genstim(rng, B, DM_COHERENCES)
+    s1, s2 = _genstim(rng, B, cohs)
     stim_on = _steps(rng.uniform(100, 400))
     fix_off = stim_on + _steps(_pick(rng, (400, 800, 1600)))
     tdim = fix_off + _RESPONSE
@@ -333,10 +337,11 @@ def _modality_strengths(rng: np.random.Generator, B: int, attend: int | str, coh
     return (s1m1, s2m1, s1m2, s2m2), (s1m1 + s1m2, s2m1 + s2m2)
 
 
-def _contextdm_(task: str, B: int, rng: np.random.Generator, attend: int | str) -> Conditions:
+def _contextdm_(task: str, B: int, rng: np.random.Generator, attend: int | str,
+                cohs=DM_COHERENCES) -> Conditions:
     """Ctx DM 1/2, MultSen DM: the two stimuli appear on both rings at once; timing as DM."""
     loc1, loc2 = _two_locs(rng, B)
-    (s1m1, s2m1, s1m2, s2m2), (c1, c2) = _modality_strengths(rng, B, attend, DM_COHERENCES)
+    (s1m1, s2m1, s1m2, s2m2), (c1, c2) = _modality_strengths(rng, B, attend, cohs)
     stim_on = _steps(rng.uniform(100, 400))
     fix_off = stim_on + _steps(_pick(rng, (400, 800, 1600)))
     tdim = fix_off + _RESPONSE
@@ -450,38 +455,48 @@ def _dmc_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> C
                         "go1": (on2, None)})
 
 
-def _fdgo(B, rng): return _fdgo_("fdgo", B, rng, anti=False)
-def _reactgo(B, rng): return _reactgo_("reactgo", B, rng, anti=False)
-def _delaygo(B, rng): return _delaygo_("delaygo", B, rng, anti=False)
-def _fdanti(B, rng): return _fdgo_("fdanti", B, rng, anti=True)
-def _reactanti(B, rng): return _reactgo_("reactanti", B, rng, anti=True)
-def _delayanti(B, rng): return _delaygo_("delayanti", B, rng, anti=True)
-def _dm1(B, rng): return _dm_("dm1", B, rng, mod=1)
-def _dm2(B, rng): return _dm_("dm2", B, rng, mod=2)
-def _contextdm1(B, rng): return _contextdm_("contextdm1", B, rng, attend=1)
-def _contextdm2(B, rng): return _contextdm_("contextdm2", B, rng, attend=2)
-def _multidm(B, rng): return _contextdm_("multidm", B, rng, attend="both")
-def _delaydm1(B, rng): return _delaydm_("delaydm1", B, rng, mod=1)
-def _delaydm2(B, rng): return _delaydm_("delaydm2", B, rng, mod=2)
-def _contextdelaydm1(B, rng): return _contextdelaydm_("contextdelaydm1", B, rng, attend=1)
-def _contextdelaydm2(B, rng): return _contextdelaydm_("contextdelaydm2", B, rng, attend=2)
-def _multidelaydm(B, rng): return _contextdelaydm_("multidelaydm", B, rng, attend="both")
-def _dmsgo(B, rng): return _dms_("dmsgo", B, rng, nogo_on_match=False)
-def _dmsnogo(B, rng): return _dms_("dmsnogo", B, rng, nogo_on_match=True)
-def _dmcgo(B, rng): return _dmc_("dmcgo", B, rng, nogo_on_match=False)
-def _dmcnogo(B, rng): return _dmc_("dmcnogo", B, rng, nogo_on_match=True)
+Sampler = Callable[[int, np.random.Generator], Conditions]
 
-
-_SAMPLERS: dict[str, Callable[[int, np.random.Generator], Conditions]] = {
-    name: globals()["_" + name] for name in TASKS
+SAMPLERS: dict[str, Sampler] = {  # Yang's rule name -> sampler of one batch (B, rng)
+    "fdgo": partial(_fdgo_, "fdgo", anti=False),
+    "reactgo": partial(_reactgo_, "reactgo", anti=False),
+    "delaygo": partial(_delaygo_, "delaygo", anti=False),
+    "fdanti": partial(_fdgo_, "fdanti", anti=True),
+    "reactanti": partial(_reactgo_, "reactanti", anti=True),
+    "delayanti": partial(_delaygo_, "delayanti", anti=True),
+    "dm1": partial(_dm_, "dm1", mod=1),
+    "dm2": partial(_dm_, "dm2", mod=2),
+    "contextdm1": partial(_contextdm_, "contextdm1", attend=1),
+    "contextdm2": partial(_contextdm_, "contextdm2", attend=2),
+    "multidm": partial(_contextdm_, "multidm", attend="both"),
+    "delaydm1": partial(_delaydm_, "delaydm1", mod=1),
+    "delaydm2": partial(_delaydm_, "delaydm2", mod=2),
+    "contextdelaydm1": partial(_contextdelaydm_, "contextdelaydm1", attend=1),
+    "contextdelaydm2": partial(_contextdelaydm_, "contextdelaydm2", attend=2),
+    "multidelaydm": partial(_contextdelaydm_, "multidelaydm", attend="both"),
+    "dmsgo": partial(_dms_, "dmsgo", nogo_on_match=False),
+    "dmsnogo": partial(_dms_, "dmsnogo", nogo_on_match=True),
+    "dmcgo": partial(_dmc_, "dmcgo", nogo_on_match=False),
+    "dmcnogo": partial(_dmc_, "dmcnogo", nogo_on_match=True),
 }
+"""The task registry, in the order of :data:`TASKS` (a test checks both name the same tasks)."""
+
+EASY_SAMPLERS: dict[str, Sampler] = {  # Yang's easy_task=True: DM coherences x10
+    name: partial(SAMPLERS[name], cohs=EASY_DM_COHERENCES) for name in EASY_TASKS
+}
+
+
+def _sampler(task: str, easy: bool) -> Sampler:
+    if not isinstance(easy, (bool, np.bool_)):
+        raise ValueError(f"easy={easy!r} must be a bool")
+    return EASY_SAMPLERS.get(task, SAMPLERS[task]) if easy else SAMPLERS[task]
 
 
 # ---------------------------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------------------------
 def _check_task(task) -> str:
-    if not isinstance(task, str) or task not in _SAMPLERS:
+    if not isinstance(task, str) or task not in SAMPLERS:
         raise ValueError(f"task={task!r} is not a Yang et al. (2019) task; allowed: {', '.join(TASKS)}")
     return task
 
@@ -501,13 +516,18 @@ def _as_generator(seed, name: str = "seed") -> np.random.Generator:
     raise ValueError(f"{name}={seed!r} must be a non-negative int or a numpy.random.Generator")
 
 
-def sample_conditions(task: str, batch_size: int, rng: np.random.Generator | int) -> Conditions:
+def sample_conditions(task: str, batch_size: int, rng: np.random.Generator | int,
+                      easy: bool = False) -> Conditions:
     """Draw the explicit conditions of one batch of ``task`` (Yang's ``mode='random'``).
+
+    ``easy=True`` is Yang's ``easy_task`` switch: the coherences of the DM tasks
+    (:data:`EASY_TASKS`) are multiplied by :data:`EASY_COHERENCE_FACTOR`; other tasks are unchanged.
 
     ``rng`` is a ``numpy.random.Generator`` (or a non-negative int seed). The draws follow Yang's
     distributions, not his random stream (Yang used ``RandomState``).
     """
-    return _SAMPLERS[_check_task(task)](_check_batch_size(batch_size), _as_generator(rng, "rng"))
+    sampler = _sampler(_check_task(task), easy)
+    return sampler(_check_batch_size(batch_size), _as_generator(rng, "rng"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -661,7 +681,7 @@ def render(conditions: Conditions, noise: bool = False,
 
 
 def make_batch(task: str, batch_size: int, seed: int | np.random.Generator,
-               noise: bool = True) -> Batch:
+               noise: bool = True, easy: bool = False) -> Batch:
     """Sample conditions of ``task`` and render them: :func:`sample_conditions` + :func:`render`.
 
     ``seed`` is a non-negative int or a ``numpy.random.Generator`` (then the same generator first
@@ -669,7 +689,7 @@ def make_batch(task: str, batch_size: int, seed: int | np.random.Generator,
     """
     task, batch_size = _check_task(task), _check_batch_size(batch_size)
     rng = _as_generator(seed)
-    return render(_SAMPLERS[task](batch_size, rng), noise=noise, rng=rng)
+    return render(_sampler(task, easy)(batch_size, rng), noise=noise, rng=rng)
 
 
 # ---------------------------------------------------------------------------------------------

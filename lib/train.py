@@ -13,6 +13,7 @@ gives the same final weights as an uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import time
 import warnings
@@ -25,6 +26,8 @@ from tqdm.auto import tqdm
 
 from lib import tasks as T
 from lib.metrics import masked_mse, performance
+from lib.checks import (check_choice, check_nonnegative_int, check_number,
+                        check_positive_int)
 from lib.model import MECHANISMS, ModulatedRNN
 
 TRAINABLE = ("all", "modulation", "freeze_exc", "freeze_syn")
@@ -32,7 +35,20 @@ TRAINABLE = ("all", "modulation", "freeze_exc", "freeze_syn")
 frozen, for packing); or everything except the excitability / synaptic pathway (frozen at its
 initialisation, i.e. at zero modulation)."""
 
-_STREAM_BATCH, _STREAM_NOISE, _STREAM_EVAL = 1, 2, 3
+SAMPLING = ("yang", "uniform", "error")
+"""How the task of each step is drawn: ``yang`` (Yang et al.: Ctx DM 1/2 weighted
+``ctxdm_weight`` x the others), ``uniform``, or ``error`` (in proportion to each task's error
+``1 - perf`` at the last evaluation, floored at :data:`ERROR_FLOOR`; a standard multitask remedy
+that gives slow tasks more batches)."""
+ERROR_FLOOR = 0.05
+
+STREAM_BATCH, STREAM_NOISE, STREAM_EVAL = 1, 2, 3  # named random streams of step_seed
+
+# Fields added after the first artifacts were made: omitted from ``to_dict`` (and so from artifact
+# keys) while they hold their default, so adding a field never changes an existing key. Changing
+# one of these defaults changes behaviour: bump lib.behaviour.BEHAVIOUR["network"].
+_OPTIONAL_FIELDS = ("grad_clip", "sampling", "easy_steps", "alpha", "sigma_rec", "sigma_x",
+                    "mod_init_std")
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,21 @@ class TrainConfig:
 
     Sizes are in units of steps (one Adam update on one batch of ``batch_size`` trials) and
     trials; ``criterion`` is Yang's performance in [0, 1].
+
+    Protocol options and Yang et al.'s settings (``train.py``, ``network.py``, ``task.py``):
+
+    - ``grad_clip``: each gradient element is clipped to [-grad_clip, grad_clip] before Adam
+      (Yang: 1.0, ``tf.clip_by_value``); ``None`` turns clipping off.
+    - ``sampling`` / ``ctxdm_weight``: see :data:`SAMPLING` (Yang: ``"yang"``, weight 5).
+    - ``easy_steps``: a coherence curriculum. The first ``easy_steps`` steps draw their trials with
+      Yang's ``easy_task`` coherences (DM coherences x10); evaluation, and so the criterion, always
+      uses the standard tasks (Yang: 0, no curriculum).
+    - ``lr`` (Yang: 1e-3), ``batch_size`` (64), ``eval_trials`` (512 per task), ``criterion``.
+      Yang stops only when every task's performance exceeds ``target_perf`` = 1.0, which never
+      happens, so his runs spend the whole budget; ``stop_at_criterion`` stops once every task is
+      at ``criterion`` (the book's definition of "learned").
+    - ``alpha``, ``sigma_rec``, ``sigma_x``, ``mod_init_std``: the model's constants
+      (:class:`lib.model.ModulatedRNN`; Yang: 0.2, 0.05, 0.01; ``None`` = 1/sqrt(n_in)).
     """
 
     mechanism: str
@@ -59,42 +90,72 @@ class TrainConfig:
     activation: str = "softplus"
     w_rec_init: str = "randortho"
     trainable: str = "all"
+    grad_clip: float | None = 1.0
+    sampling: str = "yang"
+    easy_steps: int = 0
+    alpha: float = 0.2
+    sigma_rec: float = 0.05
+    sigma_x: float = 0.01
+    mod_init_std: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
-        _check_choice("mechanism", self.mechanism, MECHANISMS)
-        _check_choice("trainable", self.trainable, TRAINABLE)
+        check_choice("mechanism", self.mechanism, MECHANISMS)
+        check_choice("trainable", self.trainable, TRAINABLE)
+        check_choice("sampling", self.sampling, SAMPLING)
         if not self.tasks:
             raise ValueError("tasks: must name at least one task, got ()")
         for name in self.tasks:
-            _check_choice("tasks", name, T.TASKS)
+            check_choice("tasks", name, T.TASKS)
         if len(set(self.tasks)) != len(self.tasks):
             raise ValueError(f"tasks: names must be unique, got {self.tasks}")
         for name in ("n_rec", "rank", "max_steps", "batch_size", "eval_every", "eval_trials"):
-            _check_positive_int(name, getattr(self, name))
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"seed: must be a non-negative int, got {self.seed!r}")
-        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
-            raise ValueError(f"lr: must be a float in (0, 1), got {self.lr!r}")
-        if not (0 < self.criterion <= 1):
-            raise ValueError(f"criterion: must be in (0, 1], got {self.criterion!r}")
-        if not (self.ctxdm_weight > 0):
-            raise ValueError(f"ctxdm_weight: must be > 0, got {self.ctxdm_weight!r}")
+            check_positive_int(name, getattr(self, name))
+        check_nonnegative_int("seed", self.seed)
+        check_nonnegative_int("easy_steps", self.easy_steps)
+        check_number("lr", self.lr, 0, 1, "a float in (0, 1)", open_low=True, open_high=True)
+        check_number("criterion", self.criterion, 0, 1, "a number in (0, 1]", open_low=True)
+        check_number("ctxdm_weight", self.ctxdm_weight, 0, float("inf"), "a number > 0",
+                     open_low=True, open_high=True)
+        if self.grad_clip is not None:
+            check_number("grad_clip", self.grad_clip, 0, float("inf"),
+                         "a number > 0, or None for no clipping", open_low=True, open_high=True)
 
     def to_dict(self) -> dict:
+        """The config as a JSON-able dict; optional fields at their default are left out."""
         d = dataclasses.asdict(self)
         d["tasks"] = list(self.tasks)
+        for name in _OPTIONAL_FIELDS:
+            if d[name] == _DEFAULTS[name]:
+                del d[name]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         return cls(**d)
 
-    def task_weights(self) -> np.ndarray:
-        """Sampling probability of each task per step (Yang: contextdm1/2 weighted 5x)."""
-        w = np.array([self.ctxdm_weight if t in ("contextdm1", "contextdm2") else 1.0
-                      for t in self.tasks])
+    def replace(self, **changes) -> "TrainConfig":
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def task_weights(self, last_perf: np.ndarray | None = None) -> np.ndarray:
+        """Sampling probability of each task for the next step (K,), see :data:`SAMPLING`.
+
+        ``last_perf`` (K,) is the performance at the last evaluation (needed for ``"error"``).
+        """
+        if self.sampling == "uniform":
+            w = np.ones(len(self.tasks))
+        elif self.sampling == "yang":
+            w = np.array([self.ctxdm_weight if t in ("contextdm1", "contextdm2") else 1.0
+                          for t in self.tasks])
+        else:
+            if last_perf is None:
+                raise ValueError("sampling='error' needs the last evaluation's performance")
+            w = np.maximum(1.0 - np.asarray(last_perf, dtype=float), ERROR_FLOOR)
         return w / w.sum()
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
 
 
 @dataclass
@@ -151,12 +212,13 @@ def build_model(config: TrainConfig) -> ModulatedRNN:
     """The untrained network a config describes (shared weights drawn from ``config.seed``)."""
     return ModulatedRNN(config.mechanism, config.n_rec, len(config.tasks), rank=config.rank,
                         activation=config.activation, w_rec_init=config.w_rec_init,
-                        seed=config.seed)
+                        seed=config.seed, alpha=config.alpha, sigma_rec=config.sigma_rec,
+                        sigma_x=config.sigma_x, mod_init_std=config.mod_init_std)
 
 
 def trainable_parameters(model: ModulatedRNN, trainable: str) -> list[torch.nn.Parameter]:
     """The parameters Adam updates under a ``TRAINABLE`` option (see that constant)."""
-    _check_choice("trainable", trainable, TRAINABLE)
+    check_choice("trainable", trainable, TRAINABLE)
     if trainable == "all":
         return list(model.parameters())
     if trainable == "modulation":
@@ -193,7 +255,7 @@ def evaluation_batches(config: TrainConfig, device=None) -> list[tuple[torch.Ten
     out = []
     for k, task in enumerate(config.tasks):
         b = T.make_batch(task, config.eval_trials,
-                         np.random.default_rng(step_seed(config.seed, _STREAM_EVAL, k)),
+                         np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k)),
                          noise=False)
         x, y, c_mask = b.to_torch(device)
         out.append((x, y, c_mask, b.y_loc))
@@ -214,7 +276,7 @@ def evaluate(model: ModulatedRNN, config: TrainConfig, batches=None,
     for k, (x, _, _, y_loc) in enumerate(batches):
         c = context(k, x) if context is not None else one_hot(k, len(config.tasks), x.shape[1],
                                                                x.device)
-        gen = torch_generator(step_seed(config.seed, _STREAM_EVAL, 10_000 + k), x.device)
+        gen = torch_generator(step_seed(config.seed, STREAM_EVAL, 10_000 + k), x.device)
         y_hat, _ = model(x, c, noise=True, generator=gen)
         perf[k] = performance(y_hat, y_loc).mean()
     return perf
@@ -260,7 +322,6 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
             history, start = History(config.tasks), 0
 
     eval_batches = evaluation_batches(config, device)
-    weights = config.task_weights()
     K = len(config.tasks)
     t0 = time.perf_counter() - history.wall_s
     if start == 0 and not history.steps:
@@ -269,34 +330,38 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
     done = _at_criterion(history, config)
     bar = tqdm(total=config.max_steps, initial=start, disable=not progress, leave=False,
                desc=f"{config.mechanism} N={config.n_rec} seed={config.seed}")
-    losses: list[float] = []
+    # Losses are summed on the device and read once per evaluation: no host-device
+    # synchronisation per step on a GPU. Finiteness is checked there too, before any checkpoint.
+    loss_sum = torch.zeros((), device=device)
+    n_losses = 0
     step = start
     while step < config.max_steps and not done:
-        rng = np.random.default_rng(step_seed(config.seed, _STREAM_BATCH, step))
-        k = int(rng.choice(K, p=weights))
-        x, y, c_mask = T.make_batch(config.tasks[k], config.batch_size, rng,
-                                    noise=False).to_torch(device)
-        gen = torch_generator(step_seed(config.seed, _STREAM_NOISE, step), device)
+        k, x, y, c_mask = training_batch(config, step, history, device)
+        gen = torch_generator(step_seed(config.seed, STREAM_NOISE, step), device)
         y_hat, _ = model(x, one_hot(k, K, config.batch_size, device), noise=True,
                          generator=gen)
         loss = masked_mse(y_hat, y, c_mask)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"loss became {loss.item()} at step {step} on task {config.tasks[k]!r} "
-                f"(config {config.to_dict()}); try a smaller lr")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        clip_gradients(params, config.grad_clip)
         optimizer.step()
-        losses.append(loss.item())
+        loss_sum += loss.detach()
+        n_losses += 1
         step += 1
         bar.update(1)
         if step % config.eval_every == 0 or step == config.max_steps:
+            mean_loss = loss_sum.item() / n_losses
+            if not math.isfinite(mean_loss):
+                raise FloatingPointError(
+                    f"loss became {mean_loss} between steps {step - n_losses} and {step - 1} "
+                    f"(config {config.to_dict()}); try a smaller lr or gradient clipping")
             history.steps.append(step)
             history.trials.append(step * config.batch_size)
-            history.loss.append(float(np.mean(losses)))
+            history.loss.append(mean_loss)
             history.perf.append(evaluate(model, config, eval_batches).tolist())
             history.wall_s = time.perf_counter() - t0
-            losses = []
+            loss_sum.zero_()
+            n_losses = 0
             done = _at_criterion(history, config)
             bar.set_postfix(loss=f"{history.loss[-1]:.4f}",
                             min_perf=f"{min(history.perf[-1]):.2f}")
@@ -308,6 +373,32 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
         ckpt.unlink()
     model.eval()
     return TrainResult(config, model.cpu(), history)
+
+
+def training_batch(config: TrainConfig, step: int, history: History, device=None
+                   ) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The task index and batch ``(k, x, y, c_mask)`` of training step ``step``.
+
+    A function of ``(config, step)`` only (and, for ``sampling="error"``, of the last
+    evaluation in ``history``), so a resumed run and every member of an ensemble draw exactly
+    what a single uninterrupted run draws.
+    """
+    rng = np.random.default_rng(step_seed(config.seed, STREAM_BATCH, step))
+    last = history.perf[-1] if history.perf else None
+    k = int(rng.choice(len(config.tasks), p=config.task_weights(last)))
+    batch = T.make_batch(config.tasks[k], config.batch_size, rng, noise=False,
+                         easy=step < config.easy_steps)
+    return (k, *batch.to_torch(device))
+
+
+def clip_gradients(params: list[torch.nn.Parameter], clip: float | None) -> None:
+    """Yang's ``tf.clip_by_value(grad, -clip, clip)`` on every gradient element (in place)."""
+    if clip is None:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if grads:
+        torch._foreach_clamp_min_(grads, -clip)
+        torch._foreach_clamp_max_(grads, clip)
 
 
 def _at_criterion(history: History, config: TrainConfig) -> bool:
@@ -322,16 +413,6 @@ def default_device() -> torch.device:
         return torch.device(name)
     except RuntimeError as err:
         raise ValueError(f"BOOK_DEVICE: {name!r} is not a torch device ({err})") from err
-
-
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}: unknown value {value!r}; allowed: {', '.join(map(str, allowed))}")
-
-
-def _check_positive_int(name: str, value) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name}: must be a positive int, got {value!r}")
 
 
 __all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "build_model", "train",

@@ -121,7 +121,7 @@ def test_modulation_only_needs_modulation():
 def test_nan_loss_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(tr, "masked_mse", lambda *a: torch.tensor(float("nan"),
                                                                   requires_grad=True))
-    with pytest.raises(FloatingPointError, match="step 0"):
+    with pytest.raises(FloatingPointError, match="between steps 0 and 3"):
         train(TrainConfig(mechanism="exc", **TINY), checkpoint=tmp_path / "c.ckpt",
               progress=False)
     assert list(tmp_path.iterdir()) == []

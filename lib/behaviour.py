@@ -1,0 +1,40 @@
+"""Behaviour versions: what an artifact's key promises about the code that made it.
+
+An artifact is keyed on its config and on the behaviour versions of the code it depends on, not
+on the bytes of that code: a refactor, a new progress bar or a reworded error message leaves
+every key (and so every shipped artifact) valid. A change that alters results -- a different
+trial, loss, update, initialisation, evaluation or probe -- must bump the version here.
+
+The golden tests (``tests/test_behaviour.py``) make that impossible to forget: they compare a
+few stored fingerprints per mechanism (a digest of each task's batch, a few training steps at tiny
+N: losses and parameters, one evaluation, one probe result) with what the code computes now, and
+fail with "behaviour changed: bump the version, regenerate the goldens, ``make artifacts``".
+The hash of the source (:func:`lib.artifacts.code_version`) stays in every stamp as provenance.
+
+History:
+- network 1, ambiguity 1: keyed on the code hash (before this module).
+- network 2: Yang's elementwise gradient clipping by default; protocol options (sampling,
+  coherence curriculum, model constants) in the config.
+- ambiguity 2: probes of network-2 networks.
+"""
+from __future__ import annotations
+
+BEHAVIOUR: dict[str, int] = {
+    "network": 2,    # tasks, model, metrics, training loop: what a trained network is
+    "ambiguity": 2,  # E2 probes: contexts, noise streams, outcome classification
+}
+
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "network": ("network",),
+    "ambiguity": ("network", "ambiguity"),
+}
+"""Which behaviour versions the artifacts of each kind depend on."""
+
+
+def versions(kind: str) -> dict[str, int]:
+    """The behaviour versions an artifact of ``kind`` is keyed on ({} for a kind with none)."""
+    deps = DEPENDS.get(kind, (kind,) if kind in BEHAVIOUR else ())
+    return {name: BEHAVIOUR[name] for name in deps}
+
+
+__all__ = ["BEHAVIOUR", "DEPENDS", "versions"]
