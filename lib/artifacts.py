@@ -6,12 +6,13 @@ An artifact is two files in ``artifact_dir()/<kind>/``:
 * ``<key>.json``: its stamp -- kind, config, behaviour versions, SHA-256 of the payload, and as
   provenance the code hash, torch, numpy and Python versions and the creation time.
 
-``key = sha256(kind, config, behaviour versions)[:16]`` (:mod:`lib.behaviour`): a refactor that
+``key = sha256(kind, config, behaviour versions)[:16]`` (:mod:`lib.core.behaviour`): a refactor that
 changes no result invalidates nothing, a change of behaviour bumps a version (the golden tests
 enforce it) and so changes every dependent key. :func:`code_version` (a hash of the code that
 determines results, comments and docstrings stripped) is recorded in the stamp, not in the key.
 
-:func:`load_or_train` / :func:`load_or_compute` return a matching artifact or make it. A payload
+:func:`load_or_compute` returns a matching artifact or makes it (trained networks go through
+:func:`lib.experiments.runner.load_or_train`). A payload
 whose hash does not match its stamp (corrupt, truncated, replaced) or a stamp whose config differs
 is reported with a warning and rebuilt, never used. Writes are atomic (temporary file in the same
 folder, fsync, rename), so an interrupted write leaves no half file under the final name.
@@ -26,7 +27,6 @@ import io
 import json
 import os
 import platform
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -35,12 +35,14 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from lib.behaviour import versions
+from lib.core.behaviour import versions
+from lib.core.io import atomic_torch_save, atomic_write_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULT_MODULES = ("tasks.py", "model.py", "train.py", "metrics.py")
+RESULT_MODULES = ("core/tasks.py", "core/model.py", "core/train.py", "core/metrics.py",
+                  "core/seeds.py")
 """The modules whose code determines trained networks (and so every artifact's key)."""
-KIND_MODULES = {"ambiguity": ("ambiguity.py",)}
+KIND_MODULES = {"ambiguity": ("experiments/ambiguity.py",)}
 """Further modules whose code determines artifacts of a kind (E2 probes are computed there)."""
 
 
@@ -102,7 +104,7 @@ def canonical(config: dict) -> dict:
 
 def artifact_key(kind: str, config: dict) -> str:
     """Key (16 hex digits) of an artifact of ``kind`` made from ``config`` by code of the current
-    behaviour versions (:func:`lib.behaviour.versions`)."""
+    behaviour versions (:func:`lib.core.behaviour.versions`)."""
     blob = json.dumps({"kind": kind, "config": config, "behaviour": versions(kind)},
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -115,29 +117,6 @@ def paths(kind: str, config: dict, directory: Path | None = None) -> tuple[Path,
     return folder / f"{key}.pt", folder / f"{key}.json"
 
 
-def _atomic_write_bytes(data: bytes, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_torch_save(obj: Any, path: str | Path) -> str:
-    """``torch.save`` to ``path`` atomically; returns the SHA-256 of the bytes written."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    data = buf.getvalue()
-    _atomic_write_bytes(data, Path(path))
-    return hashlib.sha256(data).hexdigest()
-
-
 def save(kind: str, config: dict, payload: Any, directory: Path | None = None,
          extra: dict | None = None) -> Path:
     """Write an artifact (payload first, then its stamp); returns the payload path."""
@@ -147,7 +126,7 @@ def save(kind: str, config: dict, payload: Any, directory: Path | None = None,
             "code_version": code_version(kind), "sha256": digest, "torch": torch.__version__,
             "numpy": np.__version__, "python": platform.python_version(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    _atomic_write_bytes(json.dumps(meta | (extra or {}), indent=1, sort_keys=True).encode(),
+    atomic_write_bytes(json.dumps(meta | (extra or {}), indent=1, sort_keys=True).encode(),
                         stamp)
     return pt
 
@@ -206,27 +185,6 @@ def load_or_compute(kind: str, config: dict, compute: Callable[[], Any],
     payload = compute()
     save(kind, config, payload, directory)
     return payload
-
-
-def load_or_train(config, directory: Path | None = None, progress: bool = True):
-    """The trained network of a :class:`lib.train.TrainConfig`: loaded if shipped, else trained.
-
-    Training checkpoints next to the artifact, so an interrupted run resumes where it stopped.
-    """
-    from lib.train import History, TrainResult, build_model, train
-
-    cfg = config.to_dict()
-
-    def compute() -> dict:
-        ckpt = paths("network", cfg, directory)[0].with_suffix(".ckpt")
-        result = train(config, checkpoint=ckpt, progress=progress)
-        return {"state_dict": result.model.state_dict(), "history": result.history.to_dict()}
-
-    payload = load_or_compute("network", cfg, compute, directory)
-    model = build_model(config)
-    model.load_state_dict(payload["state_dict"])
-    model.eval()
-    return TrainResult(config, model, History.from_dict(payload["history"]))
 
 
 def has(kind: str, config: dict, directory: Path | None = None) -> bool:

@@ -6,7 +6,7 @@ the issue's targets, which the JSON reports as booleans.
 
 What is measured (float32, CPU, ``torch.set_num_threads(threads)``):
 
-1. **Trial generation.** Wall time of ``lib.tasks.make_batch(task, 64, seed, noise=False)`` for
+1. **Trial generation.** Wall time of ``lib.core.tasks.make_batch(task, 64, seed, noise=False)`` for
    each of the 20 tasks, cycling through 64 fixed seeds (Yang's timing is drawn per batch, so the
    length T varies from batch to batch; ``T_mean`` is its mean over those seeds). The reference is
    neurogym's ``yang19`` ``Dataset`` (dt = 20 ms, batch 64) with ``seq_len = round(T_mean)``, so
@@ -18,8 +18,8 @@ What is measured (float32, CPU, ``torch.set_num_threads(threads)``):
    calls ``make_batch(noise=False)`` and the model draws the same N(0, INPUT_NOISE^2) input noise
    with ``torch.randn`` (about 3x cheaper than numpy's ``standard_normal``).
 2. **Training step.** ``zero_grad(set_to_none=True)`` + forward (``noise=True``, as in training)
-   + :func:`lib.metrics.masked_mse` + backward + ``Adam(fused=True)``, B = 64, T = 100, K = 20
-   contexts, for N in {64, 128, 256} and every mechanism of :data:`lib.model.MECHANISMS`
+   + :func:`lib.core.metrics.masked_mse` + backward + ``Adam(fused=True)``, B = 64, T = 100, K = 20
+   contexts, for N in {64, 128, 256} and every mechanism of :data:`lib.core.model.MECHANISMS`
    (``syn_lowrank`` and ``hybrid`` at rank 1, plus ``syn_lowrank`` at rank 2), with
    - ``one_hot``: c = e_0 for the whole batch (Yang's one-task batches, how training runs), and
    - ``mixed``: per-trial two-task mixtures c_b = (1 - l_b) e_0 + l_b e_1, l_b ~ U(0, 1): one pair
@@ -66,9 +66,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lib import tasks as T
-from lib.metrics import masked_mse
-from lib.model import MECHANISMS, ModulatedRNN
+from lib.core import tasks as T
+from lib.core.metrics import masked_mse
+from lib.core.model import MECHANISMS, ModulatedRNN
 
 BATCH = 64
 STEPS = 100
@@ -344,7 +344,7 @@ def _contexts(kind: str, gen: torch.Generator) -> torch.Tensor:
 
 def make_step(mechanism: str, n_rec: int, rank: int, context: str,
               steps: int = STEPS) -> Callable[[], None]:
-    """One training step as in ``lib.train``: zero_grad, forward with network noise, masked MSE,
+    """One training step as in ``lib.core.train``: zero_grad, forward with network noise, masked MSE,
     backward, fused Adam, on fixed random data of shape (steps, 64, 65)."""
     gen = torch.Generator().manual_seed(0)
     model = ModulatedRNN(mechanism, n_rec, N_CONTEXTS, rank=rank, seed=0)

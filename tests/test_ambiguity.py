@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from lib import ambiguity as amb
-from lib import analysis
-from lib.train import History, TrainConfig, TrainResult, build_model, train
+from lib.experiments import ambiguity as amb
+from lib.analysis import claims as analysis
+from lib.core.train import History, TrainConfig, TrainResult, build_model, train
 
 LAM = [0.0, 0.25, 0.5, 0.75, 1.0]
 

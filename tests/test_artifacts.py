@@ -10,8 +10,10 @@ import pytest
 import torch
 
 from lib import artifacts as A
-from lib.experiments import battery_spec
-from lib.train import TrainConfig
+from lib.core import behaviour
+from lib.experiments.battery import battery_spec
+from lib.core.train import TrainConfig
+from lib.experiments.runner import load_or_train
 
 CFG = {"a": 1, "b": [1, 2]}
 
@@ -31,14 +33,69 @@ def counter(value):
     return compute, calls
 
 
-def test_key_depends_on_kind_config_and_code(monkeypatch):
-    k = A.artifact_key("x", CFG)
-    assert k == A.artifact_key("x", dict(reversed(CFG.items())))
+def test_key_depends_on_kind_config_and_behaviour_not_on_code(monkeypatch):
+    k = A.artifact_key("network", CFG)
+    assert k == A.artifact_key("network", dict(reversed(CFG.items())))
     assert k != A.artifact_key("y", CFG)
-    assert k != A.artifact_key("x", CFG | {"a": 2})
+    assert k != A.artifact_key("network", CFG | {"a": 2})
     assert A.code_version("ambiguity") != A.code_version("network") == A.code_version()
-    monkeypatch.setattr(A, "code_version", lambda kind=None: "other")  # a new code version
-    assert k != A.artifact_key("x", CFG)
+    monkeypatch.setattr(A, "code_version", lambda kind=None: "other")  # a refactor
+    assert k == A.artifact_key("network", CFG)
+    monkeypatch.setitem(behaviour.BEHAVIOUR, "network", 99)  # a change of behaviour
+    assert k != A.artifact_key("network", CFG)
+
+
+def test_ambiguity_keys_follow_the_network_version(monkeypatch):
+    k = A.artifact_key("ambiguity", CFG)
+    monkeypatch.setitem(behaviour.BEHAVIOUR, "network", 99)
+    assert k != A.artifact_key("ambiguity", CFG)
+
+
+def test_default_valued_new_config_fields_do_not_change_keys():
+    """Fields added to TrainConfig later are left out of the key while at their default."""
+    cfg = TrainConfig(mechanism="exc")
+    d = cfg.to_dict()
+    assert "grad_clip" not in d and "sampling" not in d and "easy_steps" not in d
+    assert TrainConfig.from_dict(d) == cfg
+    changed = cfg.replace(grad_clip=None).to_dict()
+    assert changed["grad_clip"] is None
+    assert A.artifact_key("network", changed) != A.artifact_key("network", d)
+
+
+def test_stale_behaviour_is_rebuilt(store, monkeypatch):
+    compute, calls = counter("payload")
+    A.load_or_compute("network", CFG, compute)
+    _, stamp = A.paths("network", CFG)
+    stamp.write_text(json.dumps(json.loads(stamp.read_text()) | {"behaviour": {"network": 1}}))
+    with pytest.warns(UserWarning, match="behaviour version"):
+        A.load_or_compute("network", CFG, compute)
+    assert calls["n"] == 2
+
+
+def test_no_train_switch_fails_loudly_instead_of_computing(store, monkeypatch):
+    compute, calls = counter("payload")
+    monkeypatch.setenv("BOOK_NO_TRAIN", "1")
+    with pytest.raises(A.ArtifactError, match="BOOK_NO_TRAIN"):
+        A.load_or_compute("k", CFG, compute)
+    assert calls["n"] == 0
+    monkeypatch.setenv("BOOK_NO_TRAIN", "0")
+    A.load_or_compute("k", CFG, compute)
+    monkeypatch.setenv("BOOK_NO_TRAIN", "1")
+    assert A.load_or_compute("k", CFG, compute) == "payload" and calls["n"] == 1
+    monkeypatch.setenv("BOOK_NO_TRAIN", "yes")
+    with pytest.raises(ValueError, match="BOOK_NO_TRAIN='yes'"):
+        A.no_train()
+
+
+def test_second_load_uses_the_verified_copy(store, monkeypatch):
+    compute, _ = counter({"v": [1, 2]})
+    A.load_or_compute("k", CFG, compute)
+    first = A.load("k", CFG)
+    first["v"].append(3)  # callers get copies: mutating one does not change the next
+    reads = []
+    monkeypatch.setattr(type(A.paths("k", CFG)[0]), "read_bytes",
+                        lambda self: reads.append(self) or b"")
+    assert A.load("k", CFG) == {"v": [1, 2]} and reads == []
 
 
 def test_code_version_ignores_docstrings_and_comments():
@@ -55,7 +112,7 @@ def test_compute_once_then_load(store):
     assert calls["n"] == 1 and torch.equal(first["v"], second["v"])
     meta = A.meta("k", CFG)
     assert meta["config"] == CFG and meta["code_version"] == A.code_version()
-    assert {"sha256", "torch", "created"} <= set(meta)
+    assert {"sha256", "torch", "numpy", "python", "behaviour", "created"} <= set(meta)
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty"])
@@ -97,10 +154,10 @@ def test_interrupted_write_leaves_nothing(store, monkeypatch):
 def test_load_or_train_trains_once(store):
     cfg = TrainConfig(mechanism="exc", tasks=("fdgo", "fdanti"), n_rec=8, max_steps=4,
                       eval_every=2, eval_trials=8, batch_size=8)
-    a = A.load_or_train(cfg, progress=False)
+    a = load_or_train(cfg, progress=False)
     pt, _ = A.paths("network", cfg.to_dict())
     mtime = pt.stat().st_mtime_ns
-    b = A.load_or_train(cfg, progress=False)
+    b = load_or_train(cfg, progress=False)
     assert pt.stat().st_mtime_ns == mtime
     for k, v in a.model.state_dict().items():
         assert torch.equal(v, b.model.state_dict()[k])
@@ -115,8 +172,8 @@ def test_shipped_smoke_artifact_is_reproduced_by_retraining(tmp_path):
     if not A.has("network", cfg.to_dict()):
         pytest.fail("the shipped smoke artifact for hybrid/seed 0 is missing or stale: "
                     "run `make artifacts`")
-    shipped = A.load_or_train(cfg)
-    retrained = A.load_or_train(cfg, directory=tmp_path, progress=False)
+    shipped = load_or_train(cfg)
+    retrained = load_or_train(cfg, directory=tmp_path, progress=False)
     for k, v in shipped.model.state_dict().items():
         torch.testing.assert_close(retrained.model.state_dict()[k], v, rtol=1e-4, atol=1e-5)
     assert retrained.history.steps == shipped.history.steps

@@ -1,11 +1,11 @@
-"""lib.metrics on hand-made inputs: popvec, Yang's performance, the masked lsq loss."""
+"""lib.core.metrics on hand-made inputs: popvec, Yang's performance, the masked lsq loss."""
 
 import numpy as np
 import pytest
 import torch
 
-from lib.metrics import masked_mse, performance, popvec
-from lib.tasks import N_OUTPUT, ring_bump
+from lib.core.metrics import masked_mse, performance, popvec
+from lib.core.tasks import N_OUTPUT, ring_bump
 
 
 def _outputs(fix: list[float], angles: list[float], T: int = 3) -> np.ndarray:

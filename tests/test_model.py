@@ -1,4 +1,4 @@
-"""Tests of lib.model.ModulatedRNN: shapes, parameter counts, gradients, equivalence of the fast
+"""Tests of lib.core.model.ModulatedRNN: shapes, parameter counts, gradients, equivalence of the fast
 batched paths with a plain step-by-step reference built from ``effective``, initial equality of all
 mechanisms, noise and determinism, and input validation."""
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from lib.model import MECHANISMS, ModulatedRNN
+from lib.core.model import MECHANISMS, ModulatedRNN
 
 T, B, N, K, R, N_IN, N_OUT = 6, 4, 8, 3, 2, 5, 4
 MODULATED = MECHANISMS[1:]
@@ -131,7 +131,8 @@ def test_shared_weight_init():
     assert net.W_out.abs().max() <= math.sqrt(6 / (64 + N_OUT))
     assert not net.b.any() and not net.b_out.any()
     g, beta, _ = make("exc").effective(torch.zeros(K))
-    torch.testing.assert_close(g, torch.ones(N)) and torch.testing.assert_close(beta, torch.zeros(N))
+    torch.testing.assert_close(g, torch.ones(N))
+    torch.testing.assert_close(beta, torch.zeros(N))
 
 
 @pytest.mark.parametrize("mechanism", MODULATED)

@@ -1,4 +1,4 @@
-"""Structural cross-check of lib.tasks against neurogym's ``yang19`` collection (a peer, not an oracle).
+"""Structural cross-check of lib.core.tasks against neurogym's ``yang19`` collection (a peer, not an oracle).
 
 neurogym re-implements the Yang et al. battery with different choices by design: dt = 100 ms by
 default (we build it at dt = 20), 16-unit rings, class-label targets, its own timings and
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from lib import tasks as T
+from lib.core import tasks as T
 
 ngym = pytest.importorskip("neurogym")
 from neurogym.envs.collections import get_collection  # noqa: E402

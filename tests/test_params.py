@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from lib import params
-from lib.experiments import battery_spec
-from lib.tasks import TASK_SETS, TASKS
+from lib.core import params
+from lib.experiments import chapter_params
+from lib.experiments.battery import battery_spec
+from lib.core.tasks import TASK_SETS, TASKS
 
 BAD = [
     ("tasks", {"profile": "fast"}, "profile"),
@@ -42,34 +43,34 @@ BAD = [
                          ids=[f"{c}-{'-'.join(map(str, v))}" for c, v, _ in BAD])
 def test_bad_parameter_is_named_with_value_and_allowed(chapter, values, match):
     with pytest.raises(ValueError, match=match) as err:
-        params.chapter(chapter, **values)
+        chapter_params(chapter, **values)
     msg = str(err.value)
     assert "allowed" in msg or "takes" in msg, msg
 
 
 def test_profiles_set_sizes_and_explicit_values_override():
-    smoke, quick = params.chapter("battery", "smoke"), params.chapter("battery", "quick")
+    smoke, quick = chapter_params("battery", "smoke"), chapter_params("battery", "quick")
     assert smoke.n_rec < quick.n_rec and smoke.max_steps < quick.max_steps
     assert quick.task_set == TASK_SETS["core8"]
-    assert params.chapter("battery", "quick", n_rec=64).n_rec == 64
-    assert params.chapter("battery", "paper").task_set == TASKS
-    assert params.chapter("battery", "quick", task_set="fdgo, fdanti").task_set == ("fdgo",
+    assert chapter_params("battery", "quick", n_rec=64).n_rec == 64
+    assert chapter_params("battery", "paper").task_set == TASKS
+    assert chapter_params("battery", "quick", task_set="fdgo, fdanti").task_set == ("fdgo",
                                                                                       "fdanti")
 
 
 def test_default_profile_comes_from_environment(monkeypatch):
     monkeypatch.setenv("BOOK_PROFILE", "smoke")
-    assert params.chapter("model").profile == "smoke"
+    assert chapter_params("model").profile == "smoke"
     monkeypatch.setenv("BOOK_PROFILE", "turbo")
     with pytest.raises(ValueError, match="BOOK_PROFILE"):
-        params.chapter("model")
+        chapter_params("model")
     monkeypatch.delenv("BOOK_PROFILE")
-    assert params.chapter("model").profile == "quick"
+    assert chapter_params("model").profile == "quick"
 
 
 def test_unknown_chapter():
     with pytest.raises(ValueError, match="chapter"):
-        params.chapter("e9")
+        chapter_params("e9")
 
 
 def test_battery_spec_builds_every_config():

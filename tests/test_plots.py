@@ -12,9 +12,10 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from pandas.io.formats.style import Styler  # noqa: E402
 
-from lib import anatomy, reference  # noqa: E402
-from lib import tasks as T  # noqa: E402
-from lib.model import ModulatedRNN  # noqa: E402
+from lib.analysis import anatomy
+from lib.core import reference  # noqa: E402
+from lib.core import tasks as T  # noqa: E402
+from lib.core.model import ModulatedRNN  # noqa: E402
 from lib.plots import model as pm  # noqa: E402
 from lib.plots import tasks as pt  # noqa: E402
 

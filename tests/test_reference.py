@@ -1,4 +1,4 @@
-"""lib.reference (task battery read-outs, fixture comparison) and lib.anatomy (budgets, mixtures,
+"""lib.core.reference (task battery read-outs, fixture comparison) and lib.analysis.anatomy (budgets, mixtures,
 time-varying contexts)."""
 
 import json
@@ -9,13 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from lib import anatomy, reference
-from lib import tasks as T
-from lib.model import MECHANISMS, ModulatedRNN
+from lib.analysis import anatomy
+from lib.core import reference
+from lib.core import tasks as T
+from lib.core.model import MECHANISMS, ModulatedRNN
 
 FIXTURES = reference.fixture_dir()
-needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(),
-                                    reason=f"Yang et al. fixture folder {FIXTURES} does not exist")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -32,7 +31,6 @@ def test_fixture_pairs_rejects_json_without_npz(tmp_path):
         reference.fixture_pairs(tmp_path)
 
 
-@needs_fixtures
 def test_every_fixture_is_reproduced():
     pairs = reference.fixture_pairs(FIXTURES)
     assert pairs and all(j.stem == n.stem for j, n in pairs)
@@ -48,7 +46,6 @@ def _copy(stem: str, dest) -> tuple:
     return dest / j.name, dest / n.name, dict(np.load(n))
 
 
-@needs_fixtures
 def test_compare_detects_differences(tmp_path):
     stem = reference.fixture_pairs(FIXTURES)[0][0].stem
     j, n, ref = _copy(stem, tmp_path)
@@ -68,7 +65,6 @@ def test_compare_detects_differences(tmp_path):
     assert not reference.compare(j, n)["epochs"]
 
 
-@needs_fixtures
 def test_compare_all_table():
     table = reference.compare_all(FIXTURES)
     assert len(table) == len(reference.fixture_pairs(FIXTURES))
@@ -176,7 +172,7 @@ def test_example_batches_are_noise_free():
 
 
 # ---------------------------------------------------------------------------------------------
-# lib.anatomy
+# lib.analysis.anatomy
 # ---------------------------------------------------------------------------------------------
 def test_budget_table_counts_and_matches():
     df = anatomy.budget_table(ns=(8, 16), ranks=(1, 2))
@@ -200,8 +196,8 @@ def test_init_equivalence_and_rule_input():
     assert (zero.to_numpy() == 0).all()
     default = df["max |r - r_none| (default init)"]
     assert default["none"] == 0
-    if ModulatedRNN("exc", 4, 2).B.abs().max() > 0:  # the model's default starts modulated
-        assert (default.drop("none") > 0).all()
+    assert ModulatedRNN("exc", 4, 2).B.abs().max() > 0  # the default init is modulated, so
+    assert (default.drop("none") > 0).all()             # every mechanism departs from `none`
     assert anatomy.rule_input_equivalence(8, ("fdgo", "dm1"), seed=2) < 1e-6
 
 

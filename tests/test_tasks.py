@@ -1,4 +1,4 @@
-"""lib.tasks: API, shapes, determinism, noise, validation, the generic renderer, no per-trial cost."""
+"""lib.core.tasks: API, shapes, determinism, noise, validation, the generic renderer, no per-trial cost."""
 
 import time
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib import tasks as T
+from lib.core import tasks as T
 
 
 @pytest.mark.parametrize("task", T.TASKS)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from lib import train as tr
-from lib.train import TrainConfig, train
+from lib.core import train as tr
+from lib.core.train import TrainConfig, train
 
 TINY = dict(tasks=("fdgo", "fdanti"), n_rec=16, max_steps=12, eval_every=4, eval_trials=16,
             batch_size=16)

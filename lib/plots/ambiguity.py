@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.ambiguity import OUTCOMES
+from lib.experiments.ambiguity import OUTCOMES
 from lib.plots import color, figure
-from lib.stats import mean_ci
-from lib.tasks import DISPLAY_NAMES
+from lib.analysis.stats import mean_ci
+from lib.core.tasks import DISPLAY_NAMES
 
 
 def _seeds(probes: dict, label: str) -> list[dict]:
@@ -120,7 +120,7 @@ def outcome_fractions(probes: dict, labels, pair):
 
 
 def example_outputs(examples: dict[str, dict]):
-    """Output ring over time on one ambiguous trial per variant (``lib.ambiguity.example``):
+    """Output ring over time on one ambiguous trial per variant (``lib.experiments.ambiguity.example``):
     the angle each task would ask for is marked on the right."""
     fig, axes = figure(1, len(examples), 1.9, 2.4, sharey=True)
     for ax, (lab, ex) in zip(axes[0], examples.items()):

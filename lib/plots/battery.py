@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib import analysis
+from lib.analysis import claims
 from lib.plots import color, figure
-from lib.stats import mean_ci
-from lib.tasks import DISPLAY_NAMES
+from lib.analysis.stats import mean_ci
+from lib.core.tasks import DISPLAY_NAMES
 
 
 def _task_names(tasks) -> list[str]:
@@ -18,7 +18,7 @@ def learning_curves(nets: dict, labels, criterion: float = 0.9):
     """Mean-over-tasks and min-over-tasks performance vs trials, mean and 95% CI over seeds."""
     fig, axes = figure(1, 2, 5.0, 3.4)
     for lab in labels:
-        trials, perf = analysis.curves(nets, lab)
+        trials, perf = claims.curves(nets, lab)
         for ax, agg in zip(axes[0], (perf.mean(axis=2), perf.min(axis=2))):
             m, h = mean_ci(agg)
             ax.plot(trials, m, color=color(lab), label=lab, lw=1.6)
@@ -33,7 +33,7 @@ def learning_curves(nets: dict, labels, criterion: float = 0.9):
 
 def final_heatmap(nets: dict, labels, tasks, criterion: float = 0.9):
     """Final performance per variant (rows) and task (columns), mean over seeds."""
-    data = np.array([analysis.final_perf(nets, lab).mean(0) for lab in labels])
+    data = np.array([claims.final_perf(nets, lab).mean(0) for lab in labels])
     fig, axes = figure(1, 1, 0.75 * len(tasks) + 2.5, 0.4 * len(labels) + 1.4)
     ax = axes[0, 0]
     im = ax.imshow(data, vmin=0, vmax=1, cmap="viridis", aspect="auto")
@@ -52,7 +52,7 @@ def trials_to_criterion(nets: dict, labels, tasks, criterion: float = 0.9):
     med = np.full((len(labels), len(tasks)), np.nan)
     frac = np.zeros_like(med)
     for i, lab in enumerate(labels):
-        ttc = analysis.trials_to_criterion(nets, lab, criterion)
+        ttc = claims.trials_to_criterion(nets, lab, criterion)
         frac[i] = np.isfinite(ttc).mean(0)
         for k in range(len(tasks)):
             hit = ttc[:, k][np.isfinite(ttc[:, k])]
@@ -75,8 +75,8 @@ def budget_vs_performance(nets: dict, labels):
     fig, axes = figure(1, 1, 5.5, 3.6)
     ax = axes[0, 0]
     for lab in labels:
-        b = max(analysis.budget(nets, lab), 1)
-        m, h = mean_ci(analysis.final_perf(nets, lab).mean(1))
+        b = max(claims.budget(nets, lab), 1)
+        m, h = mean_ci(claims.final_perf(nets, lab).mean(1))
         ax.errorbar(b, m, yerr=np.nan_to_num(h), fmt="o", color=color(lab), label=lab,
                     capsize=3)
     ax.set(xscale="log", xlabel="modulation parameters per task (log; 'none' drawn at 1)",

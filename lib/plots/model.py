@@ -1,6 +1,6 @@
 """Figures (and one styled table) of the model chapter: per-task budgets, the effective modulation
 along context mixtures, the outputs of one trial along a mixture, and a mid-trial context switch.
-The numbers come from :mod:`lib.anatomy`."""
+The numbers come from :mod:`lib.analysis.anatomy`."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,15 +8,15 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.colors import Normalize
 
-from lib.anatomy import QUANTITIES
+from lib.analysis.anatomy import QUANTITIES
 from lib.plots import color, figure
-from lib.tasks import DT
+from lib.core.tasks import DT
 
 _GROUP_COLORS = ("#fde0dd", "#e0ecf4", "#e5f5e0", "#fff7bc", "#efedf5")
 
 
 def budget_table(df: pd.DataFrame):
-    """The :func:`lib.anatomy.budget_table` frame as a table whose rows of equal budget (the
+    """The :func:`lib.analysis.anatomy.budget_table` frame as a table whose rows of equal budget (the
     matched comparisons) share a background colour; unmatched rows stay white."""
     cols = [c for c in df.columns if c.startswith("N = ")]
     groups: dict[tuple, str] = {}  # budgets (one per N) -> colour, for matched rows only
@@ -38,7 +38,7 @@ def budget_table(df: pd.DataFrame):
 
 def mixture_modulation(paths: dict[str, pd.DataFrame], tasks: tuple[str, str]):
     """Effective gain, bias and recurrent matrix along ``c = (1 - l) e_i + l e_j``, one line per
-    network (:func:`lib.anatomy.mixture_path` frames keyed by variant label).
+    network (:func:`lib.analysis.anatomy.mixture_path` frames keyed by variant label).
 
     Top: distance from the value at ``e_i``, relative to the distance between the endpoints
     (the dotted diagonal is a straight path). Bottom: distance from the straight chord between
@@ -77,7 +77,7 @@ def mixture_modulation(paths: dict[str, pd.DataFrame], tasks: tuple[str, str]):
 
 def mixture_outputs(demos: dict[str, dict], tasks: tuple[str, str]):
     """One trial of ``tasks[0]`` under the mixtures, per network (rows; dicts of
-    :func:`lib.anatomy.mixture_outputs`). Left: fixation output over time, one line per l
+    :func:`lib.analysis.anatomy.mixture_outputs`). Left: fixation output over time, one line per l
     (colour). Right: the response-ring outputs at the last step against l, with the trial's
     target (blue triangles), the target of ``tasks[1]`` where known (pro/anti pairs: red)
     and the decoded angle where the network responds (white dots)."""

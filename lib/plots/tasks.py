@@ -1,5 +1,5 @@
 """Figures of the task chapter: drawn trials of a task family, and the condition distributions of
-many sampled trials (:func:`lib.reference.condition_stats`)."""
+many sampled trials (:func:`lib.core.reference.condition_stats`)."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -8,8 +8,8 @@ import pandas as pd
 from matplotlib.colors import Normalize
 
 from lib.plots import figure
-from lib.reference import EPOCHS, FAMILIES
-from lib.tasks import DISPLAY_NAMES, DT, N_RING, Batch
+from lib.core.reference import EPOCHS, FAMILIES
+from lib.core.tasks import DISPLAY_NAMES, DT, N_RING, Batch
 
 FAMILY_COLORS = dict(zip(FAMILIES, ("#1b9e77", "#d95f02", "#7570b3", "#e7298a")))
 """One colour per task family (distinct from the mechanism colours of :mod:`lib.plots`)."""
@@ -98,7 +98,7 @@ def _hist_by_family(ax, stats: pd.DataFrame, column: str, bins) -> None:
 
 
 def condition_distributions(stats: pd.DataFrame):
-    """Histograms of the sampled conditions (a :func:`lib.reference.condition_stats` frame).
+    """Histograms of the sampled conditions (a :func:`lib.core.reference.condition_stats` frame).
 
     Top row and second row start: cumulative distributions of each epoch's duration and of the
     trial length, one line per task coloured by family (steps: a discrete set; ramps: uniform);
@@ -108,7 +108,7 @@ def condition_distributions(stats: pd.DataFrame):
     trials (dotted: 1/2).
     """
     if stats.empty:
-        raise ValueError("stats is empty: sample some trials first (lib.reference.condition_stats)")
+        raise ValueError("stats is empty: sample some trials first (lib.core.reference.condition_stats)")
     fig, axes = figure(3, 4, 2.9, 2.2)
     ax = axes.ravel()
     for a, col in zip(ax, (*EPOCHS, "T (ms)")):
@@ -171,7 +171,7 @@ def condition_distributions(stats: pd.DataFrame):
 def ring_use(stats: pd.DataFrame):
     """Fraction of trials per ring pattern ("1", "2", "1+2", sample→test) for every task."""
     if stats.empty:
-        raise ValueError("stats is empty: sample some trials first (lib.reference.condition_stats)")
+        raise ValueError("stats is empty: sample some trials first (lib.core.reference.condition_stats)")
     frac = pd.crosstab(stats["task"], stats["rings"], normalize="index")
     order = [p for p in _RING_COLORS if p in frac.columns]
     frac = frac.loc[list(dict.fromkeys(stats["task"])), order + sorted(set(frac) - set(order))]

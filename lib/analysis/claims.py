@@ -1,0 +1,304 @@
+"""E1 analyses: learning curves, final performance, trials to criterion, pathway ablations,
+unit lesions, and the verdicts on claims C1 (both pathways carry task identity) and C2 (they
+differ in robustness to ambiguity).
+
+Inputs are the E1 networks ``nets[(label, seed)] -> lib.core.train.TrainResult`` and, for C2, the E2
+probe results ``probes[(label, seed)] -> dict`` (:func:`lib.experiments.ambiguity.probe_network`).
+"""
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lib.experiments import ambiguity
+from lib.core.model import ModulatedRNN
+from lib.analysis.stats import difference, mean_ci
+from lib.core.train import (TrainResult, evaluate, evaluation_batches, one_hot, step_seed,
+                       torch_generator)
+
+EXC_FAMILY = ("exc_bias", "exc_gain", "exc")
+SYN_FAMILY = ("syn_prepost", "syn_lowrank_r1", "syn_lowrank_r2", "syn_mask")
+MATCHED = (("exc", "syn_lowrank_r1"), ("exc", "syn_prepost"), ("hybrid", "syn_lowrank_r2"))
+"""Pairs at equal per-task budgets: 2N vs 2N (additive low rank and multiplicative rank-1) and
+4N vs 4N."""
+
+
+def seeds_of(nets: dict, label: str) -> list[int]:
+    return sorted(s for (lab, s) in nets if lab == label)
+
+
+def final_perf(nets: dict, label: str) -> np.ndarray:
+    """Final performance (S, K) of a label's networks."""
+    return np.array([nets[label, s].history.perf_array()[-1] for s in seeds_of(nets, label)])
+
+
+def curves(nets: dict, label: str) -> tuple[np.ndarray, np.ndarray]:
+    """Learning curves on a common grid: trials (E,), perf (S, E, K).
+
+    A run stopped at criterion keeps its last evaluation for the rest of the grid (its training
+    ended there).
+    """
+    hists = [nets[label, s].history for s in seeds_of(nets, label)]
+    longest = max(hists, key=lambda h: len(h.trials))
+    trials = np.asarray(longest.trials)
+    out = np.empty((len(hists), len(trials), len(longest.tasks)))
+    for i, h in enumerate(hists):
+        p = h.perf_array()
+        out[i, :len(p)] = p
+        out[i, len(p):] = p[-1]
+    return trials, out
+
+
+def trials_to_criterion(nets: dict, label: str, criterion: float = 0.9) -> np.ndarray:
+    """Trials (S, K) at which each task first reached criterion (nan: not within budget)."""
+    return np.array([nets[label, s].history.trials_to_criterion(criterion)
+                     for s in seeds_of(nets, label)])
+
+
+def budget(nets: dict, label: str) -> int:
+    """Per-task modulation parameters of a label's networks."""
+    return nets[label, seeds_of(nets, label)[0]].model.params_per_task()
+
+
+def summary_table(nets: dict, labels, criterion: float = 0.9) -> pd.DataFrame:
+    """One row per label: budget, performance (mean over tasks, min over tasks), fraction of
+    tasks at criterion and trials to reach criterion on every task, each mean +/- 95% CI over
+    seeds."""
+    rows = []
+    for lab in labels:
+        fp = final_perf(nets, lab)
+        ttc = trials_to_criterion(nets, lab, criterion)
+        all_ttc = np.where(np.isnan(ttc).any(axis=1), np.nan, np.nanmax(ttc, axis=1, initial=0))
+        row = {"variant": lab, "params/task": budget(nets, lab), "seeds": len(fp)}
+        for name, v in (("mean perf", fp.mean(1)), ("min perf", fp.min(1)),
+                        ("tasks at criterion", (fp >= criterion).mean(1))):
+            m, h = mean_ci(v)
+            row[name] = f"{m:.3f} ± {h:.3f}" if np.isfinite(h) else f"{m:.3f}"
+        reached = np.isfinite(all_ttc)
+        row["seeds with all tasks at criterion"] = f"{reached.sum()}/{len(fp)}"
+        row["trials to all-criterion (median)"] = (f"{np.median(all_ttc[reached]):,.0f}"
+                                                   if reached.any() else "not reached")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant")
+
+
+@torch.no_grad()
+def pathway_ablation(result: TrainResult, pathway: str, mode: str) -> np.ndarray:
+    """Per-task performance (K,) of a hybrid with one pathway removed at test time.
+
+    ``pathway`` in {"exc", "syn"}; ``mode`` "zero" gives that pathway the context 0 (no
+    modulation), "mean" the uninformative context 1/K on every task (for pathways linear in c
+    this is the modulation averaged over tasks). The other pathway keeps the true one-hot
+    context.
+    """
+    if pathway not in ("exc", "syn") or mode not in ("zero", "mean"):
+        raise ValueError(f"pathway/mode: got {pathway!r}/{mode!r}; allowed: exc|syn, zero|mean")
+    cfg = result.config
+    K = len(cfg.tasks)
+    perf = np.empty(K)
+    for k, (x, _, _, y_loc) in enumerate(evaluation_batches(cfg)):
+        B = x.shape[1]
+        true = one_hot(k, K, B)
+        removed = torch.zeros(B, K) if mode == "zero" else torch.full((B, K), 1.0 / K)
+        c, c_syn = (removed, true) if pathway == "exc" else (true, removed)
+        gen = torch_generator(step_seed(cfg.seed, 5, k), x.device)
+        y_hat, _ = result.model(x, c, syn_context=c_syn, noise=True, generator=gen)
+        perf[k] = ambiguity.mean_perf(y_hat, y_loc)
+    return perf
+
+
+@torch.no_grad()
+def task_variance(result: TrainResult) -> np.ndarray:
+    """Yang's task variance (K, N): per unit, variance of its rate across trials (noise off),
+    averaged over time from the end of the first fixation epoch."""
+    cfg = result.config
+    K = len(cfg.tasks)
+    tv = []
+    for k, (x, _, _, _) in enumerate(evaluation_batches(cfg)):
+        _, r = result.model(x, one_hot(k, K, x.shape[1]), noise=False)
+        start = ambiguity.stim_onset(x)
+        tv.append(r[start:].var(dim=1).mean(dim=0).numpy())
+    return np.array(tv)
+
+
+def lesioned(model: ModulatedRNN, units: np.ndarray) -> ModulatedRNN:
+    """A copy of ``model`` whose ``units`` are silenced (their rates reach neither the network
+    nor the readout)."""
+    m = copy.deepcopy(model)
+    m.silence(torch.as_tensor(np.ascontiguousarray(units), dtype=torch.long))
+    return m
+
+
+@torch.no_grad()
+def lesion_map(result: TrainResult, fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Performance after lesioning each task's most task-variant units.
+
+    Returns (perf (K lesion sets, K tasks), intact perf (K,)). Row k silences the
+    ``fraction * N`` units with the largest task variance on task k.
+    """
+    cfg = result.config
+    tv = task_variance(result)
+    n = max(1, int(round(fraction * cfg.n_rec)))
+    batches = evaluation_batches(cfg)
+
+    def perf_of(model: ModulatedRNN) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):  # see ambiguity.mean_perf
+            return evaluate(model, cfg, batches)
+
+    rows = [perf_of(lesioned(result.model, np.argsort(tv[k])[::-1][:n]))
+            for k in range(len(cfg.tasks))]
+    return np.array(rows), perf_of(result.model)
+
+
+def verdict_c1(nets: dict, criterion: float = 0.9) -> dict:
+    """C1: both pathways can carry task identity.
+
+    For each family (excitability, synaptic): does its best variant beat the context-blind
+    ``none`` (95% CI of the difference in mean performance over tasks excludes 0), and does it
+    bring every task to criterion in every seed? Supported if both families do both; partly if
+    both beat ``none`` but one falls short of criterion; not supported if a family does not beat
+    ``none``.
+    """
+    floor = final_perf(nets, "none").mean(1) if ("none", 0) in nets else None
+    fam = {}
+    for name, members in (("excitability", EXC_FAMILY), ("synaptic", SYN_FAMILY)):
+        present = [m for m in members if (m, 0) in nets]
+        if not present or floor is None:
+            return {"verdict": "not tested (needs 'none' and a variant of each family)",
+                    "families": fam}
+        scores = {m: final_perf(nets, m) for m in present}
+        best = max(present, key=lambda m: scores[m].mean())
+        d = difference(scores[best].mean(1), floor)
+        fam[name] = {"best": best, "mean": float(scores[best].mean()),
+                     "all_at_criterion": bool((scores[best] >= criterion).all()),
+                     "vs_none": d, "beats_none": bool(d["lo"] > 0)}
+    beats = all(f["beats_none"] for f in fam.values())
+    full = all(f["all_at_criterion"] for f in fam.values())
+    verdict = "supported" if beats and full else "partly supported" if beats else "not supported"
+    return {"verdict": verdict, "families": fam}
+
+
+def _pair_mean(values: np.ndarray) -> float:
+    """Mean over the scored task pairs (nan entries: not scored); nan if none was scored."""
+    return float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+
+
+def robustness_by_variant(probes: dict, labels, criterion: float = 0.9) -> pd.DataFrame:
+    """Mixture robustness (auc, l_leave) per variant: mean over ordered pairs per seed, then
+    mean +/- 95% CI over seeds; plus the noise/dilution/scale/missing/late summaries."""
+    rows = []
+    for lab in labels:
+        seeds = sorted(s for (l, s) in probes if l == lab)
+        per_seed = {"auc": [], "l_leave": [], "noise_frozen": [], "noise_fresh": [],
+                    "dilution": [], "scale_err": [], "missing": [], "late": []}
+        for s in seeds:
+            res = probes[lab, s]
+            rob = ambiguity.robustness(res, criterion)
+            per_seed["auc"].append(_pair_mean(rob["auc"]))
+            per_seed["l_leave"].append(_pair_mean(rob["l_leave"]))
+            clean = np.maximum(res["clean"], 1e-9)
+            per_seed["noise_frozen"].append(np.mean(res["noise_frozen"][-1] / clean))
+            per_seed["noise_fresh"].append(np.mean(res["noise_fresh"][-1] / clean))
+            per_seed["dilution"].append(np.mean(res["dilution"] / clean))
+            scales = np.asarray(res["spec"]["scales"])
+            per_seed["scale_err"].append(np.mean(res["scale"][scales != 1] / clean))
+            per_seed["missing"].append(np.mean(res["missing"]))
+            per_seed["late"].append(np.mean(res["late"] / clean))
+        row = {"variant": lab}
+        for name, v in per_seed.items():
+            m, h = mean_ci(v)
+            row[name] = m
+            row[name + " ±"] = h
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def verdict_c2(probes: dict, criterion: float = 0.9) -> dict:
+    """C2: excitability and synaptic modulation differ in robustness to ambiguous context.
+
+    Compared at matched per-task budgets (``MATCHED``) on the mixture robustness ``auc`` (mean
+    over ordered task pairs per seed). A pair "differs" if the 95% CI of the difference over
+    seeds excludes 0. Supported if every matched pair with data differs in the same direction;
+    partly if some do; not supported if none does (at this scale and seed count); not tested
+    if no matched pair can be scored (robustness is defined only for tasks at criterion).
+    """
+    def auc_per_seed(lab: str) -> np.ndarray:
+        return np.array([_pair_mean(ambiguity.robustness(res, criterion)["auc"])
+                         for (l, _), res in probes.items() if l == lab])
+
+    comparisons = []
+    for a, b in MATCHED:
+        if any(l == a for l, _ in probes) and any(l == b for l, _ in probes):
+            d = difference(auc_per_seed(a), auc_per_seed(b))
+            differs = bool(np.isfinite(d["lo"]) and (d["lo"] > 0 or d["hi"] < 0))
+            comparisons.append({"a": a, "b": b, **d, "differs": differs})
+    n_diff = sum(c["differs"] for c in comparisons)
+    same_sign = len({np.sign(c["diff"]) for c in comparisons if c["differs"]}) <= 1
+    if not any(np.isfinite(c["lo"]) for c in comparisons):
+        verdict = ("not tested (no matched pair has, in two or more seeds of each side, a task "
+                   "at criterion on clean context to score)")
+    elif n_diff == len(comparisons) and same_sign:
+        verdict = "supported"
+    elif n_diff:
+        verdict = "partly supported"
+    else:
+        verdict = "not supported"
+    return {"verdict": verdict, "comparisons": comparisons}
+
+
+def hybrid_ablations(nets: dict) -> dict[str, np.ndarray]:
+    """Per-task performance (S, K) of the hybrid intact, with a pathway removed at test time
+    (zero or mean context) and trained with a pathway frozen (where those networks exist)."""
+    seeds = seeds_of(nets, "hybrid")
+    bars = {"intact": final_perf(nets, "hybrid")}
+    for pathway in ("exc", "syn"):
+        for mode in ("zero", "mean"):
+            bars[f"{pathway} removed ({mode})"] = np.array(
+                [pathway_ablation(nets["hybrid", s], pathway, mode) for s in seeds])
+    for pathway in ("exc", "syn"):
+        if seeds_of(nets, f"hybrid_frozen_{pathway}"):
+            bars[f"{pathway} frozen in training"] = final_perf(nets, f"hybrid_frozen_{pathway}")
+    return bars
+
+
+def _fmt_diff(d: dict) -> str:
+    return f"{d['diff']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]"
+
+
+def c1_markdown(v: dict, spec) -> str:
+    """The C1 verdict as a paragraph, every number taken from ``verdict_c1``'s output."""
+    if not v["families"] or any(f is None for f in v["families"].values()):
+        return f"**C1: {v['verdict']}.**"
+    lines = [f"**C1 — {v['verdict']}** (task set: {len(spec.tasks)} tasks, N = {spec.n_rec}, "
+             f"{spec.n_seeds} seeds, budget {spec.max_steps:,} steps).", ""]
+    for name, f in v["families"].items():
+        lines.append(
+            f"* {name} pathway: best variant `{f['best']}`, mean final performance "
+            f"{f['mean']:.3f}; difference from the context-blind `none` "
+            f"{_fmt_diff(f['vs_none'])} (95% CI over seeds): "
+            f"{'beats' if f['beats_none'] else 'does not beat'} the floor; every task at "
+            f"criterion in every seed: {'yes' if f['all_at_criterion'] else 'no'}.")
+    lines += ["", "Rule: *supported* if both families beat `none` and bring every task to "
+              "criterion in every seed; *partly* if both beat `none` but one falls short of "
+              "criterion; *not supported* if a family does not beat `none`."]
+    return "\n".join(lines)
+
+
+def c2_markdown(v: dict, spec) -> str:
+    """The C2 verdict as a paragraph, every number taken from ``verdict_c2``'s output."""
+    lines = [f"**C2 — {v['verdict']}** (task set: {len(spec.tasks)} tasks, N = {spec.n_rec}, "
+             f"{spec.n_seeds} seeds). Matched-budget differences in mixture robustness "
+             "(area under the dominant-task curve, mean over ordered task pairs), "
+             "mean and 95% CI over seeds:", ""]
+    for c in v["comparisons"]:
+        lines.append(f"* `{c['a']}` − `{c['b']}`: {_fmt_diff(c)} → "
+                     f"{'differ' if c['differs'] else 'no detectable difference'}.")
+    if not v["comparisons"]:
+        lines.append("* no matched pair was trained in this run.")
+    lines += ["", "Rule: *supported* if every matched pair differs, in the same direction; "
+              "*partly* if some do; *not supported* if none does at this scale and seed count. "
+              "The three intervals are not corrected for multiple comparisons."]
+    return "\n".join(lines)

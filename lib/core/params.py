@@ -1,0 +1,149 @@
+"""Chapter parameters: profiles, defaults and validation on entry.
+
+Every chapter's ``parameters`` cell (papermill) sets ``profile`` and optional overrides, then
+calls ``P = lib.experiments.chapter_params("<chapter>", profile, name=value, ...)``, which
+resolves the chapter's schema here. A value of
+``None`` means "the profile's default". Every value is checked here, and a bad one raises
+``ValueError`` naming the parameter, the value and what is allowed -- before any work starts.
+
+Profiles: ``smoke`` (tests, seconds), ``quick`` (the default book build on a 2-core laptop, using
+shipped artifacts), ``paper`` (full scale; a GPU or a long run). The default profile is
+``$BOOK_PROFILE`` if set (``make check`` builds the book at ``smoke`` that way), else ``quick``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any, Callable
+
+from lib.core.checks import fail
+from lib.core.tasks import TASK_SETS, TASKS
+
+PROFILES = ("smoke", "quick", "paper")
+
+
+def default_profile() -> str:
+    """``$BOOK_PROFILE`` if set (validated), else ``"quick"``."""
+    profile = os.environ.get("BOOK_PROFILE", "quick")
+    if profile not in PROFILES:
+        fail("BOOK_PROFILE", profile, "one of " + ", ".join(PROFILES))
+    return profile
+
+
+@dataclass(frozen=True)
+class Param:
+    """One chapter parameter: a checker and its default under each profile."""
+
+    check: Callable[[str, Any], Any]
+    smoke: Any
+    quick: Any
+    paper: Any
+    doc: str = ""
+
+
+def _fail(name: str, value: Any, allowed: str) -> None:
+    fail(name, value, f"{allowed} (got a {type(value).__name__})")
+
+
+def int_in(lo: int, hi: int) -> Callable[[str, Any], int]:
+    """An int in [lo, hi]; bools and floats are rejected."""
+    def check(name: str, v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            _fail(name, v, f"an int in [{lo}, {hi}]")
+        return v
+    return check
+
+
+def float_in(lo: float, hi: float) -> Callable[[str, Any], float]:
+    """A finite number in [lo, hi]."""
+    def check(name: str, v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+            _fail(name, v, f"a number in [{lo}, {hi}]")
+        return float(v)
+    return check
+
+
+def choice(options: tuple) -> Callable[[str, Any], Any]:
+    def check(name: str, v: Any) -> Any:
+        if not isinstance(v, str) or v not in options:
+            _fail(name, v, "one of " + ", ".join(map(repr, options)))
+        return v
+    return check
+
+
+def subset(options: tuple) -> Callable[[str, Any], tuple]:
+    """A non-empty list of distinct names from ``options`` (a comma-separated string is fine)."""
+    def check(name: str, v: Any) -> tuple:
+        items = [s.strip() for s in v.split(",")] if isinstance(v, str) else v
+        if not isinstance(items, (list, tuple)) or not items or any(
+                not isinstance(s, str) or s not in options for s in items) or len(
+                set(items)) != len(items):
+            _fail(name, v, "a non-empty list of distinct names from " + ", ".join(options))
+        return tuple(items)
+    return check
+
+
+def task_set(name: str, v: Any) -> tuple[str, ...]:
+    """A named task set (``core8``, ``all``) or a list of task names."""
+    if isinstance(v, str) and v in TASK_SETS:
+        return tuple(TASK_SETS[v])
+    try:
+        tasks = subset(TASKS)(name, v)
+    except ValueError:
+        _fail(name, v, f"a task set ({', '.join(TASK_SETS)}) or a list of task names from "
+              + ", ".join(TASKS))
+    if len(tasks) < 2:
+        _fail(name, v, "at least two tasks")
+    return tasks
+
+
+def resolve(schema: dict[str, Param], profile: str | None = None, **values: Any
+            ) -> SimpleNamespace:
+    """Validate ``values`` against ``schema`` and fill ``None`` with the profile's defaults.
+
+    Returns a namespace with every parameter plus ``profile``. Unknown names are errors (a typo
+    in a papermill ``-p`` must not be silently ignored).
+    """
+    profile = default_profile() if profile is None else profile
+    if profile not in PROFILES:
+        _fail("profile", profile, "one of " + ", ".join(map(repr, PROFILES)))
+    unknown = sorted(set(values) - set(schema))
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}; this chapter takes: "
+                         + ", ".join(["profile", *schema]))
+    out = {"profile": profile}
+    for name, p in schema.items():
+        v = values.get(name)
+        out[name] = p.check(name, getattr(p, profile) if v is None else v)
+    return SimpleNamespace(**out)
+
+
+def describe(schema: dict[str, Param]) -> list[dict]:
+    """Rows (parameter, smoke, quick, paper, meaning) for a profile table in the book."""
+    return [{"parameter": n, "smoke": p.smoke, "quick": p.quick, "paper": p.paper,
+             "meaning": p.doc} for n, p in schema.items()]
+
+
+def seed(name: str, v: Any) -> int:
+    """A non-negative int seed."""
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        _fail(name, v, "a non-negative int")
+    return v
+
+
+TASKS_PARAMS: dict[str, Param] = {
+    "task_set": Param(task_set, "all", "all", "all", "tasks to show"),
+    "n_trials": Param(int_in(16, 1_000_000), 64, 1024, 8192,
+                      "trials drawn per task for the condition distributions"),
+    "seed": Param(seed, 0, 0, 0, "seed of the drawn trials"),
+}
+
+MODEL_PARAMS: dict[str, Param] = {
+    "task_set": Param(task_set, "core8", "core8", "all", "tasks (K = number of contexts)"),
+    "n_rec": Param(int_in(4, 4096), 16, 128, 256, "recurrent units N"),
+    "rank": Param(int_in(1, 64), 1, 1, 1, "rank R of syn_lowrank (hybrid uses the same)"),
+    "seed": Param(seed, 0, 0, 0, "seed of the demo networks' weights"),
+    "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1,
+                     "parallel processes if E1's networks must be trained"),
+}

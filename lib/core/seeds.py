@@ -1,0 +1,40 @@
+"""Named random streams: every random draw in ``lib`` is a function of (seed, stream, index).
+
+A batch, the network noise of a training step, an evaluation set or a probe's noise is drawn
+from ``numpy.random.SeedSequence([seed, stream, index])``, never from a generator shared with
+other work. So a run resumed from a checkpoint, one member of an ensemble and a single run draw
+the same numbers, and adding a probe never shifts another one's noise.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+STREAM_BATCH = 1   # training batches (task drawn, trial conditions), index = step
+STREAM_NOISE = 2   # network noise of a training step, index = step
+STREAM_EVAL = 3    # evaluation trials (index = task) and their noise (index = 10_000 + task)
+STREAM_PROBE = 4   # noise of E2's probes, index = task
+EVAL_NOISE_OFFSET = 10_000
+
+
+def step_seed(seed: int, stream: int, step: int) -> np.random.SeedSequence:
+    """The seed of draw ``step`` of random ``stream`` for a network of seed ``seed``."""
+    return np.random.SeedSequence([seed, stream, step])
+
+
+def torch_generator(seq: np.random.SeedSequence, device=None) -> torch.Generator:
+    """A torch.Generator on ``device`` seeded from a SeedSequence (63 bits of its state)."""
+    g = torch.Generator(device=device)
+    g.manual_seed(int(seq.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)))
+    return g
+
+
+def one_hot(k: int, n_tasks: int, batch_size: int, device=None) -> torch.Tensor:
+    """Context ``e_k`` for a whole batch, shape (B, K)."""
+    c = torch.zeros(batch_size, n_tasks, device=device)
+    c[:, k] = 1.0
+    return c
+
+
+__all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "EVAL_NOISE_OFFSET",
+           "step_seed", "torch_generator", "one_hot"]

@@ -1,0 +1,402 @@
+"""Training: Yang et al.'s protocol for a :class:`lib.core.model.ModulatedRNN` on a task set.
+
+One task per batch (drawn with Yang's sampling weights: contextdm1/2 five times the others),
+masked squared error (:func:`lib.core.metrics.masked_mse`), Adam, evaluation on every task every
+``eval_every`` steps with Yang's performance (:func:`lib.core.metrics.performance`), stop when every
+task is at criterion or the step budget is spent.
+
+Reproducibility is by construction: the batch, the task drawn and the network noise of step ``s``
+depend only on ``(config.seed, s)``, never on what ran before, and a checkpoint stores the
+weights, Adam's state and the history. An interrupted run resumed from its checkpoint therefore
+gives the same final weights as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from lib.core import tasks as T
+from lib.core.io import atomic_torch_save
+from lib.core.metrics import masked_mse, performance
+from lib.core.checks import (check_choice, check_nonnegative_int, check_number,
+                        check_positive_int)
+from lib.core.model import MECHANISMS, ModulatedRNN
+from lib.core.seeds import (EVAL_NOISE_OFFSET, STREAM_BATCH, STREAM_EVAL, STREAM_NOISE, one_hot,
+                            step_seed, torch_generator)
+
+TRAINABLE = ("all", "modulation", "freeze_exc", "freeze_syn")
+"""Which parameters Adam updates: everything; only the per-task modulation (shared weights
+frozen, for packing); or everything except the excitability / synaptic pathway (frozen at its
+initialisation, i.e. at zero modulation)."""
+
+SAMPLING = ("yang", "uniform", "error")
+"""How the task of each step is drawn: ``yang`` (Yang et al.: Ctx DM 1/2 weighted
+``ctxdm_weight`` x the others), ``uniform``, or ``error`` (in proportion to each task's error
+``1 - perf`` at the last evaluation, floored at :data:`ERROR_FLOOR`; a standard multitask remedy
+that gives slow tasks more batches)."""
+ERROR_FLOOR = 0.05
+
+
+# Fields added after the first artifacts were made: omitted from ``to_dict`` (and so from artifact
+# keys) while they hold their default, so adding a field never changes an existing key. Changing
+# one of these defaults changes behaviour: bump lib.core.behaviour.BEHAVIOUR["network"].
+_OPTIONAL_FIELDS = ("grad_clip", "sampling", "easy_steps", "alpha", "sigma_rec", "sigma_x",
+                    "mod_init_std")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a trained network (and so its artifact key).
+
+    Sizes are in units of steps (one Adam update on one batch of ``batch_size`` trials) and
+    trials; ``criterion`` is Yang's performance in [0, 1].
+
+    Protocol options and Yang et al.'s settings (``train.py``, ``network.py``, ``task.py``):
+
+    - ``grad_clip``: each gradient element is clipped to [-grad_clip, grad_clip] before Adam
+      (Yang: 1.0, ``tf.clip_by_value``); ``None`` turns clipping off.
+    - ``sampling`` / ``ctxdm_weight``: see :data:`SAMPLING` (Yang: ``"yang"``, weight 5).
+    - ``easy_steps``: a coherence curriculum. The first ``easy_steps`` steps draw their trials with
+      Yang's ``easy_task`` coherences (DM coherences x10); evaluation, and so the criterion, always
+      uses the standard tasks (Yang: 0, no curriculum).
+    - ``lr`` (Yang: 1e-3), ``batch_size`` (64), ``eval_trials`` (512 per task), ``criterion``.
+      Yang stops only when every task's performance exceeds ``target_perf`` = 1.0, which never
+      happens, so his runs spend the whole budget; ``stop_at_criterion`` stops once every task is
+      at ``criterion`` (the book's definition of "learned").
+    - ``alpha``, ``sigma_rec``, ``sigma_x``, ``mod_init_std``: the model's constants
+      (:class:`lib.core.model.ModulatedRNN`; Yang: 0.2, 0.05, 0.01; ``None`` = 1/sqrt(n_in)).
+    """
+
+    mechanism: str
+    tasks: tuple[str, ...] = T.TASK_SETS["core8"]
+    n_rec: int = 128
+    rank: int = 1
+    seed: int = 0
+    max_steps: int = 10_000
+    batch_size: int = 64
+    lr: float = 1e-3
+    eval_every: int = 250
+    eval_trials: int = 128
+    criterion: float = 0.9
+    stop_at_criterion: bool = True
+    ctxdm_weight: float = 5.0
+    activation: str = "softplus"
+    w_rec_init: str = "randortho"
+    trainable: str = "all"
+    grad_clip: float | None = 1.0
+    sampling: str = "yang"
+    easy_steps: int = 0
+    alpha: float = 0.2
+    sigma_rec: float = 0.05
+    sigma_x: float = 0.01
+    mod_init_std: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        check_choice("mechanism", self.mechanism, MECHANISMS)
+        check_choice("trainable", self.trainable, TRAINABLE)
+        check_choice("sampling", self.sampling, SAMPLING)
+        if not self.tasks:
+            raise ValueError("tasks: must name at least one task, got ()")
+        for name in self.tasks:
+            check_choice("tasks", name, T.TASKS)
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"tasks: names must be unique, got {self.tasks}")
+        for name in ("n_rec", "rank", "max_steps", "batch_size", "eval_every", "eval_trials"):
+            check_positive_int(name, getattr(self, name))
+        check_nonnegative_int("seed", self.seed)
+        check_nonnegative_int("easy_steps", self.easy_steps)
+        check_number("lr", self.lr, 0, 1, "a float in (0, 1)", open_low=True, open_high=True)
+        check_number("criterion", self.criterion, 0, 1, "a number in (0, 1]", open_low=True)
+        check_number("ctxdm_weight", self.ctxdm_weight, 0, float("inf"), "a number > 0",
+                     open_low=True, open_high=True)
+        if self.grad_clip is not None:
+            check_number("grad_clip", self.grad_clip, 0, float("inf"),
+                         "a number > 0, or None for no clipping", open_low=True, open_high=True)
+
+    def to_dict(self) -> dict:
+        """The config as a JSON-able dict; optional fields at their default are left out."""
+        d = dataclasses.asdict(self)
+        d["tasks"] = list(self.tasks)
+        for name in _OPTIONAL_FIELDS:
+            if d[name] == _DEFAULTS[name]:
+                del d[name]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        return cls(**d)
+
+    def replace(self, **changes) -> "TrainConfig":
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def task_weights(self, last_perf: np.ndarray | None = None) -> np.ndarray:
+        """Sampling probability of each task for the next step (K,), see :data:`SAMPLING`.
+
+        ``last_perf`` (K,) is the performance at the last evaluation (needed for ``"error"``).
+        """
+        if self.sampling == "uniform":
+            w = np.ones(len(self.tasks))
+        elif self.sampling == "yang":
+            w = np.array([self.ctxdm_weight if t in ("contextdm1", "contextdm2") else 1.0
+                          for t in self.tasks])
+        else:
+            if last_perf is None:
+                raise ValueError("sampling='error' needs the last evaluation's performance")
+            w = np.maximum(1.0 - np.asarray(last_perf, dtype=float), ERROR_FLOOR)
+        return w / w.sum()
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+
+
+@dataclass
+class History:
+    """Learning curves: one row per evaluation.
+
+    ``perf[i, k]``: performance on ``tasks[k]`` after ``steps[i]`` steps (``trials[i]`` trials).
+    ``loss[i]``: mean training loss over the steps since the previous evaluation.
+    """
+
+    tasks: tuple[str, ...]
+    steps: list[int] = field(default_factory=list)
+    trials: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    perf: list[list[float]] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def perf_array(self) -> np.ndarray:
+        """Performance as an array (n_evals, K)."""
+        return np.asarray(self.perf, dtype=float).reshape(len(self.steps), len(self.tasks))
+
+    def trials_to_criterion(self, criterion: float) -> np.ndarray:
+        """Trials at the first evaluation where each task reached ``criterion`` (nan: never)."""
+        p = self.perf_array()
+        out = np.full(len(self.tasks), np.nan)
+        for k in range(len(self.tasks)):
+            hit = np.flatnonzero(p[:, k] >= criterion)
+            if hit.size:
+                out[k] = self.trials[hit[0]]
+        return out
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self) | {"tasks": list(self.tasks)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        return cls(**(d | {"tasks": tuple(d["tasks"])}))
+
+
+@dataclass
+class TrainResult:
+    """A trained network with the config that made it and its learning curves."""
+
+    config: TrainConfig
+    model: ModulatedRNN
+    history: History
+
+    @property
+    def final_perf(self) -> dict[str, float]:
+        return dict(zip(self.config.tasks, self.history.perf_array()[-1]))
+
+
+def build_model(config: TrainConfig) -> ModulatedRNN:
+    """The untrained network a config describes (shared weights drawn from ``config.seed``)."""
+    return ModulatedRNN(config.mechanism, config.n_rec, len(config.tasks), rank=config.rank,
+                        activation=config.activation, w_rec_init=config.w_rec_init,
+                        seed=config.seed, alpha=config.alpha, sigma_rec=config.sigma_rec,
+                        sigma_x=config.sigma_x, mod_init_std=config.mod_init_std)
+
+
+def trainable_parameters(model: ModulatedRNN, trainable: str) -> list[torch.nn.Parameter]:
+    """The parameters Adam updates under a ``TRAINABLE`` option (see that constant)."""
+    check_choice("trainable", trainable, TRAINABLE)
+    if trainable == "all":
+        return list(model.parameters())
+    if trainable == "modulation":
+        params = list(model.modulation_parameters())
+        if not params:
+            raise ValueError(f"trainable='modulation': mechanism {model.mechanism!r} has no "
+                             "modulation parameters")
+        return params
+    frozen = {id(p) for p in model.modulation_parameters("exc" if trainable == "freeze_exc"
+                                                          else "syn")}
+    return [p for p in model.parameters() if id(p) not in frozen]
+
+
+def evaluation_batches(config: TrainConfig, device=None) -> list[tuple[torch.Tensor, ...]]:
+    """Fixed evaluation trials per task: (x, y, c_mask, y_loc) with ``eval_trials`` trials each."""
+    out = []
+    for k, task in enumerate(config.tasks):
+        b = T.make_batch(task, config.eval_trials,
+                         np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k)),
+                         noise=False)
+        x, y, c_mask = b.to_torch(device)
+        out.append((x, y, c_mask, b.y_loc))
+    return out
+
+
+@torch.no_grad()
+def evaluate(model: ModulatedRNN, config: TrainConfig, batches=None,
+             context=None) -> np.ndarray:
+    """Mean performance per task (K,), with network noise on (as in Yang's evaluation).
+
+    ``context(k, x) -> c`` overrides the one-hot context of task ``k`` (for robustness tests);
+    the noise seed is fixed, so repeated calls are identical.
+    """
+    device = next(model.parameters()).device
+    batches = batches if batches is not None else evaluation_batches(config, device)
+    perf = np.empty(len(batches))
+    for k, (x, _, _, y_loc) in enumerate(batches):
+        c = context(k, x) if context is not None else one_hot(k, len(config.tasks), x.shape[1],
+                                                               x.device)
+        gen = torch_generator(step_seed(config.seed, STREAM_EVAL, EVAL_NOISE_OFFSET + k), x.device)
+        y_hat, _ = model(x, c, noise=True, generator=gen)
+        perf[k] = performance(y_hat, y_loc).mean()
+    return perf
+
+
+def _state(model, optimizer, step: int, history: History, config: TrainConfig) -> dict:
+    return {"config": config.to_dict(), "step": step, "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "history": history.to_dict()}
+
+
+def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: bool = True,
+          device: str | torch.device | None = None) -> TrainResult:
+    """Train a network; resume from ``checkpoint`` if it holds a run of the same config.
+
+    The checkpoint is (re)written atomically at every evaluation and removed when training ends.
+    A checkpoint of another config, or one that cannot be read, is reported and ignored.
+    Raises ``FloatingPointError`` if the loss becomes NaN or infinite.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    model = build_model(config).to(device)
+    params = trainable_parameters(model, config.trainable)
+    optimizer = torch.optim.Adam(params, lr=config.lr, fused=device.type in ("cpu", "cuda"))
+    history = History(config.tasks)
+    start = 0
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.exists():
+        try:
+            state = torch.load(ckpt, map_location=device, weights_only=False)
+            if state["config"] != config.to_dict():
+                raise ValueError("it was written for another config")
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            history = History.from_dict(state["history"])
+            start = state["step"]
+        except Exception as err:  # noqa: BLE001 -- any unreadable checkpoint means: start over
+            warnings.warn(f"checkpoint {ckpt} not used ({err}); training from step 0")
+            model = build_model(config).to(device)
+            params = trainable_parameters(model, config.trainable)
+            optimizer = torch.optim.Adam(params, lr=config.lr,
+                                         fused=device.type in ("cpu", "cuda"))
+            history, start = History(config.tasks), 0
+
+    eval_batches = evaluation_batches(config, device)
+    K = len(config.tasks)
+    t0 = time.perf_counter() - history.wall_s
+    if start == 0 and not history.steps:
+        history.steps.append(0), history.trials.append(0), history.loss.append(float("nan"))
+        history.perf.append(evaluate(model, config, eval_batches).tolist())
+    done = _at_criterion(history, config)
+    bar = tqdm(total=config.max_steps, initial=start, disable=not progress, leave=False,
+               desc=f"{config.mechanism} N={config.n_rec} seed={config.seed}")
+    # Losses are summed on the device and read once per evaluation: no host-device
+    # synchronisation per step on a GPU. Finiteness is checked there too, before any checkpoint.
+    loss_sum = torch.zeros((), device=device)
+    n_losses = 0
+    step = start
+    while step < config.max_steps and not done:
+        k, x, y, c_mask = training_batch(config, step, history, device)
+        gen = torch_generator(step_seed(config.seed, STREAM_NOISE, step), device)
+        y_hat, _ = model(x, one_hot(k, K, config.batch_size, device), noise=True,
+                         generator=gen)
+        loss = masked_mse(y_hat, y, c_mask)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        clip_gradients(params, config.grad_clip)
+        optimizer.step()
+        loss_sum += loss.detach()
+        n_losses += 1
+        step += 1
+        bar.update(1)
+        if step % config.eval_every == 0 or step == config.max_steps:
+            mean_loss = loss_sum.item() / n_losses
+            if not math.isfinite(mean_loss):
+                raise FloatingPointError(
+                    f"loss became {mean_loss} between steps {step - n_losses} and {step - 1} "
+                    f"(config {config.to_dict()}); try a smaller lr or gradient clipping")
+            history.steps.append(step)
+            history.trials.append(step * config.batch_size)
+            history.loss.append(mean_loss)
+            history.perf.append(evaluate(model, config, eval_batches).tolist())
+            history.wall_s = time.perf_counter() - t0
+            loss_sum.zero_()
+            n_losses = 0
+            done = _at_criterion(history, config)
+            bar.set_postfix(loss=f"{history.loss[-1]:.4f}",
+                            min_perf=f"{min(history.perf[-1]):.2f}")
+            if ckpt is not None and step < config.max_steps and not done:
+                atomic_torch_save(_state(model, optimizer, step, history, config), ckpt)
+    bar.close()
+    history.wall_s = time.perf_counter() - t0
+    if ckpt is not None and ckpt.exists():
+        ckpt.unlink()
+    model.eval()
+    return TrainResult(config, model.cpu(), history)
+
+
+def training_batch(config: TrainConfig, step: int, history: History, device=None
+                   ) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The task index and batch ``(k, x, y, c_mask)`` of training step ``step``.
+
+    A function of ``(config, step)`` only (and, for ``sampling="error"``, of the last
+    evaluation in ``history``), so a resumed run and every member of an ensemble draw exactly
+    what a single uninterrupted run draws.
+    """
+    rng = np.random.default_rng(step_seed(config.seed, STREAM_BATCH, step))
+    last = history.perf[-1] if history.perf else None
+    k = int(rng.choice(len(config.tasks), p=config.task_weights(last)))
+    batch = T.make_batch(config.tasks[k], config.batch_size, rng, noise=False,
+                         easy=step < config.easy_steps)
+    return (k, *batch.to_torch(device))
+
+
+def clip_gradients(params: list[torch.nn.Parameter], clip: float | None) -> None:
+    """Yang's ``tf.clip_by_value(grad, -clip, clip)`` on every gradient element (in place)."""
+    if clip is None:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if grads:
+        torch._foreach_clamp_min_(grads, -clip)
+        torch._foreach_clamp_max_(grads, clip)
+
+
+def _at_criterion(history: History, config: TrainConfig) -> bool:
+    return config.stop_at_criterion and min(history.perf[-1]) >= config.criterion
+
+
+def default_device() -> torch.device:
+    """``$BOOK_DEVICE`` if set (e.g. ``cpu`` to run many 1-thread CPU workers on a GPU node),
+    else CUDA when present, else CPU: the same code runs on a laptop and a GPU node."""
+    name = os.environ.get("BOOK_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(f"BOOK_DEVICE: {name!r} is not a torch device ({err})") from err
+
+
+__all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "build_model", "train",
+           "evaluate", "evaluation_batches", "trainable_parameters", "training_batch",
+           "clip_gradients", "default_device", "SAMPLING"]

@@ -1,0 +1,39 @@
+"""Experiments: each module defines one experiment's specs and runs it, producing artifacts.
+
+- :mod:`~lib.experiments.runner`: the process pool (written once) and trained networks as artifacts.
+- :mod:`~lib.experiments.battery`: E1, every context pathway trained on a task set.
+- :mod:`~lib.experiments.ambiguity`: E2, probes of the E1 networks with corrupted contexts.
+- :mod:`~lib.experiments.calibration`: the training calibration study (appendix).
+
+``python -m lib.experiments`` rebuilds the artifacts the book ships. :func:`chapter_params` is
+the registry of every chapter's parameters (imports point one way: core <- experiments).
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from lib.core.checks import fail
+from lib.core.params import MODEL_PARAMS, TASKS_PARAMS, Param, resolve
+from lib.experiments.ambiguity import PROBE_PARAMS
+from lib.experiments.battery import BATTERY_PARAMS
+from lib.experiments.calibration import CALIBRATION_PARAMS
+
+CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
+    "tasks": TASKS_PARAMS,
+    "model": MODEL_PARAMS,
+    "battery": BATTERY_PARAMS,
+    "ambiguity": BATTERY_PARAMS | PROBE_PARAMS,
+    "calibration": CALIBRATION_PARAMS,
+}
+"""Chapter -> its parameter schema (``lib.core.params.Param`` per parameter)."""
+
+
+def chapter_params(name: str, profile: str | None = None, **values: Any) -> SimpleNamespace:
+    """Validated parameters of a book chapter (a key of :data:`CHAPTER_SCHEMAS`)."""
+    if name not in CHAPTER_SCHEMAS:
+        fail("chapter", name, "one of " + ", ".join(map(repr, CHAPTER_SCHEMAS)))
+    return resolve(CHAPTER_SCHEMAS[name], profile, **values)
+
+
+__all__ = ["CHAPTER_SCHEMAS", "chapter_params"]

@@ -1,0 +1,138 @@
+"""Experiment specs and runners shared by the chapters (SPEC §5), and ``make artifacts``.
+
+E1 (the battery) trains every context pathway on a task set over several seeds. Its networks are
+artifacts (:func:`lib.artifacts.load_or_train`) that E2 and later chapters load. Runs are
+independent, so :func:`lib.experiments.runner.run_configs` spreads them over a local process
+pool with one torch thread per worker.
+
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pandas as pd
+
+from lib import artifacts
+from lib.core.params import Param, int_in, resolve, subset, task_set
+from lib.core.train import TrainConfig, TrainResult
+from lib.experiments.runner import run_configs
+
+VARIANTS: dict[str, tuple[str, int]] = {
+    "none": ("none", 1),
+    "exc_bias": ("exc_bias", 1),
+    "exc_gain": ("exc_gain", 1),
+    "exc": ("exc", 1),
+    "syn_prepost": ("syn_prepost", 1),
+    "syn_lowrank_r1": ("syn_lowrank", 1),
+    "syn_lowrank_r2": ("syn_lowrank", 2),
+    "syn_mask": ("syn_mask", 1),
+    "hybrid": ("hybrid", 1),
+}
+"""E1's networks: label -> (mechanism, rank). ``syn_lowrank_r1`` matches ``exc``'s budget (2N
+per task), ``syn_lowrank_r2`` matches ``hybrid``'s (4N per task)."""
+
+ABLATIONS: dict[str, tuple[str, str]] = {
+    "hybrid_frozen_exc": ("hybrid", "freeze_exc"),
+    "hybrid_frozen_syn": ("hybrid", "freeze_syn"),
+}
+"""Hybrid networks trained with one pathway frozen at its initialisation (zero modulation)."""
+
+BATTERY_PARAMS: dict[str, Param] = {
+    "task_set": Param(task_set, ["fdgo", "fdanti"], "core8", "all",
+                      "task set: 'core8', 'all' or a list of task names"),
+    "n_rec": Param(int_in(4, 4096), 24, 128, 256, "recurrent units N"),
+    "n_seeds": Param(int_in(1, 100), 2, 3, 5, "independent networks per variant"),
+    "max_steps": Param(int_in(1, 10_000_000), 40, 6000, 156_250,
+                       "training budget in steps of 64 trials (Yang: 156,250)"),
+    "eval_every": Param(int_in(1, 100_000), 20, 250, 500, "steps between evaluations"),
+    "eval_trials": Param(int_in(8, 100_000), 32, 128, 512, "evaluation trials per task"),
+    "variants": Param(subset(tuple(VARIANTS)), tuple(VARIANTS), tuple(VARIANTS),
+                      tuple(VARIANTS), "E1 variants to train (labels of lib.experiments.VARIANTS)"),
+    "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1, "parallel training processes"),
+}
+
+
+@dataclass(frozen=True)
+class BatterySpec:
+    """The E1 experiment at one size: which networks, on which tasks, for how long."""
+
+    tasks: tuple[str, ...]
+    n_rec: int
+    n_seeds: int
+    max_steps: int
+    eval_every: int
+    eval_trials: int
+    variants: tuple[str, ...]
+
+    @classmethod
+    def from_params(cls, p: SimpleNamespace) -> "BatterySpec":
+        return cls(tuple(p.task_set), p.n_rec, p.n_seeds, p.max_steps, p.eval_every,
+                   p.eval_trials, tuple(p.variants))
+
+    def config(self, label: str, seed: int) -> TrainConfig:
+        """The TrainConfig of one network (a VARIANTS or ABLATIONS label)."""
+        if label in VARIANTS:
+            mechanism, rank = VARIANTS[label]
+            trainable = "all"
+        elif label in ABLATIONS:
+            (mechanism, trainable), rank = ABLATIONS[label], 1
+        else:
+            raise ValueError(f"label: unknown {label!r}; allowed: "
+                             + ", ".join([*VARIANTS, *ABLATIONS]))
+        return TrainConfig(mechanism=mechanism, tasks=self.tasks, n_rec=self.n_rec, rank=rank,
+                           seed=seed, max_steps=self.max_steps, eval_every=self.eval_every,
+                           eval_trials=self.eval_trials, trainable=trainable)
+
+    def labels(self, ablations: bool = True) -> list[str]:
+        return [*self.variants, *(ABLATIONS if ablations and "hybrid" in self.variants else ())]
+
+    def configs(self, ablations: bool = True) -> dict[tuple[str, int], TrainConfig]:
+        return {(lab, s): self.config(lab, s) for lab in self.labels(ablations)
+                for s in range(self.n_seeds)}
+
+
+def battery_spec(profile: str | None = None, **overrides) -> BatterySpec:
+    """The E1 spec of a profile, with validated overrides (chapters 03 and 04 share it)."""
+    return BatterySpec.from_params(resolve(BATTERY_PARAMS, profile, **overrides))
+
+
+def run_battery(spec: BatterySpec, workers: int = 2, force: bool = False,
+                progress: bool = True) -> dict[tuple[str, int], TrainResult]:
+    """All E1 networks of a spec (variants and hybrid ablations), keyed by (label, seed)."""
+    return run_configs(spec.configs(), workers=workers, force=force, progress=progress)
+
+
+def variant_networks(nets: dict) -> dict:
+    """The E1 variants among ``nets`` (the hybrid ablations left out)."""
+    return {k: v for k, v in nets.items() if k[0] in VARIANTS}
+
+
+def describe(spec: BatterySpec, profile: str) -> str:
+    """A one-paragraph statement of what a run trains (printed at the top of E1 and E2)."""
+    return (f"**Profile `{profile}`**: {len(spec.tasks)} tasks ({', '.join(spec.tasks)}); "
+            f"N = {spec.n_rec}; {spec.n_seeds} seeds per variant; budget {spec.max_steps:,} "
+            f"steps of 64 trials ({spec.max_steps * 64:,} trials), stopping early once every "
+            f"task is at criterion; evaluation every {spec.eval_every} steps on "
+            f"{spec.eval_trials} trials per task. Variants: {', '.join(spec.labels())}.")
+
+
+def provenance(nets: dict) -> pd.DataFrame:
+    """Where each network came from: artifact key, code version, torch, steps, wall time."""
+    rows = []
+    for (label, seed), res in sorted(nets.items()):
+        cfg = res.config.to_dict()
+        meta = artifacts.meta("network", cfg)
+        rows.append({"variant": label, "seed": seed,
+                     "artifact": artifacts.artifact_key("network", cfg),
+                     "code version": meta["code_version"], "torch": meta["torch"],
+                     "steps trained": res.history.steps[-1],
+                     "final min perf": round(float(min(res.history.perf[-1])), 3),
+                     "train time (s)": round(res.history.wall_s, 1)})
+    return pd.DataFrame(rows).set_index(["variant", "seed"])
+
+
+def shipped_specs() -> dict[str, BatterySpec]:
+    """The specs whose artifacts the book ships (what ``make`` needs without training)."""
+    return {p: battery_spec(p) for p in ("smoke", "quick")}

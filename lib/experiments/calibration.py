@@ -1,0 +1,101 @@
+"""The training calibration study (book appendix): which protocol lets every pathway learn.
+
+Trials to criterion per task are measured against the factors that plausibly matter, one at a
+time from Yang et al.'s protocol (the ``yang`` arm), on the quick task set, for the mechanism that
+equals Yang's rule input (``exc_bias``) and for one synaptic pathway (``syn_lowrank``):
+
+- gradient clipping (Yang: on) -- ``no_clip``;
+- learning rate (Yang: 1e-3) -- ``lr_2e-3``;
+- task sampling (Yang: Ctx DM 1/2 five times the others) -- ``uniform``, ``error``;
+- a coherence curriculum (Yang's ``easy_task`` coherences first) -- ``easy``;
+- the combination of the last two -- ``easy_error``;
+- network size -- ``n128`` (the ``yang`` arm at twice the units);
+- the task set: Ctx DM 1/2 alone, to separate their difficulty from interference with the other
+  tasks -- ``ctxdm_only`` and ``ctxdm_only_easy``.
+
+Every arm trains ``seeds`` networks to criterion or to ``max_steps``; each network is an ordinary
+``network`` artifact, so the study's numbers are computed from shipped artifacts at build time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import os
+
+from lib.core.params import Param, int_in
+from lib.core.train import TrainConfig
+
+QUICK_TASKS = ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2")
+"""The quick task set: three conflict pairs (Go/Anti, Dly Go/Dly Anti, Ctx DM 1/2)."""
+
+CTXDM = ("contextdm1", "contextdm2")
+
+ARMS: dict[str, dict] = {
+    "yang": {},
+    "no_clip": {"grad_clip": None},
+    "lr_2e-3": {"lr": 2e-3},
+    "uniform": {"sampling": "uniform"},
+    "error": {"sampling": "error"},
+    "easy": {"easy_steps": "EASY"},
+    "easy_error": {"easy_steps": "EASY", "sampling": "error"},
+    "n128": {"n_rec": 128},
+    "ctxdm_only": {"tasks": CTXDM},
+    "ctxdm_only_easy": {"tasks": CTXDM, "easy_steps": "EASY"},
+}
+"""Arm -> changes from Yang's protocol ("EASY" stands for the spec's ``easy_steps``)."""
+
+PRIORITY = ("easy_error", "easy", "error", "yang")
+SECOND_MECHANISM_ARMS = ("yang", "easy", "error", "easy_error")
+
+
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """Sizes of the study: base network, budget, seeds, curriculum length, mechanisms, arms."""
+
+    tasks: tuple[str, ...] = QUICK_TASKS
+    n_rec: int = 64
+    max_steps: int = 12_000
+    easy_steps: int = 3_000
+    eval_every: int = 250
+    eval_trials: int = 512
+    seeds: int = 2
+    mechanisms: tuple[str, ...] = ("exc_bias", "syn_lowrank")
+    arms: tuple[str, ...] = tuple(ARMS)
+
+    def config(self, mechanism: str, arm: str, seed: int) -> TrainConfig:
+        base = TrainConfig(mechanism=mechanism, tasks=self.tasks, n_rec=self.n_rec, seed=seed,
+                           max_steps=self.max_steps, eval_every=self.eval_every,
+                           eval_trials=self.eval_trials)
+        changes = {k: (self.easy_steps if v == "EASY" else v) for k, v in ARMS[arm].items()}
+        return base.replace(**changes)
+
+    def configs(self) -> dict[tuple[str, str, int], TrainConfig]:
+        """(mechanism, arm, seed) -> config, most informative arms first (they run first). The
+        first mechanism runs every arm; the others the arms in :data:`SECOND_MECHANISM_ARMS`."""
+        order = [a for a in PRIORITY if a in self.arms] + [a for a in self.arms
+                                                           if a not in PRIORITY]
+        out = {}
+        for arm in order:
+            for i, mech in enumerate(self.mechanisms):
+                if i > 0 and arm not in SECOND_MECHANISM_ARMS:
+                    continue
+                for seed in range(self.seeds):
+                    out[(mech, arm, seed)] = self.config(mech, arm, seed)
+        return out
+
+
+SPECS = {
+    "smoke": CalibrationSpec(tasks=("fdgo", "contextdm1", "contextdm2"), n_rec=16,
+                             max_steps=40, easy_steps=20, eval_every=20, eval_trials=32,
+                             seeds=1, arms=("yang", "easy")),
+    "quick": CalibrationSpec(),
+    "paper": CalibrationSpec(max_steps=40_000, seeds=3),
+}
+"""The study at each profile (the appendix page shows the quick study)."""
+
+CALIBRATION_PARAMS: dict[str, Param] = {
+    "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1,
+                     "parallel training processes if networks must be trained"),
+}
+
+__all__ = ["QUICK_TASKS", "ARMS", "CalibrationSpec", "SPECS", "CALIBRATION_PARAMS"]

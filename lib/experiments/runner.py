@@ -1,0 +1,122 @@
+"""Running many jobs: trained networks as artifacts, and a process pool written once.
+
+:func:`run_jobs` runs independent jobs (each makes one artifact) in ``workers`` spawned processes
+with one torch thread each (two pinned one-thread processes beat one two-thread process on a
+2-core CPU; see the perf notes), with a progress bar over jobs. A failing job is reported with
+its config and does not stop or lose the others; the failures are raised together at the end.
+
+:func:`load_or_train` is the one way a chapter gets a trained network: the verified artifact if
+it exists, else training (checkpointed next to the artifact, so an interrupted run resumes).
+"""
+from __future__ import annotations
+
+import traceback
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any, Callable, Hashable
+
+import torch
+from tqdm.auto import tqdm
+
+from lib import artifacts
+from lib.core.train import History, TrainConfig, TrainResult, build_model, train
+
+
+class JobsFailed(RuntimeError):
+    """Some jobs of a batch failed; ``failures`` maps each job's key to its error text."""
+
+    def __init__(self, failures: dict[Hashable, str]):
+        self.failures = failures
+        lines = [f"{len(failures)} job(s) failed (the others finished and were saved):"]
+        lines += [f"- {key}: {err.strip().splitlines()[-1]}" for key, err in failures.items()]
+        super().__init__("\n".join(lines))
+
+
+def _call(fn: Callable, arg: Any) -> tuple[list[str], str | None]:
+    """Run one job in a worker: one torch thread, warnings and errors returned as text."""
+    torch.set_num_threads(1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fn(arg)
+            error = None
+        except Exception:  # noqa: BLE001 -- reported with the job's key, the others go on
+            error = traceback.format_exc()
+    return [str(w.message) for w in caught], error
+
+
+def run_jobs(fn: Callable[[Any], Any], jobs: dict[Hashable, Any], workers: int = 1,
+             desc: str = "jobs", progress: bool = True) -> None:
+    """Call ``fn(arg)`` for every ``key -> arg`` of ``jobs`` (in ``workers`` processes).
+
+    ``fn`` must be a module-level function (it is pickled to the workers) that saves its result
+    as an artifact. Raises :class:`JobsFailed` after every job has run if any failed.
+    """
+    if not jobs:
+        return
+    failures: dict[Hashable, str] = {}
+    bar = tqdm(total=len(jobs), desc=f"{desc} ({len(jobs)})", disable=not progress)
+    if workers <= 1 or len(jobs) == 1:
+        for key, arg in jobs.items():
+            msgs, error = _call(fn, arg)
+            _report(key, msgs, error, failures)
+            bar.update(1)
+    else:
+        ctx = torch.multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx) as ex:
+            futures = {ex.submit(_call, fn, arg): key for key, arg in jobs.items()}
+            for f in as_completed(futures):
+                msgs, error = f.result()
+                _report(futures[f], msgs, error, failures)
+                bar.update(1)
+    bar.close()
+    if failures:
+        raise JobsFailed(failures)
+
+
+def _report(key, msgs: list[str], error: str | None, failures: dict) -> None:
+    for m in msgs:
+        warnings.warn(f"{key}: {m}")
+    if error is not None:
+        failures[key] = error
+
+
+def load_or_train(config: TrainConfig, directory: Path | None = None,
+                  progress: bool = True) -> TrainResult:
+    """The trained network of a config: loaded if its verified artifact exists, else trained and
+    saved (checkpointing next to the artifact, so an interrupted run resumes where it stopped)."""
+    cfg = config.to_dict()
+
+    def compute() -> dict:
+        ckpt = artifacts.paths("network", cfg, directory)[0].with_suffix(".ckpt")
+        result = train(config, checkpoint=ckpt, progress=progress)
+        return {"state_dict": result.model.state_dict(), "history": result.history.to_dict()}
+
+    payload = artifacts.load_or_compute("network", cfg, compute, directory)
+    model = build_model(config)
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return TrainResult(config, model, History.from_dict(payload["history"]))
+
+
+def _train_job(config: TrainConfig) -> None:
+    load_or_train(config, progress=False)
+
+
+def run_configs(configs: dict, workers: int = 2, force: bool = False,
+                progress: bool = True) -> dict:
+    """Load or train every config (in parallel); returns the same keys -> TrainResult.
+
+    Networks already present as verified artifacts are loaded, the rest are trained in
+    ``workers`` processes and saved as artifacts. ``force`` retrains.
+    """
+    if force:
+        for c in configs.values():
+            artifacts.paths("network", c.to_dict())[0].unlink(missing_ok=True)
+    todo = {k: c for k, c in configs.items() if not artifacts.has("network", c.to_dict())}
+    run_jobs(_train_job, todo, workers, desc="training networks", progress=progress)
+    return {k: load_or_train(c, progress=False) for k, c in configs.items()}
+
+
+__all__ = ["JobsFailed", "run_jobs", "load_or_train", "run_configs"]
