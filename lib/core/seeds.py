@@ -14,6 +14,7 @@ STREAM_BATCH = 1   # training batches (task drawn, trial conditions), index = st
 STREAM_NOISE = 2   # network noise of a training step, index = step
 STREAM_EVAL = 3    # evaluation trials (index = task) and their noise (index = 10_000 + task)
 STREAM_PROBE = 4   # noise of E2's probes, index = task
+STREAM_SCHEDULE = 5  # the task of each training step when a schedule is shared, index = step
 EVAL_NOISE_OFFSET = 10_000
 
 
@@ -36,5 +37,6 @@ def one_hot(k: int, n_tasks: int, batch_size: int, device=None) -> torch.Tensor:
     return c
 
 
-__all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "EVAL_NOISE_OFFSET",
+__all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "STREAM_SCHEDULE",
+           "EVAL_NOISE_OFFSET",
            "step_seed", "torch_generator", "one_hot"]

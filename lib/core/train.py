@@ -30,8 +30,8 @@ from lib.core.metrics import masked_mse, performance
 from lib.core.checks import (check_choice, check_nonnegative_int, check_number,
                         check_positive_int)
 from lib.core.model import MECHANISMS, ModulatedRNN
-from lib.core.seeds import (EVAL_NOISE_OFFSET, STREAM_BATCH, STREAM_EVAL, STREAM_NOISE, one_hot,
-                            step_seed, torch_generator)
+from lib.core.seeds import (EVAL_NOISE_OFFSET, STREAM_BATCH, STREAM_EVAL, STREAM_NOISE,
+                            STREAM_SCHEDULE, one_hot, step_seed, torch_generator)
 
 TRAINABLE = ("all", "modulation", "freeze_exc", "freeze_syn")
 """Which parameters Adam updates: everything; only the per-task modulation (shared weights
@@ -50,7 +50,7 @@ ERROR_FLOOR = 0.05
 # keys) while they hold their default, so adding a field never changes an existing key. Changing
 # one of these defaults changes behaviour: bump lib.core.behaviour.BEHAVIOUR["network"].
 _OPTIONAL_FIELDS = ("grad_clip", "sampling", "easy_steps", "alpha", "sigma_rec", "sigma_x",
-                    "mod_init_std")
+                    "mod_init_std", "schedule_seed")
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,10 @@ class TrainConfig:
       at ``criterion`` (the book's definition of "learned").
     - ``alpha``, ``sigma_rec``, ``sigma_x``, ``mod_init_std``: the model's constants
       (:class:`lib.core.model.ModulatedRNN`; Yang: 0.2, 0.05, 0.01; ``None`` = 1/sqrt(n_in)).
+    - ``schedule_seed``: ``None`` draws each step's task from the network's own stream (seeded by
+      ``seed``); an int draws it from a schedule stream of that seed, so networks of different
+      seeds see the same sequence of tasks (with ``sampling="error"`` the weights still follow
+      each network's own errors) -- what an ensemble of seeds trained as one batch needs.
     """
 
     mechanism: str
@@ -99,6 +103,7 @@ class TrainConfig:
     sigma_rec: float = 0.05
     sigma_x: float = 0.01
     mod_init_std: float | None = None
+    schedule_seed: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
@@ -115,6 +120,8 @@ class TrainConfig:
             check_positive_int(name, getattr(self, name))
         check_nonnegative_int("seed", self.seed)
         check_nonnegative_int("easy_steps", self.easy_steps)
+        if self.schedule_seed is not None:
+            check_nonnegative_int("schedule_seed", self.schedule_seed)
         check_number("lr", self.lr, 0, 1, "a float in (0, 1)", open_low=True, open_high=True)
         check_number("criterion", self.criterion, 0, 1, "a number in (0, 1]", open_low=True)
         check_number("ctxdm_weight", self.ctxdm_weight, 0, float("inf"), "a number > 0",
@@ -367,7 +374,12 @@ def training_batch(config: TrainConfig, step: int, history: History, device=None
     """
     rng = np.random.default_rng(step_seed(config.seed, STREAM_BATCH, step))
     last = history.perf[-1] if history.perf else None
-    k = int(rng.choice(len(config.tasks), p=config.task_weights(last)))
+    weights = config.task_weights(last)
+    if config.schedule_seed is None:  # the task is drawn from the network's own batch stream
+        k = int(rng.choice(len(config.tasks), p=weights))
+    else:  # from a schedule stream that networks of different seeds can share
+        schedule = np.random.default_rng(step_seed(config.schedule_seed, STREAM_SCHEDULE, step))
+        k = int(schedule.choice(len(config.tasks), p=weights))
     batch = T.make_batch(config.tasks[k], config.batch_size, rng, noise=False,
                          easy=step < config.easy_steps)
     return (k, *batch.to_torch(device))
