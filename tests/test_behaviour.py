@@ -1,0 +1,144 @@
+"""Golden behaviour fingerprints: artifacts are keyed on behaviour versions, and these tests make
+a change of behaviour impossible to miss.
+
+``tests/goldens/behaviour.json`` stores, under the versions of :data:`lib.core.behaviour.BEHAVIOUR`
+it was made with:
+
+- ``network``: a digest of one batch of every task (standard and easy coherences), the task
+  sequence of a training run (own and shared schedule), and for every mechanism a few training
+  steps at tiny N (losses, performance, a sum and a norm of every parameter tensor);
+- ``ambiguity``: one probe result of a tiny trained network.
+
+If the code computes something else, the test fails with what to do. Regenerate with
+``REGENERATE_GOLDENS=1 .venv/bin/python -m pytest tests/test_behaviour.py`` (after bumping the
+version). Floats are compared with rtol 1e-5 / atol 1e-6 (float32 arithmetic; exact equality
+would tie the goldens to one BLAS build), digests of rendered trials (NumPy float64 -> float32,
+no BLAS) exactly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lib.core import behaviour
+from lib.core import tasks as T
+from lib.core.model import MECHANISMS
+from lib.core.train import History, TrainConfig, train, training_batch
+from lib.experiments.ambiguity import ProbeSpec, probe_network
+
+GOLDEN = Path(__file__).resolve().parent / "goldens" / "behaviour.json"
+REGENERATE = os.environ.get("REGENERATE_GOLDENS") == "1"
+RTOL, ATOL = 1e-5, 1e-6
+TINY_TASKS = ("fdgo", "fdanti", "contextdm1")
+HOW_TO = ("behaviour changed: bump the version in lib/core/behaviour.py, regenerate the goldens "
+          "(REGENERATE_GOLDENS=1 .venv/bin/python -m pytest tests/test_behaviour.py), then rebuild "
+          "the artifacts (`make artifacts`)")
+
+
+def tiny(mechanism: str, **changes) -> TrainConfig:
+    base = dict(tasks=TINY_TASKS, n_rec=8, rank=2, seed=1, max_steps=6, batch_size=8,
+                eval_every=3, eval_trials=8)
+    return TrainConfig(mechanism=mechanism, **(base | changes))
+
+
+def digest(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
+def network_fingerprint() -> dict:
+    torch.set_num_threads(1)
+    batches = {}
+    for task in T.TASKS:
+        for easy in (False, True):
+            if easy and task not in T.EASY_TASKS:
+                continue
+            b = T.make_batch(task, 8, 3, noise=True, easy=easy)
+            batches[f"{task}{'/easy' if easy else ''}"] = digest(b.x, b.y, b.c_mask, b.y_loc)
+    sched = {}
+    for name, cfg in {"own": tiny("exc"), "shared": tiny("exc", schedule_seed=7),
+                      "error": tiny("exc", sampling="error"),
+                      "easy": tiny("exc", easy_steps=3)}.items():
+        hist = History(cfg.tasks, perf=[[0.2, 0.9, 0.5]], steps=[0])
+        draws = [training_batch(cfg, s, hist) for s in range(12)]
+        sched[name] = {"tasks": [int(k) for k, *_ in draws],
+                       "digest": digest(*[x.numpy() for _, x, _, _ in draws])}
+    runs = {}
+    for mech in MECHANISMS:
+        res = train(tiny(mech), progress=False)
+        runs[mech] = {"loss": res.history.loss[1:], "perf": res.history.perf,
+                      "params": {n: [float(p.detach().sum()), float(p.detach().norm())]
+                                 for n, p in res.model.named_parameters()}}
+    res = train(tiny("hybrid", grad_clip=None, sampling="uniform", lr=3e-3), progress=False)
+    runs["hybrid/no_clip/uniform"] = {"loss": res.history.loss[1:], "perf": res.history.perf}
+    return {"batches": batches, "schedules": sched, "runs": runs}
+
+
+def ambiguity_fingerprint() -> dict:
+    torch.set_num_threads(1)
+    res = train(tiny("hybrid", max_steps=3), progress=False)
+    spec = ProbeSpec(lambdas=(0.0, 0.5, 1.0), noise_levels=(0.0, 1.0), dilutions=(0.0, 1.0),
+                     scales=(0.0, 1.0, 2.0))
+    out = probe_network(res, spec)
+    return {k: np.asarray(v).tolist() for k, v in out.items() if k not in ("spec",)}
+
+
+FINGERPRINTS = {"network": network_fingerprint, "ambiguity": ambiguity_fingerprint}
+
+
+def _stored() -> dict:
+    if REGENERATE:
+        data = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
+        for name, fn in FINGERPRINTS.items():
+            data[name] = {"version": behaviour.BEHAVIOUR[name], "fingerprint": fn()}
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(data, indent=1, sort_keys=True))
+    assert GOLDEN.exists(), f"{GOLDEN} is missing: {HOW_TO}"
+    return json.loads(GOLDEN.read_text())
+
+
+def compare(a, b, path: str = "") -> list[str]:
+    """Differences between two JSON-like trees (floats within RTOL/ATOL, the rest exactly)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(a) != set(b):
+            return [f"{path}: keys {sorted(set(a) ^ set(b))} differ"]
+        return [d for k in a for d in compare(a[k], b[k], f"{path}/{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{path}: length {len(a)} != {len(b)}"]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in compare(x, y, f"{path}[{i}]")]
+    if isinstance(a, float) or isinstance(b, float):
+        x, y = float(a), float(b)
+        if np.isnan(x) and np.isnan(y):
+            return []
+        return [] if abs(x - y) <= ATOL + RTOL * abs(y) else [f"{path}: {x!r} != {y!r}"]
+    return [] if a == b else [f"{path}: {a!r} != {b!r}"]
+
+
+@pytest.mark.parametrize("name", list(FINGERPRINTS))
+def test_behaviour_matches_its_version(name):
+    stored = _stored()[name]
+    assert stored["version"] == behaviour.BEHAVIOUR[name], (
+        f"goldens are for {name} version {stored['version']}, the code says "
+        f"{behaviour.BEHAVIOUR[name]}: regenerate the goldens "
+        "(REGENERATE_GOLDENS=1 .venv/bin/python -m pytest tests/test_behaviour.py)")
+    now = json.loads(json.dumps(FINGERPRINTS[name]()))
+    diffs = compare(now, stored["fingerprint"])
+    assert not diffs, f"{HOW_TO}. {len(diffs)} difference(s), first: {diffs[:5]}"
+
+
+def test_compare_detects_a_change():
+    """The comparison itself can fail: a perturbed fingerprint differs."""
+    a = {"loss": [0.5, 0.25], "digest": "ab"}
+    assert compare(a, a) == []
+    assert compare({"loss": [0.5, 0.2501], "digest": "ab"}, a)
+    assert compare({"loss": [0.5, 0.25], "digest": "ac"}, a)
+    assert compare({"loss": [0.5]}, {"loss": [0.5, 0.25]})
