@@ -8,7 +8,8 @@ equals Yang's rule input (``exc_bias``) and for one synaptic pathway (``syn_lowr
 - learning rate (Yang: 1e-3) -- ``lr_2e-3``;
 - task sampling (Yang: Ctx DM 1/2 five times the others) -- ``uniform``, ``error``;
 - a coherence curriculum (Yang's ``easy_task`` coherences first) -- ``easy``;
-- the combination of the last two -- ``easy_error``;
+- the curriculum combined with error sampling or a larger learning rate -- ``easy_error``,
+  ``easy_lr``;
 - network size -- ``n128`` (the ``yang`` arm at twice the units);
 - the task set: Ctx DM 1/2 alone, to separate their difficulty from interference with the other
   tasks -- ``ctxdm_only`` and ``ctxdm_only_easy``.
@@ -38,14 +39,16 @@ ARMS: dict[str, dict] = {
     "error": {"sampling": "error"},
     "easy": {"easy_steps": "EASY"},
     "easy_error": {"easy_steps": "EASY", "sampling": "error"},
+    "easy_lr": {"easy_steps": "EASY", "lr": 2e-3},
     "n128": {"n_rec": 128},
     "ctxdm_only": {"tasks": CTXDM},
     "ctxdm_only_easy": {"tasks": CTXDM, "easy_steps": "EASY"},
 }
 """Arm -> changes from Yang's protocol ("EASY" stands for the spec's ``easy_steps``)."""
 
-PRIORITY = ("easy_error", "easy", "error", "yang")
-SECOND_MECHANISM_ARMS = ("yang", "easy", "error", "easy_error")
+PRIORITY = ("easy_error", "easy", "ctxdm_only_easy", "ctxdm_only", "easy_lr", "lr_2e-3", "n128",
+            "error", "yang")
+SECOND_MECHANISM_ARMS = ("yang", "easy", "error", "easy_error", "easy_lr")
 
 
 @dataclass(frozen=True)
