@@ -62,6 +62,8 @@ TASKS: tuple[str, ...] = (
 TASK_SETS: dict[str, tuple[str, ...]] = {
     "all": TASKS,
     "core8": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2", "dmsgo", "dmsnogo"),
+    # three conflict pairs (same stimuli, opposite or context-gated answers): the quick book
+    "conflict6": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2"),
 }
 DISPLAY_NAMES: dict[str, str] = {  # Yang's rule_name
     "fdgo": "Go", "reactgo": "RT Go", "delaygo": "Dly Go",

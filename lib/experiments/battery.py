@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pandas as pd
 
 from lib import artifacts
-from lib.core.params import Param, int_in, resolve, subset, task_set
-from lib.core.train import TrainConfig, TrainResult
+from lib.core.params import Param, choice, float_in, int_in, resolve, subset, task_set
+from lib.core.train import SAMPLING, TrainConfig, TrainResult
 from lib.experiments.runner import run_configs
 
 VARIANTS: dict[str, tuple[str, int]] = {
@@ -51,6 +51,11 @@ BATTERY_PARAMS: dict[str, Param] = {
     "variants": Param(subset(tuple(VARIANTS)), tuple(VARIANTS), tuple(VARIANTS),
                       tuple(VARIANTS), "E1 variants to train (labels of lib.experiments.VARIANTS)"),
     "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1, "parallel training processes"),
+    "easy_steps": Param(int_in(0, 10_000_000), 20, 0, 0,
+                        "steps trained on Yang's easy_task coherences first (Yang: 0)"),
+    "sampling": Param(choice(SAMPLING), "yang", "yang", "yang",
+                      "task sampling: 'yang' (Ctx DM 5x), 'uniform' or 'error'"),
+    "lr": Param(float_in(1e-6, 0.1), 1e-3, 1e-3, 1e-3, "Adam learning rate (Yang: 0.001)"),
 }
 
 
@@ -65,11 +70,14 @@ class BatterySpec:
     eval_every: int
     eval_trials: int
     variants: tuple[str, ...]
+    easy_steps: int = 0
+    sampling: str = "yang"
+    lr: float = 1e-3
 
     @classmethod
     def from_params(cls, p: SimpleNamespace) -> "BatterySpec":
         return cls(tuple(p.task_set), p.n_rec, p.n_seeds, p.max_steps, p.eval_every,
-                   p.eval_trials, tuple(p.variants))
+                   p.eval_trials, tuple(p.variants), p.easy_steps, p.sampling, p.lr)
 
     def config(self, label: str, seed: int) -> TrainConfig:
         """The TrainConfig of one network (a VARIANTS or ABLATIONS label)."""
@@ -83,7 +91,8 @@ class BatterySpec:
                              + ", ".join([*VARIANTS, *ABLATIONS]))
         return TrainConfig(mechanism=mechanism, tasks=self.tasks, n_rec=self.n_rec, rank=rank,
                            seed=seed, max_steps=self.max_steps, eval_every=self.eval_every,
-                           eval_trials=self.eval_trials, trainable=trainable)
+                           eval_trials=self.eval_trials, trainable=trainable,
+                           easy_steps=self.easy_steps, sampling=self.sampling, lr=self.lr)
 
     def labels(self, ablations: bool = True) -> list[str]:
         return [*self.variants, *(ABLATIONS if ablations and "hybrid" in self.variants else ())]

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import os
 
 from lib.core.params import Param, int_in
+from lib.core.tasks import TASK_SETS
 from lib.core.train import TrainConfig
 
-QUICK_TASKS = ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2")
+QUICK_TASKS = TASK_SETS["conflict6"]
 """The quick task set: three conflict pairs (Go/Anti, Dly Go/Dly Anti, Ctx DM 1/2)."""
 
 CTXDM = ("contextdm1", "contextdm2")
