@@ -12,6 +12,7 @@ shipped artifacts), ``paper`` (full scale; a GPU or a long run). The default pro
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -41,9 +42,16 @@ class Param:
     paper: Any
     doc: str = ""
 
+    @property
+    def list_options(self) -> tuple[str, ...] | None:
+        """The names a list-valued parameter picks from (``None``: not list-valued). Set by the
+        list checkers (:func:`subset`, :func:`task_set`), so every parameter that takes a list
+        is found by looking at its checker."""
+        return getattr(self.check, "list_options", None)
 
-def _fail(name: str, value: Any, allowed: str) -> None:
-    fail(name, value, f"{allowed} (got a {type(value).__name__})")
+
+def _fail(name: str, value: Any, allowed: str, hint: str = "") -> None:
+    fail(name, value, f"{allowed} (got a {type(value).__name__})" + (f"; {hint}" if hint else ""))
 
 
 def int_in(lo: int, hi: int) -> Callable[[str, Any], int]:
@@ -72,30 +80,88 @@ def choice(options: tuple) -> Callable[[str, Any], Any]:
     return check
 
 
+def list_forms(name: str, example: tuple[str, ...]) -> str:
+    """How to pass a list-valued parameter, in the three forms :func:`parse_list` accepts."""
+    a, b = example[:2]
+    return (f"a list is given as [{a!r}, {b!r}] in Python, or through papermill as "
+            f"-p {name} '[{a}, {b}]' (a JSON or YAML list), -p {name} {a},{b} "
+            f"(comma-separated names) or -y '{name}: [{a}, {b}]'")
+
+
+def parse_list(v: Any) -> Any:
+    """A list given as text, parsed: ``'["a", "b"]'`` (JSON), ``'[a, b]'`` / ``"['a', 'b']"``
+    (a YAML flow list of names) or ``'a, b'`` (comma-separated names) -> ``["a", "b"]``.
+
+    papermill's ``-p name value`` hands a list to the notebook as this text (``-y`` as a list).
+    Anything but a string is returned unchanged; text that is not a list of names (e.g.
+    ``'[a,'``) returns ``None``, so the checker reports it.
+    """
+    if not isinstance(v, str):
+        return v
+    text = v.strip()
+    if not (text.startswith("[") or text.endswith("]")):
+        return [s.strip() for s in text.split(",")]
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    try:
+        parsed = json.loads(text)
+        return parsed if isinstance(parsed, list) else None
+    except json.JSONDecodeError:
+        pass
+    inner = text[1:-1].strip()
+    if not inner:
+        return []
+    items = []
+    for part in inner.split(","):
+        item = part.strip()
+        if len(item) >= 2 and item[0] == item[-1] and item[0] in "'\"":
+            item = item[1:-1]
+        if not item or any(ch in item for ch in "[]{}'\":"):
+            return None
+        items.append(item)
+    return items
+
+
 def subset(options: tuple) -> Callable[[str, Any], tuple]:
-    """A non-empty list of distinct names from ``options`` (a comma-separated string is fine)."""
+    """A non-empty list of distinct names from ``options``: a list, or text that
+    :func:`parse_list` reads as one (JSON / YAML list, comma-separated names)."""
     def check(name: str, v: Any) -> tuple:
-        items = [s.strip() for s in v.split(",")] if isinstance(v, str) else v
+        items = parse_list(v)
         if not isinstance(items, (list, tuple)) or not items or any(
                 not isinstance(s, str) or s not in options for s in items) or len(
                 set(items)) != len(items):
-            _fail(name, v, "a non-empty list of distinct names from " + ", ".join(options))
+            _fail(name, v, "a non-empty list of distinct names from " + ", ".join(options),
+                  list_forms(name, options))
         return tuple(items)
+    check.list_options = tuple(options)
     return check
 
 
 def task_set(name: str, v: Any) -> tuple[str, ...]:
-    """A named task set (``core8``, ``all``) or a list of task names."""
-    if isinstance(v, str) and v in TASK_SETS:
-        return tuple(TASK_SETS[v])
+    """A named task set (``core8``, ``all``) or a list of task names (as :func:`subset`)."""
+    if isinstance(v, str) and v.strip() in TASK_SETS:
+        return tuple(TASK_SETS[v.strip()])
+    hint = list_forms(name, ("fdgo", "fdanti"))
     try:
         tasks = subset(TASKS)(name, v)
     except ValueError:
         _fail(name, v, f"a task set ({', '.join(TASK_SETS)}) or a list of task names from "
-              + ", ".join(TASKS))
+              + ", ".join(TASKS), hint)
     if len(tasks) < 2:
-        _fail(name, v, "at least two tasks")
+        _fail(name, v, "at least two tasks", hint)
     return tasks
+
+
+task_set.list_options = TASKS
+
+
+def flag(name: str, v: Any) -> bool:
+    """True or False (papermill's ``-p name True``); the text ``"true"`` / ``"false"`` too."""
+    if isinstance(v, str) and v.strip().lower() in ("true", "false"):
+        return v.strip().lower() == "true"
+    if not isinstance(v, bool):
+        _fail(name, v, "True or False")
+    return v
 
 
 def resolve(schema: dict[str, Param], profile: str | None = None, **values: Any
@@ -146,4 +212,6 @@ MODEL_PARAMS: dict[str, Param] = {
     "seed": Param(seed, 0, 0, 0, "seed of the demo networks' weights"),
     "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1,
                      "parallel processes if E1's networks must be trained"),
+    "allow_long": Param(flag, False, False, False,
+                        "train even if the plan's estimate exceeds the long-run limit (30 min)"),
 }
