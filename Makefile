@@ -1,6 +1,7 @@
 # Build, test and check the book.
 #   make            .venv + pip install, execute every chapter, HTML in _build/html
 #   make test       pytest: lib unit tests + every notebook through papermill at profile smoke
+#                   (BOOK_NO_TRAIN=1: shipped artifacts are used, a missing one is an error)
 #   make check      whole book at profile smoke into _build_smoke, then scripts/check_book.py on it
 #   make artifacts  rebuild every shipped artifact from scratch (python -m lib.experiments --rebuild-all)
 #   make bench      python -m lib.bench
@@ -46,13 +47,15 @@ endef
 book: setup
 	$(call jb_build,.,)
 
+# BOOK_NO_TRAIN=1: a chapter whose artifact is missing or stale fails loudly instead of training
+# (tests that train on purpose do it in their own temporary artifact folder).
 test: setup
-	$(BIN)/python -m pytest -q
+	BOOK_NO_TRAIN=1 $(BIN)/python -m pytest -q
 
 # Chapters read BOOK_PROFILE as the default of their `profile` parameter. The smoke build has its
 # own output root (and so its own execution cache), so it never mixes with the real build.
 check: setup browser
-	$(call jb_build,$(SMOKE),BOOK_PROFILE=smoke)
+	$(call jb_build,$(SMOKE),BOOK_PROFILE=smoke BOOK_NO_TRAIN=1)
 	$(BIN)/python scripts/check_book.py $(SMOKE)/_build/html
 
 # Headless Chromium from Debian for scripts/check_book.py; installed only when missing (CI runs as root).

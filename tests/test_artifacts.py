@@ -20,7 +20,10 @@ CFG = {"a": 1, "b": [1, 2]}
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
+    """An empty artifact folder in which these tests may compute (``make test`` sets
+    BOOK_NO_TRAIN=1 for everything else)."""
     monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
+    monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)
     return tmp_path
 
 
@@ -165,8 +168,9 @@ def test_load_or_train_trains_once(store):
 
 
 @pytest.mark.slow
-def test_shipped_smoke_artifact_is_reproduced_by_retraining(tmp_path):
+def test_shipped_smoke_artifact_is_reproduced_by_retraining(tmp_path, monkeypatch):
     """The book ships networks made by this code: retraining one from scratch reproduces it."""
+    monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)
     spec = battery_spec("smoke")
     cfg = spec.config("hybrid", 0)
     if not A.has("network", cfg.to_dict()):
