@@ -56,6 +56,7 @@ def describe_arm(arm: str) -> str:
              "sampling": lambda v: f"{v} task sampling",
              "easy_steps": lambda v: "easy coherences first",
              "n_rec": lambda v: f"N = {v}",
+             "batch_size": lambda v: f"batch {v}",
              "tasks": lambda v: "Ctx DM 1/2 alone"}
     changes = ARMS[arm]
     return "; ".join(words[k](v) for k, v in changes.items()) or "Yang's protocol"
@@ -150,7 +151,7 @@ def study_summary(study: dict) -> str:
 
 def matching_arm(config: TrainConfig) -> str | None:
     """The study arm whose protocol changes match a config's (size and task set aside)."""
-    protocol = ("grad_clip", "lr", "sampling", "easy_steps")
+    protocol = ("grad_clip", "lr", "sampling", "easy_steps", "batch_size")
     defaults = TrainConfig(mechanism=config.mechanism)
     wanted = {k: getattr(config, k) for k in protocol if getattr(config, k) != getattr(defaults, k)}
     for arm, changes in ARMS.items():

@@ -3,6 +3,11 @@
 For each profile (default: the shipped ones, smoke and quick): E1's networks, E2's probes of
 them, and the training calibration study. Finished artifacts are kept (an interrupted build
 resumes); ``--rebuild-all`` makes every one again from scratch.
+
+Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
+and the wall time estimated from step costs measured on this machine. ``--dry-run`` prints the
+plan only. A plan longer than ``lib.experiments.plan.LONG_RUN_S`` (30 min) stops unless
+``--yes`` is given.
 """
 from __future__ import annotations
 
@@ -11,10 +16,34 @@ import sys
 import time
 
 from lib.core.params import PROFILES, resolve
-from lib.experiments import ambiguity, battery, calibration
+from lib.experiments import ambiguity, battery, calibration, plan
+from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
 SHIPPED_PROFILES = ("smoke", "quick")
+
+
+def _workers(profile: str, workers: int | None) -> int:
+    return workers or resolve(battery.BATTERY_PARAMS, profile).workers
+
+
+def build_plan(profiles: tuple[str, ...], workers: int | None = None,
+               force: bool = False) -> plan.Plan:
+    """The plan of building ``profiles`` (calibration, E1 networks, E2 probes of each); checks
+    what is on disk and times a few steps, trains and deletes nothing."""
+    parts = []
+    for profile in profiles:
+        w = _workers(profile, workers)
+        cal = calibration.SPECS[profile].configs()
+        nets = battery.battery_spec(profile).configs()
+        variants = battery.variant_networks(nets)
+        probe = ambiguity.ProbeSpec.from_profile(profile)
+        keys = {k: ambiguity.probe_key(c, probe) for k, c in variants.items()}
+        parts += [plan.network_part(cal, w, force, label=f"[{profile}] calibration networks"),
+                  plan.network_part(nets, w, force, label=f"[{profile}] E1 networks"),
+                  plan.probe_part(variants, probe, keys, w, force,
+                                  label=f"[{profile}] E2 probes")]
+    return plan.Plan(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,19 +54,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rebuild-all", action="store_true",
                     help="make every artifact again, even where a valid one exists")
     ap.add_argument("--workers", type=int, default=None, help="parallel processes")
+    ap.add_argument("--dry-run", action="store_true",
+                    help="print the plan (counts, estimated wall time) and stop")
+    ap.add_argument("--yes", action="store_true",
+                    help=f"go ahead even if the plan's estimate exceeds "
+                         f"{plan.fmt_duration(plan.LONG_RUN_S)}")
     args = ap.parse_args(argv)
+    profiles = tuple(args.profile or SHIPPED_PROFILES)
+    force = args.rebuild_all
+    full = build_plan(profiles, args.workers, force)
+    print(full.text(), flush=True)
+    if args.dry_run:
+        return 0
+    if full.too_long and not args.yes:
+        print(f"\nStopped: {PlanTooLong(full).reason}.", file=sys.stderr, flush=True)
+        return 2
     t0 = time.perf_counter()
-    for profile in args.profile or SHIPPED_PROFILES:
+    for profile in profiles:
         spec = battery.battery_spec(profile)
-        workers = args.workers or resolve(battery.BATTERY_PARAMS, profile).workers
-        force = args.rebuild_all
+        workers = _workers(profile, args.workers)
         print(f"[{profile}] calibration study", flush=True)
-        run_configs(calibration.SPECS[profile].configs(), workers=workers, force=force)
+        run_configs(calibration.SPECS[profile].configs(), workers=workers, force=force,
+                    allow_long=True)
         print(f"[{profile}] E1: {len(spec.configs())} networks, {workers} workers", flush=True)
-        nets = battery.run_battery(spec, workers=workers, force=force)
+        nets = run_configs(spec.configs(), workers=workers, force=force, allow_long=True)
         print(f"[{profile}] E2: ambiguity probes", flush=True)
         ambiguity.run_ambiguity(battery.variant_networks(nets), profile=profile,
-                                workers=workers, force=force)
+                                workers=workers, force=force, allow_long=True)
         print(f"[{profile}] done after {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 

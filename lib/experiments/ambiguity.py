@@ -29,6 +29,7 @@ from lib.core.metrics import mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
 from lib.core.seeds import STREAM_PROBE, one_hot, step_seed, torch_generator
 from lib.core.train import TrainResult, evaluation_batches
+from lib.experiments import plan
 from lib.experiments.runner import load_or_train, run_jobs
 
 PANEL = (("fdgo", "fdanti"), ("delaygo", "delayanti"), ("contextdm1", "contextdm2"),
@@ -232,15 +233,24 @@ def probe_key(net_config, spec: ProbeSpec) -> dict:
 
 def run_ambiguity(nets: dict, profile: str | None = None, workers: int = 1,
                   force: bool = False, probe: ProbeSpec | None = None,
-                  progress: bool = True) -> dict:
+                  progress: bool = True, allow_long: bool = False) -> dict:
     """E2 on the given networks {(label, seed): TrainResult} (the caller picks which, e.g. the E1
-    variants without the ablations): {(label, seed): probe results}, cached as artifacts."""
+    variants without the ablations): {(label, seed): probe results}, cached as artifacts.
+
+    If probes must be computed, their plan is printed first; a plan longer than
+    :data:`lib.experiments.plan.LONG_RUN_S` raises ``PlanTooLong`` before any probe unless
+    ``allow_long``."""
     probe = probe or ProbeSpec.from_profile(profile)
     if force:
         for res in nets.values():
             artifacts.paths("ambiguity", probe_key(res.config, probe))[0].unlink(missing_ok=True)
     todo = {k: (res.config, probe) for k, res in nets.items()
             if not artifacts.has("ambiguity", probe_key(res.config, probe))}
+    if todo and not artifacts.no_train():
+        configs = {k: res.config for k, res in nets.items()}
+        keys = {k: probe_key(c, probe) for k, c in configs.items()}
+        plan.require(plan.Plan([plan.probe_part(configs, probe, keys, workers,
+                                                todo=list(todo))]), allow_long)
     run_jobs(_probe_job, todo, workers, desc="probing networks", progress=progress)
     return {k: probe_artifact(res, probe) for k, res in nets.items()}
 

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from lib import artifacts
-from lib.core.params import Param, choice, float_in, int_in, resolve, subset, task_set
+from lib.core.params import Param, choice, flag, float_in, int_in, resolve, subset, task_set
 from lib.core.train import SAMPLING, TrainConfig, TrainResult
 from lib.experiments.runner import run_configs
 
@@ -56,6 +56,8 @@ BATTERY_PARAMS: dict[str, Param] = {
     "sampling": Param(choice(SAMPLING), "yang", "yang", "yang",
                       "task sampling: 'yang' (Ctx DM 5x), 'uniform' or 'error'"),
     "lr": Param(float_in(1e-6, 0.1), 1e-3, 1e-3, 1e-3, "Adam learning rate (Yang: 0.001)"),
+    "allow_long": Param(flag, False, False, False,
+                        "train even if the plan's estimate exceeds the long-run limit (30 min)"),
 }
 
 

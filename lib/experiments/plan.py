@@ -234,15 +234,19 @@ class Plan:
 
 
 class PlanTooLong(RuntimeError):
-    """A plan's estimate exceeds :data:`LONG_RUN_S` and the long run was not allowed."""
+    """A plan's estimate exceeds :data:`LONG_RUN_S` and the long run was not allowed.
+
+    ``reason`` says so with the estimate and the switch that allows it; the message adds the
+    plan."""
 
     def __init__(self, plan: Plan):
         self.plan = plan
-        super().__init__(
+        self.reason = (
             f"this run would take up to {fmt_duration(plan.wall_s)} on this machine, more than "
             f"the {fmt_duration(LONG_RUN_S)} limit (lib.experiments.plan.LONG_RUN_S); nothing "
             f"was trained or computed. To run it anyway set {SWITCHES}. Artifacts already "
-            f"made are kept and an interrupted run resumes. The plan:\n{plan.text()}")
+            f"made are kept and an interrupted run resumes")
+        super().__init__(f"{self.reason}.\n{plan.text()}")
 
 
 def _part(label: str, kind: str, keys: dict[Hashable, dict], cost: Callable[[Hashable], float],

@@ -7,6 +7,10 @@ its config and does not stop or lose the others; the failures are raised togethe
 
 :func:`load_or_train` is the one way a chapter gets a trained network: the verified artifact if
 it exists, else training (checkpointed next to the artifact, so an interrupted run resumes).
+
+:func:`run_configs` prints its plan (:mod:`lib.experiments.plan`) before training anything, and
+stops with :class:`~lib.experiments.plan.PlanTooLong` if the estimate exceeds the long-run limit
+and ``allow_long`` is False.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from tqdm.auto import tqdm
 
 from lib import artifacts
 from lib.core.train import History, TrainConfig, TrainResult, build_model, train
+from lib.experiments import plan
+from lib.experiments.plan import PlanTooLong
 
 
 class JobsFailed(RuntimeError):
@@ -105,18 +111,24 @@ def _train_job(config: TrainConfig) -> None:
 
 
 def run_configs(configs: dict, workers: int = 2, force: bool = False,
-                progress: bool = True) -> dict:
+                progress: bool = True, allow_long: bool = False) -> dict:
     """Load or train every config (in parallel); returns the same keys -> TrainResult.
 
     Networks already present as verified artifacts are loaded, the rest are trained in
-    ``workers`` processes and saved as artifacts. ``force`` retrains.
+    ``workers`` processes and saved as artifacts. ``force`` retrains. If anything must be
+    trained, the plan (counts, estimated wall time) is printed first; a plan longer than
+    :data:`lib.experiments.plan.LONG_RUN_S` raises :class:`PlanTooLong` before any training
+    unless ``allow_long``. (With ``$BOOK_NO_TRAIN=1`` nothing is trained: no plan.)
     """
     if force:
         for c in configs.values():
             artifacts.paths("network", c.to_dict())[0].unlink(missing_ok=True)
     todo = {k: c for k, c in configs.items() if not artifacts.has("network", c.to_dict())}
+    if todo and not artifacts.no_train():
+        plan.require(plan.Plan([plan.network_part(configs, workers, todo=list(todo))]),
+                     allow_long)
     run_jobs(_train_job, todo, workers, desc="training networks", progress=progress)
     return {k: load_or_train(c, progress=False) for k, c in configs.items()}
 
 
-__all__ = ["JobsFailed", "run_jobs", "load_or_train", "run_configs"]
+__all__ = ["JobsFailed", "PlanTooLong", "run_jobs", "load_or_train", "run_configs"]

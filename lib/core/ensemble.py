@@ -1,0 +1,453 @@
+"""Ensembles: S networks of one architecture, differing only in seed, trained as one batched model.
+
+Training a network on Yang's battery is a long chain of small operations (T ~ 100 recurrent steps
+of a (B, N) @ (N, N) product, forward and backward), so at N = 64 a step is dominated by per-op
+overhead, not arithmetic. Stacking S members along a leading dimension runs every op once for all
+of them (``torch.baddbmm`` instead of ``torch.addmm``): the overhead is paid once per step instead of
+S times, and a GPU gets enough work to fill it.
+
+Equivalence. :func:`train_ensemble` gives every member exactly what
+:func:`lib.core.train.train` would give it alone, step for step:
+
+- its batch ``training_batch(config_m, step, history_m)`` (own task k_m, trial conditions and
+  length T_m; with ``sampling="error"`` from its own last evaluation),
+- its network noise from ``torch_generator(step_seed(seed_m, STREAM_NOISE, step))``: input noise
+  (T_m B, n_in) first, then recurrent noise (T_m, B, N), as ``ModulatedRNN._drive`` draws them,
+- its one-hot context e_{k_m}, under which every mechanism reduces to an effective gain
+  g_m (N,), bias beta_m (N,) and recurrent matrix W_m (N, N) (``ModulatedRNN.effective``):
+
+      g_m    = softplus(G[m, k_m] + g0)                     (1 without a gain pathway)
+      beta_m = B[m, k_m]                                    (0 without a bias pathway)
+      W_m    = W_rec[m]                                     none, exc*
+             = W_rec[m] * (1 + M[m, k_m])                   syn_mask
+             = W_rec[m] + U[m, k_m] V[m, k_m]^T / N         syn_lowrank, hybrid
+             = diag(1 + A[m, k_m]) W_rec[m] diag(1 + Bp[m, k_m])   syn_prepost
+
+  built from the stacked parameters with autograd, so gradients reach the modulation rows of
+  task k_m exactly as through ``c @ G`` etc. in the single model (other rows get zero),
+- the same recurrence, with the gain folded into the rows of W_in, b and W_m as the single
+  model does for a shared context:
+
+      z_t     = (g W_in) u~_t + (g b + beta + sqrt(2/a) sigma_rec xi_t) + (g W) r_t
+      r_{t+1} = (1 - a) r_t + a phi(z_t),          y_t = sigmoid(W_out r_{t+1} + b_out),
+
+- its own loss: members' batches are padded on the right to T = max_m T_m with zero targets
+  and zero cost mask; later steps cannot change earlier outputs (the recurrence is causal), so
+  L_m = sum_{t < T_m, b, o} ((y_hat - y) c_mask)^2 / (T_m B 33) equals ``masked_mse`` on its own
+  batch, and minimising sum_m L_m gives each member its own gradient,
+- elementwise gradient clipping and Adam with the same lr: Adam is elementwise, so one Adam over
+  (S, ...) tensors is S Adams as long as all members have taken the same number of steps
+  (they have: a member that reaches criterion is removed from the stack, with its Adam state
+  exp_avg / exp_avg_sq, and never updated again).
+
+What differs is only floating-point summation order (batched vs single GEMMs, the loss sum over
+a padded tensor), so results equal single training to about 1e-6 relative per step (the test
+states its tolerance), not bitwise.
+
+Shapes: S members, B trials, T steps (max over members), N units, K tasks, n_in = 65, n_out = 33.
+Stacked parameters have a leading S: W_in (S, N, n_in), W_rec (S, N, N), b (S, N),
+W_out (S, n_out, N), b_out (S, n_out), B, G, A, Bp (S, K, N), M (S, K, N, N), U, V (S, K, N, R).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+# Module reference, not names: evaluate / training_batch are looked up at call time, exactly the
+# functions lib.core.train uses (a test that patches them there patches both trainers).
+from lib.core import train as _train
+from lib.core.checks import fail
+from lib.core.io import atomic_torch_save
+from lib.core.model import G0, ModulatedRNN
+from lib.core.seeds import STREAM_NOISE, step_seed, torch_generator
+from lib.core.train import History, TrainConfig, TrainResult
+
+_MEMBER_FIELD = "seed"  # the one TrainConfig field in which members may differ
+
+
+# ---------------------------------------------------------------------------------------------
+# The stacked network
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Spec:
+    """The architecture constants every member shares (from its ModulatedRNN)."""
+
+    mechanism: str
+    n_rec: int
+    n_out: int
+    alpha: float
+    sigma_rec: float
+    sigma_x: float
+    activation: str
+
+
+class StackedRNN:
+    """S :class:`~lib.core.model.ModulatedRNN` s of one architecture as stacked (S, ...) tensors,
+    run with one-hot contexts (one task per member and batch).
+
+    ``params[name]`` is the stack of the members' parameter ``name`` (the ModulatedRNN names:
+    W_in, W_rec, b, W_out, b_out and the mechanism's B, G, M, U, V, A, Bp); the ones named in
+    ``trainable_names`` require grad (leaves for an optimizer), the others are constants.
+    """
+
+    def __init__(self, spec: _Spec, params: dict[str, torch.Tensor],
+                 trainable_names: list[str]):
+        self.spec = spec
+        self.params = params
+        self.trainable_names = list(trainable_names)
+        self._phi = F.softplus if spec.activation == "softplus" else torch.relu
+
+    @classmethod
+    def from_models(cls, models: list[ModulatedRNN], trainable: str = "all") -> "StackedRNN":
+        """Stack the members' parameters (copies); ``trainable`` as in
+        :func:`lib.core.train.trainable_parameters` (same ValueError where it has none)."""
+        first = models[0]
+        spec = _Spec(first.mechanism, first.n_rec, first.n_out, first.alpha, first.sigma_rec,
+                     first.sigma_x, first.activation)
+        train_ids = {id(p) for p in _train.trainable_parameters(first, trainable)}
+        names = [n for n, _ in first.named_parameters()]
+        trainable_names = [n for n, p in first.named_parameters() if id(p) in train_ids]
+        params = {}
+        for name in names:
+            stacked = torch.stack([dict(m.named_parameters())[name].detach() for m in models])
+            params[name] = stacked.requires_grad_(name in trainable_names)
+        return cls(spec, params, trainable_names)
+
+    @property
+    def size(self) -> int:
+        """S, the number of members in the stack."""
+        return self.params["W_rec"].shape[0]
+
+    @property
+    def trainable(self) -> list[torch.Tensor]:
+        """The stacked tensors an optimizer updates, in ``trainable_names`` order."""
+        return [self.params[n] for n in self.trainable_names]
+
+    def select(self, keep: torch.Tensor) -> "StackedRNN":
+        """A new stack of members ``keep`` (long indices, in that order); fresh leaf tensors."""
+        params = {n: t.detach().index_select(0, keep).requires_grad_(t.requires_grad)
+                  for n, t in self.params.items()}
+        return StackedRNN(self.spec, params, self.trainable_names)
+
+    @torch.no_grad()
+    def load_into(self, i: int, model: ModulatedRNN) -> ModulatedRNN:
+        """Copy member ``i``'s parameters into ``model`` (in place) and return it."""
+        for name, p in model.named_parameters():
+            p.copy_(self.params[name][i])
+        return model
+
+    # ------------------------------------------------------------------ context -> weights
+    def effective(self, ks: torch.Tensor
+                  ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
+        """Gain g (S, N), bias beta (S, N) (None where the mechanism has none) and recurrent
+        matrix W (S, N, N) of member m under context e_{ks[m]} (ks: (S,) long); differentiable
+        w.r.t. the stacked parameters. See the module docstring for the formulas."""
+        p = self.params
+        rows = torch.arange(ks.shape[0], device=ks.device)
+
+        def task_row(name: str) -> torch.Tensor:  # p[name][m, ks[m]] for every member m
+            return p[name][rows, ks]
+
+        g = F.softplus(task_row("G") + G0) if "G" in p else None
+        beta = task_row("B") if "B" in p else None
+        W = p["W_rec"]
+        if "M" in p:
+            W = W * (1.0 + task_row("M"))
+        elif "U" in p:
+            W = W + torch.bmm(task_row("U"), task_row("V").transpose(1, 2)) / self.spec.n_rec
+        elif "A" in p:
+            W = (1.0 + task_row("A")).unsqueeze(-1) * W * (1.0 + task_row("Bp")).unsqueeze(1)
+        return g, beta, W
+
+    # ------------------------------------------------------------------ forward
+    def __call__(self, x: torch.Tensor, ks: torch.Tensor, lengths: list[int] | None = None,
+                 generators: list[torch.Generator] | None = None, noise: bool = True
+                 ) -> torch.Tensor:
+        """Outputs y_hat (S, T, B, n_out) for inputs x (S, T, B, n_in) (member m's batch in
+        x[m, :lengths[m]], zeros after) under contexts e_{ks[m]}.
+
+        With ``noise``, member m's noise is drawn from ``generators[m]`` exactly as
+        ``ModulatedRNN._drive`` draws it for a (lengths[m], B) batch: input noise
+        (lengths[m] B, n_in), then recurrent noise (lengths[m], B, N); padded steps get none.
+        """
+        S, T, B, n_in = x.shape
+        N, spec = self.spec.n_rec, self.spec
+        p = self.params
+        g, beta, W = self.effective(ks)
+        w_in, bias = p["W_in"], p["b"]
+        if g is not None:  # fold the gain into every weight feeding z, as the single model does
+            w_in, bias, W = g.unsqueeze(-1) * w_in, g * bias, g.unsqueeze(-1) * W
+        addend = (bias if beta is None else bias + beta).unsqueeze(1)       # (S, 1, N)
+        if noise:
+            lengths = [T] * S if lengths is None else lengths
+            x_noise, rec_noise = x.new_zeros(S, T, B, n_in), x.new_zeros(S, T, B, N)
+            for m, (gen, T_m) in enumerate(zip(generators, lengths, strict=True)):
+                # normal_ on a contiguous (T_m, B, .) slice draws what torch.randn of that shape
+                # draws, in the single model's order: input noise, then recurrent noise
+                x_noise[m, :T_m].normal_(generator=gen)
+                rec_noise[m, :T_m].normal_(generator=gen)
+            scale = math.sqrt(2.0 / spec.alpha)
+            x = x_noise.mul_(scale * spec.sigma_x).add_(x)
+            addend = rec_noise.mul_(scale * spec.sigma_rec).view(S, T * B, N).add_(addend)
+        # the input drive of all steps, bias, beta and noise included: one batched GEMM
+        drive = torch.baddbmm(addend, x.view(S, T * B, n_in), w_in.transpose(1, 2))
+        Wt, phi, a = W.transpose(1, 2), self._phi, spec.alpha
+        r = x.new_zeros(S, B, N)
+        states = []
+        for drive_t in drive.view(S, T, B, N).unbind(1):  # unbind: no per-step index backward
+            r = torch.lerp(r, phi(torch.baddbmm(drive_t, r, Wt)), a)
+            states.append(r)
+        rates = torch.stack(states, 1).view(S, T * B, N)
+        y = torch.baddbmm(p["b_out"].unsqueeze(1), rates, p["W_out"].transpose(1, 2)).sigmoid_()
+        return y.view(S, T, B, spec.n_out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches and loss
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class EnsembleBatch:
+    """The members' batches of one step, right-padded to a common length T = max_m T_m.
+
+    ``ks`` (S,) long task indices; ``x`` (S, T, B, n_in), ``y`` and ``c_mask`` (S, T, B, n_out),
+    zero after each member's own length; ``lengths`` [T_m]; ``counts`` (S,) float, T_m B n_out,
+    the number of entries ``masked_mse`` averages over.
+    """
+
+    ks: torch.Tensor
+    x: torch.Tensor
+    y: torch.Tensor
+    c_mask: torch.Tensor
+    lengths: list[int]
+    counts: torch.Tensor
+
+
+def stack_batches(batches: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]],
+                  device=None) -> EnsembleBatch:
+    """Pad and stack per-member ``(k, x, y, c_mask)`` (as from ``training_batch``)."""
+    lengths = [x.shape[0] for _, x, _, _ in batches]
+    S, T = len(batches), max(lengths)
+    _, x0, y0, _ = batches[0]
+    B, n_in, n_out = x0.shape[1], x0.shape[2], y0.shape[2]
+    device = x0.device if device is None else device
+    x = torch.zeros(S, T, B, n_in, device=device)
+    y = torch.zeros(S, T, B, n_out, device=device)
+    c_mask = torch.zeros(S, T, B, n_out, device=device)
+    for m, (_, x_m, y_m, mask_m) in enumerate(batches):
+        T_m = lengths[m]
+        x[m, :T_m], y[m, :T_m], c_mask[m, :T_m] = x_m, y_m, mask_m
+    ks = torch.tensor([k for k, _, _, _ in batches], dtype=torch.long, device=device)
+    counts = torch.tensor([T_m * B * n_out for T_m in lengths], dtype=torch.float32,
+                          device=device)
+    return EnsembleBatch(ks, x, y, c_mask, lengths, counts)
+
+
+def member_losses(y_hat: torch.Tensor, y: torch.Tensor, c_mask: torch.Tensor,
+                  counts: torch.Tensor) -> torch.Tensor:
+    """Each member's ``masked_mse`` (S,): sum over its (T, B, n_out) entries of
+    ((y_hat - y) c_mask)^2, divided by its own count (padded entries have c_mask = 0)."""
+    return ((y_hat - y) * c_mask).pow(2).flatten(1).sum(1) / counts
+
+
+def ensemble_step(net: StackedRNN, optimizer: torch.optim.Optimizer, batch: EnsembleBatch,
+                  generators: list[torch.Generator], grad_clip: float | None) -> torch.Tensor:
+    """One training step of every member: forward with noise, member losses, backward of their
+    sum, elementwise clipping, optimizer step. Returns the losses (S,), detached, on the device
+    (not read back: no host-device synchronisation)."""
+    y_hat = net(batch.x, batch.ks, batch.lengths, generators)
+    losses = member_losses(y_hat, batch.y, batch.c_mask, batch.counts)
+    optimizer.zero_grad(set_to_none=True)
+    losses.sum().backward()
+    _train.clip_gradients(net.trainable, grad_clip)
+    optimizer.step()
+    return losses.detach()
+
+
+def make_optimizer(net: StackedRNN, lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam over the stack's trainable tensors, configured as ``lib.core.train.train``'s."""
+    return torch.optim.Adam(net.trainable, lr=lr, fused=device.type in ("cpu", "cuda"))
+
+
+def _select_optimizer(optimizer: torch.optim.Adam, old: StackedRNN, new: StackedRNN,
+                      keep: torch.Tensor, lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam for the stack ``new`` = ``old.select(keep)``: per-member state (exp_avg,
+    exp_avg_sq: leading dim S) sliced along dim 0, shared state (the step count) copied."""
+    out = make_optimizer(new, lr, device)
+    S = old.size
+    for p_old, p_new in zip(old.trainable, new.trainable, strict=True):
+        state = optimizer.state.get(p_old)
+        if state:
+            out.state[p_new] = {key: (v.index_select(0, keep) if v.dim() > 0 and v.shape[0] == S
+                                      else v.clone()) for key, v in state.items()}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+def check_members(configs) -> list[TrainConfig]:
+    """``configs`` as a list of TrainConfigs that may differ only in (distinct) seeds;
+    ValueError naming the first offending field otherwise."""
+    if isinstance(configs, TrainConfig) or not hasattr(configs, "__len__") or not configs:
+        fail("configs", configs, "a non-empty list of TrainConfig")
+    configs = list(configs)
+    for i, c in enumerate(configs):
+        if not isinstance(c, TrainConfig):
+            fail(f"configs[{i}]", c, "a TrainConfig")
+    base = configs[0]
+    seeds: dict[int, int] = {}
+    for i, c in enumerate(configs):
+        for f in dataclasses.fields(TrainConfig):
+            mine, theirs = getattr(c, f.name), getattr(base, f.name)
+            if f.name != _MEMBER_FIELD and mine != theirs:
+                fail(f"configs[{i}].{f.name}", mine,
+                     f"{theirs!r} as in configs[0] (ensemble members may differ only in "
+                     f"{_MEMBER_FIELD})")
+        if c.seed in seeds:
+            fail(f"configs[{i}].seed", c.seed, f"a seed not already used (configs[{seeds[c.seed]}]"
+                 " has it; a repeated member would only duplicate it)")
+        seeds[c.seed] = i
+    return configs
+
+
+def _at_criterion(history: History, config: TrainConfig) -> bool:
+    """The stopping rule of ``lib.core.train.train``."""
+    return config.stop_at_criterion and min(history.perf[-1]) >= config.criterion
+
+
+def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=None,
+                   checkpoint: str | Path | None = None) -> list[TrainResult]:
+    """Train S networks at once; returns, per config, what ``lib.core.train.train(config)`` would.
+
+    ``configs`` may differ only in ``seed`` (see :func:`check_members`); with a shared
+    ``schedule_seed`` all members draw the same task each step (no padding), without it each
+    draws its own. Each member is evaluated every ``eval_every`` steps through
+    ``lib.core.train.evaluate`` on its own ModulatedRNN, stops at criterion independently (it is
+    then removed from the stack), and gets a ``History`` as in ``train`` (``wall_s``: time since
+    the ensemble started until its last evaluation or the end).
+
+    ``checkpoint``: as in ``train``: resume from it if it holds this ensemble (otherwise warn and
+    start over), rewrite it atomically at every evaluation, remove it at the end; a run killed
+    and resumed gives the same result as an uninterrupted one. Raises ``FloatingPointError`` if a
+    member's loss becomes NaN or infinite (checked at evaluations only, so a GPU never waits).
+    """
+    configs = check_members(configs)
+    base, S = configs[0], len(configs)
+    device = torch.device(device) if device is not None else _train.default_device()
+    models = [_train.build_model(c).to(device) for c in configs]
+    net = StackedRNN.from_models(models, base.trainable)
+    optimizer = make_optimizer(net, base.lr, device)
+    histories = [History(c.tasks) for c in configs]
+    active = list(range(S))  # member indices still in the stack, in stack order
+    start, elapsed = 0, 0.0
+    keys = [c.to_dict() for c in configs]
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if ckpt is not None and ckpt.exists():
+        try:
+            state = torch.load(ckpt, map_location=device, weights_only=False)
+            if state["configs"] != keys:
+                raise ValueError("it was written for another ensemble")
+            for m, sd in state["finished"].items():
+                models[m].load_state_dict(sd)
+            net = StackedRNN(net.spec, {n: t.requires_grad_(n in net.trainable_names)
+                                        for n, t in state["params"].items()},
+                             net.trainable_names)
+            optimizer = make_optimizer(net, base.lr, device)
+            optimizer.load_state_dict(state["optimizer"])
+            histories = [History.from_dict(h) for h in state["histories"]]
+            active, start, elapsed = list(state["active"]), state["step"], state["elapsed"]
+        except Exception as err:  # noqa: BLE001 -- any unreadable checkpoint means: start over
+            warnings.warn(f"checkpoint {ckpt} not used ({err}); training from step 0")
+            models = [_train.build_model(c).to(device) for c in configs]
+            net = StackedRNN.from_models(models, base.trainable)
+            optimizer = make_optimizer(net, base.lr, device)
+            histories = [History(c.tasks) for c in configs]
+            active, start, elapsed = list(range(S)), 0, 0.0
+
+    eval_batches = {m: _train.evaluation_batches(configs[m], device) for m in active}
+    t0 = time.perf_counter() - elapsed
+
+    def evaluate_active(step: int, mean_losses: list[float]) -> None:
+        for i, m in enumerate(active):
+            h = histories[m]
+            h.steps.append(step)
+            h.trials.append(step * base.batch_size)
+            h.loss.append(mean_losses[i])
+            h.perf.append(_train.evaluate(net.load_into(i, models[m]), configs[m],
+                                          eval_batches[m]).tolist())
+            h.wall_s = time.perf_counter() - t0
+
+    def drop_finished() -> None:  # members at criterion leave the stack, with their Adam state
+        nonlocal net, optimizer, active
+        keep = [i for i, m in enumerate(active) if not _at_criterion(histories[m], configs[m])]
+        if len(keep) < len(active):
+            index = torch.tensor(keep, dtype=torch.long, device=device)
+            new = net.select(index)
+            optimizer = _select_optimizer(optimizer, net, new, index, base.lr, device)
+            net, active = new, [active[i] for i in keep]
+
+    if start == 0 and not histories[0].steps:
+        evaluate_active(0, [float("nan")] * len(active))
+        drop_finished()
+    bar = tqdm(total=base.max_steps, initial=start, disable=not progress, leave=False,
+               desc=f"ensemble {base.mechanism} N={base.n_rec} x{S}")
+    bar.set_postfix(training=f"{len(active)}/{S}")
+    # Losses are summed on the device per member and read once per evaluation (no host-device
+    # synchronisation per step); finiteness is checked there, before any checkpoint.
+    loss_sum = torch.zeros(len(active), device=device)
+    n_losses = 0
+    step = start
+    while step < base.max_steps and active:
+        batch = stack_batches([_train.training_batch(configs[m], step, histories[m], device)
+                               for m in active], device)
+        gens = [torch_generator(step_seed(configs[m].seed, STREAM_NOISE, step), device)
+                for m in active]
+        loss_sum += ensemble_step(net, optimizer, batch, gens, base.grad_clip)
+        n_losses += 1
+        step += 1
+        bar.update(1)
+        if step % base.eval_every == 0 or step == base.max_steps:
+            mean_losses = (loss_sum / n_losses).tolist()
+            bad = [(configs[m].seed, v) for m, v in zip(active, mean_losses)
+                   if not math.isfinite(v)]
+            if bad:
+                raise FloatingPointError(
+                    "loss became " + ", ".join(f"{v} for seed {s}" for s, v in bad)
+                    + f" between steps {step - n_losses} and {step - 1} (ensemble of config "
+                    f"{base.to_dict()} but seed); try a smaller lr or gradient clipping")
+            evaluate_active(step, mean_losses)
+            drop_finished()
+            loss_sum, n_losses = torch.zeros(len(active), device=device), 0
+            bar.set_postfix(training=f"{len(active)}/{S}",
+                            loss=f"{sum(mean_losses) / len(mean_losses):.4f}")
+            if ckpt is not None and step < base.max_steps and active:
+                atomic_torch_save({
+                    "configs": keys, "step": step, "elapsed": time.perf_counter() - t0,
+                    "active": active, "params": {n: t.detach() for n, t in net.params.items()},
+                    "optimizer": optimizer.state_dict(),
+                    "histories": [h.to_dict() for h in histories],
+                    "finished": {m: models[m].state_dict() for m in range(S) if m not in active},
+                }, ckpt)
+    bar.close()
+    for i, m in enumerate(active):  # members that ran the whole budget
+        net.load_into(i, models[m])
+        histories[m].wall_s = time.perf_counter() - t0
+    if ckpt is not None and ckpt.exists():
+        ckpt.unlink()
+    results = []
+    for c, model, h in zip(configs, models, histories):
+        model.eval()
+        results.append(TrainResult(c, model.cpu(), h))
+    return results
+
+
+__all__ = ["StackedRNN", "EnsembleBatch", "stack_batches", "member_losses", "ensemble_step",
+           "make_optimizer", "check_members", "train_ensemble"]
