@@ -71,7 +71,7 @@ browser:
 
 # Rebuilt artifacts change what chapters show without changing their code: drop both execution caches.
 artifacts: setup
-	$(BIN)/python -m lib.experiments --rebuild-all
+	$(BIN)/python -m lib.experiments --rebuild-all --yes
 	rm -rf _build/.jupyter_cache _build/.doctrees $(SMOKE)/_build/.jupyter_cache $(SMOKE)/_build/.doctrees
 
 bench: setup

@@ -31,6 +31,13 @@ BAD = [
     ("battery", {"max_steps": -5}, "max_steps"),
     ("battery", {"workers": 0}, "workers"),
     ("battery", {"eval_trials": 2}, "eval_trials"),
+    ("battery", {"task_set": "[fdgo,"}, "-p task_set fdgo,fdanti"),
+    ("battery", {"task_set": '["fdgo", "fdgoo"]'}, "fdgoo"),
+    ("battery", {"variants": "[exc, film]"}, "film"),
+    ("battery", {"variants": "exc,,hybrid"}, "-y 'variants: \\["),
+    ("battery", {"allow_long": "maybe"}, "allow_long"),
+    ("model", {"allow_long": 1}, "allow_long"),
+    ("ambiguity", {"allow_long": "yes please"}, "allow_long"),
     ("ambiguity", {"n_lambda": 2}, "n_lambda"),
     ("ambiguity", {"n_lambda": 5.5}, "n_lambda"),
     ("ambiguity", {"max_noise": -1.0}, "max_noise"),
@@ -56,6 +63,13 @@ def test_profiles_set_sizes_and_explicit_values_override():
     assert chapter_params("battery", "paper").task_set == TASKS
     assert chapter_params("battery", "quick", task_set="fdgo, fdanti").task_set == ("fdgo",
                                                                                       "fdanti")
+    # papermill's -p hands a list over as text: JSON and YAML flow lists are read as lists
+    for text in ('["fdgo","fdanti"]', "[fdgo, fdanti]", "['fdgo', 'fdanti']"):
+        assert chapter_params("battery", "quick", task_set=text).task_set == ("fdgo", "fdanti")
+    assert chapter_params("battery", "quick", variants='["exc", "hybrid"]').variants == (
+        "exc", "hybrid")
+    assert chapter_params("battery", "quick").allow_long is False
+    assert chapter_params("battery", "quick", allow_long=True).allow_long is True
 
 
 def test_default_profile_comes_from_environment(monkeypatch):

@@ -6,6 +6,11 @@ resolves the chapter's schema here. A value of
 ``None`` means "the profile's default". Every value is checked here, and a bad one raises
 ``ValueError`` naming the parameter, the value and what is allowed -- before any work starts.
 
+List-valued parameters (``task_set``, ``variants``; their checker carries ``list_options``) take
+a list, or the text papermill's ``-p`` hands over: a JSON or YAML list (``'["fdgo", "fdanti"]'``,
+``'[fdgo, fdanti]'``) or comma-separated names (``fdgo,fdanti``); ``-y 'task_set: [fdgo, fdanti]'``
+passes a real list. A bad one is reported with these three forms.
+
 Profiles: ``smoke`` (tests, seconds), ``quick`` (the default book build on a 2-core laptop, using
 shipped artifacts), ``paper`` (full scale; a GPU or a long run). The default profile is
 ``$BOOK_PROFILE`` if set (``make check`` builds the book at ``smoke`` that way), else ``quick``.
@@ -205,6 +210,10 @@ TASKS_PARAMS: dict[str, Param] = {
     "seed": Param(seed, 0, 0, 0, "seed of the drawn trials"),
 }
 
+ALLOW_LONG = Param(flag, False, False, False,
+                   "train even if the plan's estimate exceeds the long-run limit (30 min)")
+"""The switch every chapter that may train shares."""
+
 MODEL_PARAMS: dict[str, Param] = {
     "task_set": Param(task_set, "core8", "core8", "all", "tasks (K = number of contexts)"),
     "n_rec": Param(int_in(4, 4096), 16, 128, 256, "recurrent units N"),
@@ -212,6 +221,5 @@ MODEL_PARAMS: dict[str, Param] = {
     "seed": Param(seed, 0, 0, 0, "seed of the demo networks' weights"),
     "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1,
                      "parallel processes if E1's networks must be trained"),
-    "allow_long": Param(flag, False, False, False,
-                        "train even if the plan's estimate exceeds the long-run limit (30 min)"),
+    "allow_long": ALLOW_LONG,
 }

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pandas as pd
 
 from lib import artifacts
-from lib.core.params import Param, choice, flag, float_in, int_in, resolve, subset, task_set
+from lib.core.params import ALLOW_LONG, Param, choice, float_in, int_in, resolve, subset, task_set
 from lib.core.train import SAMPLING, TrainConfig, TrainResult
 from lib.experiments.runner import run_configs
 
@@ -56,8 +56,7 @@ BATTERY_PARAMS: dict[str, Param] = {
     "sampling": Param(choice(SAMPLING), "yang", "yang", "yang",
                       "task sampling: 'yang' (Ctx DM 5x), 'uniform' or 'error'"),
     "lr": Param(float_in(1e-6, 0.1), 1e-3, 1e-3, 1e-3, "Adam learning rate (Yang: 0.001)"),
-    "allow_long": Param(flag, False, False, False,
-                        "train even if the plan's estimate exceeds the long-run limit (30 min)"),
+    "allow_long": ALLOW_LONG,
 }
 
 
@@ -110,9 +109,12 @@ def battery_spec(profile: str | None = None, **overrides) -> BatterySpec:
 
 
 def run_battery(spec: BatterySpec, workers: int = 2, force: bool = False,
-                progress: bool = True) -> dict[tuple[str, int], TrainResult]:
-    """All E1 networks of a spec (variants and hybrid ablations), keyed by (label, seed)."""
-    return run_configs(spec.configs(), workers=workers, force=force, progress=progress)
+                progress: bool = True, allow_long: bool = False
+                ) -> dict[tuple[str, int], TrainResult]:
+    """All E1 networks of a spec (variants and hybrid ablations), keyed by (label, seed); see
+    :func:`lib.experiments.runner.run_configs` for the plan printed before any training."""
+    return run_configs(spec.configs(), workers=workers, force=force, progress=progress,
+                       allow_long=allow_long)
 
 
 def variant_networks(nets: dict) -> dict:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import os
 
-from lib.core.params import Param, int_in
+from lib.core.params import ALLOW_LONG, Param, int_in
 from lib.core.tasks import TASK_SETS
 from lib.core.train import TrainConfig
 
@@ -104,6 +104,7 @@ SPECS = {
 CALIBRATION_PARAMS: dict[str, Param] = {
     "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1,
                      "parallel training processes if networks must be trained"),
+    "allow_long": ALLOW_LONG,
 }
 
 __all__ = ["QUICK_TASKS", "ARMS", "CalibrationSpec", "SPECS", "CALIBRATION_PARAMS"]

@@ -1,0 +1,225 @@
+"""Rerunning chapters the way readers type it: lists as text through papermill, and the plan
+(counts, estimated wall time, the long-run stop) before anything is trained."""
+from __future__ import annotations
+
+import importlib
+import math
+import time
+
+import pytest
+import torch
+import yaml
+from papermill.cli import _resolve_type
+from papermill.translators import PythonTranslator
+
+import lib.core.train
+from lib import artifacts
+from lib.core.train import TrainConfig
+from lib.experiments import CHAPTER_SCHEMAS, ambiguity, battery, calibration, chapter_params, plan
+from lib.experiments import runner
+
+cli = importlib.import_module("lib.experiments.__main__")
+
+LIST_PARAMS = [(chapter, name, p.list_options) for chapter, schema in CHAPTER_SCHEMAS.items()
+               for name, p in schema.items() if p.list_options]
+LIST_IDS = [f"{c}-{n}" for c, n, _ in LIST_PARAMS]
+
+
+def test_every_list_parameter_is_found():
+    found = {(c, n) for c, n, _ in LIST_PARAMS}
+    assert {("battery", "task_set"), ("battery", "variants"), ("ambiguity", "variants"),
+            ("tasks", "task_set"), ("model", "task_set")} <= found
+    # a parameter whose default is a list must be recognised as list-valued (a marker on its
+    # checker), else the tests below would silently skip it
+    for chapter, schema in CHAPTER_SCHEMAS.items():
+        for name, p in schema.items():
+            if any(isinstance(getattr(p, prof), (list, tuple)) for prof in
+                   ("smoke", "quick", "paper")):
+                assert (chapter, name) in found, f"{chapter}.{name} takes a list but its " \
+                                                 "checker has no list_options"
+
+
+def _through_papermill(name, text):
+    """What the notebook sees after ``papermill -p <name> <text>``: papermill's type guess,
+    then the assignment it injects, executed."""
+    ns: dict = {}
+    exec(PythonTranslator.codify({name: _resolve_type(text)}), ns)
+    return ns[name]
+
+
+@pytest.mark.parametrize("chapter, name, options", LIST_PARAMS, ids=LIST_IDS)
+def test_list_parameter_accepts_every_form(chapter, name, options):
+    a, b = options[-2:]
+    typed = [f'["{a}","{b}"]', f'["{a}", "{b}"]', f"[{a}, {b}]", f"['{a}', '{b}']",
+             f"{a},{b}", f" {a} , {b} "]
+    values = [[a, b], (a, b), *typed, *(_through_papermill(name, t) for t in typed),
+              yaml.safe_load(f"{name}: [{a}, {b}]")[name]]  # papermill -y
+    assert isinstance(_through_papermill(name, f'["{a}","{b}"]'), str)  # -p hands over text
+    for v in values:
+        assert getattr(chapter_params(chapter, "smoke", **{name: v}), name) == (a, b), v
+
+
+@pytest.mark.parametrize("chapter, name, options", LIST_PARAMS, ids=LIST_IDS)
+@pytest.mark.parametrize("junk", ["[{a},", "[{a}, {b}", "{a},,{b}", "[{a}, [{b}]]",
+                                  "{{{a}: {b}}}", "[]", "", "[{a}, nonsense]", "[1, 2]"])
+def test_junk_list_is_reported_with_the_three_forms(chapter, name, options, junk):
+    a, b = options[-2:]
+    text = junk.format(a=a, b=b)
+    with pytest.raises(ValueError) as err:
+        chapter_params(chapter, "smoke", **{name: text})
+    msg = str(err.value)
+    assert msg.startswith(f"{name}={text!r} is not allowed; expected"), msg
+    for form in (f"-p {name} '[", f"-p {name} ", f"-y '{name}: ["):
+        assert form in msg, (form, msg)
+
+
+@pytest.mark.parametrize("chapter", [c for c, s in CHAPTER_SCHEMAS.items() if "allow_long" in s])
+def test_allow_long_is_a_validated_flag(chapter):
+    assert chapter_params(chapter, "smoke").allow_long is False
+    for v, want in ((True, True), (False, False), ("true", True), ("False", False)):
+        assert chapter_params(chapter, "smoke", allow_long=v).allow_long is want
+    for bad in ("maybe", 1, 0.0):
+        with pytest.raises(ValueError, match="allow_long=.* is not allowed; expected True or False"):
+            chapter_params(chapter, "smoke", allow_long=bad)
+
+
+def test_training_chapters_take_allow_long():
+    assert {"model", "battery", "ambiguity"} <= {c for c, s in CHAPTER_SCHEMAS.items()
+                                                 if "allow_long" in s}
+
+
+# ---------------------------------------------------------------- the plan
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """An empty artifact folder in which these tests may train (``make test`` sets
+    BOOK_NO_TRAIN=1)."""
+    monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
+    monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def trains(monkeypatch):
+    """Every call of the training loop, recorded (and still run)."""
+    calls = []
+    real = lib.core.train.train
+
+    def spy(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lib.core.train, "train", spy)
+    monkeypatch.setattr(runner, "train", spy)
+    return calls
+
+
+def tiny(seed: int = 0, **kw) -> TrainConfig:
+    return TrainConfig(mechanism="exc_bias", tasks=("fdgo", "fdanti"), n_rec=8, seed=seed,
+                       max_steps=2, eval_every=1, eval_trials=8, **kw)
+
+
+def huge(config):
+    return plan.Cost(step_s=1e3, eval_s=1e3, setup_s=0.0)
+
+
+def test_measured_cost_is_real_cached_and_restores_threads():
+    threads = torch.get_num_threads()
+    cfg = tiny(seed=7)
+    c = plan.measure_cost(cfg)
+    assert all(0 < v < 60 and math.isfinite(v) for v in (c.step_s, c.eval_s, c.setup_s))
+    assert torch.get_num_threads() == threads
+    assert plan.measure_cost(tiny(seed=8)) is c  # same kind of network: measured once
+
+
+def test_plan_counts_present_and_missing(store, monkeypatch):
+    monkeypatch.setattr(plan, "measure_cost", lambda cfg: plan.Cost(0.01, 0.1, 0.5))
+    configs = {i: tiny(i) for i in range(3)}
+    artifacts.save("network", configs[1].to_dict(), {"fake": True})
+    part = plan.network_part(configs, workers=2, label="E1")
+    assert (part.needed, part.present, part.to_make, part.todo) == (3, 1, 2, [0, 2])
+    per_job = 2 * 0.01 + (math.ceil(2 / 1) + 1) * 0.1 + 0.5  # steps + evaluations + setup
+    assert part.job_s == pytest.approx([per_job, per_job])
+    assert part.wall_s == pytest.approx(max(2 * per_job / plan.parallelism(2, 2), per_job))
+    text = plan.Plan([part]).text()
+    assert "3 artifacts needed, 1 present, 2 to make" in text
+    assert "E1: 3 network artifacts needed, 1 present (shipped or cached), 2 to make" in text
+    forced = plan.network_part(configs, workers=2, force=True)
+    assert (forced.present, forced.to_make) == (1, 3)
+    assert not plan.Plan([part]).too_long
+    assert plan.Plan([plan.network_part({9: tiny(9)}, 1)]).wall_s < plan.LONG_RUN_S
+
+
+def test_long_plan_stops_before_training_anything(store, monkeypatch, trains, capsys):
+    monkeypatch.setattr(plan, "measure_cost", huge)
+    t0 = time.perf_counter()
+    with pytest.raises(plan.PlanTooLong) as err:
+        runner.run_configs({0: tiny(0), 1: tiny(1)}, workers=1, progress=False)
+    assert time.perf_counter() - t0 < 5
+    assert isinstance(err.value, RuntimeError) and trains == []
+    assert not list(store.rglob("*.pt")) and not list(store.rglob("*.ckpt"))
+    msg = str(err.value)
+    for needed in ("nothing was trained", "allow_long=True", "-p allow_long True", "--yes",
+                   "2 network artifacts needed, 0 present", "2 to make",
+                   f"up to {plan.fmt_duration(2 * (2 * 1e3 + 3 * 1e3))}"):
+        assert needed in msg, (needed, msg)
+    assert "2 to make" in capsys.readouterr().out  # the plan was printed before stopping
+
+
+def test_long_plan_proceeds_when_allowed_and_probes_plan_too(store, monkeypatch, trains,
+                                                               capsys):
+    monkeypatch.setattr(plan, "measure_cost", huge)
+    cfg = tiny(3)
+    nets = runner.run_configs({"a": cfg}, workers=1, progress=False, allow_long=True)
+    assert trains == [cfg] and artifacts.has("network", cfg.to_dict())
+    out = capsys.readouterr().out
+    assert "1 to make" in out and "allow_long: going ahead" in out
+    runner.run_configs({"a": cfg}, workers=1, progress=False)  # present: no plan, no training
+    assert trains == [cfg] and "Plan" not in capsys.readouterr().out
+    # E2: a long probe plan stops before any probe, and goes ahead when allowed
+    probe = ambiguity.ProbeSpec.from_profile("smoke")
+    with pytest.raises(plan.PlanTooLong, match="1 ambiguity artifacts needed"):
+        ambiguity.run_ambiguity(nets, probe=probe, progress=False)
+    assert not (store / "ambiguity").exists()
+    runs = []
+    real_run = ambiguity._Prober.run
+    monkeypatch.setattr(ambiguity._Prober, "run",
+                        lambda self, k, c: runs.append(k) or real_run(self, k, c))
+    res = ambiguity.run_ambiguity(nets, probe=probe, progress=False, allow_long=True)
+    assert set(res) == {"a"}
+    assert len(runs) == plan.probe_forwards(len(cfg.tasks), probe)  # the estimate's count
+
+
+def test_no_train_mode_plans_nothing(store, monkeypatch):
+    monkeypatch.setenv("BOOK_NO_TRAIN", "1")
+    monkeypatch.setattr(plan, "measure_cost", lambda cfg: pytest.fail("measured"))
+    with pytest.raises(runner.JobsFailed, match="BOOK_NO_TRAIN"):
+        runner.run_configs({0: tiny(0)}, workers=1, progress=False)
+
+
+def test_dry_run_prints_counts_and_trains_nothing(store, monkeypatch, trains, capsys):
+    monkeypatch.setattr(plan, "measure_cost", huge)
+    spec = battery.battery_spec("smoke")
+    nets = spec.configs()
+    one = next(iter(nets.values()))
+    artifacts.save("network", one.to_dict(), {"fake": True})
+    before = sorted(store.rglob("*"))
+    assert cli.main(["--dry-run", "--profile", "smoke"]) == 0
+    out = capsys.readouterr().out
+    n_cal = len(calibration.SPECS["smoke"].configs())
+    n_e2 = len(battery.variant_networks(nets))
+    for line in (f"[smoke] calibration networks: {n_cal} network artifacts needed, 0 present",
+                 f"[smoke] E1 networks: {len(nets)} network artifacts needed, 1 present "
+                 f"(shipped or cached), {len(nets) - 1} to make",
+                 f"[smoke] E2 probes: {n_e2} ambiguity artifacts needed, 0 present",
+                 "estimated wall time up to"):
+        assert line in out, (line, out)
+    assert trains == [] and sorted(store.rglob("*")) == before
+
+
+def test_cli_stops_on_a_long_plan_without_yes(store, monkeypatch, trains, capsys):
+    monkeypatch.setattr(plan, "measure_cost", huge)
+    assert cli.main(["--profile", "smoke"]) == 2
+    err = capsys.readouterr().err
+    assert "--yes" in err and "nothing was trained" in err
+    assert trains == [] and not list(store.rglob("*.pt"))
