@@ -39,15 +39,19 @@ ABLATIONS: dict[str, tuple[str, str]] = {
 }
 """Hybrid networks trained with one pathway frozen at its initialisation (zero modulation)."""
 
+YANG_TRIALS = 10_000_000
+"""Yang et al.'s training budget in trials (156,250 steps of 64)."""
+
 BATTERY_PARAMS: dict[str, Param] = {
-    "task_set": Param(task_set, ["fdgo", "fdanti"], "core8", "all",
-                      "task set: 'core8', 'all' or a list of task names"),
-    "n_rec": Param(int_in(4, 4096), 24, 128, 256, "recurrent units N"),
+    "task_set": Param(task_set, ["fdgo", "fdanti"], "conflict6", "all",
+                      "task set: 'conflict6', 'core8', 'all' or a list of task names"),
+    "n_rec": Param(int_in(4, 4096), 24, 64, 256, "recurrent units N"),
     "n_seeds": Param(int_in(1, 100), 2, 3, 5, "independent networks per variant"),
-    "max_steps": Param(int_in(1, 10_000_000), 40, 6000, 156_250,
-                       "training budget in steps of 64 trials (Yang: 156,250)"),
+    "max_steps": Param(int_in(1, 10_000_000), 40, 12_000, 156_250,
+                       "training budget in steps (Yang: 156,250 steps of 64 trials)"),
     "eval_every": Param(int_in(1, 100_000), 20, 250, 500, "steps between evaluations"),
-    "eval_trials": Param(int_in(8, 100_000), 32, 128, 512, "evaluation trials per task"),
+    "eval_trials": Param(int_in(8, 100_000), 32, 512, 512,
+                         "evaluation trials per task (Yang: 512)"),
     "variants": Param(subset(tuple(VARIANTS)), tuple(VARIANTS), tuple(VARIANTS),
                       tuple(VARIANTS), "E1 variants to train (labels of lib.experiments.VARIANTS)"),
     "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1, "parallel training processes"),
@@ -56,6 +60,7 @@ BATTERY_PARAMS: dict[str, Param] = {
     "sampling": Param(choice(SAMPLING), "yang", "yang", "yang",
                       "task sampling: 'yang' (Ctx DM 5x), 'uniform' or 'error'"),
     "lr": Param(float_in(1e-6, 0.1), 1e-3, 1e-3, 1e-3, "Adam learning rate (Yang: 0.001)"),
+    "batch_size": Param(int_in(1, 65_536), 64, 64, 64, "trials per step (Yang: 64)"),
     "allow_long": ALLOW_LONG,
 }
 
@@ -74,11 +79,13 @@ class BatterySpec:
     easy_steps: int = 0
     sampling: str = "yang"
     lr: float = 1e-3
+    batch_size: int = 64
 
     @classmethod
     def from_params(cls, p: SimpleNamespace) -> "BatterySpec":
         return cls(tuple(p.task_set), p.n_rec, p.n_seeds, p.max_steps, p.eval_every,
-                   p.eval_trials, tuple(p.variants), p.easy_steps, p.sampling, p.lr)
+                   p.eval_trials, tuple(p.variants), p.easy_steps, p.sampling, p.lr,
+                   p.batch_size)
 
     def config(self, label: str, seed: int) -> TrainConfig:
         """The TrainConfig of one network (a VARIANTS or ABLATIONS label)."""
@@ -93,7 +100,8 @@ class BatterySpec:
         return TrainConfig(mechanism=mechanism, tasks=self.tasks, n_rec=self.n_rec, rank=rank,
                            seed=seed, max_steps=self.max_steps, eval_every=self.eval_every,
                            eval_trials=self.eval_trials, trainable=trainable,
-                           easy_steps=self.easy_steps, sampling=self.sampling, lr=self.lr)
+                           easy_steps=self.easy_steps, sampling=self.sampling, lr=self.lr,
+                           batch_size=self.batch_size)
 
     def labels(self, ablations: bool = True) -> list[str]:
         return [*self.variants, *(ABLATIONS if ablations and "hybrid" in self.variants else ())]
@@ -122,13 +130,34 @@ def variant_networks(nets: dict) -> dict:
     return {k: v for k, v in nets.items() if k[0] in VARIANTS}
 
 
+def protocol_text(spec: BatterySpec) -> str:
+    """The training protocol in words, with each departure from Yang et al. named."""
+    cfg = spec.config(spec.variants[0], 0)
+    yang = TrainConfig(mechanism=cfg.mechanism)
+    parts = [f"Adam, learning rate {cfg.lr:g}" + (" (Yang: 0.001)" if cfg.lr != yang.lr else ""),
+             f"batch {cfg.batch_size}" + (" (Yang: 64)" if cfg.batch_size != 64 else ""),
+             "gradient elements clipped to [-1, 1] as in Yang's code" if cfg.grad_clip == 1.0
+             else f"gradient clipping {cfg.grad_clip} (Yang: 1)",
+             {"yang": "Ctx DM 1/2 sampled five times as often as each other task (Yang)",
+              "uniform": "tasks sampled uniformly (Yang: Ctx DM 1/2 five times as often)",
+              "error": "tasks sampled in proportion to their current error (Yang: Ctx DM 1/2 "
+                       "five times as often)"}[cfg.sampling]]
+    if cfg.easy_steps:
+        parts.append(f"the first {cfg.easy_steps:,} steps on Yang's easy coherences "
+                     "(DM coherences x10; Yang: none), judged always on the standard tasks")
+    return "; ".join(parts)
+
+
 def describe(spec: BatterySpec, profile: str) -> str:
     """A one-paragraph statement of what a run trains (printed at the top of E1 and E2)."""
+    trials = spec.max_steps * spec.batch_size
     return (f"**Profile `{profile}`**: {len(spec.tasks)} tasks ({', '.join(spec.tasks)}); "
             f"N = {spec.n_rec}; {spec.n_seeds} seeds per variant; budget {spec.max_steps:,} "
-            f"steps of 64 trials ({spec.max_steps * 64:,} trials), stopping early once every "
-            f"task is at criterion; evaluation every {spec.eval_every} steps on "
-            f"{spec.eval_trials} trials per task. Variants: {', '.join(spec.labels())}.")
+            f"steps of {spec.batch_size} trials ({trials:,} trials, "
+            f"{trials / YANG_TRIALS:.1%} of Yang's), stopping early once every task is at "
+            f"criterion; evaluation every {spec.eval_every} steps on {spec.eval_trials} trials "
+            f"per task. Protocol: {protocol_text(spec)} (see the training appendix). "
+            f"Variants: {', '.join(spec.labels())}.")
 
 
 def provenance(nets: dict) -> pd.DataFrame:
