@@ -55,11 +55,11 @@ BATTERY_PARAMS: dict[str, Param] = {
     "variants": Param(subset(tuple(VARIANTS)), tuple(VARIANTS), tuple(VARIANTS),
                       tuple(VARIANTS), "E1 variants to train (labels of lib.experiments.VARIANTS)"),
     "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1, "parallel training processes"),
-    "easy_steps": Param(int_in(0, 10_000_000), 20, 0, 0,
+    "easy_steps": Param(int_in(0, 10_000_000), 20, 3000, 0,
                         "steps trained on Yang's easy_task coherences first (Yang: 0)"),
     "sampling": Param(choice(SAMPLING), "yang", "yang", "yang",
                       "task sampling: 'yang' (Ctx DM 5x), 'uniform' or 'error'"),
-    "lr": Param(float_in(1e-6, 0.1), 1e-3, 1e-3, 1e-3, "Adam learning rate (Yang: 0.001)"),
+    "lr": Param(float_in(1e-6, 0.1), 1e-3, 2e-3, 1e-3, "Adam learning rate (Yang: 0.001)"),
     "batch_size": Param(int_in(1, 65_536), 64, 64, 64, "trials per step (Yang: 64)"),
     "allow_long": ALLOW_LONG,
 }

@@ -6,12 +6,10 @@ equals Yang's rule input (``exc_bias``) and for one synaptic pathway (``syn_lowr
 
 - gradient clipping (Yang: on) -- ``no_clip``;
 - learning rate (Yang: 1e-3) -- ``lr_2e-3``;
-- batch size (Yang: 64) -- ``b256`` (four times the trials per step for about twice the cost
-  of a step at N = 64, where a step is bound by per-operation overhead, not arithmetic);
 - task sampling (Yang: Ctx DM 1/2 five times the others) -- ``uniform``, ``error``;
 - a coherence curriculum (Yang's ``easy_task`` coherences first) -- ``easy``;
-- the curriculum combined with error sampling, a larger learning rate or a larger batch --
-  ``easy_error``, ``easy_lr``, ``easy_b256``;
+- the curriculum combined with error sampling or a larger learning rate -- ``easy_error``,
+  ``easy_lr``;
 - network size -- ``n128`` (the ``yang`` arm at twice the units);
 - the task set: Ctx DM 1/2 alone, to separate their difficulty from interference with the other
   tasks -- ``ctxdm_only`` and ``ctxdm_only_easy``.
@@ -43,16 +41,14 @@ ARMS: dict[str, dict] = {
     "easy": {"easy_steps": "EASY"},
     "easy_error": {"easy_steps": "EASY", "sampling": "error"},
     "easy_lr": {"easy_steps": "EASY", "lr": 2e-3},
-    "b256": {"batch_size": 256},
-    "easy_b256": {"easy_steps": "EASY", "batch_size": 256},
     "n128": {"n_rec": 128},
     "ctxdm_only": {"tasks": CTXDM},
     "ctxdm_only_easy": {"tasks": CTXDM, "easy_steps": "EASY"},
 }
 """Arm -> changes from Yang's protocol ("EASY" stands for the spec's ``easy_steps``)."""
 
-PRIORITY = ("easy_error", "easy", "easy_lr", "easy_b256", "ctxdm_only_easy", "b256", "lr_2e-3",
-            "ctxdm_only", "n128", "yang", "error")
+PRIORITY = ("easy_error", "easy", "easy_lr", "ctxdm_only_easy", "lr_2e-3", "ctxdm_only", "n128",
+            "yang", "error")
 SECOND_MECHANISM_ARMS = ("yang", "easy", "easy_error", "easy_lr")
 
 

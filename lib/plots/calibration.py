@@ -11,7 +11,6 @@ ARM_STYLE = {  # colour-blind-safe (Okabe-Ito) colours per arm; Yang's protocol 
     "yang": "#000000", "no_clip": "#999999", "lr_2e-3": "#E69F00", "uniform": "#56B4E9",
     "error": "#009E73", "easy": "#0072B2", "easy_error": "#D55E00", "easy_lr": "#CC79A7",
     "n128": "#F0E442", "ctxdm_only": "#999999", "ctxdm_only_easy": "#0072B2",
-    "b256": "#882255", "easy_b256": "#44AA99",
 }
 
 
