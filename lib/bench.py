@@ -4,7 +4,7 @@
 stderr). The numbers back the speed claims of the paper and ``notes/perf-anchors.md``, and feed
 the issue's targets, which the JSON reports as booleans.
 
-What is measured (float32, CPU, ``torch.set_num_threads(threads)``):
+What is measured (float32, CPU, ``torch.set_num_threads(threads)``; section 4 sets its own):
 
 1. **Trial generation.** Wall time of ``lib.core.tasks.make_batch(task, 64, seed, noise=False)`` for
    each of the 20 tasks, cycling through 64 fixed seeds (Yang's timing is drawn per batch, so the
@@ -31,6 +31,18 @@ What is measured (float32, CPU, ``torch.set_num_threads(threads)``):
    :func:`step_flops`. The achieved GFLOP/s of the ``none`` step is compared with torch's own rate
    for the step's critical GEMM, ``torch.mm`` of (64 x N) @ (N x N) with ``out=``, at the same
    thread count: ``roofline_fraction`` (N = 256).
+4. **Ensembles** (:mod:`lib.core.ensemble`). Network-steps per second of training steps as
+   ``lib.core.train`` runs them (zero_grad + forward with noise from a per-step generator +
+   masked MSE + backward + elementwise clipping + fused Adam; ``exc`` networks, N = 64, B = 64,
+   T = 100, one-hot contexts, fixed data: batch generation, a per-network cost either way, is
+   section 1) in the current layout -- one single-network process per core, one thread each,
+   all running at once -- against ensembles (``ensemble_step``: S members as one stacked model):
+   one S-member ensemble per one-thread worker on every core (S in 2, 4, 8), and one ensemble
+   using every core's thread (S in 8, 16). The workers are spawned processes; in each layout they
+   build and warm up their step, then run it together for a fixed window, counting steps; the
+   layouts take turns (round-robin over the repetitions) and the median rate is kept.
+   ``ensemble_speedup_cpu`` = best ensemble layout / current layout, both from this run. With
+   CUDA, the same steps on the GPU (N = 256, S in 20, 64) against one network there.
 
 Method (notes/perf-anchors.md): every callable is warmed up, then its inner loop count is
 calibrated so that one repetition lasts >= ``min_rep_s`` (0.3 s); the result is the median over
@@ -54,11 +66,14 @@ import contextlib
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import platform
+import queue
 import statistics
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,8 +82,11 @@ import numpy as np
 import torch
 
 from lib.core import tasks as T
+from lib.core.ensemble import StackedRNN, ensemble_step, make_optimizer
 from lib.core.metrics import masked_mse
 from lib.core.model import MECHANISMS, ModulatedRNN
+from lib.core.seeds import STREAM_NOISE, one_hot, step_seed, torch_generator
+from lib.core.train import clip_gradients
 
 BATCH = 64
 STEPS = 100
@@ -95,12 +113,27 @@ VARIANTS: tuple[tuple[str, str, int], ...] = tuple(
     (m, m, 1) for m in MECHANISMS) + (("syn_lowrank_r2", "syn_lowrank", 2),)
 LOWRANK = ("syn_lowrank", "syn_lowrank_r2", "hybrid")
 
+# Ensembles (section 4)
+ENSEMBLE_MECHANISM = "exc"
+ENSEMBLE_N = 64                  # CPU comparison size
+ENSEMBLE_SIZES = (2, 4, 8)       # members of the ensemble of each one-thread worker
+ENSEMBLE_ALL_CORES = (8, 16)     # members of one ensemble using a thread on every core
+ENSEMBLE_WINDOW_S = 2.0          # seconds each layout runs per repetition
+ENSEMBLE_REPS = 3
+ENSEMBLE_GPU_N = 256
+ENSEMBLE_GPU_SIZES = (20, 64)
+QUICK_ENSEMBLE = {"n_rec": 16, "steps": 20, "sizes": (2,), "all_cores": (4,), "window_s": 0.05,
+                  "reps": 1, "gpu_n": 16, "gpu_sizes": (4,)}
+LR, GRAD_CLIP = 1e-3, 1.0        # lib.core.train's defaults
+WORKER_TIMEOUT_S = 600           # a worker silent this long is taken as hung
+
 TARGETS = {
     "gen_speedup_vs_neurogym_min": 15.0,  # every task >= 15x neurogym (per batch, equal B x T)
     "roofline_fraction_min": 0.5,         # base step >= 0.5 of the (64 x N) @ (N x N) rate, N=256
     "one_hot_ratio_max": 1.2,             # every pathway, one-hot contexts, every N
     "lowrank_mixed_ratio_max": 1.8,       # syn_lowrank (rank 1 and 2), hybrid with mixtures
     "syn_mask_mixed_ratio_max": 3.0,      # syn_mask with two-task mixtures
+    "ensemble_speedup_cpu_min": 1.25,     # best ensemble layout vs one network per core, N=64
 }
 
 
@@ -430,6 +463,213 @@ def roofline(training: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# 4. Ensembles
+# ---------------------------------------------------------------------------------------------
+def _fixed_batch(steps: int, gen: torch.Generator, device) -> tuple[torch.Tensor, ...]:
+    """One (x, y, c_mask) of shape (steps, 64, .) of random data (the values do not matter)."""
+    x = torch.rand(steps, BATCH, T.N_INPUT, generator=gen).to(device)
+    y = torch.rand(steps, BATCH, T.N_OUTPUT, generator=gen).to(device)
+    return x, y, torch.ones(steps, BATCH, T.N_OUTPUT, device=device)
+
+
+def make_network_step(n_rec: int, steps: int = STEPS, device="cpu") -> Callable[[], None]:
+    """One training step of one network as ``lib.core.train.train`` takes it: a per-step noise
+    generator, zero_grad, forward (noise on, one-hot context), masked MSE, backward, elementwise
+    clipping, fused Adam."""
+    device = torch.device(device)
+    model = ModulatedRNN(ENSEMBLE_MECHANISM, n_rec, N_CONTEXTS, seed=0).to(device)
+    params = list(model.parameters())
+    opt = torch.optim.Adam(params, lr=LR, fused=device.type in ("cpu", "cuda"))
+    x, y, c_mask = _fixed_batch(steps, torch.Generator().manual_seed(0), device)
+    c = one_hot(0, N_CONTEXTS, BATCH, device)
+    counter = itertools.count()
+
+    def step() -> None:
+        gen = torch_generator(step_seed(0, STREAM_NOISE, next(counter)), device)
+        opt.zero_grad(set_to_none=True)
+        y_hat, _ = model(x, c, noise=True, generator=gen)
+        masked_mse(y_hat, y, c_mask).backward()
+        clip_gradients(params, GRAD_CLIP)
+        opt.step()
+
+    return step
+
+
+def make_ensemble_step(members: int, n_rec: int, steps: int = STEPS,
+                       device="cpu") -> Callable[[], None]:
+    """One training step of an ensemble of ``members`` networks as
+    ``lib.core.ensemble.train_ensemble`` takes it: per-member generators and batches,
+    ``ensemble_step``. The losses stay on the device, as in training."""
+    device = torch.device(device)
+    net = StackedRNN.from_models([ModulatedRNN(ENSEMBLE_MECHANISM, n_rec, N_CONTEXTS,
+                                               seed=m).to(device) for m in range(members)])
+    opt = make_optimizer(net, LR, device)
+    gen = torch.Generator().manual_seed(0)
+    batches = [(0, *_fixed_batch(steps, gen, device)) for _ in range(members)]
+    counter = itertools.count()
+
+    def step() -> None:
+        i = next(counter)
+        gens = [torch_generator(step_seed(m, STREAM_NOISE, i), device) for m in range(members)]
+        ensemble_step(net, opt, batches, gens, GRAD_CLIP)
+
+    return step
+
+
+def _layout_worker(commands, results) -> None:
+    """Body of a benchmark worker process. Commands: ``("prepare", spec)`` builds (once per
+    spec) and warms up the step of ``spec`` = (members, n_rec, steps, threads) and answers
+    ``("ready",)``; ``("go", seconds)`` runs it for that long and answers ``("done", calls,
+    wall_s, cpu_s)``; ``("stop",)`` ends. Any error is answered ``("error", traceback)``."""
+    sys.stdout = sys.stderr  # the parent's stdout carries its JSON line only
+    built: dict[tuple, Callable[[], None]] = {}
+    try:
+        while True:
+            cmd = commands.get()
+            if cmd[0] == "stop":
+                return
+            members, n_rec, steps, threads = cmd[1]
+            torch.set_num_threads(threads)
+            if cmd[1] not in built:
+                built[cmd[1]] = (make_network_step(n_rec, steps) if members == 1
+                                 else make_ensemble_step(members, n_rec, steps))
+                for _ in range(WARMUP):
+                    built[cmd[1]]()
+            fn = built[cmd[1]]
+            fn()  # caches warm for this layout after another one ran
+            results.put(("ready",))
+            _, seconds = commands.get()
+            calls, c0, t0 = 0, time.process_time(), time.perf_counter()
+            while True:
+                fn()
+                calls += 1
+                wall = time.perf_counter() - t0
+                if wall >= seconds:
+                    break
+            results.put(("done", calls, wall, time.process_time() - c0))
+    except Exception:  # noqa: BLE001 -- reported to the parent, which raises it
+        results.put(("error", traceback.format_exc()))
+
+
+def _answers(results, n: int) -> list[tuple]:
+    out = []
+    for _ in range(n):
+        try:
+            msg = results.get(timeout=WORKER_TIMEOUT_S)
+        except queue.Empty:
+            raise RuntimeError(f"an ensemble benchmark worker was silent for "
+                               f"{WORKER_TIMEOUT_S} s") from None
+        if msg[0] == "error":
+            raise RuntimeError(f"ensemble benchmark worker failed:\n{msg[1]}")
+        out.append(msg)
+    return out
+
+
+def _cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def bench_ensembles_cpu(n_rec: int = ENSEMBLE_N, steps: int = STEPS,
+                        sizes: tuple[int, ...] = ENSEMBLE_SIZES,
+                        all_cores: tuple[int, ...] = ENSEMBLE_ALL_CORES,
+                        window_s: float = ENSEMBLE_WINDOW_S, reps: int = ENSEMBLE_REPS) -> dict:
+    """Network-steps/s of the current layout (one one-thread single-network process per core)
+    and of ensemble layouts, all in this run; ``ensemble_speedup_cpu`` = best / current."""
+    cores = _cores()
+    # (name, members per worker, threads per worker, workers)
+    layouts = [("separate_1thread", 1, 1, cores)]
+    layouts += [(f"ensemble{S}_1thread", S, 1, cores) for S in sizes]
+    layouts += [(f"ensemble{S}_{cores}threads", S, cores, 1) for S in all_cores]
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process with thread pools
+    commands = [ctx.Queue() for _ in range(cores)]
+    results = ctx.Queue()
+    workers = [ctx.Process(target=_layout_worker, args=(q, results), daemon=True)
+               for q in commands]
+    rates: dict[str, list[float]] = {name: [] for name, *_ in layouts}
+    cpu_ms: dict[str, list[float]] = {name: [] for name, *_ in layouts}
+    load_before = list(os.getloadavg())
+    for w in workers:
+        w.start()
+    try:
+        for rep in range(reps):
+            for name, members, threads, n_workers in layouts:
+                for q in commands[:n_workers]:
+                    q.put(("prepare", (members, n_rec, steps, threads)))
+                _answers(results, n_workers)
+                for q in commands[:n_workers]:  # all start together
+                    q.put(("go", window_s))
+                done = _answers(results, n_workers)
+                rates[name].append(sum(members * calls / wall for _, calls, wall, _ in done))
+                net_steps = sum(members * calls for _, calls, _, _ in done)
+                cpu_ms[name].append(1e3 * sum(cpu for *_, cpu in done) / net_steps)
+            _log(f"ensembles rep {rep + 1}/{reps}")
+    finally:
+        for q in commands:
+            q.put(("stop",))
+        for w in workers:
+            w.join(timeout=30)
+            if w.is_alive():
+                w.terminate()
+    base, base_cpu = statistics.median(rates["separate_1thread"]), \
+        statistics.median(cpu_ms["separate_1thread"])
+    table = {}
+    for name, members, threads, n_workers in layouts:
+        rate, cpu = statistics.median(rates[name]), statistics.median(cpu_ms[name])
+        table[name] = {"members_per_worker": members, "threads_per_worker": threads,
+                       "workers": n_workers, "network_steps_per_s": rate,
+                       "cpu_ms_per_network_step": cpu, "ratio_to_separate": rate / base,
+                       "ratio_to_separate_cpu_time": base_cpu / cpu}
+    ensembles = [name for name in table if name != "separate_1thread"]
+    best = max(ensembles, key=lambda name: table[name]["ratio_to_separate"])
+    best_cpu = max(ensembles, key=lambda name: table[name]["ratio_to_separate_cpu_time"])
+    return {
+        "mechanism": ENSEMBLE_MECHANISM, "n_rec": n_rec, "batch_size": BATCH, "steps": steps,
+        "n_contexts": N_CONTEXTS, "cores": cores, "window_s": window_s, "repetitions": reps,
+        "layouts": table, "best_layout": best,
+        "ensemble_speedup_cpu": table[best]["ratio_to_separate"],
+        "best_layout_cpu_time": best_cpu,
+        "ensemble_speedup_cpu_time": table[best_cpu]["ratio_to_separate_cpu_time"],
+        "load_avg_before": load_before, "load_avg_after": list(os.getloadavg()),
+        "comparison": "network-steps/s summed over the workers running at once; "
+                      "separate_1thread = the current layout (one single-network process per "
+                      "core); ratio = layout / separate_1thread, medians over repetitions. "
+                      "*_cpu_time: from the workers' CPU time per network-step (robust to "
+                      "time-slicing by other processes, not to cache or memory contention)",
+    }
+
+
+def _synchronised(fn: Callable[[], None]) -> Callable[[], None]:
+    def call() -> None:
+        fn()
+        torch.cuda.synchronize()
+
+    return call
+
+
+def bench_ensembles_gpu(n_rec: int = ENSEMBLE_GPU_N, sizes: tuple[int, ...] = ENSEMBLE_GPU_SIZES,
+                        steps: int = STEPS, reps: int = 5, min_rep_s: float = 0.3) -> dict | None:
+    """Network-steps/s of ensembles on the GPU against one network there; None without CUDA."""
+    if not torch.cuda.is_available():
+        return None
+    fns = {"single": _synchronised(make_network_step(n_rec, steps, "cuda"))}
+    for S in sizes:
+        fns[f"ensemble{S}"] = _synchronised(make_ensemble_step(S, n_rec, steps, "cuda"))
+    res = time_interleaved(fns, reps, min_rep_s, progress="ensembles on the GPU")
+    single = 1.0 / res["single"].seconds
+    table = {name: {"members": 1 if name == "single" else int(name[len("ensemble"):]),
+                    "ms_per_step": 1e3 * t.seconds} for name, t in res.items()}
+    for row in table.values():
+        row["network_steps_per_s"] = row["members"] / (row["ms_per_step"] / 1e3)
+        row["ratio_to_single"] = row["network_steps_per_s"] / single
+    best = max(table, key=lambda name: table[name]["ratio_to_single"])
+    return {"device": torch.cuda.get_device_name(), "n_rec": n_rec, "batch_size": BATCH,
+            "steps": steps, "mechanism": ENSEMBLE_MECHANISM, "layouts": table,
+            "best_layout": best, "ensemble_speedup_gpu": table[best]["ratio_to_single"],
+            "timing": "each step followed by torch.cuda.synchronize()"}
+
+
+# ---------------------------------------------------------------------------------------------
 # Targets, machine, main
 # ---------------------------------------------------------------------------------------------
 def _worst(training: dict, kind: str, labels: tuple[str, ...],
@@ -458,7 +698,7 @@ def _target(value: float | None, limit: float, at_least: bool, where: str | None
     return out
 
 
-def targets(gen: dict, training: dict, roof: dict) -> dict:
+def targets(gen: dict, training: dict, roof: dict, ensembles: dict) -> dict:
     """The issue's targets as booleans (None where the reference is missing)."""
     pathways = tuple(label for label, _, _ in VARIANTS[1:])
     ratio_targets = {"one_hot_within_1.2x": ("one_hot", pathways, "one_hot_ratio_max"),
@@ -478,6 +718,11 @@ def targets(gen: dict, training: dict, roof: dict) -> dict:
         value, where = _worst(training, kind, labels)
         out[name] = _target(value, TARGETS[limit], False, where,
                             _worst(training, kind, labels, "cpu_ratio_to_none"))
+    out["ensemble_1.25x_cpu"] = _target(
+        ensembles["ensemble_speedup_cpu"], TARGETS["ensemble_speedup_cpu_min"], True,
+        f"{ensembles['best_layout']}@N={ensembles['n_rec']}",
+        (ensembles["ensemble_speedup_cpu_time"],
+         f"{ensembles['best_layout_cpu_time']}@N={ensembles['n_rec']}"))
     return out
 
 
@@ -526,11 +771,23 @@ def run(threads: int = 1, quick: bool = False, reps: int | None = None,
     gen = bench_generation(tasks, reps, min_rep_s)
     training = bench_training(sizes, reps, min_rep_s)
     roof = roofline(training)
+    if quick:
+        q = QUICK_ENSEMBLE
+        ensembles = bench_ensembles_cpu(q["n_rec"], q["steps"], q["sizes"], q["all_cores"],
+                                        q["window_s"], q["reps"])
+        ensembles["gpu"] = bench_ensembles_gpu(q["gpu_n"], q["gpu_sizes"], q["steps"], reps,
+                                               min_rep_s)
+    else:
+        ensembles = bench_ensembles_cpu()
+        ensembles["gpu"] = bench_ensembles_gpu(reps=reps, min_rep_s=min_rep_s)
     return {
         "benchmark": "lib.bench", "quick": quick,
         "gen_speedup_vs_neurogym": gen["gen_speedup_vs_neurogym"],
         "roofline_fraction": roof["roofline_fraction"],
-        "targets": targets(gen, training, roof),
+        "ensemble_speedup_cpu": ensembles["ensemble_speedup_cpu"],
+        "ensemble_speedup_gpu": (ensembles["gpu"]["ensemble_speedup_gpu"]
+                                 if ensembles["gpu"] else None),
+        "targets": targets(gen, training, roof, ensembles),
         "machine": machine_info(threads),
         "load_avg_before": load_before, "load_avg_after": list(os.getloadavg()),
         "wall_s": time.perf_counter() - t0,
@@ -545,8 +802,10 @@ def run(threads: int = 1, quick: bool = False, reps: int | None = None,
             "cpu_time": "time.process_time per call, median over repetitions: unaffected by "
                         "time-slicing at 1 thread; sums over threads otherwise",
             "targets_judged_on": "wall time (met); met_cpu_time for reference",
+            "ensembles": "spawned worker processes run each layout together for a fixed "
+                         "window; layouts take turns per repetition; median rate per layout",
         },
-        "generation": gen, "training": training, "roofline": roof,
+        "generation": gen, "training": training, "roofline": roof, "ensembles": ensembles,
     }
 
 

@@ -41,14 +41,14 @@ def _positive(v) -> bool:
 
 
 def test_quick_has_the_required_keys(quick):
-    for key in ("gen_speedup_vs_neurogym", "roofline_fraction", "targets", "machine",
-                "load_avg_before", "load_avg_after", "method", "generation", "training",
-                "roofline"):
+    for key in ("gen_speedup_vs_neurogym", "roofline_fraction", "ensemble_speedup_cpu",
+                "ensemble_speedup_gpu", "targets", "machine", "load_avg_before",
+                "load_avg_after", "method", "generation", "training", "roofline", "ensembles"):
         assert key in quick
     assert quick["quick"] is True and quick["machine"]["threads"] == 1
     assert set(quick["targets"]) == {"gen_15x_neurogym_every_task", "base_step_half_matmul_rate",
                                      "one_hot_within_1.2x", "lowrank_mixed_within_1.8x",
-                                     "syn_mask_mixed_within_3x"}
+                                     "syn_mask_mixed_within_3x", "ensemble_1.25x_cpu"}
     for t in quick["targets"].values():
         assert {"target", "value", "met"} <= set(t) and t["met"] in (True, False, None)
     assert "noise=False" in quick["generation"]["training_noise"]
@@ -76,6 +76,23 @@ def test_quick_timings_are_positive_and_finite(quick):
         assert _positive(quick["training"]["matmul_64xN_NxN"][n]["gflops"])
     assert _positive(quick["roofline_fraction"])
     assert _positive(quick["roofline"]["achieved_gflops"])
+
+
+def test_quick_ensemble_rates_are_positive(quick):
+    ens = quick["ensembles"]
+    assert _positive(quick["ensemble_speedup_cpu"])
+    assert quick["ensemble_speedup_cpu"] == ens["layouts"][ens["best_layout"]]["ratio_to_separate"]
+    assert "separate_1thread" in ens["layouts"] and len(ens["layouts"]) >= 2
+    for row in ens["layouts"].values():
+        for key in ("network_steps_per_s", "cpu_ms_per_network_step", "ratio_to_separate",
+                    "ratio_to_separate_cpu_time"):
+            assert _positive(row[key]), key
+    assert ens["layouts"]["separate_1thread"]["ratio_to_separate"] == 1.0
+    if ens["gpu"] is None:  # no CUDA here
+        assert quick["ensemble_speedup_gpu"] is None
+    else:
+        assert _positive(quick["ensemble_speedup_gpu"])
+        assert all(_positive(r["network_steps_per_s"]) for r in ens["gpu"]["layouts"].values())
 
 
 def test_generation_without_neurogym_reports_null_with_reason(monkeypatch):

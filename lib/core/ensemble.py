@@ -1,13 +1,16 @@
 """Ensembles: S networks of one architecture, differing only in seed, trained as one batched model.
 
-Training a network on Yang's battery is a long chain of small operations (T ~ 100 recurrent steps
-of a (B, N) @ (N, N) product, forward and backward), so at N = 64 a step is dominated by per-op
-overhead, not arithmetic. Stacking S members along a leading dimension runs every op once for all
-of them (``torch.baddbmm`` instead of ``torch.addmm``): the overhead is paid once per step instead of
-S times, and a GPU gets enough work to fill it.
+A training step is a long chain of small operations: T ~ 100 recurrent steps, each a (B, N) @ (N, N)
+product, an activation and a leaky update, forward and backward. At N = 64 each op is a few
+microseconds of arithmetic, comparable with PyTorch's per-op cost (dispatch, autograd), and a GPU
+is mostly idle. Stacking S members along a leading dimension runs each recurrent op once for all
+of them (``torch.baddbmm`` over (S, B, N) instead of ``torch.addmm`` over (B, N)), so that cost is
+paid once per step rather than S times, and a GPU gets S times the work per launch. Work that is
+already large (the input drive of all steps, the readout, the loss: one GEMM each per member) is
+done per member, as the single model does it, which keeps it cache-sized.
 
-Equivalence. :func:`train_ensemble` gives every member exactly what
-:func:`lib.core.train.train` would give it alone, step for step:
+Equivalence. :func:`train_ensemble` gives every member exactly what :func:`lib.core.train.train`
+would give it alone, step for step:
 
 - its batch ``training_batch(config_m, step, history_m)`` (own task k_m, trial conditions and
   length T_m; with ``sampling="error"`` from its own last evaluation),
@@ -18,35 +21,37 @@ Equivalence. :func:`train_ensemble` gives every member exactly what
 
       g_m    = softplus(G[m, k_m] + g0)                     (1 without a gain pathway)
       beta_m = B[m, k_m]                                    (0 without a bias pathway)
-      W_m    = W_rec[m]                                     none, exc*
+      W_m    = W_rec[m]                                     none, exc_bias, exc_gain, exc
              = W_rec[m] * (1 + M[m, k_m])                   syn_mask
              = W_rec[m] + U[m, k_m] V[m, k_m]^T / N         syn_lowrank, hybrid
              = diag(1 + A[m, k_m]) W_rec[m] diag(1 + Bp[m, k_m])   syn_prepost
 
   built from the stacked parameters with autograd, so gradients reach the modulation rows of
-  task k_m exactly as through ``c @ G`` etc. in the single model (other rows get zero),
+  task k_m as through ``c @ G`` etc. in the single model (the other rows get zero),
 - the same recurrence, with the gain folded into the rows of W_in, b and W_m as the single
-  model does for a shared context:
+  model does for a shared context (u~ = u + sqrt(2/a) sigma_x eta, phi = softplus or relu):
 
       z_t     = (g W_in) u~_t + (g b + beta + sqrt(2/a) sigma_rec xi_t) + (g W) r_t
       r_{t+1} = (1 - a) r_t + a phi(z_t),          y_t = sigmoid(W_out r_{t+1} + b_out),
 
-- its own loss: members' batches are padded on the right to T = max_m T_m with zero targets
-  and zero cost mask; later steps cannot change earlier outputs (the recurrence is causal), so
-  L_m = sum_{t < T_m, b, o} ((y_hat - y) c_mask)^2 / (T_m B 33) equals ``masked_mse`` on its own
-  batch, and minimising sum_m L_m gives each member its own gradient,
+  where members of different lengths are padded on the right to T = max_m T_m with zero drive:
+  the recurrence is causal, so the padded steps never reach a member's first T_m outputs, and
+  only those are read out,
+- its own loss L_m = ``masked_mse`` on its own batch (mean over its T_m x B x 33 entries);
+  minimising sum_m L_m gives each member exactly its own gradient (the members share nothing),
 - elementwise gradient clipping and Adam with the same lr: Adam is elementwise, so one Adam over
   (S, ...) tensors is S Adams as long as all members have taken the same number of steps
   (they have: a member that reaches criterion is removed from the stack, with its Adam state
   exp_avg / exp_avg_sq, and never updated again).
 
-What differs is only floating-point summation order (batched vs single GEMMs, the loss sum over
-a padded tensor), so results equal single training to about 1e-6 relative per step (the test
-states its tolerance), not bitwise.
+Only floating-point summation order differs: the batched recurrent GEMM (``bmm``) against the
+single model's ``mm``, and the effective-weight products (``bmm`` against ``einsum``). Results
+therefore equal single training to float32 rounding amplified over the steps (measured ~1e-7
+absolute after 20 steps; ``tests/test_ensemble.py`` states its tolerance), not bitwise.
 
-Shapes: S members, B trials, T steps (max over members), N units, K tasks, n_in = 65, n_out = 33.
-Stacked parameters have a leading S: W_in (S, N, n_in), W_rec (S, N, N), b (S, N),
-W_out (S, n_out, N), b_out (S, n_out), B, G, A, Bp (S, K, N), M (S, K, N, N), U, V (S, K, N, R).
+Shapes: S members, B trials, T steps, N units, K tasks, R rank, n_in = 65, n_out = 33. Stacked
+parameters carry a leading S: W_in (S, N, n_in), W_rec (S, N, N), b (S, N), W_out (S, n_out, N),
+b_out (S, n_out), B, G, A, Bp (S, K, N), M (S, K, N, N), U, V (S, K, N, R).
 """
 from __future__ import annotations
 
@@ -66,6 +71,7 @@ from tqdm.auto import tqdm
 from lib.core import train as _train
 from lib.core.checks import fail
 from lib.core.io import atomic_torch_save
+from lib.core.metrics import masked_mse
 from lib.core.model import G0, ModulatedRNN
 from lib.core.seeds import STREAM_NOISE, step_seed, torch_generator
 from lib.core.train import History, TrainConfig, TrainResult
@@ -168,102 +174,83 @@ class StackedRNN:
         return g, beta, W
 
     # ------------------------------------------------------------------ forward
-    def __call__(self, x: torch.Tensor, ks: torch.Tensor, lengths: list[int] | None = None,
+    def __call__(self, xs: list[torch.Tensor], ks: torch.Tensor,
                  generators: list[torch.Generator] | None = None, noise: bool = True
-                 ) -> torch.Tensor:
-        """Outputs y_hat (S, T, B, n_out) for inputs x (S, T, B, n_in) (member m's batch in
-        x[m, :lengths[m]], zeros after) under contexts e_{ks[m]}.
+                 ) -> list[torch.Tensor]:
+        """Outputs y_hat_m (T_m, B, n_out) of each member m for its inputs xs[m] (T_m, B, n_in)
+        under context e_{ks[m]}; with ``noise``, drawn from ``generators[m]``.
 
-        With ``noise``, member m's noise is drawn from ``generators[m]`` exactly as
-        ``ModulatedRNN._drive`` draws it for a (lengths[m], B) batch: input noise
-        (lengths[m] B, n_in), then recurrent noise (lengths[m], B, N); padded steps get none.
+        Bulk work is done per member, exactly as ``ModulatedRNN.forward`` does it for a shared
+        context (same ops, same order, same random draws): the input drive of all steps
+        (T_m B, N), one GEMM with the folded gain, bias, beta and noise (``_drive``), and the
+        readout. Only the recurrence, T small ops per step, is batched over members: the drives
+        are padded with zeros to T = max T_m and stacked time-major (T, S, B, N), so each step is
+        one ``baddbmm`` over contiguous (S, B, N) slices. Per-member views of stacked tensors come
+        from ``unbind``, never indexing (whose backward would fill a zero (T, S, B, N) per member).
         """
-        S, T, B, n_in = x.shape
-        N, spec = self.spec.n_rec, self.spec
-        p = self.params
+        spec, p = self.spec, self.params
+        S, B, N = len(xs), xs[0].shape[1], spec.n_rec
+        lengths = [x.shape[0] for x in xs]
+        T = max(lengths)
         g, beta, W = self.effective(ks)
         w_in, bias = p["W_in"], p["b"]
         if g is not None:  # fold the gain into every weight feeding z, as the single model does
             w_in, bias, W = g.unsqueeze(-1) * w_in, g * bias, g.unsqueeze(-1) * W
-        addend = (bias if beta is None else bias + beta).unsqueeze(1)       # (S, 1, N)
-        if noise:
-            lengths = [T] * S if lengths is None else lengths
-            x_noise, rec_noise = x.new_zeros(S, T, B, n_in), x.new_zeros(S, T, B, N)
-            for m, (gen, T_m) in enumerate(zip(generators, lengths, strict=True)):
-                # normal_ on a contiguous (T_m, B, .) slice draws what torch.randn of that shape
-                # draws, in the single model's order: input noise, then recurrent noise
-                x_noise[m, :T_m].normal_(generator=gen)
-                rec_noise[m, :T_m].normal_(generator=gen)
-            scale = math.sqrt(2.0 / spec.alpha)
-            x = x_noise.mul_(scale * spec.sigma_x).add_(x)
-            addend = rec_noise.mul_(scale * spec.sigma_rec).view(S, T * B, N).add_(addend)
-        # the input drive of all steps, bias, beta and noise included: one batched GEMM
-        drive = torch.baddbmm(addend, x.view(S, T * B, n_in), w_in.transpose(1, 2))
+        addend = bias if beta is None else bias + beta                      # (S, N)
+        scale = math.sqrt(2.0 / spec.alpha)
+        drives = []
+        for m, (x, w_in_m, add_m) in enumerate(zip(xs, w_in.unbind(0), addend.unbind(0))):
+            T_m, n_in = x.shape[0], x.shape[2]
+            x2 = x.reshape(T_m * B, n_in)
+            if noise:  # ModulatedRNN._drive's draws and ops: input noise, then recurrent noise
+                gen = generators[m]
+                x2 = torch.randn(T_m * B, n_in, generator=gen, device=x.device,
+                                 dtype=x.dtype).mul_(scale * spec.sigma_x).add_(x2)
+                add_m = torch.randn(T_m, B, N, generator=gen, device=x.device, dtype=x.dtype
+                                    ).mul_(scale * spec.sigma_rec).add_(add_m).view(T_m * B, N)
+            drive = torch.addmm(add_m, x2, w_in_m.t()).view(T_m, B, N)
+            if T_m < T:  # right padding: steps after T_m never reach the first T_m outputs
+                drive = torch.cat([drive, drive.new_zeros(T - T_m, B, N)])
+            drives.append(drive)
         Wt, phi, a = W.transpose(1, 2), self._phi, spec.alpha
-        r = x.new_zeros(S, B, N)
+        r = drives[0].new_zeros(S, B, N)
         states = []
-        for drive_t in drive.view(S, T, B, N).unbind(1):  # unbind: no per-step index backward
+        for drive_t in torch.stack(drives, 1).unbind(0):    # (S, B, N) per step
             r = torch.lerp(r, phi(torch.baddbmm(drive_t, r, Wt)), a)
             states.append(r)
-        rates = torch.stack(states, 1).view(S, T * B, N)
-        y = torch.baddbmm(p["b_out"].unsqueeze(1), rates, p["W_out"].transpose(1, 2)).sigmoid_()
-        return y.view(S, T, B, spec.n_out)
+        y_hats = []
+        for T_m, r_m, w_out, b_out in zip(lengths, torch.stack(states).unbind(1),
+                                          p["W_out"].unbind(0), p["b_out"].unbind(0)):
+            if T_m < T:
+                r_m = r_m.narrow(0, 0, T_m)
+            y = torch.addmm(b_out, r_m.reshape(T_m * B, N), w_out.t()).sigmoid_()
+            y_hats.append(y.view(T_m, B, spec.n_out))
+        return y_hats
 
 
 # ---------------------------------------------------------------------------------------------
-# Batches and loss
+# Loss and step
 # ---------------------------------------------------------------------------------------------
-@dataclass
-class EnsembleBatch:
-    """The members' batches of one step, right-padded to a common length T = max_m T_m.
-
-    ``ks`` (S,) long task indices; ``x`` (S, T, B, n_in), ``y`` and ``c_mask`` (S, T, B, n_out),
-    zero after each member's own length; ``lengths`` [T_m]; ``counts`` (S,) float, T_m B n_out,
-    the number of entries ``masked_mse`` averages over.
-    """
-
-    ks: torch.Tensor
-    x: torch.Tensor
-    y: torch.Tensor
-    c_mask: torch.Tensor
-    lengths: list[int]
-    counts: torch.Tensor
+Batch = tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]
+"""One member's ``(k, x, y, c_mask)``, as :func:`lib.core.train.training_batch` returns it."""
 
 
-def stack_batches(batches: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]],
-                  device=None) -> EnsembleBatch:
-    """Pad and stack per-member ``(k, x, y, c_mask)`` (as from ``training_batch``)."""
-    lengths = [x.shape[0] for _, x, _, _ in batches]
-    S, T = len(batches), max(lengths)
-    _, x0, y0, _ = batches[0]
-    B, n_in, n_out = x0.shape[1], x0.shape[2], y0.shape[2]
-    device = x0.device if device is None else device
-    x = torch.zeros(S, T, B, n_in, device=device)
-    y = torch.zeros(S, T, B, n_out, device=device)
-    c_mask = torch.zeros(S, T, B, n_out, device=device)
-    for m, (_, x_m, y_m, mask_m) in enumerate(batches):
-        T_m = lengths[m]
-        x[m, :T_m], y[m, :T_m], c_mask[m, :T_m] = x_m, y_m, mask_m
-    ks = torch.tensor([k for k, _, _, _ in batches], dtype=torch.long, device=device)
-    counts = torch.tensor([T_m * B * n_out for T_m in lengths], dtype=torch.float32,
-                          device=device)
-    return EnsembleBatch(ks, x, y, c_mask, lengths, counts)
+def member_losses(y_hats: list[torch.Tensor], batches: list[Batch]) -> torch.Tensor:
+    """Each member's ``masked_mse`` on its own batch, (S,): L_m = mean over its
+    T_m x B x n_out entries of ((y_hat - y) c_mask)^2."""
+    return torch.stack([masked_mse(y_hat, y, c_mask)
+                        for y_hat, (_, _, y, c_mask) in zip(y_hats, batches, strict=True)])
 
 
-def member_losses(y_hat: torch.Tensor, y: torch.Tensor, c_mask: torch.Tensor,
-                  counts: torch.Tensor) -> torch.Tensor:
-    """Each member's ``masked_mse`` (S,): sum over its (T, B, n_out) entries of
-    ((y_hat - y) c_mask)^2, divided by its own count (padded entries have c_mask = 0)."""
-    return ((y_hat - y) * c_mask).pow(2).flatten(1).sum(1) / counts
-
-
-def ensemble_step(net: StackedRNN, optimizer: torch.optim.Optimizer, batch: EnsembleBatch,
+def ensemble_step(net: StackedRNN, optimizer: torch.optim.Optimizer, batches: list[Batch],
                   generators: list[torch.Generator], grad_clip: float | None) -> torch.Tensor:
     """One training step of every member: forward with noise, member losses, backward of their
-    sum, elementwise clipping, optimizer step. Returns the losses (S,), detached, on the device
-    (not read back: no host-device synchronisation)."""
-    y_hat = net(batch.x, batch.ks, batch.lengths, generators)
-    losses = member_losses(y_hat, batch.y, batch.c_mask, batch.counts)
+    sum (so each member gets its own gradient), elementwise clipping, optimizer step. Returns
+    the losses (S,), detached, on the device (not read back: no host-device synchronisation)."""
+    device = batches[0][1].device
+    ks = torch.tensor([k for k, _, _, _ in batches], dtype=torch.long, device=device)
+    y_hats = net([x for _, x, _, _ in batches], ks, generators)
+    losses = member_losses(y_hats, batches)
     optimizer.zero_grad(set_to_none=True)
     losses.sum().backward()
     _train.clip_gradients(net.trainable, grad_clip)
@@ -406,23 +393,23 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
     n_losses = 0
     step = start
     while step < base.max_steps and active:
-        batch = stack_batches([_train.training_batch(configs[m], step, histories[m], device)
-                               for m in active], device)
+        batches = [_train.training_batch(configs[m], step, histories[m], device) for m in active]
         gens = [torch_generator(step_seed(configs[m].seed, STREAM_NOISE, step), device)
                 for m in active]
-        loss_sum += ensemble_step(net, optimizer, batch, gens, base.grad_clip)
+        loss_sum += ensemble_step(net, optimizer, batches, gens, base.grad_clip)
         n_losses += 1
         step += 1
         bar.update(1)
         if step % base.eval_every == 0 or step == base.max_steps:
-            mean_losses = (loss_sum / n_losses).tolist()
+            mean_losses = [v / n_losses for v in loss_sum.tolist()]  # as train: sum / count
             bad = [(configs[m].seed, v) for m, v in zip(active, mean_losses)
                    if not math.isfinite(v)]
             if bad:
                 raise FloatingPointError(
                     "loss became " + ", ".join(f"{v} for seed {s}" for s, v in bad)
-                    + f" between steps {step - n_losses} and {step - 1} (ensemble of config "
-                    f"{base.to_dict()} but seed); try a smaller lr or gradient clipping")
+                    + f" between steps {step - n_losses} and {step - 1} (ensemble of seeds "
+                    f"{[c.seed for c in configs]}, config {base.to_dict()} apart from the seed); "
+                    "try a smaller lr or gradient clipping")
             evaluate_active(step, mean_losses)
             drop_finished()
             loss_sum, n_losses = torch.zeros(len(active), device=device), 0
@@ -449,5 +436,5 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
     return results
 
 
-__all__ = ["StackedRNN", "EnsembleBatch", "stack_batches", "member_losses", "ensemble_step",
+__all__ = ["StackedRNN", "Batch", "member_losses", "ensemble_step",
            "make_optimizer", "check_members", "train_ensemble"]
