@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lib import artifacts
+from lib.core.ensemble import train_ensemble
 from lib.core.train import History, TrainConfig, TrainResult, build_model, train
 from lib.experiments import plan
 from lib.experiments.plan import PlanTooLong
@@ -110,8 +111,28 @@ def _train_job(config: TrainConfig) -> None:
     load_or_train(config, progress=False)
 
 
+def seed_groups(configs: list[TrainConfig]) -> list[list[TrainConfig]]:
+    """Configs grouped by everything but ``seed`` (each group can be one ensemble), in order."""
+    groups: dict[TrainConfig, list[TrainConfig]] = {}
+    for c in configs:
+        groups.setdefault(c.replace(seed=0), []).append(c)
+    return list(groups.values())
+
+
+def _ensemble_job(group: list[TrainConfig]) -> None:
+    """Train one group of seeds as a stacked ensemble and save each member as its own artifact
+    (the same key and payload layout as single training; the stamp says how it was trained)."""
+    ckpt = artifacts.paths("network", group[0].to_dict())[0].with_suffix(".ensemble.ckpt")
+    for config, result in zip(group, train_ensemble(group, progress=False, checkpoint=ckpt)):
+        artifacts.save("network", config.to_dict(),
+                       {"state_dict": result.model.state_dict(),
+                        "history": result.history.to_dict()},
+                       extra={"trained_by": f"lib.core.ensemble ({len(group)} members)"})
+
+
 def run_configs(configs: dict, workers: int = 2, force: bool = False,
-                progress: bool = True, allow_long: bool = False) -> dict:
+                progress: bool = True, allow_long: bool = False,
+                ensemble: bool = False) -> dict:
     """Load or train every config (in parallel); returns the same keys -> TrainResult.
 
     Networks already present as verified artifacts are loaded, the rest are trained in
@@ -119,6 +140,11 @@ def run_configs(configs: dict, workers: int = 2, force: bool = False,
     trained, the plan (counts, estimated wall time) is printed first; a plan longer than
     :data:`lib.experiments.plan.LONG_RUN_S` raises :class:`PlanTooLong` before any training
     unless ``allow_long``. (With ``$BOOK_NO_TRAIN=1`` nothing is trained: no plan.)
+
+    ``ensemble=True`` trains the configs that differ only in their seed as one stacked model
+    (:func:`lib.core.ensemble.train_ensemble`, equal to single training within float32
+    rounding): the layout for a GPU, where one small network leaves the device idle; on a CPU
+    the gain is small (``python -m lib.bench``: ``ensemble_speedup_cpu``).
     """
     if force:
         for c in configs.values():
@@ -127,8 +153,12 @@ def run_configs(configs: dict, workers: int = 2, force: bool = False,
     if todo and not artifacts.no_train():
         plan.require(plan.Plan([plan.network_part(configs, workers, todo=list(todo))]),
                      allow_long)
-    run_jobs(_train_job, todo, workers, desc="training networks", progress=progress)
+    if ensemble:
+        groups = {tuple(g): g for g in seed_groups(list(todo.values()))}
+        run_jobs(_ensemble_job, groups, workers, desc="training ensembles", progress=progress)
+    else:
+        run_jobs(_train_job, todo, workers, desc="training networks", progress=progress)
     return {k: load_or_train(c, progress=False) for k, c in configs.items()}
 
 
-__all__ = ["JobsFailed", "PlanTooLong", "run_jobs", "load_or_train", "run_configs"]
+__all__ = ["JobsFailed", "PlanTooLong", "run_jobs", "load_or_train", "run_configs", "seed_groups"]
