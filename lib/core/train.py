@@ -289,7 +289,7 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
     device = torch.device(device) if device is not None else default_device()
     model = build_model(config).to(device)
     params = trainable_parameters(model, config.trainable)
-    optimizer = torch.optim.Adam(params, lr=config.lr, fused=device.type in ("cpu", "cuda"))
+    optimizer = make_optimizer(params, config, device)
     history = History(config.tasks)
     start = 0
     ckpt = Path(checkpoint) if checkpoint is not None else None
@@ -306,12 +306,10 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
             warnings.warn(f"checkpoint {ckpt} not used ({err}); training from step 0")
             model = build_model(config).to(device)
             params = trainable_parameters(model, config.trainable)
-            optimizer = torch.optim.Adam(params, lr=config.lr,
-                                         fused=device.type in ("cpu", "cuda"))
+            optimizer = make_optimizer(params, config, device)
             history, start = History(config.tasks), 0
 
     eval_batches = evaluation_batches(config, device)
-    K = len(config.tasks)
     t0 = time.perf_counter() - history.wall_s
     if start == 0 and not history.steps:
         history.steps.append(0), history.trials.append(0), history.loss.append(float("nan"))
@@ -325,16 +323,8 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
     n_losses = 0
     step = start
     while step < config.max_steps and not done:
-        k, x, y, c_mask = training_batch(config, step, history, device)
-        gen = torch_generator(step_seed(config.seed, STREAM_NOISE, step), device)
-        y_hat, _ = model(x, one_hot(k, K, config.batch_size, device), noise=True,
-                         generator=gen)
-        loss = masked_mse(y_hat, y, c_mask)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        clip_gradients(params, config.grad_clip)
-        optimizer.step()
-        loss_sum += loss.detach()
+        loss = train_step(model, optimizer, params, config, step, history, device)
+        loss_sum += loss
         n_losses += 1
         step += 1
         bar.update(1)
@@ -362,6 +352,30 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
         ckpt.unlink()
     model.eval()
     return TrainResult(config, model.cpu(), history)
+
+
+def train_step(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
+               params: list[torch.nn.Parameter], config: TrainConfig, step: int,
+               history: History, device=None) -> torch.Tensor:
+    """One training step ``step``: its batch and network noise (:func:`training_batch`, the
+    noise stream), Yang's loss, backward, gradient clipping, Adam. Returns the loss (a detached
+    0-d tensor on the device; reading it would synchronise a GPU)."""
+    k, x, y, c_mask = training_batch(config, step, history, device)
+    gen = torch_generator(step_seed(config.seed, STREAM_NOISE, step), device)
+    y_hat, _ = model(x, one_hot(k, len(config.tasks), config.batch_size, device), noise=True,
+                     generator=gen)
+    loss = masked_mse(y_hat, y, c_mask)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    clip_gradients(params, config.grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
+def make_optimizer(params: list[torch.nn.Parameter], config: TrainConfig,
+                   device: torch.device) -> torch.optim.Adam:
+    """Adam at ``config.lr`` (the fused kernel where torch has one for the device)."""
+    return torch.optim.Adam(params, lr=config.lr, fused=device.type in ("cpu", "cuda"))
 
 
 def training_batch(config: TrainConfig, step: int, history: History, device=None
@@ -411,4 +425,5 @@ def default_device() -> torch.device:
 
 __all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "build_model", "train",
            "evaluate", "evaluation_batches", "trainable_parameters", "training_batch",
+           "train_step", "make_optimizer",
            "clip_gradients", "default_device", "SAMPLING"]

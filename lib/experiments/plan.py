@@ -26,10 +26,8 @@ from typing import Any, Callable, Hashable
 import torch
 
 from lib import artifacts
-from lib.core.metrics import masked_mse
-from lib.core.seeds import STREAM_NOISE, one_hot, step_seed, torch_generator
-from lib.core.train import (History, TrainConfig, build_model, clip_gradients, default_device,
-                            evaluate, evaluation_batches, trainable_parameters, training_batch)
+from lib.core.train import (History, TrainConfig, build_model, default_device, evaluate,
+                            evaluation_batches, make_optimizer, train_step, trainable_parameters)
 
 LONG_RUN_S = 30 * 60
 """A plan estimated to take longer than this (seconds) needs an explicit go-ahead."""
@@ -82,20 +80,12 @@ def measure_cost(config: TrainConfig) -> Cost:
         device = default_device()
         model = build_model(config).to(device)
         params = trainable_parameters(model, config.trainable)
-        optimizer = torch.optim.Adam(params, lr=config.lr, fused=device.type in ("cpu", "cuda"))
+        optimizer = make_optimizer(params, config, device)
         K = len(config.tasks)
         history = History(config.tasks, perf=[[0.5] * K])  # what sampling="error" reads
 
         def step(s: int) -> None:
-            k, x, y, c_mask = training_batch(config, s, history, device)
-            gen = torch_generator(step_seed(config.seed, STREAM_NOISE, s), device)
-            y_hat, _ = model(x, one_hot(k, K, config.batch_size, device), noise=True,
-                             generator=gen)
-            loss = masked_mse(y_hat, y, c_mask)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            clip_gradients(params, config.grad_clip)
-            optimizer.step()
+            train_step(model, optimizer, params, config, s, history, device)
 
         step(0)
         _sync(device)
