@@ -1,6 +1,8 @@
 """E2 probes and the E1/E2 summaries and verdicts, on known inputs and on a tiny network."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -131,3 +133,18 @@ def test_silenced_units_reach_nothing():
     assert not torch.allclose(y_full, y)
     partial = analysis.lesioned(model, np.array([0, 3]))
     assert partial.W_rec[:, [0, 3]].abs().sum() == 0 and model.W_rec[:, [0, 3]].abs().sum() > 0
+
+
+def test_verdict_c2_is_paired_over_seeds():
+    """Seeds differ a lot from each other but every seed's exc beats its syn by 0.05: an
+    unpaired comparison would miss it, the paired one (Holm over the matched pairs) does not."""
+    probes = {}
+    for s, base in enumerate((0.95, 0.75, 0.85, 0.65)):
+        for lab, v in (("exc", base), ("syn_lowrank_r1", base - 0.05), ("syn_prepost", base - 0.05),
+                       ("hybrid", base), ("syn_lowrank_r2", base - 0.05)):
+            probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
+    out = analysis.verdict_c2(probes)
+    assert out["verdict"] == "supported"
+    assert all(c["n"] == 4 and c["p_holm"] >= c["p"] for c in out["comparisons"])
+    assert "Holm" in analysis.c2_markdown(out, SimpleNamespace(tasks=("a", "b"), n_rec=8,
+                                                               n_seeds=4))

@@ -15,7 +15,7 @@ import torch
 
 from lib.experiments import ambiguity
 from lib.core.model import ModulatedRNN
-from lib.analysis.stats import difference, mean_ci
+from lib.analysis.stats import holm, mean_ci, paired
 from lib.core.train import (TrainResult, evaluate, evaluation_batches, one_hot, step_seed,
                        torch_generator)
 
@@ -153,28 +153,39 @@ def lesion_map(result: TrainResult, fraction: float = 0.1) -> tuple[np.ndarray, 
     return np.array(rows), perf_of(result.model)
 
 
-def verdict_c1(nets: dict, criterion: float = 0.9) -> dict:
+def _per_seed(nets: dict, label: str) -> dict[int, float]:
+    """Seed -> mean final performance over tasks."""
+    return {s: float(nets[label, s].history.perf_array()[-1].mean()) for s in seeds_of(nets, label)}
+
+
+def verdict_c1(nets: dict, criterion: float = 0.9, alpha: float = 0.05) -> dict:
     """C1: both pathways can carry task identity.
 
     For each family (excitability, synaptic): does its best variant beat the context-blind
-    ``none`` (95% CI of the difference in mean performance over tasks excludes 0), and does it
-    bring every task to criterion in every seed? Supported if both families do both; partly if
-    both beat ``none`` but one falls short of criterion; not supported if a family does not beat
-    ``none``.
+    ``none`` (paired over seeds, which share initial weights; Holm-corrected over the two
+    families at ``alpha``), and does it bring every task to criterion in every seed? Supported if
+    both families do both; partly if both beat ``none`` but one falls short of criterion; not
+    supported if a family does not beat ``none``.
     """
-    floor = final_perf(nets, "none").mean(1) if ("none", 0) in nets else None
+    if ("none", 0) not in nets:
+        return {"verdict": "not tested (needs 'none' and a variant of each family)",
+                "families": {}}
+    floor = _per_seed(nets, "none")
     fam = {}
     for name, members in (("excitability", EXC_FAMILY), ("synaptic", SYN_FAMILY)):
         present = [m for m in members if (m, 0) in nets]
-        if not present or floor is None:
+        if not present:
             return {"verdict": "not tested (needs 'none' and a variant of each family)",
                     "families": fam}
         scores = {m: final_perf(nets, m) for m in present}
         best = max(present, key=lambda m: scores[m].mean())
-        d = difference(scores[best].mean(1), floor)
         fam[name] = {"best": best, "mean": float(scores[best].mean()),
                      "all_at_criterion": bool((scores[best] >= criterion).all()),
-                     "vs_none": d, "beats_none": bool(d["lo"] > 0)}
+                     "vs_none": paired(_per_seed(nets, best), floor)}
+    p_holm = holm([f["vs_none"]["p"] for f in fam.values()])
+    for f, p in zip(fam.values(), p_holm):
+        f["vs_none"]["p_holm"] = float(p)
+        f["beats_none"] = bool(f["vs_none"]["diff"] > 0 and p < alpha)
     beats = all(f["beats_none"] for f in fam.values())
     full = all(f["all_at_criterion"] for f in fam.values())
     verdict = "supported" if beats and full else "partly supported" if beats else "not supported"
@@ -216,28 +227,30 @@ def robustness_by_variant(probes: dict, labels, criterion: float = 0.9) -> pd.Da
     return pd.DataFrame(rows).set_index("variant")
 
 
-def verdict_c2(probes: dict, criterion: float = 0.9) -> dict:
+def verdict_c2(probes: dict, criterion: float = 0.9, alpha: float = 0.05) -> dict:
     """C2: excitability and synaptic modulation differ in robustness to ambiguous context.
 
-    Compared at matched per-task budgets (``MATCHED``) on the mixture robustness ``auc`` (mean
-    over ordered task pairs per seed). A pair "differs" if the 95% CI of the difference over
-    seeds excludes 0. Supported if every matched pair with data differs in the same direction;
-    partly if some do; not supported if none does (at this scale and seed count); not tested
-    if no matched pair can be scored (robustness is defined only for tasks at criterion).
+    Compared at matched per-task budgets (``MATCHED``, chosen before looking) on the mixture
+    robustness ``auc`` (mean over ordered task pairs per seed), paired over seeds (same initial
+    weights), Holm-corrected over the matched pairs at ``alpha``. Supported if every matched
+    pair differs, in the same direction; partly if some do; not supported if none does (at this
+    scale and seed count); not tested if no matched pair can be scored (robustness is defined
+    only for tasks at criterion).
     """
-    def auc_per_seed(lab: str) -> np.ndarray:
-        return np.array([_pair_mean(ambiguity.robustness(res, criterion)["auc"])
-                         for (l, _), res in probes.items() if l == lab])
+    def auc_per_seed(lab: str) -> dict[int, float]:
+        return {s: _pair_mean(ambiguity.robustness(res, criterion)["auc"])
+                for (l, s), res in probes.items() if l == lab}
 
     comparisons = []
     for a, b in MATCHED:
         if any(l == a for l, _ in probes) and any(l == b for l, _ in probes):
-            d = difference(auc_per_seed(a), auc_per_seed(b))
-            differs = bool(np.isfinite(d["lo"]) and (d["lo"] > 0 or d["hi"] < 0))
-            comparisons.append({"a": a, "b": b, **d, "differs": differs})
+            comparisons.append({"a": a, "b": b, **paired(auc_per_seed(a), auc_per_seed(b))})
+    for c, p in zip(comparisons, holm([c["p"] for c in comparisons])):
+        c["p_holm"] = float(p)
+        c["differs"] = bool(np.isfinite(p) and p < alpha)
     n_diff = sum(c["differs"] for c in comparisons)
     same_sign = len({np.sign(c["diff"]) for c in comparisons if c["differs"]}) <= 1
-    if not any(np.isfinite(c["lo"]) for c in comparisons):
+    if not any(np.isfinite(c["p"]) for c in comparisons):
         verdict = ("not tested (no matched pair has, in two or more seeds of each side, a task "
                    "at criterion on clean context to score)")
     elif n_diff == len(comparisons) and same_sign:
@@ -265,7 +278,9 @@ def hybrid_ablations(nets: dict) -> dict[str, np.ndarray]:
 
 
 def _fmt_diff(d: dict) -> str:
-    return f"{d['diff']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}]"
+    """Paired difference, 95% CI, effect size and Holm-adjusted p, e.g. for the verdicts."""
+    return (f"{d['diff']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}], d<sub>z</sub> = {d['dz']:.2f}, "
+            f"Holm-adjusted p = {d.get('p_holm', d['p']):.3g}, {d['n']} paired seeds")
 
 
 def c1_markdown(v: dict, spec) -> str:
@@ -277,13 +292,14 @@ def c1_markdown(v: dict, spec) -> str:
     for name, f in v["families"].items():
         lines.append(
             f"* {name} pathway: best variant `{f['best']}`, mean final performance "
-            f"{f['mean']:.3f}; difference from the context-blind `none` "
-            f"{_fmt_diff(f['vs_none'])} (95% CI over seeds): "
+            f"{f['mean']:.3f}; paired difference from the context-blind `none` "
+            f"{_fmt_diff(f['vs_none'])} (mean over tasks; 95% t interval over seeds): "
             f"{'beats' if f['beats_none'] else 'does not beat'} the floor; every task at "
             f"criterion in every seed: {'yes' if f['all_at_criterion'] else 'no'}.")
-    lines += ["", "Rule: *supported* if both families beat `none` and bring every task to "
-              "criterion in every seed; *partly* if both beat `none` but one falls short of "
-              "criterion; *not supported* if a family does not beat `none`."]
+    lines += ["", "Rule: a family *beats* `none` if its paired difference is positive with a "
+              "Holm-adjusted p < 0.05 (two comparisons); *supported* if both families beat `none` "
+              "and bring every task to criterion in every seed; *partly* if both beat `none` but "
+              "one falls short of criterion; *not supported* if a family does not beat `none`."]
     return "\n".join(lines)
 
 
@@ -291,14 +307,15 @@ def c2_markdown(v: dict, spec) -> str:
     """The C2 verdict as a paragraph, every number taken from ``verdict_c2``'s output."""
     lines = [f"**C2 — {v['verdict']}** (task set: {len(spec.tasks)} tasks, N = {spec.n_rec}, "
              f"{spec.n_seeds} seeds). Matched-budget differences in mixture robustness "
-             "(area under the dominant-task curve, mean over ordered task pairs), "
-             "mean and 95% CI over seeds:", ""]
+             "(area under the dominant-task curve, mean over ordered task pairs), paired over "
+             "seeds: mean difference and its 95% t interval:", ""]
     for c in v["comparisons"]:
         lines.append(f"* `{c['a']}` − `{c['b']}`: {_fmt_diff(c)} → "
                      f"{'differ' if c['differs'] else 'no detectable difference'}.")
     if not v["comparisons"]:
         lines.append("* no matched pair was trained in this run.")
-    lines += ["", "Rule: *supported* if every matched pair differs, in the same direction; "
-              "*partly* if some do; *not supported* if none does at this scale and seed count. "
-              "The three intervals are not corrected for multiple comparisons."]
+    lines += ["", "Rule: a matched pair *differs* if its Holm-adjusted p (over the matched "
+              "pairs, chosen before looking) is below 0.05; *supported* if every matched pair "
+              "differs, in the same direction; *partly* if some do; *not supported* if none does "
+              "at this scale and seed count. The intervals are per comparison (uncorrected)."]
     return "\n".join(lines)

@@ -1,7 +1,11 @@
-"""Statistics over seeds: means with t intervals, and paired differences.
+"""Statistics over seeds: means with t intervals, paired differences, and Holm's correction.
 
 Every comparison in the book is across independently seeded networks (the unit of replication),
 so intervals are Student-t intervals over seeds: ``mean +/- t_{0.975, n-1} * sd / sqrt(n)``.
+Networks of the same seed share their initial shared weights and training trials across
+variants, so variants are compared *paired*: per-seed differences d_s = a_s - b_s, their mean,
+its t interval, a two-sided one-sample t test, and the standardised effect d_z = mean / sd. A
+family of comparisons chosen in advance is corrected with Holm's step-down procedure.
 """
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import math
 import warnings
 
 import numpy as np
+from scipy import stats as _scipy_stats
 
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
@@ -34,16 +39,43 @@ def mean_ci(values, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
         return mean, tq * sd / np.sqrt(n)
 
 
-def difference(a, b) -> dict[str, float]:
-    """Mean difference a - b over seeds with its 95% interval (Welch-style, unpaired)."""
-    a = np.asarray(a, float)[~np.isnan(np.asarray(a, float))]
-    b = np.asarray(b, float)[~np.isnan(np.asarray(b, float))]
-    if len(a) < 2 or len(b) < 2:
-        return {"diff": float(np.mean(a) - np.mean(b)) if len(a) and len(b) else math.nan,
-                "lo": math.nan, "hi": math.nan, "n_a": len(a), "n_b": len(b)}
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1)) if se > 0 else 1
-    d = float(a.mean() - b.mean())
-    half = t975(max(1, int(df))) * se
-    return {"diff": d, "lo": d - half, "hi": d + half, "n_a": len(a), "n_b": len(b)}
+def paired(a: dict, b: dict) -> dict[str, float]:
+    """Paired comparison of two variants over the seeds both have.
+
+    ``a``, ``b``: seed -> value (nan values are dropped with their pair). Returns the mean
+    difference a - b with its 95% t interval (``lo``, ``hi``), the two-sided p value of a
+    one-sample t test on the differences, the effect size ``dz`` (mean / sd of the
+    differences) and ``n`` (pairs). With fewer than two pairs the interval, p and dz are nan.
+    """
+    seeds = sorted(s for s in set(a) & set(b)
+                   if np.isfinite(a[s]) and np.isfinite(b[s]))
+    d = np.array([a[s] - b[s] for s in seeds], float)
+    n = len(d)
+    if n < 2:
+        mean = float(d.mean()) if n else math.nan
+        return {"diff": mean, "lo": math.nan, "hi": math.nan, "p": math.nan, "dz": math.nan,
+                "n": n}
+    mean, sd = float(d.mean()), float(d.std(ddof=1))
+    half = t975(n - 1) * sd / math.sqrt(n)
+    if sd == 0:
+        p = 1.0 if mean == 0 else 0.0
+        dz = 0.0 if mean == 0 else math.copysign(math.inf, mean)
+    else:
+        t = mean / (sd / math.sqrt(n))
+        p = float(2 * _scipy_stats.t.sf(abs(t), n - 1))
+        dz = mean / sd
+    return {"diff": mean, "lo": mean - half, "hi": mean + half, "p": p, "dz": dz, "n": n}
+
+
+def holm(pvalues) -> np.ndarray:
+    """Holm's step-down adjusted p values (same order as given; nan stays nan and does not
+    count as a comparison). Reject at level alpha where the adjusted p is below alpha."""
+    p = np.asarray(pvalues, float)
+    out = np.full_like(p, np.nan)
+    idx = np.flatnonzero(np.isfinite(p))
+    m = len(idx)
+    running = 0.0
+    for rank, i in enumerate(idx[np.argsort(p[idx], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
