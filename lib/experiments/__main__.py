@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--yes", action="store_true",
                     help=f"go ahead even if the plan's estimate exceeds "
                          f"{plan.fmt_duration(plan.LONG_RUN_S)}")
+    ap.add_argument("--ensemble", action="store_true",
+                    help="train the seeds of each network as one stacked model (for a GPU)")
     args = ap.parse_args(argv)
     profiles = tuple(args.profile or SHIPPED_PROFILES)
     force = args.rebuild_all
@@ -73,11 +75,17 @@ def main(argv: list[str] | None = None) -> int:
     for profile in profiles:
         spec = battery.battery_spec(profile)
         workers = _workers(profile, args.workers)
-        print(f"[{profile}] calibration study", flush=True)
-        run_configs(calibration.SPECS[profile].configs(), workers=workers, force=force,
-                    allow_long=True)
-        print(f"[{profile}] E1: {len(spec.configs())} networks, {workers} workers", flush=True)
-        nets = run_configs(spec.configs(), workers=workers, force=force, allow_long=True)
+        e1 = spec.configs()
+        study = calibration.SPECS[profile].configs()
+        # one pool for both: the calibration arm the profile uses shares its networks with E1,
+        # and each network is (re)made once even with --rebuild-all
+        jobs = {("E1", *k): c for k, c in e1.items()}
+        jobs |= {("calibration", *k): c for k, c in study.items() if c not in set(e1.values())}
+        print(f"[{profile}] E1 and the calibration study: {len(jobs)} networks, {workers} "
+              f"workers", flush=True)
+        trained = run_configs(jobs, workers=workers, force=force, allow_long=True,
+                              ensemble=args.ensemble)
+        nets = {k[1:]: trained["E1", *k] for k in e1}
         print(f"[{profile}] E2: ambiguity probes", flush=True)
         ambiguity.run_ambiguity(battery.variant_networks(nets), profile=profile,
                                 workers=workers, force=force, allow_long=True)
