@@ -148,3 +148,11 @@ def test_verdict_c2_is_paired_over_seeds():
     assert all(c["n"] == 4 and c["p_holm"] >= c["p"] for c in out["comparisons"])
     assert "Holm" in analysis.c2_markdown(out, SimpleNamespace(tasks=("a", "b"), n_rec=8,
                                                                n_seeds=4))
+
+
+def test_relative_to_clean_scores_only_learned_tasks():
+    res = {"clean": np.array([1.0, 0.0, 0.95]),
+           "noise": np.array([[1.0, 0.0, 0.95], [0.5, 0.0, 0.475]])}
+    np.testing.assert_allclose(analysis.relative_to_clean(res, "noise"), [1.0, 0.5])
+    res["clean"] = np.zeros(3)
+    assert np.isnan(analysis.relative_to_clean(res, "noise")).all()

@@ -58,8 +58,8 @@ def test_bad_parameter_is_named_with_value_and_allowed(chapter, values, match):
 def test_profiles_set_sizes_and_explicit_values_override():
     smoke, quick = chapter_params("battery", "smoke"), chapter_params("battery", "quick")
     assert smoke.n_rec < quick.n_rec and smoke.max_steps < quick.max_steps
-    assert quick.task_set == TASK_SETS["core8"]
-    assert chapter_params("battery", "quick", n_rec=64).n_rec == 64
+    assert quick.task_set == TASK_SETS["conflict6"]
+    assert chapter_params("battery", "quick", n_rec=96).n_rec == 96
     assert chapter_params("battery", "paper").task_set == TASKS
     assert chapter_params("battery", "quick", task_set="fdgo, fdanti").task_set == ("fdgo",
                                                                                       "fdanti")

@@ -197,6 +197,17 @@ def _pair_mean(values: np.ndarray) -> float:
     return float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
 
 
+def relative_to_clean(res: dict, key: str, criterion: float = 0.9) -> np.ndarray:
+    """A probe's performance relative to clean, mean over the tasks at criterion on clean
+    context only (a task the network never learned has nothing to lose: counting it as 0 or 1
+    would bias the mean). Shape: the probe's levels (L,); nan where no task is at criterion."""
+    learned = np.asarray(res["clean"]) >= criterion
+    values = np.atleast_2d(np.asarray(res[key], float))
+    if not learned.any():
+        return np.full(values.shape[0], np.nan)
+    return (values[:, learned] / np.asarray(res["clean"])[learned]).mean(axis=1)
+
+
 def robustness_by_variant(probes: dict, labels, criterion: float = 0.9) -> pd.DataFrame:
     """Mixture robustness (auc, l_leave) per variant: mean over ordered pairs per seed, then
     mean +/- 95% CI over seeds; plus the noise/dilution/scale/missing/late summaries."""
@@ -210,14 +221,16 @@ def robustness_by_variant(probes: dict, labels, criterion: float = 0.9) -> pd.Da
             rob = ambiguity.robustness(res, criterion)
             per_seed["auc"].append(_pair_mean(rob["auc"]))
             per_seed["l_leave"].append(_pair_mean(rob["l_leave"]))
-            clean = np.maximum(res["clean"], 1e-9)
-            per_seed["noise_frozen"].append(np.mean(res["noise_frozen"][-1] / clean))
-            per_seed["noise_fresh"].append(np.mean(res["noise_fresh"][-1] / clean))
-            per_seed["dilution"].append(np.mean(res["dilution"] / clean))
+            rel = {key: relative_to_clean(res, key, criterion)
+                   for key in ("noise_frozen", "noise_fresh", "dilution", "scale", "missing",
+                               "late")}
+            per_seed["noise_frozen"].append(rel["noise_frozen"][-1])
+            per_seed["noise_fresh"].append(rel["noise_fresh"][-1])
+            per_seed["dilution"].append(np.mean(rel["dilution"]))
             scales = np.asarray(res["spec"]["scales"])
-            per_seed["scale_err"].append(np.mean(res["scale"][scales != 1] / clean))
-            per_seed["missing"].append(np.mean(res["missing"]))
-            per_seed["late"].append(np.mean(res["late"] / clean))
+            per_seed["scale_err"].append(np.mean(rel["scale"][scales != 1]))
+            per_seed["missing"].append(rel["missing"][0])
+            per_seed["late"].append(rel["late"][0])
         row = {"variant": lab}
         for name, v in per_seed.items():
             m, h = mean_ci(v)

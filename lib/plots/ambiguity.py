@@ -6,6 +6,7 @@ import numpy as np
 
 from lib.experiments.ambiguity import OUTCOMES
 from lib.plots import color, figure
+from lib.analysis import claims
 from lib.analysis.stats import mean_ci
 from lib.core.tasks import DISPLAY_NAMES
 
@@ -64,8 +65,9 @@ def robustness_summary(table, labels):
 
 
 def corruption_curves(probes: dict, labels):
-    """Performance relative to clean (mean over tasks) under context noise (frozen per trial,
-    fresh per step), dilution toward uniform and scaling; mean and 95% CI over seeds."""
+    """Performance relative to clean (mean over the tasks at criterion on clean context) under
+    context noise (frozen per trial, fresh per step), dilution toward uniform and scaling; mean
+    and 95% CI over seeds."""
     probes_ = {"noise_frozen": ("noise_levels", "context noise s.d. (frozen per trial)"),
                "noise_fresh": ("noise_levels", "context noise s.d. (fresh per step)"),
                "dilution": ("dilutions", "dilution toward uniform (eps)"),
@@ -75,7 +77,7 @@ def corruption_curves(probes: dict, labels):
         for lab in labels:
             runs = _seeds(probes, lab)
             x = np.asarray(runs[0]["spec"][grid])
-            rel = [np.mean(res[key] / np.maximum(res["clean"], 1e-9), axis=1) for res in runs]
+            rel = [claims.relative_to_clean(res, key) for res in runs]
             m, h = mean_ci(rel)
             ax.plot(x, m, color=color(lab), label=lab, lw=1.4)
             ax.fill_between(x, m - np.nan_to_num(h), m + np.nan_to_num(h), color=color(lab),
