@@ -12,9 +12,6 @@ import os
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-import pandas as pd
-
-from lib import artifacts
 from lib.core.params import ALLOW_LONG, Param, choice, float_in, int_in, resolve, subset, task_set
 from lib.core.train import SAMPLING, TrainConfig, TrainResult
 from lib.experiments.runner import run_configs
@@ -158,21 +155,6 @@ def describe(spec: BatterySpec, profile: str) -> str:
             f"criterion; evaluation every {spec.eval_every} steps on {spec.eval_trials} trials "
             f"per task. Protocol: {protocol_text(spec)} (see the training appendix). "
             f"Variants: {', '.join(spec.labels())}.")
-
-
-def provenance(nets: dict) -> pd.DataFrame:
-    """Where each network came from: artifact key, code version, torch, steps, wall time."""
-    rows = []
-    for (label, seed), res in sorted(nets.items()):
-        cfg = res.config.to_dict()
-        meta = artifacts.meta("network", cfg)
-        rows.append({"variant": label, "seed": seed,
-                     "artifact": artifacts.artifact_key("network", cfg),
-                     "code version": meta["code_version"], "torch": meta["torch"],
-                     "steps trained": res.history.steps[-1],
-                     "final min perf": round(float(min(res.history.perf[-1])), 3),
-                     "train time (s)": round(res.history.wall_s, 1)})
-    return pd.DataFrame(rows).set_index(["variant", "seed"])
 
 
 def shipped_specs() -> dict[str, BatterySpec]:
