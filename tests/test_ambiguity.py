@@ -73,25 +73,43 @@ def test_verdict_c2_detects_a_difference_and_its_absence():
     assert analysis.verdict_c2(unlearned)["verdict"].startswith("not tested")
 
 
-def fake_nets(perf_by_label: dict[str, float], seeds: int = 3) -> dict:
+def fake_nets(perf_by_label: dict, seeds: int = 3) -> dict:
+    """Networks whose final performance on (Go, Anti) is given per label (one value for both
+    tasks, or a pair)."""
     nets = {}
     for lab, p in perf_by_label.items():
         mech = {"syn_lowrank_r1": "syn_lowrank"}.get(lab, lab)
+        p_go, p_anti = p if isinstance(p, tuple) else (p, p)
         for s in range(seeds):
             cfg = TrainConfig(mechanism=mech, tasks=("fdgo", "fdanti"), n_rec=8, seed=s)
             h = History(cfg.tasks, steps=[0, 1], trials=[0, 64], loss=[np.nan, 1.0],
-                        perf=[[0, 0], [p + 0.001 * s, p]])
+                        perf=[[0, 0], [p_go + 0.001 * s, p_anti]])
             nets[lab, s] = TrainResult(cfg, build_model(cfg), h)
     return nets
 
 
 @pytest.mark.parametrize("exc, syn, verdict", [(0.95, 0.97, "supported"),
-                                               (0.95, 0.7, "partly supported"),
-                                               (0.95, 0.5, "not supported")])
+                                               ((0.95, 0.95), (0.95, 0.7), "partly supported"),
+                                               (0.95, 0.7, "not supported"),
+                                               (0.5, 0.6, "not tested")])
 def test_verdict_c1(exc, syn, verdict):
+    """Judged task by task (lib.analysis.claims.C1_RULE); a pair of values is per task."""
     out = analysis.verdict_c1(fake_nets({"none": 0.5, "exc": exc, "syn_lowrank_r1": syn}))
     assert out["verdict"] == verdict
-    table = analysis.summary_table(fake_nets({"none": 0.5, "exc": exc}), ["none", "exc"])
+    if verdict != "not tested":
+        assert out["n_tested"] >= 1 and out["families"]["excitability"]["solved"] >= 1
+    else:
+        assert out["not_tested"] == ["Go", "Anti"]
+    md = analysis.c1_markdown(out, SimpleNamespace(tasks=("fdgo", "fdanti"), n_rec=8, n_seeds=3,
+                                                   max_steps=1))
+    assert analysis.C1_RULE in md and out["verdict"] in md
+
+
+def test_c1_leaves_out_tasks_that_need_no_context():
+    out = analysis.verdict_c1(fake_nets({"none": (0.95, 0.5), "exc": 0.95, "syn_mask": 0.95}))
+    assert list(out["tasks"]["status"]) == ["no context needed", "tested"]
+    assert out["n_tested"] == 1 and out["verdict"] == "supported"
+    table = analysis.summary_table(fake_nets({"none": 0.5, "exc": 0.95}), ["none", "exc"])
     assert table.loc["exc", "params/task"] == 16
 
 
