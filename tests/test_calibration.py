@@ -1,0 +1,57 @@
+"""The calibration study: its specs, and the analysis on a fake study with known answers."""
+from __future__ import annotations
+
+import numpy as np
+
+from lib.analysis import calibration as cal
+from lib.core.model import ModulatedRNN
+from lib.core.train import History, TrainConfig, TrainResult
+from lib.experiments import battery
+from lib.experiments.calibration import ARMS, SPECS, CalibrationSpec
+
+
+def test_every_arm_changes_what_it_says_and_nothing_else():
+    spec = CalibrationSpec()
+    yang = spec.config("exc_bias", "yang", 0)
+    for arm, changes in ARMS.items():
+        cfg = spec.config("exc_bias", arm, 0)
+        differ = {f for f in TrainConfig.__dataclass_fields__ if getattr(cfg, f) != getattr(yang, f)}
+        assert differ == set(changes), arm
+    assert spec.config("exc_bias", "easy", 0).easy_steps == spec.easy_steps
+
+
+def test_quick_profile_protocol_is_an_arm_of_the_study_and_shares_its_networks():
+    quick = battery.battery_spec("quick")
+    cfg = quick.config("exc_bias", 0)
+    arm = cal.matching_arm(cfg)
+    assert arm in SPECS["quick"].arms
+    assert SPECS["quick"].config("exc_bias", arm, 0) == cfg  # the same artifact
+    assert cal.matching_arm(TrainConfig(mechanism="exc")) == "yang"
+
+
+def _fake(perfs: list[list[float]], mech="exc_bias", arm="yang", seed=0) -> TrainResult:
+    cfg = TrainConfig(mechanism=mech, tasks=("fdgo", "contextdm1"), n_rec=4, seed=seed,
+                      max_steps=2 * len(perfs), eval_every=2)
+    h = History(cfg.tasks, steps=[2 * i for i in range(len(perfs))],
+                trials=[128 * i for i in range(len(perfs))], loss=[np.nan] * len(perfs),
+                perf=perfs)
+    return TrainResult(cfg, ModulatedRNN(mech, 4, 2), h)
+
+
+def test_tables_and_sentences_on_a_known_study():
+    study = {("exc_bias", "yang", 0): _fake([[0, 0], [0.95, 0.5], [0.95, 0.6]]),
+             ("exc_bias", "yang", 1): _fake([[0, 0], [0.5, 0.5], [0.92, 0.7]], seed=1),
+             ("exc_bias", "easy", 0): _fake([[0, 0], [0.95, 0.91], [0.95, 0.95]]),
+             ("exc_bias", "easy", 1): _fake([[0, 0], [0.91, 0.5], [0.95, 0.93]], seed=1)}
+    table = cal.ttc_table(study)
+    assert table.loc[("exc_bias", "yang"), "Go"] == "0k (2/2)"  # median of 128 and 256 trials
+    assert table.loc[("exc_bias", "yang"), "Ctx DM 1"] == "-- (0/2)"
+    assert table.loc[("exc_bias", "easy"), "all tasks (seeds)"] == "2/2"
+    scores = cal.arm_scores(study, "contextdm1").set_index("arm")
+    assert scores.loc["easy", "reached"] == 2 and scores.loc["easy", "median trials"] == 192
+    assert np.isnan(scores.loc["yang", "median trials"])
+    text = cal.study_summary(study)
+    assert "**Ctx DM 1**: 1 of 2 arms bring every seed to criterion; fastest `exc_bias`/`easy`" in text
+    trials, perf = cal.task_curves(study, "exc_bias", "easy", "contextdm1")
+    np.testing.assert_array_equal(trials, [0, 128, 256])
+    np.testing.assert_allclose(perf[:, -1], [0.95, 0.93])
