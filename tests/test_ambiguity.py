@@ -174,3 +174,20 @@ def test_relative_to_clean_scores_only_learned_tasks():
     np.testing.assert_allclose(analysis.relative_to_clean(res, "noise"), [1.0, 0.5])
     res["clean"] = np.zeros(3)
     assert np.isnan(analysis.relative_to_clean(res, "noise")).all()
+
+
+def test_verdict_c2_scores_both_sides_on_common_pairs():
+    """syn never learned task b: the pair (b, a) is left out for exc too, so exc's fragility on
+    b does not count against it; on the common pair (a, b) both are equal: no difference."""
+    probes = {}
+    for s in range(3):
+        for lab in ("exc", "hybrid"):
+            # (a, b): robust; (b, a): fragile (performance falls at once)
+            probes[lab, s] = fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0.2, 1 - 0.001 * s])
+        for lab in ("syn_lowrank_r1", "syn_prepost", "syn_lowrank_r2"):
+            probes[lab, s] = fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0, 0.5],
+                                        clean=(1.0, 0.5))  # b never learned
+    out = analysis.verdict_c2(probes)
+    assert all(c["pairs"] == 1 for c in out["comparisons"])
+    assert all(abs(c["diff"]) < 1e-12 for c in out["comparisons"])
+    assert out["verdict"] == "not supported"

@@ -293,20 +293,31 @@ def verdict_c2(probes: dict, criterion: float = 0.9, alpha: float = 0.05) -> dic
     """C2: excitability and synaptic modulation differ in robustness to ambiguous context.
 
     Compared at matched per-task budgets (``MATCHED``, chosen before looking) on the mixture
-    robustness ``auc`` (mean over ordered task pairs per seed), paired over seeds (same initial
+    robustness ``auc``, averaged per seed over one common set of ordered task pairs (those whose
+    dominant task every network of both variants learned), paired over seeds (same initial
     weights), Holm-corrected over the matched pairs at ``alpha``. Supported if every matched
     pair differs, in the same direction; partly if some do; not supported if none does (at this
     scale and seed count); not tested if no matched pair can be scored (robustness is defined
     only for tasks at criterion).
     """
-    def auc_per_seed(lab: str) -> dict[int, float]:
-        return {s: _pair_mean(ambiguity.robustness(res, criterion)["auc"])
+    def auc_by_seed(lab: str) -> dict[int, np.ndarray]:
+        return {s: ambiguity.robustness(res, criterion)["auc"]
                 for (l, s), res in probes.items() if l == lab}
 
     comparisons = []
     for a, b in MATCHED:
         if any(l == a for l, _ in probes) and any(l == b for l, _ in probes):
-            comparisons.append({"a": a, "b": b, **paired(auc_per_seed(a), auc_per_seed(b))})
+            auc_a, auc_b = auc_by_seed(a), auc_by_seed(b)
+            # one common set of ordered pairs: those whose dominant task every network of both
+            # variants learned, so neither side is scored on tasks the other never solved
+            common = np.logical_and.reduce([np.isfinite(v) for v in (*auc_a.values(),
+                                                                     *auc_b.values())])
+            mean_a = {s: float(v[common].mean()) if common.any() else np.nan
+                      for s, v in auc_a.items()}
+            mean_b = {s: float(v[common].mean()) if common.any() else np.nan
+                      for s, v in auc_b.items()}
+            comparisons.append({"a": a, "b": b, "pairs": int(common.sum()),
+                                **paired(mean_a, mean_b)})
     for c, p in zip(comparisons, holm([c["p"] for c in comparisons])):
         c["p_holm"] = float(p)
         c["differs"] = bool(np.isfinite(p) and p < alpha)
@@ -368,10 +379,12 @@ def c2_markdown(v: dict, spec) -> str:
     """The C2 verdict as a paragraph, every number taken from ``verdict_c2``'s output."""
     lines = [f"**C2 — {v['verdict']}** (task set: {len(spec.tasks)} tasks, N = {spec.n_rec}, "
              f"{spec.n_seeds} seeds). Matched-budget differences in mixture robustness "
-             "(area under the dominant-task curve, mean over ordered task pairs), paired over "
-             "seeds: mean difference and its 95% t interval:", ""]
+             "(area under the dominant-task curve, mean over the ordered task pairs whose "
+             "dominant task every network of both variants learned), paired over seeds: mean "
+             "difference and its 95% t interval:", ""]
     for c in v["comparisons"]:
-        lines.append(f"* `{c['a']}` − `{c['b']}`: {_fmt_diff(c)} → "
+        lines.append(f"* `{c['a']}` − `{c['b']}` ({c['pairs']} common ordered task pairs): "
+                     f"{_fmt_diff(c)} → "
                      f"{'differ' if c['differs'] else 'no detectable difference'}.")
     if not v["comparisons"]:
         lines.append("* no matched pair was trained in this run.")
