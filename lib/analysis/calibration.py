@@ -46,7 +46,8 @@ def ttc_table(study: dict, criterion: float = 0.9) -> pd.DataFrame:
         row["final worst task"] = ", ".join(f"{min(r.history.perf[-1]):.2f}" for r in res)
         row["budget (trials)"] = f"{cfg.max_steps * cfg.batch_size:,}"
         rows.append(row)
-    return pd.DataFrame(rows).set_index(["mechanism", "arm"])
+    table = pd.DataFrame(rows).set_index(["mechanism", "arm"])
+    return table.fillna("not trained")  # tasks outside an arm's task set (Ctx DM alone)
 
 
 def describe_arm(arm: str) -> str:
