@@ -55,3 +55,17 @@ def test_tables_and_sentences_on_a_known_study():
     trials, perf = cal.task_curves(study, "exc_bias", "easy", "contextdm1")
     np.testing.assert_array_equal(trials, [0, 128, 256])
     np.testing.assert_allclose(perf[:, -1], [0.95, 0.93])
+
+
+def test_curves_figure_has_one_line_style_per_arm():
+    from matplotlib.figure import Figure
+
+    from lib.plots import calibration as plots
+    study = {("exc_bias", "yang", 0): _fake([[0, 0], [0.5, 0.5]]),
+             ("exc_bias", "easy", 0): _fake([[0, 0], [0.9, 0.9]], arm="easy")}
+    fig = plots.curves(study, "exc_bias", ("fdgo", "contextdm1"), ["yang", "easy"])
+    assert isinstance(fig, Figure)
+    styles = {(ln.get_color(), ln.get_linestyle()) for ln in fig.axes[0].lines
+              if ln.get_linewidth() > 1.5}
+    assert len(styles) == 2
+    assert len(set(plots.ARM_STYLE.values())) == len(plots.ARM_STYLE)  # every arm its colour

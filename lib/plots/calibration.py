@@ -10,8 +10,9 @@ from lib.plots import figure
 ARM_STYLE = {  # colour-blind-safe (Okabe-Ito) colours per arm; Yang's protocol in black
     "yang": "#000000", "no_clip": "#999999", "lr_2e-3": "#E69F00", "uniform": "#56B4E9",
     "error": "#009E73", "easy": "#0072B2", "easy_error": "#D55E00", "easy_lr": "#CC79A7",
-    "n128": "#F0E442", "ctxdm_only": "#999999", "ctxdm_only_easy": "#0072B2",
+    "n128": "#F0E442", "ctxdm_only": "#882255", "ctxdm_only_easy": "#332288",
 }
+ALONE = ("ctxdm_only", "ctxdm_only_easy")  # Ctx DM trained alone: dashed
 
 
 def curves(study: dict, mech: str, tasks, arms, criterion: float = 0.9):
@@ -24,13 +25,14 @@ def curves(study: dict, mech: str, tasks, arms, criterion: float = 0.9):
                        for (m, a, _), r in study.items()):
                 continue
             trials, perf = cal.task_curves(study, mech, arm, task)
-            col = ARM_STYLE.get(arm, "k")
+            col, ls = ARM_STYLE.get(arm, "k"), "--" if arm in ALONE else "-"
             for p in perf:
-                ax.plot(trials / 1e3, p, color=col, lw=0.6, alpha=0.5)
-            ax.plot(trials / 1e3, np.nanmean(perf, 0), color=col, lw=1.8, label=arm)
+                ax.plot(trials / 1e3, p, color=col, ls=ls, lw=0.6, alpha=0.5)
+            ax.plot(trials / 1e3, np.nanmean(perf, 0), color=col, ls=ls, lw=1.8, label=arm)
         ax.axhline(criterion, color="k", ls=":", lw=1)
-        ax.set(title=DISPLAY_NAMES[task], xlabel="training trials (thousands)", ylim=(-0.02, 1.02))
+        ax.set(title=DISPLAY_NAMES[task], ylim=(-0.02, 1.02))
     axes[0, 0].set_ylabel("performance (standard trials)")
+    fig.supxlabel("training trials (thousands)", fontsize=9)
     handles, labels = axes[0, -1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", fontsize=7, title="arm")
     return fig
