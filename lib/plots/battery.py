@@ -15,19 +15,22 @@ def _task_names(tasks) -> list[str]:
 
 
 def learning_curves(nets: dict, labels, criterion: float = 0.9):
-    """Mean-over-tasks and min-over-tasks performance vs trials, mean and 95% CI over seeds."""
-    fig, axes = figure(1, 2, 5.0, 3.4)
+    """Mean-over-tasks and min-over-tasks performance vs training trials (thousands), mean and
+    95% t interval over seeds; the legend sits outside the panels, so it covers no data."""
+    fig, axes = figure(1, 2, 4.6, 3.2, sharey=True)
     for lab in labels:
         trials, perf = claims.curves(nets, lab)
         for ax, agg in zip(axes[0], (perf.mean(axis=2), perf.min(axis=2))):
             m, h = mean_ci(agg)
-            ax.plot(trials, m, color=color(lab), label=lab, lw=1.6)
-            ax.fill_between(trials, m - np.nan_to_num(h), m + np.nan_to_num(h),
+            ax.plot(trials / 1e3, m, color=color(lab), label=lab, lw=1.6)
+            ax.fill_between(trials / 1e3, m - np.nan_to_num(h), m + np.nan_to_num(h),
                             color=color(lab), alpha=0.15, lw=0)
     for ax, title in zip(axes[0], ("mean over tasks", "worst task")):
         ax.axhline(criterion, color="k", ls=":", lw=1)
-        ax.set(xlabel="training trials", ylabel="performance", title=title, ylim=(-0.02, 1.02))
-    axes[0, 1].legend(fontsize=7, loc="lower right", ncol=2)
+        ax.set(xlabel="training trials (thousands)", title=title, ylim=(-0.02, 1.02))
+    axes[0, 0].set_ylabel("performance")
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right center", fontsize=7, title="variant")
     return fig
 
 
