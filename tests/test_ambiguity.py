@@ -132,8 +132,15 @@ def test_probe_network_on_a_tiny_network():
     for pathway in ("exc", "syn"):
         for mode in ("zero", "mean"):
             assert analysis.pathway_ablation(res, pathway, mode).shape == (3,)
-    les, intact = analysis.lesion_map(res, 0.25)
-    assert les.shape == (3, 3) and intact.shape == (3,)
+    les = analysis.lesion_map(res, 0.25)
+    assert les["targeted"].shape == (3, 3) and les["intact"].shape == (3,)
+    assert les["random"].shape == (3,)
+    again = analysis.lesion_map(res, 0.25)  # the random control is seeded: same numbers
+    np.testing.assert_array_equal(again["random"], les["random"])
+    maps, table = analysis.lesion_summary({("hybrid", 0): res, ("hybrid", 1): res}, ["hybrid"],
+                                          0.25)
+    np.testing.assert_allclose(maps["hybrid"], les["intact"][None, :] - les["targeted"])
+    assert table.loc["hybrid", "seeds"] == 2
 
 
 def test_silenced_units_reach_nothing():

@@ -17,8 +17,8 @@ from lib.experiments import ambiguity
 from lib.core.model import ModulatedRNN
 from lib.analysis.stats import holm, mean_ci, paired
 from lib.core.tasks import DISPLAY_NAMES
-from lib.core.train import (TrainResult, evaluate, evaluation_batches, one_hot, step_seed,
-                       torch_generator)
+from lib.core.seeds import STREAM_LESION, one_hot, step_seed, torch_generator
+from lib.core.train import TrainResult, evaluate, evaluation_batches
 
 EXC_FAMILY = ("exc_bias", "exc_gain", "exc")
 SYN_FAMILY = ("syn_prepost", "syn_lowrank_r1", "syn_lowrank_r2", "syn_mask")
@@ -137,12 +137,19 @@ def lesioned(model: ModulatedRNN, units: np.ndarray) -> ModulatedRNN:
     return m
 
 
-@torch.no_grad()
-def lesion_map(result: TrainResult, fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
-    """Performance after lesioning each task's most task-variant units.
+RANDOM_LESIONS = 3
+"""Random lesion sets per network in the control of :func:`lesion_map`."""
 
-    Returns (perf (K lesion sets, K tasks), intact perf (K,)). Row k silences the
-    ``fraction * N`` units with the largest task variance on task k.
+
+@torch.no_grad()
+def lesion_map(result: TrainResult, fraction: float = 0.1,
+               n_random: int = RANDOM_LESIONS) -> dict[str, np.ndarray]:
+    """Performance after lesioning each task's most task-variant units, with a random control.
+
+    Returns ``targeted`` (K lesion sets, K tasks): row k silences the ``fraction * N`` units with
+    the largest task variance on task k; ``intact`` (K,); ``random`` (K,): the mean over
+    ``n_random`` lesions of as many units drawn at random (seeded by the network's seed), the
+    drop any lesion of that size causes.
     """
     cfg = result.config
     tv = task_variance(result)
@@ -150,12 +157,41 @@ def lesion_map(result: TrainResult, fraction: float = 0.1) -> tuple[np.ndarray, 
     batches = evaluation_batches(cfg)
 
     def perf_of(model: ModulatedRNN) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):  # see ambiguity.mean_perf
+        with np.errstate(invalid="ignore", divide="ignore"):  # see lib.core.metrics.mean_perf
             return evaluate(model, cfg, batches)
 
-    rows = [perf_of(lesioned(result.model, np.argsort(tv[k])[::-1][:n]))
-            for k in range(len(cfg.tasks))]
-    return np.array(rows), perf_of(result.model)
+    targeted = [perf_of(lesioned(result.model, np.argsort(tv[k])[::-1][:n]))
+                for k in range(len(cfg.tasks))]
+    rng = np.random.default_rng(step_seed(cfg.seed, STREAM_LESION, 0))
+    random = [perf_of(lesioned(result.model, rng.choice(cfg.n_rec, n, replace=False)))
+              for _ in range(n_random)]
+    return {"targeted": np.array(targeted), "intact": perf_of(result.model),
+            "random": np.mean(random, axis=0)}
+
+
+def lesion_summary(nets: dict, labels, fraction: float = 0.1) -> tuple[dict, pd.DataFrame]:
+    """Lesion maps of every seed of each label: the mean drop map (intact - targeted, K x K) per
+    label, and a table of, per label, the mean drop on the lesioned task's own column
+    (diagonal), on the other tasks (off-diagonal) and after random lesions, each mean +/- 95% t
+    interval over seeds, plus the excess of the diagonal drop over the random one."""
+    maps, rows = {}, []
+    for lab in labels:
+        per_seed = [lesion_map(nets[lab, s], fraction) for s in seeds_of(nets, lab)]
+        drops = np.array([m["intact"][None, :] - m["targeted"] for m in per_seed])  # (S, K, K)
+        K = drops.shape[1]
+        eye = np.eye(K, dtype=bool)
+        stats = {"diagonal drop": drops[:, eye].mean(1),
+                 "off-diagonal drop": drops[:, ~eye].mean(1),
+                 "random-lesion drop": np.array([(m["intact"] - m["random"]).mean()
+                                                 for m in per_seed])}
+        stats["diagonal - random"] = stats["diagonal drop"] - stats["random-lesion drop"]
+        maps[lab] = drops.mean(0)
+        row = {"variant": lab, "seeds": len(per_seed)}
+        for name, v in stats.items():
+            m, h = mean_ci(v)
+            row[name] = f"{m:.3f} ± {h:.3f}" if np.isfinite(h) else f"{m:.3f}"
+        rows.append(row)
+    return maps, pd.DataFrame(rows).set_index("variant")
 
 
 def _per_seed(nets: dict, label: str) -> dict[int, float]:

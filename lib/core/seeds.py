@@ -15,6 +15,7 @@ STREAM_NOISE = 2   # network noise of a training step, index = step
 STREAM_EVAL = 3    # evaluation trials (index = task) and their noise (index = 10_000 + task)
 STREAM_PROBE = 4   # noise of E2's probes, index = task
 STREAM_SCHEDULE = 5  # the task of each training step when a schedule is shared, index = step
+STREAM_LESION = 6  # the random units of a control lesion, index = 0
 EVAL_NOISE_OFFSET = 10_000
 
 
@@ -37,6 +38,6 @@ def one_hot(k: int, n_tasks: int, batch_size: int, device=None) -> torch.Tensor:
     return c
 
 
-__all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "STREAM_SCHEDULE",
+__all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "STREAM_SCHEDULE", "STREAM_LESION",
            "EVAL_NOISE_OFFSET",
            "step_seed", "torch_generator", "one_hot"]

@@ -104,14 +104,15 @@ def ablation_bars(tasks, bars: dict[str, np.ndarray]):
     return fig
 
 
-def lesion_maps(tasks, maps: dict[str, tuple[np.ndarray, np.ndarray]]):
-    """Per network: performance drop (intact - lesioned) on each task (columns) after silencing
-    the most task-variant units of each task (rows)."""
+def lesion_maps(tasks, maps: dict[str, np.ndarray], n_seeds: int):
+    """Per variant: the mean over ``n_seeds`` seeds of the performance drop (intact - lesioned)
+    on each task (columns) after silencing the most task-variant units of each task (rows)
+    (``lib.analysis.claims.lesion_summary``)."""
     ncols = min(len(maps), 5)
     nrows = -(-len(maps) // ncols)
     fig, axes = figure(nrows, ncols, 0.3 * len(tasks) + 1.3, 0.3 * len(tasks) + 1.2)
-    for ax, (lab, (les, intact)) in zip(axes.flat, maps.items()):
-        im = ax.imshow(intact[None, :] - les, vmin=0, vmax=1, cmap="Reds")
+    for ax, (lab, drop) in zip(axes.flat, maps.items()):
+        im = ax.imshow(drop, vmin=0, vmax=1, cmap="Reds")
         ax.set_title(lab, fontsize=8)
         ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=90, fontsize=6)
         ax.set_yticks(range(len(tasks)), _task_names(tasks), fontsize=6)
@@ -119,5 +120,5 @@ def lesion_maps(tasks, maps: dict[str, tuple[np.ndarray, np.ndarray]]):
         ax.set_visible(False)
     for row in axes:
         row[0].set_ylabel("lesioned: top-variance\nunits of task", fontsize=7)
-    fig.colorbar(im, ax=axes, label="performance drop (intact - lesioned)", shrink=0.6)
+    fig.colorbar(im, ax=axes, label=f"performance drop, mean of {n_seeds} seeds", shrink=0.6)
     return fig
