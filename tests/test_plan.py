@@ -206,11 +206,12 @@ def test_dry_run_prints_counts_and_trains_nothing(store, monkeypatch, trains, ca
     before = sorted(store.rglob("*"))
     assert cli.main(["--dry-run", "--profile", "smoke"]) == 0
     out = capsys.readouterr().out
-    n_cal = len(calibration.SPECS["smoke"].configs())
+    # E1's and the study's networks, each once (the study's arm shared with E1 is not recounted)
+    n_nets = len(set(nets.values()) | set(calibration.SPECS["smoke"].configs().values()))
+    assert n_nets == len(cli.network_jobs("smoke"))
     n_e2 = len(battery.variant_networks(nets))
-    for line in (f"[smoke] calibration networks: {n_cal} network artifacts needed, 0 present",
-                 f"[smoke] E1 networks: {len(nets)} network artifacts needed, 1 present "
-                 f"(shipped or cached), {len(nets) - 1} to make",
+    for line in (f"[smoke] E1 and calibration networks: {n_nets} network artifacts needed, "
+                 f"1 present (shipped or cached), {n_nets - 1} to make",
                  f"[smoke] E2 probes: {n_e2} ambiguity artifacts needed, 0 present",
                  "estimated wall time up to"):
         assert line in out, (line, out)

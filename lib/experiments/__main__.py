@@ -27,20 +27,36 @@ def _workers(profile: str, workers: int | None) -> int:
     return workers or resolve(battery.BATTERY_PARAMS, profile).workers
 
 
+def network_jobs(profile: str) -> dict:
+    """Every network a profile ships, E1's and the calibration study's, each once: the
+    calibration arm the profile uses shares its networks with E1. Keys: ("E1", label, seed)
+    and ("calibration", mechanism, arm, seed)."""
+    e1 = battery.battery_spec(profile).configs()
+    jobs = {("E1", *k): c for k, c in e1.items()}
+    shared = set(e1.values())
+    jobs |= {("calibration", *k): c for k, c in calibration.SPECS[profile].configs().items()
+             if c not in shared}
+    return jobs
+
+
+def e1_networks(jobs: dict) -> dict:
+    """E1's part of :func:`network_jobs` (or of its results), keyed (label, seed)."""
+    return {k[1:]: v for k, v in jobs.items() if k[0] == "E1"}
+
+
 def build_plan(profiles: tuple[str, ...], workers: int | None = None,
                force: bool = False) -> plan.Plan:
-    """The plan of building ``profiles`` (calibration, E1 networks, E2 probes of each); checks
-    what is on disk and times a few steps, trains and deletes nothing."""
+    """The plan of building ``profiles`` (the networks of E1 and the calibration study, then E2's
+    probes); checks what is on disk and times a few steps, trains and deletes nothing."""
     parts = []
     for profile in profiles:
         w = _workers(profile, workers)
-        cal = calibration.SPECS[profile].configs()
-        nets = battery.battery_spec(profile).configs()
-        variants = battery.variant_networks(nets)
+        jobs = network_jobs(profile)
+        variants = battery.variant_networks(e1_networks(jobs))
         probe = ambiguity.ProbeSpec.from_profile(profile)
         keys = {k: ambiguity.probe_key(c, probe) for k, c in variants.items()}
-        parts += [plan.network_part(cal, w, force, label=f"[{profile}] calibration networks"),
-                  plan.network_part(nets, w, force, label=f"[{profile}] E1 networks"),
+        parts += [plan.network_part(jobs, w, force,
+                                    label=f"[{profile}] E1 and calibration networks"),
                   plan.probe_part(variants, probe, keys, w, force,
                                   label=f"[{profile}] E2 probes")]
     return plan.Plan(parts)
@@ -73,19 +89,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     for profile in profiles:
-        spec = battery.battery_spec(profile)
         workers = _workers(profile, args.workers)
-        e1 = spec.configs()
-        study = calibration.SPECS[profile].configs()
-        # one pool for both: the calibration arm the profile uses shares its networks with E1,
-        # and each network is (re)made once even with --rebuild-all
-        jobs = {("E1", *k): c for k, c in e1.items()}
-        jobs |= {("calibration", *k): c for k, c in study.items() if c not in set(e1.values())}
+        jobs = network_jobs(profile)
         print(f"[{profile}] E1 and the calibration study: {len(jobs)} networks, {workers} "
               f"workers", flush=True)
-        trained = run_configs(jobs, workers=workers, force=force, allow_long=True,
-                              ensemble=args.ensemble)
-        nets = {k[1:]: trained["E1", *k] for k in e1}
+        nets = e1_networks(run_configs(jobs, workers=workers, force=force, allow_long=True,
+                                       ensemble=args.ensemble))
         print(f"[{profile}] E2: ambiguity probes", flush=True)
         ambiguity.run_ambiguity(battery.variant_networks(nets), profile=profile,
                                 workers=workers, force=force, allow_long=True)

@@ -97,14 +97,18 @@ def load_or_train(config: TrainConfig, directory: Path | None = None,
 
     def compute() -> dict:
         ckpt = artifacts.paths("network", cfg, directory)[0].with_suffix(".ckpt")
-        result = train(config, checkpoint=ckpt, progress=progress)
-        return {"state_dict": result.model.state_dict(), "history": result.history.to_dict()}
+        return network_payload(train(config, checkpoint=ckpt, progress=progress))
 
     payload = artifacts.load_or_compute("network", cfg, compute, directory)
     model = build_model(config)
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return TrainResult(config, model, History.from_dict(payload["history"]))
+
+
+def network_payload(result: TrainResult) -> dict:
+    """What a ``network`` artifact stores: the weights and the learning curves."""
+    return {"state_dict": result.model.state_dict(), "history": result.history.to_dict()}
 
 
 def _train_job(config: TrainConfig) -> None:
@@ -124,9 +128,7 @@ def _ensemble_job(group: list[TrainConfig]) -> None:
     (the same key and payload layout as single training; the stamp says how it was trained)."""
     ckpt = artifacts.paths("network", group[0].to_dict())[0].with_suffix(".ensemble.ckpt")
     for config, result in zip(group, train_ensemble(group, progress=False, checkpoint=ckpt)):
-        artifacts.save("network", config.to_dict(),
-                       {"state_dict": result.model.state_dict(),
-                        "history": result.history.to_dict()},
+        artifacts.save("network", config.to_dict(), network_payload(result),
                        extra={"trained_by": f"lib.core.ensemble ({len(group)} members)"})
 
 
