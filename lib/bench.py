@@ -82,11 +82,11 @@ import numpy as np
 import torch
 
 from lib.core import tasks as T
-from lib.core.ensemble import StackedRNN, ensemble_step, make_optimizer
+from lib.core.ensemble import StackedRNN, ensemble_step
 from lib.core.metrics import masked_mse
 from lib.core.model import MECHANISMS, ModulatedRNN
 from lib.core.seeds import STREAM_NOISE, one_hot, step_seed, torch_generator
-from lib.core.train import clip_gradients
+from lib.core.train import clip_gradients, make_optimizer
 
 BATCH = 64
 STEPS = 100
@@ -503,7 +503,7 @@ def make_ensemble_step(members: int, n_rec: int, steps: int = STEPS,
     device = torch.device(device)
     net = StackedRNN.from_models([ModulatedRNN(ENSEMBLE_MECHANISM, n_rec, N_CONTEXTS,
                                                seed=m).to(device) for m in range(members)])
-    opt = make_optimizer(net, LR, device)
+    opt = make_optimizer(net.trainable, LR, device)
     gen = torch.Generator().manual_seed(0)
     batches = [(0, *_fixed_batch(steps, gen, device)) for _ in range(members)]
     counter = itertools.count()

@@ -258,16 +258,11 @@ def ensemble_step(net: StackedRNN, optimizer: torch.optim.Optimizer, batches: li
     return losses.detach()
 
 
-def make_optimizer(net: StackedRNN, lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam over the stack's trainable tensors, configured as ``lib.core.train.train``'s."""
-    return torch.optim.Adam(net.trainable, lr=lr, fused=device.type in ("cpu", "cuda"))
-
-
 def _select_optimizer(optimizer: torch.optim.Adam, old: StackedRNN, new: StackedRNN,
                       keep: torch.Tensor, lr: float, device: torch.device) -> torch.optim.Adam:
     """Adam for the stack ``new`` = ``old.select(keep)``: per-member state (exp_avg,
     exp_avg_sq: leading dim S) sliced along dim 0, shared state (the step count) copied."""
-    out = make_optimizer(new, lr, device)
+    out = _train.make_optimizer(new.trainable, lr, device)
     S = old.size
     for p_old, p_new in zip(old.trainable, new.trainable, strict=True):
         state = optimizer.state.get(p_old)
@@ -305,11 +300,6 @@ def check_members(configs) -> list[TrainConfig]:
     return configs
 
 
-def _at_criterion(history: History, config: TrainConfig) -> bool:
-    """The stopping rule of ``lib.core.train.train``."""
-    return config.stop_at_criterion and min(history.perf[-1]) >= config.criterion
-
-
 def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=None,
                    checkpoint: str | Path | None = None) -> list[TrainResult]:
     """Train S networks at once; returns, per config, what ``lib.core.train.train(config)`` would.
@@ -329,12 +319,15 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
     configs = check_members(configs)
     base, S = configs[0], len(configs)
     device = torch.device(device) if device is not None else _train.default_device()
-    models = [_train.build_model(c).to(device) for c in configs]
-    net = StackedRNN.from_models(models, base.trainable)
-    optimizer = make_optimizer(net, base.lr, device)
-    histories = [History(c.tasks) for c in configs]
-    active = list(range(S))  # member indices still in the stack, in stack order
-    start, elapsed = 0, 0.0
+
+    def fresh() -> tuple:
+        models = [_train.build_model(c).to(device) for c in configs]
+        net = StackedRNN.from_models(models, base.trainable)
+        return (models, net, _train.make_optimizer(net.trainable, base.lr, device),
+                [History(c.tasks) for c in configs], list(range(S)), 0, 0.0)
+
+    # active: member indices still in the stack, in stack order
+    models, net, optimizer, histories, active, start, elapsed = fresh()
     keys = [c.to_dict() for c in configs]
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and ckpt.exists():
@@ -347,34 +340,27 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
             net = StackedRNN(net.spec, {n: t.requires_grad_(n in net.trainable_names)
                                         for n, t in state["params"].items()},
                              net.trainable_names)
-            optimizer = make_optimizer(net, base.lr, device)
+            optimizer = _train.make_optimizer(net.trainable, base.lr, device)
             optimizer.load_state_dict(state["optimizer"])
             histories = [History.from_dict(h) for h in state["histories"]]
             active, start, elapsed = list(state["active"]), state["step"], state["elapsed"]
         except Exception as err:  # noqa: BLE001 -- any unreadable checkpoint means: start over
             warnings.warn(f"checkpoint {ckpt} not used ({err}); training from step 0")
-            models = [_train.build_model(c).to(device) for c in configs]
-            net = StackedRNN.from_models(models, base.trainable)
-            optimizer = make_optimizer(net, base.lr, device)
-            histories = [History(c.tasks) for c in configs]
-            active, start, elapsed = list(range(S)), 0, 0.0
+            models, net, optimizer, histories, active, start, elapsed = fresh()
 
     eval_batches = {m: _train.evaluation_batches(configs[m], device) for m in active}
     t0 = time.perf_counter() - elapsed
 
     def evaluate_active(step: int, mean_losses: list[float]) -> None:
         for i, m in enumerate(active):
-            h = histories[m]
-            h.steps.append(step)
-            h.trials.append(step * base.batch_size)
-            h.loss.append(mean_losses[i])
-            h.perf.append(_train.evaluate(net.load_into(i, models[m]), configs[m],
-                                          eval_batches[m]).tolist())
-            h.wall_s = time.perf_counter() - t0
+            histories[m].record(step, base.batch_size, mean_losses[i],
+                                _train.evaluate(net.load_into(i, models[m]), configs[m],
+                                                eval_batches[m]),
+                                time.perf_counter() - t0)
 
     def drop_finished() -> None:  # members at criterion leave the stack, with their Adam state
         nonlocal net, optimizer, active
-        keep = [i for i, m in enumerate(active) if not _at_criterion(histories[m], configs[m])]
+        keep = [i for i, m in enumerate(active) if not _train.at_criterion(histories[m], configs[m])]
         if len(keep) < len(active):
             index = torch.tensor(keep, dtype=torch.long, device=device)
             new = net.select(index)
@@ -437,4 +423,4 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
 
 
 __all__ = ["StackedRNN", "Batch", "member_losses", "ensemble_step",
-           "make_optimizer", "check_members", "train_ensemble"]
+           "check_members", "train_ensemble"]

@@ -196,6 +196,18 @@ class History:
                 out[k] = self.trials[hit[0]]
         return out
 
+    def record(self, step: int, batch_size: int, loss: float, perf,
+               wall_s: float | None = None) -> None:
+        """Append one evaluation: after ``step`` steps of ``batch_size`` trials, the mean
+        training loss since the previous one and the performance per task (K,); ``wall_s``
+        (if given) is the training time so far."""
+        self.steps.append(step)
+        self.trials.append(step * batch_size)
+        self.loss.append(loss)
+        self.perf.append(np.asarray(perf, dtype=float).tolist())
+        if wall_s is not None:
+            self.wall_s = wall_s
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self) | {"tasks": list(self.tasks)}
 
@@ -287,11 +299,13 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
     Raises ``FloatingPointError`` if the loss becomes NaN or infinite.
     """
     device = torch.device(device) if device is not None else default_device()
-    model = build_model(config).to(device)
-    params = trainable_parameters(model, config.trainable)
-    optimizer = make_optimizer(params, config, device)
-    history = History(config.tasks)
-    start = 0
+
+    def fresh() -> tuple:
+        model = build_model(config).to(device)
+        params = trainable_parameters(model, config.trainable)
+        return model, params, make_optimizer(params, config.lr, device), History(config.tasks), 0
+
+    model, params, optimizer, history, start = fresh()
     ckpt = Path(checkpoint) if checkpoint is not None else None
     if ckpt is not None and ckpt.exists():
         try:
@@ -304,17 +318,13 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
             start = state["step"]
         except Exception as err:  # noqa: BLE001 -- any unreadable checkpoint means: start over
             warnings.warn(f"checkpoint {ckpt} not used ({err}); training from step 0")
-            model = build_model(config).to(device)
-            params = trainable_parameters(model, config.trainable)
-            optimizer = make_optimizer(params, config, device)
-            history, start = History(config.tasks), 0
+            model, params, optimizer, history, start = fresh()  # nothing half-loaded survives
 
     eval_batches = evaluation_batches(config, device)
     t0 = time.perf_counter() - history.wall_s
     if start == 0 and not history.steps:
-        history.steps.append(0), history.trials.append(0), history.loss.append(float("nan"))
-        history.perf.append(evaluate(model, config, eval_batches).tolist())
-    done = _at_criterion(history, config)
+        history.record(0, config.batch_size, float("nan"), evaluate(model, config, eval_batches))
+    done = at_criterion(history, config)
     bar = tqdm(total=config.max_steps, initial=start, disable=not progress, leave=False,
                desc=f"{config.mechanism} N={config.n_rec} seed={config.seed}")
     # Losses are summed on the device and read once per evaluation: no host-device
@@ -334,14 +344,11 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
                 raise FloatingPointError(
                     f"loss became {mean_loss} between steps {step - n_losses} and {step - 1} "
                     f"(config {config.to_dict()}); try a smaller lr or gradient clipping")
-            history.steps.append(step)
-            history.trials.append(step * config.batch_size)
-            history.loss.append(mean_loss)
-            history.perf.append(evaluate(model, config, eval_batches).tolist())
-            history.wall_s = time.perf_counter() - t0
+            history.record(step, config.batch_size, mean_loss,
+                           evaluate(model, config, eval_batches), time.perf_counter() - t0)
             loss_sum.zero_()
             n_losses = 0
-            done = _at_criterion(history, config)
+            done = at_criterion(history, config)
             bar.set_postfix(loss=f"{history.loss[-1]:.4f}",
                             min_perf=f"{min(history.perf[-1]):.2f}")
             if ckpt is not None and step < config.max_steps and not done:
@@ -372,10 +379,11 @@ def train_step(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
     return loss.detach()
 
 
-def make_optimizer(params: list[torch.nn.Parameter], config: TrainConfig,
+def make_optimizer(params: list[torch.Tensor], lr: float,
                    device: torch.device) -> torch.optim.Adam:
-    """Adam at ``config.lr`` (the fused kernel where torch has one for the device)."""
-    return torch.optim.Adam(params, lr=config.lr, fused=device.type in ("cpu", "cuda"))
+    """Adam at ``lr`` (the fused kernel where torch has one for the device): the optimizer of
+    every trainer (single networks, ensembles) and of the plan's timing."""
+    return torch.optim.Adam(params, lr=lr, fused=device.type in ("cpu", "cuda"))
 
 
 def training_batch(config: TrainConfig, step: int, history: History, device=None
@@ -409,7 +417,9 @@ def clip_gradients(params: list[torch.nn.Parameter], clip: float | None) -> None
         torch._foreach_clamp_max_(grads, clip)
 
 
-def _at_criterion(history: History, config: TrainConfig) -> bool:
+def at_criterion(history: History, config: TrainConfig) -> bool:
+    """The stopping rule: every task at criterion at the last evaluation (if the config stops
+    there at all)."""
     return config.stop_at_criterion and min(history.perf[-1]) >= config.criterion
 
 
@@ -425,5 +435,5 @@ def default_device() -> torch.device:
 
 __all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "build_model", "train",
            "evaluate", "evaluation_batches", "trainable_parameters", "training_batch",
-           "train_step", "make_optimizer",
+           "train_step", "make_optimizer", "at_criterion",
            "clip_gradients", "default_device", "SAMPLING"]

@@ -80,7 +80,7 @@ def measure_cost(config: TrainConfig) -> Cost:
         device = default_device()
         model = build_model(config).to(device)
         params = trainable_parameters(model, config.trainable)
-        optimizer = make_optimizer(params, config, device)
+        optimizer = make_optimizer(params, config.lr, device)
         K = len(config.tasks)
         history = History(config.tasks, perf=[[0.5] * K])  # what sampling="error" reads
 
