@@ -14,8 +14,8 @@ would give it alone, step for step:
 
 - its batch ``training_batch(config_m, step, history_m)`` (own task k_m, trial conditions and
   length T_m; with ``sampling="error"`` from its own last evaluation),
-- its network noise from ``torch_generator(step_seed(seed_m, STREAM_NOISE, step))``: input noise
-  (T_m B, n_in) first, then recurrent noise (T_m, B, N), as ``ModulatedRNN._drive`` draws them,
+- its network noise from ``torch_generator(step_seed(seed_m, STREAM_NOISE, step))``, drawn by
+  the same function as the single model's (:func:`lib.core.model.input_drive`),
 - its one-hot context e_{k_m}, under which every mechanism reduces to an effective gain
   g_m (N,), bias beta_m (N,) and recurrent matrix W_m (N, N) (``ModulatedRNN.effective``):
 
@@ -72,7 +72,7 @@ from lib.core import train as _train
 from lib.core.checks import fail
 from lib.core.io import atomic_torch_save
 from lib.core.metrics import masked_mse
-from lib.core.model import G0, ModulatedRNN
+from lib.core.model import G0, ModulatedRNN, input_drive
 from lib.core.seeds import STREAM_NOISE, step_seed, torch_generator
 from lib.core.train import History, TrainConfig, TrainResult
 
@@ -182,7 +182,8 @@ class StackedRNN:
 
         Bulk work is done per member, exactly as ``ModulatedRNN.forward`` does it for a shared
         context (same ops, same order, same random draws): the input drive of all steps
-        (T_m B, N), one GEMM with the folded gain, bias, beta and noise (``_drive``), and the
+        (T_m B, N), one GEMM with the folded gain, bias, beta and noise
+        (:func:`lib.core.model.input_drive`, the single model's own function), and the
         readout. Only the recurrence, T small ops per step, is batched over members: the drives
         are padded with zeros to T = max T_m and stacked time-major (T, S, B, N), so each step is
         one ``baddbmm`` over contiguous (S, B, N) slices. Per-member views of stacked tensors come
@@ -197,20 +198,13 @@ class StackedRNN:
         if g is not None:  # fold the gain into every weight feeding z, as the single model does
             w_in, bias, W = g.unsqueeze(-1) * w_in, g * bias, g.unsqueeze(-1) * W
         addend = bias if beta is None else bias + beta                      # (S, N)
-        scale = math.sqrt(2.0 / spec.alpha)
         drives = []
         for m, (x, w_in_m, add_m) in enumerate(zip(xs, w_in.unbind(0), addend.unbind(0))):
-            T_m, n_in = x.shape[0], x.shape[2]
-            x2 = x.reshape(T_m * B, n_in)
-            if noise:  # ModulatedRNN._drive's draws and ops: input noise, then recurrent noise
-                gen = generators[m]
-                x2 = torch.randn(T_m * B, n_in, generator=gen, device=x.device,
-                                 dtype=x.dtype).mul_(scale * spec.sigma_x).add_(x2)
-                add_m = torch.randn(T_m, B, N, generator=gen, device=x.device, dtype=x.dtype
-                                    ).mul_(scale * spec.sigma_rec).add_(add_m).view(T_m * B, N)
-            drive = torch.addmm(add_m, x2, w_in_m.t()).view(T_m, B, N)
-            if T_m < T:  # right padding: steps after T_m never reach the first T_m outputs
-                drive = torch.cat([drive, drive.new_zeros(T - T_m, B, N)])
+            drive = input_drive(x, w_in_m, add_m, None, None, noise,
+                                generators[m] if noise else None, alpha=spec.alpha,
+                                sigma_x=spec.sigma_x, sigma_rec=spec.sigma_rec)
+            if x.shape[0] < T:  # right padding: steps after T_m never reach the first T_m outputs
+                drive = torch.cat([drive, drive.new_zeros(T - x.shape[0], B, N)])
             drives.append(drive)
         Wt, phi, a = W.transpose(1, 2), self._phi, spec.alpha
         r = drives[0].new_zeros(S, B, N)

@@ -369,30 +369,45 @@ class ModulatedRNN(nn.Module):
     def _drive(self, x: torch.Tensor, w_in: torch.Tensor, bias: torch.Tensor,
                gain: torch.Tensor | None, beta: torch.Tensor | None, noise: bool,
                generator: torch.Generator | None) -> torch.Tensor:
-        """Everything in z_t but the recurrent current, for all steps at once (T, B, N):
-        gain * (u~_t @ w_in^T + bias) + beta + sqrt(2/a) sigma_rec xi_t, as one GEMM whose addend
-        holds bias, beta and noise when the gain is absent (or already folded into w_in, bias).
-        Large temporaries are updated in place: each fresh (T, B, N) buffer costs page faults."""
-        T, B, n_in = x.shape
-        N = self.n_rec
-        x2 = x.reshape(T * B, n_in)
-        rec_noise = None
-        if noise:
-            scale = math.sqrt(2.0 / self.alpha)
-            x2 = torch.randn(T * B, n_in, generator=generator, device=x.device,
-                             dtype=x.dtype).mul_(scale * self.sigma_x).add_(x2)
-            rec_noise = torch.randn(T, B, N, generator=generator, device=x.device,
-                                    dtype=x.dtype).mul_(scale * self.sigma_rec)
-        if gain is None:
-            addend = bias if beta is None else bias + beta
-            if rec_noise is not None:
-                addend = rec_noise.add_(addend)
-            if addend.dim() > 1:
-                addend = addend.expand(T, B, N).reshape(T * B, N)
-            return torch.addmm(addend, x2, w_in.t()).view(T, B, N)
-        current = torch.addmm(bias, x2, w_in.t()).view(T, B, N)
-        after = beta if rec_noise is None else (rec_noise if beta is None else rec_noise.add_(beta))
-        return current * gain if after is None else torch.addcmul(after, current, gain)
+        """:func:`input_drive` with this network's constants."""
+        return input_drive(x, w_in, bias, gain, beta, noise, generator, alpha=self.alpha,
+                           sigma_x=self.sigma_x, sigma_rec=self.sigma_rec)
 
 
-__all__ = ["MECHANISMS", "ACTIVATIONS", "W_REC_INITS", "PATHWAYS", "G0", "ModulatedRNN"]
+def input_drive(x: torch.Tensor, w_in: torch.Tensor, bias: torch.Tensor,
+                gain: torch.Tensor | None, beta: torch.Tensor | None, noise: bool,
+                generator: torch.Generator | None, *, alpha: float, sigma_x: float,
+                sigma_rec: float) -> torch.Tensor:
+    """Everything in z_t but the recurrent current, for all steps at once (T, B, N):
+    gain * (u~_t @ w_in^T + bias) + beta + sqrt(2/a) sigma_rec xi_t, as one GEMM whose addend
+    holds bias, beta and noise when the gain is absent (or already folded into w_in, bias).
+
+    x (T, B, n_in), w_in (N, n_in). With ``noise`` the generator draws the input noise
+    (T B, n_in) first, then the recurrent noise (T, B, N): the one place that fixes this order,
+    which :class:`ModulatedRNN` and the ensemble trainer (``lib.core.ensemble``) share, so a
+    member of an ensemble sees exactly the noise of the single network.
+    Large temporaries are updated in place: each fresh (T, B, N) buffer costs page faults."""
+    T, B, n_in = x.shape
+    N = w_in.shape[0]
+    x2 = x.reshape(T * B, n_in)
+    rec_noise = None
+    if noise:
+        scale = math.sqrt(2.0 / alpha)
+        x2 = torch.randn(T * B, n_in, generator=generator, device=x.device,
+                         dtype=x.dtype).mul_(scale * sigma_x).add_(x2)
+        rec_noise = torch.randn(T, B, N, generator=generator, device=x.device,
+                                dtype=x.dtype).mul_(scale * sigma_rec)
+    if gain is None:
+        addend = bias if beta is None else bias + beta
+        if rec_noise is not None:
+            addend = rec_noise.add_(addend)
+        if addend.dim() > 1:
+            addend = addend.expand(T, B, N).reshape(T * B, N)
+        return torch.addmm(addend, x2, w_in.t()).view(T, B, N)
+    current = torch.addmm(bias, x2, w_in.t()).view(T, B, N)
+    after = beta if rec_noise is None else (rec_noise if beta is None else rec_noise.add_(beta))
+    return current * gain if after is None else torch.addcmul(after, current, gain)
+
+
+__all__ = ["MECHANISMS", "ACTIVATIONS", "W_REC_INITS", "PATHWAYS", "G0", "ModulatedRNN",
+           "input_drive"]
