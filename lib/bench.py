@@ -86,7 +86,7 @@ from lib.core.ensemble import StackedRNN, ensemble_step
 from lib.core.metrics import masked_mse
 from lib.core.model import MECHANISMS, ModulatedRNN
 from lib.core.seeds import STREAM_NOISE, one_hot, step_seed, torch_generator
-from lib.core.train import clip_gradients, make_optimizer
+from lib.core.train import make_optimizer, optimise_on_batch
 
 BATCH = 64
 STEPS = 100
@@ -474,23 +474,19 @@ def _fixed_batch(steps: int, gen: torch.Generator, device) -> tuple[torch.Tensor
 
 def make_network_step(n_rec: int, steps: int = STEPS, device="cpu") -> Callable[[], None]:
     """One training step of one network as ``lib.core.train.train`` takes it: a per-step noise
-    generator, zero_grad, forward (noise on, one-hot context), masked MSE, backward, elementwise
-    clipping, fused Adam."""
+    generator and :func:`lib.core.train.optimise_on_batch` (forward with noise, one-hot context,
+    masked MSE, backward, elementwise clipping, fused Adam), on a fixed batch."""
     device = torch.device(device)
     model = ModulatedRNN(ENSEMBLE_MECHANISM, n_rec, N_CONTEXTS, seed=0).to(device)
     params = list(model.parameters())
-    opt = torch.optim.Adam(params, lr=LR, fused=device.type in ("cpu", "cuda"))
+    opt = make_optimizer(params, LR, device)
     x, y, c_mask = _fixed_batch(steps, torch.Generator().manual_seed(0), device)
     c = one_hot(0, N_CONTEXTS, BATCH, device)
     counter = itertools.count()
 
     def step() -> None:
         gen = torch_generator(step_seed(0, STREAM_NOISE, next(counter)), device)
-        opt.zero_grad(set_to_none=True)
-        y_hat, _ = model(x, c, noise=True, generator=gen)
-        masked_mse(y_hat, y, c_mask).backward()
-        clip_gradients(params, GRAD_CLIP)
-        opt.step()
+        optimise_on_batch(model, opt, params, x, y, c_mask, c, gen, GRAD_CLIP)
 
     return step
 

@@ -369,12 +369,22 @@ def train_step(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
     0-d tensor on the device; reading it would synchronise a GPU)."""
     k, x, y, c_mask = training_batch(config, step, history, device)
     gen = torch_generator(step_seed(config.seed, STREAM_NOISE, step), device)
-    y_hat, _ = model(x, one_hot(k, len(config.tasks), config.batch_size, device), noise=True,
-                     generator=gen)
+    c = one_hot(k, len(config.tasks), config.batch_size, device)
+    return optimise_on_batch(model, optimizer, params, x, y, c_mask, c, gen, config.grad_clip)
+
+
+def optimise_on_batch(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
+                      params: list[torch.nn.Parameter], x: torch.Tensor, y: torch.Tensor,
+                      c_mask: torch.Tensor, c: torch.Tensor, generator: torch.Generator,
+                      grad_clip: float | None) -> torch.Tensor:
+    """The update of one step on a given batch (x (T, B, n_in), y and c_mask (T, B, n_out),
+    context c (B, K)): forward with network noise from ``generator``, Yang's loss, backward,
+    elementwise clipping, optimizer step. Returns the detached loss (0-d, on the device)."""
+    y_hat, _ = model(x, c, noise=True, generator=generator)
     loss = masked_mse(y_hat, y, c_mask)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    clip_gradients(params, config.grad_clip)
+    clip_gradients(params, grad_clip)
     optimizer.step()
     return loss.detach()
 
@@ -435,5 +445,5 @@ def default_device() -> torch.device:
 
 __all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "build_model", "train",
            "evaluate", "evaluation_batches", "trainable_parameters", "training_batch",
-           "train_step", "make_optimizer", "at_criterion",
+           "train_step", "optimise_on_batch", "make_optimizer", "at_criterion",
            "clip_gradients", "default_device", "SAMPLING"]
