@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from lib.core.behaviour import versions
+from lib.core.checks import fail
 from lib.core.io import atomic_torch_save, atomic_write_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +56,7 @@ def no_train() -> bool:
     build."""
     value = os.environ.get(NO_TRAIN_ENV, "0")
     if value not in ("0", "1", ""):
-        raise ValueError(f"{NO_TRAIN_ENV}={value!r} is not allowed; expected 0 or 1")
+        fail(NO_TRAIN_ENV, value, "0 or 1")
     return value == "1"
 
 
@@ -132,7 +133,14 @@ def save(kind: str, config: dict, payload: Any, directory: Path | None = None,
 
 
 def load(kind: str, config: dict, directory: Path | None = None) -> Any:
-    """Load a verified artifact or raise :class:`ArtifactError` saying what is wrong."""
+    """Load a verified artifact (a copy the caller may change) or raise :class:`ArtifactError`
+    saying what is wrong."""
+    return copy.deepcopy(_verified(kind, config, directory))
+
+
+def _verified(kind: str, config: dict, directory: Path | None = None) -> Any:
+    """The verified payload itself, from :data:`_VERIFIED` after the first read (not to be
+    changed: :func:`load` hands out copies)."""
     pt, stamp = paths(kind, config, directory)
     if not pt.exists() or not stamp.exists():
         raise ArtifactError(f"no {kind} artifact for this config at {pt}")
@@ -147,14 +155,14 @@ def load(kind: str, config: dict, directory: Path | None = None) -> Any:
                             f"this is {versions(kind)}")
     stat = pt.stat()
     cache_key = (str(pt), meta.get("sha256"), stat.st_mtime_ns, stat.st_size)
-    if cache_key in _VERIFIED:
-        return copy.deepcopy(_VERIFIED[cache_key])
-    data = pt.read_bytes()
-    if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-        raise ArtifactError(f"{pt} does not match its recorded SHA-256 (corrupt or truncated)")
-    payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-    _VERIFIED[cache_key] = payload
-    return copy.deepcopy(payload)
+    if cache_key not in _VERIFIED:
+        data = pt.read_bytes()
+        if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
+            raise ArtifactError(f"{pt} does not match its recorded SHA-256 (corrupt or "
+                                "truncated)")
+        _VERIFIED[cache_key] = torch.load(io.BytesIO(data), map_location="cpu",
+                                          weights_only=False)
+    return _VERIFIED[cache_key]
 
 
 _VERIFIED: dict[tuple, Any] = {}
@@ -163,7 +171,8 @@ _VERIFIED: dict[tuple, Any] = {}
 
 
 def meta(kind: str, config: dict, directory: Path | None = None) -> dict:
-    """The stamp of an artifact (config, code version, hash, torch version, creation time)."""
+    """The stamp of an artifact (config, behaviour versions, hash, and as provenance the code
+    hash, torch, numpy and Python versions and the creation time)."""
     return json.loads(paths(kind, config, directory)[1].read_text())
 
 
@@ -188,9 +197,9 @@ def load_or_compute(kind: str, config: dict, compute: Callable[[], Any],
 
 
 def has(kind: str, config: dict, directory: Path | None = None) -> bool:
-    """Whether a verified artifact exists (without building it)."""
+    """Whether a verified artifact exists (without building it, and without copying it)."""
     try:
-        load(kind, config, directory)
+        _verified(kind, config, directory)
         return True
     except ArtifactError:
         return False
