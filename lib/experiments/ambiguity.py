@@ -57,7 +57,7 @@ class ProbeSpec:
 
     @classmethod
     def from_params(cls, p) -> "ProbeSpec":
-        """From validated parameters (``lib.core.params.chapter("ambiguity", ...)``)."""
+        """From validated parameters (``lib.experiments.chapter_params("ambiguity", ...)``)."""
         return cls(_grid(0, 1, p.n_lambda), _grid(0, p.max_noise, p.n_noise),
                    _grid(0, 1, p.n_dilution), _grid(0, p.max_scale, p.n_scale))
 
@@ -218,12 +218,10 @@ def _probe_job(job: tuple) -> None:
     probe_artifact(load_or_train(net_cfg, progress=False), spec)
 
 
-def probe_artifact(result: TrainResult, spec: ProbeSpec, force: bool = False) -> dict:
+def probe_artifact(result: TrainResult, spec: ProbeSpec) -> dict:
     """The probes of one network, loaded from its artifact or computed and saved."""
-    key = probe_key(result.config, spec)
-    if force:
-        artifacts.paths("ambiguity", key)[0].unlink(missing_ok=True)
-    return artifacts.load_or_compute("ambiguity", key, lambda: probe_network(result, spec))
+    return artifacts.load_or_compute("ambiguity", probe_key(result.config, spec),
+                                     lambda: probe_network(result, spec))
 
 
 def probe_key(net_config, spec: ProbeSpec) -> dict:
