@@ -17,7 +17,8 @@ from lib.experiments import ambiguity
 from lib.core.model import ModulatedRNN
 from lib.analysis.stats import holm, mean_ci, paired
 from lib.core.tasks import DISPLAY_NAMES
-from lib.core.seeds import STREAM_LESION, one_hot, step_seed, torch_generator
+from lib.core.metrics import mean_perf
+from lib.core.seeds import STREAM_ABLATION, STREAM_LESION, one_hot, step_seed, torch_generator
 from lib.core.train import TrainResult, evaluate, evaluation_batches
 
 EXC_FAMILY = ("exc_bias", "exc_gain", "exc")
@@ -109,9 +110,9 @@ def pathway_ablation(result: TrainResult, pathway: str, mode: str) -> np.ndarray
         true = one_hot(k, K, B)
         removed = torch.zeros(B, K) if mode == "zero" else torch.full((B, K), 1.0 / K)
         c, c_syn = (removed, true) if pathway == "exc" else (true, removed)
-        gen = torch_generator(step_seed(cfg.seed, 5, k), x.device)
+        gen = torch_generator(step_seed(cfg.seed, STREAM_ABLATION, k), x.device)
         y_hat, _ = result.model(x, c, syn_context=c_syn, noise=True, generator=gen)
-        perf[k] = ambiguity.mean_perf(y_hat, y_loc)
+        perf[k] = mean_perf(y_hat, y_loc)
     return perf
 
 

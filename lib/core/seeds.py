@@ -16,6 +16,7 @@ STREAM_EVAL = 3    # evaluation trials (index = task) and their noise (index = 1
 STREAM_PROBE = 4   # noise of E2's probes, index = task
 STREAM_SCHEDULE = 5  # the task of each training step when a schedule is shared, index = step
 STREAM_LESION = 6  # the random units of a control lesion, index = 0
+STREAM_ABLATION = 7  # network noise of the hybrid's pathway ablations, index = task
 EVAL_NOISE_OFFSET = 10_000
 
 
@@ -39,5 +40,6 @@ def one_hot(k: int, n_tasks: int, batch_size: int, device=None) -> torch.Tensor:
 
 
 __all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "STREAM_SCHEDULE", "STREAM_LESION",
+           "STREAM_ABLATION",
            "EVAL_NOISE_OFFSET",
            "step_seed", "torch_generator", "one_hot"]
