@@ -76,19 +76,6 @@ def task_curves(study: dict, mech: str, arm: str, task: str) -> tuple[np.ndarray
     return np.asarray(longest), perf
 
 
-def final_task_perf(study: dict, task: str) -> pd.DataFrame:
-    """Final performance on ``task`` per (mechanism, arm): mean and per-seed values."""
-    rows = []
-    for mech, arm in groups(study):
-        res = [r for r in members(study, mech, arm) if task in r.config.tasks]
-        if not res:
-            continue
-        vals = [r.history.perf_array()[-1, r.config.tasks.index(task)] for r in res]
-        rows.append({"mechanism": mech, "arm": arm, "mean": float(np.mean(vals)),
-                     "seeds": vals})
-    return pd.DataFrame(rows)
-
-
 def describe_spec(spec: CalibrationSpec, profile: str) -> str:
     """One paragraph: what the study at this profile trains."""
     names = ", ".join(DISPLAY_NAMES[t] for t in spec.tasks)
@@ -191,4 +178,4 @@ def chosen_protocol(study: dict, quick_spec) -> str:
 
 
 __all__ = ["describe_spec", "arm_scores", "study_summary", "matching_arm", "chosen_protocol",
-           "groups", "members", "ttc_table", "describe_arm", "task_curves", "final_task_perf"]
+           "groups", "members", "ttc_table", "describe_arm", "task_curves"]
