@@ -222,18 +222,20 @@ def c1_per_task(nets: dict, criterion: float = 0.9) -> pd.DataFrame:
     criterion per variant ("k/n"), whether each family solves it, and its status (see
     :data:`C1_RULE`)."""
     tasks = nets["none", seeds_of(nets, "none")[0]].config.tasks
-    labels = [lab for fam in FAMILIES.values() for lab in fam if seeds_of(nets, lab)]
+    final = {lab: final_perf(nets, lab)  # (S, K) per label present
+             for lab in ("none", *(m for fam in FAMILIES.values() for m in fam))
+             if seeds_of(nets, lab)}
     rows = []
     for k, task in enumerate(tasks):
-        none_at = final_perf(nets, "none")[:, k] >= criterion
+        none_at = final["none"][:, k] >= criterion
         row = {"task": DISPLAY_NAMES.get(task, task),
-               "none (mean final)": round(float(final_perf(nets, "none")[:, k].mean()), 3),
+               "none (mean final)": round(float(final["none"][:, k].mean()), 3),
                "needs context": not _majority(none_at)}
         solved = {}
         for fam, members in FAMILIES.items():
             solved[fam] = False
-            for lab in (m for m in members if m in labels):
-                at = final_perf(nets, lab)[:, k] >= criterion
+            for lab in (m for m in members if m in final):
+                at = final[lab][:, k] >= criterion
                 row[lab] = f"{int(at.sum())}/{len(at)}"
                 solved[fam] |= _majority(at)
             row[f"{fam} solves"] = solved[fam]
