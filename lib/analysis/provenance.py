@@ -5,8 +5,18 @@ from __future__ import annotations
 import pandas as pd
 
 from lib import artifacts
-from lib.core.tasks import DISPLAY_NAMES
 from lib.experiments.ambiguity import probe_key
+
+
+def _stamp_row(kind: str, key, config: dict) -> tuple[dict, dict]:
+    """The columns every artifact has (which network, its key, its stamp's versions), and the
+    stamp itself for the columns a kind adds."""
+    meta = artifacts.meta(kind, config)
+    return {"network": " / ".join(map(str, key)),
+            "artifact": artifacts.artifact_key(kind, config),
+            "behaviour": ", ".join(f"{k} {v}" for k, v in meta["behaviour"].items()),
+            "code hash": meta["code_version"], "torch": meta["torch"],
+            "made": meta["created"][:16].replace("T", " ")}, meta
 
 
 def network_table(nets: dict) -> pd.DataFrame:
@@ -14,31 +24,18 @@ def network_table(nets: dict) -> pd.DataFrame:
     code versions, how and with which torch it was made, steps, worst final task, train time."""
     rows = []
     for key, res in nets.items():
-        cfg = res.config.to_dict()
-        meta = artifacts.meta("network", cfg)
-        rows.append({"network": " / ".join(map(str, key)),
-                     "artifact": artifacts.artifact_key("network", cfg),
-                     "behaviour": ", ".join(f"{k} {v}" for k, v in meta["behaviour"].items()),
-                     "code hash": meta["code_version"], "torch": meta["torch"],
-                     "made": meta["created"][:16].replace("T", " "),
-                     "trained by": meta.get("trained_by", "lib.core.train"),
-                     "steps": res.history.steps[-1],
-                     "worst final task": round(float(min(res.history.perf[-1])), 3),
-                     "train time (s)": round(res.history.wall_s, 1)})
+        row, meta = _stamp_row("network", key, res.config.to_dict())
+        rows.append(row | {"trained by": meta.get("trained_by", "lib.core.train"),
+                           "steps": res.history.steps[-1],
+                           "worst final task": round(float(min(res.history.perf[-1])), 3),
+                           "train time (s)": round(res.history.wall_s, 1)})
     return pd.DataFrame(rows).set_index("network")
 
 
 def probe_table(nets: dict, probe) -> pd.DataFrame:
     """One row per E2 probe artifact of the networks ``nets`` under a ``ProbeSpec``."""
-    rows = []
-    for key, res in nets.items():
-        cfg = probe_key(res.config, probe)
-        meta = artifacts.meta("ambiguity", cfg)
-        rows.append({"network": " / ".join(map(str, key)),
-                     "artifact": artifacts.artifact_key("ambiguity", cfg),
-                     "behaviour": ", ".join(f"{k} {v}" for k, v in meta["behaviour"].items()),
-                     "code hash": meta["code_version"], "torch": meta["torch"],
-                     "made": meta["created"][:16].replace("T", " ")})
+    rows = [_stamp_row("ambiguity", key, probe_key(res.config, probe))[0]
+            for key, res in nets.items()]
     return pd.DataFrame(rows).set_index("network")
 
 
@@ -56,8 +53,4 @@ def compute_summary(groups: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("networks")
 
 
-def task_names(tasks) -> str:
-    return ", ".join(DISPLAY_NAMES.get(t, t) for t in tasks)
-
-
-__all__ = ["network_table", "probe_table", "compute_summary", "task_names"]
+__all__ = ["network_table", "probe_table", "compute_summary"]
