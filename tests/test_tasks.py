@@ -196,3 +196,14 @@ def test_no_per_trial_python_loop(task):
     assert sample[4096] / sample[4] < 25, sample
     make = {B: _best_time(lambda: T.make_batch(task, B, rng, noise=False)) for B in (4, 256)}
     assert make[256] / make[4] < 20, make
+
+
+def test_registry_names_every_task_in_order():
+    """SAMPLERS (the explicit registry) and TASKS (the order of Yang's rules_dict) agree, and
+    easy_task changes exactly the DM tasks Yang's flag changes."""
+    assert tuple(T.SAMPLERS) == T.TASKS
+    assert set(T.EASY_SAMPLERS) == set(T.EASY_TASKS) <= set(T.TASKS)
+    for task in T.TASKS:
+        std = T.make_batch(task, 8, 5, noise=False)
+        easy = T.make_batch(task, 8, 5, noise=False, easy=True)
+        assert np.array_equal(std.x, easy.x) == (task not in T.EASY_TASKS), task

@@ -3,7 +3,8 @@
 A faithful NumPy re-implementation of ``task.py`` of Yang, Joglekar, Song, Newsome & Wang (2019),
 ``mode='random'``, ``loss_type='lsq'``, dt = 20 ms, for the 20 tasks of ``rules_dict['all']``.
 
-**Sample.** One function per task (``_fdgo``, ``_dm1``, ...) draws a batch of explicit conditions
+**Sample.** One sampler per task (the registry :data:`SAMPLERS`: each name bound to its family's
+function, ``_fdgo_``, ``_dm_``, ... with the task's arguments) draws a batch of explicit conditions
 (:class:`Conditions`): the timing is shared by the whole batch (so every trial has ``tdim`` steps), as in
 Yang; angles, strengths, coherences and match flags are drawn per trial; stimulus modalities are drawn
 per batch (Go/Anti families, per stimulus in DMS/DMC) exactly where Yang draws them. The conditions are
