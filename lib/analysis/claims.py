@@ -18,6 +18,7 @@ from lib.core.model import ModulatedRNN
 from lib.analysis.stats import holm, mean_ci, paired
 from lib.core.tasks import DISPLAY_NAMES
 from lib.core.metrics import mean_perf
+from lib.core.statespace import task_variance
 from lib.core.seeds import STREAM_ABLATION, STREAM_LESION, one_hot, step_seed, torch_generator
 from lib.core.train import TrainResult, evaluate, evaluation_batches
 
@@ -116,20 +117,6 @@ def pathway_ablation(result: TrainResult, pathway: str, mode: str) -> np.ndarray
     return perf
 
 
-@torch.no_grad()
-def task_variance(result: TrainResult) -> np.ndarray:
-    """Yang's task variance (K, N): per unit, variance of its rate across trials (noise off),
-    averaged over time from the end of the first fixation epoch."""
-    cfg = result.config
-    K = len(cfg.tasks)
-    tv = []
-    for k, (x, _, _, _) in enumerate(evaluation_batches(cfg)):
-        _, r = result.model(x, one_hot(k, K, x.shape[1]), noise=False)
-        start = ambiguity.stim_onset(x)
-        tv.append(r[start:].var(dim=1).mean(dim=0).numpy())
-    return np.array(tv)
-
-
 def lesioned(model: ModulatedRNN, units: np.ndarray) -> ModulatedRNN:
     """A copy of ``model`` whose ``units`` are silenced (their rates reach neither the network
     nor the readout)."""
@@ -153,9 +140,9 @@ def lesion_map(result: TrainResult, fraction: float = 0.1,
     drop any lesion of that size causes.
     """
     cfg = result.config
-    tv = task_variance(result)
-    n = max(1, int(round(fraction * cfg.n_rec)))
     batches = evaluation_batches(cfg)
+    tv = task_variance(result.model, batches)
+    n = max(1, int(round(fraction * cfg.n_rec)))
 
     def perf_of(model: ModulatedRNN) -> np.ndarray:
         with np.errstate(invalid="ignore", divide="ignore"):  # see lib.core.metrics.mean_perf

@@ -27,6 +27,7 @@ import torch
 from lib import artifacts
 from lib.core.metrics import mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
+from lib.core.statespace import stim_onset
 from lib.core.seeds import STREAM_PROBE, one_hot, step_seed, torch_generator
 from lib.core.train import TrainResult, evaluation_batches
 from lib.experiments import plan
@@ -169,12 +170,6 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
             "clean": clean, "mix_i": mix_i, "mix_j": mix_j, "out_i": out_i, "out_j": out_j,
             "noise_frozen": noise_frozen, "noise_fresh": noise_fresh, "dilution": dilution,
             "scale": scale, "missing": missing, "late": late}
-
-
-def stim_onset(x: torch.Tensor) -> int:
-    """First step at which any ring input is on (trials of a batch share their timing)."""
-    on = (x[:, :, 1:].abs() > 0.05).any(dim=2).any(dim=1).nonzero()
-    return int(on[0]) if len(on) else 0
 
 
 def ordered_curves(res: dict) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
