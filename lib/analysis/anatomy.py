@@ -26,7 +26,6 @@ import pandas as pd
 import torch
 
 from lib.core import tasks as T
-from lib.experiments.ambiguity import ANTI_PAIRS
 from lib.core.metrics import popvec
 from lib.core.model import MECHANISMS, ModulatedRNN
 
@@ -202,8 +201,9 @@ def mixture_outputs(model: ModulatedRNN, batch: T.Batch, i: int, j: int, ls: Seq
     (L, K) context: the batched mixed-context path of the model), noise off. Returns ``ls``;
     ``y`` (L, T, 33) outputs; ``fixation`` (L,) and ``angle`` (L,) at the last step (output 0 and
     the population-vector angle of outputs 1-32); ``target`` the angle the trial asks for (-1:
-    fixate); ``target_j`` the angle task ``task_j`` would ask for on the same stimulus where that
-    is known (pro/anti pairs: the opposite angle), else None.
+    fixate); ``target_j`` the angle task ``task_j`` would ask for on the same trial where that is
+    defined and is a response (``lib.core.tasks.target_under``: its conflict partner), else
+    None.
     """
     ls = _check_ls(ls)
     ei, ej = _unit(model.n_tasks, i), _unit(model.n_tasks, j)
@@ -212,10 +212,10 @@ def mixture_outputs(model: ModulatedRNN, batch: T.Batch, i: int, j: int, ls: Seq
     y, _ = model(x, c, noise=False)
     y = y.permute(1, 0, 2).numpy()
     target = float(batch.y_loc[-1, trial])
-    pro_anti = {batch.task, task_j} in [set(p) for p in ANTI_PAIRS]
+    other = T.target_under(batch.conditions, task_j) if task_j is not None else None
+    target_j = float(other[trial]) if other is not None and other[trial] >= 0 else None
     return {"ls": ls, "y": y, "fixation": y[:, -1, 0], "angle": popvec(y[:, -1, 1:]),
-            "target": target,
-            "target_j": (target + np.pi) % (2 * np.pi) if pro_anti and target >= 0 else None}
+            "target": target, "target_j": target_j}
 
 
 @torch.no_grad()

@@ -534,6 +534,88 @@ def sample_conditions(task: str, batch_size: int, rng: np.random.Generator | int
 
 
 # ---------------------------------------------------------------------------------------------
+# Answers under a rule: what a task, or its conflict partner, requires on given trials
+# ---------------------------------------------------------------------------------------------
+COUNTERPARTS: dict[str, str] = {
+    **{a: b for p in (("fdgo", "fdanti"), ("reactgo", "reactanti"), ("delaygo", "delayanti"),
+                      ("contextdm1", "contextdm2"), ("contextdelaydm1", "contextdelaydm2"),
+                      ("dmsgo", "dmsnogo"), ("dmcgo", "dmcnogo"))
+       for a, b in (p, p[::-1])},
+}
+"""Conflict partners: tasks drawn by the same sampler family with the same draws (so the same
+stimuli on the same seed) whose answers differ by rule alone: pro vs anti (the opposite angle),
+attend ring 1 vs ring 2 (the choice made on the other modality), go vs no-go on a match (the
+opposite go/no-go). Other pairs have no answer defined on each other's trials."""
+
+
+def _stims(c: Conditions) -> list[Event]:
+    return [e for e in c.events if e.kind == "stim"]
+
+
+def _pro_anti(c: Conditions, anti: bool) -> np.ndarray:
+    stims = _stims(c)
+    if len(stims) != 1:
+        raise ValueError(f"{c.task}: a Go/Anti trial has one stimulus, got {len(stims)}")
+    locs = stims[0].locs
+    return (locs + np.pi) % (2 * np.pi) if anti else np.array(locs, dtype=np.float64)
+
+
+def _attend(c: Conditions, ring: int) -> np.ndarray:
+    on_ring = [e for e in _stims(c) if (e.mods == ring).all()]
+    if len(on_ring) != 2:
+        raise ValueError(f"{c.task}: ring {ring} should carry two stimuli, has {len(on_ring)}")
+    first, second = on_ring  # Yang's order: stimulus 1 (loc1) then stimulus 2 (loc2)
+    return _choose(first.strengths, second.strengths, first.locs, second.locs).astype(np.float64)
+
+
+def _go_nogo(c: Conditions, category: bool, nogo_on_match: bool) -> np.ndarray:
+    stims = _stims(c)
+    if len(stims) != 2:
+        raise ValueError(f"{c.task}: a match trial has a sample and a test, got {len(stims)} stimuli")
+    sample, test = stims
+    if category:  # DMC: same category = same side of pi
+        match = (sample.locs < np.pi) == (test.locs < np.pi)
+    else:  # DMS: same angle (periodic distance)
+        d = np.abs(sample.locs - test.locs) % (2 * np.pi)
+        match = np.minimum(d, 2 * np.pi - d) < 1e-9
+    go = match != nogo_on_match
+    return np.where(go, test.locs, -1.0).astype(np.float64)
+
+
+_RULES: dict[str, Callable[[Conditions], np.ndarray]] = {
+    "fdgo": partial(_pro_anti, anti=False), "fdanti": partial(_pro_anti, anti=True),
+    "reactgo": partial(_pro_anti, anti=False), "reactanti": partial(_pro_anti, anti=True),
+    "delaygo": partial(_pro_anti, anti=False), "delayanti": partial(_pro_anti, anti=True),
+    "contextdm1": partial(_attend, ring=1), "contextdm2": partial(_attend, ring=2),
+    "contextdelaydm1": partial(_attend, ring=1), "contextdelaydm2": partial(_attend, ring=2),
+    "dmsgo": partial(_go_nogo, category=False, nogo_on_match=False),
+    "dmsnogo": partial(_go_nogo, category=False, nogo_on_match=True),
+    "dmcgo": partial(_go_nogo, category=True, nogo_on_match=False),
+    "dmcnogo": partial(_go_nogo, category=True, nogo_on_match=True),
+}
+
+
+def target_under(conditions: Conditions, rule: str) -> np.ndarray | None:
+    """The answer that task ``rule`` requires at the last step of the trials of ``conditions``:
+    (B,) angles in rad, -1 where it requires fixation (what :func:`lib.core.metrics.performance`
+    judges), derived from the trials' stimuli, not from rendered inputs.
+
+    ``rule`` may be ``conditions.task`` itself (then this equals the rendered ``y_loc[-1]``) or
+    its conflict partner (:data:`COUNTERPARTS`): on Go trials Anti's answer is the opposite
+    angle; on Ctx DM 1 trials Ctx DM 2's answer is the stronger stimulus on ring 2; on DMS trials
+    DNMS's answer is the opposite go/no-go (the test's angle where DMS fixates, fixation where
+    DMS responds). Returns None where the answer is not defined (any other task, or tasks with no
+    partner); raises ValueError for a name that is not a task.
+    """
+    if not isinstance(conditions, Conditions):
+        raise ValueError(f"conditions must be a Conditions instance, got {type(conditions).__name__}")
+    rule, task = _check_task(rule), conditions.task
+    if task not in _RULES or rule not in (task, COUNTERPARTS.get(task)):
+        return None
+    return _RULES[rule](conditions)
+
+
+# ---------------------------------------------------------------------------------------------
 # Render
 # ---------------------------------------------------------------------------------------------
 @dataclass(eq=False)
