@@ -8,20 +8,25 @@ import pytest
 import torch
 
 from lib.experiments import ambiguity as amb
+from lib.analysis import ambiguity as E2
 from lib.analysis import claims as analysis
+from lib.core import tasks as T
 from lib.core.train import History, TrainConfig, TrainResult, build_model, train
 
 LAM = [0.0, 0.25, 0.5, 0.75, 1.0]
 
 
-def fake_probe(mix_i, mix_j, clean=(1.0, 1.0)) -> dict:
-    return {"tasks": ["a", "b"], "pairs": [[0, 1]], "clean": np.array(clean),
+def fake_probe(mix_i, mix_j, clean=(1.0, 1.0), tasks=("a", "b")) -> dict:
+    out = np.tile([0.5, 0.1, 0.3, 0.1], (1, len(LAM), 1))
+    return {"tasks": list(tasks), "pairs": [[0, 1]], "clean": np.array(clean),
             "spec": {"lambdas": LAM, "noise_levels": [0, 1], "dilutions": [0, 1],
                      "scales": [0, 1, 2]},
             "mix_i": np.array([mix_i]), "mix_j": np.array([mix_j]),
+            "out_i": out.copy(), "out_j": out.copy(), "congruent": np.zeros((1, 2)),
             "noise_frozen": np.ones((2, 2)), "noise_fresh": np.ones((2, 2)),
             "dilution": np.ones((2, 2)), "scale": np.ones((3, 2)), "missing": np.zeros(2),
-            "late": np.ones(2)}
+            "delay_removed": np.array([np.nan, 0.5]), "go_only": np.ones(2),
+            "mid_switch": np.array([[[0.2, 0.1, 0.6, 0.1], [0.7, 0.1, 0.1, 0.1]]])}
 
 
 def test_robustness_on_known_curves():
@@ -38,18 +43,125 @@ def test_robustness_is_nan_for_unlearned_tasks():
     assert rob["l_leave"][1] == 0.5
 
 
+def bump(ang: float) -> torch.Tensor:
+    ring = 2 * np.pi * np.arange(32) / 32
+    return torch.tensor(0.8 * np.exp(-(np.angle(np.exp(1j * (ring - ang))) / (np.pi / 8)) ** 2
+                                     / 2), dtype=torch.float32)
+
+
 def test_outcome_categories():
-    T, B = 3, 4
+    """correct / collapse / switch (the partner's answer) / blend (anything else)."""
+    T, B = 3, 5
     y_hat = torch.full((T, B, 33), 0.05)
     y_loc = np.full((T, B), 1.0)
-    y_loc[:, 3] = -1
+    y_loc[:, 4] = -1
+    other = np.array([1.0 + np.pi] * 4 + [2.0])  # the partner's answer (e.g. Anti's)
     y_hat[-1, 0, 0] = 0.9  # fixates where a response is due -> collapse
-    ring = 2 * np.pi * np.arange(32) / 32
-    for b, ang in ((1, 1.0), (2, 1.0 + np.pi)):  # correct; wrong place
-        y_hat[-1, b, 1:] = torch.tensor(0.8 * np.exp(-(np.angle(np.exp(1j * (ring - ang))) /
-                                                       (np.pi / 8)) ** 2 / 2))
-    y_hat[-1, 3, 0] = 0.9  # fixates where fixation is due -> correct
-    np.testing.assert_allclose(amb.outcomes(y_hat, y_loc), [0.5, 0.25, 0.25])
+    y_hat[-1, 1, 1:] = bump(1.0)  # task i's answer -> correct
+    y_hat[-1, 2, 1:] = bump(1.0 + np.pi)  # the partner's answer -> switch
+    y_hat[-1, 3, 1:] = bump(1.0 + np.pi / 2)  # neither -> blend
+    y_hat[-1, 4, 0] = 0.9  # fixates where fixation is due -> correct
+    np.testing.assert_allclose(amb.outcomes(y_hat, y_loc, other), [0.4, 0.2, 0.2, 0.2])
+    # no partner answer defined: switch and blend undefined (nan), not 0
+    frac = amb.outcomes(y_hat, y_loc)
+    np.testing.assert_allclose(frac[:2], [0.4, 0.2])
+    assert np.isnan(frac[2:]).all()
+    with pytest.raises(ValueError, match="one answer per trial"):
+        amb.outcomes(y_hat, y_loc, other[:2])
+
+
+def test_a_network_answering_the_partner_task_scores_as_switch():
+    """Outputs that are exactly the rendered targets of the partner task (same seed, so the
+    same stimuli) score as switch on every trial whose two answers differ; a network that
+    fixates on DMS go trials gives DNMS's answer there (switch, not collapse)."""
+    for task in ("fdgo", "delayanti", "contextdm1", "dmsgo"):
+        partner = T.COUNTERPARTS[task]
+        own, theirs = T.make_batch(task, 32, 4, noise=False), T.make_batch(partner, 32, 4,
+                                                                           noise=False)
+        y_hat = torch.from_numpy(theirs.y)  # a perfect network of the partner task
+        other = T.target_under(own.conditions, partner)
+        frac = amb.outcomes(y_hat, own.y_loc, other)
+        differ = ~amb.same_answer(own.y_loc[-1], other)
+        np.testing.assert_allclose(frac, [1 - differ.mean(), 0, differ.mean(), 0], atol=1e-12)
+        assert differ.mean() > 0.3
+        mine = amb.outcomes(torch.from_numpy(own.y), own.y_loc, other)
+        np.testing.assert_allclose(mine, [1, 0, 0, 0])
+
+
+def test_target_under_on_hand_built_conditions():
+    B, tdim = 2, 10
+    one = lambda v, dt=np.int64: np.full(B, v, dt)  # noqa: E731
+    stim = lambda locs, mod, s=1.0, on=2, off=6: T.Event(  # noqa: E731
+        "stim", one(on), one(off), np.asarray(s, float) * np.ones(B), np.array(locs, float),
+        one(mod))
+    out = T.Event("out", one(6), one(tdim), np.ones(B), np.array([0.5, 4.0]))
+
+    def cond(task, *events):
+        return T.Conditions(task, tdim, (*events, out), one(6), one(8),
+                            {"stim1": (2, 6), "go1": (6, None)})
+
+    go = cond("fdgo", stim([0.5, 4.0], 1))
+    np.testing.assert_allclose(T.target_under(go, "fdgo"), [0.5, 4.0])
+    np.testing.assert_allclose(T.target_under(go, "fdanti"), [0.5 + np.pi, 4.0 - np.pi])
+    assert T.target_under(go, "contextdm1") is None  # no answer of Ctx DM 1 on Go trials
+    assert T.target_under(go, "delayanti") is None
+    # Ctx DM: stimulus 1 at 1.0, stimulus 2 at 3.0; ring 1 favours 1 (trial 0) / 2 (trial 1),
+    # ring 2 the opposite
+    ctx = cond("contextdm1", stim([1.0, 1.0], 1, [1.2, 0.8]), stim([3.0, 3.0], 1, [0.8, 1.2]),
+               stim([1.0, 1.0], 2, [0.8, 1.2]), stim([3.0, 3.0], 2, [1.2, 0.8]))
+    np.testing.assert_allclose(T.target_under(ctx, "contextdm1"), [1.0, 3.0])
+    np.testing.assert_allclose(T.target_under(ctx, "contextdm2"), [3.0, 1.0])
+    # DMS: trial 0 a match, trial 1 not; DNMS answers the opposite go/no-go
+    dms = cond("dmsgo", stim([2.0, 2.0], 1, on=1, off=3), stim([2.0, 5.0], 2, on=6, off=tdim))
+    np.testing.assert_allclose(T.target_under(dms, "dmsgo"), [2.0, -1.0])
+    np.testing.assert_allclose(T.target_under(dms, "dmsnogo"), [-1.0, 5.0])
+    with pytest.raises(ValueError, match="not a Yang"):
+        T.target_under(go, "fdgoo")
+    with pytest.raises(ValueError, match="Conditions instance"):
+        T.target_under("fdgo", "fdanti")
+
+
+@pytest.mark.parametrize("task", sorted(T.COUNTERPARTS))
+def test_target_under_matches_the_rendered_targets(task):
+    """Own answer = rendered y_loc[-1]; the partner's answer on the same seed's trials = the
+    partner's rendered y_loc[-1] (the two samplers make the same draws)."""
+    partner = T.COUNTERPARTS[task]
+    c, c_partner = T.sample_conditions(task, 64, 11), T.sample_conditions(partner, 64, 11)
+    np.testing.assert_array_equal(T.target_under(c, task).astype(np.float32),
+                                  T.render(c).y_loc[-1])
+    np.testing.assert_array_equal(T.target_under(c, partner).astype(np.float32),
+                                  T.render(c_partner).y_loc[-1])
+    assert T.COUNTERPARTS[partner] == task
+
+
+def test_probe_windows_follow_the_generator_epochs():
+    w = amb.probe_windows(T.sample_conditions("delaygo", 4, 0))
+    ep = T.sample_conditions("delaygo", 4, 0).epochs
+    assert w["delay"] == [ep["delay1"]] and w["go"] == ep["go1"][0]
+    assert w["switch"] == ep["stim1"][1]  # the stimulus goes off: switch at its offset
+    ep = T.sample_conditions("fdgo", 4, 0).epochs
+    w = amb.probe_windows(T.sample_conditions("fdgo", 4, 0))
+    assert w["delay"] == [] and w["switch"] == (ep["stim1"][0] + ep["stim1"][1]) // 2
+    assert amb.probe_windows(T.sample_conditions("reactgo", 4, 0))["switch"] is None
+    assert len(amb.probe_windows(T.sample_conditions("contextdelaydm1", 4, 0))["delay"]) == 2
+    with pytest.raises(ValueError, match="Conditions instance"):
+        amb.probe_windows({"epochs": {}})
+
+
+def test_piecewise_context_validates_its_pieces():
+    base = torch.eye(2)[:1].expand(3, 2)
+    c = amb.piecewise_context(5, base, [(1, 3, torch.zeros(3, 2))])
+    assert c.shape == (5, 3, 2) and c[1:3].abs().sum() == 0 and (c[0] == base).all()
+    for bad, msg in (([(3, 1, torch.zeros(3, 2))], "0 <= on <= off"),
+                     ([(0, 9, torch.zeros(3, 2))], "0 <= on <= off"),
+                     ([(0, 1, torch.zeros(2, 2))], "expected"),
+                     ([(0, 1)], "on, off, value")):
+        with pytest.raises(ValueError, match=msg):
+            amb.piecewise_context(5, base, bad)
+    with pytest.raises(ValueError, match="positive int"):
+        amb.piecewise_context(0, base)
+    with pytest.raises(ValueError, match=r"\(B, K\)"):
+        amb.piecewise_context(5, torch.zeros(2))
 
 
 def synthetic_probes(auc_exc: float, auc_syn: float, seeds: int = 3) -> dict:
@@ -120,15 +232,33 @@ def test_probe_network_on_a_tiny_network():
     spec = amb.ProbeSpec(lambdas=(0.0, 0.5, 1.0), noise_levels=(0.0, 0.5),
                          dilutions=(0.0, 1.0), scales=(0.0, 1.0))
     out = amb.probe_network(res, spec)
-    assert out["mix_i"].shape == (3, 3) and out["out_i"].shape == (3, 3, 3)
-    np.testing.assert_allclose(out["out_i"].sum(-1), 1.0)
+    assert out["mix_i"].shape == (3, 3) and out["out_i"].shape == (3, 3, 4)
+    np.testing.assert_allclose(out["out_i"][0].sum(-1), 1.0)  # Go/Anti: partners
+    assert np.isnan(out["out_i"][1:, :, 2:]).all()  # Go/Dly Go, Anti/Dly Go: no partner answer
+    np.testing.assert_allclose(out["out_i"][:, :, :2].sum(-1) <= 1, True)
+    np.testing.assert_allclose(out["congruent"][0], 0.0)  # pro/anti answers always differ
+    assert np.isnan(out["congruent"][1:]).all()
     for key in ("noise_frozen", "noise_fresh", "dilution"):
         assert out[key].shape == (2, 3)
         np.testing.assert_allclose(out[key][0], out["clean"])  # zero corruption = clean
     np.testing.assert_allclose(out["scale"][1], out["clean"])
     np.testing.assert_allclose(out["mix_i"][:, 0], out["clean"][[0, 0, 1]])
+    # the delay probe exists only for the task with a delay
+    assert np.isnan(out["delay_removed"][:2]).all() and np.isfinite(out["delay_removed"][2])
+    assert out["go_only"].shape == (3,) and out["mid_switch"].shape == (3, 2, 4)
+    # zero corruption in each timed probe reproduces clean exactly (common random numbers)
+    P = amb._Prober(res)
+    for k in range(3):
+        w = amb.probe_windows(P.conditions[k])
+        assert P.go_only(k, onset=0) == out["clean"][k]
+        assert P.delay_removed(k, windows=[(w["go"], w["go"])]) == out["clean"][k]
+        assert P.mid_switch(k, k)[0] == out["clean"][k]  # switching to its own context
+        T_k = P.batches[k][0].shape[0]
+        assert P.mid_switch(k, 1 - min(k, 1), at=T_k)[0] == out["clean"][k]  # switch at the end
     ex = amb.example(res, "fdgo", "fdanti", 0.5)
     assert ex["y_hat"].shape[1] == 33 and ex["outcome"] in amb.OUTCOMES
+    assert ex["target_j"] == pytest.approx((ex["target_i"] + np.pi) % (2 * np.pi))
+    assert amb.example(res, "fdgo", "delaygo", 0.5)["target_j"] is None
     for pathway in ("exc", "syn"):
         for mode in ("zero", "mean"):
             assert analysis.pathway_ablation(res, pathway, mode).shape == (3,)
@@ -198,3 +328,87 @@ def test_verdict_c2_scores_both_sides_on_common_pairs():
     assert all(c["pairs"] == 1 for c in out["comparisons"])
     assert all(abs(c["diff"]) < 1e-12 for c in out["comparisons"])
     assert out["verdict"] == "not supported"
+
+
+def panel_probes(seeds: int = 3) -> dict:
+    """Fake probes of two variants on (fdgo, fdanti): known l_leave per seed; variant 'syn'
+    never learned Anti in seed 0."""
+    probes = {}
+    for s in range(seeds):
+        probes["exc", s] = fake_probe([1, 1, .5, 0, 0], [0, 0, .5, .8, 1],
+                                      tasks=("fdgo", "fdanti"))
+        probes["syn", s] = fake_probe([1, 0.5, 0.4, 0, 0],
+                                      [0, 0, .5, .5, .5] if s == 0 else [0, 0, .5, .8, 1],
+                                      clean=(1.0, 0.5 if s == 0 else 1.0),
+                                      tasks=("fdgo", "fdanti"))
+    return probes
+
+
+def test_l_leave_by_pair_scores_only_learned_dominant_tasks():
+    df = E2.l_leave_by_pair(panel_probes(), ["exc", "syn"], [("fdgo", "fdanti")])
+    row = df.set_index(["variant", "dominant"])
+    assert row.loc[("exc", "Go"), "mean"] == pytest.approx(0.5)  # never leaves before the tie
+    assert row.loc[("exc", "Anti"), "mean"] == pytest.approx(0.125)
+    assert row.loc[("syn", "Go"), "mean"] == pytest.approx(0.25 * 0.1 / 0.5)
+    assert row.loc[("syn", "Anti"), "n"] == 2 and row.loc[("syn", "Anti"), "seeds"] == 3
+    assert row.loc[("exc", "Go"), "ci"] == pytest.approx(0.0)
+    table = E2.l_leave_table(df)
+    assert table.shape == (2, 2) and "(n=2)" in table.loc["syn", "Anti (vs Go)"]
+    assert "earliest `syn`" in E2.l_leave_text(df)
+
+
+def test_outcome_tables_and_text():
+    probes = panel_probes()
+    df = E2.outcome_table(probes, ["exc", "syn"], [("fdgo", "fdanti")], l=0.5)
+    assert set(df["trials of"]) == {"Go", "Anti"}
+    r = df.set_index(["variant", "trials of"])
+    assert r.loc[("exc", "Go"), "switch"] == pytest.approx(0.3)
+    assert r.loc[("syn", "Anti"), "n"] == 2
+    with pytest.raises(ValueError, match="not on the probe's mixture grid"):
+        E2.outcome_table(probes, ["exc"], [("fdgo", "fdanti")], l=0.3)
+    mid = E2.mid_switch_table(probes, ["exc", "syn"], [("fdgo", "fdanti")])
+    r = mid.set_index(["variant", "trials of"])
+    assert r.loc[("exc", "Go"), "switch"] == pytest.approx(0.6)  # direction (i -> j)
+    assert r.loc[("exc", "Anti"), "correct"] == pytest.approx(0.7)  # direction (j -> i)
+    assert r.loc[("syn", "Go"), "n"] == 2  # both tasks must be learned
+    assert "as Anti (switch) 0.60" in E2.mid_switch_text(mid)
+    assert "switch 0.30" in E2.outcome_text(df, "At the tie")
+    assert E2.display_outcomes(df).shape[1] == 5
+
+
+def test_relative_to_clean_leaves_out_undefined_probes():
+    res = {"clean": np.array([1.0, 1.0, 0.5]), "delay": np.array([np.nan, 0.5, 0.0])}
+    np.testing.assert_allclose(analysis.relative_to_clean(res, "delay"), [0.5])
+    res["delay"] = np.array([np.nan, np.nan, 0.0])
+    assert np.isnan(analysis.relative_to_clean(res, "delay")).all()
+
+
+def test_robustness_table_columns_are_defined_from_code():
+    probes = panel_probes()
+    table = analysis.robustness_by_variant(probes, ["exc", "syn"])
+    for col in ("auc", "l_leave", *analysis.SUMMARIES):
+        assert col in table and col + " ±" in table and col + " n" in table
+    assert table.loc["exc", "delay_removed"] == pytest.approx(0.5)  # Anti only (Go: nan)
+    assert table.loc["exc", "missing"] == 0.0 and table.loc["exc", "go_only"] == 1.0
+    md = E2.summary_columns_markdown(probes["exc", 0]["spec"])
+    for col in ("auc", "l_leave", *analysis.SUMMARIES):
+        assert f"`{col}`" in md
+    assert "noise levels {1}" in md and "scales {0, 2}" in md
+    assert "`none`" not in E2.corruption_text(table, probes["exc", 0]["spec"])
+
+
+def test_ambiguity_figures():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    from lib.plots import ambiguity as plots
+    probes, labels, panel = panel_probes(), ["exc", "syn"], [("fdgo", "fdanti")]
+    table = analysis.robustness_by_variant(probes, labels)
+    figs = [plots.outcome_fractions(probes, labels, panel),
+            plots.l_leave_pairs(E2.l_leave_by_pair(probes, labels, panel)),
+            plots.mid_switch(E2.mid_switch_table(probes, labels, panel)),
+            plots.timed_probes(table, labels), plots.corruption_curves(probes, labels),
+            plots.mixture_panel(probes, labels, panel)]
+    assert all(isinstance(f, Figure) for f in figs)
+    plt.close("all")

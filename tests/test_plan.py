@@ -187,7 +187,7 @@ def test_long_plan_proceeds_when_allowed_and_probes_plan_too(store, monkeypatch,
                         lambda self, k, c: runs.append(k) or real_run(self, k, c))
     res = ambiguity.run_ambiguity(nets, probe=probe, progress=False, allow_long=True)
     assert set(res) == {"a"}
-    assert len(runs) == plan.probe_forwards(len(cfg.tasks), probe)  # the estimate's count
+    assert len(runs) == plan.probe_forwards(cfg.tasks, probe)  # the estimate's count
 
 
 def test_no_train_mode_plans_nothing(store, monkeypatch):

@@ -16,17 +16,24 @@ History:
 - network 2: Yang's elementwise gradient clipping by default; protocol options (sampling,
   coherence curriculum, model constants) in the config.
 - ambiguity 2: probes of network-2 networks.
+- ambiguity 3: outcomes split into correct / collapse / switch / blend (switch: the conflict
+  partner's answer on the same trial, ``lib.core.tasks.target_under``); the "late" probe replaced
+  by timed probes at the generator's epochs (context removed during the delay, given only from
+  the go epoch, switched to the partner's mid-trial); ``congruent`` fractions stored.
+- dynamics 1: E4's analyses of network-2 networks (lib.experiments.dynamics).
 """
 from __future__ import annotations
 
 BEHAVIOUR: dict[str, int] = {
     "network": 2,    # tasks, model, metrics, training loop: what a trained network is
-    "ambiguity": 2,  # E2 probes: contexts, noise streams, outcome classification
+    "ambiguity": 3,  # E2 probes: contexts, noise streams, outcome classification
+    "dynamics": 1,   # E4 analyses: state space, task variance, fixed points, continuation
 }
 
 DEPENDS: dict[str, tuple[str, ...]] = {
     "network": ("network",),
     "ambiguity": ("network", "ambiguity"),
+    "dynamics": ("network", "dynamics"),
 }
 """Which behaviour versions the artifacts of each kind depend on."""
 

@@ -1,4 +1,4 @@
-"""E2: robustness of trained networks to ambiguous, noisy, scaled, missing or late context.
+"""E2: robustness of trained networks to ambiguous, noisy, scaled, missing or mistimed context.
 
 Every probe evaluates a network trained on clean one-hot contexts on its fixed evaluation trials
 (``lib.core.train.evaluation_batches``) with a corrupted context ``c``; performance is Yang's
@@ -9,7 +9,15 @@ the task whose trials are shown and K the number of tasks:
 * noise      ``c = e_i + s eta``, eta ~ N(0, I) frozen per trial (B, K) or fresh per step (T, B, K);
 * dilution   ``c = (1 - eps) e_i + eps 1/K``;
 * scale      ``c = k e_i``;
-* missing    ``c = 0``; late: ``c = 0`` before the first stimulus onset, ``e_i`` from it on.
+* missing    ``c = 0``;
+* timed (the context changes within a trial, at the epochs of the task generator,
+  :func:`probe_windows`): *delay removed* ``c = 0`` during the delay epoch(s), ``e_i`` elsewhere
+  (tasks with a delay only, nan elsewhere); *go only* ``c = 0`` before the go epoch, ``e_i``
+  from it; *mid-trial switch* ``e_i`` until the stimulus offset (the middle of the stimulus
+  epoch where the stimulus stays on), ``e_j`` after it.
+
+Every trial's outcome (:data:`OUTCOMES`) compares its last-step response with task i's answer and
+with the answer of i's conflict partner j on the same trial (``lib.core.tasks.target_under``).
 
 Summaries of a mixture curve, for the task with the larger weight ("dominant", l < 1/2):
 ``auc`` = mean over l in [0, 1/2) of perf(l) / perf(0) (1 = unaffected by the intruding context)
@@ -25,10 +33,10 @@ import numpy as np
 import torch
 
 from lib import artifacts
-from lib.core.metrics import mean_perf, performance
+from lib.core import tasks as T
+from lib.core.metrics import TOLERANCE, mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
-from lib.core.statespace import stim_onset
-from lib.core.seeds import STREAM_PROBE, one_hot, step_seed, torch_generator
+from lib.core.seeds import STREAM_EVAL, STREAM_PROBE, one_hot, step_seed, torch_generator
 from lib.core.train import TrainResult, evaluation_batches
 from lib.experiments import plan
 from lib.experiments.runner import load_or_train, run_jobs
@@ -37,10 +45,21 @@ PANEL = (("fdgo", "fdanti"), ("delaygo", "delayanti"), ("contextdm1", "contextdm
          ("dmsgo", "dmsnogo"))
 """The fixed panel of task pairs (Go/Anti, DlyGo/DlyAnti, CtxDM1/CtxDM2, DMS/DNMS)."""
 
-OUTCOMES = ("correct", "collapse", "wrong")
-"""Per-trial outcome at the last step: correct; fixating where a response was due (collapse);
-responding in the wrong place or where fixation was due (a switch to the other task or a
-blend)."""
+OUTCOMES = ("correct", "collapse", "switch", "blend")
+"""Per-trial outcome at the last step, judged as Yang's performance (fixation output > 1/2 =
+fixating; a response is at an angle if its population vector is within ``TOLERANCE`` = 0.2 pi):
+
+* ``correct``: task i's answer;
+* ``switch``: not correct, but the answer of i's conflict partner j on the same trial
+  (``lib.core.tasks.target_under``): the opposite angle (Go/Anti), the choice on the other
+  modality (Ctx DM 1/2), the opposite go/no-go (DMS/DNMS; there fixating on a go trial *is* the
+  partner's answer, so it counts as switch, not collapse);
+* ``collapse``: neither, fixating where a response was due;
+* ``blend``: any other wrong response (elsewhere on the ring, or a response where fixation was due
+  and the partner does not respond there either).
+
+Where j is not i's partner (no answer of j is defined on i's trials) ``switch`` and ``blend`` are
+nan (undefined, not 0); ``1 - correct - collapse`` is the wrong responses then."""
 
 
 def _grid(lo: float, hi: float, n: int) -> tuple[float, ...]:
@@ -88,14 +107,101 @@ def pairs_of(tasks: tuple[str, ...]) -> list[tuple[int, int]]:
     return list(itertools.combinations(range(len(tasks)), 2))
 
 
-def outcomes(y_hat: torch.Tensor, y_loc: np.ndarray) -> np.ndarray:
-    """Fractions of trials per ``OUTCOMES`` category, shape (3,)."""
+def _answers(y_hat: torch.Tensor, target: np.ndarray) -> np.ndarray:
+    """Per trial (B,) bool: does the last step give ``target`` (B,) (rad, -1 = fixate)?"""
     with np.errstate(invalid="ignore", divide="ignore"):  # see lib.core.metrics.mean_perf
-        correct = performance(y_hat, y_loc).astype(bool)
+        return performance(y_hat[-1:], np.asarray(target, np.float64)[None]).astype(bool)
+
+
+def outcomes(y_hat: torch.Tensor, y_loc: np.ndarray, other: np.ndarray | None = None
+             ) -> np.ndarray:
+    """Fractions of trials per ``OUTCOMES`` category, shape (4,); ``other`` (B,) is the answer of
+    task i's conflict partner on the same trials (None: undefined, then switch and blend are
+    nan)."""
+    target = np.asarray(y_loc)[-1]
+    correct = _answers(y_hat, target)
     fixating = (y_hat[-1, :, 0] > 0.5).cpu().numpy()
-    collapse = ~correct & fixating & (np.asarray(y_loc)[-1] >= 0)
-    wrong = ~correct & ~collapse
-    return np.array([correct.mean(), collapse.mean(), wrong.mean()])
+    if other is None:
+        collapse = ~correct & fixating & (target >= 0)
+        return np.array([correct.mean(), collapse.mean(), np.nan, np.nan])
+    if np.shape(other) != target.shape:
+        raise ValueError(f"other: expected shape {target.shape} (one answer per trial), got "
+                         f"{np.shape(other)}")
+    switch = ~correct & _answers(y_hat, other)
+    collapse = ~correct & ~switch & fixating & (target >= 0)
+    blend = ~correct & ~switch & ~collapse
+    return np.array([correct.mean(), collapse.mean(), switch.mean(), blend.mean()])
+
+
+def same_answer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per trial: do two answers (rad, -1 = fixate) coincide (both fixate, or both respond within
+    ``TOLERANCE``)? Where they do, a switch cannot be told from a correct response."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    d = np.abs(a - b) % (2 * np.pi)
+    near = np.minimum(d, 2 * np.pi - d) < TOLERANCE
+    return np.where((a < 0) | (b < 0), (a < 0) & (b < 0), near)
+
+
+def evaluation_conditions(config) -> list[T.Conditions]:
+    """The conditions of the evaluation trials (``lib.core.train.evaluation_batches`` draws and
+    renders them with the same generators; :class:`_Prober` checks they agree)."""
+    return [T.sample_conditions(task, config.eval_trials,
+                                np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k)))
+            for k, task in enumerate(config.tasks)]
+
+
+def _bound(v: int | None, default: int) -> int:
+    return default if v is None else int(v)
+
+
+def probe_windows(conditions: T.Conditions) -> dict:
+    """The steps at which the timed probes change the context, from the generator's epochs:
+
+    * ``delay``: the delay epochs ``[(on, off), ...]`` (Yang's ``delay1``, ``delay2``; [] if none);
+    * ``go``: the first step of the go epoch (``go1``: fixation offset; test onset in the match
+      tasks, whose fixation input stays on);
+    * ``switch``: the stimulus offset (end of ``stim1``) if every stimulus shown during ``stim1``
+      ends there, else (the stimulus stays on into the response) the middle of ``stim1``; None for
+      a task without a ``stim1`` epoch (RT Go/Anti).
+    """
+    if not isinstance(conditions, T.Conditions):
+        raise ValueError(f"conditions must be a Conditions instance, got "
+                         f"{type(conditions).__name__}")
+    ep, tdim = conditions.epochs, conditions.tdim
+    if "go1" not in ep:
+        raise ValueError(f"{conditions.task}: no go1 epoch in {sorted(ep)}")
+    delay = [(_bound(on, 0), _bound(off, tdim)) for name, (on, off) in ep.items()
+             if name.startswith("delay")]
+    switch = None
+    if "stim1" in ep:
+        on, off = _bound(ep["stim1"][0], 0), _bound(ep["stim1"][1], tdim)
+        during = [e for e in conditions.events if e.kind == "stim" and int(e.ons.min()) < off]
+        stays = any(int(e.offs.max()) > off for e in during)
+        switch = (on + off) // 2 if stays else off
+    return {"delay": delay, "go": _bound(ep["go1"][0], 0), "switch": switch}
+
+
+def piecewise_context(T_steps: int, base: torch.Tensor, pieces=()) -> torch.Tensor:
+    """A time-varying context (T, B, K): ``base`` (B, K) at every step, replaced by ``value``
+    (B, K) on each ``(on, off, value)`` of ``pieces`` (half-open steps, later pieces win)."""
+    if isinstance(T_steps, bool) or not isinstance(T_steps, (int, np.integer)) or T_steps < 1:
+        raise ValueError(f"T_steps={T_steps!r} must be a positive int")
+    if not isinstance(base, torch.Tensor) or base.dim() != 2:
+        raise ValueError(f"base must be a (B, K) tensor, got {getattr(base, 'shape', base)!r}")
+    c = base.expand(T_steps, *base.shape).clone()
+    for piece in pieces:
+        if len(piece) != 3:
+            raise ValueError(f"a piece is (on, off, value), got {piece!r}")
+        on, off, value = piece
+        if not (isinstance(on, (int, np.integer)) and isinstance(off, (int, np.integer))
+                and 0 <= on <= off <= T_steps):
+            raise ValueError(f"piece steps on={on!r}, off={off!r}: need ints with "
+                             f"0 <= on <= off <= T = {T_steps}")
+        if tuple(value.shape) != tuple(base.shape):
+            raise ValueError(f"piece value has shape {tuple(value.shape)}, expected "
+                             f"{tuple(base.shape)}")
+        c[on:off] = value
+    return c
 
 
 class _Prober:
@@ -110,10 +216,21 @@ class _Prober:
         self.result, self.cfg = result, result.config
         self.model = result.model.eval()
         self.batches = evaluation_batches(self.cfg)
+        self.conditions = evaluation_conditions(self.cfg)
         self.K = len(self.cfg.tasks)
+        for k, (c, b) in enumerate(zip(self.conditions, self.batches)):
+            own = T.target_under(c, c.task)
+            if c.tdim != b[0].shape[0] or not np.array_equal(own.astype(np.float32),
+                                                              np.asarray(b[3])[-1]):
+                raise RuntimeError(f"{c.task}: the probe's trial conditions differ from the "
+                                   "evaluation trials (lib.core.train.evaluation_batches)")
 
-    def eye(self, k: int, B: int) -> torch.Tensor:
-        return one_hot(k, self.K, B)
+    def eye(self, k: int, B: int | None = None) -> torch.Tensor:
+        return one_hot(k, self.K, self.cfg.eval_trials if B is None else B)
+
+    def other(self, k: int, j: int) -> np.ndarray | None:
+        """Task j's answer on task k's trials (None where undefined)."""
+        return T.target_under(self.conditions[k], self.cfg.tasks[j])
 
     @torch.no_grad()
     def run(self, k: int, c: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
@@ -125,25 +242,68 @@ class _Prober:
     def perf(self, k: int, c: torch.Tensor) -> float:
         return mean_perf(*self.run(k, c))
 
+    def timed(self, k: int, pieces) -> tuple[torch.Tensor, np.ndarray]:
+        """Task k's trials with context ``e_k`` replaced on the ``(on, off, value)`` pieces."""
+        return self.run(k, piecewise_context(self.batches[k][0].shape[0], self.eye(k), pieces))
+
+    def delay_removed(self, k: int, windows=None) -> float:
+        """Performance with c = 0 on the delay epochs (default: the task's own; nan if none)."""
+        windows = probe_windows(self.conditions[k])["delay"] if windows is None else windows
+        if not windows:
+            return np.nan
+        zero = torch.zeros_like(self.eye(k))
+        return mean_perf(*self.timed(k, [(on, off, zero) for on, off in windows]))
+
+    def go_only(self, k: int, onset: int | None = None) -> float:
+        """Performance with c = 0 before ``onset`` (default: the go epoch), e_k from it."""
+        onset = probe_windows(self.conditions[k])["go"] if onset is None else onset
+        return mean_perf(*self.timed(k, [(0, onset, torch.zeros_like(self.eye(k)))]))
+
+    def mid_switch(self, k: int, j: int, at: int | None = None) -> np.ndarray:
+        """Outcomes (4,) of task k's trials with e_k until ``at`` (default: the stimulus offset,
+        :func:`probe_windows`) and e_j from it on; nan where the task has no such time."""
+        at = probe_windows(self.conditions[k])["switch"] if at is None else at
+        if at is None:
+            return np.full(len(OUTCOMES), np.nan)
+        T_k = self.batches[k][0].shape[0]
+        y_hat, y_loc = self.timed(k, [(at, T_k, self.eye(j))])
+        return outcomes(y_hat, y_loc, self.other(k, j))
+
 
 def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
-    """Every E2 probe on one network; arrays indexed by (level, task) or (pair, l)."""
+    """Every E2 probe on one network; arrays indexed by (level, task) or (pair, l).
+
+    ``out_i``/``out_j`` (pair, l, 4): outcomes (:data:`OUTCOMES`) of the mixture on task i's and
+    task j's trials; ``congruent`` (pair, 2): the fraction of task i's (j's) trials on which the
+    partner's answer is the task's own (there a switch looks correct; nan where undefined);
+    ``delay_removed``, ``go_only`` (K,); ``mid_switch`` (pair, 2, 4): outcomes on task i's trials
+    switched to e_j, and on task j's trials switched to e_i.
+    """
     P = _Prober(result)
     K, tasks = P.K, P.cfg.tasks
     B = P.cfg.eval_trials
     pairs = pairs_of(tasks)
     lam = np.array(spec.lambdas)
+    n_out = len(OUTCOMES)
     mix_i = np.zeros((len(pairs), len(lam)))
     mix_j = np.zeros_like(mix_i)
-    out_i = np.zeros((len(pairs), len(lam), 3))
+    out_i = np.zeros((len(pairs), len(lam), n_out))
     out_j = np.zeros_like(out_i)
+    congruent = np.full((len(pairs), 2), np.nan)
+    mid_switch = np.zeros((len(pairs), 2, n_out))
     for p, (i, j) in enumerate(pairs):
+        for side, (k, other) in enumerate(((i, j), (j, i))):
+            answer = P.other(k, other)
+            if answer is not None:
+                own = np.asarray(P.batches[k][3])[-1]
+                congruent[p, side] = same_answer(own, answer).mean()
+            mid_switch[p, side] = P.mid_switch(k, other)
         for a, l in enumerate(lam):
             c = (1 - l) * P.eye(i, B) + l * P.eye(j, B)
-            for k, perf_arr, out_arr in ((i, mix_i, out_i), (j, mix_j, out_j)):
+            for k, other, perf_arr, out_arr in ((i, j, mix_i, out_i), (j, i, mix_j, out_j)):
                 y_hat, y_loc = P.run(k, c)
                 perf_arr[p, a] = mean_perf(y_hat, y_loc)
-                out_arr[p, a] = outcomes(y_hat, y_loc)
+                out_arr[p, a] = outcomes(y_hat, y_loc, P.other(k, other))
     gen = torch.Generator().manual_seed(P.cfg.seed)
     eta_frozen = torch.randn(B, K, generator=gen)
     noise_frozen = np.array([[P.perf(k, P.eye(k, B) + s * eta_frozen) for k in range(K)]
@@ -158,18 +318,14 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
                          for e in spec.dilutions])
     scale = np.array([[P.perf(k, s * P.eye(k, B)) for k in range(K)] for s in spec.scales])
     missing = np.array([P.perf(k, torch.zeros(B, K)) for k in range(K)])
-    late = np.zeros(K)
-    for k in range(K):
-        x = P.batches[k][0]
-        onset = stim_onset(x)
-        c = P.eye(k, B).expand(x.shape[0], B, K).clone()
-        c[:onset] = 0.0
-        late[k] = P.perf(k, c)
+    delay_removed = np.array([P.delay_removed(k) for k in range(K)])
+    go_only = np.array([P.go_only(k) for k in range(K)])
     clean = np.array([P.perf(k, P.eye(k, B)) for k in range(K)])
     return {"tasks": list(tasks), "pairs": [list(q) for q in pairs], "spec": asdict(spec),
             "clean": clean, "mix_i": mix_i, "mix_j": mix_j, "out_i": out_i, "out_j": out_j,
-            "noise_frozen": noise_frozen, "noise_fresh": noise_fresh, "dilution": dilution,
-            "scale": scale, "missing": missing, "late": late}
+            "congruent": congruent, "noise_frozen": noise_frozen, "noise_fresh": noise_fresh,
+            "dilution": dilution, "scale": scale, "missing": missing,
+            "delay_removed": delay_removed, "go_only": go_only, "mid_switch": mid_switch}
 
 
 def ordered_curves(res: dict) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
@@ -248,24 +404,22 @@ def run_ambiguity(nets: dict, profile: str | None = None, workers: int = 1,
     return {k: probe_artifact(res, probe) for k, res in nets.items()}
 
 
-ANTI_PAIRS = {("fdgo", "fdanti"), ("delaygo", "delayanti"), ("reactgo", "reactanti")}
-"""Pairs whose two answers on the same stimulus are opposite angles."""
-
-
 @torch.no_grad()
 def example(result: TrainResult, task_i: str, task_j: str, l: float = 0.5,
             trial: int = 0) -> dict:
-    """One trial of ``task_i`` under ``c = (1-l) e_i + l e_j``: outputs (T, 33), the angle task i
-    asks for, the angle task j would ask for on the same stimulus (pro/anti pairs only, else
-    None) and the trial's outcome (one of ``OUTCOMES``)."""
+    """One trial of ``task_i`` under ``c = (1-l) e_i + l e_j``: outputs (T, 33), the answer task i
+    asks for, the answer task j would give on the same trial (``lib.core.tasks.target_under``;
+    -1 = fixate, None where undefined) and the trial's outcome (one of ``OUTCOMES``, or "wrong"
+    where task j has no answer defined on task i's trials and the response is neither correct nor a
+    collapse)."""
     P = _Prober(result)
     i, j = P.cfg.tasks.index(task_i), P.cfg.tasks.index(task_j)
-    B = P.cfg.eval_trials
-    y_hat, y_loc = P.run(i, (1 - l) * P.eye(i, B) + l * P.eye(j, B))
+    y_hat, y_loc = P.run(i, (1 - l) * P.eye(i) + l * P.eye(j))
+    other = P.other(i, j)
     target_i = float(np.asarray(y_loc)[-1, trial])
-    target_j = ((target_i + np.pi) % (2 * np.pi)
-                if (task_i, task_j) in ANTI_PAIRS and target_i >= 0 else None)
     one = y_hat[:, trial:trial + 1]
-    frac = outcomes(one, np.asarray(y_loc)[:, trial:trial + 1])
-    return {"y_hat": one[:, 0].numpy(), "target_i": target_i, "target_j": target_j,
-            "outcome": OUTCOMES[int(np.argmax(frac))]}
+    frac = outcomes(one, np.asarray(y_loc)[:, trial:trial + 1],
+                    None if other is None else other[trial:trial + 1])
+    outcome = OUTCOMES[int(np.nanargmax(frac))] if np.nanmax(frac) > 0 else "wrong"
+    return {"y_hat": one[:, 0].numpy(), "target_i": target_i,
+            "target_j": None if other is None else float(other[trial]), "outcome": outcome}

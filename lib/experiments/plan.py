@@ -26,6 +26,7 @@ from typing import Any, Callable, Hashable
 import torch
 
 from lib import artifacts
+from lib.core import tasks as T
 from lib.core.train import (History, TrainConfig, build_model, default_device, evaluate,
                             evaluation_batches, make_optimizer, train_step, trainable_parameters)
 
@@ -115,21 +116,29 @@ def train_seconds(config: TrainConfig) -> float:
     return config.max_steps * c.step_s + n_evals * c.eval_s + c.setup_s
 
 
-def probe_forwards(n_tasks: int, probe: Any) -> int:
+def _epochs(task: str) -> dict:
+    return T.sample_conditions(task, 1, 0).epochs  # the names are the same on every draw
+
+
+def probe_forwards(tasks: tuple[str, ...], probe: Any) -> int:
     """Forward passes (each on one task's evaluation trials) of
-    :func:`lib.experiments.ambiguity.probe_network`: both tasks of every pair at every mixture
-    weight; frozen and fresh noise, dilution and scale at every level; missing, late and clean
-    context once per task."""
-    pairs = n_tasks * (n_tasks - 1) // 2
-    per_task = (2 * len(probe.noise_levels) + len(probe.dilutions) + len(probe.scales) + 3)
-    return 2 * pairs * len(probe.lambdas) + n_tasks * per_task
+    :func:`lib.experiments.ambiguity.probe_network` on a network of ``tasks``: both tasks of
+    every pair at every mixture weight, and each task of a pair once switched mid-trial (tasks
+    with a stimulus epoch); frozen and fresh noise, dilution and scale at every level; missing,
+    go only and clean context once per task, delay removed once per task with a delay."""
+    n = len(tasks)
+    pairs = n * (n - 1) // 2
+    switchable = sum("stim1" in _epochs(t) for t in tasks)
+    delayed = sum(any(e.startswith("delay") for e in _epochs(t)) for t in tasks)
+    per_task = 2 * len(probe.noise_levels) + len(probe.dilutions) + len(probe.scales) + 3
+    return 2 * pairs * len(probe.lambdas) + (n - 1) * switchable + n * per_task + delayed
 
 
 def probe_seconds(config: TrainConfig, probe: Any) -> float:
     """Estimated seconds to probe one network of ``config`` with a ``ProbeSpec``."""
     c = measure_cost(config)
     K = len(config.tasks)
-    return probe_forwards(K, probe) * c.eval_s / K + c.setup_s
+    return probe_forwards(config.tasks, probe) * c.eval_s / K + c.setup_s
 
 
 def fmt_duration(seconds: float) -> str:
@@ -267,9 +276,9 @@ def probe_part(configs: dict[Hashable, TrainConfig], probe: Any, keys: dict[Hash
                label: str = "E2 probes") -> Part:
     """E2's probes of the networks of ``configs``; ``keys`` are their ``ambiguity`` artifact
     configs (:func:`lib.experiments.ambiguity.probe_key`)."""
-    K = {len(c.tasks) for c in configs.values()}
+    task_sets = {tuple(c.tasks) for c in configs.values()}
     note = "forward passes per network: " + ", ".join(
-        f"{probe_forwards(k, probe):,}" for k in sorted(K))
+        f"{probe_forwards(t, probe):,}" for t in sorted(task_sets))
     return _part(label, "ambiguity", keys, lambda k: probe_seconds(configs[k], probe), workers,
                  force, todo, note)
 

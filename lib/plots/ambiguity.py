@@ -1,11 +1,16 @@
-"""Figures of chapter E2 (ambiguity): mixture curves on the panel pairs, robustness summaries,
-noise / dilution / scale / missing / late context, and outputs on one ambiguous trial."""
+"""Figures of chapter E2 (ambiguity): mixture curves on the panel pairs, how trials fail
+(correct / collapse / switch / blend), where each pathway leaves criterion per pair, robustness
+summaries, noise / dilution / scale, missing and timed context, mid-trial switches, and outputs
+on one ambiguous trial."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from lib.experiments.ambiguity import OUTCOMES
 from lib.plots import color, figure
+from lib.analysis import ambiguity as E2
 from lib.analysis import claims
 from lib.analysis.stats import mean_ci
 from lib.core.tasks import DISPLAY_NAMES
@@ -67,7 +72,8 @@ def robustness_summary(table, labels):
 def corruption_curves(probes: dict, labels):
     """Performance relative to clean (mean over the tasks at criterion on clean context) under
     context noise (frozen per trial, fresh per step), dilution toward uniform and scaling; mean
-    and 95% CI over seeds."""
+    and 95% CI over the seeds with a learned task (their number in the legend where not all;
+    the context-blind ``none`` dashed)."""
     probes_ = {"noise_frozen": ("noise_levels", "context noise s.d. (frozen per trial)"),
                "noise_fresh": ("noise_levels", "context noise s.d. (fresh per step)"),
                "dilution": ("dilutions", "dilution toward uniform (eps)"),
@@ -77,9 +83,11 @@ def corruption_curves(probes: dict, labels):
         for lab in labels:
             runs = _seeds(probes, lab)
             x = np.asarray(runs[0]["spec"][grid])
-            rel = [claims.relative_to_clean(res, key) for res in runs]
+            rel = np.array([claims.relative_to_clean(res, key) for res in runs])
             m, h = mean_ci(rel)
-            ax.plot(x, m, color=color(lab), label=lab, lw=1.4)
+            n = int(np.isfinite(rel).any(axis=1).sum())
+            ax.plot(x, m, color=color(lab), lw=1.4, ls="--" if lab == "none" else "-",
+                    label=lab if n == len(runs) else f"{lab} ({n}/{len(runs)} seeds)")
             ax.fill_between(x, m - np.nan_to_num(h), m + np.nan_to_num(h), color=color(lab),
                             alpha=0.12, lw=0)
         ax.set_xlabel(xlabel, fontsize=8)
@@ -88,36 +96,108 @@ def corruption_curves(probes: dict, labels):
     return fig
 
 
-def missing_late(probes: dict, labels):
-    """Mean performance with no context at all and with context arriving at stimulus onset."""
-    fig, axes = figure(1, 1, 6.0, 3.0)
+OUTCOME_COLORS = ("#4daf4a", "#999999", "#e41a1c", "#ff7f00")
+"""correct, collapse, switch, blend."""
+
+
+def timed_probes(table, labels):
+    """Performance relative to clean (``lib.analysis.claims.robustness_by_variant``) with no
+    context, with the context removed during the delay, and with the context only from the go
+    epoch; mean and 95% t interval over seeds."""
+    fig, axes = figure(1, 1, 6.4, 3.0)
     ax = axes[0, 0]
-    for n, (key, name) in enumerate((("clean", "clean"), ("late", "late (from stimulus onset)"),
-                                     ("missing", "missing (c = 0)"))):
+    cols = (("missing", "missing (c = 0)"), ("delay_removed", "removed during the delay"),
+            ("go_only", "only from the go epoch"))
+    for n, (col, nm) in enumerate(cols):
         for x, lab in enumerate(labels):
-            m, h = mean_ci([np.mean(res[key]) for res in _seeds(probes, lab)])
-            ax.bar(x + (n - 1) * 0.27, m, 0.27, yerr=np.nan_to_num(h), color=color(lab),
-                   alpha=(1.0, 0.6, 0.3)[n], capsize=2, label=name if x == 0 else None)
+            ax.bar(x + (n - 1) * 0.27, table.loc[lab, col], 0.27,
+                   yerr=np.nan_to_num(table.loc[lab, col + " ±"]), color=color(lab),
+                   alpha=(1.0, 0.6, 0.3)[n], capsize=2, label=nm if x == 0 else None)
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
-    ax.set(ylabel="performance (mean over tasks)", ylim=(0, 1.05))
+    ax.axhline(1.0, color="k", ls=":", lw=0.8)
+    ax.set(ylabel="performance / clean performance", ylim=(0, 1.1))
     ax.legend(fontsize=7)
     return fig
 
 
-def outcome_fractions(probes: dict, labels, pair):
-    """How each variant fails on the first pair's task-i trials as l grows: fractions of correct
-    responses, collapses (fixation kept) and wrong responses (switch or blend); seed mean."""
-    fig, axes = figure(1, len(labels), 1.9, 1.9, sharey=True)
-    for ax, lab in zip(axes[0], labels):
-        runs = _seeds(probes, lab)
-        lam = np.asarray(runs[0]["spec"]["lambdas"])
-        p = _pair_index(runs[0], *pair)
-        frac = np.mean([res["out_i"][p] for res in runs], axis=0)
-        ax.stackplot(lam, frac.T, labels=OUTCOMES, colors=("#4daf4a", "#999999", "#e41a1c"))
-        ax.set_title(lab, fontsize=8)
-        ax.set_xlabel("l", fontsize=8)
-    axes[0, 0].set_ylabel(f"{DISPLAY_NAMES.get(pair[0], pair[0])} trials")
-    axes[0, -1].legend(fontsize=6, loc="lower left")
+def outcome_fractions(probes: dict, labels, panel, criterion: float = E2.CRITERION):
+    """Rows: panel pairs (trials of the pair's first task i); columns: variants. Outcome
+    fractions (correct, collapse, switch, blend) as the intruder's weight l grows, mean over the
+    seeds that learned task i (n in the title; empty where none did)."""
+    fig, axes = figure(len(panel), len(labels), 1.7, 1.5, sharex=True, sharey=True)
+    for r, (a, b) in enumerate(panel):
+        for col, lab in enumerate(labels):
+            ax = axes[r, col]
+            runs = [res for _, res in E2.runs(probes, lab) if E2.learned(res, a, criterion)]
+            if runs:
+                lam = np.asarray(runs[0]["spec"]["lambdas"])
+                p = _pair_index(runs[0], a, b)
+                frac = np.nan_to_num(np.mean([res["out_i"][p] for res in runs], axis=0))
+                ax.stackplot(lam, frac.T, colors=OUTCOME_COLORS)
+            else:
+                ax.text(0.5, 0.5, "not learned", ha="center", va="center", fontsize=7,
+                        transform=ax.transAxes)
+            ax.set_title(f"{lab} (n={len(runs)})" if r == 0 else f"n={len(runs)}", fontsize=7)
+            if col == 0:
+                ax.set_ylabel(f"{E2.name(a)} trials\n(vs {E2.name(b)})", fontsize=7)
+            if r == len(panel) - 1:
+                ax.set_xlabel("l", fontsize=8)
+    axes[0, 0].set_ylim(0, 1)
+    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=7,
+               loc="outside lower center", ncol=4)
+    return fig
+
+
+def l_leave_pairs(df):
+    """``l_leave`` per panel pair (``lib.analysis.ambiguity.l_leave_by_pair``): one panel per
+    pair; per variant, the pair's first task dominant (filled circle) and second (open square),
+    mean and 95% t interval over the seeds that learned the dominant task."""
+    pairs = list(dict.fromkeys(df["pair"]))
+    labels = list(dict.fromkeys(df["variant"]))
+    fig, axes = figure(1, len(pairs), 3.2, 2.8, sharey=True)
+    for ax, pair in zip(axes[0], pairs):
+        g = df[df["pair"] == pair]
+        for d, (dom, marker) in enumerate(zip(dict.fromkeys(g["dominant"]), ("o", "s"))):
+            for x, lab in enumerate(labels):
+                row = g[(g["dominant"] == dom) & (g["variant"] == lab)].iloc[0]
+                ax.errorbar(x + (d - 0.5) * 0.3, row["mean"], yerr=np.nan_to_num(row["ci"]),
+                            fmt=marker, color=color(lab), ms=4, capsize=2,
+                            mfc=color(lab) if d == 0 else "white")
+        doms = list(dict.fromkeys(g["dominant"]))
+        ax.legend([_marker("o", True), _marker("s", False)][:len(doms)],
+                  [f"{d} dominant" for d in doms], fontsize=6, loc="lower left")
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=6)
+        ax.axhline(0.5, color="k", ls=":", lw=0.8)
+        ax.set_title(pair, fontsize=8)
+    axes[0, 0].set_ylabel("l at which performance\nleaves criterion", fontsize=8)
+    axes[0, 0].set_ylim(-0.02, 0.55)
+    return fig
+
+
+def _marker(marker: str, filled: bool) -> Line2D:
+    return Line2D([], [], marker=marker, ls="", color="0.3", mfc="0.3" if filled else "white")
+
+
+def mid_switch(df):
+    """Mid-trial switch (``lib.analysis.ambiguity.mid_switch_table``): per panel pair and
+    direction, stacked fractions answered as the first task (correct), as the partner
+    (switch), collapse and blend per variant, mean over the seeds that learned both tasks."""
+    groups = list(dict.fromkeys(zip(df["pair"], df["trials of"], df["partner"])))
+    labels = list(dict.fromkeys(df["variant"]))
+    fig, axes = figure(1, len(groups), 2.2, 2.6, sharey=True)
+    for ax, (pair, first, partner) in zip(axes[0], groups):
+        g = df[(df["pair"] == pair) & (df["trials of"] == first)].set_index("variant")
+        bottom = np.zeros(len(labels))
+        for o, c in zip(OUTCOMES, OUTCOME_COLORS):
+            v = np.nan_to_num(g.loc[labels, o].to_numpy(float))
+            ax.bar(range(len(labels)), v, 0.8, bottom=bottom, color=c, label=o)
+            bottom += v
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=6)
+        ax.set_title(f"{first} → {partner}", fontsize=7)
+    axes[0, 0].set_ylabel("fraction of trials", fontsize=8)
+    axes[0, 0].set_ylim(0, 1)
+    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=7,
+               loc="outside lower center", ncol=4)
     return fig
 
 
@@ -132,7 +212,7 @@ def example_outputs(examples: dict[str, dict]):
         ax.plot(np.arange(y.shape[0]), y[:, 0] * 2 * np.pi, color="tab:blue", lw=1,
                 label="fixation output (scaled)")
         for name, ang, c in (("task i", ex["target_i"], "tab:green"),
-                             ("task j", ex["target_j"], "tab:red")):
+                             ("task j", ex["target_j"], "tab:red")):  # -1 / None: fixate / none
             if ang is not None and ang >= 0:
                 ax.axhline(ang, color=c, ls="--", lw=1, label=f"{name} target")
         ax.set_title(f"{lab}\n{ex['outcome']}", fontsize=7)
