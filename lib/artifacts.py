@@ -43,7 +43,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULT_MODULES = ("core/tasks.py", "core/model.py", "core/train.py", "core/metrics.py",
                   "core/seeds.py")
 """The modules whose code determines trained networks (and so every artifact's key)."""
-KIND_MODULES = {"ambiguity": ("experiments/ambiguity.py", "core/statespace.py"),
+KIND_MODULES = {"ambiguity": ("experiments/ambiguity.py",),
                 "dynamics": ("experiments/dynamics.py", "core/dynamics.py", "core/statespace.py")}
 """Further modules whose code determines artifacts of a kind (E2 probes and E4 analyses are
 computed there)."""

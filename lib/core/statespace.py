@@ -62,15 +62,13 @@ def task_variance(model: ModulatedRNN, batches) -> np.ndarray:
 
 
 def pca(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """PCA of samples X (S, N): (mean (N,), components (N, N) as columns, variances (N,)
-    descending). Signs are fixed so each component's largest-magnitude entry is positive."""
+    """PCA of samples X (S, N) from the eigendecomposition of their covariance: (mean (N,),
+    components (N, N) as columns, variances (N,) descending). Signs are fixed so each component's largest-magnitude entry is positive."""
     X = np.asarray(X, dtype=np.float64)
     mean = X.mean(0)
     Xc = X - mean
-    _, s, vt = np.linalg.svd(Xc, full_matrices=True)
-    var = np.zeros(X.shape[1])
-    var[:len(s)] = s ** 2 / max(len(X) - 1, 1)
-    comps = vt.T
+    var, comps = np.linalg.eigh(Xc.T @ Xc / max(len(X) - 1, 1))   # (N, N): cheap for S >> N
+    var, comps = np.clip(var[::-1], 0.0, None), comps[:, ::-1]
     signs = np.sign(comps[np.abs(comps).argmax(0), np.arange(comps.shape[1])])
     return mean, comps * np.where(signs == 0, 1.0, signs), var
 

@@ -3,6 +3,8 @@
 - :mod:`~lib.experiments.runner`: the process pool (written once) and trained networks as artifacts.
 - :mod:`~lib.experiments.battery`: E1, every context pathway trained on a task set.
 - :mod:`~lib.experiments.ambiguity`: E2, probes of the E1 networks with corrupted contexts.
+- :mod:`~lib.experiments.dynamics`: E4, state space, task variance and fixed points of the E1
+  networks.
 - :mod:`~lib.experiments.calibration`: the training calibration study (appendix).
 
 ``python -m lib.experiments`` rebuilds the artifacts the book ships. :func:`chapter_params` is
@@ -18,6 +20,7 @@ from lib.core.params import MODEL_PARAMS, TASKS_PARAMS, Param, resolve
 from lib.experiments.ambiguity import PROBE_PARAMS
 from lib.experiments.battery import BATTERY_PARAMS
 from lib.experiments.calibration import CALIBRATION_PARAMS
+from lib.experiments.dynamics import DYNAMICS_PARAMS
 
 CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "tasks": TASKS_PARAMS,
@@ -25,6 +28,7 @@ CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "battery": BATTERY_PARAMS,
     "ambiguity": BATTERY_PARAMS | PROBE_PARAMS,
     "calibration": CALIBRATION_PARAMS,
+    "dynamics": BATTERY_PARAMS | PROBE_PARAMS | DYNAMICS_PARAMS,
 }
 """Chapter -> its parameter schema (``lib.core.params.Param`` per parameter)."""
 

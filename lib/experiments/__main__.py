@@ -16,7 +16,7 @@ import sys
 import time
 
 from lib.core.params import PROFILES, resolve
-from lib.experiments import ambiguity, battery, calibration, plan
+from lib.experiments import ambiguity, battery, calibration, dynamics, plan
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
@@ -58,7 +58,9 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
         parts += [plan.network_part(jobs, w, force,
                                     label=f"[{profile}] E1 and calibration networks"),
                   plan.probe_part(variants, probe, keys, w, force,
-                                  label=f"[{profile}] E2 probes")]
+                                  label=f"[{profile}] E2 probes"),
+                  dynamics.dynamics_part(variants, dynamics.DynamicsSpec.from_profile(profile),
+                                         w, force, label=f"[{profile}] E4 dynamics")]
     return plan.Plan(parts)
 
 
@@ -98,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{profile}] E2: ambiguity probes", flush=True)
         ambiguity.run_ambiguity(battery.variant_networks(nets), profile=profile,
                                 workers=workers, force=force, allow_long=True)
+        print(f"[{profile}] E4: dynamics analyses", flush=True)
+        dynamics.run_dynamics(battery.variant_networks(nets),
+                              dynamics.DynamicsSpec.from_profile(profile), workers=workers,
+                              force=force, allow_long=True)
         print(f"[{profile}] done after {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 

@@ -260,6 +260,14 @@ def _part(label: str, kind: str, keys: dict[Hashable, dict], cost: Callable[[Has
                 note)
 
 
+def artifact_part(label: str, kind: str, keys: dict[Hashable, dict],
+                  cost: Callable[[Hashable], float], workers: int, force: bool = False,
+                  todo: list | None = None, note: str = "") -> Part:
+    """A part making one ``kind`` artifact per key (``keys``: their artifact configs; ``cost``:
+    estimated single-worker seconds of one key; ``todo``: keys already known to be missing)."""
+    return _part(label, kind, keys, cost, workers, force, todo, note)
+
+
 def network_part(configs: dict[Hashable, TrainConfig], workers: int, force: bool = False,
                  todo: list | None = None, label: str = "networks") -> Part:
     """The networks of ``configs`` (``todo``: keys already known to be missing; ``force``:

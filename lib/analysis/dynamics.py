@@ -1,0 +1,477 @@
+"""E4 analyses: the per-network dynamics measures of :mod:`lib.experiments.dynamics` turned into
+tables over seeds, the link to E2's robustness, and the verdict on claim C4 (the pathways induce
+distinct dynamics).
+
+Inputs: ``dyn[(label, seed)]`` (:func:`lib.experiments.dynamics.analyse_network`) and, for the link
+to E2, ``probes[(label, seed)]`` (:func:`lib.experiments.ambiguity.probe_network`). A conflict pair
+enters every measure of a network only if that network learned both of its tasks (final
+performance at criterion): a network that did not learn a task says nothing about its dynamics.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _scipy_stats
+
+from lib.analysis.claims import MATCHED
+from lib.analysis.stats import holm, mean_ci, paired, t975
+from lib.core.checks import fail
+from lib.core.tasks import DISPLAY_NAMES
+from lib.experiments import ambiguity
+
+MEASURES: dict[str, str] = {
+    "reshape": "fraction of the context-induced flow change that reshapes the flow (1 - the "
+               "translation's share); 0 = a pure shift, 1 = a pure reshaping",
+    "displacement": "distance between the operating points under the two contexts, relative to "
+                    "the spread of the activity (RMS over units)",
+    "flow_total": "mean squared change of the velocity F(r) - r per unit when the context "
+                  "switches, at the states and inputs the trials visit",
+    "e_change_common": "relative change |E_j - E_i| / |E_i| of the effective connectivity "
+                       "E = diag(phi'(z) g) W at the same state (task i's operating point)",
+    "e_change_own": "the same, each context at its own operating point",
+    "radius": "largest |eigenvalue| of the map's Jacobian (1 - a) I + a E at the operating point, "
+              "mean of the two contexts",
+    "angle": "mean principal angle (degrees) between the two tasks' activity subspaces",
+    "pr": "participation ratio of the activity (effective number of dimensions), mean of the two "
+          "tasks",
+    "stable_max": "largest number of stable fixed points at any mixture weight l (fixation input)",
+    "l_mid": "mixture weight l at which the operating point is half-way between the two "
+             "contexts' operating points",
+    "jump": "largest move of the operating point between successive l, as a fraction of the "
+            "distance between the two contexts' operating points (1 = all at once)",
+}
+"""Every per-(network, pair) measure of :func:`pair_table`, in words."""
+
+AXIS_LABELS: dict[str, str] = {
+    "reshape": "reshape fraction (0 shift, 1 reshape)",
+    "displacement": "operating-point distance / spread",
+    "flow_total": "mean |Δv|² per unit",
+    "e_change_common": "|ΔE| / |E| at a common state",
+    "e_change_own": "|ΔE| / |E| at own operating points",
+    "radius": "spectral radius of the Jacobian",
+    "angle": "mean principal angle (°)",
+    "pr": "participation ratio",
+    "stable_max": "max. stable fixed points",
+    "l_mid": "λ half-way",
+    "jump": "largest jump (fraction of the way)",
+}
+"""Short axis labels of the measures."""
+
+PRIMARY = ("reshape", "displacement")
+"""C4's pre-registered measures (chosen before looking at results): how a context change acts
+on the flow (shift vs reshape) and how far it moves the operating point."""
+
+
+def _radius(eigs: np.ndarray, alpha: float) -> float:
+    """Spectral radius of the map's Jacobian (1 - a) I + a E from the eigenvalues of E."""
+    return float(np.abs((1 - alpha) + alpha * np.asarray(eigs)).max())
+
+
+def _crossing(ls: np.ndarray, track: np.ndarray, level: float = 0.5) -> float:
+    """First l where ``track`` reaches ``level`` (linear interpolation); nan if never."""
+    ok = np.isfinite(track)
+    ls, track = ls[ok], track[ok]
+    above = np.flatnonzero(track >= level)
+    if not above.size:
+        return np.nan
+    m = above[0]
+    if m == 0:
+        return float(ls[0])
+    t0, t1 = track[m - 1], track[m]
+    return float(ls[m - 1] + (ls[m] - ls[m - 1]) * (level - t0) / (t1 - t0))
+
+
+def pair_table(dyn: dict, labels, alpha: float = 0.2) -> pd.DataFrame:
+    """One row per (variant, seed, conflict pair) whose two tasks the network learned, with every
+    measure of :data:`MEASURES`. ``alpha`` = dt/tau of the networks (for the map's spectrum)."""
+    rows = []
+    for lab in labels:
+        for (l2, seed), d in sorted(dyn.items()):
+            if l2 != lab:
+                continue
+            tasks = d["tasks"]
+            for (a, b), p in d["pairs"].items():
+                i, j = tasks.index(a), tasks.index(b)
+                if not (d["learned"][i] and d["learned"][j]):
+                    continue
+                cont = p["continuation"]
+                row = {"variant": lab, "seed": seed, "pair": f"{DISPLAY_NAMES[a]} / "
+                       f"{DISPLAY_NAMES[b]}", "task_i": a, "task_j": b,
+                       "reshape": p["flow"]["reshape_fraction"],
+                       "flow_total": p["flow"]["total"], "displacement": p["displacement"],
+                       "e_change_common": p["e_change"]["common"],
+                       "e_change_own": p["e_change"]["own"],
+                       "radius": np.mean([_radius(p["spectrum_i"], alpha),
+                                          _radius(p["spectrum_j"], alpha)]),
+                       "angle": float(np.degrees(p["angles"]).mean()),
+                       "pr": float(np.mean([d["pr"][i], d["pr"][j]]))}
+                if cont is not None:
+                    t = cont["table"]
+                    ls = np.unique(t["l"].to_numpy()) if len(t) else np.zeros(0)
+                    track = p["op_track"]
+                    lam = np.linspace(0, 1, len(track))
+                    row["stable_max"] = int(t.groupby("l")["stable"].sum().max()) if len(t) else 0
+                    row["l_mid"] = _crossing(lam, track)
+                    steps = np.abs(np.diff(track))
+                    row["jump"] = float(np.nanmax(steps)) if np.isfinite(steps).any() else np.nan
+                    row["n_l"] = len(ls)
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def network_means(table: pd.DataFrame, measure: str) -> dict[str, dict[int, float]]:
+    """variant -> {seed: the measure averaged over that network's learned conflict pairs}."""
+    out: dict[str, dict[int, float]] = {}
+    if table.empty:
+        return out
+    for (lab, seed), g in table.groupby(["variant", "seed"]):
+        v = g[measure].to_numpy(float)
+        out.setdefault(lab, {})[int(seed)] = float(np.nanmean(v)) if np.isfinite(v).any() \
+            else np.nan
+    return out
+
+
+def _fmt(m: float, h: float, digits: int = 2) -> str:
+    if not np.isfinite(m):
+        return "–"
+    return f"{m:.{digits}f} ± {h:.{digits}f}" if np.isfinite(h) else f"{m:.{digits}f}"
+
+
+def variant_summary(table: pd.DataFrame, labels, measures=None) -> pd.DataFrame:
+    """Per variant: each measure as mean ± 95% t half-width over seeds (each seed's value the mean
+    over its learned conflict pairs), and the number of seeds."""
+    measures = list(measures or [m for m in MEASURES if m in table])
+    rows = []
+    for lab in labels:
+        row = {"variant": lab}
+        for m in measures:
+            per_seed = network_means(table, m).get(lab, {})
+            vals = np.array(list(per_seed.values()), float)
+            mean, half = mean_ci(vals) if len(vals) else (np.nan, np.nan)
+            row[m] = _fmt(float(mean), float(half), 3 if m == "flow_total" else 2)
+            row["seeds"] = int(np.isfinite(vals).sum())
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def verdict_c4(table: pd.DataFrame, alpha: float = 0.05) -> dict:
+    """C4: do excitability and synaptic modulation induce distinct dynamics?
+
+    Pre-registered: the :data:`PRIMARY` measures, compared paired over seeds on the matched-budget
+    pairs of :data:`lib.analysis.claims.MATCHED` (each network's value the mean over its learned
+    conflict pairs), Holm-corrected over all (pair, measure) tests.
+
+    - *supported* if, on at least one primary measure, both excitability-vs-synaptic pairs
+      (``exc`` vs ``syn_lowrank_r1`` and vs ``syn_prepost``) differ significantly in the same
+      direction;
+    - *partly supported* if any of these tests is significant, or if the held-out replication
+      of the exploratory ``exc_bias`` vs ``syn_prepost`` difference (:func:`exploratory_c4` on
+      seeds >= :data:`HELD_OUT_FROM`) is significant on some measure after Holm;
+    - *not supported* if none is;
+    - *not tested* if some matched comparison has fewer than 2 paired seeds.
+    """
+    tests = []
+    for m in PRIMARY:
+        per = network_means(table, m)
+        for a, b in MATCHED:
+            r = paired(per.get(a, {}), per.get(b, {}))
+            tests.append({"measure": m, "a": a, "b": b, **r})
+    p_holm = holm([t["p"] for t in tests])
+    for t, ph in zip(tests, p_holm):
+        t["p_holm"] = float(ph)
+        t["significant"] = bool(np.isfinite(ph) and ph < alpha)
+    df = pd.DataFrame(tests)
+    held = exploratory_c4(table, REPLICATION_MEASURES, seeds="held_out")
+    replicated = bool(len(held) and (held["significant"] & (held["b"] == "syn_prepost")).any())
+    if df.empty or (df["n"] < 2).any():
+        verdict = "not tested"
+    else:
+        exc_syn = df[(df.a == "exc") & df.b.isin(["syn_lowrank_r1", "syn_prepost"])]
+        both = any(len(g) == 2 and g.significant.all() and len(set(np.sign(g["diff"]))) == 1
+                   for _, g in exc_syn.groupby("measure"))
+        verdict = ("supported" if both else "partly supported"
+                   if df.significant.any() or replicated else "not supported")
+    return {"verdict": verdict, "tests": df, "alpha": alpha, "held_out": held,
+            "replicated": replicated}
+
+
+EXPLORATORY = (("exc_bias", "exc_gain"), ("exc_bias", "syn_prepost"))
+"""Comparisons chosen *after* seeing the figures of seeds 0-2 (the bias stood apart from every
+multiplicative pathway): reported separately, Holm-corrected within their own family."""
+EXPLORATORY_MEASURES = ("reshape", "jump")
+REPLICATION_MEASURES = ("reshape",)
+"""The measure whose exploratory differences were significant on the discovery seeds; only it is
+retested on the held-out seeds (Holm over its two comparisons)."""
+HELD_OUT_FROM = 3
+"""Seeds >= this (3, 4, 5 at quick) were trained after the exploratory comparisons were chosen on
+seeds 0-2, so they test them afresh: a replication fixed before those seeds were seen."""
+
+
+def exploratory_c4(table: pd.DataFrame, measures=EXPLORATORY_MEASURES,
+                   seeds: str = "all") -> pd.DataFrame:
+    """Paired comparisons of :data:`EXPLORATORY` on ``measures`` (Holm within this family), over
+    ``seeds``: "all", "discovery" (< :data:`HELD_OUT_FROM`) or "held_out" (>= it)."""
+    if seeds not in ("all", "discovery", "held_out"):
+        fail("seeds", seeds, "'all', 'discovery' or 'held_out'")
+    if not table.empty and seeds != "all":
+        keep = table["seed"] >= HELD_OUT_FROM
+        table = table[keep if seeds == "held_out" else ~keep]
+    rows = []
+    for m in measures:
+        per = network_means(table, m)
+        for a, b in EXPLORATORY:
+            rows.append({"measure": m, "a": a, "b": b, **paired(per.get(a, {}), per.get(b, {}))})
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df["p_holm"] = holm(df["p"].to_numpy(float))
+        df["significant"] = df["p_holm"] < 0.05
+    return df
+
+
+def min_detectable_dz(n: int) -> float:
+    """Smallest |d_z| a two-sided paired t test on n seeds can call significant at 0.05
+    (uncorrected): t_{0.975, n-1} / sqrt(n); nan for n < 2."""
+    return t975(n - 1) / np.sqrt(n) if n >= 2 else np.nan
+
+
+def _test_line(t) -> str:
+    if not np.isfinite(t["diff"]):
+        return f"- {t['measure']}: `{t['a']}` − `{t['b']}`: not tested ({t['n']} paired seeds)"
+    ci = f"[{t['lo']:+.3f}, {t['hi']:+.3f}]" if np.isfinite(t["lo"]) else "(no interval)"
+    sig = " **(significant)**" if t.get("significant", False) else ""
+    return (f"- {t['measure']}: `{t['a']}` − `{t['b']}` = {t['diff']:+.3f} {ci}, "
+            f"d_z = {t['dz']:.2f}, p_Holm = {t['p_holm']:.3f}, n = {t['n']}{sig}")
+
+
+def c4_markdown(v: dict) -> str:
+    """The C4 verdict and its tests, in words, from :func:`verdict_c4`."""
+    lines = [f"**Verdict on C4: {v['verdict']}.** Pre-registered measures: "
+             + "; ".join(f"*{m}* ({MEASURES[m]})" for m in PRIMARY)
+             + ". Paired differences a − b over seeds (mean, 95% t interval, Holm-adjusted p over "
+             f"{len(v['tests'])} tests):", ""]
+    lines += [_test_line(t) for _, t in v["tests"].iterrows()]
+    n = int(v["tests"]["n"].min()) if len(v["tests"]) else 0
+    if n >= 2:
+        lines += ["", f"Power: with n = {n} paired seeds a two-sided t test reaches p < 0.05 only "
+                  f"for |d_z| > {min_detectable_dz(n):.2f} before any correction, so *not "
+                  "supported* here means that no difference was detected at this size, not that "
+                  "the pathways act alike."]
+    return "\n".join(lines)
+
+
+def exploratory_markdown(table: pd.DataFrame) -> str:
+    """The exploratory comparisons (:func:`exploratory_c4`) on the discovery seeds, on the
+    held-out seeds (the replication) and on all seeds, in words, flagged as such."""
+    out = []
+    heads = {"discovery": (EXPLORATORY_MEASURES, "discovery",
+                           f"*Exploratory, chosen after looking at the figures of seeds 0–"
+                           f"{HELD_OUT_FROM - 1}* (the discovery): paired differences a − b, "
+                           "Holm within the family."),
+             "held_out": (REPLICATION_MEASURES, "held_out",
+                          f"*Replication on held-out seeds (≥ {HELD_OUT_FROM}), trained after the "
+                          "comparisons above were fixed*, on the measure that was significant "
+                          "in the discovery: the test the verdict uses."),
+             "all": (EXPLORATORY_MEASURES, "all", "All seeds together (descriptive).")}
+    for measures, which, head in heads.values():
+        df = exploratory_c4(table, measures, seeds=which)
+        if df.empty or (df["n"] == 0).all():
+            out.append(f"{head} No seed in this group.")
+            continue
+        out += [head, ""] + [_test_line(t) for _, t in df.iterrows()] + [""]
+    return "\n".join(out)
+
+
+def check_seed(seed, n_seeds: int) -> int:
+    """A seed shown by the single-network figures: an integer in [0, n_seeds)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed < n_seeds:
+        fail("seed_shown", seed, f"an integer from 0 to {n_seeds - 1} (the run has {n_seeds} "
+             "seeds per variant)")
+    return int(seed)
+
+
+def _pm(values) -> str:
+    """'mean ± half-width (n)' over the finite values (95% t interval)."""
+    v = np.asarray(values, float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return "–"
+    m, h = mean_ci(v)
+    return (f"{m:.2f} ± {h:.2f}" if np.isfinite(h) else f"{m:.2f}") + f" (n = {len(v)})"
+
+
+def coverage_text(dyn: dict, table: pd.DataFrame, labels, pairs) -> str:
+    """Which (network, conflict pair) combinations enter the measures, in words."""
+    names = ", ".join(_pair_name(p) for p in pairs) or "none"
+    n_nets = sum(1 for k in dyn if k[0] in labels)
+    possible = n_nets * len(pairs)
+    if not pairs:
+        return ("This task set contains no conflict pair (Go/Anti, Dly Go/Dly Anti, Ctx DM 1/2, "
+                "DMS/DNMS): every C4 measure below is **not tested**.")
+    parts = [f"Conflict pairs in this task set: {names}. Of the {possible} (network, pair) "
+             f"combinations ({n_nets} networks), **{len(table)}** have both tasks learned and "
+             "enter the measures."]
+    if len(table) < possible:
+        missing = []
+        for lab in labels:
+            n_lab = sum(1 for k in dyn if k[0] == lab) * len(pairs)
+            got = int((table["variant"] == lab).sum()) if len(table) else 0
+            if got < n_lab:
+                missing.append(f"`{lab}` {got}/{n_lab}")
+        parts.append("Combinations used per variant, where fewer than all: "
+                     + ", ".join(missing) + ".")
+    if table.empty:
+        parts.append("No network learned a conflict pair, so every C4 measure is **not tested** "
+                     "in this run.")
+    return " ".join(parts)
+
+
+def _pair_name(pair: tuple[str, str]) -> str:
+    return f"{DISPLAY_NAMES[pair[0]]} / {DISPLAY_NAMES[pair[1]]}"
+
+
+def measure_text(table: pd.DataFrame, labels, measures) -> str:
+    """One sentence per measure: its definition and every variant's mean ± 95% t interval over
+    seeds, with the lowest and highest named."""
+    if table.empty:
+        return "*No learned conflict pair: nothing to report.*"
+    lines = []
+    for m in measures:
+        per = network_means(table, m)
+        means = {lab: np.nanmean(list(per[lab].values())) for lab in labels
+                 if lab in per and np.isfinite(list(per[lab].values())).any()}
+        if not means:
+            lines.append(f"- **{m}**: no value.")
+            continue
+        lo, hi = min(means, key=means.get), max(means, key=means.get)
+        vals = "; ".join(f"`{lab}` {_pm(list(per[lab].values()))}" for lab in labels
+                         if lab in means)
+        lines.append(f"- **{m}** ({MEASURES[m]}): lowest in `{lo}` ({means[lo]:.2f}), highest "
+                     f"in `{hi}` ({means[hi]:.2f}). Per variant, mean ± 95% t interval over "
+                     f"seeds: {vals}.")
+    return "\n".join(lines)
+
+
+def cluster_text(dyn: dict, labels) -> str:
+    """The cluster counts and sharing per variant, in words (from :func:`cluster_table`)."""
+    t = cluster_table(dyn, labels)
+    return ("Per variant, mean ± 95% t interval over seeds: number of clusters "
+            + "; ".join(f"`{lab}` {t.loc[lab, 'clusters k']}" for lab in t.index)
+            + ". Tasks served per cluster: "
+            + "; ".join(f"`{lab}` {t.loc[lab, 'tasks per cluster']}" for lab in t.index)
+            + ". Fewer tasks per cluster means more task-specific units.")
+
+
+EXCLUSIVE_FTV = 0.9
+"""A unit with |FTV| above this is (almost) exclusive to one task of the pair."""
+
+
+def ftv_text(dyn: dict, labels, pairs) -> str:
+    """Per conflict pair and variant: the fraction of active units exclusive to one task
+    (|FTV| > :data:`EXCLUSIVE_FTV`), mean ± 95% t interval over learned seeds."""
+    lines = []
+    for pair in pairs:
+        parts = []
+        for lab in labels:
+            fr = []
+            for (l2, _), d in sorted(dyn.items()):
+                if l2 != lab or pair not in d["pairs"]:
+                    continue
+                i, j = d["tasks"].index(pair[0]), d["tasks"].index(pair[1])
+                f = d["pairs"][pair]["ftv"]
+                if d["learned"][i] and d["learned"][j] and len(f):
+                    fr.append(float(np.mean(np.abs(f) > EXCLUSIVE_FTV)))
+            if fr:
+                parts.append(f"`{lab}` {_pm(fr)}")
+        lines.append(f"- {_pair_name(pair)}: fraction of units exclusive to one task (|FTV| > "
+                     f"{EXCLUSIVE_FTV}): " + ("; ".join(parts) if parts else "not tested (no "
+                                              "network learned both tasks)") + ".")
+    return "\n".join(lines)
+
+
+def link_text(link: pd.DataFrame) -> str:
+    """The rank correlations between E4's transition and E2's robustness, in words."""
+    if link.empty:
+        return "*No learned conflict pair with a continuation: the link is not tested.*"
+    a = spearman(link["jump"], link["l_leave"])
+    b = spearman(link["l_mid"], link["l_leave_i"])
+    return (f"Across {a['n']} (network, pair) points, Spearman's rank correlation between the "
+            f"largest jump and E2's l_leave is ρ = {a['rho']:.2f} (p = {a['p']:.3f}); between "
+            f"where the operating point is half-way (l_mid) and where task i leaves criterion, "
+            f"ρ = {b['rho']:.2f} (p = {b['p']:.3f}, n = {b['n']}). These correlations are "
+            "descriptive (points of one network share its seed), not part of the verdict.")
+
+
+def cluster_table(dyn: dict, labels, share_level: float = 0.5) -> pd.DataFrame:
+    """Per variant (mean ± 95% t over seeds): the number of unit clusters (k by silhouette), the
+    fraction of active units, and how shared the clusters are: the mean number of tasks a cluster
+    serves (tasks whose normalised task variance averaged over the cluster is >= share_level)."""
+    rows = []
+    for lab in labels:
+        ks, act, serve = [], [], []
+        for (l2, _), d in sorted(dyn.items()):
+            if l2 != lab:
+                continue
+            cl = d["clusters"]
+            n_units = d["task_variance"].shape[1]
+            ks.append(cl["k"])
+            act.append(len(cl["active"]) / n_units)
+            prof, lbl = cl["profiles"], cl["labels"]
+            serve.append(np.mean([(prof[lbl == c].mean(0) >= share_level).sum()
+                                  for c in np.unique(lbl)]) if len(lbl) else np.nan)
+        row = {"variant": lab, "seeds": len(ks)}
+        for name, v in (("clusters k", ks), ("active units", act), ("tasks per cluster", serve)):
+            m, h = mean_ci(np.array(v, float)) if v else (np.nan, np.nan)
+            row[name] = _fmt(float(m), float(h), 1 if name == "clusters k" else 2)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def ftv_values(dyn: dict, label: str, pair: tuple[str, str]) -> np.ndarray:
+    """FTV of every active unit of every seed of ``label`` on ``pair`` (learned networks only)."""
+    out = []
+    for (l2, _), d in sorted(dyn.items()):
+        if l2 != label or pair not in d["pairs"]:
+            continue
+        i, j = d["tasks"].index(pair[0]), d["tasks"].index(pair[1])
+        if d["learned"][i] and d["learned"][j]:
+            out.append(d["pairs"][pair]["ftv"])
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def leave_vs_switch(table: pd.DataFrame, probes: dict, criterion: float = 0.9) -> pd.DataFrame:
+    """Per (variant, seed, pair) of ``table`` with a continuation: E2's ``l_leave`` in each
+    direction (``l_leave_i``: the intruder weight at which task i leaves criterion on its trials;
+    ``l_leave_j`` the same for task j) and their mean ``l_leave`` (1/2 = holds until the contexts
+    are tied), beside E4's ``l_mid`` and ``jump`` of the operating point."""
+    rows = []
+    for _, r in table.iterrows():
+        res = probes.get((r["variant"], r["seed"]))
+        if res is None or not np.isfinite(r.get("l_mid", np.nan)):
+            continue
+        rob = ambiguity.robustness(res, criterion)
+        where = {tuple(x): q for q, x in enumerate(rob["labels"])}
+        li, lj = (rob["l_leave"][where[k]] if k in where else np.nan
+                  for k in ((r.task_i, r.task_j), (r.task_j, r.task_i)))
+        if np.isfinite([li, lj]).any():
+            rows.append({"variant": r["variant"], "seed": r["seed"], "pair": r["pair"],
+                         "l_leave_i": li, "l_leave_j": lj, "l_leave": float(np.nanmean([li, lj])),
+                         "l_mid": r["l_mid"], "jump": r["jump"]})
+    return pd.DataFrame(rows)
+
+
+def spearman(x, y) -> dict[str, float]:
+    """Spearman's rank correlation with its two-sided p and n (nan pairs dropped)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
+        return {"rho": np.nan, "p": np.nan, "n": int(ok.sum())}
+    res = _scipy_stats.spearmanr(x[ok], y[ok])
+    return {"rho": float(res.statistic), "p": float(res.pvalue), "n": int(ok.sum())}
+
+
+__all__ = ["MEASURES", "PRIMARY", "EXCLUSIVE_FTV", "check_seed", "coverage_text",
+           "measure_text", "cluster_text", "ftv_text", "link_text", "AXIS_LABELS", "EXPLORATORY",
+           "exploratory_c4", "exploratory_markdown", "min_detectable_dz", "HELD_OUT_FROM",
+           "EXPLORATORY_MEASURES", "REPLICATION_MEASURES", "pair_table", "network_means", "variant_summary", "verdict_c4",
+           "c4_markdown", "cluster_table", "ftv_values", "leave_vs_switch", "spearman"]
