@@ -205,3 +205,18 @@ def has(kind: str, config: dict, directory: Path | None = None) -> bool:
         return True
     except ArtifactError:
         return False
+
+
+def stale(directory: Path | None = None) -> list[Path]:
+    """Stamps (``<kind>/<key>.json``) of artifacts the current code can never load: made by other
+    behaviour versions, or with an unreadable stamp. Their payloads sit next to them (``.pt``)."""
+    out = []
+    for stamp in sorted((directory or artifact_dir()).glob("*/*.json")):
+        try:
+            meta_ = json.loads(stamp.read_text())
+            current = meta_.get("behaviour") == versions(meta_.get("kind", stamp.parent.name))
+        except (OSError, json.JSONDecodeError):
+            current = False
+        if not current:
+            out.append(stamp)
+    return out

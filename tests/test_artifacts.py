@@ -189,3 +189,20 @@ def test_tuples_in_configs_survive_the_stamp(store):
     A.load_or_compute("k", cfg, compute)
     A.load_or_compute("k", cfg, compute)
     assert calls["n"] == 1
+
+
+def test_stale_lists_artifacts_of_other_behaviour_versions(store, monkeypatch):
+    A.save("network", {"a": 1}, {"x": 1}, store)
+    assert A.stale(store) == []
+    monkeypatch.setitem(behaviour.BEHAVIOUR, "network", behaviour.BEHAVIOUR["network"] + 1)
+    (stamp,) = A.stale(store)
+    assert stamp.suffix == ".json" and stamp.with_suffix(".pt").exists()
+    stamp.write_text("{not json")
+    assert A.stale(store) == [stamp]
+
+
+def test_repository_ships_no_stale_artifacts():
+    found = [str(p.relative_to(A.artifact_dir())) for p in A.stale(A.artifact_dir())]
+    assert not found, (f"{len(found)} shipped artifacts were made by other behaviour versions "
+                       f"(first: {found[:3]}): `python -m lib.experiments --prune-stale` removes "
+                       "them")

@@ -7,7 +7,8 @@ it was made with:
 - ``network``: a digest of one batch of every task (standard and easy coherences), the task
   sequence of a training run (own and shared schedule), and for every mechanism a few training
   steps at tiny N (losses, performance, a sum and a norm of every parameter tensor);
-- ``ambiguity``: one probe result of a tiny trained network.
+- ``ambiguity``: one probe result of a tiny trained network;
+- ``dynamics``: E4's analyses of a tiny trained network.
 
 If the code computes something else, the test fails with what to do. Regenerate with
 ``REGENERATE_GOLDENS=1 .venv/bin/python -m pytest tests/test_behaviour.py`` (after bumping the
@@ -31,6 +32,7 @@ from lib.core import tasks as T
 from lib.core.model import MECHANISMS
 from lib.core.train import History, TrainConfig, train, training_batch
 from lib.experiments.ambiguity import ProbeSpec, probe_network
+from lib.experiments.dynamics import DynamicsSpec, analyse_network
 
 GOLDEN = Path(__file__).resolve().parent / "goldens" / "behaviour.json"
 REGENERATE = os.environ.get("REGENERATE_GOLDENS") == "1"
@@ -91,7 +93,26 @@ def ambiguity_fingerprint() -> dict:
     return {k: np.asarray(v).tolist() for k, v in out.items() if k not in ("spec",)}
 
 
-FINGERPRINTS = {"network": network_fingerprint, "ambiguity": ambiguity_fingerprint}
+def dynamics_fingerprint() -> dict:
+    """E4's analyses of a tiny trained network (its one conflict pair, Go/Anti, 3 mixture
+    weights): the numbers the chapter reads, floats only (the continuation's point count and
+    stability, not its track labels, which are bookkeeping)."""
+    torch.set_num_threads(1)
+    res = train(tiny("hybrid", max_steps=3), progress=False)
+    out = analyse_network(res, DynamicsSpec(lambdas=(0.0, 0.5, 1.0), n_starts=4, n_show=2))
+    p = out["pairs"]["fdgo", "fdanti"]
+    table = p["continuation"]["table"]
+    return {"pr": out["pr"].tolist(), "tv": out["task_variance"].sum(1).tolist(),
+            "clusters": int(out["clusters"]["k"]), "flow": p["flow"],
+            "displacement": p["displacement"], "angles": p["angles"].tolist(),
+            "e_change": p["e_change"], "op_track": p["op_track"].tolist(),
+            "spectrum_radius": float(np.abs(p["spectrum_i"]).max()),
+            "stable_per_l": table.groupby("l")["stable"].sum().astype(int).tolist(),
+            "radius": table["radius"].tolist()}
+
+
+FINGERPRINTS = {"network": network_fingerprint, "ambiguity": ambiguity_fingerprint,
+                "dynamics": dynamics_fingerprint}
 
 
 def _stored() -> dict:

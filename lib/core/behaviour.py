@@ -21,13 +21,15 @@ History:
   by timed probes at the generator's epochs (context removed during the delay, given only from
   the go epoch, switched to the partner's mid-trial); ``congruent`` fractions stored.
 - dynamics 1: E4's analyses of network-2 networks (lib.experiments.dynamics).
+- dynamics 2: continuation tracks link mutual nearest neighbours (an absolute jump threshold
+  split smooth branches of fast-moving points into many tracks).
 """
 from __future__ import annotations
 
 BEHAVIOUR: dict[str, int] = {
     "network": 2,    # tasks, model, metrics, training loop: what a trained network is
     "ambiguity": 3,  # E2 probes: contexts, noise streams, outcome classification
-    "dynamics": 1,   # E4 analyses: state space, task variance, fixed points, continuation
+    "dynamics": 2,   # E4 analyses: state space, task variance, fixed points, continuation
 }
 
 DEPENDS: dict[str, tuple[str, ...]] = {

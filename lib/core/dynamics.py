@@ -38,9 +38,6 @@ SPEED_TOL = 1e-8
 """Largest speed |F(r) - r| of a state reported as a fixed point (Newton reaches ~1e-14)."""
 MERGE_TOL = 1e-4
 """States whose RMS distance sqrt(|r - r'|^2 / N) is below this are the same fixed point."""
-JUMP_TOL = 0.05
-"""In :func:`continuation`, a point that moved more than this (RMS distance) between successive
-mixture weights has jumped to another branch: its own branch ended there."""
 STABLE_MARGIN = 1e-9
 """A fixed point is stable when max |eigenvalue of J| < 1 - STABLE_MARGIN."""
 ADAM_STEPS, ADAM_LR = 400, 0.02
@@ -260,25 +257,28 @@ def fixed_points(model: ModulatedRNN, u, c, n_init: int = 128, seed: int = 0, *,
     if fmap.h.dim() != 1:
         raise ValueError("u: fixed points need one constant input, shape (n_in,)")
     near, far = _starts(fmap, n_init, seed, init, relax_steps)
-    return _fixed_points_of(fmap, torch.cat([near, far]), tol, merge_tol, len(near))[0]
+    return _fixed_points_of(fmap, torch.cat([near, far]), tol, merge_tol, len(near))
 
 
 def _fixed_points_of(fmap: Frozen, starts: torch.Tensor, tol: float, merge_tol: float,
-                     n_near: int = 0) -> tuple[FixedPoints, torch.Tensor]:
-    """(fixed points, index of the fixed point each start converged to (-1: none)); the first
-    ``n_near`` starts are fixed points of a nearby map (see :func:`solve`)."""
+                     n_near: int = 0) -> FixedPoints:
+    """The distinct fixed points reached from ``starts``; the first ``n_near`` starts are fixed
+    points of a nearby map or states next to stable points (see :func:`solve`)."""
     final = solve(fmap, starts, n_near=n_near)
     speeds = fmap.velocity(final).norm(dim=1)
     good = torch.nonzero(speeds < tol).flatten()
     kept = good[merge(final[good], speeds[good], merge_tol)] if len(good) else good
-    points = final[kept]
-    owner = torch.full((len(starts),), -1, dtype=torch.long, device=starts.device)
-    if len(points):
-        d = _rms(final, points)
-        nearest = d.argmin(1)
-        hit = (d.gather(1, nearest.unsqueeze(1)).squeeze(1) < merge_tol) & (speeds < tol)
-        owner = torch.where(hit, nearest, owner)
-    return describe_points(fmap, points), owner
+    return describe_points(fmap, final[kept])
+
+
+def _mutual_nearest(a: torch.Tensor, b: torch.Tensor) -> list[tuple[int, int]]:
+    """Pairs (p, q) with b[q] the nearest row of b to a[p] and a[p] the nearest row of a to
+    b[q]; rows a (P, N), b (Q, N)."""
+    if len(a) == 0 or len(b) == 0:
+        return []
+    d = _rms(a, b)
+    to_b, to_a = d.argmin(1), d.argmin(0)
+    return [(p, int(q)) for p, q in enumerate(to_b.tolist()) if int(to_a[q]) == p]
 
 
 @dataclass(frozen=True)
@@ -300,15 +300,18 @@ EVENTS = ("appears", "vanishes", "loses stability", "gains stability")
 
 def continuation(model: ModulatedRNN, u, c_from, c_to, ls, n_init: int = 64, seed: int = 0, *,
                  init=None, tol: float = SPEED_TOL, merge_tol: float = MERGE_TOL,
-                 jump_tol: float = JUMP_TOL, relax_steps: int = RELAX_STEPS) -> Continuation:
+                 relax_steps: int = RELAX_STEPS) -> Continuation:
     """Follow the fixed points of ``model`` at input u along the context mixture
     c(l) = (1 - l) c_from + l c_to for the increasing weights ``ls``.
 
-    At each l the search starts from the previous l's fixed points (continuation) and from the
-    same fresh states (``init`` and ``n_init`` random ones, as in :func:`fixed_points`). A point
-    reached from a previous point within ``jump_tol`` (RMS distance) continues that point's track;
-    a previous point whose start converged elsewhere or to nothing ends its track ("vanishes");
-    a point reached from no previous one starts a new track ("appears", except at the first l).
+    At each l the search starts from the previous l's fixed points (continuation: Newton from
+    each) and from the same fresh states (``init`` and ``n_init`` random ones, as in
+    :func:`fixed_points`). Tracks link a previous point p and a new point q that are each
+    other's nearest neighbours; a previous point left unlinked ends its track ("vanishes": e.g.
+    a stable point and a saddle annihilating, after which Newton from p lands on a distant
+    branch that is nearer to another previous point), a new point left unlinked starts one
+    ("appears", except at the first l). The l grid must be fine enough that points move less
+    between successive l than the distance between distinct points.
     """
     _check_solver(n_init, seed, tol, merge_tol, relax_steps)
     ls = np.asarray(ls, dtype=np.float64)
@@ -325,19 +328,17 @@ def continuation(model: ModulatedRNN, u, c_from, c_to, ls, n_init: int = 64, see
         near, far = _starts(fmap, n_init, seed, init, relax_steps)
         if prev_pts is not None:
             near = torch.cat([prev_pts, near])
-        fps, owner = _fixed_points_of(fmap, torch.cat([near, far]), tol, merge_tol, len(near))
+        fps = _fixed_points_of(fmap, torch.cat([near, far]), tol, merge_tol, len(near))
         points = torch.as_tensor(fps.points, dtype=torch.float64, device=fmap.W.device)
         tracks = [-1] * len(fps)
-        for p in range(0 if prev_pts is None else len(prev_pts)):
-            q = int(owner[p])
-            moved = q >= 0 and float(_rms(prev_pts[p:p + 1], points[q:q + 1])) < jump_tol
-            if moved and tracks[q] < 0:
+        if prev_pts is not None:
+            for p, q in _mutual_nearest(prev_pts, points):
                 tracks[q] = prev_tracks[p]
                 if bool(prev_stable[p]) != bool(fps.stable[q]):
                     events.append((l, prev_tracks[p], "loses stability" if prev_stable[p]
                                    else "gains stability"))
-            else:
-                events.append((l, prev_tracks[p], "vanishes"))
+            continued = {prev_tracks[p] for p, _ in _mutual_nearest(prev_pts, points)}
+            events += [(l, t, "vanishes") for t in prev_tracks if t not in continued]
         for q in range(len(fps)):
             if tracks[q] < 0:
                 tracks[q] = next_track
@@ -386,6 +387,6 @@ def flow_change(fmap_a: Frozen, fmap_b: Frozen, states) -> dict[str, float]:
             "reshape_fraction": 1.0 - translation / total if total > 1e-30 else float("nan")}
 
 
-__all__ = ["SPEED_TOL", "MERGE_TOL", "JUMP_TOL", "EVENTS", "Frozen", "freeze", "FixedPoints",
+__all__ = ["SPEED_TOL", "MERGE_TOL", "EVENTS", "Frozen", "freeze", "FixedPoints",
            "fixed_points", "solve", "merge", "describe_points", "random_states", "Continuation",
            "continuation", "operating_point", "flow_change"]

@@ -15,6 +15,7 @@ import argparse
 import sys
 import time
 
+from lib import artifacts
 from lib.core.params import PROFILES, resolve
 from lib.experiments import ambiguity, battery, calibration, dynamics, plan
 from lib.experiments.plan import PlanTooLong
@@ -77,9 +78,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--yes", action="store_true",
                     help=f"go ahead even if the plan's estimate exceeds "
                          f"{plan.fmt_duration(plan.LONG_RUN_S)}")
+    ap.add_argument("--prune-stale", action="store_true",
+                    help="delete the artifacts of other behaviour versions (lib.artifacts.stale) "
+                         "and stop")
     ap.add_argument("--ensemble", action="store_true",
                     help="train the seeds of each network as one stacked model (for a GPU)")
     args = ap.parse_args(argv)
+    if args.prune_stale:
+        for stamp in artifacts.stale():
+            for path in (stamp, stamp.with_suffix(".pt")):
+                path.unlink(missing_ok=True)
+            print(f"removed {stamp.with_suffix('')}.{{json,pt}}", flush=True)
+        return 0
     profiles = tuple(args.profile or SHIPPED_PROFILES)
     force = args.rebuild_all
     full = build_plan(profiles, args.workers, force)
