@@ -71,3 +71,84 @@ def test_mixture_figures(nets):
     for fn in (pm.mixture_modulation, pm.mixture_outputs):
         with pytest.raises(ValueError):
             fn({}, ("fdgo", "fdanti"))
+
+
+# --- the shared palette: every variant distinguishable, also under colour-vision deficiency ---
+
+from itertools import combinations  # noqa: E402
+
+from matplotlib.colors import to_rgb  # noqa: E402
+
+from lib import plots as shared  # noqa: E402
+from lib.experiments.battery import ABLATIONS, VARIANTS  # noqa: E402
+
+# Machado, Oliveira & Fernandes (2009), severity 1, on linear sRGB
+_DEUTAN = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                    [-0.011820, 0.042940, 0.968881]])
+_PROTAN = np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                    [-0.003882, -0.048116, 1.051998]])
+MIN_DELTA_E = 15.0
+"""Smallest CIE76 distance (CIE Lab) allowed between two variants' colours."""
+
+
+def _lab(colour, sim=np.eye(3)) -> np.ndarray:
+    """CIE Lab (D65) of a matplotlib colour, after the linear-RGB simulation matrix ``sim``."""
+    c = np.asarray(to_rgb(colour))
+    lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                    [0.0193, 0.1192, 0.9505]]) @ np.clip(sim @ lin, 0, 1)
+    t = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+LABELS = [*VARIANTS, *ABLATIONS]
+
+
+def test_every_variant_has_its_own_colour_marker_and_line_style():
+    assert set(LABELS) <= set(shared.FAMILY_COLORS) and set(LABELS) <= set(shared.MARKERS)
+    colours = [to_rgb(shared.color(lab)) for lab in LABELS]
+    assert len(set(colours)) == len(LABELS)
+    assert len({shared.marker(lab) for lab in LABELS}) == len(LABELS)
+    for lab in LABELS:
+        kw = shared.style(lab)
+        assert kw["color"] == shared.color(lab) and kw["marker"] == shared.marker(lab)
+        assert kw["ls"] == shared.FAMILY_LINESTYLES[shared.family(lab)]
+    assert {shared.family(lab) for lab in LABELS} == {"none", "exc", "syn", "hybrid"}
+
+
+@pytest.mark.parametrize("vision, sim", [("normal", np.eye(3)), ("deuteranopia", _DEUTAN),
+                                         ("protanopia", _PROTAN)])
+def test_variant_colours_are_far_apart(vision, sim):
+    close = [(a, b, round(float(np.linalg.norm(_lab(shared.color(a), sim)
+                                               - _lab(shared.color(b), sim))), 1))
+             for a, b in combinations(LABELS, 2)]
+    close = [c for c in close if c[2] < MIN_DELTA_E]
+    assert not close, f"{vision}: colour pairs closer than ΔE {MIN_DELTA_E}: {close}"
+
+
+def test_variant_colours_are_visible_on_white():
+    # the faint light blue of the old sequential palette: every line must stand off the page
+    for lab in LABELS:
+        assert shared.luminance(shared.color(lab)) < 0.6, lab
+
+
+def test_text_colour_contrasts_with_its_cell():
+    assert shared.text_color("#000000") == "w" and shared.text_color("#ffffff") == "k"
+    viridis = plt.get_cmap("viridis")
+    assert shared.text_color(viridis(0.0)) == "w" and shared.text_color(viridis(1.0)) == "k"
+    magma = plt.get_cmap("magma_r")
+    assert shared.text_color(magma(1.0)) == "w" and shared.text_color(magma(0.0)) == "k"
+
+
+def test_lesion_maps_show_every_seed_and_the_random_control():
+    from lib.plots import battery as pb
+    rng = np.random.default_rng(0)
+    drops = {"exc": {"targeted": rng.random((3, 2, 2)), "random": rng.random((3, 2))},
+             "syn_prepost": {"targeted": rng.random((2, 2, 2)), "random": rng.random((2, 2))}}
+    fig = pb.lesion_maps(["fdgo", "fdanti"], drops)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert {"mean of seeds", "seed 0", "seed 1", "seed 2"} <= set(titles)
+    assert any(t.startswith("random units") for t in titles)
+    shown = [ax for ax in fig.axes if ax.get_visible() and ax.images]
+    assert len(shown) == (1 + 3 + 1) + (1 + 2 + 1)  # mean, seeds, random control per variant

@@ -157,24 +157,38 @@ def lesion_map(result: TrainResult, fraction: float = 0.1,
             "random": np.mean(random, axis=0)}
 
 
-def lesion_summary(nets: dict, labels, fraction: float = 0.1) -> tuple[dict, pd.DataFrame]:
+def lesion_drops(nets: dict, labels, fraction: float = 0.1) -> dict[str, dict[str, np.ndarray]]:
+    """Per label, the performance drops (intact - lesioned) of every seed: ``targeted`` (S, K, K),
+    row k after silencing task k's most task-variant units (:func:`lesion_map`), and ``random``
+    (S, K) after as many units drawn at random (mean of the random draws)."""
+    out = {}
+    for lab in labels:
+        per_seed = [lesion_map(nets[lab, s], fraction) for s in seeds_of(nets, lab)]
+        out[lab] = {"targeted": np.array([m["intact"][None, :] - m["targeted"]
+                                          for m in per_seed]),
+                    "random": np.array([m["intact"] - m["random"] for m in per_seed])}
+    return out
+
+
+def lesion_summary(nets: dict, labels, fraction: float = 0.1,
+                   drops: dict | None = None) -> tuple[dict, pd.DataFrame]:
     """Lesion maps of every seed of each label: the mean drop map (intact - targeted, K x K) per
     label, and a table of, per label, the mean drop on the lesioned task's own column
     (diagonal), on the other tasks (off-diagonal) and after random lesions, each mean +/- 95% t
-    interval over seeds, plus the excess of the diagonal drop over the random one."""
+    interval over seeds, plus the excess of the diagonal drop over the random one. ``drops``:
+    the output of :func:`lesion_drops`, if already computed."""
+    drops = drops if drops is not None else lesion_drops(nets, labels, fraction)
     maps, rows = {}, []
     for lab in labels:
-        per_seed = [lesion_map(nets[lab, s], fraction) for s in seeds_of(nets, lab)]
-        drops = np.array([m["intact"][None, :] - m["targeted"] for m in per_seed])  # (S, K, K)
-        K = drops.shape[1]
+        targeted, random = drops[lab]["targeted"], drops[lab]["random"]  # (S, K, K), (S, K)
+        K = targeted.shape[1]
         eye = np.eye(K, dtype=bool)
-        stats = {"diagonal drop": drops[:, eye].mean(1),
-                 "off-diagonal drop": drops[:, ~eye].mean(1),
-                 "random-lesion drop": np.array([(m["intact"] - m["random"]).mean()
-                                                 for m in per_seed])}
+        stats = {"diagonal drop": targeted[:, eye].mean(1),
+                 "off-diagonal drop": targeted[:, ~eye].mean(1),
+                 "random-lesion drop": random.mean(1)}
         stats["diagonal - random"] = stats["diagonal drop"] - stats["random-lesion drop"]
-        maps[lab] = drops.mean(0)
-        row = {"variant": lab, "seeds": len(per_seed)}
+        maps[lab] = targeted.mean(0)
+        row = {"variant": lab, "seeds": len(targeted)}
         for name, v in stats.items():
             m, h = mean_ci(v)
             row[name] = f"{m:.3f} ± {h:.3f}" if np.isfinite(h) else f"{m:.3f}"
@@ -453,3 +467,61 @@ def c2_markdown(v: dict, spec) -> str:
               "probes describe how each pathway fails; they are not part of this pre-registered "
               "comparison, which is unchanged."]
     return "\n".join(lines)
+
+
+PATHWAY_NAMES = {"exc": "excitability", "syn": "synaptic"}
+
+
+def ablation_text(bars: dict[str, np.ndarray], tasks, criterion: float = 0.9) -> str:
+    """What the hybrid ablations (:func:`hybrid_ablations`) say, in words, every number from
+    ``bars``: per pathway removed at test time (zero context), the tasks that fall below
+    criterion (intact mean at criterion, ablated mean below it) and the largest per-task drop
+    (paired over seeds, mean and 95% t interval); for the networks trained with a pathway frozen,
+    the tasks the other pathway reached alone; and what this means for C5."""
+    names = [DISPLAY_NAMES.get(t, t) for t in tasks]
+    intact = bars["intact"]
+    n_seeds = len(intact)
+    lost, parts = {}, []
+    for pw in ("exc", "syn"):
+        removed = bars[f"{pw} removed (zero)"]
+        drop = intact - removed  # (S, K), paired over seeds
+        k = int(np.argmax(drop.mean(0)))
+        m, h = mean_ci(drop[:, k])
+        lost[pw] = [(names[j], float(removed[:, j].mean())) for j in range(len(tasks))
+                    if intact[:, j].mean() >= criterion and removed[:, j].mean() < criterion]
+        where = ("takes " + (f"{len(lost[pw])} of the {len(tasks)} tasks below criterion ("
+                             + ", ".join(f"{t} {v:.2f}" for t, v in lost[pw]) + ")")
+                 if lost[pw] else "takes no task below criterion")
+        parts.append(f"removing the **{PATHWAY_NAMES[pw]}** pathway (context 0 to it) {where}; "
+                     f"its largest drop, on {names[k]}, is {m:.2f}"
+                     + (f" ± {h:.2f}" if np.isfinite(h) else ""))
+    text = [f"With the hybrid intact at criterion on "
+            f"{int((intact.mean(0) >= criterion).sum())} of {len(tasks)} tasks (mean over "
+            f"{n_seeds} seeds), " + "; ".join(parts) + " (drops: intact − ablated, mean ± 95% t "
+            f"interval over the {n_seeds} paired seeds)."]
+    frozen = {pw: bars[f"{pw} frozen in training"] for pw in ("exc", "syn")
+              if f"{pw} frozen in training" in bars}
+    if frozen:
+        text.append("Trained with one pathway frozen, the other reached criterion on "
+                    + "; ".join(f"{int((v.mean(0) >= criterion).sum())} of {len(tasks)} tasks "
+                                f"alone (the {PATHWAY_NAMES['syn' if pw == 'exc' else 'exc']} "
+                                "pathway)" for pw, v in frozen.items()) + ".")
+    if lost["exc"] and not lost["syn"]:
+        meaning = ("the trained hybrid relies on its excitability pathway, and its synaptic part "
+                   "is redundant: the two pathways are not complementary here")
+    elif lost["syn"] and not lost["exc"]:
+        meaning = ("the trained hybrid relies on its synaptic pathway, and its excitability part "
+                   "is redundant: the two pathways are not complementary here")
+    elif lost["exc"] and lost["syn"]:
+        meaning = ("each pathway carries tasks the other does not: the division of labour that "
+                   "complementarity in C5's sense would predict")
+    else:
+        meaning = ("either pathway alone keeps every task: within the hybrid they are redundant, "
+                   "not complementary")
+    alone = [pw for pw, v in frozen.items() if (v.mean(0) >= criterion).all()]
+    note = (" Since a hybrid trained with either pathway frozen still learns every task, this is "
+            "how training divided the work between the pathways, not a limit of the unused one."
+            if len(alone) == 2 else "")
+    text.append(f"**For C5** (the pathways are complementary and synergistic; tested in its own "
+                f"chapter, E5, still to come): at this profile {meaning}.{note}")
+    return " ".join(text)

@@ -9,7 +9,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from lib.experiments.ambiguity import OUTCOMES
-from lib.plots import color, figure
+from lib.plots import color, figure, marker, style
 from lib.analysis import ambiguity as E2
 from lib.analysis import claims
 from lib.analysis.stats import mean_ci
@@ -27,8 +27,10 @@ def _pair_index(res: dict, a: str, b: str) -> int:
 
 def mixture_panel(probes: dict, labels, panel, criterion: float = 0.9):
     """Rows: panel pairs (i, j); columns: variants. Performance on task i (solid) and task j
-    (dashed) against the mixture weight l of c = (1-l) e_i + l e_j; mean and 95% CI."""
+    (dashed) against the mixture weight λ of c = (1-λ) e_i + λ e_j; mean and 95% CI (the axis
+    holds every interval)."""
     fig, axes = figure(len(panel), len(labels), 1.9, 1.7, sharex=True, sharey=True)
+    lo, hi = 0.0, 1.0
     for r, (a, b) in enumerate(panel):
         for col, lab in enumerate(labels):
             ax = axes[r, col]
@@ -37,9 +39,11 @@ def mixture_panel(probes: dict, labels, panel, criterion: float = 0.9):
             p = _pair_index(runs[0], a, b)
             for key, ls in (("mix_i", "-"), ("mix_j", "--")):
                 m, h = mean_ci([res[key][p] for res in runs])
+                h = np.nan_to_num(h)
                 ax.plot(lam, m, ls, color=color(lab), lw=1.4)
-                ax.fill_between(lam, m - np.nan_to_num(h), m + np.nan_to_num(h),
-                                color=color(lab), alpha=0.15, lw=0)
+                ax.fill_between(lam, m - h, m + h, color=color(lab), alpha=0.15, lw=0)
+                if np.isfinite(m).any():
+                    lo, hi = min(lo, float(np.nanmin(m - h))), max(hi, float(np.nanmax(m + h)))
             ax.axhline(criterion, color="k", ls=":", lw=0.8)
             ax.axvline(0.5, color="0.7", lw=0.6)
             if r == 0:
@@ -48,8 +52,8 @@ def mixture_panel(probes: dict, labels, panel, criterion: float = 0.9):
                 ax.set_ylabel(f"{DISPLAY_NAMES.get(a, a)} (—)\n{DISPLAY_NAMES.get(b, b)} (- -)",
                               fontsize=7)
             if r == len(panel) - 1:
-                ax.set_xlabel("l", fontsize=8)
-    axes[0, 0].set_ylim(-0.02, 1.02)
+                ax.set_xlabel("mixture weight λ", fontsize=8)
+    axes[0, 0].set_ylim(lo - 0.02, hi + 0.02)
     return fig
 
 
@@ -58,11 +62,11 @@ def robustness_summary(table, labels):
     dominant-task curve and the l at which performance leaves criterion, 95% CI over seeds."""
     fig, axes = figure(1, 2, 4.6, 3.2)
     for ax, col, ylabel in zip(axes[0], ("auc", "l_leave"),
-                               ("area under robustness curve (1 = unaffected)",
-                                "l at which performance leaves criterion")):
+                               ("area under robustness curve\n(1 = unaffected)",
+                                "λ at which performance\nleaves criterion")):
         for x, lab in enumerate(labels):
             ax.errorbar(x, table.loc[lab, col], yerr=np.nan_to_num(table.loc[lab, col + " ±"]),
-                        fmt="o", color=color(lab), capsize=3)
+                        fmt=marker(lab), color=color(lab), capsize=3)
         ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
         ax.set_ylabel(ylabel, fontsize=8)
     axes[0, 1].axhline(0.5, color="k", ls=":", lw=0.8)
@@ -86,13 +90,14 @@ def corruption_curves(probes: dict, labels):
             rel = np.array([claims.relative_to_clean(res, key) for res in runs])
             m, h = mean_ci(rel)
             n = int(np.isfinite(rel).any(axis=1).sum())
-            ax.plot(x, m, color=color(lab), lw=1.4, ls="--" if lab == "none" else "-",
+            ax.plot(x, m, lw=1.3, ms=3.5, **style(lab),
                     label=lab if n == len(runs) else f"{lab} ({n}/{len(runs)} seeds)")
             ax.fill_between(x, m - np.nan_to_num(h), m + np.nan_to_num(h), color=color(lab),
                             alpha=0.12, lw=0)
         ax.set_xlabel(xlabel, fontsize=8)
     axes[0, 0].set_ylabel("performance / clean performance")
-    axes[0, -1].legend(fontsize=6, ncol=2)
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="outside right center", fontsize=7, title="variant")
     return fig
 
 
@@ -115,8 +120,11 @@ def timed_probes(table, labels):
                    alpha=(1.0, 0.6, 0.3)[n], capsize=2, label=nm if x == 0 else None)
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
     ax.axhline(1.0, color="k", ls=":", lw=0.8)
-    ax.set(ylabel="performance / clean performance", ylim=(0, 1.1))
-    ax.legend(fontsize=7)
+    ends = np.concatenate([(table.loc[labels, c] + np.nan_to_num(table.loc[labels, c + " ±"]))
+                           .to_numpy(float) for c, _ in cols])
+    top = max(1.1, float(ends[np.isfinite(ends)].max(initial=0)) + 0.05)
+    ax.set(ylabel="performance / clean performance", ylim=(0, top))
+    fig.legend(loc="outside right center", fontsize=7, title="context given")
     return fig
 
 
@@ -141,7 +149,7 @@ def outcome_fractions(probes: dict, labels, panel, criterion: float = E2.CRITERI
             if col == 0:
                 ax.set_ylabel(f"{E2.name(a)} trials\n(vs {E2.name(b)})", fontsize=7)
             if r == len(panel) - 1:
-                ax.set_xlabel("l", fontsize=8)
+                ax.set_xlabel("intruder weight λ", fontsize=8)
     axes[0, 0].set_ylim(0, 1)
     fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=7,
                loc="outside lower center", ncol=4)
@@ -155,22 +163,27 @@ def l_leave_pairs(df):
     pairs = list(dict.fromkeys(df["pair"]))
     labels = list(dict.fromkeys(df["variant"]))
     fig, axes = figure(1, len(pairs), 3.2, 2.8, sharey=True)
+    lo, hi = 0.0, 0.5
     for ax, pair in zip(axes[0], pairs):
         g = df[df["pair"] == pair]
-        for d, (dom, marker) in enumerate(zip(dict.fromkeys(g["dominant"]), ("o", "s"))):
+        for d, (dom, mk) in enumerate(zip(dict.fromkeys(g["dominant"]), ("o", "s"))):
             for x, lab in enumerate(labels):
                 row = g[(g["dominant"] == dom) & (g["variant"] == lab)].iloc[0]
-                ax.errorbar(x + (d - 0.5) * 0.3, row["mean"], yerr=np.nan_to_num(row["ci"]),
-                            fmt=marker, color=color(lab), ms=4, capsize=2,
+                h = float(np.nan_to_num(row["ci"]))
+                ax.errorbar(x + (d - 0.5) * 0.3, row["mean"], yerr=h,
+                            fmt=mk, color=color(lab), ms=4, capsize=2,
                             mfc=color(lab) if d == 0 else "white")
-        doms = list(dict.fromkeys(g["dominant"]))
-        ax.legend([_marker("o", True), _marker("s", False)][:len(doms)],
-                  [f"{d} dominant" for d in doms], fontsize=6, loc="lower left")
+                if np.isfinite(row["mean"]):
+                    lo, hi = min(lo, row["mean"] - h), max(hi, row["mean"] + h)
+        doms = " / ".join(dict.fromkeys(g["dominant"]))
         ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=6)
         ax.axhline(0.5, color="k", ls=":", lw=0.8)
-        ax.set_title(pair, fontsize=8)
-    axes[0, 0].set_ylabel("l at which performance\nleaves criterion", fontsize=8)
-    axes[0, 0].set_ylim(-0.02, 0.55)
+        ax.set_title(f"{pair}\n(dominant: {doms})", fontsize=8)
+    axes[0, 0].set_ylabel("λ at which performance\nleaves criterion", fontsize=8)
+    axes[0, 0].set_ylim(lo - 0.02, hi + 0.05)
+    fig.legend([_marker("o", True), _marker("s", False)],
+               ["first task of the pair dominant", "second task dominant"], fontsize=7,
+               loc="outside lower center", ncol=2, frameon=False)
     return fig
 
 

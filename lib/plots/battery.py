@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from lib.analysis import claims
-from lib.plots import color, figure
 from lib.analysis.stats import mean_ci
+from lib.plots import color, figure, marker, style, text_color
 from lib.core.tasks import DISPLAY_NAMES
 
 
@@ -14,20 +14,29 @@ def _task_names(tasks) -> list[str]:
     return [DISPLAY_NAMES.get(t, t) for t in tasks]
 
 
+def _ylim(lo: float, hi: float, pad: float = 0.02) -> tuple[float, float]:
+    """Limits of a performance axis: [0, 1] widened to every drawn interval."""
+    return min(-pad, lo - pad), max(1 + pad, hi + pad)
+
+
 def learning_curves(nets: dict, labels, criterion: float = 0.9):
     """Mean-over-tasks and min-over-tasks performance vs training trials (thousands), mean and
-    95% t interval over seeds; the legend sits outside the panels, so it covers no data."""
+    95% t interval over seeds; each variant its colour, marker and family line style; the legend
+    sits outside the panels, so it covers no data, and the axis holds every interval."""
     fig, axes = figure(1, 2, 4.6, 3.2, sharey=True)
+    lo, hi = 0.0, 1.0
     for lab in labels:
         trials, perf = claims.curves(nets, lab)
         for ax, agg in zip(axes[0], (perf.mean(axis=2), perf.min(axis=2))):
             m, h = mean_ci(agg)
-            ax.plot(trials / 1e3, m, color=color(lab), label=lab, lw=1.6)
-            ax.fill_between(trials / 1e3, m - np.nan_to_num(h), m + np.nan_to_num(h),
-                            color=color(lab), alpha=0.15, lw=0)
+            h = np.nan_to_num(h)
+            ax.plot(trials / 1e3, m, label=lab, lw=1.4, ms=4,
+                    markevery=max(1, len(trials) // 6), **style(lab))
+            ax.fill_between(trials / 1e3, m - h, m + h, color=color(lab), alpha=0.15, lw=0)
+            lo, hi = min(lo, float(np.nanmin(m - h))), max(hi, float(np.nanmax(m + h)))
     for ax, title in zip(axes[0], ("mean over tasks", "worst task")):
         ax.axhline(criterion, color="k", ls=":", lw=1)
-        ax.set(xlabel="training trials (thousands)", title=title, ylim=(-0.02, 1.02))
+        ax.set(xlabel="training trials (thousands)", title=title, ylim=_ylim(lo, hi))
     axes[0, 0].set_ylabel("performance")
     handles, names = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, names, loc="outside right center", fontsize=7, title="variant")
@@ -42,7 +51,8 @@ def final_heatmap(nets: dict, labels, tasks, criterion: float = 0.9):
     im = ax.imshow(data, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for (i, j), v in np.ndenumerate(data):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                color="w" if v < 0.6 else "k", weight="bold" if v >= criterion else "normal")
+                color=text_color(im.cmap(im.norm(v))),
+                weight="bold" if v >= criterion else "normal")
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     fig.colorbar(im, ax=ax, label="final performance (bold: at criterion)")
@@ -65,7 +75,8 @@ def trials_to_criterion(nets: dict, labels, tasks, criterion: float = 0.9):
     im = ax.imshow(med / 1e3, cmap="magma_r", aspect="auto")
     for (i, k), v in np.ndenumerate(med):
         txt = "—" if np.isnan(v) else f"{v / 1e3:.0f}k"
-        ax.text(k, i, f"{txt}\n{frac[i, k]:.0%}", ha="center", va="center", fontsize=6)
+        ax.text(k, i, f"{txt}\n{frac[i, k]:.0%}", ha="center", va="center", fontsize=6,
+                color="k" if np.isnan(v) else text_color(im.cmap(im.norm(v / 1e3))))
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     fig.colorbar(im, ax=ax, label="trials to criterion (thousands; median over seeds that "
@@ -80,45 +91,71 @@ def budget_vs_performance(nets: dict, labels):
     for lab in labels:
         b = max(claims.budget(nets, lab), 1)
         m, h = mean_ci(claims.final_perf(nets, lab).mean(1))
-        ax.errorbar(b, m, yerr=np.nan_to_num(h), fmt="o", color=color(lab), label=lab,
-                    capsize=3)
+        ax.errorbar(b, m, yerr=np.nan_to_num(h), fmt=marker(lab), color=color(lab), label=lab,
+                    capsize=3, ms=6)
     ax.set(xscale="log", xlabel="modulation parameters per task (log; 'none' drawn at 1)",
            ylabel="final performance (mean over tasks)")
-    ax.legend(fontsize=7, ncol=2)
+    fig.legend(loc="outside right center", fontsize=7, title="variant")
     return fig
 
 
+ABLATION_COLORS = ("#009E73", "#0072B2", "#56B4E9", "#D55E00", "#E69F00", "#332288",
+                   "#882255")
+"""Intact hybrid (its green), excitability removed (blues), synaptic removed (orange/vermillion),
+frozen in training (indigo, wine): colour-blind safe, hatched where a pathway is frozen."""
+
+
 def ablation_bars(tasks, bars: dict[str, np.ndarray]):
-    """Per-task performance of hybrid variants: ``bars[name] -> (S, K)`` (mean, 95% CI)."""
+    """Per-task performance of hybrid variants: ``bars[name] -> (S, K)`` (mean, 95% CI); the
+    axis holds every interval."""
     fig, axes = figure(1, 1, max(6.5, 0.9 * len(tasks) + 2), 3.4)
     ax = axes[0, 0]
     width = 0.8 / len(bars)
+    lo, top = 0.0, 1.05
     for n, (name, v) in enumerate(bars.items()):
         m, h = mean_ci(v)
+        h = np.nan_to_num(h)
         ax.bar(np.arange(len(tasks)) + n * width - 0.4 + width / 2, m, width,
-               yerr=np.nan_to_num(h), label=name, capsize=1.5,
+               yerr=h, label=name, capsize=1.5, color=ABLATION_COLORS[n % len(ABLATION_COLORS)],
+               hatch="//" if "frozen" in name else None, edgecolor="w", lw=0.3,
                error_kw={"lw": 0.7, "ecolor": "0.35"})
+        lo = min(lo, float(np.nanmin(m - h)) - 0.02)
+        top = max(top, float(np.nanmax(m + h)) + 0.03)
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
-    ax.set(ylabel="performance", ylim=(0, 1.05))
+    ax.set(ylabel="performance", ylim=(lo, top))
     ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.35))
     return fig
 
 
-def lesion_maps(tasks, maps: dict[str, np.ndarray], n_seeds: int):
-    """Per variant: the mean over ``n_seeds`` seeds of the performance drop (intact - lesioned)
-    on each task (columns) after silencing the most task-variant units of each task (rows)
-    (``lib.analysis.claims.lesion_summary``)."""
-    ncols = min(len(maps), 5)
-    nrows = -(-len(maps) // ncols)
-    fig, axes = figure(nrows, ncols, 0.3 * len(tasks) + 1.3, 0.3 * len(tasks) + 1.2)
-    for ax, (lab, drop) in zip(axes.flat, maps.items()):
-        im = ax.imshow(drop, vmin=0, vmax=1, cmap="Reds")
-        ax.set_title(lab, fontsize=8)
-        ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=90, fontsize=6)
-        ax.set_yticks(range(len(tasks)), _task_names(tasks), fontsize=6)
-    for ax in axes.flat[len(maps):]:
-        ax.set_visible(False)
-    for row in axes:
-        row[0].set_ylabel("lesioned: top-variance\nunits of task", fontsize=7)
-    fig.colorbar(im, ax=axes, label=f"performance drop, mean of {n_seeds} seeds", shrink=0.6)
+def lesion_maps(tasks, drops: dict[str, dict[str, np.ndarray]]):
+    """Per variant (rows), the performance drop (intact - lesioned) on each task (columns of a
+    map) after silencing the most task-variant units of each task (rows of a map): the mean over
+    seeds, then every seed, then the random-lesion control (one row per seed: the drop on each
+    task after silencing as many random units). ``drops``: :func:`lib.analysis.claims.lesion_drops`."""
+    n_seeds = max(len(d["targeted"]) for d in drops.values())
+    K = len(tasks)
+    names = _task_names(tasks)
+    cell = 0.16 * K + 0.7
+    fig, axes = figure(len(drops), n_seeds + 2, cell, cell)
+    for r, (lab, d) in enumerate(drops.items()):
+        panels = [("mean of seeds", d["targeted"].mean(0))]
+        panels += [(f"seed {s}", m) for s, m in enumerate(d["targeted"])]
+        panels += [("random units\n(rows: seeds)", d["random"])]
+        panels += [(None, None)] * (n_seeds + 2 - len(panels))
+        for c, (title, drop) in enumerate(panels):
+            ax = axes[r, c]
+            if drop is None:
+                ax.set_visible(False)
+                continue
+            im = ax.imshow(drop, vmin=0, vmax=1, cmap="Reds", aspect="auto")
+            if r == 0 or c == 0 or c == len(panels) - 1:
+                ax.set_title(title if r == 0 else ("random" if c else ""), fontsize=7)
+            ax.set_xticks(range(K), names if r == len(drops) - 1 else [], rotation=90,
+                          fontsize=5)
+            if c == 0:
+                ax.set_yticks(range(K), names, fontsize=5)
+                ax.set_ylabel(f"{lab}\nlesioned: task", fontsize=7, color=color(lab))
+            else:
+                ax.set_yticks([])
+    fig.colorbar(im, ax=axes, label="performance drop (intact − lesioned)", shrink=0.5)
     return fig

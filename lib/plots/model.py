@@ -9,7 +9,7 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 
 from lib.analysis.anatomy import QUANTITIES
-from lib.plots import color, figure
+from lib.plots import figure, style
 from lib.core.tasks import DT
 
 _GROUP_COLORS = ("#fde0dd", "#e0ecf4", "#e5f5e0", "#fff7bc", "#efedf5")
@@ -53,12 +53,12 @@ def mixture_modulation(paths: dict[str, pd.DataFrame], tasks: tuple[str, str]):
         for lab, df in paths.items():
             d = df[df["quantity"] == q].dropna(subset=["relative"])
             if len(d):
-                top.plot(d["l"], d["relative"], "o-", ms=3, color=color(lab), label=lab)
-                bottom.plot(d["l"], d["off_chord"], "o-", ms=3, color=color(lab), label=lab)
+                top.plot(d["l"], d["relative"], ms=3.5, lw=1.2, label=lab, **style(lab))
+                bottom.plot(d["l"], d["off_chord"], ms=3.5, lw=1.2, label=lab, **style(lab))
         top.plot([0, 1], [0, 1], ":", color="k", lw=1)
         top.set(title={"gain": "gain g(c)", "bias": "bias β(c)", "W": "recurrent W(c)"}[q],
-                ylabel="|q(l) − q(0)| / |q(1) − q(0)|" if col == 0 else None)
-        bottom.set(xlabel=f"mixture weight l  ({tasks[0]} → {tasks[1]})",
+                ylabel="|q(λ) − q(0)| / |q(1) − q(0)|" if col == 0 else None)
+        bottom.set(xlabel=f"mixture weight λ  ({tasks[0]} → {tasks[1]})",
                    ylabel="distance from chord / span" if col == 0 else None)
         if not top.lines[:-1]:
             top.text(0.5, 0.5, "not modulated by\nany network shown", ha="center",
@@ -109,8 +109,8 @@ def mixture_outputs(demos: dict[str, dict], tasks: tuple[str, str]):
                                clip_on=False, mec="w", mew=0.6)
         right.plot(np.where(d["fixation"] > 0.5, np.nan, d["angle"]), ls, "o", color="w",
                    mec="k", mew=0.5, ms=3.5)
-        right.set_ylabel("mixture l", fontsize=8)
-    axes[0, 0].set_title(f"fixation output (blue: l = 0, {tasks[0]}; red: l = 1, {tasks[1]})",
+        right.set_ylabel("mixture weight λ", fontsize=8)
+    axes[0, 0].set_title(f"fixation output (blue: λ = 0, {tasks[0]}; red: λ = 1, {tasks[1]})",
                          fontsize=9)
     axes[0, 1].set_title(f"ring output at the last step (dots: decoded angle;\n"
                          f"triangles: {tasks[0]} target blue, {tasks[1]} target red)", fontsize=9)
