@@ -77,6 +77,7 @@ def recording_member_losses(record: list[list[int]]):
     dict(mechanism="none"), dict(mechanism="exc"), dict(mechanism="syn_lowrank"),
     dict(mechanism="syn_mask"), dict(mechanism="syn_prepost"), dict(mechanism="hybrid"),
     dict(mechanism="exc", sampling="error"), dict(mechanism="exc_gain", activation="relu"),
+    dict(mechanism="exc_gain_rec"), dict(mechanism="syn_prepost_in"),
 ], ids=lambda d: "-".join(map(str, d.values())))
 def test_members_equal_networks_trained_alone(changes, monkeypatch):
     """Own tasks per member (no schedule_seed): lengths differ, so padding is exercised."""
@@ -203,7 +204,7 @@ def test_checkpoint_of_another_ensemble_is_ignored(tmp_path):
 
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mechanism", ["none", "exc", "syn_mask", "syn_lowrank", "syn_prepost",
-                                       "hybrid"])
+                                       "hybrid", "exc_gain_rec", "syn_prepost_in"])
 def test_effective_weights_are_the_models(mechanism):
     """StackedRNN.effective(k) is ModulatedRNN.effective(e_k) of each member."""
     configs = members(mechanism=mechanism)
@@ -213,10 +214,17 @@ def test_effective_weights_are_the_models(mechanism):
             model.b.normal_(generator=torch.Generator().manual_seed(model.seed))
     net = StackedRNN.from_models(models)
     ks = torch.tensor([2, 0, 1])
-    g, beta, W = net.effective(ks)
+    g, beta, W, in_gain = net.effective(ks)
     K, N = len(TASKS), configs[0].n_rec
     for m, (model, k) in enumerate(zip(models, ks.tolist())):
         g_m, beta_m, W_m = model.effective(one_hot(k, K, 1)[0])
+        assert (in_gain is None) == (mechanism != "syn_prepost_in")
+        if in_gain is not None:  # the model writes a(s) as a gain with beta = (1 - a) b; the
+            # ensemble scales W_in by a and folds a into the rows of W, leaving b alone
+            torch.testing.assert_close(in_gain[m], g_m, rtol=1e-6, atol=0)
+            torch.testing.assert_close(W[m], g_m.unsqueeze(-1) * W_m, rtol=1e-6, atol=1e-7)
+            assert g is None and beta is None
+            continue
         torch.testing.assert_close(torch.ones(N) if g is None else g[m], g_m, rtol=1e-6, atol=0)
         torch.testing.assert_close(torch.zeros(N) if beta is None else beta[m], beta_m,
                                    rtol=1e-6, atol=0)

@@ -85,7 +85,8 @@ def test_output_shapes(mechanism, context):
 def test_params_per_task_matches_table():
     n, k, rank = 16, 3, 2
     expected = {"none": 0, "exc_bias": n, "exc_gain": n, "exc": 2 * n, "syn_mask": n * n,
-                "syn_lowrank": 2 * n * rank, "syn_prepost": 2 * n, "hybrid": 2 * n + 2 * n * rank}
+                "syn_lowrank": 2 * n * rank, "syn_prepost": 2 * n, "hybrid": 2 * n + 2 * n * rank,
+                "exc_gain_rec": n, "syn_prepost_in": 2 * n}
     for mechanism, count in expected.items():
         net = ModulatedRNN(mechanism, n, k, rank=rank)
         assert net.params_per_task() == count, mechanism
@@ -169,9 +170,38 @@ def test_effective_matches_table(mechanism):
             "hybrid": lambda: W0 + sum(s[k] * net.U[k] @ net.V[k].T for k in range(K)) / N,
             "syn_prepost": lambda: torch.diag(1 + s @ net.A) @ W0 @ torch.diag(1 + s @ net.Bp),
         }.get(mechanism, lambda: W0)()
+    if mechanism == "exc_gain_rec":    # the gain moves into the rows of W
+        exp_W, exp_g = torch.diag(exp_g) @ W0, torch.ones(N)
+    if mechanism == "syn_prepost_in":  # post factor as the gain of every synaptic input
+        exp_g = 1 + s @ net.A
+        exp_beta = (1 - exp_g) * net.b
+        exp_W = W0 @ torch.diag(1 + s @ net.Bp)
     torch.testing.assert_close(g, exp_g)
     torch.testing.assert_close(beta, exp_beta)
     torch.testing.assert_close(W, exp_W)
+
+
+@pytest.mark.parametrize("context", ["shared", "trial", "time"])
+def test_controls_follow_their_defining_equations(context):
+    """exc_gain_rec: z = g (W r) + W_in u + b; syn_prepost_in: z = a (W diag(pre) r + W_in u) + b,
+    written out step by step without ``effective`` (noise off)."""
+    x = inputs()
+    c = {"shared": one_hot(1), "trial": two_task_mix(), "time": two_task_mix(shape=(T, B))}[context]
+    cc = c.expand(T, B, K)
+    for mechanism in ("exc_gain_rec", "syn_prepost_in"):
+        net = perturb(make(mechanism))
+        y, r_out = net(x, c, noise=False)
+        with torch.no_grad():
+            r = torch.zeros(B, N)
+            for t in range(T):
+                if mechanism == "exc_gain_rec":
+                    g = F.softplus(cc[t] @ net.G + math.log(math.e - 1))
+                    z = g * (r @ net.W_rec.T) + x[t] @ net.W_in.T + net.b
+                else:
+                    a, pre = 1 + cc[t] @ net.A, 1 + cc[t] @ net.Bp
+                    z = a * ((pre * r) @ net.W_rec.T + x[t] @ net.W_in.T) + net.b
+                r = (1 - net.alpha) * r + net.alpha * F.softplus(z)
+                torch.testing.assert_close(r_out[t], r, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("mechanism", MECHANISMS)

@@ -178,11 +178,14 @@ def test_budget_table_counts_and_matches():
     df = anatomy.budget_table(ns=(8, 16), ranks=(1, 2))
     assert set(df["mechanism"]) == set(MECHANISMS)
     expect = {"none": 0, "exc_bias": 1, "exc_gain": 1, "exc": 2, "syn_prepost": 2,
-              "syn_lowrank_r1": 2, "syn_lowrank_r2": 4, "hybrid": 4, "hybrid_r2": 6}
+              "syn_lowrank_r1": 2, "syn_lowrank_r2": 4, "hybrid": 4, "hybrid_r2": 6,
+              "exc_gain_rec": 1, "syn_prepost_in": 2}
     for lab, per_n in expect.items():
         assert df.loc[lab, "N = 8"] == 8 * per_n and df.loc[lab, "N = 16"] == 16 * per_n, lab
     assert df.loc["syn_mask", "N = 16"] == 256
-    assert set(df.loc["exc", "matched with"].split(", ")) == {"syn_prepost", "syn_lowrank_r1"}
+    assert set(df.loc["exc", "matched with"].split(", ")) == {"syn_prepost", "syn_lowrank_r1",
+                                                              "syn_prepost_in"}
+    assert set(df.loc["exc_gain_rec", "matched with"].split(", ")) == {"exc_bias", "exc_gain"}
     assert df.loc["hybrid", "matched with"] == "syn_lowrank_r2"
     assert df.loc["none", "matched with"] == "" and df.loc["syn_mask", "matched with"] == ""
     with pytest.raises(ValueError, match="ns="):
@@ -218,14 +221,19 @@ def test_mixture_path(mechanism):
     assert len(df) == len(ls) * len(anatomy.QUANTITIES)
     for q in anatomy.QUANTITIES:
         d = df[df.quantity == q]
-        modulated = {"gain": mechanism in ("exc_gain", "exc", "hybrid"),
-                     "bias": mechanism in ("exc_bias", "exc", "hybrid"),
-                     "W": mechanism.startswith("syn") or mechanism == "hybrid"}[q]
+        # the controls in effective()'s form: exc_gain_rec moves its gain into W's rows;
+        # syn_prepost_in shows a(s) as a gain with beta = (1 - a) b (b is 0 here)
+        modulated = {"gain": mechanism in ("exc_gain", "exc", "hybrid", "syn_prepost_in"),
+                     "bias": mechanism in ("exc_bias", "exc", "hybrid")
+                     or (mechanism == "syn_prepost_in" and bool(net.b.any())),
+                     "W": mechanism.startswith("syn") or mechanism in ("hybrid",
+                                                                       "exc_gain_rec")}[q]
         if not modulated:
             assert d["relative"].isna().all() and (d["distance"] == 0).all()
             continue
         assert d["relative"].iloc[0] == 0 and d["relative"].iloc[-1] == pytest.approx(1)
-        curved = q == "gain" or (q == "W" and mechanism == "syn_prepost")
+        curved = ((q == "gain" and mechanism != "syn_prepost_in")
+                  or (q == "W" and mechanism in ("syn_prepost", "exc_gain_rec")))
         if curved:
             assert d["off_chord"].iloc[2] > 1e-3
         else:

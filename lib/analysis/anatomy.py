@@ -33,11 +33,13 @@ RANKED = frozenset({"syn_lowrank", "hybrid"})
 """Mechanisms whose budget depends on the rank R."""
 
 FORMULAS = {"none": "0", "exc_bias": "N", "exc_gain": "N", "exc": "2N", "syn_prepost": "2N",
-            "syn_lowrank": "2NR", "syn_mask": "N²", "hybrid": "2N + 2NR"}
-"""Per-task budget of each mechanism as a formula (SPEC §4)."""
+            "syn_lowrank": "2NR", "syn_mask": "N²", "hybrid": "2N + 2NR", "exc_gain_rec": "N",
+            "syn_prepost_in": "2N"}
+"""Per-task budget of each mechanism as a formula (the table of :mod:`lib.core.model`)."""
 
 _TABLE_ORDER = ("none", "exc_bias", "exc_gain", "exc", "syn_prepost", "syn_lowrank", "syn_mask",
-                "hybrid")  # E1's order (lib.experiments.VARIANTS): excitability, synaptic, both
+                "hybrid", "exc_gain_rec", "syn_prepost_in")
+# E1's order (lib.experiments.VARIANTS): excitability, synaptic, both, then the two controls
 
 QUANTITIES = ("gain", "bias", "W")
 """What :meth:`ModulatedRNN.effective` returns: g (N,), beta (N,), W(c) (N, N)."""

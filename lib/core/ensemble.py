@@ -72,7 +72,7 @@ from lib.core import train as _train
 from lib.core.checks import fail
 from lib.core.io import atomic_torch_save
 from lib.core.metrics import masked_mse
-from lib.core.model import G0, ModulatedRNN, input_drive
+from lib.core.model import G0, GAIN_ON_RECURRENT, SYN_ON_INPUT, ModulatedRNN, input_drive
 from lib.core.seeds import STREAM_NOISE, step_seed, torch_generator
 from lib.core.train import History, TrainConfig, TrainResult
 
@@ -152,10 +152,13 @@ class StackedRNN:
 
     # ------------------------------------------------------------------ context -> weights
     def effective(self, ks: torch.Tensor
-                  ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
-        """Gain g (S, N), bias beta (S, N) (None where the mechanism has none) and recurrent
-        matrix W (S, N, N) of member m under context e_{ks[m]} (ks: (S,) long); differentiable
-        w.r.t. the stacked parameters. See the module docstring for the formulas."""
+                  ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor,
+                             torch.Tensor | None]:
+        """Gain g (S, N), bias beta (S, N) (None where the mechanism has none), recurrent
+        matrix W (S, N, N) and input-synapse factor (S, N) (``syn_prepost_in`` only, else None)
+        of member m under context e_{ks[m]} (ks: (S,) long); differentiable w.r.t. the stacked
+        parameters. See the module docstring for the formulas; the controls as in
+        ``ModulatedRNN.forward``: ``exc_gain_rec``'s gain goes into the rows of W only."""
         p = self.params
         rows = torch.arange(ks.shape[0], device=ks.device)
 
@@ -171,7 +174,12 @@ class StackedRNN:
             W = W + torch.bmm(task_row("U"), task_row("V").transpose(1, 2)) / self.spec.n_rec
         elif "A" in p:
             W = (1.0 + task_row("A")).unsqueeze(-1) * W * (1.0 + task_row("Bp")).unsqueeze(1)
-        return g, beta, W
+        in_gain = None
+        if self.spec.mechanism in GAIN_ON_RECURRENT:
+            W, g = g.unsqueeze(-1) * W, None
+        if self.spec.mechanism in SYN_ON_INPUT:
+            in_gain = 1.0 + task_row("A")
+        return g, beta, W, in_gain
 
     # ------------------------------------------------------------------ forward
     def __call__(self, xs: list[torch.Tensor], ks: torch.Tensor,
@@ -193,8 +201,10 @@ class StackedRNN:
         S, B, N = len(xs), xs[0].shape[1], spec.n_rec
         lengths = [x.shape[0] for x in xs]
         T = max(lengths)
-        g, beta, W = self.effective(ks)
+        g, beta, W, in_gain = self.effective(ks)
         w_in, bias = p["W_in"], p["b"]
+        if in_gain is not None:
+            w_in = in_gain.unsqueeze(-1) * w_in
         if g is not None:  # fold the gain into every weight feeding z, as the single model does
             w_in, bias, W = g.unsqueeze(-1) * w_in, g * bias, g.unsqueeze(-1) * W
         addend = bias if beta is None else bias + beta                      # (S, N)

@@ -24,6 +24,13 @@ row ``k`` of each tensor belongs to task k):
     syn_prepost  W(s) = diag(1 + s @ A) W diag(1 + s @ Bp), A, Bp (K, N)   2N
     hybrid       exc + syn_lowrank                                  2N + 2NR
 
+Controls that separate *where* a modulation acts from *what* it modulates (the gain above scales
+the whole current, input synapses included, while the synaptic pathways touch W only):
+
+    exc_gain_rec    z = g(c) * (W r) + W_in u + b + noise           N   (gain on recurrence only)
+    syn_prepost_in  z = a(s) * (W(s)' r + W_in u) + b + noise,      2N  (post-synaptic factor
+                    W(s)' = W diag(1 + s @ Bp), a(s) = 1 + s @ A        on input synapses too)
+
 Where gain and bias act (SPEC §3 leaves it open). The gain multiplies the *total* current
 (recurrent + input + tonic bias b) and beta is added after it, so phi(g I + beta) is a neuron whose
 f-I curve has slope g and threshold at I = -beta/g: gain changes how strongly the unit responds to
@@ -68,15 +75,19 @@ from torch.nn import functional as F
 from lib.core.checks import check_choice, check_positive_int
 
 MECHANISMS = ("none", "exc_bias", "exc_gain", "exc", "syn_mask", "syn_lowrank", "syn_prepost",
-              "hybrid")
+              "hybrid", "exc_gain_rec", "syn_prepost_in")
 ACTIVATIONS = ("softplus", "relu")
 W_REC_INITS = ("randortho", "diag")
 PATHWAYS = ("exc", "syn")
 
 _HAS_BIAS = frozenset({"exc_bias", "exc", "hybrid"})
-_HAS_GAIN = frozenset({"exc_gain", "exc", "hybrid"})
+_HAS_GAIN = frozenset({"exc_gain", "exc", "hybrid", "exc_gain_rec"})
 _SYN_KIND = {"syn_mask": "mask", "syn_lowrank": "lowrank", "syn_prepost": "prepost",
-             "hybrid": "lowrank"}
+             "hybrid": "lowrank", "syn_prepost_in": "prepost"}
+GAIN_ON_RECURRENT = frozenset({"exc_gain_rec"})
+"""Controls whose gain scales the recurrent current only (not the input synapses, nor b)."""
+SYN_ON_INPUT = frozenset({"syn_prepost_in"})
+"""Controls whose post-synaptic factor also scales the input synapses W_in."""
 # g0 = softplus^-1(1) = log(e - 1): the gain is exactly 1 at initialisation and for c = 0
 G0 = math.log(math.expm1(1.0))
 
@@ -237,12 +248,21 @@ class ModulatedRNN(nn.Module):
                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Effective gain g (N,), bias beta (N,) and recurrent matrix W (N, N) for one context
         vector c (K,) (and synaptic context, default c): the network then runs
-        r <- (1-a) r + a phi(g * (W r + W_in u + b) + beta + noise)."""
+        r <- (1-a) r + a phi(g * (W r + W_in u + b) + beta + noise).
+
+        The controls are written in the same form: ``exc_gain_rec`` as g = 1 and W = diag(g) W;
+        ``syn_prepost_in`` as g = a(s), W = W diag(1 + s @ Bp) and beta = (1 - a(s)) b (so that
+        the tonic b stays unscaled)."""
         c = self._check_vector("c", c)
         s = c if syn_context is None else self._check_vector("syn_context", syn_context)
         g, beta = self._excitability(c)
-        return (self.W_rec.new_ones(self.n_rec) if g is None else g,
-                self.W_rec.new_zeros(self.n_rec) if beta is None else beta, self._dense_weight(s))
+        ones, zeros = self.W_rec.new_ones(self.n_rec), self.W_rec.new_zeros(self.n_rec)
+        if self.mechanism in GAIN_ON_RECURRENT:
+            return ones, zeros if beta is None else beta, g.unsqueeze(1) * self._dense_weight(s)
+        if self.mechanism in SYN_ON_INPUT:
+            post = 1.0 + s @ self.A
+            return post, (1.0 - post) * self.b, self.W_rec * (1.0 + s @ self.Bp)
+        return (ones if g is None else g, zeros if beta is None else beta, self._dense_weight(s))
 
     # ----------------------------------------------------------------- input validation
     def _check_vector(self, name: str, c) -> torch.Tensor:
@@ -321,9 +341,22 @@ class ModulatedRNN(nn.Module):
                     W = torch.cat([W.unsqueeze(0), W * self.M[act]])
                     coef = torch.cat([s.new_ones(s.shape[:-1] + (1,)), s[..., act]], dim=-1)
 
+        w_in, bias = self.W_in, self.b
+        in_gain = None  # a per-trial factor on the input current only (syn_prepost_in)
+        if self.mechanism in GAIN_ON_RECURRENT:  # the gain scales the recurrent current only
+            rec_gain, g = g, None
+            if rec_gain.dim() == 1:
+                W = rec_gain.unsqueeze(-1) * W
+            else:
+                post = rec_gain if post is None else post * rec_gain
+        if self.mechanism in SYN_ON_INPUT:  # the post-synaptic factor scales W_in as well
+            a_in = 1.0 + s @ self.A
+            if a_in.dim() == 1:
+                w_in = a_in.unsqueeze(-1) * w_in
+            else:
+                in_gain = a_in
         # A shared gain is folded into the rows of every weight that feeds z (W_in, b, W, U), so
         # the loop is the plain RNN's; a per-trial gain multiplies the drive and each step.
-        w_in, bias = self.W_in, self.b
         if g is not None and g.dim() == 1:
             w_in, bias = g.unsqueeze(-1) * w_in, g * bias
             W = g.unsqueeze(-1) * W
@@ -339,7 +372,10 @@ class ModulatedRNN(nn.Module):
         if U is not None:
             U_t = U.t()
 
-        P = self._drive(x, w_in, bias, g, beta, noise, generator)   # (T, B, N)
+        if in_gain is None:
+            P = self._drive(x, w_in, bias, g, beta, noise, generator)   # (T, B, N)
+        else:  # a(s) * (W_in u~) + b: the gain slot carries a(s), the tonic b goes after it
+            P = self._drive(x, w_in, torch.zeros_like(bias), in_gain, bias, noise, generator)
         phi, a = self._phi, self.alpha
         r = x.new_zeros(B, N)
         states = []
@@ -409,5 +445,5 @@ def input_drive(x: torch.Tensor, w_in: torch.Tensor, bias: torch.Tensor,
     return current * gain if after is None else torch.addcmul(after, current, gain)
 
 
-__all__ = ["MECHANISMS", "ACTIVATIONS", "W_REC_INITS", "PATHWAYS", "G0", "ModulatedRNN",
-           "input_drive"]
+__all__ = ["MECHANISMS", "ACTIVATIONS", "W_REC_INITS", "PATHWAYS", "G0", "GAIN_ON_RECURRENT",
+           "SYN_ON_INPUT", "ModulatedRNN", "input_drive"]
