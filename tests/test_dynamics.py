@@ -177,3 +177,33 @@ def test_bad_inputs_have_clear_errors():
         fixed_points(m, torch.zeros(1), torch.zeros(1), n_init=0)
     with pytest.raises(ValueError, match="increasing"):
         continuation(m, torch.zeros(1), torch.zeros(1), torch.ones(1), [0.0, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("mechanism", ["exc", "syn_lowrank", "syn_prepost", "hybrid",
+                                       "exc_gain_rec", "syn_prepost_in"])
+def test_jacobian_is_the_derivative_of_the_map(mechanism):
+    # J(r) = (1 - a) I + a diag(phi'(z) g) W(c): compare with autograd on the map itself
+    m = ModulatedRNN(mechanism, 7, 3, seed=5)
+    fmap = freeze(m, fixation_input(), torch.tensor([0.3, 0.7, 0.0]))
+    r = torch.rand(3, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    J = fmap.jacobian(r)
+    for p in range(3):
+        auto = torch.autograd.functional.jacobian(lambda x: fmap.step(x[None])[0], r[p])
+        torch.testing.assert_close(J[p], auto, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("mechanism", ["none", "exc", "syn_mask", "syn_lowrank", "syn_prepost",
+                                       "hybrid", "exc_gain_rec", "syn_prepost_in"])
+def test_frozen_map_is_the_network(mechanism):
+    # iterating F from r = 0 reproduces the network's own noise-free forward at constant (u, c)
+    m = ModulatedRNN(mechanism, 9, 3, seed=6)
+    with torch.no_grad():
+        m.b.normal_(generator=torch.Generator().manual_seed(0))   # a nonzero tonic bias
+    u, c = fixation_input(), torch.tensor([0.2, 0.0, 0.9])
+    T = 12
+    _, rates = m(u.expand(T, 1, 65).contiguous(), c.expand(1, 3), noise=False)
+    fmap = freeze(m, u, c)
+    r = torch.zeros(1, 9, dtype=torch.float64)
+    for t in range(T):
+        r = fmap.step(r)
+        torch.testing.assert_close(r[0].float(), rates[t, 0], rtol=0, atol=1e-5)

@@ -35,6 +35,10 @@ MEASURES: dict[str, str] = {
     "pr": "participation ratio of the activity (effective number of dimensions), mean of the two "
           "tasks",
     "stable_max": "largest number of stable fixed points at any mixture weight l (fixation input)",
+    "bistable": "fraction of the mixture weights l at which two or more stable fixed points "
+                "coexist (fixation input)",
+    "bifurcations": "fixed points appearing or vanishing along the mixture (saddle-node "
+                    "events: a stable point and a saddle appear or annihilate together)",
     "l_mid": "mixture weight l at which the operating point is half-way between the two "
              "contexts' operating points",
     "jump": "largest move of the operating point between successive l, as a fraction of the "
@@ -52,6 +56,8 @@ AXIS_LABELS: dict[str, str] = {
     "angle": "mean principal angle (°)",
     "pr": "participation ratio",
     "stable_max": "max. stable fixed points",
+    "bistable": "fraction of λ with ≥ 2 stable points",
+    "bifurcations": "appear / vanish events",
     "l_mid": "λ half-way",
     "jump": "largest jump (fraction of the way)",
 }
@@ -110,7 +116,11 @@ def pair_table(dyn: dict, labels, alpha: float = 0.2) -> pd.DataFrame:
                     ls = np.unique(t["l"].to_numpy()) if len(t) else np.zeros(0)
                     track = p["op_track"]
                     lam = np.linspace(0, 1, len(track))
-                    row["stable_max"] = int(t.groupby("l")["stable"].sum().max()) if len(t) else 0
+                    per_l = t.groupby("l")["stable"].sum() if len(t) else pd.Series(dtype=int)
+                    row["stable_max"] = int(per_l.max()) if len(per_l) else 0
+                    row["bistable"] = float((per_l >= 2).mean()) if len(per_l) else np.nan
+                    ev = cont["events"]
+                    row["bifurcations"] = int(ev["event"].isin(["appears", "vanishes"]).sum())
                     row["l_mid"] = _crossing(lam, track)
                     steps = np.abs(np.diff(track))
                     row["jump"] = float(np.nanmax(steps)) if np.isfinite(steps).any() else np.nan
