@@ -1,0 +1,173 @@
+"""The book's results at a glance: one row per claim of the paper (C1-C5) with its verdict, the
+key numbers behind it and the chapter that tests it, computed from the same artifacts and with the
+same specs and verdict functions as the chapters (nothing here is typed by hand).
+
+C1 and C2 come from :mod:`lib.analysis.claims` (chapters E1 and E2), C4 from
+:mod:`lib.analysis.dynamics` (chapter E4); C3 and C5 have no chapter yet.
+"""
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from lib.analysis import claims
+from lib.analysis import dynamics as E4
+from lib.experiments import ambiguity, battery, chapter_params, dynamics
+
+CLAIMS = {
+    "C1": "Task identity can reach the network through modulation of neuronal excitability and "
+          "through modulation of synaptic strength.",
+    "C2": "The two pathways differ in robustness to ambiguous context.",
+    "C3": "They differ in how efficiently they pack many tasks into a network of finite size.",
+    "C4": "They induce distinct neuronal dynamics.",
+    "C5": "They are complementary and synergistic, possibly on different time-scales.",
+}
+"""The claims, from the paper's abstract (the intro's table)."""
+
+CHAPTERS = {"C1": ("03_battery", "E1 · the battery"), "C2": ("04_ambiguity", "E2 · ambiguity"),
+            "C3": ("", "E3, to come"), "C4": ("06_dynamics", "E4 · dynamics"),
+            "C5": ("", "E5, to come")}
+"""Claim -> (the book page that tests it, without suffix, "" if none yet; its short title)."""
+
+VERDICTS = ("supported", "partly supported", "not supported", "not tested", "not tested yet")
+"""Every verdict a row can carry."""
+
+NOT_YET = "not tested yet"
+
+
+def _interval(d: dict, digits: int = 3) -> str:
+    """'+0.012 [-0.030, +0.054]' from a :func:`lib.analysis.stats.paired` result."""
+    if not np.isfinite(d.get("diff", np.nan)):
+        return "not scored"
+    ci = (f" [{d['lo']:+.{digits}f}, {d['hi']:+.{digits}f}]" if np.isfinite(d["lo"])
+          else " (no interval: one seed)")
+    return f"{d['diff']:+.{digits}f}{ci}"
+
+
+def _p(d: dict) -> str:
+    p = d.get("p_holm", d.get("p", np.nan))
+    return f"Holm-adjusted p = {p:.3g}" if np.isfinite(p) else "no p"
+
+
+def _verdict(v: str) -> str:
+    """The verdict word of a verdict function's output (details go to the numbers column)."""
+    return "not tested" if v.startswith("not tested") else v
+
+
+def _why(v: str) -> str:
+    """The reason a verdict function gave in parentheses, as a sentence start ('' if none)."""
+    return f"Not tested: {v[v.index('(') + 1:v.rindex(')')]}. " if "(" in v else ""
+
+
+def c1_row(nets: dict) -> dict:
+    v = claims.verdict_c1(nets)
+    if not v["families"]:
+        return {"verdict": _verdict(v["verdict"]), "key numbers": v["verdict"]}
+    parts = [f"tasks that need context and are solved by some variant (tested): {v['n_tested']}"
+             + ("" if v["n_tested"] else " (no task both needs context and was learned within "
+                "this budget)")]
+    for name, f in v["families"].items():
+        d = f["vs_none"]
+        parts.append(f"the {name} pathway solves {f['solved']} of them; its best variant minus "
+                     f"the context-blind floor, `{f['best']}` − `none`, in mean final "
+                     f"performance: {_interval(d)} ({_p(d)}, {d['n']} paired seeds)")
+    return {"verdict": _verdict(v["verdict"]), "key numbers": "; ".join(parts) + "."}
+
+
+def c2_row(probes: dict) -> dict:
+    v = claims.verdict_c2(probes)
+    if not v["comparisons"]:
+        return {"verdict": _verdict(v["verdict"]), "key numbers": "no matched pair in this run."}
+    parts = [f"`{c['a']}` − `{c['b']}`: {_interval(c)} ({_p(c)}, {c['n']} paired seeds, "
+             f"{c['pairs']} task pairs)" for c in v["comparisons"]]
+    return {"verdict": _verdict(v["verdict"]),
+            "key numbers": _why(v["verdict"]) + "Matched-budget difference in mixture "
+                           "robustness (area under the "
+                           "dominant task's curve, relative to clean): " + "; ".join(parts) + "."}
+
+
+def c4_row(table: pd.DataFrame) -> dict:
+    v = E4.verdict_c4(table)
+    tests = v["tests"]
+    if tests.empty:
+        return {"verdict": _verdict(v["verdict"]), "key numbers": "no learned conflict pair."}
+    if not np.isfinite(tests["diff"].to_numpy(float)).any():
+        return {"verdict": _verdict(v["verdict"]),
+                "key numbers": "No matched pair has two seeds that both learned a conflict "
+                               "pair of tasks, so no pre-registered test can be scored."}
+    sig = tests[tests["significant"]]
+    best = tests.loc[tests["p_holm"].fillna(np.inf).idxmin()]
+    parts = [f"pre-registered tests significant after Holm: {len(sig)} of {len(tests)} "
+             f"(measures {', '.join(E4.PRIMARY)}; matched-budget pairs); the strongest, "
+             f"{best['measure']} `{best['a']}` − `{best['b']}`: {_interval(best)} "
+             f"({_p(best)}, {int(best['n'])} paired seeds)"]
+    held = v["held_out"]
+    if held.empty or (held["n"] == 0).all():
+        parts.append(f"held-out replication of the exploratory bias-vs-multiplicative split: "
+                     f"no seed ≥ {E4.HELD_OUT_FROM} in this run")
+    else:
+        parts.append("held-out replication (seeds ≥ " + str(E4.HELD_OUT_FROM) + ", "
+                     + ", ".join(held["measure"].unique()) + "): "
+                     + "; ".join(f"`{r['a']}` − `{r['b']}` {_interval(r)} ({_p(r)}, "
+                                 f"{int(r['n'])} seeds)" for _, r in held.iterrows())
+                     + (" — replicated" if v["replicated"] else " — not replicated"))
+    return {"verdict": _verdict(v["verdict"]), "key numbers": "; ".join(parts) + "."}
+
+
+def claims_table(profile: str | None = None) -> pd.DataFrame:
+    """One row per claim (index C1-C5): the claim, its verdict (one of :data:`VERDICTS`), the key
+    numbers (paired differences with their 95% t intervals over seeds) and the chapter
+    (``chapter``: the page name, "" if none yet; ``title``). Loads (or, like the chapters, makes) the
+    E1 networks, E2 probes and E4 analyses of ``profile`` at the chapters' default parameters."""
+    P = chapter_params("dynamics", profile)  # E1 + E2 + E4 parameters, as the chapters use them
+    spec = battery.BatterySpec.from_params(P)
+    nets = battery.run_battery(spec, workers=P.workers, progress=False)
+    variants = battery.variant_networks(nets)
+    probes = ambiguity.run_ambiguity(variants, probe=ambiguity.ProbeSpec.from_params(P),
+                                     workers=P.workers, progress=False)
+    dyn = dynamics.run_dynamics(variants, dynamics.DynamicsSpec.from_params(P),
+                                workers=P.workers, progress=False)
+    table = E4.pair_table(dyn, list(spec.variants))
+    rows = {"C1": c1_row(nets), "C2": c2_row(probes), "C4": c4_row(table)}
+    out = []
+    for c, text in CLAIMS.items():
+        row = rows.get(c, {"verdict": NOT_YET, "key numbers": f"tested in {CHAPTERS[c][1]}"})
+        out.append({"claim": c, "statement": text, **row, "chapter": CHAPTERS[c][0],
+                    "title": CHAPTERS[c][1]})
+    df = pd.DataFrame(out).set_index("claim")
+    df.attrs["spec"] = spec
+    df.attrs["profile"] = P.profile
+    return df
+
+
+def claims_html(df: pd.DataFrame) -> str:
+    """The table of :func:`claims_table` as HTML, each chapter a link to its page (pages of the
+    book sit in one folder, so ``<name>.html`` is a relative link that works offline)."""
+    head = "".join(f"<th>{h}</th>" for h in ("claim", "verdict", "key numbers", "chapter"))
+    body = []
+    for c, r in df.iterrows():
+        chapter = (f'<a href="{r["chapter"]}.html">{escape(r["title"])}</a>' if r["chapter"]
+                   else escape(r["title"]))
+        numbers = escape(r["key numbers"])
+        # `name` -> <code>name</code>
+        parts = numbers.split("`")
+        numbers = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+        body.append(f"<tr><td><b>{c}</b><br>{escape(r['statement'])}</td>"
+                    f"<td><b>{escape(r['verdict'])}</b></td><td>{numbers}</td>"
+                    f"<td>{chapter}</td></tr>")
+    return (f'<table class="claims-summary" style="text-align: left; vertical-align: top">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+
+
+def profile_line(df: pd.DataFrame) -> str:
+    """What the numbers of :func:`claims_table` rest on, in one sentence."""
+    spec = df.attrs["spec"]
+    return (f"Profile `{df.attrs['profile']}`: {len(spec.tasks)} tasks ({', '.join(spec.tasks)}), "
+            f"N = {spec.n_rec} units, {spec.n_seeds} seeds per variant, a budget of "
+            f"{spec.max_steps:,} training steps of {spec.batch_size} trials.")
+
+
+__all__ = ["CLAIMS", "CHAPTERS", "VERDICTS", "claims_table", "claims_html", "profile_line",
+           "c1_row", "c2_row", "c4_row"]

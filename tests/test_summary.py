@@ -1,0 +1,63 @@
+"""The results-at-a-glance table (lib.analysis.summary) at profile smoke, and the hybrid
+ablation's computed interpretation (lib.analysis.claims.ablation_text)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lib.analysis import claims, summary
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def table():
+    return summary.claims_table("smoke")
+
+
+def test_one_row_per_claim_with_an_allowed_verdict(table):
+    assert list(table.index) == ["C1", "C2", "C3", "C4", "C5"]
+    assert set(table["verdict"]) <= set(summary.VERDICTS)
+    assert table.loc["C3", "verdict"] == table.loc["C5", "verdict"] == "not tested yet"
+    for c in ("C1", "C2", "C4"):
+        assert table.loc[c, "verdict"] != "not tested yet"
+        assert table.loc[c, "key numbers"].strip()
+    assert table.attrs["profile"] == "smoke"
+
+
+def test_links_point_at_chapters_of_the_book(table):
+    toc = (REPO / "_toc.yml").read_text()
+    for c, row in table.iterrows():
+        if not row["chapter"]:
+            continue
+        assert (REPO / "book" / f"{row['chapter']}.ipynb").is_file(), row["chapter"]
+        assert f"book/{row['chapter']}" in toc
+    html = summary.claims_html(table)
+    assert html.count("<a href=") == (table["chapter"] != "").sum() == 3
+    assert '<a href="03_battery.html">' in html and "<code>" in html
+
+
+def _bars(exc_removed: float, syn_removed: float, frozen: float = 1.0) -> dict:
+    intact = np.full((3, 2), 0.98)
+    return {"intact": intact,
+            "exc removed (zero)": np.full((3, 2), exc_removed),
+            "exc removed (mean)": np.full((3, 2), exc_removed),
+            "syn removed (zero)": np.full((3, 2), syn_removed),
+            "syn removed (mean)": np.full((3, 2), syn_removed),
+            "exc frozen in training": np.full((3, 2), frozen),
+            "syn frozen in training": np.full((3, 2), frozen)}
+
+
+@pytest.mark.parametrize("exc, syn, meaning", [
+    (0.1, 0.97, "relies on its excitability pathway"),
+    (0.97, 0.1, "relies on its synaptic pathway"),
+    (0.1, 0.1, "division of labour"),
+    (0.97, 0.97, "redundant, not complementary")])
+def test_ablation_text_follows_the_numbers(exc, syn, meaning):
+    text = claims.ablation_text(_bars(exc, syn), ("fdgo", "fdanti"))
+    assert meaning in text and "C5" in text
+    assert "not a limit of the unused one" in text  # both frozen hybrids learn every task
+    text = claims.ablation_text(_bars(exc, syn, frozen=0.5), ("fdgo", "fdanti"))
+    assert "not a limit" not in text
