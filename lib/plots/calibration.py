@@ -10,7 +10,7 @@ from lib.plots import figure
 ARM_STYLE = {  # colour-blind-safe (Okabe-Ito) colours per arm; Yang's protocol in black
     "yang": "#000000", "no_clip": "#999999", "lr_2e-3": "#E69F00", "uniform": "#56B4E9",
     "error": "#009E73", "easy": "#0072B2", "easy_error": "#D55E00", "easy_lr": "#CC79A7",
-    "n128": "#F0E442", "ctxdm_only": "#882255", "ctxdm_only_easy": "#332288",
+    "n128": "#999933", "ctxdm_only": "#882255", "ctxdm_only_easy": "#332288",
 }
 ALONE = ("ctxdm_only", "ctxdm_only_easy")  # Ctx DM trained alone: dashed
 

@@ -110,10 +110,11 @@ def mixture_outputs(demos: dict[str, dict], tasks: tuple[str, str]):
         right.plot(np.where(d["fixation"] > 0.5, np.nan, d["angle"]), ls, "o", color="w",
                    mec="k", mew=0.5, ms=3.5)
         right.set_ylabel("mixture weight λ", fontsize=8)
-    axes[0, 0].set_title(f"fixation output (blue: λ = 0, {tasks[0]}; red: λ = 1, {tasks[1]})",
-                         fontsize=9)
+    axes[0, 0].set_title(f"fixation output (blue: λ = 0, {tasks[0]};\nred: λ = 1, {tasks[1]})",
+                         fontsize=8, pad=9)
     axes[0, 1].set_title(f"ring output at the last step (dots: decoded angle;\n"
-                         f"triangles: {tasks[0]} target blue, {tasks[1]} target red)", fontsize=9)
+                         f"triangles: target of {tasks[0]} blue, of {tasks[1]} red)", fontsize=8,
+                         pad=9)
     axes[-1, 0].set_xlabel("time (ms)")
     axes[-1, 1].set_xlabel("angle (rad)")
     axes[-1, 1].set_xticks([0, np.pi, 2 * np.pi], ["0", "π", "2π"])
