@@ -170,5 +170,8 @@ def test_figures_and_texts(smoke):
                      A.link_text(link)):
             assert isinstance(text, str) and text
         matplotlib.pyplot.close("all")
+    drive = A.drive_table(dyn, labels)
+    assert drive.loc["none", "trained"].startswith("0.000") and drive["seeds"].min() >= 1
+    assert "factor" in A.drive_text(dyn, labels)
     summary = A.variant_summary(A.pair_table(_learned(dyn), labels), labels, ["reshape"])
     assert list(summary.index) == labels and "±" in summary.loc["exc", "reshape"]

@@ -116,3 +116,14 @@ def test_task_variance_and_stim_onset_on_a_network():
     _, r = model(x, one_hot(1, 2, x.shape[1]), noise=False)
     np.testing.assert_allclose(tv[1], r[t0:].var(dim=1).mean(dim=0).detach().numpy(), rtol=1e-6)
     assert S.stim_onset(torch.zeros(5, 2, 65)) == 0
+
+
+def test_context_drive_known_answers():
+    # exc_bias: dz = beta(e_k) = B[k] at every state -> RMS of B[k]; none: 0
+    cfg = TrainConfig(mechanism="exc_bias", tasks=("fdgo", "fdanti"), n_rec=8, eval_trials=8)
+    batches = evaluation_batches(cfg)
+    m = ModulatedRNN("exc_bias", 8, 2, seed=3)
+    drive = S.context_drive(m, batches)
+    expected = m.B.detach().double().pow(2).mean(1).sqrt().numpy()
+    np.testing.assert_allclose(drive, expected, rtol=1e-6)
+    assert (S.context_drive(ModulatedRNN("none", 8, 2), batches) == 0).all()

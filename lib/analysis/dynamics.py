@@ -412,6 +412,48 @@ def link_text(link: pd.DataFrame) -> str:
             "descriptive (points of one network share its seed), not part of the verdict.")
 
 
+def drive_table(dyn: dict, labels) -> pd.DataFrame:
+    """Per variant: the context drive (RMS change of the units' input that a task's context
+    causes, mean over tasks) at initialisation and after training, and their ratio; each mean
+    ± 95% t interval over seeds (all networks: the drive is defined whether or not a task was
+    learned)."""
+    rows = []
+    for lab in labels:
+        init = np.array([d["context_drive_init"].mean() for (l2, _), d in sorted(dyn.items())
+                         if l2 == lab])
+        trained = np.array([d["context_drive"].mean() for (l2, _), d in sorted(dyn.items())
+                            if l2 == lab])
+        row = {"variant": lab, "seeds": len(trained)}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name, v in (("at initialisation", init), ("trained", trained),
+                            ("trained / initial", trained / init)):
+                m, h = mean_ci(v) if len(v) else (np.nan, np.nan)
+                row[name] = _fmt(float(m), float(h), 3)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def drive_text(dyn: dict, labels) -> str:
+    """The spread of the context drive across pathways at initialisation and after training."""
+    means = {}
+    for which in ("context_drive_init", "context_drive"):
+        means[which] = {lab: float(np.mean([d[which].mean() for (l2, _), d in dyn.items()
+                                            if l2 == lab]))
+                        for lab in labels if lab != "none" and any(k[0] == lab for k in dyn)}
+    if not means["context_drive"]:
+        return "*No context-carrying variant in this run.*"
+    parts = []
+    for which, when in (("context_drive_init", "at initialisation"),
+                        ("context_drive", "after training")):
+        m = means[which]
+        lo, hi = min(m, key=m.get), max(m, key=m.get)
+        ratio = m[hi] / m[lo] if m[lo] > 0 else np.inf
+        parts.append(f"{when}, the drive ranges from {m[lo]:.3f} (`{lo}`) to {m[hi]:.3f} "
+                     f"(`{hi}`), a factor {ratio:.1f}")
+    return ("Mean over seeds and tasks: " + "; ".join(parts) + ". Training, not the "
+            "initialisation, sets how strongly each pathway modulates.")
+
+
 def cluster_table(dyn: dict, labels, share_level: float = 0.5) -> pd.DataFrame:
     """Per variant (mean ± 95% t over seeds): the number of unit clusters (k by silhouette), the
     fraction of active units, and how shared the clusters are: the mean number of tasks a cluster
@@ -482,6 +524,6 @@ def spearman(x, y) -> dict[str, float]:
 
 __all__ = ["MEASURES", "PRIMARY", "EXCLUSIVE_FTV", "check_seed", "coverage_text",
            "measure_text", "cluster_text", "ftv_text", "link_text", "AXIS_LABELS", "EXPLORATORY",
-           "exploratory_c4", "exploratory_markdown", "min_detectable_dz", "HELD_OUT_FROM",
+           "exploratory_c4", "exploratory_markdown", "drive_table", "drive_text", "min_detectable_dz", "HELD_OUT_FROM",
            "EXPLORATORY_MEASURES", "REPLICATION_MEASURES", "pair_table", "network_means", "variant_summary", "verdict_c4",
            "c4_markdown", "cluster_table", "ftv_values", "leave_vs_switch", "spearman"]

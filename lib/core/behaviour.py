@@ -23,13 +23,14 @@ History:
 - dynamics 1: E4's analyses of network-2 networks (lib.experiments.dynamics).
 - dynamics 2: continuation tracks link mutual nearest neighbours (an absolute jump threshold
   split smooth branches of fast-moving points into many tracks).
+- dynamics 3: the context drive per task, trained and at initialisation.
 """
 from __future__ import annotations
 
 BEHAVIOUR: dict[str, int] = {
     "network": 2,    # tasks, model, metrics, training loop: what a trained network is
     "ambiguity": 3,  # E2 probes: contexts, noise streams, outcome classification
-    "dynamics": 2,   # E4 analyses: state space, task variance, fixed points, continuation
+    "dynamics": 3,   # E4 analyses: state space, task variance, fixed points, continuation
 }
 
 DEPENDS: dict[str, tuple[str, ...]] = {

@@ -1,5 +1,6 @@
 """State-space measures of a network's activity (claim C4): PCA, participation ratio, principal
-angles, Yang et al.'s task variance, unit clustering and fractional task variance.
+angles, Yang et al.'s task variance, unit clustering, fractional task variance, and how strongly
+a context moves the units' input (:func:`context_drive`).
 
 Every function takes plain arrays (or a model and its evaluation batches) and returns arrays, so
 each is tested on a case with a known answer (``tests/test_statespace.py``). Shapes: T steps,
@@ -23,6 +24,7 @@ import torch
 from scipy.cluster.vq import kmeans2
 
 from lib.core.checks import check_positive_int
+from lib.core.dynamics import freeze
 from lib.core.model import ModulatedRNN
 from lib.core.seeds import one_hot
 
@@ -59,6 +61,33 @@ def task_variance(model: ModulatedRNN, batches) -> np.ndarray:
     for (x, *_), r in zip(batches, task_rates(model, batches)):
         out.append(r[stim_onset(x):].var(dim=1).mean(dim=0).cpu().numpy())
     return np.array(out)
+
+
+CONTEXT_DRIVE_SAMPLES = 2048
+"""Visited (state, input) samples per task at which :func:`context_drive` is measured."""
+
+
+@torch.no_grad()
+def context_drive(model: ModulatedRNN, batches, seed: int = 0) -> np.ndarray:
+    """How strongly each task's context moves the units' input, per task (K,).
+
+    At the states r_t and inputs u_t that task k's trials visit (noise off, context e_k), the
+    RMS over samples and units of dz = z(r, u; e_k) - z(r, u; c = 0): the change of every unit's
+    pre-activation that the context causes. In the units of the current, so it is comparable
+    across pathways (a gain, a bias, a change of weights) and between a network at
+    initialisation and after training."""
+    K = len(batches)
+    rng = np.random.default_rng(seed)
+    eye, zero = torch.eye(K, dtype=torch.float64), torch.zeros(K, dtype=torch.float64)
+    out = np.empty(K)
+    for k, ((x, *_), r) in enumerate(zip(batches, task_rates(model, batches))):
+        states = r[:-1].reshape(-1, r.shape[-1]).double()   # the state after step t is driven
+        inputs = x[1:].reshape(-1, x.shape[-1]).double()    # by the input of step t + 1
+        pick = rng.choice(len(states), min(CONTEXT_DRIVE_SAMPLES, len(states)), replace=False)
+        dz = (freeze(model, inputs[pick], eye[k]).z(states[pick])
+              - freeze(model, inputs[pick], zero).z(states[pick]))
+        out[k] = float(dz.pow(2).mean().sqrt())
+    return out
 
 
 def pca(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -179,6 +208,7 @@ def fractional_task_variance(tv: np.ndarray, a: int, b: int,
     return (tv[a, keep] - tv[b, keep]) / s[keep]
 
 
-__all__ = ["ACTIVE_TV", "MAX_CLUSTERS", "stim_onset", "task_rates", "task_variance", "pca",
+__all__ = ["ACTIVE_TV", "MAX_CLUSTERS", "CONTEXT_DRIVE_SAMPLES", "stim_onset", "task_rates",
+           "task_variance", "context_drive", "pca",
            "participation_ratio", "n_components", "principal_angles", "normalised_tv",
            "silhouette", "kmeans", "cluster_units", "fractional_task_variance"]

@@ -4,7 +4,9 @@ cached as a ``dynamics`` artifact.
 For every E1 network, on its fixed evaluation trials with noise off (``lib.core.statespace``,
 ``lib.core.dynamics``):
 
-* per task: participation ratio of the activity from stimulus onset on;
+* per task: participation ratio of the activity from stimulus onset on, and the context drive
+  (how strongly the task's context moves the units' input) of the trained network and of the same
+  network at initialisation;
 * Yang's task variance (K, N), its unit clusters (k by silhouette);
 * per conflict pair (i, j) of :data:`lib.experiments.ambiguity.PANEL` in the task set:
   - a shared PCA of both tasks' activity, with a few trials of each projected on 3 PCs;
@@ -30,7 +32,7 @@ from lib import artifacts
 from lib.core import dynamics as D
 from lib.core import statespace as S
 from lib.core.params import Param, int_in, resolve
-from lib.core.train import TrainResult, evaluation_batches
+from lib.core.train import TrainResult, build_model, evaluation_batches
 from lib.experiments import plan
 from lib.experiments.ambiguity import PANEL
 from lib.experiments.runner import load_or_train, run_jobs
@@ -96,6 +98,8 @@ def analyse_network(result: TrainResult, spec: DynamicsSpec) -> dict:
     tv = S.task_variance(model, batches)
     final = result.history.perf_array()[-1]
     out = {"tasks": tasks, "mechanism": cfg.mechanism, "final_perf": final,
+           "context_drive": S.context_drive(model, batches, cfg.seed),
+           "context_drive_init": S.context_drive(build_model(cfg).eval(), batches, cfg.seed),
            "learned": final >= CRITERION, "pr": np.array([S.participation_ratio(X) for X in after]),
            "task_variance": tv, "clusters": S.cluster_units(tv, seed=cfg.seed), "pairs": {}}
     rng = np.random.default_rng(cfg.seed)
