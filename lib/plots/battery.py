@@ -105,9 +105,9 @@ ABLATION_COLORS = ("#009E73", "#0072B2", "#56B4E9", "#D55E00", "#E69F00", "#3322
 frozen in training (indigo, wine): colour-blind safe, hatched where a pathway is frozen."""
 
 
-def ablation_bars(tasks, bars: dict[str, np.ndarray]):
+def ablation_bars(tasks, bars: dict[str, np.ndarray], criterion: float = 0.9):
     """Per-task performance of hybrid variants: ``bars[name] -> (S, K)`` (mean, 95% CI); the
-    axis holds every interval."""
+    axis holds every interval; the criterion dotted."""
     fig, axes = figure(1, 1, max(6.5, 0.9 * len(tasks) + 2), 3.4)
     ax = axes[0, 0]
     width = 0.8 / len(bars)
@@ -122,7 +122,8 @@ def ablation_bars(tasks, bars: dict[str, np.ndarray]):
         lo = min(lo, float(np.nanmin(m - h)) - 0.02)
         top = max(top, float(np.nanmax(m + h)) + 0.03)
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
-    ax.set(ylabel="performance", ylim=(lo, top))
+    ax.axhline(criterion, color="k", ls=":", lw=1)
+    ax.set(ylabel="performance (dotted: criterion)", ylim=(lo, top))
     ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.35))
     return fig
 
@@ -148,8 +149,8 @@ def lesion_maps(tasks, drops: dict[str, dict[str, np.ndarray]]):
                 ax.set_visible(False)
                 continue
             im = ax.imshow(drop, vmin=0, vmax=1, cmap="Reds", aspect="auto")
-            if r == 0 or c == 0 or c == len(panels) - 1:
-                ax.set_title(title if r == 0 else ("random" if c else ""), fontsize=7)
+            if r == 0:
+                ax.set_title(title, fontsize=7)
             ax.set_xticks(range(K), names if r == len(drops) - 1 else [], rotation=90,
                           fontsize=5)
             if c == 0:
@@ -157,5 +158,6 @@ def lesion_maps(tasks, drops: dict[str, dict[str, np.ndarray]]):
                 ax.set_ylabel(f"{lab}\nlesioned: task", fontsize=7, color=color(lab))
             else:
                 ax.set_yticks([])
+    fig.supxlabel("task measured (columns of every map)", fontsize=8)
     fig.colorbar(im, ax=axes, label="performance drop (intact − lesioned)", shrink=0.5)
     return fig
