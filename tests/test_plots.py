@@ -152,3 +152,10 @@ def test_lesion_maps_show_every_seed_and_the_random_control():
     assert any(t.startswith("random units") for t in titles)
     shown = [ax for ax in fig.axes if ax.get_visible() and ax.images]
     assert len(shown) == (1 + 3 + 1) + (1 + 2 + 1)  # mean, seeds, random control per variant
+
+
+def test_outcome_colours_are_far_apart():
+    from lib.plots.ambiguity import OUTCOME_COLORS
+    for sim in (np.eye(3), _DEUTAN, _PROTAN):
+        for a, b in combinations(OUTCOME_COLORS, 2):
+            assert np.linalg.norm(_lab(a, sim) - _lab(b, sim)) >= MIN_DELTA_E, (a, b)

@@ -101,8 +101,9 @@ def corruption_curves(probes: dict, labels):
     return fig
 
 
-OUTCOME_COLORS = ("#4daf4a", "#999999", "#e41a1c", "#ff7f00")
-"""correct, collapse, switch, blend."""
+OUTCOME_COLORS = ("#0072B2", "#BBBBBB", "#D55E00", "#F0E442")
+"""correct (blue), collapse (grey), switch (vermillion), blend (yellow): Okabe & Ito's colours,
+apart also under deuteranopia and protanopia (a red/green pair would not be)."""
 
 
 def timed_probes(table, labels):
@@ -222,14 +223,16 @@ def example_outputs(examples: dict[str, dict]):
         y = np.asarray(ex["y_hat"])
         ax.imshow(y[:, 1:].T, aspect="auto", origin="lower", vmin=0, vmax=1, cmap="Greys",
                   extent=(0, y.shape[0], 0, 2 * np.pi))
-        ax.plot(np.arange(y.shape[0]), y[:, 0] * 2 * np.pi, color="tab:blue", lw=1,
-                label="fixation output (scaled)")
-        for name, ang, c in (("task i", ex["target_i"], "tab:green"),
-                             ("task j", ex["target_j"], "tab:red")):  # -1 / None: fixate / none
-            if ang is not None and ang >= 0:
-                ax.axhline(ang, color=c, ls="--", lw=1, label=f"{name} target")
+        ax.plot(np.arange(y.shape[0]), y[:, 0] * 2 * np.pi, color="k", lw=1,
+                label="fixation output (× 2π)")
+        for name, ang, c, ls in (("task i", ex["target_i"], "#0072B2", "--"),
+                                 ("task j", ex["target_j"], "#D55E00", "-.")):
+            if ang is not None and ang >= 0:  # -1 / None: fixate / no partner
+                ax.axhline(ang, color=c, ls=ls, lw=1.2, label=f"{name} target")
         ax.set_title(f"{lab}\n{ex['outcome']}", fontsize=7)
         ax.set_xlabel("time step", fontsize=7)
     axes[0, 0].set_ylabel("output ring angle (rad)")
-    axes[0, -1].legend(fontsize=5, loc="upper left")
+    handles = {h.get_label(): h for ax in axes[0] for h in ax.lines}
+    fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=7,
+               frameon=False)
     return fig
