@@ -159,3 +159,9 @@ def test_outcome_colours_are_far_apart():
     for sim in (np.eye(3), _DEUTAN, _PROTAN):
         for a, b in combinations(OUTCOME_COLORS, 2):
             assert np.linalg.norm(_lab(a, sim) - _lab(b, sim)) >= MIN_DELTA_E, (a, b)
+
+
+def test_task_family_colours_are_far_apart():
+    for sim in (np.eye(3), _DEUTAN, _PROTAN):
+        for a, b in combinations(pt.FAMILY_COLORS.values(), 2):
+            assert np.linalg.norm(_lab(a, sim) - _lab(b, sim)) >= MIN_DELTA_E, (a, b)

@@ -11,8 +11,9 @@ from lib.plots import figure
 from lib.core.reference import EPOCHS, FAMILIES
 from lib.core.tasks import DISPLAY_NAMES, DT, N_RING, Batch
 
-FAMILY_COLORS = dict(zip(FAMILIES, ("#1b9e77", "#d95f02", "#7570b3", "#e7298a")))
-"""One colour per task family (distinct from the mechanism colours of :mod:`lib.plots`)."""
+FAMILY_COLORS = dict(zip(FAMILIES, ("#009E73", "#D55E00", "#0072B2", "#CC79A7")))
+"""One colour per task family (Okabe & Ito's colours: apart also under deuteranopia and
+protanopia; only this chapter colours task families, the later ones colour mechanisms)."""
 
 _RING_COLORS = {"1": "#66c2a5", "2": "#fc8d62", "1+2": "#8da0cb", "1→1": "#a6d854",
                 "1→2": "#ffd92f", "2→1": "#e5c494", "2→2": "#b3b3b3"}
@@ -126,7 +127,9 @@ def condition_distributions(stats: pd.DataFrame):
         a.set(xlabel=col if col.endswith(")") else f"{col} (ms)", ylim=(0, 1.02))
     axes[0, 0].set_ylabel("fraction of trials ≤")
     axes[1, 0].set_ylabel("fraction of trials ≤")
-    ax[0].legend(fontsize=6, frameon=False, loc="lower right")
+    handles, names = ax[0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=7, frameon=False, loc="outside upper center",
+               ncol=len(names), title="task family", title_fontsize=7)
 
     dm = stats.dropna(subset=["coherence"])
     a = ax[7]
