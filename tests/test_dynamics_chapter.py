@@ -108,9 +108,11 @@ def test_verdict_follows_its_rule():
     bias = BASE | {"exc_bias": 0.2}
     v = A.verdict_c4(synthetic(bias))
     assert v["replicated"] and v["verdict"] == "partly supported"
-    # ... and without held-out seeds there is no replication
+    # ... and without enough held-out seeds the replication is pending, not counted
     v = A.verdict_c4(synthetic(bias, seeds=range(3)))
-    assert not v["replicated"] and v["verdict"] == "not supported"
+    assert not v["replicated"] and v["replication_pending"] and v["verdict"] == "not supported"
+    v = A.verdict_c4(synthetic(bias, seeds=range(A.HELD_OUT_FROM + A.MIN_HELD_OUT - 1)))
+    assert v["replication_pending"] and "pending" in A.c4_markdown(v)
     assert A.verdict_c4(synthetic(BASE, seeds=[0]))["verdict"] == "not tested"
     assert A.verdict_c4(pd.DataFrame())["verdict"] == "not tested"
     text = A.c4_markdown(A.verdict_c4(synthetic(split)))

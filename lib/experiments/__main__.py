@@ -1,13 +1,14 @@
 """``python -m lib.experiments``: build the artifacts the book ships (``make artifacts``).
 
 For each profile (default: the shipped ones, smoke and quick): E1's networks, E2's probes of
-them, and the training calibration study. Finished artifacts are kept (an interrupted build
-resumes); ``--rebuild-all`` makes every one again from scratch.
+them, E4's dynamics analyses of them, and the training calibration study. Finished artifacts
+are kept (an interrupted build resumes); ``--rebuild-all`` makes every one again from scratch.
 
 Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
 and the wall time estimated from step costs measured on this machine. ``--dry-run`` prints the
 plan only. A plan longer than ``lib.experiments.plan.LONG_RUN_S`` (30 min) stops unless
-``--yes`` is given.
+``--yes`` is given. ``--prune-stale`` deletes artifacts made by other behaviour versions (which
+no code can load any more) and stops.
 """
 from __future__ import annotations
 
