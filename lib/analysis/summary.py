@@ -142,10 +142,15 @@ def claims_table(profile: str | None = None) -> pd.DataFrame:
     return df
 
 
+_TD = "text-align: left; vertical-align: top; padding: 0.3em 0.6em"
+"""Style of every cell of the summary table."""
+
+
 def claims_html(df: pd.DataFrame) -> str:
     """The table of :func:`claims_table` as HTML, each chapter a link to its page (pages of the
     book sit in one folder, so ``<name>.html`` is a relative link that works offline)."""
-    head = "".join(f"<th>{h}</th>" for h in ("claim", "verdict", "key numbers", "chapter"))
+    head = "".join(f'<th style="{_TD}">{h}</th>'
+                   for h in ("claim", "verdict", "key numbers", "chapter"))
     body = []
     for c, r in df.iterrows():
         chapter = (f'<a href="{r["chapter"]}.html">{escape(r["title"])}</a>' if r["chapter"]
@@ -154,11 +159,12 @@ def claims_html(df: pd.DataFrame) -> str:
         # `name` -> <code>name</code>
         parts = numbers.split("`")
         numbers = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
-        body.append(f"<tr><td><b>{c}</b><br>{escape(r['statement'])}</td>"
-                    f"<td><b>{escape(r['verdict'])}</b></td><td>{numbers}</td>"
-                    f"<td>{chapter}</td></tr>")
-    return (f'<table class="claims-summary" style="text-align: left; vertical-align: top">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+        cells = (f"<b>{c}</b><br>{escape(r['statement'])}", f"<b>{escape(r['verdict'])}</b>",
+                 numbers, chapter)
+        body.append("<tr>" + "".join(f'<td style="{_TD}">{x}</td>' for x in cells) + "</tr>")
+    return (f'<table class="claims-summary"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
 
 
 def profile_line(df: pd.DataFrame) -> str:
