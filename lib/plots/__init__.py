@@ -6,7 +6,7 @@ Every function takes results computed elsewhere in ``lib`` and returns a
 Every variant has its own colour, marker and line style (:func:`style`), so no figure relies on
 colour alone. The colours are qualitative and colour-blind safe (Okabe & Ito's set and Paul Tol's
 "muted" set) and keep a family cue: blues for excitability, orange / red / purple hues for the
-synaptic pathways, greens (and sand) for the hybrid and its ablations, near-black for the
+synaptic pathways, greens (and a dark brown) for the hybrid and its ablations, near-black for the
 context-blind ``none``. Every pair of them stays apart, in CIE Lab, for normal vision and under
 simulated deuteranopia and protanopia (``tests/test_plots.py`` checks it).
 """
@@ -20,11 +20,13 @@ FAMILY_COLORS = {
     "exc_bias": "#56B4E9", "exc_gain": "#332288", "exc": "#0072B2",
     "syn_prepost": "#E69F00", "syn_lowrank_r1": "#D55E00", "syn_lowrank_r2": "#882255",
     "syn_mask": "#CC79A7",
-    "hybrid": "#009E73", "hybrid_frozen_exc": "#DDCC77", "hybrid_frozen_syn": "#117733",
+    "hybrid": "#009E73", "hybrid_frozen_exc": "#661100", "hybrid_frozen_syn": "#117733",
 }
 """One colour per variant. Blues: excitability (sky blue bias, indigo gain, blue both); orange,
-vermillion, wine and reddish purple: synaptic; bluish green: hybrid (sand and dark green: its
-frozen-pathway ablations); near-black: context-blind."""
+vermillion, wine and reddish purple: synaptic; bluish green: hybrid (its frozen-pathway
+ablations: dark brown where only the synaptic part learned, dark green where only the
+excitability part did); near-black: context-blind. Every colour has a contrast of at least 2.2
+against white (the light sequential blue it replaces had 1.75)."""
 
 MARKERS = {
     "none": "X",
