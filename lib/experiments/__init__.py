@@ -6,6 +6,8 @@
 - :mod:`~lib.experiments.dynamics`: E4, state space, task variance and fixed points of the E1
   networks.
 - :mod:`~lib.experiments.calibration`: the training calibration study (appendix).
+- :mod:`~lib.experiments.explorer`: E6, the live explorer's parameters (its views are computed
+  on demand by :mod:`lib.analysis.explorer`, not stored).
 
 ``python -m lib.experiments`` rebuilds the artifacts the book ships. :func:`chapter_params` is
 the registry of every chapter's parameters (imports point one way: core <- experiments).
@@ -21,6 +23,7 @@ from lib.experiments.ambiguity import PROBE_PARAMS
 from lib.experiments.battery import BATTERY_PARAMS
 from lib.experiments.calibration import CALIBRATION_PARAMS
 from lib.experiments.dynamics import DYNAMICS_PARAMS
+from lib.experiments.explorer import EXPLORER_PARAMS
 
 CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "tasks": TASKS_PARAMS,
@@ -29,6 +32,7 @@ CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "ambiguity": BATTERY_PARAMS | PROBE_PARAMS,
     "calibration": CALIBRATION_PARAMS,
     "dynamics": BATTERY_PARAMS | PROBE_PARAMS | DYNAMICS_PARAMS,
+    "explorer": BATTERY_PARAMS | EXPLORER_PARAMS,
 }
 """Chapter -> its parameter schema (``lib.core.params.Param`` per parameter)."""
 
