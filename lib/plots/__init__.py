@@ -37,8 +37,10 @@ MARKERS = {
 """One marker per variant: round/square shapes for excitability, triangles for synaptic, pluses
 and polygons for the hybrid, a cross for ``none``."""
 
-FAMILY_LINESTYLES = {"none": ":", "exc": "-", "syn": "--", "hybrid": "-."}
-"""Line style per family: solid excitability, dashed synaptic, dash-dot hybrid, dotted none."""
+FAMILY_LINESTYLES = {"none": (0, (4, 1.5, 1, 1.5, 1, 1.5)), "exc": "-", "syn": "--",
+                     "hybrid": "-."}
+"""Line style per family: solid excitability, dashed synaptic, dash-dot hybrid, dash-dot-dot
+none (a plain dotted line is the criterion in every figure)."""
 
 
 def family(label: str) -> str:
