@@ -112,7 +112,9 @@ def c4_row(table: pd.DataFrame) -> dict:
                      + ", ".join(held["measure"].unique()) + "): "
                      + "; ".join(f"`{r['a']}` − `{r['b']}` {_interval(r)} ({_p(r)}, "
                                  f"{int(r['n'])} seeds)" for _, r in held.iterrows())
-                     + (" — replicated" if v["replicated"] else " — not replicated"))
+                     + (f" — pending: fewer than {E4.MIN_HELD_OUT} held-out "
+                        "seeds, so it does not count yet" if v.get("replication_pending")
+                        else " — replicated" if v["replicated"] else " — not replicated"))
     return {"verdict": _verdict(v["verdict"]), "key numbers": "; ".join(parts) + "."}
 
 
