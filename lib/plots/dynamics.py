@@ -43,7 +43,7 @@ def trajectories(dyn: dict, labels, pair: tuple[str, str], seed: int = 0):
         ax.axis("off")
     for ax, lab in zip(axes.flat, labels):
         d = _net(dyn, lab, seed)
-        ax.set_title(lab, fontsize=9, color=color(lab))
+        ax.set_title(lab, fontsize=9)
         if d is None or pair not in d["pairs"]:
             _empty(ax, "not in this run")
             continue
@@ -115,7 +115,7 @@ def continuation(dyn: dict, labels, pair: tuple[str, str], seed: int = 0,
         ax.axis("off")
     for ax, lab in zip(axes.flat, shown):
         d = _net(dyn, lab, seed)
-        ax.set_title(lab, fontsize=9, color=color(lab))
+        ax.set_title(lab, fontsize=9)
         if d is None or pair not in d["pairs"] or d["pairs"][pair]["continuation"] is None:
             _empty(ax, "not in this run")
             continue
@@ -161,7 +161,7 @@ def spectra(dyn: dict, labels, pair: tuple[str, str], seed: int = 0, alpha: floa
     th = np.linspace(0, 2 * np.pi, 200)
     for ax, lab in zip(axes.flat, labels):
         d = _net(dyn, lab, seed)
-        ax.set_title(lab, fontsize=9, color=color(lab))
+        ax.set_title(lab, fontsize=9)
         if d is None or pair not in d["pairs"]:
             _empty(ax, "not in this run")
             continue
@@ -208,7 +208,7 @@ def cluster_maps(dyn: dict, labels, seed: int = 0):
                       fontsize=7)
         ax.set_xlabel("active units, by cluster", fontsize=8)
         ax.set_xticks([])
-        ax.set_title(f"{lab}: k = {cl['k']}", fontsize=9, color=color(lab))
+        ax.set_title(f"{lab}: k = {cl['k']}", fontsize=9)
     if im is not None:
         fig.colorbar(im, ax=axes, shrink=0.6, label="task variance / unit max")
     return fig
@@ -225,7 +225,7 @@ def ftv_histograms(dyn: dict, labels, pair: tuple[str, str], values):
     bins = np.linspace(-1, 1, 21)
     for ax, lab in zip(axes.flat, labels):
         v = values(dyn, lab, pair)
-        ax.set_title(lab, fontsize=9, color=color(lab))
+        ax.set_title(lab, fontsize=9)
         if not len(v):
             _empty(ax, "no learned network")
             continue
