@@ -268,7 +268,7 @@ def gallery_text(views: dict) -> str:
 
     def at(key: str, lam: float) -> str:
         ok = [f"`{lab}`" for lab in labels if views[lab, lam][key] >= CRITERION]
-        return ", ".join(ok) if ok else "none"
+        return ", ".join(ok) if ok else "no pathway"
 
     said = [f"Cells: {a} / {b} performance (seed {first.get('seed')}, noise s.d. "
             f"{first['noise']:g}); criterion {CRITERION}."]

@@ -137,6 +137,8 @@ def gallery(views: dict, labels, lambdas) -> list:
                             bbox={"fc": "w", "ec": "none", "alpha": 0.8, "pad": 1})
                 if r < len(labels) - 1:
                     ax.set_xlabel("")
+                elif k == 2:        # each network has its own PCs: no shared variance figure
+                    ax.set_xlabel("PC 1", fontsize=7)
     a, b = next(iter(views.values()))["pair"]
     seed = next(iter(views.values())).get("seed")
     for name, (fig, axes) in zip(VIEW_NAMES, figs):
