@@ -89,9 +89,15 @@ def check_trial(name: str, value, n: int) -> int:
 class NetworkExplorer:
     """One network's views, with what does not depend on ``lam`` or ``noise`` cached."""
 
-    def __init__(self, result: TrainResult):
+    def __init__(self, result: TrainResult, shared: dict | None = None):
         self.result = result
         self.prober = _Prober(result)
+        # keep only inputs and answers of the evaluation trials (the targets and loss masks are
+        # most of their memory), shared by the networks that have the same trials (same seed,
+        # tasks and number): ``shared`` maps that key to them
+        key = (result.config.seed, tuple(result.config.tasks), result.config.eval_trials)
+        slim = [(x, None, None, y_loc) for x, _, _, y_loc in self.prober.batches]
+        self.prober.batches = slim if shared is None else shared.setdefault(key, slim)
         self.cfg = self.prober.cfg
         self.tasks = list(self.cfg.tasks)
         self.pairs = panel_pairs(self.tasks)
@@ -214,6 +220,7 @@ class Views:
         tasks = next(iter(self.nets.values())).config.tasks
         self.pairs = panel_pairs(tasks)
         self._cache: dict[tuple[str, int], NetworkExplorer] = {}
+        self._trials: dict = {}     # evaluation trials shared by networks of one seed
 
     def network(self, label: str, seed: int) -> NetworkExplorer:
         if label not in self.labels:
@@ -222,7 +229,7 @@ class Views:
             fail("seed", seed, "one of " + ", ".join(
                 str(s) for s in self.seeds if (label, s) in self.nets) + f" (for {label})")
         if (label, seed) not in self._cache:
-            self._cache[label, seed] = NetworkExplorer(self.nets[label, seed])
+            self._cache[label, seed] = NetworkExplorer(self.nets[label, seed], self._trials)
         return self._cache[label, seed]
 
     def explore(self, label: str, seed: int, pair, lam: float, noise: float = 0.0,
