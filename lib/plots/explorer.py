@@ -13,7 +13,7 @@ from IPython.display import display
 from lib.analysis import explorer as E6
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES, N_RING
-from lib.plots import color, figure
+from lib.plots import figure
 
 TASK_COLORS = ("#0072B2", "#D55E00")
 """Task i and task j of the pair (Okabe-Ito blue and vermillion; also told apart by line style:
@@ -128,7 +128,7 @@ def gallery(views: dict, labels, lambdas) -> list:
                 if r == 0:
                     ax.set_title(f"λ = {lam:g}", fontsize=8)
                 if c == 0:
-                    ax.set_ylabel(lab, fontsize=8, color=color(lab))
+                    ax.set_ylabel(lab, fontsize=8)
                 else:
                     ax.set_ylabel("")
                 if k == 0:
@@ -245,7 +245,7 @@ class Explorer:
                              f"c = {1 - self.view['lam']:.2f} e_{_name(self.view['pair'][0])} + "
                              f"{self.view['lam']:.2f} e_{_name(self.view['pair'][1])}"
                              + (f" + {self.view['noise']:.2f} η" if self.view["noise"] else ""),
-                             fontsize=9, color=color(self.view["label"]))
+                             fontsize=9)
         with self.output:
             self.output.clear_output(wait=True)
             display(self.figure)
