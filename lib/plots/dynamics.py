@@ -33,21 +33,32 @@ def _learned(d: dict, pair: tuple[str, str]) -> bool:
     return all(d["learned"][d["tasks"].index(t)] for t in pair)
 
 
-def trajectories(dyn: dict, labels, pair: tuple[str, str], seed: int = 0):
-    """Trials of the two tasks of ``pair`` in their shared PC1-PC2 plane, one panel per variant
-    (seed ``seed``); stars: the operating points under each context (fixation input)."""
-    n = len(labels)
-    ncols = min(n, 5)
-    fig, axes = figure(int(np.ceil(n / ncols)), ncols, 2.6, 2.4)
+def _panels(n: int, max_cols: int, w: float, h: float, **kw):
+    """A grid of at least ``n`` panels, at most ``max_cols`` wide; the unused ones hidden."""
+    ncols = min(n, max_cols)
+    fig, axes = figure(int(np.ceil(n / ncols)), ncols, w, h, **kw)
     for ax in axes.flat[n:]:
         ax.axis("off")
+    return fig, axes
+
+
+def _pair_panels(axes, dyn: dict, labels, pair: tuple[str, str], seed: int):
+    """(axis, label, network, its pair results) for every variant whose network of ``seed`` has
+    ``pair``; the others get a "not in this run" panel. Titles are the labels."""
     for ax, lab in zip(axes.flat, labels):
         d = _net(dyn, lab, seed)
         ax.set_title(lab, fontsize=9)
         if d is None or pair not in d["pairs"]:
             _empty(ax, "not in this run")
             continue
-        p = d["pairs"][pair]
+        yield ax, lab, d, d["pairs"][pair]
+
+
+def trajectories(dyn: dict, labels, pair: tuple[str, str], seed: int = 0):
+    """Trials of the two tasks of ``pair`` in their shared PC1-PC2 plane, one panel per variant
+    (seed ``seed``); stars: the operating points under each context (fixation input)."""
+    fig, axes = _panels(len(labels), 5, 2.6, 2.4)
+    for ax, lab, d, p in _pair_panels(axes, dyn, labels, pair, seed):
         for show, c in ((p["show_i"], TASK_COLORS[0]), (p["show_j"], TASK_COLORS[1])):
             for k in range(show.shape[1]):
                 ax.plot(show[:, k, 0], show[:, k, 1], color=c, lw=0.7, alpha=0.7)
@@ -107,20 +118,13 @@ def continuation(dyn: dict, labels, pair: tuple[str, str], seed: int = 0,
     settles from rest. Dotted verticals: E2's l_leave of task i and 1 - l_leave of task j (where
     each task leaves criterion), if ``leave`` (from :func:`lib.analysis.dynamics.leave_vs_switch`)
     is given."""
-    shown = [lab for lab in labels if lab != "none"]
-    n = len(shown)
-    ncols = min(n, 4)
-    fig, axes = figure(int(np.ceil(n / ncols)), ncols, 2.7, 2.3, sharey=True)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
-    for ax, lab in zip(axes.flat, shown):
-        d = _net(dyn, lab, seed)
-        ax.set_title(lab, fontsize=9)
-        if d is None or pair not in d["pairs"] or d["pairs"][pair]["continuation"] is None:
-            _empty(ax, "not in this run")
-            continue
-        p = d["pairs"][pair]
+    shown = [lab for lab in labels if lab != "none"]   # a context-blind network has one map
+    fig, axes = _panels(len(shown), 4, 2.7, 2.3, sharey=True)
+    for ax, lab, d, p in _pair_panels(axes, dyn, shown, pair, seed):
         cont = p["continuation"]
+        if cont is None:
+            _empty(ax, "no continuation")
+            continue
         t = cont["table"]
         s = _coordinate(cont["points"], p)
         st = t["stable"].to_numpy(bool)
@@ -153,19 +157,9 @@ def continuation(dyn: dict, labels, pair: tuple[str, str], seed: int = 0,
 def spectra(dyn: dict, labels, pair: tuple[str, str], seed: int = 0, alpha: float = 0.2):
     """Eigenvalues of the map's Jacobian (1-a) I + a E at each context's operating point, one
     panel per variant (seed ``seed``), with the unit circle (stability boundary)."""
-    n = len(labels)
-    ncols = min(n, 5)
-    fig, axes = figure(int(np.ceil(n / ncols)), ncols, 2.3, 2.3)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
+    fig, axes = _panels(len(labels), 5, 2.3, 2.3)
     th = np.linspace(0, 2 * np.pi, 200)
-    for ax, lab in zip(axes.flat, labels):
-        d = _net(dyn, lab, seed)
-        ax.set_title(lab, fontsize=9)
-        if d is None or pair not in d["pairs"]:
-            _empty(ax, "not in this run")
-            continue
-        p = d["pairs"][pair]
+    for ax, lab, d, p in _pair_panels(axes, dyn, labels, pair, seed):
         ax.plot(np.cos(th), np.sin(th), color="0.6", lw=0.8)
         for eig, c, mk in ((p["spectrum_i"], TASK_COLORS[0], "o"),
                            (p["spectrum_j"], TASK_COLORS[1], "x")):
@@ -187,11 +181,7 @@ def spectra(dyn: dict, labels, pair: tuple[str, str], seed: int = 0, alpha: floa
 def cluster_maps(dyn: dict, labels, seed: int = 0):
     """Normalised task variance of the active units (columns, grouped by cluster) on every task
     (rows), one panel per variant (seed ``seed``); white lines separate clusters."""
-    n = len(labels)
-    ncols = min(n, 3)
-    fig, axes = figure(int(np.ceil(n / ncols)), ncols, 3.6, 1.9)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
+    fig, axes = _panels(len(labels), 3, 3.6, 1.9)
     im = None
     for ax, lab in zip(axes.flat, labels):
         d = _net(dyn, lab, seed)
@@ -217,11 +207,7 @@ def cluster_maps(dyn: dict, labels, seed: int = 0):
 def ftv_histograms(dyn: dict, labels, pair: tuple[str, str], values):
     """Histograms of the fractional task variance of ``pair`` per variant, all seeds pooled;
     ``values(dyn, label, pair)`` gives the FTVs (``lib.analysis.dynamics.ftv_values``)."""
-    n = len(labels)
-    ncols = min(n, 5)
-    fig, axes = figure(int(np.ceil(n / ncols)), ncols, 2.2, 1.8, sharex=True)
-    for ax in axes.flat[n:]:
-        ax.axis("off")
+    fig, axes = _panels(len(labels), 5, 2.2, 1.8, sharex=True)
     bins = np.linspace(-1, 1, 21)
     for ax, lab in zip(axes.flat, labels):
         v = values(dyn, lab, pair)
