@@ -43,7 +43,7 @@ BATTERY_PARAMS: dict[str, Param] = {
     "task_set": Param(task_set, ["fdgo", "fdanti"], "conflict6", "all",
                       "task set: 'conflict6', 'core8', 'all' or a list of task names"),
     "n_rec": Param(int_in(4, 4096), 24, 64, 256, "recurrent units N"),
-    "n_seeds": Param(int_in(1, 100), 2, 5, 5, "independent networks per variant"),
+    "n_seeds": Param(int_in(1, 100), 2, 6, 5, "independent networks per variant"),
     "max_steps": Param(int_in(1, 10_000_000), 40, 12_000, 156_250,
                        "training budget in steps (Yang: 156,250 steps of 64 trials)"),
     "eval_every": Param(int_in(1, 100_000), 20, 250, 500, "steps between evaluations"),
