@@ -274,9 +274,9 @@ def c4_markdown(v: dict) -> str:
                       f"fewer than the {MIN_HELD_OUT} it needs to count (rule fixed before the "
                       "held-out seeds were analysed)."]
         lines += ["", f"Power: with n = {n} paired seeds a two-sided t test reaches p < 0.05 only "
-                  f"for |d_z| > {min_detectable_dz(n):.2f} before any correction, so *not "
-                  "supported* here means that no difference was detected at this size, not that "
-                  "the pathways act alike."]
+                  f"for |d_z| > {min_detectable_dz(n):.2f} before any correction, so a test that is "
+                  "not significant here means that no difference was detected at this size, not "
+                  "that the pathways act alike."]
     return "\n".join(lines)
 
 
