@@ -54,11 +54,12 @@ def task_rates(model: ModulatedRNN, batches) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def task_variance(model: ModulatedRNN, batches) -> np.ndarray:
+def task_variance(model: ModulatedRNN, batches, rates=None) -> np.ndarray:
     """Yang's task variance (K, N): per unit, the variance of its rate across trials (noise off),
-    averaged over time from the end of the first fixation epoch (see the module docstring)."""
+    averaged over time from the end of the first fixation epoch (see the module docstring).
+    ``rates``: :func:`task_rates` of ``model`` on ``batches`` if the caller has them already."""
     out = []
-    for (x, *_), r in zip(batches, task_rates(model, batches)):
+    for (x, *_), r in zip(batches, task_rates(model, batches) if rates is None else rates):
         out.append(r[stim_onset(x):].var(dim=1).mean(dim=0).cpu().numpy())
     return np.array(out)
 
@@ -68,19 +69,21 @@ CONTEXT_DRIVE_SAMPLES = 2048
 
 
 @torch.no_grad()
-def context_drive(model: ModulatedRNN, batches, seed: int = 0) -> np.ndarray:
+def context_drive(model: ModulatedRNN, batches, seed: int = 0, rates=None) -> np.ndarray:
     """How strongly each task's context moves the units' input, per task (K,).
 
     At the states r_t and inputs u_t that task k's trials visit (noise off, context e_k), the
     RMS over samples and units of dz = z(r, u; e_k) - z(r, u; c = 0): the change of every unit's
     pre-activation that the context causes. In the units of the current, so it is comparable
     across pathways (a gain, a bias, a change of weights) and between a network at
-    initialisation and after training."""
+    initialisation and after training. ``rates``: :func:`task_rates` of ``model`` on
+    ``batches`` if the caller has them already."""
     K = len(batches)
     rng = np.random.default_rng(seed)
     eye, zero = torch.eye(K, dtype=torch.float64), torch.zeros(K, dtype=torch.float64)
     out = np.empty(K)
-    for k, ((x, *_), r) in enumerate(zip(batches, task_rates(model, batches))):
+    rates = task_rates(model, batches) if rates is None else rates
+    for k, ((x, *_), r) in enumerate(zip(batches, rates)):
         states = r[:-1].reshape(-1, r.shape[-1]).double()   # the state after step t is driven
         inputs = x[1:].reshape(-1, x.shape[-1]).double()    # by the input of step t + 1
         pick = rng.choice(len(states), min(CONTEXT_DRIVE_SAMPLES, len(states)), replace=False)

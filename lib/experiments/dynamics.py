@@ -95,10 +95,10 @@ def analyse_network(result: TrainResult, spec: DynamicsSpec) -> dict:
     rates = S.task_rates(model, batches)
     onsets = [S.stim_onset(b[0]) for b in batches]
     after = [r[t0:].reshape(-1, r.shape[-1]).double().numpy() for r, t0 in zip(rates, onsets)]
-    tv = S.task_variance(model, batches)
+    tv = S.task_variance(model, batches, rates)
     final = result.history.perf_array()[-1]
     out = {"tasks": tasks, "mechanism": cfg.mechanism, "final_perf": final,
-           "context_drive": S.context_drive(model, batches, cfg.seed),
+           "context_drive": S.context_drive(model, batches, cfg.seed, rates),
            "context_drive_init": S.context_drive(build_model(cfg).eval(), batches, cfg.seed),
            "learned": final >= CRITERION, "pr": np.array([S.participation_ratio(X) for X in after]),
            "task_variance": tv, "clusters": S.cluster_units(tv, seed=cfg.seed), "pairs": {}}
@@ -117,12 +117,9 @@ def _analyse_pair(model, spec: DynamicsSpec, batches, rates, onsets, after, tv, 
     for k in (i, j):
         r = rates[k][:, :spec.n_show].double().numpy()                # (T, n_show, N)
         show[k] = (r - mean) @ comps[:, :N_PCS]                        # (T, n_show, 3)
-    dims = []
-    for k in (i, j):
-        var = S.pca(after[k])[2]
-        dims.append(S.n_components(var, VARIANCE_EXPLAINED))
-    d = min(max(dims), model.n_rec // 2)
-    angles = S.principal_angles(S.pca(after[i])[1][:, :d], S.pca(after[j])[1][:, :d])
+    own = {k: S.pca(after[k]) for k in (i, j)}                        # each task's own PCA
+    d = min(max(S.n_components(own[k][2], VARIANCE_EXPLAINED) for k in (i, j)), model.n_rec // 2)
+    angles = S.principal_angles(own[i][1][:, :d], own[j][1][:, :d])
 
     # the flow change, at (state, input) samples that both tasks' trials visit
     states, inputs = [], []
