@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis.claims import SUMMARIES, summary_levels
-from lib.analysis.stats import mean_ci
+from lib.analysis.stats import fmt, mean_ci
 from lib.core.metrics import TOLERANCE
 from lib.core.tasks import DISPLAY_NAMES
 from lib.experiments import ambiguity
@@ -37,14 +37,6 @@ def runs(probes: dict, label: str) -> list[tuple[int, dict]]:
 
 def learned(res: dict, task: str, criterion: float = CRITERION) -> bool:
     return bool(res["clean"][res["tasks"].index(task)] >= criterion)
-
-
-def fmt(m: float, h: float, n: int | None = None, digits: int = 2) -> str:
-    """``m ± h`` (``±``: 95% t interval over n seeds), ``m`` alone for one seed, ``–`` for none."""
-    if not np.isfinite(m):
-        return "–"
-    s = f"{m:.{digits}f} ± {h:.{digits}f}" if np.isfinite(h) else f"{m:.{digits}f}"
-    return s if n is None else f"{s} (n={n})"
 
 
 def definitions_markdown(criterion: float = CRITERION) -> str:

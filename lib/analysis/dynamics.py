@@ -14,7 +14,7 @@ import pandas as pd
 from scipy import stats as _scipy_stats
 
 from lib.analysis.claims import MATCHED
-from lib.analysis.stats import holm, mean_ci, paired, t975
+from lib.analysis.stats import fmt, holm, mean_ci, paired, t975
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES
 from lib.experiments import ambiguity
@@ -141,12 +141,6 @@ def network_means(table: pd.DataFrame, measure: str) -> dict[str, dict[int, floa
     return out
 
 
-def _fmt(m: float, h: float, digits: int = 2) -> str:
-    if not np.isfinite(m):
-        return "–"
-    return f"{m:.{digits}f} ± {h:.{digits}f}" if np.isfinite(h) else f"{m:.{digits}f}"
-
-
 def variant_summary(table: pd.DataFrame, labels, measures=None) -> pd.DataFrame:
     """Per variant: each measure as mean ± 95% t half-width over seeds (each seed's value the mean
     over its learned conflict pairs), and the number of seeds."""
@@ -158,7 +152,7 @@ def variant_summary(table: pd.DataFrame, labels, measures=None) -> pd.DataFrame:
             per_seed = network_means(table, m).get(lab, {})
             vals = np.array(list(per_seed.values()), float)
             mean, half = mean_ci(vals) if len(vals) else (np.nan, np.nan)
-            row[m] = _fmt(float(mean), float(half), 3 if m == "flow_total" else 2)
+            row[m] = fmt(float(mean), float(half), digits=3 if m == "flow_total" else 2)
             row["seeds"] = int(np.isfinite(vals).sum())
         rows.append(row)
     return pd.DataFrame(rows).set_index("variant")
@@ -317,8 +311,7 @@ def _pm(values) -> str:
     v = v[np.isfinite(v)]
     if not len(v):
         return "–"
-    m, h = mean_ci(v)
-    return (f"{m:.2f} ± {h:.2f}" if np.isfinite(h) else f"{m:.2f}") + f" (n = {len(v)})"
+    return fmt(*mean_ci(v)) + f" (n = {len(v)})"
 
 
 def coverage_text(dyn: dict, table: pd.DataFrame, labels, pairs) -> str:
@@ -439,7 +432,7 @@ def drive_table(dyn: dict, labels) -> pd.DataFrame:
             for name, v in (("at initialisation", init), ("trained", trained),
                             ("trained / initial", trained / init)):
                 m, h = mean_ci(v) if len(v) else (np.nan, np.nan)
-                row[name] = _fmt(float(m), float(h), 3)
+                row[name] = fmt(float(m), float(h), digits=3)
         rows.append(row)
     return pd.DataFrame(rows).set_index("variant")
 
@@ -485,7 +478,7 @@ def cluster_table(dyn: dict, labels, share_level: float = 0.5) -> pd.DataFrame:
         row = {"variant": lab, "seeds": len(ks)}
         for name, v in (("clusters k", ks), ("active units", act), ("tasks per cluster", serve)):
             m, h = mean_ci(np.array(v, float)) if v else (np.nan, np.nan)
-            row[name] = _fmt(float(m), float(h), 1 if name == "clusters k" else 2)
+            row[name] = fmt(float(m), float(h), digits=1 if name == "clusters k" else 2)
         rows.append(row)
     return pd.DataFrame(rows).set_index("variant")
 

@@ -67,6 +67,14 @@ def paired(a: dict, b: dict) -> dict[str, float]:
     return {"diff": mean, "lo": mean - half, "hi": mean + half, "p": p, "dz": dz, "n": n}
 
 
+def fmt(m: float, h: float, n: int | None = None, digits: int = 2) -> str:
+    """``m ± h`` (``±``: 95% t interval over n seeds), ``m`` alone for one seed, ``–`` for none."""
+    if not np.isfinite(m):
+        return "–"
+    s = f"{m:.{digits}f} ± {h:.{digits}f}" if np.isfinite(h) else f"{m:.{digits}f}"
+    return s if n is None else f"{s} (n={n})"
+
+
 def holm(pvalues) -> np.ndarray:
     """Holm's step-down adjusted p values (same order as given; nan stays nan and does not
     count as a comparison). Reject at level alpha where the adjusted p is below alpha."""
