@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from lib.experiments import ambiguity
+from lib.experiments.battery import CONTROLS
 from lib.core.model import ModulatedRNN
 from lib.analysis.stats import holm, mean_ci, paired
 from lib.core.tasks import DISPLAY_NAMES
@@ -360,6 +361,54 @@ def robustness_by_variant(probes: dict, labels, criterion: float = 0.9) -> pd.Da
     return pd.DataFrame(rows).set_index("variant")
 
 
+def paired_auc(probes: dict, a: str, b: str, criterion: float = 0.9) -> dict:
+    """Mixture robustness ``auc`` of variant ``a`` minus ``b``, paired over seeds
+    (:func:`lib.analysis.stats.paired`), each seed's value the mean over one common set of
+    ordered task pairs: those whose dominant task every network of both variants learned, so
+    neither side is scored on tasks the other never solved. Adds ``a``, ``b`` and ``pairs``."""
+    def auc_by_seed(lab: str) -> dict[int, np.ndarray]:
+        return {s: ambiguity.robustness(res, criterion)["auc"]
+                for (l, s), res in probes.items() if l == lab}
+
+    auc_a, auc_b = auc_by_seed(a), auc_by_seed(b)
+    finite = [np.isfinite(v) for v in (*auc_a.values(), *auc_b.values())]
+    common = np.logical_and.reduce(finite) if finite else np.zeros(0, bool)
+
+    def mean_common(auc: dict) -> dict[int, float]:
+        return {s: float(v[common].mean()) if common.any() else np.nan for s, v in auc.items()}
+
+    return {"a": a, "b": b, "pairs": int(common.sum()),
+            **paired(mean_common(auc_a), mean_common(auc_b))}
+
+
+CONTROL_MEASURES = ("final performance", "mixture robustness")
+"""What each control of :data:`lib.experiments.battery.CONTROLS` is compared on against the main
+variant it changes (chosen before the controls were trained): the mean final performance over
+tasks (E1) and the mixture robustness ``auc`` on common learned pairs (E2, as C2 uses it)."""
+
+
+def control_comparisons(nets: dict, probes: dict, criterion: float = 0.9,
+                        alpha: float = 0.05) -> pd.DataFrame:
+    """Each control minus its main variant on :data:`CONTROL_MEASURES`, paired over seeds (shared
+    initial weights), Holm-corrected over every (control, measure) test. Rows: control, variant,
+    measure, diff, lo, hi (95% t interval), dz, p, p_holm, differs, n."""
+    rows = []
+    for control, variant in CONTROLS.items():
+        if not (seeds_of(nets, control) and seeds_of(nets, variant)):
+            continue
+        perf = paired(_per_seed(nets, control), _per_seed(nets, variant))
+        rows.append({"control": control, "variant": variant, "measure": CONTROL_MEASURES[0],
+                     **perf})
+        auc = paired_auc(probes, control, variant, criterion)
+        rows.append({"control": control, "variant": variant, "measure": CONTROL_MEASURES[1],
+                     **{k: v for k, v in auc.items() if k not in ("a", "b", "pairs")}})
+    df = pd.DataFrame(rows, columns=["control", "variant", "measure", "diff", "lo", "hi", "dz",
+                                     "p", "n"])
+    df["p_holm"] = holm(df["p"].to_numpy()) if len(df) else []
+    df["differs"] = (df["p_holm"] < alpha) if len(df) else []
+    return df
+
+
 def verdict_c2(probes: dict, criterion: float = 0.9, alpha: float = 0.05) -> dict:
     """C2: excitability and synaptic modulation differ in robustness to ambiguous context.
 
@@ -371,24 +420,8 @@ def verdict_c2(probes: dict, criterion: float = 0.9, alpha: float = 0.05) -> dic
     scale and seed count); not tested if no matched pair can be scored (robustness is defined
     only for tasks at criterion).
     """
-    def auc_by_seed(lab: str) -> dict[int, np.ndarray]:
-        return {s: ambiguity.robustness(res, criterion)["auc"]
-                for (l, s), res in probes.items() if l == lab}
-
-    comparisons = []
-    for a, b in MATCHED:
-        if any(l == a for l, _ in probes) and any(l == b for l, _ in probes):
-            auc_a, auc_b = auc_by_seed(a), auc_by_seed(b)
-            # one common set of ordered pairs: those whose dominant task every network of both
-            # variants learned, so neither side is scored on tasks the other never solved
-            common = np.logical_and.reduce([np.isfinite(v) for v in (*auc_a.values(),
-                                                                     *auc_b.values())])
-            mean_a = {s: float(v[common].mean()) if common.any() else np.nan
-                      for s, v in auc_a.items()}
-            mean_b = {s: float(v[common].mean()) if common.any() else np.nan
-                      for s, v in auc_b.items()}
-            comparisons.append({"a": a, "b": b, "pairs": int(common.sum()),
-                                **paired(mean_a, mean_b)})
+    comparisons = [paired_auc(probes, a, b, criterion) for a, b in MATCHED
+                   if any(l == a for l, _ in probes) and any(l == b for l, _ in probes)]
     for c, p in zip(comparisons, holm([c["p"] for c in comparisons])):
         c["p_holm"] = float(p)
         c["differs"] = bool(np.isfinite(p) and p < alpha)

@@ -26,9 +26,22 @@ VARIANTS: dict[str, tuple[str, int]] = {
     "syn_lowrank_r2": ("syn_lowrank", 2),
     "syn_mask": ("syn_mask", 1),
     "hybrid": ("hybrid", 1),
+    "exc_gain_rec": ("exc_gain_rec", 1),
+    "syn_prepost_in": ("syn_prepost_in", 1),
 }
 """E1's networks: label -> (mechanism, rank). ``syn_lowrank_r1`` matches ``exc``'s budget (2N
-per task), ``syn_lowrank_r2`` matches ``hybrid``'s (4N per task)."""
+per task), ``syn_lowrank_r2`` matches ``hybrid``'s (4N per task). The last two are the controls of
+:data:`CONTROLS`."""
+
+CONTROLS: dict[str, str] = {
+    "exc_gain_rec": "exc_gain",
+    "syn_prepost_in": "syn_prepost",
+}
+"""Controls for *where* modulation acts -> the main variant each one changes. ``exc_gain``'s gain
+multiplies the whole current (input synapses included) while every synaptic pathway touches only
+W_rec; ``exc_gain_rec`` is a gain on the recurrent current only, ``syn_prepost_in`` a synaptic
+pathway whose post-synaptic factor also scales W_in. They are not members of the families that
+C1-C4's verdicts compare (:data:`lib.analysis.claims.EXC_FAMILY`, ``SYN_FAMILY``)."""
 
 ABLATIONS: dict[str, tuple[str, str]] = {
     "hybrid_frozen_exc": ("hybrid", "freeze_exc"),

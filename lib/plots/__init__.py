@@ -21,11 +21,14 @@ FAMILY_COLORS = {
     "syn_prepost": "#E69F00", "syn_lowrank_r1": "#D55E00", "syn_lowrank_r2": "#882255",
     "syn_mask": "#CC79A7",
     "hybrid": "#009E73", "hybrid_frozen_exc": "#661100", "hybrid_frozen_syn": "#117733",
+    "exc_gain_rec": "#2211FF", "syn_prepost_in": "#BBAA55",
 }
 """One colour per variant. Blues: excitability (sky blue bias, indigo gain, blue both); orange,
 vermillion, wine and reddish purple: synaptic; bluish green: hybrid (its frozen-pathway
 ablations: dark brown where only the synaptic part learned, dark green where only the
-excitability part did); near-black: context-blind. Every colour has a contrast of at least 2.2
+excitability part did); near-black: context-blind. The two controls of
+:data:`lib.experiments.battery.CONTROLS`: a vivid blue (``exc_gain_rec``) and khaki
+(``syn_prepost_in``), the only hues left that stay apart from all the others. Every colour has a contrast of at least 2.2
 against white (the light sequential blue it replaces had 1.75)."""
 
 MARKERS = {
@@ -33,6 +36,7 @@ MARKERS = {
     "exc_bias": "o", "exc_gain": "s", "exc": "D",
     "syn_prepost": "^", "syn_lowrank_r1": "v", "syn_lowrank_r2": "<", "syn_mask": ">",
     "hybrid": "P", "hybrid_frozen_exc": "p", "hybrid_frozen_syn": "h",
+    "exc_gain_rec": "8", "syn_prepost_in": "*",
 }
 """One marker per variant: round/square shapes for excitability, triangles for synaptic, pluses
 and polygons for the hybrid, a cross for ``none``."""
