@@ -260,6 +260,8 @@ def test_forward_equals_the_model_on_each_members_own_length():
      r"configs\[1\]\.n_rec=16 is not allowed; expected 12 as in configs\[0\] .*only in seed"),
     ([members()[0], members(schedule_seed=3)[1]], r"configs\[1\]\.schedule_seed=3"),
     ([members()[1], members()[1]], r"configs\[1\]\.seed=1 is not allowed; expected a seed not"),
+    (members(train_mix=0.3), r"configs\[0\]\.train_mix=0.3 is not allowed; expected 0: an "
+                             "ensemble trains on one-hot"),
 ])
 def test_incompatible_members_are_a_clear_error(configs, match):
     with pytest.raises(ValueError, match=match):

@@ -29,6 +29,10 @@ def weights(result) -> dict[str, torch.Tensor]:
     (dict(seed=-3), "seed"),
     (dict(criterion=1.5), "criterion"),
     (dict(trainable="some"), "trainable"),
+    (dict(train_mix=0.5), "train_mix"),
+    (dict(train_mix=-0.1), "train_mix"),
+    (dict(train_mix=float("nan")), "train_mix"),
+    (dict(train_mix=0.3, tasks=("fdgo",)), "two tasks"),
 ])
 def test_config_rejects_bad_values(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -39,6 +43,40 @@ def test_config_roundtrip_and_weights():
     c = TrainConfig(mechanism="hybrid", tasks=("fdgo", "contextdm1", "contextdm2"))
     assert TrainConfig.from_dict(c.to_dict()) == c
     np.testing.assert_allclose(c.task_weights(), [1 / 11, 5 / 11, 5 / 11])
+
+
+def test_new_options_at_their_default_leave_the_key_unchanged():
+    d = TrainConfig(mechanism="exc", **TINY).to_dict()
+    assert "train_mix" not in d
+    assert TrainConfig(mechanism="exc", train_mix=0.4, **TINY).to_dict()["train_mix"] == 0.4
+
+
+def test_training_context_is_one_hot_by_default_and_a_seeded_mixture_with_train_mix():
+    tasks = ("fdgo", "fdanti", "delaygo", "delayanti")
+    plain = TrainConfig(mechanism="exc", **(TINY | dict(tasks=tasks)))
+    torch.testing.assert_close(tr.training_context(plain, 2, 5), torch.eye(4)[2].expand(16, 4))
+    mixed = TrainConfig(mechanism="exc", train_mix=0.4, **(TINY | dict(tasks=tasks)))
+    distractors, weights_seen = set(), []
+    for step in range(60):
+        c = tr.training_context(mixed, 1, step)
+        assert c.shape == (16, 4) and torch.equal(c, c[:1].expand_as(c))  # one mixture per batch
+        torch.testing.assert_close(c.sum(1), torch.ones(16))
+        others = [j for j in range(4) if j != 1 and c[0, j] > 0]
+        assert len(others) <= 1 and 0.6 < c[0, 1] <= 1.0
+        distractors.update(others)
+        weights_seen.append(1.0 - float(c[0, 1]))
+        assert torch.equal(c, tr.training_context(mixed, 1, step))   # a function of the step
+    assert distractors == {0, 2, 3}
+    assert 0.0 <= min(weights_seen) and max(weights_seen) < 0.4 and np.std(weights_seen) > 0.05
+
+
+def test_mixture_training_runs_and_differs_from_one_hot_training():
+    plain = train(TrainConfig(mechanism="exc", **TINY), progress=False)
+    mixed = train(TrainConfig(mechanism="exc", train_mix=0.45, **TINY), progress=False)
+    assert np.isfinite(mixed.history.loss[1:]).all()   # loss[0]: the evaluation before step 1
+    assert not torch.equal(plain.model.G, mixed.model.G)
+    # the shared weights start equal: only the contexts seen in training differ
+    assert torch.equal(tr.build_model(plain.config).W_rec, tr.build_model(mixed.config).W_rec)
 
 
 def test_same_seed_same_weights_other_seed_differs():

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from lib.experiments import ambiguity
-from lib.experiments.battery import CONTROLS
+from lib.experiments.battery import ARM_VARIANTS, CONTROLS, EQUALISE_TO
 from lib.core.model import ModulatedRNN
 from lib.analysis.stats import holm, mean_ci, paired
 from lib.core.tasks import DISPLAY_NAMES
@@ -387,27 +387,59 @@ variant it changes (chosen before the controls were trained): the mean final per
 tasks (E1) and the mixture robustness ``auc`` on common learned pairs (E2, as C2 uses it)."""
 
 
+def _holm_column(df: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """``df`` with ``p_holm`` (Holm over its rows' ``p``) and ``differs`` (p_holm < alpha)."""
+    df["p_holm"] = holm(df["p"].to_numpy()) if len(df) else []
+    df["differs"] = (df["p_holm"] < alpha) if len(df) else []
+    return df
+
+
+COMPARISON_COLUMNS = ["diff", "lo", "hi", "dz", "p", "n"]
+
+
 def control_comparisons(nets: dict, probes: dict, criterion: float = 0.9,
                         alpha: float = 0.05) -> pd.DataFrame:
     """Each control minus its main variant on :data:`CONTROL_MEASURES`, paired over seeds (shared
     initial weights), Holm-corrected over every (control, measure) test. Rows: control, variant,
-    measure, diff, lo, hi (95% t interval), dz, p, p_holm, differs, n."""
+    measure, diff, lo, hi (95% t interval), dz, p, n, p_holm, differs."""
     rows = []
     for control, variant in CONTROLS.items():
         if not (seeds_of(nets, control) and seeds_of(nets, variant)):
             continue
         perf = paired(_per_seed(nets, control), _per_seed(nets, variant))
-        rows.append({"control": control, "variant": variant, "measure": CONTROL_MEASURES[0],
-                     **perf})
         auc = paired_auc(probes, control, variant, criterion)
-        rows.append({"control": control, "variant": variant, "measure": CONTROL_MEASURES[1],
-                     **{k: v for k, v in auc.items() if k not in ("a", "b", "pairs")}})
-    df = pd.DataFrame(rows, columns=["control", "variant", "measure", "diff", "lo", "hi", "dz",
-                                     "p", "n"])
-    df["p_holm"] = holm(df["p"].to_numpy()) if len(df) else []
-    df["differs"] = (df["p_holm"] < alpha) if len(df) else []
-    return df
+        for measure, d in zip(CONTROL_MEASURES, (perf, auc)):
+            rows.append({"control": control, "variant": variant, "measure": measure,
+                         **{k: d[k] for k in COMPARISON_COLUMNS}})
+    return _holm_column(pd.DataFrame(rows, columns=["control", "variant", "measure",
+                                                    *COMPARISON_COLUMNS]), alpha)
 
+
+def arm_label(label: str, arm: str) -> str:
+    """How a network of a training arm is labelled beside E1's: ``exc@mixtures``."""
+    return label if arm == "standard" else f"{label}@{arm}"
+
+
+def arm_effects(standard: dict, arm_probes: dict, arm: str, criterion: float = 0.9,
+                alpha: float = 0.05) -> pd.DataFrame:
+    """Per variant of a training arm (:data:`lib.experiments.battery.ARM_VARIANTS`): its arm's
+    networks minus its standard ones on the mixture robustness ``auc`` (:func:`paired_auc`;
+    same seeds, so the same shared initial weights), Holm-corrected over the variants. The
+    check that the arm changed what it was meant to change; whether C2's conclusion changes is
+    :func:`verdict_c2` on ``arm_probes``. The equalising reference is left out (its networks are
+    its standard ones). Rows: variant, diff, lo, hi, dz, p, n, pairs, p_holm,
+    differs."""
+    merged = {k: v for k, v in standard.items() if k[0] in ARM_VARIANTS[arm]}
+    merged |= {(arm_label(lab, arm), s): v for (lab, s), v in arm_probes.items()}
+    rows = []
+    for lab in ARM_VARIANTS[arm]:
+        if arm == "equalised" and lab == EQUALISE_TO:
+            continue   # the reference: its equalised networks are its standard ones
+        if any(l == lab for l, _ in arm_probes) and any(l == lab for l, _ in standard):
+            d = paired_auc(merged, arm_label(lab, arm), lab, criterion)
+            rows.append({"variant": lab, **{k: d[k] for k in (*COMPARISON_COLUMNS, "pairs")}})
+    return _holm_column(pd.DataFrame(rows, columns=["variant", *COMPARISON_COLUMNS, "pairs"]),
+                        alpha)
 
 def verdict_c2(probes: dict, criterion: float = 0.9, alpha: float = 0.05) -> dict:
     """C2: excitability and synaptic modulation differ in robustness to ambiguous context.

@@ -289,6 +289,9 @@ def check_members(configs) -> list[TrainConfig]:
         if not isinstance(c, TrainConfig):
             fail(f"configs[{i}]", c, "a TrainConfig")
     base = configs[0]
+    if base.train_mix:
+        fail("configs[0].train_mix", base.train_mix, "0: an ensemble trains on one-hot contexts "
+             "(train mixture-trained networks one by one)")
     seeds: dict[int, int] = {}
     for i, c in enumerate(configs):
         for f in dataclasses.fields(TrainConfig):

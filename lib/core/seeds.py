@@ -17,6 +17,7 @@ STREAM_PROBE = 4   # noise of E2's probes, index = task
 STREAM_SCHEDULE = 5  # the task of each training step when a schedule is shared, index = step
 STREAM_LESION = 6  # the random units of a control lesion, index = 0
 STREAM_ABLATION = 7  # network noise of the hybrid's pathway ablations, index = task
+STREAM_MIX = 8     # the distractor task and its weight of a mixture-trained step, index = step
 EVAL_NOISE_OFFSET = 10_000
 
 
@@ -40,6 +41,6 @@ def one_hot(k: int, n_tasks: int, batch_size: int, device=None) -> torch.Tensor:
 
 
 __all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "STREAM_SCHEDULE", "STREAM_LESION",
-           "STREAM_ABLATION",
+           "STREAM_ABLATION", "STREAM_MIX",
            "EVAL_NOISE_OFFSET",
            "step_seed", "torch_generator", "one_hot"]

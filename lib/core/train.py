@@ -30,8 +30,8 @@ from lib.core.metrics import masked_mse, performance
 from lib.core.checks import (check_choice, check_nonnegative_int, check_number,
                         check_positive_int)
 from lib.core.model import MECHANISMS, ModulatedRNN
-from lib.core.seeds import (EVAL_NOISE_OFFSET, STREAM_BATCH, STREAM_EVAL, STREAM_NOISE,
-                            STREAM_SCHEDULE, one_hot, step_seed, torch_generator)
+from lib.core.seeds import (EVAL_NOISE_OFFSET, STREAM_BATCH, STREAM_EVAL, STREAM_MIX,
+                            STREAM_NOISE, STREAM_SCHEDULE, one_hot, step_seed, torch_generator)
 
 TRAINABLE = ("all", "modulation", "freeze_exc", "freeze_syn")
 """Which parameters Adam updates: everything; only the per-task modulation (shared weights
@@ -50,7 +50,7 @@ ERROR_FLOOR = 0.05
 # keys) while they hold their default, so adding a field never changes an existing key. Changing
 # one of these defaults changes behaviour: bump lib.core.behaviour.BEHAVIOUR["network"].
 _OPTIONAL_FIELDS = ("grad_clip", "sampling", "easy_steps", "alpha", "sigma_rec", "sigma_x",
-                    "mod_init_std", "schedule_seed")
+                    "mod_init_std", "schedule_seed", "train_mix")
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,10 @@ class TrainConfig:
       ``seed``); an int draws it from a schedule stream of that seed, so networks of different
       seeds see the same sequence of tasks (with ``sampling="error"`` the weights still follow
       each network's own errors) -- what an ensemble of seeds trained as one batch needs.
+    - ``train_mix``: ambiguity-augmented training (Yang: 0, one-hot contexts). Each step's
+      context is c = (1 - lam) e_k + lam e_j, with j drawn uniformly from the other tasks and
+      lam ~ U(0, train_mix), while the target stays task k's (:func:`training_context`). Below
+      0.5, so the trained task always has the larger weight.
     """
 
     mechanism: str
@@ -104,6 +108,7 @@ class TrainConfig:
     sigma_x: float = 0.01
     mod_init_std: float | None = None
     schedule_seed: int | None = None
+    train_mix: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
@@ -126,6 +131,12 @@ class TrainConfig:
         check_number("criterion", self.criterion, 0, 1, "a number in (0, 1]", open_low=True)
         check_number("ctxdm_weight", self.ctxdm_weight, 0, float("inf"), "a number > 0",
                      open_low=True, open_high=True)
+        check_number("train_mix", self.train_mix, 0, 0.5,
+                     "a number in [0, 0.5) (a distractor's weight below the task's)",
+                     open_high=True)
+        if self.train_mix and len(self.tasks) < 2:
+            raise ValueError(f"train_mix={self.train_mix!r} needs at least two tasks to mix, "
+                             f"got tasks={self.tasks}")
         if self.grad_clip is not None:
             check_number("grad_clip", self.grad_clip, 0, float("inf"),
                          "a number > 0, or None for no clipping", open_low=True, open_high=True)
@@ -369,7 +380,7 @@ def train_step(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
     0-d tensor on the device; reading it would synchronise a GPU)."""
     k, x, y, c_mask = training_batch(config, step, history, device)
     gen = torch_generator(step_seed(config.seed, STREAM_NOISE, step), device)
-    c = one_hot(k, len(config.tasks), config.batch_size, device)
+    c = training_context(config, k, step, device)
     return optimise_on_batch(model, optimizer, params, x, y, c_mask, c, gen, config.grad_clip)
 
 
@@ -417,6 +428,22 @@ def training_batch(config: TrainConfig, step: int, history: History, device=None
     return (k, *batch.to_torch(device))
 
 
+def training_context(config: TrainConfig, k: int, step: int, device=None) -> torch.Tensor:
+    """The context (B, K) of training step ``step`` on task ``k``: one-hot e_k, or with
+    ``config.train_mix`` > 0 the mixture (1 - lam) e_k + lam e_j of one distractor j != k and
+    weight lam ~ U(0, train_mix), both drawn from the step's own stream (:data:`STREAM_MIX`),
+    the same for every trial of the batch."""
+    K, B = len(config.tasks), config.batch_size
+    c = one_hot(k, K, B, device)
+    if config.train_mix:
+        rng = np.random.default_rng(step_seed(config.seed, STREAM_MIX, step))
+        j = int(rng.choice([i for i in range(K) if i != k]))
+        lam = float(rng.uniform(0.0, config.train_mix))
+        c = c * (1.0 - lam)
+        c[:, j] = lam
+    return c
+
+
 def clip_gradients(params: list[torch.nn.Parameter], clip: float | None) -> None:
     """Yang's ``tf.clip_by_value(grad, -clip, clip)`` on every gradient element (in place)."""
     if clip is None:
@@ -445,5 +472,5 @@ def default_device() -> torch.device:
 
 __all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "build_model", "train",
            "evaluate", "evaluation_batches", "trainable_parameters", "training_batch",
-           "train_step", "optimise_on_batch", "make_optimizer", "at_criterion",
+           "train_step", "training_context", "optimise_on_batch", "make_optimizer", "at_criterion",
            "clip_gradients", "default_device", "SAMPLING"]

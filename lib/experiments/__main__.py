@@ -1,7 +1,8 @@
 """``python -m lib.experiments``: build the artifacts the book ships (``make artifacts``).
 
 For each profile (default: the shipped ones, smoke and quick): E1's networks, E2's probes of
-them, E4's dynamics analyses of them, and the training calibration study. Finished artifacts
+them, E4's dynamics analyses of them, the training calibration study, and the networks of E1's
+other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes. Finished artifacts
 are kept (an interrupted build resumes); ``--rebuild-all`` makes every one again from scratch.
 
 Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
@@ -30,15 +31,25 @@ def _workers(profile: str, workers: int | None) -> int:
 
 
 def network_jobs(profile: str) -> dict:
-    """Every network a profile ships, E1's and the calibration study's, each once: the
-    calibration arm the profile uses shares its networks with E1. Keys: ("E1", label, seed)
-    and ("calibration", mechanism, arm, seed)."""
-    e1 = battery.battery_spec(profile).configs()
+    """Every network a profile ships, E1's, its other training arms' and the calibration
+    study's, each once (the calibration arm the profile uses and ``exc`` in the equalised arm
+    share their networks with E1). Keys: ("E1", label, seed), ("arm", arm, label, seed) and
+    ("calibration", mechanism, arm, seed)."""
+    spec = battery.battery_spec(profile)
+    e1 = spec.configs()
     jobs = {("E1", *k): c for k, c in e1.items()}
     shared = set(e1.values())
+    jobs |= {("arm", *k): c for k, c in arm_jobs(spec).items() if c not in shared}
+    shared |= set(jobs.values())
     jobs |= {("calibration", *k): c for k, c in calibration.SPECS[profile].configs().items()
              if c not in shared}
     return jobs
+
+
+def arm_jobs(spec: battery.BatterySpec) -> dict:
+    """The networks of every training arm but the standard one, keyed (arm, label, seed)."""
+    return {(arm, *k): c for arm in battery.ARMS if arm != "standard"
+            for k, c in spec.arm_configs(arm).items()}
 
 
 def e1_networks(jobs: dict) -> dict:
@@ -56,10 +67,11 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
         jobs = network_jobs(profile)
         variants = battery.variant_networks(e1_networks(jobs))
         probe = ambiguity.ProbeSpec.from_profile(profile)
-        keys = {k: ambiguity.probe_key(c, probe) for k, c in variants.items()}
+        probed = variants | arm_jobs(battery.battery_spec(profile))
+        keys = {k: ambiguity.probe_key(c, probe) for k, c in probed.items()}
         parts += [plan.network_part(jobs, w, force,
                                     label=f"[{profile}] E1 and calibration networks"),
-                  plan.probe_part(variants, probe, keys, w, force,
+                  plan.probe_part(probed, probe, keys, w, force,
                                   label=f"[{profile}] E2 probes"),
                   dynamics.dynamics_part(variants, dynamics.DynamicsSpec.from_profile(profile),
                                          w, force, label=f"[{profile}] E4 dynamics")]
@@ -111,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{profile}] E2: ambiguity probes", flush=True)
         ambiguity.run_ambiguity(battery.variant_networks(nets), profile=profile,
                                 workers=workers, force=force, allow_long=True)
+        spec = battery.battery_spec(profile)
+        for arm in battery.ARMS:
+            if arm != "standard":   # their networks were trained above: this loads them
+                ambiguity.run_ambiguity(battery.run_arm(spec, arm, progress=False),
+                                        profile=profile, workers=workers, force=force,
+                                        allow_long=True)
         print(f"[{profile}] E4: dynamics analyses", flush=True)
         dynamics.run_dynamics(battery.variant_networks(nets),
                               dynamics.DynamicsSpec.from_profile(profile), workers=workers,

@@ -8,12 +8,18 @@ pool with one torch thread per worker.
 """
 from __future__ import annotations
 
+import functools
+import math
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
 
+import numpy as np
+
 from lib.core.params import ALLOW_LONG, Param, choice, float_in, int_in, resolve, subset, task_set
-from lib.core.train import SAMPLING, TrainConfig, TrainResult
+from lib.core.statespace import context_drive
+from lib.core.tasks import N_INPUT
+from lib.core.train import SAMPLING, TrainConfig, TrainResult, build_model, evaluation_batches
 from lib.experiments.runner import run_configs
 
 VARIANTS: dict[str, tuple[str, int]] = {
@@ -48,6 +54,36 @@ ABLATIONS: dict[str, tuple[str, str]] = {
     "hybrid_frozen_syn": ("hybrid", "freeze_syn"),
 }
 """Hybrid networks trained with one pathway frozen at its initialisation (zero modulation)."""
+
+ARMS: dict[str, str] = {
+    "standard": "E1's protocol",
+    "equalised": "modulation parameters initialised so that each pathway's initial context drive "
+                 "equals that of `exc`",
+    "mixtures": "ambiguity-augmented training: each step's context mixes the task with one other "
+                "task of weight up to {mix}, the target staying the task's",
+}
+"""Training protocols whose networks test whether E2's conclusions depend on a choice of E1's:
+how large the modulation starts (the pathways' initial effects differ by an order of magnitude)
+and whether mixtures were seen in training."""
+
+ARM_VARIANTS: dict[str, tuple[str, ...]] = {
+    "standard": tuple(VARIANTS),
+    "equalised": ("exc", "syn_prepost", "syn_lowrank_r1"),
+    "mixtures": ("exc", "syn_prepost", "syn_lowrank_r1"),
+}
+"""The variants each arm trains: the pathways of C2's matched comparisons at a 2N budget
+(``exc`` vs ``syn_prepost`` and ``syn_lowrank_r1``). ``exc`` is the equalising reference, so its
+equalised networks are its standard ones."""
+
+EQUALISE_TO = "exc"
+"""The variant whose initial context drive the equalised arm gives every pathway."""
+
+TRAIN_MIX = 0.4
+"""The mixtures arm's largest distractor weight (``TrainConfig.train_mix``): contexts up to
+0.6 e_task + 0.4 e_other, well inside the region where the trained task dominates."""
+
+DRIVE_SEEDS = (0, 1, 2)
+"""Networks over which an initial context drive is averaged to set an equalised scale."""
 
 YANG_TRIALS = 10_000_000
 """Yang et al.'s training budget in trials (156,250 steps of 64)."""
@@ -97,8 +133,19 @@ class BatterySpec:
                    p.eval_trials, tuple(p.variants), p.easy_steps, p.sampling, p.lr,
                    p.batch_size)
 
-    def config(self, label: str, seed: int) -> TrainConfig:
-        """The TrainConfig of one network (a VARIANTS or ABLATIONS label)."""
+    def config(self, label: str, seed: int, arm: str = "standard") -> TrainConfig:
+        """The TrainConfig of one network (a VARIANTS or ABLATIONS label) under a training arm
+        (:data:`ARMS`)."""
+        check_arm(arm, label)
+        cfg = self._standard_config(label, seed)
+        if arm == "equalised" and label != EQUALISE_TO:
+            cfg = cfg.replace(mod_init_std=equalised_init_std(cfg, self._standard_config(
+                EQUALISE_TO, seed)))
+        elif arm == "mixtures":
+            cfg = cfg.replace(train_mix=TRAIN_MIX)
+        return cfg
+
+    def _standard_config(self, label: str, seed: int) -> TrainConfig:
         if label in VARIANTS:
             mechanism, rank = VARIANTS[label]
             trainable = "all"
@@ -113,12 +160,61 @@ class BatterySpec:
                            easy_steps=self.easy_steps, sampling=self.sampling, lr=self.lr,
                            batch_size=self.batch_size)
 
+    def arm_configs(self, arm: str) -> dict[tuple[str, int], TrainConfig]:
+        """The networks of one training arm, keyed (label, seed), for the spec's variants that
+        the arm trains (:data:`ARM_VARIANTS`)."""
+        check_arm(arm)
+        return {(lab, s): self.config(lab, s, arm) for lab in ARM_VARIANTS[arm]
+                if lab in self.variants for s in range(self.n_seeds)}
+
     def labels(self, ablations: bool = True) -> list[str]:
         return [*self.variants, *(ABLATIONS if ablations and "hybrid" in self.variants else ())]
 
     def configs(self, ablations: bool = True) -> dict[tuple[str, int], TrainConfig]:
         return {(lab, s): self.config(lab, s) for lab in self.labels(ablations)
                 for s in range(self.n_seeds)}
+
+
+def check_arm(arm: str, label: str | None = None) -> None:
+    """ValueError unless ``arm`` is one of :data:`ARMS` (and trains ``label``, if given)."""
+    if arm not in ARMS:
+        raise ValueError(f"arm={arm!r} is not allowed; expected one of {', '.join(ARMS)}")
+    if label is not None and arm != "standard" and label not in ARM_VARIANTS[arm]:
+        raise ValueError(f"label={label!r} is not trained in arm {arm!r}; expected one of "
+                         + ", ".join(ARM_VARIANTS[arm]))
+
+
+def initial_drive(config: TrainConfig) -> float:
+    """The mean over tasks and :data:`DRIVE_SEEDS` of the context drive
+    (:func:`lib.core.statespace.context_drive`, RMS change of the units' input that a task's
+    context causes) of ``config``'s network at initialisation."""
+    return _initial_drive(config.replace(seed=0))
+
+
+@functools.lru_cache(maxsize=None)
+def _initial_drive(config: TrainConfig) -> float:
+    drives = []
+    for seed in DRIVE_SEEDS:
+        cfg = config.replace(seed=seed)
+        drives.append(context_drive(build_model(cfg).eval(), evaluation_batches(cfg), seed).mean())
+    return float(np.mean(drives))
+
+
+def _two_significant(x: float) -> float:
+    return float(f"{x:.2g}")
+
+
+def equalised_init_std(config: TrainConfig, reference: TrainConfig) -> float:
+    """The ``mod_init_std`` at which ``config``'s network starts with the initial drive
+    (:func:`initial_drive`) of ``reference``'s. The drive grows about linearly with the scale of
+    the modulation parameters, so two rescalings (s <- s * target / drive(s)) reach it; the
+    result is rounded to two significant digits so that artifact keys do not depend on float
+    rounding."""
+    target = initial_drive(reference)
+    std = config.mod_init_std or 1.0 / math.sqrt(N_INPUT)   # the model's default: 1/sqrt(n_in)
+    for _ in range(2):
+        std *= target / initial_drive(config.replace(mod_init_std=std))
+    return _two_significant(std)
 
 
 def battery_spec(profile: str | None = None, **overrides) -> BatterySpec:
@@ -132,6 +228,13 @@ def run_battery(spec: BatterySpec, workers: int = 2, force: bool = False,
     """All E1 networks of a spec (variants and hybrid ablations), keyed by (label, seed); see
     :func:`lib.experiments.runner.run_configs` for the plan printed before any training."""
     return run_configs(spec.configs(), workers=workers, force=force, progress=progress,
+                       allow_long=allow_long)
+
+
+def run_arm(spec: BatterySpec, arm: str, workers: int = 2, force: bool = False,
+            progress: bool = True, allow_long: bool = False) -> dict[tuple[str, int], TrainResult]:
+    """The networks of one training arm (:meth:`BatterySpec.arm_configs`), keyed (label, seed)."""
+    return run_configs(spec.arm_configs(arm), workers=workers, force=force, progress=progress,
                        allow_long=allow_long)
 
 
