@@ -31,26 +31,42 @@ from lib.experiments.plan import PlanTooLong
 
 
 class JobsFailed(RuntimeError):
-    """Some jobs of a batch failed; ``failures`` maps each job's key to its error text."""
+    """Some jobs of a batch failed; ``failures`` maps each job's key to its error text.
 
-    def __init__(self, failures: dict[Hashable, str]):
+    ``configs`` (optional) maps the same keys to the failed jobs' configs, shown in the message
+    under each failure."""
+
+    def __init__(self, failures: dict[Hashable, str], configs: dict[Hashable, Any] | None = None):
         self.failures = failures
+        self.configs = configs or {}
         lines = [f"{len(failures)} job(s) failed (the others finished and were saved):"]
-        lines += [f"- {key}: {err.strip().splitlines()[-1]}" for key, err in failures.items()]
+        for key, err in failures.items():
+            lines.append(f"- {key}: {err.strip().splitlines()[-1]}")
+            if key in self.configs:
+                lines.append(f"  config: {self.configs[key]}")
         super().__init__("\n".join(lines))
 
 
-def _call(fn: Callable, arg: Any) -> tuple[list[str], str | None]:
-    """Run one job in a worker: one torch thread, warnings and errors returned as text."""
+def call_job(fn: Callable, arg: Any) -> tuple[Any, list[str], str | None]:
+    """Run one job in a worker with one torch thread: ``(fn(arg) or None if it raised, its
+    warnings as text, the traceback as text or None)``. Nothing raises: a failure is reported
+    with the job's key and the other jobs go on."""
     torch.set_num_threads(1)
+    result = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fn(arg)
+            result = fn(arg)
             error = None
         except Exception:  # noqa: BLE001 -- reported with the job's key, the others go on
             error = traceback.format_exc()
-    return [str(w.message) for w in caught], error
+    return result, [str(w.message) for w in caught], error
+
+
+def _call(fn: Callable, arg: Any) -> tuple[list[str], str | None]:
+    """:func:`call_job` for jobs that save their own artifact: the result stays in the worker."""
+    _, msgs, error = call_job(fn, arg)
+    return msgs, error
 
 
 def run_jobs(fn: Callable[[Any], Any], jobs: dict[Hashable, Any], workers: int = 1,
@@ -67,7 +83,7 @@ def run_jobs(fn: Callable[[Any], Any], jobs: dict[Hashable, Any], workers: int =
     if workers <= 1 or len(jobs) == 1:
         for key, arg in jobs.items():
             msgs, error = _call(fn, arg)
-            _report(key, msgs, error, failures)
+            report_job(key, msgs, error, failures)
             bar.update(1)
     else:
         ctx = torch.multiprocessing.get_context("spawn")
@@ -75,14 +91,16 @@ def run_jobs(fn: Callable[[Any], Any], jobs: dict[Hashable, Any], workers: int =
             futures = {ex.submit(_call, fn, arg): key for key, arg in jobs.items()}
             for f in as_completed(futures):
                 msgs, error = f.result()
-                _report(futures[f], msgs, error, failures)
+                report_job(futures[f], msgs, error, failures)
                 bar.update(1)
     bar.close()
     if failures:
         raise JobsFailed(failures)
 
 
-def _report(key, msgs: list[str], error: str | None, failures: dict) -> None:
+def report_job(key, msgs: list[str], error: str | None, failures: dict) -> None:
+    """Re-issue a finished job's warnings in the driver (prefixed with its key) and record its
+    error, if any, in ``failures`` (key -> traceback text)."""
     for m in msgs:
         warnings.warn(f"{key}: {m}")
     if error is not None:
@@ -163,4 +181,5 @@ def run_configs(configs: dict, workers: int = 2, force: bool = False,
     return {k: load_or_train(c, progress=False) for k, c in configs.items()}
 
 
-__all__ = ["JobsFailed", "PlanTooLong", "run_jobs", "load_or_train", "run_configs", "seed_groups"]
+__all__ = ["JobsFailed", "PlanTooLong", "call_job", "report_job", "run_jobs", "load_or_train",
+           "run_configs", "seed_groups"]
