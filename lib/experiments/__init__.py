@@ -1,6 +1,8 @@
 """Experiments: each module defines one experiment's specs and runs it, producing artifacts.
 
 - :mod:`~lib.experiments.runner`: the process pool (written once) and trained networks as artifacts.
+- :mod:`~lib.experiments.sweep`: a grid of jobs (one artifact each) on a process pool or Ray,
+  one table back.
 - :mod:`~lib.experiments.battery`: E1, every context pathway trained on a task set.
 - :mod:`~lib.experiments.ambiguity`: E2, probes of the E1 networks with corrupted contexts.
 - :mod:`~lib.experiments.dynamics`: E4, state space, task variance and fixed points of the E1
