@@ -5,6 +5,8 @@
   one table back.
 - :mod:`~lib.experiments.battery`: E1, every context pathway trained on a task set.
 - :mod:`~lib.experiments.ambiguity`: E2, probes of the E1 networks with corrupted contexts.
+- :mod:`~lib.experiments.packing`: E3, how many tasks each pathway packs into N units (joint
+  training, frozen random backbone), a grid run as a sweep.
 - :mod:`~lib.experiments.dynamics`: E4, state space, task variance and fixed points of the E1
   networks.
 - :mod:`~lib.experiments.calibration`: the training calibration study (appendix).
@@ -26,6 +28,7 @@ from lib.experiments.battery import BATTERY_PARAMS
 from lib.experiments.calibration import CALIBRATION_PARAMS
 from lib.experiments.dynamics import DYNAMICS_PARAMS
 from lib.experiments.explorer import EXPLORER_PARAMS
+from lib.experiments.packing import PACKING_PARAMS
 
 CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "tasks": TASKS_PARAMS,
@@ -35,6 +38,7 @@ CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "calibration": CALIBRATION_PARAMS,
     "dynamics": BATTERY_PARAMS | PROBE_PARAMS | DYNAMICS_PARAMS,
     "explorer": BATTERY_PARAMS | EXPLORER_PARAMS,
+    "packing": PACKING_PARAMS,
 }
 """Chapter -> its parameter schema (``lib.core.params.Param`` per parameter)."""
 
