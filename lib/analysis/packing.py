@@ -1,0 +1,399 @@
+"""E3 analyses: packing capacity per pathway and network size, the matched comparisons, the
+verdict on claim C3 and the sentences under E3's figures (every number computed here from the
+table of :func:`lib.experiments.packing.run_packing`).
+
+The table has a row per network with at least ``variant``, ``N``, ``K``, ``seed``,
+``n_at_criterion`` and ``all_at_criterion`` (optionally ``backbone``, the arm: ``trained`` when
+absent, and ``params_per_task``). Intervals are 95% Student-t intervals over seeds
+(:func:`lib.analysis.stats.mean_ci`); seeds share initial weights across variants, so variants
+are compared paired over seeds (:func:`lib.analysis.stats.paired`), with Holm's correction
+(:func:`lib.analysis.stats.holm`) over the family fixed in :data:`C3_RULE`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from lib.analysis.stats import fmt, holm, mean_ci, paired
+
+CRITERION = 0.9
+"""A task is at criterion when its final performance is at least this (Yang's)."""
+
+ALPHA = 0.05
+"""Holm-adjusted level at which a matched comparison differs."""
+
+PAIRS = (("exc", "syn_prepost"), ("exc", "syn_lowrank_r1"))
+"""The matched comparisons of C3, chosen before looking: excitability against the two synaptic
+pathways with its per-task budget (2N modulation parameters per task)."""
+
+MEASURES = {"capacity": "capacity (largest K with every task at criterion)",
+            "at_largest_K": "tasks at criterion at the largest K"}
+"""The two packing measures each matched pair is compared on."""
+
+VERDICT_ARM = "trained"
+"""The arm C3's verdict is judged on (P1, joint training)."""
+
+C3_RULE = (
+    "C3 is judged on joint training (P1). A (pathway, N) cell is *tested* if, at the smallest K "
+    "of the grid, every task ends at criterion in at least one seed; a cell where even the "
+    "smallest K fails in every seed is *not tested* (a network that did not learn its tasks says "
+    "nothing about how many it can pack). At each N, the matched pairs fixed before looking, "
+    "`exc` − `syn_prepost` and `exc` − `syn_lowrank_r1` (2N modulation parameters per task each), "
+    "are compared where both cells are tested, on (i) the *capacity* (the largest K with every "
+    "task at criterion, 0 if none) and (ii) the number of tasks at criterion at the largest K, "
+    "paired over seeds (which share initial weights); Holm's correction runs over all these "
+    "comparisons at once. A pair *differs* at N if either measure's Holm-adjusted p is below "
+    f"{ALPHA}; an N is *tested* if a pair is compared there, and *differs* if every pair compared "
+    "there differs. C3 is *supported* if every tested N differs and every difference points the "
+    "same way; *partly supported* if some comparison differs but not that (some tested N do not "
+    "differ, or the directions disagree); *not supported* if no comparison differs; *not tested* "
+    "if no N is tested.")
+"""The C3 rule as printed in the chapter; :func:`verdict_c3` applies exactly this."""
+
+
+def _with_arm(table: pd.DataFrame) -> pd.DataFrame:
+    t = table.copy()
+    if "backbone" not in t:
+        t["backbone"] = VERDICT_ARM
+    missing = {"variant", "N", "K", "seed", "n_at_criterion", "all_at_criterion"} - set(t)
+    if missing:
+        raise ValueError(f"table: columns {sorted(missing)} are missing; expected a table of "
+                         "lib.experiments.packing.run_packing")
+    t["all_at_criterion"] = t["all_at_criterion"].astype(bool)
+    return t
+
+
+def _ci(values) -> tuple[float, float, int]:
+    v = np.asarray(values, float)
+    m, h = mean_ci(v) if v.size else (np.nan, np.nan)
+    return float(m), float(h), int(np.isfinite(v).sum())
+
+
+@dataclass
+class Capacity:
+    """Packing per seed and over seeds, for every arm, pathway and N of a table.
+
+    ``per_seed``: one row per (backbone, variant, N, seed): ``capacity`` (the largest K of the
+    grid with every task at criterion, 0 if none), ``learned_min_K`` (every task at criterion at
+    the smallest K), ``at_largest_K`` (tasks at criterion at the largest K).
+    ``summary``: one row per (backbone, variant, N): ``tested`` (``learned_min_K`` in at least
+    one seed), seeds ``n``, capacity and tasks at criterion at the largest K as mean and 95%
+    half-width over seeds, the per-task modulation budget and the grid's smallest and largest K.
+    ``by_k``: one row per (backbone, variant, N, K): tasks at criterion (mean, half-width, n)
+    and the fraction of seeds with every task at criterion.
+    """
+
+    per_seed: pd.DataFrame
+    summary: pd.DataFrame
+    by_k: pd.DataFrame
+
+    def arm(self, backbone: str) -> "Capacity":
+        """The same, for one arm only."""
+        return Capacity(*(df[df.backbone == backbone].reset_index(drop=True)
+                          for df in (self.per_seed, self.summary, self.by_k)))
+
+    @property
+    def backbones(self) -> list[str]:
+        return list(dict.fromkeys(self.summary.backbone))
+
+
+def capacity(table: pd.DataFrame) -> Capacity:
+    """Capacity and tasks at criterion per (backbone, variant, N, seed), and their means with
+    95% t intervals over seeds (:class:`Capacity`)."""
+    t = _with_arm(table)
+    budget = ("params_per_task" in t)
+    per_seed, by_k, summary = [], [], []
+    for arm, ta in t.groupby("backbone", sort=False):
+        k_min, k_max = int(ta.K.min()), int(ta.K.max())
+        for (v, n, s), g in ta.groupby(["variant", "N", "seed"], sort=False):
+            at = g[g.all_at_criterion]
+            largest = g[g.K == k_max].n_at_criterion
+            per_seed.append({"backbone": arm, "variant": v, "N": int(n), "seed": int(s),
+                             "capacity": int(at.K.max()) if len(at) else 0,
+                             "learned_min_K": bool(g[g.K == k_min].all_at_criterion.any()),
+                             "at_largest_K": float(largest.iloc[0]) if len(largest) else np.nan,
+                             "params_per_task": int(g.params_per_task.iloc[0]) if budget
+                             else np.nan})
+        for (v, n, k), g in ta.groupby(["variant", "N", "K"], sort=False):
+            m, h, cnt = _ci(g.n_at_criterion)
+            by_k.append({"backbone": arm, "variant": v, "N": int(n), "K": int(k), "n": cnt,
+                         "at_criterion": m, "at_criterion_hw": h,
+                         "all_frac": float(g.all_at_criterion.mean()),
+                         "params_per_task": int(g.params_per_task.iloc[0]) if budget
+                         else np.nan})
+    ps = pd.DataFrame(per_seed)
+    for (arm, v, n), g in ps.groupby(["backbone", "variant", "N"], sort=False):
+        cm, ch, cnt = _ci(g.capacity)
+        lm, lh, _ = _ci(g.at_largest_K)
+        ta = t[t.backbone == arm]
+        summary.append({"backbone": arm, "variant": v, "N": int(n), "tested": bool(
+            g.learned_min_K.any()), "n": cnt, "capacity": cm, "capacity_hw": ch,
+            "at_largest_K": lm, "at_largest_K_hw": lh, "params_per_task": g.params_per_task.iloc[0],
+            "min_K": int(ta.K.min()), "largest_K": int(ta.K.max())})
+    return Capacity(ps, pd.DataFrame(summary), pd.DataFrame(by_k))
+
+
+def _seed_values(cap: Capacity, variant: str, n: int, measure: str) -> dict[int, float]:
+    g = cap.per_seed[(cap.per_seed.variant == variant) & (cap.per_seed.N == n)]
+    return {int(s): float(x) for s, x in zip(g.seed, g[measure])}
+
+
+def _tested(cap: Capacity, variant: str, n: int) -> bool:
+    row = cap.summary[(cap.summary.variant == variant) & (cap.summary.N == n)]
+    return bool(len(row) and row.tested.iloc[0])
+
+
+def comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM,
+                alpha: float = ALPHA) -> pd.DataFrame:
+    """C3's matched comparisons in one arm: at each N, each pair of :data:`PAIRS` on each of
+    :data:`MEASURES`, paired over seeds (a - b), Holm-adjusted over every comparison made.
+    A comparison is made (``tested``) only where both cells are tested; otherwise its p is nan
+    and it is not in Holm's family."""
+    cap = capacity(table).arm(backbone)
+    variants = set(cap.summary.variant)
+    rows = []
+    for n in sorted(set(cap.summary.N)):
+        for a, b in PAIRS:
+            if a not in variants or b not in variants:
+                continue
+            tested = _tested(cap, a, n) and _tested(cap, b, n)
+            for measure in MEASURES:
+                d = paired(_seed_values(cap, a, n, measure), _seed_values(cap, b, n, measure))
+                if not tested:
+                    d |= {"p": np.nan, "lo": np.nan, "hi": np.nan, "dz": np.nan}
+                rows.append({"N": n, "a": a, "b": b, "measure": measure, "tested": tested, **d})
+    df = pd.DataFrame(rows, columns=["N", "a", "b", "measure", "tested", "diff", "lo", "hi",
+                                     "p", "dz", "n"])
+    df = df.astype({"N": int, "tested": bool, "diff": float, "lo": float, "hi": float,
+                    "p": float, "dz": float, "n": int})
+    df["p_holm"] = holm(df.p.to_numpy(float)) if len(df) else np.array([], float)
+    df["differs"] = np.isfinite(df.p_holm) & (df.p_holm < alpha)
+    return df
+
+
+def _direction(diffs) -> str | None:
+    signs = {int(np.sign(d)) for d in diffs if np.sign(d) != 0}
+    if not signs:
+        return None
+    if signs == {1}:
+        return "exc"
+    if signs == {-1}:
+        return "synaptic"
+    return "mixed"
+
+
+DIRECTION_WORDS = {"exc": "excitability (`exc`) packs more tasks than the matched synaptic "
+                          "pathways",
+                   "synaptic": "the matched synaptic pathways pack more tasks than "
+                               "excitability (`exc`)",
+                   "mixed": "the differences point different ways (no pathway packs more "
+                            "throughout)"}
+
+
+def verdict_c3(table: pd.DataFrame, alpha: float = ALPHA,
+               backbone: str = VERDICT_ARM) -> dict:
+    """C3: excitability and synaptic modulation differ in how many tasks they pack into N units,
+    by :data:`C3_RULE`. Returns the verdict, the comparisons (:func:`comparisons`), the tested
+    and differing N, the direction of the differences (``"exc"``, ``"synaptic"``, ``"mixed"``
+    or None) and the capacity summary of the arm."""
+    cmp = comparisons(table, backbone, alpha)
+    cap = capacity(table).arm(backbone)
+    made = cmp[cmp.tested & np.isfinite(cmp.p)]
+    tested_n = sorted(set(made.N))
+    differing_n = []
+    for n in tested_n:
+        at_n = made[made.N == n]
+        pairs_n = at_n.groupby(["a", "b"]).differs.any()
+        if len(pairs_n) and pairs_n.all():
+            differing_n.append(n)
+    diff_rows = made[made.differs]
+    direction = _direction(diff_rows["diff"])
+    if not tested_n:
+        verdict = "not tested"
+    elif not len(diff_rows):
+        verdict = "not supported"
+    elif differing_n == tested_n and direction in ("exc", "synaptic"):
+        verdict = "supported"
+    else:
+        verdict = "partly supported"
+    untested = cap.summary[~cap.summary.tested][["variant", "N"]]
+    return {"verdict": verdict, "comparisons": cmp, "tested_N": tested_n,
+            "differing_N": differing_n, "direction": direction, "capacity": cap.summary,
+            "not_tested_cells": [(v, int(n)) for v, n in untested.itertuples(index=False)],
+            "backbone": backbone, "alpha": alpha}
+
+
+def _cmp_text(r) -> str:
+    what = "capacity" if r["measure"] == "capacity" else "tasks at criterion at the largest K"
+    if not r["tested"]:
+        return f"`{r['a']}` − `{r['b']}` on {what}: not compared (a cell is not tested)"
+    return (f"`{r['a']}` − `{r['b']}` on {what}: {r['diff']:+.2f} [{r['lo']:+.2f}, "
+            f"{r['hi']:+.2f}], Holm-adjusted p = {r['p_holm']:.3g} ({r['n']} paired seeds) → "
+            + ("differ" if r["differs"] else "no detectable difference"))
+
+
+def title_consistency(v: dict, table: pd.DataFrame | None = None) -> str:
+    """What the verdict means for the paper's title claim (synergistic pathways enable robust
+    task packing) and the abstract's C3 (the pathways differ in packing efficiency); with the
+    table, the hybrid's capacity against the better single pathway at each N, where the hybrid
+    was trained (descriptive, outside the verdict)."""
+    verdict, direction = v["verdict"], v["direction"]
+    if verdict == "not tested":
+        text = ("Nothing here bears on the title yet: no network size had both matched pathways "
+                "learn even the smallest task set.")
+    elif verdict == "not supported":
+        text = ("At this scale the matched pathways pack the same number of tasks: the abstract's "
+                "C3 (they differ in how efficiently they pack) is not borne out, and the title's "
+                "'efficient packing' cannot come from one pathway packing more than the other.")
+    else:
+        text = (f"The runs agree with the abstract that the pathways differ ({verdict}); "
+                f"{DIRECTION_WORDS[direction] if direction else ''}. That is consistent with the "
+                "title's claim only if combining the pathways lets the better packer's capacity "
+                "and the other's strengths add up, which is C5's question (the hybrid), not C3's.")
+    if table is not None:
+        cap = capacity(table).arm(v["backbone"]).summary
+        if "hybrid" in set(cap.variant):
+            parts = []
+            for n in sorted(set(cap.N)):
+                at_n = cap[cap.N == n].set_index("variant")
+                singles = [x for x in ("exc", "syn_prepost", "syn_lowrank_r1") if x in at_n.index]
+                if not singles or "hybrid" not in at_n.index:
+                    continue
+                best = max(singles, key=lambda x: at_n.loc[x, "capacity"])
+                parts.append(f"N = {n}: `hybrid` {_cap(at_n.loc['hybrid'])} vs `{best}` "
+                             f"{_cap(at_n.loc[best])}")
+            if parts:
+                text += (" Descriptively (not part of the verdict; the hybrid owns 4N parameters "
+                         "per task): capacity of the hybrid against the best single pathway, "
+                         + "; ".join(parts) + ".")
+    return text
+
+
+def _cap(row) -> str:
+    return fmt(row["capacity"], row["capacity_hw"], digits=1)
+
+
+def c3_markdown(v: dict, table: pd.DataFrame | None = None) -> str:
+    """The C3 verdict as a paragraph, every number taken from :func:`verdict_c3`'s output, its
+    direction, what it means for the title, and the rule it applied (:data:`C3_RULE`)."""
+    cmp = v["comparisons"]
+    lines = [f"**C3 — {v['verdict']}.** Network sizes tested: "
+             f"{', '.join(map(str, v['tested_N'])) or 'none'}; differing: "
+             f"{', '.join(map(str, v['differing_N'])) or 'none'}. "
+             + (f"Direction: {DIRECTION_WORDS[v['direction']]}." if v["direction"] else
+                "No comparison differs, so no direction."), ""]
+    for n in sorted(set(cmp.N)):
+        for _, r in cmp[cmp.N == n].iterrows():
+            lines.append(f"* N = {n}: {_cmp_text(r)}.")
+    if not len(cmp):
+        lines.append("* no matched pair was trained in this run.")
+    if v["not_tested_cells"]:
+        lines.append("")
+        lines.append("Cells not tested (even the smallest K failed in every seed): "
+                     + ", ".join(f"`{lab}` at N = {n}" for lab, n in v["not_tested_cells"])
+                     + ".")
+    lines += ["", f"What it means for the paper: {title_consistency(v, table)}", "",
+              f"Rule: {C3_RULE} The intervals are per comparison (uncorrected)."]
+    return "\n".join(lines)
+
+
+def _variants(df: pd.DataFrame) -> list[str]:
+    return list(dict.fromkeys(df.variant))
+
+
+def at_criterion_text(cap: Capacity, backbone: str = VERDICT_ARM) -> str:
+    """Under the tasks-at-criterion figure: per N, each pathway's tasks at criterion at the
+    largest K (mean ± 95% half-width over seeds) and the seeds with every task at criterion."""
+    c = cap.arm(backbone)
+    if not len(c.by_k):
+        return "*(no networks in this arm)*"
+    k_max = int(c.by_k.K.max())
+    parts = []
+    for n in sorted(set(c.by_k.N)):
+        rows = c.by_k[(c.by_k.N == n) & (c.by_k.K == k_max)]
+        items = [f"`{r.variant}` {fmt(r.at_criterion, r.at_criterion_hw, digits=1)} "
+                 f"({r.all_frac:.0%} of seeds all)" for r in rows.itertuples()]
+        parts.append(f"N = {n}: " + ", ".join(items))
+    n_seeds = int(c.by_k.n.max())
+    return (f"Tasks at criterion when K = {k_max} tasks are trained together (the largest K; "
+            f"mean ± 95% t half-width over {n_seeds} seeds; in brackets the seeds with every "
+            "task at criterion). " + "; ".join(parts) + ". A line on the diagonal means every "
+            "task learned; below it, the tasks the network did not fit within the budget.")
+
+
+def capacity_text(cap: Capacity, backbone: str = VERDICT_ARM) -> str:
+    """Under the capacity figure: per N, each pathway's capacity (mean ± 95% half-width) and the
+    cells that are not tested."""
+    s = cap.arm(backbone).summary
+    if not len(s):
+        return "*(no networks in this arm)*"
+    parts = []
+    for n in sorted(set(s.N)):
+        rows = s[s.N == n]
+        parts.append(f"N = {n}: " + ", ".join(
+            f"`{r.variant}` {fmt(r.capacity, r.capacity_hw, digits=1)}"
+            + ("" if r.tested else " (not tested)") for r in rows.itertuples()))
+    untested = s[~s.tested]
+    return (f"Capacity, the largest K (of {sorted(set(cap.arm(backbone).by_k.K))}) with every "
+            f"task at criterion, mean ± 95% t half-width over seeds: " + "; ".join(parts) + "."
+            + (f" {len(untested)} of {len(s)} cells are *not tested*: even K = "
+               f"{int(s.min_K.iloc[0])} failed in every seed." if len(untested) else
+               " Every cell learned the smallest task set in at least one seed."))
+
+
+def efficiency_text(cap: Capacity, backbone: str = VERDICT_ARM) -> str:
+    """Under the parameter-efficiency figure: per pathway, its per-task budget and the total
+    modulation parameters its packed tasks use (budget × capacity) at each N."""
+    s = cap.arm(backbone).summary
+    if not len(s):
+        return "*(no networks in this arm)*"
+    if not np.isfinite(s.params_per_task.astype(float)).all():
+        return "*(the table has no parameter budgets)*"
+    parts = []
+    for v in _variants(s):
+        rows = s[s.variant == v].sort_values("N")
+        if int(rows.params_per_task.iloc[0]) == 0:
+            parts.append(f"`{v}` owns no modulation parameters (capacity "
+                         + ", ".join(f"{r.capacity:.1f}" for r in rows.itertuples())
+                         + f" at N = {', '.join(str(int(n)) for n in rows.N)})")
+            continue
+        parts.append(f"`{v}` ({', '.join(f'{int(r.params_per_task):,}' for r in rows.itertuples())}"
+                     f" per task at N = {', '.join(str(int(n)) for n in rows.N)}): "
+                     + ", ".join(f"{r.capacity * r.params_per_task:,.0f}"
+                                 for r in rows.itertuples())
+                     + " modulation parameters in use at its mean capacity")
+    return ("Total modulation parameters = per-task budget × tasks packed. " + "; ".join(parts)
+            + ". Pathways with the same per-task budget lie on the same line through the origin "
+            "at one N; further along it means more tasks packed for the same per-task cost.")
+
+
+def frozen_text(cap: Capacity, backbone: str = "frozen_random") -> str:
+    """Under the frozen-backbone figures: which pathways learned any task set with the shared
+    weights frozen at random, and how many tasks."""
+    s = cap.arm(backbone).summary
+    if not len(s):
+        return "*(the frozen-backbone arm was not run)*"
+    learners = s[s.tested]
+    words = []
+    for v in _variants(s):
+        rows = s[s.variant == v]
+        ok = rows[rows.tested]
+        words.append(f"`{v}` " + ("learned the smallest task set (K = "
+                                  f"{int(rows.min_K.iloc[0])}) at N = "
+                                  f"{', '.join(str(int(n)) for n in ok.N)}" if len(ok) else
+                                  "learned no task set at any N")
+                     + "; capacity " + ", ".join(
+                         f"{fmt(r.capacity, r.capacity_hw, digits=1)} at N = {int(r.N)}"
+                         for r in rows.itertuples()))
+    return ("With the shared weights frozen at their random initialisation, each task learned "
+            "through its own modulation parameters only: " + "; ".join(words) + ". "
+            + (f"{len(set(learners.variant))} of {len(set(s.variant))} pathways learned tasks "
+               "this way." if len(learners) else "No pathway learned tasks this way at this "
+               "budget."))
+
+
+__all__ = ["ALPHA", "C3_RULE", "CRITERION", "MEASURES", "PAIRS", "Capacity", "capacity",
+           "comparisons", "verdict_c3", "c3_markdown", "title_consistency",
+           "at_criterion_text", "capacity_text", "efficiency_text", "frozen_text"]
