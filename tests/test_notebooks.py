@@ -56,11 +56,28 @@ def test_toc_entries_exist() -> None:
     assert not missing, f"_toc.yml lists files that do not exist: {missing}"
 
 
+NOT_YET_IN_TOC = {
+    "book/05_packing.ipynb": "E3's quick artifacts are not trained yet (the default build would "
+                             "train about two hours); it joins the TOC with them",
+}
+"""Chapters run by the tests (at smoke, from shipped artifacts) but kept out of the book until
+their default-profile artifacts ship, each with the reason."""
+
+
 def test_every_notebook_is_in_the_toc() -> None:
     # a notebook outside the TOC is never built (only_build_toc_files), so it would be tested but unseen
     in_toc = {_source_of(f) for f in TOC_FILES}
-    orphans = [str(nb.relative_to(REPO)) for nb in NOTEBOOKS if nb not in in_toc]
+    orphans = [str(nb.relative_to(REPO)) for nb in NOTEBOOKS
+               if nb not in in_toc and str(nb.relative_to(REPO)) not in NOT_YET_IN_TOC]
     assert not orphans, f"notebooks missing from _toc.yml: {orphans}"
+
+
+def test_chapters_kept_out_of_the_toc_exist_and_are_out() -> None:
+    # an exemption outlives its reason once the chapter is in the TOC (or gone): remove it then
+    in_toc = {_source_of(f) for f in TOC_FILES}
+    for name in NOT_YET_IN_TOC:
+        assert (REPO / name).is_file(), f"{name} is exempted from the TOC check but does not exist"
+        assert REPO / name not in in_toc, f"{name} is in _toc.yml: remove it from NOT_YET_IN_TOC"
 
 
 def _lint(nb_path: Path) -> list[str]:
