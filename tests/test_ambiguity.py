@@ -412,3 +412,63 @@ def test_ambiguity_figures():
             plots.mixture_panel(probes, labels, panel)]
     assert all(isinstance(f, Figure) for f in figs)
     plt.close("all")
+
+
+def auc_probes(auc_by_label: dict, seeds: int = 4) -> dict:
+    """Fake probes with a known mixture AUC per label (seed-to-seed spread shared by labels)."""
+    probes = {}
+    for lab, auc in auc_by_label.items():
+        for s, base in enumerate((0.0, 0.04, -0.03, 0.02)[:seeds]):
+            v = auc + base
+            probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
+    return probes
+
+
+def test_control_comparisons_find_a_planted_difference_and_holm_over_all_tests():
+    nets = fake_nets({"exc_gain": 0.95, "exc_gain_rec": 0.95, "syn_prepost": 0.95,
+                      "syn_prepost_in": 0.95}, seeds=4)
+    probes = auc_probes({"exc_gain": 0.9, "exc_gain_rec": 0.9, "syn_prepost": 0.9,
+                         "syn_prepost_in": 0.8})
+    df = analysis.control_comparisons(nets, probes)
+    assert list(df.control) == ["exc_gain_rec"] * 2 + ["syn_prepost_in"] * 2
+    assert list(df.measure) == list(analysis.CONTROL_MEASURES) * 2
+    planted = df[(df.control == "syn_prepost_in") & (df.measure == "mixture robustness")].iloc[0]
+    assert planted["differs"] and planted["diff"] == pytest.approx(-0.1, abs=1e-9)
+    assert planted["lo"] <= planted["diff"] <= planted["hi"] and planted["n"] == 4
+    assert (df.p_holm.dropna() >= df.p.dropna()).all()
+    assert df["differs"].sum() == 1
+    md = analysis.control_markdown(df)
+    assert "`syn_prepost_in` on mixture robustness" in md and "Holm" in md
+    same = analysis.control_comparisons(nets, auc_probes({k: 0.9 for k in
+                                                          ("exc_gain", "exc_gain_rec",
+                                                           "syn_prepost", "syn_prepost_in")}))
+    assert not same["differs"].any()
+    assert "not explained" in analysis.control_markdown(same)
+    assert analysis.control_markdown(analysis.control_comparisons({}, {})).startswith("*(")
+
+
+def test_arm_effects_pair_each_arm_network_with_its_standard_seed():
+    standard = auc_probes({"exc": 0.8, "syn_prepost": 0.8, "syn_lowrank_r1": 0.8})
+    arm = auc_probes({"exc": 0.95, "syn_prepost": 0.8, "syn_lowrank_r1": 0.8})
+    eff = analysis.arm_effects(standard, arm, "mixtures")
+    assert list(eff.variant) == ["exc", "syn_prepost", "syn_lowrank_r1"]
+    assert eff.set_index("variant").loc["exc", "differs"]
+    assert not eff.set_index("variant").loc[["syn_prepost", "syn_lowrank_r1"], "differs"].any()
+    # the equalising reference is the same network in both arms: left out
+    assert "exc" not in set(analysis.arm_effects(standard, arm, "equalised").variant)
+    v_arm, v_std = analysis.verdict_c2(arm), analysis.verdict_c2(standard)
+    assert v_arm["verdict"] == "supported" and v_std["verdict"] == "not supported"
+    md = analysis.arm_markdown("mixtures", v_arm, v_std, eff)
+    assert "the conclusion changes" in md and "0.4" in md
+    untested = analysis.verdict_c2({})
+    assert "cannot be compared" in analysis.arm_markdown("mixtures", untested, v_std, eff[:0])
+
+
+def test_seed_aucs_score_every_network_on_one_common_set_of_pairs():
+    probes = auc_probes({"exc": 0.9, "syn_prepost": 0.8})
+    arm = {k: fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0, 0.5], clean=(1.0, 0.5))
+           for k in auc_probes({"exc": 0.9})}   # task b never learned: pair (b, a) dropped
+    df = analysis.seed_aucs({"standard": probes, "mixtures": arm}, ["exc", "syn_prepost"])
+    assert set(df.pairs) == {1} and len(df) == 12
+    assert df[df.arm == "mixtures"].auc.eq(1.0).all()
+    assert set(df.variant) == {"exc", "syn_prepost"}

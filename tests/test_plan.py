@@ -206,10 +206,13 @@ def test_dry_run_prints_counts_and_trains_nothing(store, monkeypatch, trains, ca
     before = sorted(store.rglob("*"))
     assert cli.main(["--dry-run", "--profile", "smoke"]) == 0
     out = capsys.readouterr().out
-    # E1's and the study's networks, each once (the study's arm shared with E1 is not recounted)
-    n_nets = len(set(nets.values()) | set(calibration.SPECS["smoke"].configs().values()))
+    # E1's (all training arms) and the study's networks, each once (the study's arm and the
+    # equalised arm's reference are E1's networks, not recounted)
+    arms = cli.arm_jobs(spec)
+    n_nets = len(set(nets.values()) | set(arms.values())
+                 | set(calibration.SPECS["smoke"].configs().values()))
     assert n_nets == len(cli.network_jobs("smoke"))
-    n_e2 = len(battery.variant_networks(nets))
+    n_e2 = len(battery.variant_networks(nets)) + len(arms)
     for line in (f"[smoke] E1 and calibration networks: {n_nets} network artifacts needed, "
                  f"1 present (shipped or cached), {n_nets - 1} to make",
                  f"[smoke] E2 probes: {n_e2} ambiguity artifacts needed, 0 present",

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lib.analysis import claims, summary
+from lib.analysis import claims, provenance, summary
+from lib.experiments import battery
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -89,3 +90,40 @@ def test_c4_row_reports_the_held_out_replication():
 def test_c4_row_says_when_the_replication_is_pending():
     row = summary.c4_row(_synthetic_pairs(5))  # held-out seeds 3 and 4: too few to count
     assert "pending" in row["key numbers"] and "— replicated" not in row["key numbers"]
+
+
+def test_conclusions_say_what_each_verdict_means_for_the_paper(table):
+    assert set(summary.RELATION) == set(summary.VERDICTS)
+    out = summary.conclusions_table(table)
+    for c, row in out.iterrows():
+        assert row["relation to the paper"] == summary.RELATION[row["verdict"]]
+        assert row["departures"] == summary.DEPARTURES[c]
+    html = summary.claims_html(out)
+    assert "<th" in html and "relation to the paper" in html and "departures" in html
+    assert "relation to the paper" not in summary.claims_html(table)   # results page unchanged
+
+
+def test_limitations_follow_the_profile(table):
+    lines = summary.limitations(table)
+    spec = table.attrs["spec"]
+    assert any(f"Only {len(spec.tasks)} of the battery's 20 tasks" in l for l in lines)
+    assert any(f"{spec.n_seeds} seeds per variant" in l for l in lines)
+    assert any("Not scored here: " in l and "C5" in l for l in lines)
+
+
+def test_c2_sensitivity_has_a_row_per_arm_and_control_test():
+    df = summary.c2_sensitivity("smoke")
+    assert [i for i in df.index if i.startswith("training arm")] == [
+        "training arm `equalised`", "training arm `mixtures`"]
+    assert sum(i.startswith("control") for i in df.index) == 4
+    assert set(df["verdict"]) <= {*summary.VERDICTS, "differs", "no detectable difference",
+                                  "not scored"}
+
+
+def test_reproducibility_tables():
+    env = provenance.environment()
+    assert env.loc["torch", "version"].startswith("2.") and "network" in env.loc[
+        "behaviour versions", "version"]
+    prof = provenance.profiles_table(battery.BATTERY_PARAMS, ["n_rec", "n_seeds"])
+    assert list(prof.columns) == ["smoke", "quick", "paper", "meaning"]
+    assert prof.loc["n_rec", "paper"] == "256"

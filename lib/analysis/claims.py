@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from lib.experiments import ambiguity
-from lib.experiments.battery import ARM_VARIANTS, CONTROLS, EQUALISE_TO
+from lib.experiments.battery import ARM_VARIANTS, ARMS, CONTROLS, EQUALISE_TO, TRAIN_MIX
 from lib.core.model import ModulatedRNN
 from lib.analysis.stats import holm, mean_ci, paired
 from lib.core.tasks import DISPLAY_NAMES
@@ -440,6 +440,94 @@ def arm_effects(standard: dict, arm_probes: dict, arm: str, criterion: float = 0
             rows.append({"variant": lab, **{k: d[k] for k in (*COMPARISON_COLUMNS, "pairs")}})
     return _holm_column(pd.DataFrame(rows, columns=["variant", *COMPARISON_COLUMNS, "pairs"]),
                         alpha)
+
+def seed_aucs(probes_by_arm: dict[str, dict], labels, criterion: float = 0.9) -> pd.DataFrame:
+    """Per network of every arm and label: the mixture robustness ``auc`` averaged over one
+    common set of ordered task pairs, those whose dominant task every network shown learned
+    (so every point is scored on the same pairs). ``probes_by_arm``: arm -> probes keyed
+    (label, seed). Rows: arm, variant, seed, auc, pairs."""
+    aucs = {(arm, lab, s): ambiguity.robustness(res, criterion)["auc"]
+            for arm, probes in probes_by_arm.items() for (lab, s), res in probes.items()
+            if lab in labels}
+    finite = [np.isfinite(v) for v in aucs.values()]
+    common = np.logical_and.reduce(finite) if finite else np.zeros(0, bool)
+    rows = [{"arm": arm, "variant": lab, "seed": s,
+             "auc": float(v[common].mean()) if common.any() else np.nan,
+             "pairs": int(common.sum())} for (arm, lab, s), v in aucs.items()]
+    return pd.DataFrame(rows, columns=["arm", "variant", "seed", "auc", "pairs"])
+
+
+def arm_summary(nets_by_arm: dict[str, dict], labels, criterion: float = 0.9) -> pd.DataFrame:
+    """:func:`summary_table` of every arm's networks, rows (arm, variant): did each arm's
+    networks learn (a network that did not says nothing about robustness)."""
+    return pd.concat({arm: summary_table(nets, [l for l in labels if seeds_of(nets, l)],
+                                         criterion)
+                      for arm, nets in nets_by_arm.items()}, names=["arm"])
+
+
+def _differs_word(row) -> str:
+    return "differs" if row["differs"] else "no detectable difference"
+
+
+def _row_diff(row) -> str:
+    return _fmt_diff({k: row[k] for k in (*COMPARISON_COLUMNS, "p_holm")})
+
+
+def control_markdown(df: pd.DataFrame) -> str:
+    """The control comparisons (:func:`control_comparisons`) as sentences, and what they mean
+    for the excitability-vs-synaptic comparison."""
+    if df.empty:
+        return "*(the controls were not trained in this run)*"
+    lines = ["Each control minus the variant it changes (paired over seeds; Holm over the "
+             f"{int(np.isfinite(df['p']).sum())} tests with a p value):", ""]
+    for _, r in df.iterrows():
+        what = (f"{r['measure']}" + (" (mean over tasks)" if r["measure"] == CONTROL_MEASURES[0]
+                                     else " (AUC on common learned pairs)"))
+        lines.append(f"* `{r['control']}` − `{r['variant']}`, {what}: "
+                     + (f"{_row_diff(r)} → {_differs_word(r)}." if np.isfinite(r["p"])
+                        else "not scored (fewer than two seeds with a common learned task)."))
+    scored = df[np.isfinite(df["p"])]
+    unscored = sorted(set(df["measure"]) - set(scored["measure"]))
+    if scored.empty:
+        conclusion = "No comparison could be scored in this run."
+    elif scored["differs"].any():
+        conclusion = ("Where the modulation acts matters here: " + ", ".join(
+            f"`{r['control']}` on {r['measure']}" for _, r in scored[scored["differs"]].iterrows())
+            + " differ from the variant they control, so part of a pathway's effect comes from "
+              "which synapses it scales.")
+    else:
+        conclusion = ("Neither moving the gain off the input synapses nor putting the synaptic "
+                      "factor on them changes " + " or ".join(sorted(set(scored["measure"])))
+                      + " detectably at this seed count, so the main variants' differences are "
+                      "not explained by which synapses the modulation reaches (at the resolution "
+                      "of the intervals above; not a proof of equality).")
+    if unscored:
+        conclusion += f" Not scored: {', '.join(unscored)}."
+    return "\n".join([*lines, "", conclusion])
+
+
+def arm_markdown(arm: str, v_arm: dict, v_standard: dict, effects: pd.DataFrame) -> str:
+    """One training arm's result: C2's rule applied to its networks and to the standard ones on
+    the same matched pairs (``verdict_c2`` of each), and the arm-minus-standard effects
+    (:func:`arm_effects`)."""
+    what = ARMS[arm].format(mix=TRAIN_MIX)
+    tested = [not v["verdict"].startswith("not tested") for v in (v_arm, v_standard)]
+    change = ("is unchanged" if v_arm["verdict"] == v_standard["verdict"] else "changes"
+              ) if all(tested) else "cannot be compared (a side is not tested)"
+    lines = [f"**Arm `{arm}`** ({what}). C2's rule on this arm's networks: "
+             f"**{v_arm['verdict']}**; on the standard networks, same matched pairs: "
+             f"**{v_standard['verdict']}** → the conclusion {change}."]
+    for c in v_arm["comparisons"]:
+        lines.append(f"* `{c['a']}` − `{c['b']}` in this arm ({c['pairs']} common ordered task "
+                     "pairs): " + (f"{_fmt_diff(c)} → "
+                                   f"{'differ' if c['differs'] else 'no detectable difference'}."
+                                   if np.isfinite(c["p"]) else "not scored."))
+    for _, r in effects.iterrows():
+        lines.append(f"* `{r['variant']}`, this arm − standard (mixture AUC, {r['pairs']} "
+                     "common pairs): " + (f"{_row_diff(r)} → {_differs_word(r)}."
+                                          if np.isfinite(r["p"]) else "not scored."))
+    return "\n".join(lines)
+
 
 def verdict_c2(probes: dict, criterion: float = 0.9, alpha: float = 0.05) -> dict:
     """C2: excitability and synaptic modulation differ in robustness to ambiguous context.

@@ -2,9 +2,16 @@
 the compute they took (the provenance appendix)."""
 from __future__ import annotations
 
+import platform
+from importlib import metadata
+
 import pandas as pd
+import torch
 
 from lib import artifacts
+from lib.core.behaviour import BEHAVIOUR
+from lib.core.params import PROFILES, Param
+from lib.core.train import default_device
 from lib.experiments.ambiguity import probe_key
 
 
@@ -53,4 +60,32 @@ def compute_summary(groups: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("networks")
 
 
-__all__ = ["network_table", "probe_table", "compute_summary"]
+PACKAGES = ("numpy", "scipy", "pandas", "matplotlib", "papermill", "jupyter-book", "ray")
+"""Installed packages whose versions the reproducibility appendix lists (besides torch)."""
+
+
+def environment() -> pd.DataFrame:
+    """What this build ran on: Python, torch and the main packages, the code hash of ``lib``
+    and the behaviour versions that key every artifact, and the device training would use."""
+    rows = {"Python": platform.python_version(), "torch": torch.__version__}
+    for name in PACKAGES:
+        try:
+            rows[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            rows[name] = "not installed"
+    rows["lib code hash"] = artifacts.code_version()
+    rows["behaviour versions"] = ", ".join(f"{k} {v}" for k, v in BEHAVIOUR.items())
+    rows["device (training, this machine)"] = str(default_device())
+    rows["platform"] = platform.platform()
+    return pd.DataFrame({"version": rows}).rename_axis("component")
+
+
+def profiles_table(schema: dict[str, Param], names=None) -> pd.DataFrame:
+    """The defaults of each profile for the parameters ``names`` of a chapter schema (all by
+    default), with their descriptions: what `smoke`, `quick` and `paper` mean."""
+    names = list(schema) if names is None else names
+    return pd.DataFrame([{"parameter": n, **{p: str(getattr(schema[n], p)) for p in PROFILES},
+                          "meaning": schema[n].doc} for n in names]).set_index("parameter")
+
+
+__all__ = ["network_table", "probe_table", "compute_summary", "environment", "profiles_table"]

@@ -148,25 +148,32 @@ _TD = "text-align: left; vertical-align: top; padding: 0.3em 0.6em"
 """Style of every cell of the summary table."""
 
 
+EXTRA_COLUMNS = ("relation to the paper", "departures")
+"""Columns of :func:`conclusions_table` that :func:`claims_html` shows when present."""
+
+
+def _code_spans(text: str) -> str:
+    """HTML-escaped text with `name` -> <code>name</code>."""
+    parts = escape(text).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+
+
 def claims_html(df: pd.DataFrame) -> str:
-    """The table of :func:`claims_table` as HTML, each chapter a link to its page (pages of the
-    book sit in one folder, so ``<name>.html`` is a relative link that works offline)."""
+    """The table of :func:`claims_table` (or :func:`conclusions_table`) as HTML, each chapter a
+    link to its page (pages of the book sit in one folder, so ``<name>.html`` is a relative
+    link that works offline)."""
+    extra = [c for c in EXTRA_COLUMNS if c in df.columns]
     head = "".join(f'<th style="{_TD}">{h}</th>'
-                   for h in ("claim", "verdict", "key numbers", "chapter"))
+                   for h in ("claim", "verdict", "key numbers", *extra, "chapter"))
     body = []
     for c, r in df.iterrows():
         chapter = (f'<a href="{r["chapter"]}.html">{escape(r["title"])}</a>' if r["chapter"]
                    else escape(r["title"]))
-        numbers = escape(r["key numbers"])
-        # `name` -> <code>name</code>
-        parts = numbers.split("`")
-        numbers = "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
         cells = (f"<b>{c}</b><br>{escape(r['statement'])}", f"<b>{escape(r['verdict'])}</b>",
-                 numbers, chapter)
+                 _code_spans(r["key numbers"]), *(_code_spans(r[x]) for x in extra), chapter)
         body.append("<tr>" + "".join(f'<td style="{_TD}">{x}</td>' for x in cells) + "</tr>")
     return (f'<table class="claims-summary"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
-
 
 
 def profile_line(df: pd.DataFrame) -> str:
@@ -177,5 +184,102 @@ def profile_line(df: pd.DataFrame) -> str:
             f"{spec.max_steps:,} training steps of {spec.batch_size} trials.")
 
 
-__all__ = ["CLAIMS", "CHAPTERS", "VERDICTS", "claims_table", "claims_html", "profile_line",
+RELATION = {"supported": "reproduces the paper's claim",
+            "partly supported": "reproduces part of the paper's claim",
+            "not supported": "does not reproduce the paper's claim at this scale",
+            "not tested": "cannot say: the runs could not score the claim",
+            NOT_YET: "cannot say yet: no chapter tests it"}
+"""How a verdict relates to the paper (which asserts every claim)."""
+
+DEPARTURES = {
+    "C1": "Context enters as per-task gain/bias or recurrent-weight modulation of one leaky "
+          "softplus RNN (the paper's exact parametrisation is not public); judged per task "
+          "where the context-blind network fails.",
+    "C2": "Ambiguity is operationalised as mixtures, noise, dilution, scaling and mistimed "
+          "context of networks trained on clean one-hot context (E1's protocol); the abstract "
+          "does not say how the paper made context ambiguous. Two further training arms "
+          "(equalised initial modulation, mixtures seen in training) check that choice.",
+    "C3": "Packing is asked three ways (joint training, frozen backbone, sequential) at "
+          "matched per-task budgets; the abstract gives no protocol.",
+    "C4": "Dynamics are compared by pre-registered state-space and fixed-point measures at "
+          "matched budgets; the abstract names no measure.",
+    "C5": "Time-scales are tested by giving each pathway its own time constant; the abstract "
+          "says only 'possibly on different time-scales'.",
+}
+"""Where the reconstruction's setting necessarily departs from (or fills in) the paper, per
+claim: design statements, not results (only the abstract is public)."""
+
+
+def conclusions_table(df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`claims_table` with what each verdict means for the paper (:data:`RELATION`) and
+    the reconstruction's departures (:data:`DEPARTURES`)."""
+    out = df.copy()
+    out["relation to the paper"] = [RELATION[v] for v in df["verdict"]]
+    out["departures"] = [DEPARTURES[c] for c in df.index]
+    return out
+
+
+def c2_sensitivity(profile: str | None = None) -> pd.DataFrame:
+    """C2's rule under E1's other training arms and the controls of where modulation acts: per
+    check, the verdict on its networks next to the standard one on the same matched pairs, and
+    whether it changes (the chapter E2 analyses, :func:`lib.analysis.claims.verdict_c2`)."""
+    P = chapter_params("ambiguity", profile)
+    spec = battery.BatterySpec.from_params(P)
+    probe = ambiguity.ProbeSpec.from_params(P)
+    nets = battery.run_battery(spec, workers=P.workers, progress=False)
+    probes = ambiguity.run_ambiguity(battery.variant_networks(nets), probe=probe,
+                                     workers=P.workers, progress=False)
+    rows = []
+    for arm in battery.ARMS:
+        if arm == "standard":
+            continue
+        labels = [l for l in battery.ARM_VARIANTS[arm] if l in spec.variants]
+        arm_probes = ambiguity.run_ambiguity(battery.run_arm(spec, arm, workers=P.workers,
+                                                             progress=False),
+                                             probe=probe, workers=P.workers, progress=False)
+        v_arm = claims.verdict_c2(arm_probes)
+        v_std = claims.verdict_c2({k: v for k, v in probes.items() if k[0] in labels})
+        rows.append({"check": f"training arm `{arm}`", "verdict": _verdict(v_arm["verdict"]),
+                     "standard networks": _verdict(v_std["verdict"]),
+                     "numbers": "; ".join(f"`{c['a']}` − `{c['b']}` {_interval(c)} ({_p(c)})"
+                                          for c in v_arm["comparisons"])})
+    ctrl = claims.control_comparisons(nets, probes)
+    for _, r in ctrl.iterrows():
+        rows.append({"check": f"control `{r['control']}` vs `{r['variant']}`, {r['measure']}",
+                     "verdict": ("differs" if r["differs"] else "no detectable difference")
+                     if np.isfinite(r["p"]) else "not scored",
+                     "standard networks": "–",
+                     "numbers": f"{_interval(r)} ({_p(r)}, {int(r['n'])} paired seeds)"})
+    return pd.DataFrame(rows).set_index("check")
+
+
+def limitations(df: pd.DataFrame) -> list[str]:
+    """What this profile's runs cannot settle, from its spec and verdicts (one sentence each)."""
+    spec = df.attrs["spec"]
+    out = []
+    if len(spec.tasks) < 20:
+        out.append(f"Only {len(spec.tasks)} of the battery's 20 tasks are trained at profile "
+                   f"`{df.attrs['profile']}`: claims about packing *many* tasks (C3) and about "
+                   "robustness across the full battery need the paper profile (all 20 tasks, "
+                   "N = 256).")
+    trials = spec.max_steps * spec.batch_size
+    if trials < battery.YANG_TRIALS:
+        out.append(f"Each network trains for at most {trials:,} trials, "
+                   f"{100 * trials / battery.YANG_TRIALS:.2g}% of Yang et al.'s budget; a task not learned within it is *not tested*, not "
+                   "counted against a claim.")
+    out.append(f"{spec.n_seeds} seeds per variant: a paired t test over n = {spec.n_seeds} "
+               "detects only large effects (the smallest detectable standardised effect is "
+               "given in each chapter); *not supported* means no detectable difference at this "
+               "seed count, not evidence of equality.")
+    untested = [c for c, v in df["verdict"].items() if v.startswith("not tested")]
+    if untested:
+        out.append("Not scored here: " + ", ".join(untested) + " (see the table).")
+    out.append("The abstract does not say how the paper parametrised each pathway, made context "
+               "ambiguous, measured packing or defined time-scales; each choice here is stated "
+               "where it is made, and a different choice could change a verdict.")
+    return out
+
+
+__all__ = ["CLAIMS", "CHAPTERS", "VERDICTS", "RELATION", "DEPARTURES", "claims_table",
+           "claims_html", "profile_line", "conclusions_table", "c2_sensitivity", "limitations",
            "c1_row", "c2_row", "c4_row"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 
 from lib.core.params import ALLOW_LONG, Param, choice, float_in, int_in, resolve, subset, task_set
 from lib.core.statespace import context_drive
@@ -84,6 +85,9 @@ TRAIN_MIX = 0.4
 
 DRIVE_SEEDS = (0, 1, 2)
 """Networks over which an initial context drive is averaged to set an equalised scale."""
+DRIVE_TRIALS = 64
+"""Evaluation trials per task on which an initial drive is measured (its samples are capped at
+``lib.core.statespace.CONTEXT_DRIVE_SAMPLES`` visited states anyway)."""
 
 YANG_TRIALS = 10_000_000
 """Yang et al.'s training budget in trials (156,250 steps of 64)."""
@@ -160,6 +164,12 @@ class BatterySpec:
                            easy_steps=self.easy_steps, sampling=self.sampling, lr=self.lr,
                            batch_size=self.batch_size)
 
+    @property
+    def main_variants(self) -> list[str]:
+        """The spec's variants without the controls of :data:`CONTROLS` (the chapters' main
+        figures; the controls have sections of their own)."""
+        return [v for v in self.variants if v not in CONTROLS]
+
     def arm_configs(self, arm: str) -> dict[tuple[str, int], TrainConfig]:
         """The networks of one training arm, keyed (label, seed), for the spec's variants that
         the arm trains (:data:`ARM_VARIANTS`)."""
@@ -187,17 +197,24 @@ def check_arm(arm: str, label: str | None = None) -> None:
 def initial_drive(config: TrainConfig) -> float:
     """The mean over tasks and :data:`DRIVE_SEEDS` of the context drive
     (:func:`lib.core.statespace.context_drive`, RMS change of the units' input that a task's
-    context causes) of ``config``'s network at initialisation."""
-    return _initial_drive(config.replace(seed=0))
+    context causes) of ``config``'s network at initialisation, on :data:`DRIVE_TRIALS` trials
+    per task."""
+    return _initial_drive(config.replace(seed=0, eval_trials=DRIVE_TRIALS))
 
 
 @functools.lru_cache(maxsize=None)
 def _initial_drive(config: TrainConfig) -> float:
     drives = []
     for seed in DRIVE_SEEDS:
-        cfg = config.replace(seed=seed)
+        cfg = config.replace(seed=seed, eval_trials=DRIVE_TRIALS)
         drives.append(context_drive(build_model(cfg).eval(), evaluation_batches(cfg), seed).mean())
     return float(np.mean(drives))
+
+
+def default_scale(config: TrainConfig) -> float:
+    """The s.d. of a config's initial modulation parameters (the model's 1/sqrt(n_in) unless
+    set)."""
+    return config.mod_init_std if config.mod_init_std is not None else 1.0 / math.sqrt(N_INPUT)
 
 
 def _two_significant(x: float) -> float:
@@ -211,10 +228,26 @@ def equalised_init_std(config: TrainConfig, reference: TrainConfig) -> float:
     result is rounded to two significant digits so that artifact keys do not depend on float
     rounding."""
     target = initial_drive(reference)
-    std = config.mod_init_std or 1.0 / math.sqrt(N_INPUT)   # the model's default: 1/sqrt(n_in)
+    std = default_scale(config)
     for _ in range(2):
         std *= target / initial_drive(config.replace(mod_init_std=std))
     return _two_significant(std)
+
+
+def equalisation_table(spec: BatterySpec) -> pd.DataFrame:
+    """Per variant of the equalised arm: its modulation scale (``mod_init_std``) and initial
+    context drive (:func:`initial_drive`) under E1's protocol and equalised."""
+    rows = []
+    for lab in ARM_VARIANTS["equalised"]:
+        if lab not in spec.variants:
+            continue
+        std_cfg, eq_cfg = spec.config(lab, 0), spec.config(lab, 0, "equalised")
+        rows.append({"variant": lab,
+                     "scale (E1)": default_scale(std_cfg),
+                     "initial drive (E1)": initial_drive(std_cfg),
+                     "scale (equalised)": default_scale(eq_cfg),
+                     "initial drive (equalised)": initial_drive(eq_cfg)})
+    return pd.DataFrame(rows).set_index("variant").round(4)
 
 
 def battery_spec(profile: str | None = None, **overrides) -> BatterySpec:

@@ -236,3 +236,42 @@ def example_outputs(examples: dict[str, dict]):
     fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=7,
                frameon=False)
     return fig
+
+
+ARM_FILL = {"standard": True, "equalised": False, "mixtures": True}
+ARM_SHADE = {"standard": 1.0, "equalised": 1.0, "mixtures": 0.45}
+
+
+def arm_aucs(df, labels, arms):
+    """Mixture robustness per network under each training arm (``claims.seed_aucs``): one
+    column of dots per (variant, arm), grey lines joining the networks of one seed (same shared
+    initial weights) across arms, mean and 95% t interval beside. Filled: standard; open:
+    equalised; light: mixtures."""
+    fig, axes = figure(1, 1, 1.2 + 1.6 * len(labels), 3.2)
+    ax = axes[0, 0]
+    width = 0.8 / max(len(arms), 1)
+    for i, lab in enumerate(labels):
+        xs = {arm: i - 0.4 + width * (j + 0.5) for j, arm in enumerate(arms)}
+        sub = df[df.variant == lab]
+        for seed, g in sub.groupby("seed"):
+            g = g.set_index("arm").reindex([a for a in arms if a in set(g.arm)])
+            ax.plot([xs[a] for a in g.index], g.auc, color="0.75", lw=0.7, zorder=1)
+        for arm in arms:
+            v = sub[sub.arm == arm].auc.to_numpy()
+            v = v[np.isfinite(v)]
+            if not len(v):
+                continue
+            kw = dict(color=color(lab), alpha=ARM_SHADE[arm])
+            ax.scatter(np.full(len(v), xs[arm]), v, s=14, marker=marker(lab), zorder=2,
+                       facecolors=kw["color"] if ARM_FILL[arm] else "none",
+                       edgecolors=kw["color"], alpha=kw["alpha"])
+            m, h = mean_ci(v)
+            ax.errorbar(xs[arm] + width * 0.35, m, yerr=np.nan_to_num(h), fmt="_", capsize=3,
+                        ms=10, zorder=3, **kw)
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylabel("mixture robustness (AUC,\ncommon learned pairs)", fontsize=8)
+    handles = [Line2D([], [], ls="", marker="o", color="0.3", alpha=ARM_SHADE[a],
+                      markerfacecolor="0.3" if ARM_FILL[a] else "none", label=a) for a in arms]
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              title="training arm", title_fontsize=7)
+    return fig
