@@ -443,7 +443,7 @@ def test_control_comparisons_find_a_planted_difference_and_holm_over_all_tests()
                                                           ("exc_gain", "exc_gain_rec",
                                                            "syn_prepost", "syn_prepost_in")}))
     assert not same["differs"].any()
-    assert "not explained" in analysis.control_markdown(same)
+    assert "not detectably confounded" in analysis.control_markdown(same)
     assert analysis.control_markdown(analysis.control_comparisons({}, {})).startswith("*(")
 
 

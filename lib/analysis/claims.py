@@ -498,9 +498,10 @@ def control_markdown(df: pd.DataFrame) -> str:
     else:
         conclusion = ("Neither moving the gain off the input synapses nor putting the synaptic "
                       "factor on them changes " + " or ".join(sorted(set(scored["measure"])))
-                      + " detectably at this seed count, so the main variants' differences are "
-                      "not explained by which synapses the modulation reaches (at the resolution "
-                      "of the intervals above; not a proof of equality).")
+                      + " detectably at this seed count: the comparisons of pathways in this "
+                      "book are not detectably confounded by which synapses the modulation "
+                      "reaches (at the resolution of the intervals above; not a proof of "
+                      "equality).")
     if unscored:
         conclusion += f" Not scored: {', '.join(unscored)}."
     return "\n".join([*lines, "", conclusion])

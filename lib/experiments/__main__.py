@@ -1,8 +1,9 @@
 """``python -m lib.experiments``: build the artifacts the book ships (``make artifacts``).
 
 For each profile (default: the shipped ones, smoke and quick): E1's networks, E2's probes of
-them, E4's dynamics analyses of them, the training calibration study, and the networks of E1's
-other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes. Finished artifacts
+them, E4's dynamics analyses of them, the training calibration study, the networks of E1's
+other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes, and E3's
+packing networks (:mod:`lib.experiments.packing`; ``--no-packing`` leaves them out). Finished artifacts
 are kept (an interrupted build resumes); ``--rebuild-all`` makes every one again from scratch.
 
 Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
@@ -14,12 +15,13 @@ no code can load any more) and stops.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 
 from lib import artifacts
 from lib.core.params import PROFILES, resolve
-from lib.experiments import ambiguity, battery, calibration, dynamics, plan
+from lib.experiments import ambiguity, battery, calibration, dynamics, packing, plan
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
@@ -58,7 +60,7 @@ def e1_networks(jobs: dict) -> dict:
 
 
 def build_plan(profiles: tuple[str, ...], workers: int | None = None,
-               force: bool = False) -> plan.Plan:
+               force: bool = False, with_packing: bool = True) -> plan.Plan:
     """The plan of building ``profiles`` (the networks of E1 and the calibration study, then E2's
     probes); checks what is on disk and times a few steps, trains and deletes nothing."""
     parts = []
@@ -75,6 +77,9 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
                                   label=f"[{profile}] E2 probes"),
                   dynamics.dynamics_part(variants, dynamics.DynamicsSpec.from_profile(profile),
                                          w, force, label=f"[{profile}] E4 dynamics")]
+        if with_packing:
+            parts += [dataclasses.replace(part, label=f"[{profile}] {part.label}") for part
+                      in packing.packing_plan(packing.packing_spec(profile), w, force).parts]
     return plan.Plan(parts)
 
 
@@ -94,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prune-stale", action="store_true",
                     help="delete the artifacts of other behaviour versions (lib.artifacts.stale) "
                          "and stop")
+    ap.add_argument("--no-packing", action="store_true",
+                    help="leave out E3's packing networks (the largest part at quick)")
     ap.add_argument("--ensemble", action="store_true",
                     help="train the seeds of each network as one stacked model (for a GPU)")
     args = ap.parse_args(argv)
@@ -105,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     profiles = tuple(args.profile or SHIPPED_PROFILES)
     force = args.rebuild_all
-    full = build_plan(profiles, args.workers, force)
+    full = build_plan(profiles, args.workers, force, with_packing=not args.no_packing)
     print(full.text(), flush=True)
     if args.dry_run:
         return 0
@@ -133,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         dynamics.run_dynamics(battery.variant_networks(nets),
                               dynamics.DynamicsSpec.from_profile(profile), workers=workers,
                               force=force, allow_long=True)
+        if not args.no_packing:
+            print(f"[{profile}] E3: packing networks", flush=True)
+            packing.run_packing(packing.packing_spec(profile), workers=workers, force=force,
+                                allow_long=True)
         print(f"[{profile}] done after {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 
