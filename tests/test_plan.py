@@ -227,3 +227,36 @@ def test_cli_stops_on_a_long_plan_without_yes(store, monkeypatch, trains, capsys
     err = capsys.readouterr().err
     assert "--yes" in err and "nothing was trained" in err
     assert trains == [] and not list(store.rglob("*.pt"))
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--backend", "ray", "--ensemble"], "cannot be combined with --backend ray"),
+    (["--address", "auto"], "needs --backend ray"),
+    (["--backend", "slurm"], "invalid choice: 'slurm'"),
+])
+def test_cli_rejects_inconsistent_backends(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--profile", "smoke", *argv])
+    assert message in capsys.readouterr().err
+
+
+def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
+    """With --backend ray, every network job of the profile goes to
+    lib.experiments.sweep.run_sweep (which trains them on Ray); run_configs then only loads
+    (never retrains, even with --rebuild-all), and the packing phase gets the backend too."""
+    calls = {}
+    monkeypatch.setattr(cli.sweep, "run_sweep", lambda kind, fn, configs, **kw: calls.update(
+        sweep=(kind, fn, len(configs), kw["backend"], kw["address"], kw["force"])))
+    monkeypatch.setattr(cli, "run_configs", lambda jobs, **kw: calls.update(
+        load=(len(jobs), kw["force"])) or {})
+    monkeypatch.setattr(cli.packing, "run_packing", lambda spec, **kw: calls.update(
+        packing=(kw["backend"], kw["address"])))
+    for module, phase in ((cli.ambiguity, "run_ambiguity"), (cli.dynamics, "run_dynamics"),
+                          (cli.battery, "run_arm")):
+        monkeypatch.setattr(module, phase, lambda *a, **k: {})
+    monkeypatch.setattr(cli, "build_plan", lambda *a, **k: plan.Plan([]))
+    assert cli.main(["--profile", "smoke", "--backend", "ray", "--address", "auto",
+                     "--rebuild-all"]) == 0
+    n = len(cli.network_jobs("smoke"))
+    assert calls == {"sweep": ("network", cli.sweep.train_network, n, "ray", "auto", True),
+                     "load": (n, False), "packing": ("ray", "auto")}

@@ -21,7 +21,7 @@ import time
 
 from lib import artifacts
 from lib.core.params import PROFILES, resolve
-from lib.experiments import ambiguity, battery, calibration, dynamics, packing, plan
+from lib.experiments import ambiguity, battery, calibration, dynamics, packing, plan, sweep
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
@@ -99,11 +99,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--prune-stale", action="store_true",
                     help="delete the artifacts of other behaviour versions (lib.artifacts.stale) "
                          "and stop")
+    ap.add_argument("--backend", choices=sweep.BACKENDS, default="local",
+                    help="where networks train: a local process pool, or Ray tasks "
+                         "(lib.experiments.sweep; E2 probes and E4 analyses run locally)")
+    ap.add_argument("--address", default=None,
+                    help="with --backend ray: a running cluster's address ('auto', "
+                         "'HEAD_IP:6379'); default: a local Ray instance")
     ap.add_argument("--no-packing", action="store_true",
                     help="leave out E3's packing networks (the largest part at quick)")
     ap.add_argument("--ensemble", action="store_true",
                     help="train the seeds of each network as one stacked model (for a GPU)")
     args = ap.parse_args(argv)
+    if args.ensemble and args.backend != "local":
+        ap.error("--ensemble trains stacked seeds in this process; it cannot be combined with "
+                 f"--backend {args.backend}")
+    if args.address is not None and args.backend != "ray":
+        ap.error("--address is the address of a Ray cluster; it needs --backend ray")
     if args.prune_stale:
         for stamp in artifacts.stale():
             for path in (stamp, stamp.with_suffix(".pt")):
@@ -125,7 +136,12 @@ def main(argv: list[str] | None = None) -> int:
         jobs = network_jobs(profile)
         print(f"[{profile}] E1 and the calibration study: {len(jobs)} networks, {workers} "
               f"workers", flush=True)
-        nets = e1_networks(run_configs(jobs, workers=workers, force=force, allow_long=True,
+        if args.backend != "local":   # train the networks as sweep jobs; run_configs loads them
+            sweep.run_sweep("network", sweep.train_network,
+                            {k: c.to_dict() for k, c in jobs.items()}, backend=args.backend,
+                            address=args.address, workers=workers, force=force)
+        nets = e1_networks(run_configs(jobs, workers=workers, allow_long=True,
+                                       force=force and args.backend == "local",
                                        ensemble=args.ensemble))
         print(f"[{profile}] E2: ambiguity probes", flush=True)
         ambiguity.run_ambiguity(battery.variant_networks(nets), profile=profile,
@@ -143,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_packing:
             print(f"[{profile}] E3: packing networks", flush=True)
             packing.run_packing(packing.packing_spec(profile), workers=workers, force=force,
-                                allow_long=True)
+                                backend=args.backend, address=args.address, allow_long=True)
         print(f"[{profile}] done after {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 
