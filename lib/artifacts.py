@@ -44,9 +44,10 @@ RESULT_MODULES = ("core/tasks.py", "core/model.py", "core/train.py", "core/metri
                   "core/seeds.py")
 """The modules whose code determines trained networks (and so every artifact's key)."""
 KIND_MODULES = {"ambiguity": ("experiments/ambiguity.py",),
-                "dynamics": ("experiments/dynamics.py", "core/dynamics.py", "core/statespace.py")}
-"""Further modules whose code determines artifacts of a kind (E2 probes and E4 analyses are
-computed there)."""
+                "dynamics": ("experiments/dynamics.py", "core/dynamics.py", "core/statespace.py"),
+                "timescales": ("experiments/timescales.py",)}
+"""Further modules whose code determines artifacts of a kind (E2 probes, E4 analyses and E5
+sequences are computed there)."""
 
 
 NO_TRAIN_ENV = "BOOK_NO_TRAIN"

@@ -24,6 +24,8 @@ History:
 - dynamics 2: continuation tracks link mutual nearest neighbours (an absolute jump threshold
   split smooth branches of fast-moving points into many tracks).
 - dynamics 3: the context drive per task, trained and at initialisation.
+- timescales 1: E5's sequence probes (lib.experiments.timescales): fast / slow / instant
+  modulation states per pathway, blocked, interleaved and brief-error sequences.
 """
 from __future__ import annotations
 
@@ -31,12 +33,14 @@ BEHAVIOUR: dict[str, int] = {
     "network": 2,    # tasks, model, metrics, training loop: what a trained network is
     "ambiguity": 3,  # E2 probes: contexts, noise streams, outcome classification
     "dynamics": 3,   # E4 analyses: state space, task variance, fixed points, continuation
+    "timescales": 1,  # E5 sequences: modulation filters, schedules, draws, per-trial performance
 }
 
 DEPENDS: dict[str, tuple[str, ...]] = {
     "network": ("network",),
     "ambiguity": ("network", "ambiguity"),
     "dynamics": ("network", "dynamics"),
+    "timescales": ("network", "timescales"),
 }
 """Which behaviour versions the artifacts of each kind depend on."""
 

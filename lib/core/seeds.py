@@ -18,6 +18,8 @@ STREAM_SCHEDULE = 5  # the task of each training step when a schedule is shared,
 STREAM_LESION = 6  # the random units of a control lesion, index = 0
 STREAM_ABLATION = 7  # network noise of the hybrid's pathway ablations, index = task
 STREAM_MIX = 8     # the distractor task and its weight of a mixture-trained step, index = step
+STREAM_TIMESCALES = 9  # E5's trial sequences: schedules, trial conditions and network noise,
+                       # index = lib.experiments.timescales.draw_index(schedule, pair, trial, what)
 EVAL_NOISE_OFFSET = 10_000
 
 
@@ -41,6 +43,6 @@ def one_hot(k: int, n_tasks: int, batch_size: int, device=None) -> torch.Tensor:
 
 
 __all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "STREAM_SCHEDULE", "STREAM_LESION",
-           "STREAM_ABLATION", "STREAM_MIX",
+           "STREAM_ABLATION", "STREAM_MIX", "STREAM_TIMESCALES",
            "EVAL_NOISE_OFFSET",
            "step_seed", "torch_generator", "one_hot"]

@@ -9,6 +9,9 @@
   training, frozen random backbone), a grid run as a sweep.
 - :mod:`~lib.experiments.dynamics`: E4, state space, task variance and fixed points of the E1
   networks.
+- :mod:`~lib.experiments.timescales`: E5, modulation as a dynamical variable: switch costs and
+  brief context errors of E1's networks when each pathway follows the cue with its own time
+  constant.
 - :mod:`~lib.experiments.calibration`: the training calibration study (appendix).
 - :mod:`~lib.experiments.explorer`: E6, the live explorer's parameters (its views are computed
   on demand by :mod:`lib.analysis.explorer`, not stored).
@@ -29,6 +32,7 @@ from lib.experiments.calibration import CALIBRATION_PARAMS
 from lib.experiments.dynamics import DYNAMICS_PARAMS
 from lib.experiments.explorer import EXPLORER_PARAMS
 from lib.experiments.packing import PACKING_PARAMS
+from lib.experiments.timescales import TIMESCALES_PARAMS
 
 CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "tasks": TASKS_PARAMS,
@@ -39,6 +43,7 @@ CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "dynamics": BATTERY_PARAMS | PROBE_PARAMS | DYNAMICS_PARAMS,
     "explorer": BATTERY_PARAMS | EXPLORER_PARAMS,
     "packing": PACKING_PARAMS,
+    "timescales": BATTERY_PARAMS | TIMESCALES_PARAMS,
 }
 """Chapter -> its parameter schema (``lib.core.params.Param`` per parameter)."""
 
