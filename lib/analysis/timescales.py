@@ -1,0 +1,396 @@
+"""E5 analyses, first part: switch costs and brief-context-error costs of E1's networks when each
+pathway's modulation follows the cue with its own time constant
+(:mod:`lib.experiments.timescales`), and the verdict on claim C5 on time-scales.
+
+Inputs: ``results[(label, seed)]`` (:func:`lib.experiments.timescales.probe_network`). Every
+cost is a difference on identical trials and network noise: the **reference** (the same trial
+with the modulation at its fixed point for the true task, i.e. the steady state every filter
+reaches under a constant cue) minus the performance under the assignment. A conflict pair enters
+a network's measures only if the network learned both of its tasks on clean context (E1's final
+performance at the criterion): a network that never learned a task says nothing about what a
+switch costs it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from lib.analysis.stats import fmt, holm, mean_ci, paired
+from lib.core.tasks import DISPLAY_NAMES
+from lib.experiments.timescales import ASSIGNMENT_NAMES, SPLIT
+
+CRITERION = 0.9
+"""Yang's criterion: a task is learned when its final performance on clean context reaches it."""
+RECOVERY_TOL = 0.05
+"""A network has recovered from a switch on the first trial whose cost is at most this."""
+ERROR_WINDOW = 3
+"""Trials after a brief context error over which its lingering cost is averaged."""
+STEADY_FRACTION = 1 / 3
+"""The steady state of a blocked sequence: the last third of each block (and the first block,
+which starts at the filters' fixed point)."""
+ALPHA = 0.05
+VERDICT_UNIFORM = ("both_fast", "both_slow")
+"""The uniform assignments a split must beat."""
+
+MEASURES: dict[str, str] = {
+    "switch": "switch cost: reference − performance on the first trial after a switch (blocked "
+              "schedule), mean over switches",
+    "recovery": f"trials after a switch until the cost is within {RECOVERY_TOL} of the "
+                "reference (0: already on the first trial); a network that does not recover "
+                "within the block is counted as the block length",
+    "switch_interleaved": "the switch cost on the interleaved schedule",
+    "steady": "performance at steady state (far from a switch: the last third of each block)",
+    "error": "error cost: reference − performance on the trial cued with the conflict partner",
+    "error_after": f"lingering error cost: mean reference − performance over the {ERROR_WINDOW} "
+                   "trials after the error",
+    "combined": "combined cost = switch + error + lingering error cost",
+}
+"""Every per-network measure of :func:`network_measures`, in words (the book prints these)."""
+
+C5_RULE = (
+    "Fixed before the quick networks were probed. For each of the hybrid's two split "
+    "assignments (exc fast · syn slow, exc slow · syn fast) and each uniform assignment (both "
+    "fast, both slow): the paired difference split − uniform of the *combined cost* (switch cost "
+    "on the first trial after a switch in the blocked schedule + error cost on the trial cued "
+    "with the conflict partner + mean lingering error cost over the 3 trials after it) over "
+    "seeds, two-sided paired t test, Holm's correction over all four comparisons, alpha = 0.05. "
+    "A split *beats* a uniform assignment if its cost is lower (difference < 0) and the adjusted "
+    "p < 0.05. The split reported is the one that beats more uniform assignments (a tie: the "
+    "lower mean combined cost). **Synergistic** on time-scales if it beats both uniform "
+    "assignments; **partly synergistic** if it beats one; **not supported** if it beats "
+    "neither; **not tested** if fewer than two seeds of the hybrid learned both tasks of at "
+    "least one conflict pair (a network that never learned its tasks says nothing).")
+"""The C5 rule on time-scales, printed with the verdict; :func:`verdict_c5` implements it."""
+
+
+def learned_pairs(res: dict, criterion: float = CRITERION) -> np.ndarray:
+    """(P,) bool: the conflict pairs whose two tasks the network learned on clean context."""
+    clean = np.asarray(res["clean"])
+    return np.array([bool(clean[i] >= criterion and clean[j] >= criterion)
+                     for i, j in res["pairs"]], bool)
+
+
+def _mean(values) -> float:
+    v = np.asarray(values, float)
+    return float(v.mean()) if v.size else math.nan
+
+
+def switch_curve(res: dict, assignment: str, schedule: str = "blocked",
+                 criterion: float = CRITERION) -> dict[str, np.ndarray]:
+    """Performance and reference (J,) against trials since a switch (0 .. block-1), mean over
+    the switches of the learned pairs; nan where no trial (no learned pair, or an interleaved
+    run that never lasted that long)."""
+    part = res[schedule]
+    J = int(res["spec"]["block"])
+    ok = learned_pairs(res, criterion)
+    since = part["since"][ok]
+    perf, ref = part["perf"][assignment][ok], part["reference"][ok]
+    out = {"perf": np.full(J, np.nan), "reference": np.full(J, np.nan), "n": np.zeros(J, int)}
+    for j in range(J):
+        sel = since == j
+        if sel.any():
+            out["perf"][j], out["reference"][j] = perf[sel].mean(), ref[sel].mean()
+            out["n"][j] = int(sel.sum())
+    return out
+
+
+def error_curve(res: dict, assignment: str, criterion: float = CRITERION
+                ) -> dict[str, np.ndarray]:
+    """Performance and reference (L,) around a brief context error (position 0: the lead trial,
+    1: the trial cued with the partner, then the trials after), mean over both tasks of the
+    learned pairs; nan without a learned pair."""
+    err = res["error"]
+    ok = learned_pairs(res, criterion)
+    L = err["reference"].shape[-1]
+    if not ok.any():
+        return {"perf": np.full(L, np.nan), "reference": np.full(L, np.nan)}
+    return {"perf": err["perf"][assignment][ok].mean((0, 1)),
+            "reference": err["reference"][ok].mean((0, 1))}
+
+
+def network_measures(res: dict, assignment: str, criterion: float = CRITERION) -> dict:
+    """Every :data:`MEASURES` entry of one network under one assignment (nan without a learned
+    pair), plus ``censored`` (no recovery within the block) and ``pairs`` (learned pairs)."""
+    ok = learned_pairs(res, criterion)
+    block = int(res["spec"]["block"])
+    out = {"pairs": int(ok.sum()), "censored": False}
+    if not ok.any():
+        return out | {m: math.nan for m in MEASURES}
+    b = res["blocked"]
+    since = b["since"][ok]
+    cost = b["reference"][ok] - b["perf"][assignment][ok]
+    curve = np.array([_mean(cost[since == j]) for j in range(block)])
+    out["switch"] = float(curve[0])
+    below = np.flatnonzero(curve <= RECOVERY_TOL)
+    out["recovery"] = float(below[0]) if below.size else float(block)
+    out["censored"] = not below.size
+    steady = (since < 0) | (since >= block - math.ceil(block * STEADY_FRACTION))
+    out["steady"] = _mean(b["perf"][assignment][ok][steady])
+    inter = res["interleaved"]
+    first = inter["since"][ok] == 0
+    out["switch_interleaved"] = _mean((inter["reference"][ok] - inter["perf"][assignment][ok])
+                                      [first])
+    err = res["error"]
+    drop = (err["reference"][ok] - err["perf"][assignment][ok]).mean((0, 1))  # (L,)
+    out["error"] = float(drop[1])
+    out["error_after"] = float(drop[2:2 + ERROR_WINDOW].mean())
+    out["combined"] = out["switch"] + out["error"] + out["error_after"]
+    return out
+
+
+def measure_table(results: dict, criterion: float = CRITERION) -> pd.DataFrame:
+    """One row per (label, seed, assignment): every measure of :func:`network_measures`."""
+    rows = []
+    for (label, seed), res in sorted(results.items()):
+        for a in res["assignments"]:
+            rows.append({"label": label, "seed": seed, "assignment": a,
+                         **network_measures(res, a, criterion)})
+    return pd.DataFrame(rows)
+
+
+def seed_curves(results: dict, label: str, assignment: str, kind: str = "blocked",
+                criterion: float = CRITERION) -> dict[str, np.ndarray]:
+    """Per-seed curves (seeds with a learned pair only): ``perf`` and ``reference`` (n, J) of
+    :func:`switch_curve` (``kind`` "blocked" or "interleaved") or :func:`error_curve`
+    ("error"), and the ``seeds``."""
+    seeds, perf, ref = [], [], []
+    for (lab, seed), res in sorted(results.items()):
+        if lab != label or assignment not in res["assignments"]:
+            continue
+        if not learned_pairs(res, criterion).any():
+            continue
+        c = (error_curve(res, assignment, criterion) if kind == "error"
+             else switch_curve(res, assignment, kind, criterion))
+        seeds.append(seed)
+        perf.append(c["perf"])
+        ref.append(c["reference"])
+    J = 0 if not results else (next(iter(results.values()))["error"]["reference"].shape[-1]
+                               if kind == "error"
+                               else int(next(iter(results.values()))["spec"]["block"]))
+    shape = (0, J)
+    return {"seeds": seeds, "perf": np.array(perf) if perf else np.zeros(shape),
+            "reference": np.array(ref) if ref else np.zeros(shape)}
+
+
+def summary_table(table: pd.DataFrame, measures=("switch", "recovery", "switch_interleaved",
+                                                 "steady", "error", "error_after", "combined")
+                  ) -> pd.DataFrame:
+    """Per (network, assignment): each measure as mean and 95% t half-width over the seeds with
+    a learned pair (columns ``m`` and ``m ±``), and ``n`` seeds."""
+    rows = []
+    for (label, a), g in table.groupby(["label", "assignment"], sort=False):
+        row = {"network": label, "assignment": ASSIGNMENT_NAMES.get(a, a),
+               "n": int(g["combined"].notna().sum())}
+        for m in measures:
+            mean, half = mean_ci(g[m].to_numpy(float))
+            row[m], row[m + " ±"] = float(mean), float(half)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def format_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary as 'mean ± half-width' strings (the book's tables)."""
+    out = summary[["network", "assignment", "n"]].copy()
+    for m in ("switch", "recovery", "switch_interleaved", "steady", "error", "error_after",
+              "combined"):
+        if m in summary:
+            out[m] = [fmt(a, b) for a, b in zip(summary[m], summary[m + " ±"])]
+    return out.set_index(["network", "assignment"])
+
+
+def _per_seed(table: pd.DataFrame, label: str, assignment: str, measure: str = "combined"
+              ) -> dict[int, float]:
+    g = table[(table.label == label) & (table.assignment == assignment)]
+    return {int(s): float(v) for s, v in zip(g.seed, g[measure]) if np.isfinite(v)}
+
+
+def verdict_c5(table: pd.DataFrame, alpha: float = ALPHA) -> dict:
+    """C5 on time-scales by :data:`C5_RULE`: ``verdict``, ``best`` (the split reported),
+    ``tests`` (one row per split x uniform comparison: paired difference split − uniform of the
+    combined cost, its interval, p, Holm-adjusted p, ``beats``) and ``n`` (seeds tested)."""
+    need = (*SPLIT, *VERDICT_UNIFORM)
+    have = set(table.loc[table.label == "hybrid", "assignment"]) if len(table) else set()
+    missing = [a for a in need if a not in have]
+    if missing:
+        return {"verdict": "not tested", "reason": "the hybrid was not probed under "
+                + ", ".join(ASSIGNMENT_NAMES[a] for a in missing),
+                "best": None, "tests": pd.DataFrame(), "n": 0}
+    seeds = {a: _per_seed(table, "hybrid", a) for a in need}
+    n = min(len(v) for v in seeds.values())
+    if n < 2:
+        return {"verdict": "not tested", "reason": f"{n} seed(s) of the hybrid learned both tasks "
+                "of a conflict pair; a paired test needs two", "best": None,
+                "tests": pd.DataFrame(), "n": n}
+    rows = []
+    for s in SPLIT:
+        for u in VERDICT_UNIFORM:
+            rows.append({"split": s, "uniform": u, **paired(seeds[s], seeds[u])})
+    tests = pd.DataFrame(rows)
+    tests["p_holm"] = holm(tests["p"].to_numpy())
+    tests["beats"] = (tests["diff"] < 0) & (tests["p_holm"] < alpha)
+    tests["beaten_by"] = (tests["diff"] > 0) & (tests["p_holm"] < alpha)
+    wins = tests.groupby("split", sort=False)["beats"].sum()
+    means = {s: float(np.mean(list(seeds[s].values()))) for s in SPLIT}
+    best = sorted(SPLIT, key=lambda s: (-int(wins[s]), means[s]))[0]
+    k = int(wins[best])
+    verdict = {2: "synergistic", 1: "partly synergistic", 0: "not supported"}[k]
+    return {"verdict": verdict, "reason": "", "best": best, "tests": tests, "n": n,
+            "means": {a: float(np.mean(list(seeds[a].values()))) for a in need}}
+
+
+def _test_line(t) -> str:
+    return (f"- {ASSIGNMENT_NAMES[t['split']]} − {ASSIGNMENT_NAMES[t['uniform']]}: "
+            f"{t['diff']:+.3f} [{t['lo']:+.3f}, {t['hi']:+.3f}], Holm-adjusted p = "
+            f"{t['p_holm']:.3g}, {t['n']} paired seeds"
+            + (" — the split is cheaper" if t["beats"] else
+               " — the uniform assignment is cheaper" if t["beaten_by"] else
+               " — no difference detected"))
+
+
+def c5_markdown(v: dict) -> str:
+    """The C5 verdict on time-scales in words, every number from :func:`verdict_c5`, with the
+    rule it applied."""
+    head = f"**C5 on time-scales — {v['verdict']}**"
+    if v["verdict"] == "not tested":
+        return f"{head}: {v['reason']}.\n\n*Rule.* {C5_RULE}"
+    lines = [f"{head} (the split reported: {ASSIGNMENT_NAMES[v['best']]}; mean combined cost "
+             + ", ".join(f"{ASSIGNMENT_NAMES[a]} {m:.3f}" for a, m in v["means"].items())
+             + f", over {v['n']} seeds). Paired differences of the combined cost, split − "
+             "uniform (negative: the split is cheaper), mean and 95% t interval:", ""]
+    lines += [_test_line(t) for _, t in v["tests"].iterrows()]
+    lines += ["", f"*Rule.* {C5_RULE}"]
+    return "\n".join(lines)
+
+
+def _pm(s: pd.DataFrame, network: str, assignment: str, m: str) -> str:
+    row = s[(s.network == network) & (s.assignment == ASSIGNMENT_NAMES[assignment])]
+    if row.empty:
+        return "–"
+    return fmt(float(row[m].iloc[0]), float(row[m + " ±"].iloc[0]))
+
+
+def coverage_text(results: dict, labels) -> str:
+    """Which conflict pairs each network learned (and so enter its measures)."""
+    parts = []
+    for lab in labels:
+        runs = [res for (l, _), res in sorted(results.items()) if l == lab]
+        if not runs:
+            continue
+        n_ok = [int(learned_pairs(r).sum()) for r in runs]
+        P = len(runs[0]["pairs"])
+        parts.append(f"`{lab}`: {sum(k > 0 for k in n_ok)} of {len(runs)} seeds learned both tasks "
+                     f"of at least one conflict pair ({sum(n_ok)} of {P * len(runs)} "
+                     "network-pairs enter)")
+    pairs = next(iter(results.values()))["pairs"] if results else []
+    tasks = next(iter(results.values()))["tasks"] if results else []
+    names = ", ".join(f"{DISPLAY_NAMES.get(tasks[i], tasks[i])}/"
+                      f"{DISPLAY_NAMES.get(tasks[j], tasks[j])}" for i, j in pairs)
+    return (f"Conflict pairs probed: {names}. Only pairs whose two tasks a network learned on "
+            f"clean context (final performance ≥ {CRITERION}) enter its measures: "
+            + "; ".join(parts) + ".")
+
+
+def switch_text(summary: pd.DataFrame, labels) -> str:
+    """The switch costs in words (mean ± 95% t interval over seeds)."""
+    if summary.empty or summary["switch"].isna().all():
+        return "No network learned both tasks of a conflict pair: no switch cost is measured."
+    out = []
+    for lab in labels:
+        s = summary[summary.network == lab]
+        if s.empty or s["switch"].isna().all():
+            continue
+        items = []
+        for _, r in s.iterrows():
+            rec = fmt(r["recovery"], r["recovery ±"], digits=1)
+            items.append(f"{r['assignment']} {fmt(r['switch'], r['switch ±'])} (recovers within "
+                         f"{RECOVERY_TOL} after {rec} trials; interleaved "
+                         f"{fmt(r['switch_interleaved'], r['switch_interleaved ±'])})")
+        out.append(f"`{lab}`: " + "; ".join(items))
+    return ("Switch cost (reference − performance on the first trial after a switch, blocked "
+            "schedule; mean ± 95% t interval over seeds): " + ". ".join(out) + ".")
+
+
+def error_text(summary: pd.DataFrame, labels) -> str:
+    """The brief-error costs in words."""
+    if summary.empty or summary["error"].isna().all():
+        return "No network learned both tasks of a conflict pair: no error cost is measured."
+    out = []
+    for lab in labels:
+        s = summary[summary.network == lab]
+        if s.empty or s["error"].isna().all():
+            continue
+        out.append(f"`{lab}`: " + "; ".join(
+            f"{r['assignment']} {fmt(r['error'], r['error ±'])} on the error trial, "
+            f"{fmt(r['error_after'], r['error_after ±'])} after it" for _, r in s.iterrows()))
+    return (f"Cost of one trial cued with the conflict partner (reference − performance; then "
+            f"the mean over the {ERROR_WINDOW} trials after it): " + ". ".join(out) + ".")
+
+
+def combined_text(summary: pd.DataFrame, labels) -> str:
+    """The combined costs in words, with the cheapest assignment per network."""
+    if summary.empty or summary["combined"].isna().all():
+        return "No combined cost is measured (no network learned both tasks of a conflict pair)."
+    out = []
+    for lab in labels:
+        s = summary[(summary.network == lab) & summary["combined"].notna()]
+        if s.empty:
+            continue
+        best = s.loc[s["combined"].idxmin()]
+        out.append(f"`{lab}`: " + ", ".join(
+            f"{r['assignment']} {fmt(r['combined'], r['combined ±'])}" for _, r in s.iterrows())
+            + f" (cheapest: {best['assignment']})")
+    return ("Combined cost (switch + error + lingering error; mean ± 95% t interval over seeds): "
+            + "; ".join(out) + ".")
+
+
+def dominance(bars: dict[str, np.ndarray], criterion: float = CRITERION) -> dict[str, int]:
+    """From E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`): per pathway,
+    the number of tasks that fall below criterion when that pathway's context is removed at test
+    time (zero context), among the tasks the intact hybrid has at criterion (mean over seeds)."""
+    intact = bars["intact"].mean(0)
+    return {pw: int(((intact >= criterion) & (bars[f"{pw} removed (zero)"].mean(0)
+                                              < criterion)).sum()) for pw in ("exc", "syn")}
+
+
+def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> str:
+    """What E1's hybrid ablations already say about complementarity, and how the split
+    assignments line up with it: each split's combined cost next to the uniform assignment of
+    the pathway that the ablations say carries the context."""
+    lost = dominance(bars)
+    K = bars["intact"].shape[1]
+    if lost["exc"] and not lost["syn"]:
+        carrier, said = "exc", ("the hybrid relies on its excitability pathway (removing it takes "
+                                f"{lost['exc']} of {K} tasks below criterion, removing the "
+                                "synaptic one none): redundancy, not complementarity")
+    elif lost["syn"] and not lost["exc"]:
+        carrier, said = "syn", ("the hybrid relies on its synaptic pathway (removing it takes "
+                                f"{lost['syn']} of {K} tasks below criterion, removing the "
+                                "excitability one none): redundancy, not complementarity")
+    elif lost["exc"] and lost["syn"]:
+        carrier, said = None, (f"each pathway carries tasks the other does not (removing "
+                               f"excitability takes {lost['exc']}, synaptic {lost['syn']} of "
+                               f"{K} tasks below criterion): a division of labour")
+    else:
+        carrier, said = None, ("either pathway alone keeps every task: within the hybrid they "
+                               "are redundant")
+    text = f"E1's ablations of the hybrid ({{doc}}`03_battery`) already say that {said}."
+    h = summary[summary.network == "hybrid"] if not summary.empty else summary
+    if carrier and not h.empty and h["combined"].notna().any():
+        fast = "exc_fast_syn_slow" if carrier == "exc" else "exc_slow_syn_fast"
+        slow = "exc_slow_syn_fast" if carrier == "exc" else "exc_fast_syn_slow"
+        text += (f" If so, a split should cost what the uniform assignment of the carrying "
+                 f"pathway's time-scale costs: {ASSIGNMENT_NAMES[fast]} "
+                 f"{_pm(h, 'hybrid', fast, 'combined')} against both fast "
+                 f"{_pm(h, 'hybrid', 'both_fast', 'combined')}, and {ASSIGNMENT_NAMES[slow]} "
+                 f"{_pm(h, 'hybrid', slow, 'combined')} against both slow "
+                 f"{_pm(h, 'hybrid', 'both_slow', 'combined')} (combined cost).")
+    return text
+
+
+__all__ = ["CRITERION", "RECOVERY_TOL", "ERROR_WINDOW", "STEADY_FRACTION", "MEASURES",
+           "C5_RULE", "learned_pairs", "switch_curve", "error_curve", "network_measures",
+           "measure_table", "seed_curves", "summary_table", "format_summary", "verdict_c5",
+           "c5_markdown", "coverage_text", "switch_text", "error_text", "combined_text",
+           "dominance", "ablation_link_text"]
