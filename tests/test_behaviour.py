@@ -8,7 +8,10 @@ it was made with:
   sequence of a training run (own and shared schedule), and for every mechanism a few training
   steps at tiny N (losses, performance, a sum and a norm of every parameter tensor);
 - ``ambiguity``: one probe result of a tiny trained network;
-- ``dynamics``: E4's analyses of a tiny trained network.
+- ``dynamics``: E4's analyses of a tiny trained network;
+- ``timescales``: E5's sequence probes of a tiny trained network, and the sum of its outputs on
+  every trial of a blocked sequence under every assignment (its performance is too coarse to
+  show a change of the filters).
 
 If the code computes something else, the test fails with what to do. Regenerate with
 ``REGENERATE_GOLDENS=1 .venv/bin/python -m pytest tests/test_behaviour.py`` (after bumping the
@@ -33,6 +36,7 @@ from lib.core.model import MECHANISMS
 from lib.core.train import History, TrainConfig, train, training_batch
 from lib.experiments.ambiguity import ProbeSpec, probe_network
 from lib.experiments.dynamics import DynamicsSpec, analyse_network
+from lib.experiments import timescales as TS
 
 GOLDEN = Path(__file__).resolve().parent / "goldens" / "behaviour.json"
 REGENERATE = os.environ.get("REGENERATE_GOLDENS") == "1"
@@ -111,8 +115,31 @@ def dynamics_fingerprint() -> dict:
             "radius": table["radius"].tolist()}
 
 
+def timescales_fingerprint() -> dict:
+    """E5's sequences on a tiny trained network: the schedules, each trial's performance per
+    assignment, and each trial's summed outputs under every assignment on a blocked sequence
+    (fast and slow filters, conditions and noise streams)."""
+    torch.set_num_threads(1)
+    res = train(tiny("hybrid", max_steps=3), progress=False)
+    spec = TS.TimescalesSpec(tau_fast=60.0, tau_slow=2.0, block=2, n_blocks=3, n_interleaved=4,
+                             draws=4, error_after=3)
+    out = TS.probe_network(res, spec)
+    fp = {"interleaved": out["interleaved"]["task"].tolist(),
+          "perf": {s: {a: np.asarray(v).tolist() for a, v in out[s]["perf"].items()}
+                   for s in ("blocked", "interleaved", "error")},
+          "reference": {s: out[s]["reference"].tolist()
+                        for s in ("blocked", "interleaved", "error")}}
+    seq = TS.blocked_schedule(0, 1, 2, 3)
+    runs = {a: (modes, seq) for a, modes in TS.ASSIGNMENTS.items()}
+    sums = TS.run_sequence(res.model, TS.sequence_trials(res.config, seq, "blocked", 0, 4), runs,
+                           TS.sequence_noise(res.config, "blocked", 0, len(seq)), spec,
+                           score=lambda y_hat, _: float(y_hat.double().sum()))
+    fp["output_sums"] = {a: v.tolist() for a, v in sums.items()}
+    return fp
+
+
 FINGERPRINTS = {"network": network_fingerprint, "ambiguity": ambiguity_fingerprint,
-                "dynamics": dynamics_fingerprint}
+                "dynamics": dynamics_fingerprint, "timescales": timescales_fingerprint}
 
 
 def _stored() -> dict:
