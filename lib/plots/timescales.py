@@ -1,0 +1,146 @@
+"""Figures of chapter E5 (time-scales), first part: performance against trials since a switch,
+around a brief context error, and the combined cost per assignment with its seeds paired.
+
+Colours and the variant marker come from :func:`lib.plots.style` (one network per row); the
+assignments are told apart by line style and marker (:data:`ASSIGNMENT_STYLES`), never by colour
+alone, and named in every legend."""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.lines import Line2D
+
+from lib.analysis import timescales as E5
+from lib.analysis.stats import mean_ci
+from lib.experiments.timescales import ASSIGNMENT_NAMES, ASSIGNMENTS
+from lib.plots import color, figure, marker
+
+ASSIGNMENT_STYLES: dict[str, dict] = {
+    "exc_fast_syn_slow": {"ls": "-", "marker": "o"},
+    "exc_slow_syn_fast": {"ls": "--", "marker": "s"},
+    "both_fast": {"ls": (0, (1, 1)), "marker": "^"},
+    "both_slow": {"ls": "-.", "marker": "v"},
+    "both_instant": {"ls": (0, (5, 1, 1, 1, 1, 1)), "marker": "x"},
+}
+"""Line style and marker per assignment (the same in every figure of the chapter)."""
+REFERENCE_STYLE = {"color": "0.55", "lw": 4, "alpha": 0.45, "solid_capstyle": "butt"}
+"""The reference (modulation at its fixed point): a broad grey band under the lines."""
+
+
+def _legend(fig, assignments, reference: bool = True) -> None:
+    handles = [Line2D([], [], color="k", lw=1.2, ms=5, **ASSIGNMENT_STYLES[a],
+                      label=ASSIGNMENT_NAMES[a]) for a in assignments]
+    if reference:
+        handles.append(Line2D([], [], **REFERENCE_STYLE, label="reference (steady state)"))
+    fig.legend(handles=handles, loc="outside right center", fontsize=7, title="modulation")
+
+
+def _assignments(results: dict, label: str) -> list[str]:
+    for (lab, _), res in sorted(results.items()):
+        if lab == label:
+            return [a for a in ASSIGNMENTS if a in res["assignments"]]
+    return []
+
+
+def _draw(ax, x, curves: dict, label: str, a: str) -> bool:
+    """Mean and 95% band over seeds of one assignment; False where there is no seed."""
+    if not len(curves["perf"]):
+        return False
+    m, h = mean_ci(curves["perf"])
+    ax.plot(x, m, color=color(label), lw=1.2, ms=4, **ASSIGNMENT_STYLES[a])
+    ax.fill_between(x, m - np.nan_to_num(h), m + np.nan_to_num(h), color=color(label),
+                    alpha=0.08, lw=0)
+    return True
+
+
+def _no_data(ax, label: str) -> None:
+    ax.text(0.5, 0.5, f"{label}: no seed learned\nboth tasks of a pair", ha="center",
+            va="center", transform=ax.transAxes, fontsize=7)
+
+
+def switch_curves(results: dict, labels, schedules=("blocked", "interleaved")):
+    """Rows: networks; columns: schedules. Performance (mean over the switches of the learned
+    pairs, then mean and 95% band over seeds) against trials since the last switch, one line per
+    assignment, the reference (the same trials at steady state) as a grey band."""
+    fig, axes = figure(len(labels), len(schedules), 3.3, 2.2, sharex=True, sharey=True)
+    for r, lab in enumerate(labels):
+        for col, sched in enumerate(schedules):
+            ax = axes[r, col]
+            drawn = False
+            for a in _assignments(results, lab):
+                c = E5.seed_curves(results, lab, a, sched)
+                x = np.arange(c["perf"].shape[1])
+                if drawn is False and len(c["reference"]):
+                    ax.plot(x, np.nanmean(c["reference"], 0), **REFERENCE_STYLE)
+                drawn = _draw(ax, x, c, lab, a) or drawn
+            if not drawn:
+                _no_data(ax, lab)
+            if r == 0:
+                ax.set_title(f"{sched} schedule", fontsize=8)
+            if col == 0:
+                ax.set_ylabel(f"{lab}\nperformance", fontsize=8, color=color(lab))
+            if r == len(labels) - 1:
+                ax.set_xlabel("trials since the switch", fontsize=8)
+    axes[0, 0].set_ylim(-0.03, 1.03)
+    _legend(fig, [a for a in ASSIGNMENTS if any(a in _assignments(results, l) for l in labels)])
+    return fig
+
+
+def error_curves(results: dict, labels):
+    """One panel per network: performance around a trial cued with the conflict partner
+    (position 0; the task itself unchanged), from the lead trial before it to the trials after;
+    mean over both tasks of the learned pairs, then mean and 95% band over seeds."""
+    fig, axes = figure(1, len(labels), 3.0, 2.4, sharey=True)
+    for col, lab in enumerate(labels):
+        ax = axes[0, col]
+        drawn = False
+        for a in _assignments(results, lab):
+            c = E5.seed_curves(results, lab, a, "error")
+            x = np.arange(c["perf"].shape[1]) - 1
+            if drawn is False and len(c["reference"]):
+                ax.plot(x, np.nanmean(c["reference"], 0), **REFERENCE_STYLE)
+            drawn = _draw(ax, x, c, lab, a) or drawn
+        if not drawn:
+            _no_data(ax, lab)
+        ax.axvspan(-0.4, 0.4, color="0.9", lw=0, zorder=0)
+        ax.set_title(lab, fontsize=8, color=color(lab))
+        ax.set_xlabel("trials from the error\n(0: cued with the partner)", fontsize=8)
+    axes[0, 0].set_ylabel("performance", fontsize=8)
+    axes[0, 0].set_ylim(-0.03, 1.03)
+    _legend(fig, [a for a in ASSIGNMENTS if any(a in _assignments(results, l) for l in labels)])
+    return fig
+
+
+def combined_costs(table, labels, measure: str = "combined"):
+    """One panel per network: the combined cost of each assignment, every seed a small point
+    joined across assignments by a grey line (networks of one seed are paired), and the mean
+    with its 95% t interval in the network's colour and marker."""
+    present = [l for l in labels if (table.label == l).any()] if len(table) else []
+    widths = [max(1, len(set(table.loc[table.label == l, "assignment"]))) for l in present]
+    fig, axes = figure(1, max(1, len(present)), 1.0, 2.8, sharey=True,
+                       gridspec_kw={"width_ratios": widths or [1]})
+    fig.set_size_inches(1.9 + 0.75 * sum(widths or [1]), 3.0)
+    for ax, lab in zip(axes[0], present):
+        g = table[table.label == lab]
+        order = [a for a in ASSIGNMENTS if a in set(g.assignment)]
+        wide = g.pivot(index="seed", columns="assignment", values=measure)[order]
+        x = np.arange(len(order))
+        for _, row in wide.iterrows():
+            ax.plot(x, row.to_numpy(float), color="0.7", lw=0.8, marker=".", ms=4, zorder=1)
+        m, h = mean_ci(wide.to_numpy(float))
+        ax.errorbar(x, m, yerr=np.nan_to_num(h), fmt=marker(lab), color=color(lab), ms=6,
+                    capsize=3, zorder=3, ls="none")
+        ax.set_xticks(x, [ASSIGNMENT_NAMES[a] for a in order], rotation=50, ha="right",
+                      fontsize=7)
+        ax.set_xlim(-0.6, len(order) - 0.4)
+        ax.set_title(lab, fontsize=8, color=color(lab))
+        if wide.isna().all().all():
+            _no_data(ax, lab)
+    axes[0, 0].set_ylabel(f"{measure} cost\n(reference − performance)", fontsize=8)
+    fig.legend(handles=[Line2D([], [], color="0.7", marker=".", lw=0.8, label="one seed"),
+                        Line2D([], [], color="k", marker="o", ls="none",
+                               label="mean ± 95% t interval")],
+               loc="outside right center", fontsize=7)
+    return fig
+
+
+__all__ = ["ASSIGNMENT_STYLES", "switch_curves", "error_curves", "combined_costs"]
