@@ -17,7 +17,7 @@ from lib.core import tasks as T
 from lib.core.seeds import EVAL_NOISE_OFFSET, STREAM_EVAL, step_seed
 from lib.core.train import (History, TrainConfig, TrainResult, build_model, evaluate,
                             evaluation_batches)
-from lib.experiments import chapter_params
+from lib.experiments import battery, chapter_params
 from lib.experiments import timescales as TS
 from lib.experiments.runner import load_or_train
 
@@ -326,3 +326,47 @@ def test_run_timescales_computes_once_then_loads(tmp_path, monkeypatch):
                                   second["hybrid", 0]["blocked"]["reference"])
     key = TS.timescales_key(nets["hybrid", 0].config, TINY)
     assert artifacts.meta("timescales", key)["behaviour"] == {"network": 2, "timescales": 1}
+
+
+def test_texts_carry_the_planted_numbers():
+    results = {("hybrid", s): planted() for s in (0, 1)}
+    summary = E5.summary_table(E5.measure_table(results))
+    assert "both slow 0.40 ± 0.00" in E5.switch_text(summary, ["hybrid"])
+    assert "both slow 0.70 ± 0.00 on the error trial" in E5.error_text(summary, ["hybrid"])
+    assert "cheapest: both fast" in E5.combined_text(summary, ["hybrid"])
+    assert "1 of 2 network-pairs" not in E5.coverage_text(results, ["hybrid"])
+    assert "2 of 2 seeds learned" in E5.coverage_text(results, ["hybrid"])
+
+
+def test_ablation_link_says_which_pathway_carries_the_context():
+    ones, zeros = np.ones((3, 4)), np.zeros((3, 4))
+    bars = {"intact": ones, "exc removed (zero)": zeros, "syn removed (zero)": ones}
+    assert "relies on its excitability pathway" in E5.ablation_link_text(bars, pd.DataFrame())
+    bars = {"intact": ones, "exc removed (zero)": zeros, "syn removed (zero)": zeros}
+    assert "division of labour" in E5.ablation_link_text(bars, pd.DataFrame())
+    bars = {"intact": zeros, "exc removed (zero)": zeros, "syn removed (zero)": zeros}
+    assert "say nothing" in E5.ablation_link_text(bars, pd.DataFrame())
+
+
+def test_partly_beating_only_the_costlier_uniform_is_said_so():
+    v = E5.verdict_c5(_table({"exc_fast_syn_slow": 0.5, "exc_slow_syn_fast": 0.9,
+                              "both_fast": 0.5, "both_slow": 0.9}))
+    assert v["verdict"] == "partly synergistic"
+    assert "no better than giving both pathways the better single time-scale" in \
+        E5.meaning_c5(v)
+    # beating the cheaper uniform assignment but not the costlier, noisy one
+    t = _table({"exc_fast_syn_slow": 0.5, "exc_slow_syn_fast": 0.9, "both_fast": 0.6})
+    noisy = _table({"both_slow": 0.7}, noise=0.5, seed=1)
+    v = E5.verdict_c5(pd.concat([t, noisy]))
+    assert v["verdict"] == "partly synergistic", v["tests"]
+    assert v["means"]["both_fast"] < v["means"]["both_slow"]
+    assert "half of what synergy needs" in E5.meaning_c5(v)
+
+
+def test_shipped_smoke_results_load_without_computing(monkeypatch):
+    monkeypatch.setenv("BOOK_NO_TRAIN", "1")
+    p = chapter_params("timescales", "smoke")
+    spec = battery.BatterySpec.from_params(p)
+    nets = TS.e1_networks(spec, TS.NETWORK_LABELS, progress=False)
+    out = TS.run_timescales(nets, TS.TimescalesSpec.from_params(p), progress=False)
+    assert set(out) == set(nets) and len(out) == len(TS.NETWORK_LABELS) * spec.n_seeds

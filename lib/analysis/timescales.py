@@ -17,8 +17,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from lib.analysis.claims import final_perf, pathway_ablation, seeds_of
 from lib.analysis.stats import fmt, holm, mean_ci, paired
-from lib.core.tasks import DISPLAY_NAMES
+from lib.core.tasks import DISPLAY_NAMES, DT
 from lib.experiments.timescales import ASSIGNMENT_NAMES, SPLIT
 
 CRITERION = 0.9
@@ -63,6 +64,25 @@ C5_RULE = (
     "neither; **not tested** if fewer than two seeds of the hybrid learned both tasks of at "
     "least one conflict pair (a network that never learned its tasks says nothing).")
 """The C5 rule on time-scales, printed with the verdict; :func:`verdict_c5` implements it."""
+
+
+def spec_text(spec) -> str:
+    """The sequences and time constants of a :class:`lib.experiments.timescales.TimescalesSpec`
+    in words, every number from the spec."""
+    rate = spec.fast_rate
+    n_fast = math.ceil(math.log(0.05) / math.log(1 - rate)) if rate < 1 else 1
+    n_slow = math.ceil(math.log(0.05) / math.log(1 - spec.slow_rate)) if spec.slow_rate < 1 else 1
+    return (f"**Time constants.** Fast: τ<sub>fast</sub> = {spec.tau_fast:g} ms, so the state "
+            f"closes dt/τ = {rate:.2g} of its gap to the cue per {DT}-ms step and is within 5% of "
+            f"a new cue after {n_fast} steps ({n_fast * DT} ms). Slow: τ<sub>slow</sub> = "
+            f"{spec.tau_slow:g} trials, so the first trial after a switch still receives the old "
+            f"cue entirely and the state is within 5% of the new cue only {n_slow} trials later "
+            f"(counting the first trial after the switch as 0). **Sequences**, per conflict pair: blocked, {spec.n_blocks} blocks of "
+            f"{spec.block} trials ({spec.n_blocks - 1} switches); interleaved, "
+            f"{spec.n_interleaved} trials, each task drawn at random; brief error, for each task "
+            f"of the pair one lead trial, one trial cued with the partner, then "
+            f"{spec.error_after} trials. Every trial position holds {spec.draws} independent "
+            f"condition draws.")
 
 
 def learned_pairs(res: dict, criterion: float = CRITERION) -> np.ndarray:
@@ -260,8 +280,36 @@ def c5_markdown(v: dict) -> str:
              + f", over {v['n']} seeds). Paired differences of the combined cost, split − "
              "uniform (negative: the split is cheaper), mean and 95% t interval:", ""]
     lines += [_test_line(t) for _, t in v["tests"].iterrows()]
-    lines += ["", f"*Rule.* {C5_RULE}"]
+    lines += ["", meaning_c5(v), "", f"*Rule.* {C5_RULE}"]
     return "\n".join(lines)
+
+
+def meaning_c5(v: dict) -> str:
+    """What a tested verdict means, from its numbers: in particular whether a *partly*
+    synergistic split beats only the costlier uniform assignment (then it is no better than
+    giving both pathways the better single time-scale)."""
+    best, means = v["best"], v["means"]
+    t = v["tests"][v["tests"]["split"] == best]
+    beaten = list(t.loc[t["beats"], "uniform"])
+    cheaper = min(VERDICT_UNIFORM, key=lambda a: means[a])
+    name = ASSIGNMENT_NAMES
+    if v["verdict"] == "synergistic":
+        return (f"*What it means:* giving the hybrid's pathways different time-scales "
+                f"({name[best]}) costs less than giving both either one: each pathway covers a "
+                "cost the other's time-scale incurs.")
+    if v["verdict"] == "partly synergistic":
+        if beaten[0] != cheaper:
+            return (f"*What it means:* {name[best]} is cheaper than {name[beaten[0]]}, the "
+                    f"costlier uniform assignment, but not than {name[cheaper]} (mean "
+                    f"{means[best]:.3f} against {means[cheaper]:.3f}): the split is no better "
+                    "than giving both pathways the better single time-scale, so the rule's "
+                    "'partly' does not show synergy in the strong sense.")
+        costlier = next(a for a in VERDICT_UNIFORM if a != cheaper)
+        return (f"*What it means:* {name[best]} is cheaper than the cheaper uniform assignment "
+                f"({name[cheaper]}) but not detectably cheaper than {name[costlier]}: half of "
+                "what synergy needs.")
+    return ("*What it means:* no split of the time-scales is cheaper than giving both pathways "
+            "the same one.")
 
 
 def _pm(s: pd.DataFrame, network: str, assignment: str, m: str) -> str:
@@ -345,6 +393,23 @@ def combined_text(summary: pd.DataFrame, labels) -> str:
             + "; ".join(out) + ".")
 
 
+def ablation_bars(nets: dict) -> dict[str, np.ndarray]:
+    """The part of E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`) this
+    chapter uses, computed by the same functions (so the same numbers): per-task performance
+    (S, K) of the hybrid intact, with each pathway's context set to zero at test time, and of the
+    hybrids trained with one pathway frozen (where present). The "mean context" ablations are
+    left out (half the evaluation time; E1's chapter shows them)."""
+    seeds = seeds_of(nets, "hybrid")
+    bars = {"intact": final_perf(nets, "hybrid")}
+    for pw in ("exc", "syn"):
+        bars[f"{pw} removed (zero)"] = np.array([pathway_ablation(nets["hybrid", s], pw, "zero")
+                                                 for s in seeds])
+    for pw in ("exc", "syn"):
+        if seeds_of(nets, f"hybrid_frozen_{pw}"):
+            bars[f"{pw} frozen in training"] = final_perf(nets, f"hybrid_frozen_{pw}")
+    return bars
+
+
 def dominance(bars: dict[str, np.ndarray], criterion: float = CRITERION) -> dict[str, int]:
     """From E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`): per pathway,
     the number of tasks that fall below criterion when that pathway's context is removed at test
@@ -360,6 +425,10 @@ def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> st
     the pathway that the ablations say carries the context."""
     lost = dominance(bars)
     K = bars["intact"].shape[1]
+    learned = int((bars["intact"].mean(0) >= CRITERION).sum())
+    if not learned:
+        return ("E1's ablations of the hybrid ({doc}`03_battery`) say nothing here: the intact "
+                "hybrid has no task at criterion, so no pathway can be shown to carry one.")
     if lost["exc"] and not lost["syn"]:
         carrier, said = "exc", ("the hybrid relies on its excitability pathway (removing it takes "
                                 f"{lost['exc']} of {K} tasks below criterion, removing the "
@@ -386,11 +455,21 @@ def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> st
                  f"{_pm(h, 'hybrid', 'both_fast', 'combined')}, and {ASSIGNMENT_NAMES[slow]} "
                  f"{_pm(h, 'hybrid', slow, 'combined')} against both slow "
                  f"{_pm(h, 'hybrid', 'both_slow', 'combined')} (combined cost).")
+    frozen = {pw: bars[f"{pw} frozen in training"] for pw in ("exc", "syn")
+              if f"{pw} frozen in training" in bars}
+    if frozen:
+        other = {"exc": "synaptic", "syn": "excitability"}
+        text += (" Hybrids trained with one pathway frozen reached criterion on "
+                 + "; ".join(f"{int((v.mean(0) >= CRITERION).sum())} of {K} tasks with the "
+                             f"{other[pw]} pathway alone" for pw, v in frozen.items()) + ".")
+        if all((v.mean(0) >= CRITERION).all() for v in frozen.values()):
+            text += (" Either pathway can carry every task, so which one the trained hybrid "
+                     "relies on is training's choice, not a limit of the other.")
     return text
 
 
 __all__ = ["CRITERION", "RECOVERY_TOL", "ERROR_WINDOW", "STEADY_FRACTION", "MEASURES",
-           "C5_RULE", "learned_pairs", "switch_curve", "error_curve", "network_measures",
+           "C5_RULE", "spec_text", "learned_pairs", "switch_curve", "error_curve", "network_measures",
            "measure_table", "seed_curves", "summary_table", "format_summary", "verdict_c5",
-           "c5_markdown", "coverage_text", "switch_text", "error_text", "combined_text",
-           "dominance", "ablation_link_text"]
+           "c5_markdown", "meaning_c5", "coverage_text", "switch_text", "error_text", "combined_text",
+           "ablation_bars", "dominance", "ablation_link_text"]

@@ -46,10 +46,19 @@ def _draw(ax, x, curves: dict, label: str, a: str) -> bool:
     if not len(curves["perf"]):
         return False
     m, h = mean_ci(curves["perf"])
+    h = np.nan_to_num(h)
     ax.plot(x, m, color=color(label), lw=1.2, ms=4, **ASSIGNMENT_STYLES[a])
-    ax.fill_between(x, m - np.nan_to_num(h), m + np.nan_to_num(h), color=color(label),
+    ax.fill_between(x, np.clip(m - h, 0, 1), np.clip(m + h, 0, 1), color=color(label),
                     alpha=0.08, lw=0)
     return True
+
+
+def _complete(curves: dict) -> dict:
+    """The curves up to the last position that every seed reached (an interleaved run rarely
+    lasts long, and a band over the few seeds that reached a position says little)."""
+    full = ~np.isnan(curves["perf"]).any(0) if len(curves["perf"]) else np.zeros(0, bool)
+    J = int(np.argmin(full)) if not full.all() else len(full)
+    return {k: (v[:, :J] if isinstance(v, np.ndarray) else v) for k, v in curves.items()}
 
 
 def _no_data(ax, label: str) -> None:
@@ -60,17 +69,18 @@ def _no_data(ax, label: str) -> None:
 def switch_curves(results: dict, labels, schedules=("blocked", "interleaved")):
     """Rows: networks; columns: schedules. Performance (mean over the switches of the learned
     pairs, then mean and 95% band over seeds) against trials since the last switch, one line per
-    assignment, the reference (the same trials at steady state) as a grey band."""
+    assignment, the reference (the same trials at steady state) as a grey band; each curve up to
+    the last position every seed reached."""
     fig, axes = figure(len(labels), len(schedules), 3.3, 2.2, sharex=True, sharey=True)
     for r, lab in enumerate(labels):
         for col, sched in enumerate(schedules):
             ax = axes[r, col]
             drawn = False
             for a in _assignments(results, lab):
-                c = E5.seed_curves(results, lab, a, sched)
+                c = _complete(E5.seed_curves(results, lab, a, sched))
                 x = np.arange(c["perf"].shape[1])
                 if drawn is False and len(c["reference"]):
-                    ax.plot(x, np.nanmean(c["reference"], 0), **REFERENCE_STYLE)
+                    ax.plot(x, mean_ci(c["reference"])[0], **REFERENCE_STYLE)
                 drawn = _draw(ax, x, c, lab, a) or drawn
             if not drawn:
                 _no_data(ax, lab)
@@ -81,6 +91,8 @@ def switch_curves(results: dict, labels, schedules=("blocked", "interleaved")):
             if r == len(labels) - 1:
                 ax.set_xlabel("trials since the switch", fontsize=8)
     axes[0, 0].set_ylim(-0.03, 1.03)
+    block = next(iter(results.values()))["spec"]["block"] if results else 1
+    axes[0, 0].set_xlim(-0.5, block - 0.5)
     _legend(fig, [a for a in ASSIGNMENTS if any(a in _assignments(results, l) for l in labels)])
     return fig
 
@@ -97,7 +109,7 @@ def error_curves(results: dict, labels):
             c = E5.seed_curves(results, lab, a, "error")
             x = np.arange(c["perf"].shape[1]) - 1
             if drawn is False and len(c["reference"]):
-                ax.plot(x, np.nanmean(c["reference"], 0), **REFERENCE_STYLE)
+                ax.plot(x, mean_ci(c["reference"])[0], **REFERENCE_STYLE)
             drawn = _draw(ax, x, c, lab, a) or drawn
         if not drawn:
             _no_data(ax, lab)
