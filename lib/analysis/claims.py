@@ -676,6 +676,6 @@ def ablation_text(bars: dict[str, np.ndarray], tasks, criterion: float = 0.9) ->
     note = (" Since a hybrid trained with either pathway frozen still learns every task, this is "
             "how training divided the work between the pathways, not a limit of the unused one."
             if len(alone) == 2 else "")
-    text.append(f"**For C5** (the pathways are complementary and synergistic; tested in its own "
-                f"chapter, E5, still to come): at this profile {meaning}.{note}")
+    text.append(f"**For C5** (the pathways are complementary and synergistic; its time-scale "
+                f"part is tested in {{doc}}`07_timescales`): at this profile {meaning}.{note}")
     return " ".join(text)

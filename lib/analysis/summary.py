@@ -3,7 +3,8 @@ key numbers behind it and the chapter that tests it, computed from the same arti
 same specs and verdict functions as the chapters (nothing here is typed by hand).
 
 C1 and C2 come from :mod:`lib.analysis.claims` (chapters E1 and E2), C4 from
-:mod:`lib.analysis.dynamics` (chapter E4); C3 and C5 have no chapter yet.
+:mod:`lib.analysis.dynamics` (chapter E4), C5 from :mod:`lib.analysis.timescales` (chapter E5,
+its time-scale part); C3 has no chapter in the book yet.
 """
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ import pandas as pd
 
 from lib.analysis import claims
 from lib.analysis import dynamics as E4
+from lib.analysis import timescales as E5
 from lib.experiments import ambiguity, battery, chapter_params, dynamics
+from lib.experiments import timescales
 
 CLAIMS = {
     "C1": "Task identity can reach the network through modulation of neuronal excitability and "
@@ -28,7 +31,7 @@ CLAIMS = {
 
 CHAPTERS = {"C1": ("03_battery", "E1 · the battery"), "C2": ("04_ambiguity", "E2 · ambiguity"),
             "C3": ("", "E3, to come"), "C4": ("06_dynamics", "E4 · dynamics"),
-            "C5": ("", "E5, to come")}
+            "C5": ("07_timescales", "E5 · time-scales")}
 """Claim -> (the book page that tests it, without suffix, "" if none yet; its short title)."""
 
 VERDICTS = ("supported", "partly supported", "not supported", "not tested", "not tested yet")
@@ -118,6 +121,26 @@ def c4_row(table: pd.DataFrame) -> dict:
     return {"verdict": _verdict(v["verdict"]), "key numbers": "; ".join(parts) + "."}
 
 
+C5_VERDICTS = {"synergistic": "supported", "partly synergistic": "partly supported",
+               "not supported": "not supported", "not tested": "not tested"}
+"""E5's verdict words (:data:`lib.analysis.timescales.C5_RULE`) in the table's vocabulary."""
+
+
+def c5_row(table: pd.DataFrame) -> dict:
+    v = E5.verdict_c5(table)
+    if v["verdict"] == "not tested":
+        return {"verdict": "not tested", "key numbers": f"Not tested: {v['reason']}."}
+    best = v["tests"][v["tests"]["split"] == v["best"]]
+    parts = [f"{E5.ASSIGNMENT_NAMES[r['split']]} − {E5.ASSIGNMENT_NAMES[r['uniform']]}: "
+             f"{_interval(r)} ({_p(r)}, {int(r['n'])} paired seeds)" for _, r in best.iterrows()]
+    return {"verdict": C5_VERDICTS[v["verdict"]],
+            "key numbers": "Time-scale part of E5 only (a new task learned at two speeds and "
+                           "synergy across capacity and robustness are still to come). Combined "
+                           "cost of the hybrid (switch + brief context error), split minus "
+                           "uniform time-scales: " + "; ".join(parts) + ". "
+                           + E5.meaning_c5(v).replace("*What it means:* ", "")}
+
+
 def claims_table(profile: str | None = None) -> pd.DataFrame:
     """One row per claim (index C1-C5): the claim, its verdict (one of :data:`VERDICTS`), the key
     numbers (paired differences with their 95% t intervals over seeds) and the chapter
@@ -132,7 +155,12 @@ def claims_table(profile: str | None = None) -> pd.DataFrame:
     dyn = dynamics.run_dynamics(variants, dynamics.DynamicsSpec.from_params(P),
                                 workers=P.workers, progress=False)
     table = E4.pair_table(dyn, list(spec.variants))
-    rows = {"C1": c1_row(nets), "C2": c2_row(probes), "C4": c4_row(table)}
+    T = chapter_params("timescales", profile)
+    probed = {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
+    seq = timescales.run_timescales(probed, timescales.TimescalesSpec.from_params(T),
+                                    workers=P.workers, progress=False)
+    rows = {"C1": c1_row(nets), "C2": c2_row(probes), "C4": c4_row(table),
+            "C5": c5_row(E5.measure_table(seq))}
     out = []
     for c, text in CLAIMS.items():
         row = rows.get(c, {"verdict": NOT_YET, "key numbers": f"tested in {CHAPTERS[c][1]}"})
@@ -282,4 +310,4 @@ def limitations(df: pd.DataFrame) -> list[str]:
 
 __all__ = ["CLAIMS", "CHAPTERS", "VERDICTS", "RELATION", "DEPARTURES", "claims_table",
            "claims_html", "profile_line", "conclusions_table", "c2_sensitivity", "limitations",
-           "c1_row", "c2_row", "c4_row"]
+           "c1_row", "c2_row", "c4_row", "c5_row"]

@@ -2,8 +2,8 @@
 
 For each profile (default: the shipped ones, smoke and quick): E1's networks, E2's probes of
 them, E4's dynamics analyses of them, the training calibration study, the networks of E1's
-other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes, and E3's
-packing networks (:mod:`lib.experiments.packing`; ``--no-packing`` leaves them out). Finished artifacts
+other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes, E5's
+sequence probes of E1's hybrid and single-pathway networks, and E3's packing networks (:mod:`lib.experiments.packing`; ``--no-packing`` leaves them out). Finished artifacts
 are kept (an interrupted build resumes); ``--rebuild-all`` makes every one again from scratch.
 
 Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
@@ -21,7 +21,8 @@ import time
 
 from lib import artifacts
 from lib.core.params import PROFILES, resolve
-from lib.experiments import ambiguity, battery, calibration, dynamics, packing, plan, sweep
+from lib.experiments import (ambiguity, battery, calibration, dynamics, packing, plan, sweep,
+                             timescales)
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
@@ -59,6 +60,11 @@ def e1_networks(jobs: dict) -> dict:
     return {k[1:]: v for k, v in jobs.items() if k[0] == "E1"}
 
 
+def e5_networks(nets: dict) -> dict:
+    """The E1 networks E5 probes (:data:`lib.experiments.timescales.NETWORK_LABELS`)."""
+    return {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
+
+
 def build_plan(profiles: tuple[str, ...], workers: int | None = None,
                force: bool = False, with_packing: bool = True) -> plan.Plan:
     """The plan of building ``profiles`` (the networks of E1 and the calibration study, then E2's
@@ -76,7 +82,10 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
                   plan.probe_part(probed, probe, keys, w, force,
                                   label=f"[{profile}] E2 probes"),
                   dynamics.dynamics_part(variants, dynamics.DynamicsSpec.from_profile(profile),
-                                         w, force, label=f"[{profile}] E4 dynamics")]
+                                         w, force, label=f"[{profile}] E4 dynamics"),
+                  timescales.timescales_part(e5_networks(variants),
+                                             timescales.TimescalesSpec.from_profile(profile), w,
+                                             force, label=f"[{profile}] E5 sequences")]
         if with_packing:
             parts += [dataclasses.replace(part, label=f"[{profile}] {part.label}") for part
                       in packing.packing_plan(packing.packing_spec(profile), w, force).parts]
@@ -156,6 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         dynamics.run_dynamics(battery.variant_networks(nets),
                               dynamics.DynamicsSpec.from_profile(profile), workers=workers,
                               force=force, allow_long=True)
+        print(f"[{profile}] E5: sequence probes", flush=True)
+        timescales.run_timescales(e5_networks(nets), timescales.TimescalesSpec.from_profile(
+            profile), workers=workers, force=force, allow_long=True)
         if not args.no_packing:
             print(f"[{profile}] E3: packing networks", flush=True)
             packing.run_packing(packing.packing_spec(profile), workers=workers, force=force,
