@@ -39,11 +39,16 @@ def network_table(nets: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("network")
 
 
+def result_table(kind: str, configs: dict) -> pd.DataFrame:
+    """One row per result artifact of ``kind`` (``ambiguity``, ``dynamics``, ``timescales``),
+    ``configs[key] -> artifact config`` (e.g. from :func:`lib.experiments.ambiguity.probe_key`)."""
+    rows = [_stamp_row(kind, key, config)[0] for key, config in configs.items()]
+    return pd.DataFrame(rows).set_index("network")
+
+
 def probe_table(nets: dict, probe) -> pd.DataFrame:
     """One row per E2 probe artifact of the networks ``nets`` under a ``ProbeSpec``."""
-    rows = [_stamp_row("ambiguity", key, probe_key(res.config, probe))[0]
-            for key, res in nets.items()]
-    return pd.DataFrame(rows).set_index("network")
+    return result_table("ambiguity", {k: probe_key(r.config, probe) for k, r in nets.items()})
 
 
 def compute_summary(groups: dict[str, dict]) -> pd.DataFrame:
@@ -88,4 +93,4 @@ def profiles_table(schema: dict[str, Param], names=None) -> pd.DataFrame:
                           "meaning": schema[n].doc} for n in names]).set_index("parameter")
 
 
-__all__ = ["network_table", "probe_table", "compute_summary", "environment", "profiles_table"]
+__all__ = ["network_table", "result_table", "probe_table", "compute_summary", "environment", "profiles_table"]
