@@ -289,6 +289,10 @@ def check_members(configs) -> list[TrainConfig]:
         if not isinstance(c, TrainConfig):
             fail(f"configs[{i}]", c, "a TrainConfig")
     base = configs[0]
+    if base.init_from is not None:
+        fail("configs[0].init_from", base.init_from.to_dict(), "None: an ensemble starts from "
+             "fresh weights (train networks that start from another's one by one, "
+             "lib.core.train.train(config, init_state=...))")
     if base.train_mix:
         fail("configs[0].train_mix", base.train_mix, "0: an ensemble trains on one-hot contexts "
              "(train mixture-trained networks one by one)")

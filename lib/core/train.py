@@ -5,6 +5,12 @@ masked squared error (:func:`lib.core.metrics.masked_mse`), Adam, evaluation on 
 ``eval_every`` steps with Yang's performance (:func:`lib.core.metrics.performance`), stop when every
 task is at criterion or the step budget is spent.
 
+A network may start from another's weights (``TrainConfig.init_from``, the parent's config;
+its weights are passed to :func:`train` as ``init_state``: loading them is the caller's business,
+so this module does no artifact I/O) and may train on a subset of its tasks
+(``TrainConfig.train_tasks``) while being evaluated on all of them: the two options with which
+E3 pretrains a backbone and packs tasks one at a time (:mod:`lib.experiments.packing`).
+
 Reproducibility is by construction: the batch, the task drawn and the network noise of step ``s``
 depend only on ``(config.seed, s)``, never on what ran before, and a checkpoint stores the
 weights, Adam's state and the history. An interrupted run resumed from its checkpoint therefore
@@ -50,7 +56,16 @@ ERROR_FLOOR = 0.05
 # keys) while they hold their default, so adding a field never changes an existing key. Changing
 # one of these defaults changes behaviour: bump lib.core.behaviour.BEHAVIOUR["network"].
 _OPTIONAL_FIELDS = ("grad_clip", "sampling", "easy_steps", "alpha", "sigma_rec", "sigma_x",
-                    "mod_init_std", "schedule_seed", "train_mix")
+                    "mod_init_std", "schedule_seed", "train_mix", "init_from", "inherit",
+                    "train_tasks")
+
+INHERIT = ("all", "shared")
+"""What a network that starts from another's weights (``TrainConfig.init_from``) takes from it:
+``"all"``, the shared weights and the parent's tasks' modulation parameters; ``"shared"``, the
+shared weights only (every task's modulation as a fresh network draws it)."""
+
+_ARCHITECTURE = ("mechanism", "n_rec", "rank", "activation", "w_rec_init")
+"""The fields a parent network (``init_from``) must share with its child."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,27 @@ class TrainConfig:
       context is c = (1 - lam) e_k + lam e_j, with j drawn uniformly from the other tasks and
       lam ~ U(0, train_mix), while the target stays task k's (:func:`training_context`). Below
       0.5, so the trained task always has the larger weight.
+
+    Starting from another network, and training on some tasks only (E3's pretrained backbone and
+    sequential packing; all three fields are left out of ``to_dict`` at their defaults, so no
+    existing key changes):
+
+    - ``init_from``: the config of the *parent* network whose weights this one starts from (a
+      ``TrainConfig``, or its ``to_dict()``), ``None`` for a fresh network. The parent has the
+      same architecture (mechanism, N, rank, activation, W_rec init) and a subset of the tasks,
+      matched by name: task ``t`` of the parent is row ``tasks.index(t)`` of every modulation
+      tensor here, so K may grow. The child is first drawn exactly as a fresh network of its own
+      config (same seed, same stream), then overwritten with the parent's weights per
+      ``inherit``; the parent's weights themselves reach :func:`train` as ``init_state``. The
+      parent's config is part of this config, and so of its artifact key: the provenance of a
+      chain of networks is exact.
+    - ``inherit``: see :data:`INHERIT` (``"all"`` by default; only with ``init_from``).
+    - ``train_tasks``: the tasks training steps are drawn from (a subset of ``tasks``, in any
+      order); ``None``: all of them. The context stays K-dimensional, evaluation covers every
+      task, and the stopping rule looks at the trained tasks only. With sampling weights w_k
+      (:meth:`task_weights`), task k is drawn with probability w_k 1[k in train_tasks] / sum_j
+      w_j 1[j in train_tasks]. The optimizer always starts fresh (Adam's moments at zero), so
+      with ``trainable="modulation"`` the rows of tasks not trained get exactly zero updates.
     """
 
     mechanism: str
@@ -109,6 +145,9 @@ class TrainConfig:
     mod_init_std: float | None = None
     schedule_seed: int | None = None
     train_mix: float = 0.0
+    init_from: "TrainConfig | None" = None
+    inherit: str = "all"
+    train_tasks: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
@@ -140,11 +179,52 @@ class TrainConfig:
         if self.grad_clip is not None:
             check_number("grad_clip", self.grad_clip, 0, float("inf"),
                          "a number > 0, or None for no clipping", open_low=True, open_high=True)
+        self._check_lineage()
+
+    def _check_lineage(self) -> None:
+        """``init_from``, ``inherit`` and ``train_tasks`` (see the class docstring)."""
+        if self.init_from is not None and not isinstance(self.init_from, TrainConfig):
+            if not isinstance(self.init_from, dict):
+                raise ValueError(f"init_from: expected None, a TrainConfig or its to_dict(), got "
+                                 f"a {type(self.init_from).__name__}")
+            try:
+                parent = TrainConfig.from_dict(self.init_from)
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"init_from: not the config of a network ({err})") from err
+            object.__setattr__(self, "init_from", parent)
+        check_choice("inherit", self.inherit, INHERIT)
+        parent = self.init_from
+        if parent is None and self.inherit != "all":
+            raise ValueError(f"inherit={self.inherit!r} says what to take from a parent network, "
+                             "but init_from is None (a fresh network has no parent)")
+        if parent is not None:
+            for name in _ARCHITECTURE:
+                if getattr(parent, name) != getattr(self, name):
+                    raise ValueError(
+                        f"init_from: the parent network's {name} is {getattr(parent, name)!r}, "
+                        f"this network's {getattr(self, name)!r}; a network starts only from "
+                        f"the weights of one of the same architecture ({', '.join(_ARCHITECTURE)})")
+            extra = [t for t in parent.tasks if t not in self.tasks]
+            if extra:
+                raise ValueError(f"init_from: the parent network's tasks {list(extra)} are not "
+                                 f"among this network's tasks {list(self.tasks)} (its tasks "
+                                 "must be a subset, matched by name)")
+        if self.train_tasks is not None:
+            if isinstance(self.train_tasks, str) or not hasattr(self.train_tasks, "__iter__"):
+                raise ValueError(f"train_tasks={self.train_tasks!r} is not allowed; expected None "
+                                 "or a non-empty list of this network's task names")
+            sub = tuple(self.train_tasks)
+            object.__setattr__(self, "train_tasks", sub)
+            if not sub or len(set(sub)) != len(sub) or any(t not in self.tasks for t in sub):
+                raise ValueError(f"train_tasks={list(sub)!r} is not allowed; expected None or a "
+                                 f"non-empty list of distinct names from tasks={list(self.tasks)}")
 
     def to_dict(self) -> dict:
         """The config as a JSON-able dict; optional fields at their default are left out."""
         d = dataclasses.asdict(self)
         d["tasks"] = list(self.tasks)
+        d["init_from"] = None if self.init_from is None else self.init_from.to_dict()
+        d["train_tasks"] = None if self.train_tasks is None else list(self.train_tasks)
         for name in _OPTIONAL_FIELDS:
             if d[name] == _DEFAULTS[name]:
                 del d[name]
@@ -172,7 +252,20 @@ class TrainConfig:
             if last_perf is None:
                 raise ValueError("sampling='error' needs the last evaluation's performance")
             w = np.maximum(1.0 - np.asarray(last_perf, dtype=float), ERROR_FLOOR)
+        if self.train_tasks is not None:
+            w = w * self.trained_mask()
         return w / w.sum()
+
+    def trained_mask(self) -> np.ndarray:
+        """Whether each task (K,) is trained (in ``train_tasks``; all of them by default)."""
+        if self.train_tasks is None:
+            return np.ones(len(self.tasks), dtype=bool)
+        return np.array([t in self.train_tasks for t in self.tasks])
+
+    @property
+    def depth(self) -> int:
+        """How many ancestors the network has (0: a fresh network; k: the k-th of a chain)."""
+        return 0 if self.init_from is None else 1 + self.init_from.depth
 
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
@@ -248,6 +341,38 @@ def build_model(config: TrainConfig) -> ModulatedRNN:
                         sigma_x=config.sigma_x, mod_init_std=config.mod_init_std)
 
 
+@torch.no_grad()
+def inherit_weights(model: ModulatedRNN, config: TrainConfig, init_state: dict) -> ModulatedRNN:
+    """Overwrite ``model`` (a network of ``config`` as :func:`build_model` draws it) with its
+    parent's weights, in place, per ``config.inherit``; returns ``model``.
+
+    ``init_state`` is the ``state_dict`` of a network of ``config.init_from`` (checked: a
+    ``ValueError`` if it is not). Copied: the shared weights W_in (N, n_in), W_rec (N, N),
+    b (N,), W_out (n_out, N), b_out (n_out,); with ``inherit="all"`` also, for every modulation
+    tensor P of shape (K, ...) (B, G, A, Bp (K, N); M (K, N, N); U, V (K, N, R)), the parent's
+    rows: P[tasks.index(t)] = P_parent[i] for its i-th task t. Every other row keeps the value
+    a fresh network draws, so a child with ``inherit="shared"`` is the fresh network with the
+    parent's shared weights."""
+    parent_cfg = config.init_from
+    if parent_cfg is None:
+        raise ValueError("init_state is given but config.init_from is None: a fresh network "
+                         "starts from its own initialisation")
+    parent = build_model(parent_cfg)
+    try:
+        parent.load_state_dict(init_state)
+    except (RuntimeError, TypeError, AttributeError) as err:
+        raise ValueError(f"init_state: not the weights of a network of config.init_from "
+                         f"({parent_cfg.mechanism}, N={parent_cfg.n_rec}, "
+                         f"K={len(parent_cfg.tasks)}): {err}") from err
+    for mine, theirs in zip(model.shared_parameters(), parent.shared_parameters()):
+        mine.copy_(theirs)
+    if config.inherit == "all":
+        rows = torch.tensor([config.tasks.index(t) for t in parent_cfg.tasks])
+        for mine, theirs in zip(model.modulation_parameters(), parent.modulation_parameters()):
+            mine[rows] = theirs
+    return model
+
+
 def trainable_parameters(model: ModulatedRNN, trainable: str) -> list[torch.nn.Parameter]:
     """The parameters Adam updates under a ``TRAINABLE`` option (see that constant)."""
     check_choice("trainable", trainable, TRAINABLE)
@@ -302,17 +427,32 @@ def _state(model, optimizer, step: int, history: History, config: TrainConfig) -
 
 
 def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: bool = True,
-          device: str | torch.device | None = None) -> TrainResult:
+          device: str | torch.device | None = None, init_state: dict | None = None
+          ) -> TrainResult:
     """Train a network; resume from ``checkpoint`` if it holds a run of the same config.
 
     The checkpoint is (re)written atomically at every evaluation and removed when training ends.
     A checkpoint of another config, or one that cannot be read, is reported and ignored.
     Raises ``FloatingPointError`` if the loss becomes NaN or infinite.
+
+    ``init_state``: the weights (``state_dict``) of the parent network ``config.init_from``,
+    required exactly when that is set (:func:`inherit_weights` applies them before step 0).
     """
     device = torch.device(device) if device is not None else default_device()
+    if config.init_from is not None and init_state is None:
+        raise ValueError(f"config.init_from is set: this network starts from the weights of a "
+                         f"{config.init_from.mechanism} network on {list(config.init_from.tasks)};"
+                         " pass them as init_state (lib.experiments.packing loads them from the "
+                         "parent's network artifact)")
+    if init_state is not None and config.init_from is None:
+        raise ValueError("init_state is given but config.init_from is None: a fresh network "
+                         "starts from its own initialisation")
 
     def fresh() -> tuple:
-        model = build_model(config).to(device)
+        model = build_model(config)
+        if init_state is not None:
+            inherit_weights(model, config, init_state)
+        model = model.to(device)
         params = trainable_parameters(model, config.trainable)
         return model, params, make_optimizer(params, config.lr, device), History(config.tasks), 0
 
@@ -455,9 +595,14 @@ def clip_gradients(params: list[torch.nn.Parameter], clip: float | None) -> None
 
 
 def at_criterion(history: History, config: TrainConfig) -> bool:
-    """The stopping rule: every task at criterion at the last evaluation (if the config stops
-    there at all)."""
-    return config.stop_at_criterion and min(history.perf[-1]) >= config.criterion
+    """The stopping rule: every trained task (all of them unless ``config.train_tasks``) at
+    criterion at the last evaluation (if the config stops there at all)."""
+    if not config.stop_at_criterion:
+        return False
+    last = history.perf[-1]
+    if config.train_tasks is not None:
+        last = [p for p, on in zip(last, config.trained_mask()) if on]
+    return min(last) >= config.criterion
 
 
 def default_device() -> torch.device:
@@ -470,7 +615,8 @@ def default_device() -> torch.device:
         raise ValueError(f"BOOK_DEVICE: {name!r} is not a torch device ({err})") from err
 
 
-__all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "build_model", "train",
+__all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "INHERIT", "build_model",
+           "inherit_weights", "train",
            "evaluate", "evaluation_batches", "trainable_parameters", "training_batch",
            "train_step", "training_context", "optimise_on_batch", "make_optimizer", "at_criterion",
            "clip_gradients", "default_device", "SAMPLING"]
