@@ -21,27 +21,50 @@ Arms (``backbones``):
   would be the untrained network). Its grid is its own (``frozen_n_recs``,
   ``frozen_n_tasks_list``; smaller at ``quick``).
 
-Still to come (written here so that the design is fixed before any of it is run):
+* **P2(b), ``pretrained``**: a frozen *pretrained* backbone. The backbone is a P1 network of
+  the same N, pathway and seed trained jointly on the first ``n_pretrain`` = K0 tasks of the order
+  (every parameter learned; arm ``pretrain`` of the table, E1's protocol, so at ``quick`` it is
+  P1's network at K = K0). Its shared weights are then frozen and a network of K > K0 tasks
+  (``p2b_n_tasks_list``) learns *every* task, old and new, through freshly drawn modulation
+  parameters only (``TrainConfig(init_from=<backbone>, inherit="shared",
+  trainable="modulation")``): the child is the fresh network of its own config -- the P2(a)
+  network of the same (pathway, N, K, seed) -- except that W_in, W_rec, b, W_out, b_out are the
+  backbone's. So P2(b) against P2(a) at the same (pathway, N, K) is paired over seeds and
+  differs in nothing but whether the frozen shared weights were trained. Its grid uses
+  ``frozen_n_recs``. (The design first written here kept the K0 old tasks' trained modulation
+  and trained only the new tasks'; learning all K afresh was chosen instead so that the
+  comparison with P2(a) is exact. The machinery does both: ``inherit="all"`` with
+  ``train_tasks`` the new tasks is the other design.)
+* **P3, sequential packing**: tasks are added one at a time in the task order, up to
+  ``p3_n_tasks`` stages, for each mode of ``p3_modes``. Stage 1 trains every parameter on task
+  1 (the P1 network of K = 1, at the stage budget). Stage k = 2..K is a network of the first k
+  tasks (context dimension k) that starts from stage k - 1 (``init_from``, ``inherit="all"``:
+  shared weights and the k - 1 old tasks' modulation rows; task k's rows drawn fresh) and is
+  trained on task k alone (``train_tasks=(task k,)``, no replay), stopping once task k is at
+  criterion or after ``p3_max_steps`` steps (E1's easy-coherence curriculum kept at the same
+  fraction of the budget). Modes: ``modulation`` (arm ``seq_modulation``) trains only the
+  modulation parameters after stage 1 (the old tasks' rows get exactly zero updates, so nothing
+  can be forgotten; the question is whether the new task can be learned on a backbone shaped by
+  the earlier ones), ``finetune`` (``seq_finetune``) trains everything (the question is
+  forgetting). Every stage is evaluated on all tasks so far, which gives the forgetting curves;
+  ``none`` takes part in ``finetune`` only (it has no modulation parameters).
 
-* **P2(b), pretrained backbone**: the shared weights of a P1 network trained jointly on the first
-  K0 tasks of the order (its artifact, same N, variant and seed) are frozen; K - K0 *new* tasks
-  are then learned through new per-task modulation parameters only (``trainable =
-  "modulation"``, new tasks' modulation drawn as at initialisation, the K0 old tasks' kept).
-  Measured: how many new tasks each pathway adds to a fixed, trained network (all new tasks at
-  criterion, old ones unchanged by construction). Needs a ``TrainConfig`` field naming the
-  backbone artifact to start from (an optional field, so existing keys do not change).
-* **P3, sequential packing**: tasks are added one at a time in the task order. Stage 1 trains
-  every parameter on task 1; stage k = 2..K trains task k alone (no replay), either with the
-  shared weights frozen (modulation only: old tasks cannot be forgotten, the question is whether
-  the new one can be learned) or trainable (the question is forgetting). After every stage all
-  tasks so far are evaluated; measured: the number of tasks at criterion after each stage and
-  the largest k with tasks 1..k all at criterion. Needs a staged trainer in ``lib.core`` (one
-  ``train`` call per stage from the previous stage's state, context dimension K fixed up front).
+Networks and jobs. Every network of every arm is a ``network`` artifact keyed by its
+:class:`~lib.core.train.TrainConfig`; a child's config contains its parent's (``init_from``), so a
+chain's provenance is in its key. :func:`run_packing` trains in *rounds* by chain depth
+(:attr:`TrainConfig.depth`): round 0 is every network that starts fresh (P1, P2(a), the P2(b)
+backbones, P3's stage 1), round d every network whose parent is in round d - 1 (the P2(b)
+networks and P3's stage 2; then stage 3, ...), each round one sweep over all chains. A child's
+job (:func:`train_from_parent`) gets its parent's weights from the driver, which loads them from
+the parent's verified artifact, so workers and cluster nodes need no artifacts. An interrupted
+run resumes at the first missing stage of every chain; a failed network stops only its own
+chain's later stages.
 
 Jobs run through :func:`lib.experiments.sweep.run_sweep` (``backend`` ``"local"``: a process
 pool; ``"ray"``: a local Ray instance or a cluster at ``address``) with the plan of
 :mod:`lib.experiments.plan` printed first (a plan over 30 min stops unless ``allow_long``). The
-result is one table, a row per network (:func:`network_row`).
+result is one table, a row per network (:func:`network_row`), keyed (arm, variant, N, K, seed)
+with K the stage for P3.
 
 ``python scripts/packing.py --profile quick --dry-run`` prints the plan of a profile (measured
 step costs, nothing trained); without ``--dry-run`` it trains what is missing (:func:`main`).
@@ -52,9 +75,9 @@ import argparse
 import functools
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Hashable
+from typing import Any, Hashable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -64,21 +87,43 @@ from lib.core.checks import fail
 from lib.core.params import (ALLOW_LONG, PROFILES, Param, _fail, choice, int_in, parse_list,
                              resolve, subset, task_set)
 from lib.core.tasks import TASK_SETS
-from lib.core.train import TrainConfig, build_model
+from lib.core.train import TrainConfig, build_model, train
 from lib.experiments import plan, sweep
 from lib.experiments.battery import VARIANTS, BatterySpec, battery_spec
+from lib.experiments.runner import JobsFailed, load_or_train, network_payload
 
-BACKBONES: dict[str, str] = {"trained": "all", "frozen_random": "modulation"}
-"""Arms of the packing grid -> the ``TrainConfig.trainable`` of their networks: P1 joint
-training, P2(a) shared weights frozen at their random initialisation."""
+BACKBONES: dict[str, tuple[str, ...]] = {"trained": ("trained",),
+                                         "frozen_random": ("frozen_random",),
+                                         "pretrained": ("pretrain", "pretrained"),
+                                         "sequential": ("seq_modulation", "seq_finetune")}
+"""The experiment's arms (values of the ``backbones`` parameter) -> the arms of the table they
+add (its ``backbone`` column): P1, P2(a), P2(b) (its backbones and its networks) and P3 (one
+arm per mode of ``p3_modes``)."""
+
+TRAINABLE: dict[str, str] = {"trained": "all", "frozen_random": "modulation", "pretrain": "all",
+                             "pretrained": "modulation", "seq_modulation": "modulation",
+                             "seq_finetune": "all"}
+"""Table arm -> the ``TrainConfig.trainable`` of its networks (P3: from stage 2 on; stage 1
+trains everything)."""
+
+P3_MODES: dict[str, str] = {"modulation": "seq_modulation", "finetune": "seq_finetune"}
+"""P3's modes -> their table arms."""
 
 GRID_PARAMS: dict[str, tuple[str, str]] = {"trained": ("n_recs", "n_tasks_list"),
                                            "frozen_random": ("frozen_n_recs",
-                                                             "frozen_n_tasks_list")}
-"""The parameters that give each arm's N and K."""
+                                                             "frozen_n_tasks_list"),
+                                           "pretrain": ("frozen_n_recs", "n_pretrain"),
+                                           "pretrained": ("frozen_n_recs", "p2b_n_tasks_list"),
+                                           "seq_modulation": ("p3_n_recs", "p3_n_tasks"),
+                                           "seq_finetune": ("p3_n_recs", "p3_n_tasks")}
+"""The parameters that give each table arm's N and K."""
 
 ARM_NAMES: dict[str, str] = {"trained": "P1, joint training",
-                             "frozen_random": "P2(a), frozen random backbone"}
+                             "frozen_random": "P2(a), frozen random backbone",
+                             "pretrain": "P2(b) backbones, joint training on the first tasks",
+                             "pretrained": "P2(b), frozen pretrained backbone",
+                             "seq_modulation": "P3, sequential, modulation only",
+                             "seq_finetune": "P3, sequential, fine-tuning"}
 
 PACKING_VARIANTS = ("none", "exc", "syn_prepost", "syn_lowrank_r1")
 """The default pathways: the matched-budget set (2N modulation parameters per task each) and the
@@ -134,11 +179,27 @@ PACKING_PARAMS: dict[str, Param] = {
                       PACKING_VARIANTS, "pathways (labels of lib.experiments.battery.VARIANTS)"),
     "n_seeds": Param(int_in(1, 100), 2, 3, 5, "seeds per cell (shared initial weights)"),
     "backbones": Param(subset(tuple(BACKBONES)), tuple(BACKBONES), tuple(BACKBONES),
-                       tuple(BACKBONES), "arms: 'trained' (P1) and 'frozen_random' (P2a)"),
+                       tuple(BACKBONES), "arms: 'trained' (P1), 'frozen_random' (P2a), "
+                                         "'pretrained' (P2b), 'sequential' (P3)"),
     "frozen_n_recs": Param(int_list(4, 4096), "24", "64", "64, 256",
-                           "network sizes N of the frozen random backbone (P2a)"),
+                           "network sizes N of the frozen backbones (P2a random, P2b "
+                           "pretrained)"),
     "frozen_n_tasks_list": Param(int_list(1, MAX_K), "2, 3", "2, 6", "2, 8, 20",
                                  "numbers of tasks K of the frozen random backbone (P2a)"),
+    "n_pretrain": Param(int_in(1, MAX_K - 1), 1, 2, 6,
+                        "tasks K0 the P2(b) backbone learns jointly (the first K0 of the order)"),
+    "p2b_n_tasks_list": Param(int_list(2, MAX_K), "2, 3", "6", "8, 20",
+                              "numbers of tasks K (each > n_pretrain) learned through "
+                              "modulation on the pretrained backbone (P2b)"),
+    "p3_modes": Param(subset(tuple(P3_MODES)), tuple(P3_MODES), tuple(P3_MODES),
+                      tuple(P3_MODES), "P3's modes: 'modulation' (shared weights frozen after "
+                                       "stage 1) and 'finetune' (everything trained)"),
+    "p3_n_recs": Param(int_list(4, 4096), "24", "64", "256",
+                       "network sizes N of sequential packing (P3)"),
+    "p3_n_tasks": Param(int_in(2, MAX_K), 3, 4, 20,
+                        "stages of sequential packing: tasks added one at a time (P3)"),
+    "p3_max_steps": Param(int_in(1, 10_000_000), 40, 2000, 20_000,
+                          "step budget of each P3 stage (one task; E1's curriculum fraction)"),
     "backend": Param(choice(sweep.BACKENDS), "local", "local", "local",
                      "where jobs run: 'local' (process pool) or 'ray'"),
     "address": Param(ray_address, None, None, None,
@@ -168,28 +229,73 @@ class PackingSpec:
     backbones: tuple[str, ...] = ("trained",)
     frozen_n_recs: tuple[int, ...] = ()
     frozen_n_tasks_list: tuple[int, ...] = ()
+    n_pretrain: int = 1
+    p2b_n_tasks_list: tuple[int, ...] = ()
+    p3_modes: tuple[str, ...] = tuple(P3_MODES)
+    p3_n_recs: tuple[int, ...] = ()
+    p3_n_tasks: int = 2
+    p3_max_steps: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("task_order", "n_recs", "n_tasks_list", "variants", "backbones",
-                     "frozen_n_recs", "frozen_n_tasks_list"):
+                     "frozen_n_recs", "frozen_n_tasks_list", "p2b_n_tasks_list", "p3_modes",
+                     "p3_n_recs"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         task_set("task_order", list(self.task_order))
         subset(tuple(VARIANTS))("variants", list(self.variants))
         subset(tuple(BACKBONES))("backbones", list(self.backbones))
+        subset(tuple(P3_MODES))("p3_modes", list(self.p3_modes))
         int_in(1, 100)("n_seeds", self.n_seeds)
         n = len(self.task_order)
-        for arm in self.backbones:
+        if "pretrained" in self.backbones:
+            int_in(1, MAX_K - 1)("n_pretrain", self.n_pretrain)
+        if "sequential" in self.backbones:
+            int_in(2, MAX_K)("p3_n_tasks", self.p3_n_tasks)
+            if self.p3_max_steps is not None:
+                int_in(1, 10_000_000)("p3_max_steps", self.p3_max_steps)
+        for arm in self.arms:
             n_name, k_name = GRID_PARAMS[arm]
             int_list(4, 4096)(n_name, list(self.n_recs_of(arm)))
             ks = int_list(1, MAX_K)(k_name, list(self.n_tasks_of(arm)))
             if max(ks) > n:
-                fail(k_name, ks, f"numbers of tasks K in [1, {n}]: task_order has {n} tasks "
-                                 f"({', '.join(self.task_order)}); lengthen task_order or drop "
-                                 f"K = {', '.join(str(k) for k in ks if k > n)}")
-        if "frozen_random" in self.backbones and not self.labels("frozen_random"):
-            fail("variants", self.variants, "at least one pathway with modulation parameters "
-                                            "(not only 'none') when backbones includes "
-                                            "'frozen_random'")
+                value = getattr(self, k_name)
+                fail(k_name, value, f"numbers of tasks K in [1, {n}]: task_order has {n} tasks "
+                                    f"({', '.join(self.task_order)}); lengthen task_order or "
+                                    f"drop K = {', '.join(str(k) for k in ks if k > n)}")
+            if arm != "trained" and arm != "seq_finetune" and not self.labels(arm):
+                fail("variants", self.variants, "at least one pathway with modulation "
+                                                "parameters (not only 'none') when backbones "
+                                                f"includes {self._backbone_of(arm)!r}")
+        if "pretrained" in self.backbones:
+            low = [k for k in self.p2b_n_tasks_list if k <= self.n_pretrain]
+            if low:
+                fail("n_pretrain", self.n_pretrain,
+                     f"fewer tasks than every K of p2b_n_tasks_list {list(self.p2b_n_tasks_list)}"
+                     f" (K = {', '.join(map(str, low))} is not above it): the backbone learns "
+                     "the first n_pretrain tasks, a P2(b) network at least one task more")
+
+    @staticmethod
+    def _backbone_of(arm: str) -> str:
+        return next(b for b, arms in BACKBONES.items() if arm in arms)
+
+    @property
+    def arms(self) -> tuple[str, ...]:
+        """The table arms this spec trains, in order (P3: one per mode of ``p3_modes``)."""
+        out = []
+        for b in self.backbones:
+            if b == "sequential":
+                out += [P3_MODES[m] for m in self.p3_modes]
+            else:
+                out += list(BACKBONES[b])
+        return tuple(out)
+
+    @property
+    def stage_steps(self) -> tuple[int, int]:
+        """(max_steps, easy_steps) of one P3 stage: ``p3_max_steps`` (E1's budget if None) and
+        E1's easy-coherence curriculum at the same fraction of the budget."""
+        proto = self.protocol
+        steps = proto.max_steps if self.p3_max_steps is None else self.p3_max_steps
+        return steps, round(proto.easy_steps * steps / proto.max_steps)
 
     @classmethod
     def from_params(cls, p: SimpleNamespace) -> "PackingSpec":
@@ -199,33 +305,64 @@ class PackingSpec:
         check_backend(p.backend, p.address)
         return cls(tuple(p.task_order), tuple(p.n_recs), tuple(p.n_tasks_list),
                    tuple(p.variants), p.n_seeds, battery_spec(p.profile), tuple(p.backbones),
-                   tuple(p.frozen_n_recs), tuple(p.frozen_n_tasks_list))
+                   tuple(p.frozen_n_recs), tuple(p.frozen_n_tasks_list), p.n_pretrain,
+                   tuple(p.p2b_n_tasks_list), tuple(p.p3_modes), tuple(p.p3_n_recs),
+                   p.p3_n_tasks, p.p3_max_steps)
 
-    def n_recs_of(self, backbone: str) -> tuple[int, ...]:
-        return self.n_recs if backbone == "trained" else self.frozen_n_recs
+    def n_recs_of(self, arm: str) -> tuple[int, ...]:
+        """The network sizes N of a table arm."""
+        return {"trained": self.n_recs, "seq_modulation": self.p3_n_recs,
+                "seq_finetune": self.p3_n_recs}.get(arm, self.frozen_n_recs)
 
-    def n_tasks_of(self, backbone: str) -> tuple[int, ...]:
-        return self.n_tasks_list if backbone == "trained" else self.frozen_n_tasks_list
+    def n_tasks_of(self, arm: str) -> tuple[int, ...]:
+        """The numbers of tasks K of a table arm (P3: the stages 1..p3_n_tasks)."""
+        return {"trained": self.n_tasks_list, "frozen_random": self.frozen_n_tasks_list,
+                "pretrain": (self.n_pretrain,), "pretrained": self.p2b_n_tasks_list,
+                }.get(arm, tuple(range(1, self.p3_n_tasks + 1)))
 
-    def labels(self, backbone: str) -> tuple[str, ...]:
-        """The variants an arm trains (the frozen backbone skips pathways without modulation)."""
-        return self.variants if backbone == "trained" else tuple(
+    def labels(self, arm: str) -> tuple[str, ...]:
+        """The variants an arm trains: every variant in P1 and in P3's fine-tuning; only those
+        with modulation parameters where the shared weights are frozen (P2, P3's modulation
+        mode, and the P2(b) backbones, which exist for P2(b)'s networks)."""
+        return self.variants if arm in ("trained", "seq_finetune") else tuple(
             v for v in self.variants if _has_modulation(v))
 
     def config(self, backbone: str, label: str, n_rec: int, n_tasks: int,
                seed: int) -> TrainConfig:
-        """One network: E1's config of (label, seed) at this profile, on the first ``n_tasks``
-        tasks of the order, with ``n_rec`` units and the arm's trainable parameters."""
-        if backbone not in BACKBONES:
-            fail("backbone", backbone, "one of " + ", ".join(map(repr, BACKBONES)))
-        if backbone != "trained" and not _has_modulation(label):
+        """One network of a table arm (``backbone``): E1's config of (label, seed) at this
+        profile, on the first ``n_tasks`` tasks of the order (P3: stage ``n_tasks``), with
+        ``n_rec`` units, the arm's trainable parameters and, for P2(b) and P3's later stages,
+        the parent it starts from (``init_from``, see the module docstring)."""
+        if backbone not in TRAINABLE:
+            fail("backbone", backbone, "one of " + ", ".join(map(repr, TRAINABLE)))
+        if backbone not in ("trained", "seq_finetune") and not _has_modulation(label):
             fail("label", label, f"a pathway with modulation parameters in arm {backbone!r}")
-        return self.protocol.config(label, seed).replace(
-            tasks=self.task_order[:n_tasks], n_rec=n_rec, trainable=BACKBONES[backbone])
+        if backbone in ("trained", "frozen_random"):
+            return self.protocol.config(label, seed).replace(
+                tasks=self.task_order[:n_tasks], n_rec=n_rec, trainable=TRAINABLE[backbone])
+        if backbone == "pretrain":
+            return self.config("trained", label, n_rec, self.n_pretrain, seed)
+        if backbone == "pretrained":
+            if n_tasks <= self.n_pretrain:
+                fail("n_tasks", n_tasks, f"more tasks than the backbone's n_pretrain = "
+                                         f"{self.n_pretrain}")
+            return self.config("frozen_random", label, n_rec, n_tasks, seed).replace(
+                init_from=self.config("pretrain", label, n_rec, self.n_pretrain, seed),
+                inherit="shared")
+        steps, easy = self.stage_steps
+        first = self.config("trained", label, n_rec, 1, seed).replace(max_steps=steps,
+                                                                      easy_steps=easy)
+        if n_tasks == 1:
+            return first
+        return first.replace(tasks=self.task_order[:n_tasks], trainable=TRAINABLE[backbone],
+                             init_from=self.config(backbone, label, n_rec, n_tasks - 1, seed),
+                             train_tasks=(self.task_order[n_tasks - 1],))
 
     def configs(self, backbone: str | None = None) -> dict[tuple, TrainConfig]:
-        """Every network of the spec (or of one arm), keyed (backbone, variant, N, K, seed)."""
-        arms = self.backbones if backbone is None else (backbone,)
+        """Every network of the spec (or of one table arm), keyed (arm, variant, N, K, seed)
+        (K: P3's stage). Networks of different arms may be the same network (a P2(b) backbone
+        that is a P1 network, P3's stage 1 in both modes): same config, one artifact."""
+        arms = self.arms if backbone is None else (backbone,)
         return {(arm, lab, n, k, s): self.config(arm, lab, n, k, s)
                 for arm in arms for lab in self.labels(arm) for n in self.n_recs_of(arm)
                 for k in self.n_tasks_of(arm) for s in range(self.n_seeds)}
@@ -260,30 +397,127 @@ def network_row(key: Hashable, config: dict, payload: dict) -> dict:
     backbone, variant, n_rec, n_tasks, seed = key
     cfg = TrainConfig.from_dict(config)
     hist = payload["history"]
-    final = np.asarray(hist["perf"][-1], float)
+    perf = np.asarray(hist["perf"], float).reshape(len(hist["perf"]), len(cfg.tasks))
+    final = perf[-1]
     ppt = _params_per_task(cfg.mechanism, cfg.n_rec, cfg.rank, len(cfg.tasks))
     at = final >= cfg.criterion
+    trained = cfg.trained_mask()
+    hit = np.flatnonzero((perf[:, trained] >= cfg.criterion).all(1))
+    trials = hist.get("trials") or [s * cfg.batch_size for s in hist["steps"]]
     row = {"backbone": backbone, "variant": variant, "N": n_rec, "K": n_tasks, "seed": seed,
            "params_per_task": ppt, "total_mod_params": ppt * n_tasks,
            "steps": int(hist["steps"][-1]), "wall_s": float(hist.get("wall_s", np.nan)),
            "mean_perf": float(final.mean()), "min_perf": float(final.min()),
-           "n_at_criterion": int(at.sum()), "all_at_criterion": bool(at.all())}
+           "n_at_criterion": int(at.sum()), "all_at_criterion": bool(at.all()),
+           "tasks": ",".join(cfg.tasks),
+           "trained_tasks": "all" if cfg.train_tasks is None else ",".join(cfg.train_tasks),
+           "parent_K": 0 if cfg.init_from is None else len(cfg.init_from.tasks),
+           "trials_to_criterion": float(trials[hit[0]]) if hit.size else np.nan}
     row |= {f"perf:{t}": float(p) for t, p in zip(cfg.tasks, final)}
     return row
 
 
+@dataclass
+class StagedPart(plan.Part):
+    """A plan part whose jobs run in rounds (``stages[i]``: the chain depth of ``todo[i]``):
+    the rounds run one after the other, the jobs of a round in parallel, so the wall time is
+    the sum over rounds of :class:`lib.experiments.plan.Part`'s estimate of each round."""
+
+    stages: list[int] = field(default_factory=list)
+
+    @property
+    def wall_s(self) -> float:
+        if not self.job_s:
+            return 0.0
+        if len(self.stages) != len(self.job_s):
+            return super().wall_s
+        total = 0.0
+        for d in sorted(set(self.stages)):
+            jobs = [s for s, st in zip(self.job_s, self.stages) if st == d]
+            total += max(sum(jobs) / plan.parallelism(self.workers, len(jobs)), max(jobs))
+        return total
+
+
+def _unique(configs: Mapping[Hashable, TrainConfig]) -> dict[str, tuple[Hashable, TrainConfig]]:
+    """Artifact key -> (first table key, config): every network once."""
+    out: dict[str, tuple[Hashable, TrainConfig]] = {}
+    for k, c in configs.items():
+        out.setdefault(artifacts.artifact_key("network", c.to_dict()), (k, c))
+    return out
+
+
 def packing_plan(spec: PackingSpec, workers: int = 2, force: bool = False,
                  todo: list | None = None) -> plan.Plan:
-    """The plan of a spec (one part per arm): networks needed, present, to make, and the wall
-    time estimated from training steps timed on this machine (nothing is trained: this is the
-    dry run). ``todo``: keys already known to be missing."""
-    parts = []
-    for arm in spec.backbones:
-        configs = spec.configs(arm)
+    """The plan of a spec (one part per table arm): networks needed, present, to make, and the
+    wall time estimated from training steps timed on this machine (nothing is trained: this is
+    the dry run). A network shared by several arms is counted in the first; the parts of chained
+    arms (P2(b), P3) add up their rounds (:class:`StagedPart`). ``todo``: keys already known to
+    be missing."""
+    parts, seen = [], set()
+    for arm in spec.arms:
+        configs = {}
+        for akey, (k, c) in _unique(spec.configs(arm)).items():
+            if akey not in seen:
+                seen.add(akey)
+                configs[k] = c
+        if not configs:
+            continue
         arm_todo = None if todo is None else [k for k in todo if k in configs]
-        parts.append(plan.network_part(configs, workers, force, todo=arm_todo,
-                                       label=f"E3 {ARM_NAMES[arm]}"))
+        label = f"E3 {ARM_NAMES[arm]}"
+        if not any(c.init_from is not None for c in configs.values()):
+            parts.append(plan.network_part(configs, workers, force, todo=arm_todo, label=label))
+            continue
+        # A chained arm: timed as the fresh networks of the same tasks (a step costs the same;
+        # the plan's timing draws steps from a sample of the tasks, which a lineage forbids).
+        timing = {k: _timing_config(c) for k, c in configs.items()}
+        note = plan.network_part(timing, workers, todo=[], label=label).note
+        if arm.startswith("seq_"):
+            note += f"; {spec.p3_n_tasks} stages, one after the other"
+        part = plan.artifact_part(label, "network", {k: c.to_dict() for k, c in configs.items()},
+                                  lambda k: plan.train_seconds(timing[k]), workers, force,
+                                  arm_todo, note)
+        part = StagedPart(**{f: getattr(part, f) for f in plan.Part.__dataclass_fields__},
+                          stages=[configs[k].depth for k in part.todo])
+        parts.append(part)
     return plan.Plan(parts)
+
+
+def _timing_config(config: TrainConfig) -> TrainConfig:
+    return config.replace(init_from=None, inherit="all", train_tasks=None)
+
+
+def train_from_parent(config: dict, parents: Mapping[str, dict]) -> dict:
+    """A sweep job that trains a network starting from its parent's weights: ``config`` is a
+    ``TrainConfig.to_dict()`` with ``init_from``, ``parents`` maps artifact keys of parent
+    networks to their ``state_dict`` (the driver loads them, so a worker needs no artifacts).
+    The payload is a ``network`` artifact's, as :func:`lib.experiments.sweep.train_network`'s."""
+    cfg = TrainConfig.from_dict(config)
+    if cfg.init_from is None:
+        fail("config", config, "a config with init_from (a fresh network is "
+                               "lib.experiments.sweep.train_network's job)")
+    key = artifacts.artifact_key("network", cfg.init_from.to_dict())
+    if key not in parents:
+        raise KeyError(f"the weights of parent network {key} were not passed to this job")
+    return network_payload(train(cfg, progress=False, init_state=parents[key]))
+
+
+def load_or_train_chain(config: TrainConfig, progress: bool = False):
+    """One network of any arm, loaded or trained, with its ancestors: a fresh network through
+    :func:`lib.experiments.runner.load_or_train`; a child after its parent (recursively), from
+    the parent's weights, checkpointed next to its artifact as ``load_or_train`` does. Returns a
+    :class:`~lib.core.train.TrainResult`."""
+    if config.init_from is None:
+        return load_or_train(config, progress=progress)
+    parent = load_or_train_chain(config.init_from, progress)
+    cfg = config.to_dict()
+
+    def compute() -> dict:
+        ckpt = artifacts.paths("network", cfg)[0].with_suffix(".ckpt")
+        return network_payload(train(config, checkpoint=ckpt, progress=progress,
+                                     init_state=parent.model.state_dict()))
+
+    artifacts.load_or_compute("network", cfg, compute)
+    return load_or_train(config, progress=progress)  # now present: loaded
 
 
 def run_packing(spec: PackingSpec, workers: int = 2, backend: str = "local",
@@ -300,28 +534,84 @@ def run_packing(spec: PackingSpec, workers: int = 2, backend: str = "local",
     ``$BOOK_NO_TRAIN=1`` a missing network is an error naming its config."""
     check_backend(backend, address)
     configs = spec.configs()
-    todo = [k for k, c in configs.items() if force or not artifacts.has("network", c.to_dict())]
+    unique = _unique(configs)
+    todo = {a: (k, c) for a, (k, c) in unique.items()
+            if force or not artifacts.has("network", c.to_dict())}
     if not (todo and artifacts.no_train()):  # else run_sweep names what is missing
-        p = packing_plan(spec, workers, force, todo=todo)
+        p = packing_plan(spec, workers, force, todo=[k for k, _ in todo.values()])
         if todo:
             plan.require(p, allow_long)
         else:
             print(p.text(), flush=True)
+        _train_rounds(todo, backend, address, workers, progress)
     return sweep.run_sweep("network", sweep.train_network,
                            {k: c.to_dict() for k, c in configs.items()}, row=network_row,
                            backend=backend, address=address, workers=workers,
-                           progress=progress, force=force)
+                           progress=progress)
+
+
+def _train_rounds(todo: dict[str, tuple[Hashable, TrainConfig]], backend: str,
+                  address: str | None, workers: int, progress: bool) -> None:
+    """Train the networks of ``todo`` (artifact key -> (table key, config)) in rounds of chain
+    depth, each round one sweep on the backend; a child's parent is made in an earlier round
+    (or exists). A network whose job fails is reported after the last round
+    (:class:`~lib.experiments.runner.JobsFailed`, with every failure) and its descendants are not
+    trained; every other chain goes on."""
+    failures: dict[Hashable, str] = {}
+    skipped: set[Hashable] = set()
+    failed: set[str] = set()  # artifact keys of networks that failed or were not trained
+    for depth in sorted({c.depth for _, c in todo.values()}):
+        batch: dict[Hashable, TrainConfig] = {}
+        for akey, (k, c) in todo.items():
+            if c.depth != depth:
+                continue
+            parent = None if c.init_from is None else artifacts.artifact_key(
+                "network", c.init_from.to_dict())
+            if parent in failed:
+                failed.add(akey)
+                failures[k] = f"not trained: its parent network {parent} failed"
+                skipped.add(k)
+            else:
+                batch[k] = c
+        if not batch:
+            continue
+        if depth == 0:
+            fn = sweep.train_network
+        else:
+            parents = {}
+            for c in batch.values():
+                pkey = artifacts.artifact_key("network", c.init_from.to_dict())
+                if pkey not in parents:
+                    parents[pkey] = artifacts.load("network", c.init_from.to_dict())["state_dict"]
+            fn = functools.partial(train_from_parent, parents=parents)
+        try:
+            sweep.run_sweep("network", fn, {k: c.to_dict() for k, c in batch.items()},
+                            row=lambda k, c, p: {}, backend=backend, address=address,
+                            workers=workers, progress=progress, force=True)
+        except JobsFailed as err:
+            failures.update(err.failures)
+            failed.update(artifacts.artifact_key("network", batch[k].to_dict())
+                          for k in err.failures)
+    if failures:
+        raise JobsFailed(failures, {k: c.to_dict() for k, c in todo.values()
+                                    if k in failures and k not in skipped})
 
 
 def describe(spec: PackingSpec, profile: str) -> str:
     """What a run trains, in one paragraph (printed at the top of E3)."""
     proto = spec.protocol
     arms = []
-    for arm in spec.backbones:
+    for arm in spec.arms:
         n_nets = len(spec.configs(arm))
+        ks = (f"stages 1–{spec.p3_n_tasks}" if arm.startswith("seq_") else
+              f"K ∈ {{{', '.join(map(str, spec.n_tasks_of(arm)))}}}")
         arms.append(f"{ARM_NAMES[arm]}: N ∈ {{{', '.join(map(str, spec.n_recs_of(arm)))}}}, "
-                    f"K ∈ {{{', '.join(map(str, spec.n_tasks_of(arm)))}}}, variants "
+                    f"{ks}, variants "
                     f"{', '.join(f'`{v}`' for v in spec.labels(arm))} ({n_nets} networks)")
+    if any(a.startswith("seq_") for a in spec.arms):
+        steps, easy = spec.stage_steps
+        arms.append(f"each P3 stage trains one task for at most {steps:,} steps"
+                    + (f" (the first {easy:,} on easy coherences)" if easy else ""))
     return (f"**Profile `{profile}`**: task order {', '.join(spec.task_order)} (a network of K "
             f"tasks learns the first K); {spec.n_seeds} seeds per cell. "
             + "; ".join(arms) + ". "
@@ -331,7 +621,7 @@ def describe(spec: PackingSpec, profile: str) -> str:
             f"learning rate {proto.lr:g}; "
             + (f"the first {proto.easy_steps:,} steps on easy coherences; " if proto.easy_steps
                else "no easy-coherence curriculum; ")
-            + f"task sampling '{proto.sampling}'.")
+            + f"task sampling '{proto.sampling}'. Networks shared by arms are trained once.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -362,5 +652,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["BACKBONES", "PACKING_PARAMS", "PACKING_VARIANTS", "PackingSpec", "packing_spec",
-           "network_row", "packing_plan", "run_packing", "describe", "check_backend", "main"]
+__all__ = ["BACKBONES", "TRAINABLE", "P3_MODES", "ARM_NAMES", "PACKING_PARAMS",
+           "PACKING_VARIANTS", "PackingSpec", "packing_spec", "network_row", "packing_plan",
+           "StagedPart", "train_from_parent", "load_or_train_chain", "run_packing", "describe",
+           "check_backend", "main"]
