@@ -394,6 +394,257 @@ def frozen_text(cap: Capacity, backbone: str = "frozen_random") -> str:
                "budget."))
 
 
+# ---------------------------------------------------------------- P2(b): a pretrained backbone
+
+PRETRAINED_ARM, RANDOM_ARM, BACKBONE_ARM = "pretrained", "frozen_random", "pretrain"
+"""Table arms of P2(b)'s networks, of P2(a)'s (the random backbone they are paired with) and of
+P2(b)'s backbones (P1 networks on the first ``n_pretrain`` tasks)."""
+
+
+def _seed_map(t: pd.DataFrame, column: str) -> dict[int, float]:
+    return {int(s): float(x) for s, x in zip(t.seed, t[column])}
+
+
+def _ttc(g: pd.DataFrame) -> tuple[float, int]:
+    """Mean trials to criterion over the seeds that got there, and how many did."""
+    if "trials_to_criterion" not in g:
+        return np.nan, 0
+    v = g.trials_to_criterion.to_numpy(float)
+    v = v[np.isfinite(v)]
+    return (float(v.mean()) if v.size else np.nan), int(v.size)
+
+
+def pretrained_vs_random(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
+    """P2(b) against P2(a): per (variant, N, K) of the pretrained arm, the tasks at criterion
+    when every task is learned through fresh modulation parameters on the frozen *pretrained*
+    backbone and on the frozen *random* one (mean and 95% t half-width over seeds), their
+    difference pretrained - random paired over seeds (the two networks of a seed differ only in
+    their shared weights) with its interval and p, Holm-adjusted over the rows compared
+    (descriptive: outside C3's rule), the fraction of seeds with every task at criterion, trials
+    to criterion (every task; mean over the seeds that got there, and how many), the
+    backbones' share with every pretraining task at criterion, and the per-task budget. Where
+    P2(a) has no network of that (variant, N, K) the random columns and the test are nan."""
+    t = _with_arm(table)
+    pre, rnd = t[t.backbone == PRETRAINED_ARM], t[t.backbone == RANDOM_ARM]
+    bb = t[t.backbone == BACKBONE_ARM]
+    rows = []
+    for (v, n, k), g in pre.groupby(["variant", "N", "K"], sort=False):
+        r = rnd[(rnd.variant == v) & (rnd.N == n) & (rnd.K == k)]
+        b = bb[(bb.variant == v) & (bb.N == n)]
+        pm, ph, pn = _ci(g.n_at_criterion)
+        rm, rh, rn = _ci(r.n_at_criterion)
+        d = paired(_seed_map(g, "n_at_criterion"), _seed_map(r, "n_at_criterion"))
+        pt, ptn = _ttc(g)
+        rt, rtn = _ttc(r)
+        rows.append({"variant": v, "N": int(n), "K": int(k), "n": pn,
+                     "n_pretrain": int(g.parent_K.iloc[0]) if "parent_K" in g else np.nan,
+                     "pretrained": pm, "pretrained_hw": ph, "random": rm, "random_hw": rh,
+                     "diff": d["diff"] if rn else np.nan, "lo": d["lo"], "hi": d["hi"],
+                     "p": d["p"], "pairs": d["n"],
+                     "all_pretrained": float(g.all_at_criterion.mean()),
+                     "all_random": float(r.all_at_criterion.mean()) if rn else np.nan,
+                     "ttc_pretrained": pt, "ttc_pretrained_n": ptn, "ttc_random": rt,
+                     "ttc_random_n": rtn,
+                     "backbone_learned": float(b.all_at_criterion.mean()) if len(b) else np.nan,
+                     "params_per_task": int(g.params_per_task.iloc[0])
+                     if "params_per_task" in g else np.nan})
+    cols = ["variant", "N", "K", "n", "n_pretrain", "pretrained", "pretrained_hw", "random",
+            "random_hw", "diff", "lo", "hi", "p", "pairs", "all_pretrained", "all_random",
+            "ttc_pretrained", "ttc_pretrained_n", "ttc_random", "ttc_random_n",
+            "backbone_learned", "params_per_task"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["p_holm"] = holm(df.p.to_numpy(float)) if len(df) else np.array([], float)
+    df["differs"] = np.isfinite(df.p_holm) & (df.p_holm < alpha)
+    return df
+
+
+def _trials(x: float) -> str:
+    return "–" if not np.isfinite(x) else f"{x:,.0f}"
+
+
+def pretrained_text(cmp: pd.DataFrame) -> str:
+    """Under the P2(b) figure: per (N, K), each pathway's tasks at criterion on the pretrained
+    and on the random frozen backbone with their paired difference; which pathways learned
+    every task on the pretrained backbone; trials to criterion; how many backbones learned
+    their own tasks. Descriptive evidence for C3, outside its rule."""
+    if not len(cmp):
+        return "*(the pretrained-backbone arm was not run)*"
+    k0 = int(cmp.n_pretrain.iloc[0])
+    parts = []
+    for (n, k), g in cmp.groupby(["N", "K"], sort=True):
+        items = []
+        for r in g.itertuples():
+            item = (f"`{r.variant}` {fmt(r.pretrained, r.pretrained_hw, digits=1)} "
+                    f"(random backbone {fmt(r.random, r.random_hw, digits=1)}")
+            if np.isfinite(r.lo):
+                item += (f"; paired difference {r.diff:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}], "
+                         f"Holm-adjusted p = {r.p_holm:.3g}")
+            elif np.isfinite(r.diff):
+                item += f"; difference {r.diff:+.1f} over {r.pairs} seed"
+            items.append(item + ")")
+        parts.append(f"N = {n}, K = {k}: " + ", ".join(items))
+    all_any = cmp[cmp.all_pretrained > 0]
+    learners = list(dict.fromkeys(all_any.variant))
+    others = [v for v in dict.fromkeys(cmp.variant) if v not in learners]
+    ttc = "; ".join(f"`{r.variant}` {_trials(r.ttc_pretrained)} trials at N = {r.N}, K = {r.K} "
+                    f"({r.ttc_pretrained_n} of {r.n} seeds)" for r in cmp.itertuples()
+                    if r.ttc_pretrained_n)
+    bb = cmp.backbone_learned.to_numpy(float)
+    bb_text = ("" if not np.isfinite(bb).any() else
+               f" The backbones learned their {k0} pretraining task{'s' * (k0 > 1)} in "
+               f"{np.nanmin(bb):.0%}–{np.nanmax(bb):.0%} of seeds per pathway."
+               if np.nanmin(bb) != np.nanmax(bb) else
+               f" The backbones learned their {k0} pretraining task{'s' * (k0 > 1)} in "
+               f"{np.nanmin(bb):.0%} of seeds.")
+    return (f"Tasks at criterion (of K) when every task is learned through fresh modulation "
+            f"parameters on a frozen backbone pretrained jointly on the first {k0} "
+            f"task{'s' * (k0 > 1)}, against the frozen random backbone of P2(a) (mean ± 95% t "
+            f"half-width over seeds; the two networks of a seed share everything but the "
+            "trained shared weights): " + "; ".join(parts) + ". "
+            + (f"Every task learned in at least one seed: {', '.join(f'`{v}`' for v in learners)}"
+               if learners else "No pathway learned every task on the pretrained backbone")
+            + (f"; never: {', '.join(f'`{v}`' for v in others)}." if others and learners
+               else ".")
+            + (f" Trials to criterion on the pretrained backbone (every task; seeds that got "
+               f"there): {ttc}." if ttc else "")
+            + bb_text + " Descriptive, outside C3's rule.")
+
+
+# ---------------------------------------------------------------- P3: sequential packing
+
+SEQ_ARMS = {"seq_modulation": "modulation only", "seq_finetune": "fine-tuning"}
+"""P3's table arms and their modes."""
+
+
+@dataclass
+class Forgetting:
+    """P3's forgetting, from the table's stage rows (arm ``seq_*``; K is the stage; the table
+    needs ``tasks``, the comma-joined task order so far, and ``perf:<task>`` columns).
+
+    ``per_seed``: one row per (arm, variant, N, seed, stage k): ``task`` (the one trained at
+    stage k), ``new_perf`` (its performance after stage k), ``earlier`` (mean performance on
+    tasks 1..k-1 after stage k; nan at k = 1), ``forgetting`` (mean over j < k of the
+    performance on task j after stage j minus after stage k), ``n_at_criterion`` (of k) and
+    ``earlier_at_criterion`` (of k - 1).
+    ``summary``: one row per (arm, variant, N, stage): those as mean and 95% t half-width over
+    seeds (``n`` seeds).
+    ``curves``: one row per (arm, variant, N, task j, stage k >= j): the performance on task j
+    after stage k, mean, half-width and seeds -- the forgetting curves.
+    ``held``: one row per (arm, variant, N): the largest stage k after which every task so far
+    is at criterion (0 if none; mean, half-width, seeds), and the stages run.
+    """
+
+    per_seed: pd.DataFrame
+    summary: pd.DataFrame
+    curves: pd.DataFrame
+    held: pd.DataFrame
+
+
+def forgetting(table: pd.DataFrame, criterion: float = CRITERION) -> Forgetting:
+    """:class:`Forgetting` of the P3 rows of a packing table."""
+    t = _with_arm(table)
+    t = t[t.backbone.isin(list(SEQ_ARMS))]
+    if len(t) and "tasks" not in t:
+        raise ValueError("table: column 'tasks' is missing; expected a table of "
+                         "lib.experiments.packing.run_packing")
+    per_seed, curves_raw, held_raw = [], [], []
+    for (arm, v, n, s), g in t.groupby(["backbone", "variant", "N", "seed"], sort=False):
+        g = g.sort_values("K")
+        order = max(g.tasks, key=len).split(",")
+        after = {int(r.K): r for _, r in g.iterrows()}  # stage -> row
+        first = {}  # task j -> its performance after its own stage
+        best = 0
+        for k, r in after.items():
+            tasks = order[:k]
+            perf = np.array([float(r[f"perf:{x}"]) for x in tasks])
+            first[tasks[-1]] = perf[-1]
+            earlier = perf[:-1]
+            forg = [first[x] - perf[j] for j, x in enumerate(tasks[:-1]) if x in first]
+            per_seed.append({"backbone": arm, "variant": v, "N": int(n), "seed": int(s),
+                             "stage": k, "task": tasks[-1], "new_perf": float(perf[-1]),
+                             "earlier": float(earlier.mean()) if earlier.size else np.nan,
+                             "forgetting": float(np.mean(forg)) if forg else np.nan,
+                             "n_at_criterion": int((perf >= criterion).sum()),
+                             "earlier_at_criterion": int((earlier >= criterion).sum())})
+            for j, x in enumerate(tasks):
+                curves_raw.append({"backbone": arm, "variant": v, "N": int(n), "seed": int(s),
+                                   "task": x, "task_index": j + 1, "stage": k,
+                                   "perf": float(perf[j])})
+            if (perf >= criterion).all():
+                best = k
+        held_raw.append({"backbone": arm, "variant": v, "N": int(n), "seed": int(s),
+                         "held": best, "stages": max(after)})
+    ps = pd.DataFrame(per_seed, columns=["backbone", "variant", "N", "seed", "stage", "task",
+                                         "new_perf", "earlier", "forgetting", "n_at_criterion",
+                                         "earlier_at_criterion"])
+    summary = []
+    for (arm, v, n, k), g in ps.groupby(["backbone", "variant", "N", "stage"], sort=False):
+        row = {"backbone": arm, "variant": v, "N": int(n), "stage": int(k),
+               "task": g.task.iloc[0], "n": len(g)}
+        for col in ("new_perf", "earlier", "forgetting", "n_at_criterion"):
+            m, h, _ = _ci(g[col])
+            row[col], row[f"{col}_hw"] = m, h
+        summary.append(row)
+    cr = pd.DataFrame(curves_raw)
+    curves = []
+    if len(cr):
+        for (arm, v, n, x, j, k), g in cr.groupby(["backbone", "variant", "N", "task",
+                                                   "task_index", "stage"], sort=False):
+            m, h, cnt = _ci(g.perf)
+            curves.append({"backbone": arm, "variant": v, "N": int(n), "task": x,
+                           "task_index": int(j), "stage": int(k), "perf": m, "perf_hw": h,
+                           "n": cnt})
+    hr = pd.DataFrame(held_raw)
+    held = []
+    if len(hr):
+        for (arm, v, n), g in hr.groupby(["backbone", "variant", "N"], sort=False):
+            m, h, cnt = _ci(g.held)
+            held.append({"backbone": arm, "variant": v, "N": int(n), "held": m, "held_hw": h,
+                         "n": cnt, "stages": int(g.stages.max())})
+    return Forgetting(ps, pd.DataFrame(summary), pd.DataFrame(curves), pd.DataFrame(held))
+
+
+def forgetting_text(fg: Forgetting) -> str:
+    """Under P3's figures: per mode and N, each pathway after the last stage (performance on the
+    earlier tasks, forgetting, the new task, tasks at criterion) and the longest run of stages
+    it held; for the modulation-only mode, the largest forgetting anywhere (zero by
+    construction: the old tasks' parameters never move). Descriptive, outside C3's rule."""
+    s = fg.summary
+    if not len(s):
+        return "*(the sequential arm was not run)*"
+    out = []
+    for arm, sa in s.groupby("backbone", sort=False):
+        for n, sn in sa.groupby("N", sort=True):
+            k = int(sn.stage.max())
+            last = sn[sn.stage == k]
+            items = []
+            for r in last.itertuples():
+                h = fg.held[(fg.held.backbone == arm) & (fg.held.variant == r.variant)
+                            & (fg.held.N == n)].iloc[0]
+                items.append(f"`{r.variant}` earlier tasks {fmt(r.earlier, r.earlier_hw)} "
+                             f"(forgetting {fmt(r.forgetting, r.forgetting_hw)}), new task "
+                             f"{fmt(r.new_perf, r.new_perf_hw)}, "
+                             f"{fmt(r.n_at_criterion, r.n_at_criterion_hw, digits=1)} of {k} "
+                             f"at criterion; last stage with every task so far at "
+                             f"criterion {fmt(h.held, h.held_hw, digits=1)}")
+            line = (f"*{SEQ_ARMS.get(arm, arm)}*, N = {n}, after stage {k} "
+                    f"({last.task.iloc[0]}): " + "; ".join(items) + ".")
+            if arm == "seq_modulation":
+                f = fg.per_seed[(fg.per_seed.backbone == arm) & (fg.per_seed.N == n)]
+                worst = float(np.nanmax(np.abs(f.forgetting))) if f.forgetting.notna().any() \
+                    else 0.0
+                line += (f" With the shared weights frozen after stage 1 the earlier tasks "
+                         f"cannot be forgotten: the largest change of an earlier task's "
+                         f"performance over all stages and seeds is {worst:.3g}.")
+            out.append(line)
+    return ("Sequential packing, one task per stage without replay (mean ± 95% t half-width "
+            "over seeds; forgetting = performance on a task right after its own stage minus "
+            "now, averaged over the earlier tasks). " + " ".join(out)
+            + " Descriptive, outside C3's rule.")
+
+
 __all__ = ["ALPHA", "C3_RULE", "CRITERION", "MEASURES", "PAIRS", "Capacity", "capacity",
            "comparisons", "verdict_c3", "c3_markdown", "title_consistency",
-           "at_criterion_text", "capacity_text", "efficiency_text", "frozen_text"]
+           "at_criterion_text", "capacity_text", "efficiency_text", "frozen_text",
+           "PRETRAINED_ARM", "RANDOM_ARM", "BACKBONE_ARM", "SEQ_ARMS", "pretrained_vs_random",
+           "pretrained_text", "Forgetting", "forgetting", "forgetting_text"]

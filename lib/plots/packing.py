@@ -1,14 +1,23 @@
 """Figures of chapter E3 (task packing): tasks at criterion against K per network size, capacity
 against N, and capacity against the modulation parameters it uses; the same for the frozen
-random backbone. Inputs are :class:`lib.analysis.packing.Capacity` objects."""
+random backbone (inputs: :class:`lib.analysis.packing.Capacity`); P2(b), tasks learned on a
+frozen pretrained backbone against the random one, seeds paired (the table and
+:func:`lib.analysis.packing.pretrained_vs_random`); P3, the forgetting curves and the
+performance on new and earlier tasks per stage (:class:`lib.analysis.packing.Forgetting`)."""
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
 
-from lib.analysis.packing import VERDICT_ARM, Capacity
+from lib.analysis.packing import (CRITERION, PRETRAINED_ARM, RANDOM_ARM, SEQ_ARMS, VERDICT_ARM,
+                                  Capacity, Forgetting)
 from lib.plots import color, figure, style
 
-ARM_TITLES = {"trained": "joint training", "frozen_random": "frozen random backbone"}
+ARM_TITLES = {"trained": "joint training", "frozen_random": "frozen random backbone",
+              "pretrained": "frozen pretrained backbone", "seq_modulation":
+              "sequential, modulation only", "seq_finetune": "sequential, fine-tuning"}
 
 
 def _variants(df) -> list[str]:
@@ -118,4 +127,129 @@ def capacity_vs_params(cap: Capacity, backbone: str = VERDICT_ARM):
     return fig
 
 
-__all__ = ["at_criterion_vs_k", "capacity_vs_n", "capacity_vs_params"]
+def pretrained_vs_random(table: pd.DataFrame, cmp: pd.DataFrame):
+    """P2(b) against P2(a): one panel per (N, K) compared; per pathway, the tasks at criterion on
+    the frozen random backbone (open marker, left) and on the frozen pretrained one (filled,
+    right), mean and 95% t interval over seeds, each seed's pair joined by a grey line."""
+    cmp = cmp[np.isfinite(cmp.random.astype(float))] if len(cmp) else cmp
+    if not len(cmp):
+        return _empty("pretrained vs random backbone")
+    cells = sorted({(int(n), int(k)) for n, k in zip(cmp.N, cmp.K)})
+    fig, axes = figure(1, len(cells), 3.4, 3.0, sharey=True)
+    for ax, (n, k) in zip(axes[0], cells):
+        c = cmp[(cmp.N == n) & (cmp.K == k)]
+        labels = list(dict.fromkeys(c.variant))
+        for i, lab in enumerate(labels):
+            sel = (table.variant == lab) & (table.N == n) & (table.K == k)
+            pre = table[sel & (table.backbone == PRETRAINED_ARM)].set_index("seed")
+            rnd = table[sel & (table.backbone == RANDOM_ARM)].set_index("seed")
+            for s in sorted(set(pre.index) & set(rnd.index)):
+                ax.plot([i - 0.18, i + 0.18], [rnd.n_at_criterion[s], pre.n_at_criterion[s]],
+                        color="0.75", lw=0.8, zorder=1)
+            r = c[c.variant == lab].iloc[0]
+            kw = style(lab, line=False)
+            ax.errorbar(i - 0.18, r.random, yerr=np.nan_to_num(r.random_hw), capsize=3, ms=6,
+                        mfc="white", zorder=3, **kw)
+            ax.errorbar(i + 0.18, r.pretrained, yerr=np.nan_to_num(r.pretrained_hw),
+                        capsize=3, ms=6, zorder=3, **kw)
+        ax.axhline(k, color="0.5", ls=":", lw=1)
+        ax.set(title=f"N = {n}, K = {k}", xticks=range(len(labels)), xlim=(-0.6,
+               len(labels) - 0.4), ylim=(-0.3, k + 0.5))
+        ax.set_xticklabels(labels, rotation=20, fontsize=7)
+    axes[0, 0].set_ylabel("tasks at criterion (of K)")
+    handles = [Line2D([], [], color="0.3", marker="o", mfc="white", ls="", label="random"),
+               Line2D([], [], color="0.3", marker="o", ls="", label="pretrained"),
+               Line2D([], [], color="0.5", ls=":", label="all K tasks")]
+    fig.legend(handles=handles, loc="outside right center", fontsize=7, title="backbone")
+    fig.suptitle("Tasks learned through modulation on a frozen backbone", fontsize=10)
+    return fig
+
+
+def _seq_cells(df: pd.DataFrame) -> list[tuple[str, int]]:
+    arms = [a for a in SEQ_ARMS if a in set(df.backbone)]
+    return [(a, int(n)) for a in arms for n in sorted(set(df[df.backbone == a].N))]
+
+
+def forgetting_curves(fg: Forgetting):
+    """P3's forgetting curves: one row of panels per (mode, N), one panel per pathway; in each,
+    the performance on task j (one line per task, in the order learned) after every stage
+    k >= j, mean and 95% t interval over seeds; the dotted line is the criterion."""
+    c = fg.curves
+    if not len(c):
+        return _empty("sequential packing")
+    cells = _seq_cells(c)
+    labels = list(dict.fromkeys(c.variant))
+    fig, axes = figure(len(cells), len(labels), 2.6, 2.3, sharex=True, sharey=True)
+    stages = sorted(set(c.stage))
+    tasks = (c.drop_duplicates("task_index").sort_values("task_index")[["task_index", "task"]])
+    cmap = plt.get_cmap("viridis")
+    shapes = "osD^vP*X"
+    for row, (arm, n) in zip(axes, cells):
+        for ax, lab in zip(row, labels):
+            g = c[(c.backbone == arm) & (c.N == n) & (c.variant == lab)]
+            if not len(g):
+                ax.set_axis_off()
+                continue
+            for j, task in tasks.itertuples(index=False):
+                h = g[g.task_index == j].sort_values("stage")
+                frac = (j - 1) / max(1, len(tasks) - 1)
+                ax.errorbar(h.stage, h.perf, yerr=np.nan_to_num(h.perf_hw), lw=1.2, ms=4,
+                            capsize=2, color=cmap(0.9 * frac), marker=shapes[(j - 1) % 8],
+                            label=f"{j}: {task}")
+            ax.axhline(CRITERION, color="0.5", ls=":", lw=1)
+            ax.set(title=lab, ylim=(-0.05, 1.05), xticks=stages)
+            ax.title.set_fontsize(8)
+    for ax in axes[-1]:
+        ax.set_xlabel("after stage k")
+    for ax, (arm, n) in zip(axes[:, 0], cells):
+        ax.set_ylabel(f"{ARM_TITLES.get(arm, arm)}, N = {n}\nperformance on task j",
+                      fontsize=7)
+    handles, names = next((ax.get_legend_handles_labels() for ax in axes.flat
+                           if ax.get_legend_handles_labels()[0]), ([], []))
+    fig.legend(handles, names, loc="outside right center", fontsize=7, title="task j")
+    fig.suptitle("Forgetting curves: each task after every later stage", fontsize=10)
+    return fig
+
+
+def stage_summary(fg: Forgetting):
+    """P3 per stage: the new task's performance after its stage (top) and the mean performance
+    on the earlier tasks (bottom), one column per (mode, N), one line per pathway, mean and 95%
+    t interval over seeds."""
+    s = fg.summary
+    if not len(s):
+        return _empty("sequential packing")
+    cells = _seq_cells(s)
+    fig, axes = figure(2, len(cells), 3.4, 2.6, sharex=True, sharey=True)
+    stages = sorted(set(s.stage))
+    labels = list(dict.fromkeys(s.variant))
+    off = _offsets(labels, 0.05)
+    for col, (arm, n) in enumerate(cells):
+        for lab in labels:
+            g = s[(s.backbone == arm) & (s.N == n) & (s.variant == lab)].sort_values("stage")
+            if not len(g):
+                continue
+            axes[0, col].errorbar(g.stage + off[lab], g.new_perf,
+                                  yerr=np.nan_to_num(g.new_perf_hw), label=lab, lw=1.3, ms=5,
+                                  capsize=2, **style(lab))
+            e = g[g.stage > 1]
+            axes[1, col].errorbar(e.stage + off[lab], e.earlier, yerr=np.nan_to_num(e.earlier_hw),
+                                  label=lab, lw=1.3, ms=5, capsize=2, **style(lab))
+        axes[0, col].set_title(f"{ARM_TITLES.get(arm, arm)}, N = {n}", fontsize=8)
+        axes[1, col].set_xlabel("stage k")
+        for ax in axes[:, col]:
+            ax.axhline(CRITERION, color="0.5", ls=":", lw=1)
+            ax.set(ylim=(-0.05, 1.05), xticks=stages)
+    axes[0, 0].set_ylabel("new task k\nafter stage k")
+    axes[1, 0].set_ylabel("earlier tasks 1..k-1\nafter stage k (mean)")
+    seen: dict = {}
+    for ax in axes[0]:
+        for h, name in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(name, h)
+    fig.legend(list(seen.values()), list(seen), loc="outside right center", fontsize=7,
+               title="variant")
+    fig.suptitle("Sequential packing: learning the new task, keeping the old ones", fontsize=10)
+    return fig
+
+
+__all__ = ["at_criterion_vs_k", "capacity_vs_n", "capacity_vs_params", "pretrained_vs_random",
+           "forgetting_curves", "stage_summary"]
