@@ -239,7 +239,20 @@ def test_integer_lists_in_every_form(value, want):
                                          "a non-empty list of distinct names from none, "),
     ({"variants": ["none"]}, "variants=('none',) is not allowed; expected at least one pathway "
                              "with modulation parameters"),
-    ({"backbones": ["pretrained"]}, "backbones=['pretrained'] is not allowed"),
+    ({"backbones": ["replayed"]}, "backbones=['replayed'] is not allowed"),
+    ({"n_pretrain": 2}, "n_pretrain=2 is not allowed; expected fewer tasks than every K of "
+                        "p2b_n_tasks_list [2, 3] (K = 2 is not above it)"),
+    ({"n_pretrain": 3, "p2b_n_tasks_list": "4, 3"}, "n_pretrain=3 is not allowed"),
+    ({"p3_modes": ["replay"]}, "p3_modes=['replay'] is not allowed; expected a non-empty list "
+                               "of distinct names from modulation, finetune"),
+    ({"p3_n_tasks": 7}, "p3_n_tasks=7 is not allowed; expected numbers of tasks K in [1, 6]"),
+    ({"p3_n_tasks": 1}, "p3_n_tasks=1 is not allowed; expected an int in [2, 20]"),
+    ({"p3_max_steps": 0}, "p3_max_steps=0 is not allowed"),
+    ({"p2b_n_tasks_list": [2, 9]}, "p2b_n_tasks_list=(2, 9) is not allowed; expected numbers of "
+                                   "tasks K in [1, 6]"),
+    ({"variants": ["none"], "backbones": ["trained", "sequential"], "p3_modes": ["modulation"]},
+     "expected at least one pathway with modulation parameters (not only 'none') when "
+     "backbones includes 'sequential'"),
     ({"address": "nowhere"}, "address='nowhere' is not allowed; expected None"),
     ({"address": "auto"}, "address='auto' is not allowed; expected None with "
                           "backend='local'"),
@@ -274,7 +287,7 @@ def test_smoke_sweep_is_shipped_and_trains_nothing(monkeypatch, capsys):
     monkeypatch.delenv("BOOK_ARTIFACTS", raising=False)
     spec = packing.packing_spec("smoke")
     table = packing.run_packing(spec, progress=False)
-    assert len(table) == len(spec.configs()) == 44
+    assert len(table) == len(spec.configs()) == 104
     assert list(zip(table.backbone, table.variant, table.N, table.K, table.seed)) == list(
         spec.configs())
     assert (table.n_at_criterion <= table.K).all()
@@ -337,8 +350,10 @@ def test_missing_network_with_no_train_is_named(store, monkeypatch):
 def test_dry_run_plan_counts_every_arm(store):
     spec = packing.packing_spec("smoke")
     p = packing.packing_plan(spec, 2)
-    assert [part.needed for part in p.parts] == [32, 12] and p.to_make == 44
+    assert [part.needed for part in p.parts] == [32, 12, 6, 12, 12, 18] and p.to_make == 92
     assert "E3 P1, joint training" in p.text() and "E3 P2(a), frozen random backbone" in p.text()
+    assert "E3 P2(b), frozen pretrained backbone" in p.text()
+    assert "3 stages, one after the other" in p.text()
     assert isinstance(TrainConfig.from_dict(spec.config("trained", "exc", 16, 2, 0).to_dict()),
                       TrainConfig)
 
@@ -346,4 +361,351 @@ def test_dry_run_plan_counts_every_arm(store):
 def test_command_line_dry_run_prints_the_plan(capsys):
     assert packing.main(["--profile", "smoke", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "**Profile `smoke`**" in out and "Plan: 44 artifacts needed" in out
+    assert "**Profile `smoke`**" in out and "Plan: 92 artifacts needed" in out
+
+
+# ---------------------------------------------------------------- P2(b) and P3: lineage in lib.core
+
+from lib.core import train as core  # noqa: E402
+from lib.core.ensemble import train_ensemble  # noqa: E402
+from lib.experiments.runner import JobsFailed  # noqa: E402
+
+SHARED = ("W_in", "W_rec", "b", "W_out", "b_out")
+
+
+def tiny(mechanism="exc", tasks=("fdgo",), **changes) -> TrainConfig:
+    base = dict(n_rec=8, seed=3, max_steps=4, batch_size=8, eval_every=2, eval_trials=8)
+    return TrainConfig(mechanism=mechanism, tasks=tasks, **(base | changes))
+
+
+def _same(a, b) -> bool:
+    return bool(torch.equal(a, b))
+
+
+import torch  # noqa: E402
+
+
+@pytest.mark.parametrize("mechanism", ["exc", "syn_prepost", "syn_lowrank", "hybrid"])
+def test_child_of_a_pretrained_parent_is_the_fresh_network_but_its_shared_weights(mechanism):
+    parent_cfg = tiny(mechanism)
+    parent = core.train(parent_cfg, progress=False)
+    pstate = parent.model.state_dict()
+    child_cfg = tiny(mechanism, ("fdgo", "fdanti", "delaygo"), trainable="modulation",
+                     init_from=parent_cfg, inherit="shared")
+    fresh = build_model(child_cfg).state_dict()
+    child = core.inherit_weights(build_model(child_cfg), child_cfg, pstate).state_dict()
+    assert set(child) == set(fresh)
+    for name, value in child.items():
+        if name in SHARED:
+            assert _same(value, pstate[name]) and not _same(value, fresh[name]), name
+        else:  # every task's modulation as a fresh network of this config draws it
+            assert _same(value, fresh[name]), name
+    # inherit="all": the parent's task keeps its modulation row, the new tasks' rows are fresh
+    all_cfg = child_cfg.replace(inherit="all")
+    kept = core.inherit_weights(build_model(all_cfg), all_cfg, pstate).state_dict()
+    for name in set(kept) - set(SHARED):
+        assert _same(kept[name][0], pstate[name][0]), name
+        assert _same(kept[name][1:], fresh[name][1:]), name
+
+
+def test_frozen_shared_weights_do_not_move_and_the_parent_is_checked():
+    parent_cfg = tiny("exc")
+    parent = core.train(parent_cfg, progress=False)
+    cfg = tiny("exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg,
+               inherit="shared")
+    res = core.train(cfg, progress=False, init_state=parent.model.state_dict())
+    state, pstate = res.model.state_dict(), parent.model.state_dict()
+    for name in SHARED:
+        assert _same(state[name], pstate[name]), name
+    fresh = build_model(cfg).state_dict()
+    assert not _same(state["G"], fresh["G"]) and not _same(state["B"], fresh["B"])
+    with pytest.raises(ValueError, match="pass them as init_state"):
+        core.train(cfg, progress=False)
+    with pytest.raises(ValueError, match="init_state is given but config.init_from is None"):
+        core.train(parent_cfg, progress=False, init_state=pstate)
+    other = core.train(tiny("exc", n_rec=6), progress=False).model.state_dict()
+    with pytest.raises(ValueError, match="init_state: not the weights of a network of "
+                                         "config.init_from"):
+        core.train(cfg, progress=False, init_state=other)
+
+
+def test_a_stage_trains_only_its_task_yet_evaluates_every_task():
+    parent_cfg = tiny("exc", max_steps=6)
+    parent = core.train(parent_cfg, progress=False)
+    stage = tiny("exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg,
+                 train_tasks=("fdanti",), sampling="error")
+    hist = core.History(stage.tasks, perf=[[0.1, 0.95]], steps=[0])
+    assert {core.training_batch(stage, s, hist)[0] for s in range(40)} == {1}
+    assert stage.task_weights([0.1, 0.95]).tolist() == [0.0, 1.0]
+    res = core.train(stage, progress=False, init_state=parent.model.state_dict())
+    perf = res.history.perf_array()
+    assert perf.shape == (len(res.history.steps), 2)
+    state, pstate = res.model.state_dict(), parent.model.state_dict()
+    for name in ("G", "B"):  # the old task's modulation row gets exactly no update
+        assert _same(state[name][0], pstate[name][0]) and not _same(state[name][1],
+                                                                      pstate[name][0])
+    # shared weights and task 1's parameters unchanged: task 1 performs exactly as after stage 1
+    assert (perf[:, 0] == parent.history.perf[-1][0]).all()
+    # the stopping rule looks at the trained task only
+    done = core.History(stage.tasks, perf=[[0.0, 0.95]], steps=[0])
+    assert core.at_criterion(done, stage) and not core.at_criterion(done, stage.replace(
+        train_tasks=None))
+
+
+def test_lineage_fields_at_their_defaults_leave_to_dict_unchanged():
+    keys = {"mechanism", "tasks", "n_rec", "rank", "seed", "max_steps", "batch_size", "lr",
+            "eval_every", "eval_trials", "criterion", "stop_at_criterion", "ctxdm_weight",
+            "activation", "w_rec_init", "trainable"}
+    assert set(TrainConfig("exc").to_dict()) == keys
+    e1 = battery.battery_spec("quick").config("exc", 0)
+    assert not {"init_from", "inherit", "train_tasks"} & set(e1.to_dict())
+    child = tiny("exc", ("fdgo", "fdanti"), init_from=tiny("exc"), train_tasks=["fdanti"])
+    d = child.to_dict()
+    assert d["init_from"] == tiny("exc").to_dict() and d["train_tasks"] == ["fdanti"]
+    assert "inherit" not in d and TrainConfig.from_dict(d) == child
+    assert hash(child) == hash(TrainConfig.from_dict(d)) and child.depth == 1
+    grand = tiny("exc", ("fdgo", "fdanti", "delaygo"), init_from=d)
+    assert grand.depth == 2 and grand.init_from == child
+    assert artifacts.artifact_key("network", grand.to_dict()) != artifacts.artifact_key(
+        "network", grand.replace(init_from=tiny("exc", ("fdgo", "fdanti"))).to_dict())
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"init_from": tiny("syn_prepost")}, "init_from: the parent network's mechanism is "
+                                         "'syn_prepost', this network's 'exc'"),
+    ({"init_from": tiny("exc", n_rec=16)}, "the parent network's n_rec is 16"),
+    ({"init_from": tiny("exc", ("delayanti",))}, "the parent network's tasks ['delayanti'] are "
+                                                 "not among this network's tasks"),
+    ({"init_from": {"mechanism": "exc", "n_rec": "x"}}, "init_from: not the config of a network"),
+    ({"init_from": 3}, "init_from: expected None, a TrainConfig or its to_dict(), got a int"),
+    ({"inherit": "shared"}, "inherit='shared' says what to take from a parent network, but "
+                            "init_from is None"),
+    ({"init_from": tiny("exc"), "inherit": "some"}, "inherit='some' is not allowed"),
+    ({"train_tasks": ["delaygo"]}, "train_tasks=['delaygo'] is not allowed; expected None or a "
+                                   "non-empty list of distinct names from tasks=['fdgo', "
+                                   "'fdanti']"),
+    ({"train_tasks": []}, "train_tasks=[] is not allowed"),
+    ({"train_tasks": "fdgo"}, "train_tasks='fdgo' is not allowed"),
+])
+def test_bad_lineage_is_named(changes, message):
+    with pytest.raises(ValueError) as err:
+        tiny("exc", ("fdgo", "fdanti"), **changes)
+    assert message in str(err.value)
+
+
+def test_an_ensemble_does_not_start_from_a_parent():
+    cfg = tiny("exc", ("fdgo", "fdanti"), init_from=tiny("exc"))
+    with pytest.raises(ValueError, match="configs\\[0\\].init_from=.* an ensemble starts from "
+                                         "fresh weights"):
+        train_ensemble([cfg, cfg.replace(seed=4)], progress=False)
+
+
+# ---------------------------------------------------------------- P2(b) and P3 in the grid
+
+def test_pretrained_and_sequential_configs():
+    spec = packing.packing_spec("quick")
+    assert (spec.n_pretrain, spec.p2b_n_tasks_list, spec.p3_n_recs, spec.p3_n_tasks) == (
+        2, (6,), (64,), 4)
+    child = spec.config("pretrained", "exc", 64, 6, 1)
+    backbone = spec.config("pretrain", "exc", 64, 2, 1)
+    assert backbone == spec.config("trained", "exc", 64, 2, 1)  # a P1 network, trained once
+    assert child.init_from == backbone and child.inherit == "shared"
+    assert child.replace(init_from=None, inherit="all") == spec.config("frozen_random", "exc",
+                                                                       64, 6, 1)
+    steps, easy = spec.stage_steps
+    assert (steps, easy) == (spec.p3_max_steps, round(3000 * steps / 12000))
+    for arm, trainable in (("seq_modulation", "modulation"), ("seq_finetune", "all")):
+        first = spec.config(arm, "exc", 64, 1, 0)
+        assert first == spec.config("trained", "exc", 64, 1, 0).replace(max_steps=steps,
+                                                                        easy_steps=easy)
+        for k in (2, 3, 4):
+            stage = spec.config(arm, "exc", 64, k, 0)
+            assert stage.tasks == spec.task_order[:k] and stage.trainable == trainable
+            assert stage.train_tasks == (spec.task_order[k - 1],) and stage.inherit == "all"
+            assert stage.init_from == spec.config(arm, "exc", 64, k - 1, 0)
+            assert stage.depth == k - 1 and stage.max_steps == steps
+    assert "none" not in spec.labels("seq_modulation") and "none" in spec.labels("seq_finetune")
+    with pytest.raises(ValueError, match="label='none' is not allowed"):
+        spec.config("seq_modulation", "none", 64, 2, 0)
+    with pytest.raises(ValueError, match="n_tasks=2 is not allowed; expected more tasks than "
+                                         "the backbone's n_pretrain = 2"):
+        spec.config("pretrained", "exc", 64, 2, 0)
+    keys = spec.configs()
+    assert {k[0] for k in keys} == {"trained", "frozen_random", "pretrain", "pretrained",
+                                    "seq_modulation", "seq_finetune"}
+
+
+def _chain_spec(**changes) -> packing.PackingSpec:
+    proto = battery.battery_spec("smoke", max_steps=4, eval_every=2, easy_steps=0)
+    kw = dict(task_order=TASK_SETS["conflict6"], n_recs=(8,), n_tasks_list=(2,),
+              variants=("none", "exc"), n_seeds=1, protocol=proto,
+              backbones=("pretrained", "sequential"), frozen_n_recs=(8,),
+              frozen_n_tasks_list=(2,), n_pretrain=1, p2b_n_tasks_list=(2,), p3_n_recs=(8,),
+              p3_n_tasks=3)
+    return packing.PackingSpec(**(kw | changes))
+
+
+@pytest.fixture
+def spies(monkeypatch):
+    calls = {"fresh": [], "child": []}
+    fresh, child = sweep.train, packing.train
+
+    def spy_fresh(config, *a, **kw):
+        calls["fresh"].append(config)
+        return fresh(config, *a, **kw)
+
+    def spy_child(config, *a, **kw):
+        calls["child"].append(config)
+        return child(config, *a, **kw)
+
+    monkeypatch.setattr(sweep, "train", spy_fresh)
+    monkeypatch.setattr(packing, "train", spy_child)
+    return calls
+
+
+def test_chains_train_in_rounds_once_then_load(store, spies, capsys):
+    spec = _chain_spec()
+    # depth 0: the backbone = P3's stage 1 of exc (one network), stage 1 of none; depth 1: the
+    # P2(b) network and three stage-2 networks; depth 2: three stage-3 networks
+    table = packing.run_packing(spec, workers=1, progress=False)
+    out = capsys.readouterr().out
+    assert "Plan: 9 artifacts needed, 0 present, 9 to make" in out
+    assert len(spies["fresh"]) == 2 and len(spies["child"]) == 7
+    assert [c.depth for c in spies["child"]] == [1] * 4 + [2] * 3
+    assert len(table) == len(spec.configs()) == 11
+    again = packing.run_packing(spec, workers=1, progress=False)
+    assert len(spies["fresh"]) == 2 and len(spies["child"]) == 7
+    pd.testing.assert_frame_equal(table.drop(columns="wall_s"), again.drop(columns="wall_s"))
+    # the P2(b) network's shared weights are its backbone's; stage 3 keeps stage 2's old rows
+    load = lambda cfg: artifacts.load("network", cfg.to_dict())["state_dict"]  # noqa: E731
+    child, parent = load(spec.config("pretrained", "exc", 8, 2, 0)), load(spec.config(
+        "pretrain", "exc", 8, 1, 0))
+    assert all(_same(child[n], parent[n]) for n in SHARED)
+    s3, s2 = (load(spec.config("seq_modulation", "exc", 8, k, 0)) for k in (3, 2))
+    assert _same(s3["G"][:2], s2["G"]) and all(_same(s3[n], s2[n]) for n in SHARED)
+    row = table[(table.backbone == "seq_modulation") & (table.K == 3)].iloc[0]
+    assert row.trained_tasks == "delaygo" and row.parent_K == 2
+    assert row.tasks == "fdgo,fdanti,delaygo"
+    fg = A.forgetting(table)
+    mod = fg.per_seed[fg.per_seed.backbone == "seq_modulation"]
+    assert (mod.forgetting.dropna() == 0).all() and len(mod) == 3
+    assert "the largest change of an earlier task's performance over all stages and seeds is 0" \
+        in A.forgetting_text(fg)
+    # the single-network entry point loads the same networks
+    res = packing.load_or_train_chain(spec.config("seq_finetune", "none", 8, 3, 0))
+    assert len(spies["fresh"]) == 2 and len(spies["child"]) == 7
+    assert res.config.depth == 2
+
+
+def test_an_interrupted_chain_resumes_at_its_last_finished_stage(store, spies, monkeypatch):
+    spec = _chain_spec(backbones=("sequential",), variants=("exc",), p3_modes=("finetune",),
+                       p3_n_tasks=4)
+    real = spies["child"]
+    broken = packing.train
+
+    def crash_at_stage_3(config, *a, **kw):
+        if config.depth == 2:
+            raise RuntimeError("killed")
+        return broken(config, *a, **kw)
+
+    monkeypatch.setattr(packing, "train", crash_at_stage_3)
+    with pytest.raises(JobsFailed) as err:
+        packing.run_packing(spec, workers=1, progress=False)
+    msg = str(err.value)
+    assert "('seq_finetune', 'exc', 8, 3, 0): RuntimeError: killed" in msg
+    assert "('seq_finetune', 'exc', 8, 4, 0): not trained: its parent network" in msg
+    for k, present in ((1, True), (2, True), (3, False), (4, False)):
+        assert artifacts.has("network", spec.config("seq_finetune", "exc", 8, k, 0).to_dict()) \
+            == present
+    monkeypatch.setattr(packing, "train", broken)
+    n_fresh, n_child = len(spies["fresh"]), len(real)
+    table = packing.run_packing(spec, workers=1, progress=False)
+    assert len(spies["fresh"]) == n_fresh  # stage 1 loaded
+    assert [c.depth for c in real[n_child:]] == [2, 3]  # stage 2 loaded; 3 and 4 trained
+    assert list(table.K) == [1, 2, 3, 4]
+
+
+def test_network_row_of_a_stage():
+    spec = _chain_spec()
+    cfg = spec.config("seq_finetune", "exc", 8, 2, 0)
+    payload = {"history": {"steps": [0, 2, 4], "trials": [0, 128, 256],
+                           "perf": [[0.95, 0.0], [0.2, 0.5], [0.1, 0.93]], "wall_s": 1.0}}
+    row = packing.network_row(("seq_finetune", "exc", 8, 2, 0), cfg.to_dict(), payload)
+    assert row["trials_to_criterion"] == 256 and row["parent_K"] == 1  # task 2 only counts
+    assert row["trained_tasks"] == "fdanti" and row["n_at_criterion"] == 1
+    assert row["perf:fdgo"] == 0.1 and row["tasks"] == "fdgo,fdanti"
+
+
+# ---------------------------------------------------------------- P2(b) and P3 analyses
+
+def seq_table() -> pd.DataFrame:
+    """Two seeds of one fine-tuning chain over tasks a, b, c (as fdgo, fdanti, delaygo):
+    performance on each task after each stage."""
+    order = ["fdgo", "fdanti", "delaygo"]
+    perf = {0: {1: [1.0], 2: [0.5, 1.0], 3: [0.2, 0.6, 0.9]},
+            1: {1: [0.9], 2: [0.7, 0.95], 3: [0.4, 0.8, 1.0]}}
+    rows = []
+    for s, stages in perf.items():
+        for k, p in stages.items():
+            at = [x >= 0.9 for x in p]
+            rows.append({"backbone": "seq_finetune", "variant": "exc", "N": 8, "K": k,
+                         "seed": s, "tasks": ",".join(order[:k]),
+                         "n_at_criterion": sum(at), "all_at_criterion": all(at)}
+                        | {f"perf:{t}": x for t, x in zip(order, p)})
+    return pd.DataFrame(rows)
+
+
+def test_forgetting_on_constructed_histories():
+    fg = A.forgetting(seq_table())
+    ps = fg.per_seed.set_index(["seed", "stage"])
+    assert ps.loc[(0, 2), "forgetting"] == pytest.approx(0.5)
+    assert ps.loc[(0, 3), "forgetting"] == pytest.approx(((1 - 0.2) + (1 - 0.6)) / 2)
+    assert ps.loc[(0, 3), "earlier"] == pytest.approx(0.4) and ps.loc[(0, 3), "task"] == "delaygo"
+    assert ps.loc[(1, 3), "forgetting"] == pytest.approx(((0.9 - 0.4) + (0.95 - 0.8)) / 2)
+    assert np.isnan(ps.loc[(0, 1), "forgetting"]) and np.isnan(ps.loc[(0, 1), "earlier"])
+    assert ps.loc[(1, 2), "earlier_at_criterion"] == 0 and ps.loc[(1, 3), "n_at_criterion"] == 1
+    s = fg.summary.set_index("stage")
+    assert s.loc[3, "forgetting"] == pytest.approx((0.6 + 0.325) / 2)
+    assert s.loc[3, "forgetting_hw"] == pytest.approx(12.706 * np.std([0.6, 0.325], ddof=1)
+                                                      / np.sqrt(2), rel=1e-3)
+    c = fg.curves[fg.curves.task == "fdgo"].set_index("stage")
+    assert c.perf.tolist() == pytest.approx([0.95, 0.6, 0.3]) and (c.n == 2).all()
+    h = fg.held.iloc[0]
+    assert h.held == 1 and h.stages == 3  # seed 0: stage 1 only; seed 1: stage 1 too
+    text = A.forgetting_text(fg)
+    assert "*fine-tuning*, N = 8, after stage 3 (delaygo)" in text
+    assert "forgetting 0.46 ± 1.75" in text
+    for fig in (plots.forgetting_curves(fg), plots.stage_summary(fg)):
+        assert isinstance(fig, Figure)
+    with pytest.raises(ValueError, match="column 'tasks' is missing"):
+        A.forgetting(seq_table().drop(columns="tasks"))
+    empty = A.forgetting(synth({("exc", 16): [2]}))
+    assert A.forgetting_text(empty) == "*(the sequential arm was not run)*"
+
+
+def test_pretrained_against_random_is_paired_over_seeds():
+    pre = synth({("exc", 64): [6, 6, 4], ("syn_prepost", 64): [2, 0, 0]}, ks=(6,),
+                backbone="pretrained", below=3)
+    rnd = synth({("exc", 64): [2, 0, 0], ("syn_prepost", 64): [2, 0, 0]}, ks=(6,),
+                backbone="frozen_random", below=1)
+    bb = synth({("exc", 64): [2, 2, 0], ("syn_prepost", 64): [2, 2, 2]}, ks=(2,),
+               backbone="pretrain")
+    pre["parent_K"] = 2
+    pre["trials_to_criterion"] = [1000.0, 3000.0, np.nan, np.nan, np.nan, np.nan]
+    t = pd.concat([pre, rnd, bb], ignore_index=True)
+    cmp = A.pretrained_vs_random(t).set_index("variant")
+    e = cmp.loc["exc"]
+    assert e.pretrained == pytest.approx((6 + 6 + 3) / 3) and e.random == pytest.approx(1.0)
+    assert e["diff"] == pytest.approx(4.0) and e.pairs == 3
+    assert e.p == pytest.approx(paired({0: 6, 1: 6, 2: 3}, {0: 1, 1: 1, 2: 1})["p"])
+    assert e.all_pretrained == pytest.approx(2 / 3) and e.backbone_learned == pytest.approx(2 / 3)
+    assert e.ttc_pretrained == 2000 and e.ttc_pretrained_n == 2
+    assert cmp.loc["syn_prepost", "diff"] == pytest.approx(2.0)  # 3 vs 1 tasks in every seed
+    assert np.allclose(cmp.p_holm, holm(cmp.p.to_numpy()))
+    text = A.pretrained_text(A.pretrained_vs_random(t))
+    assert "first 2 tasks" in text and "`exc` 5.0 ± 4.3 (random backbone 1.0 ± 0.0" in text
+    assert "Every task learned in at least one seed: `exc`; never: `syn_prepost`." in text
+    assert "`exc` 2,000 trials at N = 64, K = 6 (2 of 3 seeds)" in text
+    assert isinstance(plots.pretrained_vs_random(t, A.pretrained_vs_random(t)), Figure)
+    assert A.pretrained_text(A.pretrained_vs_random(synth({("exc", 16): [2]}))) == \
+        "*(the pretrained-backbone arm was not run)*"
