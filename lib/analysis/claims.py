@@ -361,6 +361,13 @@ def robustness_by_variant(probes: dict, labels, criterion: float = 0.9) -> pd.Da
     return pd.DataFrame(rows).set_index("variant")
 
 
+def _common_pairs(aucs) -> np.ndarray:
+    """The ordered task pairs (bool mask) scored in every one of ``aucs`` (per-network AUC
+    arrays, nan where the dominant task was not learned)."""
+    finite = [np.isfinite(v) for v in aucs]
+    return np.logical_and.reduce(finite) if finite else np.zeros(0, bool)
+
+
 def paired_auc(probes: dict, a: str, b: str, criterion: float = 0.9) -> dict:
     """Mixture robustness ``auc`` of variant ``a`` minus ``b``, paired over seeds
     (:func:`lib.analysis.stats.paired`), each seed's value the mean over one common set of
@@ -371,8 +378,7 @@ def paired_auc(probes: dict, a: str, b: str, criterion: float = 0.9) -> dict:
                 for (l, s), res in probes.items() if l == lab}
 
     auc_a, auc_b = auc_by_seed(a), auc_by_seed(b)
-    finite = [np.isfinite(v) for v in (*auc_a.values(), *auc_b.values())]
-    common = np.logical_and.reduce(finite) if finite else np.zeros(0, bool)
+    common = _common_pairs([*auc_a.values(), *auc_b.values()])
 
     def mean_common(auc: dict) -> dict[int, float]:
         return {s: float(v[common].mean()) if common.any() else np.nan for s, v in auc.items()}
@@ -449,8 +455,7 @@ def seed_aucs(probes_by_arm: dict[str, dict], labels, criterion: float = 0.9) ->
     aucs = {(arm, lab, s): ambiguity.robustness(res, criterion)["auc"]
             for arm, probes in probes_by_arm.items() for (lab, s), res in probes.items()
             if lab in labels}
-    finite = [np.isfinite(v) for v in aucs.values()]
-    common = np.logical_and.reduce(finite) if finite else np.zeros(0, bool)
+    common = _common_pairs(aucs.values())
     rows = [{"arm": arm, "variant": lab, "seed": s,
              "auc": float(v[common].mean()) if common.any() else np.nan,
              "pairs": int(common.sum())} for (arm, lab, s), v in aucs.items()]

@@ -32,14 +32,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from lib import artifacts
 from lib.core import tasks as T
 from lib.core.metrics import TOLERANCE, mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
 from lib.core.seeds import STREAM_EVAL, STREAM_PROBE, one_hot, step_seed, torch_generator
 from lib.core.train import TrainResult, evaluation_batches
 from lib.experiments import plan
-from lib.experiments.runner import load_or_train, run_jobs
+from lib.experiments.runner import NetworkResult
 
 PANEL = (("fdgo", "fdanti"), ("delaygo", "delayanti"), ("contextdm1", "contextdm2"),
          ("dmsgo", "dmsnogo"))
@@ -364,20 +363,10 @@ def robustness(res: dict, criterion: float = 0.9) -> dict[str, np.ndarray]:
     return {"labels": labels, "auc": auc, "l_leave": l_leave}
 
 
-def _probe_job(job: tuple) -> None:
-    net_cfg, spec = job
-    probe_artifact(load_or_train(net_cfg, progress=False), spec)
-
-
-def probe_artifact(result: TrainResult, spec: ProbeSpec) -> dict:
-    """The probes of one network, loaded from its artifact or computed and saved."""
-    return artifacts.load_or_compute("ambiguity", probe_key(result.config, spec),
-                                     lambda: probe_network(result, spec))
-
-
-def probe_key(net_config, spec: ProbeSpec) -> dict:
-    """The artifact config of the probes of one network."""
-    return {"network": net_config.to_dict(), "probe": asdict(spec)}
+PROBES = NetworkResult("ambiguity", "probe", f"{__name__}.probe_network")
+"""E2's probes as per-network artifacts (:class:`lib.experiments.runner.NetworkResult`)."""
+probe_key = PROBES.key
+probe_artifact = PROBES.artifact
 
 
 def run_ambiguity(nets: dict, profile: str | None = None, workers: int = 1,
@@ -390,18 +379,11 @@ def run_ambiguity(nets: dict, profile: str | None = None, workers: int = 1,
     :data:`lib.experiments.plan.LONG_RUN_S` raises ``PlanTooLong`` before any probe unless
     ``allow_long``."""
     probe = probe or ProbeSpec.from_profile(profile)
-    if force:
-        for res in nets.values():
-            artifacts.paths("ambiguity", probe_key(res.config, probe))[0].unlink(missing_ok=True)
-    todo = {k: (res.config, probe) for k, res in nets.items()
-            if not artifacts.has("ambiguity", probe_key(res.config, probe))}
-    if todo and not artifacts.no_train():
-        configs = {k: res.config for k, res in nets.items()}
-        keys = {k: probe_key(c, probe) for k, c in configs.items()}
-        plan.require(plan.Plan([plan.probe_part(configs, probe, keys, workers,
-                                                todo=list(todo))]), allow_long)
-    run_jobs(_probe_job, todo, workers, desc="probing networks", progress=progress)
-    return {k: probe_artifact(res, probe) for k, res in nets.items()}
+    configs = {k: res.config for k, res in nets.items()}
+    keys = {k: probe_key(c, probe) for k, c in configs.items()}
+    return PROBES.run(nets, probe,
+                      lambda todo: plan.probe_part(configs, probe, keys, workers, todo=todo),
+                      workers, force, progress, allow_long, desc="probing networks")
 
 
 @torch.no_grad()

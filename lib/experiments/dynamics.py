@@ -23,19 +23,18 @@ For every E1 network, on its fixed evaluation trials with noise off (``lib.core.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from lib import artifacts
 from lib.core import dynamics as D
 from lib.core import statespace as S
 from lib.core.params import Param, int_in, resolve
 from lib.core.train import TrainResult, build_model, evaluation_batches
 from lib.experiments import plan
 from lib.experiments.ambiguity import PANEL
-from lib.experiments.runner import load_or_train, run_jobs
+from lib.experiments.runner import NetworkResult
 
 CRITERION = 0.9
 """Yang's criterion: a task is learned when its final performance reaches it."""
@@ -173,20 +172,10 @@ def _analyse_pair(model, spec: DynamicsSpec, batches, rates, onsets, after, tv, 
             "op_track": track}
 
 
-def dynamics_key(net_config, spec: DynamicsSpec) -> dict:
-    """The artifact config of the E4 analyses of one network."""
-    return {"network": net_config.to_dict(), "dynamics": asdict(spec)}
-
-
-def dynamics_artifact(result: TrainResult, spec: DynamicsSpec) -> dict:
-    """The E4 analyses of one network, loaded from its artifact or computed and saved."""
-    return artifacts.load_or_compute("dynamics", dynamics_key(result.config, spec),
-                                     lambda: analyse_network(result, spec))
-
-
-def _dynamics_job(job: tuple) -> None:
-    net_cfg, spec = job
-    dynamics_artifact(load_or_train(net_cfg, progress=False), spec)
+DYNAMICS = NetworkResult("dynamics", "dynamics", f"{__name__}.analyse_network")
+"""E4's analyses as per-network artifacts (:class:`lib.experiments.runner.NetworkResult`)."""
+dynamics_key = DYNAMICS.key
+dynamics_artifact = DYNAMICS.artifact
 
 
 SECONDS_PER_POINT_N64 = 0.5
@@ -215,16 +204,8 @@ def run_dynamics(nets: dict, spec: DynamicsSpec, workers: int = 1, force: bool =
     """E4 on the given networks {(label, seed): TrainResult}: {(label, seed): analyses}, cached
     as artifacts. When anything must be computed its plan is printed first, and a plan longer
     than :data:`lib.experiments.plan.LONG_RUN_S` stops before any work unless ``allow_long``."""
-    if force:
-        for res in nets.values():
-            artifacts.paths("dynamics", dynamics_key(res.config, spec))[0].unlink(missing_ok=True)
-    todo = {k: (res.config, spec) for k, res in nets.items()
-            if not artifacts.has("dynamics", dynamics_key(res.config, spec))}
-    if todo and not artifacts.no_train():
-        plan.require(plan.Plan([dynamics_part(nets, spec, workers, todo=list(todo))]),
-                     allow_long)
-    run_jobs(_dynamics_job, todo, workers, desc="analysing dynamics", progress=progress)
-    return {k: dynamics_artifact(res, spec) for k, res in nets.items()}
+    return DYNAMICS.run(nets, spec, lambda todo: dynamics_part(nets, spec, workers, todo=todo),
+                        workers, force, progress, allow_long, desc="analysing dynamics")
 
 
 __all__ = ["DYNAMICS_PARAMS", "DynamicsSpec", "CRITERION", "conflict_pairs", "analyse_network",

@@ -14,8 +14,10 @@ and ``allow_long`` is False.
 """
 from __future__ import annotations
 
+import importlib
 import traceback
 import warnings
+from dataclasses import asdict, dataclass
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Callable, Hashable
@@ -107,6 +109,54 @@ def report_job(key, msgs: list[str], error: str | None, failures: dict) -> None:
         failures[key] = error
 
 
+@dataclass(frozen=True)
+class NetworkResult:
+    """A result computed from one trained network and a spec (E2's probes, E4's analyses, E5's
+    sequences), cached as an artifact of ``kind`` whose config is ``{"network": the network's
+    config, spec_field: the spec}``. ``compute`` names the module-level function
+    ``compute(result, spec)`` that makes it ("package.module.function"): looked up when called,
+    so the object pickles to the workers by name and a patched module function is the one used."""
+
+    kind: str
+    spec_field: str
+    compute: str
+
+    def _compute(self, result: TrainResult, spec: Any) -> Any:
+        module, _, name = self.compute.rpartition(".")
+        return getattr(importlib.import_module(module), name)(result, spec)
+
+    def key(self, net_config: TrainConfig, spec: Any) -> dict:
+        """The artifact config of the result of one network."""
+        return {"network": net_config.to_dict(), self.spec_field: asdict(spec)}
+
+    def artifact(self, result: TrainResult, spec: Any) -> Any:
+        """The result of one network, loaded from its artifact or computed and saved."""
+        return artifacts.load_or_compute(self.kind, self.key(result.config, spec),
+                                         lambda: self._compute(result, spec))
+
+    def run(self, nets: dict, spec: Any, part: Callable[[list], "plan.Part"], workers: int = 1,
+            force: bool = False, progress: bool = True, allow_long: bool = False,
+            desc: str = "analysing networks") -> dict:
+        """The results of ``nets`` {key: TrainResult}, {key: result}: those missing are computed
+        in ``workers`` processes after their plan (``part(todo keys)``) is printed; a plan longer
+        than :data:`lib.experiments.plan.LONG_RUN_S` stops before any work unless
+        ``allow_long``. ``force`` recomputes every one."""
+        if force:
+            for res in nets.values():
+                artifacts.paths(self.kind, self.key(res.config, spec))[0].unlink(missing_ok=True)
+        todo = {k: (self, res.config, spec) for k, res in nets.items()
+                if not artifacts.has(self.kind, self.key(res.config, spec))}
+        if todo and not artifacts.no_train():
+            plan.require(plan.Plan([part(list(todo))]), allow_long)
+        run_jobs(_network_result_job, todo, workers, desc=desc, progress=progress)
+        return {k: self.artifact(res, spec) for k, res in nets.items()}
+
+
+def _network_result_job(job: tuple) -> None:
+    result_kind, net_cfg, spec = job
+    result_kind.artifact(load_or_train(net_cfg, progress=False), spec)
+
+
 def load_or_train(config: TrainConfig, directory: Path | None = None,
                   progress: bool = True) -> TrainResult:
     """The trained network of a config: loaded if its verified artifact exists, else trained and
@@ -181,5 +231,5 @@ def run_configs(configs: dict, workers: int = 2, force: bool = False,
     return {k: load_or_train(c, progress=False) for k, c in configs.items()}
 
 
-__all__ = ["JobsFailed", "PlanTooLong", "call_job", "report_job", "run_jobs", "load_or_train",
+__all__ = ["JobsFailed", "PlanTooLong", "call_job", "report_job", "run_jobs", "load_or_train", "NetworkResult",
            "run_configs", "seed_groups"]

@@ -58,7 +58,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from lib import artifacts
 from lib.core import tasks as T
 from lib.core.checks import check_number, fail
 from lib.core.metrics import mean_perf
@@ -68,7 +67,7 @@ from lib.core.train import TrainResult
 from lib.experiments import plan
 from lib.experiments.ambiguity import panel_pairs
 from lib.experiments.battery import BatterySpec
-from lib.experiments.runner import load_or_train, run_configs, run_jobs
+from lib.experiments.runner import NetworkResult, run_configs
 
 DT_MS = T.DT
 """Milliseconds per step of the task generator: the fast filter's step."""
@@ -406,20 +405,10 @@ def probe_network(result: TrainResult, spec: TimescalesSpec) -> dict:
 
 
 # ------------------------------------------------------------------------------ artifacts
-def timescales_key(net_config, spec: TimescalesSpec) -> dict:
-    """The artifact config of the sequence probes of one network."""
-    return {"network": net_config.to_dict(), "timescales": asdict(spec)}
-
-
-def timescales_artifact(result: TrainResult, spec: TimescalesSpec) -> dict:
-    """The sequence probes of one network, loaded from their artifact or computed and saved."""
-    return artifacts.load_or_compute("timescales", timescales_key(result.config, spec),
-                                     lambda: probe_network(result, spec))
-
-
-def _timescales_job(job: tuple) -> None:
-    net_cfg, spec = job
-    timescales_artifact(load_or_train(net_cfg, progress=False), spec)
+TIMESCALES = NetworkResult("timescales", "timescales", f"{__name__}.probe_network")
+"""E5's sequence probes as per-network artifacts (:class:`lib.experiments.runner.NetworkResult`)."""
+timescales_key = TIMESCALES.key
+timescales_artifact = TIMESCALES.artifact
 
 
 def sequence_forwards(net_config, spec: TimescalesSpec) -> int:
@@ -464,17 +453,9 @@ def run_timescales(nets: dict, spec: TimescalesSpec, workers: int = 1, force: bo
     {(label, seed): results}, cached as ``timescales`` artifacts. When anything must be computed
     its plan is printed first, and a plan longer than :data:`lib.experiments.plan.LONG_RUN_S`
     stops before any work unless ``allow_long``."""
-    if force:
-        for res in nets.values():
-            artifacts.paths("timescales", timescales_key(res.config, spec))[0].unlink(
-                missing_ok=True)
-    todo = {k: (res.config, spec) for k, res in nets.items()
-            if not artifacts.has("timescales", timescales_key(res.config, spec))}
-    if todo and not artifacts.no_train():
-        plan.require(plan.Plan([timescales_part(nets, spec, workers, todo=list(todo))]),
-                     allow_long)
-    run_jobs(_timescales_job, todo, workers, desc="running trial sequences", progress=progress)
-    return {k: timescales_artifact(res, spec) for k, res in nets.items()}
+    return TIMESCALES.run(nets, spec,
+                          lambda todo: timescales_part(nets, spec, workers, todo=todo), workers,
+                          force, progress, allow_long, desc="running trial sequences")
 
 
 def e1_networks(spec: BatterySpec, labels: Sequence[str], workers: int = 2,
