@@ -92,6 +92,11 @@ SYN_ON_INPUT = frozenset({"syn_prepost_in"})
 G0 = math.log(math.expm1(1.0))
 
 
+def default_mod_init_std(n_in: int) -> float:
+    """The s.d. of the initial modulation parameters when none is given: 1 / sqrt(n_in)."""
+    return 1.0 / math.sqrt(n_in)
+
+
 def _per_step(v: torch.Tensor | None, T: int) -> Iterable[torch.Tensor | None]:
     """Per-step views of a time-varying (T, B, .) tensor; the tensor itself T times otherwise."""
     if v is None or v.dim() < 3:
@@ -134,7 +139,7 @@ class ModulatedRNN(nn.Module):
         for name, value in (("sigma_rec", sigma_rec), ("sigma_x", sigma_x)):
             if not value >= 0.0:
                 raise ValueError(f"{name}={value!r} is not allowed; expected a value >= 0")
-        mod_init_std = 1.0 / math.sqrt(n_in) if mod_init_std is None else mod_init_std
+        mod_init_std = default_mod_init_std(n_in) if mod_init_std is None else mod_init_std
         if not (isinstance(mod_init_std, numbers.Real) and 0.0 <= mod_init_std < math.inf):
             raise ValueError(f"mod_init_std={mod_init_std!r} is not allowed; expected a finite "
                              "value >= 0")
@@ -446,4 +451,4 @@ def input_drive(x: torch.Tensor, w_in: torch.Tensor, bias: torch.Tensor,
 
 
 __all__ = ["MECHANISMS", "ACTIVATIONS", "W_REC_INITS", "PATHWAYS", "G0", "GAIN_ON_RECURRENT",
-           "SYN_ON_INPUT", "ModulatedRNN", "input_drive"]
+           "SYN_ON_INPUT", "ModulatedRNN", "input_drive", "default_mod_init_std"]

@@ -9,7 +9,6 @@ pool with one torch thread per worker.
 from __future__ import annotations
 
 import functools
-import math
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -17,6 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from lib.core.model import default_mod_init_std
 from lib.core.params import ALLOW_LONG, Param, choice, float_in, int_in, resolve, subset, task_set
 from lib.core.statespace import context_drive
 from lib.core.tasks import N_INPUT
@@ -206,7 +206,7 @@ def initial_drive(config: TrainConfig) -> float:
 def _initial_drive(config: TrainConfig) -> float:
     drives = []
     for seed in DRIVE_SEEDS:
-        cfg = config.replace(seed=seed, eval_trials=DRIVE_TRIALS)
+        cfg = config.replace(seed=seed)
         drives.append(context_drive(build_model(cfg).eval(), evaluation_batches(cfg), seed).mean())
     return float(np.mean(drives))
 
@@ -214,7 +214,8 @@ def _initial_drive(config: TrainConfig) -> float:
 def default_scale(config: TrainConfig) -> float:
     """The s.d. of a config's initial modulation parameters (the model's 1/sqrt(n_in) unless
     set)."""
-    return config.mod_init_std if config.mod_init_std is not None else 1.0 / math.sqrt(N_INPUT)
+    return (config.mod_init_std if config.mod_init_std is not None
+            else default_mod_init_std(N_INPUT))
 
 
 def _two_significant(x: float) -> float:
