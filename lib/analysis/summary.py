@@ -8,7 +8,9 @@ its time-scale part); C3 has no chapter in the book yet.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -141,21 +143,41 @@ def c5_row(table: pd.DataFrame) -> dict:
                            + E5.meaning_c5(v).replace("*What it means:* ", "")}
 
 
-def claims_table(profile: str | None = None) -> pd.DataFrame:
-    """One row per claim (index C1-C5): the claim, its verdict (one of :data:`VERDICTS`), the key
-    numbers (paired differences with their 95% t intervals over seeds) and the chapter
-    (``chapter``: the page name, "" if none yet; ``title``). Loads (or, like the chapters, makes) the
-    E1 networks, E2 probes and E4 analyses of ``profile`` at the chapters' default parameters."""
+@dataclass(frozen=True)
+class Runs:
+    """What the summary tables read, loaded once: the chapters' parameters of a profile, E1's
+    spec, networks and E2's probes of its variants."""
+
+    params: SimpleNamespace
+    spec: battery.BatterySpec
+    nets: dict
+    probes: dict
+
+
+def load_runs(profile: str | None = None) -> Runs:
+    """E1's networks and E2's probes of ``profile`` at the chapters' default parameters (loaded,
+    or made like the chapters make them)."""
     P = chapter_params("dynamics", profile)  # E1 + E2 + E4 parameters, as the chapters use them
     spec = battery.BatterySpec.from_params(P)
     nets = battery.run_battery(spec, workers=P.workers, progress=False)
-    variants = battery.variant_networks(nets)
-    probes = ambiguity.run_ambiguity(variants, probe=ambiguity.ProbeSpec.from_params(P),
+    probes = ambiguity.run_ambiguity(battery.variant_networks(nets),
+                                     probe=ambiguity.ProbeSpec.from_params(P),
                                      workers=P.workers, progress=False)
-    dyn = dynamics.run_dynamics(variants, dynamics.DynamicsSpec.from_params(P),
-                                workers=P.workers, progress=False)
+    return Runs(P, spec, nets, probes)
+
+
+def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.DataFrame:
+    """One row per claim (index C1-C5): the claim, its verdict (one of :data:`VERDICTS`), the key
+    numbers (paired differences with their 95% t intervals over seeds) and the chapter
+    (``chapter``: the page name, "" if none yet; ``title``). Reads ``runs`` (default:
+    :func:`load_runs` of ``profile``) and the E4 analyses and E5 sequences of its networks."""
+    runs = runs or load_runs(profile)
+    P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
+    dyn = dynamics.run_dynamics(battery.variant_networks(nets),
+                                dynamics.DynamicsSpec.from_params(P), workers=P.workers,
+                                progress=False)
     table = E4.pair_table(dyn, list(spec.variants))
-    T = chapter_params("timescales", profile)
+    T = chapter_params("timescales", P.profile)
     probed = {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
     seq = timescales.run_timescales(probed, timescales.TimescalesSpec.from_params(T),
                                     workers=P.workers, progress=False)
@@ -247,16 +269,14 @@ def conclusions_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def c2_sensitivity(profile: str | None = None) -> pd.DataFrame:
+def c2_sensitivity(profile: str | None = None, runs: Runs | None = None) -> pd.DataFrame:
     """C2's rule under E1's other training arms and the controls of where modulation acts: per
     check, the verdict on its networks next to the standard one on the same matched pairs, and
-    whether it changes (the chapter E2 analyses, :func:`lib.analysis.claims.verdict_c2`)."""
-    P = chapter_params("ambiguity", profile)
-    spec = battery.BatterySpec.from_params(P)
+    whether it changes (the chapter E2 analyses, :func:`lib.analysis.claims.verdict_c2`). Reads
+    ``runs`` (default: :func:`load_runs` of ``profile``) and the arms' networks and probes."""
+    runs = runs or load_runs(profile)
+    P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
     probe = ambiguity.ProbeSpec.from_params(P)
-    nets = battery.run_battery(spec, workers=P.workers, progress=False)
-    probes = ambiguity.run_ambiguity(battery.variant_networks(nets), probe=probe,
-                                     workers=P.workers, progress=False)
     rows = []
     for arm in battery.ARMS:
         if arm == "standard":
@@ -308,6 +328,7 @@ def limitations(df: pd.DataFrame) -> list[str]:
     return out
 
 
-__all__ = ["CLAIMS", "CHAPTERS", "VERDICTS", "RELATION", "DEPARTURES", "claims_table",
+__all__ = ["CLAIMS", "CHAPTERS", "VERDICTS", "RELATION", "DEPARTURES", "Runs", "load_runs",
+           "claims_table",
            "claims_html", "profile_line", "conclusions_table", "c2_sensitivity", "limitations",
            "c1_row", "c2_row", "c4_row", "c5_row"]
