@@ -39,10 +39,11 @@ from lib.core.model import MECHANISMS, ModulatedRNN
 from lib.core.seeds import (EVAL_NOISE_OFFSET, STREAM_BATCH, STREAM_EVAL, STREAM_MIX,
                             STREAM_NOISE, STREAM_SCHEDULE, one_hot, step_seed, torch_generator)
 
-TRAINABLE = ("all", "modulation", "freeze_exc", "freeze_syn")
+TRAINABLE = ("all", "modulation", "freeze_exc", "freeze_syn", "exc_only", "syn_only")
 """Which parameters Adam updates: everything; only the per-task modulation (shared weights
-frozen, for packing); or everything except the excitability / synaptic pathway (frozen at its
-initialisation, i.e. at zero modulation)."""
+frozen, for packing); everything except the excitability / synaptic pathway (frozen at its random
+initial values, not at zero modulation); or only the excitability / synaptic modulation (shared
+weights and the other pathway frozen: E5's two learning routes of a new task)."""
 
 SAMPLING = ("yang", "uniform", "error")
 """How the task of each step is drawn: ``yang`` (Yang et al.: Ctx DM 1/2 weighted
@@ -378,11 +379,13 @@ def trainable_parameters(model: ModulatedRNN, trainable: str) -> list[torch.nn.P
     check_choice("trainable", trainable, TRAINABLE)
     if trainable == "all":
         return list(model.parameters())
-    if trainable == "modulation":
-        params = list(model.modulation_parameters())
+    if trainable in ("modulation", "exc_only", "syn_only"):
+        pathway = {"modulation": None, "exc_only": "exc", "syn_only": "syn"}[trainable]
+        params = list(model.modulation_parameters(pathway))
         if not params:
-            raise ValueError(f"trainable='modulation': mechanism {model.mechanism!r} has no "
-                             "modulation parameters")
+            raise ValueError(f"trainable={trainable!r}: mechanism {model.mechanism!r} has no "
+                             + ("modulation" if pathway is None else f"{pathway!r}")
+                             + " parameters")
         return params
     frozen = {id(p) for p in model.modulation_parameters("exc" if trainable == "freeze_exc"
                                                           else "syn")}
