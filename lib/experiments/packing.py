@@ -125,9 +125,14 @@ ARM_NAMES: dict[str, str] = {"trained": "P1, joint training",
                              "seq_modulation": "P3, sequential, modulation only",
                              "seq_finetune": "P3, sequential, fine-tuning"}
 
-PACKING_VARIANTS = ("none", "exc", "syn_prepost", "syn_lowrank_r1")
-"""The default pathways: the matched-budget set (2N modulation parameters per task each) and the
-context-blind floor ``none``."""
+MATCHED_VARIANTS = ("exc", "syn_prepost", "syn_lowrank_r1")
+"""The matched-budget pathways: 2N modulation parameters per task each (C3's comparisons)."""
+
+PACKING_VARIANTS = ("none",) + MATCHED_VARIANTS
+"""The pathways of the smoke and paper profiles: the matched set and the context-blind floor
+``none``. The quick profile trains the matched set only: ``none`` cannot tell Go from Anti, so it
+fails every K >= 2 by construction (E1's ``none`` networks at N = 64, K = 6 show it), and its
+full-budget runs would cost a third of the quick sweep."""
 
 
 def int_list(lo: int, hi: int):
@@ -175,7 +180,7 @@ PACKING_PARAMS: dict[str, Param] = {
                     "network sizes N of joint training (P1)"),
     "n_tasks_list": Param(int_list(1, MAX_K), "2, 3", "2, 4, 6", "2, 4, 8, 12, 16, 20",
                           "numbers of tasks K of joint training (P1), at most len(task_order)"),
-    "variants": Param(subset(tuple(VARIANTS)), PACKING_VARIANTS, PACKING_VARIANTS,
+    "variants": Param(subset(tuple(VARIANTS)), PACKING_VARIANTS, MATCHED_VARIANTS,
                       PACKING_VARIANTS, "pathways (labels of lib.experiments.battery.VARIANTS)"),
     "n_seeds": Param(int_in(1, 100), 2, 3, 5, "seeds per cell (shared initial weights)"),
     "backbones": Param(subset(tuple(BACKBONES)), tuple(BACKBONES), tuple(BACKBONES),
@@ -184,7 +189,7 @@ PACKING_PARAMS: dict[str, Param] = {
     "frozen_n_recs": Param(int_list(4, 4096), "24", "64", "64, 256",
                            "network sizes N of the frozen backbones (P2a random, P2b "
                            "pretrained)"),
-    "frozen_n_tasks_list": Param(int_list(1, MAX_K), "2, 3", "2, 6", "2, 8, 20",
+    "frozen_n_tasks_list": Param(int_list(1, MAX_K), "2, 3", "6", "2, 8, 20",
                                  "numbers of tasks K of the frozen random backbone (P2a)"),
     "n_pretrain": Param(int_in(1, MAX_K - 1), 1, 2, 6,
                         "tasks K0 the P2(b) backbone learns jointly (the first K0 of the order)"),
@@ -467,19 +472,24 @@ def packing_plan(spec: PackingSpec, workers: int = 2, force: bool = False,
         if not any(c.init_from is not None for c in configs.values()):
             parts.append(plan.network_part(configs, workers, force, todo=arm_todo, label=label))
             continue
-        # A chained arm: timed as the fresh networks of the same tasks (a step costs the same;
-        # the plan's timing draws steps from a sample of the tasks, which a lineage forbids).
-        timing = {k: _timing_config(c) for k, c in configs.items()}
-        note = plan.network_part(timing, workers, todo=[], label=label).note
-        if arm.startswith("seq_"):
-            note += f"; {spec.p3_n_tasks} stages, one after the other"
-        part = plan.artifact_part(label, "network", {k: c.to_dict() for k, c in configs.items()},
-                                  lambda k: plan.train_seconds(timing[k]), workers, force,
-                                  arm_todo, note)
-        part = StagedPart(**{f: getattr(part, f) for f in plan.Part.__dataclass_fields__},
-                          stages=[configs[k].depth for k in part.todo])
-        parts.append(part)
+        note = f"{spec.p3_n_tasks} stages, one after the other" if arm.startswith("seq_") else ""
+        parts.append(chain_part(label, configs, workers, force, arm_todo, note))
     return plan.Plan(parts)
+
+
+def chain_part(label: str, configs: Mapping[Hashable, TrainConfig], workers: int,
+               force: bool = False, todo: list | None = None, note: str = "") -> StagedPart:
+    """The plan part of networks that may start from a parent (``init_from``), run in rounds of
+    chain depth. Each is timed as the fresh network of the same tasks (a step costs the same;
+    the plan's timing draws steps from a sample of the tasks, which a lineage forbids)."""
+    timing = {k: _timing_config(c) for k, c in configs.items()}
+    note = "; ".join(filter(None, [plan.network_part(timing, workers, todo=[], label=label).note,
+                                   note]))
+    part = plan.artifact_part(label, "network", {k: c.to_dict() for k, c in configs.items()},
+                              lambda k: plan.train_seconds(timing[k]), workers, force, todo,
+                              note)
+    return StagedPart(**{f: getattr(part, f) for f in plan.Part.__dataclass_fields__},
+                      stages=[configs[k].depth for k in part.todo])
 
 
 def _timing_config(config: TrainConfig) -> TrainConfig:
@@ -524,28 +534,39 @@ def run_packing(spec: PackingSpec, workers: int = 2, backend: str = "local",
                 address: str | None = None, allow_long: bool = False, progress: bool = True,
                 force: bool = False) -> pd.DataFrame:
     """Every network of ``spec``, loaded or trained; returns E3's table (a row per network,
-    :func:`network_row`, in the order of :meth:`PackingSpec.configs`).
+    :func:`network_row`, in the order of :meth:`PackingSpec.configs`), by :func:`run_chains`
+    with the plan of :func:`packing_plan`."""
+    return run_chains(spec.configs(), network_row,
+                      lambda todo: packing_plan(spec, workers, force, todo=todo), workers,
+                      backend, address, allow_long, progress, force)
 
-    The plan is printed first (:func:`packing_plan`); one over
-    :data:`lib.experiments.plan.LONG_RUN_S` stops with
-    :class:`~lib.experiments.plan.PlanTooLong` before any training unless ``allow_long``.
-    Networks already present -- E1's among them -- are loaded, not retrained
+
+def run_chains(configs: Mapping[Hashable, TrainConfig], row, plan_of, workers: int = 2,
+               backend: str = "local", address: str | None = None, allow_long: bool = False,
+               progress: bool = True, force: bool = False) -> pd.DataFrame:
+    """Networks of ``configs`` {table key: TrainConfig}, fresh or chained (``init_from``),
+    loaded or trained; returns the table of ``row(key, config, payload)`` per key, in order.
+
+    What is missing is planned first (``plan_of(todo keys)``, a
+    :class:`~lib.experiments.plan.Plan`); one over :data:`lib.experiments.plan.LONG_RUN_S`
+    stops with :class:`~lib.experiments.plan.PlanTooLong` before any training unless
+    ``allow_long``. Then the missing networks train in rounds of chain depth
+    (:func:`_train_rounds`). Networks already present are loaded, not retrained
     (:func:`lib.experiments.sweep.run_sweep`; ``force`` retrains all). With
     ``$BOOK_NO_TRAIN=1`` a missing network is an error naming its config."""
     check_backend(backend, address)
-    configs = spec.configs()
     unique = _unique(configs)
     todo = {a: (k, c) for a, (k, c) in unique.items()
             if force or not artifacts.has("network", c.to_dict())}
     if not (todo and artifacts.no_train()):  # else run_sweep names what is missing
-        p = packing_plan(spec, workers, force, todo=[k for k, _ in todo.values()])
+        p = plan_of([k for k, _ in todo.values()])
         if todo:
             plan.require(p, allow_long)
         else:
             print(p.text(), flush=True)
         _train_rounds(todo, backend, address, workers, progress)
     return sweep.run_sweep("network", sweep.train_network,
-                           {k: c.to_dict() for k, c in configs.items()}, row=network_row,
+                           {k: c.to_dict() for k, c in configs.items()}, row=row,
                            backend=backend, address=address, workers=workers,
                            progress=progress)
 
@@ -653,6 +674,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["BACKBONES", "TRAINABLE", "P3_MODES", "ARM_NAMES", "PACKING_PARAMS",
-           "PACKING_VARIANTS", "PackingSpec", "packing_spec", "network_row", "packing_plan",
-           "StagedPart", "train_from_parent", "load_or_train_chain", "run_packing", "describe",
+           "MATCHED_VARIANTS", "PACKING_VARIANTS", "PackingSpec", "packing_spec", "network_row", "packing_plan",
+           "chain_part", "run_chains",            "StagedPart", "train_from_parent", "load_or_train_chain", "run_packing", "describe",
            "check_backend", "main"]
