@@ -312,6 +312,46 @@ def meaning_c5(v: dict) -> str:
             "the same one.")
 
 
+def tau_fast_sensitivity(tables: dict[float, pd.DataFrame], alpha: float = ALPHA
+                         ) -> pd.DataFrame:
+    """:func:`verdict_c5` at each fast time constant: ``tables`` {tau_fast (ms): measure table}.
+    One row per tau_fast and comparison (split − uniform of the combined cost, interval, Holm p,
+    ``beats``), with that tau_fast's ``verdict`` and reported split (``best``); a tau_fast whose
+    verdict is not tested has one row saying so."""
+    rows = []
+    for tau, table in sorted(tables.items()):
+        v = verdict_c5(table, alpha)
+        if v["verdict"] == "not tested":
+            rows.append({"tau_fast_ms": tau, "verdict": "not tested", "best": None})
+            continue
+        for _, t in v["tests"].iterrows():
+            rows.append({"tau_fast_ms": tau, "verdict": v["verdict"], "best": v["best"],
+                         **{k: t[k] for k in ("split", "uniform", "diff", "lo", "hi", "p_holm",
+                                              "n", "beats")}})
+    return pd.DataFrame(rows)
+
+
+def sensitivity_text(sens: pd.DataFrame, tau_main: float) -> str:
+    """Whether the verdict and the reported split's comparisons hold at every tau_fast."""
+    lines, verdicts = [], {}
+    for tau, g in sens.groupby("tau_fast_ms", sort=True):
+        verdicts[tau] = g.verdict.iloc[0]
+        if verdicts[tau] == "not tested":
+            lines.append(f"- tau_fast = {tau:g} ms: not tested")
+            continue
+        best = g[g.split == g.best.iloc[0]]
+        lines.append(f"- tau_fast = {tau:g} ms{' (the chapter’s)' if tau == tau_main else ''}: "
+                     f"**{verdicts[tau]}** (split {ASSIGNMENT_NAMES[g.best.iloc[0]]}); "
+                     + "; ".join(f"− {ASSIGNMENT_NAMES[r.uniform]} {r['diff']:+.3f} "
+                                 f"[{r.lo:+.3f}, {r.hi:+.3f}], Holm p {r.p_holm:.3g}"
+                                 for _, r in best.iterrows()))
+    same = len(set(verdicts.values())) == 1
+    head = ("The verdict is the same at every fast time constant tried"
+            if same else "The verdict depends on the fast time constant")
+    return (f"{head} ({', '.join(f'{t:g}' for t in verdicts)} ms; tau_slow fixed; each row "
+            "its own Holm family of four):\n\n" + "\n".join(lines))
+
+
 def _pm(s: pd.DataFrame, network: str, assignment: str, m: str) -> str:
     row = s[(s.network == network) & (s.assignment == ASSIGNMENT_NAMES[assignment])]
     if row.empty:
@@ -471,5 +511,5 @@ def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> st
 __all__ = ["CRITERION", "RECOVERY_TOL", "ERROR_WINDOW", "STEADY_FRACTION", "MEASURES",
            "C5_RULE", "spec_text", "learned_pairs", "switch_curve", "error_curve", "network_measures",
            "measure_table", "seed_curves", "summary_table", "format_summary", "verdict_c5",
-           "c5_markdown", "meaning_c5", "coverage_text", "switch_text", "error_text", "combined_text",
+           "c5_markdown", "meaning_c5", "tau_fast_sensitivity", "sensitivity_text", "coverage_text", "switch_text", "error_text", "combined_text",
            "ablation_bars", "dominance", "ablation_link_text"]

@@ -127,6 +127,30 @@ def parse_list(v: Any) -> Any:
     return items
 
 
+def float_list(lo: float, hi: float) -> Callable[[str, Any], tuple[float, ...]]:
+    """Distinct finite numbers in [lo, hi], returned sorted (empty allowed: nothing to run); a
+    list, or text (``'[300, 1000]'``, ``300,1000``) as papermill's ``-p`` hands it over."""
+    def check(name: str, v: Any) -> tuple[float, ...]:
+        items = parse_list(v) if isinstance(v, str) and v.strip() else ([] if v == "" else v)
+        if isinstance(items, (int, float)) and not isinstance(items, bool):
+            items = [items]  # papermill's -p tau_fast_checks 300
+        values = []
+        for item in items if isinstance(items, (list, tuple)) else [None]:
+            try:
+                item = float(item) if isinstance(item, str) else item
+            except ValueError:
+                pass
+            values.append(item)
+        if (not isinstance(items, (list, tuple))
+                or any(isinstance(x, bool) or not isinstance(x, (int, float))
+                       or not lo <= x <= hi for x in values)
+                or len(set(values)) != len(values)):
+            _fail(name, v, f"a list of distinct numbers in [{lo}, {hi}] (may be empty), e.g. "
+                           f"[{lo}, {hi}]")
+        return tuple(sorted(float(x) for x in values))
+    return check
+
+
 def subset(options: tuple) -> Callable[[str, Any], tuple]:
     """A non-empty list of distinct names from ``options``: a list, or text that
     :func:`parse_list` reads as one (JSON / YAML list, comma-separated names)."""

@@ -12,6 +12,8 @@
 - :mod:`~lib.experiments.timescales`: E5, modulation as a dynamical variable: switch costs and
   brief context errors of E1's networks when each pathway follows the cue with its own time
   constant.
+- :mod:`~lib.experiments.learning`: E5, two learning speeds: a new task learned by a hybrid
+  through its excitability rows, its synaptic rows, both, or every parameter.
 - :mod:`~lib.experiments.calibration`: the training calibration study (appendix).
 - :mod:`~lib.experiments.explorer`: E6, the live explorer's parameters (its views are computed
   on demand by :mod:`lib.analysis.explorer`, not stored).
@@ -31,6 +33,7 @@ from lib.experiments.battery import BATTERY_PARAMS
 from lib.experiments.calibration import CALIBRATION_PARAMS
 from lib.experiments.dynamics import DYNAMICS_PARAMS
 from lib.experiments.explorer import EXPLORER_PARAMS
+from lib.experiments.learning import LEARNING_PARAMS
 from lib.experiments.packing import PACKING_PARAMS
 from lib.experiments.timescales import TIMESCALES_PARAMS
 
@@ -43,7 +46,7 @@ CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "dynamics": BATTERY_PARAMS | PROBE_PARAMS | DYNAMICS_PARAMS,
     "explorer": BATTERY_PARAMS | EXPLORER_PARAMS,
     "packing": PACKING_PARAMS,
-    "timescales": BATTERY_PARAMS | TIMESCALES_PARAMS,
+    "timescales": BATTERY_PARAMS | TIMESCALES_PARAMS | LEARNING_PARAMS,
 }
 """Chapter -> its parameter schema (``lib.core.params.Param`` per parameter)."""
 

@@ -3,7 +3,9 @@
 For each profile (default: the shipped ones, smoke and quick): E1's networks, E2's probes of
 them, E4's dynamics analyses of them, the training calibration study, the networks of E1's
 other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes, E5's
-sequence probes of E1's hybrid and single-pathway networks, and E3's packing networks (:mod:`lib.experiments.packing`; ``--no-packing`` leaves them out). Finished artifacts
+sequence probes of E1's hybrid and single-pathway networks (at the chapter's tau_fast and at each
+``tau_fast_checks`` value), E5's learning networks (:mod:`lib.experiments.learning`), and E3's
+packing networks (:mod:`lib.experiments.packing`; ``--no-packing`` leaves them out). Finished artifacts
 are kept (an interrupted build resumes); ``--rebuild-all`` makes every one again from scratch.
 
 Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
@@ -21,8 +23,8 @@ import time
 
 from lib import artifacts
 from lib.core.params import PROFILES, resolve
-from lib.experiments import (ambiguity, battery, calibration, dynamics, packing, plan, sweep,
-                             timescales)
+from lib.experiments import (ambiguity, battery, calibration, chapter_params, dynamics, learning,
+                             packing, plan, sweep, timescales)
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
@@ -65,6 +67,12 @@ def e5_networks(nets: dict) -> dict:
     return {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
 
 
+def e5_specs(profile: str) -> dict[float, timescales.TimescalesSpec]:
+    """E5's sequence specs of a profile: its tau_fast and the sensitivity checks."""
+    P = chapter_params("timescales", profile)
+    return timescales.tau_fast_specs(timescales.TimescalesSpec.from_params(P), P.tau_fast_checks)
+
+
 def build_plan(profiles: tuple[str, ...], workers: int | None = None,
                force: bool = False, with_packing: bool = True) -> plan.Plan:
     """The plan of building ``profiles`` (the networks of E1 and the calibration study, then E2's
@@ -83,9 +91,13 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
                                   label=f"[{profile}] E2 probes"),
                   dynamics.dynamics_part(variants, dynamics.DynamicsSpec.from_profile(profile),
                                          w, force, label=f"[{profile}] E4 dynamics"),
-                  timescales.timescales_part(e5_networks(variants),
-                                             timescales.TimescalesSpec.from_profile(profile), w,
-                                             force, label=f"[{profile}] E5 sequences")]
+                  *[timescales.timescales_part(e5_networks(variants), tspec, w, force,
+                                               label=f"[{profile}] E5 sequences, tau_fast "
+                                                     f"{tau:g} ms")
+                    for tau, tspec in e5_specs(profile).items()],
+                  *[dataclasses.replace(part, label=f"[{profile}] {part.label}") for part
+                    in learning.learning_plan(learning.LearningSpec.from_profile(profile), w,
+                                              force).parts]]
         if with_packing:
             parts += [dataclasses.replace(part, label=f"[{profile}] {part.label}") for part
                       in packing.packing_plan(packing.packing_spec(profile), w, force).parts]
@@ -166,8 +178,12 @@ def main(argv: list[str] | None = None) -> int:
                               dynamics.DynamicsSpec.from_profile(profile), workers=workers,
                               force=force, allow_long=True)
         print(f"[{profile}] E5: sequence probes", flush=True)
-        timescales.run_timescales(e5_networks(nets), timescales.TimescalesSpec.from_profile(
-            profile), workers=workers, force=force, allow_long=True)
+        for tspec in e5_specs(profile).values():
+            timescales.run_timescales(e5_networks(nets), tspec, workers=workers, force=force,
+                                      allow_long=True)
+        print(f"[{profile}] E5: a new task by each route", flush=True)
+        learning.run_learning(learning.LearningSpec.from_profile(profile), workers=workers,
+                              force=force, allow_long=True)
         if not args.no_packing:
             print(f"[{profile}] E3: packing networks", flush=True)
             packing.run_packing(packing.packing_spec(profile), workers=workers, force=force,

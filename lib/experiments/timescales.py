@@ -51,6 +51,7 @@ Performance is Yang's (:func:`lib.core.metrics.performance`), per trial the mean
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -61,7 +62,7 @@ import torch
 from lib.core import tasks as T
 from lib.core.checks import check_number, fail
 from lib.core.metrics import mean_perf
-from lib.core.params import Param, float_in, int_in, resolve, subset
+from lib.core.params import Param, float_in, float_list, int_in, resolve, subset
 from lib.core.seeds import STREAM_TIMESCALES, step_seed, torch_generator
 from lib.core.train import TrainResult
 from lib.experiments import plan
@@ -129,6 +130,9 @@ TIMESCALES_PARAMS: dict[str, Param] = {
     "assignments": Param(subset(tuple(ASSIGNMENTS)), tuple(ASSIGNMENTS), tuple(ASSIGNMENTS),
                          tuple(ASSIGNMENTS),
                          "time-constant assignments (exc, syn) probed: " + ", ".join(ASSIGNMENTS)),
+    "tau_fast_checks": Param(float_list(DT_MS, 10_000), "300", "300, 1000", "300, 1000",
+                             "further fast time constants (ms) the probes are rerun at, to see "
+                             "whether the verdict depends on tau_fast; [] for none"),
 }
 
 
@@ -435,6 +439,13 @@ def timescales_seconds(net_config, spec: TimescalesSpec) -> float:
     return 1.0 + sequence_forwards(net_config, spec) * per_forward
 
 
+def tau_fast_specs(spec: TimescalesSpec, checks) -> dict[float, TimescalesSpec]:
+    """The spec at its own ``tau_fast`` and at each of ``checks`` (ms), keyed by tau_fast, in
+    increasing order (the sensitivity check of the verdict)."""
+    return {t: dataclasses.replace(spec, tau_fast=t)
+            for t in sorted({spec.tau_fast, *map(float, checks)})}
+
+
 def timescales_part(nets: dict, spec: TimescalesSpec, workers: int, force: bool = False,
                     todo: list | None = None, label: str = "E5 sequences") -> plan.Part:
     """The plan part of E5's sequence probes of ``nets`` {key: TrainResult or TrainConfig}."""
@@ -472,4 +483,4 @@ __all__ = ["DT_MS", "MODES", "ASSIGNMENTS", "ASSIGNMENT_NAMES", "SPLIT", "UNIFOR
            "Modulation", "run_sequence", "draw_index", "blocked_schedule",
            "interleaved_schedule", "since_switch", "sequence_trials", "sequence_noise",
            "assignments_for", "probe_network", "timescales_key", "timescales_artifact", "sequence_forwards", "timescales_seconds",
-           "timescales_part", "run_timescales", "e1_networks"]
+           "tau_fast_specs", "timescales_part", "run_timescales", "e1_networks"]

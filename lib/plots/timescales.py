@@ -1,5 +1,6 @@
-"""Figures of chapter E5 (time-scales), first part: performance against trials since a switch,
-around a brief context error, and the combined cost per assignment with its seeds paired.
+"""Figures of chapter E5 (time-scales): performance against trials since a switch, around a brief
+context error, the combined cost per assignment with its seeds paired, and the learning routes of
+a new task (speed and interference, seeds paired).
 
 Colours and the variant marker come from :func:`lib.plots.style` (one network per row); the
 assignments are told apart by line style and marker (:data:`ASSIGNMENT_STYLES`), never by colour
@@ -7,6 +8,7 @@ alone, and named in every legend."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from matplotlib.lines import Line2D
 
 from lib.analysis import timescales as E5
@@ -156,3 +158,41 @@ def combined_costs(table, labels, measure: str = "combined"):
 
 
 __all__ = ["ASSIGNMENT_STYLES", "switch_curves", "error_curves", "combined_costs"]
+
+
+ROUTE_MARKERS = {"exc": "o", "syn": "s", "both": "D", "all": "^"}
+"""Marker per learning route (E5's learning part)."""
+
+
+def learning_routes(kids):
+    """Left: trials to criterion on the new task per route (log2 axis), one grey line per seed
+    joining its routes (paired), open markers where the route never reached criterion (drawn
+    at its budget); right: the old tasks' loss per route (parent − child, mean performance).
+    ``kids``: :func:`lib.analysis.learning.children`."""
+    fig, axes = figure(1, 2, 3.2, 2.6)
+    routes = [r for r in ROUTE_MARKERS if r in set(kids.route)]
+    x = {r: i for i, r in enumerate(routes)}
+    for ax, col, ylab in ((axes[0, 0], "log2_trials", "log2 trials to criterion"),
+                          (axes[0, 1], "interference", "old tasks' loss (before − after)")):
+        for _, g in kids.groupby("seed"):
+            g = g.set_index("route").reindex(routes)
+            ax.plot([x[r] for r in routes], g[col], color="0.75", lw=0.8, zorder=1)
+        for r in routes:
+            g = kids[kids.route == r]
+            reached = (g.reached.astype(bool) if col == "log2_trials"
+                       else pd.Series(True, index=g.index))
+            ax.scatter([x[r]] * int(reached.sum()), g[col][reached], marker=ROUTE_MARKERS[r],
+                       color="k", s=22, zorder=2)
+            ax.scatter([x[r]] * int((~reached).sum()), g[col][~reached],
+                       marker=ROUTE_MARKERS[r], facecolors="none", edgecolors="k", s=22,
+                       zorder=2)
+            m, h = mean_ci(g[col].to_numpy(float))
+            ax.errorbar(x[r] + 0.18, m, yerr=h if np.isfinite(h) else None, fmt="_", color="C3",
+                        ms=10, capsize=2, zorder=3)
+        ax.set_xticks(range(len(routes)), routes)
+        ax.set(xlabel="route (what is trained)", ylabel=ylab)
+        if col == "interference":
+            ax.axhline(0, color="0.85", lw=0.6, zorder=0)
+    axes[0, 0].set_title("speed (open: never at criterion, at budget)", fontsize=8)
+    axes[0, 1].set_title("interference with the old tasks", fontsize=8)
+    return fig

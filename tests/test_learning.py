@@ -1,0 +1,181 @@
+"""E5's learning part (lib.experiments.learning, lib.analysis.learning) and the synergy analysis
+(lib.analysis.synergy): routes train exactly their parameters, frozen routes cannot interfere,
+the rules give the planted answers, bad input is named."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lib.analysis import learning as L
+from lib.analysis import synergy as S
+from lib.core.params import float_list
+from lib.core.train import TrainConfig, build_model, train, trainable_parameters
+from lib.experiments import chapter_params
+from lib.experiments import learning as LX
+from lib.experiments import timescales as TS
+from lib.experiments.packing import load_or_train_chain
+
+TINY = dict(tasks=("fdgo", "fdanti"), n_rec=12, max_steps=3, eval_every=3, eval_trials=8,
+            batch_size=4, stop_at_criterion=False)
+
+
+@pytest.mark.parametrize("trainable, pathway", [("exc_only", "exc"), ("syn_only", "syn")])
+def test_a_route_moves_its_own_pathway_only(trainable, pathway):
+    cfg = TrainConfig(mechanism="hybrid", trainable=trainable, **TINY)
+    before = {k: v.clone() for k, v in build_model(cfg).state_dict().items()}
+    after = train(cfg, progress=False).model.state_dict()
+    own = {"exc": {"B", "G"}, "syn": {"U", "V"}}[pathway]
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert moved == own
+
+
+def test_a_route_the_mechanism_lacks_is_a_clear_error():
+    model = build_model(TrainConfig(mechanism="exc", **TINY))
+    with pytest.raises(ValueError, match="syn_only.*'exc' has no 'syn' parameters"):
+        trainable_parameters(model, "syn_only")
+    with pytest.raises(ValueError, match="trainable"):
+        TrainConfig(mechanism="hybrid", trainable="fast_only", **TINY)
+
+
+def test_children_start_from_the_parent_and_learn_the_next_task_alone():
+    spec = LX.LearningSpec.from_profile("quick")
+    assert spec.old_tasks == ("fdgo", "fdanti", "delaygo") and spec.new_task == "delayanti"
+    for route, trainable in LX.ROUTES.items():
+        child = spec.child(route, 2)
+        assert child.init_from == spec.parent(2) and child.trainable == trainable
+        assert child.tasks == spec.old_tasks + ("delayanti",) and child.train_tasks == (
+            "delayanti",)
+        assert child.max_steps == 2000 and child.easy_steps == 500  # E1's curriculum fraction
+    assert spec.parent(2).mechanism == "hybrid" and spec.parent(2).trainable == "all"
+    assert len(spec.configs()) == 6 * 5
+
+
+@pytest.mark.parametrize("field, value, allowed", [
+    ("n_old", 2, r"\[1, 1\]"), ("n_old", 0, "int"), ("routes", ["exc", "fast"], "exc"),
+    ("new_max_steps", 0, "1")])
+def test_bad_learning_parameters_are_named(field, value, allowed):
+    with pytest.raises(ValueError, match=rf"{field}.*{allowed}"):
+        LX.LearningSpec.from_profile("smoke", **{field: value})
+
+
+def test_frozen_routes_leave_the_old_tasks_exactly_as_they_were():
+    # the shipped smoke networks: parent and children are evaluated on the same trials
+    spec = LX.LearningSpec.from_profile("smoke")
+    table = LX.run_learning(spec, workers=1, progress=False)
+    parent = table[table.route == "parent"].set_index("seed")["perf:fdgo"]
+    for _, r in table[table.route.isin(["exc", "syn", "both"])].iterrows():
+        assert r["perf:fdgo"] == parent[r.seed]
+    state = load_or_train_chain(spec.child("exc", 0)).model.state_dict()
+    shared = load_or_train_chain(spec.parent(0)).model.state_dict()
+    for name in ("W_in", "W_rec", "b", "W_out", "b_out"):
+        assert torch.equal(state[name], shared[name])
+    for name in ("B", "G", "U", "V"):  # the old task's rows
+        assert torch.equal(state[name][:1], shared[name][:1])
+
+
+def _table(log2: dict[str, list[float]], reached: dict[str, list[bool]] | None = None,
+           parents_ok=None, loss_all: float = 0.1) -> pd.DataFrame:
+    n = len(next(iter(log2.values())))
+    ok = parents_ok or [True] * n
+    rows = [{"route": "parent", "seed": s, "old_after": 0.95, "old_all_at_criterion": ok[s]}
+            for s in range(n)]
+    for r, vals in log2.items():
+        hit = (reached or {}).get(r, [True] * n)
+        rows += [{"route": r, "seed": s, "old_after": 0.95 - (loss_all if r == "all" else 0.0),
+                  "old_all_at_criterion": True, "new_perf": 0.93, "reached": hit[s],
+                  "trials_to_criterion": 2.0 ** x if hit[s] else np.nan,
+                  "budget_trials": 2.0 ** 16} for s, x in enumerate(vals)]
+    return pd.DataFrame(rows)
+
+
+def test_learning_rule_finds_the_planted_speeds():
+    t = _table({"exc": [10, 10.4, 10.9, 10.1, 10.6], "syn": [12, 12.6, 12.9, 12.2, 12.4],
+                "both": [10.2, 10.5, 10.8, 10.0, 10.7], "all": [9.8, 10.1, 10, 9.9, 10.2]})
+    v = L.learning_tests(t)
+    assert v["speeds"] == "exc faster" and v["faster"] == "exc" and v["synergy"] is False
+    assert list(v["tests"].name) == ["speed", "synergy in learning", "interference"]
+    speed = v["tests"].iloc[0]
+    assert speed["diff"] == pytest.approx(np.mean([-2, -2.2, -2, -2.1, -1.8]))
+    inter = v["tests"].iloc[2]
+    assert inter["diff"] == pytest.approx(0.1) and inter["significant"]
+    text = L.learning_markdown(v, t)
+    assert "excitability** rows learn the new task faster" in text and "zero interference" in text
+    swapped = L.learning_tests(_table({"exc": [12, 12.6, 12.9, 12.2], "syn": [10, 10.4, 10.9,
+                                                                              10.1]}))
+    assert swapped["speeds"] == "syn faster" and swapped["synergy"] is None
+
+
+def test_a_route_that_never_reached_criterion_counts_at_its_budget():
+    t = _table({"exc": [10, 11, 12], "syn": [10, 11, 12]},
+               reached={"syn": [True, False, True]})
+    kids = L.children(t)
+    assert kids.loc[(kids.route == "syn") & (kids.seed == 1), "log2_trials"].item() == 16
+    summary = L.route_summary(t).set_index("route")
+    assert summary.loc["syn", "reached"] == 2 and summary.loc["exc", "reached"] == 3
+
+
+def test_seeds_whose_parent_did_not_learn_are_left_out():
+    t = _table({"exc": [10, 11, 12], "syn": [12, 13, 14]}, parents_ok=[True, False, False])
+    assert L.learned_seeds(t) == [0]
+    v = L.learning_tests(t)
+    assert v["speeds"] == "not tested" and v["n"] == 1
+    assert "Not tested" in L.learning_markdown(v, t)
+
+
+def _syn_rows(better: dict[str, list[bool]]) -> pd.DataFrame:
+    return pd.DataFrame([{"measure": m, "diff": 0.1, "hybrid_better": b}
+                         for m, bs in better.items() for b in bs]
+                        + [{"measure": "capacity", "diff": np.nan, "note": "not in grid"}])
+
+
+@pytest.mark.parametrize("ts, speeds, learn_syn, better, verdict", [
+    ("synergistic", "no detectable difference", None, {"switch": [True, True]}, "supported"),
+    ("not supported", "exc faster", True, {"robustness": [True, True, True]}, "supported"),
+    ("partly synergistic", "no detectable difference", False, {"switch": [True, False]},
+     "partly supported"),
+    ("not supported", "no detectable difference", False, {"switch": [True, True]},
+     "partly supported"),
+    ("not supported", "no detectable difference", False, {"switch": [False, False]},
+     "not supported"),
+    ("not tested", "not tested", None, {}, "not tested"),
+])
+def test_c5_overall_rule(ts, speeds, learn_syn, better, verdict):
+    v = S.c5_overall({"verdict": ts}, {"speeds": speeds, "synergy": learn_syn},
+                     _syn_rows(better))
+    assert v["verdict"] == verdict
+    assert verdict in S.c5_overall_markdown(v)
+
+
+def test_synergy_table_scores_what_it_can_and_says_why_not():
+    seq = pd.DataFrame([{"label": lab, "seed": s, "assignment": a,
+                         "combined": base + 0.01 * s}
+                        for s in range(4)
+                        for lab, a, base in (("hybrid", "exc_fast_syn_slow", 0.1),
+                                             ("exc", "both_fast", 0.3), ("exc", "both_slow", 0.5),
+                                             ("syn_lowrank_r1", "both_fast", 0.4),
+                                             ("syn_lowrank_r1", "both_slow", 0.6))])
+    seq.loc[seq.label != "hybrid", "combined"] += np.tile([0, 0.02, -0.01, 0.015], 4)
+    table = S.synergy_table(None, seq, "exc_fast_syn_slow", None)
+    verdicts = S.synergy_verdicts(table)
+    assert verdicts == {"robustness": "not tested", "switch": "synergistic",
+                        "learning": "not tested", "capacity": "not tested"}
+    assert (table[table.measure == "switch"]["diff"] < 0).all()
+    text = S.synergy_markdown(table)
+    assert "the hybrid was not probed in E2" in text and "not in E3's packing grid" in text
+
+
+def test_tau_fast_checks_parameter_and_specs():
+    check = float_list(20, 10_000)
+    assert check("tau_fast_checks", "300, 1000") == (300.0, 1000.0)
+    assert check("tau_fast_checks", []) == ()
+    for bad in ([10], [300, 300], "x", [True]):
+        with pytest.raises(ValueError, match="tau_fast_checks.*distinct numbers in"):
+            check("tau_fast_checks", bad)
+    P = chapter_params("timescales", "quick")
+    assert P.tau_fast_checks == (300.0, 1000.0)
+    specs = TS.tau_fast_specs(TS.TimescalesSpec.from_params(P), P.tau_fast_checks)
+    assert list(specs) == [100.0, 300.0, 1000.0]
+    assert {s.tau_fast for s in specs.values()} == {100.0, 300.0, 1000.0}
+    assert specs[300.0].tau_slow == P.tau_slow
