@@ -643,8 +643,28 @@ def forgetting_text(fg: Forgetting) -> str:
             + " Descriptive, outside C3's rule.")
 
 
+def compute_text(table: pd.DataFrame, workers: int) -> str:
+    """What the table's networks cost to train, measured: the sum of every distinct network's
+    training wall time (recorded as it trained; a network shared by arms counted once) per arm
+    and in all, and that sum over ``workers`` parallel processes (the wall time of the sweep on
+    an otherwise idle machine, up to load imbalance)."""
+    uniq = table.drop_duplicates(subset="artifact")
+    per_arm = uniq.groupby("backbone", sort=False).wall_s.agg(["sum", "count"])
+    total = float(uniq.wall_s.sum())
+    parts = ", ".join(f"{ARM_NAMES_SHORT.get(a, a)} {r['sum'] / 60:.0f} min ({int(r['count'])})"
+                      for a, r in per_arm.iterrows())
+    return (f"Measured compute of these {len(uniq)} networks: {total / 3600:.2f} core-hours of "
+            f"training in all ({parts}; single-thread wall time per network, summed), i.e. "
+            f"about {total / workers / 60:.0f} min with {workers} workers in parallel.")
+
+
+ARM_NAMES_SHORT = {"trained": "P1", "frozen_random": "P2(a)", "pretrain": "P2(b) backbones",
+                   "pretrained": "P2(b)", "seq_modulation": "P3 modulation",
+                   "seq_finetune": "P3 fine-tuning"}
+
+
 __all__ = ["ALPHA", "C3_RULE", "CRITERION", "MEASURES", "PAIRS", "Capacity", "capacity",
            "comparisons", "verdict_c3", "c3_markdown", "title_consistency",
            "at_criterion_text", "capacity_text", "efficiency_text", "frozen_text",
            "PRETRAINED_ARM", "RANDOM_ARM", "BACKBONE_ARM", "SEQ_ARMS", "pretrained_vs_random",
-           "pretrained_text", "Forgetting", "forgetting", "forgetting_text"]
+           "pretrained_text", "Forgetting", "forgetting", "forgetting_text", "compute_text"]

@@ -394,8 +394,8 @@ def _params_per_task(mechanism: str, n_rec: int, rank: int, n_tasks: int) -> int
 
 
 def network_row(key: Hashable, config: dict, payload: dict) -> dict:
-    """A row of E3's table (a sweep's ``row``): the network's arm, variant, N, K and seed; its
-    per-task modulation parameters (``model.params_per_task()``) and their total over its K
+    """A row of E3's table (a sweep's ``row``): the network's arm, variant, N, K and seed, its
+    artifact key (a network shared by arms has one); its per-task modulation parameters (``model.params_per_task()``) and their total over its K
     tasks; the steps it trained and its wall time; its final performance per task
     (``perf:<task>``), mean and min over tasks, the number of tasks at criterion and whether
     every task is."""
@@ -410,7 +410,7 @@ def network_row(key: Hashable, config: dict, payload: dict) -> dict:
     hit = np.flatnonzero((perf[:, trained] >= cfg.criterion).all(1))
     trials = hist.get("trials") or [s * cfg.batch_size for s in hist["steps"]]
     row = {"backbone": backbone, "variant": variant, "N": n_rec, "K": n_tasks, "seed": seed,
-           "params_per_task": ppt, "total_mod_params": ppt * n_tasks,
+           "artifact": artifacts.artifact_key("network", config), "params_per_task": ppt, "total_mod_params": ppt * n_tasks,
            "steps": int(hist["steps"][-1]), "wall_s": float(hist.get("wall_s", np.nan)),
            "mean_perf": float(final.mean()), "min_perf": float(final.min()),
            "n_at_criterion": int(at.sum()), "all_at_criterion": bool(at.all()),
@@ -528,6 +528,13 @@ def load_or_train_chain(config: TrainConfig, progress: bool = False):
 
     artifacts.load_or_compute("network", cfg, compute)
     return load_or_train(config, progress=progress)  # now present: loaded
+
+
+def network_results(configs: Mapping[Hashable, TrainConfig], progress: bool = False) -> dict:
+    """Every distinct network of ``configs`` as a :class:`~lib.core.train.TrainResult`, keyed by
+    its artifact key (a network shared by several keys appears once): loaded, or trained after
+    its parent where missing (:func:`load_or_train_chain`)."""
+    return {akey: load_or_train_chain(c, progress) for akey, (_, c) in _unique(configs).items()}
 
 
 def run_packing(spec: PackingSpec, workers: int = 2, backend: str = "local",
@@ -674,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 __all__ = ["BACKBONES", "TRAINABLE", "P3_MODES", "ARM_NAMES", "PACKING_PARAMS",
-           "MATCHED_VARIANTS", "PACKING_VARIANTS", "PackingSpec", "packing_spec", "network_row", "packing_plan",
-           "chain_part", "run_chains",            "StagedPart", "train_from_parent", "load_or_train_chain", "run_packing", "describe",
+           "MATCHED_VARIANTS", "PACKING_VARIANTS", "PackingSpec", "packing_spec", "network_row",
+           "packing_plan", "chain_part", "run_chains", "network_results", "StagedPart",
+           "train_from_parent", "load_or_train_chain", "run_packing", "describe",
            "check_backend", "main"]
