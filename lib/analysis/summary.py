@@ -2,9 +2,10 @@
 key numbers behind it and the chapter that tests it, computed from the same artifacts and with the
 same specs and verdict functions as the chapters (nothing here is typed by hand).
 
-C1 and C2 come from :mod:`lib.analysis.claims` (chapters E1 and E2), C4 from
-:mod:`lib.analysis.dynamics` (chapter E4), C5 from :mod:`lib.analysis.timescales` (chapter E5,
-its time-scale part); C3 has no chapter in the book yet.
+C1 and C2 come from :mod:`lib.analysis.claims` (chapters E1 and E2), C3 from
+:mod:`lib.analysis.packing` (chapter E3), C4 from :mod:`lib.analysis.dynamics` (chapter E4), C5
+from :mod:`lib.analysis.synergy` (chapter E5: its time-scale verdict from
+:mod:`lib.analysis.timescales`, its learning part from :mod:`lib.analysis.learning`).
 """
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ import pandas as pd
 
 from lib.analysis import claims
 from lib.analysis import dynamics as E4
+from lib.analysis import learning as E5L
+from lib.analysis import packing as E3
+from lib.analysis import synergy
 from lib.analysis import timescales as E5
-from lib.experiments import ambiguity, battery, chapter_params, dynamics
+from lib.experiments import ambiguity, battery, chapter_params, dynamics, learning, packing
 from lib.experiments import timescales
 
 CLAIMS = {
@@ -32,14 +36,12 @@ CLAIMS = {
 """The claims, from the paper's abstract (the intro's table)."""
 
 CHAPTERS = {"C1": ("03_battery", "E1 · the battery"), "C2": ("04_ambiguity", "E2 · ambiguity"),
-            "C3": ("", "E3, to come"), "C4": ("06_dynamics", "E4 · dynamics"),
+            "C3": ("05_packing", "E3 · packing"), "C4": ("06_dynamics", "E4 · dynamics"),
             "C5": ("07_timescales", "E5 · time-scales")}
 """Claim -> (the book page that tests it, without suffix, "" if none yet; its short title)."""
 
-VERDICTS = ("supported", "partly supported", "not supported", "not tested", "not tested yet")
+VERDICTS = ("supported", "partly supported", "not supported", "not tested")
 """Every verdict a row can carry."""
-
-NOT_YET = "not tested yet"
 
 
 def _interval(d: dict, digits: int = 3) -> str:
@@ -123,24 +125,50 @@ def c4_row(table: pd.DataFrame) -> dict:
     return {"verdict": _verdict(v["verdict"]), "key numbers": "; ".join(parts) + "."}
 
 
-C5_VERDICTS = {"synergistic": "supported", "partly synergistic": "partly supported",
-               "not supported": "not supported", "not tested": "not tested"}
-"""E5's verdict words (:data:`lib.analysis.timescales.C5_RULE`) in the table's vocabulary."""
+def c3_row(table: pd.DataFrame) -> dict:
+    v = E3.verdict_c3(table)
+    cmp = v["comparisons"]
+    made = cmp[cmp.tested & np.isfinite(cmp.p)] if len(cmp) else cmp
+    if v["verdict"] == "not tested" or not len(made):
+        return {"verdict": "not tested", "key numbers": "Not tested: no network size had both "
+                "matched pathways learn even the smallest task set."}
+    what = {"capacity": "capacity"}
+    parts = [f"N = {int(r['N'])}, {what.get(r['measure'], 'tasks at criterion at the largest K')}"
+             f", `{r['a']}` − `{r['b']}`: {_interval(r, 2)} ({_p(r)}, {int(r['n'])} paired "
+             "seeds)" for _, r in made.iterrows()]
+    return {"verdict": v["verdict"],
+            "key numbers": "Joint training (P1) at matched 2N budgets, paired over seeds: "
+                           + "; ".join(parts) + "."}
 
 
-def c5_row(table: pd.DataFrame) -> dict:
-    v = E5.verdict_c5(table)
+def c5_row(seq_table: pd.DataFrame, learn_table: pd.DataFrame, probes: dict) -> dict:
+    v_ts = E5.verdict_c5(seq_table)
+    v_learn = E5L.learning_tests(learn_table)
+    syn = synergy.synergy_table(probes, seq_table, v_ts["best"], learn_table)
+    v = synergy.c5_overall(v_ts, v_learn, syn)
     if v["verdict"] == "not tested":
-        return {"verdict": "not tested", "key numbers": f"Not tested: {v['reason']}."}
-    best = v["tests"][v["tests"]["split"] == v["best"]]
-    parts = [f"{E5.ASSIGNMENT_NAMES[r['split']]} − {E5.ASSIGNMENT_NAMES[r['uniform']]}: "
-             f"{_interval(r)} ({_p(r)}, {int(r['n'])} paired seeds)" for _, r in best.iterrows()]
-    return {"verdict": C5_VERDICTS[v["verdict"]],
-            "key numbers": "Time-scale part of E5 only (a new task learned at two speeds and "
-                           "synergy across capacity and robustness are still to come). Combined "
-                           "cost of the hybrid (switch + brief context error), split minus "
-                           "uniform time-scales: " + "; ".join(parts) + ". "
-                           + E5.meaning_c5(v).replace("*What it means:* ", "")}
+        return {"verdict": "not tested", "key numbers": "Not tested: no part of E5 could be "
+                "scored (time-scales: " + v_ts.get("reason", "") + ")."}
+    parts = []
+    if v_ts["verdict"] != "not tested":
+        best = v_ts["tests"][v_ts["tests"]["split"] == v_ts["best"]]
+        parts.append(f"time-scales {v_ts['verdict']}, combined cost of the hybrid, split − "
+                     "uniform: " + "; ".join(
+                         f"{E5.ASSIGNMENT_NAMES[r['split']]} − "
+                         f"{E5.ASSIGNMENT_NAMES[r['uniform']]} {_interval(r)} ({_p(r)})"
+                         for _, r in best.iterrows())
+                     + " (" + E5.meaning_c5(v_ts).replace("*What it means:* ", "").rstrip(".")
+                     + ")")
+    tests = v_learn["tests"]
+    if len(tests):
+        parts.append(f"learning a new task: {v_learn['speeds']}; " + "; ".join(
+            f"{r['name']} `{r['a']}` − `{r['b']}` {_interval(r, 2)} ({_p(r)})"
+            for _, r in tests.iterrows()))
+    else:
+        parts.append("learning a new task: not tested")
+    parts.append("synergy (hybrid against each part): " + "; ".join(
+        f"{synergy.MEASURE_NAMES[m].split(' (')[0]} {w}" for m, w in v["measures"].items()))
+    return {"verdict": v["verdict"], "key numbers": "; ".join(parts) + "."}
 
 
 @dataclass(frozen=True)
@@ -173,6 +201,8 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     :func:`load_runs` of ``profile``) and the E4 analyses and E5 sequences of its networks."""
     runs = runs or load_runs(profile)
     P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
+    pack = packing.run_packing(packing.packing_spec(P.profile), workers=P.workers,
+                               progress=False)
     dyn = dynamics.run_dynamics(battery.variant_networks(nets),
                                 dynamics.DynamicsSpec.from_params(P), workers=P.workers,
                                 progress=False)
@@ -181,12 +211,13 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     probed = {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
     seq = timescales.run_timescales(probed, timescales.TimescalesSpec.from_params(T),
                                     workers=P.workers, progress=False)
-    rows = {"C1": c1_row(nets), "C2": c2_row(probes), "C4": c4_row(table),
-            "C5": c5_row(E5.measure_table(seq))}
+    learn = learning.run_learning(learning.LearningSpec.from_params(T), workers=P.workers,
+                                  progress=False)
+    rows = {"C1": c1_row(nets), "C2": c2_row(probes), "C3": c3_row(pack), "C4": c4_row(table),
+            "C5": c5_row(E5.measure_table(seq), learn, probes)}
     out = []
     for c, text in CLAIMS.items():
-        row = rows.get(c, {"verdict": NOT_YET, "key numbers": f"tested in {CHAPTERS[c][1]}"})
-        out.append({"claim": c, "statement": text, **row, "chapter": CHAPTERS[c][0],
+        out.append({"claim": c, "statement": text, **rows[c], "chapter": CHAPTERS[c][0],
                     "title": CHAPTERS[c][1]})
     df = pd.DataFrame(out).set_index("claim")
     df.attrs["spec"] = spec
@@ -237,8 +268,7 @@ def profile_line(df: pd.DataFrame) -> str:
 RELATION = {"supported": "reproduces the paper's claim",
             "partly supported": "reproduces part of the paper's claim",
             "not supported": "does not reproduce the paper's claim at this scale",
-            "not tested": "cannot say: the runs could not score the claim",
-            NOT_YET: "cannot say yet: no chapter tests it"}
+            "not tested": "cannot say: the runs could not score the claim"}
 """How a verdict relates to the paper (which asserts every claim)."""
 
 DEPARTURES = {
@@ -331,4 +361,4 @@ def limitations(df: pd.DataFrame) -> list[str]:
 __all__ = ["CLAIMS", "CHAPTERS", "VERDICTS", "RELATION", "DEPARTURES", "Runs", "load_runs",
            "claims_table",
            "claims_html", "profile_line", "conclusions_table", "c2_sensitivity", "limitations",
-           "c1_row", "c2_row", "c4_row", "c5_row"]
+           "c1_row", "c2_row", "c3_row", "c4_row", "c5_row"]
