@@ -65,6 +65,15 @@ def test_every_control_changes_the_views(explorer):
     assert ex.view["lam"] == 0.5 and _differ(before, _drawn(ex))
 
 
+def test_the_widget_shows_the_redrawn_views_as_png(explorer):
+    # an Image widget, not an Output widget (which can stall nbclient, jupyter/nbclient#312)
+    explorer.update(lam=0.0)
+    before = explorer.image.value
+    assert before[:8] == b"\x89PNG\r\n\x1a\n"
+    explorer.update(lam=1.0)
+    assert explorer.image.value != before and explorer.image in explorer.box.children
+
+
 def test_clean_setting_is_E2s_clean_probe(smoke, explorer):
     spec, nets, probes = smoke
     i, j = spec.tasks.index(PAIR[0]), spec.tasks.index(PAIR[1])

@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+import io
+
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
@@ -156,6 +158,10 @@ def gallery(views: dict, labels, lambdas) -> list:
     return [f for f, _ in figs]
 
 
+IMAGE_DPI = 90
+"""Resolution of the explorer's views (PNG sent to the Image widget on every change)."""
+
+
 class Explorer:
     """The live explorer of trained networks {(label, seed): TrainResult}: widgets for the
     pathway (variant label), the conflict pair (one of ``pairs``, default every one present), the
@@ -192,17 +198,21 @@ class Explorer:
             "trial": W.IntSlider(value=0, min=0, max=n_trials - 1, description="trial",
                                  continuous_update=False),
         }
-        self.output = W.Output()
+        # The views are shown as a PNG in an Image widget, not through an Output widget: an Output
+        # widget captured during a cell makes nbclient (papermill, jupyter-book) send comm
+        # messages on the shell channel while it awaits the cell's reply there, which can stall
+        # the run until its execution timeout (jupyter/nbclient#312).
+        self.image = W.Image(format="png")
         self.figure, axes = figure(1, 3, 3.3, 2.7)
         self.axes = list(axes[0])
-        plt.close(self.figure)          # drawn into the Output widget only, never auto-shown
+        plt.close(self.figure)          # drawn into the Image widget only, never auto-shown
         self.view: dict | None = None
         self._holding = False
         for w in self.widgets.values():
             w.observe(self._changed, names="value")
         self.box = W.VBox([W.HBox([self.widgets[n] for n in ("variant", "pair", "seed")]),
                            W.HBox([self.widgets[n] for n in ("lam", "noise", "trial")]),
-                           self.output])
+                           self.image])
         self.update(**values)
 
     def values(self) -> dict:
@@ -246,9 +256,9 @@ class Explorer:
                              f"{self.view['lam']:.2f} e_{_name(self.view['pair'][1])}"
                              + (f" + {self.view['noise']:.2f} η" if self.view["noise"] else ""),
                              fontsize=9)
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(self.figure)
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=IMAGE_DPI)
+        self.image.value = buffer.getvalue()
         return self.view
 
     def _changed(self, change) -> None:
