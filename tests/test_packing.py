@@ -207,10 +207,15 @@ def test_grid_keys_arms_and_protocol():
     assert spec.task_order == TASK_SETS["conflict6"]
     assert (spec.n_recs, spec.n_tasks_list, spec.n_seeds) == ((16, 32, 64), (2, 4, 6), 3)
     trained, frozen = spec.configs("trained"), spec.configs("frozen_random")
-    assert len(trained) == 3 * 3 * 4 * 3
-    assert {k[1] for k in frozen} == {"exc", "syn_prepost", "syn_lowrank_r1"}  # none: no params
-    cfg = frozen["frozen_random", "exc", 64, 2, 0]
-    assert cfg.trainable == "modulation" and cfg.tasks == ("fdgo", "fdanti")
+    assert spec.variants == packing.MATCHED_VARIANTS  # quick: none left out (fails K >= 2)
+    assert len(trained) == 3 * 3 * 3 * 3
+    assert {k[1] for k in frozen} == {"exc", "syn_prepost", "syn_lowrank_r1"}
+    assert {k[3] for k in frozen} == {6}  # the K that P2(b) is paired with
+    cfg = frozen["frozen_random", "exc", 64, 6, 0]
+    assert cfg.trainable == "modulation" and cfg.tasks == TASK_SETS["conflict6"]
+    smoke = packing.packing_spec("smoke")
+    assert "none" in smoke.variants and "none" not in {k[1] for k in smoke.configs(
+        "frozen_random")}  # none has no modulation parameters
     proto = battery.battery_spec("quick")
     assert (cfg.max_steps, cfg.eval_every, cfg.eval_trials, cfg.easy_steps, cfg.lr,
             cfg.sampling, cfg.batch_size) == (proto.max_steps, proto.eval_every,
@@ -524,7 +529,8 @@ def test_pretrained_and_sequential_configs():
             assert stage.train_tasks == (spec.task_order[k - 1],) and stage.inherit == "all"
             assert stage.init_from == spec.config(arm, "exc", 64, k - 1, 0)
             assert stage.depth == k - 1 and stage.max_steps == steps
-    assert "none" not in spec.labels("seq_modulation") and "none" in spec.labels("seq_finetune")
+    smoke = packing.packing_spec("smoke")  # quick has no none
+    assert "none" not in smoke.labels("seq_modulation") and "none" in smoke.labels("seq_finetune")
     with pytest.raises(ValueError, match="label='none' is not allowed"):
         spec.config("seq_modulation", "none", 64, 2, 0)
     with pytest.raises(ValueError, match="n_tasks=2 is not allowed; expected more tasks than "

@@ -243,7 +243,8 @@ def test_cli_rejects_inconsistent_backends(argv, message, capsys):
 def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
     """With --backend ray, every network job of the profile goes to
     lib.experiments.sweep.run_sweep (which trains them on Ray); run_configs then only loads
-    (never retrains, even with --rebuild-all), and the packing phase gets the backend too."""
+    (never retrains, even with --rebuild-all), and the packing and learning phases get the
+    backend too."""
     calls = {}
     monkeypatch.setattr(cli.sweep, "run_sweep", lambda kind, fn, configs, **kw: calls.update(
         sweep=(kind, fn, len(configs), kw["backend"], kw["address"], kw["force"])))
@@ -251,6 +252,8 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
         load=(len(jobs), kw["force"])) or {})
     monkeypatch.setattr(cli.packing, "run_packing", lambda spec, **kw: calls.update(
         packing=(kw["backend"], kw["address"])))
+    monkeypatch.setattr(cli.learning, "run_learning", lambda spec, **kw: calls.update(
+        learning=(kw["backend"], kw["address"])))
     for module, phase in ((cli.ambiguity, "run_ambiguity"), (cli.dynamics, "run_dynamics"),
                           (cli.battery, "run_arm")):
         monkeypatch.setattr(module, phase, lambda *a, **k: {})
@@ -259,4 +262,4 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
                      "--rebuild-all"]) == 0
     n = len(cli.network_jobs("smoke"))
     assert calls == {"sweep": ("network", cli.sweep.train_network, n, "ray", "auto", True),
-                     "load": (n, False), "packing": ("ray", "auto")}
+                     "load": (n, False), "packing": ("ray", "auto"), "learning": ("ray", "auto")}

@@ -183,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                                       allow_long=True)
         print(f"[{profile}] E5: a new task by each route", flush=True)
         learning.run_learning(learning.LearningSpec.from_profile(profile), workers=workers,
-                              force=force, allow_long=True)
+                              backend=args.backend, address=args.address, force=force,
+                              allow_long=True)
         if not args.no_packing:
             print(f"[{profile}] E3: packing networks", flush=True)
             packing.run_packing(packing.packing_spec(profile), workers=workers, force=force,

@@ -171,13 +171,15 @@ def learning_plan(spec: LearningSpec, workers: int = 2, force: bool = False,
                    pick(children), "a round after the parents")])
 
 
-def run_learning(spec: LearningSpec, workers: int = 2, allow_long: bool = False,
-                 progress: bool = True, force: bool = False) -> pd.DataFrame:
-    """Every network of ``spec``, loaded or trained (the plan first); the table of
-    :func:`learning_row`, a row per network."""
+def run_learning(spec: LearningSpec, workers: int = 2, backend: str = "local",
+                 address: str | None = None, allow_long: bool = False, progress: bool = True,
+                 force: bool = False) -> pd.DataFrame:
+    """Every network of ``spec``, loaded or trained (the plan first; on a process pool or Ray,
+    as :func:`lib.experiments.packing.run_chains`); the table of :func:`learning_row`, a row per
+    network."""
     return run_chains(spec.configs(), learning_row,
-                      lambda todo: learning_plan(spec, workers, force, todo), workers,
-                      allow_long=allow_long, progress=progress, force=force)
+                      lambda todo: learning_plan(spec, workers, force, todo), workers, backend,
+                      address, allow_long, progress, force)
 
 
 __all__ = ["NETWORK", "ROUTES", "ROUTE_NAMES", "LEARNING_PARAMS", "LearningSpec",
