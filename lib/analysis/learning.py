@@ -50,6 +50,15 @@ def children(table: pd.DataFrame) -> pd.DataFrame:
     return kids
 
 
+def _trials(m: float, h: float) -> str:
+    """Geometric mean of trials and its back-transformed 95% interval, from log2 mean ± h."""
+    if not np.isfinite(m):
+        return "–"
+    if not np.isfinite(h):
+        return f"{2 ** m:,.0f}"
+    return f"{2 ** m:,.0f} [{2 ** (m - h):,.0f}, {2 ** (m + h):,.0f}]"
+
+
 def route_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per route: seeds, seeds at criterion, trials to criterion (geometric mean over seeds, a
     seed that never got there at its budget, with the 95% interval back-transformed), new-task
@@ -60,8 +69,7 @@ def route_summary(table: pd.DataFrame) -> pd.DataFrame:
         m, h = mean_ci(g.log2_trials.to_numpy(float))
         rows.append({"route": route, "what is trained": ROUTE_NAMES[route], "seeds": len(g),
                      "reached": int(g.reached.astype(bool).sum()),
-                     "trials (geo. mean)": float(2 ** m),
-                     "trials 95% CI": (float(2 ** (m - h)), float(2 ** (m + h))),
+                     "trials to criterion": _trials(m, h),
                      "new-task perf": fmt(*mean_ci(g.new_perf.to_numpy(float))),
                      "old tasks' loss": fmt(*mean_ci(g.interference.to_numpy(float)))})
     return pd.DataFrame(rows)
