@@ -715,3 +715,20 @@ def test_pretrained_against_random_is_paired_over_seeds():
     assert isinstance(plots.pretrained_vs_random(t, A.pretrained_vs_random(t)), Figure)
     assert A.pretrained_text(A.pretrained_vs_random(synth({("exc", 16): [2]}))) == \
         "*(the pretrained-backbone arm was not run)*"
+
+
+def test_a_zero_variance_difference_carries_the_exact_test_caveat():
+    # every seed differs by exactly 4: the rule's t test gives p = 0, the exact sign-flip test
+    # over 4 seeds cannot go below 2 / 16
+    caps = planted(exc=[6] * 4, pre=[2] * 4, low=[2] * 4, ns=(32,))
+    v = A.verdict_c3(synth(caps))
+    cmp = v["comparisons"]
+    assert cmp.differs.all() and (cmp.p_exact == 0.125).all()
+    assert len(v["fragile"]) == len(cmp)
+    text = A.c3_markdown(v)
+    assert "**Caveat.** 4 of the 4 differing comparisons" in text and "p = 0.12" in text
+    # with variance across seeds and enough of them, the two tests agree: no caveat
+    caps = planted(exc=[6, 6, 6, 6, 6, 6, 6], pre=[2, 4, 2, 2, 4, 2, 2],
+                   low=[4, 2, 2, 2, 2, 4, 2], ns=(32,))
+    v = A.verdict_c3(synth(caps))
+    assert v["comparisons"].differs.any() and A.fragile_text(v) == ""

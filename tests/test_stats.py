@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from lib.analysis.stats import holm, mean_ci, paired
+from lib.analysis.stats import holm, mean_ci, paired, sign_flip_p
 
 
 def test_mean_ci_known_answer():
@@ -39,3 +39,11 @@ def test_holm_known_answer():
     out = holm([0.5, np.nan, 0.01])
     assert np.isnan(out[1]) and out[2] == pytest.approx(0.02) and out[0] == pytest.approx(0.5)
     assert holm([0.9, 0.8]).max() <= 1.0
+
+
+def test_sign_flip_p_known_answers():
+    assert sign_flip_p([2, 2, 2]) == 0.25          # the smallest p over 3 pairs: 2 / 2^3
+    assert sign_flip_p([1.0] * 6) == 2 / 64
+    assert sign_flip_p([0, 0, 0]) == 1.0
+    assert sign_flip_p([1, -1, 2]) == 0.75         # 6 of the 8 sign patterns reach |mean| 2/3
+    assert np.isnan(sign_flip_p([])) and np.isnan(sign_flip_p(np.ones(21)))

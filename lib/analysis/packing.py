@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.analysis.stats import fmt, holm, mean_ci, paired
+from lib.analysis.stats import fmt, holm, mean_ci, paired, sign_flip_p
 
 CRITERION = 0.9
 """A task is at criterion when its final performance is at least this (Yang's)."""
@@ -150,7 +150,10 @@ def comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM,
     """C3's matched comparisons in one arm: at each N, each pair of :data:`PAIRS` on each of
     :data:`MEASURES`, paired over seeds (a - b), Holm-adjusted over every comparison made.
     A comparison is made (``tested``) only where both cells are tested; otherwise its p is nan
-    and it is not in Holm's family."""
+    and it is not in Holm's family. ``p_exact``: the exact sign-flip p of the same differences
+    (:func:`lib.analysis.stats.sign_flip_p`, uncorrected), reported beside the rule's t test
+    because capacities are small integers: seeds that all differ by the same amount give the t
+    test zero variance and p = 0, while the exact test over n seeds cannot go below 2 / 2^n."""
     cap = capacity(table).arm(backbone)
     variants = set(cap.summary.variant)
     rows = []
@@ -160,14 +163,17 @@ def comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM,
                 continue
             tested = _tested(cap, a, n) and _tested(cap, b, n)
             for measure in MEASURES:
-                d = paired(_seed_values(cap, a, n, measure), _seed_values(cap, b, n, measure))
+                va, vb = _seed_values(cap, a, n, measure), _seed_values(cap, b, n, measure)
+                d = paired(va, vb)
+                d["p_exact"] = sign_flip_p([va[k] - vb[k] for k in sorted(set(va) & set(vb))])
                 if not tested:
-                    d |= {"p": np.nan, "lo": np.nan, "hi": np.nan, "dz": np.nan}
+                    d |= {"p": np.nan, "lo": np.nan, "hi": np.nan, "dz": np.nan,
+                          "p_exact": np.nan}
                 rows.append({"N": n, "a": a, "b": b, "measure": measure, "tested": tested, **d})
     df = pd.DataFrame(rows, columns=["N", "a", "b", "measure", "tested", "diff", "lo", "hi",
-                                     "p", "dz", "n"])
+                                     "p", "dz", "n", "p_exact"])
     df = df.astype({"N": int, "tested": bool, "diff": float, "lo": float, "hi": float,
-                    "p": float, "dz": float, "n": int})
+                    "p": float, "dz": float, "n": int, "p_exact": float})
     df["p_holm"] = holm(df.p.to_numpy(float)) if len(df) else np.array([], float)
     df["differs"] = np.isfinite(df.p_holm) & (df.p_holm < alpha)
     return df
@@ -197,7 +203,8 @@ def verdict_c3(table: pd.DataFrame, alpha: float = ALPHA,
     """C3: excitability and synaptic modulation differ in how many tasks they pack into N units,
     by :data:`C3_RULE`. Returns the verdict, the comparisons (:func:`comparisons`), the tested
     and differing N, the direction of the differences (``"exc"``, ``"synaptic"``, ``"mixed"``
-    or None) and the capacity summary of the arm."""
+    or None), the capacity summary of the arm and ``fragile`` (differing comparisons whose
+    exact sign-flip p is not below alpha, :func:`fragile_text`)."""
     cmp = comparisons(table, backbone, alpha)
     cap = capacity(table).arm(backbone)
     made = cmp[cmp.tested & np.isfinite(cmp.p)]
@@ -219,7 +226,9 @@ def verdict_c3(table: pd.DataFrame, alpha: float = ALPHA,
     else:
         verdict = "partly supported"
     untested = cap.summary[~cap.summary.tested][["variant", "N"]]
+    fragile = made[made.differs & ~(made.p_exact < alpha)]
     return {"verdict": verdict, "comparisons": cmp, "tested_N": tested_n,
+            "fragile": fragile,
             "differing_N": differing_n, "direction": direction, "capacity": cap.summary,
             "not_tested_cells": [(v, int(n)) for v, n in untested.itertuples(index=False)],
             "backbone": backbone, "alpha": alpha}
@@ -275,6 +284,30 @@ def _cap(row) -> str:
     return fmt(row["capacity"], row["capacity_hw"], digits=1)
 
 
+def fragile_text(v: dict) -> str:
+    """A caveat when a comparison differs by the rule's t test but not by the exact sign-flip
+    test ('' if none): the two disagree when every seed shows the same difference."""
+    f = v.get("fragile")
+    if f is None or not len(f):
+        return ""
+    which = "; ".join(f"N = {int(r.N)}, `{r.a}` − `{r.b}` on {MEASURES[r.measure].split(' (')[0]}"
+                      f" ({r['diff']:+.2f}, t-test Holm p = {r.p_holm:.2g}, exact sign-flip p = "
+                      f"{r.p_exact:.2g} over {int(r.n)} seeds)" for _, r in f.iterrows())
+    n_min, n_differ = int(f.n.min()), int(v["comparisons"].differs.sum())
+    return (f"**Caveat.** {len(f)} of the {n_differ} differing comparisons differ by the rule's "
+            "t test but "
+            f"not by an exact sign-flip test: {which}. Every seed shows the same difference, so "
+            "the t test sees zero variance; the exact test over "
+            f"{n_min} seeds cannot go below p = {2 / 2 ** n_min:.2g}. The difference is "
+            "consistent across seeds but too few seeds were run to call it significant without "
+            "the t test's normality assumption; more seeds would settle it.")
+
+
+def _fragile_lines(v: dict) -> list[str]:
+    text = fragile_text(v)
+    return ["", text] if text else []
+
+
 def c3_markdown(v: dict, table: pd.DataFrame | None = None) -> str:
     """The C3 verdict as a paragraph, every number taken from :func:`verdict_c3`'s output, its
     direction, what it means for the title, and the rule it applied (:data:`C3_RULE`)."""
@@ -294,6 +327,7 @@ def c3_markdown(v: dict, table: pd.DataFrame | None = None) -> str:
         lines.append("Cells not tested (even the smallest K failed in every seed): "
                      + ", ".join(f"`{lab}` at N = {n}" for lab, n in v["not_tested_cells"])
                      + ".")
+    lines += _fragile_lines(v)
     lines += ["", f"What it means for the paper: {title_consistency(v, table)}", "",
               f"Rule: {C3_RULE} The intervals are per comparison (uncorrected)."]
     return "\n".join(lines)
@@ -667,4 +701,5 @@ __all__ = ["ALPHA", "C3_RULE", "CRITERION", "MEASURES", "PAIRS", "Capacity", "ca
            "comparisons", "verdict_c3", "c3_markdown", "title_consistency",
            "at_criterion_text", "capacity_text", "efficiency_text", "frozen_text",
            "PRETRAINED_ARM", "RANDOM_ARM", "BACKBONE_ARM", "SEQ_ARMS", "pretrained_vs_random",
-           "pretrained_text", "Forgetting", "forgetting", "forgetting_text", "compute_text"]
+           "pretrained_text", "Forgetting", "forgetting", "forgetting_text", "compute_text",
+           "fragile_text"]

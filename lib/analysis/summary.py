@@ -136,9 +136,10 @@ def c3_row(table: pd.DataFrame) -> dict:
     parts = [f"N = {int(r['N'])}, {what.get(r['measure'], 'tasks at criterion at the largest K')}"
              f", `{r['a']}` − `{r['b']}`: {_interval(r, 2)} ({_p(r)}, {int(r['n'])} paired "
              "seeds)" for _, r in made.iterrows()]
+    caveat = E3.fragile_text(v).replace("**Caveat.**", "Caveat:")
     return {"verdict": v["verdict"],
             "key numbers": "Joint training (P1) at matched 2N budgets, paired over seeds: "
-                           + "; ".join(parts) + "."}
+                           + "; ".join(parts) + "." + (f" {caveat}" if caveat else "")}
 
 
 def c5_row(seq_table: pd.DataFrame, learn_table: pd.DataFrame, probes: dict) -> dict:
