@@ -179,3 +179,6 @@ def test_tau_fast_checks_parameter_and_specs():
     assert list(specs) == [100.0, 300.0, 1000.0]
     assert {s.tau_fast for s in specs.values()} == {100.0, 300.0, 1000.0}
     assert specs[300.0].tau_slow == P.tau_slow
+    main = specs[100.0]
+    assert TS.labels_at(main, 100.0) == TS.NETWORK_LABELS
+    assert TS.labels_at(main, 300.0) == TS.SENSITIVITY_LABELS == ("hybrid",)

@@ -62,15 +62,18 @@ def e1_networks(jobs: dict) -> dict:
     return {k[1:]: v for k, v in jobs.items() if k[0] == "E1"}
 
 
-def e5_networks(nets: dict) -> dict:
-    """The E1 networks E5 probes (:data:`lib.experiments.timescales.NETWORK_LABELS`)."""
-    return {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
+def e5_networks(nets: dict, labels=timescales.NETWORK_LABELS) -> dict:
+    """The E1 networks of ``labels`` (default: every one E5 probes)."""
+    return {k: v for k, v in nets.items() if k[0] in labels}
 
 
-def e5_specs(profile: str) -> dict[float, timescales.TimescalesSpec]:
-    """E5's sequence specs of a profile: its tau_fast and the sensitivity checks."""
+def e5_specs(profile: str) -> dict[float, tuple[timescales.TimescalesSpec, tuple[str, ...]]]:
+    """E5's sequence specs of a profile, its tau_fast and the sensitivity checks, each with the
+    labels of the networks probed (:func:`lib.experiments.timescales.labels_at`)."""
     P = chapter_params("timescales", profile)
-    return timescales.tau_fast_specs(timescales.TimescalesSpec.from_params(P), P.tau_fast_checks)
+    main = timescales.TimescalesSpec.from_params(P)
+    return {tau: (spec, timescales.labels_at(main, tau))
+            for tau, spec in timescales.tau_fast_specs(main, P.tau_fast_checks).items()}
 
 
 def build_plan(profiles: tuple[str, ...], workers: int | None = None,
@@ -91,10 +94,10 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
                                   label=f"[{profile}] E2 probes"),
                   dynamics.dynamics_part(variants, dynamics.DynamicsSpec.from_profile(profile),
                                          w, force, label=f"[{profile}] E4 dynamics"),
-                  *[timescales.timescales_part(e5_networks(variants), tspec, w, force,
-                                               label=f"[{profile}] E5 sequences, tau_fast "
-                                                     f"{tau:g} ms")
-                    for tau, tspec in e5_specs(profile).items()],
+                  *[timescales.timescales_part(e5_networks(variants, labels), tspec, w,
+                                               force, label=f"[{profile}] E5 sequences, "
+                                                            f"tau_fast {tau:g} ms")
+                    for tau, (tspec, labels) in e5_specs(profile).items()],
                   *[dataclasses.replace(part, label=f"[{profile}] {part.label}") for part
                     in learning.learning_plan(learning.LearningSpec.from_profile(profile), w,
                                               force).parts]]
@@ -178,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
                               dynamics.DynamicsSpec.from_profile(profile), workers=workers,
                               force=force, allow_long=True)
         print(f"[{profile}] E5: sequence probes", flush=True)
-        for tspec in e5_specs(profile).values():
-            timescales.run_timescales(e5_networks(nets), tspec, workers=workers, force=force,
-                                      allow_long=True)
+        for tspec, labels in e5_specs(profile).values():
+            timescales.run_timescales(e5_networks(nets, labels), tspec, workers=workers,
+                                      force=force, allow_long=True)
         print(f"[{profile}] E5: a new task by each route", flush=True)
         learning.run_learning(learning.LearningSpec.from_profile(profile), workers=workers,
                               backend=args.backend, address=args.address, force=force,

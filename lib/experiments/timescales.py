@@ -104,6 +104,10 @@ NETWORK_LABELS = ("hybrid", "exc", "syn_lowrank_r1")
 """E1's networks probed: the hybrid (both pathways) and each pathway alone at the matched 2N
 budget."""
 
+SENSITIVITY_LABELS = ("hybrid",)
+"""The networks probed again at each ``tau_fast_checks`` value: the C5 rule compares the
+hybrid's assignments only."""
+
 SCHEDULE_CODES = {"blocked": 0, "interleaved": 1, "error_i": 2, "error_j": 3}
 """Schedule part of :func:`draw_index` (the error sequences of the pair's first and second
 task)."""
@@ -441,9 +445,16 @@ def timescales_seconds(net_config, spec: TimescalesSpec) -> float:
 
 def tau_fast_specs(spec: TimescalesSpec, checks) -> dict[float, TimescalesSpec]:
     """The spec at its own ``tau_fast`` and at each of ``checks`` (ms), keyed by tau_fast, in
-    increasing order (the sensitivity check of the verdict)."""
+    increasing order (the sensitivity check of the verdict; at the checks only the
+    :data:`SENSITIVITY_LABELS` networks are probed)."""
     return {t: dataclasses.replace(spec, tau_fast=t)
             for t in sorted({spec.tau_fast, *map(float, checks)})}
+
+
+def labels_at(main: TimescalesSpec, tau: float) -> tuple[str, ...]:
+    """The networks probed at ``tau``: every :data:`NETWORK_LABELS` at the ``main`` spec's own
+    tau_fast, the :data:`SENSITIVITY_LABELS` at a sensitivity check."""
+    return NETWORK_LABELS if float(tau) == main.tau_fast else SENSITIVITY_LABELS
 
 
 def timescales_part(nets: dict, spec: TimescalesSpec, workers: int, force: bool = False,
@@ -479,8 +490,8 @@ def e1_networks(spec: BatterySpec, labels: Sequence[str], workers: int = 2,
 
 
 __all__ = ["DT_MS", "MODES", "ASSIGNMENTS", "ASSIGNMENT_NAMES", "SPLIT", "UNIFORM",
-           "NETWORK_LABELS", "TIMESCALES_PARAMS", "TimescalesSpec", "fast_filter", "slow_filter",
+           "NETWORK_LABELS", "SENSITIVITY_LABELS", "TIMESCALES_PARAMS", "TimescalesSpec", "fast_filter", "slow_filter",
            "Modulation", "run_sequence", "draw_index", "blocked_schedule",
            "interleaved_schedule", "since_switch", "sequence_trials", "sequence_noise",
            "assignments_for", "probe_network", "timescales_key", "timescales_artifact", "sequence_forwards", "timescales_seconds",
-           "tau_fast_specs", "timescales_part", "run_timescales", "e1_networks"]
+           "tau_fast_specs", "labels_at", "timescales_part", "run_timescales", "e1_networks"]
