@@ -3,10 +3,11 @@
 For each profile (default: the shipped ones, smoke and quick): E1's networks, E2's probes of
 them, E4's dynamics analyses of them, the training calibration study, the networks of E1's
 other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes, E5's
-sequence probes of E1's hybrid and single-pathway networks (at the chapter's tau_fast and at each
-``tau_fast_checks`` value), E5's learning networks (:mod:`lib.experiments.learning`), and E3's
-packing networks (:mod:`lib.experiments.packing`; ``--no-packing`` leaves them out). Finished artifacts
-are kept (an interrupted build resumes); ``--rebuild-all`` makes every one again from scratch.
+sequence probes of E1's hybrid and single-pathway networks (at the chapter's tau_fast, and the
+hybrid's at each ``tau_fast_checks`` value), E5's learning networks
+(:mod:`lib.experiments.learning`), and E3's packing networks (:mod:`lib.experiments.packing`;
+``--no-packing`` leaves them out). Finished artifacts are kept (an interrupted build resumes);
+``--rebuild-all`` makes every one again from scratch.
 
 Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
 and the wall time estimated from step costs measured on this machine. ``--dry-run`` prints the
