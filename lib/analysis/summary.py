@@ -284,8 +284,11 @@ DEPARTURES = {
           "matched per-task budgets; the abstract gives no protocol.",
     "C4": "Dynamics are compared by pre-registered state-space and fixed-point measures at "
           "matched budgets; the abstract names no measure.",
-    "C5": "Time-scales are tested by giving each pathway its own time constant; the abstract "
-          "says only 'possibly on different time-scales'.",
+    "C5": "Time-scales are tested by giving each pathway its own time constant at test time, "
+          "and learning speeds by which parameters teach a hybrid a new task (speeds measured, "
+          "not imposed by learning rates); synergy is the hybrid against each of its parts, "
+          "measure by measure. The abstract says only 'complementary and synergistic, possibly "
+          "on different time-scales'.",
 }
 """Where the reconstruction's setting necessarily departs from (or fills in) the paper, per
 claim: design statements, not results (only the abstract is public)."""
