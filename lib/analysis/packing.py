@@ -453,7 +453,8 @@ def pretrained_vs_random(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFr
     when every task is learned through fresh modulation parameters on the frozen *pretrained*
     backbone and on the frozen *random* one (mean and 95% t half-width over seeds), their
     difference pretrained - random paired over seeds (the two networks of a seed differ only in
-    their shared weights) with its interval and p, Holm-adjusted over the rows compared
+    their shared weights) with its interval and p (and the exact sign-flip ``p_exact``, which
+    stays valid when every seed differs by the same count), Holm-adjusted over the rows compared
     (descriptive: outside C3's rule), the fraction of seeds with every task at criterion, trials
     to criterion (every task; mean over the seeds that got there, and how many), the
     backbones' share with every pretraining task at criterion, and the per-task budget. Where
@@ -467,14 +468,16 @@ def pretrained_vs_random(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFr
         b = bb[(bb.variant == v) & (bb.N == n)]
         pm, ph, pn = _ci(g.n_at_criterion)
         rm, rh, rn = _ci(r.n_at_criterion)
-        d = paired(_seed_map(g, "n_at_criterion"), _seed_map(r, "n_at_criterion"))
+        a_seeds, b_seeds = _seed_map(g, "n_at_criterion"), _seed_map(r, "n_at_criterion")
+        d = paired(a_seeds, b_seeds)
+        d["p_exact"] = sign_flip_p([a_seeds[s] - b_seeds[s] for s in set(a_seeds) & set(b_seeds)])
         pt, ptn = _ttc(g)
         rt, rtn = _ttc(r)
         rows.append({"variant": v, "N": int(n), "K": int(k), "n": pn,
                      "n_pretrain": int(g.parent_K.iloc[0]) if "parent_K" in g else np.nan,
                      "pretrained": pm, "pretrained_hw": ph, "random": rm, "random_hw": rh,
                      "diff": d["diff"] if rn else np.nan, "lo": d["lo"], "hi": d["hi"],
-                     "p": d["p"], "pairs": d["n"],
+                     "p": d["p"], "p_exact": d["p_exact"], "pairs": d["n"],
                      "all_pretrained": float(g.all_at_criterion.mean()),
                      "all_random": float(r.all_at_criterion.mean()) if rn else np.nan,
                      "ttc_pretrained": pt, "ttc_pretrained_n": ptn, "ttc_random": rt,
@@ -483,7 +486,8 @@ def pretrained_vs_random(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFr
                      "params_per_task": int(g.params_per_task.iloc[0])
                      if "params_per_task" in g else np.nan})
     cols = ["variant", "N", "K", "n", "n_pretrain", "pretrained", "pretrained_hw", "random",
-            "random_hw", "diff", "lo", "hi", "p", "pairs", "all_pretrained", "all_random",
+            "random_hw", "diff", "lo", "hi", "p", "p_exact", "pairs", "all_pretrained",
+            "all_random",
             "ttc_pretrained", "ttc_pretrained_n", "ttc_random", "ttc_random_n",
             "backbone_learned", "params_per_task"]
     df = pd.DataFrame(rows, columns=cols)
@@ -512,7 +516,8 @@ def pretrained_text(cmp: pd.DataFrame) -> str:
                     f"(random backbone {fmt(r.random, r.random_hw, digits=1)}")
             if np.isfinite(r.lo):
                 item += (f"; paired difference {r.diff:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}], "
-                         f"Holm-adjusted p = {r.p_holm:.3g}")
+                         f"Holm-adjusted p = {r.p_holm:.3g}, exact sign-flip p = "
+                         f"{r.p_exact:.2g}")
             elif np.isfinite(r.diff):
                 item += f"; difference {r.diff:+.1f} over {r.pairs} seed"
             items.append(item + ")")
