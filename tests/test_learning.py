@@ -114,6 +114,8 @@ def test_a_route_that_never_reached_criterion_counts_at_its_budget():
     assert kids.loc[(kids.route == "syn") & (kids.seed == 1), "log2_trials"].item() == 16
     summary = L.route_summary(t).set_index("route")
     assert summary.loc["syn", "reached"] == 2 and summary.loc["exc", "reached"] == 3
+    text = L.censoring_text(kids)
+    assert "`syn` 2 of 3 seeds" in text and "`exc` 3 of 3 seeds" in text and "bound" in text
 
 
 def test_seeds_whose_parent_did_not_learn_are_left_out():

@@ -152,8 +152,26 @@ def learning_markdown(v: dict, table: pd.DataFrame) -> str:
     inter = (" Training only modulation rows left every old task's performance exactly as it "
              "was (zero interference, as the frozen shared weights guarantee); training every "
              "parameter is the route that can interfere." if exact else "")
-    return "\n".join(lines) + f"\n\n*What it means:* {speeds}.{synergy}{inter}"
+    return ("\n".join(lines) + f"\n\n{censoring_text(kids)}\n\n*What it means:* {speeds}."
+            f"{synergy}{inter}")
+
+
+def censoring_text(kids: pd.DataFrame) -> str:
+    """How many seeds of each route reached criterion, and what that does to the speed tests:
+    a seed that never got there counts at the budget, so a difference involving it is a bound
+    and the t test is conservative; with each route's final new-task performance."""
+    parts = []
+    for route, g in kids.groupby("route", sort=False):
+        perf = fmt(*mean_ci(g.new_perf.to_numpy(float)))
+        parts.append(f"`{route}` {int(g.reached.astype(bool).sum())} of {len(g)} seeds "
+                     f"(new-task performance {perf})")
+    text = "Seeds that reached criterion within the budget: " + "; ".join(parts) + "."
+    if not kids.reached.astype(bool).all():
+        text += (" A seed that never got there counts at the budget, so a speed difference "
+                 "involving it is a bound (the true one can only be larger) and the test is "
+                 "conservative.")
+    return text
 
 
 __all__ = ["ALPHA", "LEARNING_RULE", "learned_seeds", "children", "route_summary",
-           "learning_tests", "learning_markdown"]
+           "learning_tests", "learning_markdown", "censoring_text"]
