@@ -142,7 +142,10 @@ def c3_row(table: pd.DataFrame) -> dict:
                            + "; ".join(parts) + "." + (f" {caveat}" if caveat else "")}
 
 
-def c5_row(seq_table: pd.DataFrame, learn_table: pd.DataFrame, probes: dict) -> dict:
+def c5_row(seq_table: pd.DataFrame, learn_table: pd.DataFrame, probes: dict,
+           other_taus: dict[float, str] | None = None) -> dict:
+    """C5's row: the overall verdict (:func:`lib.analysis.synergy.c5_overall`) and each part's
+    numbers; ``other_taus`` {tau_fast (ms): time-scale verdict} of the sensitivity check."""
     v_ts = E5.verdict_c5(seq_table)
     v_learn = E5L.learning_tests(learn_table)
     syn = synergy.synergy_table(probes, seq_table, v_ts["best"], learn_table)
@@ -159,12 +162,18 @@ def c5_row(seq_table: pd.DataFrame, learn_table: pd.DataFrame, probes: dict) -> 
                          f"{E5.ASSIGNMENT_NAMES[r['uniform']]} {_interval(r)} ({_p(r)})"
                          for _, r in best.iterrows())
                      + " (" + E5.meaning_c5(v_ts).replace("*What it means:* ", "").rstrip(".")
-                     + ")")
+                     + ")" + ("; at other fast time constants: " + ", ".join(
+                         f"{tau:g} ms {w}" for tau, w in sorted(other_taus.items()))
+                              if other_taus else ""))
     tests = v_learn["tests"]
     if len(tests):
-        parts.append(f"learning a new task: {v_learn['speeds']}; " + "; ".join(
-            f"{r['name']} `{r['a']}` − `{r['b']}` {_interval(r, 2)} ({_p(r)})"
-            for _, r in tests.iterrows()))
+        kids = E5L.children(learn_table)
+        reached = ", ".join(f"{route} {int(g.reached.astype(bool).sum())}/{len(g)}"
+                            for route, g in kids.groupby("route", sort=False))
+        parts.append(f"learning a new task: {v_learn['speeds']} (seeds at criterion within the "
+                     f"budget: {reached}; a censored seed counts at the budget); " + "; ".join(
+                         f"{r['name']} `{r['a']}` − `{r['b']}` {_interval(r, 2)} ({_p(r)})"
+                         for _, r in tests.iterrows()))
     else:
         parts.append("learning a new task: not tested")
     parts.append("synergy (hybrid against each part): " + "; ".join(
@@ -210,12 +219,16 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     table = E4.pair_table(dyn, list(spec.variants))
     T = chapter_params("timescales", P.profile)
     probed = {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
-    seq = timescales.run_timescales(probed, timescales.TimescalesSpec.from_params(T),
-                                    workers=P.workers, progress=False)
+    main = timescales.TimescalesSpec.from_params(T)
+    seq = {tau: E5.measure_table(timescales.run_timescales(
+               {k: v for k, v in probed.items() if k[0] in timescales.labels_at(main, tau)},
+               spec_at, workers=P.workers, progress=False))
+           for tau, spec_at in timescales.tau_fast_specs(main, T.tau_fast_checks).items()}
     learn = learning.run_learning(learning.LearningSpec.from_params(T), workers=P.workers,
                                   progress=False)
+    others = {tau: E5.verdict_c5(t)["verdict"] for tau, t in seq.items() if tau != main.tau_fast}
     rows = {"C1": c1_row(nets), "C2": c2_row(probes), "C3": c3_row(pack), "C4": c4_row(table),
-            "C5": c5_row(E5.measure_table(seq), learn, probes)}
+            "C5": c5_row(seq[main.tau_fast], learn, probes, others)}
     out = []
     for c, text in CLAIMS.items():
         out.append({"claim": c, "statement": text, **rows[c], "chapter": CHAPTERS[c][0],
