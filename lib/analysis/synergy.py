@@ -8,8 +8,8 @@ has? One family of paired comparisons per measure, each Holm-corrected on its ow
   split time-scales against each part under both of its uniform time courses (fast, slow);
 * **learning a new task** (E5, log2 trials to criterion, lower is better): the hybrid's both
   pathways' rows against the faster of its single-pathway routes (:mod:`lib.analysis.learning`);
-* **capacity** (E3): tested only where the packing table has the hybrid (it is not in E3's
-  quick grid: a row says so).
+* **capacity** (E3): not measured, since E3's grids train the matched single pathways only
+  (a row says so).
 
 Comparisons are paired over seeds (every network of a seed starts from the same shared weights).
 The hybrid is **synergistic on a measure** if it is better than every part (Holm p < alpha, in
@@ -55,8 +55,7 @@ def _costs(seq_table: pd.DataFrame, label: str, assignment: str) -> dict[int, fl
 
 
 def synergy_table(probes: dict | None, seq_table: pd.DataFrame | None, split: str | None,
-                  learn_table: pd.DataFrame | None, packing_table: pd.DataFrame | None = None,
-                  alpha: float = ALPHA) -> pd.DataFrame:
+                  learn_table: pd.DataFrame | None, alpha: float = ALPHA) -> pd.DataFrame:
     """One row per comparison: ``measure``, ``a`` (the hybrid's condition), ``b`` (the part),
     paired ``diff`` a − b with its interval, p, Holm p within the measure, ``n`` and
     ``hybrid_better``; a measure that cannot be scored has one row with ``note`` saying why.
@@ -73,7 +72,8 @@ def synergy_table(probes: dict | None, seq_table: pd.DataFrame | None, split: st
     if seq_table is not None and split is not None:
         hybrid = _costs(seq_table, "hybrid", split)
         fam = [{"measure": "switch", "a": f"hybrid, {ASSIGNMENT_NAMES[split]}",
-                "b": f"{part}, {ASSIGNMENT_NAMES[u]}", **paired(hybrid, _costs(seq_table, part, u))}
+                "b": f"{part}, {ASSIGNMENT_NAMES[u]}",
+                **paired(hybrid, _costs(seq_table, part, u))}
                for part in PARTS_E5 for u in PART_ASSIGNMENTS
                if ((seq_table.label == part) & (seq_table.assignment == u)).any()]
     rows += _family(fam, False, alpha) or [{"measure": "switch", "note": "E5's split time-scales "
@@ -90,12 +90,8 @@ def synergy_table(probes: dict | None, seq_table: pd.DataFrame | None, split: st
                     **{k: r[k] for k in ("diff", "lo", "hi", "p", "n")}}]
     rows += _family(fam, False, alpha) or [{"measure": "learning",
                                             "note": "E5's learning part not tested"}]
-    if packing_table is not None and "hybrid" in set(packing_table.get("variant", [])):
-        rows.append({"measure": "capacity", "note": "the hybrid is in E3's table but its "
-                     "capacity comparison is not implemented"})
-    else:
-        rows.append({"measure": "capacity", "note": "the hybrid is not in E3's "
-                     "packing grid at this profile"})
+    rows.append({"measure": "capacity", "note": "the hybrid is not in E3's packing grids, so "
+                 "its capacity is not measured"})
     cols = ["measure", "a", "b", "diff", "lo", "hi", "p", "p_holm", "n", "hybrid_better", "note"]
     return pd.DataFrame(rows).reindex(columns=cols)
 
