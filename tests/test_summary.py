@@ -171,3 +171,15 @@ def _learning_table(log2_trials: dict[str, list[float]]) -> pd.DataFrame:
                   "trials_to_criterion": 2.0 ** x, "budget_trials": 2.0 ** 20}
                  for s, x in enumerate(vals)]
     return pd.DataFrame(rows)
+
+def test_c3_row_lists_the_differing_comparisons_and_the_caveat():
+    # every seed of exc packs all 6 tasks at N = 32, the synaptic pathways only the first 2
+    caps = {"exc": 6, "syn_prepost": 2, "syn_lowrank_r1": 2}
+    rows = [{"backbone": "trained", "variant": v, "N": 32, "K": k, "seed": s,
+             "n_at_criterion": k if k <= c else k - 1, "all_at_criterion": k <= c}
+            for v, c in caps.items() for s in range(3) for k in (2, 4, 6)]
+    row = summary.c3_row(pd.DataFrame(rows))
+    assert row["verdict"] == "supported"
+    text = row["key numbers"]
+    assert "4 comparisons" in text and "N = 32, capacity, `exc` − `syn_prepost`: +4.00" in text
+    assert "exact sign-flip p = 0.25 over 3 seeds" in text and "other" not in text

@@ -133,13 +133,21 @@ def c3_row(table: pd.DataFrame) -> dict:
         return {"verdict": "not tested", "key numbers": "Not tested: no network size had both "
                 "matched pathways learn even the smallest task set."}
     what = {"capacity": "capacity"}
+    differ = made[made.differs]
     parts = [f"N = {int(r['N'])}, {what.get(r['measure'], 'tasks at criterion at the largest K')}"
              f", `{r['a']}` − `{r['b']}`: {_interval(r, 2)} ({_p(r)}, {int(r['n'])} paired "
-             "seeds)" for _, r in made.iterrows()]
+             "seeds)" for _, r in differ.iterrows()]
+    rest = made[~made.differs]
+    if len(rest):
+        parts.append(f"the other {len(rest)} comparisons (N = "
+                     f"{', '.join(map(str, sorted(set(rest.N))))}): no detectable difference, "
+                     f"|difference| at most {rest['diff'].abs().max():.2f} tasks")
     caveat = E3.fragile_text(v).replace("**Caveat.**", "Caveat:")
     return {"verdict": v["verdict"],
-            "key numbers": "Joint training (P1) at matched 2N budgets, paired over seeds: "
-                           + "; ".join(parts) + "." + (f" {caveat}" if caveat else "")}
+            "key numbers": f"Joint training (P1) at matched 2N budgets, {len(made)} comparisons "
+                           "paired over seeds (capacity and tasks at criterion at the largest K, "
+                           "Holm over all): " + "; ".join(parts) + "."
+                           + (f" {caveat}" if caveat else "")}
 
 
 def c5_row(seq_table: pd.DataFrame, learn_table: pd.DataFrame, probes: dict,
