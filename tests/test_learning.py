@@ -165,7 +165,7 @@ def test_synergy_table_scores_what_it_can_and_says_why_not():
                         "learning": "not tested", "capacity": "not tested"}
     assert (table[table.measure == "switch"]["diff"] < 0).all()
     text = S.synergy_markdown(table)
-    assert "the hybrid was not probed in E2" in text and "not in E3's packing grid" in text
+    assert "the hybrid was not probed in E2" in text and "packing networks were not given" in text
 
 
 def test_tau_fast_checks_parameter_and_specs():
@@ -184,3 +184,17 @@ def test_tau_fast_checks_parameter_and_specs():
     main = specs[100.0]
     assert TS.labels_at(main, 100.0) == TS.NETWORK_LABELS
     assert TS.labels_at(main, 300.0) == TS.SENSITIVITY_LABELS == ("hybrid",)
+
+
+def test_capacity_synergy_compares_the_hybrid_with_each_part_per_size():
+    caps = {"hybrid": [6, 6, 6, 6], "exc": [6, 4, 6, 6], "syn_lowrank_r1": [2, 2, 2, 2]}
+    rows = [{"backbone": "trained", "variant": v, "N": 32, "K": k, "seed": s,
+             "n_at_criterion": k if k <= c else k - 1, "all_at_criterion": k <= c}
+            for v, cs in caps.items() for s, c in enumerate(cs) for k in (2, 4, 6)]
+    table = S.synergy_table(None, None, None, None, pd.DataFrame(rows))
+    cap = table[table.measure == "capacity"].set_index("b")
+    assert cap.loc["exc, N = 32", "diff"] == 0.5 and not cap.loc["exc, N = 32", "hybrid_better"]
+    assert cap.loc["syn_lowrank_r1, N = 32", "diff"] == 4.0
+    assert cap.loc["syn_lowrank_r1, N = 32", "p_exact"] == 0.125  # 4 seeds, all +4
+    assert S.synergy_verdicts(table)["capacity"] == "better than some parts"
+    assert "exact sign-flip p = 0.12" in S.synergy_markdown(table)

@@ -151,12 +151,14 @@ def c3_row(table: pd.DataFrame) -> dict:
 
 
 def c5_row(seq_table: pd.DataFrame, learn_table: pd.DataFrame, probes: dict,
-           other_taus: dict[float, str] | None = None) -> dict:
+           other_taus: dict[float, str] | None = None,
+           packing_table: pd.DataFrame | None = None) -> dict:
     """C5's row: the overall verdict (:func:`lib.analysis.synergy.c5_overall`) and each part's
-    numbers; ``other_taus`` {tau_fast (ms): time-scale verdict} of the sensitivity check."""
+    numbers; ``other_taus`` {tau_fast (ms): time-scale verdict} of the sensitivity check,
+    ``packing_table`` E3's joint-training rows of the hybrid and its parts."""
     v_ts = E5.verdict_c5(seq_table)
     v_learn = E5L.learning_tests(learn_table)
-    syn = synergy.synergy_table(probes, seq_table, v_ts["best"], learn_table)
+    syn = synergy.synergy_table(probes, seq_table, v_ts["best"], learn_table, packing_table)
     v = synergy.c5_overall(v_ts, v_learn, syn)
     if v["verdict"] == "not tested":
         return {"verdict": "not tested", "key numbers": "Not tested: no part of E5 could be "
@@ -235,8 +237,10 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     learn = learning.run_learning(learning.LearningSpec.from_params(T), workers=P.workers,
                                   progress=False)
     others = {tau: E5.verdict_c5(t)["verdict"] for tau, t in seq.items() if tau != main.tau_fast}
+    joint = pd.concat([pack, packing.run_packing(packing.hybrid_packing_spec(P.profile),
+                                                 workers=P.workers, progress=False)])
     rows = {"C1": c1_row(nets), "C2": c2_row(probes), "C3": c3_row(pack), "C4": c4_row(table),
-            "C5": c5_row(seq[main.tau_fast], learn, probes, others)}
+            "C5": c5_row(seq[main.tau_fast], learn, probes, others, joint)}
     out = []
     for c, text in CLAIMS.items():
         out.append({"claim": c, "statement": text, **rows[c], "chapter": CHAPTERS[c][0],

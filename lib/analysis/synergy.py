@@ -8,8 +8,10 @@ has? One family of paired comparisons per measure, each Holm-corrected on its ow
   split time-scales against each part under both of its uniform time courses (fast, slow);
 * **learning a new task** (E5, log2 trials to criterion, lower is better): the hybrid's both
   pathways' rows against the faster of its single-pathway routes (:mod:`lib.analysis.learning`);
-* **capacity** (E3): not measured, since E3's grids train the matched single pathways only
-  (a row says so).
+* **capacity** (E3, joint training P1, higher is better): at each N, the hybrid's capacity
+  (:func:`lib.experiments.packing.hybrid_packing_spec`) against ``exc`` and ``syn_lowrank_r1``
+  (its parts, from E3's grid); an exact sign-flip p is given beside each t test, since
+  capacities are small integers.
 
 Comparisons are paired over seeds (every network of a seed starts from the same shared weights).
 The hybrid is **synergistic on a measure** if it is better than every part (Holm p < alpha, in
@@ -22,20 +24,23 @@ import pandas as pd
 
 from lib.analysis.claims import paired_auc
 from lib.analysis.learning import learning_tests
-from lib.analysis.stats import holm, paired
+from lib.analysis.packing import capacity
+from lib.analysis.stats import holm, paired, sign_flip_p
 from lib.experiments.timescales import ASSIGNMENT_NAMES
 
 ALPHA = 0.05
 PARTS_E2 = ("exc", "syn_lowrank_r1", "syn_lowrank_r2")
 """E2's comparators of the hybrid: its two parts and the single pathway at its budget."""
 PARTS_E5 = ("exc", "syn_lowrank_r1")
+"""E5's and E3's comparators of the hybrid: its two parts (E3 has no ``syn_lowrank_r2``)."""
 PART_ASSIGNMENTS = ("both_fast", "both_slow")
 
 MEASURE_NAMES = {"robustness": "robustness to ambiguous context (E2 mixture AUC; higher "
                                "is better)",
                  "switch": "switch + error cost (E5 combined cost; lower is better)",
                  "learning": "trials to learn a new task (E5, log2; lower is better)",
-                 "capacity": "capacity (E3)"}
+                 "capacity": "capacity (E3 joint training, largest K with every task at "
+                             "criterion; higher is better)"}
 
 
 def _family(rows: list[dict], higher_better: bool, alpha: float) -> list[dict]:
@@ -54,12 +59,32 @@ def _costs(seq_table: pd.DataFrame, label: str, assignment: str) -> dict[int, fl
     return {int(s): float(v) for s, v in zip(g.seed, g["combined"])}
 
 
+def _capacity_family(packing_table: pd.DataFrame) -> list[dict]:
+    """The hybrid's P1 capacity minus each part's, per N where both cells are tested."""
+    cap = capacity(packing_table).arm("trained")
+    per, summ = cap.per_seed, cap.summary
+    tested = {(v, int(n)) for v, n, t in zip(summ.variant, summ.N, summ.tested) if t}
+    fam = []
+    for n, at_n in per.groupby("N", sort=True):
+        seeds = {v: {int(s): float(c) for s, c in zip(g.seed, g.capacity)}
+                 for v, g in at_n.groupby("variant")}
+        for part in PARTS_E5:
+            if {("hybrid", int(n)), (part, int(n))} <= tested:
+                h, q = seeds["hybrid"], seeds[part]
+                fam.append({"measure": "capacity", "a": f"hybrid, N = {n}",
+                            "b": f"{part}, N = {n}", **paired(h, q),
+                            "p_exact": sign_flip_p([h[k] - q[k] for k in set(h) & set(q)])})
+    return fam
+
+
 def synergy_table(probes: dict | None, seq_table: pd.DataFrame | None, split: str | None,
-                  learn_table: pd.DataFrame | None, alpha: float = ALPHA) -> pd.DataFrame:
+                  learn_table: pd.DataFrame | None, packing_table: pd.DataFrame | None = None,
+                  alpha: float = ALPHA) -> pd.DataFrame:
     """One row per comparison: ``measure``, ``a`` (the hybrid's condition), ``b`` (the part),
     paired ``diff`` a − b with its interval, p, Holm p within the measure, ``n`` and
-    ``hybrid_better``; a measure that cannot be scored has one row with ``note`` saying why.
-    ``split``: the hybrid's reported split assignment (E5's verdict)."""
+    ``hybrid_better`` (capacity rows also ``p_exact``); a measure that cannot be scored has one
+    row with ``note`` saying why. ``split``: the hybrid's reported split assignment (E5's
+    verdict); ``packing_table``: E3's P1 rows of the hybrid and its parts."""
     rows: list[dict] = []
     labels = {lab for lab, _ in probes} if probes else set()
     fam = [{"measure": "robustness", "a": "hybrid", "b": part,
@@ -90,9 +115,13 @@ def synergy_table(probes: dict | None, seq_table: pd.DataFrame | None, split: st
                     **{k: r[k] for k in ("diff", "lo", "hi", "p", "n")}}]
     rows += _family(fam, False, alpha) or [{"measure": "learning",
                                             "note": "E5's learning part not tested"}]
-    rows.append({"measure": "capacity", "note": "the hybrid is not in E3's packing grids, so "
-                 "its capacity is not measured"})
-    cols = ["measure", "a", "b", "diff", "lo", "hi", "p", "p_holm", "n", "hybrid_better", "note"]
+    has_hybrid = packing_table is not None and "hybrid" in set(packing_table.variant)
+    fam = _capacity_family(packing_table) if has_hybrid else []
+    rows += _family(fam, True, alpha) or [{"measure": "capacity", "note": (
+        "no network size where the hybrid and a part both learned the smallest task set"
+        if has_hybrid else "the hybrid's packing networks were not given")}]
+    cols = ["measure", "a", "b", "diff", "lo", "hi", "p", "p_holm", "n", "hybrid_better", "note",
+            "p_exact"]
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
@@ -126,7 +155,9 @@ def synergy_markdown(table: pd.DataFrame) -> str:
             out.append(f"{head} ({why})")
             continue
         parts = [f"{r.a} − {r.b} {r['diff']:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}], Holm p = "
-                 f"{r.p_holm:.3g} ({int(r.n)} seeds)" for _, r in scored.iterrows()]
+                 f"{r.p_holm:.3g}"
+                 + (f", exact sign-flip p = {r.p_exact:.2g}" if np.isfinite(r.p_exact) else "")
+                 + f" ({int(r.n)} seeds)" for _, r in scored.iterrows()]
         out.append(f"{head}. " + "; ".join(parts))
     return "\n".join(out)
 

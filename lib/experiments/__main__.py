@@ -6,8 +6,9 @@ other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes,
 sequence probes of E1's hybrid and single-pathway networks (at the chapter's tau_fast, and the
 hybrid's at each ``tau_fast_checks`` value), E5's learning networks
 (:mod:`lib.experiments.learning`), and E3's packing networks (:mod:`lib.experiments.packing`;
-``--no-packing`` leaves them out). Finished artifacts are kept (an interrupted build resumes);
-``--rebuild-all`` makes every one again from scratch.
+with the hybrid's joint-training grid for C5; ``--no-packing`` leaves them out). Finished
+artifacts are kept (an interrupted build resumes); ``--rebuild-all`` makes every one again from
+scratch.
 
 Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
 and the wall time estimated from step costs measured on this machine. ``--dry-run`` prints the
@@ -105,6 +106,10 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
         if with_packing:
             parts += [dataclasses.replace(part, label=f"[{profile}] {part.label}") for part
                       in packing.packing_plan(packing.packing_spec(profile), w, force).parts]
+            parts += [dataclasses.replace(part, label=f"[{profile}] {part.label} (the hybrid, "
+                                                      "for C5)")
+                      for part in packing.packing_plan(packing.hybrid_packing_spec(profile), w,
+                                                       force).parts]
     return plan.Plan(parts)
 
 
@@ -191,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
                               allow_long=True)
         if not args.no_packing:
             print(f"[{profile}] E3: packing networks", flush=True)
-            packing.run_packing(packing.packing_spec(profile), workers=workers, force=force,
-                                backend=args.backend, address=args.address, allow_long=True)
+            for pspec in (packing.packing_spec(profile), packing.hybrid_packing_spec(profile)):
+                packing.run_packing(pspec, workers=workers, force=force, backend=args.backend,
+                                    address=args.address, allow_long=True)
         print(f"[{profile}] done after {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 

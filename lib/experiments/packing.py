@@ -387,6 +387,13 @@ def packing_spec(profile: str | None = None, **overrides) -> PackingSpec:
 
 
 @functools.lru_cache(maxsize=None)
+def hybrid_packing_spec(profile: str | None = None, **overrides) -> PackingSpec:
+    """E3's joint-training grid (P1) of a profile for the hybrid alone: C5's capacity synergy
+    compares it, N by N and seed by seed, with its parts' P1 networks
+    (:func:`lib.analysis.synergy.synergy_table`). Not part of C3's verdict."""
+    return packing_spec(profile, variants=["hybrid"], backbones=["trained"], **overrides)
+
+
 def _params_per_task(mechanism: str, n_rec: int, rank: int, n_tasks: int) -> int:
     cfg = TrainConfig(mechanism=mechanism, n_rec=n_rec, rank=rank,
                       tasks=TASK_SETS["all"][:n_tasks])
@@ -683,5 +690,5 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = ["BACKBONES", "TRAINABLE", "P3_MODES", "ARM_NAMES", "PACKING_PARAMS",
            "MATCHED_VARIANTS", "PACKING_VARIANTS", "PackingSpec", "packing_spec", "network_row",
            "packing_plan", "chain_part", "run_chains", "network_results", "StagedPart",
-           "train_from_parent", "load_or_train_chain", "run_packing", "describe",
+           "hybrid_packing_spec", "train_from_parent", "load_or_train_chain", "run_packing", "describe",
            "check_backend", "main"]
