@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.analysis.stats import fmt, holm, mean_ci, paired, sign_flip_p
+from lib.analysis.stats import fmt, holm, mean_ci, paired
 
 CRITERION = 0.9
 """A task is at criterion when its final performance is at least this (Yang's)."""
@@ -151,9 +151,10 @@ def comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM,
     :data:`MEASURES`, paired over seeds (a - b), Holm-adjusted over every comparison made.
     A comparison is made (``tested``) only where both cells are tested; otherwise its p is nan
     and it is not in Holm's family. ``p_exact``: the exact sign-flip p of the same differences
-    (:func:`lib.analysis.stats.sign_flip_p`, uncorrected), reported beside the rule's t test
-    because capacities are small integers: seeds that all differ by the same amount give the t
-    test zero variance and p = 0, while the exact test over n seeds cannot go below 2 / 2^n."""
+    (:func:`lib.analysis.stats.paired` with ``exact``, uncorrected), reported beside the rule's
+    t test because capacities are small integers: seeds that all differ by the same amount give
+    the t test zero variance and p = 0, while the exact test over n seeds cannot go below
+    2 / 2^n."""
     cap = capacity(table).arm(backbone)
     variants = set(cap.summary.variant)
     rows = []
@@ -163,9 +164,8 @@ def comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM,
                 continue
             tested = _tested(cap, a, n) and _tested(cap, b, n)
             for measure in MEASURES:
-                va, vb = _seed_values(cap, a, n, measure), _seed_values(cap, b, n, measure)
-                d = paired(va, vb)
-                d["p_exact"] = sign_flip_p([va[k] - vb[k] for k in sorted(set(va) & set(vb))])
+                d = paired(_seed_values(cap, a, n, measure), _seed_values(cap, b, n, measure),
+                           exact=True)
                 if not tested:
                     d |= {"p": np.nan, "lo": np.nan, "hi": np.nan, "dz": np.nan,
                           "p_exact": np.nan}
@@ -468,9 +468,7 @@ def pretrained_vs_random(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFr
         b = bb[(bb.variant == v) & (bb.N == n)]
         pm, ph, pn = _ci(g.n_at_criterion)
         rm, rh, rn = _ci(r.n_at_criterion)
-        a_seeds, b_seeds = _seed_map(g, "n_at_criterion"), _seed_map(r, "n_at_criterion")
-        d = paired(a_seeds, b_seeds)
-        d["p_exact"] = sign_flip_p([a_seeds[s] - b_seeds[s] for s in set(a_seeds) & set(b_seeds)])
+        d = paired(_seed_map(g, "n_at_criterion"), _seed_map(r, "n_at_criterion"), exact=True)
         pt, ptn = _ttc(g)
         rt, rtn = _ttc(r)
         rows.append({"variant": v, "N": int(n), "K": int(k), "n": pn,

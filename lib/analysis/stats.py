@@ -39,22 +39,25 @@ def mean_ci(values, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
         return mean, tq * sd / np.sqrt(n)
 
 
-def paired(a: dict, b: dict) -> dict[str, float]:
+def paired(a: dict, b: dict, exact: bool = False) -> dict[str, float]:
     """Paired comparison of two variants over the seeds both have.
 
     ``a``, ``b``: seed -> value (nan values are dropped with their pair). Returns the mean
     difference a - b with its 95% t interval (``lo``, ``hi``), the two-sided p value of a
     one-sample t test on the differences, the effect size ``dz`` (mean / sd of the
     differences) and ``n`` (pairs). With fewer than two pairs the interval, p and dz are nan.
+    ``exact``: also ``p_exact``, the exact sign-flip p of the same differences
+    (:func:`sign_flip_p`), for discrete measures where the t test's assumptions fail.
     """
     seeds = sorted(s for s in set(a) & set(b)
                    if np.isfinite(a[s]) and np.isfinite(b[s]))
     d = np.array([a[s] - b[s] for s in seeds], float)
     n = len(d)
+    extra = {"p_exact": sign_flip_p(d)} if exact else {}
     if n < 2:
         mean = float(d.mean()) if n else math.nan
         return {"diff": mean, "lo": math.nan, "hi": math.nan, "p": math.nan, "dz": math.nan,
-                "n": n}
+                "n": n, **extra}
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     half = t975(n - 1) * sd / math.sqrt(n)
     if sd == 0:
@@ -64,7 +67,8 @@ def paired(a: dict, b: dict) -> dict[str, float]:
         t = mean / (sd / math.sqrt(n))
         p = float(2 * _scipy_stats.t.sf(abs(t), n - 1))
         dz = mean / sd
-    return {"diff": mean, "lo": mean - half, "hi": mean + half, "p": p, "dz": dz, "n": n}
+    return {"diff": mean, "lo": mean - half, "hi": mean + half, "p": p, "dz": dz, "n": n,
+            **extra}
 
 
 MAX_SIGN_FLIP_N = 20

@@ -25,7 +25,7 @@ import pandas as pd
 from lib.analysis.claims import paired_auc
 from lib.analysis.learning import learning_tests
 from lib.analysis.packing import capacity
-from lib.analysis.stats import holm, paired, sign_flip_p
+from lib.analysis.stats import holm, paired
 from lib.experiments.timescales import ASSIGNMENT_NAMES
 
 ALPHA = 0.05
@@ -70,10 +70,9 @@ def _capacity_family(packing_table: pd.DataFrame) -> list[dict]:
                  for v, g in at_n.groupby("variant")}
         for part in PARTS_E5:
             if {("hybrid", int(n)), (part, int(n))} <= tested:
-                h, q = seeds["hybrid"], seeds[part]
                 fam.append({"measure": "capacity", "a": f"hybrid, N = {n}",
-                            "b": f"{part}, N = {n}", **paired(h, q),
-                            "p_exact": sign_flip_p([h[k] - q[k] for k in set(h) & set(q)])})
+                            "b": f"{part}, N = {n}",
+                            **paired(seeds["hybrid"], seeds[part], exact=True)})
     return fam
 
 

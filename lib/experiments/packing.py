@@ -402,7 +402,8 @@ def _params_per_task(mechanism: str, n_rec: int, rank: int, n_tasks: int) -> int
 
 def network_row(key: Hashable, config: dict, payload: dict) -> dict:
     """A row of E3's table (a sweep's ``row``): the network's arm, variant, N, K and seed, its
-    artifact key (a network shared by arms has one); its per-task modulation parameters (``model.params_per_task()``) and their total over its K
+    artifact key (a network shared by arms has one); its per-task modulation parameters
+    (``model.params_per_task()``) and their total over its K
     tasks; the steps it trained and its wall time; its final performance per task
     (``perf:<task>``), mean and min over tasks, the number of tasks at criterion and whether
     every task is."""
@@ -417,7 +418,8 @@ def network_row(key: Hashable, config: dict, payload: dict) -> dict:
     hit = np.flatnonzero((perf[:, trained] >= cfg.criterion).all(1))
     trials = hist.get("trials") or [s * cfg.batch_size for s in hist["steps"]]
     row = {"backbone": backbone, "variant": variant, "N": n_rec, "K": n_tasks, "seed": seed,
-           "artifact": artifacts.artifact_key("network", config), "params_per_task": ppt, "total_mod_params": ppt * n_tasks,
+           "artifact": artifacts.artifact_key("network", config), "params_per_task": ppt,
+           "total_mod_params": ppt * n_tasks,
            "steps": int(hist["steps"][-1]), "wall_s": float(hist.get("wall_s", np.nan)),
            "mean_perf": float(final.mean()), "min_perf": float(final.min()),
            "n_at_criterion": int(at.sum()), "all_at_criterion": bool(at.all()),
@@ -690,5 +692,6 @@ def main(argv: list[str] | None = None) -> int:
 __all__ = ["BACKBONES", "TRAINABLE", "P3_MODES", "ARM_NAMES", "PACKING_PARAMS",
            "MATCHED_VARIANTS", "PACKING_VARIANTS", "PackingSpec", "packing_spec", "network_row",
            "packing_plan", "chain_part", "run_chains", "network_results", "StagedPart",
-           "hybrid_packing_spec", "train_from_parent", "load_or_train_chain", "run_packing", "describe",
+           "hybrid_packing_spec", "train_from_parent", "load_or_train_chain", "run_packing",
+           "describe",
            "check_backend", "main"]
