@@ -230,10 +230,8 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     T = chapter_params("timescales", P.profile)
     probed = {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
     main = timescales.TimescalesSpec.from_params(T)
-    seq = {tau: E5.measure_table(timescales.run_timescales(
-               {k: v for k, v in probed.items() if k[0] in timescales.labels_at(main, tau)},
-               spec_at, workers=P.workers, progress=False))
-           for tau, spec_at in timescales.tau_fast_specs(main, T.tau_fast_checks).items()}
+    seq = {tau: E5.measure_table(res) for tau, res in timescales.run_tau_fast(
+        probed, main, T.tau_fast_checks, workers=P.workers, progress=False).items()}
     learn = learning.run_learning(learning.LearningSpec.from_params(T), workers=P.workers,
                                   progress=False)
     others = {tau: E5.verdict_c5(t)["verdict"] for tau, t in seq.items() if tau != main.tau_fast}

@@ -187,9 +187,10 @@ def main(argv: list[str] | None = None) -> int:
                               dynamics.DynamicsSpec.from_profile(profile), workers=workers,
                               force=force, allow_long=True)
         print(f"[{profile}] E5: sequence probes", flush=True)
-        for tspec, labels in e5_specs(profile).values():
-            timescales.run_timescales(e5_networks(nets, labels), tspec, workers=workers,
-                                      force=force, allow_long=True)
+        T = chapter_params("timescales", profile)
+        timescales.run_tau_fast(e5_networks(nets), timescales.TimescalesSpec.from_params(T),
+                                T.tau_fast_checks, workers=workers, force=force,
+                                allow_long=True)
         print(f"[{profile}] E5: a new task by each route", flush=True)
         learning.run_learning(learning.LearningSpec.from_profile(profile), workers=workers,
                               backend=args.backend, address=args.address, force=force,

@@ -480,6 +480,17 @@ def run_timescales(nets: dict, spec: TimescalesSpec, workers: int = 1, force: bo
                           force, progress, allow_long, desc="running trial sequences")
 
 
+def run_tau_fast(nets: dict, spec: TimescalesSpec, checks, workers: int = 1,
+                 force: bool = False, progress: bool = True, allow_long: bool = False
+                 ) -> dict[float, dict]:
+    """E5's sequence probes at ``spec``'s own tau_fast and at each of ``checks`` (ms), each on
+    the networks of ``nets`` that :func:`labels_at` names for it: {tau_fast: {(label, seed):
+    results}} in increasing tau_fast (:func:`run_timescales` for each)."""
+    return {tau: run_timescales({k: v for k, v in nets.items() if k[0] in labels_at(spec, tau)},
+                                spec_at, workers, force, progress, allow_long)
+            for tau, spec_at in tau_fast_specs(spec, checks).items()}
+
+
 def e1_networks(spec: BatterySpec, labels: Sequence[str], workers: int = 2,
                 progress: bool = True, allow_long: bool = False) -> dict:
     """E1's networks of ``labels`` (variants or hybrid ablations) that the spec has, keyed
@@ -494,4 +505,5 @@ __all__ = ["DT_MS", "MODES", "ASSIGNMENTS", "ASSIGNMENT_NAMES", "SPLIT", "UNIFOR
            "Modulation", "run_sequence", "draw_index", "blocked_schedule",
            "interleaved_schedule", "since_switch", "sequence_trials", "sequence_noise",
            "assignments_for", "probe_network", "timescales_key", "timescales_artifact", "sequence_forwards", "timescales_seconds",
-           "tau_fast_specs", "labels_at", "timescales_part", "run_timescales", "e1_networks"]
+           "tau_fast_specs", "labels_at", "timescales_part", "run_timescales", "run_tau_fast",
+           "e1_networks"]
