@@ -26,6 +26,7 @@ from lib.analysis.claims import paired_auc
 from lib.analysis.learning import learning_tests
 from lib.analysis.packing import capacity
 from lib.analysis.stats import holm, paired
+from lib.analysis.timescales import seed_values
 from lib.experiments.timescales import ASSIGNMENT_NAMES
 
 ALPHA = 0.05
@@ -52,11 +53,6 @@ def _family(rows: list[dict], higher_better: bool, alpha: float) -> list[dict]:
         good = r["diff"] > 0 if higher_better else r["diff"] < 0
         r["hybrid_better"] = bool(np.isfinite(ph) and ph < alpha and good)
     return rows
-
-
-def _costs(seq_table: pd.DataFrame, label: str, assignment: str) -> dict[int, float]:
-    g = seq_table[(seq_table.label == label) & (seq_table.assignment == assignment)]
-    return {int(s): float(v) for s, v in zip(g.seed, g["combined"])}
 
 
 def _capacity_family(packing_table: pd.DataFrame) -> list[dict]:
@@ -94,10 +90,10 @@ def synergy_table(probes: dict | None, seq_table: pd.DataFrame | None, split: st
                                            "note": "the hybrid was not probed in E2"}]
     fam = []
     if seq_table is not None and split is not None:
-        hybrid = _costs(seq_table, "hybrid", split)
+        hybrid = seed_values(seq_table, "hybrid", split)
         fam = [{"measure": "switch", "a": f"hybrid, {ASSIGNMENT_NAMES[split]}",
                 "b": f"{part}, {ASSIGNMENT_NAMES[u]}",
-                **paired(hybrid, _costs(seq_table, part, u))}
+                **paired(hybrid, seed_values(seq_table, part, u))}
                for part in PARTS_E5 for u in PART_ASSIGNMENTS
                if ((seq_table.label == part) & (seq_table.assignment == u)).any()]
     rows += _family(fam, False, alpha) or [{"measure": "switch", "note": "E5's split time-scales "

@@ -220,8 +220,9 @@ def format_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return out.set_index(["network", "assignment"])
 
 
-def _per_seed(table: pd.DataFrame, label: str, assignment: str, measure: str = "combined"
-              ) -> dict[int, float]:
+def seed_values(table: pd.DataFrame, label: str, assignment: str, measure: str = "combined"
+                ) -> dict[int, float]:
+    """{seed: measure} of one network label under one assignment (seeds with a value)."""
     g = table[(table.label == label) & (table.assignment == assignment)]
     return {int(s): float(v) for s, v in zip(g.seed, g[measure]) if np.isfinite(v)}
 
@@ -237,7 +238,7 @@ def verdict_c5(table: pd.DataFrame, alpha: float = ALPHA) -> dict:
         return {"verdict": "not tested", "reason": "the hybrid was not probed under "
                 + ", ".join(ASSIGNMENT_NAMES[a] for a in missing),
                 "best": None, "tests": pd.DataFrame(), "n": 0}
-    seeds = {a: _per_seed(table, "hybrid", a) for a in need}
+    seeds = {a: seed_values(table, "hybrid", a) for a in need}
     n = min(len(v) for v in seeds.values())
     if n < 2:
         return {"verdict": "not tested", "reason": f"{n} seed(s) of the hybrid learned both tasks "
@@ -510,6 +511,6 @@ def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> st
 
 __all__ = ["CRITERION", "RECOVERY_TOL", "ERROR_WINDOW", "STEADY_FRACTION", "MEASURES",
            "C5_RULE", "spec_text", "learned_pairs", "switch_curve", "error_curve", "network_measures",
-           "measure_table", "seed_curves", "summary_table", "format_summary", "verdict_c5",
+           "measure_table", "seed_values", "seed_curves", "summary_table", "format_summary", "verdict_c5",
            "c5_markdown", "meaning_c5", "tau_fast_sensitivity", "sensitivity_text", "coverage_text", "switch_text", "error_text", "combined_text",
            "ablation_bars", "dominance", "ablation_link_text"]
