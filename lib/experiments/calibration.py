@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import os
 
 from lib.core.params import ALLOW_LONG, Param, int_in
-from lib.core.tasks import TASK_SETS
+from lib.core.tasks import TASK_SETS, TASKS
 from lib.core.train import TrainConfig
 
 QUICK_TASKS = TASK_SETS["conflict6"]
@@ -97,10 +97,25 @@ SPECS = {
 }
 """The study at each profile (the appendix page shows the quick study)."""
 
+FULL_TASKS = TASKS
+"""The full battery: Yang et al.'s 20 tasks."""
+
+FULL_SPECS = {
+    n_rec: CalibrationSpec(tasks=FULL_TASKS, n_rec=n_rec, max_steps=64_000, easy_steps=3_000,
+                           eval_every=1_000, eval_trials=256, seeds=2,
+                           mechanisms=("exc_bias", "syn_prepost"), arms=("easy_lr",))
+    for n_rec in (128, 64)
+}
+"""The full-battery calibration (all 20 tasks): the quick protocol's levers (``easy_lr``: a
+coherence curriculum of 3,000 steps and learning rate 2e-3, Yang's sampling) for Yang's rule
+input (``exc_bias``) and a synaptic pathway (``syn_prepost``), 2 seeds, at N = 128 and N = 64,
+up to 64,000 steps; each task's trials to criterion are read from the learning curves."""
+
 CALIBRATION_PARAMS: dict[str, Param] = {
     "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1,
                      "parallel training processes if networks must be trained"),
     "allow_long": ALLOW_LONG,
 }
 
-__all__ = ["QUICK_TASKS", "ARMS", "CalibrationSpec", "SPECS", "CALIBRATION_PARAMS"]
+__all__ = ["QUICK_TASKS", "FULL_TASKS", "ARMS", "CalibrationSpec", "SPECS", "FULL_SPECS",
+           "CALIBRATION_PARAMS"]
