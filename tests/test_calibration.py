@@ -69,3 +69,56 @@ def test_curves_figure_has_one_line_style_per_arm():
               if ln.get_linewidth() > 1.5}
     assert len(styles) == 2
     assert len(set(plots.ARM_STYLE.values())) == len(plots.ARM_STYLE)  # every arm its colour
+
+
+def test_full_battery_budget_is_the_first_evaluation_with_enough_tasks_at_once():
+    # task 0 reaches criterion at 128 trials and stays; task 1 only at 256 and drops after
+    res = _fake([[0.1, 0.1], [0.95, 0.5], [0.95, 0.92], [0.95, 0.4]])
+    trials, count = cal.tasks_at_criterion(res)
+    np.testing.assert_array_equal(count, [0, 1, 2, 1])
+    assert cal.trials_to_n_tasks(res, 1) == 128
+    assert cal.trials_to_n_tasks(res, 2) == 256  # both at once, though not at the end
+    assert np.isnan(cal.trials_to_n_tasks(res, 2, criterion=0.96))
+    other = _fake([[0.1, 0.1], [0.5, 0.5], [0.6, 0.7], [0.95, 0.91]], mech="syn_prepost")
+    study = {("exc_bias", "easy_lr", 0): res, ("syn_prepost", "easy_lr", 0): other}
+    table = cal.full_battery_table(study, n_tasks=2).set_index("mechanism")
+    assert table.loc["exc_bias", "trials to 2 of 2"] == "256"
+    assert table.loc["syn_prepost", "trials to 2 of 2"] == "384"
+    assert table.loc["exc_bias", "at criterion (end)"] == 1
+    assert table.loc["exc_bias", "at criterion (best)"] == 2
+    assert table.loc["syn_prepost", "never at criterion (best perf.)"] == "none"
+    text = cal.full_battery_text(study, planned=3, n_tasks=2)
+    assert text.startswith("2 of 3 planned networks trained (the rest are still training")
+    assert "by 384 trials (6 steps of 64), the smallest budget that sufficed" in text
+    missed = cal.full_battery_text({("exc_bias", "easy_lr", 0): res}, planned=1,
+                                   n_tasks=2, criterion=0.96)
+    assert "0 of 1 reached 2 tasks at criterion" in missed and "the best network had 0" in missed
+    assert "None of the 4 networks" in cal.full_battery_text({}, planned=4)
+
+
+def test_trained_networks_lists_only_finished_artifacts(tmp_path, monkeypatch):
+    from lib import artifacts
+    from lib.experiments.calibration import trained_networks
+    from lib.experiments.runner import network_payload
+    monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
+    spec = CalibrationSpec(tasks=("fdgo", "contextdm1"), n_rec=4, max_steps=2, eval_every=1,
+                           eval_trials=8, seeds=2, mechanisms=("exc_bias",), arms=("easy_lr",))
+    assert trained_networks(spec) == {}
+    finished = spec.config("exc_bias", "easy_lr", 1)
+    fake = _fake([[0.0, 0.0]])
+    fake = TrainResult(finished, ModulatedRNN("exc_bias", 4, 2), fake.history)
+    artifacts.save("network", finished.to_dict(), network_payload(fake))
+    got = trained_networks(spec)
+    assert list(got) == [("exc_bias", "easy_lr", 1)]
+    assert got[("exc_bias", "easy_lr", 1)].config == finished
+
+
+def test_tasks_learned_figure_draws_one_line_per_network_and_the_bar():
+    from lib.plots import calibration as plots
+    study = {(128, "exc_bias", 0): _fake([[0, 0], [0.95, 0.5]]),
+             (64, "exc_bias", 0): _fake([[0, 0], [0.95, 0.95]])}
+    fig = plots.tasks_learned(study, n_tasks=2)
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3  # two networks and the dotted bar
+    np.testing.assert_array_equal(ax.lines[1].get_ydata(), [0, 2])
+    assert ax.lines[2].get_linestyle() == ":" and ax.lines[2].get_ydata()[0] == 2

@@ -177,5 +177,84 @@ def chosen_protocol(study: dict, quick_spec) -> str:
     return "\n".join(text)
 
 
+
+
+FULL_BATTERY_LEARNED = 18
+"""The full battery's bar (issue: 'N = 128 learns at least 18 of 20 tasks'): a network has
+learned the battery when at least this many of its 20 tasks are at criterion at once."""
+
+
+def tasks_at_criterion(result, criterion: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """Training trials (E,) and, at each evaluation, how many tasks are at ``criterion`` (E,)."""
+    perf = result.history.perf_array()
+    return np.asarray(result.history.trials), (perf >= criterion).sum(axis=1)
+
+
+def trials_to_n_tasks(result, n_tasks: int, criterion: float = 0.9) -> float:
+    """Trials at the first evaluation with at least ``n_tasks`` tasks at criterion at once
+    (nan: never within the network's budget)."""
+    trials, count = tasks_at_criterion(result, criterion)
+    hit = np.flatnonzero(count >= n_tasks)
+    return float(trials[hit[0]]) if hit.size else float("nan")
+
+
+def full_battery_table(study: dict, criterion: float = 0.9,
+                       n_tasks: int = FULL_BATTERY_LEARNED) -> pd.DataFrame:
+    """One row per trained network of the full-battery calibration (``study``: any keys ->
+    TrainResult): N, mechanism, seed, its
+    budget, trials until ``n_tasks`` tasks were at criterion at once, tasks at criterion at the
+    end and at best, and the tasks it never brought to criterion (with their best performance)."""
+    rows = []
+    for res in study.values():
+        perf = res.history.perf_array()
+        trials, count = tasks_at_criterion(res, criterion)
+        never = [f"{DISPLAY_NAMES[t]} ({perf[:, k].max():.2f})"
+                 for k, t in enumerate(res.config.tasks) if perf[:, k].max() < criterion]
+        reach = trials_to_n_tasks(res, n_tasks, criterion)
+        rows.append({"N": res.config.n_rec, "mechanism": res.config.mechanism,
+                     "seed": res.config.seed,
+                     "budget (trials)": f"{res.config.max_steps * res.config.batch_size:,}",
+                     f"trials to {n_tasks} of {len(res.config.tasks)}":
+                         f"{reach:,.0f}" if np.isfinite(reach) else "not within budget",
+                     "at criterion (end)": int(count[-1]), "at criterion (best)": int(count.max()),
+                     "never at criterion (best perf.)": ", ".join(never) or "none"})
+    return pd.DataFrame(rows)
+
+
+def full_battery_text(study: dict, planned: int, criterion: float = 0.9,
+                      n_tasks: int = FULL_BATTERY_LEARNED) -> str:
+    """What the full-battery calibration shows so far, computed from its networks: how many of
+    the ``planned`` networks are trained, and per N the budget at which every trained network
+    had ``n_tasks`` tasks at criterion (the smallest budget that sufficed for all of them), or
+    that none sufficed within the budget."""
+    if not study:
+        return (f"None of the {planned} networks of the full-battery calibration is trained yet; "
+                "this section fills in as they finish.")
+    lines = [f"{len(study)} of {planned} planned networks trained"
+             + (" (the rest are still training; only finished networks are shown)."
+                if len(study) < planned else ".")]
+    by_n: dict[int, list] = {}
+    for res in study.values():
+        by_n.setdefault(res.config.n_rec, []).append(res)
+    for n_rec, nets in sorted(by_n.items(), reverse=True):
+        reach = np.array([trials_to_n_tasks(r, n_tasks, criterion) for r in nets])
+        mechs = ", ".join(sorted({f"`{r.config.mechanism}`" for r in nets}))
+        if np.isfinite(reach).all():
+            lines.append(f"- N = {n_rec} ({len(nets)} networks: {mechs}): every one had at least "
+                         f"{n_tasks} of {len(nets[0].config.tasks)} tasks at criterion by "
+                         f"{reach.max():,.0f} trials ({reach.max() / 64:,.0f} steps of 64), "
+                         f"the smallest budget that sufficed for all of them.")
+        else:
+            best = max(int(tasks_at_criterion(r, criterion)[1].max()) for r in nets)
+            lines.append(f"- N = {n_rec} ({len(nets)} networks: {mechs}): "
+                         f"{int(np.isfinite(reach).sum())} of {len(nets)} reached {n_tasks} "
+                         f"tasks at criterion within "
+                         f"{max(r.config.max_steps for r in nets) * 64:,} trials; the best "
+                         f"network had {best} at once.")
+    return "\n".join(lines)
+
+
 __all__ = ["describe_spec", "arm_scores", "study_summary", "matching_arm", "chosen_protocol",
-           "groups", "members", "ttc_table", "describe_arm", "task_curves"]
+           "groups", "members", "ttc_table", "describe_arm", "task_curves",
+           "FULL_BATTERY_LEARNED", "tasks_at_criterion", "trials_to_n_tasks",
+           "full_battery_table", "full_battery_text"]

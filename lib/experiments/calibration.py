@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 import os
 
+from lib import artifacts
 from lib.core.params import ALLOW_LONG, Param, int_in
 from lib.core.tasks import TASK_SETS, TASKS
 from lib.core.train import TrainConfig
+from lib.experiments.runner import load_or_train
 
 QUICK_TASKS = TASK_SETS["conflict6"]
 """The quick task set: three conflict pairs (Go/Anti, Dly Go/Dly Anti, Ctx DM 1/2)."""
@@ -117,5 +119,15 @@ CALIBRATION_PARAMS: dict[str, Param] = {
     "allow_long": ALLOW_LONG,
 }
 
+
+def trained_networks(spec: CalibrationSpec) -> dict:
+    """The networks of ``spec`` that exist as verified artifacts, keyed (mechanism, arm, seed),
+    in the spec's order. Nothing is trained here: a study still training in the background
+    shows what has finished, and :func:`lib.analysis.calibration.full_battery_text` says how
+    much is missing."""
+    return {key: load_or_train(cfg, progress=False) for key, cfg in spec.configs().items()
+            if artifacts.has("network", cfg.to_dict())}
+
+
 __all__ = ["QUICK_TASKS", "FULL_TASKS", "ARMS", "CalibrationSpec", "SPECS", "FULL_SPECS",
-           "CALIBRATION_PARAMS"]
+           "CALIBRATION_PARAMS", "trained_networks"]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from lib.analysis import calibration as cal
 from lib.core.tasks import DISPLAY_NAMES
@@ -35,4 +36,31 @@ def curves(study: dict, mech: str, tasks, arms, criterion: float = 0.9):
     fig.supxlabel("training trials (thousands)", fontsize=9)
     handles, labels = axes[0, -1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside right center", fontsize=7, title="arm")
+    return fig
+
+
+MECHANISM_STYLE = {"exc_bias": "#0072B2", "syn_prepost": "#D55E00"}
+SIZE_STYLE = {128: "-", 64: "--"}
+
+
+def tasks_learned(study: dict, criterion: float = 0.9,
+                  n_tasks: int = cal.FULL_BATTERY_LEARNED):
+    """The full-battery calibration: how many of the 20 tasks are at criterion at once against
+    training trials, one line per network of ``study`` (any keys -> TrainResult) (colour: mechanism; solid N = 128, dashed N = 64);
+    dotted: the bar of ``n_tasks`` tasks."""
+    fig, axes = figure(1, 1, 6.0, 3.2)
+    ax = axes[0, 0]
+    for res in study.values():
+        mech, seed = res.config.mechanism, res.config.seed
+        trials, count = cal.tasks_at_criterion(res, criterion)
+        ax.step(trials / 1e6, count, where="post", color=MECHANISM_STYLE.get(mech, "k"),
+                ls=SIZE_STYLE.get(res.config.n_rec, ":"), lw=1.5,
+                label=f"{mech}, N = {res.config.n_rec}, seed {seed}")
+    n_all = max((len(r.config.tasks) for r in study.values()), default=20)
+    ax.axhline(n_tasks, color="k", ls=":", lw=1)
+    ax.set(xlabel="training trials (millions)", ylabel=f"tasks at criterion (of {n_all})",
+           ylim=(0, n_all + 0.5))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if study:
+        ax.legend(fontsize=8, loc="lower right")
     return fig
