@@ -34,6 +34,8 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 NODE_START_TIMEOUT_S = 120
+ADDRESS_FILE = Path("/tmp/ray/ray_current_cluster")
+"""Where `ray start` records the running cluster's address (read by a later ray.init())."""
 JOB_SECONDS = 1.0
 """How long each node-reporting job holds its CPU, so that one node cannot take every job."""
 
@@ -59,8 +61,15 @@ def cluster(tmp_path_factory):
     assert not ray.is_initialized(), "an in-process Ray is running; this test needs none"
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0"}
+    # Token authentication off for this loopback-only cluster: `ray start --head` turns it on
+    # when a token file exists (~/.ray/auth_token), while this process's ray.init() does not
+    # read that file unless told to; a real cluster keeps it on (README).
+    env = os.environ | {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
     logs = tmp_path_factory.mktemp("ray-logs")
+    # `ray start` records the cluster's address in /tmp/ray/ray_current_cluster; left behind,
+    # it makes a later ray.init() (tests/test_sweep.py) try to join the dead cluster. It is
+    # put back as it was at teardown.
+    before = ADDRESS_FILE.read_text() if ADDRESS_FILE.exists() else None
     common = ["--num-cpus=1", "--num-gpus=0", "--block", "--disable-usage-stats"]
     head = subprocess.Popen(
         [RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
@@ -85,6 +94,10 @@ def cluster(tmp_path_factory):
                 p.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if before is None:
+            ADDRESS_FILE.unlink(missing_ok=True)
+        else:
+            ADDRESS_FILE.write_text(before)
 
 
 def _wait_for_nodes(address: str, n: int, env: dict, logs: Path) -> None:
