@@ -1,8 +1,11 @@
 """Speed benchmark: trial generation, training step, and how close the step is to matmul speed.
 
 ``python -m lib.bench [--threads 1] [--quick]`` prints ONE JSON line on stdout (progress goes to
-stderr). The numbers back the speed claims of the paper and ``notes/perf-anchors.md``, and feed
-the issue's targets, which the JSON reports as booleans.
+stderr). The numbers back the speed claims of the book and ``docs/performance.md`` (which also
+records the reference measurements and the levers tried), and feed the targets
+(:data:`TARGETS`), which the JSON reports as booleans. Headline keys: ``train_speedup_vs_single``,
+``train_flop_fraction``, ``roofline_fraction``, ``one_hot_overhead``, ``lowrank_mixed_overhead``,
+``gen_speedup_vs_neurogym``, ``ensemble_speedup_cpu`` (``_gpu`` with CUDA).
 
 What is measured (float32, CPU, ``torch.set_num_threads(threads)``; section 4 sets its own):
 
@@ -12,8 +15,8 @@ What is measured (float32, CPU, ``torch.set_num_threads(threads)``; section 4 se
    neurogym's ``yang19`` ``Dataset`` (dt = 20 ms, batch 64) with ``seq_len = round(T_mean)``, so
    both sides produce the same B x T steps per call; ``speedup = t_neurogym / t_ours`` per batch
    is the comparison the target uses. neurogym concatenates its own (shorter or longer) trials, so
-   its *own* trial rate is also given, as the notes do: steps/s divided by the mean trial length
-   of its env (``env.new_trial()``); ``speedup_trial_equiv`` compares it with ours.
+   its *own* trial rate is also given: steps/s divided by the mean trial length of its env
+   (``env.new_trial()``); ``speedup_trial_equiv`` compares it with ours.
    ``noise=True`` (Yang's input noise drawn in numpy) is timed too, for reference only: training
    calls ``make_batch(noise=False)`` and the model draws the same N(0, INPUT_NOISE^2) input noise
    with ``torch.randn`` (about 3x cheaper than numpy's ``standard_normal``).
@@ -26,7 +29,7 @@ What is measured (float32, CPU, ``torch.set_num_threads(threads)``; section 4 se
      of tasks per batch (as in the ambiguity probes), so two tasks are active.
    ``ratio_to_none`` divides by the ``none`` step at the same N (``none`` ignores c, so it is timed
    once per N and serves both context kinds).
-3. **Roofline.** Model FLOPs count only the matmuls, as the notes do:
+3. **Roofline.** Model FLOPs count only the matmuls, as docs/performance.md does:
    3 x 2 B T (N^2 + n_in N + n_out N) per step (forward + two backward GEMMs each), see
    :func:`step_flops`. The achieved GFLOP/s of the ``none`` step is compared with torch's own rate
    for the step's critical GEMM, ``torch.mm`` of (64 x N) @ (N x N) with ``out=``, at the same
@@ -44,15 +47,30 @@ What is measured (float32, CPU, ``torch.set_num_threads(threads)``; section 4 se
    ``ensemble_speedup_cpu`` = best ensemble layout / current layout, both from this run. With
    CUDA, the same steps on the GPU (N = 256, S in 20, 64) against one network there.
 
-Method (notes/perf-anchors.md): every callable is warmed up, then its inner loop count is
+5. **The builder's training path** (``train_path``). Network-steps per second of
+   ``lib.core.train``'s step exactly as ``python -m lib.experiments`` runs it (batch generation
+   on the quick protocol's task mix conflict6, N = 64, B = 64, noise, one-hot context, masked MSE,
+   backward, clipping, fused Adam; the fused recurrence :class:`lib.core.model.LeakyRecurrence`)
+   in the builder's layout, one one-thread worker process per core
+   (``lib.experiments.runner.run_jobs``), against the same step with the plain autograd loop
+   (``ModulatedRNN.fused = False``) in the same layout: ``train_speedup_vs_single``. The same
+   step in one process with a thread per core is reported beside them. ``train_flop_fraction``:
+   the builder's matmul FLOP rate per core, counted analytically (:func:`step_flops` at each
+   step's own T), over the rate of ``torch.mm`` (64 x N) @ (N x N) run by one-thread workers on
+   every core in the same run. ``profile`` splits one step's time (torch.profiler self CPU
+   time, one thread) into matmul, noise draws, element-wise ops, autograd bookkeeping and the
+   rest (Python, batch generation), for both recurrences (:func:`profile_step`).
+
+Method: every callable is warmed up, then its inner loop count is
 calibrated so that one repetition lasts >= ``min_rep_s`` (0.3 s); the result is the median over
 ``reps`` (5) repetitions, timed with ``time.perf_counter``. Repetitions of the configurations
 compared with each other (one task's three generators; all mechanisms and the matmul at one N)
 are interleaved round-robin, so a change in machine load hits base and variant alike. The box
 is shared: each measurement also reports the CPU share used by *other* processes during its
-repetitions (from /proc/stat minus this process's CPU time); the notes discard repetitions above
-3 %, this script only reports the share (and the load average before/after), so treat numbers
-taken under load as noisy. Targets are judged on wall time; the same statistics from this process's CPU time
+repetitions (from /proc/stat minus this process's CPU time); a careful reference run discards
+repetitions above 3 %, this script only reports the share (and the load average before/after), so
+treat numbers taken under load as noisy. Targets are judged on wall time; the same statistics
+from this process's CPU time
 (``time.process_time``: ``cpu_ms_per_step``, ``cpu_ratio_to_none``, ``*_cpu_time``) are given
 beside them because, at one thread, they ignore the time other processes hold the core and so
 keep ratios meaningful on a loaded box (they still include cache and memory-bandwidth
@@ -356,7 +374,7 @@ def bench_generation(tasks: tuple[str, ...], reps: int, min_rep_s: float) -> dic
         "comparison": "speedup_per_batch = t_neurogym / t_ours per call at equal B x T "
                       "(neurogym seq_len = round(T_mean) of our batches); used by the target. "
                       "speedup_trial_equiv = our trials/s over neurogym's steps/s divided by "
-                      "its mean trial length (notes' trial-equivalents), for reference.",
+                      "its mean trial length (trial-equivalents), for reference.",
         "training_noise": "training calls make_batch(noise=False) and ModulatedRNN.forward("
                           "noise=True) adds the same N(0, INPUT_NOISE^2) input noise with "
                           "torch.randn inside the model; ours_noise_* (Yang's noise drawn in "
@@ -978,7 +996,7 @@ def run(threads: int = 1, quick: bool = False, reps: int | None = None,
                            "matmul at one N, take turns round-robin",
             "others_cpu_share": "CPU share of other processes during the repetitions "
                                 "(/proc/stat busy minus own CPU time); reported, not filtered "
-                                "(the notes discard repetitions above 0.03)",
+                                "(a careful reference run discards those above 0.03)",
             "cpu_time": "time.process_time per call, median over repetitions: unaffected by "
                         "time-slicing at 1 thread; sums over threads otherwise",
             "targets_judged_on": "wall time (met); met_cpu_time for reference",

@@ -124,7 +124,7 @@ def huge(config):
     return plan.Cost(step_s=1e3, eval_s=1e3, setup_s=0.0)
 
 
-def test_measured_cost_is_real_cached_and_restores_threads():
+def test_measured_cost_is_real_cached_and_restores_threads(cost_cache):
     threads = torch.get_num_threads()
     cfg = tiny(seed=7)
     c = plan.measure_cost(cfg)
@@ -314,3 +314,19 @@ def test_corrupt_cost_cache_is_ignored_and_rewritten(cost_cache, monkeypatch, ju
     c = plan.measure_cost(tiny())
     assert calls and all(0 < v < 60 for v in (c.step_s, c.eval_s, c.setup_s))
     assert len(json.loads(cost_cache.read_text())) == 1
+
+
+def test_machine_cached_value_hit_miss_and_corrupt_file(cost_cache):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return 0.25 * len(calls)
+
+    assert plan.machine_cached("demo", ["a", 1], compute) == 0.25
+    assert plan.machine_cached("demo", ["a", 1], compute) == 0.25 and len(calls) == 1  # hit
+    assert plan.machine_cached("demo", ["a", 2], compute) == 0.5                        # miss
+    path = plan.cache_dir() / "demo.json"
+    path.write_text("{broken")
+    assert plan.machine_cached("demo", ["a", 1], compute) == 0.75  # recomputed, rewritten
+    assert len(json.loads(path.read_text())) == 1

@@ -31,34 +31,30 @@ the whole current, input synapses included, while the synaptic pathways touch W 
     syn_prepost_in  z = a(s) * (W(s)' r + W_in u) + b + noise,      2N  (post-synaptic factor
                     W(s)' = W diag(1 + s @ Bp), a(s) = 1 + s @ A        on input synapses too)
 
-Where gain and bias act (SPEC §3 leaves it open). The gain multiplies the *total* current
-(recurrent + input + tonic bias b) and beta is added after it, so phi(g I + beta) is a neuron whose
-f-I curve has slope g and threshold at I = -beta/g: gain changes how strongly the unit responds to
-everything it receives, beta where it starts responding, and the two stay separately identifiable
-(a bias inside the gain would be rescaled by g). g > 0 always (softplus). With g = 1, beta = B c is exactly Yang's rule input
-(rule units projecting through W_in columns). The recurrent noise is added after the gain: it is
-intrinsic to the unit, not a synaptic input, so it is not scaled by g.
+Where gain and bias act: the gain multiplies the *total* current (recurrent + input + tonic b)
+and beta is added after it, so phi(g I + beta) has slope g and threshold I = -beta/g, and the two
+stay separately identifiable. g > 0 (softplus); with g = 1, beta = B c is exactly Yang's rule
+input. The recurrent noise is intrinsic to the unit and is added after the gain.
 
 Initialisation. Shared weights are drawn first from ``seed`` with a private generator, identically
 for every mechanism: W_in ~ N(0, 1/n_in), W_out Glorot uniform, W_rec = 0.5 x Haar orthogonal
-("randortho") or 0.5 I ("diag"), biases 0. The modulation parameters are drawn next, at the scale of
-Yang et al.'s rule-input weights, N(0, mod_init_std^2) with mod_init_std = 1/sqrt(n_in) by default:
-B, G, M, A, Bp and the low-rank V (U ~ N(0, 1), so dW_k = U_k V_k^T / N), with g0 = softplus^-1(1)
-so that g = 1 at c = 0. Each task thus starts with a small, distinct modulation, as each of Yang's
-rule units starts with random weights; with all-zero modulation every task starts identical and
-training sits on a long context-blind plateau before the symmetry breaks (measured: ~1,250 steps on
-Go/Anti at N = 64). ``mod_init_std=0`` gives zero modulation, where every mechanism equals ``none``.
+("randortho") or 0.5 I ("diag"), biases 0. The modulation parameters follow, at the scale of
+Yang's rule-input weights, N(0, mod_init_std^2) with mod_init_std = 1/sqrt(n_in) by default (B, G,
+M, A, Bp and the low-rank V; U ~ N(0, 1); g0 = softplus^-1(1), so g = 1 at c = 0): each task
+starts with a small distinct modulation, which avoids the long context-blind plateau of an
+all-zero start. ``mod_init_std=0`` gives zero modulation, where every mechanism equals ``none``.
 
-Speed (notes/perf-anchors.md "opt"). The input drive of all T steps is one GEMM with bias, gain,
-beta and noise folded in; the loop iterates over ``unbind(0)`` views and does one addmm, the
-activation and a lerp per step; states are stacked once and read out by one GEMM. Context-dependent
-weights are built once per forward. When the context is the same for every trial and time step
-(Yang's one-task batches) W(s), g and beta are computed once and g is folded into the rows of W_in,
-b and W(s), so the loop is exactly the plain RNN's. Otherwise no per-trial weights are formed; the
-synaptic terms are restricted to the tasks A active in the batch (nonzero anywhere in s):
-low-rank r W^T + ((r V_A) * s_A) U_A^T / N; mask one GEMM of the expanded input [r, s_k r for k in A]
-(B, (1+|A|)N) against the stacked [W; W*M_k for k in A]^T ((1+|A|)N, N), i.e. (1+|A|) x the plain
-GEMM; pre/post a(s) * ((b(s) * r) W^T); a per-trial gain multiplies the recurrent current.
+Computation. The input drive of all T steps is one GEMM with bias, gain, beta and noise folded in
+(:func:`input_drive`); the readout of all steps is one GEMM. When the context is the same for every
+trial and step (one-task batches, how training runs), W(s), g and beta are computed once and g is
+folded into the rows of W_in, b and W(s), so the recurrence is the plain RNN's; it then runs in
+:class:`LeakyRecurrence` (forward bitwise the autograd loop's, hand-written backward through time),
+as it does whenever only a bias differs between trials. Otherwise (per-trial or time-varying
+synaptic contexts or gains) the step is recorded by autograd, without per-trial weights: the
+synaptic terms are restricted to the tasks A active in the batch: low-rank
+r W^T + ((r V_A) * s_A) U_A^T / N; mask one GEMM of [r, s_k r for k in A] against the stacked
+[W; W*M_k for k in A]^T, (1+|A|) x the plain GEMM; pre/post a(s) * ((b(s) * r) W^T); a per-trial
+gain multiplies the recurrent current. Timings: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -481,15 +477,14 @@ class LeakyRecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, drive: torch.Tensor, W: torch.Tensor, alpha: float, activation: str):
-        Z = torch.empty_like(drive)
+        Z = drive.clone(memory_format=torch.contiguous_format)  # z_t = P_t + r_t W^T, in place
         R = drive.new_empty((drive.shape[0] + 1,) + drive.shape[1:])     # R[0] = r_0 = 0
-        product = torch.baddbmm if W.dim() == 3 else torch.addmm
         phi = F.softplus if activation == "softplus" else torch.relu
         Wt = W.transpose(-1, -2)
         rs = R.unbind(0)
         r = rs[0].zero_()
-        for drive_t, z_t, r_next in zip(drive.unbind(0), Z.unbind(0), rs[1:]):
-            z = product(drive_t, r, Wt, out=z_t)
+        for z_t, r_next in zip(Z.unbind(0), rs[1:]):
+            z = z_t.baddbmm_(r, Wt) if W.dim() == 3 else z_t.addmm_(r, Wt)
             r = torch.lerp(r, phi(z), alpha, out=r_next)
         ctx.save_for_backward(W)
         ctx.buffers = (Z, R)

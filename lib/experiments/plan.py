@@ -74,11 +74,15 @@ recurrence), so that costs measured with older code are measured again."""
 COST_CACHE_FILE = "step-costs.json"
 
 
+def cache_dir() -> Path:
+    """The per-machine cache directory: ``$BOOK_CACHE``, by default
+    ``~/.cache/modulation-book``."""
+    return Path(os.environ.get("BOOK_CACHE") or Path.home() / ".cache" / "modulation-book")
+
+
 def cost_cache_path() -> Path:
-    """The per-machine cache of measured costs: ``$BOOK_CACHE/step-costs.json``, by default
-    ``~/.cache/modulation-book/step-costs.json``."""
-    root = os.environ.get("BOOK_CACHE") or Path.home() / ".cache" / "modulation-book"
-    return Path(root) / COST_CACHE_FILE
+    """The per-machine cache of measured step costs, ``cache_dir() / step-costs.json``."""
+    return cache_dir() / COST_CACHE_FILE
 
 
 def machine_signature() -> dict:
@@ -95,40 +99,60 @@ def machine_signature() -> dict:
             "device": str(default_device()), "version": COST_CACHE_VERSION}
 
 
-def _disk_key(key: tuple) -> str:
-    return json.dumps({"machine": machine_signature(), "network": list(key)}, sort_keys=True)
+def _disk_key(key: Any) -> str:
+    return json.dumps({"machine": machine_signature(), "key": key}, sort_keys=True)
 
 
-def _read_cost_cache(path: Path) -> dict:
-    """The cache file's entries {key: [step_s, eval_s, setup_s]}; an unreadable or malformed
-    file counts as empty (it is rewritten at the next measurement)."""
+def _finite_numbers(v: Any, n: int) -> bool:
+    return (isinstance(v, list) and len(v) == n
+            and all(isinstance(x, (int, float)) and math.isfinite(x) for x in v))
+
+
+def _read_cache(path: Path, n: int) -> dict:
+    """A cache file's entries {key: [n finite numbers]}; an unreadable or malformed file counts
+    as empty, and malformed entries are dropped (both are rewritten at the next store)."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
         return {}
-    return {k: v for k, v in data.items()
-            if isinstance(v, list) and len(v) == 3
-            and all(isinstance(x, (int, float)) and math.isfinite(x) and x >= 0 for x in v)}
+    return {k: v for k, v in data.items() if _finite_numbers(v, n)}
 
 
-def _cached_cost(key: tuple) -> Cost | None:
-    entry = _read_cost_cache(cost_cache_path()).get(_disk_key(key))
-    return None if entry is None else Cost(*entry)
-
-
-def _store_cost(key: tuple, cost: Cost) -> None:
-    """Add one entry to the cache file (atomically; a cache that cannot be written is skipped:
-    the cost is then measured again next time)."""
-    path = cost_cache_path()
-    entries = _read_cost_cache(path)
-    entries[_disk_key(key)] = [cost.step_s, cost.eval_s, cost.setup_s]
+def _store(path: Path, n: int, key: Any, values: list[float]) -> None:
+    """Add one entry to a cache file (atomically; a cache that cannot be written is skipped:
+    the value is then computed again next time)."""
+    entries = _read_cache(path, n)
+    entries[_disk_key(key)] = values
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(entries))
         os.replace(tmp, path)
+
+
+def machine_cached(name: str, key: Any, compute: Callable[[], float]) -> float:
+    """``compute()``, a number that depends on ``key`` (JSON-able) and on this machine's
+    libraries and CPU only, kept in ``cache_dir() / {name}.json`` so that later processes on
+    this machine read it instead (e.g. the initial context drive the equalised arm's keys need;
+    its ``key`` must include the behaviour version of what it computes)."""
+    path = cache_dir() / f"{name}.json"
+    hit = _read_cache(path, 1).get(_disk_key(key))
+    if hit is not None:
+        return hit[0]
+    value = float(compute())
+    _store(path, 1, key, [value])
+    return value
+
+
+def _cached_cost(key: tuple) -> Cost | None:
+    entry = _read_cache(cost_cache_path(), 3).get(_disk_key(list(key)))
+    return None if entry is None or min(entry) < 0 else Cost(*entry)
+
+
+def _store_cost(key: tuple, cost: Cost) -> None:
+    _store(cost_cache_path(), 3, list(key), [cost.step_s, cost.eval_s, cost.setup_s])
 
 
 def cost_key(config: TrainConfig) -> tuple:
@@ -389,6 +413,7 @@ def require(plan: Plan, allow_long: bool = False) -> Plan:
     return plan
 
 
-__all__ = ["LONG_RUN_S", "Cost", "measure_cost", "cost_cache_path", "machine_signature", "train_seconds", "probe_seconds",
+__all__ = ["LONG_RUN_S", "Cost", "measure_cost", "cache_dir", "cost_cache_path",
+           "machine_signature", "machine_cached", "train_seconds", "probe_seconds",
            "probe_forwards", "Part", "Plan", "PlanTooLong", "network_part", "probe_part",
            "require", "fmt_duration"]
