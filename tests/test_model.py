@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from lib.core.model import MECHANISMS, LeakyRecurrence, ModulatedRNN
+from lib.core.model import MECHANISMS, LeakyRecurrence, ModulatedRecurrence, ModulatedRNN
 
 T, B, N, K, R, N_IN, N_OUT = 6, 4, 8, 3, 2, 5, 4
 MODULATED = MECHANISMS[1:]
@@ -448,6 +448,31 @@ def test_fused_recurrence_gradcheck_float64(activation, stacked):
                                     (drive, W), eps=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("gain", [None, "trial", "time"])
+@pytest.mark.parametrize("lowrank", [None, "trial", "time"])
+def test_modulated_recurrence_gradcheck_float64(gain, lowrank):
+    """Per-trial / time-varying gain and low-rank context against finite differences (drive,
+    W, gain, U, V and the context coefficients)."""
+    if gain is None and lowrank is None:
+        pytest.skip("the plain recurrence: LeakyRecurrence")
+    gen = torch.Generator().manual_seed(1)
+
+    def rand(*shape, scale=1.0):
+        return (scale * torch.randn(*shape, generator=gen, dtype=torch.float64)).requires_grad_()
+
+    steps, batch, units, ar = 4, 3, 5, 2
+    lead = {"trial": (), "time": (steps,)}
+    post = None if gain is None else rand(*lead[gain], batch, units, scale=0.5)
+    U = V = coef = None
+    if lowrank is not None:
+        U, V, coef = rand(units, ar, scale=0.5), rand(units, ar, scale=0.5), \
+            rand(*lead[lowrank], batch, ar)
+    args = (rand(steps, batch, units), rand(units, units, scale=0.4), 0.3, "softplus", post, U,
+            V, coef)
+    assert torch.autograd.gradcheck(lambda *a: ModulatedRecurrence.apply(*a), args, eps=1e-6,
+                                    atol=1e-7)
+
+
 def _forward_backward(net: ModulatedRNN, fused: bool, x, c, s=None):
     """Outputs, rates and every parameter's gradient of one noisy forward + backward."""
     net.fused = fused
@@ -460,10 +485,10 @@ def _forward_backward(net: ModulatedRNN, fused: bool, x, c, s=None):
 @pytest.mark.parametrize("mechanism", MECHANISMS)
 @pytest.mark.parametrize("context", ["shared", "mixture", "trial", "time"])
 def test_fused_path_equals_autograd_loop(mechanism, context):
-    """Every mechanism and kind of context, the fused recurrence on (shared contexts, and
-    per-trial or time-varying ones where only a bias depends on the trial) or off (it falls back
-    to the autograd loop): the forward is bitwise the autograd loop's, the gradients equal it to
-    rounding (float64 here, so any formula slip would show far above 1e-10)."""
+    """Every mechanism and kind of context, through the fused recurrences (shared contexts,
+    per-trial biases and gains, low-rank contexts) or the autograd loop they fall back to
+    (per-trial mask and pre/post contexts): the forward is bitwise the autograd loop's, the
+    gradients equal it to rounding (float64, so any formula slip would show far above 1e-10)."""
     net = perturb(make(mechanism, activation="softplus")).double()
     x = inputs().double()
     c = {"shared": one_hot(1), "mixture": 0.7 * one_hot(0) + 0.3 * one_hot(2),

@@ -382,8 +382,12 @@ class ModulatedRNN(nn.Module):
         else:  # a(s) * (W_in u~) + b: the gain slot carries a(s), the tonic b goes after it
             P = self._drive(x, w_in, torch.zeros_like(bias), in_gain, bias, noise, generator)
         phi, a = self._phi, self.alpha
-        if self.fused and step == "dense" and post is None:
-            rates = leaky_recurrence(P, W, a, self.activation)
+        if self.fused and (step == "lowrank" or (step == "dense" and W.dim() == 2)):
+            if step == "dense" and post is None:
+                rates = leaky_recurrence(P, W, a, self.activation)
+            else:
+                rates = ModulatedRecurrence.apply(P, W, a, self.activation, post,
+                                                  None if U is None else U, V, coef)
             y = torch.addmm(self.b_out, rates.reshape(T * B, N), self.W_out.t()).sigmoid_()
             return y.view(T, B, self.n_out), rates
         r = x.new_zeros(B, N)
@@ -520,6 +524,100 @@ class LeakyRecurrence(torch.autograd.Function):
         return (dZ if ctx.needs_input_grad[0] else None), dW, None, None
 
 
+class ModulatedRecurrence(torch.autograd.Function):
+    """One network's recurrence with per-trial (or time-varying) modulation, hand-written
+    backward through time:
+
+        cur_t   = r_t W^T + ((r_t V) * c_t) U^T                (low-rank term only with U, V, c)
+        z_t     = P_t + g_t * cur_t                            (z_t = P_t + cur_t without g)
+        r_{t+1} = (1 - a) r_t + a phi(z_t),    r_0 = 0,
+
+    P (T, B, N), W (N, N), U and V (N, AR), c (B, AR) or (T, B, AR), g (B, N) or (T, B, N): the
+    per-trial gain (``post``) and low-rank paths of ``ModulatedRNN.forward``. Forward runs that
+    loop's ops in its order (bitwise its values), storing Z, R, Q = R V and cur_t (with g).
+    Backward, with D = a phi'(Z), dcur_t = g_t * dz_t (dz_t without g):
+
+        dz_t = h_t * D_t,   dq_t = (dcur_t U) * c_t,
+        h_{t-1} = dR_{t-1} + (1 - a) h_t + dcur_t W + dq_t V^T,
+
+    then over all T B rows at once: dP = dZ, dW = dCur^T R_prev, dU = dCur^T (Q * C),
+    dV = R_prev^T dQ, dc = (dCur U) * Q and dg = dZ * Cur (summed over t where constant in
+    time).
+    """
+
+    @staticmethod
+    def forward(ctx, drive, W, alpha, activation, post, U, V, coef):
+        T = drive.shape[0]
+        lowrank = U is not None
+        Z = drive.clone(memory_format=torch.contiguous_format)
+        R = drive.new_empty((T + 1,) + drive.shape[1:])
+        Cur = torch.empty_like(drive) if post is not None else None
+        Q = drive.new_empty(T, drive.shape[1], V.shape[1]) if lowrank else None
+        phi = F.softplus if activation == "softplus" else torch.relu
+        Wt, U_t = W.t(), (U.t() if lowrank else None)
+        rs = R.unbind(0)
+        r = rs[0].zero_()
+        for t in range(T):
+            z_t = Z[t]
+            coef_t = None if not lowrank else (coef[t] if coef.dim() == 3 else coef)
+            if post is None:
+                z_t.addmm_(r, Wt)
+                if lowrank:
+                    z_t.addmm_(torch.mm(r, V, out=Q[t]) * coef_t, U_t)
+            else:
+                cur = torch.mm(r, Wt, out=Cur[t])
+                if lowrank:
+                    cur.addmm_(torch.mm(r, V, out=Q[t]) * coef_t, U_t)
+                z_t.addcmul_(post[t] if post.dim() == 3 else post, cur)
+            r = torch.lerp(r, phi(z_t), alpha, out=rs[t + 1])
+        ctx.save_for_backward(W, post, U, V, coef)
+        ctx.buffers = (Z, R, Cur, Q)
+        ctx.alpha, ctx.activation = alpha, activation
+        return R[1:]
+
+    @staticmethod
+    def backward(ctx, grad_rates):
+        W, post, U, V, coef = ctx.saved_tensors
+        Z, R, Cur, Q = ctx.buffers
+        a, T, N = ctx.alpha, Z.shape[0], Z.shape[-1]
+        lowrank = U is not None
+        D = torch.sigmoid(Z) if ctx.activation == "softplus" else Z.gt(0).to(Z.dtype)
+        D.mul_(a)
+        dZ = torch.empty_like(Z)
+        dCur = dZ if post is None else torch.empty_like(Z)
+        dQC = Z.new_empty(T, Z.shape[1], V.shape[1]) if lowrank else None   # dCur U
+        Vt = V.t() if lowrank else None
+        h = grad_rates[T - 1]
+        for t in range(T - 1, -1, -1):
+            dz = torch.mul(h, D[t], out=dZ[t])
+            dcur = dz if post is None else torch.mul(
+                dz, post[t] if post.dim() == 3 else post, out=dCur[t])
+            if t > 0:
+                h = torch.add(grad_rates[t - 1], h, alpha=1.0 - a).addmm_(dcur, W)
+                if lowrank:
+                    coef_t = coef[t] if coef.dim() == 3 else coef
+                    h.addmm_(torch.mm(dcur, U, out=dQC[t]) * coef_t, Vt)
+            elif lowrank:
+                torch.mm(dcur, U, out=dQC[0])
+        rows, dcur2 = R[:T].reshape(-1, N), dCur.reshape(-1, N)
+        need = ctx.needs_input_grad
+        dW = torch.mm(dcur2.t(), rows) if need[1] else None
+        d_post = dU = dV = d_coef = None
+        if post is not None and need[4]:
+            d_post = dZ * Cur
+            d_post = d_post if post.dim() == 3 else d_post.sum(0)
+        if lowrank:
+            C = coef if coef.dim() == 3 else coef.expand(T, *coef.shape)
+            if need[5]:
+                dU = torch.mm(dcur2.t(), (Q * C).reshape(-1, Q.shape[-1]))
+            if need[6]:
+                dV = torch.mm(rows.t(), (dQC * C).reshape(-1, Q.shape[-1]))
+            if need[7]:
+                d_coef = dQC * Q
+                d_coef = d_coef if coef.dim() == 3 else d_coef.sum(0)
+        return (dZ if need[0] else None), dW, None, None, d_post, dU, dV, d_coef
+
+
 def leaky_recurrence(drive: torch.Tensor, W: torch.Tensor, alpha: float,
                      activation: str) -> torch.Tensor:
     """The rates r_1..r_T of :class:`LeakyRecurrence`: drive (T, B, N) with W (N, N), or drive
@@ -529,4 +627,5 @@ def leaky_recurrence(drive: torch.Tensor, W: torch.Tensor, alpha: float,
 
 __all__ = ["MECHANISMS", "ACTIVATIONS", "W_REC_INITS", "PATHWAYS", "G0", "GAIN_ON_RECURRENT",
            "SYN_ON_INPUT", "ModulatedRNN", "input_drive", "default_mod_init_std", "LeakyRecurrence",
+           "ModulatedRecurrence",
            "leaky_recurrence"]
