@@ -44,6 +44,8 @@ would give it alone, step for step:
   (they have: a member that reaches criterion is removed from the stack, with its Adam state
   exp_avg / exp_avg_sq, and never updated again).
 
+The recurrence runs in :class:`lib.core.model.LeakyRecurrence` (time-major (T, S, B, N), one
+``baddbmm`` per step, hand-written backward), as the single model's does in its (T, B, N) form.
 Only floating-point summation order differs: the batched recurrent GEMM (``bmm``) against the
 single model's ``mm``, and the effective-weight products (``bmm`` against ``einsum``). Results
 therefore equal single training to float32 rounding amplified over the steps (measured ~1e-7
