@@ -386,8 +386,7 @@ class ModulatedRNN(nn.Module):
             if step == "dense" and post is None:
                 rates = leaky_recurrence(P, W, a, self.activation)
             else:
-                rates = ModulatedRecurrence.apply(P, W, a, self.activation, post,
-                                                  None if U is None else U, V, coef)
+                rates = ModulatedRecurrence.apply(P, W, a, self.activation, post, U, V, coef)
             y = torch.addmm(self.b_out, rates.reshape(T * B, N), self.W_out.t()).sigmoid_()
             return y.view(T, B, self.n_out), rates
         r = x.new_zeros(B, N)
@@ -557,19 +556,20 @@ class ModulatedRecurrence(torch.autograd.Function):
         Wt, U_t = W.t(), (U.t() if lowrank else None)
         rs = R.unbind(0)
         r = rs[0].zero_()
-        for t in range(T):
-            z_t = Z[t]
-            coef_t = None if not lowrank else (coef[t] if coef.dim() == 3 else coef)
-            if post is None:
+        posts, coefs = _per_step(post, T), _per_step(coef, T)
+        curs, qs = _per_step(Cur, T), _per_step(Q, T)
+        for z_t, post_t, coef_t, cur_t, q_t, r_next in zip(Z.unbind(0), posts, coefs, curs, qs,
+                                                           rs[1:]):
+            if post_t is None:
                 z_t.addmm_(r, Wt)
                 if lowrank:
-                    z_t.addmm_(torch.mm(r, V, out=Q[t]) * coef_t, U_t)
+                    z_t.addmm_(torch.mm(r, V, out=q_t) * coef_t, U_t)
             else:
-                cur = torch.mm(r, Wt, out=Cur[t])
+                cur = torch.mm(r, Wt, out=cur_t)
                 if lowrank:
-                    cur.addmm_(torch.mm(r, V, out=Q[t]) * coef_t, U_t)
-                z_t.addcmul_(post[t] if post.dim() == 3 else post, cur)
-            r = torch.lerp(r, phi(z_t), alpha, out=rs[t + 1])
+                    cur.addmm_(torch.mm(r, V, out=q_t) * coef_t, U_t)
+                z_t.addcmul_(post_t, cur)
+            r = torch.lerp(r, phi(z_t), alpha, out=r_next)
         ctx.save_for_backward(W, post, U, V, coef)
         ctx.buffers = (Z, R, Cur, Q)
         ctx.alpha, ctx.activation = alpha, activation
@@ -587,18 +587,18 @@ class ModulatedRecurrence(torch.autograd.Function):
         dCur = dZ if post is None else torch.empty_like(Z)
         dQC = Z.new_empty(T, Z.shape[1], V.shape[1]) if lowrank else None   # dCur U
         Vt = V.t() if lowrank else None
-        h = grad_rates[T - 1]
+        grads, ds, dzs, dcurs = (X.unbind(0) for X in (grad_rates, D, dZ, dCur))
+        posts, coefs, dqcs = (list(_per_step(X, T)) for X in (post, coef, dQC))
+        h = grads[T - 1]
         for t in range(T - 1, -1, -1):
-            dz = torch.mul(h, D[t], out=dZ[t])
-            dcur = dz if post is None else torch.mul(
-                dz, post[t] if post.dim() == 3 else post, out=dCur[t])
+            dz = torch.mul(h, ds[t], out=dzs[t])
+            dcur = dz if post is None else torch.mul(dz, posts[t], out=dcurs[t])
+            if lowrank:
+                dqc = torch.mm(dcur, U, out=dqcs[t])
             if t > 0:
-                h = torch.add(grad_rates[t - 1], h, alpha=1.0 - a).addmm_(dcur, W)
+                h = torch.add(grads[t - 1], h, alpha=1.0 - a).addmm_(dcur, W)
                 if lowrank:
-                    coef_t = coef[t] if coef.dim() == 3 else coef
-                    h.addmm_(torch.mm(dcur, U, out=dQC[t]) * coef_t, Vt)
-            elif lowrank:
-                torch.mm(dcur, U, out=dQC[0])
+                    h.addmm_(dqc * coefs[t], Vt)
         rows, dcur2 = R[:T].reshape(-1, N), dCur.reshape(-1, N)
         need = ctx.needs_input_grad
         dW = torch.mm(dcur2.t(), rows) if need[1] else None
