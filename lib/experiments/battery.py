@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -213,6 +214,8 @@ def _initial_drive(config: TrainConfig) -> float:
 
 
 def _measure_initial_drive(config: TrainConfig) -> float:
+    print(f"equalised arm: initial context drive of {config.mechanism} N={config.n_rec} "
+          f"K={len(config.tasks)} (cached in {plan.cache_dir()}) ...", file=sys.stderr, flush=True)
     drives = []
     for seed in DRIVE_SEEDS:
         cfg = config.replace(seed=seed)
