@@ -96,7 +96,7 @@ def store(tmp_path, monkeypatch):
     """An empty artifact folder in which these tests may train (``make test`` sets
     BOOK_NO_TRAIN=1)."""
     monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
-    monkeypatch.setenv("BOOK_CACHE", str(tmp_path / "machine-cache"))  # not the user's cache
+    monkeypatch.setenv("BOOK_CACHE", f"{tmp_path}-machine-cache")  # not the user's cache
     monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)
     return tmp_path
 
