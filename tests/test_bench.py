@@ -28,6 +28,7 @@ def test_step_flops_defaults_are_this_model():
 
 @pytest.fixture(scope="module")
 def quick() -> dict:
+    """The quick run's JSON (about 1.5 min: every section at tiny sizes, worker processes)."""
     proc = subprocess.run([sys.executable, "-m", "lib.bench", "--quick"], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -40,20 +41,25 @@ def _positive(v) -> bool:
     return isinstance(v, (int, float)) and math.isfinite(v) and v > 0
 
 
+@pytest.mark.slow
 def test_quick_has_the_required_keys(quick):
-    for key in ("gen_speedup_vs_neurogym", "roofline_fraction", "ensemble_speedup_cpu",
+    for key in ("train_speedup_vs_single", "train_flop_fraction", "one_hot_overhead",
+                "lowrank_mixed_overhead", "train_path",
+                "gen_speedup_vs_neurogym", "roofline_fraction", "ensemble_speedup_cpu",
                 "ensemble_speedup_gpu", "targets", "machine", "load_avg_before",
                 "load_avg_after", "method", "generation", "training", "roofline", "ensembles"):
         assert key in quick
     assert quick["quick"] is True and quick["machine"]["threads"] == 1
-    assert set(quick["targets"]) == {"gen_15x_neurogym_every_task", "base_step_half_matmul_rate",
-                                     "one_hot_within_1.2x", "lowrank_mixed_within_1.8x",
-                                     "syn_mask_mixed_within_3x", "ensemble_1.25x_cpu"}
+    assert set(quick["targets"]) == {"gen_15x_neurogym_every_task", "base_step_0.6_matmul_rate",
+                                     "one_hot_within_1.1x", "lowrank_mixed_within_1.5x",
+                                     "syn_mask_mixed_within_3x", "ensemble_1.25x_cpu",
+                                     "train_speedup_2x", "train_flop_fraction_0.5"}
     for t in quick["targets"].values():
         assert {"target", "value", "met"} <= set(t) and t["met"] in (True, False, None)
     assert "noise=False" in quick["generation"]["training_noise"]
 
 
+@pytest.mark.slow
 def test_quick_timings_are_positive_and_finite(quick):
     gen = quick["generation"]
     assert set(gen["tasks"]) == set(bench.QUICK_TASKS)
@@ -78,6 +84,39 @@ def test_quick_timings_are_positive_and_finite(quick):
     assert _positive(quick["roofline"]["achieved_gflops"])
 
 
+@pytest.mark.slow
+def test_quick_train_path_is_consistent(quick):
+    path = quick["train_path"]
+    rows = path["layouts"]
+    assert {"plain_1thread", "builder_1thread"} <= set(rows)
+    assert all(_positive(r["network_steps_per_s"]) for r in rows.values())
+    assert quick["train_speedup_vs_single"] == pytest.approx(
+        rows["builder_1thread"]["network_steps_per_s"]
+        / rows["plain_1thread"]["network_steps_per_s"], rel=1e-3)
+    assert quick["train_flop_fraction"] == pytest.approx(
+        path["builder_matmul_gflops_per_core"] / path["matmul_gflops_per_core"], rel=1e-2)
+    for kind in ("builder", "plain"):
+        split = path["profile"][kind]["fraction"]
+        assert set(split) == {"matmul", "noise", "element_wise", "autograd", "python_and_other"}
+        assert all(v >= 0 for v in split.values()) and sum(split.values()) <= 1.0 + 1e-6
+
+
+def test_trainer_step_counts_the_flops_of_its_own_batch():
+    """The builder's step (the fused recurrence) returns step_flops at its batch's length."""
+    step = bench.make_trainer_step(8)
+    flops = step()
+    steps, rem = divmod(flops, bench.step_flops(8, steps=1))
+    assert rem == 0 and 10 <= steps <= 400  # a batch of the quick task mix: T in steps of dt
+
+
+def test_profile_split_adds_up():
+    prof = bench.profile_step(8, fused=True, steps=2)
+    total = sum(prof["ms_per_step"].values())
+    assert total == pytest.approx(prof["ms_per_step_profiled"], rel=1e-6)
+    assert prof["ms_per_step"]["matmul"] > 0 and prof["ms_per_step"]["noise"] > 0
+
+
+@pytest.mark.slow
 def test_quick_ensemble_rates_are_positive(quick):
     ens = quick["ensembles"]
     assert _positive(quick["ensemble_speedup_cpu"])

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from lib.core.model import MECHANISMS, ModulatedRNN
+from lib.core.model import MECHANISMS, LeakyRecurrence, ModulatedRecurrence, ModulatedRNN
 
 T, B, N, K, R, N_IN, N_OUT = 6, 4, 8, 3, 2, 5, 4
 MODULATED = MECHANISMS[1:]
@@ -432,3 +432,91 @@ def test_bad_forward_inputs():
         net.effective(one_hot(0))
     with pytest.raises(ValueError, match="pathway='rec'.*exc"):
         net.modulation_parameters("rec")
+
+
+# ------------------------------------------------------------------ fused recurrence
+@pytest.mark.parametrize("activation", ["softplus", "relu"])
+@pytest.mark.parametrize("stacked", [False, True])
+def test_fused_recurrence_gradcheck_float64(activation, stacked):
+    """The hand-written backward through time against finite differences (drive and W)."""
+    gen = torch.Generator().manual_seed(0)
+    shape = (5, 2, 3, 4) if stacked else (5, 3, 4)              # (T, [S,] B, N)
+    drive = torch.randn(shape, generator=gen, dtype=torch.float64).requires_grad_()
+    W = (0.5 * torch.randn(shape[1:-2] + (4, 4), generator=gen, dtype=torch.float64)
+         ).requires_grad_()
+    assert torch.autograd.gradcheck(lambda d, w: LeakyRecurrence.apply(d, w, 0.3, activation),
+                                    (drive, W), eps=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("gain", [None, "trial", "time"])
+@pytest.mark.parametrize("lowrank", [None, "trial", "time"])
+def test_modulated_recurrence_gradcheck_float64(gain, lowrank):
+    """Per-trial / time-varying gain and low-rank context against finite differences (drive,
+    W, gain, U, V and the context coefficients)."""
+    if gain is None and lowrank is None:
+        pytest.skip("the plain recurrence: LeakyRecurrence")
+    gen = torch.Generator().manual_seed(1)
+
+    def rand(*shape, scale=1.0):
+        return (scale * torch.randn(*shape, generator=gen, dtype=torch.float64)).requires_grad_()
+
+    steps, batch, units, ar = 4, 3, 5, 2
+    lead = {"trial": (), "time": (steps,)}
+    post = None if gain is None else rand(*lead[gain], batch, units, scale=0.5)
+    U = V = coef = None
+    if lowrank is not None:
+        U, V, coef = rand(units, ar, scale=0.5), rand(units, ar, scale=0.5), \
+            rand(*lead[lowrank], batch, ar)
+    args = (rand(steps, batch, units), rand(units, units, scale=0.4), 0.3, "softplus", post, U,
+            V, coef)
+    assert torch.autograd.gradcheck(lambda *a: ModulatedRecurrence.apply(*a), args, eps=1e-6,
+                                    atol=1e-7)
+
+
+def _forward_backward(net: ModulatedRNN, fused: bool, x, c, s=None):
+    """Outputs, rates and every parameter's gradient of one noisy forward + backward."""
+    net.fused = fused
+    net.zero_grad(set_to_none=True)
+    y, rates = net(x, c, syn_context=s, noise=True, generator=torch.Generator().manual_seed(3))
+    (y.square().sum() + rates.sum()).backward()
+    return y.detach(), rates.detach(), {n: p.grad.clone() for n, p in net.named_parameters()}
+
+
+@pytest.mark.parametrize("mechanism", MECHANISMS)
+@pytest.mark.parametrize("context", ["shared", "mixture", "trial", "time"])
+def test_fused_path_equals_autograd_loop(mechanism, context):
+    """Every mechanism and kind of context, through the fused recurrences (shared contexts,
+    per-trial biases and gains, low-rank contexts) or the autograd loop they fall back to
+    (per-trial mask and pre/post contexts): the forward is bitwise the autograd loop's, the
+    gradients equal it to rounding (float64, so any formula slip would show far above 1e-10)."""
+    net = perturb(make(mechanism, activation="softplus")).double()
+    x = inputs().double()
+    c = {"shared": one_hot(1), "mixture": 0.7 * one_hot(0) + 0.3 * one_hot(2),
+         "trial": distinct_tasks(), "time": two_task_mix(shape=(T, B))}[context].double()
+    y0, r0, g0 = _forward_backward(net, False, x, c)
+    y1, r1, g1 = _forward_backward(net, True, x, c)
+    assert torch.equal(y0, y1) and torch.equal(r0, r1)
+    for name in g0:
+        torch.testing.assert_close(g1[name], g0[name], rtol=1e-10, atol=1e-12, msg=name)
+
+
+def test_fused_path_is_float32_identical_forward_and_rounding_close_backward():
+    """In float32, the default of training: forward bitwise, gradients within 1e-5 relative."""
+    net = perturb(make("hybrid"))
+    y0, r0, g0 = _forward_backward(net, False, inputs(), one_hot(2))
+    y1, r1, g1 = _forward_backward(net, True, inputs(), one_hot(2))
+    assert torch.equal(y0, y1) and torch.equal(r0, r1)
+    for name in g0:
+        torch.testing.assert_close(g1[name], g0[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_fused_path_split_contexts_and_relu():
+    """A synaptic context distinct from the excitability one, and the relu ablation."""
+    net = perturb(make("exc", activation="relu")).double()
+    y0, _, g0 = _forward_backward(net, False, inputs().double(), one_hot(0).double(),
+                                  one_hot(2).double())
+    y1, _, g1 = _forward_backward(net, True, inputs().double(), one_hot(0).double(),
+                                  one_hot(2).double())
+    assert torch.equal(y0, y1)
+    for name in g0:
+        torch.testing.assert_close(g1[name], g0[name], rtol=1e-10, atol=1e-12, msg=name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import time
 
@@ -95,6 +96,7 @@ def store(tmp_path, monkeypatch):
     """An empty artifact folder in which these tests may train (``make test`` sets
     BOOK_NO_TRAIN=1)."""
     monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
+    monkeypatch.setenv("BOOK_CACHE", f"{tmp_path}-machine-cache")  # not the user's cache
     monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)
     return tmp_path
 
@@ -123,7 +125,7 @@ def huge(config):
     return plan.Cost(step_s=1e3, eval_s=1e3, setup_s=0.0)
 
 
-def test_measured_cost_is_real_cached_and_restores_threads():
+def test_measured_cost_is_real_cached_and_restores_threads(cost_cache):
     threads = torch.get_num_threads()
     cfg = tiny(seed=7)
     c = plan.measure_cost(cfg)
@@ -263,3 +265,69 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
     n = len(cli.network_jobs("smoke"))
     assert calls == {"sweep": ("network", cli.sweep.train_network, n, "ray", "auto", True),
                      "load": (n, False), "packing": ("ray", "auto"), "learning": ("ray", "auto")}
+
+
+@pytest.fixture
+def cost_cache(tmp_path, monkeypatch):
+    """An empty per-machine cost cache, and no costs remembered by this process."""
+    monkeypatch.setenv("BOOK_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(plan, "_COSTS", {})
+    return plan.cost_cache_path()
+
+
+def _count_measurements(monkeypatch) -> list:
+    calls = []
+    real = plan.train_step
+    monkeypatch.setattr(plan, "train_step", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+def test_cost_cache_hit_needs_no_measurement(cost_cache, monkeypatch, capsys):
+    calls = _count_measurements(monkeypatch)
+    first = plan.measure_cost(tiny(seed=1))
+    assert calls and cost_cache.exists() and "plan: timing exc_bias N=8" in capsys.readouterr().err
+    monkeypatch.setattr(plan, "_COSTS", {})  # a new process on the same machine
+    n = len(calls)
+    assert plan.measure_cost(tiny(seed=2)) == first  # same kind: read from disk
+    assert len(calls) == n and capsys.readouterr().err == ""
+
+
+def test_cost_cache_misses_on_another_kind_or_machine(cost_cache, monkeypatch):
+    calls = _count_measurements(monkeypatch)
+    plan.measure_cost(tiny())
+    monkeypatch.setattr(plan, "_COSTS", {})
+    n = len(calls)
+    plan.measure_cost(tiny().replace(n_rec=12))   # another kind of network
+    assert len(calls) > n
+    monkeypatch.setattr(plan, "_COSTS", {})
+    n = len(calls)
+    monkeypatch.setattr(torch, "__version__", "0.0.0-other")  # another library version
+    plan.measure_cost(tiny())
+    assert len(calls) > n
+    assert len(json.loads(cost_cache.read_text())) == 3
+
+
+@pytest.mark.parametrize("junk", ["{not json", "[1, 2, 3]", '{"k": "nonsense"}', ""])
+def test_corrupt_cost_cache_is_ignored_and_rewritten(cost_cache, monkeypatch, junk):
+    cost_cache.parent.mkdir(parents=True)
+    cost_cache.write_text(junk)
+    calls = _count_measurements(monkeypatch)
+    c = plan.measure_cost(tiny())
+    assert calls and all(0 < v < 60 for v in (c.step_s, c.eval_s, c.setup_s))
+    assert len(json.loads(cost_cache.read_text())) == 1
+
+
+def test_machine_cached_value_hit_miss_and_corrupt_file(cost_cache):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return 0.25 * len(calls)
+
+    assert plan.machine_cached("demo", ["a", 1], compute) == 0.25
+    assert plan.machine_cached("demo", ["a", 1], compute) == 0.25 and len(calls) == 1  # hit
+    assert plan.machine_cached("demo", ["a", 2], compute) == 0.5                        # miss
+    path = plan.cache_dir() / "demo.json"
+    path.write_text("{broken")
+    assert plan.machine_cached("demo", ["a", 1], compute) == 0.75  # recomputed, rewritten
+    assert len(json.loads(path.read_text())) == 1

@@ -44,6 +44,8 @@ would give it alone, step for step:
   (they have: a member that reaches criterion is removed from the stack, with its Adam state
   exp_avg / exp_avg_sq, and never updated again).
 
+The recurrence runs in :class:`lib.core.model.LeakyRecurrence` (time-major (T, S, B, N), one
+``baddbmm`` per step, hand-written backward), as the single model's does in its (T, B, N) form.
 Only floating-point summation order differs: the batched recurrent GEMM (``bmm``) against the
 single model's ``mm``, and the effective-weight products (``bmm`` against ``einsum``). Results
 therefore equal single training to float32 rounding amplified over the steps (measured ~1e-7
@@ -72,7 +74,8 @@ from lib.core import train as _train
 from lib.core.checks import fail
 from lib.core.io import atomic_torch_save
 from lib.core.metrics import masked_mse
-from lib.core.model import G0, GAIN_ON_RECURRENT, SYN_ON_INPUT, ModulatedRNN, input_drive
+from lib.core.model import (G0, GAIN_ON_RECURRENT, SYN_ON_INPUT, ModulatedRNN, input_drive,
+                            leaky_recurrence)
 from lib.core.seeds import STREAM_NOISE, step_seed, torch_generator
 from lib.core.train import History, TrainConfig, TrainResult
 
@@ -110,6 +113,9 @@ class StackedRNN:
         self.params = params
         self.trainable_names = list(trainable_names)
         self._phi = F.softplus if spec.activation == "softplus" else torch.relu
+        self.fused = True
+        """Run the recurrence with :class:`lib.core.model.LeakyRecurrence` (hand-written
+        backward); ``False`` records the plain loop with autograd (the tests' reference)."""
 
     @classmethod
     def from_models(cls, models: list[ModulatedRNN], trainable: str = "all") -> "StackedRNN":
@@ -216,14 +222,18 @@ class StackedRNN:
             if x.shape[0] < T:  # right padding: steps after T_m never reach the first T_m outputs
                 drive = torch.cat([drive, drive.new_zeros(T - x.shape[0], B, N)])
             drives.append(drive)
-        Wt, phi, a = W.transpose(1, 2), self._phi, spec.alpha
-        r = drives[0].new_zeros(S, B, N)
-        states = []
-        for drive_t in torch.stack(drives, 1).unbind(0):    # (S, B, N) per step
-            r = torch.lerp(r, phi(torch.baddbmm(drive_t, r, Wt)), a)
-            states.append(r)
+        if self.fused:
+            rates = leaky_recurrence(torch.stack(drives, 1), W, spec.alpha, spec.activation)
+        else:
+            Wt, phi, a = W.transpose(1, 2), self._phi, spec.alpha
+            r = drives[0].new_zeros(S, B, N)
+            states = []
+            for drive_t in torch.stack(drives, 1).unbind(0):    # (S, B, N) per step
+                r = torch.lerp(r, phi(torch.baddbmm(drive_t, r, Wt)), a)
+                states.append(r)
+            rates = torch.stack(states)
         y_hats = []
-        for T_m, r_m, w_out, b_out in zip(lengths, torch.stack(states).unbind(1),
+        for T_m, r_m, w_out, b_out in zip(lengths, rates.unbind(1),
                                           p["W_out"].unbind(0), p["b_out"].unbind(0)):
             if T_m < T:
                 r_m = r_m.narrow(0, 0, T_m)

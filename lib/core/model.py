@@ -31,34 +31,30 @@ the whole current, input synapses included, while the synaptic pathways touch W 
     syn_prepost_in  z = a(s) * (W(s)' r + W_in u) + b + noise,      2N  (post-synaptic factor
                     W(s)' = W diag(1 + s @ Bp), a(s) = 1 + s @ A        on input synapses too)
 
-Where gain and bias act (SPEC §3 leaves it open). The gain multiplies the *total* current
-(recurrent + input + tonic bias b) and beta is added after it, so phi(g I + beta) is a neuron whose
-f-I curve has slope g and threshold at I = -beta/g: gain changes how strongly the unit responds to
-everything it receives, beta where it starts responding, and the two stay separately identifiable
-(a bias inside the gain would be rescaled by g). g > 0 always (softplus). With g = 1, beta = B c is exactly Yang's rule input
-(rule units projecting through W_in columns). The recurrent noise is added after the gain: it is
-intrinsic to the unit, not a synaptic input, so it is not scaled by g.
+Where gain and bias act: the gain multiplies the *total* current (recurrent + input + tonic b)
+and beta is added after it, so phi(g I + beta) has slope g and threshold I = -beta/g, and the two
+stay separately identifiable. g > 0 (softplus); with g = 1, beta = B c is exactly Yang's rule
+input. The recurrent noise is intrinsic to the unit and is added after the gain.
 
 Initialisation. Shared weights are drawn first from ``seed`` with a private generator, identically
 for every mechanism: W_in ~ N(0, 1/n_in), W_out Glorot uniform, W_rec = 0.5 x Haar orthogonal
-("randortho") or 0.5 I ("diag"), biases 0. The modulation parameters are drawn next, at the scale of
-Yang et al.'s rule-input weights, N(0, mod_init_std^2) with mod_init_std = 1/sqrt(n_in) by default:
-B, G, M, A, Bp and the low-rank V (U ~ N(0, 1), so dW_k = U_k V_k^T / N), with g0 = softplus^-1(1)
-so that g = 1 at c = 0. Each task thus starts with a small, distinct modulation, as each of Yang's
-rule units starts with random weights; with all-zero modulation every task starts identical and
-training sits on a long context-blind plateau before the symmetry breaks (measured: ~1,250 steps on
-Go/Anti at N = 64). ``mod_init_std=0`` gives zero modulation, where every mechanism equals ``none``.
+("randortho") or 0.5 I ("diag"), biases 0. The modulation parameters follow, at the scale of
+Yang's rule-input weights, N(0, mod_init_std^2) with mod_init_std = 1/sqrt(n_in) by default (B, G,
+M, A, Bp and the low-rank V; U ~ N(0, 1); g0 = softplus^-1(1), so g = 1 at c = 0): each task
+starts with a small distinct modulation, which avoids the long context-blind plateau of an
+all-zero start. ``mod_init_std=0`` gives zero modulation, where every mechanism equals ``none``.
 
-Speed (notes/perf-anchors.md "opt"). The input drive of all T steps is one GEMM with bias, gain,
-beta and noise folded in; the loop iterates over ``unbind(0)`` views and does one addmm, the
-activation and a lerp per step; states are stacked once and read out by one GEMM. Context-dependent
-weights are built once per forward. When the context is the same for every trial and time step
-(Yang's one-task batches) W(s), g and beta are computed once and g is folded into the rows of W_in,
-b and W(s), so the loop is exactly the plain RNN's. Otherwise no per-trial weights are formed; the
-synaptic terms are restricted to the tasks A active in the batch (nonzero anywhere in s):
-low-rank r W^T + ((r V_A) * s_A) U_A^T / N; mask one GEMM of the expanded input [r, s_k r for k in A]
-(B, (1+|A|)N) against the stacked [W; W*M_k for k in A]^T ((1+|A|)N, N), i.e. (1+|A|) x the plain
-GEMM; pre/post a(s) * ((b(s) * r) W^T); a per-trial gain multiplies the recurrent current.
+Computation. The input drive of all T steps is one GEMM with bias, gain, beta and noise folded in
+(:func:`input_drive`); the readout of all steps is one GEMM. When the context is the same for every
+trial and step (one-task batches, how training runs), W(s), g and beta are computed once and g is
+folded into the rows of W_in, b and W(s), so the recurrence is the plain RNN's; it then runs in
+:class:`LeakyRecurrence` (forward bitwise the autograd loop's, hand-written backward through time),
+as it does whenever only a bias differs between trials. Otherwise (per-trial or time-varying
+synaptic contexts or gains) the step is recorded by autograd, without per-trial weights: the
+synaptic terms are restricted to the tasks A active in the batch: low-rank
+r W^T + ((r V_A) * s_A) U_A^T / N; mask one GEMM of [r, s_k r for k in A] against the stacked
+[W; W*M_k for k in A]^T, (1+|A|) x the plain GEMM; pre/post a(s) * ((b(s) * r) W^T); a per-trial
+gain multiplies the recurrent current. Timings: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -152,6 +148,10 @@ class ModulatedRNN(nn.Module):
         self.activation, self.w_rec_init, self.seed = activation, w_rec_init, seed
         self._syn = _SYN_KIND.get(mechanism)
         self._phi = F.softplus if activation == "softplus" else torch.relu
+        self.fused = True
+        """Run the recurrence with :class:`LeakyRecurrence` where it applies (a context shared by
+        the batch, or a per-trial bias only); ``False`` records the plain loop with autograd
+        (the reference the fused path is tested against)."""
 
         N, K, R, n_in, n_out = self.n_rec, self.n_tasks, self.rank, self.n_in, self.n_out
         gen = torch.Generator().manual_seed(seed)
@@ -382,6 +382,13 @@ class ModulatedRNN(nn.Module):
         else:  # a(s) * (W_in u~) + b: the gain slot carries a(s), the tonic b goes after it
             P = self._drive(x, w_in, torch.zeros_like(bias), in_gain, bias, noise, generator)
         phi, a = self._phi, self.alpha
+        if self.fused and (step == "lowrank" or (step == "dense" and W.dim() == 2)):
+            if step == "dense" and post is None:
+                rates = leaky_recurrence(P, W, a, self.activation)
+            else:
+                rates = ModulatedRecurrence.apply(P, W, a, self.activation, post, U, V, coef)
+            y = torch.addmm(self.b_out, rates.reshape(T * B, N), self.W_out.t()).sigmoid_()
+            return y.view(T, B, self.n_out), rates
         r = x.new_zeros(B, N)
         states = []
         for P_t, post_t, coef_t, pre_t in zip(P.unbind(0), _per_step(post, T),
@@ -450,5 +457,175 @@ def input_drive(x: torch.Tensor, w_in: torch.Tensor, bias: torch.Tensor,
     return current * gain if after is None else torch.addcmul(after, current, gain)
 
 
+class LeakyRecurrence(torch.autograd.Function):
+    """The recurrence r_{t+1} = (1 - a) r_t + a phi(P_t + r_t W^T), r_0 = 0, t = 0..T-1, with a
+    hand-written backward through time.
+
+    Shapes: drive P (T, B, N) with W (N, N) (one network), or P (T, S, B, N) with W (S, N, N)
+    (S stacked networks, one batched product per step); time-major, so every step's slice is
+    contiguous (strided slices make each op about 1.5x slower). Returns r_1..r_T, shaped as P.
+
+    Forward runs the ops of the plain autograd loop (``addmm`` / ``baddbmm``, phi, ``lerp``) in
+    the same order, so its values are bitwise those of that loop, but writes z_t and r_t into
+    two preallocated buffers instead of recording a graph. Backward, with h_t = dL/dr_{t+1}
+    (from the outputs and from step t + 1) and D = a phi'(Z) computed for all steps at once:
+
+        dz_t = h_t * D_t,     h_{t-1} = dR_{t-1} + (1 - a) h_t + dz_t W,
+
+    three ops per step (autograd records about a dozen), then dP = dZ and
+    dW = dZ^T [r_0 .. r_{T-1}], one GEMM over all T B rows instead of T small ones. Only the
+    floating-point summation order differs from autograd's gradients (float32 rounding).
+    Pure torch ops: the same code runs on any device.
+    """
+
+    @staticmethod
+    def forward(ctx, drive: torch.Tensor, W: torch.Tensor, alpha: float, activation: str):
+        Z = drive.clone(memory_format=torch.contiguous_format)  # z_t = P_t + r_t W^T, in place
+        R = drive.new_empty((drive.shape[0] + 1,) + drive.shape[1:])     # R[0] = r_0 = 0
+        phi = F.softplus if activation == "softplus" else torch.relu
+        Wt = W.transpose(-1, -2)
+        rs = R.unbind(0)
+        r = rs[0].zero_()
+        for z_t, r_next in zip(Z.unbind(0), rs[1:]):
+            z = z_t.baddbmm_(r, Wt) if W.dim() == 3 else z_t.addmm_(r, Wt)
+            r = torch.lerp(r, phi(z), alpha, out=r_next)
+        ctx.save_for_backward(W)
+        ctx.buffers = (Z, R)
+        ctx.alpha, ctx.activation = alpha, activation
+        return R[1:]
+
+    @staticmethod
+    def backward(ctx, grad_rates: torch.Tensor):
+        (W,) = ctx.saved_tensors
+        Z, R = ctx.buffers
+        a, T, N = ctx.alpha, Z.shape[0], Z.shape[-1]
+        D = torch.sigmoid(Z) if ctx.activation == "softplus" else Z.gt(0).to(Z.dtype)
+        D.mul_(a)                                                  # a phi'(z), all steps
+        dZ = torch.empty_like(Z)
+        grads, ds, dzs = grad_rates.unbind(0), D.unbind(0), dZ.unbind(0)
+        h = grads[T - 1]
+        for t in range(T - 1, -1, -1):
+            dz = torch.mul(h, ds[t], out=dzs[t])
+            if t > 0:
+                h = torch.add(grads[t - 1], h, alpha=1.0 - a)
+                if W.dim() == 3:
+                    h.baddbmm_(dz, W)
+                else:
+                    h.addmm_(dz, W)
+        dW = None
+        if ctx.needs_input_grad[1]:  # dW = dZ^T [r_0 .. r_{T-1}], one GEMM over all T B rows
+            if W.dim() == 3:  # member-major copies (S, T B, N) for one batched GEMM
+                S = W.shape[0]
+                rows = R[:T].transpose(0, 1).reshape(S, -1, N)
+                dW = torch.bmm(dZ.transpose(0, 1).reshape(S, -1, N).transpose(1, 2), rows)
+            else:
+                dW = torch.mm(dZ.reshape(-1, N).t(), R[:T].reshape(-1, N))
+        return (dZ if ctx.needs_input_grad[0] else None), dW, None, None
+
+
+class ModulatedRecurrence(torch.autograd.Function):
+    """One network's recurrence with per-trial (or time-varying) modulation, hand-written
+    backward through time:
+
+        cur_t   = r_t W^T + ((r_t V) * c_t) U^T                (low-rank term only with U, V, c)
+        z_t     = P_t + g_t * cur_t                            (z_t = P_t + cur_t without g)
+        r_{t+1} = (1 - a) r_t + a phi(z_t),    r_0 = 0,
+
+    P (T, B, N), W (N, N), U and V (N, AR), c (B, AR) or (T, B, AR), g (B, N) or (T, B, N): the
+    per-trial gain (``post``) and low-rank paths of ``ModulatedRNN.forward``. Forward runs that
+    loop's ops in its order (bitwise its values), storing Z, R, Q = R V and cur_t (with g).
+    Backward, with D = a phi'(Z), dcur_t = g_t * dz_t (dz_t without g):
+
+        dz_t = h_t * D_t,   dq_t = (dcur_t U) * c_t,
+        h_{t-1} = dR_{t-1} + (1 - a) h_t + dcur_t W + dq_t V^T,
+
+    then over all T B rows at once: dP = dZ, dW = dCur^T R_prev, dU = dCur^T (Q * C),
+    dV = R_prev^T dQ, dc = (dCur U) * Q and dg = dZ * Cur (summed over t where constant in
+    time).
+    """
+
+    @staticmethod
+    def forward(ctx, drive, W, alpha, activation, post, U, V, coef):
+        T = drive.shape[0]
+        lowrank = U is not None
+        Z = drive.clone(memory_format=torch.contiguous_format)
+        R = drive.new_empty((T + 1,) + drive.shape[1:])
+        Cur = torch.empty_like(drive) if post is not None else None
+        Q = drive.new_empty(T, drive.shape[1], V.shape[1]) if lowrank else None
+        phi = F.softplus if activation == "softplus" else torch.relu
+        Wt, U_t = W.t(), (U.t() if lowrank else None)
+        rs = R.unbind(0)
+        r = rs[0].zero_()
+        posts, coefs = _per_step(post, T), _per_step(coef, T)
+        curs, qs = _per_step(Cur, T), _per_step(Q, T)
+        for z_t, post_t, coef_t, cur_t, q_t, r_next in zip(Z.unbind(0), posts, coefs, curs, qs,
+                                                           rs[1:]):
+            if post_t is None:
+                z_t.addmm_(r, Wt)
+                if lowrank:
+                    z_t.addmm_(torch.mm(r, V, out=q_t) * coef_t, U_t)
+            else:
+                cur = torch.mm(r, Wt, out=cur_t)
+                if lowrank:
+                    cur.addmm_(torch.mm(r, V, out=q_t) * coef_t, U_t)
+                z_t.addcmul_(post_t, cur)
+            r = torch.lerp(r, phi(z_t), alpha, out=r_next)
+        ctx.save_for_backward(W, post, U, V, coef)
+        ctx.buffers = (Z, R, Cur, Q)
+        ctx.alpha, ctx.activation = alpha, activation
+        return R[1:]
+
+    @staticmethod
+    def backward(ctx, grad_rates):
+        W, post, U, V, coef = ctx.saved_tensors
+        Z, R, Cur, Q = ctx.buffers
+        a, T, N = ctx.alpha, Z.shape[0], Z.shape[-1]
+        lowrank = U is not None
+        D = torch.sigmoid(Z) if ctx.activation == "softplus" else Z.gt(0).to(Z.dtype)
+        D.mul_(a)
+        dZ = torch.empty_like(Z)
+        dCur = dZ if post is None else torch.empty_like(Z)
+        dQC = Z.new_empty(T, Z.shape[1], V.shape[1]) if lowrank else None   # dCur U
+        Vt = V.t() if lowrank else None
+        grads, ds, dzs, dcurs = (X.unbind(0) for X in (grad_rates, D, dZ, dCur))
+        posts, coefs, dqcs = (list(_per_step(X, T)) for X in (post, coef, dQC))
+        h = grads[T - 1]
+        for t in range(T - 1, -1, -1):
+            dz = torch.mul(h, ds[t], out=dzs[t])
+            dcur = dz if post is None else torch.mul(dz, posts[t], out=dcurs[t])
+            if lowrank:
+                dqc = torch.mm(dcur, U, out=dqcs[t])
+            if t > 0:
+                h = torch.add(grads[t - 1], h, alpha=1.0 - a).addmm_(dcur, W)
+                if lowrank:
+                    h.addmm_(dqc * coefs[t], Vt)
+        rows, dcur2 = R[:T].reshape(-1, N), dCur.reshape(-1, N)
+        need = ctx.needs_input_grad
+        dW = torch.mm(dcur2.t(), rows) if need[1] else None
+        d_post = dU = dV = d_coef = None
+        if post is not None and need[4]:
+            d_post = dZ * Cur
+            d_post = d_post if post.dim() == 3 else d_post.sum(0)
+        if lowrank:
+            C = coef if coef.dim() == 3 else coef.expand(T, *coef.shape)
+            if need[5]:
+                dU = torch.mm(dcur2.t(), (Q * C).reshape(-1, Q.shape[-1]))
+            if need[6]:
+                dV = torch.mm(rows.t(), (dQC * C).reshape(-1, Q.shape[-1]))
+            if need[7]:
+                d_coef = dQC * Q
+                d_coef = d_coef if coef.dim() == 3 else d_coef.sum(0)
+        return (dZ if need[0] else None), dW, None, None, d_post, dU, dV, d_coef
+
+
+def leaky_recurrence(drive: torch.Tensor, W: torch.Tensor, alpha: float,
+                     activation: str) -> torch.Tensor:
+    """The rates r_1..r_T of :class:`LeakyRecurrence`: drive (T, B, N) with W (N, N), or drive
+    (T, S, B, N) with W (S, N, N); ``activation`` is ``"softplus"`` or ``"relu"``."""
+    return LeakyRecurrence.apply(drive, W, alpha, activation)
+
+
 __all__ = ["MECHANISMS", "ACTIVATIONS", "W_REC_INITS", "PATHWAYS", "G0", "GAIN_ON_RECURRENT",
-           "SYN_ON_INPUT", "ModulatedRNN", "input_drive", "default_mod_init_std"]
+           "SYN_ON_INPUT", "ModulatedRNN", "input_drive", "default_mod_init_std", "LeakyRecurrence",
+           "ModulatedRecurrence",
+           "leaky_recurrence"]

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
+from lib.core.behaviour import BEHAVIOUR
 from lib.core.model import default_mod_init_std
 from lib.core.params import ALLOW_LONG, Param, choice, float_in, int_in, resolve, subset, task_set
 from lib.core.statespace import context_drive
 from lib.core.tasks import N_INPUT
 from lib.core.train import SAMPLING, TrainConfig, TrainResult, build_model, evaluation_batches
+from lib.experiments import plan
 from lib.experiments.runner import run_configs
 
 VARIANTS: dict[str, tuple[str, int]] = {
@@ -205,6 +208,14 @@ def initial_drive(config: TrainConfig) -> float:
 
 @functools.lru_cache(maxsize=None)
 def _initial_drive(config: TrainConfig) -> float:
+    # seconds per config at N = 256: kept per machine, so a second plan does not recompute it
+    return plan.machine_cached("initial-drive", [config.to_dict(), BEHAVIOUR["network"]],
+                               lambda: _measure_initial_drive(config))
+
+
+def _measure_initial_drive(config: TrainConfig) -> float:
+    print(f"equalised arm: initial context drive of {config.mechanism} N={config.n_rec} "
+          f"K={len(config.tasks)} (cached in {plan.cache_dir()}) ...", file=sys.stderr, flush=True)
     drives = []
     for seed in DRIVE_SEEDS:
         cfg = config.replace(seed=seed)

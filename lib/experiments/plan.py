@@ -11,18 +11,28 @@ processes, so the sum is divided by the number that really run at once (``worker
 of jobs, and on a CPU the number of cores). Training stops early once every task is at
 criterion, so the real time is usually shorter: the estimate is the budget's.
 
+Measured costs are kept in a per-machine file (:func:`cost_cache_path`, keyed by the kind of
+network and :func:`machine_signature`: library versions, CPU, device), so only the first plan on
+a machine pays for the timing (a few seconds per kind; each is announced on stderr).
+
 A plan whose estimate exceeds :data:`LONG_RUN_S` stops with :class:`PlanTooLong` before any work
 unless the caller allows it (``allow_long=True`` in a chapter, ``-p allow_long True`` through
 papermill, ``--yes`` for ``python -m lib.experiments``).
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
+import platform
+import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Hashable
 
+import numpy as np
 import torch
 
 from lib import artifacts
@@ -57,6 +67,93 @@ class Cost:
 _COSTS: dict[tuple, Cost] = {}
 """Measured costs in this process, by :func:`cost_key` (the measurement takes a few seconds)."""
 
+COST_CACHE_VERSION = 2
+"""Part of every disk-cache key: bump it when the trainer's speed changes (2: the fused
+recurrence), so that costs measured with older code are measured again."""
+
+COST_CACHE_FILE = "step-costs.json"
+
+
+def cache_dir() -> Path:
+    """The per-machine cache directory: ``$BOOK_CACHE``, by default
+    ``~/.cache/modulation-book``."""
+    return Path(os.environ.get("BOOK_CACHE") or Path.home() / ".cache" / "modulation-book")
+
+
+def cost_cache_path() -> Path:
+    """The per-machine cache of measured step costs, ``cache_dir() / step-costs.json``."""
+    return cache_dir() / COST_CACHE_FILE
+
+
+def machine_signature() -> dict:
+    """What a measured cost depends on besides the network: library versions, the CPU (model,
+    cores, the instruction set torch dispatches to) and the device training runs on."""
+    cpu = platform.processor() or ""
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name")), cpu)
+    return {"torch": torch.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "cpu": cpu, "cpu_count": os.cpu_count(),
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "device": str(default_device()), "version": COST_CACHE_VERSION}
+
+
+def _disk_key(key: Any) -> str:
+    return json.dumps({"machine": machine_signature(), "key": key}, sort_keys=True)
+
+
+def _finite_numbers(v: Any, n: int) -> bool:
+    return (isinstance(v, list) and len(v) == n
+            and all(isinstance(x, (int, float)) and math.isfinite(x) for x in v))
+
+
+def _read_cache(path: Path, n: int) -> dict:
+    """A cache file's entries {key: [n finite numbers]}; an unreadable or malformed file counts
+    as empty, and malformed entries are dropped (both are rewritten at the next store)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if _finite_numbers(v, n)}
+
+
+def _store(path: Path, n: int, key: Any, values: list[float]) -> None:
+    """Add one entry to a cache file (atomically; a cache that cannot be written is skipped:
+    the value is then computed again next time)."""
+    entries = _read_cache(path, n)
+    entries[_disk_key(key)] = values
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entries))
+        os.replace(tmp, path)
+
+
+def machine_cached(name: str, key: Any, compute: Callable[[], float]) -> float:
+    """``compute()``, a number that depends on ``key`` (JSON-able) and on this machine's
+    libraries and CPU only, kept in ``cache_dir() / {name}.json`` so that later processes on
+    this machine read it instead (e.g. the initial context drive the equalised arm's keys need;
+    its ``key`` must include the behaviour version of what it computes)."""
+    path = cache_dir() / f"{name}.json"
+    hit = _read_cache(path, 1).get(_disk_key(key))
+    if hit is not None:
+        return hit[0]
+    value = float(compute())
+    _store(path, 1, key, [value])
+    return value
+
+
+def _cached_cost(key: tuple) -> Cost | None:
+    entry = _read_cache(cost_cache_path(), 3).get(_disk_key(list(key)))
+    return None if entry is None or min(entry) < 0 else Cost(*entry)
+
+
+def _store_cost(key: tuple, cost: Cost) -> None:
+    _store(cost_cache_path(), 3, list(key), [cost.step_s, cost.eval_s, cost.setup_s])
+
 
 def cost_key(config: TrainConfig) -> tuple:
     """What the time of a step depends on (not the seed, budget or learning rate)."""
@@ -71,10 +168,20 @@ def _sync(device: torch.device) -> None:
 
 def measure_cost(config: TrainConfig) -> Cost:
     """Time :data:`TIMED_STEPS` training steps (after one warm-up) and one evaluation of a
-    network of ``config``'s kind, with one torch thread (as a worker runs). Cached per kind."""
+    network of ``config``'s kind, with one torch thread (as a worker runs). Cached per kind, in
+    this process and on disk (:func:`cost_cache_path`, keyed by the kind and
+    :func:`machine_signature`), so a second plan on this machine measures nothing; each new
+    measurement is announced on stderr."""
     key = cost_key(config)
     if key in _COSTS:
         return _COSTS[key]
+    cached = _cached_cost(key)
+    if cached is not None:
+        _COSTS[key] = cached
+        return cached
+    print(f"plan: timing {config.mechanism} N={config.n_rec} K={len(config.tasks)} "
+          f"({TIMED_STEPS} steps and an evaluation; cached in {cost_cache_path()}) ...",
+          file=sys.stderr, flush=True)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -106,6 +213,7 @@ def measure_cost(config: TrainConfig) -> Cost:
     finally:
         torch.set_num_threads(threads)
     _COSTS[key] = Cost(step_s, eval_s, setup_s)
+    _store_cost(key, _COSTS[key])
     return _COSTS[key]
 
 
@@ -305,6 +413,7 @@ def require(plan: Plan, allow_long: bool = False) -> Plan:
     return plan
 
 
-__all__ = ["LONG_RUN_S", "Cost", "measure_cost", "train_seconds", "probe_seconds",
+__all__ = ["LONG_RUN_S", "Cost", "measure_cost", "cache_dir", "cost_cache_path",
+           "machine_signature", "machine_cached", "train_seconds", "probe_seconds",
            "probe_forwards", "Part", "Plan", "PlanTooLong", "network_part", "probe_part",
            "require", "fmt_duration"]

@@ -2,7 +2,7 @@
 
 :func:`run_jobs` runs independent jobs (each makes one artifact) in ``workers`` spawned processes
 with one torch thread each (two pinned one-thread processes beat one two-thread process on a
-2-core CPU; see the perf notes), with a progress bar over jobs. A failing job is reported with
+2-core CPU; docs/performance.md), with a progress bar over jobs. A failing job is reported with
 its config and does not stop or lose the others; the failures are raised together at the end.
 
 :func:`load_or_train` is the one way a chapter gets a trained network: the verified artifact if
