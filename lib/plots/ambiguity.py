@@ -9,7 +9,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from lib.experiments.ambiguity import OUTCOMES
-from lib.plots import color, figure, marker, style
+from lib.plots import FONT_SMALL, color, figure, marker, style
 from lib.analysis import ambiguity as E2
 from lib.analysis import claims
 from lib.analysis.stats import mean_ci
@@ -47,12 +47,12 @@ def mixture_panel(probes: dict, labels, panel, criterion: float = 0.9):
             ax.axhline(criterion, color="k", ls=":", lw=0.8)
             ax.axvline(0.5, color="0.7", lw=0.6)
             if r == 0:
-                ax.set_title(lab, fontsize=8)
+                ax.set_title(lab, fontsize=FONT_SMALL)
             if col == 0:
                 ax.set_ylabel(f"{DISPLAY_NAMES.get(a, a)} (—)\n{DISPLAY_NAMES.get(b, b)} (- -)",
-                              fontsize=7)
+                              fontsize=FONT_SMALL)
             if r == len(panel) - 1:
-                ax.set_xlabel("mixture weight λ", fontsize=8)
+                ax.set_xlabel("mixture weight λ", fontsize=FONT_SMALL)
     axes[0, 0].set_ylim(lo - 0.02, hi + 0.02)
     return fig
 
@@ -67,8 +67,8 @@ def robustness_summary(table, labels):
         for x, lab in enumerate(labels):
             ax.errorbar(x, table.loc[lab, col], yerr=np.nan_to_num(table.loc[lab, col + " ±"]),
                         fmt=marker(lab), color=color(lab), capsize=3)
-        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
-        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=FONT_SMALL)
+        ax.set_ylabel(ylabel, fontsize=FONT_SMALL)
     axes[0, 1].axhline(0.5, color="k", ls=":", lw=0.8)
     return fig
 
@@ -94,10 +94,10 @@ def corruption_curves(probes: dict, labels):
                     label=lab if n == len(runs) else f"{lab} ({n}/{len(runs)} seeds)")
             ax.fill_between(x, m - np.nan_to_num(h), m + np.nan_to_num(h), color=color(lab),
                             alpha=0.12, lw=0)
-        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_xlabel(xlabel, fontsize=FONT_SMALL)
     axes[0, 0].set_ylabel("performance / clean performance")
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside right center", fontsize=7, title="variant")
+    fig.legend(handles, names, loc="outside right center", fontsize=FONT_SMALL, title="variant")
     return fig
 
 
@@ -119,13 +119,13 @@ def timed_probes(table, labels):
             ax.bar(x + (n - 1) * 0.27, table.loc[lab, col], 0.27,
                    yerr=np.nan_to_num(table.loc[lab, col + " ±"]), color=color(lab),
                    alpha=(1.0, 0.6, 0.3)[n], capsize=2, label=nm if x == 0 else None)
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=FONT_SMALL)
     ax.axhline(1.0, color="k", ls=":", lw=0.8)
     ends = np.concatenate([(table.loc[labels, c] + np.nan_to_num(table.loc[labels, c + " ±"]))
                            .to_numpy(float) for c, _ in cols])
     top = max(1.1, float(ends[np.isfinite(ends)].max(initial=0)) + 0.05)
     ax.set(ylabel="performance / clean performance", ylim=(0, top))
-    fig.legend(loc="outside right center", fontsize=7, title="context given")
+    fig.legend(loc="outside right center", fontsize=FONT_SMALL, title="context given")
     return fig
 
 
@@ -144,15 +144,15 @@ def outcome_fractions(probes: dict, labels, panel, criterion: float = E2.CRITERI
                 frac = np.nan_to_num(np.mean([res["out_i"][p] for res in runs], axis=0))
                 ax.stackplot(lam, frac.T, colors=OUTCOME_COLORS)
             else:
-                ax.text(0.5, 0.5, "not learned", ha="center", va="center", fontsize=7,
+                ax.text(0.5, 0.5, "not learned", ha="center", va="center", fontsize=FONT_SMALL,
                         transform=ax.transAxes)
-            ax.set_title(f"{lab} (n={len(runs)})" if r == 0 else f"n={len(runs)}", fontsize=7)
+            ax.set_title(f"{lab} (n={len(runs)})" if r == 0 else f"n={len(runs)}", fontsize=FONT_SMALL)
             if col == 0:
-                ax.set_ylabel(f"{E2.name(a)} trials\n(vs {E2.name(b)})", fontsize=7)
+                ax.set_ylabel(f"{E2.name(a)} trials\n(vs {E2.name(b)})", fontsize=FONT_SMALL)
             if r == len(panel) - 1:
-                ax.set_xlabel("intruder weight λ", fontsize=8)
+                ax.set_xlabel("intruder weight λ", fontsize=FONT_SMALL)
     axes[0, 0].set_ylim(0, 1)
-    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=7,
+    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=FONT_SMALL,
                loc="outside lower center", ncol=4)
     return fig
 
@@ -177,13 +177,13 @@ def l_leave_pairs(df):
                 if np.isfinite(row["mean"]):
                     lo, hi = min(lo, row["mean"] - h), max(hi, row["mean"] + h)
         doms = " / ".join(dict.fromkeys(g["dominant"]))
-        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=6)
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=FONT_SMALL)
         ax.axhline(0.5, color="k", ls=":", lw=0.8)
-        ax.set_title(f"{pair}\n(dominant: {doms})", fontsize=8)
-    axes[0, 0].set_ylabel("λ at which performance\nleaves criterion", fontsize=8)
+        ax.set_title(f"{pair}\n(dominant: {doms})", fontsize=FONT_SMALL)
+    axes[0, 0].set_ylabel("λ at which performance\nleaves criterion", fontsize=FONT_SMALL)
     axes[0, 0].set_ylim(lo - 0.02, hi + 0.05)
     fig.legend([_marker("o", True), _marker("s", False)],
-               ["first task of the pair dominant", "second task dominant"], fontsize=7,
+               ["first task of the pair dominant", "second task dominant"], fontsize=FONT_SMALL,
                loc="outside lower center", ncol=2, frameon=False)
     return fig
 
@@ -206,11 +206,11 @@ def mid_switch(df):
             v = np.nan_to_num(g.loc[labels, o].to_numpy(float))
             ax.bar(range(len(labels)), v, 0.8, bottom=bottom, color=c, label=o)
             bottom += v
-        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=6)
-        ax.set_title(f"{first} → {partner}", fontsize=7)
-    axes[0, 0].set_ylabel("fraction of trials", fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=FONT_SMALL)
+        ax.set_title(f"{first} → {partner}", fontsize=FONT_SMALL)
+    axes[0, 0].set_ylabel("fraction of trials", fontsize=FONT_SMALL)
     axes[0, 0].set_ylim(0, 1)
-    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=7,
+    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=FONT_SMALL,
                loc="outside lower center", ncol=4)
     return fig
 
@@ -229,11 +229,11 @@ def example_outputs(examples: dict[str, dict]):
                                  ("task j", ex["target_j"], "#D55E00", "-.")):
             if ang is not None and ang >= 0:  # -1 / None: fixate / no partner
                 ax.axhline(ang, color=c, ls=ls, lw=1.2, label=f"{name} target")
-        ax.set_title(f"{lab}\n{ex['outcome']}", fontsize=7)
-        ax.set_xlabel("time step", fontsize=7)
+        ax.set_title(f"{lab}\n{ex['outcome']}", fontsize=FONT_SMALL)
+        ax.set_xlabel("time step", fontsize=FONT_SMALL)
     axes[0, 0].set_ylabel("output ring angle (rad)")
     handles = {h.get_label(): h for ax in axes[0] for h in ax.lines}
-    fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=7,
+    fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=FONT_SMALL,
                frameon=False)
     return fig
 
@@ -268,10 +268,10 @@ def arm_aucs(df, labels, arms):
             m, h = mean_ci(v)
             ax.errorbar(xs[arm] + width * 0.35, m, yerr=np.nan_to_num(h), fmt="_", capsize=3,
                         ms=10, zorder=3, **kw)
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
-    ax.set_ylabel("mixture robustness (AUC,\ncommon learned pairs)", fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, fontsize=FONT_SMALL)
+    ax.set_ylabel("mixture robustness (AUC,\ncommon learned pairs)", fontsize=FONT_SMALL)
     handles = [Line2D([], [], ls="", marker="o", color="0.3", alpha=ARM_SHADE[a],
                       markerfacecolor="0.3" if ARM_FILL[a] else "none", label=a) for a in arms]
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              title="training arm", title_fontsize=7)
+    ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              title="training arm", title_fontsize=FONT_SMALL)
     return fig
