@@ -204,3 +204,14 @@ def test_task_figures():
     stats = reference.condition_stats(["fdgo", "dm1", "delaydm1", "dmsgo"], 16, 0)
     assert_legible(pt.condition_distributions(stats), "condition_distributions")
     assert_legible(pt.ring_use(stats), "ring_use")
+
+
+def test_colliding_titles_are_found():
+    fig, axes = plt.subplots(1, 4, figsize=(7, 1.5), squeeze=False)   # a fixed layout
+    for ax in axes.flat:
+        ax.set_title("syn_lowrank_r1 (not learned)")
+    found = plots.legibility(fig).overlaps
+    assert len(found) >= 3 and "syn_lowrank_r1 (not learned)" in found[0]
+    for ax in axes.flat:
+        ax.set_title("exc")
+    assert plots.legibility(fig).overlaps == ()

@@ -161,7 +161,8 @@ class Legibility:
     box), ``width_px`` at :data:`NOTEBOOK_DPI`, ``scale`` = displayed / printed width (1 when it
     fits the column), ``min_font_pt`` of its visible text, ``min_text_px`` =
     min_font_pt / 72 * dpi * scale (the smallest text as displayed), and ``panels_per_row``
-    (most axes side by side, colour bars not counted)."""
+    (most axes side by side, colour bars not counted), ``overlaps`` (labels that collide:
+    titles, axis labels and tick labels of different panels, figure titles; :func:`overlaps`)."""
 
     width_in: float
     height_in: float
@@ -170,6 +171,7 @@ class Legibility:
     min_font_pt: float
     min_text_px: float
     panels_per_row: int
+    overlaps: tuple[str, ...] = ()
 
     def problems(self) -> list[str]:
         """What keeps a reader from reading it (empty when nothing does)."""
@@ -180,6 +182,8 @@ class Legibility:
                        f"{self.scale:.0%})")
         if self.panels_per_row > MAX_COLS:
             out.append(f"{self.panels_per_row} panels side by side (> {MAX_COLS})")
+        if self.overlaps:
+            out.append(f"{len(self.overlaps)} colliding labels, e.g. {self.overlaps[0]}")
         return out
 
 
@@ -194,6 +198,45 @@ def _texts(fig: Figure) -> list[Text]:
             continue
         out.append(t)
     return out
+
+
+OVERLAP_PX = 0.5
+"""Two labels collide when their boxes overlap by more than this many pixels both ways (boxes
+that only touch read as one run of text too, so any real overlap counts)."""
+
+
+def _labels(fig: Figure) -> list[tuple[object, Text]]:
+    """(owner, text) of the labels a reader must tell apart: figure titles and texts (owner the
+    figure), each visible panel's title, axis labels and tick labels (owner the panel)."""
+    out: list[tuple[object, Text]] = [(fig, t) for t in (fig._suptitle, fig._supxlabel,
+                                                         fig._supylabel) if t is not None]
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        if ax.axison:   # the tick labels drawn (within the view limits), not every located one
+            texts += [label for axis in (ax.xaxis, ax.yaxis) for tick in axis._update_ticks()
+                      for label in (tick.label1, tick.label2)]
+        out += [(ax, t) for t in texts]
+    return [(o, t) for o, t in out if t.get_visible() and t.get_text().strip()]
+
+
+def overlaps(fig: Figure, renderer=None) -> tuple[str, ...]:
+    """Labels of different owners (:func:`_labels`) whose boxes overlap by more than
+    :data:`OVERLAP_PX` both ways: "'a' / 'b'" for each such pair (the figure must have been
+    drawn)."""
+    renderer = renderer or fig.canvas.get_renderer()
+    boxes = [(o, t, t.get_window_extent(renderer)) for o, t in _labels(fig)]
+    found = []
+    for i, (o1, t1, b1) in enumerate(boxes):
+        for o2, t2, b2 in boxes[i + 1:]:
+            if o1 is o2:
+                continue
+            w = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
+            h = min(b1.y1, b2.y1) - max(b1.y0, b2.y0)
+            if w > OVERLAP_PX and h > OVERLAP_PX:
+                found.append(f"{t1.get_text()!r} / {t2.get_text()!r}")
+    return tuple(found)
 
 
 def _panels_per_row(fig: Figure) -> int:
@@ -220,7 +263,7 @@ def legibility(fig: Figure, dpi: float = NOTEBOOK_DPI) -> Legibility:
     return Legibility(round(float(width_in), 3), round(float(height_in), 3),
                       round(float(width_px), 1), round(float(scale), 4), min_pt,
                       round(float(min_pt / 72 * dpi * scale), 2) if sizes else float("inf"),
-                      int(_panels_per_row(fig)))
+                      int(_panels_per_row(fig)), overlaps(fig, renderer))
 
 
 def stamp(fig: Figure) -> Figure:
@@ -237,6 +280,7 @@ def stamp(fig: Figure) -> Figure:
             dpi = fig.dpi if dpi in (None, "figure") else float(dpi)
             measure = asdict(legibility(fig, fig.dpi))
             measure["dpi"] = dpi
+            measure["overlaps"] = len(measure["overlaps"])
             kw["metadata"] = {STAMP_KEY: json.dumps(measure)}
         return original(canvas, *args, **kw)
 

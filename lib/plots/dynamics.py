@@ -14,6 +14,10 @@ TASK_COLORS = ("#000000", "#D55E00")
 """Task i and task j of a pair (Okabe-Ito black and vermillion)."""
 
 
+MEASURE_COLS = 2
+"""Panels side by side in :func:`measure_dots` (each measure's axis label is long)."""
+
+
 def _net(dyn: dict, label: str, seed: int) -> dict | None:
     return dyn.get((label, seed))
 
@@ -85,7 +89,7 @@ def _trajectories(labels, dyn: dict, pair: tuple[str, str], seed: int, part=None
             z = (op - p["pca_mean"]) @ p["pcs"]
             ax.plot(z[0], z[1], "*", ms=11, color=c, mec="white", mew=0.8)
         if not _learned(d, pair):
-            ax.set_title(f"{lab} (not learned)", fontsize=FONT, color="0.4")
+            ax.set_title(f"{lab}\n(not learned)", fontsize=FONT, color="0.4")
         ax.set_xlabel("PC 1", fontsize=FONT_SMALL)
         ax.set_ylabel("PC 2", fontsize=FONT_SMALL)
         ax.tick_params(labelsize=FONT_SMALL)
@@ -100,7 +104,11 @@ def _trajectories(labels, dyn: dict, pair: tuple[str, str], seed: int, part=None
 def measure_dots(table: pd.DataFrame, labels, measures):
     """Each measure per variant: one dot per seed (mean over its learned conflict pairs) and the
     mean with its 95% t interval over seeds."""
-    fig, axes = figure(1, len(measures), 3.0, 0.28 * len(labels) + 1.0)
+    ncols = min(len(measures), MEASURE_COLS)
+    fig, axes = figure(int(np.ceil(len(measures) / ncols)), ncols, 3.6,
+                       0.28 * len(labels) + 1.0)
+    for ax in axes.flat[len(measures):]:
+        ax.axis("off")
     for ax, m in zip(axes.flat, measures):
         per = network_means(table, m) if not table.empty else {}
         for y, lab in enumerate(labels):
@@ -167,7 +175,7 @@ def _continuation(shown, dyn: dict, pair: tuple[str, str], seed: int,
                     if np.isfinite(x):
                         ax.axvline(x, color="0.3", ls=":", lw=1)
         if not _learned(d, pair):
-            ax.set_title(f"{lab} (not learned)", fontsize=FONT, color="0.4")
+            ax.set_title(f"{lab}\n(not learned)", fontsize=FONT, color="0.4")
         ax.set_xlabel("mixture weight $\\lambda$", fontsize=FONT_SMALL)
         ax.set_ylim(-0.6, 1.6)
         ax.tick_params(labelsize=FONT_SMALL)

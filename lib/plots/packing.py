@@ -13,7 +13,7 @@ from matplotlib.lines import Line2D
 
 from lib.analysis.packing import (CRITERION, PRETRAINED_ARM, RANDOM_ARM, SEQ_ARMS, VERDICT_ARM,
                                   Capacity, Forgetting)
-from lib.plots import FONT_SMALL, FONT_TITLE, MAX_COLS, color, figure, style
+from lib.plots import FONT_SMALL, FONT_TITLE, MAX_COLS, color, figure, marker, style
 
 ARM_TITLES = {"trained": "joint training", "frozen_random": "frozen random backbone",
               "pretrained": "frozen pretrained backbone", "seq_modulation":
@@ -75,14 +75,33 @@ def at_criterion_vs_k(cap: Capacity, backbone: str = VERDICT_ARM):
 
 
 def _seed_points(ax, x: float, values: np.ndarray, lab: str, spread: float) -> None:
-    """Every seed's value as a small dot (spread sideways by ``spread`` in x units so that equal
-    values stay visible), with the range over seeds as a thin vertical line."""
+    """Every seed's value as the variant's marker (spread sideways by ``spread`` in x units so
+    that equal values stay visible), with the range over seeds as a thin vertical line."""
     values = np.sort(np.asarray(values, float))
     if not len(values):
         return
     dx = (np.arange(len(values)) - (len(values) - 1) / 2) * spread
     ax.vlines(x, values.min(), values.max(), color=color(lab), lw=1, alpha=0.7)
-    ax.scatter(x + dx, values, s=12, color=color(lab), alpha=0.6, zorder=3, linewidths=0)
+    ax.scatter(x + dx, values, s=22, marker=marker(lab), color=color(lab), alpha=0.75,
+               zorder=3, linewidths=0)
+
+
+MEDIAN_MARK = {"marker": "_", "ms": 16, "mew": 2.2}
+"""The median over seeds: a short horizontal bar across the seeds' markers."""
+
+
+def _median_line(ax, x, median, lab: str) -> None:
+    """The medians of ``lab`` joined in order, each a short bar (:data:`MEDIAN_MARK`)."""
+    kw = style(lab)
+    kw.pop("marker")
+    ax.plot(x, median, lw=1.2, **kw, **MEDIAN_MARK, zorder=2)
+
+
+def _seed_legend(fig, ax, labels, extra=()) -> None:
+    """The variants (their marker: a seed; their line: the medians) and ``extra`` handles."""
+    handles = [Line2D([], [], ms=5, **style(lab)) for lab in labels] + list(extra)
+    names = list(labels) + [h.get_label() for h in extra]
+    fig.legend(handles, names, loc="outside right center", fontsize=FONT_SMALL, title="variant")
 
 
 def _medians(ps: pd.DataFrame, lab: str) -> pd.DataFrame:
@@ -94,8 +113,8 @@ def _medians(ps: pd.DataFrame, lab: str) -> pd.DataFrame:
 
 def capacity_vs_n(cap: Capacity, backbone: str = VERDICT_ARM):
     """Capacity (the largest K with every task at criterion) against the network size N (log
-    scale): every seed as a dot, the median over seeds as the line's marker, the range over
-    seeds as a thin vertical line, one line per variant."""
+    scale): every seed as the variant's marker, the median over seeds as a short bar joined
+    across N, the range over seeds as a thin vertical line, one line per variant."""
     arm = cap.arm(backbone)
     s, ps = arm.summary, arm.per_seed
     if not len(s):
@@ -103,29 +122,29 @@ def capacity_vs_n(cap: Capacity, backbone: str = VERDICT_ARM):
     fig, axes = figure(1, 1, 5.6, 3.4)
     ax = axes[0, 0]
     labels = _variants(s)
-    off = _offsets(labels, 0.05)
+    off = _offsets(labels, 0.1)
     for lab in labels:
         m = _medians(ps, lab)
         x = m.index.to_numpy(float) * 2 ** off[lab]
-        ax.plot(x, m["median"], label=lab, lw=1.3, ms=6, **style(lab))
+        _median_line(ax, x, m["median"], lab)
         for xi, seeds in zip(x, m["seeds"]):
-            _seed_points(ax, xi, seeds, lab, spread=xi * 0.012)
+            _seed_points(ax, xi, seeds, lab, spread=xi * 0.02)
     ns = sorted(set(s.N))
     k_max = int(s.largest_K.max()) if len(s) else 1
-    ax.axhline(k_max, color="0.5", ls=":", lw=1, label=f"largest K trained ({k_max})")
+    top = ax.axhline(k_max, color="0.5", ls=":", lw=1, label=f"largest K trained ({k_max})")
     ax.set(xscale="log", xticks=ns, xticklabels=[str(n) for n in ns], xlabel="units N (log)",
            ylabel="capacity: largest K with\nevery task at criterion", ylim=(-0.3, k_max + 0.5),
            title=f"Capacity against N ({ARM_TITLES.get(backbone, backbone)})")
     ax.minorticks_off()
-    _legend(fig, ax)
-    fig.text(0.01, 0.0, "dots: seeds; marker: median; vertical line: range over seeds",
+    _seed_legend(fig, ax, labels, [top])
+    fig.text(0.01, 0.0, "markers: seeds; bar: median over seeds; vertical line: range",
              fontsize=FONT_SMALL, color="0.3", ha="left", va="top")
     return fig
 
 
 def capacity_vs_params(cap: Capacity, backbone: str = VERDICT_ARM):
-    """The parameter-efficiency view: capacity (median over seeds, the range as a vertical
-    line) against the total modulation parameters the packed tasks use (per-task budget ×
+    """The parameter-efficiency view: capacity (every seed as the variant's marker, the median
+    over seeds as a bar, the range as a vertical line) against the total modulation parameters the packed tasks use (per-task budget ×
     median capacity), one point per N joined in order of N, for every variant with modulation
     parameters; the label next to a point is its N."""
     arm = cap.arm(backbone)
@@ -135,18 +154,19 @@ def capacity_vs_params(cap: Capacity, backbone: str = VERDICT_ARM):
         return _empty(ARM_TITLES.get(backbone, backbone))
     fig, axes = figure(1, 1, 5.6, 3.6)
     ax = axes[0, 0]
+    lin = float(s.params_per_task.min())
     xs = []
     for lab in _variants(s):
         budget = s[s.variant == lab].set_index("N").params_per_task.astype(float)
         m = _medians(arm.per_seed, lab).loc[budget.index]
         x = m["median"] * budget
         xs += list(x)
-        ax.plot(x, m["median"], label=lab, lw=1.2, ms=6, **style(lab))
-        ax.vlines(x, m["lo"], m["hi"], color=color(lab), lw=1, alpha=0.7)
+        _median_line(ax, x, m["median"], lab)
+        for xi, seeds in zip(x, m["seeds"]):
+            _seed_points(ax, xi, seeds, lab, spread=max(abs(xi), lin) * 0.03)
         for xi, yi, n in zip(x, m["median"], m.index):
             ax.annotate(f"N={int(n)}", (xi, yi), textcoords="offset points", xytext=(4, -10),
                         fontsize=FONT_SMALL, color=color(lab))
-    lin = float(s.params_per_task.min()) if len(s) else 1.0
     ax.set(xlabel="modulation parameters in use\n(per-task budget × median capacity; "
            "symmetric log)", ylabel="capacity (tasks)",
            title=f"Parameter efficiency ({ARM_TITLES.get(backbone, backbone)})")
@@ -154,7 +174,7 @@ def capacity_vs_params(cap: Capacity, backbone: str = VERDICT_ARM):
     ax.set_xlim(-0.3 * lin, max(max(xs, default=lin), lin) * 2.5)
     if len(s):
         ax.set_ylim(-0.3, float(s.largest_K.max()) + 0.5)
-    _legend(fig, ax)
+    _seed_legend(fig, ax, _variants(s))
     return fig
 
 
