@@ -215,3 +215,47 @@ def test_colliding_titles_are_found():
     for ax in axes.flat:
         ax.set_title("exc")
     assert plots.legibility(fig).overlaps == ()
+
+
+def test_stamped_problems_read_back_from_the_png():
+    from IPython.core.pylabtools import print_figure
+    good, _ = plots.figure(1, 2, 3.0, 2.0)
+    assert plots.stamped_problems(print_figure(good, "png")) == []
+    assert plots.stamped_problems(print_figure(good, "retina")) == []
+    bad, axes = plt.subplots(1, 5, figsize=(7, 1.5))
+    plots.stamp(bad)
+    axes[0, ].set_title("tiny", fontsize=5)
+    for ax in axes:
+        ax.set_ylabel("a long label that collides")
+    found = plots.stamped_problems(print_figure(bad, "png"))
+    assert any("5 panels" in p for p in found) and any("smallest text" in p for p in found)
+    buffer = io.BytesIO()
+    plt.figure().savefig(buffer, format="png")
+    assert plots.stamped_problems(buffer.getvalue()) is None
+
+
+def test_ambiguity_figures(smoke):
+    from lib.analysis import ambiguity as E2
+    from lib.analysis import claims
+    from lib.experiments import ambiguity, battery
+    from lib.plots import ambiguity as pa
+    spec, nets, _ = smoke
+    probes = ambiguity.run_ambiguity(battery.variant_networks(nets), profile="smoke",
+                                     progress=False)
+    labels, panel = spec.main_variants, ambiguity.panel_pairs(spec.tasks)
+    table = claims.robustness_by_variant(probes, labels)
+    examples = {lab: ambiguity.example(nets[lab, 0], *panel[0], 0.5) for lab in labels}
+    for name, out in {
+            "mixture_panel": pa.mixture_panel(probes, labels, panel),
+            "outcome_fractions": pa.outcome_fractions(probes, labels, panel),
+            "example_outputs": pa.example_outputs(examples),
+            "l_leave_pairs": pa.l_leave_pairs(E2.l_leave_by_pair(probes, labels, panel)),
+            "robustness_summary": pa.robustness_summary(table, labels),
+            "corruption_curves": pa.corruption_curves(probes, labels),
+            "timed_probes": pa.timed_probes(table, labels),
+            "mid_switch": pa.mid_switch(E2.mid_switch_table(probes, labels, panel))}.items():
+        assert_legible(out, name)
+    # 9 variants on 3 pairs would be 27 panels: split, at most PER_FIGURE each
+    many = pa.mixture_panel(probes, labels * 3, panel * 3)
+    assert all(len([a for a in f.axes if a.get_visible()]) <= plots.PER_FIGURE
+               for f in figures(many))

@@ -266,6 +266,29 @@ def legibility(fig: Figure, dpi: float = NOTEBOOK_DPI) -> Legibility:
                       int(_panels_per_row(fig)), overlaps(fig, renderer))
 
 
+def stamped_problems(png: bytes) -> list[str] | None:
+    """What keeps a reader from reading a printed figure, from the :data:`STAMP_KEY` its PNG
+    carries (:func:`stamp`): :meth:`Legibility.problems` at the column width; None if the PNG
+    has no stamp (not made by :mod:`lib.plots`)."""
+    import io
+
+    from PIL import Image
+    text = Image.open(io.BytesIO(png)).info.get(STAMP_KEY)
+    if text is None:
+        return None
+    m = json.loads(text)
+    # the notebook shows a figure at NOTEBOOK_DPI CSS px per inch whatever its print dpi (a
+    # "retina" PNG has twice the pixels and is shown at half), at most the column's width
+    width_px = m["width_in"] * NOTEBOOK_DPI
+    scale = min(1.0, COLUMN_PX / width_px)
+    measure = Legibility(m["width_in"], m["height_in"], width_px, scale, m["min_font_pt"],
+                         m["min_font_pt"] / 72 * NOTEBOOK_DPI * scale, m["panels_per_row"])
+    found = measure.problems()
+    if m.get("overlaps"):
+        found.append(f"{m['overlaps']} colliding labels")
+    return found
+
+
 def stamp(fig: Figure) -> Figure:
     """Make every PNG printed from ``fig`` (the inline backend's, ``savefig``'s) carry its
     :func:`legibility`, measured at print time, in the text chunk :data:`STAMP_KEY` (JSON)."""

@@ -57,9 +57,8 @@ def mixture_modulation(paths: dict[str, pd.DataFrame], tasks: tuple[str, str]):
                 bottom.plot(d["l"], d["off_chord"], ms=3.5, lw=1.2, label=lab, **style(lab))
         top.plot([0, 1], [0, 1], ":", color="k", lw=1)
         top.set(title={"gain": "gain g(c)", "bias": "bias β(c)", "W": "recurrent W(c)"}[q],
-                ylabel="|q(λ) − q(0)| / |q(1) − q(0)|" if col == 0 else None)
-        bottom.set(xlabel=f"mixture weight λ  ({tasks[0]} → {tasks[1]})",
-                   ylabel="distance from chord / span" if col == 0 else None)
+                ylabel="|q(λ) − q(0)| /\n|q(1) − q(0)|" if col == 0 else None)
+        bottom.set(ylabel="distance from chord\n/ span" if col == 0 else None)
         if not top.lines[:-1]:
             top.text(0.5, 0.5, "not modulated by\nany network shown", ha="center",
                      va="center", transform=top.transAxes, fontsize=FONT_SMALL, color="0.4")
@@ -68,6 +67,7 @@ def mixture_modulation(paths: dict[str, pd.DataFrame], tasks: tuple[str, str]):
                      if df["off_chord"].notna().any()], default=0.0)
     for ax in axes[1]:
         ax.set_ylim(-0.05 * max(top_chord, 1e-3), 1.1 * max(top_chord, 1e-3))
+    fig.supxlabel(f"mixture weight λ  ({tasks[0]} → {tasks[1]})")
     handles = {h.get_label(): h for a in axes[0] for h in a.lines
                if not h.get_label().startswith("_")}
     fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=FONT_SMALL,

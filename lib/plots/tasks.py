@@ -90,6 +90,7 @@ def trial_grid(batches: dict[str, Batch], trial: int = 0, title: str | None = No
                        fontsize=FONT_SMALL)
         ax[0].set_title(DISPLAY_NAMES.get(task, task), pad=27, fontsize=FONT_TITLE)
         ax[-1].set_xlabel("time (ms)")
+        ax[-1].locator_params(axis="x", nbins=3)   # neighbouring columns' end labels stay apart
         if col:
             for a in ax:
                 a.tick_params(labelleft=False)

@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 from lib.analysis import timescales as E5
 from lib.analysis.stats import mean_ci
 from lib.experiments.timescales import ASSIGNMENT_NAMES, ASSIGNMENTS
-from lib.plots import FONT_SMALL, color, figure, marker
+from lib.plots import FIGURE_WIDTH_IN, FONT_SMALL, color, figure, marker
 
 ASSIGNMENT_STYLES: dict[str, dict] = {
     "exc_fast_syn_slow": {"ls": "-", "marker": "o"},
@@ -132,7 +132,7 @@ def combined_costs(table, labels, measure: str = "combined"):
     widths = [max(1, len(set(table.loc[table.label == l, "assignment"]))) for l in present]
     fig, axes = figure(1, max(1, len(present)), 1.0, 2.8, sharey=True,
                        gridspec_kw={"width_ratios": widths or [1]})
-    fig.set_size_inches(1.9 + 0.75 * sum(widths or [1]), 3.0)
+    fig.set_size_inches(min(FIGURE_WIDTH_IN, 1.9 + 0.75 * sum(widths or [1])), 3.0)
     for ax, lab in zip(axes[0], present):
         g = table[table.label == lab]
         order = [a for a in ASSIGNMENTS if a in set(g.assignment)]
