@@ -57,7 +57,7 @@ def trial_grid(batches: dict[str, Batch], trial: int = 0, title: str | None = No
     width = col_w * len(tasks) + TRIAL_MARGIN_IN
     fig, axes = plt.subplots(len(_ROWS), len(tasks), figsize=(width, 5.6),
                              sharex="col", squeeze=False,
-                             gridspec_kw={"hspace": 0.25, "wspace": 0.08})
+                             gridspec_kw={"hspace": 0.25, "wspace": 0.2})
     stamp(fig)
     fig.subplots_adjust(left=0.9 / width, right=1 - 0.75 / width, top=0.84, bottom=0.09)
     for col, task in enumerate(tasks):
