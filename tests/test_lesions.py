@@ -75,3 +75,5 @@ def test_bad_spec_names_the_parameter():
         lesions.LesionSpec(n_random=0)
     with pytest.raises(ValueError, match="pathway/mode"):
         lesions.pathway_ablation(None, "both", "zero")
+    with pytest.raises(ValueError, match="modes=\\('half',\\)"):
+        claims.hybrid_ablations({}, modes=("half",))

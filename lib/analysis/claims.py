@@ -1,5 +1,5 @@
-"""E1 analyses: learning curves, final performance, trials to criterion, pathway ablations,
-unit lesions, and the verdicts on claims C1 (both pathways carry task identity) and C2 (they
+"""E1 analyses: learning curves, final performance, trials to criterion, pathway ablations and
+unit lesions (read from the cached results of :mod:`lib.experiments.lesions`), and the verdicts on claims C1 (both pathways carry task identity) and C2 (they
 differ in robustness to ambiguity).
 
 Inputs are the E1 networks ``nets[(label, seed)] -> lib.core.train.TrainResult`` and, for C2, the E2
@@ -14,7 +14,6 @@ from lib.experiments import ambiguity, lesions
 from lib.experiments.battery import ARM_VARIANTS, ARMS, CONTROLS, EQUALISE_TO, TRAIN_MIX
 from lib.analysis.stats import holm, mean_ci, paired
 from lib.core.tasks import DISPLAY_NAMES
-from lib.experiments.lesions import LESION_FRACTION
 
 EXC_FAMILY = ("exc_bias", "exc_gain", "exc")
 SYN_FAMILY = ("syn_prepost", "syn_lowrank_r1", "syn_lowrank_r2", "syn_mask")
@@ -86,7 +85,7 @@ def summary_table(nets: dict, labels, criterion: float = 0.9) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("variant")
 
 
-def lesion_results(nets: dict, labels, fraction: float = LESION_FRACTION,
+def lesion_results(nets: dict, labels, fraction: float = lesions.LESION_FRACTION,
                    workers: int = 1) -> dict:
     """The cached lesion results (:func:`lib.experiments.lesions.analyse_network`) of every
     seed of ``labels`` among ``nets``, {(label, seed): result}: read from their ``lesions``
@@ -96,7 +95,7 @@ def lesion_results(nets: dict, labels, fraction: float = LESION_FRACTION,
                                progress=False)
 
 
-def lesion_drops(nets: dict, labels, fraction: float = LESION_FRACTION,
+def lesion_drops(nets: dict, labels, fraction: float = lesions.LESION_FRACTION,
                  workers: int = 1) -> dict[str, dict[str, np.ndarray]]:
     """Per label, the performance drops (intact - lesioned) of every seed: ``targeted`` (S, K, K),
     row k after silencing task k's most task-variant units
@@ -113,7 +112,7 @@ def lesion_drops(nets: dict, labels, fraction: float = LESION_FRACTION,
     return out
 
 
-def lesion_summary(nets: dict, labels, fraction: float = LESION_FRACTION,
+def lesion_summary(nets: dict, labels, fraction: float = lesions.LESION_FRACTION,
                    drops: dict | None = None) -> tuple[dict, pd.DataFrame]:
     """Lesion maps of every seed of each label: the mean drop map (intact - targeted, K x K) per
     label, and a table of, per label, the mean drop on the lesioned task's own column
@@ -513,6 +512,10 @@ def hybrid_ablations(nets: dict, modes=lesions.ABLATION_MODES,
     (each context replacement of ``modes``, "zero" and/or "mean";
     :func:`lib.experiments.lesions.pathway_ablation`, read from the cached ``lesions``
     results) and trained with a pathway frozen (where those networks exist)."""
+    bad = [m for m in modes if m not in lesions.ABLATION_MODES]
+    if bad:
+        raise ValueError(f"modes={tuple(modes)!r} is not allowed; expected modes among "
+                         f"{lesions.ABLATION_MODES}")
     seeds = seeds_of(nets, "hybrid")
     cached = lesion_results(nets, ["hybrid"], workers=workers)
     bars = {"intact": final_perf(nets, "hybrid")}
