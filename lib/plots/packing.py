@@ -20,6 +20,10 @@ ARM_TITLES = {"trained": "joint training", "frozen_random": "frozen random backb
               "sequential, modulation only", "seq_finetune": "sequential, fine-tuning"}
 
 
+SEQ_MODE_TITLES = {"seq_modulation": "modulation only", "seq_finetune": "fine-tuning"}
+"""P3's modes, short enough to label a row of panels."""
+
+
 def _variants(df) -> list[str]:
     return list(dict.fromkeys(df.variant))
 
@@ -253,8 +257,8 @@ def forgetting_curves(fg: Forgetting):
     for ax in axes[-1]:
         ax.set_xlabel("after stage k")
     for ax, (arm, n) in zip(axes[:, 0], cells):
-        ax.set_ylabel(f"{ARM_TITLES.get(arm, arm)}, N = {n}\nperformance on task j",
-                      fontsize=FONT_SMALL)
+        ax.set_ylabel(f"{SEQ_MODE_TITLES.get(arm, arm)}\nN = {n}", fontsize=FONT_SMALL)
+    fig.supylabel("performance on task j (rows: sequential mode, size)")
     handles, names = next((ax.get_legend_handles_labels() for ax in axes.flat
                            if ax.get_legend_handles_labels()[0]), ([], []))
     fig.legend(handles, names, loc="outside right center", fontsize=FONT_SMALL, title="task j")
