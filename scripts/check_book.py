@@ -18,7 +18,15 @@ typesetting, the widget manager), the DOM is dumped and checked. A page fails on
   failed to display;
 - ``widget``: a saved widget view that the vendored widget manager did not render;
 - ``link``: a local href whose file, or whose ``#anchor`` in that file, does not exist;
-- ``offline``: a request the page itself made to a remote host (read from Chromium's net log).
+- ``offline``: a request the page itself made to a remote host (read from Chromium's net log);
+- ``figure``: a figure whose smallest text is below ``MIN_TEXT_PX`` pixels as the reader sees
+  it. Each PNG that ``lib.plots`` made carries, in a text chunk (``lib.plots``), the smallest
+  font size of its text in points; its ``pHYs`` chunk gives the dpi it was printed at and its
+  header its pixels. The page is laid out at a desktop window's size (``WINDOW``) and Chromium
+  measures the width each image is displayed at (its CSS pixels; without a browser: its own
+  pixels, at most ``COLUMN_PX``). The smallest text as displayed is then
+  ``min_font_pt / 72 * dpi * displayed_width / pixel_width``. Every figure's sizes are listed
+  as notes; an image without the stamp (not made by ``lib.plots``) is a note.
 
 Other stderr output (progress bars, log lines) is listed as a note and does not fail.
 
@@ -32,12 +40,15 @@ Exit status 0 when every page is clean, 1 when any check failed, 2 on bad usage.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -60,6 +71,25 @@ CHROMIUM_FLAGS = (
     # every host name fails to resolve: a page that needs the network shows it, and nothing leaks
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
 )
+# a desktop reader's window: the page's text column is at its full width
+WINDOW = "1280,2400"
+# the page's text column (CSS px) and the smallest text a reader is asked to read (px as shown)
+COLUMN_PX = 750
+MIN_TEXT_PX = 9.0
+STAMP_KEY = "lib.plots"  # lib.plots.STAMP_KEY: the PNG text chunk with a figure's measure
+# written into a copy of each page before </body>: the displayed width of every image, read
+# back from the dumped DOM (the load event fires before the virtual time budget runs out)
+MEASURE_SCRIPT = """<script>(function () {
+  function measure() {
+    for (const img of document.images) {
+      const box = img.getBoundingClientRect();
+      img.setAttribute("data-check-width", box.width.toFixed(1));
+      img.setAttribute("data-check-natural", String(img.naturalWidth));
+    }
+  }
+  window.addEventListener("load", function () { measure(); setTimeout(measure, 2000); });
+})();</script>"""
+MEASURED_PAGE_PREFIX = ".check_book-"
 # virtual time lets MathJax and the widget manager finish before the DOM is dumped
 VIRTUAL_TIME_MS = 20_000
 PAGE_TIMEOUT_S = 120
@@ -130,19 +160,36 @@ def find_chromium() -> str | None:
     return None
 
 
+def measured_copy(page: Path) -> Path:
+    """A copy of ``page`` beside it (so relative links resolve the same) with
+    :data:`MEASURE_SCRIPT` before ``</body>``; the caller deletes it."""
+    html = page.read_text(errors="replace")
+    at = html.lower().rfind("</body>")
+    html = html[:at] + MEASURE_SCRIPT + html[at:] if at >= 0 else html + MEASURE_SCRIPT
+    copy = page.with_name(MEASURED_PAGE_PREFIX + page.name)
+    copy.write_text(html)
+    return copy
+
+
 def render(page: Path, chromium: str, workdir: Path, screenshot: Path | None = None) -> tuple[str, list[str]]:
-    """Load ``page`` in headless Chromium; return (DOM after JavaScript, remote URLs it requested)."""
+    """Load ``page`` in headless Chromium at a :data:`WINDOW`-sized window; return (DOM after
+    JavaScript, with each image's displayed width, remote URLs it requested)."""
     profile = Path(tempfile.mkdtemp(prefix="profile-", dir=workdir))
     netlog = profile / "netlog.json"
     base = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-            f"--virtual-time-budget={VIRTUAL_TIME_MS}"]
+            f"--virtual-time-budget={VIRTUAL_TIME_MS}", f"--window-size={WINDOW}"]
     url = page.resolve().as_uri()
-    proc = subprocess.run([*base, f"--log-net-log={netlog}", "--dump-dom", url],
-                          capture_output=True, text=True, timeout=PAGE_TIMEOUT_S, check=False)
+    copy = measured_copy(page)
+    try:
+        proc = subprocess.run([*base, f"--log-net-log={netlog}", "--dump-dom",
+                               copy.resolve().as_uri()],
+                              capture_output=True, text=True, timeout=PAGE_TIMEOUT_S, check=False)
+    finally:
+        copy.unlink(missing_ok=True)
     if proc.returncode != 0 or not proc.stdout.strip():
         raise RuntimeError(f"chromium failed on {url} (exit {proc.returncode}): {proc.stderr[-2000:]}")
     if screenshot is not None:
-        subprocess.run([*base, "--window-size=1280,2400", f"--screenshot={screenshot}", url],
+        subprocess.run([*base, f"--screenshot={screenshot}", url],
                        capture_output=True, timeout=PAGE_TIMEOUT_S, check=False, cwd=profile)
     remote = page_remote_requests(netlog)
     shutil.rmtree(profile, ignore_errors=True)
@@ -167,6 +214,83 @@ def page_remote_requests(netlog: Path) -> list[str]:
                 and params.get("initiator") != "not an origin"):
             urls.append(url)
     return sorted(set(urls))
+
+
+# ---------------------------------------------------------------------------------------------
+# figures: what a PNG says about its text
+
+
+def png_info(data: bytes) -> dict | None:
+    """From a PNG's bytes: ``width`` and ``height`` (pixels), ``dpi`` (from ``pHYs``, None if
+    absent) and ``text`` (its tEXt/iTXt/zTXt chunks, key -> value); None if not a PNG."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    info: dict = {"width": None, "height": None, "dpi": None, "text": {}}
+    at = 8
+    while at + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[at:at + 8])
+        body = data[at + 8:at + 8 + length]
+        at += 12 + length
+        if kind == b"IHDR":
+            info["width"], info["height"] = struct.unpack(">II", body[:8])
+        elif kind == b"pHYs" and len(body) >= 9 and body[8] == 1:   # unit: metre
+            info["dpi"] = struct.unpack(">I", body[:4])[0] * 0.0254
+        elif kind == b"tEXt" and b"\0" in body:
+            key, value = body.split(b"\0", 1)
+            info["text"][key.decode("latin-1")] = value.decode("latin-1")
+        elif kind == b"zTXt" and b"\0" in body:
+            key, rest = body.split(b"\0", 1)
+            info["text"][key.decode("latin-1")] = zlib.decompress(rest[1:]).decode("latin-1")
+        elif kind == b"iTXt" and b"\0" in body:
+            key, rest = body.split(b"\0", 1)
+            compressed, rest = rest[0], rest[2:]
+            rest = rest.split(b"\0", 2)[-1]          # language tag, translated keyword
+            value = zlib.decompress(rest) if compressed else rest
+            info["text"][key.decode("latin-1")] = value.decode("utf-8")
+        elif kind == b"IEND":
+            break
+    return info
+
+
+def image_bytes(src: str, page: Path) -> bytes | None:
+    """The bytes of an ``<img src>``: a base64 data URI or a local file; None otherwise."""
+    if src.startswith("data:"):
+        head, _, payload = src.partition(",")
+        try:
+            return base64.b64decode(payload) if ";base64" in head else None
+        except ValueError:
+            return None
+    target = _local_target(src, page)
+    if target is None or not target[0].is_file():
+        return None
+    return target[0].read_bytes()
+
+
+def figure_sizes(img: Tag, data: bytes) -> dict | None:
+    """How one ``lib.plots`` figure reads on the page: ``pixels`` (its width), ``displayed``
+    (CSS px: measured by Chromium, else the width attribute or its pixels, at most
+    :data:`COLUMN_PX`), ``dpi``, ``min_font_pt`` and ``min_text_px`` (its smallest text as
+    displayed). None for an image without the stamp."""
+    info = png_info(data)
+    if info is None or STAMP_KEY not in info["text"] or not info["width"]:
+        return None
+    try:
+        stamp = json.loads(info["text"][STAMP_KEY])
+        min_pt = float(stamp["min_font_pt"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    dpi = info["dpi"] or float(stamp.get("dpi") or 100)
+    try:
+        displayed = float(img.get("data-check-width") or 0)
+    except ValueError:
+        displayed = 0.0
+    if displayed <= 0:   # not measured (no browser, or not laid out): as a column shows it
+        natural = img.get("width")
+        natural = float(natural) if natural and str(natural).replace(".", "", 1).isdigit() else info["width"]
+        displayed = min(natural, COLUMN_PX)
+    return {"pixels": info["width"], "displayed": round(displayed, 1), "dpi": round(dpi, 1),
+            "min_font_pt": min_pt,
+            "min_text_px": round(min_pt / 72 * dpi * displayed / info["width"], 2)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,8 +380,21 @@ def check_dom(dom: str, page: Path, root: Path, *, rendered: bool, anchors: _Anc
         problems.append(Problem(label, kind, detail))
 
     # images
-    for img in body.find_all("img"):
+    for n, img in enumerate(body.find_all("img"), 1):
         src = (img.get("src") or "").strip()
+        data = image_bytes(src, page) if src else None
+        sizes = figure_sizes(img, data) if data else None
+        if sizes is not None:
+            what = (f"figure {n} ({sizes['pixels']} px shown at {sizes['displayed']:g} px, "
+                    f"{sizes['dpi']:g} dpi, smallest text {sizes['min_font_pt']:g} pt = "
+                    f"{sizes['min_text_px']:g} px)")
+            if sizes["min_text_px"] < MIN_TEXT_PX:
+                fail("figure", f"{what}: text below {MIN_TEXT_PX:g} px as displayed")
+            else:
+                notes.append(f"{label}: {what}")
+        elif data is not None and png_info(data) is not None:
+            notes.append(f"{label}: figure {n} has no {STAMP_KEY} stamp (not made by lib.plots); "
+                         "its text size is not checked")
         if not src:
             fail("image", "<img> without src")
         elif src.startswith("data:"):

@@ -8,6 +8,9 @@ import pytest
 import torch
 
 from lib.experiments import ambiguity as amb
+from lib.experiments import lesions
+from lib.experiments.runner import network_payload
+from lib import artifacts
 from lib.analysis import ambiguity as E2
 from lib.analysis import claims as analysis
 from lib.core import tasks as T
@@ -225,7 +228,7 @@ def test_c1_leaves_out_tasks_that_need_no_context():
     assert table.loc["exc", "params/task"] == 16
 
 
-def test_probe_network_on_a_tiny_network():
+def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
     cfg = TrainConfig(mechanism="hybrid", tasks=("fdgo", "fdanti", "delaygo"), n_rec=16,
                       max_steps=5, eval_every=5, eval_trials=16, batch_size=16)
     res = train(cfg, progress=False)
@@ -261,12 +264,15 @@ def test_probe_network_on_a_tiny_network():
     assert amb.example(res, "fdgo", "delaygo", 0.5)["target_j"] is None
     for pathway in ("exc", "syn"):
         for mode in ("zero", "mean"):
-            assert analysis.pathway_ablation(res, pathway, mode).shape == (3,)
-    les = analysis.lesion_map(res, 0.25)
+            assert lesions.pathway_ablation(res, pathway, mode).shape == (3,)
+    les = lesions.lesion_map(res, 0.25)
     assert les["targeted"].shape == (3, 3) and les["intact"].shape == (3,)
     assert les["random"].shape == (3,)
-    again = analysis.lesion_map(res, 0.25)  # the random control is seeded: same numbers
+    again = lesions.lesion_map(res, 0.25)  # the random control is seeded: same numbers
     np.testing.assert_array_equal(again["random"], les["random"])
+    monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))  # the summary caches its lesion maps,
+    monkeypatch.setenv("BOOK_NO_TRAIN", "0")               # computed from the saved network
+    artifacts.save("network", cfg.to_dict(), network_payload(res))
     maps, table = analysis.lesion_summary({("hybrid", 0): res, ("hybrid", 1): res}, ["hybrid"],
                                           0.25)
     np.testing.assert_allclose(maps["hybrid"], les["intact"][None, :] - les["targeted"])
@@ -281,12 +287,12 @@ def test_silenced_units_reach_nothing():
             p.normal_()
     x = torch.randn(5, 3, 65)
     c = torch.softmax(torch.randn(3, 2), dim=1)
-    silenced = analysis.lesioned(model, np.arange(8))
+    silenced = lesions.lesioned(model, np.arange(8))
     y, _ = silenced(x, c, noise=False)
     torch.testing.assert_close(y, torch.sigmoid(model.b_out).expand_as(y))
     y_full, _ = model(x, c, noise=False)
     assert not torch.allclose(y_full, y)
-    partial = analysis.lesioned(model, np.array([0, 3]))
+    partial = lesions.lesioned(model, np.array([0, 3]))
     assert partial.W_rec[:, [0, 3]].abs().sum() == 0 and model.W_rec[:, [0, 3]].abs().sum() > 0
 
 

@@ -9,6 +9,7 @@ it was made with:
   steps at tiny N (losses, performance, a sum and a norm of every parameter tensor);
 - ``ambiguity``: one probe result of a tiny trained network;
 - ``dynamics``: E4's analyses of a tiny trained network;
+- ``lesions``: E1's lesion map and the hybrid's pathway ablations of a tiny trained network;
 - ``timescales``: E5's sequence probes of a tiny trained network, and the sum of its outputs on
   every trial of a blocked sequence under every assignment (its performance is too coarse to
   show a change of the filters).
@@ -37,6 +38,8 @@ from lib.core.train import History, TrainConfig, train, training_batch
 from lib.experiments.ambiguity import ProbeSpec, probe_network
 from lib.experiments.dynamics import DynamicsSpec, analyse_network
 from lib.experiments import timescales as TS
+from lib.experiments.lesions import LesionSpec
+from lib.experiments.lesions import analyse_network as lesion_network
 
 GOLDEN = Path(__file__).resolve().parent / "goldens" / "behaviour.json"
 REGENERATE = os.environ.get("REGENERATE_GOLDENS") == "1"
@@ -138,8 +141,25 @@ def timescales_fingerprint() -> dict:
     return fp
 
 
+def lesions_fingerprint() -> dict:
+    """E1's lesion map and the hybrid's pathway ablations on a tiny trained network: every
+    number the chapter reads (targeted, intact and random-control performance, each ablation).
+    The modulation weights are drawn at random (seeded) so that removing a pathway matters."""
+    torch.set_num_threads(1)
+    res = train(tiny("hybrid", max_steps=3, eval_trials=32), progress=False)
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in res.model.modulation_parameters():
+            p.copy_(torch.randn(p.shape, generator=gen))
+    out = lesion_network(res, LesionSpec(fraction=0.25, n_random=2))
+    return {"targeted": out["targeted"].tolist(), "intact": out["intact"].tolist(),
+            "random": out["random"].tolist(),
+            "ablation": {k: v.tolist() for k, v in out["ablation"].items()}}
+
+
 FINGERPRINTS = {"network": network_fingerprint, "ambiguity": ambiguity_fingerprint,
-                "dynamics": dynamics_fingerprint, "timescales": timescales_fingerprint}
+                "dynamics": dynamics_fingerprint, "timescales": timescales_fingerprint,
+                "lesions": lesions_fingerprint}
 
 
 def _stored() -> dict:

@@ -102,7 +102,7 @@ def test_plain_stderr_is_a_note_not_a_failure(site: Path) -> None:
     page = site / "book" / "page.html"
     page.write_text(_page(CLEAN_BODY + '<div class="output stderr"><pre>epoch 3/10</pre></div>'))
     problems, notes = check_book.check_dom(page.read_text(), page, site, rendered=False)
-    assert problems == [] and len(notes) == 1
+    assert problems == [] and len([n for n in notes if "stderr" in n]) == 1
 
 
 def test_toc_docnames(tmp_path: Path) -> None:
@@ -162,3 +162,86 @@ def test_rendered_catches_untypeset_math_and_remote_requests(site: Path) -> None
     problems, _ = check_book.check_book(site, ["book/page"], chromium=CHROMIUM)
     kinds = sorted({p.kind for p in problems})
     assert kinds == ["math", "offline"], problems
+
+
+# ---------------------------------------------------------------------------------------------
+# figures: the smallest text as a reader sees it
+
+
+def _figure_png(width_in: float, font_pt: float, dpi: float = 100) -> bytes:
+    """A PNG printed from a lib.plots figure (stamped) of ``width_in`` inches whose texts are
+    ``font_pt`` points."""
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lib import plots
+    fig = plots.stamp(plt.figure(figsize=(width_in, 2.5)))
+    ax = fig.add_subplot()
+    ax.set_title("title", fontsize=font_pt)
+    ax.tick_params(labelsize=font_pt)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def test_png_info_reads_size_dpi_and_stamp() -> None:
+    info = check_book.png_info(_figure_png(4.0, 8, dpi=100))
+    assert info["width"] == 400 and info["dpi"] == pytest.approx(100, abs=0.01)
+    assert '"min_font_pt": 8.0' in info["text"][check_book.STAMP_KEY]
+    assert check_book.png_info(b"GIF89a") is None
+    assert check_book.png_info(PNG)["text"] == {}      # the bare PNG: no stamp
+
+
+@pytest.mark.parametrize("width_in, font_pt, fails", [
+    (7.0, 8, False),     # 700 px shown at 700: 8 pt = 11.1 px
+    (4.0, 6, True),      # 6 pt at 100 dpi = 8.3 px at its own size
+    (13.0, 8, True),     # 1300 px shrunk to the 750 px column: 8 pt = 6.4 px
+    (6.0, 5, True),      # 5 pt = 6.9 px at its own size
+])
+def test_figure_text_size_is_checked_static(site: Path, width_in, font_pt, fails) -> None:
+    (site / "_images" / "plot.png").write_bytes(_figure_png(width_in, font_pt))
+    page = site / "book" / "page.html"
+    page.write_text(_page(CLEAN_BODY + '<img src="../_images/plot.png" alt="plot">'))
+    problems, notes = check_book.check_dom(page.read_text(), page, site, rendered=False)
+    assert [p.kind for p in problems] == (["figure"] if fails else []), problems
+    if not fails:
+        assert any("smallest text" in n and f"{font_pt:g} pt" in n for n in notes), notes
+
+
+def test_a_measured_display_width_decides(site: Path) -> None:
+    """The width Chromium measured (data-check-width) is the one used: a legible figure shown at
+    a third of its pixels fails; an inline data: URI is read too."""
+    import base64
+    data = base64.b64encode(_figure_png(6.0, 9)).decode()
+    page = site / "book" / "page.html"
+    body = (f'<img src="data:image/png;base64,{data}" data-check-width="600">'
+            f'<img src="data:image/png;base64,{data}" data-check-width="200">')
+    page.write_text(_page(CLEAN_BODY + body))
+    problems, _ = check_book.check_dom(page.read_text(), page, site, rendered=False)
+    assert [p.kind for p in problems] == ["figure"] and "figure 3" in problems[0].detail, problems
+
+
+def test_an_image_without_stamp_is_a_note(site: Path) -> None:
+    page = site / "book" / "page.html"
+    page.write_text(_page(CLEAN_BODY))
+    problems, notes = check_book.check_dom(page.read_text(), page, site, rendered=False)
+    assert problems == [] and any("no lib.plots stamp" in n for n in notes)
+
+
+@needs_chromium
+def test_rendered_measures_the_displayed_width(site: Path) -> None:
+    """In the browser, a legible figure squeezed into a 250 px box is caught; beside it, the
+    same figure at its own size passes."""
+    (site / "_images" / "plot.png").write_bytes(_figure_png(6.0, 9))
+    body = ('<img src="../_images/plot.png" alt="own size">'
+            '<div style="width:250px"><img src="../_images/plot.png" alt="squeezed" '
+            'style="max-width:100%"></div>')
+    (site / "book" / "page.html").write_text(_page(CLEAN_BODY + body))
+    problems, _ = check_book.check_book(site, ["book/page"], chromium=CHROMIUM)
+    assert [p.kind for p in problems] == ["figure"], problems
+    assert "shown at 250 px" in problems[0].detail
+    assert not list((site / "book").glob(check_book.MEASURED_PAGE_PREFIX + "*"))  # cleaned up

@@ -141,6 +141,24 @@ if NOTEBOOKS:
     def test_notebook_runs(nb: Path, tmp_path: Path) -> None:
         pm.execute_notebook(str(nb), str(tmp_path / nb.name), parameters=SMOKE, kernel_name="python3",
                             cwd=str(nb.parent), progress_bar=False, execution_timeout=CELL_TIMEOUT_S)
+        illegible = _illegible_figures(tmp_path / nb.name)
+        assert not illegible, "figures a reader cannot read:\n" + "\n".join(illegible)
+
+
+def _illegible_figures(executed: Path) -> list[str]:
+    """Every figure of an executed notebook that lib.plots stamped, with what keeps a reader
+    from reading it at the column width (lib.plots.stamped_problems)."""
+    import base64
+
+    from lib.plots import stamped_problems
+    out = []
+    for i, cell in enumerate(nbformat.read(executed, as_version=4).cells):
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            found = stamped_problems(base64.b64decode(png)) if png else None
+            if found:
+                out.append(f"cell {i}: {'; '.join(found)}")
+    return out
 
 
 def test_lint_catches_defects(tmp_path: Path) -> None:

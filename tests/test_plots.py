@@ -142,16 +142,22 @@ def test_text_colour_contrasts_with_its_cell():
 
 
 def test_lesion_maps_show_every_seed_and_the_random_control():
+    """Two figures: the mean map of each variant, and every seed's own-task, other-task and
+    random-unit drops (means over tasks of that seed's map), at the planted values."""
     from lib.plots import battery as pb
     rng = np.random.default_rng(0)
     drops = {"exc": {"targeted": rng.random((3, 2, 2)), "random": rng.random((3, 2))},
              "syn_prepost": {"targeted": rng.random((2, 2, 2)), "random": rng.random((2, 2))}}
-    fig = pb.lesion_maps(["fdgo", "fdanti"], drops)
-    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
-    assert {"mean of seeds", "seed 0", "seed 1", "seed 2"} <= set(titles)
-    assert any(t.startswith("random units") for t in titles)
-    shown = [ax for ax in fig.axes if ax.get_visible() and ax.images]
-    assert len(shown) == (1 + 3 + 1) + (1 + 2 + 1)  # mean, seeds, random control per variant
+    maps, seeds = pb.lesion_maps(["fdgo", "fdanti"], drops)
+    shown = [ax for ax in maps.axes if ax.get_visible() and ax.images]
+    assert [ax.get_title() for ax in shown] == ["exc (n=3)", "syn_prepost (n=2)"]
+    np.testing.assert_allclose(shown[0].images[0].get_array(), drops["exc"]["targeted"].mean(0))
+    marks = [c.get_offsets() for c in seeds.axes[0].collections]
+    exc_diag = marks[0][:, 0]                       # the first variant's own-task drops
+    np.testing.assert_allclose(exc_diag, drops["exc"]["targeted"][:, [0, 1], [0, 1]].mean(1))
+    exc_random = marks[2][:, 0]
+    np.testing.assert_allclose(exc_random, drops["exc"]["random"].mean(1))
+    assert sum(len(m) for m in marks) == 3 * 3 + 3 * 2   # three marks per seed
 
 
 def test_outcome_colours_are_far_apart():

@@ -1,5 +1,5 @@
-"""E1 analyses: learning curves, final performance, trials to criterion, pathway ablations,
-unit lesions, and the verdicts on claims C1 (both pathways carry task identity) and C2 (they
+"""E1 analyses: learning curves, final performance, trials to criterion, pathway ablations and
+unit lesions (read from the cached results of :mod:`lib.experiments.lesions`), and the verdicts on claims C1 (both pathways carry task identity) and C2 (they
 differ in robustness to ambiguity).
 
 Inputs are the E1 networks ``nets[(label, seed)] -> lib.core.train.TrainResult`` and, for C2, the E2
@@ -7,21 +7,13 @@ probe results ``probes[(label, seed)] -> dict`` (:func:`lib.experiments.ambiguit
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 import pandas as pd
-import torch
 
-from lib.experiments import ambiguity
+from lib.experiments import ambiguity, lesions
 from lib.experiments.battery import ARM_VARIANTS, ARMS, CONTROLS, EQUALISE_TO, TRAIN_MIX
-from lib.core.model import ModulatedRNN
 from lib.analysis.stats import holm, mean_ci, paired
 from lib.core.tasks import DISPLAY_NAMES
-from lib.core.metrics import mean_perf
-from lib.core.statespace import task_variance
-from lib.core.seeds import STREAM_ABLATION, STREAM_LESION, one_hot, step_seed, torch_generator
-from lib.core.train import TrainResult, evaluate, evaluation_batches
 
 EXC_FAMILY = ("exc_bias", "exc_gain", "exc")
 SYN_FAMILY = ("syn_prepost", "syn_lowrank_r1", "syn_lowrank_r2", "syn_mask")
@@ -93,85 +85,34 @@ def summary_table(nets: dict, labels, criterion: float = 0.9) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("variant")
 
 
-@torch.no_grad()
-def pathway_ablation(result: TrainResult, pathway: str, mode: str) -> np.ndarray:
-    """Per-task performance (K,) of a hybrid with one pathway removed at test time.
-
-    ``pathway`` in {"exc", "syn"}; ``mode`` "zero" gives that pathway the context 0 (no
-    modulation), "mean" the uninformative context 1/K on every task (for pathways linear in c
-    this is the modulation averaged over tasks). The other pathway keeps the true one-hot
-    context.
-    """
-    if pathway not in ("exc", "syn") or mode not in ("zero", "mean"):
-        raise ValueError(f"pathway/mode: got {pathway!r}/{mode!r}; allowed: exc|syn, zero|mean")
-    cfg = result.config
-    K = len(cfg.tasks)
-    perf = np.empty(K)
-    for k, (x, _, _, y_loc) in enumerate(evaluation_batches(cfg)):
-        B = x.shape[1]
-        true = one_hot(k, K, B)
-        removed = torch.zeros(B, K) if mode == "zero" else torch.full((B, K), 1.0 / K)
-        c, c_syn = (removed, true) if pathway == "exc" else (true, removed)
-        gen = torch_generator(step_seed(cfg.seed, STREAM_ABLATION, k), x.device)
-        y_hat, _ = result.model(x, c, syn_context=c_syn, noise=True, generator=gen)
-        perf[k] = mean_perf(y_hat, y_loc)
-    return perf
+def lesion_results(nets: dict, labels, fraction: float = lesions.LESION_FRACTION,
+                   workers: int = 1) -> dict:
+    """The cached lesion results (:func:`lib.experiments.lesions.analyse_network`) of every
+    seed of ``labels`` among ``nets``, {(label, seed): result}: read from their ``lesions``
+    artifacts (made first where missing, unless ``$BOOK_NO_TRAIN`` is set)."""
+    chosen = {(lab, s): nets[lab, s] for lab in labels for s in seeds_of(nets, lab)}
+    return lesions.run_lesions(chosen, lesions.LesionSpec(fraction), workers=workers,
+                               progress=False)
 
 
-def lesioned(model: ModulatedRNN, units: np.ndarray) -> ModulatedRNN:
-    """A copy of ``model`` whose ``units`` are silenced (their rates reach neither the network
-    nor the readout)."""
-    m = copy.deepcopy(model)
-    m.silence(torch.as_tensor(np.ascontiguousarray(units), dtype=torch.long))
-    return m
-
-
-RANDOM_LESIONS = 3
-"""Random lesion sets per network in the control of :func:`lesion_map`."""
-
-
-@torch.no_grad()
-def lesion_map(result: TrainResult, fraction: float = 0.1,
-               n_random: int = RANDOM_LESIONS) -> dict[str, np.ndarray]:
-    """Performance after lesioning each task's most task-variant units, with a random control.
-
-    Returns ``targeted`` (K lesion sets, K tasks): row k silences the ``fraction * N`` units with
-    the largest task variance on task k; ``intact`` (K,); ``random`` (K,): the mean over
-    ``n_random`` lesions of as many units drawn at random (seeded by the network's seed), the
-    drop any lesion of that size causes.
-    """
-    cfg = result.config
-    batches = evaluation_batches(cfg)
-    tv = task_variance(result.model, batches)
-    n = max(1, int(round(fraction * cfg.n_rec)))
-
-    def perf_of(model: ModulatedRNN) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):  # see lib.core.metrics.mean_perf
-            return evaluate(model, cfg, batches)
-
-    targeted = [perf_of(lesioned(result.model, np.argsort(tv[k])[::-1][:n]))
-                for k in range(len(cfg.tasks))]
-    rng = np.random.default_rng(step_seed(cfg.seed, STREAM_LESION, 0))
-    random = [perf_of(lesioned(result.model, rng.choice(cfg.n_rec, n, replace=False)))
-              for _ in range(n_random)]
-    return {"targeted": np.array(targeted), "intact": perf_of(result.model),
-            "random": np.mean(random, axis=0)}
-
-
-def lesion_drops(nets: dict, labels, fraction: float = 0.1) -> dict[str, dict[str, np.ndarray]]:
+def lesion_drops(nets: dict, labels, fraction: float = lesions.LESION_FRACTION,
+                 workers: int = 1) -> dict[str, dict[str, np.ndarray]]:
     """Per label, the performance drops (intact - lesioned) of every seed: ``targeted`` (S, K, K),
-    row k after silencing task k's most task-variant units (:func:`lesion_map`), and ``random``
-    (S, K) after as many units drawn at random (mean of the random draws)."""
+    row k after silencing task k's most task-variant units
+    (:func:`lib.experiments.lesions.lesion_map`), and ``random`` (S, K) after as many units drawn
+    at random (mean of the random draws). Read from the cached results
+    (:func:`lesion_results`)."""
+    results = lesion_results(nets, labels, fraction, workers)
     out = {}
     for lab in labels:
-        per_seed = [lesion_map(nets[lab, s], fraction) for s in seeds_of(nets, lab)]
+        per_seed = [results[lab, s] for s in seeds_of(nets, lab)]
         out[lab] = {"targeted": np.array([m["intact"][None, :] - m["targeted"]
                                           for m in per_seed]),
                     "random": np.array([m["intact"] - m["random"] for m in per_seed])}
     return out
 
 
-def lesion_summary(nets: dict, labels, fraction: float = 0.1,
+def lesion_summary(nets: dict, labels, fraction: float = lesions.LESION_FRACTION,
                    drops: dict | None = None) -> tuple[dict, pd.DataFrame]:
     """Lesion maps of every seed of each label: the mean drop map (intact - targeted, K x K) per
     label, and a table of, per label, the mean drop on the lesioned task's own column
@@ -565,16 +506,24 @@ def verdict_c2(probes: dict, criterion: float = 0.9, alpha: float = 0.05) -> dic
     return {"verdict": verdict, "comparisons": comparisons}
 
 
-def hybrid_ablations(nets: dict) -> dict[str, np.ndarray]:
+def hybrid_ablations(nets: dict, modes=lesions.ABLATION_MODES,
+                     workers: int = 1) -> dict[str, np.ndarray]:
     """Per-task performance (S, K) of the hybrid intact, with a pathway removed at test time
-    (zero or mean context) and trained with a pathway frozen (where those networks exist)."""
+    (each context replacement of ``modes``, "zero" and/or "mean";
+    :func:`lib.experiments.lesions.pathway_ablation`, read from the cached ``lesions``
+    results) and trained with a pathway frozen (where those networks exist)."""
+    bad = [m for m in modes if m not in lesions.ABLATION_MODES]
+    if bad:
+        raise ValueError(f"modes={tuple(modes)!r} is not allowed; expected modes among "
+                         f"{lesions.ABLATION_MODES}")
     seeds = seeds_of(nets, "hybrid")
+    cached = lesion_results(nets, ["hybrid"], workers=workers)
     bars = {"intact": final_perf(nets, "hybrid")}
-    for pathway in ("exc", "syn"):
-        for mode in ("zero", "mean"):
-            bars[f"{pathway} removed ({mode})"] = np.array(
-                [pathway_ablation(nets["hybrid", s], pathway, mode) for s in seeds])
-    for pathway in ("exc", "syn"):
+    for pathway in lesions.PATHWAYS:
+        for mode in modes:
+            name = lesions.ablation_label(pathway, mode)
+            bars[name] = np.array([cached["hybrid", s]["ablation"][name] for s in seeds])
+    for pathway in lesions.PATHWAYS:
         if seeds_of(nets, f"hybrid_frozen_{pathway}"):
             bars[f"{pathway} frozen in training"] = final_perf(nets, f"hybrid_frozen_{pathway}")
     return bars

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from lib.analysis.claims import final_perf, pathway_ablation, seeds_of
+from lib.analysis.claims import hybrid_ablations
 from lib.analysis.stats import fmt, holm, mean_ci, paired
 from lib.core.tasks import DISPLAY_NAMES, DT
 from lib.experiments.timescales import ASSIGNMENT_NAMES, SPLIT
@@ -435,20 +435,12 @@ def combined_text(summary: pd.DataFrame, labels) -> str:
 
 
 def ablation_bars(nets: dict) -> dict[str, np.ndarray]:
-    """The part of E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`) this
-    chapter uses, computed by the same functions (so the same numbers): per-task performance
-    (S, K) of the hybrid intact, with each pathway's context set to zero at test time, and of the
-    hybrids trained with one pathway frozen (where present). The "mean context" ablations are
-    left out (half the evaluation time; E1's chapter shows them)."""
-    seeds = seeds_of(nets, "hybrid")
-    bars = {"intact": final_perf(nets, "hybrid")}
-    for pw in ("exc", "syn"):
-        bars[f"{pw} removed (zero)"] = np.array([pathway_ablation(nets["hybrid", s], pw, "zero")
-                                                 for s in seeds])
-    for pw in ("exc", "syn"):
-        if seeds_of(nets, f"hybrid_frozen_{pw}"):
-            bars[f"{pw} frozen in training"] = final_perf(nets, f"hybrid_frozen_{pw}")
-    return bars
+    """The part of E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`, read
+    from the same cached ``lesions`` results, so the same numbers) this chapter uses: per-task
+    performance (S, K) of the hybrid intact, with each pathway's context set to zero at test
+    time, and of the hybrids trained with one pathway frozen (where present). The "mean
+    context" ablations are left out (E1's chapter shows them)."""
+    return hybrid_ablations(nets, modes=("zero",))
 
 
 def dominance(bars: dict[str, np.ndarray], criterion: float = CRITERION) -> dict[str, int]:

@@ -26,6 +26,9 @@ History:
 - dynamics 3: the context drive per task, trained and at initialisation.
 - timescales 1: E5's sequence probes (lib.experiments.timescales): fast / slow / instant
   modulation states per pathway, blocked, interleaved and brief-error sequences.
+- lesions 1: E1's lesion maps (the most task-variant units silenced per task, random controls)
+  and the hybrid's pathway ablations, cached per network (lib.experiments.lesions); the numbers
+  the chapter computed in place before.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ BEHAVIOUR: dict[str, int] = {
     "ambiguity": 3,  # E2 probes: contexts, noise streams, outcome classification
     "dynamics": 3,   # E4 analyses: state space, task variance, fixed points, continuation
     "timescales": 1,  # E5 sequences: modulation filters, schedules, draws, per-trial performance
+    "lesions": 1,    # E1 lesion maps and pathway ablations: unit choice, random sets, noise streams
 }
 
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -41,6 +45,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "ambiguity": ("network", "ambiguity"),
     "dynamics": ("network", "dynamics"),
     "timescales": ("network", "timescales"),
+    "lesions": ("network", "lesions"),
 }
 """Which behaviour versions the artifacts of each kind depend on."""
 

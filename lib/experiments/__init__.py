@@ -7,6 +7,8 @@
 - :mod:`~lib.experiments.ambiguity`: E2, probes of the E1 networks with corrupted contexts.
 - :mod:`~lib.experiments.packing`: E3, how many tasks each pathway packs into N units (joint
   training, frozen random backbone), a grid run as a sweep.
+- :mod:`~lib.experiments.lesions`: E1's lesion maps and the hybrid's pathway ablations, per
+  network.
 - :mod:`~lib.experiments.dynamics`: E4, state space, task variance and fixed points of the E1
   networks.
 - :mod:`~lib.experiments.timescales`: E5, modulation as a dynamical variable: switch costs and

@@ -1,7 +1,8 @@
 """``python -m lib.experiments``: build the artifacts the book ships (``make artifacts``).
 
 For each profile (default: the shipped ones, smoke and quick): E1's networks, E2's probes of
-them, E4's dynamics analyses of them, the training calibration study, the networks of E1's
+them, E4's dynamics analyses of them, their lesion maps and the hybrid's pathway ablations
+(:mod:`lib.experiments.lesions`), the training calibration study, the networks of E1's
 other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes, E5's
 sequence probes of E1's hybrid and single-pathway networks (at the chapter's tau_fast, and the
 hybrid's at each ``tau_fast_checks`` value), E5's learning networks
@@ -26,7 +27,7 @@ import time
 from lib import artifacts
 from lib.core.params import PROFILES, resolve
 from lib.experiments import (ambiguity, battery, calibration, chapter_params, dynamics, learning,
-                             packing, plan, sweep, timescales)
+                             lesions, packing, plan, sweep, timescales)
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
@@ -64,6 +65,14 @@ def e1_networks(jobs: dict) -> dict:
     return {k[1:]: v for k, v in jobs.items() if k[0] == "E1"}
 
 
+def lesion_networks(nets: dict, profile: str) -> dict:
+    """The E1 networks whose lesions chapter 03 shows: every seed of the profile's main
+    variants (:attr:`lib.experiments.battery.BatterySpec.main_variants`; the hybrid's pathway
+    ablations come with its own)."""
+    labels = battery.battery_spec(profile).main_variants
+    return {k: v for k, v in nets.items() if k[0] in labels}
+
+
 def e5_networks(nets: dict, labels=timescales.NETWORK_LABELS) -> dict:
     """The E1 networks of ``labels`` (default: every one E5 probes)."""
     return {k: v for k, v in nets.items() if k[0] in labels}
@@ -96,6 +105,8 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
                                   label=f"[{profile}] E2 probes"),
                   dynamics.dynamics_part(variants, dynamics.DynamicsSpec.from_profile(profile),
                                          w, force, label=f"[{profile}] E4 dynamics"),
+                  lesions.lesions_part(lesion_networks(variants, profile), lesions.LesionSpec(),
+                                       w, force, label=f"[{profile}] E1 lesions and ablations"),
                   *[timescales.timescales_part(e5_networks(variants, labels), tspec, w,
                                                force, label=f"[{profile}] E5 sequences, "
                                                             f"tau_fast {tau:g} ms")
@@ -189,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         dynamics.run_dynamics(battery.variant_networks(nets),
                               dynamics.DynamicsSpec.from_profile(profile), workers=workers,
                               force=force, allow_long=True)
+        print(f"[{profile}] E1: lesion maps and the hybrid's pathway ablations", flush=True)
+        lesions.run_lesions(lesion_networks(nets, profile), lesions.LesionSpec(),
+                            workers=workers, force=force, allow_long=True)
         print(f"[{profile}] E5: sequence probes", flush=True)
         T = chapter_params("timescales", profile)
         timescales.run_tau_fast(e5_networks(nets), timescales.TimescalesSpec.from_params(T),

@@ -9,7 +9,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from lib.experiments.ambiguity import OUTCOMES
-from lib.plots import color, figure, marker, style
+from lib.plots import FONT, FONT_SMALL, MAX_COLS, PER_FIGURE, color, figure, marker, split, style
 from lib.analysis import ambiguity as E2
 from lib.analysis import claims
 from lib.analysis.stats import mean_ci
@@ -25,14 +25,30 @@ def _pair_index(res: dict, a: str, b: str) -> int:
     return [tuple(p) for p in res["pairs"]].index((i, j))
 
 
+def _variant_rows(labels, panel) -> list[list]:
+    """Groups of variants, one figure each, so that a figure of one row per variant and one
+    column per panel pair holds at most :data:`lib.plots.PER_FIGURE` panels."""
+    return split(labels, max(1, PER_FIGURE // max(1, len(panel))))
+
+
+def _one_or_list(figs: list):
+    return figs[0] if len(figs) == 1 else figs
+
+
 def mixture_panel(probes: dict, labels, panel, criterion: float = 0.9):
-    """Rows: panel pairs (i, j); columns: variants. Performance on task i (solid) and task j
+    """Rows: variants; columns: panel pairs (i, j). Performance on task i (solid) and task j
     (dashed) against the mixture weight λ of c = (1-λ) e_i + λ e_j; mean and 95% CI (the axis
-    holds every interval)."""
-    fig, axes = figure(len(panel), len(labels), 1.9, 1.7, sharex=True, sharey=True)
+    holds every interval). Many variants: a list of figures (:func:`_variant_rows`)."""
+    groups = _variant_rows(labels, panel)
+    return _one_or_list([_mixture_panel(probes, g, panel, criterion, (i + 1, len(groups)))
+                         for i, g in enumerate(groups)])
+
+
+def _mixture_panel(probes: dict, labels, panel, criterion: float, part):
+    fig, axes = figure(len(labels), len(panel), 2.2, 1.5, sharex=True, sharey=True)
     lo, hi = 0.0, 1.0
-    for r, (a, b) in enumerate(panel):
-        for col, lab in enumerate(labels):
+    for r, lab in enumerate(labels):
+        for col, (a, b) in enumerate(panel):
             ax = axes[r, col]
             runs = _seeds(probes, lab)
             lam = np.asarray(runs[0]["spec"]["lambdas"])
@@ -47,13 +63,15 @@ def mixture_panel(probes: dict, labels, panel, criterion: float = 0.9):
             ax.axhline(criterion, color="k", ls=":", lw=0.8)
             ax.axvline(0.5, color="0.7", lw=0.6)
             if r == 0:
-                ax.set_title(lab, fontsize=8)
+                ax.set_title(f"{DISPLAY_NAMES.get(a, a)} (—) / {DISPLAY_NAMES.get(b, b)} (- -)")
             if col == 0:
-                ax.set_ylabel(f"{DISPLAY_NAMES.get(a, a)} (—)\n{DISPLAY_NAMES.get(b, b)} (- -)",
-                              fontsize=7)
-            if r == len(panel) - 1:
-                ax.set_xlabel("mixture weight λ", fontsize=8)
+                ax.set_ylabel(lab, color=color(lab))
+            if r == len(labels) - 1:
+                ax.set_xlabel("mixture weight λ")
     axes[0, 0].set_ylim(lo - 0.02, hi + 0.02)
+    fig.supylabel("performance of task i (—) and task j (- -)")
+    if part[1] > 1:
+        fig.suptitle(f"Mixture curves, part {part[0]} of {part[1]}", fontsize=FONT)
     return fig
 
 
@@ -67,8 +85,8 @@ def robustness_summary(table, labels):
         for x, lab in enumerate(labels):
             ax.errorbar(x, table.loc[lab, col], yerr=np.nan_to_num(table.loc[lab, col + " ±"]),
                         fmt=marker(lab), color=color(lab), capsize=3)
-        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
-        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=FONT_SMALL)
+        ax.set_ylabel(ylabel, fontsize=FONT_SMALL)
     axes[0, 1].axhline(0.5, color="k", ls=":", lw=0.8)
     return fig
 
@@ -78,12 +96,12 @@ def corruption_curves(probes: dict, labels):
     context noise (frozen per trial, fresh per step), dilution toward uniform and scaling; mean
     and 95% CI over the seeds with a learned task (their number in the legend where not all;
     the context-blind ``none`` dashed)."""
-    probes_ = {"noise_frozen": ("noise_levels", "context noise s.d. (frozen per trial)"),
-               "noise_fresh": ("noise_levels", "context noise s.d. (fresh per step)"),
-               "dilution": ("dilutions", "dilution toward uniform (eps)"),
+    probes_ = {"noise_frozen": ("noise_levels", "context noise s.d.\n(frozen per trial)"),
+               "noise_fresh": ("noise_levels", "context noise s.d.\n(fresh per step)"),
+               "dilution": ("dilutions", "dilution toward uniform\n(eps)"),
                "scale": ("scales", "context scale k")}
-    fig, axes = figure(1, 4, 3.3, 2.8, sharey=True)
-    for ax, (key, (grid, xlabel)) in zip(axes[0], probes_.items()):
+    fig, axes = figure(2, 2, 2.8, 2.3, sharey=True)
+    for ax, (key, (grid, xlabel)) in zip(axes.flat, probes_.items()):
         for lab in labels:
             runs = _seeds(probes, lab)
             x = np.asarray(runs[0]["spec"][grid])
@@ -94,10 +112,10 @@ def corruption_curves(probes: dict, labels):
                     label=lab if n == len(runs) else f"{lab} ({n}/{len(runs)} seeds)")
             ax.fill_between(x, m - np.nan_to_num(h), m + np.nan_to_num(h), color=color(lab),
                             alpha=0.12, lw=0)
-        ax.set_xlabel(xlabel, fontsize=8)
-    axes[0, 0].set_ylabel("performance / clean performance")
+        ax.set_xlabel(xlabel, fontsize=FONT_SMALL)
+    fig.supylabel("performance / clean performance")
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside right center", fontsize=7, title="variant")
+    fig.legend(handles, names, loc="outside right center", fontsize=FONT_SMALL, title="variant")
     return fig
 
 
@@ -119,23 +137,30 @@ def timed_probes(table, labels):
             ax.bar(x + (n - 1) * 0.27, table.loc[lab, col], 0.27,
                    yerr=np.nan_to_num(table.loc[lab, col + " ±"]), color=color(lab),
                    alpha=(1.0, 0.6, 0.3)[n], capsize=2, label=nm if x == 0 else None)
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=FONT_SMALL)
     ax.axhline(1.0, color="k", ls=":", lw=0.8)
     ends = np.concatenate([(table.loc[labels, c] + np.nan_to_num(table.loc[labels, c + " ±"]))
                            .to_numpy(float) for c, _ in cols])
     top = max(1.1, float(ends[np.isfinite(ends)].max(initial=0)) + 0.05)
     ax.set(ylabel="performance / clean performance", ylim=(0, top))
-    fig.legend(loc="outside right center", fontsize=7, title="context given")
+    fig.legend(loc="outside right center", fontsize=FONT_SMALL, title="context given")
     return fig
 
 
 def outcome_fractions(probes: dict, labels, panel, criterion: float = E2.CRITERION):
-    """Rows: panel pairs (trials of the pair's first task i); columns: variants. Outcome
+    """Rows: variants; columns: panel pairs (trials of the pair's first task i). Outcome
     fractions (correct, collapse, switch, blend) as the intruder's weight l grows, mean over the
-    seeds that learned task i (n in the title; empty where none did)."""
-    fig, axes = figure(len(panel), len(labels), 1.7, 1.5, sharex=True, sharey=True)
-    for r, (a, b) in enumerate(panel):
-        for col, lab in enumerate(labels):
+    seeds that learned task i (n in the panel; empty where none did). Many variants: a list of
+    figures."""
+    groups = _variant_rows(labels, panel)
+    return _one_or_list([_outcome_fractions(probes, g, panel, criterion, (i + 1, len(groups)))
+                         for i, g in enumerate(groups)])
+
+
+def _outcome_fractions(probes: dict, labels, panel, criterion: float, part):
+    fig, axes = figure(len(labels), len(panel), 2.2, 1.4, sharex=True, sharey=True)
+    for r, lab in enumerate(labels):
+        for col, (a, b) in enumerate(panel):
             ax = axes[r, col]
             runs = [res for _, res in E2.runs(probes, lab) if E2.learned(res, a, criterion)]
             if runs:
@@ -144,16 +169,23 @@ def outcome_fractions(probes: dict, labels, panel, criterion: float = E2.CRITERI
                 frac = np.nan_to_num(np.mean([res["out_i"][p] for res in runs], axis=0))
                 ax.stackplot(lam, frac.T, colors=OUTCOME_COLORS)
             else:
-                ax.text(0.5, 0.5, "not learned", ha="center", va="center", fontsize=7,
+                ax.text(0.5, 0.5, "not learned", ha="center", va="center", fontsize=FONT_SMALL,
                         transform=ax.transAxes)
-            ax.set_title(f"{lab} (n={len(runs)})" if r == 0 else f"n={len(runs)}", fontsize=7)
+            ax.text(0.97, 0.05, f"n={len(runs)}", ha="right", va="bottom", fontsize=FONT_SMALL,
+                    transform=ax.transAxes, bbox={"fc": "w", "ec": "none", "alpha": 0.7,
+                                                  "pad": 1})
+            if r == 0:
+                ax.set_title(f"{E2.name(a)} trials (vs {E2.name(b)})")
             if col == 0:
-                ax.set_ylabel(f"{E2.name(a)} trials\n(vs {E2.name(b)})", fontsize=7)
-            if r == len(panel) - 1:
-                ax.set_xlabel("intruder weight λ", fontsize=8)
+                ax.set_ylabel(lab, color=color(lab))
+            if r == len(labels) - 1:
+                ax.set_xlabel("intruder weight λ")
     axes[0, 0].set_ylim(0, 1)
-    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=7,
+    fig.supylabel("fraction of trials")
+    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=FONT_SMALL,
                loc="outside lower center", ncol=4)
+    if part[1] > 1:
+        fig.suptitle(f"How trials fail, part {part[0]} of {part[1]}", fontsize=FONT)
     return fig
 
 
@@ -177,15 +209,19 @@ def l_leave_pairs(df):
                 if np.isfinite(row["mean"]):
                     lo, hi = min(lo, row["mean"] - h), max(hi, row["mean"] + h)
         doms = " / ".join(dict.fromkeys(g["dominant"]))
-        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=6)
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=FONT_SMALL)
         ax.axhline(0.5, color="k", ls=":", lw=0.8)
-        ax.set_title(f"{pair}\n(dominant: {doms})", fontsize=8)
-    axes[0, 0].set_ylabel("λ at which performance\nleaves criterion", fontsize=8)
+        ax.set_title(f"{pair}\n(dominant: {doms})", fontsize=FONT_SMALL)
+    axes[0, 0].set_ylabel("λ at which performance\nleaves criterion", fontsize=FONT_SMALL)
     axes[0, 0].set_ylim(lo - 0.02, hi + 0.05)
     fig.legend([_marker("o", True), _marker("s", False)],
-               ["first task of the pair dominant", "second task dominant"], fontsize=7,
+               ["first task of the pair dominant", "second task dominant"], fontsize=FONT_SMALL,
                loc="outside lower center", ncol=2, frameon=False)
     return fig
+
+
+MID_SWITCH_COLS = 3
+"""Panels side by side in :func:`mid_switch` (each holds every variant's bar)."""
 
 
 def _marker(marker: str, filled: bool) -> Line2D:
@@ -198,19 +234,22 @@ def mid_switch(df):
     (switch), collapse and blend per variant, mean over the seeds that learned both tasks."""
     groups = list(dict.fromkeys(zip(df["pair"], df["trials of"], df["partner"])))
     labels = list(dict.fromkeys(df["variant"]))
-    fig, axes = figure(1, len(groups), 2.2, 2.6, sharey=True)
-    for ax, (pair, first, partner) in zip(axes[0], groups):
+    ncols = max(1, min(len(groups), MID_SWITCH_COLS))
+    fig, axes = figure(int(np.ceil(len(groups) / ncols)), ncols, 2.4, 2.4, sharey=True)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    for ax, (pair, first, partner) in zip(axes.flat, groups):
         g = df[(df["pair"] == pair) & (df["trials of"] == first)].set_index("variant")
         bottom = np.zeros(len(labels))
         for o, c in zip(OUTCOMES, OUTCOME_COLORS):
             v = np.nan_to_num(g.loc[labels, o].to_numpy(float))
             ax.bar(range(len(labels)), v, 0.8, bottom=bottom, color=c, label=o)
             bottom += v
-        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=6)
-        ax.set_title(f"{first} → {partner}", fontsize=7)
-    axes[0, 0].set_ylabel("fraction of trials", fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=FONT_SMALL)
+        ax.set_title(f"{first} → {partner}", fontsize=FONT_SMALL)
+    fig.supylabel("fraction of trials")
     axes[0, 0].set_ylim(0, 1)
-    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=7,
+    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=FONT_SMALL,
                loc="outside lower center", ncol=4)
     return fig
 
@@ -218,8 +257,11 @@ def mid_switch(df):
 def example_outputs(examples: dict[str, dict]):
     """Output ring over time on one ambiguous trial per variant (``lib.experiments.ambiguity.example``):
     the angle each task would ask for is marked on the right."""
-    fig, axes = figure(1, len(examples), 1.9, 2.4, sharey=True)
-    for ax, (lab, ex) in zip(axes[0], examples.items()):
+    ncols = max(1, min(len(examples), MAX_COLS))
+    fig, axes = figure(int(np.ceil(len(examples) / ncols)), ncols, 1.9, 2.0, sharey=True)
+    for ax in axes.flat[len(examples):]:
+        ax.set_visible(False)
+    for ax, (lab, ex) in zip(axes.flat, examples.items()):
         y = np.asarray(ex["y_hat"])
         ax.imshow(y[:, 1:].T, aspect="auto", origin="lower", vmin=0, vmax=1, cmap="Greys",
                   extent=(0, y.shape[0], 0, 2 * np.pi))
@@ -229,11 +271,11 @@ def example_outputs(examples: dict[str, dict]):
                                  ("task j", ex["target_j"], "#D55E00", "-.")):
             if ang is not None and ang >= 0:  # -1 / None: fixate / no partner
                 ax.axhline(ang, color=c, ls=ls, lw=1.2, label=f"{name} target")
-        ax.set_title(f"{lab}\n{ex['outcome']}", fontsize=7)
-        ax.set_xlabel("time step", fontsize=7)
-    axes[0, 0].set_ylabel("output ring angle (rad)")
-    handles = {h.get_label(): h for ax in axes[0] for h in ax.lines}
-    fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=7,
+        ax.set_title(f"{lab}: {ex['outcome']}", fontsize=FONT_SMALL)
+    fig.supxlabel("time step")
+    fig.supylabel("output ring angle (rad)")
+    handles = {h.get_label(): h for ax in axes.flat for h in ax.lines}
+    fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=FONT_SMALL,
                frameon=False)
     return fig
 
@@ -268,10 +310,10 @@ def arm_aucs(df, labels, arms):
             m, h = mean_ci(v)
             ax.errorbar(xs[arm] + width * 0.35, m, yerr=np.nan_to_num(h), fmt="_", capsize=3,
                         ms=10, zorder=3, **kw)
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
-    ax.set_ylabel("mixture robustness (AUC,\ncommon learned pairs)", fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, fontsize=FONT_SMALL)
+    ax.set_ylabel("mixture robustness (AUC,\ncommon learned pairs)", fontsize=FONT_SMALL)
     handles = [Line2D([], [], ls="", marker="o", color="0.3", alpha=ARM_SHADE[a],
                       markerfacecolor="0.3" if ARM_FILL[a] else "none", label=a) for a in arms]
-    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              title="training arm", title_fontsize=7)
+    ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              title="training arm", title_fontsize=FONT_SMALL)
     return fig

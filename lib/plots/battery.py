@@ -3,10 +3,11 @@ criterion, budget vs performance, pathway ablations and lesion maps."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.lines import Line2D
 
 from lib.analysis import claims
 from lib.analysis.stats import mean_ci
-from lib.plots import color, figure, marker, style, text_color
+from lib.plots import FONT, FONT_SMALL, MAX_COLS, color, figure, marker, style, text_color
 from lib.core.tasks import DISPLAY_NAMES
 
 
@@ -39,7 +40,7 @@ def learning_curves(nets: dict, labels, criterion: float = 0.9):
         ax.set(xlabel="training trials (thousands)", title=title, ylim=_ylim(lo, hi))
     axes[0, 0].set_ylabel("performance")
     handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside right center", fontsize=7, title="variant")
+    fig.legend(handles, names, loc="outside right center", fontsize=FONT_SMALL, title="variant")
     return fig
 
 
@@ -50,7 +51,7 @@ def final_heatmap(nets: dict, labels, tasks, criterion: float = 0.9):
     ax = axes[0, 0]
     im = ax.imshow(data, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for (i, j), v in np.ndenumerate(data):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=FONT_SMALL,
                 color=text_color(im.cmap(im.norm(v))),
                 weight="bold" if v >= criterion else "normal")
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
@@ -75,7 +76,7 @@ def trials_to_criterion(nets: dict, labels, tasks, criterion: float = 0.9):
     im = ax.imshow(med / 1e3, cmap="magma_r", aspect="auto")
     for (i, k), v in np.ndenumerate(med):
         txt = "—" if np.isnan(v) else f"{v / 1e3:.0f}k"
-        ax.text(k, i, f"{txt}\n{frac[i, k]:.0%}", ha="center", va="center", fontsize=6,
+        ax.text(k, i, f"{txt}\n{frac[i, k]:.0%}", ha="center", va="center", fontsize=FONT_SMALL,
                 color="k" if np.isnan(v) else text_color(im.cmap(im.norm(v / 1e3))))
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
     ax.set_yticks(range(len(labels)), labels)
@@ -95,7 +96,7 @@ def budget_vs_performance(nets: dict, labels):
                     capsize=3, ms=6)
     ax.set(xscale="log", xlabel="modulation parameters per task (log; 'none' drawn at 1)",
            ylabel="final performance (mean over tasks)")
-    fig.legend(loc="outside right center", fontsize=7, title="variant")
+    fig.legend(loc="outside right center", fontsize=FONT_SMALL, title="variant")
     return fig
 
 
@@ -124,40 +125,87 @@ def ablation_bars(tasks, bars: dict[str, np.ndarray], criterion: float = 0.9):
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
     ax.axhline(criterion, color="k", ls=":", lw=1)
     ax.set(ylabel="performance (dotted: criterion)", ylim=(lo, top))
-    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.35))
+    ax.legend(fontsize=FONT_SMALL, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.35))
     return fig
 
 
 def lesion_maps(tasks, drops: dict[str, dict[str, np.ndarray]]):
-    """Per variant (rows), the performance drop (intact - lesioned) on each task (columns of a
-    map) after silencing the most task-variant units of each task (rows of a map): the mean over
-    seeds, then every seed, then the random-lesion control (one row per seed: the drop on each
-    task after silencing as many random units). ``drops``: :func:`lib.analysis.claims.lesion_drops`."""
-    n_seeds = max(len(d["targeted"]) for d in drops.values())
+    """Two figures from :func:`lib.analysis.claims.lesion_drops` (``drops[label]``: ``targeted``
+    (S, K, K), ``random`` (S, K)):
+
+    1. per variant (one panel each, at most :data:`lib.plots.MAX_COLS` a row), the mean over
+       seeds of the performance drop (intact - lesioned) on each task (columns) after silencing
+       the most task-variant units of each task (rows);
+    2. every seed of every variant (:func:`lesion_seeds`): its mean drop on the lesioned task
+       itself (the diagonal), on the other tasks, and after silencing as many random units.
+
+    Returns the list of both figures."""
+    return [lesion_mean_maps(tasks, drops), lesion_seeds(drops)]
+
+
+def lesion_mean_maps(tasks, drops: dict[str, dict[str, np.ndarray]]):
+    """Per variant, the mean over seeds of the drop map (rows: task lesioned, columns: task
+    measured), one panel each, at most :data:`lib.plots.MAX_COLS` a row."""
     K = len(tasks)
     names = _task_names(tasks)
-    cell = 0.16 * K + 0.7
-    fig, axes = figure(len(drops), n_seeds + 2, cell, cell)
-    for r, (lab, d) in enumerate(drops.items()):
-        panels = [("mean of seeds", d["targeted"].mean(0))]
-        panels += [(f"seed {s}", m) for s, m in enumerate(d["targeted"])]
-        panels += [("random units\n(rows: seeds)", d["random"])]
-        panels += [(None, None)] * (n_seeds + 2 - len(panels))
-        for c, (title, drop) in enumerate(panels):
-            ax = axes[r, c]
-            if drop is None:
-                ax.set_visible(False)
-                continue
-            im = ax.imshow(drop, vmin=0, vmax=1, cmap="Reds", aspect="auto")
-            if r == 0:
-                ax.set_title(title, fontsize=7)
-            ax.set_xticks(range(K), names if r == len(drops) - 1 else [], rotation=90,
-                          fontsize=5)
-            if c == 0:
-                ax.set_yticks(range(K), names, fontsize=5)
-                ax.set_ylabel(f"{lab}\nlesioned: task", fontsize=7, color=color(lab))
-            else:
-                ax.set_yticks([])
-    fig.supxlabel("task measured (columns of every map)", fontsize=8)
-    fig.colorbar(im, ax=axes, label="performance drop (intact − lesioned)", shrink=0.5)
+    labels = list(drops)
+    ncols = min(len(labels), MAX_COLS)
+    nrows = int(np.ceil(len(labels) / ncols))
+    cell = 0.18 * K + 1.0
+    fig, axes = figure(nrows, ncols, cell, cell)
+    im = None
+    seeds = {len(drops[lab]["targeted"]) for lab in labels}
+    for i, (ax, lab) in enumerate(zip(axes.flat, labels)):
+        d = drops[lab]
+        im = ax.imshow(d["targeted"].mean(0), vmin=0, vmax=1, cmap="Reds", aspect="auto")
+        ax.set_title(lab if len(seeds) == 1 else f"{lab} (n={len(d['targeted'])})",
+                     color=color(lab))
+        bottom = i + ncols >= len(labels)     # no panel below: this one carries the names
+        ax.set_xticks(range(K), names if bottom else [], rotation=90)
+        ax.set_yticks(range(K), names if i % ncols == 0 else [])
+    for ax in axes.flat[len(labels):]:
+        ax.set_visible(False)
+    if len(seeds) == 1:
+        fig.suptitle(f"Drop after silencing each task's most task-variant units, mean over "
+                     f"{seeds.pop()} seeds", fontsize=FONT)
+    fig.supxlabel("task measured")
+    fig.supylabel("task whose units are silenced")
+    if im is not None:
+        fig.colorbar(im, ax=axes, label="performance drop\n(intact − lesioned)", shrink=0.6)
+    return fig
+
+
+LESION_MARKS = (("own task (diagonal)", "o", True), ("other tasks", "o", False),
+                ("random units", "x", True))
+"""How :func:`lesion_seeds` draws each drop: name, marker, filled."""
+
+
+def lesion_seeds(drops: dict[str, dict[str, np.ndarray]]):
+    """Every seed of every variant (rows): its mean drop on the lesioned task itself (filled
+    dot; the diagonal of its map), on the other tasks (open dot) and after silencing as many
+    random units (cross; the control), each the mean over tasks of that seed's map."""
+    labels = list(drops)
+    fig, axes = figure(1, 1, 6.0, 0.32 * len(labels) + 1.3)
+    ax = axes[0, 0]
+    for y, lab in enumerate(labels):
+        targeted, random = drops[lab]["targeted"], drops[lab]["random"]
+        K = targeted.shape[1]
+        eye = np.eye(K, dtype=bool)
+        values = (targeted[:, eye].mean(1), targeted[:, ~eye].mean(1) if K > 1 else [],
+                  random.mean(1))
+        for (name, mk, filled), v, dy in zip(LESION_MARKS, values, (-0.2, 0.0, 0.2)):
+            v = np.asarray(v, float)
+            paint = ({"color": color(lab)} if mk == "x" else   # a line marker has no face
+                     {"facecolors": color(lab) if filled else "none", "edgecolors": color(lab)})
+            ax.scatter(v, np.full(len(v), y + dy), s=22, marker=mk, linewidths=1.0,
+                       label=name if y == 0 else None, **paint)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+    ax.axvline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("performance drop (intact − lesioned), mean over tasks; one mark per seed")
+    ax.grid(axis="x", alpha=0.3)
+    handles = [Line2D([], [], ls="", marker=mk, color="0.3", mfc="0.3" if filled else "none")
+               for _, mk, filled in LESION_MARKS]
+    fig.legend(handles, [n for n, _, _ in LESION_MARKS], loc="outside lower center", ncols=3,
+               frameon=False)
     return fig

@@ -6,7 +6,7 @@ from matplotlib.ticker import MaxNLocator
 
 from lib.analysis import calibration as cal
 from lib.core.tasks import DISPLAY_NAMES
-from lib.plots import figure
+from lib.plots import FONT, FONT_SMALL, figure
 
 ARM_STYLE = {  # colour-blind-safe (Okabe-Ito) colours per arm; Yang's protocol in black
     "yang": "#000000", "no_clip": "#999999", "lr_2e-3": "#E69F00", "uniform": "#56B4E9",
@@ -33,9 +33,9 @@ def curves(study: dict, mech: str, tasks, arms, criterion: float = 0.9):
         ax.axhline(criterion, color="k", ls=":", lw=1)
         ax.set(title=DISPLAY_NAMES[task], ylim=(-0.02, 1.02))
     axes[0, 0].set_ylabel("performance (standard trials)")
-    fig.supxlabel("training trials (thousands)", fontsize=9)
+    fig.supxlabel("training trials (thousands)", fontsize=FONT)
     handles, labels = axes[0, -1].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside right center", fontsize=7, title="arm")
+    fig.legend(handles, labels, loc="outside right center", fontsize=FONT_SMALL, title="arm")
     return fig
 
 

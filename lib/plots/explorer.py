@@ -15,7 +15,7 @@ from IPython.display import display
 from lib.analysis import explorer as E6
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES, N_RING
-from lib.plots import figure
+from lib.plots import FIGURE_WIDTH_IN, FONT, FONT_SMALL, figure, stamp
 
 TASK_COLORS = ("#0072B2", "#D55E00")
 """Task i and task j of the pair (Okabe-Ito blue and vermillion; also told apart by line style:
@@ -61,10 +61,10 @@ def draw(view: dict, axes, legend: bool = True, titles: bool = True) -> None:
         ax_out.axhline(_row(ang), color=TASK_COLORS[k], ls=TASK_STYLES[k], lw=1.4,
                        label=f"{_name(task)} answer" + (" (fixate)" if ang < 0 else ""))
     ax_out.set_yticks([0, 1, 1 + N_RING / 4, 1 + N_RING / 2, 1 + 3 * N_RING / 4],
-                      ["fix", "0", "π/2", "π", "3π/2"], fontsize=7)
+                      ["fix", "0", "π/2", "π", "3π/2"], fontsize=FONT_SMALL)
     ax_out.set_xlim(0, T)
-    ax_out.tick_params(labelsize=7)
-    ax_out.set_xlabel("time step", fontsize=7)
+    ax_out.tick_params(labelsize=FONT_SMALL)
+    ax_out.set_xlabel("time step", fontsize=FONT_SMALL)
 
     perf = [view["perf_i"], view["perf_j"]]
     ax_perf.bar([0, 1], perf, color=TASK_COLORS, hatch=["", "//"], edgecolor="k", lw=0.5,
@@ -73,12 +73,12 @@ def draw(view: dict, axes, legend: bool = True, titles: bool = True) -> None:
                  label="own context")
     ax_perf.axhline(CRITERION, color="0.4", ls="--", lw=0.8, label="criterion")
     for x, p in enumerate(perf):
-        ax_perf.text(x, min(p + 0.03, 1.02), f"{p:.2f}", ha="center", va="bottom", fontsize=7)
-    ax_perf.set_xticks([0, 1], [_name(a), _name(b)], fontsize=7)
+        ax_perf.text(x, min(p + 0.03, 1.02), f"{p:.2f}", ha="center", va="bottom", fontsize=FONT_SMALL)
+    ax_perf.set_xticks([0, 1], [_name(a), _name(b)], fontsize=FONT_SMALL)
     ax_perf.set_ylim(0, 1.12)
     ax_perf.set_xlim(-0.6, 1.6)
-    ax_perf.tick_params(labelsize=7)
-    ax_perf.set_ylabel("performance", fontsize=7)
+    ax_perf.tick_params(labelsize=FONT_SMALL)
+    ax_perf.set_ylabel("performance", fontsize=FONT_SMALL)
 
     for k, key in enumerate(("ref_i", "ref_j")):
         ref = np.asarray(view[key])
@@ -89,26 +89,28 @@ def draw(view: dict, axes, legend: bool = True, titles: bool = True) -> None:
     ax_pc.plot(*traj[0], "o", color="k", ms=4)
     ax_pc.plot(*traj[-1], "s", color="k", ms=4)
     ve = np.asarray(view["var_explained"]) * 100
-    ax_pc.set_xlabel(f"PC 1 ({ve[0]:.0f}%)", fontsize=7)
-    ax_pc.set_ylabel(f"PC 2 ({ve[1]:.0f}%)", fontsize=7)
-    ax_pc.tick_params(labelsize=7)
+    ax_pc.set_xlabel(f"PC 1 ({ve[0]:.0f}%)", fontsize=FONT_SMALL)
+    ax_pc.set_ylabel(f"PC 2 ({ve[1]:.0f}%)", fontsize=FONT_SMALL)
+    ax_pc.tick_params(labelsize=FONT_SMALL)
     if titles:
         who = f"{view['label']} seed {view['seed']}: " if "label" in view else ""
         ax_out.set_title(f"{who}{_name(a)} trial {view['trial']} → {view['outcome']}",
-                         fontsize=8)
-        ax_perf.set_title(f"λ = {view['lam']:.2f}, noise s.d. {view['noise']:.2f}", fontsize=8)
-        ax_pc.set_title("state in the pair's PC plane", fontsize=8)
+                         fontsize=FONT_SMALL)
+        ax_perf.set_title(f"λ = {view['lam']:.2f}, noise s.d. {view['noise']:.2f}", fontsize=FONT_SMALL)
+        ax_pc.set_title("state in the pair's PC plane", fontsize=FONT_SMALL)
     if legend:
-        ax_out.legend(fontsize=6, loc="upper left", framealpha=0.8)
-        ax_perf.legend(fontsize=6, loc="upper right", framealpha=0.8)
-        ax_pc.legend(fontsize=6, loc="best", framealpha=0.8)
+        ax_out.legend(fontsize=FONT_SMALL, loc="upper left", framealpha=0.8)
+        ax_perf.legend(fontsize=FONT_SMALL, loc="upper right", framealpha=0.8)
+        ax_pc.legend(fontsize=FONT_SMALL, loc="best", framealpha=0.8)
 
 
 def _grid(nrows: int, ncols: int, w: float = 1.75, h: float = 1.35, **kw):
     """A grid of panels with fixed spacing: the gallery's figures hold dozens of small axes,
     where constrained layout would double the drawing time."""
+    w = min(w, (FIGURE_WIDTH_IN - 0.6) / ncols)    # the whole grid within the page's column
     W, H = w * ncols + 0.6, h * nrows + 1.2
     fig, axes = plt.subplots(nrows, ncols, figsize=(W, H), squeeze=False, **kw)
+    stamp(fig)
     fig.subplots_adjust(left=0.6 / W, right=1 - 0.1 / W, bottom=0.65 / H, top=1 - 0.7 / H,
                         wspace=0.45, hspace=0.45)
     return fig, axes
@@ -128,24 +130,24 @@ def gallery(views: dict, labels, lambdas) -> list:
             for k, (_, axes) in enumerate(figs):
                 ax = axes[r, c]
                 if r == 0:
-                    ax.set_title(f"λ = {lam:g}", fontsize=8)
+                    ax.set_title(f"λ = {lam:g}", fontsize=FONT_SMALL)
                 if c == 0:
-                    ax.set_ylabel(lab, fontsize=8)
+                    ax.set_ylabel(lab, fontsize=FONT_SMALL)
                 else:
                     ax.set_ylabel("")
                 if k == 0:
-                    ax.text(0.97, 0.06, view["outcome"], transform=ax.transAxes, fontsize=6,
+                    ax.text(0.97, 0.06, view["outcome"], transform=ax.transAxes, fontsize=FONT_SMALL,
                             ha="right", va="bottom",
                             bbox={"fc": "w", "ec": "none", "alpha": 0.8, "pad": 1})
                 if r < len(labels) - 1:
                     ax.set_xlabel("")
                 elif k == 2:        # each network has its own PCs: no shared variance figure
-                    ax.set_xlabel("PC 1", fontsize=7)
+                    ax.set_xlabel("PC 1", fontsize=FONT_SMALL)
     a, b = next(iter(views.values()))["pair"]
     seed = next(iter(views.values())).get("seed")
     for name, (fig, axes) in zip(VIEW_NAMES, figs):
         fig.suptitle(f"{_name(a)} / {_name(b)}, c = (1-λ) e_{_name(a)} + λ e_{_name(b)}: "
-                     f"{name} (seed {seed})", fontsize=9, y=1 - 0.12 / fig.get_figheight(),
+                     f"{name} (seed {seed})", fontsize=FONT, y=1 - 0.12 / fig.get_figheight(),
                      va="top")
     handles = [plt.Line2D([], [], color=TASK_COLORS[k], ls=TASK_STYLES[k],
                           label=f"{_name(t)} answer / pure {_name(t)} context")
@@ -154,7 +156,7 @@ def gallery(views: dict, labels, lambdas) -> list:
         fig.legend(handles=handles + ([plt.Line2D([], [], color="k", lw=1.8,
                                                   label="the mixed context")]
                                       if fig is figs[2][0] else []),
-                   loc="lower center", ncols=3, fontsize=7, frameon=False)
+                   loc="lower center", ncols=3, fontsize=FONT_SMALL, frameon=False)
     return [f for f, _ in figs]
 
 
@@ -255,7 +257,7 @@ class Explorer:
                              f"c = {1 - self.view['lam']:.2f} e_{_name(self.view['pair'][0])} + "
                              f"{self.view['lam']:.2f} e_{_name(self.view['pair'][1])}"
                              + (f" + {self.view['noise']:.2f} η" if self.view["noise"] else ""),
-                             fontsize=9)
+                             fontsize=FONT)
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", dpi=IMAGE_DPI)
         self.image.value = buffer.getvalue()

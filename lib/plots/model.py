@@ -9,7 +9,7 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 
 from lib.analysis.anatomy import QUANTITIES
-from lib.plots import figure, style
+from lib.plots import FONT_SMALL, figure, style
 from lib.core.tasks import DT
 
 _GROUP_COLORS = ("#fde0dd", "#e0ecf4", "#e5f5e0", "#fff7bc", "#efedf5")
@@ -57,20 +57,20 @@ def mixture_modulation(paths: dict[str, pd.DataFrame], tasks: tuple[str, str]):
                 bottom.plot(d["l"], d["off_chord"], ms=3.5, lw=1.2, label=lab, **style(lab))
         top.plot([0, 1], [0, 1], ":", color="k", lw=1)
         top.set(title={"gain": "gain g(c)", "bias": "bias β(c)", "W": "recurrent W(c)"}[q],
-                ylabel="|q(λ) − q(0)| / |q(1) − q(0)|" if col == 0 else None)
-        bottom.set(xlabel=f"mixture weight λ  ({tasks[0]} → {tasks[1]})",
-                   ylabel="distance from chord / span" if col == 0 else None)
+                ylabel="|q(λ) − q(0)| /\n|q(1) − q(0)|" if col == 0 else None)
+        bottom.set(ylabel="distance from chord\n/ span" if col == 0 else None)
         if not top.lines[:-1]:
             top.text(0.5, 0.5, "not modulated by\nany network shown", ha="center",
-                     va="center", transform=top.transAxes, fontsize=8, color="0.4")
+                     va="center", transform=top.transAxes, fontsize=FONT_SMALL, color="0.4")
     # one scale for the bottom row, so float rounding (~1e-7) reads as the zero it is
     top_chord = max([float(df["off_chord"].max()) for df in paths.values()
                      if df["off_chord"].notna().any()], default=0.0)
     for ax in axes[1]:
         ax.set_ylim(-0.05 * max(top_chord, 1e-3), 1.1 * max(top_chord, 1e-3))
+    fig.supxlabel(f"mixture weight λ  ({tasks[0]} → {tasks[1]})")
     handles = {h.get_label(): h for a in axes[0] for h in a.lines
                if not h.get_label().startswith("_")}
-    fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=7,
+    fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=FONT_SMALL,
                frameon=False)
     return fig
 
@@ -109,11 +109,11 @@ def mixture_outputs(demos: dict[str, dict], tasks: tuple[str, str]):
                                clip_on=False, mec="w", mew=0.6)
         right.plot(np.where(d["fixation"] > 0.5, np.nan, d["angle"]), ls, "o", color="w",
                    mec="k", mew=0.5, ms=3.5)
-        right.set_ylabel("mixture weight λ", fontsize=8)
+        right.set_ylabel("mixture weight λ", fontsize=FONT_SMALL)
     axes[0, 0].set_title(f"fixation output (blue: λ = 0, {tasks[0]};\nred: λ = 1, {tasks[1]})",
-                         fontsize=8, pad=9)
+                         fontsize=FONT_SMALL, pad=9)
     axes[0, 1].set_title(f"ring output at the last step (dots: decoded angle;\n"
-                         f"triangles: target of {tasks[0]} blue, of {tasks[1]} red)", fontsize=8,
+                         f"triangles: target of {tasks[0]} blue, of {tasks[1]} red)", fontsize=FONT_SMALL,
                          pad=9)
     axes[-1, 0].set_xlabel("time (ms)")
     axes[-1, 1].set_xlabel("angle (rad)")
@@ -139,7 +139,7 @@ def time_varying(res: dict, tasks: tuple[str, str], label: str):
         ax.set_xlabel("time (ms)")
     axes[0, 0].set(ylabel="fixation output", ylim=(-0.02, 1.02), title=label)
     axes[0, 1].set(ylabel="decoded angle (rad)\n(while not fixating)", ylim=(0, 2 * np.pi))
-    axes[0, 0].legend(fontsize=7, frameon=False)
+    axes[0, 0].legend(fontsize=FONT_SMALL, frameon=False)
     return fig
 
 

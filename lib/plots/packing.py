@@ -13,11 +13,15 @@ from matplotlib.lines import Line2D
 
 from lib.analysis.packing import (CRITERION, PRETRAINED_ARM, RANDOM_ARM, SEQ_ARMS, VERDICT_ARM,
                                   Capacity, Forgetting)
-from lib.plots import color, figure, style
+from lib.plots import FONT_SMALL, FONT_TITLE, MAX_COLS, color, figure, marker, style
 
 ARM_TITLES = {"trained": "joint training", "frozen_random": "frozen random backbone",
               "pretrained": "frozen pretrained backbone", "seq_modulation":
               "sequential, modulation only", "seq_finetune": "sequential, fine-tuning"}
+
+
+SEQ_MODE_TITLES = {"seq_modulation": "modulation only", "seq_finetune": "fine-tuning"}
+"""P3's modes, short enough to label a row of panels."""
 
 
 def _variants(df) -> list[str]:
@@ -40,90 +44,141 @@ def _empty(title: str):
 
 def _legend(fig, ax) -> None:
     handles, names = ax.get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside right center", fontsize=7, title="variant")
+    fig.legend(handles, names, loc="outside right center", fontsize=FONT_SMALL, title="variant")
 
 
 def at_criterion_vs_k(cap: Capacity, backbone: str = VERDICT_ARM):
-    """One panel per N: tasks at criterion (mean and 95% t interval over seeds) against the
-    number of tasks trained together, K, one line per variant; the dotted diagonal is every
-    task learned."""
+    """One panel per N (at most :data:`lib.plots.MAX_COLS` side by side): tasks at criterion,
+    the mean over seeds, against the number of tasks trained together, K, one line per variant;
+    the dotted diagonal is every task learned. (With 3 seeds a t interval spans most of the
+    axis and hides the lines; each seed's capacity is in :func:`capacity_vs_n`.)"""
     c = cap.arm(backbone).by_k
     if not len(c):
         return _empty(ARM_TITLES.get(backbone, backbone))
     ns = sorted(set(c.N))
-    fig, axes = figure(1, max(1, len(ns)), 3.2, 3.0, sharey=True)
+    ncols = min(len(ns), MAX_COLS)
+    fig, axes = figure(int(np.ceil(len(ns) / ncols)), ncols, 2.6, 2.5, sharey=True)
+    for ax in axes.flat[len(ns):]:
+        ax.axis("off")
     labels = _variants(c)
     ks = sorted(set(c.K))
     off = _offsets(labels, 0.06 * (max(ks) - min(ks) + 1) / max(1, len(labels)))
-    for ax, n in zip(axes[0], ns):
+    for ax, n in zip(axes.flat, ns):
         ax.plot([0, max(ks)], [0, max(ks)], color="0.5", ls=":", lw=1, label="all learned")
         for lab in labels:
             g = c[(c.variant == lab) & (c.N == n)].sort_values("K")
-            ax.errorbar(g.K + off[lab], g.at_criterion, yerr=np.nan_to_num(g.at_criterion_hw),
-                        label=lab, lw=1.3, ms=5, capsize=2, **style(lab))
+            ax.plot(g.K + off[lab], g.at_criterion, label=lab, lw=1.3, ms=5, **style(lab))
         ax.set(title=f"N = {n}", xlabel="tasks trained together, K", xticks=ks,
                xlim=(min(ks) - 0.7, max(ks) + 0.7), ylim=(-0.3, max(ks) + 0.5))
-    axes[0, 0].set_ylabel("tasks at criterion (of K)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("tasks at criterion\n(mean over seeds)")
     _legend(fig, axes[0, 0])
     fig.suptitle(f"Tasks at criterion against K ({ARM_TITLES.get(backbone, backbone)})",
-                 fontsize=10)
+                 fontsize=FONT_TITLE)
     return fig
 
 
+def _seed_points(ax, x: float, values: np.ndarray, lab: str, spread: float) -> None:
+    """Every seed's value as the variant's marker (spread sideways by ``spread`` in x units so
+    that equal values stay visible), with the range over seeds as a thin vertical line."""
+    values = np.sort(np.asarray(values, float))
+    if not len(values):
+        return
+    dx = (np.arange(len(values)) - (len(values) - 1) / 2) * spread
+    ax.vlines(x, values.min(), values.max(), color=color(lab), lw=1, alpha=0.7)
+    ax.scatter(x + dx, values, s=22, marker=marker(lab), color=color(lab), alpha=0.75,
+               zorder=3, linewidths=0)
+
+
+MEDIAN_MARK = {"marker": "_", "ms": 16, "mew": 2.2}
+"""The median over seeds: a short horizontal bar across the seeds' markers."""
+
+
+def _median_line(ax, x, median, lab: str) -> None:
+    """The medians of ``lab`` joined in order, each a short bar (:data:`MEDIAN_MARK`)."""
+    kw = style(lab)
+    kw.pop("marker")
+    ax.plot(x, median, lw=1.2, **kw, **MEDIAN_MARK, zorder=2)
+
+
+def _seed_legend(fig, ax, labels, extra=()) -> None:
+    """The variants (their marker: a seed; their line: the medians) and ``extra`` handles."""
+    handles = [Line2D([], [], ms=5, **style(lab)) for lab in labels] + list(extra)
+    names = list(labels) + [h.get_label() for h in extra]
+    fig.legend(handles, names, loc="outside right center", fontsize=FONT_SMALL, title="variant")
+
+
+def _medians(ps: pd.DataFrame, lab: str) -> pd.DataFrame:
+    """Per N, the median, min and max capacity over the seeds of ``lab`` and the seed values."""
+    g = ps[ps.variant == lab].groupby("N").capacity
+    return pd.DataFrame({"median": g.median(), "lo": g.min(), "hi": g.max(),
+                         "seeds": g.apply(list)}).sort_index()
+
+
 def capacity_vs_n(cap: Capacity, backbone: str = VERDICT_ARM):
-    """Capacity (the largest K with every task at criterion; mean and 95% t interval over seeds)
-    against the network size N (log scale), one line per variant."""
-    s = cap.arm(backbone).summary
+    """Capacity (the largest K with every task at criterion) against the network size N (log
+    scale): every seed as the variant's marker, the median over seeds as a short bar joined
+    across N, the range over seeds as a thin vertical line, one line per variant."""
+    arm = cap.arm(backbone)
+    s, ps = arm.summary, arm.per_seed
     if not len(s):
         return _empty(ARM_TITLES.get(backbone, backbone))
-    fig, axes = figure(1, 1, 5.2, 3.4)
+    fig, axes = figure(1, 1, 5.6, 3.4)
     ax = axes[0, 0]
     labels = _variants(s)
-    off = _offsets(labels, 0.04)
+    off = _offsets(labels, 0.1)
     for lab in labels:
-        g = s[s.variant == lab].sort_values("N")
-        ax.errorbar(g.N * 2 ** off[lab], g.capacity, yerr=np.nan_to_num(g.capacity_hw),
-                    label=lab, lw=1.3, ms=6, capsize=3, **style(lab))
+        m = _medians(ps, lab)
+        x = m.index.to_numpy(float) * 2 ** off[lab]
+        _median_line(ax, x, m["median"], lab)
+        for xi, seeds in zip(x, m["seeds"]):
+            _seed_points(ax, xi, seeds, lab, spread=xi * 0.02)
     ns = sorted(set(s.N))
     k_max = int(s.largest_K.max()) if len(s) else 1
-    ax.axhline(k_max, color="0.5", ls=":", lw=1, label=f"largest K trained ({k_max})")
+    top = ax.axhline(k_max, color="0.5", ls=":", lw=1, label=f"largest K trained ({k_max})")
     ax.set(xscale="log", xticks=ns, xticklabels=[str(n) for n in ns], xlabel="units N (log)",
            ylabel="capacity: largest K with\nevery task at criterion", ylim=(-0.3, k_max + 0.5),
            title=f"Capacity against N ({ARM_TITLES.get(backbone, backbone)})")
     ax.minorticks_off()
-    _legend(fig, ax)
+    _seed_legend(fig, ax, labels, [top])
+    fig.text(0.01, 0.0, "markers: seeds; bar: median over seeds; vertical line: range",
+             fontsize=FONT_SMALL, color="0.3", ha="left", va="top")
     return fig
 
 
 def capacity_vs_params(cap: Capacity, backbone: str = VERDICT_ARM):
-    """The parameter-efficiency view: capacity (mean, 95% t interval over seeds) against the
-    total modulation parameters the packed tasks use (per-task budget × capacity), one point per
-    N joined in order of N, for every variant with modulation parameters; the label next to a
-    point is its N."""
-    s = cap.arm(backbone).summary
+    """The parameter-efficiency view: capacity (every seed as the variant's marker, the median
+    over seeds as a bar, the range as a vertical line) against the total modulation parameters the packed tasks use (per-task budget ×
+    median capacity), one point per N joined in order of N, for every variant with modulation
+    parameters; the label next to a point is its N."""
+    arm = cap.arm(backbone)
+    s = arm.summary
     s = s[np.isfinite(s.params_per_task.astype(float)) & (s.params_per_task.astype(float) > 0)]
     if not len(s):
         return _empty(ARM_TITLES.get(backbone, backbone))
-    fig, axes = figure(1, 1, 5.2, 3.6)
+    fig, axes = figure(1, 1, 5.6, 3.6)
     ax = axes[0, 0]
+    lin = float(s.params_per_task.min())
+    xs = []
     for lab in _variants(s):
-        g = s[s.variant == lab].sort_values("N")
-        x = g.capacity * g.params_per_task
-        ax.errorbar(x, g.capacity, yerr=np.nan_to_num(g.capacity_hw), label=lab, lw=1.2, ms=6,
-                    capsize=3, **style(lab))
-        for xi, yi, n in zip(x, g.capacity, g.N):
-            ax.annotate(f"N={int(n)}", (xi, yi), textcoords="offset points", xytext=(4, -9),
-                        fontsize=6, color=color(lab))
-    pos = (s.capacity * s.params_per_task)
-    lin = float(s.params_per_task.min()) if len(s) else 1.0
-    ax.set(xscale="symlog", xlabel="modulation parameters in use\n(per-task budget × capacity; "
+        budget = s[s.variant == lab].set_index("N").params_per_task.astype(float)
+        m = _medians(arm.per_seed, lab).loc[budget.index]
+        x = m["median"] * budget
+        xs += list(x)
+        _median_line(ax, x, m["median"], lab)
+        for xi, seeds in zip(x, m["seeds"]):
+            _seed_points(ax, xi, seeds, lab, spread=max(abs(xi), lin) * 0.03)
+        for xi, yi, n in zip(x, m["median"], m.index):
+            ax.annotate(f"N={int(n)}", (xi, yi), textcoords="offset points", xytext=(4, -10),
+                        fontsize=FONT_SMALL, color=color(lab))
+    ax.set(xlabel="modulation parameters in use\n(per-task budget × median capacity; "
            "symmetric log)", ylabel="capacity (tasks)",
            title=f"Parameter efficiency ({ARM_TITLES.get(backbone, backbone)})")
     ax.set_xscale("symlog", linthresh=lin)
-    ax.set_xlim(-0.3 * lin, max(float(pos.max()) if len(pos) else lin, lin) * 2.5)
+    ax.set_xlim(-0.3 * lin, max(max(xs, default=lin), lin) * 2.5)
     if len(s):
         ax.set_ylim(-0.3, float(s.largest_K.max()) + 0.5)
-    _legend(fig, ax)
+    _seed_legend(fig, ax, _variants(s))
     return fig
 
 
@@ -155,13 +210,13 @@ def pretrained_vs_random(table: pd.DataFrame, cmp: pd.DataFrame):
         ax.axhline(k, color="0.5", ls=":", lw=1)
         ax.set(title=f"N = {n}, K = {k}", xticks=range(len(labels)), xlim=(-0.6,
                len(labels) - 0.4), ylim=(-0.3, k + 0.5))
-        ax.set_xticklabels(labels, rotation=20, fontsize=7)
+        ax.set_xticklabels(labels, rotation=20, fontsize=FONT_SMALL)
     axes[0, 0].set_ylabel("tasks at criterion (of K)")
     handles = [Line2D([], [], color="0.3", marker="o", mfc="white", ls="", label="random"),
                Line2D([], [], color="0.3", marker="o", ls="", label="pretrained"),
                Line2D([], [], color="0.5", ls=":", label="all K tasks")]
-    fig.legend(handles=handles, loc="outside right center", fontsize=7, title="backbone")
-    fig.suptitle("Tasks learned through modulation on a frozen backbone", fontsize=10)
+    fig.legend(handles=handles, loc="outside right center", fontsize=FONT_SMALL, title="backbone")
+    fig.suptitle("Tasks learned through modulation on a frozen backbone", fontsize=FONT_TITLE)
     return fig
 
 
@@ -202,12 +257,12 @@ def forgetting_curves(fg: Forgetting):
     for ax in axes[-1]:
         ax.set_xlabel("after stage k")
     for ax, (arm, n) in zip(axes[:, 0], cells):
-        ax.set_ylabel(f"{ARM_TITLES.get(arm, arm)}, N = {n}\nperformance on task j",
-                      fontsize=7)
+        ax.set_ylabel(f"{SEQ_MODE_TITLES.get(arm, arm)}\nN = {n}", fontsize=FONT_SMALL)
+    fig.supylabel("performance on task j (rows: sequential mode, size)")
     handles, names = next((ax.get_legend_handles_labels() for ax in axes.flat
                            if ax.get_legend_handles_labels()[0]), ([], []))
-    fig.legend(handles, names, loc="outside right center", fontsize=7, title="task j")
-    fig.suptitle("Forgetting curves: each task after every later stage", fontsize=10)
+    fig.legend(handles, names, loc="outside right center", fontsize=FONT_SMALL, title="task j")
+    fig.suptitle("Forgetting curves: each task after every later stage", fontsize=FONT_TITLE)
     return fig
 
 
@@ -234,7 +289,7 @@ def stage_summary(fg: Forgetting):
             e = g[g.stage > 1]
             axes[1, col].errorbar(e.stage + off[lab], e.earlier, yerr=np.nan_to_num(e.earlier_hw),
                                   label=lab, lw=1.3, ms=5, capsize=2, **style(lab))
-        axes[0, col].set_title(f"{ARM_TITLES.get(arm, arm)}, N = {n}", fontsize=8)
+        axes[0, col].set_title(f"{ARM_TITLES.get(arm, arm)}, N = {n}", fontsize=FONT_SMALL)
         axes[1, col].set_xlabel("stage k")
         for ax in axes[:, col]:
             ax.axhline(CRITERION, color="0.5", ls=":", lw=1)
@@ -245,9 +300,9 @@ def stage_summary(fg: Forgetting):
     for ax in axes[0]:
         for h, name in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(name, h)
-    fig.legend(list(seen.values()), list(seen), loc="outside right center", fontsize=7,
+    fig.legend(list(seen.values()), list(seen), loc="outside right center", fontsize=FONT_SMALL,
                title="variant")
-    fig.suptitle("Sequential packing: learning the new task, keeping the old ones", fontsize=10)
+    fig.suptitle("Sequential packing: learning the new task, keeping the old ones", fontsize=FONT_TITLE)
     return fig
 
 

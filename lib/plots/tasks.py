@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import Normalize
 
-from lib.plots import figure
+from lib.plots import FIGURE_WIDTH_IN, FONT_SMALL, FONT_TITLE, MAX_COLS, figure, split, stamp
 from lib.core.reference import EPOCHS, FAMILIES
 from lib.core.tasks import DISPLAY_NAMES, DT, N_RING, Batch
 
@@ -18,6 +18,10 @@ protanopia; only this chapter colours task families, the later ones colour mecha
 _RING_COLORS = {"1": "#66c2a5", "2": "#fc8d62", "1+2": "#8da0cb", "1→1": "#a6d854",
                 "1→2": "#ffd92f", "2→1": "#e5c494", "2→2": "#b3b3b3"}
 _ROWS = ("fixation", "ring 1 input", "ring 2 input", "target ring", "cost mask")
+TRIAL_COLUMN_IN = 2.4
+"""Width of one task's column in :func:`trial_grid` (inches), where the page allows it."""
+TRIAL_MARGIN_IN = 1.2
+"""Room for the row labels and the colour bar of :func:`trial_grid` (inches)."""
 _ANGLE_TICKS = ([0, np.pi, 2 * np.pi], ["0", "π", "2π"])
 
 
@@ -34,18 +38,28 @@ def trial_grid(batches: dict[str, Batch], trial: int = 0, title: str | None = No
     Rows: fixation input (black) and fixation target (orange, dashed); ring 1 and ring 2 inputs
     (units by preferred angle x time); the response-ring target with ``y_loc`` (dots; absent where
     the network must fixate); the cost mask of the response outputs (the fixation output's weight
-    is twice this). Dotted verticals separate Yang's named epochs, labelled on top.
+    is twice this). Dotted verticals separate Yang's named epochs, labelled on top. More than
+    :data:`lib.plots.MAX_COLS` tasks: a list of figures, at most that many tasks each
+    (:func:`lib.plots.split`).
     """
     tasks = list(batches)
     if not tasks:
         raise ValueError("batches={}: give at least one task's batch")
+    groups = split(tasks, MAX_COLS)
+    if len(groups) > 1:
+        return [trial_grid({t: batches[t] for t in g}, trial,
+                           None if title is None else f"{title}, part {i + 1} of {len(groups)}")
+                for i, g in enumerate(groups)]
     vmax = max(float(b.x[:, trial, 1:].max()) for b in batches.values())
     norm = Normalize(0, max(vmax, 0.85))
     # a fixed layout: constrained layout costs seconds per figure with this many axes
-    fig, axes = plt.subplots(len(_ROWS), len(tasks), figsize=(2.4 * len(tasks) + 1.2, 5.6),
+    col_w = min(TRIAL_COLUMN_IN, (FIGURE_WIDTH_IN - TRIAL_MARGIN_IN) / len(tasks))
+    width = col_w * len(tasks) + TRIAL_MARGIN_IN
+    fig, axes = plt.subplots(len(_ROWS), len(tasks), figsize=(width, 5.6),
                              sharex="col", squeeze=False,
-                             gridspec_kw={"hspace": 0.25, "wspace": 0.08})
-    fig.subplots_adjust(left=0.9 / (2.4 * len(tasks) + 1.2), right=0.9, top=0.84, bottom=0.09)
+                             gridspec_kw={"hspace": 0.25, "wspace": 0.2})
+    stamp(fig)
+    fig.subplots_adjust(left=0.9 / width, right=1 - 0.75 / width, top=0.84, bottom=0.09)
     for col, task in enumerate(tasks):
         b = batches[task]
         T = b.x.shape[0]
@@ -73,20 +87,21 @@ def trial_grid(batches: dict[str, Batch], trial: int = 0, title: str | None = No
                 a.axvline(on, color="w" if a in ax[1:4] else "0.6", ls=":", lw=0.8)
             # alternate heights so that the names of short neighbouring epochs do not collide
             ax[0].text((on + off) / 2, 1.2 + 0.3 * (k % 2), name, ha="center", va="bottom",
-                       fontsize=6.5)
-        ax[0].set_title(DISPLAY_NAMES.get(task, task), pad=27, fontsize=10)
+                       fontsize=FONT_SMALL)
+        ax[0].set_title(DISPLAY_NAMES.get(task, task), pad=27, fontsize=FONT_TITLE)
         ax[-1].set_xlabel("time (ms)")
+        ax[-1].locator_params(axis="x", nbins=3)   # neighbouring columns' end labels stay apart
         if col:
             for a in ax:
                 a.tick_params(labelleft=False)
     for a, label in zip(axes[:, 0], _ROWS):
-        a.set_ylabel(label, fontsize=8)
-    axes[0, 0].legend(fontsize=6, loc="lower left", frameon=False)
-    cax = fig.add_axes((0.92, axes[3, -1].get_position().y0, 0.012,
+        a.set_ylabel(label, fontsize=FONT_SMALL)
+    axes[0, 0].legend(fontsize=FONT_SMALL, loc="lower left", frameon=False)
+    cax = fig.add_axes((1 - 0.6 / width, axes[3, -1].get_position().y0, 0.1 / width,
                         axes[1, -1].get_position().y1 - axes[3, -1].get_position().y0))
     fig.colorbar(im, cax=cax, label="activity")
     if title:
-        fig.suptitle(title, fontsize=11, y=0.99)
+        fig.suptitle(title, fontsize=FONT_TITLE, y=0.99)
     return fig
 
 
@@ -128,8 +143,8 @@ def condition_distributions(stats: pd.DataFrame):
     axes[0, 0].set_ylabel("fraction of trials ≤")
     axes[1, 0].set_ylabel("fraction of trials ≤")
     handles, names = ax[0].get_legend_handles_labels()
-    fig.legend(handles, names, fontsize=7, frameon=False, loc="outside upper center",
-               ncol=len(names), title="task family", title_fontsize=7)
+    fig.legend(handles, names, fontsize=FONT_SMALL, frameon=False, loc="outside upper center",
+               ncol=len(names), title="task family", title_fontsize=FONT_SMALL)
 
     dm = stats.dropna(subset=["coherence"])
     a = ax[7]
@@ -141,7 +156,7 @@ def condition_distributions(stats: pd.DataFrame):
             frac = g["coherence"].round(6).value_counts(normalize=True).reindex(values).fillna(0)
             a.bar(np.arange(len(values)) + (k - (len(groups) - 1) / 2) * width, frac.to_numpy(),
                   width=width, color=FAMILY_COLORS.get(family, "k"))
-        a.set_xticks(np.arange(len(values)), [f"{v:g}" for v in values], fontsize=7)
+        a.set_xticks(np.arange(len(values)), [f"{v:g}" for v in values], fontsize=FONT_SMALL)
         a.set(xlabel="decisive coherence", ylabel="fraction")
         _hist_by_family(ax[8], dm, "mean strength", np.linspace(0.8, 1.2, 11))
         ax[8].set(xlabel="mean strength (DM)", yticks=[])
@@ -163,9 +178,9 @@ def condition_distributions(stats: pd.DataFrame):
         a.bar(x - 0.2, fr["match"], 0.4, color=FAMILY_COLORS["Matching"], label="match")
         a.bar(x + 0.2, fr["go"], 0.4, color="0.6", label="go")
         a.axhline(0.5, color="k", ls=":", lw=1)
-        a.set_xticks(x, [DISPLAY_NAMES[t] for t in fr.index], fontsize=7)
+        a.set_xticks(x, [DISPLAY_NAMES[t] for t in fr.index], fontsize=FONT_SMALL)
         a.set(ylim=(0, 1), ylabel="fraction")
-        a.legend(fontsize=6, frameon=False, loc="upper right", ncol=2)
+        a.legend(fontsize=FONT_SMALL, frameon=False, loc="upper right", ncol=2)
     else:
         a.set_axis_off()
     return fig
@@ -186,9 +201,9 @@ def ring_use(stats: pd.DataFrame):
                color=_RING_COLORS.get(pattern, "k"))
         bottom += frac[pattern].to_numpy()
     ax.set_xticks(np.arange(len(frac)), [DISPLAY_NAMES[t] for t in frac.index], rotation=45,
-                  ha="right", fontsize=7)
+                  ha="right", fontsize=FONT_SMALL)
     ax.set(ylabel="fraction of trials", ylim=(0, 1))
-    ax.legend(fontsize=7, frameon=False, bbox_to_anchor=(1, 1), loc="upper left", title="rings")
+    ax.legend(fontsize=FONT_SMALL, frameon=False, bbox_to_anchor=(1, 1), loc="upper left", title="rings")
     return fig
 
 

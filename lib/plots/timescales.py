@@ -14,7 +14,7 @@ from matplotlib.lines import Line2D
 from lib.analysis import timescales as E5
 from lib.analysis.stats import mean_ci
 from lib.experiments.timescales import ASSIGNMENT_NAMES, ASSIGNMENTS
-from lib.plots import color, figure, marker
+from lib.plots import FIGURE_WIDTH_IN, FONT_SMALL, color, figure, marker
 
 ASSIGNMENT_STYLES: dict[str, dict] = {
     "exc_fast_syn_slow": {"ls": "-", "marker": "o"},
@@ -33,7 +33,7 @@ def _legend(fig, assignments, reference: bool = True) -> None:
                       label=ASSIGNMENT_NAMES[a]) for a in assignments]
     if reference:
         handles.append(Line2D([], [], **REFERENCE_STYLE, label="reference (steady state)"))
-    fig.legend(handles=handles, loc="outside right center", fontsize=7, title="modulation")
+    fig.legend(handles=handles, loc="outside right center", fontsize=FONT_SMALL, title="modulation")
 
 
 def _assignments(results: dict, label: str) -> list[str]:
@@ -65,7 +65,7 @@ def _complete(curves: dict) -> dict:
 
 def _no_data(ax, label: str) -> None:
     ax.text(0.5, 0.5, f"{label}: no seed learned\nboth tasks of a pair", ha="center",
-            va="center", transform=ax.transAxes, fontsize=7)
+            va="center", transform=ax.transAxes, fontsize=FONT_SMALL)
 
 
 def switch_curves(results: dict, labels, schedules=("blocked", "interleaved")):
@@ -87,11 +87,11 @@ def switch_curves(results: dict, labels, schedules=("blocked", "interleaved")):
             if not drawn:
                 _no_data(ax, lab)
             if r == 0:
-                ax.set_title(f"{sched} schedule", fontsize=8)
+                ax.set_title(f"{sched} schedule", fontsize=FONT_SMALL)
             if col == 0:
-                ax.set_ylabel(f"{lab}\nperformance", fontsize=8, color=color(lab))
+                ax.set_ylabel(f"{lab}\nperformance", fontsize=FONT_SMALL, color=color(lab))
             if r == len(labels) - 1:
-                ax.set_xlabel("trials since the switch", fontsize=8)
+                ax.set_xlabel("trials since the switch", fontsize=FONT_SMALL)
     axes[0, 0].set_ylim(-0.03, 1.03)
     block = next(iter(results.values()))["spec"]["block"] if results else 1
     axes[0, 0].set_xlim(-0.5, block - 0.5)
@@ -116,9 +116,9 @@ def error_curves(results: dict, labels):
         if not drawn:
             _no_data(ax, lab)
         ax.axvspan(-0.4, 0.4, color="0.9", lw=0, zorder=0)
-        ax.set_title(lab, fontsize=8, color=color(lab))
-        ax.set_xlabel("trials from the error\n(0: cued with the partner)", fontsize=8)
-    axes[0, 0].set_ylabel("performance", fontsize=8)
+        ax.set_title(lab, fontsize=FONT_SMALL, color=color(lab))
+        ax.set_xlabel("trials from the error\n(0: cued with the partner)", fontsize=FONT_SMALL)
+    axes[0, 0].set_ylabel("performance", fontsize=FONT_SMALL)
     axes[0, 0].set_ylim(-0.03, 1.03)
     _legend(fig, [a for a in ASSIGNMENTS if any(a in _assignments(results, l) for l in labels)])
     return fig
@@ -132,7 +132,7 @@ def combined_costs(table, labels, measure: str = "combined"):
     widths = [max(1, len(set(table.loc[table.label == l, "assignment"]))) for l in present]
     fig, axes = figure(1, max(1, len(present)), 1.0, 2.8, sharey=True,
                        gridspec_kw={"width_ratios": widths or [1]})
-    fig.set_size_inches(1.9 + 0.75 * sum(widths or [1]), 3.0)
+    fig.set_size_inches(min(FIGURE_WIDTH_IN, 1.9 + 0.75 * sum(widths or [1])), 3.0)
     for ax, lab in zip(axes[0], present):
         g = table[table.label == lab]
         order = [a for a in ASSIGNMENTS if a in set(g.assignment)]
@@ -144,16 +144,16 @@ def combined_costs(table, labels, measure: str = "combined"):
         ax.errorbar(x, m, yerr=np.nan_to_num(h), fmt=marker(lab), color=color(lab), ms=6,
                     capsize=3, zorder=3, ls="none")
         ax.set_xticks(x, [ASSIGNMENT_NAMES[a] for a in order], rotation=50, ha="right",
-                      fontsize=7)
+                      fontsize=FONT_SMALL)
         ax.set_xlim(-0.6, len(order) - 0.4)
-        ax.set_title(lab, fontsize=8, color=color(lab))
+        ax.set_title(lab, fontsize=FONT_SMALL, color=color(lab))
         if wide.isna().all().all():
             _no_data(ax, lab)
-    axes[0, 0].set_ylabel(f"{measure} cost\n(reference − performance)", fontsize=8)
+    axes[0, 0].set_ylabel(f"{measure} cost\n(reference − performance)", fontsize=FONT_SMALL)
     fig.legend(handles=[Line2D([], [], color="0.7", marker=".", lw=0.8, label="one seed"),
                         Line2D([], [], color="k", marker="o", ls="none",
                                label="mean ± 95% t interval")],
-               loc="outside right center", fontsize=7)
+               loc="outside right center", fontsize=FONT_SMALL)
     return fig
 
 
@@ -193,6 +193,6 @@ def learning_routes(kids):
         ax.set(xlabel="route (what is trained)", ylabel=ylab)
         if col == "interference":
             ax.axhline(0, color="0.85", lw=0.6, zorder=0)
-    axes[0, 0].set_title("speed (open: never at criterion, at budget)", fontsize=8)
-    axes[0, 1].set_title("interference with the old tasks", fontsize=8)
+    axes[0, 0].set_title("speed (open: never at criterion, at budget)", fontsize=FONT_SMALL)
+    axes[0, 1].set_title("interference with the old tasks", fontsize=FONT_SMALL)
     return fig
