@@ -15,6 +15,8 @@ from scipy import stats as _scipy_stats
 
 from lib.analysis.claims import MATCHED
 from lib.analysis.stats import fmt, holm, mean_ci, paired, t975
+from lib.analysis.verdicts import (ALPHA, Comparison, Rule, compare, decide, format_p, min_p,
+                                   register)
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES
 from lib.experiments import ambiguity
@@ -63,6 +65,9 @@ AXIS_LABELS: dict[str, str] = {
 }
 """Short axis labels of the measures."""
 
+CRITERION = 0.9
+"""Yang's criterion: a task counts as learned when its final performance reaches it."""
+
 PRIMARY = ("reshape", "displacement")
 """C4's pre-registered measures (chosen before looking at results): how a context change acts
 on the flow (shift vs reshape) and how far it moves the operating point."""
@@ -87,18 +92,25 @@ def _crossing(ls: np.ndarray, track: np.ndarray, level: float = 0.5) -> float:
     return float(ls[m - 1] + (ls[m] - ls[m - 1]) * (level - t0) / (t1 - t0))
 
 
-def pair_table(dyn: dict, labels, alpha: float = 0.2) -> pd.DataFrame:
+def pair_table(dyn: dict, labels, alpha: float = 0.2, criterion: float | None = None
+               ) -> pd.DataFrame:
     """One row per (variant, seed, conflict pair) whose two tasks the network learned, with every
-    measure of :data:`MEASURES`. ``alpha`` = dt/tau of the networks (for the map's spectrum)."""
+    measure of :data:`MEASURES`. ``alpha`` = dt/tau of the networks (for the map's spectrum);
+    ``criterion``: final performance a task needs to count as learned (None: the analysis's own,
+    Yang's 0.9; other values are the specification check's)."""
+    if criterion is not None and not (isinstance(criterion, (int, float)) and 0 < criterion <= 1):
+        fail("criterion", criterion, "a number in (0, 1] (final performance), or None")
     rows = []
     for lab in labels:
         for (l2, seed), d in sorted(dyn.items()):
             if l2 != lab:
                 continue
             tasks = d["tasks"]
+            learned = (d["learned"] if criterion is None
+                       else np.asarray(d["final_perf"]) >= criterion)
             for (a, b), p in d["pairs"].items():
                 i, j = tasks.index(a), tasks.index(b)
-                if not (d["learned"][i] and d["learned"][j]):
+                if not (learned[i] and learned[j]):
                     continue
                 cont = p["continuation"]
                 row = {"variant": lab, "seed": seed, "pair": f"{DISPLAY_NAMES[a]} / "
@@ -526,8 +538,307 @@ def spearman(x, y) -> dict[str, float]:
     return {"rho": float(res.statistic), "p": float(res.pvalue), "n": int(ok.sum())}
 
 
+# ------------------------------------------------------------------ C4 by the verdict engine
+
+SESOI_REASONS = {
+    "reshape": (0.1, "a tenth of the measure's whole range [0, 1] (0 = a pure shift, 1 = a pure "
+                     "reshaping): a smaller difference leaves both pathways on the same side of "
+                     "'mostly shift' or 'mostly reshape'"),
+    "displacement": (0.1, "a tenth of the activity's spread (the measure's unit): operating "
+                          "points closer than that are within the trial-to-trial scatter of the "
+                          "activity"),
+    "e_change_common": (0.1, "a tenth of the effective connectivity's own size (the measure is "
+                             "relative): a smaller change of E is not a different circuit"),
+}
+"""C4's smallest effects of interest per measure: (SESOI in the measure's unit, its reason).
+Chosen from each measure's scale, not from the pathways' observed differences."""
+
+_C4_SEEN_PRIMARY = (
+    "Measures, matched pairs and the Holm family of six were fixed before the quick networks' "
+    "dynamics were analysed (rule v1, t tests on each network's own learned pairs). Version 2 "
+    "(issue 18, after the quick results were seen): common pairs, exact sign-flip p, the SESOI "
+    "and a stricter claim rule; the comparisons themselves are unchanged.")
+
+
+def _c4_rule(measure: str, family: str, name: str, preregistered: bool, seen: str) -> Rule:
+    sesoi, reason = SESOI_REASONS[measure]
+    return register(Rule(
+        name=name, claim="C4", version=2 if preregistered else 1, family=family,
+        measure=AXIS_LABELS[measure], unit="pair", higher_is_better=True, sesoi=sesoi,
+        sesoi_reason=reason + ". Neither direction is 'better': a − b is shown as it is.",
+        preregistered=preregistered, seen=seen))
+
+
+C4_RULES: dict[str, Rule] = {m: _c4_rule(m, "C4.primary", f"C4.{m}.matched", True,
+                                         _C4_SEEN_PRIMARY) for m in PRIMARY}
+"""The pre-registered rules: one per primary measure, all six comparisons one Holm family."""
+
+C4_REPLICATION_RULE = _c4_rule(
+    "reshape", "C4.replication", "C4.reshape.bias_split.held_out", True,
+    "Chosen after the figures of seeds 0-2 (the discovery); fixed before seeds 3-5 were "
+    "trained, which test it afresh. Version 1 of this engine rule: common pairs, exact test.")
+"""The held-out replication of the exploratory bias split (:data:`EXPLORATORY` on
+:data:`REPLICATION_MEASURES`, seeds >= :data:`HELD_OUT_FROM`)."""
+
+C4_SITE_RULES: dict[str, Rule] = {m: _c4_rule(
+    m, "C4.site", f"C4.{m}.site_at_multiplicative", False,
+    "Written after every quick result of E4 had been seen (issue 18): a site contrast at a "
+    "fixed operation, to say what the bias split does not.") for m in PRIMARY}
+"""Exploratory: the site contrast (neuron vs synapse) at a fixed, multiplicative operation."""
+
+SITE_PAIRS = (("exc_gain", "syn_prepost"), ("exc_gain", "syn_lowrank_r1"))
+"""Site contrasts at a fixed operation: a multiplicative gain on the neuron against a
+multiplicative modulation of the synapses. (No additive synaptic variant exists, so the full
+site x operation factorial cannot be formed.)"""
+
+EXC_VS_SYN = (("exc", "syn_lowrank_r1"), ("exc", "syn_prepost"))
+"""The matched comparisons that decide C4: excitability against each synaptic pathway at the
+same 2N budget. ``hybrid`` − ``syn_lowrank_r2`` (also in the family) contrasts a mixture of both
+pathways with a synaptic one: reported, it does not decide whether the *pathways* differ."""
+
+C4_CLAIM_RULE = (
+    "Version 2 (written after the quick results were seen; stricter than the pre-registered "
+    "version 1, so it cannot make the verdict more favourable). The six pre-registered paired "
+    "comparisons (reshape fraction and displacement; exc − syn_lowrank_r1, exc − syn_prepost, "
+    "hybrid − syn_lowrank_r2) are scored on the conflict pairs both variants learned in every "
+    "seed, each a three-way verdict after Holm over the six (differ: Holm p < 0.05; equivalent: "
+    "TOST within the SESOI, Holm p < 0.05; else inconclusive). Only the two excitability-vs-"
+    "synaptic comparisons decide. **Supported**: on one measure, exc differs from both synaptic "
+    "pathways in the same direction. **Partly supported**: exc differs from exactly one of them "
+    "on some measure (the pathways differ, but not consistently against both synaptic forms). "
+    "**Not supported**: all four deciding comparisons are equivalent. **Inconclusive**: "
+    "otherwise. **Not tested**: no deciding comparison could be scored. The held-out "
+    "replication of the bias split and the site contrast are reported beside it and do not "
+    "decide: the bias split separates an additive from a multiplicative operation, not a "
+    "neuronal from a synaptic site.")
+"""How the comparisons make C4's verdict; :func:`c4_claim` applies it."""
+
+
+def pair_values(table: pd.DataFrame, variant: str, measure: str, seeds=None, pairs=None
+                ) -> pd.DataFrame:
+    """The engine's input for one variant: a (seeds x conflict pairs) DataFrame of ``measure``
+    (rows: ``seeds``, default every seed in ``table``; columns: ``pairs``, default every pair in
+    ``table``), nan where that seed's network did not learn both tasks of the pair."""
+    if measure not in MEASURES:
+        fail("measure", measure, "one of " + ", ".join(MEASURES))
+    if table.empty:
+        return pd.DataFrame(index=pd.Index(list(seeds or []), name="seed"),
+                            columns=list(pairs or []), dtype=float)
+    seeds = sorted(table["seed"].unique()) if seeds is None else list(seeds)
+    pairs = list(dict.fromkeys(table["pair"])) if pairs is None else list(pairs)
+    g = table[table["variant"] == variant]
+    out = g.pivot_table(index="seed", columns="pair", values=measure, aggfunc="first",
+                        dropna=False)
+    out = out.reindex(index=seeds, columns=pairs).astype(float)
+    out.index.name, out.columns.name = "seed", None
+    return out
+
+
+def _seed_subset(table: pd.DataFrame, seeds: str) -> pd.DataFrame:
+    if seeds not in ("all", "discovery", "held_out"):
+        fail("seeds", seeds, "'all', 'discovery' or 'held_out'")
+    if table.empty or seeds == "all":
+        return table
+    keep = table["seed"] >= HELD_OUT_FROM
+    return table[keep if seeds == "held_out" else ~keep]
+
+
+def c4_comparisons(table: pd.DataFrame, measures=PRIMARY, pairs=None, seeds: str = "all"
+                   ) -> list[Comparison]:
+    """C4's six pre-registered comparisons (each :data:`PRIMARY` measure x
+    :data:`lib.analysis.claims.MATCHED`), scored by :func:`lib.analysis.verdicts.compare` on the
+    common pairs and decided together (Holm over the family). ``table``: :func:`pair_table`;
+    ``measures``, ``pairs`` (pair names; None: all) and ``seeds`` ("all", "discovery",
+    "held_out") exist for the specification check."""
+    table = _seed_subset(table, seeds)
+    out = []
+    for m in measures:
+        rule = C4_RULES.get(m) or _c4_rule(m, "C4.primary", f"C4.{m}.matched.alternative",
+                                          False, "specification check only")
+        for a, b in MATCHED:
+            out.append(compare(pair_values(table, a, m, pairs=pairs),
+                               pair_values(table, b, m, pairs=pairs), rule, a, b))
+    return decide(out)
+
+
+def c4_claim(comparisons: list[Comparison]) -> str:
+    """C4's verdict from its decided comparisons by :data:`C4_CLAIM_RULE`."""
+    deciding = [c for c in comparisons if (c.a, c.b) in EXC_VS_SYN]
+    tested = [c for c in deciding if c.verdict != "not tested"]
+    if not tested:
+        return "not tested"
+    by_measure: dict[str, list[Comparison]] = {}
+    for c in tested:
+        by_measure.setdefault(c.rule.measure, []).append(c)
+    for cs in by_measure.values():
+        differ = [c for c in cs if c.verdict == "differ"]
+        if len(differ) == len(EXC_VS_SYN) and len({np.sign(c.mean) for c in differ}) == 1:
+            return "supported"
+    if any(c.verdict == "differ" for c in tested):
+        return "partly supported"
+    if len(tested) == len(deciding) == 2 * len(by_measure) and all(
+            c.verdict == "equivalent" for c in tested):
+        return "not supported"
+    return "inconclusive"
+
+
+def c4_replication(table: pd.DataFrame) -> list[Comparison]:
+    """The held-out replication of the bias split: :data:`EXPLORATORY` on
+    :data:`REPLICATION_MEASURES` over seeds >= :data:`HELD_OUT_FROM`, common pairs, Holm over
+    the two (:data:`C4_REPLICATION_RULE`)."""
+    held = _seed_subset(table, "held_out")
+    return decide([compare(pair_values(held, a, m), pair_values(held, b, m),
+                           C4_REPLICATION_RULE, a, b)
+                   for m in REPLICATION_MEASURES for a, b in EXPLORATORY])
+
+
+def c4_site(table: pd.DataFrame) -> list[Comparison]:
+    """Exploratory site contrasts at a fixed (multiplicative) operation, :data:`SITE_PAIRS` on
+    the :data:`PRIMARY` measures, all seeds, common pairs, Holm over the four."""
+    return decide([compare(pair_values(table, a, m), pair_values(table, b, m),
+                           C4_SITE_RULES[m], a, b) for m in PRIMARY for a, b in SITE_PAIRS])
+
+
+def c4_verdict(table: pd.DataFrame) -> dict:
+    """C4 by :data:`C4_CLAIM_RULE`: ``verdict``, ``comparisons`` (the six, decided),
+    ``replication`` and ``site`` (reported, not deciding)."""
+    comps = c4_comparisons(table)
+    return {"verdict": c4_claim(comps), "comparisons": comps,
+            "replication": c4_replication(table), "site": c4_site(table)}
+
+
+def c4_multiverse(dyn: dict, labels, criteria=(CRITERION, 0.85, 0.95)) -> pd.DataFrame:
+    """C4's verdict under every defensible alternative: the criterion a task needs to count as
+    learned (``criteria``, the first the main one), the measures (the primary pair, or the
+    reshape fraction with the connectivity change at a common state instead of the
+    displacement), the pair set (all conflict pairs, or each one left out) and the seeds (all,
+    the discovery seeds, the held-out seeds). One row per specification: the choices, ``main``,
+    ``verdict`` (:func:`c4_claim`), ``n_pairs`` (the common pairs of exc − syn_lowrank_r1)."""
+    rows = []
+    measure_sets = {"reshape, displacement": PRIMARY,
+                    "reshape, e_change_common": ("reshape", "e_change_common")}
+    for crit in criteria:
+        table = pair_table(dyn, labels, criterion=crit)
+        all_pairs = list(dict.fromkeys(table["pair"])) if len(table) else []
+        pair_sets = {"all": None, **{f"without {p}": [q for q in all_pairs if q != p]
+                                     for p in all_pairs}}
+        for mname, measures in measure_sets.items():
+            for pname, pairs in pair_sets.items():
+                for seeds in ("all", "discovery", "held_out"):
+                    comps = c4_comparisons(table, measures, pairs, seeds)
+                    rows.append({"criterion": crit, "measures": mname, "pairs": pname,
+                                 "seeds": seeds, "verdict": c4_claim(comps),
+                                 "n_pairs": comps[0].n_units,
+                                 "main": (crit == criteria[0] and mname == "reshape, displacement"
+                                          and pname == "all" and seeds == "all")})
+    return pd.DataFrame(rows)
+
+
+def multiverse_text(mv: pd.DataFrame) -> str:
+    """How many specifications agree with the main one's verdict, and why the others do not."""
+    if mv.empty:
+        return "*No specification could be scored.*"
+    main = mv.loc[mv["main"], "verdict"].iloc[0]
+    agree = int((mv["verdict"] == main).sum())
+    counts = mv["verdict"].value_counts()
+    full = mv[mv["seeds"] == "all"]
+    agree_full = int((full["verdict"] == main).sum())
+    n_sub = int((mv["seeds"] != "all").sum())
+    return (f"**Specification check.** Of {len(mv)} specifications (criterion "
+            f"{', '.join(f'{c:g}' for c in dict.fromkeys(mv['criterion']))}; measures "
+            f"{' or '.join(dict.fromkeys(mv['measures']))}; every conflict pair or one left "
+            f"out; all seeds, the discovery or the held-out seeds), {agree} give the main "
+            f"verdict (*{main}*); all verdicts: "
+            + ", ".join(f"{v} {k}" for v, k in counts.items()) + ". With all seeds, "
+            f"{agree_full} of {len(full)} agree. The {n_sub} specifications on three seeds "
+            f"cannot reach p < {ALPHA} at all (an exact test on 3 seeds has p ≥ "
+            f"{min_p(3):g}), so they can only be inconclusive."
+            + ("" if counts.index.isin(["supported", "partly supported", "not supported"]).any()
+               else " No specification reaches a decided verdict: the agreement restates "
+               "what the seeds can detect (the power statement above), not a robust finding."))
+
+
+def c4_power(comparisons: list[Comparison]) -> pd.DataFrame:
+    """Per comparison: the seed-to-seed SD of its differences, its SESOI and the seeds needed to
+    detect the SESOI at 80% power with Holm over the family (:func:`lib.analysis.verdicts.power_seeds`)."""
+    m = len([c for c in comparisons if c.tested])
+    return pd.DataFrame([{"comparison": c.label, "measure": c.rule.measure,
+                          "seeds": c.n_seeds, "sd": c.sd, "sesoi": c.rule.sesoi,
+                          "seeds needed": c.power_seeds(m)} for c in comparisons])
+
+
+def power_text(n: int, m: int, need: pd.Series) -> str:
+    """What the design can detect: the smallest Holm-adjusted exact p with ``n`` seeds and ``m``
+    comparisons, the seeds the family needs for any verdict, and ``need`` (seeds needed per
+    comparison at 80% power)."""
+    floor = min_p(n)
+    n_min = next(k for k in range(2, 64) if min_p(k) * m < ALPHA)
+    can = floor * m < ALPHA
+    text = (f"**Power.** With {n} seeds the smallest exact two-sided p is {floor:.3g}; with "
+            f"Holm over {m} comparisons the smallest adjusted p is {min(1.0, m * floor):.3g}"
+            + ("" if can else f", above {ALPHA}: with {n} seeds no comparison of this family can "
+               "be called *differ*, nor (by the one-sided floor) *equivalent*, whatever the "
+               f"data, so *inconclusive* is the only verdict this design allows; any verdict "
+               f"needs at least {n_min} seeds") + ".")
+    if len(need):
+        text += (" To detect each SESOI at 80% power from the observed seed-to-seed spread "
+                 f"would take {int(need.min())} to {int(need.max())} seeds.")
+    return text
+
+
+def _cmp_line(c: Comparison) -> str:
+    units = ", ".join(map(str, c.units)) or "none"
+    return f"- {c.text()} (pairs: {units})"
+
+
+def c4_text(v: dict) -> str:
+    """The C4 verdict of :func:`c4_verdict` in words: the rule's outcome, every comparison with
+    its composition, interval and Holm p, the power statement, then the replication and the site
+    contrast with what they do and do not show."""
+    comps = v["comparisons"]
+    lines = [f"**Verdict on C4: {v['verdict']}** (claim rule v2; pre-registered comparisons, "
+             "SESOIs: " + "; ".join(f"{AXIS_LABELS[m]} ±{SESOI_REASONS[m][0]:g}"
+                                   for m in PRIMARY)
+             + "). Paired differences a − b over seeds on the conflict pairs both variants "
+             "learned in every seed, mean and 95% t interval, Holm over the six:", ""]
+    lines += [_cmp_line(c) for c in comps]
+    tested = [c for c in comps if c.tested]
+    if tested:
+        pw = c4_power(comps)
+        need = pw["seeds needed"].dropna()
+        n = min(c.n_seeds for c in tested)
+        lines += ["", power_text(n, len(tested), need)]
+    lines += ["", "*Reported, not deciding.* Held-out replication of the bias split (seeds ≥ "
+              f"{HELD_OUT_FROM}, fixed before they were trained):", ""]
+    lines += [_cmp_line(c) for c in v["replication"]]
+    lines += ["", "This contrast separates the additive bias from *every* multiplicative "
+              "pathway, the excitability gain included: it is a difference of **operation** "
+              "(additive vs multiplicative), not of **site** (neuron vs synapse), so it is not "
+              "evidence for C4. The site contrast at a fixed, multiplicative operation "
+              "(exploratory, written after the results were seen):", ""]
+    lines += [_cmp_line(c) for c in v["site"]]
+    return "\n".join(lines)
+
+
+def c4_summary_text(v: dict) -> str:
+    """At most about 60 words for the results table: the verdict and its deciding number."""
+    comps = [c for c in v["comparisons"] if (c.a, c.b) in EXC_VS_SYN and c.tested]
+    if not comps:
+        return f"{v['verdict'].capitalize()}: no excitability-vs-synaptic comparison scored."
+    best = min(comps, key=lambda c: c.p_holm)
+    return (f"{v['verdict'].capitalize()}. Deciding: {best.rule.measure}, {best.label} = "
+            f"{best.mean:+.3f} [{best.ci95[0]:+.3f}, {best.ci95[1]:+.3f}] on "
+            f"{best.n_units} common pairs, {best.n_seeds} seeds, Holm "
+            f"{format_p(best.p_holm, best.n_seeds)} ({best.verdict}); the bias split is an "
+            "operation, not a site, difference.")
+
+
 __all__ = ["MEASURES", "PRIMARY", "EXCLUSIVE_FTV", "check_seed", "coverage_text",
            "measure_text", "cluster_text", "ftv_text", "link_text", "AXIS_LABELS", "EXPLORATORY",
            "exploratory_c4", "exploratory_markdown", "drive_table", "drive_text", "min_detectable_dz", "HELD_OUT_FROM",
            "EXPLORATORY_MEASURES", "REPLICATION_MEASURES", "MIN_HELD_OUT", "pair_table", "network_means", "variant_summary", "verdict_c4",
-           "c4_markdown", "cluster_table", "ftv_values", "leave_vs_switch", "spearman"]
+           "c4_markdown", "cluster_table", "ftv_values", "leave_vs_switch", "spearman",
+           "SESOI_REASONS", "C4_RULES", "C4_REPLICATION_RULE", "C4_SITE_RULES", "SITE_PAIRS",
+           "EXC_VS_SYN", "C4_CLAIM_RULE", "CRITERION", "pair_values", "c4_comparisons", "c4_claim",
+           "c4_replication", "c4_site", "c4_verdict", "c4_multiverse", "multiverse_text",
+           "c4_power", "power_text", "c4_text", "c4_summary_text"]

@@ -22,11 +22,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lib.analysis import timescales as E5
 from lib.analysis.claims import paired_auc
-from lib.analysis.learning import learning_tests
+from lib.analysis.learning import (LEARNING_RULES, children, learning_comparisons,
+                                   learning_parts, learning_tests)
 from lib.analysis.packing import capacity
 from lib.analysis.stats import holm, paired
 from lib.analysis.timescales import seed_values
+from lib.analysis.verdicts import Comparison, Rule, compare, decide, format_p, register
+from lib.experiments import ambiguity
 from lib.experiments.timescales import ASSIGNMENT_NAMES
 
 ALPHA = 0.05
@@ -210,3 +214,274 @@ def c5_overall_markdown(v: dict) -> str:
 __all__ = ["ALPHA", "PARTS_E2", "PARTS_E5", "PART_ASSIGNMENTS", "MEASURE_NAMES",
            "synergy_table", "synergy_verdicts", "synergy_markdown", "C5_OVERALL_RULE",
            "c5_overall", "c5_overall_markdown"]
+
+
+# ------------------------------------------------------------------ by the verdict engine
+
+SPLIT_PARTS = {"exc_fast_syn_slow": {"exc": "both_fast", "syn_lowrank_r1": "both_slow"},
+               "exc_slow_syn_fast": {"exc": "both_slow", "syn_lowrank_r1": "both_fast"}}
+"""Each split assignment of the hybrid and the time course it gives each part's pathway: the
+hybrid under a split is compared with each part running at the same time-scale as its own
+pathway has in the hybrid."""
+
+AUC_SESOI = 0.02
+"""SESOI of a mixture-AUC difference: a fiftieth of the scale (AUC relative to clean
+performance, 1 = no loss)."""
+
+_SEEN_EXPLORATORY = ("Written after the single parts' robustness and switch costs had been "
+                     "seen (chapters 04 and 07); exploratory. Version 1 of this engine rule "
+                     "(issue 18): hybrid against each part on common units.")
+
+SYNERGY_RULES: dict[str, Rule] = {
+    "robustness": register(Rule(
+        name="C5.synergy.robustness", claim="C5", version=1, family="C5.synergy.robustness",
+        measure="mixture AUC (relative to clean)", unit="ordered pair", higher_is_better=True,
+        sesoi=AUC_SESOI, sesoi_reason="a fiftieth of the AUC's scale (1 = no loss under "
+        "mixing): smaller differences are within the probe's trial noise",
+        preregistered=False, seen=_SEEN_EXPLORATORY)),
+    **{m: register(Rule(
+        name=f"C5.synergy.{m}", claim="C5", version=1, family=f"C5.synergy.{m}",
+        measure=E5.COSTS[m].split(":")[0], unit="pair", higher_is_better=False,
+        sesoi=E5.COST_SESOI, sesoi_reason="the cost the book treats as recovered (0.05)",
+        preregistered=False, seen=_SEEN_EXPLORATORY)) for m in E5.COSTS},
+    "capacity": register(Rule(
+        name="C5.synergy.capacity", claim="C5", version=2, family="C5.synergy.capacity",
+        measure="capacity (largest K with every task at criterion, joint training)",
+        unit="N", higher_is_better=True, sesoi=1.0,
+        sesoi_reason="one task: capacity is an integer number of tasks",
+        preregistered=True,
+        seen="Written before any result of the hybrid's packing networks was seen (v1); v2 "
+             "(issue 18): common N, exact sign-flip p.")),
+    "new_perf": register(Rule(
+        name="C5.synergy.new_perf", claim="C5", version=1, family="C5.synergy.new_perf",
+        measure="final performance on the new task", unit="new task", higher_is_better=True,
+        sesoi=0.05, sesoi_reason="one trial in twenty (0.05 of performance)",
+        preregistered=False, seen="Written after the quick learning results were seen.")),
+}
+"""Synergy: the hybrid against each of its parts, one rule (and Holm family) per measure."""
+
+
+def auc_values(probes: dict, label: str, criterion: float = 0.9) -> pd.DataFrame:
+    """(seeds x ordered task pairs) mixture AUC of ``label`` (E2's robustness), nan where the
+    dominant task was not learned."""
+    rows, cols = {}, None
+    for (lab, seed), res in sorted(probes.items()):
+        if lab != label:
+            continue
+        labels, _, _ = ambiguity.ordered_curves(res)
+        cols = [f"{a} > {b}" for a, b in labels]
+        rows[int(seed)] = ambiguity.robustness(res, criterion)["auc"]
+    if cols is None:
+        return pd.DataFrame(dtype=float)
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+    out.index.name = "seed"
+    return out
+
+
+def capacity_values(packing_table: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """(seeds x N) capacity of ``variant`` in E3's joint training (trained backbone), nan at an
+    N where the cell is not tested (not even the smallest task set learned)."""
+    cap = capacity(packing_table).arm("trained")
+    per, summ = cap.per_seed, cap.summary
+    g = per[per.variant == variant]
+    if g.empty:
+        return pd.DataFrame(dtype=float)
+    out = g.pivot_table(index="seed", columns="N", values="capacity", aggfunc="first").astype(float)
+    tested = {int(n) for v, n, t in zip(summ.variant, summ.N, summ.tested) if t and v == variant}
+    for n in out.columns:
+        if int(n) not in tested:
+            out[n] = np.nan
+    out.columns = [f"N = {int(n)}" for n in out.columns]
+    out.index.name = "seed"
+    return out
+
+
+def synergy_comparisons(probes: dict | None, results: dict | None,
+                        learn_table: pd.DataFrame | None,
+                        packing_table: pd.DataFrame | None) -> list[Comparison]:
+    """The hybrid against each part, on each measure, decided (Holm within each measure's
+    family): robustness (E2, against ``exc``, ``syn_lowrank_r1``, ``syn_lowrank_r2``), the switch
+    and the error cost (E5 probes ``results`` of the main tau_fast: each split against each part
+    at the time course its pathway has in the split, :data:`SPLIT_PARTS`), capacity (E3, per
+    N) and new-task performance (both rows against each single route). Learning speed's synergy
+    is in :func:`lib.analysis.learning.learning_comparisons`. A measure whose data is None is
+    left out."""
+    out = []
+    if probes:
+        hyb = auc_values(probes, "hybrid")
+        for part in PARTS_E2:
+            if any(k[0] == part for k in probes) and not hyb.empty:
+                out.append(compare(hyb, auc_values(probes, part), SYNERGY_RULES["robustness"],
+                                   "hybrid", part))
+    if results:
+        have = set().union(*(set(r["assignments"]) for (lab, _), r in results.items()
+                             if lab == "hybrid")) if any(k[0] == "hybrid" for k in results) \
+            else set()
+        for m in E5.COSTS:
+            for split, parts in SPLIT_PARTS.items():
+                if split not in have:
+                    continue
+                for part, course in parts.items():
+                    if not any(k[0] == part for k in results):
+                        continue
+                    out.append(compare(E5.cost_values(results, "hybrid", split, m),
+                                       E5.cost_values(results, part, course, m),
+                                       SYNERGY_RULES[m],
+                                       f"hybrid, {ASSIGNMENT_NAMES[split]}",
+                                       f"{part}, {ASSIGNMENT_NAMES[course]}"))
+    if packing_table is not None and "hybrid" in set(packing_table.variant):
+        hyb = capacity_values(packing_table, "hybrid")
+        for part in PARTS_E5:
+            other = capacity_values(packing_table, part)
+            if not other.empty:
+                out.append(compare(hyb, other, SYNERGY_RULES["capacity"], "hybrid", part))
+    if learn_table is not None:
+        kids = children(learn_table)
+        if {"both", "exc", "syn"} <= set(kids.route):
+            for part in ("exc", "syn"):
+                out.append(compare(_route_values(kids, "both"), _route_values(kids, part),
+                                   SYNERGY_RULES["new_perf"], "both", part))
+    return decide(out)
+
+
+def _route_values(kids: pd.DataFrame, route: str) -> pd.DataFrame:
+    g = kids[kids.route == route]
+    return pd.DataFrame({"new task": g.new_perf.astype(float).to_numpy()},
+                        index=pd.Index(g.seed.astype(int), name="seed"))
+
+
+SYNERGY_VERDICTS = ("synergistic", "not synergistic", "inconclusive", "not tested")
+
+
+def measure_synergy(comparisons: list[Comparison]) -> dict[str, str]:
+    """Per rule (measure): **synergistic** if, for one condition of the hybrid (a split, for the
+    costs), it differs from *every* part in the better direction; **not synergistic** if for
+    every condition some part is equivalent to it or better (differ in the other direction);
+    **inconclusive** otherwise; **not tested** when nothing was scored."""
+    out = {}
+    for name in dict.fromkeys(c.rule.name for c in comparisons):
+        cs = [c for c in comparisons if c.rule.name == name and c.tested]
+        if not cs:
+            out[name] = "not tested"
+            continue
+        sign = 1 if cs[0].rule.higher_is_better else -1
+        groups: dict[str, list[Comparison]] = {}
+        for c in cs:
+            groups.setdefault(c.a, []).append(c)
+        wins = [all(c.verdict == "differ" and sign * c.mean > 0 for c in g)
+                for g in groups.values()]
+        losses = [any(c.verdict == "equivalent" or (c.verdict == "differ" and sign * c.mean < 0)
+                      for c in g) for g in groups.values()]
+        out[name] = ("synergistic" if any(wins) else "not synergistic" if all(losses)
+                     else "inconclusive")
+    return out
+
+
+def synergy_text(comparisons: list[Comparison]) -> str:
+    """Per measure: its verdict and every comparison (interval, Holm p, composition)."""
+    if not comparisons:
+        return "*No synergy comparison could be scored.*"
+    verdicts = measure_synergy(comparisons)
+    lines = []
+    for name, v in verdicts.items():
+        cs = [c for c in comparisons if c.rule.name == name]
+        tag = " (exploratory)" if cs[0].rule.exploratory else " (pre-registered)"
+        lines.append(f"- **{cs[0].rule.measure}**{tag}: **{v}**. " + "; ".join(
+            c.text().split(f" ({c.rule.measure})", 1)[0] + c.text().split(
+                f" ({c.rule.measure})", 1)[1] for c in cs))
+    return "\n".join(lines)
+
+
+C5_CLAIM_RULE = (
+    "Version 2 (issue 18; replaces C5_OVERALL_RULE, which was written after results had been "
+    "seen). Only comparisons whose rules were fixed before their data decide: learning a new "
+    "task (RMST, exact sign-flip, Holm over the learning family: two speeds if exc − syn "
+    "differs; synergy in learning if both rows differ from *each* single route, faster) and "
+    "capacity (the hybrid against each part, each seed's capacity averaged over the network "
+    "sizes N where both were tested; synergy if it beats both). "
+    "**Supported**: synergy on one of these measures and two learning speeds. **Partly "
+    "supported**: one of the two. **Not supported**: the speeds are equivalent and neither "
+    "measure shows synergy with every comparison scored (each not synergistic). **Inconclusive**: "
+    "otherwise. **Not tested**: nothing scored. The separate switch and error costs, robustness "
+    "and new-task performance are exploratory (their rules were written after the data were "
+    "seen): reported, never deciding.")
+"""How C5's pre-registered parts make its verdict; :func:`c5_claim` applies it."""
+
+
+def c5_claim(learning: list[Comparison], synergy: list[Comparison]) -> dict:
+    """C5 by :data:`C5_CLAIM_RULE` from the decided learning comparisons
+    (:func:`lib.analysis.learning.learning_comparisons`) and synergy comparisons
+    (:func:`synergy_comparisons`): ``verdict``, ``speeds``, ``learning_synergy``,
+    ``capacity``."""
+    parts = learning_parts(learning)
+    cap = measure_synergy([c for c in synergy if c.rule is SYNERGY_RULES["capacity"]]).get(
+        SYNERGY_RULES["capacity"].name, "not tested")
+    speeds, lsyn = parts["speeds"], parts["synergy"]
+    two = speeds in ("exc faster", "syn faster")
+    syn = lsyn == "both faster than either" or cap == "synergistic"
+    if speeds == "not tested" and lsyn == "not tested" and cap == "not tested":
+        verdict = "not tested"
+    elif two and syn:
+        verdict = "supported"
+    elif two or syn:
+        verdict = "partly supported"
+    elif speeds == "same speed" and lsyn == "not faster than both" and cap == "not synergistic":
+        verdict = "not supported"
+    else:
+        verdict = "inconclusive"
+    return {"verdict": verdict, "speeds": speeds, "learning_synergy": lsyn, "capacity": cap}
+
+
+def c5_comparisons(learn_table: pd.DataFrame | None, packing_table: pd.DataFrame | None,
+                   probes: dict | None = None, results: dict | None = None
+                   ) -> list[Comparison]:
+    """C5's comparisons for the results page's forest plot, decided: the deciding ones
+    (learning: RMST and interference; capacity synergy) first, then, when ``probes`` /
+    ``results`` are given, the exploratory ones (robustness, the separate costs, new-task
+    performance; their rules say exploratory)."""
+    learn = learning_comparisons(learn_table) if learn_table is not None else []
+    syn = synergy_comparisons(probes, results, learn_table, packing_table)
+    return learn + syn
+
+
+def c5_verdict(learn_table: pd.DataFrame | None, packing_table: pd.DataFrame | None,
+               probes: dict | None = None, results: dict | None = None) -> dict:
+    """C5 by :data:`C5_CLAIM_RULE`: :func:`c5_claim`'s dict plus ``learning`` and ``synergy``
+    (the decided comparisons) and ``timescales`` (the exploratory separate costs of the
+    hybrid's splits, :func:`lib.analysis.timescales.timescale_comparisons`, when ``results``)."""
+    learn = learning_comparisons(learn_table) if learn_table is not None else []
+    syn = synergy_comparisons(probes, results, learn_table, packing_table)
+    ts = E5.timescale_comparisons(results) if results else []
+    return {**c5_claim(learn, syn), "learning": learn, "synergy": syn, "timescales": ts}
+
+
+def c5_text(v: dict) -> str:
+    """C5's verdict in words: the rule's outcome and the state of each deciding part."""
+    return (f"**Verdict on C5: {v['verdict']}** (claim rule v2). Deciding, pre-registered: "
+            f"learning speeds **{v['speeds']}**; synergy in learning (both rows faster than "
+            f"each single route) **{v['learning_synergy']}**; synergy in capacity "
+            f"**{v['capacity']}**. Exploratory, not deciding: "
+            + "; ".join(f"{SYNERGY_RULES_BY_NAME[n].measure} {w}" for n, w in
+                        measure_synergy(v["synergy"]).items()
+                        if not SYNERGY_RULES_BY_NAME[n].preregistered)
+            + f".\n\n*Rule.* {C5_CLAIM_RULE}")
+
+
+def c5_summary_text(v: dict) -> str:
+    """At most about 60 words for the results table."""
+    sp = next((c for c in v["learning"] if c.rule is LEARNING_RULES["speed"]
+               and (c.a, c.b) == ("exc", "syn")), None)
+    num = (f"RMST exc − syn {sp.mean:+,.0f} trials [{sp.ci95[0]:+,.0f}, {sp.ci95[1]:+,.0f}], "
+           f"Holm {format_p(sp.p_holm, sp.n_seeds)}" if sp is not None and sp.tested
+           else "learning speed not tested")
+    return (f"{v['verdict'].capitalize()}. Pre-registered parts: learning speeds "
+            f"{v['speeds']} ({num}); synergy in learning {v['learning_synergy']}, in capacity "
+            f"{v['capacity']}. Switch and error costs are tested separately (exploratory).")
+
+
+SYNERGY_RULES_BY_NAME = {r.name: r for r in SYNERGY_RULES.values()}
+
+__all__ += ["SPLIT_PARTS", "AUC_SESOI", "SYNERGY_RULES", "auc_values", "capacity_values",
+            "synergy_comparisons", "SYNERGY_VERDICTS", "measure_synergy", "synergy_text",
+            "C5_CLAIM_RULE", "c5_claim", "c5_comparisons", "c5_verdict", "c5_text",
+            "c5_summary_text"]

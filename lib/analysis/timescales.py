@@ -19,6 +19,8 @@ import pandas as pd
 
 from lib.analysis.claims import final_perf, pathway_ablation, seeds_of
 from lib.analysis.stats import fmt, holm, mean_ci, paired
+from lib.analysis.verdicts import Comparison, Rule, compare, decide, register
+from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES, DT
 from lib.experiments.timescales import ASSIGNMENT_NAMES, SPLIT
 
@@ -462,7 +464,7 @@ def dominance(bars: dict[str, np.ndarray], criterion: float = CRITERION) -> dict
 
 def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> str:
     """What E1's hybrid ablations already say about complementarity, and how the split
-    assignments line up with it: each split's combined cost next to the uniform assignment of
+    assignments line up with it: each split's switch and error costs next to the uniform assignment of
     the pathway that the ablations say carries the context."""
     lost = dominance(bars)
     K = bars["intact"].shape[1]
@@ -487,15 +489,19 @@ def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> st
                                "are redundant")
     text = f"E1's ablations of the hybrid ({{doc}}`03_battery`) already say that {said}."
     h = summary[summary.network == "hybrid"] if not summary.empty else summary
-    if carrier and not h.empty and h["combined"].notna().any():
+    if carrier and not h.empty and h["switch"].notna().any():
         fast = "exc_fast_syn_slow" if carrier == "exc" else "exc_slow_syn_fast"
         slow = "exc_slow_syn_fast" if carrier == "exc" else "exc_fast_syn_slow"
         text += (f" If so, a split should cost what the uniform assignment of the carrying "
-                 f"pathway's time-scale costs: {ASSIGNMENT_NAMES[fast]} "
-                 f"{_pm(h, 'hybrid', fast, 'combined')} against both fast "
-                 f"{_pm(h, 'hybrid', 'both_fast', 'combined')}, and {ASSIGNMENT_NAMES[slow]} "
-                 f"{_pm(h, 'hybrid', slow, 'combined')} against both slow "
-                 f"{_pm(h, 'hybrid', 'both_slow', 'combined')} (combined cost).")
+                 f"pathway's time-scale costs, on each cost: switch cost "
+                 f"{ASSIGNMENT_NAMES[fast]} {_pm(h, 'hybrid', fast, 'switch')} against both fast "
+                 f"{_pm(h, 'hybrid', 'both_fast', 'switch')}, {ASSIGNMENT_NAMES[slow]} "
+                 f"{_pm(h, 'hybrid', slow, 'switch')} against both slow "
+                 f"{_pm(h, 'hybrid', 'both_slow', 'switch')}; error cost on the error trial "
+                 f"{ASSIGNMENT_NAMES[fast]} {_pm(h, 'hybrid', fast, 'error')} against both fast "
+                 f"{_pm(h, 'hybrid', 'both_fast', 'error')}, {ASSIGNMENT_NAMES[slow]} "
+                 f"{_pm(h, 'hybrid', slow, 'error')} against both slow "
+                 f"{_pm(h, 'hybrid', 'both_slow', 'error')}.")
     frozen = {pw: bars[f"{pw} frozen in training"] for pw in ("exc", "syn")
               if f"{pw} frozen in training" in bars}
     if frozen:
@@ -514,3 +520,154 @@ __all__ = ["CRITERION", "RECOVERY_TOL", "ERROR_WINDOW", "STEADY_FRACTION", "MEAS
            "measure_table", "seed_values", "seed_curves", "summary_table", "format_summary", "verdict_c5",
            "c5_markdown", "meaning_c5", "tau_fast_sensitivity", "sensitivity_text", "coverage_text", "switch_text", "error_text", "combined_text",
            "ablation_bars", "dominance", "ablation_link_text"]
+
+
+# --------------------------------------------------- separate costs, by the verdict engine
+
+COSTS: dict[str, str] = {
+    "switch": "switch cost: reference − performance on the first trial after a switch (blocked "
+              "schedule), mean over the pair's switches",
+    "error_total": f"error cost: reference − performance summed over the trial cued with the "
+                   f"conflict partner and the {ERROR_WINDOW} trials after it (performance lost to "
+                   "one wrong cue, in trials), mean over the pair's two tasks",
+}
+"""The two costs E5 tests, each on its own: a network that follows the cue pays the switch cost
+and not the error cost, one that ignores a brief cue the reverse, so their sum charges every
+uniform time constant for one or the other by construction and is not tested."""
+
+COST_SESOI = RECOVERY_TOL
+"""SESOI of a cost difference: :data:`RECOVERY_TOL`, the cost the book already treats as
+'recovered'."""
+
+_SEEN_COSTS = ("Written after the quick probes' costs had been seen (issue 18), replacing the "
+               "pre-registered combined-cost rule (C5_RULE), whose sum of costs charges every "
+               "uniform time constant by construction; exploratory.")
+
+COST_RULES: dict[str, Rule] = {m: register(Rule(
+    name=f"C5.{m}.timescales", claim="C5", version=1, family=f"C5.timescales.{m}",
+    measure=COSTS[m].split(":")[0], unit="pair", higher_is_better=False, sesoi=COST_SESOI,
+    sesoi_reason="the cost the book treats as recovered (RECOVERY_TOL = 0.05 of performance)",
+    preregistered=False, seen=_SEEN_COSTS)) for m in COSTS}
+"""One exploratory rule per cost: the hybrid's splits against its uniform assignments."""
+
+
+def pair_costs(res: dict, assignment: str, criterion: float = CRITERION) -> dict[str, np.ndarray]:
+    """Each :data:`COSTS` entry per conflict pair (P,) of one network under ``assignment``, nan
+    where the network did not learn both tasks of the pair at ``criterion``."""
+    if assignment not in res["assignments"]:
+        fail("assignment", assignment, "one of " + ", ".join(res["assignments"]))
+    ok = learned_pairs(res, criterion)
+    b = res["blocked"]
+    cost = b["reference"] - b["perf"][assignment]                          # (P, trials)
+    first = b["since"] == 0
+    switch = np.array([cost[p][first[p]].mean() if first[p].any() else np.nan
+                       for p in range(len(ok))])
+    err = res["error"]
+    drop = err["reference"] - err["perf"][assignment]                      # (P, 2, L)
+    error_total = drop[:, :, 1:2 + ERROR_WINDOW].sum(-1).mean(1)
+    return {"switch": np.where(ok, switch, np.nan), "error_total": np.where(ok, error_total,
+                                                                             np.nan)}
+
+
+def _pair_names(res: dict) -> list[str]:
+    t = res["tasks"]
+    return [f"{DISPLAY_NAMES.get(t[i], t[i])} / {DISPLAY_NAMES.get(t[j], t[j])}"
+            for i, j in res["pairs"]]
+
+
+def cost_values(results: dict, label: str, assignment: str, measure: str,
+                criterion: float = CRITERION) -> pd.DataFrame:
+    """The engine's input: (seeds x conflict pairs) of ``measure`` (a :data:`COSTS` key) for
+    network ``label`` under ``assignment``; nan where a pair was not learned."""
+    if measure not in COSTS:
+        fail("measure", measure, "one of " + ", ".join(COSTS))
+    rows, cols = {}, None
+    for (lab, seed), res in sorted(results.items()):
+        if lab != label:
+            continue
+        cols = _pair_names(res)
+        rows[int(seed)] = pair_costs(res, assignment, criterion)[measure]
+    if cols is None:
+        return pd.DataFrame(dtype=float)
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+    out.index.name = "seed"
+    return out
+
+
+def timescale_comparisons(results: dict, criterion: float = CRITERION) -> list[Comparison]:
+    """The hybrid's split assignments against its uniform ones (:data:`SPLIT` x
+    :data:`VERDICT_UNIFORM`), on the switch cost and on the error cost separately (Holm within
+    each cost's family of four), decided; exploratory (:data:`COST_RULES`)."""
+    have = set()
+    for (lab, _), res in results.items():
+        if lab == "hybrid":
+            have |= set(res["assignments"])
+    out = []
+    for m in COSTS:
+        for s in SPLIT:
+            for u in VERDICT_UNIFORM:
+                if {s, u} <= have:
+                    out.append(compare(cost_values(results, "hybrid", s, m, criterion),
+                                       cost_values(results, "hybrid", u, m, criterion),
+                                       COST_RULES[m], ASSIGNMENT_NAMES[s], ASSIGNMENT_NAMES[u]))
+    return decide(out)
+
+
+def timescale_reading(comparisons: list[Comparison]) -> str:
+    """What the separate costs say (exploratory): a split *covers both weaknesses* if it is
+    not worse than both fast on the switch cost and not worse than both slow on the error cost
+    (each: equivalent or cheaper), i.e. each pathway's time-scale covers the cost the other's
+    incurs."""
+    if not comparisons:
+        return "*Not tested: the hybrid was not probed under its split and uniform assignments.*"
+    fast, slow = ASSIGNMENT_NAMES["both_fast"], ASSIGNMENT_NAMES["both_slow"]
+    out = []
+    for s in SPLIT:
+        name = ASSIGNMENT_NAMES[s]
+        sw = next((c for c in comparisons if c.a == name and c.b == fast
+                   and c.rule.name == "C5.switch.timescales"), None)
+        er = next((c for c in comparisons if c.a == name and c.b == slow
+                   and c.rule.name == "C5.error_total.timescales"), None)
+        if sw is None or er is None or not (sw.tested and er.tested):
+            continue
+        ok = [c.verdict == "equivalent" or (c.verdict == "differ" and c.mean < 0)
+              for c in (sw, er)]
+        out.append(f"{name}: switch cost against {fast} {sw.verdict} ({sw.mean:+.3f}), error "
+                   f"cost against {slow} {er.verdict} ({er.mean:+.3f}) → "
+                   + ("covers both weaknesses" if all(ok) else "not shown to cover both"))
+    return ("*Exploratory reading* (each split against the uniform assignment that is best on "
+            "that cost by construction): " + "; ".join(out) + "." if out else
+            "*No split could be scored on both costs.*")
+
+
+def timescale_sensitivity(by_tau: dict, criterion: float = CRITERION) -> pd.DataFrame:
+    """:func:`timescale_comparisons` at each fast time constant (``by_tau`` {tau_fast (ms):
+    results}): one row per tau_fast and comparison with its verdict and interval."""
+    rows = []
+    for tau, res in sorted(by_tau.items()):
+        for c in timescale_comparisons(res, criterion):
+            rows.append({"tau_fast_ms": tau, "cost": c.rule.measure, "comparison": c.label,
+                         "mean": c.mean, "lo95": c.ci95[0], "hi95": c.ci95[1],
+                         "p_holm": c.p_holm, "verdict": c.verdict})
+    return pd.DataFrame(rows)
+
+
+def timescale_sensitivity_text(sens: pd.DataFrame, tau_main: float) -> str:
+    """How many of the separate-cost comparisons keep their verdict at every tau_fast."""
+    if sens.empty:
+        return "*No fast time constant could be scored.*"
+    main = sens[sens.tau_fast_ms == tau_main].set_index(["cost", "comparison"])["verdict"]
+    other = sens[sens.tau_fast_ms != tau_main]
+    same = sum(main.get((r.cost, r.comparison)) == r.verdict for r in other.itertuples())
+    taus = ", ".join(f"{t:g}" for t in sorted(set(other.tau_fast_ms)))
+    counts = sens.groupby("tau_fast_ms")["verdict"].value_counts().unstack(fill_value=0)
+    per = "; ".join(f"{t:g} ms: " + ", ".join(f"{v} {int(k)}" for v, k in row.items() if k)
+                    for t, row in counts.iterrows())
+    return (f"**Specification check (tau_fast).** At tau_fast = {taus} ms, {same} of "
+            f"{len(other)} comparisons keep the verdict they have at {tau_main:g} ms. Verdicts "
+            f"per tau_fast: {per}.")
+
+
+__all__ += ["COSTS", "COST_SESOI", "COST_RULES", "pair_costs", "cost_values",
+            "timescale_comparisons", "timescale_reading", "timescale_sensitivity",
+            "timescale_sensitivity_text"]
