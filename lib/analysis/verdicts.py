@@ -39,14 +39,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _scipy_stats
 
+from lib.analysis.common import ALPHA, EXC_FAMILY, SYN_FAMILY
 from lib.analysis.stats import ALTERNATIVES, holm, min_p, sign_flip_p
 
 __all__ = ["ALPHA", "Rule", "RULES", "register", "rule_fingerprint", "check_fingerprints",
            "common_units", "sign_flip_p", "min_p", "Comparison", "compare", "decide",
            "format_p", "power_seeds", "multiverse", "agreement", "forest_rows", "VERDICTS"]
-
-ALPHA = 0.05
-"""Significance level of every verdict (after Holm within the rule's family)."""
 
 VERDICTS = ("differ", "equivalent", "inconclusive", "not tested")
 """The verdicts a comparison can get."""
@@ -353,12 +351,15 @@ def power_seeds(sd: float, sesoi: float, m: int = 1, alpha: float = ALPHA,
 
 # ----------------------------------------------------------------------------- robustness
 
-def multiverse(run: Callable[..., Comparison | list], choices: dict[str, list]) -> pd.DataFrame:
+def multiverse(run: Callable[..., Comparison | list | dict],
+               choices: dict[str, list]) -> pd.DataFrame:
     """Every combination of ``choices`` (name -> list of options; the first option of each is
-    the main specification) passed to ``run(**spec)``, which returns a Comparison or a list of
-    them (a family: decided together with :func:`decide` if not yet decided). One row per
+    the main specification) passed to ``run(**spec)``, which returns a Comparison, a list of
+    them (a family: decided together with :func:`decide` if not yet decided), or a claim's
+    verdict as a dict with ``verdict`` (and optionally its ``comparisons``). One row per
     comparison and specification: the choices, ``main`` (True for the main specification),
-    ``comparison``, ``verdict``, ``mean``, ``lo95``, ``hi95``, ``p_holm``."""
+    ``comparison`` ("claim" for a claim's verdict), ``verdict``, ``mean``, ``lo95``, ``hi95``,
+    ``p_holm``."""
     if not choices or any(not isinstance(v, (list, tuple)) or not v for v in choices.values()):
         raise ValueError(f"choices: got {choices!r}; allowed: a dict of non-empty lists")
     names = list(choices)
@@ -366,13 +367,19 @@ def multiverse(run: Callable[..., Comparison | list], choices: dict[str, list]) 
     for combo in itertools.product(*(choices[n] for n in names)):
         spec = dict(zip(names, combo))
         out = run(**spec)
-        comps = out if isinstance(out, list) else [out]
+        main = all(spec[n] == choices[n][0] for n in names)
+        head = {**{n: _label(v) for n, v in spec.items()}, "main": main}
+        if isinstance(out, dict):
+            rows.append({**head, "comparison": "claim", "verdict": out["verdict"],
+                         "mean": math.nan, "lo95": math.nan, "hi95": math.nan,
+                         "p_holm": math.nan})
+            comps = [c for c in out.get("comparisons", []) if isinstance(c, Comparison)]
+        else:
+            comps = out if isinstance(out, list) else [out]
         if any(c.verdict is None for c in comps):
             decide(comps)
-        main = all(spec[n] == choices[n][0] for n in names)
         for c in comps:
-            rows.append({**{n: _label(v) for n, v in spec.items()}, "main": main,
-                         "comparison": f"{c.rule.name}: {c.label}", "verdict": c.verdict,
+            rows.append({**head, "comparison": f"{c.rule.name}: {c.label}", "verdict": c.verdict,
                          "mean": c.mean, "lo95": c.ci95[0], "hi95": c.ci95[1],
                          "p_holm": c.p_holm})
     return pd.DataFrame(rows)
@@ -383,15 +390,32 @@ def _label(v) -> str | float | int:
         v, (list, tuple)) else str(v)
 
 
-def agreement(df: pd.DataFrame) -> tuple[int, int]:
+def agreement(df: pd.DataFrame, comparison: str | None = None) -> tuple[int, int]:
     """(specifications agreeing with the main one, specifications): per comparison, the rows
     whose verdict equals that comparison's verdict under the main specification, summed over
-    comparisons (a comparison absent from the main specification counts as disagreeing)."""
+    comparisons (a comparison absent from the main specification counts as disagreeing).
+    ``comparison``: only that comparison's rows (e.g. "claim": the claim's verdict)."""
+    if comparison is not None:
+        df = df[df["comparison"] == comparison]
     if df.empty:
         return (0, 0)
     main = df[df["main"]].set_index("comparison")["verdict"].to_dict()
     agree = sum(main.get(c) == v for c, v in zip(df["comparison"], df["verdict"]))
     return (int(agree), len(df))
+
+
+def agreement_text(df: pd.DataFrame, choices: str) -> str:
+    """The specification check in one sentence: of the specifications whose claim verdict could
+    be computed (not "not tested"), how many give the main specification's verdict; ``choices``
+    names what was varied."""
+    claim = df[df["comparison"] == "claim"]
+    testable = claim[claim["verdict"] != "not tested"]
+    main = claim.loc[claim["main"], "verdict"]
+    k = int((testable["verdict"] == main.iloc[0]).sum()) if len(main) else 0
+    untested = len(claim) - len(testable)
+    return (f"Specification check ({choices}): {k} of {len(testable)} specifications that could "
+            f"be scored give the main verdict" + (f"; {untested} could not be scored (not "
+                                                   "tested)" if untested else "") + ".")
 
 
 def forest_rows(comparisons: list[Comparison]) -> pd.DataFrame:
@@ -406,9 +430,12 @@ def forest_rows(comparisons: list[Comparison]) -> pd.DataFrame:
         scale = sign / c.rule.sesoi
         lo, hi = sorted((c.ci95[0] * scale, c.ci95[1] * scale))
         lo90, hi90 = sorted((c.ci90[0] * scale, c.ci90[1] * scale))
+        where = ", ".join(f"{k} = {v}" for k, v in c.spec.items() if not k.endswith("_key"))
         rows.append({"claim": c.rule.claim, "rule": c.rule.name,
-                     "label": f"{c.rule.claim} {c.label}: {c.rule.measure}",
-                     "comparison": c.label, "measure": c.rule.measure,
+                     "label": f"{c.rule.claim} {c.label}: {c.rule.measure}"
+                              + (f" ({where})" if where else ""),
+                     "comparison": c.label + (f" ({where})" if where else ""),
+                     "measure": c.rule.measure,
                      "effect": c.mean * scale, "lo": lo, "hi": hi, "lo90": lo90, "hi90": hi90,
                      "mean": c.mean, "sesoi": c.rule.sesoi, "verdict": c.verdict,
                      "exploratory": c.rule.exploratory, "n_seeds": c.n_seeds,
@@ -442,8 +469,7 @@ _SEEN_E2 = ("E2's quick probes had been shown per variant on chapter 04 (robustn
 _SEEN_E3 = ("E3's quick grid had been analysed with the previous C3 rule (t tests; pages printed "
             "capacities and p = 0 at N = 64); the SESOIs follow from the grid, not the results")
 
-C1_VARIANTS = ("exc_bias", "exc_gain", "exc", "syn_prepost", "syn_lowrank_r1", "syn_lowrank_r2",
-               "syn_mask")
+C1_VARIANTS = (*EXC_FAMILY, *SYN_FAMILY)
 """Every context-carrying single-pathway variant C1 judges (each against the context-blind
 `none`)."""
 
@@ -500,3 +526,77 @@ register(Rule(
     higher_is_better=True, sesoi=1.0,
     sesoi_reason="one task: the measure counts tasks",
     preregistered=True, seen=_SEEN_E3))
+
+
+def leave_one_out(c: Comparison) -> tuple[int, int]:
+    """(seed subsets whose mean difference has the sign of the full one, subsets): the
+    comparison's differences with each seed left out in turn (a seed-subset check of the
+    direction; (0, 0) with fewer than three seeds or a zero mean)."""
+    d = np.array(list(c.diffs.values()), float)
+    if len(d) < 3 or not np.sign(c.mean):
+        return (0, 0)
+    same = sum(np.sign(np.delete(d, i).mean()) == np.sign(c.mean) for i in range(len(d)))
+    return (int(same), len(d))
+
+
+def family_size(comparisons: list[Comparison], rule: Rule) -> int:
+    """Tested comparisons in ``rule``'s Holm family among ``comparisons``."""
+    return sum(c.tested and c.rule.family == rule.family for c in comparisons)
+
+
+def power_rows(comparisons: list[Comparison]) -> pd.DataFrame:
+    """Per tested comparison: the observed SD of the seed differences, the seeds it has, and the
+    seeds needed to detect its SESOI at 80% power with Holm over its family
+    (:func:`power_seeds`); ``adequate``: it has at least that many."""
+    rows = []
+    for c in comparisons:
+        if not c.tested or not math.isfinite(c.sd):
+            continue
+        need = power_seeds(c.sd, c.rule.sesoi, m=max(1, family_size(comparisons, c.rule)))
+        rows.append({"claim": c.rule.claim, "comparison": c.label, "measure": c.rule.measure,
+                     "sd": c.sd, "sesoi": c.rule.sesoi, "n_seeds": c.n_seeds,
+                     "seeds_needed": need, "adequate": c.n_seeds >= need})
+    return pd.DataFrame(rows, columns=["claim", "comparison", "measure", "sd", "sesoi",
+                                       "n_seeds", "seeds_needed", "adequate"])
+
+
+def power_text(comparisons: list[Comparison]) -> str:
+    """One sentence: how many tested comparisons are adequately powered and the seeds the others
+    need (80% power for the SESOI, Holm over each family, exact floor included)."""
+    df = power_rows(comparisons)
+    if df.empty:
+        return "Power: no comparison was tested."
+    ok = int(df["adequate"].sum())
+    need = df.loc[~df["adequate"], "seeds_needed"]
+    return (f"Power (seeds needed to detect the smallest effect of interest at 80% power, Holm "
+            f"over the family, from the observed seed-to-seed spread): {ok} of {len(df)} "
+            "comparisons have enough seeds" + (
+                f"; the others need {int(need.min())}" + (f" to {int(need.max())}"
+                                                         if need.max() > need.min() else "")
+                + f" seeds (they have {int(df['n_seeds'].max())})" if len(need) else "") + ".")
+
+
+def floor_text(comparisons: list[Comparison]) -> str:
+    """Where the exact floor makes a verdict impossible: "with 3 seeds the smallest attainable p
+    is 0.25; with Holm over 12 comparisons no difference can reach p < 0.05" (empty when every
+    family can reach significance)."""
+    parts = []
+    for fam in dict.fromkeys(c.rule.family for c in comparisons if c.tested):
+        members = [c for c in comparisons if c.tested and c.rule.family == fam]
+        n = min(c.n_seeds for c in members)
+        floor = min_p(n) * len(members)
+        if floor >= ALPHA:
+            parts.append(f"with {n} seeds the smallest attainable p is {min_p(n):.3g}, and with "
+                         f"Holm over the {len(members)} comparison{'s' if len(members) > 1 else ''}"
+                         f" of family {fam} no difference can reach p < {ALPHA} "
+                         f"({power_seeds(0.0, 1.0, m=len(members))} seeds would be the minimum)")
+    return ("; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".") if parts else ""
+
+
+def rule_text(rule: Rule) -> str:
+    """The rule's identity card: name, version, pre-registered or exploratory and what had been
+    seen, its SESOI and why."""
+    status = ("fixed before the comparisons it judges were computed" if rule.preregistered
+              else "exploratory: written after looking; it does not decide a verdict")
+    return (f"rule `{rule.name}` version {rule.version} ({status}; seen then: {rule.seen}); "
+            f"smallest effect of interest ±{rule.sesoi:g} ({rule.sesoi_reason})")
