@@ -107,8 +107,10 @@ def test_c4_replication_is_reported_as_operation_not_site():
                                         "syn_lowrank_r2", "exc_bias", "exc_gain")})
     v = E4.c4_verdict(t)
     assert all(c.n_seeds == 5 for c in v["replication"])     # seeds 3..7 are held out
+    assert set(v["factorial"]) == set(E4.PRIMARY)
+    assert all(len(cs) == 3 for cs in v["factorial"].values())   # site, operation, interaction
     text = E4.c4_text(v)
-    assert "operation" in text and "site" in text and "p = 0 " not in text
+    assert "operation" in text and "site main effect" in text and "p = 0 " not in text
     assert len(E4.c4_summary_text(v).split()) <= 60
 
 
@@ -301,7 +303,7 @@ def test_c5_claim_rule():
 
 def test_every_new_rule_is_registered_with_its_claim():
     names = {r.name for r in [*E4.C4_RULES.values(), E4.C4_REPLICATION_RULE,
-                              *E4.C4_SITE_RULES.values(), *E5.COST_RULES.values(),
+                              *E5.COST_RULES.values(),
                               *L.LEARNING_RULES.values(), *S.SYNERGY_RULES.values()]}
     assert names <= set(V.RULES)
     assert all(V.RULES[n].claim in ("C4", "C5") for n in names)

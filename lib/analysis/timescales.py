@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis.claims import final_perf, pathway_ablation, seeds_of
-from lib.analysis.stats import fmt, holm, mean_ci, paired
+from lib.analysis.stats import fmt, mean_ci
 from lib.analysis.verdicts import Comparison, Rule, compare, decide, register
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES, DT
@@ -33,9 +33,8 @@ ERROR_WINDOW = 3
 STEADY_FRACTION = 1 / 3
 """The steady state of a blocked sequence: the last third of each block (and the first block,
 which starts at the filters' fixed point)."""
-ALPHA = 0.05
 VERDICT_UNIFORM = ("both_fast", "both_slow")
-"""The uniform assignments a split must beat."""
+"""The uniform assignments each split of the hybrid is compared with."""
 
 MEASURES: dict[str, str] = {
     "switch": "switch cost: reference − performance on the first trial after a switch (blocked "
@@ -65,7 +64,9 @@ C5_RULE = (
     "assignments; **partly synergistic** if it beats one; **not supported** if it beats "
     "neither; **not tested** if fewer than two seeds of the hybrid learned both tasks of at "
     "least one conflict pair (a network that never learned its tasks says nothing).")
-"""The C5 rule on time-scales, printed with the verdict; :func:`verdict_c5` implements it."""
+"""Retired: version 1 of the C5 rule on time-scales (the record the chapter cites). Its combined
+cost charges every uniform time constant by construction, so it decides nothing; the costs are
+tested separately (:func:`timescale_comparisons`)."""
 
 
 def spec_text(spec) -> str:
@@ -222,139 +223,6 @@ def format_summary(summary: pd.DataFrame) -> pd.DataFrame:
     return out.set_index(["network", "assignment"])
 
 
-def seed_values(table: pd.DataFrame, label: str, assignment: str, measure: str = "combined"
-                ) -> dict[int, float]:
-    """{seed: measure} of one network label under one assignment (seeds with a value)."""
-    g = table[(table.label == label) & (table.assignment == assignment)]
-    return {int(s): float(v) for s, v in zip(g.seed, g[measure]) if np.isfinite(v)}
-
-
-def verdict_c5(table: pd.DataFrame, alpha: float = ALPHA) -> dict:
-    """C5 on time-scales by :data:`C5_RULE`: ``verdict``, ``best`` (the split reported),
-    ``tests`` (one row per split x uniform comparison: paired difference split − uniform of the
-    combined cost, its interval, p, Holm-adjusted p, ``beats``) and ``n`` (seeds tested)."""
-    need = (*SPLIT, *VERDICT_UNIFORM)
-    have = set(table.loc[table.label == "hybrid", "assignment"]) if len(table) else set()
-    missing = [a for a in need if a not in have]
-    if missing:
-        return {"verdict": "not tested", "reason": "the hybrid was not probed under "
-                + ", ".join(ASSIGNMENT_NAMES[a] for a in missing),
-                "best": None, "tests": pd.DataFrame(), "n": 0}
-    seeds = {a: seed_values(table, "hybrid", a) for a in need}
-    n = min(len(v) for v in seeds.values())
-    if n < 2:
-        return {"verdict": "not tested", "reason": f"{n} seed(s) of the hybrid learned both tasks "
-                "of a conflict pair; a paired test needs two", "best": None,
-                "tests": pd.DataFrame(), "n": n}
-    rows = []
-    for s in SPLIT:
-        for u in VERDICT_UNIFORM:
-            rows.append({"split": s, "uniform": u, **paired(seeds[s], seeds[u])})
-    tests = pd.DataFrame(rows)
-    tests["p_holm"] = holm(tests["p"].to_numpy())
-    tests["beats"] = (tests["diff"] < 0) & (tests["p_holm"] < alpha)
-    tests["beaten_by"] = (tests["diff"] > 0) & (tests["p_holm"] < alpha)
-    wins = tests.groupby("split", sort=False)["beats"].sum()
-    means = {s: float(np.mean(list(seeds[s].values()))) for s in SPLIT}
-    best = sorted(SPLIT, key=lambda s: (-int(wins[s]), means[s]))[0]
-    k = int(wins[best])
-    verdict = {2: "synergistic", 1: "partly synergistic", 0: "not supported"}[k]
-    return {"verdict": verdict, "reason": "", "best": best, "tests": tests, "n": n,
-            "means": {a: float(np.mean(list(seeds[a].values()))) for a in need}}
-
-
-def _test_line(t) -> str:
-    return (f"- {ASSIGNMENT_NAMES[t['split']]} − {ASSIGNMENT_NAMES[t['uniform']]}: "
-            f"{t['diff']:+.3f} [{t['lo']:+.3f}, {t['hi']:+.3f}], Holm-adjusted p = "
-            f"{t['p_holm']:.3g}, {t['n']} paired seeds"
-            + (" — the split is cheaper" if t["beats"] else
-               " — the uniform assignment is cheaper" if t["beaten_by"] else
-               " — no difference detected"))
-
-
-def c5_markdown(v: dict) -> str:
-    """The C5 verdict on time-scales in words, every number from :func:`verdict_c5`, with the
-    rule it applied."""
-    head = f"**C5 on time-scales — {v['verdict']}**"
-    if v["verdict"] == "not tested":
-        return f"{head}: {v['reason']}.\n\n*Rule.* {C5_RULE}"
-    lines = [f"{head} (the split reported: {ASSIGNMENT_NAMES[v['best']]}; mean combined cost "
-             + ", ".join(f"{ASSIGNMENT_NAMES[a]} {m:.3f}" for a, m in v["means"].items())
-             + f", over {v['n']} seeds). Paired differences of the combined cost, split − "
-             "uniform (negative: the split is cheaper), mean and 95% t interval:", ""]
-    lines += [_test_line(t) for _, t in v["tests"].iterrows()]
-    lines += ["", meaning_c5(v), "", f"*Rule.* {C5_RULE}"]
-    return "\n".join(lines)
-
-
-def meaning_c5(v: dict) -> str:
-    """What a tested verdict means, from its numbers: in particular whether a *partly*
-    synergistic split beats only the costlier uniform assignment (then it is no better than
-    giving both pathways the better single time-scale)."""
-    best, means = v["best"], v["means"]
-    t = v["tests"][v["tests"]["split"] == best]
-    beaten = list(t.loc[t["beats"], "uniform"])
-    cheaper = min(VERDICT_UNIFORM, key=lambda a: means[a])
-    name = ASSIGNMENT_NAMES
-    if v["verdict"] == "synergistic":
-        return (f"*What it means:* giving the hybrid's pathways different time-scales "
-                f"({name[best]}) costs less than giving both either one: each pathway covers a "
-                "cost the other's time-scale incurs.")
-    if v["verdict"] == "partly synergistic":
-        if beaten[0] != cheaper:
-            return (f"*What it means:* {name[best]} is cheaper than {name[beaten[0]]}, the "
-                    f"costlier uniform assignment, but not than {name[cheaper]} (mean "
-                    f"{means[best]:.3f} against {means[cheaper]:.3f}): the split is no better "
-                    "than giving both pathways the better single time-scale, so the rule's "
-                    "'partly' does not show synergy in the strong sense.")
-        costlier = next(a for a in VERDICT_UNIFORM if a != cheaper)
-        return (f"*What it means:* {name[best]} is cheaper than the cheaper uniform assignment "
-                f"({name[cheaper]}) but not detectably cheaper than {name[costlier]}: half of "
-                "what synergy needs.")
-    return ("*What it means:* no split of the time-scales is cheaper than giving both pathways "
-            "the same one.")
-
-
-def tau_fast_sensitivity(tables: dict[float, pd.DataFrame], alpha: float = ALPHA
-                         ) -> pd.DataFrame:
-    """:func:`verdict_c5` at each fast time constant: ``tables`` {tau_fast (ms): measure table}.
-    One row per tau_fast and comparison (split − uniform of the combined cost, interval, Holm p,
-    ``beats``), with that tau_fast's ``verdict`` and reported split (``best``); a tau_fast whose
-    verdict is not tested has one row saying so."""
-    rows = []
-    for tau, table in sorted(tables.items()):
-        v = verdict_c5(table, alpha)
-        if v["verdict"] == "not tested":
-            rows.append({"tau_fast_ms": tau, "verdict": "not tested", "best": None})
-            continue
-        for _, t in v["tests"].iterrows():
-            rows.append({"tau_fast_ms": tau, "verdict": v["verdict"], "best": v["best"],
-                         **{k: t[k] for k in ("split", "uniform", "diff", "lo", "hi", "p_holm",
-                                              "n", "beats")}})
-    return pd.DataFrame(rows)
-
-
-def sensitivity_text(sens: pd.DataFrame, tau_main: float) -> str:
-    """Whether the verdict and the reported split's comparisons hold at every tau_fast."""
-    lines, verdicts = [], {}
-    for tau, g in sens.groupby("tau_fast_ms", sort=True):
-        verdicts[tau] = g.verdict.iloc[0]
-        if verdicts[tau] == "not tested":
-            lines.append(f"- tau_fast = {tau:g} ms: not tested")
-            continue
-        best = g[g.split == g.best.iloc[0]]
-        lines.append(f"- tau_fast = {tau:g} ms{' (the chapter’s)' if tau == tau_main else ''}: "
-                     f"**{verdicts[tau]}** (split {ASSIGNMENT_NAMES[g.best.iloc[0]]}); "
-                     + "; ".join(f"− {ASSIGNMENT_NAMES[r.uniform]} {r['diff']:+.3f} "
-                                 f"[{r.lo:+.3f}, {r.hi:+.3f}], Holm p {r.p_holm:.3g}"
-                                 for _, r in best.iterrows()))
-    same = len(set(verdicts.values())) == 1
-    head = ("The verdict is the same at every fast time constant tried"
-            if same else "The verdict depends on the fast time constant")
-    return (f"{head} ({', '.join(f'{t:g}' for t in verdicts)} ms; tau_slow fixed; each row "
-            "its own Holm family of four):\n\n" + "\n".join(lines))
-
-
 def _pm(s: pd.DataFrame, network: str, assignment: str, m: str) -> str:
     row = s[(s.network == network) & (s.assignment == ASSIGNMENT_NAMES[assignment])]
     if row.empty:
@@ -417,23 +285,6 @@ def error_text(summary: pd.DataFrame, labels) -> str:
             f"{fmt(r['error_after'], r['error_after ±'])} after it" for _, r in s.iterrows()))
     return (f"Cost of one trial cued with the conflict partner (reference − performance; then "
             f"the mean over the {ERROR_WINDOW} trials after it): " + ". ".join(out) + ".")
-
-
-def combined_text(summary: pd.DataFrame, labels) -> str:
-    """The combined costs in words, with the cheapest assignment per network."""
-    if summary.empty or summary["combined"].isna().all():
-        return "No combined cost is measured (no network learned both tasks of a conflict pair)."
-    out = []
-    for lab in labels:
-        s = summary[(summary.network == lab) & summary["combined"].notna()]
-        if s.empty:
-            continue
-        best = s.loc[s["combined"].idxmin()]
-        out.append(f"`{lab}`: " + ", ".join(
-            f"{r['assignment']} {fmt(r['combined'], r['combined ±'])}" for _, r in s.iterrows())
-            + f" (cheapest: {best['assignment']})")
-    return ("Combined cost (switch + error + lingering error; mean ± 95% t interval over seeds): "
-            + "; ".join(out) + ".")
 
 
 def ablation_bars(nets: dict) -> dict[str, np.ndarray]:
@@ -516,10 +367,10 @@ def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> st
 
 
 __all__ = ["CRITERION", "RECOVERY_TOL", "ERROR_WINDOW", "STEADY_FRACTION", "MEASURES",
-           "C5_RULE", "spec_text", "learned_pairs", "switch_curve", "error_curve", "network_measures",
-           "measure_table", "seed_values", "seed_curves", "summary_table", "format_summary", "verdict_c5",
-           "c5_markdown", "meaning_c5", "tau_fast_sensitivity", "sensitivity_text", "coverage_text", "switch_text", "error_text", "combined_text",
-           "ablation_bars", "dominance", "ablation_link_text"]
+           "C5_RULE", "spec_text", "learned_pairs", "switch_curve", "error_curve",
+           "network_measures", "measure_table", "seed_curves", "summary_table",
+           "format_summary", "coverage_text", "switch_text", "error_text", "ablation_bars",
+           "dominance", "ablation_link_text"]
 
 
 # --------------------------------------------------- separate costs, by the verdict engine
