@@ -728,10 +728,10 @@ def c2_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
     lines = [f"**C2 — {v['verdict']}** ({len(spec.tasks)} tasks, N = {spec.n_rec}, "
              f"{spec.n_seeds} seeds). Per matched pair: "
              + "; ".join(f"`{p}` {s}" for p, s in v["pairs"].items()) + ".", ""]
-    lines += [f"* {c.text()}" for c in v["comparisons"]]
-    lines += ["", "Each line: a − b, performance relative to clean (1 = unaffected), mean over "
-              "the units both learned in every seed; mean difference with its 95% t interval "
-              "over seeds; Holm-adjusted exact p over the whole family."]
+    lines += ["The table below gives every comparison: a − b, performance relative to clean (1 = "
+              "unaffected), mean over the units (tasks or ordered task pairs) both variants "
+              "learned in every seed; mean difference with its 95% t interval over seeds; "
+              "Holm-adjusted exact p over the whole family."]
     floor = V.floor_text(v["comparisons"])
     lines += ["", *([floor] if floor else []), V.power_text(v["comparisons"])]
     if multiverse is not None and len(multiverse):

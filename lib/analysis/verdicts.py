@@ -404,6 +404,24 @@ def agreement(df: pd.DataFrame, comparison: str | None = None) -> tuple[int, int
     return (int(agree), len(df))
 
 
+def comparison_table(comparisons: list[Comparison], digits: int = 3) -> pd.DataFrame:
+    """The comparisons for a page: a − b, measure, units compared (how many), seeds, difference
+    with its 95% t interval, Holm p as text (never 0) and verdict."""
+    rows = []
+    for c in comparisons:
+        f = f"{{:+.{digits}f}}"
+        diff = (f"{f.format(c.mean)} [{f.format(c.ci95[0])}, {f.format(c.ci95[1])}]"
+                if c.tested else "–")
+        rows.append({"comparison": c.label + "".join(f", {k} = {v}" for k, v in c.spec.items()
+                                                     if not k.endswith("_key")),
+                     "measure": c.rule.measure, "units": c.n_units, "seeds": c.n_seeds,
+                     "difference [95% CI]": diff,
+                     "Holm p": format_p(c.p_holm, c.n_seeds) if c.tested else "–",
+                     "verdict": c.verdict + (" (exploratory)" if c.rule.exploratory else "")})
+    return pd.DataFrame(rows, columns=["comparison", "measure", "units", "seeds",
+                                       "difference [95% CI]", "Holm p", "verdict"])
+
+
 def agreement_text(df: pd.DataFrame, choices: str) -> str:
     """The specification check in one sentence: of the specifications whose claim verdict could
     be computed (not "not tested"), how many give the main specification's verdict; ``choices``
@@ -467,7 +485,7 @@ _SEEN_E2 = ("E2's quick probes had been shown per variant on chapter 04 (robustn
             "curves) and issue 18 quoted fresh-noise exc − syn_prepost ≈ +0.3 in all 6 seeds; "
             "the scoring and SESOI were fixed before these comparisons were computed")
 _SEEN_E3 = ("E3's quick grid had been analysed with the previous C3 rule (t tests; pages printed "
-            "capacities and p = 0 at N = 64); the SESOIs follow from the grid, not the results")
+            "capacities and a zero p value at N = 64); the SESOIs follow from the grid, not the results")
 
 C1_VARIANTS = (*EXC_FAMILY, *SYN_FAMILY)
 """Every context-carrying single-pathway variant C1 judges (each against the context-blind
