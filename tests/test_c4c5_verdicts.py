@@ -308,3 +308,43 @@ def test_every_new_rule_is_registered_with_its_claim():
     assert names <= set(V.RULES)
     assert all(V.RULES[n].claim in ("C4", "C5") for n in names)
     assert not any(V.RULES[n].preregistered for n in names if "timescales" in n)
+
+
+def test_restricted_times_need_one_budget():
+    t = learn_table({"exc": [1_000, None], "syn": [None, None]})
+    t.loc[(t.route == "exc") & (t.seed == 1), "budget_trials"] = 64_000.0
+    with pytest.raises(ValueError, match="budgets"):
+        L.restricted_times(L.children(t), "exc")
+
+
+def test_c5_multiverse_and_summary_text():
+    n = 9
+    jitter = lambda xs: [x + 100 * i if x else x for i, x in enumerate(xs)]
+    t = learn_table({"exc": jitter([50_000] * n), "syn": [None] * n,
+                     "both": jitter([40_000] * n), "all": [16_000] * n})
+    mv = S.c5_multiverse(t, None)
+    assert mv["main"].sum() == 1 and len(mv) == 2 * (3 + n) * 2
+    main = mv.loc[mv["main"], "verdict"].iloc[0]
+    v = S.c5_verdict(t, None)
+    assert main == v["verdict"] == "supported"      # two speeds and both faster than either
+    # on half the seeds (4 or 5) Holm over the family cannot reach 0.05
+    assert (mv.loc[mv.seeds.isin(["first half", "second half"]), "verdict"]
+            == "inconclusive").all()
+    assert f"Of {len(mv)} specifications" in S.c5_multiverse_text(mv)
+    assert len(S.c5_summary_text(v).split()) <= 60
+    assert "C5.learning" in S.c5_power_text(v)
+
+
+def test_c4_multiverse_on_the_shipped_smoke_analyses(monkeypatch):
+    monkeypatch.setenv("BOOK_NO_TRAIN", "1")
+    from lib.experiments import battery, dynamics as X
+    spec = battery.battery_spec("smoke")
+    nets = battery.variant_networks(battery.run_battery(spec, progress=False))
+    dyn = X.run_dynamics(nets, X.DynamicsSpec.from_profile("smoke"), progress=False)
+    mv = E4.c4_multiverse(dyn, spec.main_variants)
+    assert mv["main"].sum() == 1
+    assert set(mv["criterion"]) == {0.9, 0.85, 0.95}
+    assert set(mv["seeds"]) == {"all", "discovery", "held_out"}
+    assert "Specification check" in E4.multiverse_text(mv)
+    with pytest.raises(ValueError, match="criterion"):
+        E4.pair_table(dyn, spec.main_variants, criterion=1.5)

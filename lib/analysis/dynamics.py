@@ -807,6 +807,13 @@ def c4_text(v: dict) -> str:
     lines += ["", "*Reported, not deciding.* Held-out replication of the bias split (seeds ≥ "
               f"{HELD_OUT_FROM}, fixed before they were trained):", ""]
     lines += [_cmp_line(c) for c in v["replication"]]
+    rep = [c for c in v["replication"] if c.tested]
+    if rep:
+        n = min(c.n_seeds for c in rep)
+        lines += ["", f"With {n} held-out seeds the replication's smallest Holm-adjusted p is "
+                  f"{min(1.0, len(rep) * min_p(n)):.3g}: "
+                  + ("it cannot reach " + f"{ALPHA}, so it is reported, not counted either way."
+                     if len(rep) * min_p(n) >= ALPHA else "it can reach significance.")]
     lines += ["", "This contrast separates the additive bias from *every* multiplicative "
               "pathway, the excitability gain included: it is a difference of **operation** "
               "(additive vs multiplicative), not of **site** (neuron vs synapse), so it is not "
