@@ -15,7 +15,7 @@ from scipy import stats as _scipy_stats
 
 from lib.analysis.claims import MATCHED
 from lib.analysis.factorial import CELLS, factorial_comparisons, factorial_text
-from lib.analysis.stats import fmt, holm, mean_ci, paired, t975
+from lib.analysis.stats import fmt, mean_ci
 from lib.analysis.verdicts import (ALPHA, Comparison, Rule, compare, decide, format_p, min_p,
                                    register)
 from lib.core.checks import fail
@@ -143,7 +143,10 @@ def pair_table(dyn: dict, labels, alpha: float = 0.2, criterion: float | None = 
 
 
 def network_means(table: pd.DataFrame, measure: str) -> dict[str, dict[int, float]]:
-    """variant -> {seed: the measure averaged over that network's learned conflict pairs}."""
+    """variant -> {seed: the measure averaged over that network's learned conflict pairs}.
+    Descriptive only (tables, figures): variants are *compared* on the pairs both learned in every
+    seed (:func:`pair_values`, :func:`c4_comparisons`), since each network's own set mixes the
+    pathway effect with which pairs it learned."""
     out: dict[str, dict[int, float]] = {}
     if table.empty:
         return out
@@ -171,142 +174,16 @@ def variant_summary(table: pd.DataFrame, labels, measures=None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("variant")
 
 
-def verdict_c4(table: pd.DataFrame, alpha: float = 0.05) -> dict:
-    """C4: do excitability and synaptic modulation induce distinct dynamics?
-
-    Pre-registered: the :data:`PRIMARY` measures, compared paired over seeds on the matched-budget
-    pairs of :data:`lib.analysis.claims.MATCHED` (each network's value the mean over its learned
-    conflict pairs), Holm-corrected over all (pair, measure) tests.
-
-    - *supported* if, on at least one primary measure, both excitability-vs-synaptic pairs
-      (``exc`` vs ``syn_lowrank_r1`` and vs ``syn_prepost``) differ significantly in the same
-      direction;
-    - *partly supported* if any of these tests is significant, or if the held-out replication
-      of the exploratory ``exc_bias`` vs ``syn_prepost`` difference (:func:`exploratory_c4` on
-      seeds >= :data:`HELD_OUT_FROM`, at least :data:`MIN_HELD_OUT` of them; with fewer the
-      replication is *pending* and does not count) is significant after Holm;
-    - *not supported* if none is;
-    - *not tested* if some matched comparison has fewer than 2 paired seeds.
-    """
-    tests = []
-    for m in PRIMARY:
-        per = network_means(table, m)
-        for a, b in MATCHED:
-            r = paired(per.get(a, {}), per.get(b, {}))
-            tests.append({"measure": m, "a": a, "b": b, **r})
-    p_holm = holm([t["p"] for t in tests])
-    for t, ph in zip(tests, p_holm):
-        t["p_holm"] = float(ph)
-        t["significant"] = bool(np.isfinite(ph) and ph < alpha)
-    df = pd.DataFrame(tests)
-    held = exploratory_c4(table, REPLICATION_MEASURES, seeds="held_out")
-    n_held = int(held["n"].min()) if len(held) else 0
-    replicated = bool(n_held >= MIN_HELD_OUT
-                      and (held["significant"] & (held["b"] == "syn_prepost")).any())
-    if df.empty or (df["n"] < 2).any():
-        verdict = "not tested"
-    else:
-        exc_syn = df[(df.a == "exc") & df.b.isin(["syn_lowrank_r1", "syn_prepost"])]
-        both = any(len(g) == 2 and g.significant.all() and len(set(np.sign(g["diff"]))) == 1
-                   for _, g in exc_syn.groupby("measure"))
-        verdict = ("supported" if both else "partly supported"
-                   if df.significant.any() or replicated else "not supported")
-    return {"verdict": verdict, "tests": df, "alpha": alpha, "held_out": held,
-            "replicated": replicated, "replication_pending": n_held < MIN_HELD_OUT}
-
-
 EXPLORATORY = (("exc_bias", "exc_gain"), ("exc_bias", "syn_prepost"))
 """Comparisons chosen *after* seeing the figures of seeds 0-2 (the bias stood apart from every
-multiplicative pathway): reported separately, Holm-corrected within their own family."""
-EXPLORATORY_MEASURES = ("reshape", "jump")
+multiplicative pathway); their replication on the held-out seeds (:func:`c4_replication`) is
+reported beside C4's verdict, Holm-corrected within its own family."""
 REPLICATION_MEASURES = ("reshape",)
 """The measure whose exploratory differences were significant on the discovery seeds; only it is
 retested on the held-out seeds (Holm over its two comparisons)."""
 HELD_OUT_FROM = 3
 """Seeds >= this were trained after the exploratory comparisons were chosen on seeds 0-2, so they
 test them afresh: a replication fixed before those seeds were seen."""
-MIN_HELD_OUT = 3
-"""Held-out seeds a replication needs to count toward the verdict: with 2, a paired t test
-(1 degree of freedom) detects only |d_z| > 9, so fewer seeds leave it *pending*, not failed."""
-
-
-def exploratory_c4(table: pd.DataFrame, measures=EXPLORATORY_MEASURES,
-                   seeds: str = "all") -> pd.DataFrame:
-    """Paired comparisons of :data:`EXPLORATORY` on ``measures`` (Holm within this family), over
-    ``seeds``: "all", "discovery" (< :data:`HELD_OUT_FROM`) or "held_out" (>= it)."""
-    if seeds not in ("all", "discovery", "held_out"):
-        fail("seeds", seeds, "'all', 'discovery' or 'held_out'")
-    if not table.empty and seeds != "all":
-        keep = table["seed"] >= HELD_OUT_FROM
-        table = table[keep if seeds == "held_out" else ~keep]
-    rows = []
-    for m in measures:
-        per = network_means(table, m)
-        for a, b in EXPLORATORY:
-            rows.append({"measure": m, "a": a, "b": b, **paired(per.get(a, {}), per.get(b, {}))})
-    df = pd.DataFrame(rows)
-    if not df.empty:
-        df["p_holm"] = holm(df["p"].to_numpy(float))
-        df["significant"] = df["p_holm"] < 0.05
-    return df
-
-
-def min_detectable_dz(n: int) -> float:
-    """Smallest |d_z| a two-sided paired t test on n seeds can call significant at 0.05
-    (uncorrected): t_{0.975, n-1} / sqrt(n); nan for n < 2."""
-    return t975(n - 1) / np.sqrt(n) if n >= 2 else np.nan
-
-
-def _test_line(t) -> str:
-    if not np.isfinite(t["diff"]):
-        return f"- {t['measure']}: `{t['a']}` − `{t['b']}`: not tested ({t['n']} paired seeds)"
-    ci = f"[{t['lo']:+.3f}, {t['hi']:+.3f}]" if np.isfinite(t["lo"]) else "(no interval)"
-    sig = " **(significant)**" if t.get("significant", False) else ""
-    return (f"- {t['measure']}: `{t['a']}` − `{t['b']}` = {t['diff']:+.3f} {ci}, "
-            f"d_z = {t['dz']:.2f}, p_Holm = {t['p_holm']:.3f}, n = {t['n']}{sig}")
-
-
-def c4_markdown(v: dict) -> str:
-    """The C4 verdict and its tests, in words, from :func:`verdict_c4`."""
-    lines = [f"**Verdict on C4: {v['verdict']}.** Pre-registered measures: "
-             + "; ".join(f"*{m}* ({MEASURES[m]})" for m in PRIMARY)
-             + ". Paired differences a − b over seeds (mean, 95% t interval, Holm-adjusted p over "
-             f"{len(v['tests'])} tests):", ""]
-    lines += [_test_line(t) for _, t in v["tests"].iterrows()]
-    n = int(v["tests"]["n"].min()) if len(v["tests"]) else 0
-    if n >= 2:
-        if v.get("replication_pending"):
-            n_held = int(v["held_out"]["n"].min()) if len(v["held_out"]) else 0
-            lines += ["", f"The held-out replication is **pending**: {n_held} held-out seed(s), "
-                      f"fewer than the {MIN_HELD_OUT} it needs to count (rule fixed before the "
-                      "held-out seeds were analysed)."]
-        lines += ["", f"Power: with n = {n} paired seeds a two-sided t test reaches p < 0.05 only "
-                  f"for |d_z| > {min_detectable_dz(n):.2f} before any correction, so a test that is "
-                  "not significant here means that no difference was detected at this size, not "
-                  "that the pathways act alike."]
-    return "\n".join(lines)
-
-
-def exploratory_markdown(table: pd.DataFrame) -> str:
-    """The exploratory comparisons (:func:`exploratory_c4`) on the discovery seeds, on the
-    held-out seeds (the replication) and on all seeds, in words, flagged as such."""
-    out = []
-    heads = {"discovery": (EXPLORATORY_MEASURES, "discovery",
-                           f"*Exploratory, chosen after looking at the figures of seeds 0–"
-                           f"{HELD_OUT_FROM - 1}* (the discovery): paired differences a − b, "
-                           "Holm within the family."),
-             "held_out": (REPLICATION_MEASURES, "held_out",
-                          f"*Replication on held-out seeds (≥ {HELD_OUT_FROM}), trained after the "
-                          "comparisons above were fixed*, on the measure that was significant "
-                          "in the discovery: the test the verdict uses."),
-             "all": (EXPLORATORY_MEASURES, "all", "All seeds together (descriptive).")}
-    for measures, which, head in heads.values():
-        df = exploratory_c4(table, measures, seeds=which)
-        if df.empty or (df["n"] == 0).all():
-            out.append(f"{head} No seed in this group.")
-            continue
-        out += [head, ""] + [_test_line(t) for _, t in df.iterrows()] + [""]
-    return "\n".join(out)
 
 
 def check_seed(seed, n_seeds: int) -> int:
@@ -754,7 +631,8 @@ def multiverse_text(mv: pd.DataFrame) -> str:
 
 def c4_power(comparisons: list[Comparison]) -> pd.DataFrame:
     """Per comparison: the seed-to-seed SD of its differences, its SESOI and the seeds needed to
-    detect the SESOI at 80% power with Holm over the family (:func:`lib.analysis.verdicts.power_seeds`)."""
+    detect the SESOI at 80% power with Holm over the family
+    (:func:`lib.analysis.verdicts.power_seeds`)."""
     m = len([c for c in comparisons if c.tested])
     return pd.DataFrame([{"comparison": c.label, "measure": c.rule.measure,
                           "seeds": c.n_seeds, "sd": c.sd, "sesoi": c.rule.sesoi,
@@ -839,12 +717,12 @@ def c4_summary_text(v: dict) -> str:
             "operation, not a site, difference.")
 
 
-__all__ = ["MEASURES", "PRIMARY", "EXCLUSIVE_FTV", "check_seed", "coverage_text",
-           "measure_text", "cluster_text", "ftv_text", "link_text", "AXIS_LABELS", "EXPLORATORY",
-           "exploratory_c4", "exploratory_markdown", "drive_table", "drive_text", "min_detectable_dz", "HELD_OUT_FROM",
-           "EXPLORATORY_MEASURES", "REPLICATION_MEASURES", "MIN_HELD_OUT", "pair_table", "network_means", "variant_summary", "verdict_c4",
-           "c4_markdown", "cluster_table", "ftv_values", "leave_vs_switch", "spearman",
-           "SESOI_REASONS", "C4_RULES", "C4_REPLICATION_RULE",
-           "EXC_VS_SYN", "C4_CLAIM_RULE", "CRITERION", "pair_values", "c4_comparisons", "c4_claim",
-           "c4_replication", "c4_factorial", "c4_verdict", "c4_multiverse", "multiverse_text",
-           "c4_power", "power_text", "c4_text", "c4_summary_text"]
+__all__ = ["MEASURES", "AXIS_LABELS", "PRIMARY", "CRITERION", "EXPLORATORY",
+           "REPLICATION_MEASURES", "HELD_OUT_FROM", "EXCLUSIVE_FTV", "pair_table",
+           "network_means", "variant_summary", "check_seed", "coverage_text", "measure_text",
+           "cluster_text", "ftv_text", "link_text", "drive_table", "drive_text",
+           "cluster_table", "ftv_values", "leave_vs_switch", "spearman", "SESOI_REASONS",
+           "C4_RULES", "C4_REPLICATION_RULE", "EXC_VS_SYN", "C4_CLAIM_RULE", "pair_values",
+           "c4_comparisons", "c4_claim", "c4_replication", "c4_factorial", "c4_verdict",
+           "c4_multiverse", "multiverse_text", "c4_power", "power_text", "c4_text",
+           "c4_summary_text"]

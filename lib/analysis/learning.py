@@ -106,8 +106,9 @@ LEARNING_RULES: dict[str, Rule] = {
         name="C5.learning.rmst", claim="C5", version=2, family="C5.learning",
         measure="restricted mean trials to criterion on the new task (budget-restricted)",
         unit="new task", higher_is_better=False, sesoi=SPEED_SESOI_TRIALS,
-        sesoi_reason="one evaluation interval of the quick protocol (250 steps x 64 trials): time to "
-        "criterion is only known to this resolution", preregistered=True, seen=_SEEN_LEARNING)),
+        sesoi_reason="one evaluation interval of the quick protocol (250 steps x 64 trials): "
+        "time to criterion is only known to this resolution", preregistered=True,
+        seen=_SEEN_LEARNING)),
     "interference": register(Rule(
         name="C5.learning.interference", claim="C5", version=2, family="C5.learning",
         measure="old tasks' loss (mean performance, parent − child)", unit="new task",

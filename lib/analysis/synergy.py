@@ -382,7 +382,8 @@ def c5_multiverse(learn_table: pd.DataFrame, packing_table: pd.DataFrame | None)
             lt = learn_table[learn_table.seed.isin(keep)]
             if scale == "log2 trials":
                 lt = _log2_learning(lt)
-                budget = float(2 ** lt.budget_trials.dropna().max()) if lt.budget_trials.notna().any() else 1.0
+                budgets = lt.budget_trials.dropna()
+                budget = float(2 ** budgets.max()) if len(budgets) else 1.0
                 rule = with_rule(LEARNING_RULES["speed"], measure="restricted log2 trials to "
                                  "criterion", sesoi=float(np.log2(budget / 2 + SPEED_SESOI)
                                                           - np.log2(budget / 2)))
@@ -445,4 +446,5 @@ def c5_power_text(v: dict) -> str:
     return ("**Power.** " + " ".join(lines)) if lines else ""
 
 
-__all__ += ["SPEED_SCALES", "capacity_comparisons", "c5_multiverse", "c5_multiverse_text", "c5_power_text"]
+__all__ += ["SPEED_SCALES", "capacity_comparisons", "c5_multiverse", "c5_multiverse_text",
+            "c5_power_text"]

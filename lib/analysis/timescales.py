@@ -80,7 +80,8 @@ def spec_text(spec) -> str:
             f"a new cue after {n_fast} steps ({n_fast * DT} ms). Slow: τ<sub>slow</sub> = "
             f"{spec.tau_slow:g} trials, so the first trial after a switch still receives the old "
             f"cue entirely and the state is within 5% of the new cue only {n_slow} trials later "
-            f"(counting the first trial after the switch as 0). **Sequences**, per conflict pair: blocked, {spec.n_blocks} blocks of "
+            f"(counting the first trial after the switch as 0). **Sequences**, per conflict "
+            f"pair: blocked, {spec.n_blocks} blocks of "
             f"{spec.block} trials ({spec.n_blocks - 1} switches); interleaved, "
             f"{spec.n_interleaved} trials, each task drawn at random; brief error, for each task "
             f"of the pair one lead trial, one trial cued with the partner, then "
@@ -315,8 +316,8 @@ def dominance(bars: dict[str, np.ndarray], criterion: float = CRITERION) -> dict
 
 def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> str:
     """What E1's hybrid ablations already say about complementarity, and how the split
-    assignments line up with it: each split's switch and error costs next to the uniform assignment of
-    the pathway that the ablations say carries the context."""
+    assignments line up with it: each split's switch and error costs next to the uniform
+    assignment of the pathway that the ablations say carries the context."""
     lost = dominance(bars)
     K = bars["intact"].shape[1]
     learned = int((bars["intact"].mean(0) >= CRITERION).sum())

@@ -390,7 +390,7 @@ def packing_spec(profile: str | None = None, **overrides) -> PackingSpec:
 def hybrid_packing_spec(profile: str | None = None, **overrides) -> PackingSpec:
     """E3's joint-training grid (P1) of a profile for the hybrid alone: C5's capacity synergy
     compares it, N by N and seed by seed, with its parts' P1 networks
-    (:func:`lib.analysis.synergy.synergy_table`). Not part of C3's verdict."""
+    (:func:`lib.analysis.synergy.synergy_comparisons`). Not part of C3's verdict."""
     return packing_spec(profile, variants=["hybrid"], backbones=["trained"], **overrides)
 
 
