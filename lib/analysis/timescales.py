@@ -47,7 +47,8 @@ MEASURES: dict[str, str] = {
     "error": "error cost: reference − performance on the trial cued with the conflict partner",
     "error_after": f"lingering error cost: mean reference − performance over the {ERROR_WINDOW} "
                    "trials after the error",
-    "combined": "combined cost = switch + error + lingering error cost",
+    "combined": "combined cost = switch + error + lingering error cost (descriptive only, never "
+                "tested: every uniform time constant pays one of its terms by construction)",
 }
 """Every per-network measure of :func:`network_measures`, in words (the book prints these)."""
 
@@ -199,14 +200,14 @@ def seed_curves(results: dict, label: str, assignment: str, kind: str = "blocked
 
 
 def summary_table(table: pd.DataFrame, measures=("switch", "recovery", "switch_interleaved",
-                                                 "steady", "error", "error_after", "combined")
+                                                 "steady", "error", "error_after")
                   ) -> pd.DataFrame:
     """Per (network, assignment): each measure as mean and 95% t half-width over the seeds with
     a learned pair (columns ``m`` and ``m ±``), and ``n`` seeds."""
     rows = []
     for (label, a), g in table.groupby(["label", "assignment"], sort=False):
         row = {"network": label, "assignment": ASSIGNMENT_NAMES.get(a, a),
-               "n": int(g["combined"].notna().sum())}
+               "n": int(g["switch"].notna().sum())}
         for m in measures:
             mean, half = mean_ci(g[m].to_numpy(float))
             row[m], row[m + " ±"] = float(mean), float(half)
@@ -217,8 +218,7 @@ def summary_table(table: pd.DataFrame, measures=("switch", "recovery", "switch_i
 def format_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary as 'mean ± half-width' strings (the book's tables)."""
     out = summary[["network", "assignment", "n"]].copy()
-    for m in ("switch", "recovery", "switch_interleaved", "steady", "error", "error_after",
-              "combined"):
+    for m in ("switch", "recovery", "switch_interleaved", "steady", "error", "error_after"):
         if m in summary:
             out[m] = [fmt(a, b) for a, b in zip(summary[m], summary[m + " ±"])]
     return out.set_index(["network", "assignment"])
