@@ -143,12 +143,13 @@ def _tested(cap: Capacity, variant: str, n: int) -> bool:
 
 
 def c3_comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS,
-                   measures=tuple(MEASURES)) -> list[V.Comparison]:
+                   measures=tuple(MEASURES), cap: Capacity | None = None
+                   ) -> list[V.Comparison]:
     """C3's matched comparisons in one arm through the engine, decided: at each N, each pair of
     ``pairs`` on each of ``measures`` (a - b, one unit: that N), paired over seeds. A comparison
     whose cells are not both tested is *not tested* (outside Holm's family). ``spec["N"]``: the
-    network size."""
-    cap = capacity(table).arm(backbone)
+    network size. ``cap``: :func:`capacity` of ``table``, if already computed."""
+    cap = (cap or capacity(table)).arm(backbone)
     variants = set(cap.summary.variant)
     comps = []
     for n in sorted(set(cap.summary.N)):
@@ -209,15 +210,17 @@ DIRECTION_WORDS = {"exc": "excitability (`exc`) packs more tasks than the matche
 
 
 def verdict_c3(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS,
-               measures=tuple(MEASURES)) -> dict:
+               measures=tuple(MEASURES), cap: Capacity | None = None) -> dict:
     """C3: excitability and synaptic modulation differ in how many tasks they pack into N units,
     by :data:`C3_RULE`. Returns the verdict, ``comps`` (engine Comparisons), ``comparisons``
     (their table, :func:`comparisons`), the tested and differing N, the direction of the
     differing comparisons (``"exc"``, ``"synaptic"``, ``"mixed"`` or None), the capacity summary
-    of the arm and the cells not tested."""
-    comps = c3_comparisons(table, backbone, pairs, measures)
+    of the arm and the cells not tested. ``cap``: :func:`capacity` of ``table``, if already
+    computed."""
+    cap_all = cap or capacity(table)
+    comps = c3_comparisons(table, backbone, pairs, measures, cap_all)
     cmp = _comparison_table(comps)
-    cap = capacity(table).arm(backbone)
+    cap = cap_all.arm(backbone)
     made = [c for c in comps if c.tested]
     tested_n = sorted({c.spec["N"] for c in made})
     differing_n = []
@@ -259,8 +262,10 @@ def c3_multiverse(table: pd.DataFrame) -> pd.DataFrame:
     pair_sets = {"both": PAIRS, **{f"{a} − {b}": ((a, b),) for a, b in PAIRS}}
     measure_sets = {"both": tuple(MEASURES), **{m: (m,) for m in MEASURES}}
 
+    cap = capacity(table)
+
     def run(pairs, measures, arm):
-        return verdict_c3(table, arm, pair_sets[pairs], measure_sets[measures])
+        return verdict_c3(table, arm, pair_sets[pairs], measure_sets[measures], cap)
 
     return V.multiverse(run, {"pairs": list(pair_sets), "measures": list(measure_sets),
                               "arm": arms})

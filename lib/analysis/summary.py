@@ -287,18 +287,17 @@ def power_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def equivalence_table(df: pd.DataFrame) -> pd.DataFrame:
-    """The equivalence bounds: per deciding rule of every claim, the measure, its smallest
-    effect of interest (±, the TOST bounds) and why that size."""
-    seen, rows = set(), []
+    """The equivalence bounds: per claim and bound of its deciding rules, the measures it
+    applies to, the smallest effect of interest (±, the TOST bounds) and why that size."""
+    groups: dict[tuple, list[str]] = {}
     for c in deciding(df):
         r = c.rule
-        key = (r.claim, r.measure, r.sesoi)
-        if key in seen:
-            continue
-        seen.add(key)
-        rows.append({"claim": r.claim, "measure": r.measure, "bound (±)": f"{r.sesoi:g}",
-                     "why this size": r.sesoi_reason})
-    return pd.DataFrame(rows)
+        names = groups.setdefault((r.claim, r.sesoi, r.sesoi_reason), [])
+        if r.measure not in names:
+            names.append(r.measure)
+    rows = [{"claim": claim, "measures": "; ".join(names), "bound (±)": f"{sesoi:g}",
+             "why this size": reason} for (claim, sesoi, reason), names in groups.items()]
+    return pd.DataFrame(rows, columns=["claim", "measures", "bound (±)", "why this size"])
 
 
 def specification_table(df: pd.DataFrame, runs: Runs, arm_nets: dict | None = None,

@@ -505,14 +505,14 @@ for _variant in C1_VARIANTS:
     register(Rule(
         name=f"C1.perf_vs_none.{_variant}", claim="C1", version=1,
         family=f"C1.{_variant}",
-        measure="final performance on the tasks that need context",
+        measure="final performance, tasks needing context",
         unit="task", higher_is_better=True, sesoi=PERF_SESOI, sesoi_reason=PERF_SESOI_REASON,
         preregistered=True, seen=_SEEN_E1))
 
 C2_MEASURES = {
     # name: (measure text, unit, higher is better)
-    "mixture_auc.conflict": ("mixture robustness (AUC), conflict pairs", "ordered pair", True),
-    "mixture_auc.other": ("mixture robustness (AUC), non-conflict pairs", "ordered pair", True),
+    "mixture_auc.conflict": ("mixture AUC, conflict pairs", "ordered pair", True),
+    "mixture_auc.other": ("mixture AUC, other pairs", "ordered pair", True),
     "noise_fresh": ("fresh context noise (AUC)", "task", True),
     "noise_frozen": ("frozen context noise (AUC)", "task", True),
     "scale": ("context scaling (AUC)", "task", True),

@@ -73,8 +73,8 @@ def forest(rows: pd.DataFrame, title: str | None = None) -> Figure:
     lim = np.nanmax(np.abs(shown[["lo", "hi"]].to_numpy(float))) if len(shown) else 2.0
     lim = max(2.0, float(lim) * 1.05) if np.isfinite(lim) else 2.0
     ax.set_xlim(-lim, lim)
-    ax.set_xlabel("difference ÷ smallest effect of interest\n(positive: the first variant is "
-                  "better; shaded: ±1, the equivalence band)", fontsize=LABEL_SIZE)
+    ax.set_xlabel("difference ÷ smallest effect of interest\n(right: first variant better; "
+                  "shaded: ±1, equivalence band)", fontsize=LABEL_SIZE)
     ax.tick_params(axis="x", labelsize=LABEL_SIZE)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
