@@ -484,18 +484,28 @@ def test_control_comparisons_find_a_planted_difference_and_holm_over_all_tests()
     assert list(df.measure) == list(analysis.CONTROL_MEASURES) * 2
     planted = df[(df.control == "syn_prepost_in") & (df.measure == "mixture robustness")].iloc[0]
     assert planted["diff"] == pytest.approx(-0.1, abs=1e-9) and planted["n"] == 4
-    # -0.1 in every one of 4 seeds: the t test is undefined, the exact p is 2/2^4, never 0
-    assert planted["p"] == pytest.approx(0.125) and not planted["differs"]
+    # -0.1 in every one of 4 seeds: the exact p is 2/2^4 (never 0); Holm over 4 tests
+    assert planted["p"] == pytest.approx(0.125) and planted["p_holm"] == pytest.approx(0.5)
+    assert planted["verdict"] == "inconclusive" and not planted["differs"]
     assert planted["lo"] <= planted["diff"] <= planted["hi"]
     assert (df.p_holm.dropna() >= df.p.dropna()).all()
     md = analysis.control_markdown(df)
-    assert "`syn_prepost_in` − `syn_prepost`" in md and "Holm" in md
-    same = analysis.control_comparisons(nets, auc_probes({k: 0.9 for k in
-                                                          ("exc_gain", "exc_gain_rec",
-                                                           "syn_prepost", "syn_prepost_in")}))
-    assert not same["differs"].any()
-    assert "not detectably confounded" in analysis.control_markdown(same)
+    assert "`syn_prepost_in` − `syn_prepost`" in md and "Holm" in md and "inconclusive" in md
+    assert "p = 0 " not in md
     assert analysis.control_markdown(analysis.control_comparisons({}, {})).startswith("*(")
+
+
+def test_control_comparisons_call_equivalence_only_with_enough_seeds():
+    labels = ("exc_gain", "exc_gain_rec", "syn_prepost", "syn_prepost_in")
+    nets = fake_nets({k: 0.95 for k in labels}, seeds=12)
+    probes = {}
+    for lab in labels:
+        for s in range(12):
+            v = 0.9 + 0.01 * (s % 4)
+            probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
+    same = analysis.control_comparisons(nets, probes)
+    assert (same["verdict"] == "equivalent").all()
+    assert "not confounded" in analysis.control_markdown(same)
 
 
 def test_arm_effects_pair_each_arm_network_with_its_standard_seed():

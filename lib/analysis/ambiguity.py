@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis import verdicts as V
-from lib.analysis.common import (ALPHA, CRITERION, MATCHED, fmt_diff, mean_perf_by_seed,
-                                 seeds_of)
-from lib.analysis.stats import fmt, holm, mean_ci, paired
+from lib.analysis.common import CRITERION, MATCHED, perf_table, seeds_of
+from lib.analysis.stats import fmt, mean_ci, paired
 from lib.core.metrics import TOLERANCE
 from lib.core.tasks import DISPLAY_NAMES
 from lib.experiments import ambiguity
@@ -426,32 +425,45 @@ variant it changes (chosen before the controls were trained): the mean final per
 tasks (E1) and the mixture robustness ``auc`` on common learned pairs (E2, as C2 uses it)."""
 
 
-def _holm_column(df: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """``df`` with ``p_holm`` (Holm over its rows' ``p``) and ``differs`` (p_holm < alpha)."""
-    df["p_holm"] = holm(df["p"].to_numpy()) if len(df) else []
-    df["differs"] = (df["p_holm"] < alpha) if len(df) else []
-    return df
+COMPARISON_COLUMNS = ["diff", "lo", "hi", "p", "n", "units", "p_holm", "verdict", "differs"]
+"""Columns of a check's comparison (:func:`control_comparisons`, :func:`arm_effects`)."""
 
 
-COMPARISON_COLUMNS = ["diff", "lo", "hi", "dz", "p", "n"]
+def _check_row(c: V.Comparison) -> dict:
+    return {"diff": c.mean, "lo": c.ci95[0], "hi": c.ci95[1], "p": c.p, "n": c.n_seeds,
+            "units": c.n_units, "p_holm": c.p_holm, "verdict": c.verdict,
+            "differs": c.verdict == "differ"}
 
 
-def control_comparisons(nets: dict, probes: dict, criterion: float = CRITERION,
-                        alpha: float = ALPHA) -> pd.DataFrame:
-    """Each control minus its main variant on :data:`CONTROL_MEASURES`, paired over seeds (shared
-    initial weights), Holm-corrected over every (control, measure) test. Rows: control, variant,
-    measure, diff, lo, hi (95% t interval), dz, p, n, p_holm, differs."""
-    rows = []
+def auc_table(probes: dict, label: str, criterion: float = CRITERION) -> pd.DataFrame:
+    """A label's mixture robustness ``auc`` as a seed x ordered-pair table ("a→b"; nan where the
+    dominant task is not learned): the verdict engine's input."""
+    out = {}
+    for s, res in runs(probes, label):
+        rob = ambiguity.robustness(res, criterion)
+        out[s] = pd.Series({f"{a}→{b}": v for (a, b), v in zip(rob["labels"], rob["auc"])})
+    return pd.DataFrame(out).T
+
+
+def control_comparisons(nets: dict, probes: dict, criterion: float = CRITERION) -> pd.DataFrame:
+    """Each control minus its main variant on :data:`CONTROL_MEASURES` (final performance on
+    every task; mixture AUC on the ordered pairs both learned in every seed), through the
+    verdict engine: paired over seeds (shared initial weights), exact p, Holm over every
+    (control, measure) test. Rows: control, variant, measure and :data:`COMPARISON_COLUMNS`."""
+    comps, keys = [], []
     for control, variant in CONTROLS.items():
         if not (seeds_of(nets, control) and seeds_of(nets, variant)):
             continue
-        perf = paired(mean_perf_by_seed(nets, control), mean_perf_by_seed(nets, variant))
-        auc = paired_auc(probes, control, variant, criterion)
-        for measure, d in zip(CONTROL_MEASURES, (perf, auc)):
-            rows.append({"control": control, "variant": variant, "measure": measure,
-                         **{k: d[k] for k in COMPARISON_COLUMNS}})
-    return _holm_column(pd.DataFrame(rows, columns=["control", "variant", "measure",
-                                                    *COMPARISON_COLUMNS]), alpha)
+        comps.append(V.compare(perf_table(nets, control), perf_table(nets, variant),
+                               V.RULES["C2.control.final_perf"], control, variant))
+        comps.append(V.compare(auc_table(probes, control, criterion),
+                               auc_table(probes, variant, criterion),
+                               V.RULES["C2.control.mixture_auc"], control, variant))
+        keys += [(control, variant, m) for m in CONTROL_MEASURES]
+    V.decide(comps)
+    rows = [{"control": k[0], "variant": k[1], "measure": k[2], **_check_row(c)}
+            for k, c in zip(keys, comps)]
+    return pd.DataFrame(rows, columns=["control", "variant", "measure", *COMPARISON_COLUMNS])
 
 
 def arm_label(label: str, arm: str) -> str:
@@ -459,26 +471,29 @@ def arm_label(label: str, arm: str) -> str:
     return label if arm == "standard" else f"{label}@{arm}"
 
 
-def arm_effects(standard: dict, arm_probes: dict, arm: str, criterion: float = CRITERION,
-                alpha: float = ALPHA) -> pd.DataFrame:
+def arm_effects(standard: dict, arm_probes: dict, arm: str,
+                criterion: float = CRITERION) -> pd.DataFrame:
     """Per variant of a training arm (:data:`lib.experiments.battery.ARM_VARIANTS`): its arm's
-    networks minus its standard ones on the mixture robustness ``auc`` (:func:`paired_auc`;
-    same seeds, so the same shared initial weights), Holm-corrected over the variants. The
-    check that the arm changed what it was meant to change; whether C2's conclusion changes is
-    :func:`verdict_c2` on ``arm_probes``. The equalising reference is left out (its networks are
-    its standard ones). Rows: variant, diff, lo, hi, dz, p, n, pairs, p_holm,
-    differs."""
+    networks minus its standard ones on the mixture robustness ``auc`` over the ordered pairs
+    both learned in every seed, through the verdict engine (same seeds, so the same shared
+    initial weights; exact p, Holm over the arm's variants). The check that the arm changed
+    what it was meant to change; whether C2's conclusion changes is :func:`verdict_c2` on
+    ``arm_probes``. The equalising reference is left out (its networks are its standard ones).
+    Rows: variant and :data:`COMPARISON_COLUMNS`."""
     merged = {k: v for k, v in standard.items() if k[0] in ARM_VARIANTS[arm]}
     merged |= {(arm_label(lab, arm), s): v for (lab, s), v in arm_probes.items()}
-    rows = []
+    comps, labels = [], []
     for lab in ARM_VARIANTS[arm]:
         if arm == "equalised" and lab == EQUALISE_TO:
             continue   # the reference: its equalised networks are its standard ones
         if any(l == lab for l, _ in arm_probes) and any(l == lab for l, _ in standard):
-            d = paired_auc(merged, arm_label(lab, arm), lab, criterion)
-            rows.append({"variant": lab, **{k: d[k] for k in (*COMPARISON_COLUMNS, "pairs")}})
-    return _holm_column(pd.DataFrame(rows, columns=["variant", *COMPARISON_COLUMNS, "pairs"]),
-                        alpha)
+            comps.append(V.compare(auc_table(merged, arm_label(lab, arm), criterion),
+                                   auc_table(merged, lab, criterion),
+                                   V.RULES[f"C2.arm_effect.{arm}"], arm_label(lab, arm), lab))
+            labels.append(lab)
+    V.decide(comps)
+    return pd.DataFrame([{"variant": lab, **_check_row(c)} for lab, c in zip(labels, comps)],
+                        columns=["variant", *COMPARISON_COLUMNS])
 
 
 def seed_aucs(probes_by_arm: dict[str, dict], labels, criterion: float = CRITERION) -> pd.DataFrame:
@@ -497,11 +512,13 @@ def seed_aucs(probes_by_arm: dict[str, dict], labels, criterion: float = CRITERI
 
 
 def _differs_word(row) -> str:
-    return "differs" if row["differs"] else "no detectable difference"
+    return row["verdict"]
 
 
 def _row_diff(row) -> str:
-    return fmt_diff({k: row[k] for k in (*COMPARISON_COLUMNS, "p_holm")})
+    return (f"{row['diff']:+.3f} [{row['lo']:+.3f}, {row['hi']:+.3f}], Holm "
+            f"{V.format_p(row['p_holm'], int(row['n']))}, {int(row['n'])} paired seeds, "
+            f"{int(row['units'])} units")
 
 
 def control_markdown(df: pd.DataFrame) -> str:
@@ -509,15 +526,15 @@ def control_markdown(df: pd.DataFrame) -> str:
     for the excitability-vs-synaptic comparison."""
     if df.empty:
         return "*(the controls were not trained in this run)*"
-    lines = ["Each control minus the variant it changes (paired over seeds; Holm over the "
-             f"{int(np.isfinite(df['p']).sum())} tests with a p value):", ""]
+    lines = ["Each control minus the variant it changes (paired over seeds, exact sign-flip p; "
+             f"Holm over the {int((df['verdict'] != 'not tested').sum())} tests scored):", ""]
     for _, r in df.iterrows():
         what = (f"{r['measure']}" + (" (mean over tasks)" if r["measure"] == CONTROL_MEASURES[0]
                                      else " (AUC on common learned pairs)"))
         lines.append(f"* `{r['control']}` − `{r['variant']}`, {what}: "
-                     + (f"{_row_diff(r)} → {_differs_word(r)}." if np.isfinite(r["p"])
+                     + (f"{_row_diff(r)} → {_differs_word(r)}." if r["verdict"] != "not tested"
                         else "not scored (fewer than two seeds with a common learned task)."))
-    scored = df[np.isfinite(df["p"])]
+    scored = df[df["verdict"] != "not tested"]
     unscored = sorted(set(df["measure"]) - set(scored["measure"]))
     if scored.empty:
         conclusion = "No comparison could be scored in this run."
@@ -526,13 +543,16 @@ def control_markdown(df: pd.DataFrame) -> str:
             f"`{r['control']}` on {r['measure']}" for _, r in scored[scored["differs"]].iterrows())
             + " differ from the variant they control, so part of a pathway's effect comes from "
               "which synapses it scales.")
-    else:
+    elif (scored["verdict"] == "equivalent").all():
         conclusion = ("Neither moving the gain off the input synapses nor putting the synaptic "
                       "factor on them changes " + " or ".join(sorted(set(scored["measure"])))
-                      + " detectably at this seed count: the comparisons of pathways in this "
-                      "book are not detectably confounded by which synapses the modulation "
-                      "reaches (at the resolution of the intervals above; not a proof of "
-                      "equality).")
+                      + " by more than the smallest effect of interest (every comparison "
+                      "equivalent): the comparisons of pathways in this book are not confounded "
+                      "by which synapses the modulation reaches.")
+    else:
+        conclusion = ("No control differs from the variant it changes, but not every comparison "
+                      "is shown equivalent either: at this seed count the check is inconclusive "
+                      "about whether which synapses the modulation reaches matters.")
     if unscored:
         conclusion += f" Not scored: {', '.join(unscored)}."
     return "\n".join([*lines, "", conclusion])
@@ -554,9 +574,9 @@ def arm_markdown(arm: str, v_arm: dict, v_standard: dict, effects: pd.DataFrame)
                  + (", ".join(f"{n} {w}" for w, n in counts.items()) if len(counts)
                     else "none") + ".")
     for _, r in effects.iterrows():
-        lines.append(f"* `{r['variant']}`, this arm − standard (mixture AUC, {r['pairs']} "
-                     "common pairs): " + (f"{_row_diff(r)} → {_differs_word(r)}."
-                                          if np.isfinite(r["p"]) else "not scored."))
+        lines.append(f"* `{r['variant']}`, this arm − standard (mixture AUC, common pairs): "
+                     + (f"{_row_diff(r)} → {_differs_word(r)}." if r["verdict"] != "not tested"
+                        else "not scored."))
     return "\n".join(lines)
 
 

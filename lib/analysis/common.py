@@ -55,12 +55,5 @@ def perf_table(nets: dict, label: str, criterion: float | None = None) -> pd.Dat
     return pd.DataFrame(fp, index=seeds, columns=tasks)
 
 
-def fmt_diff(d: dict) -> str:
-    """Paired difference, 95% CI, effect size and Holm-adjusted p, e.g. for the verdicts."""
-    return (f"{d['diff']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}], d<sub>z</sub> = {d['dz']:.2f}, "
-            f"Holm-adjusted p = {d.get('p_holm', d['p']):.3g}, {d['n']} paired seeds")
-
-
-
 __all__ = ["ALPHA", "CRITERION", "EXC_FAMILY", "SYN_FAMILY", "MATCHED", "FAMILIES", "seeds_of",
-           "final_perf", "budget", "mean_perf_by_seed", "perf_table", "fmt_diff"]
+           "final_perf", "budget", "mean_perf_by_seed", "perf_table"]

@@ -618,3 +618,21 @@ def rule_text(rule: Rule) -> str:
               else "exploratory: written after looking; it does not decide a verdict")
     return (f"rule `{rule.name}` version {rule.version} ({status}; seen then: {rule.seen}); "
             f"smallest effect of interest ±{rule.sesoi:g} ({rule.sesoi_reason})")
+
+register(Rule(
+    name="C2.control.final_perf", claim="C2", version=1, family="C2.controls",
+    measure="final performance", unit="task", higher_is_better=True, sesoi=PERF_SESOI,
+    sesoi_reason=PERF_SESOI_REASON, preregistered=True,
+    seen="the controls' comparisons were fixed before the controls were trained; " + _SEEN_E1))
+register(Rule(
+    name="C2.control.mixture_auc", claim="C2", version=1, family="C2.controls",
+    measure="mixture AUC, all pairs", unit="ordered pair", higher_is_better=True,
+    sesoi=ROBUSTNESS_SESOI, sesoi_reason=ROBUSTNESS_SESOI_REASON, preregistered=True,
+    seen="the controls' comparisons were fixed before the controls were trained; " + _SEEN_E2))
+for _arm in ("equalised", "mixtures"):
+    register(Rule(
+        name=f"C2.arm_effect.{_arm}", claim="C2", version=1, family=f"C2.arm.{_arm}",
+        measure="mixture AUC, all pairs (arm − standard)", unit="ordered pair",
+        higher_is_better=True, sesoi=ROBUSTNESS_SESOI, sesoi_reason=ROBUSTNESS_SESOI_REASON,
+        preregistered=True,
+        seen="the arms' comparisons were fixed before the arms were trained; " + _SEEN_E2))
