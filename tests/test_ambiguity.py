@@ -12,7 +12,9 @@ from lib.experiments import lesions
 from lib.experiments.runner import network_payload
 from lib import artifacts
 from lib.analysis import ambiguity as E2
-from lib.analysis import claims as analysis
+from lib.analysis import claims as analysis  # the transitional re-export
+from lib.analysis import battery as E1
+from lib.analysis import verdicts as V
 from lib.core import tasks as T
 from lib.core.train import History, TrainConfig, TrainResult, build_model, train
 
@@ -178,14 +180,45 @@ def synthetic_probes(auc_exc: float, auc_syn: float, seeds: int = 3) -> dict:
     return probes
 
 
+ENOUGH = 12
+"""Seeds enough for C2's Holm family of 27 tested comparisons: 27 x 2/2^12 = 0.013 < 0.05."""
+
+
 def test_verdict_c2_detects_a_difference_and_its_absence():
     assert amb.robustness(synthetic_probes(0.9, 0.9)["exc", 0], 0.9)["auc"].shape == (2,)
-    assert analysis.verdict_c2(synthetic_probes(0.97, 0.80))["verdict"] == "supported"
-    same = analysis.verdict_c2(synthetic_probes(0.9, 0.9))
-    assert same["verdict"] == "not supported"
-    assert {c["a"] for c in same["comparisons"]} == {"exc", "hybrid"}
-    unlearned = {k: fake_probe([0.5] * 5, [0.5] * 5) for k in synthetic_probes(0.9, 0.9)}
-    assert analysis.verdict_c2(unlearned)["verdict"].startswith("not tested")
+    differ = E2.verdict_c2(synthetic_probes(0.97, 0.80, ENOUGH))
+    assert differ["verdict"] == "supported" and set(differ["pairs"].values()) == {"differs"}
+    same = E2.verdict_c2(synthetic_probes(0.9, 0.9, ENOUGH))
+    assert same["verdict"] == "not supported"   # every comparison shown equivalent (TOST)
+    assert {c.a for c in same["comparisons"]} == {"exc", "hybrid"}
+    assert all(c.verdict in ("equivalent", "not tested") for c in same["comparisons"])
+    # the same with 3 seeds: nothing can be shown either way -> inconclusive, never "not
+    # supported"
+    assert E2.verdict_c2(synthetic_probes(0.9, 0.9))["verdict"] == "inconclusive"
+    assert E2.verdict_c2(synthetic_probes(0.97, 0.80))["verdict"] == "inconclusive"
+    unlearned = {k: fake_probe([0.5] * 5, [0.5] * 5, clean=(0.5, 0.5))
+                 for k in synthetic_probes(0.9, 0.9)}
+    assert E2.verdict_c2(unlearned)["verdict"] == "not tested"
+
+
+def test_c2_family_holds_every_probe_with_conflict_pairs_apart():
+    probes = {}
+    for lab in ("exc", "syn_prepost"):
+        for s in range(3):
+            probes[lab, s] = fake_probe([1, 1, .5, 0, 0], [0, 0, .5, 1, 1],
+                                        tasks=("fdgo", "fdanti"))
+    comps = E2.c2_comparisons(probes)
+    assert {c.rule.name for c in comps} == {f"C2.{m}" for m in V.C2_MEASURES}
+    conflict = next(c for c in comps if c.rule.name == "C2.mixture_auc.conflict")
+    other = next(c for c in comps if c.rule.name == "C2.mixture_auc.other")
+    assert conflict.n_units == 2 and not other.tested   # Go/Anti is a conflict pair
+    assert {c.rule.family for c in comps} == {"C2"}
+    scores = E2.probe_scores(probes["exc", 0], "noise_fresh")
+    np.testing.assert_allclose(scores, [1.0, 1.0])  # the clean level (0) is left out
+    with pytest.raises(ValueError, match="measure"):
+        E2.probe_scores(probes["exc", 0], "bogus")
+    with pytest.raises(ValueError, match="scoring"):
+        E2.probe_scores(probes["exc", 0], "scale", scoring="median")
 
 
 def fake_nets(perf_by_label: dict, seeds: int = 3) -> dict:
@@ -203,29 +236,45 @@ def fake_nets(perf_by_label: dict, seeds: int = 3) -> dict:
     return nets
 
 
-@pytest.mark.parametrize("exc, syn, verdict", [(0.95, 0.97, "supported"),
-                                               ((0.95, 0.95), (0.95, 0.7), "partly supported"),
-                                               (0.95, 0.7, "not supported"),
-                                               (0.5, 0.6, "not tested")])
-def test_verdict_c1(exc, syn, verdict):
-    """Judged task by task (lib.analysis.claims.C1_RULE); a pair of values is per task."""
-    out = analysis.verdict_c1(fake_nets({"none": 0.5, "exc": exc, "syn_lowrank_r1": syn}))
+@pytest.mark.parametrize("perf, seeds, verdict", [
+    ({"exc": 0.95, "syn_lowrank_r1": 0.97}, 6, "supported"),
+    ({"exc": 0.95, "exc_gain": 0.5, "syn_lowrank_r1": (0.95, 0.7)}, 6, "partly supported"),
+    ({"exc": 0.95, "syn_lowrank_r1": 0.5}, 8, "not supported"),    # syn equivalent to none
+    ({"exc": 0.95, "syn_lowrank_r1": 0.97}, 3, "inconclusive"),    # floor 0.25: cannot differ
+    ({"exc": 0.95, "syn_lowrank_r1": 0.5}, 3, "inconclusive")])    # nor be shown equivalent
+def test_verdict_c1(perf, seeds, verdict):
+    """Every context-carrying variant against `none` on the tasks that need context
+    (lib.analysis.battery.C1_RULE), through the engine; a pair of values is per task."""
+    out = E1.verdict_c1(fake_nets({"none": 0.5, **perf}, seeds))
     assert out["verdict"] == verdict
-    if verdict != "not tested":
-        assert out["n_tested"] >= 1 and out["families"]["excitability"]["solved"] >= 1
-    else:
-        assert out["not_tested"] == ["Go", "Anti"]
-    md = analysis.c1_markdown(out, SimpleNamespace(tasks=("fdgo", "fdanti"), n_rec=8, n_seeds=3,
-                                                   max_steps=1))
-    assert analysis.C1_RULE in md and out["verdict"] in md
+    assert out["tasks"] == ["fdgo", "fdanti"]
+    assert {c.a for c in out["comparisons"]} == set(perf)
+    assert all(c.b == "none" and c.n_seeds == seeds for c in out["comparisons"])
+    md = E1.c1_markdown(out, SimpleNamespace(tasks=("fdgo", "fdanti"), n_rec=8, n_seeds=seeds,
+                                             max_steps=1))
+    assert E1.C1_RULE in md and out["verdict"] in md and "p = 0 " not in md
+
+
+def test_c1_is_not_tested_when_none_needs_no_context():
+    out = E1.verdict_c1(fake_nets({"none": 0.95, "exc": 0.95, "syn_mask": 0.95}, 6))
+    assert out["verdict"] == "not tested" and "solves every task" in out["why"]
+    assert "not tested" in E1.c1_markdown(out, None)
 
 
 def test_c1_leaves_out_tasks_that_need_no_context():
-    out = analysis.verdict_c1(fake_nets({"none": (0.95, 0.5), "exc": 0.95, "syn_mask": 0.95}))
-    assert list(out["tasks"]["status"]) == ["no context needed", "tested"]
-    assert out["n_tested"] == 1 and out["verdict"] == "supported"
+    out = E1.verdict_c1(fake_nets({"none": (0.95, 0.5), "exc": 0.95, "syn_mask": 0.95}, 6))
+    assert out["tasks"] == ["fdanti"] and out["verdict"] == "supported"
+    assert all(c.units == ["fdanti"] for c in out["comparisons"])
     table = analysis.summary_table(fake_nets({"none": 0.5, "exc": 0.95}), ["none", "exc"])
     assert table.loc["exc", "params/task"] == 16
+
+
+def test_c1_multiverse_reports_every_specification():
+    nets = fake_nets({"none": 0.5, "exc": 0.95, "syn_lowrank_r1": 0.97}, 6)
+    mv = E1.c1_multiverse(nets)
+    claim = mv[mv.comparison == "claim"]
+    assert len(claim) == 3 * 2 * 2 and claim["main"].sum() == 1
+    assert V.agreement(mv, "claim") == (12, 12)
 
 
 def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
@@ -298,17 +347,18 @@ def test_silenced_units_reach_nothing():
 
 def test_verdict_c2_is_paired_over_seeds():
     """Seeds differ a lot from each other but every seed's exc beats its syn by 0.05: an
-    unpaired comparison would miss it, the paired one (Holm over the matched pairs) does not."""
+    unpaired comparison would miss it, the paired one (Holm over the family) does not."""
     probes = {}
-    for s, base in enumerate((0.95, 0.75, 0.85, 0.65)):
+    for s, base in enumerate((0.95, 0.75, 0.85, 0.65) * 3):
         for lab, v in (("exc", base), ("syn_lowrank_r1", base - 0.05), ("syn_prepost", base - 0.05),
                        ("hybrid", base), ("syn_lowrank_r2", base - 0.05)):
             probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
-    out = analysis.verdict_c2(probes)
+    out = E2.verdict_c2(probes)
     assert out["verdict"] == "supported"
-    assert all(c["n"] == 4 and c["p_holm"] >= c["p"] for c in out["comparisons"])
-    assert "Holm" in analysis.c2_markdown(out, SimpleNamespace(tasks=("a", "b"), n_rec=8,
-                                                               n_seeds=4))
+    tested = [c for c in out["comparisons"] if c.tested]
+    assert all(c.n_seeds == 12 and c.p_holm >= c.p for c in tested)
+    md = E2.c2_markdown(out, SimpleNamespace(tasks=("a", "b"), n_rec=8, n_seeds=12))
+    assert "Holm" in md and E2.C2_RULE in md
 
 
 def test_relative_to_clean_scores_only_learned_tasks():
@@ -323,16 +373,16 @@ def test_verdict_c2_scores_both_sides_on_common_pairs():
     """syn never learned task b: the pair (b, a) is left out for exc too, so exc's fragility on
     b does not count against it; on the common pair (a, b) both are equal: no difference."""
     probes = {}
-    for s in range(3):
+    for s in range(ENOUGH):
         for lab in ("exc", "hybrid"):
             # (a, b): robust; (b, a): fragile (performance falls at once)
             probes[lab, s] = fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0.2, 1 - 0.001 * s])
         for lab in ("syn_lowrank_r1", "syn_prepost", "syn_lowrank_r2"):
             probes[lab, s] = fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0, 0.5],
                                         clean=(1.0, 0.5))  # b never learned
-    out = analysis.verdict_c2(probes)
-    assert all(c["pairs"] == 1 for c in out["comparisons"])
-    assert all(abs(c["diff"]) < 1e-12 for c in out["comparisons"])
+    out = E2.verdict_c2(probes)
+    mixture = [c for c in out["comparisons"] if c.rule.name == "C2.mixture_auc.other"]
+    assert all(c.units == ["a→b"] and abs(c.mean) < 1e-12 for c in mixture)
     assert out["verdict"] == "not supported"
 
 
@@ -439,18 +489,29 @@ def test_control_comparisons_find_a_planted_difference_and_holm_over_all_tests()
     assert list(df.control) == ["exc_gain_rec"] * 2 + ["syn_prepost_in"] * 2
     assert list(df.measure) == list(analysis.CONTROL_MEASURES) * 2
     planted = df[(df.control == "syn_prepost_in") & (df.measure == "mixture robustness")].iloc[0]
-    assert planted["differs"] and planted["diff"] == pytest.approx(-0.1, abs=1e-9)
-    assert planted["lo"] <= planted["diff"] <= planted["hi"] and planted["n"] == 4
+    assert planted["diff"] == pytest.approx(-0.1, abs=1e-9) and planted["n"] == 4
+    # -0.1 in every one of 4 seeds: the exact p is 2/2^4 (never 0); Holm over 4 tests
+    assert planted["p"] == pytest.approx(0.125) and planted["p_holm"] == pytest.approx(0.5)
+    assert planted["verdict"] == "inconclusive" and not planted["differs"]
+    assert planted["lo"] <= planted["diff"] <= planted["hi"]
     assert (df.p_holm.dropna() >= df.p.dropna()).all()
-    assert df["differs"].sum() == 1
     md = analysis.control_markdown(df)
-    assert "`syn_prepost_in` on mixture robustness" in md and "Holm" in md
-    same = analysis.control_comparisons(nets, auc_probes({k: 0.9 for k in
-                                                          ("exc_gain", "exc_gain_rec",
-                                                           "syn_prepost", "syn_prepost_in")}))
-    assert not same["differs"].any()
-    assert "not detectably confounded" in analysis.control_markdown(same)
+    assert "`syn_prepost_in` − `syn_prepost`" in md and "Holm" in md and "inconclusive" in md
+    assert "p = 0 " not in md
     assert analysis.control_markdown(analysis.control_comparisons({}, {})).startswith("*(")
+
+
+def test_control_comparisons_call_equivalence_only_with_enough_seeds():
+    labels = ("exc_gain", "exc_gain_rec", "syn_prepost", "syn_prepost_in")
+    nets = fake_nets({k: 0.95 for k in labels}, seeds=12)
+    probes = {}
+    for lab in labels:
+        for s in range(12):
+            v = 0.9 + 0.01 * (s % 4)
+            probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
+    same = analysis.control_comparisons(nets, probes)
+    assert (same["verdict"] == "equivalent").all()
+    assert "not confounded" in analysis.control_markdown(same)
 
 
 def test_arm_effects_pair_each_arm_network_with_its_standard_seed():
@@ -458,14 +519,15 @@ def test_arm_effects_pair_each_arm_network_with_its_standard_seed():
     arm = auc_probes({"exc": 0.95, "syn_prepost": 0.8, "syn_lowrank_r1": 0.8})
     eff = analysis.arm_effects(standard, arm, "mixtures")
     assert list(eff.variant) == ["exc", "syn_prepost", "syn_lowrank_r1"]
-    assert eff.set_index("variant").loc["exc", "differs"]
-    assert not eff.set_index("variant").loc[["syn_prepost", "syn_lowrank_r1"], "differs"].any()
+    exc = eff.set_index("variant").loc["exc"]
+    assert exc["diff"] == pytest.approx(0.15) and exc["p"] == pytest.approx(0.125)  # exact
+    assert not eff["differs"].any()   # 4 seeds: Holm over 3 cannot reach 0.05
     # the equalising reference is the same network in both arms: left out
     assert "exc" not in set(analysis.arm_effects(standard, arm, "equalised").variant)
     v_arm, v_std = analysis.verdict_c2(arm), analysis.verdict_c2(standard)
-    assert v_arm["verdict"] == "supported" and v_std["verdict"] == "not supported"
+    assert v_arm["verdict"] == v_std["verdict"] == "inconclusive"  # 4 seeds: nothing decides
     md = analysis.arm_markdown("mixtures", v_arm, v_std, eff)
-    assert "the conclusion changes" in md and "0.4" in md
+    assert "the conclusion is unchanged" in md and "0.4" in md and "inconclusive" in md
     untested = analysis.verdict_c2({})
     assert "cannot be compared" in analysis.arm_markdown("mixtures", untested, v_std, eff[:0])
 

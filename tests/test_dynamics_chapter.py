@@ -1,5 +1,6 @@
 """E4's experiment, analysis and figures: the shipped analyses are what the code computes, the
-tables keep unlearned pairs out, the verdict follows its printed rule, bad parameters are named."""
+tables keep unlearned pairs out, bad parameters are named (C4's verdict is tested in
+tests/test_c4c5_verdicts.py)."""
 from __future__ import annotations
 
 import matplotlib
@@ -80,60 +81,6 @@ def test_pair_table_keeps_unlearned_pairs_out(smoke):
     assert len(full) == len(dyn)
     assert set(full.columns) >= set(A.MEASURES)
     assert (full.loc[full.variant != "none", "n_l"] == len(dspec.lambdas)).all()
-
-
-def synthetic(effects: dict[str, float], seeds=range(6), noise=0.01) -> pd.DataFrame:
-    """A pair table where variant v has reshape = displacement = effects[v] (+ small noise)."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for lab, value in effects.items():
-        for s in seeds:
-            e = value + noise * rng.normal()
-            rows.append({"variant": lab, "seed": s, "reshape": e, "displacement": e,
-                         "jump": e})
-    return pd.DataFrame(rows)
-
-
-BASE = {"exc": 0.5, "syn_lowrank_r1": 0.5, "syn_prepost": 0.5, "hybrid": 0.5,
-        "syn_lowrank_r2": 0.5, "exc_bias": 0.5, "exc_gain": 0.5}
-
-
-def test_verdict_follows_its_rule():
-    assert A.verdict_c4(synthetic(BASE))["verdict"] == "not supported"
-    split = BASE | {"syn_lowrank_r1": 0.9, "syn_prepost": 0.9}
-    v = A.verdict_c4(synthetic(split))
-    assert v["verdict"] == "supported"
-    assert v["tests"]["significant"].sum() >= 4
-    # only the held-out replication of exc_bias vs syn_prepost differs
-    bias = BASE | {"exc_bias": 0.2}
-    v = A.verdict_c4(synthetic(bias))
-    assert v["replicated"] and v["verdict"] == "partly supported"
-    # ... and without enough held-out seeds the replication is pending, not counted
-    v = A.verdict_c4(synthetic(bias, seeds=range(3)))
-    assert not v["replicated"] and v["replication_pending"] and v["verdict"] == "not supported"
-    v = A.verdict_c4(synthetic(bias, seeds=range(A.HELD_OUT_FROM + A.MIN_HELD_OUT - 1)))
-    assert v["replication_pending"] and "pending" in A.c4_markdown(v)
-    assert A.verdict_c4(synthetic(BASE, seeds=[0]))["verdict"] == "not tested"
-    assert A.verdict_c4(pd.DataFrame())["verdict"] == "not tested"
-    text = A.c4_markdown(A.verdict_c4(synthetic(split)))
-    assert "Verdict on C4: supported" in text and "p_Holm" in text
-
-
-def test_exploratory_families_split_by_seed():
-    t = synthetic(BASE | {"exc_bias": 0.2})
-    disc = A.exploratory_c4(t, seeds="discovery")
-    held = A.exploratory_c4(t, seeds="held_out")
-    assert (disc["n"] == A.HELD_OUT_FROM).all() and (held["n"] == 6 - A.HELD_OUT_FROM).all()
-    assert held["significant"].all()
-    md = A.exploratory_markdown(t)
-    assert "Replication on held-out seeds" in md and "after looking" in md
-    with pytest.raises(ValueError, match="seeds='some' is not allowed"):
-        A.exploratory_c4(t, seeds="some")
-
-
-def test_min_detectable_effect():
-    assert A.min_detectable_dz(3) == pytest.approx(4.303 / np.sqrt(3))
-    assert np.isnan(A.min_detectable_dz(1))
 
 
 def test_bad_parameters_are_named():

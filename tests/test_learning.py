@@ -1,6 +1,7 @@
 """E5's learning part (lib.experiments.learning, lib.analysis.learning) and the synergy analysis
 (lib.analysis.synergy): routes train exactly their parameters, frozen routes cannot interfere,
-the rules give the planted answers, bad input is named."""
+the comparisons give the planted answers, bad input is named (C5's verdict and synergy on planted
+data: tests/test_c4c5_verdicts.py)."""
 from __future__ import annotations
 
 import numpy as np
@@ -90,82 +91,53 @@ def _table(log2: dict[str, list[float]], reached: dict[str, list[bool]] | None =
     return pd.DataFrame(rows)
 
 
-def test_learning_rule_finds_the_planted_speeds():
-    t = _table({"exc": [10, 10.4, 10.9, 10.1, 10.6], "syn": [12, 12.6, 12.9, 12.2, 12.4],
-                "both": [10.2, 10.5, 10.8, 10.0, 10.7], "all": [9.8, 10.1, 10, 9.9, 10.2]})
-    v = L.learning_tests(t)
-    assert v["speeds"] == "exc faster" and v["faster"] == "exc" and v["synergy"] is False
-    assert list(v["tests"].name) == ["speed", "synergy in learning", "interference"]
-    speed = v["tests"].iloc[0]
-    assert speed["diff"] == pytest.approx(np.mean([-2, -2.2, -2, -2.1, -1.8]))
-    inter = v["tests"].iloc[2]
-    assert inter["diff"] == pytest.approx(0.1) and inter["significant"]
-    text = L.learning_markdown(v, t)
-    assert "excitability** rows learn the new task faster" in text and "zero interference" in text
-    swapped = L.learning_tests(_table({"exc": [12, 12.6, 12.9, 12.2], "syn": [10, 10.4, 10.9,
-                                                                              10.1]}))
-    assert swapped["speeds"] == "syn faster" and swapped["synergy"] is None
+def test_learning_comparisons_find_the_planted_speeds():
+    """8 seeds (Holm over the family of four can reach 0.05): exc faster than syn in every seed,
+    both as fast as exc, every parameter interferes by 0.1 + seed noise."""
+    exc = [10, 10.4, 10.9, 10.1, 10.6, 10.3, 10.2, 10.8]
+    t = _table({"exc": exc, "syn": [x + 2 + 0.1 * i for i, x in enumerate(exc)],
+                "both": exc, "all": [9.8] * 8})
+    t.loc[t.route == "all", "old_after"] -= np.linspace(0, 0.02, 8)
+    comps = L.learning_comparisons(t)
+    by = {(c.rule.name, c.a, c.b): c for c in comps}
+    speed = by["C5.learning.rmst", "exc", "syn"]
+    assert speed.units == ["new task"] and speed.n_seeds == 8
+    assert speed.mean == pytest.approx(np.mean([2.0 ** x - 2.0 ** (x + 2 + 0.1 * i)
+                                                for i, x in enumerate(exc)]))
+    assert speed.verdict == "differ"
+    inter = by["C5.learning.interference", "all", "both"]
+    assert inter.mean == pytest.approx(0.11) and inter.verdict == "differ"
+    parts = L.learning_parts(comps)
+    assert parts["speeds"] == "exc faster" and parts["synergy"] == "not faster than both"
+    text = L.learning_text(comps)
+    assert "exc faster" in text and "p = 0 " not in text
+    swapped = L.learning_parts(L.learning_comparisons(_table({"exc": [12] * 8,
+                                                              "syn": exc})))
+    assert swapped["speeds"] == "syn faster" and swapped["synergy"] == "not tested"
 
 
-def test_a_route_that_never_reached_criterion_counts_at_its_budget():
+def test_a_route_that_never_reached_criterion_is_censored_at_its_budget():
     t = _table({"exc": [10, 11, 12], "syn": [10, 11, 12]},
                reached={"syn": [True, False, True]})
     kids = L.children(t)
     assert kids.loc[(kids.route == "syn") & (kids.seed == 1), "log2_trials"].item() == 16
+    assert L.restricted_times(kids, "syn")["new task"].tolist() == [2.0 ** 10, 2.0 ** 16,
+                                                                     2.0 ** 12]
     summary = L.route_summary(t).set_index("route")
     assert summary.loc["syn", "reached"] == 2 and summary.loc["exc", "reached"] == 3
-    text = L.censoring_text(kids)
-    assert "`syn` 2 of 3 seeds" in text and "`exc` 3 of 3 seeds" in text and "bound" in text
+    km = L.km_table(t)
+    text = L.km_text(km)
+    assert "`syn` 2 of 3 seeds" in text and "`exc` 3 of 3 seeds" in text
+    assert km[km.route == "syn"].rmst.iloc[0] == pytest.approx(np.mean([2.0 ** 10, 2.0 ** 16,
+                                                                        2.0 ** 12]))
 
 
 def test_seeds_whose_parent_did_not_learn_are_left_out():
     t = _table({"exc": [10, 11, 12], "syn": [12, 13, 14]}, parents_ok=[True, False, False])
     assert L.learned_seeds(t) == [0]
-    v = L.learning_tests(t)
-    assert v["speeds"] == "not tested" and v["n"] == 1
-    assert "Not tested" in L.learning_markdown(v, t)
-
-
-def _syn_rows(better: dict[str, list[bool]]) -> pd.DataFrame:
-    return pd.DataFrame([{"measure": m, "diff": 0.1, "hybrid_better": b}
-                         for m, bs in better.items() for b in bs]
-                        + [{"measure": "capacity", "diff": np.nan, "note": "not in grid"}])
-
-
-@pytest.mark.parametrize("ts, speeds, learn_syn, better, verdict", [
-    ("synergistic", "no detectable difference", None, {"switch": [True, True]}, "supported"),
-    ("not supported", "exc faster", True, {"robustness": [True, True, True]}, "supported"),
-    ("partly synergistic", "no detectable difference", False, {"switch": [True, False]},
-     "partly supported"),
-    ("not supported", "no detectable difference", False, {"switch": [True, True]},
-     "partly supported"),
-    ("not supported", "no detectable difference", False, {"switch": [False, False]},
-     "not supported"),
-    ("not tested", "not tested", None, {}, "not tested"),
-])
-def test_c5_overall_rule(ts, speeds, learn_syn, better, verdict):
-    v = S.c5_overall({"verdict": ts}, {"speeds": speeds, "synergy": learn_syn},
-                     _syn_rows(better))
-    assert v["verdict"] == verdict
-    assert verdict in S.c5_overall_markdown(v)
-
-
-def test_synergy_table_scores_what_it_can_and_says_why_not():
-    seq = pd.DataFrame([{"label": lab, "seed": s, "assignment": a,
-                         "combined": base + 0.01 * s}
-                        for s in range(4)
-                        for lab, a, base in (("hybrid", "exc_fast_syn_slow", 0.1),
-                                             ("exc", "both_fast", 0.3), ("exc", "both_slow", 0.5),
-                                             ("syn_lowrank_r1", "both_fast", 0.4),
-                                             ("syn_lowrank_r1", "both_slow", 0.6))])
-    seq.loc[seq.label != "hybrid", "combined"] += np.tile([0, 0.02, -0.01, 0.015], 4)
-    table = S.synergy_table(None, seq, "exc_fast_syn_slow", None)
-    verdicts = S.synergy_verdicts(table)
-    assert verdicts == {"robustness": "not tested", "switch": "synergistic",
-                        "learning": "not tested", "capacity": "not tested"}
-    assert (table[table.measure == "switch"]["diff"] < 0).all()
-    text = S.synergy_markdown(table)
-    assert "the hybrid was not probed in E2" in text and "packing networks were not given" in text
+    comps = L.learning_comparisons(t)
+    assert all(c.verdict == "not tested" for c in comps)
+    assert L.learning_parts(comps)["speeds"] == "not tested"
 
 
 def test_tau_fast_checks_parameter_and_specs():
@@ -186,15 +158,16 @@ def test_tau_fast_checks_parameter_and_specs():
     assert TS.labels_at(main, 300.0) == TS.SENSITIVITY_LABELS == ("hybrid",)
 
 
-def test_capacity_synergy_compares_the_hybrid_with_each_part_per_size():
+def test_capacity_synergy_compares_the_hybrid_with_each_part_on_common_sizes():
     caps = {"hybrid": [6, 6, 6, 6], "exc": [6, 4, 6, 6], "syn_lowrank_r1": [2, 2, 2, 2]}
     rows = [{"backbone": "trained", "variant": v, "N": 32, "K": k, "seed": s,
              "n_at_criterion": k if k <= c else k - 1, "all_at_criterion": k <= c}
             for v, cs in caps.items() for s, c in enumerate(cs) for k in (2, 4, 6)]
-    table = S.synergy_table(None, None, None, None, pd.DataFrame(rows))
-    cap = table[table.measure == "capacity"].set_index("b")
-    assert cap.loc["exc, N = 32", "diff"] == 0.5 and not cap.loc["exc, N = 32", "hybrid_better"]
-    assert cap.loc["syn_lowrank_r1, N = 32", "diff"] == 4.0
-    assert cap.loc["syn_lowrank_r1, N = 32", "p_exact"] == 0.125  # 4 seeds, all +4
-    assert S.synergy_verdicts(table)["capacity"] == "better than some parts"
-    assert "exact sign-flip p = 0.12" in S.synergy_markdown(table)
+    table = pd.DataFrame(rows)
+    assert S.capacity_values(table, "hybrid").columns.tolist() == ["N = 32"]
+    comps = S.synergy_comparisons(None, None, None, table)
+    by = {c.b: c for c in comps}
+    assert by["exc"].mean == 0.5 and by["syn_lowrank_r1"].mean == 4.0
+    assert by["syn_lowrank_r1"].p == 0.125                  # 4 seeds, all +4: the exact floor
+    assert by["syn_lowrank_r1"].verdict == "inconclusive"   # Holm over 2: 0.25
+    assert S.measure_synergy(comps)["C5.synergy.capacity"] == "inconclusive"

@@ -1,7 +1,13 @@
 """The analysis layer: what the experiments' artifacts say.
 
-- :mod:`~lib.analysis.claims`: E1/E2 summaries and the verdicts on claims C1 and C2.
-- :mod:`~lib.analysis.ambiguity`: E2's descriptive tables (per-pair l_leave, correct / collapse /
+- :mod:`~lib.analysis.verdicts`: the verdict engine (exact paired tests, TOST, Holm per rule
+  family, power, specification checks) and the registry of every verdict rule.
+- :mod:`~lib.analysis.common`: the criterion, alpha, pathway families, matched pairs and per-seed
+  readers every claim shares.
+- :mod:`~lib.analysis.battery`: E1's summaries, ablations, lesions and the verdict on C1.
+- :mod:`~lib.analysis.claims`: a transitional re-export of the E1/E2 names (to be removed).
+- :mod:`~lib.analysis.ambiguity`: E2's robustness summaries, controls, arms, the verdict on C2, and
+  its descriptive tables (per-pair l_leave, correct / collapse /
   switch / blend fractions, mid-trial switches) and the sentences under its figures.
 - :mod:`~lib.analysis.packing`: E3's packing capacity, matched comparisons, the verdict on C3
   and the sentences under its figures.

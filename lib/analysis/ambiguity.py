@@ -1,6 +1,8 @@
-"""E2 descriptive analyses: where each pathway leaves criterion per conflict pair, how trials fail
-(correct / collapse / switch / blend) under mixtures and mid-trial switches, and the sentences
-the chapter prints under its figures (every number computed here from the probe artifacts).
+"""E2 analyses (ambiguity, claim C2): where each pathway leaves criterion per conflict pair, how
+trials fail (correct / collapse / switch / blend) under mixtures and mid-trial switches, the
+robustness summaries, the controls and training arms, the verdict on C2 (the pathways differ in
+robustness to ambiguous context) and the sentences the chapter prints under its figures (every
+number computed here from the probe artifacts).
 
 Inputs: ``probes[(label, seed)] -> dict`` (:func:`lib.experiments.ambiguity.probe_network`).
 Only networks whose task is at criterion on clean context are scored (the page's rule: a network
@@ -12,14 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.analysis.claims import SUMMARIES, summary_levels
-from lib.analysis.stats import fmt, mean_ci
+from lib.analysis import verdicts as V
+from lib.analysis.common import CRITERION, MATCHED, perf_table, seeds_of
+from lib.analysis.stats import fmt, mean_ci, paired
 from lib.core.metrics import TOLERANCE
 from lib.core.tasks import DISPLAY_NAMES
 from lib.experiments import ambiguity
-
-CRITERION = 0.9
-"""Yang's criterion: a task is learned when its performance on clean context is at least this."""
+from lib.experiments.battery import ARM_VARIANTS, ARMS, CONTROLS, EQUALISE_TO, TRAIN_MIX
 
 
 def name(task: str) -> str:
@@ -309,3 +310,458 @@ def mid_switch_text(df: pd.DataFrame) -> str:
     """The mid-trial switch table in one sentence: answered as i, as j, blend, collapse."""
     return outcome_text(df, "After the mid-trial switch", ("correct", "switch", "blend",
                                                            "collapse"))
+
+
+# ---------------------------------------------------------------- robustness summaries, controls, arms
+
+def _pair_mean(values: np.ndarray) -> float:
+    """Mean over the scored task pairs (nan entries: not scored); nan if none was scored."""
+    return float(np.nanmean(values)) if np.isfinite(values).any() else np.nan
+
+
+def relative_to_clean(res: dict, key: str, criterion: float = CRITERION) -> np.ndarray:
+    """A probe's performance relative to clean, mean over the tasks at criterion on clean
+    context only (a task the network never learned has nothing to lose: counting it as 0 or 1
+    would bias the mean), and where the probe is defined (nan entries, e.g. the delay probe on a
+    task without a delay, are left out). Shape: the probe's levels (L,); nan where no learned
+    task has a value."""
+    clean = np.asarray(res["clean"], float)
+    values = np.atleast_2d(np.asarray(res[key], float))
+    ok = (clean >= criterion)[None, :] & np.isfinite(values)
+    rel = np.where(ok, values / np.where(clean > 0, clean, 1.0)[None, :], 0.0)
+    n = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, rel.sum(axis=1) / n, np.nan)
+
+
+SUMMARIES: dict[str, tuple[str, str | None, object, str]] = {
+    # column: (probe key, grid of the spec, levels used, what it is)
+    "noise_frozen": ("noise_frozen", "noise_levels", "max",
+                     "context noise frozen per trial, $c = e_i + s\\eta$"),
+    "noise_fresh": ("noise_fresh", "noise_levels", "max",
+                    "context noise fresh at every step"),
+    "dilution": ("dilution", "dilutions", "all", "dilution toward uniform, "
+                 "$c = (1-\\varepsilon)e_i + \\varepsilon\\mathbf 1/K$"),
+    "scale_err": ("scale", "scales", "not1", "context scaled, $c = k e_i$"),
+    "missing": ("missing", None, None, "no context, $c = 0$ throughout"),
+    "delay_removed": ("delay_removed", None, None, "$c = 0$ during the delay epoch(s), $e_i$ "
+                      "elsewhere (tasks with a delay only)"),
+    "go_only": ("go_only", None, None, "$c = 0$ until the go epoch, $e_i$ from it"),
+}
+"""The corruption columns of the robustness table: each is performance relative to clean, mean
+over the network's learned tasks, averaged over the levels named (``max``: the largest level;
+``all``: every level; ``not1``: every level but 1)."""
+
+
+def summary_levels(spec: dict, grid: str | None, which) -> np.ndarray | None:
+    if grid is None:
+        return None
+    lv = np.asarray(spec[grid], float)
+    return {"max": lv == lv.max(), "all": np.ones(len(lv), bool),
+            "not1": ~np.isclose(lv, 1.0)}[which]
+
+
+def summary_value(res: dict, column: str, criterion: float = CRITERION) -> float:
+    key, grid, which, _ = SUMMARIES[column]
+    rel = relative_to_clean(res, key, criterion)
+    sel = summary_levels(res["spec"], grid, which)
+    return float(np.mean(rel[sel]) if sel is not None else rel[0])
+
+
+def robustness_by_variant(probes: dict, labels, criterion: float = CRITERION) -> pd.DataFrame:
+    """Per variant: mixture robustness (``auc``, ``l_leave``: mean over the ordered pairs whose
+    dominant task is learned, per seed) and the corruption summaries of :data:`SUMMARIES`
+    (relative to clean); for each, the mean over seeds, its 95% t half width (``<col> ±``) and
+    the number of seeds with a value (``<col> n``)."""
+    rows = []
+    for lab in labels:
+        seeds = sorted(s for (l, s) in probes if l == lab)
+        per_seed = {name: [] for name in ("auc", "l_leave", *SUMMARIES)}
+        for s in seeds:
+            res = probes[lab, s]
+            rob = ambiguity.robustness(res, criterion)
+            per_seed["auc"].append(_pair_mean(rob["auc"]))
+            per_seed["l_leave"].append(_pair_mean(rob["l_leave"]))
+            for col in SUMMARIES:
+                per_seed[col].append(summary_value(res, col, criterion))
+        row = {"variant": lab}
+        for name, v in per_seed.items():
+            m, h = mean_ci(v)
+            row[name], row[name + " ±"] = m, h
+            row[name + " n"] = int(np.isfinite(np.asarray(v, float)).sum())
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def _common_pairs(aucs) -> np.ndarray:
+    """The ordered task pairs (bool mask) scored in every one of ``aucs`` (per-network AUC
+    arrays, nan where the dominant task was not learned)."""
+    finite = [np.isfinite(v) for v in aucs]
+    return np.logical_and.reduce(finite) if finite else np.zeros(0, bool)
+
+
+def paired_auc(probes: dict, a: str, b: str, criterion: float = CRITERION) -> dict:
+    """Mixture robustness ``auc`` of variant ``a`` minus ``b``, paired over seeds
+    (:func:`lib.analysis.stats.paired`), each seed's value the mean over one common set of
+    ordered task pairs: those whose dominant task every network of both variants learned, so
+    neither side is scored on tasks the other never solved. Adds ``a``, ``b`` and ``pairs``."""
+    def auc_by_seed(lab: str) -> dict[int, np.ndarray]:
+        return {s: ambiguity.robustness(res, criterion)["auc"]
+                for (l, s), res in probes.items() if l == lab}
+
+    auc_a, auc_b = auc_by_seed(a), auc_by_seed(b)
+    common = _common_pairs([*auc_a.values(), *auc_b.values()])
+
+    def mean_common(auc: dict) -> dict[int, float]:
+        return {s: float(v[common].mean()) if common.any() else np.nan for s, v in auc.items()}
+
+    return {"a": a, "b": b, "pairs": int(common.sum()),
+            **paired(mean_common(auc_a), mean_common(auc_b))}
+
+
+CONTROL_MEASURES = ("final performance", "mixture robustness")
+"""What each control of :data:`lib.experiments.battery.CONTROLS` is compared on against the main
+variant it changes (chosen before the controls were trained): the mean final performance over
+tasks (E1) and the mixture robustness ``auc`` on common learned pairs (E2, as C2 uses it)."""
+
+
+COMPARISON_COLUMNS = ["diff", "lo", "hi", "p", "n", "units", "p_holm", "verdict", "differs"]
+"""Columns of a check's comparison (:func:`control_comparisons`, :func:`arm_effects`)."""
+
+
+def _check_row(c: V.Comparison) -> dict:
+    return {"diff": c.mean, "lo": c.ci95[0], "hi": c.ci95[1], "p": c.p, "n": c.n_seeds,
+            "units": c.n_units, "p_holm": c.p_holm, "verdict": c.verdict,
+            "differs": c.verdict == "differ"}
+
+
+def auc_table(probes: dict, label: str, criterion: float = CRITERION) -> pd.DataFrame:
+    """A label's mixture robustness ``auc`` as a seed x ordered-pair table ("a→b"; nan where the
+    dominant task is not learned): the verdict engine's input."""
+    out = {}
+    for s, res in runs(probes, label):
+        rob = ambiguity.robustness(res, criterion)
+        out[s] = pd.Series({f"{a}→{b}": v for (a, b), v in zip(rob["labels"], rob["auc"])})
+    return pd.DataFrame(out).T
+
+
+def control_comparisons(nets: dict, probes: dict, criterion: float = CRITERION) -> pd.DataFrame:
+    """Each control minus its main variant on :data:`CONTROL_MEASURES` (final performance on
+    every task; mixture AUC on the ordered pairs both learned in every seed), through the
+    verdict engine: paired over seeds (shared initial weights), exact p, Holm over every
+    (control, measure) test. Rows: control, variant, measure and :data:`COMPARISON_COLUMNS`."""
+    comps, keys = [], []
+    for control, variant in CONTROLS.items():
+        if not (seeds_of(nets, control) and seeds_of(nets, variant)):
+            continue
+        comps.append(V.compare(perf_table(nets, control), perf_table(nets, variant),
+                               V.RULES["C2.control.final_perf"], control, variant))
+        comps.append(V.compare(auc_table(probes, control, criterion),
+                               auc_table(probes, variant, criterion),
+                               V.RULES["C2.control.mixture_auc"], control, variant))
+        keys += [(control, variant, m) for m in CONTROL_MEASURES]
+    V.decide(comps)
+    rows = [{"control": k[0], "variant": k[1], "measure": k[2], **_check_row(c)}
+            for k, c in zip(keys, comps)]
+    return pd.DataFrame(rows, columns=["control", "variant", "measure", *COMPARISON_COLUMNS])
+
+
+def arm_label(label: str, arm: str) -> str:
+    """How a network of a training arm is labelled beside E1's: ``exc@mixtures``."""
+    return label if arm == "standard" else f"{label}@{arm}"
+
+
+def arm_effects(standard: dict, arm_probes: dict, arm: str,
+                criterion: float = CRITERION) -> pd.DataFrame:
+    """Per variant of a training arm (:data:`lib.experiments.battery.ARM_VARIANTS`): its arm's
+    networks minus its standard ones on the mixture robustness ``auc`` over the ordered pairs
+    both learned in every seed, through the verdict engine (same seeds, so the same shared
+    initial weights; exact p, Holm over the arm's variants). The check that the arm changed
+    what it was meant to change; whether C2's conclusion changes is :func:`verdict_c2` on
+    ``arm_probes``. The equalising reference is left out (its networks are its standard ones).
+    Rows: variant and :data:`COMPARISON_COLUMNS`."""
+    merged = {k: v for k, v in standard.items() if k[0] in ARM_VARIANTS[arm]}
+    merged |= {(arm_label(lab, arm), s): v for (lab, s), v in arm_probes.items()}
+    comps, labels = [], []
+    for lab in ARM_VARIANTS[arm]:
+        if arm == "equalised" and lab == EQUALISE_TO:
+            continue   # the reference: its equalised networks are its standard ones
+        if any(l == lab for l, _ in arm_probes) and any(l == lab for l, _ in standard):
+            comps.append(V.compare(auc_table(merged, arm_label(lab, arm), criterion),
+                                   auc_table(merged, lab, criterion),
+                                   V.RULES[f"C2.arm_effect.{arm}"], arm_label(lab, arm), lab))
+            labels.append(lab)
+    V.decide(comps)
+    return pd.DataFrame([{"variant": lab, **_check_row(c)} for lab, c in zip(labels, comps)],
+                        columns=["variant", *COMPARISON_COLUMNS])
+
+
+def seed_aucs(probes_by_arm: dict[str, dict], labels, criterion: float = CRITERION) -> pd.DataFrame:
+    """Per network of every arm and label: the mixture robustness ``auc`` averaged over one
+    common set of ordered task pairs, those whose dominant task every network shown learned
+    (so every point is scored on the same pairs). ``probes_by_arm``: arm -> probes keyed
+    (label, seed). Rows: arm, variant, seed, auc, pairs."""
+    aucs = {(arm, lab, s): ambiguity.robustness(res, criterion)["auc"]
+            for arm, probes in probes_by_arm.items() for (lab, s), res in probes.items()
+            if lab in labels}
+    common = _common_pairs(aucs.values())
+    rows = [{"arm": arm, "variant": lab, "seed": s,
+             "auc": float(v[common].mean()) if common.any() else np.nan,
+             "pairs": int(common.sum())} for (arm, lab, s), v in aucs.items()]
+    return pd.DataFrame(rows, columns=["arm", "variant", "seed", "auc", "pairs"])
+
+
+def _differs_word(row) -> str:
+    return row["verdict"]
+
+
+def _row_diff(row) -> str:
+    return (f"{row['diff']:+.3f} [{row['lo']:+.3f}, {row['hi']:+.3f}], Holm "
+            f"{V.format_p(row['p_holm'], int(row['n']))}, {int(row['n'])} paired seeds, "
+            f"{int(row['units'])} units")
+
+
+def control_markdown(df: pd.DataFrame) -> str:
+    """The control comparisons (:func:`control_comparisons`) as sentences, and what they mean
+    for the excitability-vs-synaptic comparison."""
+    if df.empty:
+        return "*(the controls were not trained in this run)*"
+    lines = ["Each control minus the variant it changes (paired over seeds, exact sign-flip p; "
+             f"Holm over the {int((df['verdict'] != 'not tested').sum())} tests scored):", ""]
+    for _, r in df.iterrows():
+        what = (f"{r['measure']}" + (" (mean over tasks)" if r["measure"] == CONTROL_MEASURES[0]
+                                     else " (AUC on common learned pairs)"))
+        lines.append(f"* `{r['control']}` − `{r['variant']}`, {what}: "
+                     + (f"{_row_diff(r)} → {_differs_word(r)}." if r["verdict"] != "not tested"
+                        else "not scored (fewer than two seeds with a common learned task)."))
+    scored = df[df["verdict"] != "not tested"]
+    unscored = sorted(set(df["measure"]) - set(scored["measure"]))
+    if scored.empty:
+        conclusion = "No comparison could be scored in this run."
+    elif scored["differs"].any():
+        conclusion = ("Where the modulation acts matters here: " + ", ".join(
+            f"`{r['control']}` on {r['measure']}" for _, r in scored[scored["differs"]].iterrows())
+            + " differ from the variant they control, so part of a pathway's effect comes from "
+              "which synapses it scales.")
+    elif (scored["verdict"] == "equivalent").all():
+        conclusion = ("Neither moving the gain off the input synapses nor putting the synaptic "
+                      "factor on them changes " + " or ".join(sorted(set(scored["measure"])))
+                      + " by more than the smallest effect of interest (every comparison "
+                      "equivalent): the comparisons of pathways in this book are not confounded "
+                      "by which synapses the modulation reaches.")
+    else:
+        conclusion = ("No control differs from the variant it changes, but not every comparison "
+                      "is shown equivalent either: at this seed count the check is inconclusive "
+                      "about whether which synapses the modulation reaches matters.")
+    if unscored:
+        conclusion += f" Not scored: {', '.join(unscored)}."
+    return "\n".join([*lines, "", conclusion])
+
+
+def arm_markdown(arm: str, v_arm: dict, v_standard: dict, effects: pd.DataFrame) -> str:
+    """One training arm's result: C2's rule applied to its networks and to the standard ones on
+    the same matched pairs (``verdict_c2`` of each), and the arm-minus-standard effects
+    (:func:`arm_effects`)."""
+    what = ARMS[arm].format(mix=TRAIN_MIX)
+    tested = [not v["verdict"].startswith("not tested") for v in (v_arm, v_standard)]
+    change = ("is unchanged" if v_arm["verdict"] == v_standard["verdict"] else "changes"
+              ) if all(tested) else "cannot be compared (a side is not tested)"
+    lines = [f"**Arm `{arm}`** ({what}). C2's rule on this arm's networks: "
+             f"**{v_arm['verdict']}**; on the standard networks, same matched pairs: "
+             f"**{v_standard['verdict']}** → the conclusion {change}."]
+    counts = pd.Series([c.verdict for c in v_arm["comparisons"]]).value_counts()
+    lines.append("* this arm's comparisons (every probe measure, matched pairs present): "
+                 + (", ".join(f"{n} {w}" for w, n in counts.items()) if len(counts)
+                    else "none") + ".")
+    for _, r in effects.iterrows():
+        lines.append(f"* `{r['variant']}`, this arm − standard (mixture AUC, common pairs): "
+                     + (f"{_row_diff(r)} → {_differs_word(r)}." if r["verdict"] != "not tested"
+                        else "not scored."))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the verdict on C2
+
+C2_PAIR_SETS = {"matched": MATCHED, "2N only": MATCHED[:2]}
+"""The matched-budget pairs C2 compares (the rule's: all of :data:`MATCHED`), and the
+alternative of the specification check (the two 2N-budget pairs the training arms also have)."""
+
+GRADED = {"noise_fresh": ("noise_levels", 0.0), "noise_frozen": ("noise_levels", 0.0),
+          "scale": ("scales", 1.0), "dilution": ("dilutions", 0.0)}
+"""Graded probes: probe key -> (its grid in the spec, the clean level, left out of the score)."""
+
+SINGLE = ("missing", "delay_removed", "go_only")
+"""Probes with one level per task."""
+
+SCORINGS = ("AUC", "harshest level")
+"""How a graded probe is scored: the mean of performance relative to clean over every level but
+the clean one (an AUC over the range probed; the rule's) or its value at the worst level (the
+specification check's alternative). For mixtures, the dominant task's AUC over λ in [0, 1/2)
+or its performance at the largest λ below 1/2."""
+
+_CONFLICT = {frozenset(p) for p in ambiguity.PANEL}
+
+
+def _relative(res: dict, key: str, criterion: float) -> np.ndarray:
+    """A probe's per-task performance relative to clean, (L, K) or (K,); nan where the task is
+    not at criterion on clean context or the probe is undefined."""
+    clean = np.asarray(res["clean"], float)
+    values = np.asarray(res[key], float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(clean >= criterion, values / clean, np.nan)
+
+
+def probe_scores(res: dict, measure: str, criterion: float = CRITERION,
+                 scoring: str = "AUC") -> pd.Series:
+    """One network's score per unit on a C2 measure (:data:`lib.analysis.verdicts.C2_MEASURES`):
+    per task, or per ordered pair "a→b" (a's trials, b the intruding or switched-to task); nan
+    where the unit's task is not at criterion on clean context (or the probe is undefined)."""
+    if measure not in V.C2_MEASURES:
+        raise ValueError(f"measure: got {measure!r}; allowed: {', '.join(V.C2_MEASURES)}")
+    if scoring not in SCORINGS:
+        raise ValueError(f"scoring: got {scoring!r}; allowed: {', '.join(SCORINGS)}")
+    tasks = list(res["tasks"])
+    if measure.startswith("mixture_auc"):
+        labels, _, perf = ambiguity.ordered_curves(res)
+        clean = perf[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = (ambiguity.robustness(res, criterion)["auc"] if scoring == "AUC"
+                     else np.where(clean >= criterion, perf[:, -1] / clean, np.nan))
+        want = measure.endswith("conflict")
+        keep = [frozenset(q) in _CONFLICT if want else frozenset(q) not in _CONFLICT
+                for q in labels]
+        return pd.Series({f"{a}→{b}": v for (a, b), v, k in zip(labels, value, keep) if k},
+                         dtype=float)
+    if measure == "mid_switch":
+        out = {}
+        clean = np.asarray(res["clean"], float)
+        for p, (i, j) in enumerate(res["pairs"]):
+            for side, (k, other) in enumerate(((i, j), (j, i))):
+                kept = float(np.asarray(res["mid_switch"])[p, side, 0])
+                out[f"{tasks[k]}→{tasks[other]}"] = kept if clean[k] >= criterion else np.nan
+        return pd.Series(out, dtype=float)
+    rel = _relative(res, measure, criterion)
+    if measure in SINGLE:
+        return pd.Series(rel, index=tasks, dtype=float)
+    grid, clean_level = GRADED[measure]
+    levels = np.asarray(res["spec"][grid], float)
+    probed = rel[~np.isclose(levels, clean_level)]
+    with np.errstate(invalid="ignore"):
+        score = probed.mean(axis=0) if scoring == "AUC" else probed.min(axis=0)
+    return pd.Series(score, index=tasks, dtype=float)
+
+
+def probe_table(probes: dict, label: str, measure: str, criterion: float = CRITERION,
+                scoring: str = "AUC") -> pd.DataFrame:
+    """A label's seed x unit table of :func:`probe_scores` (the verdict engine's input)."""
+    return pd.DataFrame({s: probe_scores(res, measure, criterion, scoring)
+                         for s, res in runs(probes, label)}).T
+
+
+def _labels(probes: dict) -> set:
+    return {lab for lab, _ in probes}
+
+
+def c2_comparisons(probes: dict, criterion: float = CRITERION, pairs=MATCHED,
+                   scoring: str = "AUC") -> list[V.Comparison]:
+    """Every matched pair of ``pairs`` present in ``probes`` on every C2 measure, a − b on the
+    units every network of both learned, through the engine, decided (Holm over the whole C2
+    family)."""
+    present = _labels(probes)
+    comps = []
+    for name in V.C2_MEASURES:
+        rule = V.RULES[f"C2.{name}"]
+        for a, b in pairs:
+            if a in present and b in present:
+                comps.append(V.compare(probe_table(probes, a, name, criterion, scoring),
+                                       probe_table(probes, b, name, criterion, scoring),
+                                       rule, a, b))
+    return V.decide(comps)
+
+
+C2_RULE = (
+    "Each matched-budget pair (chosen before looking: `exc` − `syn_lowrank_r1` and `exc` − "
+    "`syn_prepost` at 2N parameters per task, `hybrid` − `syn_lowrank_r2` at 4N) is compared on "
+    "every ambiguity probe the E2 artifacts hold: mixtures (conflict pairs and the other pairs "
+    "separately), fresh and frozen context noise, scaling, dilution, missing context, context "
+    "removed in the delay, context only from the go cue, and the mid-trial switch. Each probe is "
+    "scored relative to clean performance, averaged over its levels other than the clean one (an "
+    "AUC over the range where it varies), on the tasks or ordered pairs every network of both "
+    "variants learned, paired over seeds, exact sign-flip p, Holm over the whole family. A "
+    "comparison *differs* (Holm p < 0.05), is *equivalent* (TOST within ±0.05 of clean "
+    "performance, Holm) or is *inconclusive*. C2 is *supported* if every matched pair differs on "
+    "some probe; *partly supported* if some pair does; *not supported* if every comparison is "
+    "equivalent; *inconclusive* otherwise; *not tested* if nothing could be scored.")
+"""The C2 rule as printed in the chapter; :func:`verdict_c2` applies exactly this."""
+
+
+def verdict_c2(probes: dict, criterion: float = CRITERION, pairs=MATCHED,
+               scoring: str = "AUC") -> dict:
+    """C2 by :data:`C2_RULE`. Returns ``verdict``, ``comparisons`` (engine Comparisons),
+    ``pairs`` (matched pair -> "differs" / "equivalent" / "inconclusive" / "not tested") and
+    ``directions`` (differing comparisons: which side is more robust)."""
+    comps = c2_comparisons(probes, criterion, pairs, scoring)
+    tested = [c for c in comps if c.tested]
+    status = {}
+    for a, b in pairs:
+        mine = [c for c in tested if (c.a, c.b) == (a, b)]
+        status[f"{a} − {b}"] = ("not tested" if not mine else
+                                "differs" if any(c.verdict == "differ" for c in mine) else
+                                "equivalent" if all(c.verdict == "equivalent" for c in mine)
+                                else "inconclusive")
+    scored = [s for s in status.values() if s != "not tested"]
+    if not tested:
+        verdict = "not tested"
+    elif all(s == "differs" for s in scored):
+        verdict = "supported"
+    elif "differs" in scored:
+        verdict = "partly supported"
+    elif all(c.verdict == "equivalent" for c in tested):
+        verdict = "not supported"
+    else:
+        verdict = "inconclusive"
+    directions = [f"{c.a if (c.mean > 0) == c.rule.higher_is_better else c.b} more robust on "
+                  f"{c.rule.measure}" for c in tested if c.verdict == "differ"]
+    return {"verdict": verdict, "comparisons": comps, "pairs": status,
+            "directions": directions}
+
+
+def c2_multiverse(probes: dict, arm_probes: dict[str, dict] | None = None) -> pd.DataFrame:
+    """C2's verdict under every specification (:func:`lib.analysis.verdicts.multiverse`):
+    criterion 0.9 / 0.85 / 0.95 (which tasks count as learned), pair set
+    (:data:`C2_PAIR_SETS`), scoring (:data:`SCORINGS`) and training arm (``arm_probes``: arm ->
+    the probes of its networks)."""
+    arms = {"standard": probes, **(arm_probes or {})}
+
+    def run(criterion, pairs, scoring, arm):
+        return verdict_c2(arms[arm], criterion, C2_PAIR_SETS[pairs], scoring)
+
+    return V.multiverse(run, {"criterion": [CRITERION, 0.85, 0.95],
+                              "pairs": list(C2_PAIR_SETS), "scoring": list(SCORINGS),
+                              "arm": list(arms)})
+
+
+def c2_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
+    """The C2 verdict as a paragraph, every number from :func:`verdict_c2`'s output: per matched
+    pair its status, every comparison, the floor and power statements, the specification check
+    and the rule."""
+    lines = [f"**C2 — {v['verdict']}** ({len(spec.tasks)} tasks, N = {spec.n_rec}, "
+             f"{spec.n_seeds} seeds). Per matched pair: "
+             + "; ".join(f"`{p}` {s}" for p, s in v["pairs"].items()) + ".", ""]
+    lines += ["The table below gives every comparison: a − b, performance relative to clean (1 = "
+              "unaffected), mean over the units (tasks or ordered task pairs) both variants "
+              "learned in every seed; mean difference with its 95% t interval over seeds; "
+              "Holm-adjusted exact p over the whole family."]
+    floor = V.floor_text(v["comparisons"])
+    lines += ["", *([floor] if floor else []), V.power_text(v["comparisons"])]
+    if multiverse is not None and len(multiverse):
+        lines.append(V.agreement_text(multiverse, "criterion 0.85/0.9/0.95, all matched pairs or "
+                                      "the 2N ones, AUC or the harshest level, training arm"))
+    loo = [V.leave_one_out(c) for c in v["comparisons"] if c.tested]
+    if loo and sum(n for _, n in loo):
+        lines.append(f"Seed subsets: leaving out one seed at a time keeps the direction of "
+                     f"{sum(k for k, _ in loo)} of {sum(n for _, n in loo)} differences.")
+    rule = next(iter(c.rule for c in v["comparisons"]), None)
+    lines += ["", f"Rule: {C2_RULE}"] + ([f"Registry: {V.rule_text(rule)} (one rule per probe "
+                                          "measure, same SESOI)."] if rule else [])
+    return "\n".join(lines)

@@ -14,7 +14,10 @@ import pandas as pd
 from scipy import stats as _scipy_stats
 
 from lib.analysis.claims import MATCHED
-from lib.analysis.stats import fmt, holm, mean_ci, paired, t975
+from lib.analysis.factorial import CELLS, factorial_comparisons, factorial_text
+from lib.analysis.stats import fmt, mean_ci
+from lib.analysis.verdicts import (ALPHA, Comparison, Rule, compare, decide, format_p, min_p,
+                                   register)
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES
 from lib.experiments import ambiguity
@@ -63,6 +66,9 @@ AXIS_LABELS: dict[str, str] = {
 }
 """Short axis labels of the measures."""
 
+CRITERION = 0.9
+"""Yang's criterion: a task counts as learned when its final performance reaches it."""
+
 PRIMARY = ("reshape", "displacement")
 """C4's pre-registered measures (chosen before looking at results): how a context change acts
 on the flow (shift vs reshape) and how far it moves the operating point."""
@@ -87,18 +93,25 @@ def _crossing(ls: np.ndarray, track: np.ndarray, level: float = 0.5) -> float:
     return float(ls[m - 1] + (ls[m] - ls[m - 1]) * (level - t0) / (t1 - t0))
 
 
-def pair_table(dyn: dict, labels, alpha: float = 0.2) -> pd.DataFrame:
+def pair_table(dyn: dict, labels, alpha: float = 0.2, criterion: float | None = None
+               ) -> pd.DataFrame:
     """One row per (variant, seed, conflict pair) whose two tasks the network learned, with every
-    measure of :data:`MEASURES`. ``alpha`` = dt/tau of the networks (for the map's spectrum)."""
+    measure of :data:`MEASURES`. ``alpha`` = dt/tau of the networks (for the map's spectrum);
+    ``criterion``: final performance a task needs to count as learned (None: the analysis's own,
+    Yang's 0.9; other values are the specification check's)."""
+    if criterion is not None and not (isinstance(criterion, (int, float)) and 0 < criterion <= 1):
+        fail("criterion", criterion, "a number in (0, 1] (final performance), or None")
     rows = []
     for lab in labels:
         for (l2, seed), d in sorted(dyn.items()):
             if l2 != lab:
                 continue
             tasks = d["tasks"]
+            learned = (d["learned"] if criterion is None
+                       else np.asarray(d["final_perf"]) >= criterion)
             for (a, b), p in d["pairs"].items():
                 i, j = tasks.index(a), tasks.index(b)
-                if not (d["learned"][i] and d["learned"][j]):
+                if not (learned[i] and learned[j]):
                     continue
                 cont = p["continuation"]
                 row = {"variant": lab, "seed": seed, "pair": f"{DISPLAY_NAMES[a]} / "
@@ -130,7 +143,10 @@ def pair_table(dyn: dict, labels, alpha: float = 0.2) -> pd.DataFrame:
 
 
 def network_means(table: pd.DataFrame, measure: str) -> dict[str, dict[int, float]]:
-    """variant -> {seed: the measure averaged over that network's learned conflict pairs}."""
+    """variant -> {seed: the measure averaged over that network's learned conflict pairs}.
+    Descriptive only (tables, figures): variants are *compared* on the pairs both learned in every
+    seed (:func:`pair_values`, :func:`c4_comparisons`), since each network's own set mixes the
+    pathway effect with which pairs it learned."""
     out: dict[str, dict[int, float]] = {}
     if table.empty:
         return out
@@ -158,142 +174,16 @@ def variant_summary(table: pd.DataFrame, labels, measures=None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("variant")
 
 
-def verdict_c4(table: pd.DataFrame, alpha: float = 0.05) -> dict:
-    """C4: do excitability and synaptic modulation induce distinct dynamics?
-
-    Pre-registered: the :data:`PRIMARY` measures, compared paired over seeds on the matched-budget
-    pairs of :data:`lib.analysis.claims.MATCHED` (each network's value the mean over its learned
-    conflict pairs), Holm-corrected over all (pair, measure) tests.
-
-    - *supported* if, on at least one primary measure, both excitability-vs-synaptic pairs
-      (``exc`` vs ``syn_lowrank_r1`` and vs ``syn_prepost``) differ significantly in the same
-      direction;
-    - *partly supported* if any of these tests is significant, or if the held-out replication
-      of the exploratory ``exc_bias`` vs ``syn_prepost`` difference (:func:`exploratory_c4` on
-      seeds >= :data:`HELD_OUT_FROM`, at least :data:`MIN_HELD_OUT` of them; with fewer the
-      replication is *pending* and does not count) is significant after Holm;
-    - *not supported* if none is;
-    - *not tested* if some matched comparison has fewer than 2 paired seeds.
-    """
-    tests = []
-    for m in PRIMARY:
-        per = network_means(table, m)
-        for a, b in MATCHED:
-            r = paired(per.get(a, {}), per.get(b, {}))
-            tests.append({"measure": m, "a": a, "b": b, **r})
-    p_holm = holm([t["p"] for t in tests])
-    for t, ph in zip(tests, p_holm):
-        t["p_holm"] = float(ph)
-        t["significant"] = bool(np.isfinite(ph) and ph < alpha)
-    df = pd.DataFrame(tests)
-    held = exploratory_c4(table, REPLICATION_MEASURES, seeds="held_out")
-    n_held = int(held["n"].min()) if len(held) else 0
-    replicated = bool(n_held >= MIN_HELD_OUT
-                      and (held["significant"] & (held["b"] == "syn_prepost")).any())
-    if df.empty or (df["n"] < 2).any():
-        verdict = "not tested"
-    else:
-        exc_syn = df[(df.a == "exc") & df.b.isin(["syn_lowrank_r1", "syn_prepost"])]
-        both = any(len(g) == 2 and g.significant.all() and len(set(np.sign(g["diff"]))) == 1
-                   for _, g in exc_syn.groupby("measure"))
-        verdict = ("supported" if both else "partly supported"
-                   if df.significant.any() or replicated else "not supported")
-    return {"verdict": verdict, "tests": df, "alpha": alpha, "held_out": held,
-            "replicated": replicated, "replication_pending": n_held < MIN_HELD_OUT}
-
-
 EXPLORATORY = (("exc_bias", "exc_gain"), ("exc_bias", "syn_prepost"))
 """Comparisons chosen *after* seeing the figures of seeds 0-2 (the bias stood apart from every
-multiplicative pathway): reported separately, Holm-corrected within their own family."""
-EXPLORATORY_MEASURES = ("reshape", "jump")
+multiplicative pathway); their replication on the held-out seeds (:func:`c4_replication`) is
+reported beside C4's verdict, Holm-corrected within its own family."""
 REPLICATION_MEASURES = ("reshape",)
 """The measure whose exploratory differences were significant on the discovery seeds; only it is
 retested on the held-out seeds (Holm over its two comparisons)."""
 HELD_OUT_FROM = 3
 """Seeds >= this were trained after the exploratory comparisons were chosen on seeds 0-2, so they
 test them afresh: a replication fixed before those seeds were seen."""
-MIN_HELD_OUT = 3
-"""Held-out seeds a replication needs to count toward the verdict: with 2, a paired t test
-(1 degree of freedom) detects only |d_z| > 9, so fewer seeds leave it *pending*, not failed."""
-
-
-def exploratory_c4(table: pd.DataFrame, measures=EXPLORATORY_MEASURES,
-                   seeds: str = "all") -> pd.DataFrame:
-    """Paired comparisons of :data:`EXPLORATORY` on ``measures`` (Holm within this family), over
-    ``seeds``: "all", "discovery" (< :data:`HELD_OUT_FROM`) or "held_out" (>= it)."""
-    if seeds not in ("all", "discovery", "held_out"):
-        fail("seeds", seeds, "'all', 'discovery' or 'held_out'")
-    if not table.empty and seeds != "all":
-        keep = table["seed"] >= HELD_OUT_FROM
-        table = table[keep if seeds == "held_out" else ~keep]
-    rows = []
-    for m in measures:
-        per = network_means(table, m)
-        for a, b in EXPLORATORY:
-            rows.append({"measure": m, "a": a, "b": b, **paired(per.get(a, {}), per.get(b, {}))})
-    df = pd.DataFrame(rows)
-    if not df.empty:
-        df["p_holm"] = holm(df["p"].to_numpy(float))
-        df["significant"] = df["p_holm"] < 0.05
-    return df
-
-
-def min_detectable_dz(n: int) -> float:
-    """Smallest |d_z| a two-sided paired t test on n seeds can call significant at 0.05
-    (uncorrected): t_{0.975, n-1} / sqrt(n); nan for n < 2."""
-    return t975(n - 1) / np.sqrt(n) if n >= 2 else np.nan
-
-
-def _test_line(t) -> str:
-    if not np.isfinite(t["diff"]):
-        return f"- {t['measure']}: `{t['a']}` − `{t['b']}`: not tested ({t['n']} paired seeds)"
-    ci = f"[{t['lo']:+.3f}, {t['hi']:+.3f}]" if np.isfinite(t["lo"]) else "(no interval)"
-    sig = " **(significant)**" if t.get("significant", False) else ""
-    return (f"- {t['measure']}: `{t['a']}` − `{t['b']}` = {t['diff']:+.3f} {ci}, "
-            f"d_z = {t['dz']:.2f}, p_Holm = {t['p_holm']:.3f}, n = {t['n']}{sig}")
-
-
-def c4_markdown(v: dict) -> str:
-    """The C4 verdict and its tests, in words, from :func:`verdict_c4`."""
-    lines = [f"**Verdict on C4: {v['verdict']}.** Pre-registered measures: "
-             + "; ".join(f"*{m}* ({MEASURES[m]})" for m in PRIMARY)
-             + ". Paired differences a − b over seeds (mean, 95% t interval, Holm-adjusted p over "
-             f"{len(v['tests'])} tests):", ""]
-    lines += [_test_line(t) for _, t in v["tests"].iterrows()]
-    n = int(v["tests"]["n"].min()) if len(v["tests"]) else 0
-    if n >= 2:
-        if v.get("replication_pending"):
-            n_held = int(v["held_out"]["n"].min()) if len(v["held_out"]) else 0
-            lines += ["", f"The held-out replication is **pending**: {n_held} held-out seed(s), "
-                      f"fewer than the {MIN_HELD_OUT} it needs to count (rule fixed before the "
-                      "held-out seeds were analysed)."]
-        lines += ["", f"Power: with n = {n} paired seeds a two-sided t test reaches p < 0.05 only "
-                  f"for |d_z| > {min_detectable_dz(n):.2f} before any correction, so a test that is "
-                  "not significant here means that no difference was detected at this size, not "
-                  "that the pathways act alike."]
-    return "\n".join(lines)
-
-
-def exploratory_markdown(table: pd.DataFrame) -> str:
-    """The exploratory comparisons (:func:`exploratory_c4`) on the discovery seeds, on the
-    held-out seeds (the replication) and on all seeds, in words, flagged as such."""
-    out = []
-    heads = {"discovery": (EXPLORATORY_MEASURES, "discovery",
-                           f"*Exploratory, chosen after looking at the figures of seeds 0–"
-                           f"{HELD_OUT_FROM - 1}* (the discovery): paired differences a − b, "
-                           "Holm within the family."),
-             "held_out": (REPLICATION_MEASURES, "held_out",
-                          f"*Replication on held-out seeds (≥ {HELD_OUT_FROM}), trained after the "
-                          "comparisons above were fixed*, on the measure that was significant "
-                          "in the discovery: the test the verdict uses."),
-             "all": (EXPLORATORY_MEASURES, "all", "All seeds together (descriptive).")}
-    for measures, which, head in heads.values():
-        df = exploratory_c4(table, measures, seeds=which)
-        if df.empty or (df["n"] == 0).all():
-            out.append(f"{head} No seed in this group.")
-            continue
-        out += [head, ""] + [_test_line(t) for _, t in df.iterrows()] + [""]
-    return "\n".join(out)
 
 
 def check_seed(seed, n_seeds: int) -> int:
@@ -526,8 +416,313 @@ def spearman(x, y) -> dict[str, float]:
     return {"rho": float(res.statistic), "p": float(res.pvalue), "n": int(ok.sum())}
 
 
-__all__ = ["MEASURES", "PRIMARY", "EXCLUSIVE_FTV", "check_seed", "coverage_text",
-           "measure_text", "cluster_text", "ftv_text", "link_text", "AXIS_LABELS", "EXPLORATORY",
-           "exploratory_c4", "exploratory_markdown", "drive_table", "drive_text", "min_detectable_dz", "HELD_OUT_FROM",
-           "EXPLORATORY_MEASURES", "REPLICATION_MEASURES", "MIN_HELD_OUT", "pair_table", "network_means", "variant_summary", "verdict_c4",
-           "c4_markdown", "cluster_table", "ftv_values", "leave_vs_switch", "spearman"]
+# ------------------------------------------------------------------ C4 by the verdict engine
+
+SESOI_REASONS = {
+    "reshape": (0.1, "a tenth of the measure's whole range [0, 1] (0 = a pure shift, 1 = a pure "
+                     "reshaping): a smaller difference leaves both pathways on the same side of "
+                     "'mostly shift' or 'mostly reshape'"),
+    "displacement": (0.1, "a tenth of the activity's spread (the measure's unit): operating "
+                          "points closer than that are within the trial-to-trial scatter of the "
+                          "activity"),
+    "e_change_common": (0.1, "a tenth of the effective connectivity's own size (the measure is "
+                             "relative): a smaller change of E is not a different circuit"),
+}
+"""C4's smallest effects of interest per measure: (SESOI in the measure's unit, its reason).
+Chosen from each measure's scale, not from the pathways' observed differences."""
+
+_C4_SEEN_PRIMARY = (
+    "Measures, matched pairs and the Holm family of six were fixed before the quick networks' "
+    "dynamics were analysed (rule v1, t tests on each network's own learned pairs). Version 2 "
+    "(issue 18, after the quick results were seen): common pairs, exact sign-flip p, the SESOI "
+    "and a stricter claim rule; the comparisons themselves are unchanged.")
+
+
+def _c4_rule(measure: str, family: str, name: str, preregistered: bool, seen: str) -> Rule:
+    sesoi, reason = SESOI_REASONS[measure]
+    return register(Rule(
+        name=name, claim="C4", version=2 if preregistered else 1, family=family,
+        measure=AXIS_LABELS[measure], unit="pair", higher_is_better=True, sesoi=sesoi,
+        sesoi_reason=reason + ". Neither direction is 'better': a − b is shown as it is.",
+        preregistered=preregistered, seen=seen))
+
+
+C4_RULES: dict[str, Rule] = {m: _c4_rule(m, "C4.primary", f"C4.{m}.matched", True,
+                                         _C4_SEEN_PRIMARY) for m in PRIMARY}
+"""The pre-registered rules: one per primary measure, all six comparisons one Holm family."""
+
+C4_REPLICATION_RULE = _c4_rule(
+    "reshape", "C4.replication", "C4.reshape.bias_split.held_out", True,
+    "Chosen after the figures of seeds 0-2 (the discovery); fixed before seeds 3-5 were "
+    "trained, which test it afresh. Version 1 of this engine rule: common pairs, exact test.")
+"""The held-out replication of the exploratory bias split (:data:`EXPLORATORY` on
+:data:`REPLICATION_MEASURES`, seeds >= :data:`HELD_OUT_FROM`)."""
+
+EXC_VS_SYN = (("exc", "syn_lowrank_r1"), ("exc", "syn_prepost"))
+"""The matched comparisons that decide C4: excitability against each synaptic pathway at the
+same 2N budget. ``hybrid`` − ``syn_lowrank_r2`` (also in the family) contrasts a mixture of both
+pathways with a synaptic one: reported, it does not decide whether the *pathways* differ."""
+
+C4_CLAIM_RULE = (
+    "Version 2 (written after the quick results were seen; stricter than the pre-registered "
+    "version 1, so it cannot make the verdict more favourable). The six pre-registered paired "
+    "comparisons (reshape fraction and displacement; exc − syn_lowrank_r1, exc − syn_prepost, "
+    "hybrid − syn_lowrank_r2) are scored on the conflict pairs both variants learned in every "
+    "seed, each a three-way verdict after Holm over the six (differ: Holm p < 0.05; equivalent: "
+    "TOST within the SESOI, Holm p < 0.05; else inconclusive). Only the two excitability-vs-"
+    "synaptic comparisons decide. **Supported**: on one measure, exc differs from both synaptic "
+    "pathways in the same direction. **Partly supported**: exc differs from exactly one of them "
+    "on some measure (the pathways differ, but not consistently against both synaptic forms). "
+    "**Not supported**: all four deciding comparisons are equivalent. **Inconclusive**: "
+    "otherwise. **Not tested**: no deciding comparison could be scored. The held-out "
+    "replication of the bias split and the site x operation factorial are reported beside it "
+    "and do not decide: the bias split separates an additive from a multiplicative operation, "
+    "not a neuronal from a synaptic site, and the factorial was added after the results were "
+    "seen.")
+"""How the comparisons make C4's verdict; :func:`c4_claim` applies it."""
+
+
+def pair_values(table: pd.DataFrame, variant: str, measure: str, seeds=None, pairs=None
+                ) -> pd.DataFrame:
+    """The engine's input for one variant: a (seeds x conflict pairs) DataFrame of ``measure``
+    (rows: ``seeds``, default every seed in ``table``; columns: ``pairs``, default every pair in
+    ``table``), nan where that seed's network did not learn both tasks of the pair."""
+    if measure not in MEASURES:
+        fail("measure", measure, "one of " + ", ".join(MEASURES))
+    if table.empty:
+        return pd.DataFrame(index=pd.Index(list(seeds or []), name="seed"),
+                            columns=list(pairs or []), dtype=float)
+    seeds = sorted(table["seed"].unique()) if seeds is None else list(seeds)
+    pairs = list(dict.fromkeys(table["pair"])) if pairs is None else list(pairs)
+    g = table[table["variant"] == variant]
+    out = g.pivot_table(index="seed", columns="pair", values=measure, aggfunc="first",
+                        dropna=False)
+    out = out.reindex(index=seeds, columns=pairs).astype(float)
+    out.index.name, out.columns.name = "seed", None
+    return out
+
+
+def _seed_subset(table: pd.DataFrame, seeds: str) -> pd.DataFrame:
+    if seeds not in ("all", "discovery", "held_out"):
+        fail("seeds", seeds, "'all', 'discovery' or 'held_out'")
+    if table.empty or seeds == "all":
+        return table
+    keep = table["seed"] >= HELD_OUT_FROM
+    return table[keep if seeds == "held_out" else ~keep]
+
+
+def c4_comparisons(table: pd.DataFrame, measures=PRIMARY, pairs=None, seeds: str = "all"
+                   ) -> list[Comparison]:
+    """C4's six pre-registered comparisons (each :data:`PRIMARY` measure x
+    :data:`lib.analysis.claims.MATCHED`), scored by :func:`lib.analysis.verdicts.compare` on the
+    common pairs and decided together (Holm over the family). ``table``: :func:`pair_table`;
+    ``measures``, ``pairs`` (pair names; None: all) and ``seeds`` ("all", "discovery",
+    "held_out") exist for the specification check."""
+    table = _seed_subset(table, seeds)
+    out = []
+    for m in measures:
+        rule = C4_RULES.get(m) or _c4_rule(m, "C4.primary", f"C4.{m}.matched.alternative",
+                                          False, "specification check only")
+        for a, b in MATCHED:
+            out.append(compare(pair_values(table, a, m, pairs=pairs),
+                               pair_values(table, b, m, pairs=pairs), rule, a, b))
+    return decide(out)
+
+
+def c4_claim(comparisons: list[Comparison]) -> str:
+    """C4's verdict from its decided comparisons by :data:`C4_CLAIM_RULE`."""
+    deciding = [c for c in comparisons if (c.a, c.b) in EXC_VS_SYN]
+    tested = [c for c in deciding if c.verdict != "not tested"]
+    if not tested:
+        return "not tested"
+    by_measure: dict[str, list[Comparison]] = {}
+    for c in tested:
+        by_measure.setdefault(c.rule.measure, []).append(c)
+    for cs in by_measure.values():
+        differ = [c for c in cs if c.verdict == "differ"]
+        if len(differ) == len(EXC_VS_SYN) and len({np.sign(c.mean) for c in differ}) == 1:
+            return "supported"
+    if any(c.verdict == "differ" for c in tested):
+        return "partly supported"
+    if len(tested) == len(deciding) == 2 * len(by_measure) and all(
+            c.verdict == "equivalent" for c in tested):
+        return "not supported"
+    return "inconclusive"
+
+
+def c4_replication(table: pd.DataFrame) -> list[Comparison]:
+    """The held-out replication of the bias split: :data:`EXPLORATORY` on
+    :data:`REPLICATION_MEASURES` over seeds >= :data:`HELD_OUT_FROM`, common pairs, Holm over
+    the two (:data:`C4_REPLICATION_RULE`)."""
+    held = _seed_subset(table, "held_out")
+    return decide([compare(pair_values(held, a, m), pair_values(held, b, m),
+                           C4_REPLICATION_RULE, a, b)
+                   for m in REPLICATION_MEASURES for a, b in EXPLORATORY])
+
+
+def c4_factorial(table: pd.DataFrame) -> dict[str, list[Comparison]]:
+    """Per :data:`PRIMARY` measure, the site x operation factorial of the four single-pathway
+    cells (:func:`lib.analysis.factorial.factorial_comparisons`, rules derived from
+    :data:`C4_RULES`): site, operation and interaction contrasts on the pairs all four learned
+    in every seed. Reported beside the verdict, not deciding (the claim rule predates it)."""
+    return {m: factorial_comparisons({v: pair_values(table, v, m) for v in CELLS.values()},
+                                     C4_RULES[m]) for m in PRIMARY}
+
+
+def c4_verdict(table: pd.DataFrame) -> dict:
+    """C4 by :data:`C4_CLAIM_RULE`: ``verdict``, ``comparisons`` (the six, decided),
+    ``replication`` and ``factorial`` (measure -> the site x operation contrasts; reported, not
+    deciding)."""
+    comps = c4_comparisons(table)
+    return {"verdict": c4_claim(comps), "comparisons": comps,
+            "replication": c4_replication(table), "factorial": c4_factorial(table)}
+
+
+def c4_multiverse(dyn: dict, labels, criteria=(CRITERION, 0.85, 0.95)) -> pd.DataFrame:
+    """C4's verdict under every defensible alternative: the criterion a task needs to count as
+    learned (``criteria``, the first the main one), the measures (the primary pair, or the
+    reshape fraction with the connectivity change at a common state instead of the
+    displacement), the pair set (all conflict pairs, or each one left out) and the seeds (all,
+    the discovery seeds, the held-out seeds). One row per specification: the choices, ``main``,
+    ``verdict`` (:func:`c4_claim`), ``n_pairs`` (the common pairs of exc − syn_lowrank_r1)."""
+    rows = []
+    measure_sets = {"reshape, displacement": PRIMARY,
+                    "reshape, e_change_common": ("reshape", "e_change_common")}
+    for crit in criteria:
+        table = pair_table(dyn, labels, criterion=crit)
+        all_pairs = list(dict.fromkeys(table["pair"])) if len(table) else []
+        pair_sets = {"all": None, **{f"without {p}": [q for q in all_pairs if q != p]
+                                     for p in all_pairs}}
+        for mname, measures in measure_sets.items():
+            for pname, pairs in pair_sets.items():
+                for seeds in ("all", "discovery", "held_out"):
+                    comps = c4_comparisons(table, measures, pairs, seeds)
+                    rows.append({"criterion": crit, "measures": mname, "pairs": pname,
+                                 "seeds": seeds, "verdict": c4_claim(comps),
+                                 "n_pairs": comps[0].n_units,
+                                 "main": (crit == criteria[0] and mname == "reshape, displacement"
+                                          and pname == "all" and seeds == "all")})
+    return pd.DataFrame(rows)
+
+
+def multiverse_text(mv: pd.DataFrame) -> str:
+    """How many specifications agree with the main one's verdict, and why the others do not."""
+    if mv.empty:
+        return "*No specification could be scored.*"
+    main = mv.loc[mv["main"], "verdict"].iloc[0]
+    agree = int((mv["verdict"] == main).sum())
+    counts = mv["verdict"].value_counts()
+    full = mv[mv["seeds"] == "all"]
+    agree_full = int((full["verdict"] == main).sum())
+    n_sub = int((mv["seeds"] != "all").sum())
+    return (f"**Specification check.** Of {len(mv)} specifications (criterion "
+            f"{', '.join(f'{c:g}' for c in dict.fromkeys(mv['criterion']))}; measures "
+            f"{' or '.join(dict.fromkeys(mv['measures']))}; every conflict pair or one left "
+            f"out; all seeds, the discovery or the held-out seeds), {agree} give the main "
+            f"verdict (*{main}*); all verdicts: "
+            + ", ".join(f"{v} {k}" for v, k in counts.items()) + ". With all seeds, "
+            f"{agree_full} of {len(full)} agree. The {n_sub} specifications on three seeds "
+            f"cannot reach p < {ALPHA} at all (an exact test on 3 seeds has p ≥ "
+            f"{min_p(3):g}), so they can only be inconclusive."
+            + ("" if counts.index.isin(["supported", "partly supported", "not supported"]).any()
+               else " No specification reaches a decided verdict: the agreement restates "
+               "what the seeds can detect (the power statement above), not a robust finding."))
+
+
+def c4_power(comparisons: list[Comparison]) -> pd.DataFrame:
+    """Per comparison: the seed-to-seed SD of its differences, its SESOI and the seeds needed to
+    detect the SESOI at 80% power with Holm over the family
+    (:func:`lib.analysis.verdicts.power_seeds`)."""
+    m = len([c for c in comparisons if c.tested])
+    return pd.DataFrame([{"comparison": c.label, "measure": c.rule.measure,
+                          "seeds": c.n_seeds, "sd": c.sd, "sesoi": c.rule.sesoi,
+                          "seeds needed": c.power_seeds(m)} for c in comparisons])
+
+
+def power_text(n: int, m: int, need: pd.Series) -> str:
+    """What the design can detect: the smallest Holm-adjusted exact p with ``n`` seeds and ``m``
+    comparisons, the seeds the family needs for any verdict, and ``need`` (seeds needed per
+    comparison at 80% power)."""
+    floor = min_p(n)
+    n_min = next(k for k in range(2, 64) if min_p(k) * m < ALPHA)
+    can = floor * m < ALPHA
+    text = (f"**Power.** With {n} seeds the smallest exact two-sided p is {floor:.3g}; with "
+            f"Holm over {m} comparisons the smallest adjusted p is {min(1.0, m * floor):.3g}"
+            + ("" if can else f", above {ALPHA}: with {n} seeds no comparison of this family can "
+               "be called *differ*, nor (by the one-sided floor) *equivalent*, whatever the "
+               f"data, so *inconclusive* is the only verdict this design allows; any verdict "
+               f"needs at least {n_min} seeds") + ".")
+    if len(need):
+        span = (f"{int(need.min())}" if need.min() == need.max()
+                else f"{int(need.min())} to {int(need.max())}")
+        text += (" To detect each SESOI at 80% power from the observed seed-to-seed spread "
+                 f"would take {span} seeds.")
+    return text
+
+
+def _cmp_line(c: Comparison) -> str:
+    units = ", ".join(map(str, c.units)) or "none"
+    return f"- {c.text()} (pairs: {units})"
+
+
+def c4_text(v: dict) -> str:
+    """The C4 verdict of :func:`c4_verdict` in words: the rule's outcome, every comparison with
+    its composition, interval and Holm p, the power statement, then the replication and the site
+    contrast with what they do and do not show."""
+    comps = v["comparisons"]
+    lines = [f"**Verdict on C4: {v['verdict']}** (claim rule v2; pre-registered comparisons, "
+             "SESOIs: " + "; ".join(f"{AXIS_LABELS[m]} ±{SESOI_REASONS[m][0]:g}"
+                                   for m in PRIMARY)
+             + "). Paired differences a − b over seeds on the conflict pairs both variants "
+             "learned in every seed, mean and 95% t interval, Holm over the six:", ""]
+    lines += [_cmp_line(c) for c in comps]
+    tested = [c for c in comps if c.tested]
+    if tested:
+        pw = c4_power(comps)
+        need = pw["seeds needed"].dropna()
+        n = min(c.n_seeds for c in tested)
+        lines += ["", power_text(n, len(tested), need)]
+    lines += ["", "*Reported, not deciding.* Held-out replication of the bias split (seeds ≥ "
+              f"{HELD_OUT_FROM}, fixed before they were trained):", ""]
+    lines += [_cmp_line(c) for c in v["replication"]]
+    rep = [c for c in v["replication"] if c.tested]
+    if rep:
+        n = min(c.n_seeds for c in rep)
+        lines += ["", f"With {n} held-out seeds the replication's smallest Holm-adjusted p is "
+                  f"{min(1.0, len(rep) * min_p(n)):.3g}: "
+                  + ("it cannot reach " + f"{ALPHA}, so it is reported, not counted either way."
+                     if len(rep) * min_p(n) >= ALPHA else "it can reach significance.")]
+    lines += ["", "This contrast separates the additive bias from *every* multiplicative "
+              "pathway, the excitability gain included: it is a difference of **operation** "
+              "(additive vs multiplicative), not of **site** (neuron vs synapse), so it is not "
+              "evidence for C4. The site x operation factorial of the four single-pathway "
+              "variants (`exc_bias`, `exc_gain`, `syn_lowrank_r1`, `syn_prepost`; seeds as "
+              "blocks, one Holm family per measure; written after these results were seen, so "
+              "not deciding) asks the paper's question cleanly, as the **site** main effect:", ""]
+    for m, comps in v["factorial"].items():
+        lines += [factorial_text(comps, AXIS_LABELS[m]), ""]
+    return "\n".join(lines)
+
+
+def c4_summary_text(v: dict) -> str:
+    """At most about 60 words for the results table: the verdict and its deciding number."""
+    comps = [c for c in v["comparisons"] if (c.a, c.b) in EXC_VS_SYN and c.tested]
+    if not comps:
+        return f"{v['verdict'].capitalize()}: no excitability-vs-synaptic comparison scored."
+    best = min(comps, key=lambda c: c.p_holm)
+    return (f"{v['verdict'].capitalize()}. Deciding: {best.rule.measure}, {best.label} = "
+            f"{best.mean:+.3f} [{best.ci95[0]:+.3f}, {best.ci95[1]:+.3f}] on "
+            f"{best.n_units} common pairs, {best.n_seeds} seeds, Holm "
+            f"{format_p(best.p_holm, best.n_seeds)} ({best.verdict}); the bias split is an "
+            "operation, not a site, difference.")
+
+
+__all__ = ["MEASURES", "AXIS_LABELS", "PRIMARY", "CRITERION", "EXPLORATORY",
+           "REPLICATION_MEASURES", "HELD_OUT_FROM", "EXCLUSIVE_FTV", "pair_table",
+           "network_means", "variant_summary", "check_seed", "coverage_text", "measure_text",
+           "cluster_text", "ftv_text", "link_text", "drive_table", "drive_text",
+           "cluster_table", "ftv_values", "leave_vs_switch", "spearman", "SESOI_REASONS",
+           "C4_RULES", "C4_REPLICATION_RULE", "EXC_VS_SYN", "C4_CLAIM_RULE", "pair_values",
+           "c4_comparisons", "c4_claim", "c4_replication", "c4_factorial", "c4_verdict",
+           "c4_multiverse", "multiverse_text", "c4_power", "power_text", "c4_text",
+           "c4_summary_text"]

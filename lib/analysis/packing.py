@@ -6,8 +6,8 @@ The table has a row per network with at least ``variant``, ``N``, ``K``, ``seed`
 ``n_at_criterion`` and ``all_at_criterion`` (optionally ``backbone``, the arm: ``trained`` when
 absent, and ``params_per_task``). Intervals are 95% Student-t intervals over seeds
 (:func:`lib.analysis.stats.mean_ci`); seeds share initial weights across variants, so variants
-are compared paired over seeds (:func:`lib.analysis.stats.paired`), with Holm's correction
-(:func:`lib.analysis.stats.holm`) over the family fixed in :data:`C3_RULE`.
+are compared paired over seeds through the verdict engine (:mod:`lib.analysis.verdicts`: exact
+sign-flip p, TOST, Holm over the family fixed in :data:`C3_RULE`).
 """
 from __future__ import annotations
 
@@ -16,13 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lib.analysis import verdicts as V
+from lib.analysis.common import ALPHA, CRITERION
 from lib.analysis.stats import fmt, holm, mean_ci, paired
-
-CRITERION = 0.9
-"""A task is at criterion when its final performance is at least this (Yang's)."""
-
-ALPHA = 0.05
-"""Holm-adjusted level at which a matched comparison differs."""
 
 PAIRS = (("exc", "syn_prepost"), ("exc", "syn_lowrank_r1"))
 """The matched comparisons of C3, chosen before looking: excitability against the two synaptic
@@ -42,14 +38,15 @@ C3_RULE = (
     "nothing about how many it can pack). At each N, the matched pairs fixed before looking, "
     "`exc` − `syn_prepost` and `exc` − `syn_lowrank_r1` (2N modulation parameters per task each), "
     "are compared where both cells are tested, on (i) the *capacity* (the largest K with every "
-    "task at criterion, 0 if none) and (ii) the number of tasks at criterion at the largest K, "
-    "paired over seeds (which share initial weights); Holm's correction runs over all these "
-    "comparisons at once. A pair *differs* at N if either measure's Holm-adjusted p is below "
-    f"{ALPHA}; an N is *tested* if a pair is compared there, and *differs* if every pair compared "
-    "there differs. C3 is *supported* if every tested N differs and every difference points the "
-    "same way; *partly supported* if some comparison differs but not that (some tested N do not "
-    "differ, or the directions disagree); *not supported* if no comparison differs; *not tested* "
-    "if no N is tested.")
+    "task at criterion, 0 if none; smallest effect of interest 2 tasks, one step of the K grid) "
+    "and (ii) the number of tasks at criterion at the largest K (1 task), paired over seeds "
+    "(which share initial weights) by the exact sign-flip test, Holm over all these comparisons "
+    "at once. A comparison *differs* (Holm p < 0.05), is *equivalent* (TOST, Holm) or is "
+    "*inconclusive*. A pair *differs* at N if either measure differs; an N *differs* if every "
+    "pair compared there differs. C3 is *supported* if every tested N differs and every "
+    "difference points the same way; *partly supported* if some comparison differs but not that; "
+    "*not supported* if every comparison is equivalent; *inconclusive* otherwise; *not tested* if "
+    "no N is tested.")
 """The C3 rule as printed in the chapter; :func:`verdict_c3` applies exactly this."""
 
 
@@ -145,38 +142,52 @@ def _tested(cap: Capacity, variant: str, n: int) -> bool:
     return bool(len(row) and row.tested.iloc[0])
 
 
-def comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM,
-                alpha: float = ALPHA) -> pd.DataFrame:
-    """C3's matched comparisons in one arm: at each N, each pair of :data:`PAIRS` on each of
-    :data:`MEASURES`, paired over seeds (a - b), Holm-adjusted over every comparison made.
-    A comparison is made (``tested``) only where both cells are tested; otherwise its p is nan
-    and it is not in Holm's family. ``p_exact``: the exact sign-flip p of the same differences
-    (:func:`lib.analysis.stats.paired` with ``exact``, uncorrected), reported beside the rule's
-    t test because capacities are small integers: seeds that all differ by the same amount give
-    the t test zero variance and p = 0, while the exact test over n seeds cannot go below
-    2 / 2^n."""
-    cap = capacity(table).arm(backbone)
+def c3_comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS,
+                   measures=tuple(MEASURES), cap: Capacity | None = None
+                   ) -> list[V.Comparison]:
+    """C3's matched comparisons in one arm through the engine, decided: at each N, each pair of
+    ``pairs`` on each of ``measures`` (a - b, one unit: that N), paired over seeds. A comparison
+    whose cells are not both tested is *not tested* (outside Holm's family). ``spec["N"]``: the
+    network size. ``cap``: :func:`capacity` of ``table``, if already computed."""
+    cap = (cap or capacity(table)).arm(backbone)
     variants = set(cap.summary.variant)
-    rows = []
+    comps = []
     for n in sorted(set(cap.summary.N)):
-        for a, b in PAIRS:
+        for a, b in pairs:
             if a not in variants or b not in variants:
                 continue
             tested = _tested(cap, a, n) and _tested(cap, b, n)
-            for measure in MEASURES:
-                d = paired(_seed_values(cap, a, n, measure), _seed_values(cap, b, n, measure),
-                           exact=True)
+            for measure in measures:
+                va, vb = (pd.DataFrame({f"N = {n}": pd.Series(_seed_values(cap, x, n, measure))})
+                          for x in (a, b))
                 if not tested:
-                    d |= {"p": np.nan, "lo": np.nan, "hi": np.nan, "dz": np.nan,
-                          "p_exact": np.nan}
-                rows.append({"N": n, "a": a, "b": b, "measure": measure, "tested": tested, **d})
+                    va.loc[:, :] = np.nan
+                c = V.compare(va, vb, V.RULES[f"C3.{measure}"], a, b)
+                if not tested:
+                    c.note = "a cell is not tested"
+                c.spec = {"N": int(n), "measure_key": measure}
+                comps.append(c)
+    return V.decide(comps)
+
+
+def _comparison_table(comps: list[V.Comparison]) -> pd.DataFrame:
+    rows = [{"N": c.spec["N"], "a": c.a, "b": c.b, "measure": c.spec["measure_key"],
+             "tested": c.tested, "diff": c.mean, "lo": c.ci95[0], "hi": c.ci95[1], "p": c.p,
+             "p_tost": c.p_tost, "n": c.n_seeds, "p_holm": c.p_holm,
+             "p_tost_holm": c.p_tost_holm, "verdict": c.verdict} for c in comps]
     df = pd.DataFrame(rows, columns=["N", "a", "b", "measure", "tested", "diff", "lo", "hi",
-                                     "p", "dz", "n", "p_exact"])
+                                     "p", "p_tost", "n", "p_holm", "p_tost_holm", "verdict"])
     df = df.astype({"N": int, "tested": bool, "diff": float, "lo": float, "hi": float,
-                    "p": float, "dz": float, "n": int, "p_exact": float})
-    df["p_holm"] = holm(df.p.to_numpy(float)) if len(df) else np.array([], float)
-    df["differs"] = np.isfinite(df.p_holm) & (df.p_holm < alpha)
+                    "p": float, "n": int})
+    df["differs"] = df["verdict"] == "differ"
     return df
+
+
+def comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM) -> pd.DataFrame:
+    """:func:`c3_comparisons` as a table: N, a, b, measure, tested, diff, lo, hi (95% t
+    interval), p (exact, two-sided), p_tost, n (paired seeds), p_holm, p_tost_holm, verdict,
+    differs (verdict "differ")."""
+    return _comparison_table(c3_comparisons(table, backbone))
 
 
 def _direction(diffs) -> str | None:
@@ -198,49 +209,75 @@ DIRECTION_WORDS = {"exc": "excitability (`exc`) packs more tasks than the matche
                             "throughout)"}
 
 
-def verdict_c3(table: pd.DataFrame, alpha: float = ALPHA,
-               backbone: str = VERDICT_ARM) -> dict:
+def verdict_c3(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS,
+               measures=tuple(MEASURES), cap: Capacity | None = None) -> dict:
     """C3: excitability and synaptic modulation differ in how many tasks they pack into N units,
-    by :data:`C3_RULE`. Returns the verdict, the comparisons (:func:`comparisons`), the tested
-    and differing N, the direction of the differences (``"exc"``, ``"synaptic"``, ``"mixed"``
-    or None), the capacity summary of the arm and ``fragile`` (differing comparisons whose
-    exact sign-flip p is not below alpha, :func:`fragile_text`)."""
-    cmp = comparisons(table, backbone, alpha)
-    cap = capacity(table).arm(backbone)
-    made = cmp[cmp.tested & np.isfinite(cmp.p)]
-    tested_n = sorted(set(made.N))
+    by :data:`C3_RULE`. Returns the verdict, ``comps`` (engine Comparisons), ``comparisons``
+    (their table, :func:`comparisons`), the tested and differing N, the direction of the
+    differing comparisons (``"exc"``, ``"synaptic"``, ``"mixed"`` or None), the capacity summary
+    of the arm and the cells not tested. ``cap``: :func:`capacity` of ``table``, if already
+    computed."""
+    cap_all = cap or capacity(table)
+    comps = c3_comparisons(table, backbone, pairs, measures, cap_all)
+    cmp = _comparison_table(comps)
+    cap = cap_all.arm(backbone)
+    made = [c for c in comps if c.tested]
+    tested_n = sorted({c.spec["N"] for c in made})
     differing_n = []
     for n in tested_n:
-        at_n = made[made.N == n]
-        pairs_n = at_n.groupby(["a", "b"]).differs.any()
-        if len(pairs_n) and pairs_n.all():
+        at_n = [c for c in made if c.spec["N"] == n]
+        pairs_n = {(c.a, c.b) for c in at_n}
+        if all(any(c.verdict == "differ" for c in at_n if (c.a, c.b) == pr) for pr in pairs_n):
             differing_n.append(n)
-    diff_rows = made[made.differs]
-    direction = _direction(diff_rows["diff"])
+    differ = [c for c in made if c.verdict == "differ"]
+    direction = _direction([c.mean for c in differ])
     if not tested_n:
         verdict = "not tested"
-    elif not len(diff_rows):
-        verdict = "not supported"
-    elif differing_n == tested_n and direction in ("exc", "synaptic"):
+    elif differ and differing_n == tested_n and direction in ("exc", "synaptic"):
         verdict = "supported"
-    else:
+    elif differ:
         verdict = "partly supported"
+    elif all(c.verdict == "equivalent" for c in made):
+        verdict = "not supported"
+    else:
+        verdict = "inconclusive"
     untested = cap.summary[~cap.summary.tested][["variant", "N"]]
-    fragile = made[made.differs & ~(made.p_exact < alpha)]
-    return {"verdict": verdict, "comparisons": cmp, "tested_N": tested_n,
-            "fragile": fragile,
+    return {"verdict": verdict, "comps": comps, "comparisons": cmp, "tested_N": tested_n,
             "differing_N": differing_n, "direction": direction, "capacity": cap.summary,
             "not_tested_cells": [(v, int(n)) for v, n in untested.itertuples(index=False)],
-            "backbone": backbone, "alpha": alpha}
+            "backbone": backbone}
 
 
-def _cmp_text(r) -> str:
-    what = "capacity" if r["measure"] == "capacity" else "tasks at criterion at the largest K"
-    if not r["tested"]:
-        return f"`{r['a']}` − `{r['b']}` on {what}: not compared (a cell is not tested)"
-    return (f"`{r['a']}` − `{r['b']}` on {what}: {r['diff']:+.2f} [{r['lo']:+.2f}, "
-            f"{r['hi']:+.2f}], Holm-adjusted p = {r['p_holm']:.3g} ({r['n']} paired seeds) → "
-            + ("differ" if r["differs"] else "no detectable difference"))
+SPEC_ARMS = (VERDICT_ARM, "frozen_random", "pretrained")
+"""The arms C3's specification check recomputes the verdict on (joint training first): the
+packing arms where both matched pathways are trained on the same K grid."""
+
+
+def c3_multiverse(table: pd.DataFrame) -> pd.DataFrame:
+    """C3's verdict under every specification (:func:`lib.analysis.verdicts.multiverse`): pair
+    set (both matched pairs, or each alone), measure (both, or each alone) and arm
+    (:data:`SPEC_ARMS` present in the table)."""
+    present = set(_with_arm(table).backbone)
+    arms = [b for b in SPEC_ARMS if b in present]
+    pair_sets = {"both": PAIRS, **{f"{a} − {b}": ((a, b),) for a, b in PAIRS}}
+    measure_sets = {"both": tuple(MEASURES), **{m: (m,) for m in MEASURES}}
+
+    cap = capacity(table)
+
+    def run(pairs, measures, arm):
+        return verdict_c3(table, arm, pair_sets[pairs], measure_sets[measures], cap)
+
+    return V.multiverse(run, {"pairs": list(pair_sets), "measures": list(measure_sets),
+                              "arm": arms})
+
+
+def _cmp_text(c: V.Comparison) -> str:
+    if not c.tested:
+        why = c.note or "a cell is not tested"
+        return f"`{c.a}` − `{c.b}` on {c.rule.measure}: not compared ({why})"
+    return (f"`{c.a}` − `{c.b}` on {c.rule.measure}: {c.mean:+.2f} [{c.ci95[0]:+.2f}, "
+            f"{c.ci95[1]:+.2f}] tasks, Holm {V.format_p(c.p_holm, c.n_seeds)} ({c.n_seeds} "
+            f"paired seeds) → {c.verdict}")
 
 
 def title_consistency(v: dict, table: pd.DataFrame | None = None) -> str:
@@ -253,9 +290,14 @@ def title_consistency(v: dict, table: pd.DataFrame | None = None) -> str:
         text = ("Nothing here bears on the title yet: no network size had both matched pathways "
                 "learn even the smallest task set.")
     elif verdict == "not supported":
-        text = ("At this scale the matched pathways pack the same number of tasks: the abstract's "
-                "C3 (they differ in how efficiently they pack) is not borne out, and the title's "
-                "'efficient packing' cannot come from one pathway packing more than the other.")
+        text = ("At this scale the matched pathways pack the same number of tasks (equivalent "
+                "within the smallest effect of interest): the abstract's C3 (they differ in how "
+                "efficiently they pack) is not borne out, and the title's 'efficient packing' "
+                "cannot come from one pathway packing more than the other.")
+    elif verdict == "inconclusive":
+        text = ("The runs cannot say yet whether the matched pathways pack differently: no "
+                "comparison differs and none is shown equivalent at this seed count, so neither "
+                "the abstract's C3 nor its opposite is borne out.")
     else:
         text = (f"The runs agree with the abstract that the pathways differ ({verdict}); "
                 f"{DIRECTION_WORDS[direction] if direction else ''}. That is consistent with the "
@@ -284,52 +326,34 @@ def _cap(row) -> str:
     return fmt(row["capacity"], row["capacity_hw"], digits=1)
 
 
-def fragile_text(v: dict) -> str:
-    """A caveat when a comparison differs by the rule's t test but not by the exact sign-flip
-    test ('' if none): the two disagree when every seed shows the same difference."""
-    f = v.get("fragile")
-    if f is None or not len(f):
-        return ""
-    which = "; ".join(f"N = {int(r.N)}, `{r.a}` − `{r.b}` on {MEASURES[r.measure].split(' (')[0]}"
-                      f" ({r['diff']:+.2f}, t-test Holm p = {r.p_holm:.2g}, exact sign-flip p = "
-                      f"{r.p_exact:.2g} over {int(r.n)} seeds)" for _, r in f.iterrows())
-    n_min, n_differ = int(f.n.min()), int(v["comparisons"].differs.sum())
-    return (f"**Caveat.** {len(f)} of the {n_differ} differing comparisons differ by the rule's "
-            "t test but "
-            f"not by an exact sign-flip test: {which}. Every seed shows the same difference, so "
-            "the t test sees zero variance; the exact test over "
-            f"{n_min} seeds cannot go below p = {2 / 2 ** n_min:.2g}. The difference is "
-            "consistent across seeds but too few seeds were run to call it significant without "
-            "the t test's normality assumption; more seeds would settle it.")
-
-
-def _fragile_lines(v: dict) -> list[str]:
-    text = fragile_text(v)
-    return ["", text] if text else []
-
-
-def c3_markdown(v: dict, table: pd.DataFrame | None = None) -> str:
-    """The C3 verdict as a paragraph, every number taken from :func:`verdict_c3`'s output, its
-    direction, what it means for the title, and the rule it applied (:data:`C3_RULE`)."""
-    cmp = v["comparisons"]
+def c3_markdown(v: dict, table: pd.DataFrame | None = None,
+                multiverse: pd.DataFrame | None = None) -> str:
+    """The C3 verdict as a paragraph, every number taken from :func:`verdict_c3`'s output: the
+    comparisons, the floor of the exact test and the power statement, the specification check,
+    what it means for the title, and the rule (:data:`C3_RULE`) with its registry entries."""
+    comps = v["comps"]
     lines = [f"**C3 — {v['verdict']}.** Network sizes tested: "
              f"{', '.join(map(str, v['tested_N'])) or 'none'}; differing: "
              f"{', '.join(map(str, v['differing_N'])) or 'none'}. "
              + (f"Direction: {DIRECTION_WORDS[v['direction']]}." if v["direction"] else
                 "No comparison differs, so no direction."), ""]
-    for n in sorted(set(cmp.N)):
-        for _, r in cmp[cmp.N == n].iterrows():
-            lines.append(f"* N = {n}: {_cmp_text(r)}.")
-    if not len(cmp):
+    for c in comps:
+        lines.append(f"* N = {c.spec['N']}: {_cmp_text(c)}.")
+    if not comps:
         lines.append("* no matched pair was trained in this run.")
     if v["not_tested_cells"]:
         lines.append("")
         lines.append("Cells not tested (even the smallest K failed in every seed): "
                      + ", ".join(f"`{lab}` at N = {n}" for lab, n in v["not_tested_cells"])
                      + ".")
-    lines += _fragile_lines(v)
+    floor = V.floor_text(comps)
+    lines += ["", *([floor] if floor else []), V.power_text(comps)]
+    if multiverse is not None and len(multiverse):
+        lines.append(V.agreement_text(multiverse, "both matched pairs or each alone, both "
+                                      "measures or each alone, the packing arms"))
     lines += ["", f"What it means for the paper: {title_consistency(v, table)}", "",
-              f"Rule: {C3_RULE} The intervals are per comparison (uncorrected)."]
+              f"Rule: {C3_RULE}"]
+    lines += [f"Registry: {V.rule_text(V.RULES[f'C3.{m}'])}." for m in MEASURES]
     return "\n".join(lines)
 
 
@@ -705,4 +729,4 @@ __all__ = ["ALPHA", "C3_RULE", "CRITERION", "MEASURES", "PAIRS", "Capacity", "ca
            "at_criterion_text", "capacity_text", "efficiency_text", "frozen_text",
            "PRETRAINED_ARM", "RANDOM_ARM", "BACKBONE_ARM", "SEQ_ARMS", "pretrained_vs_random",
            "pretrained_text", "Forgetting", "forgetting", "forgetting_text", "compute_text",
-           "fragile_text"]
+           "c3_comparisons", "c3_multiverse"]

@@ -47,7 +47,8 @@ def paired(a: dict, b: dict, exact: bool = False) -> dict[str, float]:
     one-sample t test on the differences, the effect size ``dz`` (mean / sd of the
     differences) and ``n`` (pairs). With fewer than two pairs the interval, p and dz are nan.
     ``exact``: also ``p_exact``, the exact sign-flip p of the same differences
-    (:func:`sign_flip_p`), for discrete measures where the t test's assumptions fail.
+    (:func:`sign_flip_p`), for discrete measures where the t test's assumptions fail. With zero
+    spread (every difference equal) the t test has no p: ``p`` is then the exact sign-flip p.
     """
     seeds = sorted(s for s in set(a) & set(b)
                    if np.isfinite(a[s]) and np.isfinite(b[s]))
@@ -60,8 +61,8 @@ def paired(a: dict, b: dict, exact: bool = False) -> dict[str, float]:
                 "n": n, **extra}
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     half = t975(n - 1) * sd / math.sqrt(n)
-    if sd == 0:
-        p = 1.0 if mean == 0 else 0.0
+    if sd == 0:   # the t test is undefined: the exact sign-flip p instead (never 0)
+        p = sign_flip_p(d)
         dz = 0.0 if mean == 0 else math.copysign(math.inf, mean)
     else:
         t = mean / (sd / math.sqrt(n))
@@ -71,23 +72,64 @@ def paired(a: dict, b: dict, exact: bool = False) -> dict[str, float]:
             **extra}
 
 
-MAX_SIGN_FLIP_N = 20
-"""Largest number of pairs :func:`sign_flip_p` enumerates exactly (2^20 sign patterns)."""
+MAX_EXACT_N = 16
+"""Largest number of pairs :func:`sign_flip_p` enumerates exactly (2^16 sign patterns); beyond
+it the p is estimated from :data:`MONTE_CARLO_PATTERNS` random sign patterns."""
+
+MONTE_CARLO_PATTERNS = 100_000
+"""Random sign patterns drawn beyond :data:`MAX_EXACT_N` (seeded: the p is reproducible)."""
+
+MONTE_CARLO_SEED = 20240801
+"""Seed of the Monte Carlo sign patterns."""
+
+ALTERNATIVES = ("two-sided", "greater", "less")
+_TOLERANCE = 1e-12   # float rounding: a pattern whose mean equals the observed one counts
 
 
-def sign_flip_p(diffs) -> float:
-    """Exact two-sided p of the paired sign-flip (randomisation) test: the fraction of the 2^n
-    assignments of signs to the paired differences whose mean is at least as far from 0 as the
-    observed one. Unlike the t test it needs no normality and stays valid for discrete
-    measures; its smallest possible value is 2 / 2^n (0.25 for 3 pairs), and it is 1 for
-    all-zero differences. nan with no pairs or more than :data:`MAX_SIGN_FLIP_N`."""
-    d = np.asarray([x for x in np.ravel(diffs) if np.isfinite(x)], float)
+def sign_flip_p(diffs, alternative: str = "two-sided") -> float:
+    """p of the paired sign-flip (randomisation) test of "the differences are symmetric about 0".
+
+    Under that null each of the 2^n assignments of signs to the n finite differences d_i is
+    equally likely; with m(s) = (1/n) sum_i s_i |d_i| the mean of sign pattern s,
+    ``two-sided``: p = #{s : |m(s)| >= |mean(d)|} / 2^n; ``greater``: #{s : m(s) >= mean(d)} /
+    2^n; ``less``: #{s : m(s) <= mean(d)} / 2^n (the observed pattern is one of them, so p > 0).
+    Exact for n <= :data:`MAX_EXACT_N`; beyond, (1 + hits) / (1 + draws) over
+    :data:`MONTE_CARLO_PATTERNS` seeded random patterns. It needs no normality, stays valid for
+    discrete measures and for zero variance; its smallest value is :func:`min_p` (two-sided
+    2 / 2^n: 0.25 for 3 pairs). All-zero differences give 1 (two-sided); nan with no pair.
+    """
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative: got {alternative!r}; allowed: {', '.join(ALTERNATIVES)}")
+    d = np.asarray([x for x in np.ravel(np.asarray(diffs, float)) if np.isfinite(x)], float)
     n = len(d)
-    if n == 0 or n > MAX_SIGN_FLIP_N:
+    if n == 0:
         return math.nan
-    signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)  # (2^n, n) of +-1
-    means = np.abs(signs @ d) / n
-    return float(np.mean(means >= abs(d.mean()) - 1e-12))
+    if n <= MAX_EXACT_N:
+        signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)  # (2^n, n) of +-1
+    else:
+        rng = np.random.default_rng(MONTE_CARLO_SEED)
+        signs = rng.choice(np.array([-1, 1]), size=(MONTE_CARLO_PATTERNS, n))
+    means = signs @ np.abs(d) / n
+    observed = d.mean()
+    if alternative == "two-sided":
+        hits = np.abs(means) >= abs(observed) - _TOLERANCE
+    elif alternative == "greater":
+        hits = means >= observed - _TOLERANCE
+    else:
+        hits = means <= observed + _TOLERANCE
+    if n <= MAX_EXACT_N:
+        return float(np.mean(hits))
+    return float((1 + hits.sum()) / (1 + len(hits)))
+
+
+def min_p(n: int, alternative: str = "two-sided") -> float:
+    """Smallest p the sign-flip test can give with n pairs: 2 / 2^n two-sided (1 when n = 0),
+    1 / 2^n one-sided. n = 3: 0.25; n = 6: 0.03125."""
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative: got {alternative!r}; allowed: {', '.join(ALTERNATIVES)}")
+    if int(n) != n or n < 0:
+        raise ValueError(f"n: got {n!r}; allowed: an integer >= 0 (number of pairs)")
+    return min(1.0, (2.0 if alternative == "two-sided" else 1.0) / 2 ** int(n))
 
 
 def fmt(m: float, h: float, n: int | None = None, digits: int = 2) -> str:

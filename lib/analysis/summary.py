@@ -1,14 +1,16 @@
-"""The book's results at a glance: one row per claim of the paper (C1-C5) with its verdict, the
-key numbers behind it and the chapter that tests it, computed from the same artifacts and with the
-same specs and verdict functions as the chapters (nothing here is typed by hand).
+"""The book's results at a glance: one row per claim of the paper (C1-C5) with its verdict, one
+deciding number and the chapter that tests it, and every deciding comparison for the forest plot,
+computed from the same artifacts and by the same verdict functions as the chapters (nothing here
+is typed by hand). Every verdict comes from the verdict engine (:mod:`lib.analysis.verdicts`).
 
-C1 and C2 come from :mod:`lib.analysis.claims` (chapters E1 and E2), C3 from
-:mod:`lib.analysis.packing` (chapter E3), C4 from :mod:`lib.analysis.dynamics` (chapter E4), C5
-from :mod:`lib.analysis.synergy` (chapter E5: its time-scale verdict from
-:mod:`lib.analysis.timescales`, its learning part from :mod:`lib.analysis.learning`).
+C1 comes from :mod:`lib.analysis.battery` (chapter E1), C2 from :mod:`lib.analysis.ambiguity`
+(E2), C3 from :mod:`lib.analysis.packing` (E3), C4 from :mod:`lib.analysis.dynamics` (E4), C5 from
+:mod:`lib.analysis.synergy` (E5, with :mod:`lib.analysis.learning`).
 """
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
 from html import escape
 from types import SimpleNamespace
@@ -16,12 +18,12 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from lib.analysis import claims
+from lib.analysis import ambiguity as E2
+from lib.analysis import battery as E1
 from lib.analysis import dynamics as E4
-from lib.analysis import learning as E5L
 from lib.analysis import packing as E3
 from lib.analysis import synergy
-from lib.analysis import timescales as E5
+from lib.analysis import verdicts as V
 from lib.experiments import ambiguity, battery, chapter_params, dynamics, learning, packing
 from lib.experiments import timescales
 
@@ -40,155 +42,75 @@ CHAPTERS = {"C1": ("03_battery", "E1 · the battery"), "C2": ("04_ambiguity", "E
             "C5": ("07_timescales", "E5 · time-scales")}
 """Claim -> (the book page that tests it, without suffix, "" if none yet; its short title)."""
 
-VERDICTS = ("supported", "partly supported", "not supported", "not tested")
-"""Every verdict a row can carry."""
+VERDICTS = ("supported", "partly supported", "not supported", "inconclusive", "not tested")
+"""Every verdict a claim can carry (*inconclusive*: neither a difference nor an equivalence is
+shown; it is never written as *not supported*)."""
 
 
-def _interval(d: dict, digits: int = 3) -> str:
-    """'+0.012 [-0.030, +0.054]' from a :func:`lib.analysis.stats.paired` result."""
-    if not np.isfinite(d.get("diff", np.nan)):
-        return "not scored"
-    ci = (f" [{d['lo']:+.{digits}f}, {d['hi']:+.{digits}f}]" if np.isfinite(d["lo"])
-          else " (no interval: one seed)")
-    return f"{d['diff']:+.{digits}f}{ci}"
+def _quiet(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with its printed plans kept off the summary pages (artifacts are
+    only loaded here; with ``$BOOK_NO_TRAIN=1`` a missing one is still an error)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn(*args, **kwargs)
 
 
-def _p(d: dict) -> str:
-    p = d.get("p_holm", d.get("p", np.nan))
-    return f"Holm-adjusted p = {p:.3g}" if np.isfinite(p) else "no p"
+def _largest(comps: list[V.Comparison]) -> V.Comparison | None:
+    """The tested comparison with the largest effect in units of its SESOI."""
+    tested = [c for c in comps if c.tested and np.isfinite(c.mean)]
+    return max(tested, key=lambda c: abs(c.mean) / c.rule.sesoi) if tested else None
 
 
-def _verdict(v: str) -> str:
-    """The verdict word of a verdict function's output (details go to the numbers column)."""
-    return "not tested" if v.startswith("not tested") else v
+def _number(c: V.Comparison, digits: int = 3) -> str:
+    return (f"{c.label} {c.mean:+.{digits}f} [{c.ci95[0]:+.{digits}f}, "
+            f"{c.ci95[1]:+.{digits}f}]")
 
 
-def _why(v: str) -> str:
-    """The reason a verdict function gave in parentheses, as a sentence start ('' if none)."""
-    return f"Not tested: {v[v.index('(') + 1:v.rindex(')')]}. " if "(" in v else ""
+def _blocked(comps: list[V.Comparison]) -> str:
+    """'With 6 seeds (smallest p 0.0312) and Holm over 30 comparisons no difference can reach
+    p < 0.05 (11 seeds needed).' or '' when significance is attainable."""
+    tested = [c for c in comps if c.tested]
+    if not tested:
+        return ""
+    n, m = min(c.n_seeds for c in tested), max(V.family_size(tested, c.rule) for c in tested)
+    if V.min_p(n) * m < V.ALPHA:
+        return ""
+    return (f"With {n} seeds (smallest p {V.min_p(n):.3g}) and Holm over {m} comparisons no "
+            f"difference can reach p < {V.ALPHA} ({V.power_seeds(0.0, 1.0, m=m)} seeds needed).")
 
 
-def c1_row(nets: dict) -> dict:
-    v = claims.verdict_c1(nets)
-    if not v["families"]:
-        return {"verdict": _verdict(v["verdict"]), "key numbers": v["verdict"]}
-    parts = [f"tasks that need context and are solved by some variant (tested): {v['n_tested']}"
-             + ("" if v["n_tested"] else " (no task both needs context and was learned within "
-                "this budget)")]
-    for name, f in v["families"].items():
-        d = f["vs_none"]
-        parts.append(f"the {name} pathway solves {f['solved']} of them; its best variant minus "
-                     f"the context-blind floor, `{f['best']}` − `none`, in mean final "
-                     f"performance: {_interval(d)} ({_p(d)}, {d['n']} paired seeds)")
-    return {"verdict": _verdict(v["verdict"]), "key numbers": "; ".join(parts) + "."}
+def c1_text(v: dict) -> str:
+    """C1's cell: the verdict's deciding number (<= about 60 words)."""
+    comps = [c for c in v["comparisons"] if c.tested]
+    if v["verdict"] == "not tested" or not comps:
+        return f"Not tested: {v.get('why') or 'nothing could be scored'}."
+    beat = [c for c in comps if c.verdict == "differ" and c.mean > 0]
+    weakest = min(comps, key=lambda c: c.mean)
+    return (f"{len(beat)} of {len(comps)} context-carrying variants beat the context-blind "
+            f"`none` on the {len(v['tasks'])} tasks that need context; smallest gain "
+            f"{_number(weakest)}, {V.format_p(weakest.p_holm, weakest.n_seeds)}.")
 
 
-def c2_row(probes: dict) -> dict:
-    v = claims.verdict_c2(probes)
-    if not v["comparisons"]:
-        return {"verdict": _verdict(v["verdict"]), "key numbers": "no matched pair in this run."}
-    parts = [f"`{c['a']}` − `{c['b']}`: {_interval(c)} ({_p(c)}, {c['n']} paired seeds, "
-             f"{c['pairs']} task pairs)" for c in v["comparisons"]]
-    return {"verdict": _verdict(v["verdict"]),
-            "key numbers": _why(v["verdict"]) + "Matched-budget difference in mixture "
-                           "robustness (area under the "
-                           "dominant task's curve, relative to clean): " + "; ".join(parts) + "."}
+def c2_text(v: dict) -> str:
+    """C2's cell (<= about 60 words)."""
+    comps = [c for c in v["comparisons"] if c.tested]
+    if not comps:
+        return "Not tested: no matched pair could be scored."
+    counts = pd.Series([c.verdict for c in comps]).value_counts()
+    big = _largest(comps)
+    return (f"{len(comps)} comparisons (matched pairs × probes): "
+            + ", ".join(f"{n} {w}" for w, n in counts.items())
+            + f". Largest: {big.rule.measure}, {_number(big)}. " + _blocked(comps)).strip()
 
 
-def c4_row(table: pd.DataFrame) -> dict:
-    v = E4.verdict_c4(table)
-    tests = v["tests"]
-    if tests.empty:
-        return {"verdict": _verdict(v["verdict"]), "key numbers": "no learned conflict pair."}
-    if not np.isfinite(tests["diff"].to_numpy(float)).any():
-        return {"verdict": _verdict(v["verdict"]),
-                "key numbers": "No matched pair has two seeds that both learned a conflict "
-                               "pair of tasks, so no pre-registered test can be scored."}
-    sig = tests[tests["significant"]]
-    best = tests.loc[tests["p_holm"].fillna(np.inf).idxmin()]
-    parts = [f"pre-registered tests significant after Holm: {len(sig)} of {len(tests)} "
-             f"(measures {', '.join(E4.PRIMARY)}; matched-budget pairs); the strongest, "
-             f"{best['measure']} `{best['a']}` − `{best['b']}`: {_interval(best)} "
-             f"({_p(best)}, {int(best['n'])} paired seeds)"]
-    held = v["held_out"]
-    if held.empty or (held["n"] == 0).all():
-        parts.append(f"held-out replication of the exploratory bias-vs-multiplicative split: "
-                     f"no seed ≥ {E4.HELD_OUT_FROM} in this run")
-    else:
-        parts.append("held-out replication (seeds ≥ " + str(E4.HELD_OUT_FROM) + ", "
-                     + ", ".join(held["measure"].unique()) + "): "
-                     + "; ".join(f"`{r['a']}` − `{r['b']}` {_interval(r)} ({_p(r)}, "
-                                 f"{int(r['n'])} seeds)" for _, r in held.iterrows())
-                     + (f" — pending: fewer than {E4.MIN_HELD_OUT} held-out "
-                        "seeds, so it does not count yet" if v.get("replication_pending")
-                        else " — replicated" if v["replicated"] else " — not replicated"))
-    return {"verdict": _verdict(v["verdict"]), "key numbers": "; ".join(parts) + "."}
-
-
-def c3_row(table: pd.DataFrame) -> dict:
-    v = E3.verdict_c3(table)
-    cmp = v["comparisons"]
-    made = cmp[cmp.tested & np.isfinite(cmp.p)] if len(cmp) else cmp
-    if v["verdict"] == "not tested" or not len(made):
-        return {"verdict": "not tested", "key numbers": "Not tested: no network size had both "
-                "matched pathways learn even the smallest task set."}
-    what = {"capacity": "capacity"}
-    differ = made[made.differs]
-    parts = [f"N = {int(r['N'])}, {what.get(r['measure'], 'tasks at criterion at the largest K')}"
-             f", `{r['a']}` − `{r['b']}`: {_interval(r, 2)} ({_p(r)}, {int(r['n'])} paired "
-             "seeds)" for _, r in differ.iterrows()]
-    rest = made[~made.differs]
-    if len(rest):
-        parts.append(f"the other {len(rest)} comparisons (N = "
-                     f"{', '.join(map(str, sorted(set(rest.N))))}): no detectable difference, "
-                     f"|difference| at most {rest['diff'].abs().max():.2f} tasks")
-    caveat = E3.fragile_text(v).replace("**Caveat.**", "Caveat:")
-    return {"verdict": v["verdict"],
-            "key numbers": f"Joint training (P1) at matched 2N budgets, {len(made)} comparisons "
-                           "paired over seeds (capacity and tasks at criterion at the largest K, "
-                           "Holm over all): " + "; ".join(parts) + "."
-                           + (f" {caveat}" if caveat else "")}
-
-
-def c5_row(seq_table: pd.DataFrame, learn_table: pd.DataFrame, probes: dict,
-           other_taus: dict[float, str] | None = None,
-           packing_table: pd.DataFrame | None = None) -> dict:
-    """C5's row: the overall verdict (:func:`lib.analysis.synergy.c5_overall`) and each part's
-    numbers; ``other_taus`` {tau_fast (ms): time-scale verdict} of the sensitivity check,
-    ``packing_table`` E3's joint-training rows of the hybrid and its parts."""
-    v_ts = E5.verdict_c5(seq_table)
-    v_learn = E5L.learning_tests(learn_table)
-    syn = synergy.synergy_table(probes, seq_table, v_ts["best"], learn_table, packing_table)
-    v = synergy.c5_overall(v_ts, v_learn, syn)
-    if v["verdict"] == "not tested":
-        return {"verdict": "not tested", "key numbers": "Not tested: no part of E5 could be "
-                "scored (time-scales: " + v_ts.get("reason", "") + ")."}
-    parts = []
-    if v_ts["verdict"] != "not tested":
-        best = v_ts["tests"][v_ts["tests"]["split"] == v_ts["best"]]
-        parts.append(f"time-scales {v_ts['verdict']}, combined cost of the hybrid, split − "
-                     "uniform: " + "; ".join(
-                         f"{E5.ASSIGNMENT_NAMES[r['split']]} − "
-                         f"{E5.ASSIGNMENT_NAMES[r['uniform']]} {_interval(r)} ({_p(r)})"
-                         for _, r in best.iterrows())
-                     + " (" + E5.meaning_c5(v_ts).replace("*What it means:* ", "").rstrip(".")
-                     + ")" + ("; at other fast time constants: " + ", ".join(
-                         f"{tau:g} ms {w}" for tau, w in sorted(other_taus.items()))
-                              if other_taus else ""))
-    tests = v_learn["tests"]
-    if len(tests):
-        kids = E5L.children(learn_table)
-        reached = ", ".join(f"{route} {int(g.reached.astype(bool).sum())}/{len(g)}"
-                            for route, g in kids.groupby("route", sort=False))
-        parts.append(f"learning a new task: {v_learn['speeds']} (seeds at criterion within the "
-                     f"budget: {reached}; a censored seed counts at the budget); " + "; ".join(
-                         f"{r['name']} `{r['a']}` − `{r['b']}` {_interval(r, 2)} ({_p(r)})"
-                         for _, r in tests.iterrows()))
-    else:
-        parts.append("learning a new task: not tested")
-    parts.append("synergy (hybrid against each part): " + "; ".join(
-        f"{synergy.MEASURE_NAMES[m].split(' (')[0]} {w}" for m, w in v["measures"].items()))
-    return {"verdict": v["verdict"], "key numbers": "; ".join(parts) + "."}
+def c3_text(v: dict) -> str:
+    """C3's cell (<= about 60 words)."""
+    comps = [c for c in v["comps"] if c.tested]
+    if not comps:
+        return "Not tested: no network size had both matched pathways learn the smallest set."
+    big = _largest(comps)
+    return (f"{len(comps)} comparisons at N = {', '.join(map(str, v['tested_N']))}; largest: "
+            f"N = {big.spec['N']}, {big.rule.measure.split(' (')[0]}, {_number(big, 1)} tasks. "
+            + _blocked(comps)).strip()
 
 
 @dataclass(frozen=True)
@@ -207,46 +129,58 @@ def load_runs(profile: str | None = None) -> Runs:
     or made like the chapters make them)."""
     P = chapter_params("dynamics", profile)  # E1 + E2 + E4 parameters, as the chapters use them
     spec = battery.BatterySpec.from_params(P)
-    nets = battery.run_battery(spec, workers=P.workers, progress=False)
-    probes = ambiguity.run_ambiguity(battery.variant_networks(nets),
-                                     probe=ambiguity.ProbeSpec.from_params(P),
-                                     workers=P.workers, progress=False)
+    nets = _quiet(battery.run_battery, spec, workers=P.workers, progress=False)
+    probes = _quiet(ambiguity.run_ambiguity, battery.variant_networks(nets),
+                    probe=ambiguity.ProbeSpec.from_params(P), workers=P.workers, progress=False)
     return Runs(P, spec, nets, probes)
 
 
 def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.DataFrame:
     """One row per claim (index C1-C5): the claim, its verdict (one of :data:`VERDICTS`), the key
-    numbers (paired differences with their 95% t intervals over seeds) and the chapter
-    (``chapter``: the page name, "" if none yet; ``title``). Reads ``runs`` (default:
-    :func:`load_runs` of ``profile``) and the E4 analyses and E5 sequences of its networks."""
+    numbers (a short cell: the deciding number) and the chapter (``chapter``: the page name;
+    ``title``). ``attrs``: ``spec``, ``profile``, ``comparisons`` (claim -> its deciding engine
+    Comparisons), ``details`` (claim -> its verdict function's output), ``seeds`` (claim ->
+    seeds its comparisons used), ``dyn`` (E4's analyses, for the specification check) and
+    ``pack`` (E3's table)."""
     runs = runs or load_runs(profile)
     P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
-    pack = packing.run_packing(packing.packing_spec(P.profile), workers=P.workers,
-                               progress=False)
-    dyn = dynamics.run_dynamics(battery.variant_networks(nets),
-                                dynamics.DynamicsSpec.from_params(P), workers=P.workers,
-                                progress=False)
-    table = E4.pair_table(dyn, list(spec.variants))
+    pack = _quiet(packing.run_packing, packing.packing_spec(P.profile), workers=P.workers,
+                  progress=False)
+    dyn = _quiet(dynamics.run_dynamics, battery.variant_networks(nets),
+                 dynamics.DynamicsSpec.from_params(P), workers=P.workers, progress=False)
     T = chapter_params("timescales", P.profile)
     probed = {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
     main = timescales.TimescalesSpec.from_params(T)
-    seq = {tau: E5.measure_table(res) for tau, res in timescales.run_tau_fast(
-        probed, main, T.tau_fast_checks, workers=P.workers, progress=False).items()}
-    learn = learning.run_learning(learning.LearningSpec.from_params(T), workers=P.workers,
-                                  progress=False)
-    others = {tau: E5.verdict_c5(t)["verdict"] for tau, t in seq.items() if tau != main.tau_fast}
-    joint = pd.concat([pack, packing.run_packing(packing.hybrid_packing_spec(P.profile),
-                                                 workers=P.workers, progress=False)])
-    rows = {"C1": c1_row(nets), "C2": c2_row(probes), "C3": c3_row(pack), "C4": c4_row(table),
-            "C5": c5_row(seq[main.tau_fast], learn, probes, others, joint)}
+    seq = _quiet(timescales.run_tau_fast, probed, main, (), workers=P.workers, progress=False)
+    learn = _quiet(learning.run_learning, learning.LearningSpec.from_params(T),
+                   workers=P.workers, progress=False)
+    joint = pd.concat([pack, _quiet(packing.run_packing, packing.hybrid_packing_spec(P.profile),
+                                    workers=P.workers, progress=False)])
+    v1, v2, v3 = E1.verdict_c1(nets), E2.verdict_c2(probes), E3.verdict_c3(pack)
+    v4 = E4.c4_verdict(E4.pair_table(dyn, list(spec.variants)))
+    v5 = synergy.c5_verdict(learn, joint, probes, seq[main.tau_fast])
+    details = {"C1": v1, "C2": v2, "C3": v3, "C4": v4, "C5": v5}
+    comps = {"C1": v1["comparisons"], "C2": v2["comparisons"], "C3": v3["comps"],
+             "C4": v4["comparisons"], "C5": [*v5["learning"], *v5["synergy"]]}
+    texts = {"C1": c1_text(v1), "C2": c2_text(v2), "C3": c3_text(v3),
+             "C4": E4.c4_summary_text(v4), "C5": synergy.c5_summary_text(v5)}
     out = []
     for c, text in CLAIMS.items():
-        out.append({"claim": c, "statement": text, **rows[c], "chapter": CHAPTERS[c][0],
+        out.append({"claim": c, "statement": text, "verdict": details[c]["verdict"],
+                    "key numbers": texts[c], "chapter": CHAPTERS[c][0],
                     "title": CHAPTERS[c][1]})
     df = pd.DataFrame(out).set_index("claim")
-    df.attrs["spec"] = spec
-    df.attrs["profile"] = P.profile
+    df.attrs.update(spec=spec, profile=P.profile, comparisons=comps, details=details,
+                    seeds={c: max((x.n_seeds for x in cs if x.tested), default=0)
+                           for c, cs in comps.items()}, dyn=dyn, pack=pack)
     return df
+
+
+def deciding(df: pd.DataFrame) -> list[V.Comparison]:
+    """Every comparison of :func:`claims_table` whose rule can decide a verdict (pre-registered),
+    in claim order."""
+    return [c for cs in df.attrs["comparisons"].values() for c in cs
+            if not c.rule.exploratory]
 
 
 _TD = "text-align: left; vertical-align: top; padding: 0.3em 0.6em"
@@ -281,19 +215,26 @@ def claims_html(df: pd.DataFrame) -> str:
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
+
 def profile_line(df: pd.DataFrame) -> str:
-    """What the numbers of :func:`claims_table` rest on, in one sentence."""
+    """What the numbers of :func:`claims_table` rest on, in one sentence: the profile (the preset
+    of sizes), E1's setting and the seeds each claim's comparisons used."""
     spec = df.attrs["spec"]
-    return (f"Profile `{df.attrs['profile']}`: {len(spec.tasks)} tasks ({', '.join(spec.tasks)}), "
-            f"N = {spec.n_rec} units, {spec.n_seeds} seeds per variant, a budget of "
-            f"{spec.max_steps:,} training steps of {spec.batch_size} trials.")
+    seeds = ", ".join(f"{c} {n}" for c, n in df.attrs["seeds"].items())
+    return (f"Profile `{df.attrs['profile']}` (the preset of sizes the book was built at): "
+            f"{len(spec.tasks)} tasks ({', '.join(spec.tasks)}), N = {spec.n_rec} units, a "
+            f"budget of {spec.max_steps:,} training steps of {spec.batch_size} trials for E1's "
+            f"networks; paired seeds per claim: {seeds}.")
 
 
 RELATION = {"supported": "reproduces the paper's claim",
             "partly supported": "reproduces part of the paper's claim",
-            "not supported": "does not reproduce the paper's claim at this scale",
+            "not supported": "contradicts the paper's claim at this scale (shown equivalent)",
+            "inconclusive": "cannot say at this seed count: neither a difference nor an "
+                            "equivalence is shown",
             "not tested": "cannot say: the runs could not score the claim"}
 """How a verdict relates to the paper (which asserts every claim)."""
+
 
 DEPARTURES = {
     "C1": "Context enters as per-task gain/bias or recurrent-weight modulation of one leaky "
@@ -317,6 +258,8 @@ DEPARTURES = {
 claim: design statements, not results (only the abstract is public)."""
 
 
+
+
 def conclusions_table(df: pd.DataFrame) -> pd.DataFrame:
     """:func:`claims_table` with what each verdict means for the paper (:data:`RELATION`) and
     the reconstruction's departures (:data:`DEPARTURES`)."""
@@ -326,36 +269,77 @@ def conclusions_table(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def c2_sensitivity(profile: str | None = None, runs: Runs | None = None) -> pd.DataFrame:
-    """C2's rule under E1's other training arms and the controls of where modulation acts: per
-    check, the verdict on its networks next to the standard one on the same matched pairs, and
-    whether it changes (the chapter E2 analyses, :func:`lib.analysis.claims.verdict_c2`). Reads
-    ``runs`` (default: :func:`load_runs` of ``profile``) and the arms' networks and probes."""
-    runs = runs or load_runs(profile)
-    P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
-    probe = ambiguity.ProbeSpec.from_params(P)
+def power_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per claim, over its deciding comparisons (:func:`deciding`): how many are adequately
+    powered (enough seeds to detect the rule's smallest effect of interest at 80% power, Holm
+    over the family, from the observed seed-to-seed spread) and the seeds the others need."""
+    rows = V.power_rows(deciding(df))
+    out = []
+    for c in df.index:
+        r = rows[rows["claim"] == c]
+        need = r.loc[~r["adequate"], "seeds_needed"]
+        out.append({"claim": c, "comparisons tested": len(r),
+                    "adequately powered": int(r["adequate"].sum()),
+                    "seeds they have": int(r["n_seeds"].max()) if len(r) else 0,
+                    "seeds the others need": (f"{int(need.min())}–{int(need.max())}"
+                                              if len(need) else "–")})
+    return pd.DataFrame(out).set_index("claim")
+
+
+def equivalence_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The equivalence bounds: per claim and bound of its deciding rules, the measures it
+    applies to, the smallest effect of interest (±, the TOST bounds) and why that size."""
+    groups: dict[tuple, list[str]] = {}
+    for c in deciding(df):
+        r = c.rule
+        names = groups.setdefault((r.claim, r.sesoi, r.sesoi_reason), [])
+        if r.measure not in names:
+            names.append(r.measure)
+    rows = [{"claim": claim, "measures": "; ".join(names), "bound (±)": f"{sesoi:g}",
+             "why this size": reason} for (claim, sesoi, reason), names in groups.items()]
+    return pd.DataFrame(rows, columns=["claim", "measures", "bound (±)", "why this size"])
+
+
+def specification_table(df: pd.DataFrame, runs: Runs, arm_nets: dict | None = None,
+                        arm_probes: dict | None = None) -> pd.DataFrame:
+    """The specification (multiverse) check per claim: the verdict recomputed under every
+    alternative each chapter names (criterion, variant or pair set, measure or scoring,
+    training arm), and how many of the specifications that could be scored agree with the
+    main one. ``arm_nets`` / ``arm_probes``: E1's other training arms (arm -> networks /
+    probes), where loaded."""
+    checks = {"C1": (E1.c1_multiverse(runs.nets, arm_nets),
+                     "criterion, variant set, measure, training arm"),
+              "C2": (E2.c2_multiverse(runs.probes, arm_probes),
+                     "criterion, pair set, scoring, training arm"),
+              "C3": (E3.c3_multiverse(df.attrs["pack"]), "pair set, measure, packing arm"),
+              "C4": (E4.c4_multiverse(df.attrs["dyn"], list(runs.spec.variants)),
+                     "criterion, measures, pairs, seeds")}
     rows = []
+    for c, (mv, varied) in checks.items():
+        claim = mv[mv["comparison"] == "claim"] if "comparison" in mv else mv
+        scored = claim[claim["verdict"] != "not tested"]
+        main = claim.loc[claim["main"], "verdict"]
+        main_v = main.iloc[0] if len(main) else "–"
+        rows.append({"claim": c, "what varies": varied, "main verdict": main_v,
+                     "agree": f"{int((scored['verdict'] == main_v).sum())} of {len(scored)}",
+                     "not scorable": len(claim) - len(scored),
+                     "verdicts seen": ", ".join(f"{v} ({n})" for v, n in
+                                                scored["verdict"].value_counts().items())})
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def load_arms(runs: Runs) -> tuple[dict, dict]:
+    """E1's other training arms: arm -> networks, arm -> their E2 probes (loaded quietly)."""
+    P = runs.params
+    probe = ambiguity.ProbeSpec.from_params(P)
+    nets, probes = {}, {}
     for arm in battery.ARMS:
         if arm == "standard":
             continue
-        labels = [l for l in battery.ARM_VARIANTS[arm] if l in spec.variants]
-        arm_probes = ambiguity.run_ambiguity(battery.run_arm(spec, arm, workers=P.workers,
-                                                             progress=False),
-                                             probe=probe, workers=P.workers, progress=False)
-        v_arm = claims.verdict_c2(arm_probes)
-        v_std = claims.verdict_c2({k: v for k, v in probes.items() if k[0] in labels})
-        rows.append({"check": f"training arm `{arm}`", "verdict": _verdict(v_arm["verdict"]),
-                     "standard networks": _verdict(v_std["verdict"]),
-                     "numbers": "; ".join(f"`{c['a']}` − `{c['b']}` {_interval(c)} ({_p(c)})"
-                                          for c in v_arm["comparisons"])})
-    ctrl = claims.control_comparisons(nets, probes)
-    for _, r in ctrl.iterrows():
-        rows.append({"check": f"control `{r['control']}` vs `{r['variant']}`, {r['measure']}",
-                     "verdict": ("differs" if r["differs"] else "no detectable difference")
-                     if np.isfinite(r["p"]) else "not scored",
-                     "standard networks": "–",
-                     "numbers": f"{_interval(r)} ({_p(r)}, {int(r['n'])} paired seeds)"})
-    return pd.DataFrame(rows).set_index("check")
+        nets[arm] = _quiet(battery.run_arm, runs.spec, arm, workers=P.workers, progress=False)
+        probes[arm] = _quiet(ambiguity.run_ambiguity, nets[arm], probe=probe,
+                             workers=P.workers, progress=False)
+    return nets, probes
 
 
 def limitations(df: pd.DataFrame) -> list[str]:
@@ -370,13 +354,15 @@ def limitations(df: pd.DataFrame) -> list[str]:
     trials = spec.max_steps * spec.batch_size
     if trials < battery.YANG_TRIALS:
         out.append(f"Each network trains for at most {trials:,} trials, "
-                   f"{100 * trials / battery.YANG_TRIALS:.2g}% of Yang et al.'s budget; a task not learned within it is *not tested*, not "
-                   "counted against a claim.")
-    out.append(f"{spec.n_seeds} seeds per variant: a paired t test over n = {spec.n_seeds} "
-               "detects only large effects (the smallest detectable standardised effect is "
-               "given in each chapter); *not supported* means no detectable difference at this "
-               "seed count, not evidence of equality.")
-    untested = [c for c, v in df["verdict"].items() if v.startswith("not tested")]
+                   f"{100 * trials / battery.YANG_TRIALS:.2g}% of Yang et al.'s budget; a task "
+                   "not learned within it is *not tested*, not counted against a claim.")
+    seeds = df.attrs["seeds"]
+    out.append("Seeds: " + ", ".join(f"{c} used {n}" for c, n in seeds.items() if n)
+               + ". With n paired seeds the exact test's smallest p is 2/2^n (0.25 for 3, "
+               "0.031 for 6), so a family of m comparisons needs 2/2^n < 0.05/m to show any "
+               "difference; *inconclusive* means neither a difference nor an equivalence is "
+               "shown at this seed count, not evidence of equality.")
+    untested = [c for c, v in df["verdict"].items() if v == "not tested"]
     if untested:
         out.append("Not scored here: " + ", ".join(untested) + " (see the table).")
     out.append("The abstract does not say how the paper parametrised each pathway, made context "
@@ -386,6 +372,6 @@ def limitations(df: pd.DataFrame) -> list[str]:
 
 
 __all__ = ["CLAIMS", "CHAPTERS", "VERDICTS", "RELATION", "DEPARTURES", "Runs", "load_runs",
-           "claims_table",
-           "claims_html", "profile_line", "conclusions_table", "c2_sensitivity", "limitations",
-           "c1_row", "c2_row", "c3_row", "c4_row", "c5_row"]
+           "claims_table", "deciding", "claims_html", "profile_line", "conclusions_table",
+           "power_table", "equivalence_table", "specification_table", "load_arms",
+           "limitations", "c1_text", "c2_text", "c3_text"]

@@ -17,8 +17,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from lib.analysis.claims import hybrid_ablations
-from lib.analysis.stats import fmt, holm, mean_ci, paired
+from lib.analysis.battery import hybrid_ablations
+from lib.analysis.stats import fmt, mean_ci
+from lib.analysis.verdicts import Comparison, Rule, compare, decide, register
+from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES, DT
 from lib.experiments.timescales import ASSIGNMENT_NAMES, SPLIT
 
@@ -31,9 +33,8 @@ ERROR_WINDOW = 3
 STEADY_FRACTION = 1 / 3
 """The steady state of a blocked sequence: the last third of each block (and the first block,
 which starts at the filters' fixed point)."""
-ALPHA = 0.05
 VERDICT_UNIFORM = ("both_fast", "both_slow")
-"""The uniform assignments a split must beat."""
+"""The uniform assignments each split of the hybrid is compared with."""
 
 MEASURES: dict[str, str] = {
     "switch": "switch cost: reference − performance on the first trial after a switch (blocked "
@@ -46,7 +47,8 @@ MEASURES: dict[str, str] = {
     "error": "error cost: reference − performance on the trial cued with the conflict partner",
     "error_after": f"lingering error cost: mean reference − performance over the {ERROR_WINDOW} "
                    "trials after the error",
-    "combined": "combined cost = switch + error + lingering error cost",
+    "combined": "combined cost = switch + error + lingering error cost (descriptive only, never "
+                "tested: every uniform time constant pays one of its terms by construction)",
 }
 """Every per-network measure of :func:`network_measures`, in words (the book prints these)."""
 
@@ -63,7 +65,9 @@ C5_RULE = (
     "assignments; **partly synergistic** if it beats one; **not supported** if it beats "
     "neither; **not tested** if fewer than two seeds of the hybrid learned both tasks of at "
     "least one conflict pair (a network that never learned its tasks says nothing).")
-"""The C5 rule on time-scales, printed with the verdict; :func:`verdict_c5` implements it."""
+"""Retired: version 1 of the C5 rule on time-scales (the record the chapter cites). Its combined
+cost charges every uniform time constant by construction, so it decides nothing; the costs are
+tested separately (:func:`timescale_comparisons`)."""
 
 
 def spec_text(spec) -> str:
@@ -77,7 +81,8 @@ def spec_text(spec) -> str:
             f"a new cue after {n_fast} steps ({n_fast * DT} ms). Slow: τ<sub>slow</sub> = "
             f"{spec.tau_slow:g} trials, so the first trial after a switch still receives the old "
             f"cue entirely and the state is within 5% of the new cue only {n_slow} trials later "
-            f"(counting the first trial after the switch as 0). **Sequences**, per conflict pair: blocked, {spec.n_blocks} blocks of "
+            f"(counting the first trial after the switch as 0). **Sequences**, per conflict "
+            f"pair: blocked, {spec.n_blocks} blocks of "
             f"{spec.block} trials ({spec.n_blocks - 1} switches); interleaved, "
             f"{spec.n_interleaved} trials, each task drawn at random; brief error, for each task "
             f"of the pair one lead trial, one trial cued with the partner, then "
@@ -195,14 +200,14 @@ def seed_curves(results: dict, label: str, assignment: str, kind: str = "blocked
 
 
 def summary_table(table: pd.DataFrame, measures=("switch", "recovery", "switch_interleaved",
-                                                 "steady", "error", "error_after", "combined")
+                                                 "steady", "error", "error_after")
                   ) -> pd.DataFrame:
     """Per (network, assignment): each measure as mean and 95% t half-width over the seeds with
     a learned pair (columns ``m`` and ``m ±``), and ``n`` seeds."""
     rows = []
     for (label, a), g in table.groupby(["label", "assignment"], sort=False):
         row = {"network": label, "assignment": ASSIGNMENT_NAMES.get(a, a),
-               "n": int(g["combined"].notna().sum())}
+               "n": int(g["switch"].notna().sum())}
         for m in measures:
             mean, half = mean_ci(g[m].to_numpy(float))
             row[m], row[m + " ±"] = float(mean), float(half)
@@ -213,144 +218,10 @@ def summary_table(table: pd.DataFrame, measures=("switch", "recovery", "switch_i
 def format_summary(summary: pd.DataFrame) -> pd.DataFrame:
     """The summary as 'mean ± half-width' strings (the book's tables)."""
     out = summary[["network", "assignment", "n"]].copy()
-    for m in ("switch", "recovery", "switch_interleaved", "steady", "error", "error_after",
-              "combined"):
+    for m in ("switch", "recovery", "switch_interleaved", "steady", "error", "error_after"):
         if m in summary:
             out[m] = [fmt(a, b) for a, b in zip(summary[m], summary[m + " ±"])]
     return out.set_index(["network", "assignment"])
-
-
-def seed_values(table: pd.DataFrame, label: str, assignment: str, measure: str = "combined"
-                ) -> dict[int, float]:
-    """{seed: measure} of one network label under one assignment (seeds with a value)."""
-    g = table[(table.label == label) & (table.assignment == assignment)]
-    return {int(s): float(v) for s, v in zip(g.seed, g[measure]) if np.isfinite(v)}
-
-
-def verdict_c5(table: pd.DataFrame, alpha: float = ALPHA) -> dict:
-    """C5 on time-scales by :data:`C5_RULE`: ``verdict``, ``best`` (the split reported),
-    ``tests`` (one row per split x uniform comparison: paired difference split − uniform of the
-    combined cost, its interval, p, Holm-adjusted p, ``beats``) and ``n`` (seeds tested)."""
-    need = (*SPLIT, *VERDICT_UNIFORM)
-    have = set(table.loc[table.label == "hybrid", "assignment"]) if len(table) else set()
-    missing = [a for a in need if a not in have]
-    if missing:
-        return {"verdict": "not tested", "reason": "the hybrid was not probed under "
-                + ", ".join(ASSIGNMENT_NAMES[a] for a in missing),
-                "best": None, "tests": pd.DataFrame(), "n": 0}
-    seeds = {a: seed_values(table, "hybrid", a) for a in need}
-    n = min(len(v) for v in seeds.values())
-    if n < 2:
-        return {"verdict": "not tested", "reason": f"{n} seed(s) of the hybrid learned both tasks "
-                "of a conflict pair; a paired test needs two", "best": None,
-                "tests": pd.DataFrame(), "n": n}
-    rows = []
-    for s in SPLIT:
-        for u in VERDICT_UNIFORM:
-            rows.append({"split": s, "uniform": u, **paired(seeds[s], seeds[u])})
-    tests = pd.DataFrame(rows)
-    tests["p_holm"] = holm(tests["p"].to_numpy())
-    tests["beats"] = (tests["diff"] < 0) & (tests["p_holm"] < alpha)
-    tests["beaten_by"] = (tests["diff"] > 0) & (tests["p_holm"] < alpha)
-    wins = tests.groupby("split", sort=False)["beats"].sum()
-    means = {s: float(np.mean(list(seeds[s].values()))) for s in SPLIT}
-    best = sorted(SPLIT, key=lambda s: (-int(wins[s]), means[s]))[0]
-    k = int(wins[best])
-    verdict = {2: "synergistic", 1: "partly synergistic", 0: "not supported"}[k]
-    return {"verdict": verdict, "reason": "", "best": best, "tests": tests, "n": n,
-            "means": {a: float(np.mean(list(seeds[a].values()))) for a in need}}
-
-
-def _test_line(t) -> str:
-    return (f"- {ASSIGNMENT_NAMES[t['split']]} − {ASSIGNMENT_NAMES[t['uniform']]}: "
-            f"{t['diff']:+.3f} [{t['lo']:+.3f}, {t['hi']:+.3f}], Holm-adjusted p = "
-            f"{t['p_holm']:.3g}, {t['n']} paired seeds"
-            + (" — the split is cheaper" if t["beats"] else
-               " — the uniform assignment is cheaper" if t["beaten_by"] else
-               " — no difference detected"))
-
-
-def c5_markdown(v: dict) -> str:
-    """The C5 verdict on time-scales in words, every number from :func:`verdict_c5`, with the
-    rule it applied."""
-    head = f"**C5 on time-scales — {v['verdict']}**"
-    if v["verdict"] == "not tested":
-        return f"{head}: {v['reason']}.\n\n*Rule.* {C5_RULE}"
-    lines = [f"{head} (the split reported: {ASSIGNMENT_NAMES[v['best']]}; mean combined cost "
-             + ", ".join(f"{ASSIGNMENT_NAMES[a]} {m:.3f}" for a, m in v["means"].items())
-             + f", over {v['n']} seeds). Paired differences of the combined cost, split − "
-             "uniform (negative: the split is cheaper), mean and 95% t interval:", ""]
-    lines += [_test_line(t) for _, t in v["tests"].iterrows()]
-    lines += ["", meaning_c5(v), "", f"*Rule.* {C5_RULE}"]
-    return "\n".join(lines)
-
-
-def meaning_c5(v: dict) -> str:
-    """What a tested verdict means, from its numbers: in particular whether a *partly*
-    synergistic split beats only the costlier uniform assignment (then it is no better than
-    giving both pathways the better single time-scale)."""
-    best, means = v["best"], v["means"]
-    t = v["tests"][v["tests"]["split"] == best]
-    beaten = list(t.loc[t["beats"], "uniform"])
-    cheaper = min(VERDICT_UNIFORM, key=lambda a: means[a])
-    name = ASSIGNMENT_NAMES
-    if v["verdict"] == "synergistic":
-        return (f"*What it means:* giving the hybrid's pathways different time-scales "
-                f"({name[best]}) costs less than giving both either one: each pathway covers a "
-                "cost the other's time-scale incurs.")
-    if v["verdict"] == "partly synergistic":
-        if beaten[0] != cheaper:
-            return (f"*What it means:* {name[best]} is cheaper than {name[beaten[0]]}, the "
-                    f"costlier uniform assignment, but not than {name[cheaper]} (mean "
-                    f"{means[best]:.3f} against {means[cheaper]:.3f}): the split is no better "
-                    "than giving both pathways the better single time-scale, so the rule's "
-                    "'partly' does not show synergy in the strong sense.")
-        costlier = next(a for a in VERDICT_UNIFORM if a != cheaper)
-        return (f"*What it means:* {name[best]} is cheaper than the cheaper uniform assignment "
-                f"({name[cheaper]}) but not detectably cheaper than {name[costlier]}: half of "
-                "what synergy needs.")
-    return ("*What it means:* no split of the time-scales is cheaper than giving both pathways "
-            "the same one.")
-
-
-def tau_fast_sensitivity(tables: dict[float, pd.DataFrame], alpha: float = ALPHA
-                         ) -> pd.DataFrame:
-    """:func:`verdict_c5` at each fast time constant: ``tables`` {tau_fast (ms): measure table}.
-    One row per tau_fast and comparison (split − uniform of the combined cost, interval, Holm p,
-    ``beats``), with that tau_fast's ``verdict`` and reported split (``best``); a tau_fast whose
-    verdict is not tested has one row saying so."""
-    rows = []
-    for tau, table in sorted(tables.items()):
-        v = verdict_c5(table, alpha)
-        if v["verdict"] == "not tested":
-            rows.append({"tau_fast_ms": tau, "verdict": "not tested", "best": None})
-            continue
-        for _, t in v["tests"].iterrows():
-            rows.append({"tau_fast_ms": tau, "verdict": v["verdict"], "best": v["best"],
-                         **{k: t[k] for k in ("split", "uniform", "diff", "lo", "hi", "p_holm",
-                                              "n", "beats")}})
-    return pd.DataFrame(rows)
-
-
-def sensitivity_text(sens: pd.DataFrame, tau_main: float) -> str:
-    """Whether the verdict and the reported split's comparisons hold at every tau_fast."""
-    lines, verdicts = [], {}
-    for tau, g in sens.groupby("tau_fast_ms", sort=True):
-        verdicts[tau] = g.verdict.iloc[0]
-        if verdicts[tau] == "not tested":
-            lines.append(f"- tau_fast = {tau:g} ms: not tested")
-            continue
-        best = g[g.split == g.best.iloc[0]]
-        lines.append(f"- tau_fast = {tau:g} ms{' (the chapter’s)' if tau == tau_main else ''}: "
-                     f"**{verdicts[tau]}** (split {ASSIGNMENT_NAMES[g.best.iloc[0]]}); "
-                     + "; ".join(f"− {ASSIGNMENT_NAMES[r.uniform]} {r['diff']:+.3f} "
-                                 f"[{r.lo:+.3f}, {r.hi:+.3f}], Holm p {r.p_holm:.3g}"
-                                 for _, r in best.iterrows()))
-    same = len(set(verdicts.values())) == 1
-    head = ("The verdict is the same at every fast time constant tried"
-            if same else "The verdict depends on the fast time constant")
-    return (f"{head} ({', '.join(f'{t:g}' for t in verdicts)} ms; tau_slow fixed; each row "
-            "its own Holm family of four):\n\n" + "\n".join(lines))
 
 
 def _pm(s: pd.DataFrame, network: str, assignment: str, m: str) -> str:
@@ -417,23 +288,6 @@ def error_text(summary: pd.DataFrame, labels) -> str:
             f"the mean over the {ERROR_WINDOW} trials after it): " + ". ".join(out) + ".")
 
 
-def combined_text(summary: pd.DataFrame, labels) -> str:
-    """The combined costs in words, with the cheapest assignment per network."""
-    if summary.empty or summary["combined"].isna().all():
-        return "No combined cost is measured (no network learned both tasks of a conflict pair)."
-    out = []
-    for lab in labels:
-        s = summary[(summary.network == lab) & summary["combined"].notna()]
-        if s.empty:
-            continue
-        best = s.loc[s["combined"].idxmin()]
-        out.append(f"`{lab}`: " + ", ".join(
-            f"{r['assignment']} {fmt(r['combined'], r['combined ±'])}" for _, r in s.iterrows())
-            + f" (cheapest: {best['assignment']})")
-    return ("Combined cost (switch + error + lingering error; mean ± 95% t interval over seeds): "
-            + "; ".join(out) + ".")
-
-
 def ablation_bars(nets: dict) -> dict[str, np.ndarray]:
     """The part of E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`, read
     from the same cached ``lesions`` results, so the same numbers) this chapter uses: per-task
@@ -454,8 +308,8 @@ def dominance(bars: dict[str, np.ndarray], criterion: float = CRITERION) -> dict
 
 def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> str:
     """What E1's hybrid ablations already say about complementarity, and how the split
-    assignments line up with it: each split's combined cost next to the uniform assignment of
-    the pathway that the ablations say carries the context."""
+    assignments line up with it: each split's switch and error costs next to the uniform
+    assignment of the pathway that the ablations say carries the context."""
     lost = dominance(bars)
     K = bars["intact"].shape[1]
     learned = int((bars["intact"].mean(0) >= CRITERION).sum())
@@ -479,15 +333,19 @@ def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> st
                                "are redundant")
     text = f"E1's ablations of the hybrid ({{doc}}`03_battery`) already say that {said}."
     h = summary[summary.network == "hybrid"] if not summary.empty else summary
-    if carrier and not h.empty and h["combined"].notna().any():
+    if carrier and not h.empty and h["switch"].notna().any():
         fast = "exc_fast_syn_slow" if carrier == "exc" else "exc_slow_syn_fast"
         slow = "exc_slow_syn_fast" if carrier == "exc" else "exc_fast_syn_slow"
         text += (f" If so, a split should cost what the uniform assignment of the carrying "
-                 f"pathway's time-scale costs: {ASSIGNMENT_NAMES[fast]} "
-                 f"{_pm(h, 'hybrid', fast, 'combined')} against both fast "
-                 f"{_pm(h, 'hybrid', 'both_fast', 'combined')}, and {ASSIGNMENT_NAMES[slow]} "
-                 f"{_pm(h, 'hybrid', slow, 'combined')} against both slow "
-                 f"{_pm(h, 'hybrid', 'both_slow', 'combined')} (combined cost).")
+                 f"pathway's time-scale costs, on each cost: switch cost "
+                 f"{ASSIGNMENT_NAMES[fast]} {_pm(h, 'hybrid', fast, 'switch')} against both fast "
+                 f"{_pm(h, 'hybrid', 'both_fast', 'switch')}, {ASSIGNMENT_NAMES[slow]} "
+                 f"{_pm(h, 'hybrid', slow, 'switch')} against both slow "
+                 f"{_pm(h, 'hybrid', 'both_slow', 'switch')}; error cost on the error trial "
+                 f"{ASSIGNMENT_NAMES[fast]} {_pm(h, 'hybrid', fast, 'error')} against both fast "
+                 f"{_pm(h, 'hybrid', 'both_fast', 'error')}, {ASSIGNMENT_NAMES[slow]} "
+                 f"{_pm(h, 'hybrid', slow, 'error')} against both slow "
+                 f"{_pm(h, 'hybrid', 'both_slow', 'error')}.")
     frozen = {pw: bars[f"{pw} frozen in training"] for pw in ("exc", "syn")
               if f"{pw} frozen in training" in bars}
     if frozen:
@@ -502,7 +360,158 @@ def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> st
 
 
 __all__ = ["CRITERION", "RECOVERY_TOL", "ERROR_WINDOW", "STEADY_FRACTION", "MEASURES",
-           "C5_RULE", "spec_text", "learned_pairs", "switch_curve", "error_curve", "network_measures",
-           "measure_table", "seed_values", "seed_curves", "summary_table", "format_summary", "verdict_c5",
-           "c5_markdown", "meaning_c5", "tau_fast_sensitivity", "sensitivity_text", "coverage_text", "switch_text", "error_text", "combined_text",
-           "ablation_bars", "dominance", "ablation_link_text"]
+           "C5_RULE", "spec_text", "learned_pairs", "switch_curve", "error_curve",
+           "network_measures", "measure_table", "seed_curves", "summary_table",
+           "format_summary", "coverage_text", "switch_text", "error_text", "ablation_bars",
+           "dominance", "ablation_link_text"]
+
+
+# --------------------------------------------------- separate costs, by the verdict engine
+
+COSTS: dict[str, str] = {
+    "switch": "switch cost: reference − performance on the first trial after a switch (blocked "
+              "schedule), mean over the pair's switches",
+    "error_total": f"error cost: reference − performance summed over the trial cued with the "
+                   f"conflict partner and the {ERROR_WINDOW} trials after it (performance lost to "
+                   "one wrong cue, in trials), mean over the pair's two tasks",
+}
+"""The two costs E5 tests, each on its own: a network that follows the cue pays the switch cost
+and not the error cost, one that ignores a brief cue the reverse, so their sum charges every
+uniform time constant for one or the other by construction and is not tested."""
+
+COST_SESOI = RECOVERY_TOL
+"""SESOI of a cost difference: :data:`RECOVERY_TOL`, the cost the book already treats as
+'recovered'."""
+
+_SEEN_COSTS = ("Written after the quick probes' costs had been seen (issue 18), replacing the "
+               "pre-registered combined-cost rule (C5_RULE), whose sum of costs charges every "
+               "uniform time constant by construction; exploratory.")
+
+COST_RULES: dict[str, Rule] = {m: register(Rule(
+    name=f"C5.{m}.timescales", claim="C5", version=1, family=f"C5.timescales.{m}",
+    measure=COSTS[m].split(":")[0], unit="pair", higher_is_better=False, sesoi=COST_SESOI,
+    sesoi_reason="the cost the book treats as recovered (RECOVERY_TOL = 0.05 of performance)",
+    preregistered=False, seen=_SEEN_COSTS)) for m in COSTS}
+"""One exploratory rule per cost: the hybrid's splits against its uniform assignments."""
+
+
+def pair_costs(res: dict, assignment: str, criterion: float = CRITERION) -> dict[str, np.ndarray]:
+    """Each :data:`COSTS` entry per conflict pair (P,) of one network under ``assignment``, nan
+    where the network did not learn both tasks of the pair at ``criterion``."""
+    if assignment not in res["assignments"]:
+        fail("assignment", assignment, "one of " + ", ".join(res["assignments"]))
+    ok = learned_pairs(res, criterion)
+    b = res["blocked"]
+    cost = b["reference"] - b["perf"][assignment]                          # (P, trials)
+    first = b["since"] == 0
+    switch = np.array([cost[p][first[p]].mean() if first[p].any() else np.nan
+                       for p in range(len(ok))])
+    err = res["error"]
+    drop = err["reference"] - err["perf"][assignment]                      # (P, 2, L)
+    error_total = drop[:, :, 1:2 + ERROR_WINDOW].sum(-1).mean(1)
+    return {"switch": np.where(ok, switch, np.nan), "error_total": np.where(ok, error_total,
+                                                                             np.nan)}
+
+
+def _pair_names(res: dict) -> list[str]:
+    t = res["tasks"]
+    return [f"{DISPLAY_NAMES.get(t[i], t[i])} / {DISPLAY_NAMES.get(t[j], t[j])}"
+            for i, j in res["pairs"]]
+
+
+def cost_values(results: dict, label: str, assignment: str, measure: str,
+                criterion: float = CRITERION) -> pd.DataFrame:
+    """The engine's input: (seeds x conflict pairs) of ``measure`` (a :data:`COSTS` key) for
+    network ``label`` under ``assignment``; nan where a pair was not learned."""
+    if measure not in COSTS:
+        fail("measure", measure, "one of " + ", ".join(COSTS))
+    rows, cols = {}, None
+    for (lab, seed), res in sorted(results.items()):
+        if lab != label:
+            continue
+        cols = _pair_names(res)
+        rows[int(seed)] = pair_costs(res, assignment, criterion)[measure]
+    if cols is None:
+        return pd.DataFrame(dtype=float)
+    out = pd.DataFrame.from_dict(rows, orient="index", columns=cols)
+    out.index.name = "seed"
+    return out
+
+
+def timescale_comparisons(results: dict, criterion: float = CRITERION) -> list[Comparison]:
+    """The hybrid's split assignments against its uniform ones (:data:`SPLIT` x
+    :data:`VERDICT_UNIFORM`), on the switch cost and on the error cost separately (Holm within
+    each cost's family of four), decided; exploratory (:data:`COST_RULES`)."""
+    have = set()
+    for (lab, _), res in results.items():
+        if lab == "hybrid":
+            have |= set(res["assignments"])
+    out = []
+    for m in COSTS:
+        for s in SPLIT:
+            for u in VERDICT_UNIFORM:
+                if {s, u} <= have:
+                    out.append(compare(cost_values(results, "hybrid", s, m, criterion),
+                                       cost_values(results, "hybrid", u, m, criterion),
+                                       COST_RULES[m], ASSIGNMENT_NAMES[s], ASSIGNMENT_NAMES[u]))
+    return decide(out)
+
+
+def timescale_reading(comparisons: list[Comparison]) -> str:
+    """What the separate costs say (exploratory): a split *covers both weaknesses* if it is
+    not worse than both fast on the switch cost and not worse than both slow on the error cost
+    (each: equivalent or cheaper), i.e. each pathway's time-scale covers the cost the other's
+    incurs."""
+    if not comparisons:
+        return "*Not tested: the hybrid was not probed under its split and uniform assignments.*"
+    fast, slow = ASSIGNMENT_NAMES["both_fast"], ASSIGNMENT_NAMES["both_slow"]
+    out = []
+    for s in SPLIT:
+        name = ASSIGNMENT_NAMES[s]
+        sw = next((c for c in comparisons if c.a == name and c.b == fast
+                   and c.rule.name == "C5.switch.timescales"), None)
+        er = next((c for c in comparisons if c.a == name and c.b == slow
+                   and c.rule.name == "C5.error_total.timescales"), None)
+        if sw is None or er is None or not (sw.tested and er.tested):
+            continue
+        ok = [c.verdict == "equivalent" or (c.verdict == "differ" and c.mean < 0)
+              for c in (sw, er)]
+        out.append(f"{name}: switch cost against {fast} {sw.verdict} ({sw.mean:+.3f}), error "
+                   f"cost against {slow} {er.verdict} ({er.mean:+.3f}) → "
+                   + ("covers both weaknesses" if all(ok) else "not shown to cover both"))
+    return ("*Exploratory reading* (each split against the uniform assignment that is best on "
+            "that cost by construction): " + "; ".join(out) + "." if out else
+            "*No split could be scored on both costs.*")
+
+
+def timescale_sensitivity(by_tau: dict, criterion: float = CRITERION) -> pd.DataFrame:
+    """:func:`timescale_comparisons` at each fast time constant (``by_tau`` {tau_fast (ms):
+    results}): one row per tau_fast and comparison with its verdict and interval."""
+    rows = []
+    for tau, res in sorted(by_tau.items()):
+        for c in timescale_comparisons(res, criterion):
+            rows.append({"tau_fast_ms": tau, "cost": c.rule.measure, "comparison": c.label,
+                         "mean": c.mean, "lo95": c.ci95[0], "hi95": c.ci95[1],
+                         "p_holm": c.p_holm, "verdict": c.verdict})
+    return pd.DataFrame(rows)
+
+
+def timescale_sensitivity_text(sens: pd.DataFrame, tau_main: float) -> str:
+    """How many of the separate-cost comparisons keep their verdict at every tau_fast."""
+    if sens.empty:
+        return "*No fast time constant could be scored.*"
+    main = sens[sens.tau_fast_ms == tau_main].set_index(["cost", "comparison"])["verdict"]
+    other = sens[sens.tau_fast_ms != tau_main]
+    same = sum(main.get((r.cost, r.comparison)) == r.verdict for r in other.itertuples())
+    taus = ", ".join(f"{t:g}" for t in sorted(set(other.tau_fast_ms)))
+    counts = sens.groupby("tau_fast_ms")["verdict"].value_counts().unstack(fill_value=0)
+    per = "; ".join(f"{t:g} ms: " + ", ".join(f"{v} {int(k)}" for v, k in row.items() if k)
+                    for t, row in counts.iterrows())
+    return (f"**Specification check (tau_fast).** At tau_fast = {taus} ms, {same} of "
+            f"{len(other)} comparisons keep the verdict they have at {tau_main:g} ms. Verdicts "
+            f"per tau_fast: {per}.")
+
+
+__all__ += ["COSTS", "COST_SESOI", "COST_RULES", "pair_costs", "cost_values",
+            "timescale_comparisons", "timescale_reading", "timescale_sensitivity",
+            "timescale_sensitivity_text"]

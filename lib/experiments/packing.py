@@ -390,7 +390,7 @@ def packing_spec(profile: str | None = None, **overrides) -> PackingSpec:
 def hybrid_packing_spec(profile: str | None = None, **overrides) -> PackingSpec:
     """E3's joint-training grid (P1) of a profile for the hybrid alone: C5's capacity synergy
     compares it, N by N and seed by seed, with its parts' P1 networks
-    (:func:`lib.analysis.synergy.synergy_table`). Not part of C3's verdict."""
+    (:func:`lib.analysis.synergy.synergy_comparisons`). Not part of C3's verdict."""
     return packing_spec(profile, variants=["hybrid"], backbones=["trained"], **overrides)
 
 
@@ -575,11 +575,8 @@ def run_chains(configs: Mapping[Hashable, TrainConfig], row, plan_of, workers: i
     todo = {a: (k, c) for a, (k, c) in unique.items()
             if force or not artifacts.has("network", c.to_dict())}
     if not (todo and artifacts.no_train()):  # else run_sweep names what is missing
-        p = plan_of([k for k, _ in todo.values()])
-        if todo:
-            plan.require(p, allow_long)
-        else:
-            print(p.text(), flush=True)
+        if todo:  # the plan is printed only when something must be made (no log otherwise)
+            plan.require(plan_of([k for k, _ in todo.values()]), allow_long)
         _train_rounds(todo, backend, address, workers, progress)
     return sweep.run_sweep("network", sweep.train_network,
                            {k: c.to_dict() for k, c in configs.items()}, row=row,

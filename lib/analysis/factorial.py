@@ -1,0 +1,182 @@
+"""Where modulation acts and how: the site x operation factorial of the context pathways.
+
+The paper contrasts *excitability* with *synaptic* modulation, but the pathways differ in two
+factors at once: the **site** where context acts (a neuron's input-output curve, or the
+synapses between neurons) and the **operation** it performs (an additive shift, or a
+multiplicative scaling). Four single-pathway variants fill the 2 x 2 design
+(:data:`CELLS`):
+
+=============  =========================  ===============================
+               additive                   multiplicative
+=============  =========================  ===============================
+neuron         ``exc_bias``: beta(c) = Bc  ``exc_gain``: g(c) = softplus(Gc + g0)
+synapse        ``syn_lowrank_r1``:         ``syn_prepost``:
+               W + sum_k c_k u_k v_k^T/N   diag(a(c)) W diag(b(c))
+=============  =========================  ===============================
+
+With seeds as blocks (the four networks of one seed share their initial shared weights and
+training trials), each seed s gives the cell means m_s(site, operation) of a measure over the
+units (tasks, pairs) that every network of all four cells has, and three contrasts:
+
+- site (neuron - synapse):  [m(n, add) + m(n, mul)] / 2 - [m(s, add) + m(s, mul)] / 2
+- operation (additive - multiplicative):  [m(n, add) + m(s, add)] / 2 - [m(n, mul) + m(s, mul)] / 2
+- interaction: [m(n, add) - m(n, mul)] - [m(s, add) - m(s, mul)]  (does the operation's effect
+  depend on the site?)
+
+Each contrast is a paired comparison of the engine (:func:`lib.analysis.verdicts.compare`: exact
+sign-flip p over seeds, TOST against the measure's SESOI), the three of one measure one Holm
+family. The paper's excitability-vs-synapse question is the **site** main effect; a difference
+between two variants that differ in both factors (e.g. ``exc_bias`` vs ``syn_prepost``) cannot be
+attributed to either.
+
+Per-task parameter budgets are not matched across the design (N for the neuron cells, 2N for
+the synaptic ones); the pages say so.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lib.analysis.verdicts import Comparison, Rule, compare, decide
+
+SITES = ("neuron", "synapse")
+OPERATIONS = ("additive", "multiplicative")
+
+CELLS: dict[tuple[str, str], str] = {
+    ("neuron", "additive"): "exc_bias",
+    ("neuron", "multiplicative"): "exc_gain",
+    ("synapse", "additive"): "syn_lowrank_r1",
+    ("synapse", "multiplicative"): "syn_prepost",
+}
+"""(site, operation) -> the E1 variant in that cell of the design."""
+
+PER_TASK_PARAMETERS = {"exc_bias": "N", "exc_gain": "N", "syn_lowrank_r1": "2N",
+                       "syn_prepost": "2N"}
+"""Modulation parameters per task of each cell's variant (N: recurrent units)."""
+
+CONTRASTS: dict[str, tuple[str, str, str]] = {
+    "site": ("neuron", "synapse", "site main effect (neuron − synapse)"),
+    "operation": ("additive", "multiplicative",
+                  "operation main effect (additive − multiplicative)"),
+    "interaction": ("add − mul at neuron", "add − mul at synapse",
+                    "site × operation interaction"),
+}
+"""Contrast -> (its positive side, its negative side, what it is called on the pages)."""
+
+SEEN = ("the single-variant comparisons of C1-C4 at quick (chapters 03, 04, 06) had been seen; "
+        "no factorial contrast had been computed when these rules were written")
+
+
+def cells_table() -> pd.DataFrame:
+    """The design as a table: site, operation, variant, modulation parameters per task."""
+    return pd.DataFrame([{"site": site, "operation": op, "variant": variant,
+                          "parameters per task": PER_TASK_PARAMETERS[variant]}
+                         for (site, op), variant in CELLS.items()])
+
+
+def factorial_rules(base: Rule) -> dict[str, Rule]:
+    """The three contrast rules of a measure, derived from the measure's own registered rule
+    ``base`` (same claim, version, measure, unit, direction and SESOI; one Holm family per
+    measure). They are not registered themselves: the registry's golden guards ``base``, and
+    ``tests/test_factorial.py`` guards this derivation. Contrast rules were written before any
+    contrast was computed; they are pre-registered only where ``base`` is."""
+    rules = {}
+    for contrast, (_pos, _neg, title) in CONTRASTS.items():
+        rules[contrast] = Rule(
+            name=f"factorial.{base.name}.{contrast}", claim=base.claim, version=base.version,
+            family=f"factorial.{base.name}", measure=f"{base.measure}: {title}",
+            unit=base.unit, higher_is_better=base.higher_is_better, sesoi=base.sesoi,
+            sesoi_reason=base.sesoi_reason, preregistered=base.preregistered, seen=SEEN)
+    return rules
+
+
+def _check_cells(values: dict) -> dict[tuple[str, str], pd.DataFrame]:
+    missing = [v for v in CELLS.values() if v not in values]
+    if missing:
+        raise ValueError(f"values: missing the variant(s) {missing} of the factorial's cells; "
+                         f"allowed: a dict with a seed x unit table for each of "
+                         f"{list(CELLS.values())}")
+    out = {}
+    for cell, variant in CELLS.items():
+        table = values[variant]
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(f"values[{variant!r}]: got {type(table).__name__}; allowed: a pandas "
+                            "DataFrame indexed by seed with one column per unit")
+        out[cell] = table.astype(float)
+    return out
+
+
+def common_cell_units(values: dict) -> list:
+    """Units measured (finite) in every seed of all four cells, in the first cell's order."""
+    tables = list(_check_cells(values).values())
+    ok = [set(t.columns[np.isfinite(t.to_numpy()).all(axis=0)]) if len(t) else set()
+          for t in tables]
+    return [u for u in tables[0].columns if all(u in s for s in ok)]
+
+
+def contrast_sides(values: dict, contrast: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The two seed x unit tables whose paired difference is ``contrast`` (on the units common
+    to all four cells and the seeds all four have): cell means for the main effects, sums for
+    the interaction (so its difference is the full difference of differences)."""
+    if contrast not in CONTRASTS:
+        raise ValueError(f"contrast: got {contrast!r}; allowed: {list(CONTRASTS)}")
+    cells = _check_cells(values)
+    units = common_cell_units(values)
+    seeds = sorted(set.intersection(*(set(t.index) for t in cells.values())))
+    m = {cell: t.loc[seeds, units] for cell, t in cells.items()}
+    na, nm = m["neuron", "additive"], m["neuron", "multiplicative"]
+    sa, sm = m["synapse", "additive"], m["synapse", "multiplicative"]
+    if contrast == "site":
+        return (na + nm) / 2, (sa + sm) / 2
+    if contrast == "operation":
+        return (na + sa) / 2, (nm + sm) / 2
+    return na + sm, nm + sa  # (na - nm) - (sa - sm)
+
+
+def factorial_comparisons(values: dict, base: Rule) -> list[Comparison]:
+    """The site, operation and interaction contrasts of one measure (``values``: variant ->
+    seed x unit table, with the four variants of :data:`CELLS`), decided together as one Holm
+    family under the rules :func:`factorial_rules` derives from ``base``."""
+    rules = factorial_rules(base)
+    comps = []
+    for contrast, (pos, neg, _title) in CONTRASTS.items():
+        a, b = contrast_sides(values, contrast)
+        comps.append(compare(a, b, rules[contrast], a=pos, b=neg))
+    return decide(comps)
+
+
+def factorial_table(comparisons: list[Comparison]) -> pd.DataFrame:
+    """One row per contrast: the effect, its 95% interval, seeds, units, Holm p and verdict."""
+    rows = []
+    for c in comparisons:
+        rows.append({"contrast": c.rule.name.rsplit(".", 1)[-1], "effect": c.label,
+                     "mean": c.mean, "95% interval": f"[{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}]",
+                     "SESOI": c.rule.sesoi, "seeds": c.n_seeds, "units": c.n_units,
+                     "Holm p": c.p_holm, "verdict": c.verdict})
+    return pd.DataFrame(rows)
+
+
+def factorial_text(comparisons: list[Comparison], measure: str) -> str:
+    """What the factorial says about one measure, in a sentence per contrast, computed from the
+    comparisons; ends by naming which factor (if any) the differences belong to."""
+    by = {c.rule.name.rsplit(".", 1)[-1]: c for c in comparisons}
+    lines = [f"- {CONTRASTS[k][2]}: {c.text()}" for k, c in by.items()]
+    differ = [k for k, c in by.items() if c.verdict == "differ"]
+    if not differ:
+        verdict = (f"On {measure}, neither where modulation acts nor how it acts makes a "
+                   "difference that the seeds can show.")
+    elif differ == ["site"]:
+        verdict = (f"On {measure}, the difference is about *where* modulation acts (neuron vs "
+                   "synapse), the paper's question, not about how.")
+    elif "site" not in differ:
+        verdict = (f"On {measure}, the difference is about *how* modulation acts "
+                   f"({', '.join(differ)}), not about where: it does not separate excitability "
+                   "from synaptic modulation.")
+    else:
+        verdict = f"On {measure}, several contrasts differ ({', '.join(differ)})."
+    return "\n".join(lines + [verdict])
+
+
+__all__ = ["SITES", "OPERATIONS", "CELLS", "PER_TASK_PARAMETERS", "CONTRASTS", "cells_table",
+           "factorial_rules", "common_cell_units", "contrast_sides", "factorial_comparisons",
+           "factorial_table", "factorial_text"]

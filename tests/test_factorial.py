@@ -1,0 +1,91 @@
+"""The site x operation factorial: contrasts on planted cell means, composition, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib.analysis import factorial
+from lib.analysis.verdicts import RULES, rule_fingerprint
+
+BASE = RULES["C2.noise_fresh"]
+GOLDEN_DERIVED = ['e8cfcc05d32ad36a', 'c86d906f19e95ea6', 'eb1676bb75a7f8c3']
+"""Fingerprints of the contrast rules derived from BASE (change the derivation deliberately:
+update these and say why in the commit)."""
+SEEDS = range(8)
+TASKS = ["fdgo", "fdanti", "delaygo"]
+
+
+def _values(effects: dict[tuple[str, str], float], noise: float = 0.01, seed: int = 0) -> dict:
+    """A seed x task table per cell variant: 0.5 + the cell's planted effect + small noise."""
+    rng = np.random.default_rng(seed)
+    return {variant: pd.DataFrame(0.5 + effects.get(cell, 0.0)
+                                  + noise * rng.standard_normal((len(SEEDS), len(TASKS))),
+                                  index=list(SEEDS), columns=TASKS)
+            for cell, variant in factorial.CELLS.items()}
+
+
+def _verdicts(comps) -> dict[str, str]:
+    return {c.rule.name.rsplit(".", 1)[-1]: c.verdict for c in comps}
+
+
+def test_a_pure_site_effect_is_found_as_site_only():
+    values = _values({("neuron", "additive"): 0.2, ("neuron", "multiplicative"): 0.2})
+    comps = factorial.factorial_comparisons(values, BASE)
+    assert _verdicts(comps) == {"site": "differ", "operation": "equivalent",
+                                "interaction": "equivalent"}
+    site = comps[0]
+    assert site.label == "neuron − synapse" and site.mean == pytest.approx(0.2, abs=0.02)
+    assert "*where* modulation acts" in factorial.factorial_text(comps, "fresh noise")
+
+
+def test_an_operation_effect_is_not_read_as_a_site_effect():
+    # the additive bias alone is different: what E4 found; a bias-vs-synapse comparison alone
+    # would call it a site difference
+    values = _values({("neuron", "additive"): 0.3})
+    v = _verdicts(factorial.factorial_comparisons(values, BASE))
+    assert v["operation"] == "differ" and v["interaction"] == "differ"
+    a, b = factorial.contrast_sides(values, "interaction")
+    np.testing.assert_allclose((a - b).mean(axis=1).mean(), 0.3, atol=0.02)
+
+
+def test_contrasts_use_only_units_every_cell_measured():
+    values = _values({})
+    values["syn_prepost"].loc[3, "fdgo"] = np.nan  # one seed did not learn Go
+    assert factorial.common_cell_units(values) == ["fdanti", "delaygo"]
+    a, b = factorial.contrast_sides(values, "site")
+    assert list(a.columns) == ["fdanti", "delaygo"] and list(a.index) == list(SEEDS)
+
+
+def test_no_difference_with_three_seeds_is_inconclusive_not_equivalent():
+    values = {k: v.loc[:2] for k, v in _values({}).items()}
+    comps = factorial.factorial_comparisons(values, BASE)
+    assert {c.verdict for c in comps} == {"inconclusive"}  # exact TOST floor 1/8 > 0.05
+
+
+def test_derived_rules_follow_their_base_and_are_guarded():
+    rules = factorial.factorial_rules(BASE)
+    assert set(rules) == {"site", "operation", "interaction"}
+    for r in rules.values():
+        assert (r.claim, r.version, r.sesoi, r.unit) == (BASE.claim, BASE.version, BASE.sesoi,
+                                                        BASE.unit)
+        assert r.family == f"factorial.{BASE.name}" and r.name not in RULES
+    # the derivation itself: a change of titles, families or text must be deliberate
+    assert [rule_fingerprint(r) for r in rules.values()] == GOLDEN_DERIVED
+
+
+def test_bad_input_is_named():
+    values = _values({})
+    with pytest.raises(ValueError, match=r"missing the variant\(s\) \['exc_gain'\]"):
+        factorial.factorial_comparisons({k: v for k, v in values.items() if k != "exc_gain"},
+                                        BASE)
+    with pytest.raises(ValueError, match="contrast: got 'size'"):
+        factorial.contrast_sides(values, "size")
+    with pytest.raises(TypeError, match=r"values\['exc_bias'\]: got list"):
+        factorial.contrast_sides(values | {"exc_bias": [1, 2]}, "site")
+
+
+def test_cells_table_names_the_design():
+    t = factorial.cells_table()
+    assert len(t) == 4 and set(t.site) == set(factorial.SITES)
+    assert t.set_index("variant").loc["syn_prepost", "parameters per task"] == "2N"
