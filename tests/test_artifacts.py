@@ -14,6 +14,7 @@ from lib.core import behaviour
 from lib.experiments.battery import battery_spec
 from lib.core.train import TrainConfig
 from lib.experiments.runner import load_or_train
+from tolerances import TRAINED_WEIGHTS
 
 CFG = {"a": 1, "b": [1, 2]}
 
@@ -179,7 +180,7 @@ def test_shipped_smoke_artifact_is_reproduced_by_retraining(tmp_path, monkeypatc
     shipped = load_or_train(cfg)
     retrained = load_or_train(cfg, directory=tmp_path, progress=False)
     for k, v in shipped.model.state_dict().items():
-        torch.testing.assert_close(retrained.model.state_dict()[k], v, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(retrained.model.state_dict()[k], v, **TRAINED_WEIGHTS)
     assert retrained.history.steps == shipped.history.steps
 
 

@@ -37,10 +37,11 @@ from lib.core.train import History, TrainConfig, train, training_batch
 from lib.experiments.ambiguity import ProbeSpec, probe_network
 from lib.experiments.dynamics import DynamicsSpec, analyse_network
 from lib.experiments import timescales as TS
+from tolerances import GOLDEN as GOLDEN_TOLERANCE
 
 GOLDEN = Path(__file__).resolve().parent / "goldens" / "behaviour.json"
 REGENERATE = os.environ.get("REGENERATE_GOLDENS") == "1"
-RTOL, ATOL = 1e-5, 1e-6
+RTOL, ATOL = GOLDEN_TOLERANCE["rtol"], GOLDEN_TOLERANCE["atol"]  # justified in tests/tolerances.py
 TINY_TASKS = ("fdgo", "fdanti", "contextdm1")
 HOW_TO = ("behaviour changed: bump the version in lib/core/behaviour.py, regenerate the goldens "
           "(REGENERATE_GOLDENS=1 .venv/bin/python -m pytest tests/test_behaviour.py), then rebuild "
@@ -190,3 +191,19 @@ def test_compare_detects_a_change():
     assert compare({"loss": [0.5, 0.2501], "digest": "ab"}, a)
     assert compare({"loss": [0.5, 0.25], "digest": "ac"}, a)
     assert compare({"loss": [0.5]}, {"loss": [0.5, 0.25]})
+
+
+def test_golden_tolerance_fails_a_planted_change_of_training():
+    """RTOL/ATOL absorb rounding, not a change of behaviour: a learning rate changed by one part
+    in a thousand moves a tiny run's losses and parameter sums beyond them."""
+    torch.set_num_threads(1)
+
+    def fingerprint(cfg: TrainConfig) -> dict:
+        res = train(cfg, progress=False)
+        return {"loss": res.history.loss[1:],
+                "params": {n: [float(p.detach().sum()), float(p.detach().norm())]
+                           for n, p in res.model.named_parameters()}}
+
+    base = fingerprint(tiny("hybrid"))
+    assert compare(fingerprint(tiny("hybrid")), base) == []
+    assert compare(fingerprint(tiny("hybrid", lr=tiny("hybrid").lr * 1.001)), base)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from tolerances import ANALYSIS, assert_tree_close
 
 from lib.analysis import dynamics as A
 from lib.experiments import battery, chapter_params, dynamics as X
@@ -24,27 +25,12 @@ def smoke():
     return spec, nets, dspec, X.run_dynamics(nets, dspec, progress=False)
 
 
-def _close(a, b, path=""):
-    """Recursive comparison of analysis outputs (floats to rtol 1e-6: other BLAS builds)."""
-    if isinstance(a, dict):
-        assert set(a) == set(b), path
-        for k in a:
-            _close(a[k], b[k], f"{path}/{k}")
-    elif isinstance(a, pd.DataFrame):
-        pd.testing.assert_frame_equal(a, b, rtol=1e-6, atol=1e-9, obj=path)
-    elif isinstance(a, (list, tuple)) and a and isinstance(a[0], str):
-        assert list(a) == list(b), path
-    elif a is None or isinstance(a, (str, bool, int)):
-        assert a == b, path
-    else:
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-9,
-                                   err_msg=path)
-
-
 def test_shipped_analysis_is_what_the_code_computes(smoke):
     spec, nets, dspec, dyn = smoke
     key = ("exc", 0)
-    _close(X.analyse_network(nets[key], dspec), dyn[key])
+    # floats within tolerances.ANALYSIS (float32 rates, an iterative solver, clustering);
+    # test_tolerances.py shows a 1e-3 change of the weights still fails it
+    assert_tree_close(X.analyse_network(nets[key], dspec), dyn[key], ANALYSIS)
 
 
 def test_every_variant_is_analysed_with_its_conflict_pairs(smoke):

@@ -115,6 +115,7 @@ def test_views_are_consistent(smoke):
     assert one["outcome"] in (*ambiguity.OUTCOMES, "wrong")
     # λ = 0 and λ = 1 without noise are the pure-context trajectories
     np.testing.assert_allclose(E6.explore(nets["exc", 0], PAIR, 0.0, trial=2)["traj"], one["ref_i"])
+    # λ = 1 mixes the contexts as 0 * e_i + 1 * e_j in float32: rounding of a decoded angle only
     np.testing.assert_allclose(E6.explore(nets["exc", 0], PAIR, 1.0, trial=2)["traj"], one["ref_j"],
                                atol=1e-6)
 

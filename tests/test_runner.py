@@ -8,6 +8,7 @@ import torch
 from lib import artifacts
 from lib.core.train import TrainConfig
 from lib.experiments import runner
+from tolerances import TRAINED_WEIGHTS
 
 
 @pytest.fixture
@@ -56,6 +57,7 @@ def test_ensembles_make_the_networks_single_training_makes(store, tmp_path_facto
     for k in configs:
         assert ens[k].history.steps == single[k].history.steps
         for name, p in single[k].model.state_dict().items():
-            torch.testing.assert_close(ens[k].model.state_dict()[name], p, rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(ens[k].model.state_dict()[name], p,
+                                       **TRAINED_WEIGHTS)
     again = runner.run_configs(configs, workers=1, progress=False, ensemble=True)  # all loaded
     assert again["hybrid", 2].history.perf == ens["hybrid", 2].history.perf
