@@ -6,12 +6,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 
 from lib.experiments import ambiguity as amb
 from lib.analysis import ambiguity as E2
 from lib.analysis import claims as analysis
 from lib.core import tasks as T
 from lib.core.train import History, TrainConfig, TrainResult, build_model, train
+from lib.plots import ambiguity as ambiguity_plots
 
 LAM = [0.0, 0.25, 0.5, 0.75, 1.0]
 
@@ -398,20 +400,15 @@ def test_robustness_table_columns_are_defined_from_code():
 
 
 def test_ambiguity_figures():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-    from lib.plots import ambiguity as plots
     probes, labels, panel = panel_probes(), ["exc", "syn"], [("fdgo", "fdanti")]
     table = analysis.robustness_by_variant(probes, labels)
-    figs = [plots.outcome_fractions(probes, labels, panel),
-            plots.l_leave_pairs(E2.l_leave_by_pair(probes, labels, panel)),
-            plots.mid_switch(E2.mid_switch_table(probes, labels, panel)),
-            plots.timed_probes(table, labels), plots.corruption_curves(probes, labels),
-            plots.mixture_panel(probes, labels, panel)]
+    figs = [ambiguity_plots.outcome_fractions(probes, labels, panel),
+            ambiguity_plots.l_leave_pairs(E2.l_leave_by_pair(probes, labels, panel)),
+            ambiguity_plots.mid_switch(E2.mid_switch_table(probes, labels, panel)),
+            ambiguity_plots.timed_probes(table, labels),
+            ambiguity_plots.corruption_curves(probes, labels),
+            ambiguity_plots.mixture_panel(probes, labels, panel)]
     assert all(isinstance(f, Figure) for f in figs)
-    plt.close("all")
 
 
 def auc_probes(auc_by_label: dict, seeds: int = 4) -> dict:

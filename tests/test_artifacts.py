@@ -19,15 +19,6 @@ from tolerances import TRAINED_WEIGHTS
 CFG = {"a": 1, "b": [1, 2]}
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    """An empty artifact folder in which these tests may compute (``make test`` sets
-    BOOK_NO_TRAIN=1 for everything else)."""
-    monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
-    monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)
-    return tmp_path
-
-
 def counter(value):
     calls = {"n": 0}
 
@@ -103,7 +94,8 @@ def test_second_load_uses_the_verified_copy(store, monkeypatch):
 
 
 def test_code_version_ignores_docstrings_and_comments():
-    a = ast.unparse(A._strip_docstrings(ast.parse('"""doc"""\ndef f(x):\n    """d"""\n    return x')))
+    source = '"""doc"""\ndef f(x):\n    """d"""\n    return x'
+    a = ast.unparse(A._strip_docstrings(ast.parse(source)))
     b = ast.unparse(A._strip_docstrings(ast.parse("def f(x):  # why\n    return x")))
     c = ast.unparse(A._strip_docstrings(ast.parse("def f(x):\n    return x + 1")))
     assert a == b != c

@@ -37,6 +37,7 @@ from lib.core.train import History, TrainConfig, train, training_batch
 from lib.experiments.ambiguity import ProbeSpec, probe_network
 from lib.experiments.dynamics import DynamicsSpec, analyse_network
 from lib.experiments import timescales as TS
+from helpers import tiny_config
 from tolerances import GOLDEN as GOLDEN_TOLERANCE
 
 GOLDEN = Path(__file__).resolve().parent / "goldens" / "behaviour.json"
@@ -49,9 +50,9 @@ HOW_TO = ("behaviour changed: bump the version in lib/core/behaviour.py, regener
 
 
 def tiny(mechanism: str, **changes) -> TrainConfig:
-    base = dict(tasks=TINY_TASKS, n_rec=8, rank=2, seed=1, max_steps=6, batch_size=8,
-                eval_every=3, eval_trials=8)
-    return TrainConfig(mechanism=mechanism, **(base | changes))
+    """The goldens' run: helpers.tiny_config on three tasks, rank 2, seed 1, 6 steps."""
+    return tiny_config(mechanism, TINY_TASKS,
+                       **({"rank": 2, "seed": 1, "max_steps": 6, "eval_every": 3} | changes))
 
 
 def digest(*arrays: np.ndarray) -> str:
@@ -172,6 +173,7 @@ def compare(a, b, path: str = "") -> list[str]:
     return [] if a == b else [f"{path}: {a!r} != {b!r}"]
 
 
+@pytest.mark.slow  # trains a tiny network of every mechanism and analyses it
 @pytest.mark.parametrize("name", list(FINGERPRINTS))
 def test_behaviour_matches_its_version(name):
     stored = _stored()[name]

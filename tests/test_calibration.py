@@ -15,7 +15,8 @@ def test_every_arm_changes_what_it_says_and_nothing_else():
     yang = spec.config("exc_bias", "yang", 0)
     for arm, changes in ARMS.items():
         cfg = spec.config("exc_bias", arm, 0)
-        differ = {f for f in TrainConfig.__dataclass_fields__ if getattr(cfg, f) != getattr(yang, f)}
+        differ = {f for f in TrainConfig.__dataclass_fields__
+                  if getattr(cfg, f) != getattr(yang, f)}
         assert differ == set(changes), arm
     assert spec.config("exc_bias", "easy", 0).easy_steps == spec.easy_steps
 
@@ -51,7 +52,8 @@ def test_tables_and_sentences_on_a_known_study():
     assert scores.loc["easy", "reached"] == 2 and scores.loc["easy", "median trials"] == 192
     assert np.isnan(scores.loc["yang", "median trials"])
     text = cal.study_summary(study)
-    assert "**Ctx DM 1**: 1 of 2 arms bring every seed to criterion; fastest `exc_bias`/`easy`" in text
+    assert ("**Ctx DM 1**: 1 of 2 arms bring every seed to criterion; fastest `exc_bias`/`easy`"
+            in text)
     trials, perf = cal.task_curves(study, "exc_bias", "easy", "contextdm1")
     np.testing.assert_array_equal(trials, [0, 128, 256])
     np.testing.assert_allclose(perf[:, -1], [0.95, 0.93])

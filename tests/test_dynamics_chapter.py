@@ -2,10 +2,7 @@
 tables keep unlearned pairs out, the verdict follows its printed rule, bad parameters are named."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -157,7 +154,7 @@ def test_figures_and_texts(smoke):
                      A.cluster_text(d, labels), A.ftv_text(d, labels, [pair]),
                      A.link_text(link)):
             assert isinstance(text, str) and text
-        matplotlib.pyplot.close("all")
+        plt.close("all")
     drive = A.drive_table(dyn, labels)
     assert drive.loc["none", "trained"].startswith("0.000") and drive["seeds"].min() >= 1
     assert "factor" in A.drive_text(dyn, labels)

@@ -2,10 +2,6 @@
 numbers are E2's (same trials, same context noise, same network noise), bad values are named."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import numpy as np
 import pytest
 import torch

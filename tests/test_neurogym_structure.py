@@ -1,4 +1,5 @@
-"""Structural cross-check of lib.core.tasks against neurogym's ``yang19`` collection (a peer, not an oracle).
+"""Structural cross-check of lib.core.tasks against neurogym's ``yang19`` collection (a peer, not an
+oracle).
 
 neurogym re-implements the Yang et al. battery with different choices by design: dt = 100 ms by
 default (we build it at dt = 20), 16-unit rings, class-label targets, its own timings and
@@ -23,7 +24,8 @@ NEUROGYM_ID = {
     "fdgo": "yang19.go-v0", "reactgo": "yang19.rtgo-v0", "delaygo": "yang19.dlygo-v0",
     "fdanti": "yang19.anti-v0", "reactanti": "yang19.rtanti-v0", "delayanti": "yang19.dlyanti-v0",
     "dm1": "yang19.dm1-v0", "dm2": "yang19.dm2-v0",
-    "contextdm1": "yang19.ctxdm1-v0", "contextdm2": "yang19.ctxdm2-v0", "multidm": "yang19.multidm-v0",
+    "contextdm1": "yang19.ctxdm1-v0", "contextdm2": "yang19.ctxdm2-v0",
+    "multidm": "yang19.multidm-v0",
     "delaydm1": "yang19.dlydm1-v0", "delaydm2": "yang19.dlydm2-v0",
     "contextdelaydm1": "yang19.ctxdlydm1-v0", "contextdelaydm2": "yang19.ctxdlydm2-v0",
     "multidelaydm": "yang19.multidlydm-v0",
@@ -43,7 +45,8 @@ _DELAY = {"fix1": ("fixation",), "stim1": ("stimulus",), "delay1": ("delay",), "
 _DM = {"fix1": ("fixation",), "stim1": ("stimulus",), "go1": ("decision",)}
 _DELAY_DM = {"fix1": ("fixation",), "stim1": ("stim1",), "delay1": ("delay",), "stim2": ("stim2",),
              "delay2": (), "go1": ("decision",)}
-_MATCH = {"fix1": ("fixation",), "stim1": ("sample",), "delay1": ("delay",), "go1": ("test", "decision")}
+_MATCH = {"fix1": ("fixation",), "stim1": ("sample",), "delay1": ("delay",),
+          "go1": ("test", "decision")}
 EPOCH_MAP = {
     "fdgo": _GO, "fdanti": _GO, "reactgo": _REACT, "reactanti": _REACT,
     "delaygo": _DELAY, "delayanti": _DELAY,

@@ -4,29 +4,23 @@ on constructed tables (capacity, Holm over the matched family, the C3 verdict an
 tested' rule)."""
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from lib import artifacts  # noqa: E402
-from lib.analysis import packing as A  # noqa: E402
-from lib.analysis.stats import holm, paired  # noqa: E402
-from lib.core.tasks import TASK_SETS  # noqa: E402
-from lib.core.train import TrainConfig, build_model  # noqa: E402
-from lib.experiments import battery, chapter_params, packing, sweep  # noqa: E402
-from lib.plots import packing as plots  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+from lib import artifacts
+from lib.analysis import packing as A
+from lib.analysis.stats import holm, paired
+from lib.core.tasks import TASK_SETS
+from lib.core import train as core
+from lib.core.ensemble import train_ensemble
+from lib.core.train import TrainConfig, build_model
+from lib.experiments import battery, chapter_params, packing, sweep
+from lib.experiments.runner import JobsFailed
+from lib.plots import packing as plots
+from helpers import tiny_config
 
 
 # ---------------------------------------------------------------- constructed tables
@@ -298,13 +292,6 @@ def test_smoke_sweep_is_shipped_and_trains_nothing(monkeypatch, capsys):
     assert (table.n_at_criterion <= table.K).all()
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
-    monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)
-    return tmp_path
-
-
 def test_sweep_trains_once_then_loads(store, monkeypatch, capsys):
     proto = battery.battery_spec("smoke", max_steps=4, eval_every=2, easy_steps=0)
     spec = packing.PackingSpec(TASK_SETS["conflict6"], (8,), (1, 2), ("none", "exc"), 1, proto,
@@ -371,23 +358,17 @@ def test_command_line_dry_run_prints_the_plan(capsys):
 
 # ---------------------------------------------------------------- P2(b) and P3: lineage in lib.core
 
-from lib.core import train as core  # noqa: E402
-from lib.core.ensemble import train_ensemble  # noqa: E402
-from lib.experiments.runner import JobsFailed  # noqa: E402
-
 SHARED = ("W_in", "W_rec", "b", "W_out", "b_out")
 
 
 def tiny(mechanism="exc", tasks=("fdgo",), **changes) -> TrainConfig:
-    base = dict(n_rec=8, seed=3, max_steps=4, batch_size=8, eval_every=2, eval_trials=8)
-    return TrainConfig(mechanism=mechanism, tasks=tasks, **(base | changes))
+    """A tiny network (seed 3) on one task by default: the parent of the stages below."""
+    return tiny_config(mechanism, tasks, **({"seed": 3} | changes))
 
 
 def _same(a, b) -> bool:
     return bool(torch.equal(a, b))
 
-
-import torch  # noqa: E402
 
 
 @pytest.mark.parametrize("mechanism", ["exc", "syn_prepost", "syn_lowrank", "hybrid"])

@@ -1,29 +1,24 @@
 """Smoke tests of the task and model chapters' figures: each returns a Figure (the budget table a
 Styler) on small inputs, and rejects empty ones."""
 
-import matplotlib
+from itertools import combinations
 
-matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from pandas.io.formats.style import Styler
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from pandas.io.formats.style import Styler  # noqa: E402
-
+from lib import plots as shared
 from lib.analysis import anatomy
-from lib.core import reference  # noqa: E402
-from lib.core import tasks as T  # noqa: E402
-from lib.core.model import ModulatedRNN  # noqa: E402
-from lib.plots import model as pm  # noqa: E402
-from lib.plots import tasks as pt  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+from lib.core import reference
+from lib.core import tasks as T
+from lib.core.model import ModulatedRNN
+from lib.experiments.battery import ABLATIONS, VARIANTS
+from lib.plots import model as pm
+from lib.plots import tasks as pt
 
 
 def test_trial_grid():
@@ -74,13 +69,6 @@ def test_mixture_figures(nets):
 
 
 # --- the shared palette: every variant distinguishable, also under colour-vision deficiency ---
-
-from itertools import combinations  # noqa: E402
-
-from matplotlib.colors import to_rgb  # noqa: E402
-
-from lib import plots as shared  # noqa: E402
-from lib.experiments.battery import ABLATIONS, VARIANTS  # noqa: E402
 
 # Machado, Oliveira & Fernandes (2009), severity 1, on linear sRGB
 _DEUTAN = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],

@@ -1,5 +1,5 @@
-"""lib.core.reference (task battery read-outs, fixture comparison) and lib.analysis.anatomy (budgets, mixtures,
-time-varying contexts)."""
+"""lib.core.reference (task battery read-outs, fixture comparison) and lib.analysis.anatomy
+(budgets, mixtures, time-varying contexts)."""
 
 import json
 import math

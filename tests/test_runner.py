@@ -8,20 +8,14 @@ import torch
 from lib import artifacts
 from lib.core.train import TrainConfig
 from lib.experiments import runner
+from helpers import tiny_config
 from tolerances import TRAINED_WEIGHTS
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
-    monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)
-    return tmp_path
-
-
 def tiny(seed: int, **kw) -> TrainConfig:
-    base = dict(mechanism="hybrid", tasks=("fdgo", "fdanti"), n_rec=8, seed=seed, max_steps=6,
-                batch_size=8, eval_every=3, eval_trials=8)
-    return TrainConfig(**(base | kw))
+    """A tiny hybrid network of ``seed`` (6 steps, so that ensembles and single runs can drift)."""
+    return tiny_config(**({"mechanism": "hybrid", "seed": seed, "max_steps": 6, "eval_every": 3}
+                          | kw))
 
 
 def _fails_on_two(x: int) -> None:

@@ -55,14 +55,6 @@ def calls(folder: Path) -> dict[int, int]:
     return out
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path / "artifacts"))
-    monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)  # `make test` sets it
-    monkeypatch.delenv("BOOK_DEVICE", raising=False)
-    return tmp_path / "artifacts"
-
-
 @pytest.fixture(scope="module")
 def ray_instance():
     """One local Ray instance for the tests that share it (run_sweep uses it and leaves it)."""

@@ -1,4 +1,5 @@
-"""lib.core.tasks: API, shapes, determinism, noise, validation, the generic renderer, no per-trial cost."""
+"""lib.core.tasks: API, shapes, determinism, noise, validation, the generic renderer, no per-trial
+cost."""
 
 import time
 
@@ -98,7 +99,8 @@ def test_bad_conditions():
                               ok.pre_offs, ok.post_ons))
     with pytest.raises(ValueError, match="negative"):
         T.render(T.Conditions("fdgo", ok.tdim, (T.Event("fix_in", np.array([0, -1, 0]), stim.offs,
-                                                        stim.strengths),), ok.pre_offs, ok.post_ons))
+                                                        stim.strengths),),
+                              ok.pre_offs, ok.post_ons))
     with pytest.raises(ValueError, match="shape"):
         T.Conditions("fdgo", ok.tdim, (T.Event("fix_in", np.zeros(2, int), np.zeros(2, int),
                                                np.ones(2)),), ok.pre_offs, ok.post_ons)
@@ -128,7 +130,8 @@ def _yang_loop_render(c: T.Conditions):
                 x[sl, i, 0] = 1
             elif e.kind == "stim":
                 m = e.mods[i]
-                x[sl, i, 1 + (m - 1) * 32:1 + m * 32] += T.ring_bump(e.locs[i:i + 1])[0] * e.strengths[i]
+                bump = T.ring_bump(e.locs[i:i + 1])[0] * e.strengths[i]
+                x[sl, i, 1 + (m - 1) * 32:1 + m * 32] += bump
             elif e.kind == "fix_out":
                 y[sl, i, 0] = 0.8
             else:
@@ -150,7 +153,8 @@ def _random_conditions(rng, B=12, Tn=30) -> T.Conditions:
     for kind in ("fix_in", "stim", "stim", "fix_out", "out", "stim", "fix_in", "out"):
         locs = rng.uniform(0, 2 * np.pi, B) if kind in ("stim", "out") else None
         mods = rng.integers(1, 3, B) if kind == "stim" else None
-        events.append(T.Event(kind, steps(Tn), steps(Tn + 10), rng.uniform(0.5, 1.5, B), locs, mods))
+        strengths = rng.uniform(0.5, 1.5, B)
+        events.append(T.Event(kind, steps(Tn), steps(Tn + 10), strengths, locs, mods))
     return T.Conditions("fdgo", Tn, tuple(events), steps(Tn + 5), steps(Tn + 5))
 
 

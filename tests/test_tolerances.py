@@ -16,6 +16,7 @@ from lib.core import tasks
 from lib.core.train import TrainConfig, train
 from lib.experiments import battery
 from lib.experiments import dynamics as dynamics_experiment
+from helpers import tiny_config
 from tolerances import (ANALYSIS, FLOAT32_EPS, RENDERED_TRIALS, TRAINED_WEIGHTS,
                         assert_tree_close)
 
@@ -54,10 +55,8 @@ def test_analysis_tolerance_fails_a_network_changed_by_one_part_in_a_thousand():
                           ANALYSIS)
 
 
-def _tiny(**changes) -> TrainConfig:
-    base = dict(mechanism="hybrid", tasks=("fdgo", "fdanti"), n_rec=8, seed=0, max_steps=20,
-                batch_size=8, eval_every=10, eval_trials=8)
-    return TrainConfig(**(base | changes))
+def _tiny_run(**changes) -> TrainConfig:
+    return tiny_config("hybrid", **({"max_steps": 20, "eval_every": 10} | changes))
 
 
 def _weights(cfg: TrainConfig, threads: int) -> dict[str, torch.Tensor]:
@@ -70,10 +69,10 @@ def _weights(cfg: TrainConfig, threads: int) -> dict[str, torch.Tensor]:
 
 
 def test_trained_weights_tolerance_passes_other_threads_and_fails_another_learning_rate():
-    base = _weights(_tiny(), 1)
-    for name, w in _weights(_tiny(), 2).items():
+    base = _weights(_tiny_run(), 1)
+    for name, w in _weights(_tiny_run(), 2).items():
         torch.testing.assert_close(w, base[name], **TRAINED_WEIGHTS)
-    nudged = _weights(_tiny(lr=_tiny().lr * (1 + PLANTED)), 1)
+    nudged = _weights(_tiny_run(lr=_tiny_run().lr * (1 + PLANTED)), 1)
     with pytest.raises(AssertionError):
         for name, w in nudged.items():
             torch.testing.assert_close(w, base[name], **TRAINED_WEIGHTS)

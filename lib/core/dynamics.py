@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from lib.core.checks import check_nonnegative_int, check_number, check_positive_int
+from lib.core.checks import check_nonnegative_int, check_number
 from lib.core.model import ModulatedRNN
 
 SPEED_TOL = 1e-8
@@ -249,9 +249,10 @@ def fixed_points(model: ModulatedRNN, u, c, n_init: int = 128, seed: int = 0, *,
 
     Starts from ``init`` (M, N) if given (e.g. states visited by trials), ``n_init`` random
     states drawn from ``seed``, and these after ``relax_steps`` steps of the map; minimises
-    |F(r) - r|^2 for all of them in one batch (:func:`solve`), keeps the states with speed < ``tol`` and merges duplicates closer than
-    ``merge_tol`` (RMS rate distance). Returns :class:`FixedPoints` (points (P, N), speeds (P,),
-    eigenvalues of the map's Jacobian (P, N) complex)."""
+    |F(r) - r|^2 for all of them in one batch (:func:`solve`), keeps the states with speed < ``tol``
+    and merges duplicates closer than ``merge_tol`` (RMS rate distance). Returns
+    :class:`FixedPoints` (points (P, N), speeds (P,), eigenvalues of the map's Jacobian (P, N)
+    complex)."""
     _check_solver(n_init, seed, tol, merge_tol, relax_steps)
     fmap = freeze(model, u, c, syn_context)
     if fmap.h.dim() != 1:

@@ -1,6 +1,7 @@
 """Yang et al. (2019) read-outs: population vector, performance (``get_perf``) and the lsq loss.
 
-Shapes are time-major as in :mod:`lib.core.tasks`: ``y_hat`` (T, B, 33) network outputs (0 = fixation,
+Shapes are time-major as in :mod:`lib.core.tasks`: ``y_hat`` (T, B, 33) network outputs (0 =
+fixation,
 1..32 = response ring), ``y_loc`` (T, B) target angle in rad (-1 = fixate), ``c_mask`` (T, B, 33).
 Every function accepts numpy arrays or torch tensors.
 """

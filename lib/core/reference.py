@@ -214,7 +214,8 @@ def example_batches(tasks, seed: int = 0, batch_size: int = 2) -> dict[str, T.Ba
 
 def noise_summary(task: str, seed: int = 0, batch_size: int = 64) -> str:
     """A sentence with the measured mean and s.d. of the input noise ``render(noise=True)`` adds
-    (noisy minus noise-free rendering of the same conditions) against ``lib.core.tasks.INPUT_NOISE``."""
+    (noisy minus noise-free rendering of the same conditions) against
+    ``lib.core.tasks.INPUT_NOISE``."""
     rng = np.random.default_rng(_check_n("seed", seed, lo=0))
     c = T.sample_conditions(task, _check_n("batch_size", batch_size), rng)
     noise = T.render(c, noise=True, rng=rng).x - T.render(c).x

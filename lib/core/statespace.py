@@ -95,7 +95,8 @@ def context_drive(model: ModulatedRNN, batches, seed: int = 0, rates=None) -> np
 
 def pca(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """PCA of samples X (S, N) from the eigendecomposition of their covariance: (mean (N,),
-    components (N, N) as columns, variances (N,) descending). Signs are fixed so each component's largest-magnitude entry is positive."""
+    components (N, N) as columns, variances (N,) descending). Signs are fixed so each component's
+    largest-magnitude entry is positive."""
     X = np.asarray(X, dtype=np.float64)
     mean = X.mean(0)
     Xc = X - mean

@@ -5,23 +5,25 @@ A faithful NumPy re-implementation of ``task.py`` of Yang, Joglekar, Song, Newso
 
 **Sample.** One sampler per task (the registry :data:`SAMPLERS`: each name bound to its family's
 function, ``_fdgo_``, ``_dm_``, ... with the task's arguments) draws a batch of explicit conditions
-(:class:`Conditions`): the timing is shared by the whole batch (so every trial has ``tdim`` steps), as in
-Yang; angles, strengths, coherences and match flags are drawn per trial; stimulus modalities are drawn
-per batch (Go/Anti families, per stimulus in DMS/DMC) exactly where Yang draws them. The conditions are
-the list of Yang's ``Trial.add`` calls (:class:`Event`) plus the cost-mask arguments and the epochs.
+(:class:`Conditions`): the timing is shared by the whole batch (so every trial has ``tdim`` steps),
+as in Yang; angles, strengths, coherences and match flags are drawn per trial; stimulus modalities
+are drawn per batch (Go/Anti families, per stimulus in DMS/DMC) exactly where Yang draws them. The
+conditions are the list of Yang's ``Trial.add`` calls (:class:`Event`) plus the cost-mask arguments
+and the epochs.
 
-**Render.** :func:`render` turns any conditions into tensors (time-major, ``T = tdim``, ``B`` trials):
+**Render.** :func:`render` turns any conditions into tensors (time-major, ``T = tdim``, ``B``
+trials):
 
 - ``x`` (T, B, 65): channel 0 fixation input (1 on each ``fix_in`` window), channels ``1+32(m-1) ..
   32m`` ring ``m`` in {1, 2}; a ``stim`` event at angle ``theta`` with strength ``s`` adds
-  ``s * 0.8 * exp(-d_k^2 / 2)`` to unit k on its window, with ``d_k = dist(theta, 2 pi k / 32) / (pi / 8)``
-  and ``dist`` the periodic distance; stimuli add up.
-- ``y`` (T, B, 33): baseline 0.05; output 0 is set to 0.8 on each ``fix_out`` window; an ``out`` event
-  adds ``s * 0.8 * exp(-d_k^2 / 2)`` to outputs 1..32 on its window (peak 0.85).
+  ``s * 0.8 * exp(-d_k^2 / 2)`` to unit k on its window, with
+  ``d_k = dist(theta, 2 pi k / 32) / (pi / 8)`` and ``dist`` the periodic distance; stimuli add up.
+- ``y`` (T, B, 33): baseline 0.05; output 0 is set to 0.8 on each ``fix_out`` window; an ``out``
+  event adds ``s * 0.8 * exp(-d_k^2 / 2)`` to outputs 1..32 on its window (peak 0.85).
 - ``y_loc`` (T, B): the response angle (rad) on ``out`` windows, -1 where the network should fixate.
-- ``c_mask`` (T, B, 33): Yang's cost mask, 0 on ``[0, 5)`` (the first 100 ms), 1 on ``[5, pre_off)``,
-  0 on ``[pre_off, post_on)`` (100 ms grace after the response cue), 5 on ``[post_on, T)``; the pre
-  window wins where they overlap; column 0 (fixation) doubled.
+- ``c_mask`` (T, B, 33): Yang's cost mask, 0 on ``[0, 5)`` (the first 100 ms), 1 on
+  ``[5, pre_off)``, 0 on ``[pre_off, post_on)`` (100 ms grace after the response cue), 5 on
+  ``[post_on, T)``; the pre window wins where they overlap; column 0 (fixation) doubled.
 
 Event windows are half-open step ranges ``[on, off)`` (Python slice semantics of Yang's
 ``x[on:off]``); an empty window (``off <= on``, e.g. ``off = 0``) adds nothing. Rendering is
@@ -62,7 +64,8 @@ TASKS: tuple[str, ...] = (
 )
 TASK_SETS: dict[str, tuple[str, ...]] = {
     "all": TASKS,
-    "core8": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2", "dmsgo", "dmsnogo"),
+    "core8": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2", "dmsgo",
+              "dmsnogo"),
     # three conflict pairs (same stimuli, opposite or context-gated answers): the quick book
     "conflict6": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2"),
 }
@@ -191,7 +194,8 @@ def _const(B: int, value: int | float, dtype: type) -> np.ndarray:
 
 def _event(kind: str, B: int, tdim: int, locs=None, ons=None, offs=None, strengths=None,
            mods=None) -> Event:
-    """An :class:`Event` from Yang-style arguments (scalars broadcast to the batch, None resolved)."""
+    """An :class:`Event` from Yang-style arguments (scalars broadcast to the batch, None
+    resolved)."""
     return Event(kind, _const(B, 0 if ons is None else int(ons), np.int64),
                  _const(B, tdim if offs is None else int(offs), np.int64),
                  _const(B, 1.0, np.float64) if strengths is None else strengths,
@@ -213,7 +217,8 @@ def _steps(ms: float) -> int:
 
 
 def _pick(rng: np.random.Generator, values) -> float:
-    """One value drawn uniformly from ``values`` (a per-batch choice, Yang's ``rng.choice(values)``)."""
+    """One value drawn uniformly from ``values`` (a per-batch choice, Yang's
+    ``rng.choice(values)``)."""
     return values[rng.integers(len(values))]
 
 
@@ -228,7 +233,8 @@ def _signs(rng: np.random.Generator, B: int) -> np.ndarray:
 
 
 def _two_locs(rng: np.random.Generator, B: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two stimulus angles separated by U(0.5 pi, 1.5 pi) in a random direction (Yang's DM tasks)."""
+    """Two stimulus angles separated by U(0.5 pi, 1.5 pi) in a random direction (Yang's DM
+    tasks)."""
     dist = rng.uniform(0.5 * np.pi, 1.5 * np.pi, B) * _signs(rng, B)
     loc1 = rng.uniform(0, 2 * np.pi, B)
     return loc1, (loc1 + dist) % (2 * np.pi)
@@ -258,7 +264,8 @@ def _fdgo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Condition
           _event("fix_out", B, tdim, offs=fix_off),
           _event("out", B, tdim, resp, ons=fix_off)]
     return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off), "go1": (fix_off, None)})
+                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off),
+                        "go1": (fix_off, None)})
 
 
 def _reactgo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Conditions:
@@ -277,7 +284,8 @@ def _reactgo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Condit
 
 
 def _delaygo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Conditions:
-    """Dly Go / Dly Anti: stimulus on {300,500,700} ms for {200,400,600} ms, delay {200,400,800,1600}."""
+    """Dly Go / Dly Anti: stimulus on {300,500,700} ms for {200,400,600} ms, delay
+    {200,400,800,1600}."""
     locs = rng.uniform(0, 2 * np.pi, B)
     stim_on = _steps(_pick(rng, (300, 500, 700)))
     stim_off = stim_on + _steps(_pick(rng, (200, 400, 600)))
@@ -317,7 +325,8 @@ def _dm_(task: str, B: int, rng: np.random.Generator, mod: int,
           _event("fix_out", B, tdim, offs=fix_off),
           _event("out", B, tdim, _choose(s1, s2, loc1, loc2), ons=fix_off)]
     return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off), "go1": (fix_off, None)})
+                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off),
+                        "go1": (fix_off, None)})
 
 
 def _modality_strengths(rng: np.random.Generator, B: int, attend: int | str, cohs):
@@ -357,7 +366,8 @@ def _contextdm_(task: str, B: int, rng: np.random.Generator, attend: int | str,
           _event("fix_out", B, tdim, offs=fix_off),
           _event("out", B, tdim, _choose(c1, c2, loc1, loc2), ons=fix_off)]
     return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off), "go1": (fix_off, None)})
+                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off),
+                        "go1": (fix_off, None)})
 
 
 def _delaydm_timing(rng: np.random.Generator):
@@ -374,7 +384,8 @@ def _delaydm_timing(rng: np.random.Generator):
 
 
 def _delaydm_(task: str, B: int, rng: np.random.Generator, mod: int) -> Conditions:
-    """Dly DM 1/2: two stimuli on ring ``mod`` separated by a delay; coherence {0.08, 0.16, 0.32}."""
+    """Dly DM 1/2: two stimuli on ring ``mod`` separated by a delay; coherence
+    {0.08, 0.16, 0.32}."""
     loc1, loc2 = _two_locs(rng, B)
     s1, s2 = _genstim(rng, B, DELAYDM_COHERENCES)
     on1, off1, on2, off2, fix_off, tdim, epochs = _delaydm_timing(rng)
@@ -402,7 +413,8 @@ def _contextdelaydm_(task: str, B: int, rng: np.random.Generator, attend: int | 
 
 
 def _match_events(B: int, tdim: int, loc1, loc2, on1, off1, on2, mod1, mod2, go: np.ndarray):
-    """Sample / test events of the match tasks: respond to the test where ``go``, else keep fixating.
+    """Sample / test events of the match tasks: respond to the test where ``go``, else keep
+    fixating.
 
     Fixation input stays on throughout; the test stays on to the end. A no-go trial keeps the
     fixation target to the end (``fix_out`` off = tdim) and has an empty response window (off = 0).
@@ -417,10 +429,12 @@ def _match_events(B: int, tdim: int, loc1, loc2, on1, off1, on2, mod1, mod2, go:
 
 
 def _dms_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> Conditions:
-    """DMS / DNMS: match with p = 0.5; a non-match test is U(pi/9, 17 pi/9) away in a random direction.
+    """DMS / DNMS: match with p = 0.5; a non-match test is U(pi/9, 17 pi/9) away in a random
+    direction.
 
-    Sample on {200,400,600} ms for {200,400,600}, delay {200,400,800,1600}, test for 500 ms to the end;
-    sample and test rings are drawn independently per batch. DMS goes on match, DNMS on non-match.
+    Sample on {200,400,600} ms for {200,400,600}, delay {200,400,800,1600}, test for 500 ms to the
+    end; sample and test rings are drawn independently per batch. DMS goes on match, DNMS on
+    non-match.
     """
     mod1, mod2 = _pick(rng, (1, 2)), _pick(rng, (1, 2))
     match = rng.integers(2, size=B)
@@ -439,7 +453,8 @@ def _dms_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> C
 
 
 def _dmc_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> Conditions:
-    """DMC / DNMC: angles from {0.1, 0.3, ..., 1.9} pi, category = angle < pi; test lasts {200,400,600}.
+    """DMC / DNMC: angles from {0.1, 0.3, ..., 1.9} pi, category = angle < pi; test lasts
+    {200,400,600}.
 
     Otherwise as DMS (match = same category, p = 0.5 since both angles are drawn independently).
     """
@@ -500,7 +515,8 @@ def _sampler(task: str, easy: bool) -> Sampler:
 # ---------------------------------------------------------------------------------------------
 def _check_task(task) -> str:
     if not isinstance(task, str) or task not in SAMPLERS:
-        raise ValueError(f"task={task!r} is not a Yang et al. (2019) task; allowed: {', '.join(TASKS)}")
+        raise ValueError(f"task={task!r} is not a Yang et al. (2019) task; "
+                         f"allowed: {', '.join(TASKS)}")
     return task
 
 
@@ -571,7 +587,8 @@ def _attend(c: Conditions, ring: int) -> np.ndarray:
 def _go_nogo(c: Conditions, category: bool, nogo_on_match: bool) -> np.ndarray:
     stims = _stims(c)
     if len(stims) != 2:
-        raise ValueError(f"{c.task}: a match trial has a sample and a test, got {len(stims)} stimuli")
+        raise ValueError(f"{c.task}: a match trial has a sample and a test, "
+                         f"got {len(stims)} stimuli")
     sample, test = stims
     if category:  # DMC: same category = same side of pi
         match = (sample.locs < np.pi) == (test.locs < np.pi)
@@ -608,7 +625,8 @@ def target_under(conditions: Conditions, rule: str) -> np.ndarray | None:
     partner); raises ValueError for a name that is not a task.
     """
     if not isinstance(conditions, Conditions):
-        raise ValueError(f"conditions must be a Conditions instance, got {type(conditions).__name__}")
+        raise ValueError("conditions must be a Conditions instance, "
+                         f"got {type(conditions).__name__}")
     rule, task = _check_task(rule), conditions.task
     if task not in _RULES or rule not in (task, COUNTERPARTS.get(task)):
         return None
@@ -657,13 +675,14 @@ def _segments(c: Conditions, ons: np.ndarray, offs: np.ndarray, shared: np.ndarr
     for a in (c.pre_offs, c.post_ons):
         breaks.update(a[:1].tolist() if (a == a[0]).all() else np.unique(a).tolist())
     if min(breaks) < 0:
-        raise ValueError(f"{c.task}: negative on/off steps are not allowed (Yang's slices would wrap)")
+        raise ValueError(f"{c.task}: negative on/off steps are not allowed "
+                         "(Yang's slices would wrap)")
     return sorted(t for t in breaks if t < c.tdim)
 
 
 def _add(rows_arr: np.ndarray, rows, lo: int, vals: np.ndarray) -> None:
-    """``rows_arr[rows, :, lo:lo + C] += vals`` for vals (B, C) float64: the sum is rounded to float32
-    once per event, exactly as Yang's in-place adds."""
+    """``rows_arr[rows, :, lo:lo + C] += vals`` for vals (B, C) float64: the sum is rounded to
+    float32 once per event, exactly as Yang's in-place adds."""
     view = rows_arr[:, :, lo:lo + vals.shape[1]]
     if isinstance(rows, slice):
         view[rows] += vals
@@ -684,8 +703,8 @@ def _expand(rows: tuple[np.ndarray, ...], starts: np.ndarray, T: int) -> list[np
 
     All outputs are contiguous views of ONE allocation: freed multi-MB blocks are handed back to the
     OS by glibc until its mmap threshold has adapted, and with several blocks per batch that costs
-    hundreds of page faults per batch (measured ~2 ms per batch in this project's VM); one block keeps
-    the heap reusable.
+    hundreds of page faults per batch (measured ~2 ms per batch in this project's VM); one block
+    keeps the heap reusable.
     """
     idx = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, T)))  # (T,) segment of step t
     sizes = [T * prod(r.shape[1:]) for r in rows]
@@ -712,7 +731,8 @@ def render(conditions: Conditions, noise: bool = False,
     (required then).
     """
     if not isinstance(conditions, Conditions):
-        raise ValueError(f"conditions must be a Conditions instance, got {type(conditions).__name__}")
+        raise ValueError("conditions must be a Conditions instance, "
+                         f"got {type(conditions).__name__}")
     c, events = conditions, conditions.events
     T, B = c.tdim, c.batch_size
     ons = np.array([e.ons for e in events], np.int64).reshape(-1, B)  # (E, B)
@@ -760,8 +780,10 @@ def render(conditions: Conditions, noise: bool = False,
     x, y, y_loc, c_mask = _expand((xr, yr, lr, cr), starts, T)
     if noise:
         if rng is None:
-            raise ValueError("rng=None: render(noise=True) needs a numpy.random.Generator or int seed")
-        x += np.float32(INPUT_NOISE) * _as_generator(rng, "rng").standard_normal(x.shape, np.float32)
+            raise ValueError("rng=None: render(noise=True) needs a numpy.random.Generator or "
+                             "int seed")
+        draws = _as_generator(rng, "rng").standard_normal(x.shape, np.float32)
+        x += np.float32(INPUT_NOISE) * draws
     return Batch(c.task, x, y, y_loc, c_mask, c, dict(c.epochs))
 
 

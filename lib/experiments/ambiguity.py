@@ -349,7 +349,8 @@ def robustness(res: dict, criterion: float = 0.9) -> dict[str, np.ndarray]:
     labels, lam, perf = ordered_curves(res)
     clean = perf[:, 0]
     ok = clean >= criterion
-    auc = np.where(ok, np.trapezoid(perf, lam, axis=1) / (lam[-1] - lam[0]) / np.maximum(clean, 1e-9)
+    auc = np.where(ok, np.trapezoid(perf, lam, axis=1) / (lam[-1] - lam[0])
+                   / np.maximum(clean, 1e-9)
                    if len(lam) > 1 else 1.0, np.nan)
     l_leave = np.full(len(labels), np.nan)
     for q in np.flatnonzero(ok):

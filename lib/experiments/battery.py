@@ -54,8 +54,8 @@ ABLATIONS: dict[str, tuple[str, str]] = {
     "hybrid_frozen_exc": ("hybrid", "freeze_exc"),
     "hybrid_frozen_syn": ("hybrid", "freeze_syn"),
 }
-"""Hybrid networks trained with one pathway frozen at its random initial values (N(0, mod_init_std^2)
-per entry, as every pathway starts; not zero modulation)."""
+"""Hybrid networks trained with one pathway frozen at its random initial values
+(N(0, mod_init_std^2) per entry, as every pathway starts; not zero modulation)."""
 
 ARMS: dict[str, str] = {
     "standard": "E1's protocol",

@@ -501,9 +501,11 @@ def e1_networks(spec: BatterySpec, labels: Sequence[str], workers: int = 2,
 
 
 __all__ = ["DT_MS", "MODES", "ASSIGNMENTS", "ASSIGNMENT_NAMES", "SPLIT", "UNIFORM",
-           "NETWORK_LABELS", "SENSITIVITY_LABELS", "TIMESCALES_PARAMS", "TimescalesSpec", "fast_filter", "slow_filter",
+           "NETWORK_LABELS", "SENSITIVITY_LABELS", "TIMESCALES_PARAMS", "TimescalesSpec",
+           "fast_filter", "slow_filter",
            "Modulation", "run_sequence", "draw_index", "blocked_schedule",
            "interleaved_schedule", "since_switch", "sequence_trials", "sequence_noise",
-           "assignments_for", "probe_network", "timescales_key", "timescales_artifact", "sequence_forwards", "timescales_seconds",
+           "assignments_for", "probe_network", "timescales_key", "timescales_artifact",
+           "sequence_forwards", "timescales_seconds",
            "tau_fast_specs", "labels_at", "timescales_part", "run_timescales", "run_tau_fast",
            "e1_networks"]
