@@ -227,6 +227,7 @@ def test_c1_leaves_out_tasks_that_need_no_context():
     assert table.loc["exc", "params/task"] == 16
 
 
+@pytest.mark.slow
 def test_probe_network_on_a_tiny_network():
     cfg = TrainConfig(mechanism="hybrid", tasks=("fdgo", "fdanti", "delaygo"), n_rec=16,
                       max_steps=5, eval_every=5, eval_trials=16, batch_size=16)

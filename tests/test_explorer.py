@@ -70,6 +70,7 @@ def test_the_widget_shows_the_redrawn_views_as_png(explorer):
     assert explorer.image.value != before and explorer.image in explorer.box.children
 
 
+@pytest.mark.slow
 def test_clean_setting_is_E2s_clean_probe(smoke, explorer):
     spec, nets, probes = smoke
     i, j = spec.tasks.index(PAIR[0]), spec.tasks.index(PAIR[1])
@@ -151,6 +152,7 @@ def test_chapter_parameters(smoke):
             E6.chapter_choice(chapter_params("explorer", "smoke", **bad), views)
 
 
+@pytest.mark.slow
 def test_gallery(smoke):
     spec, nets, _ = smoke
     labels, lams = ["exc", "syn_prepost"], (0.0, 0.5, 1.0)

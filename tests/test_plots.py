@@ -129,6 +129,7 @@ def test_text_colour_contrasts_with_its_cell():
     assert shared.text_color(magma(1.0)) == "w" and shared.text_color(magma(0.0)) == "k"
 
 
+@pytest.mark.slow
 def test_lesion_maps_show_every_seed_and_the_random_control():
     from lib.plots import battery as pb
     rng = np.random.default_rng(0)

@@ -65,6 +65,7 @@ def test_compare_detects_differences(tmp_path):
     assert not reference.compare(j, n)["epochs"]
 
 
+@pytest.mark.slow
 def test_compare_all_table():
     table = reference.compare_all(FIXTURES)
     assert len(table) == len(reference.fixture_pairs(FIXTURES))

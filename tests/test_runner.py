@@ -24,6 +24,7 @@ def _fails_on_two(x: int) -> None:
     artifacts.save("job", {"x": x}, x)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failing_job_is_reported_and_the_others_are_kept(store, workers):
     with pytest.raises(runner.JobsFailed, match=r"\('b', 2\): ValueError: bad job 2") as err:

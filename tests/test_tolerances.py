@@ -68,6 +68,7 @@ def _weights(cfg: TrainConfig, threads: int) -> dict[str, torch.Tensor]:
         torch.set_num_threads(before)
 
 
+@pytest.mark.slow
 def test_trained_weights_tolerance_passes_other_threads_and_fails_another_learning_rate():
     base = _weights(_tiny_run(), 1)
     for name, w in _weights(_tiny_run(), 2).items():

@@ -41,10 +41,11 @@ def popvec(y_ring):
         sin = torch.as_tensor(np.sin(pref), device=y.device)
         theta = torch.remainder(torch.atan2((y @ sin) / total, (y @ cos) / total), 2 * np.pi)
         return torch.where(theta < 2 * np.pi, theta, 0.0)
-    y = np.asarray(y_ring, dtype=np.float64)
-    total = y.sum(-1)
-    theta = np.mod(np.arctan2((y @ np.sin(pref)) / total, (y @ np.cos(pref)) / total), 2 * np.pi)
-    return np.where(theta < 2 * np.pi, theta, 0.0)  # mod(-1e-17, 2 pi) rounds to 2 pi
+    y_np = np.asarray(y_ring, dtype=np.float64)
+    total_np = y_np.sum(-1)
+    theta_np = np.mod(np.arctan2((y_np @ np.sin(pref)) / total_np,
+                                 (y_np @ np.cos(pref)) / total_np), 2 * np.pi)
+    return np.where(theta_np < 2 * np.pi, theta_np, 0.0)  # mod(-1e-17, 2 pi) rounds to 2 pi
 
 
 def performance(y_hat, y_loc) -> np.ndarray:

@@ -85,7 +85,7 @@ def _check_n(name: str, n, lo: int = 1) -> int:
 def _rings(family: str, stims: list[T.Event]) -> str:
     """Which rings the stimuli of one trial use: "1", "2" or "1+2", and for the matching tasks
     "sample ring→test ring" (e.g. "1→2")."""
-    mods = [int(e.mods[0]) for e in stims]
+    mods = [int(e.rings()[0]) for e in stims]
     if family == "Matching":
         return f"{mods[0]}→{mods[1]}"
     return "+".join(str(m) for m in sorted(set(mods)))
@@ -120,19 +120,19 @@ def _trial_row(task: str, family: str, c: T.Conditions) -> dict:
     row["rings"] = _rings(family, stims)
     go = bool(out.offs[0] > out.ons[0])
     row["go"] = go
-    row["target (rad)"] = float(out.locs[0]) if go else np.nan
+    row["target (rad)"] = float(out.angles()[0]) if go else np.nan
     row.update({"coherence": np.nan, "mean strength": np.nan, "separation (rad)": np.nan,
                 "congruent": np.nan, "match": np.nan})
     if family in ("Decision making", "Delayed decision making"):
         s1, s2 = _decisive_pair(task, [e.strengths for e in stims])
         row["coherence"] = float(abs(s1[0] - s2[0]) / 2)
         row["mean strength"] = float((s1[0] + s2[0]) / 2)
-        row["separation (rad)"] = float(_periodic(stims[0].locs, stims[1].locs)[0])
+        row["separation (rad)"] = float(_periodic(stims[0].angles(), stims[1].angles())[0])
         if len(stims) == 4 and not task.startswith("multi"):  # do the two rings agree?
             s = [float(e.strengths[0]) for e in stims]
             row["congruent"] = float((s[0] > s[1]) == (s[2] > s[3]))
     elif family == "Matching":
-        a, b = float(stims[0].locs[0]), float(stims[1].locs[0])
+        a, b = float(stims[0].angles()[0]), float(stims[1].angles()[0])
         row["match"] = float(a == b if task.startswith("dms") else (a < np.pi) == (b < np.pi))
     return row
 

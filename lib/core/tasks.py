@@ -40,6 +40,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
+from typing import cast
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from math import prod, sqrt
@@ -134,6 +135,18 @@ class Event:
     locs: np.ndarray | None = None
     mods: np.ndarray | None = None
 
+    def angles(self) -> np.ndarray:
+        """``locs``, which every ``stim`` and ``out`` event has (ValueError for the others)."""
+        if self.locs is None:
+            raise ValueError(f"a {self.kind} event has no locs")
+        return self.locs
+
+    def rings(self) -> np.ndarray:
+        """``mods``, which every ``stim`` event has (ValueError for the others)."""
+        if self.mods is None:
+            raise ValueError(f"a {self.kind} event has no mods")
+        return self.mods
+
 
 @dataclass(frozen=True, eq=False)
 class Conditions:
@@ -187,7 +200,7 @@ class Conditions:
 def _const(B: int, value: int | float, dtype: type) -> np.ndarray:
     """A read-only (B,) array filled with ``value``: the batch-shared arguments of the sampled
     events, cached because allocating them is a sizeable part of sampling a batch."""
-    a = np.full(B, value, dtype=dtype)
+    a: np.ndarray = np.full(B, value, dtype=dtype)
     a.flags.writeable = False
     return a
 
@@ -500,7 +513,8 @@ SAMPLERS: dict[str, Sampler] = {  # Yang's rule name -> sampler of one batch (B,
 """The task registry, in the order of :data:`TASKS` (a test checks both name the same tasks)."""
 
 EASY_SAMPLERS: dict[str, Sampler] = {  # Yang's easy_task=True: DM coherences x10
-    name: partial(SAMPLERS[name], cohs=EASY_DM_COHERENCES) for name in EASY_TASKS
+    name: partial(cast(Callable[..., Conditions], SAMPLERS[name]), cohs=EASY_DM_COHERENCES)
+    for name in EASY_TASKS
 }
 
 
@@ -572,16 +586,17 @@ def _pro_anti(c: Conditions, anti: bool) -> np.ndarray:
     stims = _stims(c)
     if len(stims) != 1:
         raise ValueError(f"{c.task}: a Go/Anti trial has one stimulus, got {len(stims)}")
-    locs = stims[0].locs
+    locs = stims[0].angles()
     return (locs + np.pi) % (2 * np.pi) if anti else np.array(locs, dtype=np.float64)
 
 
 def _attend(c: Conditions, ring: int) -> np.ndarray:
-    on_ring = [e for e in _stims(c) if (e.mods == ring).all()]
+    on_ring = [e for e in _stims(c) if bool((e.rings() == ring).all())]
     if len(on_ring) != 2:
         raise ValueError(f"{c.task}: ring {ring} should carry two stimuli, has {len(on_ring)}")
     first, second = on_ring  # Yang's order: stimulus 1 (loc1) then stimulus 2 (loc2)
-    return _choose(first.strengths, second.strengths, first.locs, second.locs).astype(np.float64)
+    return _choose(first.strengths, second.strengths, first.angles(),
+                   second.angles()).astype(np.float64)
 
 
 def _go_nogo(c: Conditions, category: bool, nogo_on_match: bool) -> np.ndarray:
@@ -589,14 +604,14 @@ def _go_nogo(c: Conditions, category: bool, nogo_on_match: bool) -> np.ndarray:
     if len(stims) != 2:
         raise ValueError(f"{c.task}: a match trial has a sample and a test, "
                          f"got {len(stims)} stimuli")
-    sample, test = stims
+    sample, test = stims[0].angles(), stims[1].angles()
     if category:  # DMC: same category = same side of pi
-        match = (sample.locs < np.pi) == (test.locs < np.pi)
+        match = (sample < np.pi) == (test < np.pi)
     else:  # DMS: same angle (periodic distance)
-        d = np.abs(sample.locs - test.locs) % (2 * np.pi)
+        d = np.abs(sample - test) % (2 * np.pi)
         match = np.minimum(d, 2 * np.pi - d) < 1e-9
     go = match != nogo_on_match
-    return np.where(go, test.locs, -1.0).astype(np.float64)
+    return np.where(go, test, -1.0).astype(np.float64)
 
 
 _RULES: dict[str, Callable[[Conditions], np.ndarray]] = {
@@ -743,14 +758,15 @@ def render(conditions: Conditions, noise: bool = False,
     k_on = [bisect_left(start_list, t) for t in ons[:, 0].tolist()]  # first row of a shared window
     k_off = [bisect_left(start_list, t) for t in offs[:, 0].tolist()]
     # One bump computation per distinct locs array (stim and out events often share them).
-    loc_index = {id(e.locs): e.locs for e in events if e.kind in ("stim", "out")}
-    loc_index = {key: (u, locs) for u, (key, locs) in enumerate(loc_index.items())}
-    unit = ring_bump(np.concatenate([locs for _, locs in loc_index.values()])).reshape(
-        -1, B, N_RING) if loc_index else None
+    distinct = {id(e.locs): e.angles() for e in events if e.kind in ("stim", "out")}
+    loc_index = {key: u for u, key in enumerate(distinct)}
+    unit = (ring_bump(np.concatenate(list(distinct.values()))).reshape(-1, B, N_RING)
+            if distinct else np.zeros((0, B, N_RING)))
     xr = np.zeros((K, B, N_INPUT), np.float32)
     yr = np.full((K, B, N_OUTPUT), 0.05, np.float32)
     lr = np.full((K, B), -1.0, np.float32)
     for i, e in enumerate(events):
+        rows: slice | np.ndarray
         if shared[i]:
             rows = slice(k_on[i], k_off[i])
         else:
@@ -761,18 +777,19 @@ def render(conditions: Conditions, noise: bool = False,
         elif e.kind == "fix_out":
             _set(yr[:, :, 0], rows, 0.8)
         elif e.kind == "stim":
-            bump = unit[loc_index[id(e.locs)][0]] * e.strengths[:, None]
-            m = int(e.mods[0])
-            if m in (1, 2) and (e.mods == m).all():
+            bump = unit[loc_index[id(e.locs)]] * e.strengths[:, None]
+            mods = e.rings()
+            m = int(mods[0])
+            if m in (1, 2) and (mods == m).all():
                 _add(xr, rows, 1 + (m - 1) * N_RING, bump)
             else:  # per-trial rings: zero bumps leave the other trials unchanged
-                if not np.isin(e.mods, (1, 2)).all():
-                    raise ValueError(f"{c.task}: stim mods must be 1 or 2, got {np.unique(e.mods)}")
-                for lo, sel in ((1, e.mods == 1), (1 + N_RING, e.mods == 2)):
+                if not np.isin(mods, (1, 2)).all():
+                    raise ValueError(f"{c.task}: stim mods must be 1 or 2, got {np.unique(mods)}")
+                for lo, sel in ((1, mods == 1), (1 + N_RING, mods == 2)):
                     _add(xr, rows, lo, np.where(sel[:, None], bump, 0.0))
         else:  # out
-            _add(yr, rows, 1, unit[loc_index[id(e.locs)][0]] * e.strengths[:, None])
-            _set(lr, rows, e.locs)
+            _add(yr, rows, 1, unit[loc_index[id(e.locs)]] * e.strengths[:, None])
+            _set(lr, rows, e.angles())
     s = starts[:, None]
     w = np.where((s >= _PRE_ON) & (s < c.pre_offs), 1.0, np.where(s >= c.post_ons, 5.0, 0.0))
     cr = np.empty((K, B, N_OUTPUT), np.float32)
@@ -802,10 +819,14 @@ def make_batch(task: str, batch_size: int, seed: int | np.random.Generator,
 # ---------------------------------------------------------------------------------------------
 # Yang fixtures
 # ---------------------------------------------------------------------------------------------
-def _per_trial(v, B: int, default, dtype, name: str) -> np.ndarray | None:
-    """A fixture field (None, scalar or list with None elements) as a (B,) array."""
+def _per_trial(v, B: int, default, dtype, name: str) -> np.ndarray:
+    """A fixture field (scalar or list with None elements) as a (B,) array; ``default`` fills the
+    None elements and stands for a missing field (for a field without a default use
+    :func:`_optional_per_trial`)."""
     if v is None:
-        return None if default is None else np.full(B, default, dtype=dtype)
+        if default is None:
+            raise ValueError(f"{name} is missing")
+        return np.full(B, default, dtype=dtype)
     if not isinstance(v, (list, tuple)):
         v = [v] * B
     if len(v) != B:
@@ -813,6 +834,11 @@ def _per_trial(v, B: int, default, dtype, name: str) -> np.ndarray | None:
     if default is None and any(a is None for a in v):
         raise ValueError(f"{name} has None entries: {v!r}")
     return np.array([default if a is None else a for a in v], dtype=dtype)
+
+
+def _optional_per_trial(v, B: int, dtype, name: str) -> np.ndarray | None:
+    """A fixture field without a default: None when missing, else a (B,) array with no None."""
+    return None if v is None else _per_trial(v, B, None, dtype, name)
 
 
 def _epoch_bound(v, name: str) -> int | None:
@@ -847,8 +873,8 @@ def conditions_from_yang(record: Mapping) -> Conditions:
             _per_trial(ev.get("ons"), B, 0, np.int64, f"event {i} ons"),
             _per_trial(ev.get("offs"), B, T, np.int64, f"event {i} offs"),
             _per_trial(ev.get("strengths"), B, 1.0, np.float64, f"event {i} strengths"),
-            _per_trial(ev.get("locs"), B, None, np.float64, f"event {i} locs"),
-            _per_trial(ev.get("mods"), B, None, np.int64, f"event {i} mods")))
+            _optional_per_trial(ev.get("locs"), B, np.float64, f"event {i} locs"),
+            _optional_per_trial(ev.get("mods"), B, np.int64, f"event {i} mods")))
     cm = record["c_mask_args"]
     if not {"pre_offs", "post_ons"} <= set(cm):
         raise ValueError(f"c_mask_args needs pre_offs and post_ons, has {sorted(cm)}")
