@@ -32,6 +32,7 @@ from lib.core.metrics import mean_perf
 from lib.core.seeds import STREAM_PROBE, step_seed, torch_generator
 from lib.core.tasks import DISPLAY_NAMES
 from lib.core.train import TrainResult
+from lib.core.types import Networks
 from lib.experiments.ambiguity import OUTCOMES, _Prober, outcomes, panel_pairs
 
 MAX_NOISE = 10.0
@@ -211,7 +212,7 @@ class Views:
     """The views of a set of networks {(label, seed): TrainResult}, one cached
     :class:`NetworkExplorer` per network (built when first asked for)."""
 
-    def __init__(self, nets: dict):
+    def __init__(self, nets: Networks):
         if not nets:
             fail("nets", nets, "at least one network {(label, seed): TrainResult}")
         self.nets = dict(nets)

@@ -37,6 +37,7 @@ from lib.core.metrics import TOLERANCE, mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
 from lib.core.seeds import STREAM_EVAL, STREAM_PROBE, one_hot, step_seed, torch_generator
 from lib.core.train import TrainResult, evaluation_batches
+from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.runner import NetworkResult
 
@@ -370,7 +371,7 @@ probe_key = PROBES.key
 probe_artifact = PROBES.artifact
 
 
-def run_ambiguity(nets: dict, profile: str | None = None, workers: int = 1,
+def run_ambiguity(nets: Networks, profile: str | None = None, workers: int = 1,
                   force: bool = False, probe: ProbeSpec | None = None,
                   progress: bool = True, allow_long: bool = False) -> dict:
     """E2 on the given networks {(label, seed): TrainResult} (the caller picks which, e.g. the E1

@@ -32,6 +32,7 @@ from lib.core import dynamics as D
 from lib.core import statespace as S
 from lib.core.params import Param, int_in, resolve
 from lib.core.train import TrainResult, build_model, evaluation_batches
+from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.ambiguity import PANEL
 from lib.experiments.runner import NetworkResult
@@ -189,7 +190,7 @@ def dynamics_seconds(net_config, spec: DynamicsSpec) -> float:
     return 5.0 + pairs * len(spec.lambdas) * SECONDS_PER_POINT_N64 * (net_config.n_rec / 64) ** 2
 
 
-def dynamics_part(nets: dict, spec: DynamicsSpec, workers: int, force: bool = False,
+def dynamics_part(nets: Networks, spec: DynamicsSpec, workers: int, force: bool = False,
                   todo: list | None = None, label: str = "E4 dynamics") -> plan.Part:
     """The plan part of E4's analyses of ``nets`` {key: TrainResult or TrainConfig}."""
     configs = {k: getattr(v, "config", v) for k, v in nets.items()}
@@ -199,7 +200,7 @@ def dynamics_part(nets: dict, spec: DynamicsSpec, workers: int, force: bool = Fa
                               f"{len(spec.lambdas)} mixture weights per conflict pair")
 
 
-def run_dynamics(nets: dict, spec: DynamicsSpec, workers: int = 1, force: bool = False,
+def run_dynamics(nets: Networks, spec: DynamicsSpec, workers: int = 1, force: bool = False,
                  progress: bool = True, allow_long: bool = False) -> dict:
     """E4 on the given networks {(label, seed): TrainResult}: {(label, seed): analyses}, cached
     as artifacts. When anything must be computed its plan is printed first, and a plan longer

@@ -65,6 +65,7 @@ from lib.core.metrics import mean_perf
 from lib.core.params import Param, float_in, float_list, int_in, resolve, subset
 from lib.core.seeds import STREAM_TIMESCALES, step_seed, torch_generator
 from lib.core.train import TrainResult
+from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.ambiguity import panel_pairs
 from lib.experiments.battery import BatterySpec
@@ -457,7 +458,7 @@ def labels_at(main: TimescalesSpec, tau: float) -> tuple[str, ...]:
     return NETWORK_LABELS if float(tau) == main.tau_fast else SENSITIVITY_LABELS
 
 
-def timescales_part(nets: dict, spec: TimescalesSpec, workers: int, force: bool = False,
+def timescales_part(nets: Networks, spec: TimescalesSpec, workers: int, force: bool = False,
                     todo: list | None = None, label: str = "E5 sequences") -> plan.Part:
     """The plan part of E5's sequence probes of ``nets`` {key: TrainResult or TrainConfig}."""
     configs = {k: getattr(v, "config", v) for k, v in nets.items()}
@@ -469,7 +470,7 @@ def timescales_part(nets: dict, spec: TimescalesSpec, workers: int, force: bool 
                               todo, note)
 
 
-def run_timescales(nets: dict, spec: TimescalesSpec, workers: int = 1, force: bool = False,
+def run_timescales(nets: Networks, spec: TimescalesSpec, workers: int = 1, force: bool = False,
                    progress: bool = True, allow_long: bool = False) -> dict:
     """E5's sequence probes of the given networks {(label, seed): TrainResult}:
     {(label, seed): results}, cached as ``timescales`` artifacts. When anything must be computed
@@ -480,7 +481,7 @@ def run_timescales(nets: dict, spec: TimescalesSpec, workers: int = 1, force: bo
                           force, progress, allow_long, desc="running trial sequences")
 
 
-def run_tau_fast(nets: dict, spec: TimescalesSpec, checks, workers: int = 1,
+def run_tau_fast(nets: Networks, spec: TimescalesSpec, checks, workers: int = 1,
                  force: bool = False, progress: bool = True, allow_long: bool = False
                  ) -> dict[float, dict]:
     """E5's sequence probes at ``spec``'s own tau_fast and at each of ``checks`` (ms), each on
