@@ -49,16 +49,32 @@ def _learned(dyn: dict) -> dict:
     return {k: d | {"learned": np.ones_like(d["learned"], bool)} for k, d in dyn.items()}
 
 
+def _with_learned(dyn: dict, learned: dict) -> dict:
+    """A copy of ``dyn`` whose networks learned every task (True) or none (False), by key."""
+    return {k: d | {"learned": np.full_like(d["learned"], learned[k], bool)}
+            for k, d in dyn.items()}
+
+
 def test_pair_table_keeps_unlearned_pairs_out(smoke):
     spec, nets, dspec, dyn = smoke
     labels = list(spec.variants)
+    pairs = [(spec.tasks[i], spec.tasks[j]) for i, j in X.conflict_pairs(spec.tasks)]
+    # planted: no network learned its pair -> no row, and the text says "not tested"
+    nobody = _with_learned(dyn, {k: False for k in dyn})
+    empty = A.pair_table(nobody, labels)
+    assert empty.empty
+    text = A.coverage_text(nobody, empty, labels, pairs)
+    assert "**0** have both tasks learned" in text and "not tested" in text
+    # planted: only exc/0 learned -> exactly its row, and the others are counted as missing
+    only = _with_learned(dyn, {k: k == ("exc", 0) for k in dyn})
+    one = A.pair_table(only, labels)
+    assert list(zip(one.variant, one.seed)) == [("exc", 0)]
+    text = A.coverage_text(only, one, labels, pairs)
+    assert "**1** have both tasks learned" in text and "not tested" not in text
+    assert "`exc` 1/" in text
+    # the shipped analyses: as many rows as networks that learned both tasks of the pair
     real = A.pair_table(dyn, labels)
-    # the smoke networks learned nothing: no pair enters, and the text says "not tested"
-    learned = {k: d["learned"].all() for k, d in dyn.items()}
-    assert len(real) == sum(learned.values())
-    if real.empty:
-        pairs = [(spec.tasks[i], spec.tasks[j]) for i, j in X.conflict_pairs(spec.tasks)]
-        assert "not tested" in A.coverage_text(dyn, real, labels, pairs)
+    assert len(real) == sum(bool(d["learned"].all()) for d in dyn.values())
     full = A.pair_table(_learned(dyn), labels)
     assert len(full) == len(dyn)
     assert set(full.columns) >= set(A.MEASURES)

@@ -1,10 +1,12 @@
 """Smoke tests of the task and model chapters' figures: each returns a Figure (the budget table a
 Styler) on small inputs, and rejects empty ones."""
 
+import re
 from itertools import combinations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from matplotlib.colors import to_rgb
@@ -50,14 +52,52 @@ def nets():
     return out
 
 
-def test_budget_table_is_styled():
-    assert isinstance(pm.budget_table(anatomy.budget_table(ns=(4, 8), ranks=(1, 2))), Styler)
+def _row_backgrounds(styler) -> dict[int, set[str]]:
+    """Row number -> the background colours its cells get in the rendered HTML."""
+    html = styler.to_html()
+    out: dict[int, set[str]] = {}
+    for selectors, colour in re.findall(r"([^{}]+)\{\s*background-color: ([^;]+);", html):
+        for row in re.findall(r"_row(\d+)_col\d+", selectors):
+            out.setdefault(int(row), set()).add(colour.strip())
+    return out
+
+
+def test_budget_table_shades_matched_rows_of_equal_budget_alike():
+    # planted: a and b matched with equal budgets, c and e matched with another budget, d unmatched
+    # with a's budget: a/b share one colour, c/e another, d none; numbers get thousands separators
+    df = pd.DataFrame({"mechanism": list("vwxyz"), "N = 64": [1000, 1000, 5, 1000, 5],
+                       "N = 128": [2000, 2000, 9, 2000, 9],
+                       "matched with": ["b", "a", "e", "", "c"]}, index=list("abcde"))
+    styler = pm.budget_table(df)
+    assert isinstance(styler, Styler)
+    shades = _row_backgrounds(styler)
+    assert set(shades) == {0, 1, 2, 4}  # d (row 3) is unmatched: no background
+    assert all(len(c) == 1 for c in shades.values())
+    assert shades[0] == shades[1] and shades[2] == shades[4] and shades[0] != shades[2]
+    html = styler.to_html()
+    assert "1,000" in html and "2,000" in html and ">v<" not in html  # mechanism column dropped
+    # the real table: every matched group shares one colour, unmatched rows have none
+    real = anatomy.budget_table(ns=(4, 8), ranks=(1, 2))
+    shades = _row_backgrounds(pm.budget_table(real))
+    matched = [i for i, lab in enumerate(real.index) if real.at[lab, "matched with"]]
+    assert sorted(shades) == matched
 
 
 def test_mixture_figures(nets):
     ls = np.linspace(0, 1, 3)
     paths = {k: anatomy.mixture_path(n, 0, 1, ls) for k, n in nets.items()}
-    assert isinstance(pm.mixture_modulation(paths, ("fdgo", "fdanti")), Figure)
+    fig = pm.mixture_modulation(paths, ("fdgo", "fdanti"))
+    # the top row draws, per modulated quantity, one line per network that modulates it, through
+    # the analysis's relative distances (exc has no W(c), syn_prepost no gain or bias)
+    modulating = {"gain": {"exc", "hybrid"}, "bias": {"exc", "hybrid"},
+                  "W": {"syn_prepost", "hybrid"}}
+    for ax, quantity in zip(fig.axes[:3], ("gain", "bias", "W")):
+        lines = {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+        assert set(lines) == modulating[quantity]
+        for label, line in lines.items():
+            path = paths[label][paths[label].quantity == quantity]
+            np.testing.assert_allclose(line.get_xdata(), ls)
+            np.testing.assert_allclose(line.get_ydata(), path["relative"])
     b = T.make_batch("fdgo", 1, 0, noise=False)
     demos = {k: anatomy.mixture_outputs(n, b, 0, 1, ls, task_j="fdanti") for k, n in nets.items()}
     assert isinstance(pm.mixture_outputs(demos, ("fdgo", "fdanti")), Figure)
