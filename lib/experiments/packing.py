@@ -30,11 +30,10 @@ Arms (``backbones``):
   trainable="modulation")``): the child is the fresh network of its own config -- the P2(a)
   network of the same (pathway, N, K, seed) -- except that W_in, W_rec, b, W_out, b_out are the
   backbone's. So P2(b) against P2(a) at the same (pathway, N, K) is paired over seeds and
-  differs in nothing but whether the frozen shared weights were trained. Its grid uses
-  ``frozen_n_recs``. (The design first written here kept the K0 old tasks' trained modulation
-  and trained only the new tasks'; learning all K afresh was chosen instead so that the
-  comparison with P2(a) is exact. The machinery does both: ``inherit="all"`` with
-  ``train_tasks`` the new tasks is the other design.)
+  differs in nothing but whether the frozen shared weights were trained (why all K tasks are
+  learned afresh: keeping the K0 tasks' trained modulation would make the two arms differ in
+  more than the backbone). Its grid uses ``frozen_n_recs``. ``inherit="all"`` with
+  ``train_tasks`` the new tasks trains only the new tasks' rows, should that question be asked.
 * **P3, sequential packing**: tasks are added one at a time in the task order, up to
   ``p3_n_tasks`` stages, for each mode of ``p3_modes``. Stage 1 trains every parameter on task
   1 (the P1 network of K = 1, at the stage budget). Stage k = 2..K is a network of the first k
