@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.analysis import calibration as cal
+from lib.analysis import calibration as calibration_analysis
 from lib.core.model import ModulatedRNN
 from lib.core.train import History, TrainConfig, TrainResult
 from lib.experiments import battery
@@ -24,10 +24,10 @@ def test_every_arm_changes_what_it_says_and_nothing_else():
 def test_quick_profile_protocol_is_an_arm_of_the_study_and_shares_its_networks():
     quick = battery.battery_spec("quick")
     cfg = quick.config("exc_bias", 0)
-    arm = cal.matching_arm(cfg)
+    arm = calibration_analysis.matching_arm(cfg)
     assert arm in SPECS["quick"].arms
     assert SPECS["quick"].config("exc_bias", arm, 0) == cfg  # the same artifact
-    assert cal.matching_arm(TrainConfig(mechanism="exc")) == "yang"
+    assert calibration_analysis.matching_arm(TrainConfig(mechanism="exc")) == "yang"
 
 
 def _fake(perfs: list[list[float]], mech="exc_bias", arm="yang", seed=0) -> TrainResult:
@@ -44,17 +44,17 @@ def test_tables_and_sentences_on_a_known_study():
              ("exc_bias", "yang", 1): _fake([[0, 0], [0.5, 0.5], [0.92, 0.7]], seed=1),
              ("exc_bias", "easy", 0): _fake([[0, 0], [0.95, 0.91], [0.95, 0.95]]),
              ("exc_bias", "easy", 1): _fake([[0, 0], [0.91, 0.5], [0.95, 0.93]], seed=1)}
-    table = cal.ttc_table(study)
+    table = calibration_analysis.ttc_table(study)
     assert table.loc[("exc_bias", "yang"), "Go"] == "0k (2/2)"  # median of 128 and 256 trials
     assert table.loc[("exc_bias", "yang"), "Ctx DM 1"] == "-- (0/2)"
     assert table.loc[("exc_bias", "easy"), "all tasks (seeds)"] == "2/2"
-    scores = cal.arm_scores(study, "contextdm1").set_index("arm")
+    scores = calibration_analysis.arm_scores(study, "contextdm1").set_index("arm")
     assert scores.loc["easy", "reached"] == 2 and scores.loc["easy", "median trials"] == 192
     assert np.isnan(scores.loc["yang", "median trials"])
-    text = cal.study_summary(study)
+    text = calibration_analysis.study_summary(study)
     assert ("**Ctx DM 1**: 1 of 2 arms bring every seed to criterion; fastest `exc_bias`/`easy`"
             in text)
-    trials, perf = cal.task_curves(study, "exc_bias", "easy", "contextdm1")
+    trials, perf = calibration_analysis.task_curves(study, "exc_bias", "easy", "contextdm1")
     np.testing.assert_array_equal(trials, [0, 128, 256])
     np.testing.assert_allclose(perf[:, -1], [0.95, 0.93])
 
@@ -62,12 +62,14 @@ def test_tables_and_sentences_on_a_known_study():
 def test_curves_figure_has_one_line_style_per_arm():
     from matplotlib.figure import Figure
 
-    from lib.plots import calibration as plots
+    from lib.plots import calibration as calibration_plots
     study = {("exc_bias", "yang", 0): _fake([[0, 0], [0.5, 0.5]]),
              ("exc_bias", "easy", 0): _fake([[0, 0], [0.9, 0.9]], arm="easy")}
-    fig = plots.curves(study, "exc_bias", ("fdgo", "contextdm1"), ["yang", "easy"])
+    fig = calibration_plots.curves(study, "exc_bias", ("fdgo", "contextdm1"), ["yang", "easy"])
     assert isinstance(fig, Figure)
     styles = {(ln.get_color(), ln.get_linestyle()) for ln in fig.axes[0].lines
               if ln.get_linewidth() > 1.5}
     assert len(styles) == 2
-    assert len(set(plots.ARM_STYLE.values())) == len(plots.ARM_STYLE)  # every arm its colour
+    assert len(set(calibration_plots.ARM_STYLE.values())) == len(
+        calibration_plots.ARM_STYLE
+    )  # every arm its colour

@@ -9,17 +9,17 @@ import pytest
 from matplotlib.figure import Figure
 from tolerances import ANALYSIS, assert_tree_close
 
-from lib.analysis import dynamics as A
-from lib.experiments import battery, chapter_params, dynamics as X
-from lib.plots import dynamics as plots
+from lib.analysis import dynamics as dynamics_analysis
+from lib.experiments import battery, chapter_params, dynamics as dynamics_experiment
+from lib.plots import dynamics as dynamics_plots
 
 
 @pytest.fixture(scope="module")
 def smoke():
     spec = battery.battery_spec("smoke")
     nets = battery.variant_networks(battery.run_battery(spec, progress=False))
-    dspec = X.DynamicsSpec.from_profile("smoke")
-    return spec, nets, dspec, X.run_dynamics(nets, dspec, progress=False)
+    dspec = dynamics_experiment.DynamicsSpec.from_profile("smoke")
+    return spec, nets, dspec, dynamics_experiment.run_dynamics(nets, dspec, progress=False)
 
 
 def test_shipped_analysis_is_what_the_code_computes(smoke):
@@ -27,13 +27,15 @@ def test_shipped_analysis_is_what_the_code_computes(smoke):
     key = ("exc", 0)
     # floats within tolerances.ANALYSIS (float32 rates, an iterative solver, clustering);
     # test_tolerances.py shows a 1e-3 change of the weights still fails it
-    assert_tree_close(X.analyse_network(nets[key], dspec), dyn[key], ANALYSIS)
+    assert_tree_close(dynamics_experiment.analyse_network(nets[key], dspec), dyn[key], ANALYSIS)
 
 
 def test_every_variant_is_analysed_with_its_conflict_pairs(smoke):
     spec, nets, dspec, dyn = smoke
     assert set(dyn) == set(nets)
-    pairs = [(spec.tasks[i], spec.tasks[j]) for i, j in X.conflict_pairs(spec.tasks)]
+    pairs = [
+        (spec.tasks[i], spec.tasks[j]) for i, j in dynamics_experiment.conflict_pairs(spec.tasks)
+    ]
     assert pairs == [("fdgo", "fdanti")]
     for (label, _), d in dyn.items():
         assert list(d["pairs"]) == pairs
@@ -51,33 +53,36 @@ def _learned(dyn: dict) -> dict:
 
 def _with_learned(dyn: dict, learned: dict) -> dict:
     """A copy of ``dyn`` whose networks learned every task (True) or none (False), by key."""
-    return {k: d | {"learned": np.full_like(d["learned"], learned[k], bool)}
-            for k, d in dyn.items()}
+    return {
+        k: d | {"learned": np.full_like(d["learned"], learned[k], bool)} for k, d in dyn.items()
+    }
 
 
 def test_pair_table_keeps_unlearned_pairs_out(smoke):
     spec, nets, dspec, dyn = smoke
     labels = list(spec.variants)
-    pairs = [(spec.tasks[i], spec.tasks[j]) for i, j in X.conflict_pairs(spec.tasks)]
+    pairs = [
+        (spec.tasks[i], spec.tasks[j]) for i, j in dynamics_experiment.conflict_pairs(spec.tasks)
+    ]
     # planted: no network learned its pair -> no row, and the text says "not tested"
     nobody = _with_learned(dyn, {k: False for k in dyn})
-    empty = A.pair_table(nobody, labels)
+    empty = dynamics_analysis.pair_table(nobody, labels)
     assert empty.empty
-    text = A.coverage_text(nobody, empty, labels, pairs)
+    text = dynamics_analysis.coverage_text(nobody, empty, labels, pairs)
     assert "**0** have both tasks learned" in text and "not tested" in text
     # planted: only exc/0 learned -> exactly its row, and the others are counted as missing
     only = _with_learned(dyn, {k: k == ("exc", 0) for k in dyn})
-    one = A.pair_table(only, labels)
+    one = dynamics_analysis.pair_table(only, labels)
     assert list(zip(one.variant, one.seed)) == [("exc", 0)]
-    text = A.coverage_text(only, one, labels, pairs)
+    text = dynamics_analysis.coverage_text(only, one, labels, pairs)
     assert "**1** have both tasks learned" in text and "not tested" not in text
     assert "`exc` 1/" in text
     # the shipped analyses: as many rows as networks that learned both tasks of the pair
-    real = A.pair_table(dyn, labels)
+    real = dynamics_analysis.pair_table(dyn, labels)
     assert len(real) == sum(bool(d["learned"].all()) for d in dyn.values())
-    full = A.pair_table(_learned(dyn), labels)
+    full = dynamics_analysis.pair_table(_learned(dyn), labels)
     assert len(full) == len(dyn)
-    assert set(full.columns) >= set(A.MEASURES)
+    assert set(full.columns) >= set(dynamics_analysis.MEASURES)
     assert (full.loc[full.variant != "none", "n_l"] == len(dspec.lambdas)).all()
 
 
@@ -88,51 +93,63 @@ def synthetic(effects: dict[str, float], seeds=range(6), noise=0.01) -> pd.DataF
     for lab, value in effects.items():
         for s in seeds:
             e = value + noise * rng.normal()
-            rows.append({"variant": lab, "seed": s, "reshape": e, "displacement": e,
-                         "jump": e})
+            rows.append({"variant": lab, "seed": s, "reshape": e, "displacement": e, "jump": e})
     return pd.DataFrame(rows)
 
 
-BASE = {"exc": 0.5, "syn_lowrank_r1": 0.5, "syn_prepost": 0.5, "hybrid": 0.5,
-        "syn_lowrank_r2": 0.5, "exc_bias": 0.5, "exc_gain": 0.5}
+BASE = {
+    "exc": 0.5,
+    "syn_lowrank_r1": 0.5,
+    "syn_prepost": 0.5,
+    "hybrid": 0.5,
+    "syn_lowrank_r2": 0.5,
+    "exc_bias": 0.5,
+    "exc_gain": 0.5,
+}
 
 
 def test_verdict_follows_its_rule():
-    assert A.verdict_c4(synthetic(BASE))["verdict"] == "not supported"
+    assert dynamics_analysis.verdict_c4(synthetic(BASE))["verdict"] == "not supported"
     split = BASE | {"syn_lowrank_r1": 0.9, "syn_prepost": 0.9}
-    v = A.verdict_c4(synthetic(split))
+    v = dynamics_analysis.verdict_c4(synthetic(split))
     assert v["verdict"] == "supported"
     assert v["tests"]["significant"].sum() >= 4
     # only the held-out replication of exc_bias vs syn_prepost differs
     bias = BASE | {"exc_bias": 0.2}
-    v = A.verdict_c4(synthetic(bias))
+    v = dynamics_analysis.verdict_c4(synthetic(bias))
     assert v["replicated"] and v["verdict"] == "partly supported"
     # ... and without enough held-out seeds the replication is pending, not counted
-    v = A.verdict_c4(synthetic(bias, seeds=range(3)))
+    v = dynamics_analysis.verdict_c4(synthetic(bias, seeds=range(3)))
     assert not v["replicated"] and v["replication_pending"] and v["verdict"] == "not supported"
-    v = A.verdict_c4(synthetic(bias, seeds=range(A.HELD_OUT_FROM + A.MIN_HELD_OUT - 1)))
-    assert v["replication_pending"] and "pending" in A.c4_markdown(v)
-    assert A.verdict_c4(synthetic(BASE, seeds=[0]))["verdict"] == "not tested"
-    assert A.verdict_c4(pd.DataFrame())["verdict"] == "not tested"
-    text = A.c4_markdown(A.verdict_c4(synthetic(split)))
+    v = dynamics_analysis.verdict_c4(
+        synthetic(
+            bias, seeds=range(dynamics_analysis.HELD_OUT_FROM + dynamics_analysis.MIN_HELD_OUT - 1)
+        )
+    )
+    assert v["replication_pending"] and "pending" in dynamics_analysis.c4_markdown(v)
+    assert dynamics_analysis.verdict_c4(synthetic(BASE, seeds=[0]))["verdict"] == "not tested"
+    assert dynamics_analysis.verdict_c4(pd.DataFrame())["verdict"] == "not tested"
+    text = dynamics_analysis.c4_markdown(dynamics_analysis.verdict_c4(synthetic(split)))
     assert "Verdict on C4: supported" in text and "p_Holm" in text
 
 
 def test_exploratory_families_split_by_seed():
     t = synthetic(BASE | {"exc_bias": 0.2})
-    disc = A.exploratory_c4(t, seeds="discovery")
-    held = A.exploratory_c4(t, seeds="held_out")
-    assert (disc["n"] == A.HELD_OUT_FROM).all() and (held["n"] == 6 - A.HELD_OUT_FROM).all()
+    disc = dynamics_analysis.exploratory_c4(t, seeds="discovery")
+    held = dynamics_analysis.exploratory_c4(t, seeds="held_out")
+    assert (disc["n"] == dynamics_analysis.HELD_OUT_FROM).all() and (
+        held["n"] == 6 - dynamics_analysis.HELD_OUT_FROM
+    ).all()
     assert held["significant"].all()
-    md = A.exploratory_markdown(t)
+    md = dynamics_analysis.exploratory_markdown(t)
     assert "Replication on held-out seeds" in md and "after looking" in md
     with pytest.raises(ValueError, match="seeds='some' is not allowed"):
-        A.exploratory_c4(t, seeds="some")
+        dynamics_analysis.exploratory_c4(t, seeds="some")
 
 
 def test_min_detectable_effect():
-    assert A.min_detectable_dz(3) == pytest.approx(4.303 / np.sqrt(3))
-    assert np.isnan(A.min_detectable_dz(1))
+    assert dynamics_analysis.min_detectable_dz(3) == pytest.approx(4.303 / np.sqrt(3))
+    assert np.isnan(dynamics_analysis.min_detectable_dz(1))
 
 
 def test_bad_parameters_are_named():
@@ -141,16 +158,16 @@ def test_bad_parameters_are_named():
     with pytest.raises(ValueError, match="fp_starts"):
         chapter_params("dynamics", "smoke", fp_starts=0)
     with pytest.raises(ValueError, match="seed_shown=5 is not allowed"):
-        A.check_seed(5, 2)
+        dynamics_analysis.check_seed(5, 2)
     with pytest.raises(ValueError, match="seed_shown"):
-        A.check_seed(True, 2)
+        dynamics_analysis.check_seed(True, 2)
 
 
 def test_plan_estimates_every_missing_analysis(smoke):
     spec, nets, dspec, _ = smoke
-    part = X.dynamics_part(nets, dspec, workers=2)
+    part = dynamics_experiment.dynamics_part(nets, dspec, workers=2)
     assert part.needed == len(nets) and part.present == len(nets)
-    assert X.dynamics_seconds(nets["exc", 0].config, dspec) > 0
+    assert dynamics_experiment.dynamics_seconds(nets["exc", 0].config, dspec) > 0
 
 
 def test_figures_and_texts(smoke):
@@ -158,21 +175,41 @@ def test_figures_and_texts(smoke):
     labels = list(spec.variants)
     pair = ("fdgo", "fdanti")
     for d in (dyn, _learned(dyn)):
-        table = A.pair_table(d, labels)
-        link = pd.DataFrame(columns=["variant", "seed", "pair", "l_leave_i", "l_leave_j",
-                                     "l_leave", "l_mid", "jump"])
-        figs = [plots.trajectories(d, labels, pair), plots.measure_dots(table, labels, ["reshape"]),
-                plots.continuation(d, labels, pair, 0, link), plots.spectra(d, labels, pair),
-                plots.cluster_maps(d, labels), plots.leave_vs_jump(link, labels),
-                plots.ftv_histograms(d, labels, pair, A.ftv_values)]
+        table = dynamics_analysis.pair_table(d, labels)
+        link = pd.DataFrame(
+            columns=[
+                "variant",
+                "seed",
+                "pair",
+                "l_leave_i",
+                "l_leave_j",
+                "l_leave",
+                "l_mid",
+                "jump",
+            ]
+        )
+        figs = [
+            dynamics_plots.trajectories(d, labels, pair),
+            dynamics_plots.measure_dots(table, labels, ["reshape"]),
+            dynamics_plots.continuation(d, labels, pair, 0, link),
+            dynamics_plots.spectra(d, labels, pair),
+            dynamics_plots.cluster_maps(d, labels),
+            dynamics_plots.leave_vs_jump(link, labels),
+            dynamics_plots.ftv_histograms(d, labels, pair, dynamics_analysis.ftv_values),
+        ]
         assert all(isinstance(f, Figure) for f in figs)
-        for text in (A.measure_text(table, labels, ["reshape", "jump"]),
-                     A.cluster_text(d, labels), A.ftv_text(d, labels, [pair]),
-                     A.link_text(link)):
+        for text in (
+            dynamics_analysis.measure_text(table, labels, ["reshape", "jump"]),
+            dynamics_analysis.cluster_text(d, labels),
+            dynamics_analysis.ftv_text(d, labels, [pair]),
+            dynamics_analysis.link_text(link),
+        ):
             assert isinstance(text, str) and text
         plt.close("all")
-    drive = A.drive_table(dyn, labels)
+    drive = dynamics_analysis.drive_table(dyn, labels)
     assert drive.loc["none", "trained"].startswith("0.000") and drive["seeds"].min() >= 1
-    assert "factor" in A.drive_text(dyn, labels)
-    summary = A.variant_summary(A.pair_table(_learned(dyn), labels), labels, ["reshape"])
+    assert "factor" in dynamics_analysis.drive_text(dyn, labels)
+    summary = dynamics_analysis.variant_summary(
+        dynamics_analysis.pair_table(_learned(dyn), labels), labels, ["reshape"]
+    )
     assert list(summary.index) == labels and "±" in summary.loc["exc", "reshape"]

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 import torch
 
-from lib.analysis import learning as L
-from lib.analysis import synergy as S
+from lib.analysis import learning as learning_analysis
+from lib.analysis import synergy
 from lib.core.params import float_list
 from lib.core.train import TrainConfig, build_model, train, trainable_parameters
 from lib.experiments import chapter_params
-from lib.experiments import learning as LX
-from lib.experiments import timescales as TS
+from lib.experiments import learning
+from lib.experiments import timescales
 from lib.experiments.packing import load_or_train_chain
 
 TINY = dict(tasks=("fdgo", "fdanti"), n_rec=12, max_steps=3, eval_every=3, eval_trials=8,
@@ -40,9 +40,9 @@ def test_a_route_the_mechanism_lacks_is_a_clear_error():
 
 
 def test_children_start_from_the_parent_and_learn_the_next_task_alone():
-    spec = LX.LearningSpec.from_profile("quick")
+    spec = learning.LearningSpec.from_profile("quick")
     assert spec.old_tasks == ("fdgo", "fdanti", "delaygo") and spec.new_task == "delayanti"
-    for route, trainable in LX.ROUTES.items():
+    for route, trainable in learning.ROUTES.items():
         child = spec.child(route, 2)
         assert child.init_from == spec.parent(2) and child.trainable == trainable
         assert child.tasks == spec.old_tasks + ("delayanti",) and child.train_tasks == (
@@ -57,13 +57,13 @@ def test_children_start_from_the_parent_and_learn_the_next_task_alone():
     ("new_max_steps", 0, "1")])
 def test_bad_learning_parameters_are_named(field, value, allowed):
     with pytest.raises(ValueError, match=rf"{field}.*{allowed}"):
-        LX.LearningSpec.from_profile("smoke", **{field: value})
+        learning.LearningSpec.from_profile("smoke", **{field: value})
 
 
 def test_frozen_routes_leave_the_old_tasks_exactly_as_they_were():
     # the shipped smoke networks: parent and children are evaluated on the same trials
-    spec = LX.LearningSpec.from_profile("smoke")
-    table = LX.run_learning(spec, workers=1, progress=False)
+    spec = learning.LearningSpec.from_profile("smoke")
+    table = learning.run_learning(spec, workers=1, progress=False)
     parent = table[table.route == "parent"].set_index("seed")["perf:fdgo"]
     for _, r in table[table.route.isin(["exc", "syn", "both"])].iterrows():
         assert r["perf:fdgo"] == parent[r.seed]
@@ -93,78 +93,108 @@ def _table(log2: dict[str, list[float]], reached: dict[str, list[bool]] | None =
 def test_learning_rule_finds_the_planted_speeds():
     t = _table({"exc": [10, 10.4, 10.9, 10.1, 10.6], "syn": [12, 12.6, 12.9, 12.2, 12.4],
                 "both": [10.2, 10.5, 10.8, 10.0, 10.7], "all": [9.8, 10.1, 10, 9.9, 10.2]})
-    v = L.learning_tests(t)
+    v = learning_analysis.learning_tests(t)
     assert v["speeds"] == "exc faster" and v["faster"] == "exc" and v["synergy"] is False
     assert list(v["tests"].name) == ["speed", "synergy in learning", "interference"]
     speed = v["tests"].iloc[0]
     assert speed["diff"] == pytest.approx(np.mean([-2, -2.2, -2, -2.1, -1.8]))
     inter = v["tests"].iloc[2]
     assert inter["diff"] == pytest.approx(0.1) and inter["significant"]
-    text = L.learning_markdown(v, t)
+    text = learning_analysis.learning_markdown(v, t)
     assert "excitability** rows learn the new task faster" in text and "zero interference" in text
-    swapped = L.learning_tests(_table({"exc": [12, 12.6, 12.9, 12.2], "syn": [10, 10.4, 10.9,
-                                                                              10.1]}))
+    swapped = learning_analysis.learning_tests(
+        _table({"exc": [12, 12.6, 12.9, 12.2], "syn": [10, 10.4, 10.9, 10.1]})
+    )
     assert swapped["speeds"] == "syn faster" and swapped["synergy"] is None
 
 
 def test_a_route_that_never_reached_criterion_counts_at_its_budget():
-    t = _table({"exc": [10, 11, 12], "syn": [10, 11, 12]},
-               reached={"syn": [True, False, True]})
-    kids = L.children(t)
+    t = _table({"exc": [10, 11, 12], "syn": [10, 11, 12]}, reached={"syn": [True, False, True]})
+    kids = learning_analysis.children(t)
     assert kids.loc[(kids.route == "syn") & (kids.seed == 1), "log2_trials"].item() == 16
-    summary = L.route_summary(t).set_index("route")
+    summary = learning_analysis.route_summary(t).set_index("route")
     assert summary.loc["syn", "reached"] == 2 and summary.loc["exc", "reached"] == 3
-    text = L.censoring_text(kids)
+    text = learning_analysis.censoring_text(kids)
     assert "`syn` 2 of 3 seeds" in text and "`exc` 3 of 3 seeds" in text and "bound" in text
 
 
 def test_seeds_whose_parent_did_not_learn_are_left_out():
     t = _table({"exc": [10, 11, 12], "syn": [12, 13, 14]}, parents_ok=[True, False, False])
-    assert L.learned_seeds(t) == [0]
-    v = L.learning_tests(t)
+    assert learning_analysis.learned_seeds(t) == [0]
+    v = learning_analysis.learning_tests(t)
     assert v["speeds"] == "not tested" and v["n"] == 1
-    assert "Not tested" in L.learning_markdown(v, t)
+    assert "Not tested" in learning_analysis.learning_markdown(v, t)
 
 
 def _syn_rows(better: dict[str, list[bool]]) -> pd.DataFrame:
-    return pd.DataFrame([{"measure": m, "diff": 0.1, "hybrid_better": b}
-                         for m, bs in better.items() for b in bs]
-                        + [{"measure": "capacity", "diff": np.nan, "note": "not in grid"}])
+    return pd.DataFrame(
+        [{"measure": m, "diff": 0.1, "hybrid_better": b} for m, bs in better.items() for b in bs]
+        + [{"measure": "capacity", "diff": np.nan, "note": "not in grid"}]
+    )
 
 
-@pytest.mark.parametrize("ts, speeds, learn_syn, better, verdict", [
-    ("synergistic", "no detectable difference", None, {"switch": [True, True]}, "supported"),
-    ("not supported", "exc faster", True, {"robustness": [True, True, True]}, "supported"),
-    ("partly synergistic", "no detectable difference", False, {"switch": [True, False]},
-     "partly supported"),
-    ("not supported", "no detectable difference", False, {"switch": [True, True]},
-     "partly supported"),
-    ("not supported", "no detectable difference", False, {"switch": [False, False]},
-     "not supported"),
-    ("not tested", "not tested", None, {}, "not tested"),
-])
+@pytest.mark.parametrize(
+    "ts, speeds, learn_syn, better, verdict",
+    [
+        ("synergistic", "no detectable difference", None, {"switch": [True, True]}, "supported"),
+        ("not supported", "exc faster", True, {"robustness": [True, True, True]}, "supported"),
+        (
+            "partly synergistic",
+            "no detectable difference",
+            False,
+            {"switch": [True, False]},
+            "partly supported",
+        ),
+        (
+            "not supported",
+            "no detectable difference",
+            False,
+            {"switch": [True, True]},
+            "partly supported",
+        ),
+        (
+            "not supported",
+            "no detectable difference",
+            False,
+            {"switch": [False, False]},
+            "not supported",
+        ),
+        ("not tested", "not tested", None, {}, "not tested"),
+    ],
+)
 def test_c5_overall_rule(ts, speeds, learn_syn, better, verdict):
-    v = S.c5_overall({"verdict": ts}, {"speeds": speeds, "synergy": learn_syn},
-                     _syn_rows(better))
+    v = synergy.c5_overall(
+        {"verdict": ts}, {"speeds": speeds, "synergy": learn_syn}, _syn_rows(better)
+    )
     assert v["verdict"] == verdict
-    assert verdict in S.c5_overall_markdown(v)
+    assert verdict in synergy.c5_overall_markdown(v)
 
 
 def test_synergy_table_scores_what_it_can_and_says_why_not():
-    seq = pd.DataFrame([{"label": lab, "seed": s, "assignment": a,
-                         "combined": base + 0.01 * s}
-                        for s in range(4)
-                        for lab, a, base in (("hybrid", "exc_fast_syn_slow", 0.1),
-                                             ("exc", "both_fast", 0.3), ("exc", "both_slow", 0.5),
-                                             ("syn_lowrank_r1", "both_fast", 0.4),
-                                             ("syn_lowrank_r1", "both_slow", 0.6))])
+    seq = pd.DataFrame(
+        [
+            {"label": lab, "seed": s, "assignment": a, "combined": base + 0.01 * s}
+            for s in range(4)
+            for lab, a, base in (
+                ("hybrid", "exc_fast_syn_slow", 0.1),
+                ("exc", "both_fast", 0.3),
+                ("exc", "both_slow", 0.5),
+                ("syn_lowrank_r1", "both_fast", 0.4),
+                ("syn_lowrank_r1", "both_slow", 0.6),
+            )
+        ]
+    )
     seq.loc[seq.label != "hybrid", "combined"] += np.tile([0, 0.02, -0.01, 0.015], 4)
-    table = S.synergy_table(None, seq, "exc_fast_syn_slow", None)
-    verdicts = S.synergy_verdicts(table)
-    assert verdicts == {"robustness": "not tested", "switch": "synergistic",
-                        "learning": "not tested", "capacity": "not tested"}
+    table = synergy.synergy_table(None, seq, "exc_fast_syn_slow", None)
+    verdicts = synergy.synergy_verdicts(table)
+    assert verdicts == {
+        "robustness": "not tested",
+        "switch": "synergistic",
+        "learning": "not tested",
+        "capacity": "not tested",
+    }
     assert (table[table.measure == "switch"]["diff"] < 0).all()
-    text = S.synergy_markdown(table)
+    text = synergy.synergy_markdown(table)
     assert "the hybrid was not probed in E2" in text and "packing networks were not given" in text
 
 
@@ -177,24 +207,35 @@ def test_tau_fast_checks_parameter_and_specs():
             check("tau_fast_checks", bad)
     P = chapter_params("timescales", "quick")
     assert P.tau_fast_checks == (300.0, 1000.0)
-    specs = TS.tau_fast_specs(TS.TimescalesSpec.from_params(P), P.tau_fast_checks)
+    specs = timescales.tau_fast_specs(timescales.TimescalesSpec.from_params(P), P.tau_fast_checks)
     assert list(specs) == [100.0, 300.0, 1000.0]
     assert {s.tau_fast for s in specs.values()} == {100.0, 300.0, 1000.0}
     assert specs[300.0].tau_slow == P.tau_slow
     main = specs[100.0]
-    assert TS.labels_at(main, 100.0) == TS.NETWORK_LABELS
-    assert TS.labels_at(main, 300.0) == TS.SENSITIVITY_LABELS == ("hybrid",)
+    assert timescales.labels_at(main, 100.0) == timescales.NETWORK_LABELS
+    assert timescales.labels_at(main, 300.0) == timescales.SENSITIVITY_LABELS == ("hybrid",)
 
 
 def test_capacity_synergy_compares_the_hybrid_with_each_part_per_size():
     caps = {"hybrid": [6, 6, 6, 6], "exc": [6, 4, 6, 6], "syn_lowrank_r1": [2, 2, 2, 2]}
-    rows = [{"backbone": "trained", "variant": v, "N": 32, "K": k, "seed": s,
-             "n_at_criterion": k if k <= c else k - 1, "all_at_criterion": k <= c}
-            for v, cs in caps.items() for s, c in enumerate(cs) for k in (2, 4, 6)]
-    table = S.synergy_table(None, None, None, None, pd.DataFrame(rows))
+    rows = [
+        {
+            "backbone": "trained",
+            "variant": v,
+            "N": 32,
+            "K": k,
+            "seed": s,
+            "n_at_criterion": k if k <= c else k - 1,
+            "all_at_criterion": k <= c,
+        }
+        for v, cs in caps.items()
+        for s, c in enumerate(cs)
+        for k in (2, 4, 6)
+    ]
+    table = synergy.synergy_table(None, None, None, None, pd.DataFrame(rows))
     cap = table[table.measure == "capacity"].set_index("b")
     assert cap.loc["exc, N = 32", "diff"] == 0.5 and not cap.loc["exc, N = 32", "hybrid_better"]
     assert cap.loc["syn_lowrank_r1, N = 32", "diff"] == 4.0
     assert cap.loc["syn_lowrank_r1, N = 32", "p_exact"] == 0.125  # 4 seeds, all +4
-    assert S.synergy_verdicts(table)["capacity"] == "better than some parts"
-    assert "exact sign-flip p = 0.12" in S.synergy_markdown(table)
+    assert synergy.synergy_verdicts(table)["capacity"] == "better than some parts"
+    assert "exact sign-flip p = 0.12" in synergy.synergy_markdown(table)

@@ -11,15 +11,15 @@ import torch
 from matplotlib.figure import Figure
 
 from lib import artifacts
-from lib.analysis import packing as A
+from lib.analysis import packing as packing_analysis
 from lib.analysis.stats import holm, paired
 from lib.core.tasks import TASK_SETS
-from lib.core import train as core
+from lib.core import train
 from lib.core.ensemble import train_ensemble
 from lib.core.train import TrainConfig, build_model
 from lib.experiments import battery, chapter_params, packing, sweep
 from lib.experiments.runner import JobsFailed
-from lib.plots import packing as plots
+from lib.plots import packing as packing_plots
 from helpers import tiny_config
 
 
@@ -48,7 +48,7 @@ def planted(exc, pre, low, ns=(16, 32)) -> dict:
 
 def test_capacity_known_answer():
     t = synth({("exc", 16): [6, 4, 2, 0], ("syn_prepost", 16): [2, 2, 2, 2]})
-    cap = A.capacity(t)
+    cap = packing_analysis.capacity(t)
     per = cap.per_seed.set_index(["variant", "seed"])
     assert per.loc[("exc", 0), "capacity"] == 6 and per.loc[("exc", 3), "capacity"] == 0
     assert list(per.loc["exc"].learned_min_K) == [True, True, True, False]
@@ -68,30 +68,34 @@ def test_capacity_known_answer():
 def test_capacity_is_the_largest_k_at_criterion_even_past_a_failure():
     t = synth({("exc", 16): [2]})
     t.loc[t.K == 6, ["all_at_criterion", "n_at_criterion"]] = [True, 6]  # K=4 fails, K=6 not
-    assert A.capacity(t).per_seed.capacity.tolist() == [6]
+    assert packing_analysis.capacity(t).per_seed.capacity.tolist() == [6]
 
 
 def test_capacity_needs_the_table_columns():
     with pytest.raises(ValueError, match="n_at_criterion"):
-        A.capacity(pd.DataFrame({"variant": ["exc"], "N": [16], "K": [2], "seed": [0]}))
+        packing_analysis.capacity(
+            pd.DataFrame({"variant": ["exc"], "N": [16], "K": [2], "seed": [0]})
+        )
 
 
 def test_planted_difference_is_supported_with_its_direction():
     t = synth(planted(exc=[6, 6, 6, 6], pre=[2, 2, 4, 2], low=[2, 2, 2, 4]))
-    v = A.verdict_c3(t)
+    v = packing_analysis.verdict_c3(t)
     assert v["verdict"] == "supported" and v["direction"] == "exc"
     assert v["tested_N"] == [16, 32] == v["differing_N"]
     assert ("none", 16) in v["not_tested_cells"]
-    text = A.c3_markdown(v, t)
-    assert "**C3 — supported.**" in text and A.C3_RULE in text and "packs more" in text
+    text = packing_analysis.c3_markdown(v, t)
+    assert (
+        "**C3 — supported.**" in text and packing_analysis.C3_RULE in text and "packs more" in text
+    )
     rev = synth(planted(exc=[2, 2, 4, 2], pre=[6, 6, 6, 6], low=[6, 6, 6, 6]))
-    assert A.verdict_c3(rev)["direction"] == "synaptic"
-    assert A.verdict_c3(rev)["verdict"] == "supported"
+    assert packing_analysis.verdict_c3(rev)["direction"] == "synaptic"
+    assert packing_analysis.verdict_c3(rev)["verdict"] == "supported"
 
 
 def test_no_difference_is_not_supported():
     same = [4, 2, 6, 4]
-    v = A.verdict_c3(synth(planted(exc=same, pre=same, low=same)))
+    v = packing_analysis.verdict_c3(synth(planted(exc=same, pre=same, low=same)))
     assert v["verdict"] == "not supported" and v["direction"] is None
     assert v["tested_N"] == [16, 32] and v["differing_N"] == []
 
@@ -99,25 +103,25 @@ def test_no_difference_is_not_supported():
 def test_difference_at_one_size_or_both_ways_is_partly_supported():
     caps = planted(exc=[4, 2, 6, 4], pre=[4, 2, 6, 4], low=[4, 2, 6, 4])
     caps |= {("exc", 32): [6] * 4, ("syn_prepost", 32): [2] * 4, ("syn_lowrank_r1", 32): [2] * 4}
-    v = A.verdict_c3(synth(caps))
+    v = packing_analysis.verdict_c3(synth(caps))
     assert v["verdict"] == "partly supported" and v["differing_N"] == [32]
     both = planted(exc=[6] * 4, pre=[2] * 4, low=[2] * 4)
     both |= {("exc", 32): [2] * 4, ("syn_prepost", 32): [6] * 4, ("syn_lowrank_r1", 32): [6] * 4}
-    v = A.verdict_c3(synth(both))
+    v = packing_analysis.verdict_c3(synth(both))
     assert v["verdict"] == "partly supported" and v["direction"] == "mixed"
     assert v["differing_N"] == [16, 32]
 
 
 def test_nothing_learned_is_not_tested():
-    v = A.verdict_c3(synth(planted(exc=[0] * 4, pre=[0] * 4, low=[0] * 4)))
+    v = packing_analysis.verdict_c3(synth(planted(exc=[0] * 4, pre=[0] * 4, low=[0] * 4)))
     assert v["verdict"] == "not tested" and v["tested_N"] == []
     assert v["comparisons"].p.isna().all() and not v["comparisons"].differs.any()
-    assert "Nothing here bears on the title" in A.c3_markdown(v)
+    assert "Nothing here bears on the title" in packing_analysis.c3_markdown(v)
 
 
 def test_an_untested_cell_leaves_its_comparisons_out_of_the_family():
     caps = planted(exc=[6] * 4, pre=[2] * 4, low=[0] * 4)  # syn_lowrank_r1 never learned
-    v = A.verdict_c3(synth(caps))
+    v = packing_analysis.verdict_c3(synth(caps))
     cmp = v["comparisons"]
     low = cmp[cmp.b == "syn_lowrank_r1"]
     assert not low.tested.any() and low.p.isna().all() and low.p_holm.isna().all()
@@ -126,62 +130,90 @@ def test_an_untested_cell_leaves_its_comparisons_out_of_the_family():
 
 def test_holm_runs_over_every_comparison():
     # exc - syn_prepost on capacity: raw p = 0.015 alone, 0.062 after Holm over the four
-    caps = {("exc", 16): [4, 4, 4, 6], ("syn_prepost", 16): [2, 2, 2, 2],
-            ("syn_lowrank_r1", 16): [2, 2, 2, 2]}
+    caps = {
+        ("exc", 16): [4, 4, 4, 6],
+        ("syn_prepost", 16): [2, 2, 2, 2],
+        ("syn_lowrank_r1", 16): [2, 2, 2, 2],
+    }
     t = synth(caps, below=0)
-    cmp = A.comparisons(t)
+    cmp = packing_analysis.comparisons(t)
     assert len(cmp) == 4 and cmp.tested.all()
     assert np.allclose(cmp.p_holm, holm(cmp.p.to_numpy()))
-    per = A.capacity(t).per_seed
+    per = packing_analysis.capacity(t).per_seed
     a = dict(zip(per[per.variant == "exc"].seed, per[per.variant == "exc"].capacity))
-    b = dict(zip(per[per.variant == "syn_prepost"].seed,
-                 per[per.variant == "syn_prepost"].capacity))
+    b = dict(
+        zip(per[per.variant == "syn_prepost"].seed, per[per.variant == "syn_prepost"].capacity)
+    )
     first = cmp[(cmp.b == "syn_prepost") & (cmp.measure == "capacity")].iloc[0]
     assert first.p == pytest.approx(paired(a, b)["p"]) and first["diff"] == pytest.approx(2.5)
     assert first.p < 0.05 <= first.p_holm and not first.differs  # Holm made it non-significant
-    assert A.verdict_c3(t)["verdict"] == "not supported"
+    assert packing_analysis.verdict_c3(t)["verdict"] == "not supported"
 
 
 @pytest.mark.slow
 def test_texts_quote_the_numbers():
-    t = pd.concat([synth(planted(exc=[6, 6, 4, 6], pre=[2] * 4, low=[2] * 4)),
-                   synth({("exc", 64): [2, 0, 0, 2], ("syn_prepost", 64): [0] * 4},
-                         ks=(2, 6), backbone="frozen_random")])
-    cap = A.capacity(t)
-    assert "`exc` 5.5 ± 1.6" in A.capacity_text(cap)
-    assert "K = 6 tasks are trained together" in A.at_criterion_text(cap)
-    assert "`exc` (32, 64 per task at N = 16, 32): 176, 352" in A.efficiency_text(cap)
-    frozen = A.frozen_text(cap)
+    t = pd.concat(
+        [
+            synth(planted(exc=[6, 6, 4, 6], pre=[2] * 4, low=[2] * 4)),
+            synth(
+                {("exc", 64): [2, 0, 0, 2], ("syn_prepost", 64): [0] * 4},
+                ks=(2, 6),
+                backbone="frozen_random",
+            ),
+        ]
+    )
+    cap = packing_analysis.capacity(t)
+    assert "`exc` 5.5 ± 1.6" in packing_analysis.capacity_text(cap)
+    assert "K = 6 tasks are trained together" in packing_analysis.at_criterion_text(cap)
+    assert "`exc` (32, 64 per task at N = 16, 32): 176, 352" in packing_analysis.efficiency_text(
+        cap
+    )
+    frozen = packing_analysis.frozen_text(cap)
     assert "`exc` learned the smallest task set (K = 2) at N = 64" in frozen
     assert "`syn_prepost` learned no task set" in frozen and "1 of 2 pathways" in frozen
     for arm in ("trained", "frozen_random"):
-        for fig in (plots.at_criterion_vs_k(cap, arm), plots.capacity_vs_n(cap, arm),
-                    plots.capacity_vs_params(cap, arm)):
+        for fig in (
+            packing_plots.at_criterion_vs_k(cap, arm),
+            packing_plots.capacity_vs_n(cap, arm),
+            packing_plots.capacity_vs_params(cap, arm),
+        ):
             assert isinstance(fig, Figure)
 
 
 def test_an_arm_left_out_is_said_and_not_tested():
-    t = synth({("exc", 64): [2, 0], ("syn_prepost", 64): [0, 0]}, ks=(2, 6),
-              backbone="frozen_random")
-    cap = A.capacity(t)
-    v = A.verdict_c3(t)
+    t = synth(
+        {("exc", 64): [2, 0], ("syn_prepost", 64): [0, 0]}, ks=(2, 6), backbone="frozen_random"
+    )
+    cap = packing_analysis.capacity(t)
+    v = packing_analysis.verdict_c3(t)
     assert v["verdict"] == "not tested" and len(v["comparisons"]) == 0
-    assert "no matched pair was trained" in A.c3_markdown(v, t)
-    for text in (A.at_criterion_text(cap), A.capacity_text(cap), A.efficiency_text(cap)):
+    assert "no matched pair was trained" in packing_analysis.c3_markdown(v, t)
+    for text in (
+        packing_analysis.at_criterion_text(cap),
+        packing_analysis.capacity_text(cap),
+        packing_analysis.efficiency_text(cap),
+    ):
         assert text == "*(no networks in this arm)*"
-    for draw in (plots.at_criterion_vs_k, plots.capacity_vs_n, plots.capacity_vs_params):
+    for draw in (
+        packing_plots.at_criterion_vs_k,
+        packing_plots.capacity_vs_n,
+        packing_plots.capacity_vs_params,
+    ):
         assert isinstance(draw(cap), Figure)
 
 
 def test_title_consistency_compares_the_hybrid_where_it_was_trained():
-    caps = planted(exc=[6] * 4, pre=[2] * 4, low=[2] * 4) | {("hybrid", 16): [6, 6, 4, 6],
-                                                           ("hybrid", 32): [6] * 4}
+    caps = planted(exc=[6] * 4, pre=[2] * 4, low=[2] * 4) | {
+        ("hybrid", 16): [6, 6, 4, 6],
+        ("hybrid", 32): [6] * 4,
+    }
     t = synth(caps)
-    text = A.title_consistency(A.verdict_c3(t), t)
+    text = packing_analysis.title_consistency(packing_analysis.verdict_c3(t), t)
     assert "`hybrid` 5.5 ± 1.6 vs `exc` 6.0 ± 0.0" in text
 
 
 # ---------------------------------------------------------------- the grid and its parameters
+
 
 def test_quick_networks_at_e1_size_are_e1_networks():
     spec = packing.packing_spec("quick")
@@ -191,10 +223,12 @@ def test_quick_networks_at_e1_size_are_e1_networks():
             cfg = spec.config("trained", label, 64, 6, seed)
             assert cfg == e1.config(label, seed)
             assert artifacts.artifact_key("network", cfg.to_dict()) == artifacts.artifact_key(
-                "network", e1.config(label, seed).to_dict())
+                "network", e1.config(label, seed).to_dict()
+            )
     smoke = packing.packing_spec("smoke")
     assert smoke.config("trained", "exc", 24, 2, 1) == battery.battery_spec("smoke").config(
-        "exc", 1)
+        "exc", 1
+    )
 
 
 def test_grid_keys_arms_and_protocol():
@@ -209,55 +243,100 @@ def test_grid_keys_arms_and_protocol():
     cfg = frozen["frozen_random", "exc", 64, 6, 0]
     assert cfg.trainable == "modulation" and cfg.tasks == TASK_SETS["conflict6"]
     smoke = packing.packing_spec("smoke")
-    assert "none" in smoke.variants and "none" not in {k[1] for k in smoke.configs(
-        "frozen_random")}  # none has no modulation parameters
+    assert "none" in smoke.variants and "none" not in {
+        k[1] for k in smoke.configs("frozen_random")
+    }  # none has no modulation parameters
     proto = battery.battery_spec("quick")
-    assert (cfg.max_steps, cfg.eval_every, cfg.eval_trials, cfg.easy_steps, cfg.lr,
-            cfg.sampling, cfg.batch_size) == (proto.max_steps, proto.eval_every,
-                                              proto.eval_trials, proto.easy_steps, proto.lr,
-                                              proto.sampling, proto.batch_size)
+    assert (
+        cfg.max_steps,
+        cfg.eval_every,
+        cfg.eval_trials,
+        cfg.easy_steps,
+        cfg.lr,
+        cfg.sampling,
+        cfg.batch_size,
+    ) == (
+        proto.max_steps,
+        proto.eval_every,
+        proto.eval_trials,
+        proto.easy_steps,
+        proto.lr,
+        proto.sampling,
+        proto.batch_size,
+    )
     paper = packing.packing_spec("paper")
     assert paper.task_order == TASK_SETS["all"] and max(paper.n_tasks_list) == 20
 
 
-@pytest.mark.parametrize("value, want", [("16,32", (16, 32)), ("[32, 16]", (16, 32)),
-                                         ([64], (64,)), (64, (64,)), ("[16]", (16,))])
+@pytest.mark.parametrize(
+    "value, want",
+    [("16,32", (16, 32)), ("[32, 16]", (16, 32)), ([64], (64,)), (64, (64,)), ("[16]", (16,))],
+)
 def test_integer_lists_in_every_form(value, want):
     assert chapter_params("packing", "smoke", n_recs=value).n_recs == want
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"n_recs": [2, 16]}, "n_recs=[2, 16] is not allowed; expected a list of distinct ints in "
-                          "[4, 4096]"),
-    ({"n_recs": "16,x"}, "n_recs='16,x' is not allowed; expected a list of distinct ints"),
-    ({"n_tasks_list": [2, 8]}, "n_tasks_list=(2, 8) is not allowed; expected numbers of tasks K "
-                               "in [1, 6]: task_order has 6 tasks"),
-    ({"task_order": ["fdgo", "fdanti"], "frozen_n_tasks_list": [2]},
-     "n_tasks_list=(2, 3) is not allowed; expected numbers of tasks K in [1, 2]"),
-    ({"frozen_n_tasks_list": [2, 7]}, "frozen_n_tasks_list=(2, 7) is not allowed"),
-    ({"variants": ["exc", "syn_fancy"]}, "variants=['exc', 'syn_fancy'] is not allowed; expected "
-                                         "a non-empty list of distinct names from none, "),
-    ({"variants": ["none"]}, "variants=('none',) is not allowed; expected at least one pathway "
-                             "with modulation parameters"),
-    ({"backbones": ["replayed"]}, "backbones=['replayed'] is not allowed"),
-    ({"n_pretrain": 2}, "n_pretrain=2 is not allowed; expected fewer tasks than every K of "
-                        "p2b_n_tasks_list [2, 3] (K = 2 is not above it)"),
-    ({"n_pretrain": 3, "p2b_n_tasks_list": "4, 3"}, "n_pretrain=3 is not allowed"),
-    ({"p3_modes": ["replay"]}, "p3_modes=['replay'] is not allowed; expected a non-empty list "
-                               "of distinct names from modulation, finetune"),
-    ({"p3_n_tasks": 7}, "p3_n_tasks=7 is not allowed; expected numbers of tasks K in [1, 6]"),
-    ({"p3_n_tasks": 1}, "p3_n_tasks=1 is not allowed; expected an int in [2, 20]"),
-    ({"p3_max_steps": 0}, "p3_max_steps=0 is not allowed"),
-    ({"p2b_n_tasks_list": [2, 9]}, "p2b_n_tasks_list=(2, 9) is not allowed; expected numbers of "
-                                   "tasks K in [1, 6]"),
-    ({"variants": ["none"], "backbones": ["trained", "sequential"], "p3_modes": ["modulation"]},
-     "expected at least one pathway with modulation parameters (not only 'none') when "
-     "backbones includes 'sequential'"),
-    ({"address": "nowhere"}, "address='nowhere' is not allowed; expected None"),
-    ({"address": "auto"}, "address='auto' is not allowed; expected None with "
-                          "backend='local'"),
-    ({"backend": "slurm"}, "backend='slurm' is not allowed; expected one of 'local', 'ray'"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            {"n_recs": [2, 16]},
+            "n_recs=[2, 16] is not allowed; expected a list of distinct ints in [4, 4096]",
+        ),
+        ({"n_recs": "16,x"}, "n_recs='16,x' is not allowed; expected a list of distinct ints"),
+        (
+            {"n_tasks_list": [2, 8]},
+            "n_tasks_list=(2, 8) is not allowed; expected numbers of tasks K "
+            "in [1, 6]: task_order has 6 tasks",
+        ),
+        (
+            {"task_order": ["fdgo", "fdanti"], "frozen_n_tasks_list": [2]},
+            "n_tasks_list=(2, 3) is not allowed; expected numbers of tasks K in [1, 2]",
+        ),
+        ({"frozen_n_tasks_list": [2, 7]}, "frozen_n_tasks_list=(2, 7) is not allowed"),
+        (
+            {"variants": ["exc", "syn_fancy"]},
+            "variants=['exc', 'syn_fancy'] is not allowed; expected "
+            "a non-empty list of distinct names from none, ",
+        ),
+        (
+            {"variants": ["none"]},
+            "variants=('none',) is not allowed; expected at least one pathway "
+            "with modulation parameters",
+        ),
+        ({"backbones": ["replayed"]}, "backbones=['replayed'] is not allowed"),
+        (
+            {"n_pretrain": 2},
+            "n_pretrain=2 is not allowed; expected fewer tasks than every K of "
+            "p2b_n_tasks_list [2, 3] (K = 2 is not above it)",
+        ),
+        ({"n_pretrain": 3, "p2b_n_tasks_list": "4, 3"}, "n_pretrain=3 is not allowed"),
+        (
+            {"p3_modes": ["replay"]},
+            "p3_modes=['replay'] is not allowed; expected a non-empty list "
+            "of distinct names from modulation, finetune",
+        ),
+        ({"p3_n_tasks": 7}, "p3_n_tasks=7 is not allowed; expected numbers of tasks K in [1, 6]"),
+        ({"p3_n_tasks": 1}, "p3_n_tasks=1 is not allowed; expected an int in [2, 20]"),
+        ({"p3_max_steps": 0}, "p3_max_steps=0 is not allowed"),
+        (
+            {"p2b_n_tasks_list": [2, 9]},
+            "p2b_n_tasks_list=(2, 9) is not allowed; expected numbers of tasks K in [1, 6]",
+        ),
+        (
+            {
+                "variants": ["none"],
+                "backbones": ["trained", "sequential"],
+                "p3_modes": ["modulation"],
+            },
+            "expected at least one pathway with modulation parameters (not only 'none') when "
+            "backbones includes 'sequential'",
+        ),
+        ({"address": "nowhere"}, "address='nowhere' is not allowed; expected None"),
+        ({"address": "auto"}, "address='auto' is not allowed; expected None with backend='local'"),
+        ({"backend": "slurm"}, "backend='slurm' is not allowed; expected one of 'local', 'ray'"),
+    ],
+)
 def test_bad_parameters_are_named(overrides, message):
     with pytest.raises(ValueError) as err:
         packing.packing_spec("smoke", **overrides)
@@ -272,8 +351,7 @@ def test_ray_address_is_accepted_with_the_ray_backend():
 
 def test_network_row_counts_the_tasks_at_criterion():
     cfg = packing.packing_spec("smoke").config("trained", "exc", 16, 3, 0)
-    payload = {"history": {"steps": [0, 40], "perf": [[0, 0, 0], [0.95, 0.5, 0.9]],
-                           "wall_s": 1.5}}
+    payload = {"history": {"steps": [0, 40], "perf": [[0, 0, 0], [0.95, 0.5, 0.9]], "wall_s": 1.5}}
     row = packing.network_row(("trained", "exc", 16, 3, 0), cfg.to_dict(), payload)
     assert row["n_at_criterion"] == 2 and not row["all_at_criterion"]
     assert row["params_per_task"] == build_model(cfg).params_per_task() == 32
@@ -281,6 +359,7 @@ def test_network_row_counts_the_tasks_at_criterion():
 
 
 # ---------------------------------------------------------------- the sweep
+
 
 @pytest.mark.slow
 def test_smoke_sweep_is_shipped_and_trains_nothing(monkeypatch, capsys):
@@ -290,15 +369,25 @@ def test_smoke_sweep_is_shipped_and_trains_nothing(monkeypatch, capsys):
     table = packing.run_packing(spec, progress=False)
     assert len(table) == len(spec.configs()) == 104
     assert list(zip(table.backbone, table.variant, table.N, table.K, table.seed)) == list(
-        spec.configs())
+        spec.configs()
+    )
     assert (table.n_at_criterion <= table.K).all()
 
 
 @pytest.mark.slow
 def test_sweep_trains_once_then_loads(store, monkeypatch, capsys):
     proto = battery.battery_spec("smoke", max_steps=4, eval_every=2, easy_steps=0)
-    spec = packing.PackingSpec(TASK_SETS["conflict6"], (8,), (1, 2), ("none", "exc"), 1, proto,
-                               ("trained", "frozen_random"), (8,), (2,))
+    spec = packing.PackingSpec(
+        TASK_SETS["conflict6"],
+        (8,),
+        (1, 2),
+        ("none", "exc"),
+        1,
+        proto,
+        ("trained", "frozen_random"),
+        (8,),
+        (2,),
+    )
     calls = []
     real = sweep.train
 
@@ -350,8 +439,9 @@ def test_dry_run_plan_counts_every_arm(store):
     assert "E3 P1, joint training" in p.text() and "E3 P2(a), frozen random backbone" in p.text()
     assert "E3 P2(b), frozen pretrained backbone" in p.text()
     assert "3 stages, one after the other" in p.text()
-    assert isinstance(TrainConfig.from_dict(spec.config("trained", "exc", 16, 2, 0).to_dict()),
-                      TrainConfig)
+    assert isinstance(
+        TrainConfig.from_dict(spec.config("trained", "exc", 16, 2, 0).to_dict()), TrainConfig
+    )
 
 
 def test_command_line_dry_run_prints_the_plan(capsys):
@@ -374,16 +464,20 @@ def _same(a, b) -> bool:
     return bool(torch.equal(a, b))
 
 
-
 @pytest.mark.parametrize("mechanism", ["exc", "syn_prepost", "syn_lowrank", "hybrid"])
 def test_child_of_a_pretrained_parent_is_the_fresh_network_but_its_shared_weights(mechanism):
     parent_cfg = tiny(mechanism)
-    parent = core.train(parent_cfg, progress=False)
+    parent = train.train(parent_cfg, progress=False)
     pstate = parent.model.state_dict()
-    child_cfg = tiny(mechanism, ("fdgo", "fdanti", "delaygo"), trainable="modulation",
-                     init_from=parent_cfg, inherit="shared")
+    child_cfg = tiny(
+        mechanism,
+        ("fdgo", "fdanti", "delaygo"),
+        trainable="modulation",
+        init_from=parent_cfg,
+        inherit="shared",
+    )
     fresh = build_model(child_cfg).state_dict()
-    child = core.inherit_weights(build_model(child_cfg), child_cfg, pstate).state_dict()
+    child = train.inherit_weights(build_model(child_cfg), child_cfg, pstate).state_dict()
     assert set(child) == set(fresh)
     for name, value in child.items():
         if name in SHARED:
@@ -392,7 +486,7 @@ def test_child_of_a_pretrained_parent_is_the_fresh_network_but_its_shared_weight
             assert _same(value, fresh[name]), name
     # inherit="all": the parent's task keeps its modulation row, the new tasks' rows are fresh
     all_cfg = child_cfg.replace(inherit="all")
-    kept = core.inherit_weights(build_model(all_cfg), all_cfg, pstate).state_dict()
+    kept = train.inherit_weights(build_model(all_cfg), all_cfg, pstate).state_dict()
     for name in set(kept) - set(SHARED):
         assert _same(kept[name][0], pstate[name][0]), name
         assert _same(kept[name][1:], fresh[name][1:]), name
@@ -400,52 +494,75 @@ def test_child_of_a_pretrained_parent_is_the_fresh_network_but_its_shared_weight
 
 def test_frozen_shared_weights_do_not_move_and_the_parent_is_checked():
     parent_cfg = tiny("exc")
-    parent = core.train(parent_cfg, progress=False)
-    cfg = tiny("exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg,
-               inherit="shared")
-    res = core.train(cfg, progress=False, init_state=parent.model.state_dict())
+    parent = train.train(parent_cfg, progress=False)
+    cfg = tiny(
+        "exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg, inherit="shared"
+    )
+    res = train.train(cfg, progress=False, init_state=parent.model.state_dict())
     state, pstate = res.model.state_dict(), parent.model.state_dict()
     for name in SHARED:
         assert _same(state[name], pstate[name]), name
     fresh = build_model(cfg).state_dict()
     assert not _same(state["G"], fresh["G"]) and not _same(state["B"], fresh["B"])
     with pytest.raises(ValueError, match="pass them as init_state"):
-        core.train(cfg, progress=False)
+        train.train(cfg, progress=False)
     with pytest.raises(ValueError, match="init_state is given but config.init_from is None"):
-        core.train(parent_cfg, progress=False, init_state=pstate)
-    other = core.train(tiny("exc", n_rec=6), progress=False).model.state_dict()
-    with pytest.raises(ValueError, match="init_state: not the weights of a network of "
-                                         "config.init_from"):
-        core.train(cfg, progress=False, init_state=other)
+        train.train(parent_cfg, progress=False, init_state=pstate)
+    other = train.train(tiny("exc", n_rec=6), progress=False).model.state_dict()
+    with pytest.raises(
+        ValueError, match="init_state: not the weights of a network of config.init_from"
+    ):
+        train.train(cfg, progress=False, init_state=other)
 
 
 def test_a_stage_trains_only_its_task_yet_evaluates_every_task():
     parent_cfg = tiny("exc", max_steps=6)
-    parent = core.train(parent_cfg, progress=False)
-    stage = tiny("exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg,
-                 train_tasks=("fdanti",), sampling="error")
-    hist = core.History(stage.tasks, perf=[[0.1, 0.95]], steps=[0])
-    assert {core.training_batch(stage, s, hist)[0] for s in range(40)} == {1}
+    parent = train.train(parent_cfg, progress=False)
+    stage = tiny(
+        "exc",
+        ("fdgo", "fdanti"),
+        trainable="modulation",
+        init_from=parent_cfg,
+        train_tasks=("fdanti",),
+        sampling="error",
+    )
+    hist = train.History(stage.tasks, perf=[[0.1, 0.95]], steps=[0])
+    assert {train.training_batch(stage, s, hist)[0] for s in range(40)} == {1}
     assert stage.task_weights([0.1, 0.95]).tolist() == [0.0, 1.0]
-    res = core.train(stage, progress=False, init_state=parent.model.state_dict())
+    res = train.train(stage, progress=False, init_state=parent.model.state_dict())
     perf = res.history.perf_array()
     assert perf.shape == (len(res.history.steps), 2)
     state, pstate = res.model.state_dict(), parent.model.state_dict()
     for name in ("G", "B"):  # the old task's modulation row gets exactly no update
-        assert _same(state[name][0], pstate[name][0]) and not _same(state[name][1],
-                                                                      pstate[name][0])
+        assert _same(state[name][0], pstate[name][0]) and not _same(state[name][1], pstate[name][0])
     # shared weights and task 1's parameters unchanged: task 1 performs exactly as after stage 1
     assert (perf[:, 0] == parent.history.perf[-1][0]).all()
     # the stopping rule looks at the trained task only
-    done = core.History(stage.tasks, perf=[[0.0, 0.95]], steps=[0])
-    assert core.at_criterion(done, stage) and not core.at_criterion(done, stage.replace(
-        train_tasks=None))
+    done = train.History(stage.tasks, perf=[[0.0, 0.95]], steps=[0])
+    assert train.at_criterion(done, stage) and not train.at_criterion(
+        done, stage.replace(train_tasks=None)
+    )
 
 
 def test_lineage_fields_at_their_defaults_leave_to_dict_unchanged():
-    keys = {"mechanism", "tasks", "n_rec", "rank", "seed", "max_steps", "batch_size", "lr",
-            "eval_every", "eval_trials", "criterion", "stop_at_criterion", "ctxdm_weight",
-            "activation", "w_rec_init", "trainable"}
+    keys = {
+        "mechanism",
+        "tasks",
+        "n_rec",
+        "rank",
+        "seed",
+        "max_steps",
+        "batch_size",
+        "lr",
+        "eval_every",
+        "eval_trials",
+        "criterion",
+        "stop_at_criterion",
+        "ctxdm_weight",
+        "activation",
+        "w_rec_init",
+        "trainable",
+    }
     assert set(TrainConfig("exc").to_dict()) == keys
     e1 = battery.battery_spec("quick").config("exc", 0)
     assert not {"init_from", "inherit", "train_tasks"} & set(e1.to_dict())
@@ -457,26 +574,42 @@ def test_lineage_fields_at_their_defaults_leave_to_dict_unchanged():
     grand = tiny("exc", ("fdgo", "fdanti", "delaygo"), init_from=d)
     assert grand.depth == 2 and grand.init_from == child
     assert artifacts.artifact_key("network", grand.to_dict()) != artifacts.artifact_key(
-        "network", grand.replace(init_from=tiny("exc", ("fdgo", "fdanti"))).to_dict())
+        "network", grand.replace(init_from=tiny("exc", ("fdgo", "fdanti"))).to_dict()
+    )
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"init_from": tiny("syn_prepost")}, "init_from: the parent network's mechanism is "
-                                         "'syn_prepost', this network's 'exc'"),
-    ({"init_from": tiny("exc", n_rec=16)}, "the parent network's n_rec is 16"),
-    ({"init_from": tiny("exc", ("delayanti",))}, "the parent network's tasks ['delayanti'] are "
-                                                 "not among this network's tasks"),
-    ({"init_from": {"mechanism": "exc", "n_rec": "x"}}, "init_from: not the config of a network"),
-    ({"init_from": 3}, "init_from: expected None, a TrainConfig or its to_dict(), got a int"),
-    ({"inherit": "shared"}, "inherit='shared' says what to take from a parent network, but "
-                            "init_from is None"),
-    ({"init_from": tiny("exc"), "inherit": "some"}, "inherit='some' is not allowed"),
-    ({"train_tasks": ["delaygo"]}, "train_tasks=['delaygo'] is not allowed; expected None or a "
-                                   "non-empty list of distinct names from tasks=['fdgo', "
-                                   "'fdanti']"),
-    ({"train_tasks": []}, "train_tasks=[] is not allowed"),
-    ({"train_tasks": "fdgo"}, "train_tasks='fdgo' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"init_from": tiny("syn_prepost")},
+            "init_from: the parent network's mechanism is 'syn_prepost', this network's 'exc'",
+        ),
+        ({"init_from": tiny("exc", n_rec=16)}, "the parent network's n_rec is 16"),
+        (
+            {"init_from": tiny("exc", ("delayanti",))},
+            "the parent network's tasks ['delayanti'] are not among this network's tasks",
+        ),
+        (
+            {"init_from": {"mechanism": "exc", "n_rec": "x"}},
+            "init_from: not the config of a network",
+        ),
+        ({"init_from": 3}, "init_from: expected None, a TrainConfig or its to_dict(), got a int"),
+        (
+            {"inherit": "shared"},
+            "inherit='shared' says what to take from a parent network, but init_from is None",
+        ),
+        ({"init_from": tiny("exc"), "inherit": "some"}, "inherit='some' is not allowed"),
+        (
+            {"train_tasks": ["delaygo"]},
+            "train_tasks=['delaygo'] is not allowed; expected None or a "
+            "non-empty list of distinct names from tasks=['fdgo', "
+            "'fdanti']",
+        ),
+        ({"train_tasks": []}, "train_tasks=[] is not allowed"),
+        ({"train_tasks": "fdgo"}, "train_tasks='fdgo' is not allowed"),
+    ],
+)
 def test_bad_lineage_is_named(changes, message):
     with pytest.raises(ValueError) as err:
         tiny("exc", ("fdgo", "fdanti"), **changes)
@@ -485,29 +618,37 @@ def test_bad_lineage_is_named(changes, message):
 
 def test_an_ensemble_does_not_start_from_a_parent():
     cfg = tiny("exc", ("fdgo", "fdanti"), init_from=tiny("exc"))
-    with pytest.raises(ValueError, match="configs\\[0\\].init_from=.* an ensemble starts from "
-                                         "fresh weights"):
+    with pytest.raises(
+        ValueError, match="configs\\[0\\].init_from=.* an ensemble starts from fresh weights"
+    ):
         train_ensemble([cfg, cfg.replace(seed=4)], progress=False)
 
 
 # ---------------------------------------------------------------- P2(b) and P3 in the grid
 
+
 def test_pretrained_and_sequential_configs():
     spec = packing.packing_spec("quick")
     assert (spec.n_pretrain, spec.p2b_n_tasks_list, spec.p3_n_recs, spec.p3_n_tasks) == (
-        2, (6,), (64,), 4)
+        2,
+        (6,),
+        (64,),
+        4,
+    )
     child = spec.config("pretrained", "exc", 64, 6, 1)
     backbone = spec.config("pretrain", "exc", 64, 2, 1)
     assert backbone == spec.config("trained", "exc", 64, 2, 1)  # a P1 network, trained once
     assert child.init_from == backbone and child.inherit == "shared"
-    assert child.replace(init_from=None, inherit="all") == spec.config("frozen_random", "exc",
-                                                                       64, 6, 1)
+    assert child.replace(init_from=None, inherit="all") == spec.config(
+        "frozen_random", "exc", 64, 6, 1
+    )
     steps, easy = spec.stage_steps
     assert (steps, easy) == (spec.p3_max_steps, round(3000 * steps / 12000))
     for arm, trainable in (("seq_modulation", "modulation"), ("seq_finetune", "all")):
         first = spec.config(arm, "exc", 64, 1, 0)
-        assert first == spec.config("trained", "exc", 64, 1, 0).replace(max_steps=steps,
-                                                                        easy_steps=easy)
+        assert first == spec.config("trained", "exc", 64, 1, 0).replace(
+            max_steps=steps, easy_steps=easy
+        )
         for k in (2, 3, 4):
             stage = spec.config(arm, "exc", 64, k, 0)
             assert stage.tasks == spec.task_order[:k] and stage.trainable == trainable
@@ -518,21 +659,39 @@ def test_pretrained_and_sequential_configs():
     assert "none" not in smoke.labels("seq_modulation") and "none" in smoke.labels("seq_finetune")
     with pytest.raises(ValueError, match="label='none' is not allowed"):
         spec.config("seq_modulation", "none", 64, 2, 0)
-    with pytest.raises(ValueError, match="n_tasks=2 is not allowed; expected more tasks than "
-                                         "the backbone's n_pretrain = 2"):
+    with pytest.raises(
+        ValueError,
+        match="n_tasks=2 is not allowed; expected more tasks than the backbone's n_pretrain = 2",
+    ):
         spec.config("pretrained", "exc", 64, 2, 0)
     keys = spec.configs()
-    assert {k[0] for k in keys} == {"trained", "frozen_random", "pretrain", "pretrained",
-                                    "seq_modulation", "seq_finetune"}
+    assert {k[0] for k in keys} == {
+        "trained",
+        "frozen_random",
+        "pretrain",
+        "pretrained",
+        "seq_modulation",
+        "seq_finetune",
+    }
 
 
 def _chain_spec(**changes) -> packing.PackingSpec:
     proto = battery.battery_spec("smoke", max_steps=4, eval_every=2, easy_steps=0)
-    kw = dict(task_order=TASK_SETS["conflict6"], n_recs=(8,), n_tasks_list=(2,),
-              variants=("none", "exc"), n_seeds=1, protocol=proto,
-              backbones=("pretrained", "sequential"), frozen_n_recs=(8,),
-              frozen_n_tasks_list=(2,), n_pretrain=1, p2b_n_tasks_list=(2,), p3_n_recs=(8,),
-              p3_n_tasks=3)
+    kw = dict(
+        task_order=TASK_SETS["conflict6"],
+        n_recs=(8,),
+        n_tasks_list=(2,),
+        variants=("none", "exc"),
+        n_seeds=1,
+        protocol=proto,
+        backbones=("pretrained", "sequential"),
+        frozen_n_recs=(8,),
+        frozen_n_tasks_list=(2,),
+        n_pretrain=1,
+        p2b_n_tasks_list=(2,),
+        p3_n_recs=(8,),
+        p3_n_tasks=3,
+    )
     return packing.PackingSpec(**(kw | changes))
 
 
@@ -570,19 +729,23 @@ def test_chains_train_in_rounds_once_then_load(store, spies, capsys):
     pd.testing.assert_frame_equal(table.drop(columns="wall_s"), again.drop(columns="wall_s"))
     # the P2(b) network's shared weights are its backbone's; stage 3 keeps stage 2's old rows
     load = lambda cfg: artifacts.load("network", cfg.to_dict())["state_dict"]  # noqa: E731
-    child, parent = load(spec.config("pretrained", "exc", 8, 2, 0)), load(spec.config(
-        "pretrain", "exc", 8, 1, 0))
+    child, parent = (
+        load(spec.config("pretrained", "exc", 8, 2, 0)),
+        load(spec.config("pretrain", "exc", 8, 1, 0)),
+    )
     assert all(_same(child[n], parent[n]) for n in SHARED)
     s3, s2 = (load(spec.config("seq_modulation", "exc", 8, k, 0)) for k in (3, 2))
     assert _same(s3["G"][:2], s2["G"]) and all(_same(s3[n], s2[n]) for n in SHARED)
     row = table[(table.backbone == "seq_modulation") & (table.K == 3)].iloc[0]
     assert row.trained_tasks == "delaygo" and row.parent_K == 2
     assert row.tasks == "fdgo,fdanti,delaygo"
-    fg = A.forgetting(table)
+    fg = packing_analysis.forgetting(table)
     mod = fg.per_seed[fg.per_seed.backbone == "seq_modulation"]
     assert (mod.forgetting.dropna() == 0).all() and len(mod) == 3
-    assert "the largest change of an earlier task's performance over all stages and seeds is 0" \
-        in A.forgetting_text(fg)
+    assert (
+        "the largest change of an earlier task's performance over all stages and seeds is 0"
+        in packing_analysis.forgetting_text(fg)
+    )
     # the single-network entry point loads the same networks
     res = packing.load_or_train_chain(spec.config("seq_finetune", "none", 8, 3, 0))
     assert len(spies["fresh"]) == 2 and len(spies["child"]) == 7
@@ -591,8 +754,9 @@ def test_chains_train_in_rounds_once_then_load(store, spies, capsys):
 
 @pytest.mark.slow
 def test_an_interrupted_chain_resumes_at_its_last_finished_stage(store, spies, monkeypatch):
-    spec = _chain_spec(backbones=("sequential",), variants=("exc",), p3_modes=("finetune",),
-                       p3_n_tasks=4)
+    spec = _chain_spec(
+        backbones=("sequential",), variants=("exc",), p3_modes=("finetune",), p3_n_tasks=4
+    )
     real = spies["child"]
     broken = packing.train
 
@@ -608,8 +772,10 @@ def test_an_interrupted_chain_resumes_at_its_last_finished_stage(store, spies, m
     assert "('seq_finetune', 'exc', 8, 3, 0): RuntimeError: killed" in msg
     assert "('seq_finetune', 'exc', 8, 4, 0): not trained: its parent network" in msg
     for k, present in ((1, True), (2, True), (3, False), (4, False)):
-        assert artifacts.has("network", spec.config("seq_finetune", "exc", 8, k, 0).to_dict()) \
+        assert (
+            artifacts.has("network", spec.config("seq_finetune", "exc", 8, k, 0).to_dict())
             == present
+        )
     monkeypatch.setattr(packing, "train", broken)
     n_fresh, n_child = len(spies["fresh"]), len(real)
     table = packing.run_packing(spec, workers=1, progress=False)
@@ -621,8 +787,14 @@ def test_an_interrupted_chain_resumes_at_its_last_finished_stage(store, spies, m
 def test_network_row_of_a_stage():
     spec = _chain_spec()
     cfg = spec.config("seq_finetune", "exc", 8, 2, 0)
-    payload = {"history": {"steps": [0, 2, 4], "trials": [0, 128, 256],
-                           "perf": [[0.95, 0.0], [0.2, 0.5], [0.1, 0.93]], "wall_s": 1.0}}
+    payload = {
+        "history": {
+            "steps": [0, 2, 4],
+            "trials": [0, 128, 256],
+            "perf": [[0.95, 0.0], [0.2, 0.5], [0.1, 0.93]],
+            "wall_s": 1.0,
+        }
+    }
     row = packing.network_row(("seq_finetune", "exc", 8, 2, 0), cfg.to_dict(), payload)
     assert row["trials_to_criterion"] == 256 and row["parent_K"] == 1  # task 2 only counts
     assert row["trained_tasks"] == "fdanti" and row["n_at_criterion"] == 1
@@ -631,25 +803,37 @@ def test_network_row_of_a_stage():
 
 # ---------------------------------------------------------------- P2(b) and P3 analyses
 
+
 def seq_table() -> pd.DataFrame:
     """Two seeds of one fine-tuning chain over tasks a, b, c (as fdgo, fdanti, delaygo):
     performance on each task after each stage."""
     order = ["fdgo", "fdanti", "delaygo"]
-    perf = {0: {1: [1.0], 2: [0.5, 1.0], 3: [0.2, 0.6, 0.9]},
-            1: {1: [0.9], 2: [0.7, 0.95], 3: [0.4, 0.8, 1.0]}}
+    perf = {
+        0: {1: [1.0], 2: [0.5, 1.0], 3: [0.2, 0.6, 0.9]},
+        1: {1: [0.9], 2: [0.7, 0.95], 3: [0.4, 0.8, 1.0]},
+    }
     rows = []
     for s, stages in perf.items():
         for k, p in stages.items():
             at = [x >= 0.9 for x in p]
-            rows.append({"backbone": "seq_finetune", "variant": "exc", "N": 8, "K": k,
-                         "seed": s, "tasks": ",".join(order[:k]),
-                         "n_at_criterion": sum(at), "all_at_criterion": all(at)}
-                        | {f"perf:{t}": x for t, x in zip(order, p)})
+            rows.append(
+                {
+                    "backbone": "seq_finetune",
+                    "variant": "exc",
+                    "N": 8,
+                    "K": k,
+                    "seed": s,
+                    "tasks": ",".join(order[:k]),
+                    "n_at_criterion": sum(at),
+                    "all_at_criterion": all(at),
+                }
+                | {f"perf:{t}": x for t, x in zip(order, p)}
+            )
     return pd.DataFrame(rows)
 
 
 def test_forgetting_on_constructed_histories():
-    fg = A.forgetting(seq_table())
+    fg = packing_analysis.forgetting(seq_table())
     ps = fg.per_seed.set_index(["seed", "stage"])
     assert ps.loc[(0, 2), "forgetting"] == pytest.approx(0.5)
     assert ps.loc[(0, 3), "forgetting"] == pytest.approx(((1 - 0.2) + (1 - 0.6)) / 2)
@@ -659,34 +843,44 @@ def test_forgetting_on_constructed_histories():
     assert ps.loc[(1, 2), "earlier_at_criterion"] == 0 and ps.loc[(1, 3), "n_at_criterion"] == 1
     s = fg.summary.set_index("stage")
     assert s.loc[3, "forgetting"] == pytest.approx((0.6 + 0.325) / 2)
-    assert s.loc[3, "forgetting_hw"] == pytest.approx(12.706 * np.std([0.6, 0.325], ddof=1)
-                                                      / np.sqrt(2), rel=1e-3)
+    assert s.loc[3, "forgetting_hw"] == pytest.approx(
+        12.706 * np.std([0.6, 0.325], ddof=1) / np.sqrt(2), rel=1e-3
+    )
     c = fg.curves[fg.curves.task == "fdgo"].set_index("stage")
     assert c.perf.tolist() == pytest.approx([0.95, 0.6, 0.3]) and (c.n == 2).all()
     h = fg.held.iloc[0]
     assert h.held == 1 and h.stages == 3  # seed 0: stage 1 only; seed 1: stage 1 too
-    text = A.forgetting_text(fg)
+    text = packing_analysis.forgetting_text(fg)
     assert "*fine-tuning*, N = 8, after stage 3 (delaygo)" in text
     assert "forgetting 0.46 ± 1.75" in text
-    for fig in (plots.forgetting_curves(fg), plots.stage_summary(fg)):
+    for fig in (packing_plots.forgetting_curves(fg), packing_plots.stage_summary(fg)):
         assert isinstance(fig, Figure)
     with pytest.raises(ValueError, match="column 'tasks' is missing"):
-        A.forgetting(seq_table().drop(columns="tasks"))
-    empty = A.forgetting(synth({("exc", 16): [2]}))
-    assert A.forgetting_text(empty) == "*(the sequential arm was not run)*"
+        packing_analysis.forgetting(seq_table().drop(columns="tasks"))
+    empty = packing_analysis.forgetting(synth({("exc", 16): [2]}))
+    assert packing_analysis.forgetting_text(empty) == "*(the sequential arm was not run)*"
 
 
 def test_pretrained_against_random_is_paired_over_seeds():
-    pre = synth({("exc", 64): [6, 6, 4], ("syn_prepost", 64): [2, 0, 0]}, ks=(6,),
-                backbone="pretrained", below=3)
-    rnd = synth({("exc", 64): [2, 0, 0], ("syn_prepost", 64): [2, 0, 0]}, ks=(6,),
-                backbone="frozen_random", below=1)
-    bb = synth({("exc", 64): [2, 2, 0], ("syn_prepost", 64): [2, 2, 2]}, ks=(2,),
-               backbone="pretrain")
+    pre = synth(
+        {("exc", 64): [6, 6, 4], ("syn_prepost", 64): [2, 0, 0]},
+        ks=(6,),
+        backbone="pretrained",
+        below=3,
+    )
+    rnd = synth(
+        {("exc", 64): [2, 0, 0], ("syn_prepost", 64): [2, 0, 0]},
+        ks=(6,),
+        backbone="frozen_random",
+        below=1,
+    )
+    bb = synth(
+        {("exc", 64): [2, 2, 0], ("syn_prepost", 64): [2, 2, 2]}, ks=(2,), backbone="pretrain"
+    )
     pre["parent_K"] = 2
     pre["trials_to_criterion"] = [1000.0, 3000.0, np.nan, np.nan, np.nan, np.nan]
     t = pd.concat([pre, rnd, bb], ignore_index=True)
-    cmp = A.pretrained_vs_random(t).set_index("variant")
+    cmp = packing_analysis.pretrained_vs_random(t).set_index("variant")
     e = cmp.loc["exc"]
     assert e.pretrained == pytest.approx((6 + 6 + 3) / 3) and e.random == pytest.approx(1.0)
     assert e["diff"] == pytest.approx(4.0) and e.pairs == 3
@@ -695,27 +889,34 @@ def test_pretrained_against_random_is_paired_over_seeds():
     assert e.ttc_pretrained == 2000 and e.ttc_pretrained_n == 2
     assert cmp.loc["syn_prepost", "diff"] == pytest.approx(2.0)  # 3 vs 1 tasks in every seed
     assert np.allclose(cmp.p_holm, holm(cmp.p.to_numpy()))
-    text = A.pretrained_text(A.pretrained_vs_random(t))
+    text = packing_analysis.pretrained_text(packing_analysis.pretrained_vs_random(t))
     assert "first 2 tasks" in text and "`exc` 5.0 ± 4.3 (random backbone 1.0 ± 0.0" in text
     assert "Every task learned in at least one seed: `exc`; never: `syn_prepost`." in text
     assert "`exc` 2,000 trials at N = 64, K = 6 (2 of 3 seeds)" in text
-    assert isinstance(plots.pretrained_vs_random(t, A.pretrained_vs_random(t)), Figure)
-    assert A.pretrained_text(A.pretrained_vs_random(synth({("exc", 16): [2]}))) == \
-        "*(the pretrained-backbone arm was not run)*"
+    assert isinstance(
+        packing_plots.pretrained_vs_random(t, packing_analysis.pretrained_vs_random(t)), Figure
+    )
+    assert (
+        packing_analysis.pretrained_text(
+            packing_analysis.pretrained_vs_random(synth({("exc", 16): [2]}))
+        )
+        == "*(the pretrained-backbone arm was not run)*"
+    )
 
 
 def test_a_zero_variance_difference_carries_the_exact_test_caveat():
     # every seed differs by exactly 4: the rule's t test gives p = 0, the exact sign-flip test
     # over 4 seeds cannot go below 2 / 16
     caps = planted(exc=[6] * 4, pre=[2] * 4, low=[2] * 4, ns=(32,))
-    v = A.verdict_c3(synth(caps))
+    v = packing_analysis.verdict_c3(synth(caps))
     cmp = v["comparisons"]
     assert cmp.differs.all() and (cmp.p_exact == 0.125).all()
     assert len(v["fragile"]) == len(cmp)
-    text = A.c3_markdown(v)
+    text = packing_analysis.c3_markdown(v)
     assert "**Caveat.** 4 of the 4 differing comparisons" in text and "p = 0.12" in text
     # with variance across seeds and enough of them, the two tests agree: no caveat
-    caps = planted(exc=[6, 6, 6, 6, 6, 6, 6], pre=[2, 4, 2, 2, 4, 2, 2],
-                   low=[4, 2, 2, 2, 2, 4, 2], ns=(32,))
-    v = A.verdict_c3(synth(caps))
-    assert v["comparisons"].differs.any() and A.fragile_text(v) == ""
+    caps = planted(
+        exc=[6, 6, 6, 6, 6, 6, 6], pre=[2, 4, 2, 2, 4, 2, 2], low=[4, 2, 2, 2, 2, 4, 2], ns=(32,)
+    )
+    v = packing_analysis.verdict_c3(synth(caps))
+    assert v["comparisons"].differs.any() and packing_analysis.fragile_text(v) == ""

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from lib.core import statespace
-from lib.core import tasks
+from lib.core import tasks as yang_tasks
 from lib.core.train import TrainConfig, train
 from lib.experiments import battery
 from lib.experiments import dynamics as dynamics_experiment
@@ -82,12 +82,13 @@ def test_trained_weights_tolerance_passes_other_threads_and_fails_another_learni
 def test_rendered_trials_tolerance_fails_a_stimulus_moved_by_1e4_rad():
     fixtures = Path(__file__).resolve().parent / "fixtures" / "yang2019"
     record = json.loads((fixtures / "fdgo_seed1.json").read_text())
-    reference = np.load(fixtures / "fdgo_seed1.npz")["x"][..., :tasks.N_INPUT]
-    np.testing.assert_allclose(tasks.render(tasks.conditions_from_yang(record)).x, reference,
-                               **RENDERED_TRIALS)
+    reference = np.load(fixtures / "fdgo_seed1.npz")["x"][..., :yang_tasks.N_INPUT]
+    np.testing.assert_allclose(
+        yang_tasks.render(yang_tasks.conditions_from_yang(record)).x, reference, **RENDERED_TRIALS
+    )
     stim = next(e for e in record["events"] if e["type"] == "stim")
     stim["locs"] = [loc + 1e-4 for loc in stim["locs"]]
-    moved = tasks.render(tasks.conditions_from_yang(record)).x
+    moved = yang_tasks.render(yang_tasks.conditions_from_yang(record)).x
     with pytest.raises(AssertionError):
         np.testing.assert_allclose(moved, reference, **RENDERED_TRIALS)
 

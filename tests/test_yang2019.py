@@ -17,7 +17,7 @@ import json
 import numpy as np
 import pytest
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.metrics import performance
 from tolerances import RENDERED_TRIALS
 from lib.core.reference import fixture_dir
@@ -50,7 +50,7 @@ def test_fixture_folder_holds_every_task():
     assert FIXTURES.is_dir(), f"Yang et al. fixture folder {FIXTURES} does not exist"
     assert len(STEMS) >= N_FIXTURE_PAIRS, f"{FIXTURES} holds {len(STEMS)} fixture pairs"
     tasks = {s.rsplit("_seed", 1)[0] for s in STEMS}
-    assert tasks == set(T.TASKS)
+    assert tasks == set(yang_tasks.TASKS)
     missing = [s for s in STEMS if not (FIXTURES / f"{s}.npz").exists()]
     assert not missing, f"json without npz: {missing}"
 
@@ -59,19 +59,19 @@ def test_fixture_folder_holds_every_task():
 def test_render_reproduces_fixture(stem):
     record = _record(stem)
     ref = np.load(FIXTURES / f"{stem}.npz")
-    cond = T.conditions_from_yang(record)
-    b = T.render(cond)
+    cond = yang_tasks.conditions_from_yang(record)
+    b = yang_tasks.render(cond)
     assert b.task == record["rule"] and b.x.shape[:2] == (record["tdim"], record["batch_size"])
     close = RENDERED_TRIALS  # float32 rounding of float64 values of order 1: see there
-    np.testing.assert_allclose(b.x, ref["x"][..., :T.N_INPUT], **close)
+    np.testing.assert_allclose(b.x, ref["x"][..., :yang_tasks.N_INPUT], **close)
     np.testing.assert_allclose(b.y, ref["y"], **close)
     np.testing.assert_allclose(b.y_loc, ref["y_loc"], **close)
     np.testing.assert_allclose(b.c_mask, ref["c_mask"], **close)
     # the channels we drop are Yang's one-hot rule units (his context pathway)
-    rule = np.zeros(ref["x"].shape[-1] - T.N_INPUT, np.float32)
+    rule = np.zeros(ref["x"].shape[-1] - yang_tasks.N_INPUT, np.float32)
     rule[record["rule_index"]] = 1
-    assert (ref["x"][..., T.N_INPUT:] == rule).all()
-    assert T.TASKS.index(record["rule"]) == record["rule_index"]
+    assert (ref["x"][..., yang_tasks.N_INPUT:] == rule).all()
+    assert yang_tasks.TASKS.index(record["rule"]) == record["rule_index"]
     # epochs as Yang names them, in his order
     assert list(b.epochs) == list(record["epochs"])
     for name, (on, off) in record["epochs"].items():
@@ -119,15 +119,15 @@ def _durations(epochs: dict, tdim: int) -> dict[str, int]:
     return {k: bound(off, tdim) - bound(on, 0) for k, (on, off) in epochs.items()}
 
 
-def _fixture_events(record: dict) -> list[T.Event]:
-    return list(T.conditions_from_yang(record).events)
+def _fixture_events(record: dict) -> list[yang_tasks.Event]:
+    return list(yang_tasks.conditions_from_yang(record).events)
 
 
-def _stims(events) -> list[T.Event]:
+def _stims(events) -> list[yang_tasks.Event]:
     return [e for e in events if e.kind == "stim"]
 
 
-def _out(events) -> T.Event:
+def _out(events) -> yang_tasks.Event:
     (out,) = [e for e in events if e.kind == "out"]
     return out
 
@@ -141,17 +141,18 @@ def _pdist(a, b):
 def big():
     """The conditions of one large batch per task (statistics over trials)."""
     rng = np.random.default_rng(0)
-    return {t: T.sample_conditions(t, 4096, rng) for t in T.TASKS}
+    return {t: yang_tasks.sample_conditions(t, 4096, rng) for t in yang_tasks.TASKS}
 
 
 @pytest.fixture(scope="module")
 def many():
     """Conditions of 300 small batches per task (for per-batch quantities: timing, rings)."""
     rng = np.random.default_rng(1)
-    return {t: [T.sample_conditions(t, 2, rng) for _ in range(300)] for t in T.TASKS}
+    return {t: [yang_tasks.sample_conditions(t, 2, rng) for _ in range(300)]
+            for t in yang_tasks.TASKS}
 
 
-@pytest.mark.parametrize("task", T.TASKS)
+@pytest.mark.parametrize("task", yang_tasks.TASKS)
 def test_same_calls_epochs_and_sharing_as_yang(task, big):
     record, c = _first_record(task), big[task]
     ours, theirs = c.events, _fixture_events(record)
@@ -173,16 +174,23 @@ def test_same_calls_epochs_and_sharing_as_yang(task, big):
 
 # Largest stimulus strength Yang's samplers can draw: mean U(0.8, 1.2) + coherence, and for Multi
 # tasks times (1 + 0.8 / 2) (one stimulus split between the two rings).
-MAX_STRENGTH = {**{t: 1.0 for t in GO_FAMILY + MATCH}, **{t: 1.28 for t in DM},
-                **{t: 1.52 for t in DELAY_DM}, "multidm": 1.28 * 1.4, "multidelaydm": 1.52 * 1.4}
+MAX_STRENGTH = {
+    **{t: 1.0 for t in GO_FAMILY + MATCH},
+    **{t: 1.28 for t in DM},
+    **{t: 1.52 for t in DELAY_DM},
+    "multidm": 1.28 * 1.4,
+    "multidelaydm": 1.52 * 1.4,
+}
 
 
-@pytest.mark.parametrize("task", T.TASKS)
+@pytest.mark.parametrize("task", yang_tasks.TASKS)
 def test_value_ranges_match_yang(task):
     ref = np.load(FIXTURES / f"{_first_stem(task)}.npz")
-    b = T.make_batch(task, 256, 0, noise=False)
-    for x, events in ((b.x, b.conditions.events),
-                      (ref["x"][..., :T.N_INPUT], _fixture_events(_first_record(task)))):
+    b = yang_tasks.make_batch(task, 256, 0, noise=False)
+    for x, events in (
+        (b.x, b.conditions.events),
+        (ref["x"][..., : yang_tasks.N_INPUT], _fixture_events(_first_record(task))),
+    ):
         s_max = max(float(e.strengths.max()) for e in _stims(events))
         assert 0 < s_max <= MAX_STRENGTH[task] + 1e-9
         assert set(np.unique(x[..., 0])) <= {0.0, 1.0}
@@ -191,7 +199,11 @@ def test_value_ranges_match_yang(task):
         # a bump peaks at <= 0.8 s; simultaneous stimuli on a ring are >= pi/2 apart (tails < 1e-3)
         assert ring.max() <= 0.8 * s_max + 1e-3
         # the rings that carry input are exactly the rings of the stim events
-        used = {m for m in (1, 2) if ring[..., (m - 1) * T.N_RING:m * T.N_RING].any()}
+        used = {
+            m
+            for m in (1, 2)
+            if ring[..., (m - 1) * yang_tasks.N_RING : m * yang_tasks.N_RING].any()
+        }
         assert used == {m for e in _stims(events) for m in e.mods.tolist()}
     assert b.x[..., 1:].max() > 0.8 * np.exp(-1 / 8) * 0.99  # a bump peak is present
     for y in (b.y, ref["y"]):
@@ -200,7 +212,7 @@ def test_value_ranges_match_yang(task):
     assert set(np.unique(b.c_mask)) == set(np.unique(ref["c_mask"])) == {0, 1, 2, 5, 10}
 
 
-@pytest.mark.parametrize("task", T.TASKS)
+@pytest.mark.parametrize("task", yang_tasks.TASKS)
 def test_timing_from_yang_sets(task, many):
     record = _first_record(task)
     spec = TIMING[task]
@@ -244,10 +256,9 @@ def _pair_strengths(task: str, events) -> list[tuple[np.ndarray, np.ndarray]]:
 
 @pytest.mark.parametrize("task", DM + DELAY_DM)
 def test_coherences_and_targets(task, big):
-    cohs = T.DM_COHERENCES if task in DM else T.DELAYDM_COHERENCES
+    cohs = yang_tasks.DM_COHERENCES if task in DM else yang_tasks.DELAYDM_COHERENCES
     attend = {"1": 0, "2": 1}.get(task[-1], 0) if task.startswith("context") else 0
-    for events, full in ((big[task].events, True),
-                         (_fixture_events(_first_record(task)), False)):
+    for events, full in ((big[task].events, True), (_fixture_events(_first_record(task)), False)):
         pairs = _pair_strengths(task, events)
         for s1, s2 in pairs:
             coh = np.abs(s1 - s2) / 2
@@ -273,7 +284,7 @@ def test_coherences_and_targets(task, big):
 
 @pytest.mark.parametrize("task", GO_FAMILY)
 def test_go_family_response(task, big):
-    for cond in (big[task], T.conditions_from_yang(_first_record(task))):
+    for cond in (big[task], yang_tasks.conditions_from_yang(_first_record(task))):
         stim, out = _stims(cond.events)[0], _out(cond.events)
         shift = np.pi if "anti" in task else 0.0
         np.testing.assert_allclose(_pdist(out.locs, stim.locs + shift), 0, atol=1e-9)
@@ -289,15 +300,15 @@ def test_match_tasks(task, big):
             match = sample.locs == test.locs
             assert (_pdist(sample.locs, test.locs)[~match] >= np.pi / 9 - 1e-9).all()
         else:
-            assert np.isin(np.round(sample.locs, 9), np.round(T.DMC_ANGLES, 9)).all()
-            assert np.isin(np.round(test.locs, 9), np.round(T.DMC_ANGLES, 9)).all()
+            assert np.isin(np.round(sample.locs, 9), np.round(yang_tasks.DMC_ANGLES, 9)).all()
+            assert np.isin(np.round(test.locs, 9), np.round(yang_tasks.DMC_ANGLES, 9)).all()
             match = (sample.locs < np.pi) == (test.locs < np.pi)
         go = _out(events).offs > _out(events).ons  # non-empty response window
         np.testing.assert_array_equal(go, ~match if "nogo" in task else match)
         if full:
             assert abs(match.mean() - 0.5) < 0.04  # Yang: match with p = 1/2 (sd 0.008 here)
     # rendered: no-go trials keep fixating to the end; go trials respond from the test onset
-    b = T.make_batch(task, 256, 0, noise=False)
+    b = yang_tasks.make_batch(task, 256, 0, noise=False)
     go = _out(b.conditions.events).offs > 0
     assert 0 < go.mean() < 1
     np.testing.assert_array_equal(b.y_loc[-1] >= 0, go)

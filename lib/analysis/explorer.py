@@ -26,7 +26,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from lib.core import statespace as S
+from lib.core import statespace
 from lib.core.checks import fail
 from lib.core.metrics import mean_perf
 from lib.core.tasks import DISPLAY_NAMES
@@ -139,8 +139,8 @@ class NetworkExplorer:
         for k in (i, j):
             x = P.trials[k][0]
             r = P.model(x, P.eye(k), noise=False)[1]
-            X.append(r[S.stim_onset(x):].reshape(-1, r.shape[-1]).double().numpy())
-        mean, comps, var = S.pca(np.concatenate(X))
+            X.append(r[statespace.stim_onset(x):].reshape(-1, r.shape[-1]).double().numpy())
+        mean, comps, var = statespace.pca(np.concatenate(X))
         comps = comps[:, :2]
 
         def project(r: torch.Tensor) -> np.ndarray:
@@ -149,7 +149,7 @@ class NetworkExplorer:
         return {
             "i": i, "j": j, "mean": mean, "comps": comps,
             "var_explained": var[:2] / max(var.sum(), 1e-300),
-            "onset": S.stim_onset(P.trials[i][0]),
+            "onset": statespace.stim_onset(P.trials[i][0]),
             "ref_i": project(self.run(i, P.eye(i))[1]),      # (T, B, 2)
             "ref_j": project(self.run(i, P.eye(j))[1]),
             "project": project}

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.metrics import TOLERANCE, mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
 from lib.core.seeds import STREAM_EVAL, STREAM_PROBE, one_hot, step_seed, torch_generator
@@ -142,10 +142,10 @@ def same_answer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((a < 0) | (b < 0), (a < 0) & (b < 0), near)
 
 
-def evaluation_conditions(config) -> list[T.Conditions]:
+def evaluation_conditions(config) -> list[yang_tasks.Conditions]:
     """The conditions of the evaluation trials (``lib.core.train.evaluation_batches`` draws and
     renders them with the same generators; :class:`Prober` checks they agree)."""
-    return [T.sample_conditions(task, config.eval_trials,
+    return [yang_tasks.sample_conditions(task, config.eval_trials,
                                 np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k)))
             for k, task in enumerate(config.tasks)]
 
@@ -154,7 +154,7 @@ def _bound(v: int | None, default: int) -> int:
     return default if v is None else int(v)
 
 
-def probe_windows(conditions: T.Conditions) -> dict:
+def probe_windows(conditions: yang_tasks.Conditions) -> dict:
     """The steps at which the timed probes change the context, from the generator's epochs:
 
     * ``delay``: the delay epochs ``[(on, off), ...]`` (Yang's ``delay1``, ``delay2``; [] if none);
@@ -164,7 +164,7 @@ def probe_windows(conditions: T.Conditions) -> dict:
       ends there, else (the stimulus stays on into the response) the middle of ``stim1``; None for
       a task without a ``stim1`` epoch (RT Go/Anti).
     """
-    if not isinstance(conditions, T.Conditions):
+    if not isinstance(conditions, yang_tasks.Conditions):
         raise ValueError(f"conditions must be a Conditions instance, got "
                          f"{type(conditions).__name__}")
     ep, tdim = conditions.epochs, conditions.tdim
@@ -233,7 +233,7 @@ class Prober:
             if shared is not None:
                 shared[key] = self.trials
         for c, (x, y_loc) in zip(self.conditions, self.trials):
-            own = T.target_under(c, c.task)
+            own = yang_tasks.target_under(c, c.task)
             if c.tdim != x.shape[0] or not np.array_equal(own.astype(np.float32),
                                                           np.asarray(y_loc)[-1]):
                 raise RuntimeError(f"{c.task}: the probe's trial conditions differ from the "
@@ -245,7 +245,7 @@ class Prober:
 
     def other(self, k: int, j: int) -> np.ndarray | None:
         """Task j's answer on task k's trials (None where undefined)."""
-        return T.target_under(self.conditions[k], self.cfg.tasks[j])
+        return yang_tasks.target_under(self.conditions[k], self.cfg.tasks[j])
 
     @torch.no_grad()
     def run_with_rates(self, k: int, c: torch.Tensor

@@ -59,7 +59,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.checks import check_number, fail
 from lib.core.metrics import mean_perf
 from lib.core.params import Param, float_in, float_list, int_in, resolve, subset
@@ -71,7 +71,7 @@ from lib.experiments.ambiguity import panel_pairs
 from lib.experiments.battery import BatterySpec
 from lib.experiments.runner import NetworkResult, run_configs
 
-DT_MS = T.DT
+DT_MS = yang_tasks.DT
 """Milliseconds per step of the task generator: the fast filter's step."""
 
 MODES = ("instant", "fast", "slow")
@@ -326,7 +326,7 @@ def sequence_trials(cfg, tasks: np.ndarray, schedule: str, pair: int, draws: int
     for n, k in enumerate(tasks):
         rng = np.random.default_rng(step_seed(cfg.seed, STREAM_TIMESCALES,
                                               draw_index(schedule, pair, n, "conditions")))
-        b = T.render(T.sample_conditions(cfg.tasks[int(k)], draws, rng))
+        b = yang_tasks.render(yang_tasks.sample_conditions(cfg.tasks[int(k)], draws, rng))
         yield torch.from_numpy(b.x), b.y_loc
 
 
@@ -493,7 +493,7 @@ def run_tau_fast(nets: Networks, spec: TimescalesSpec, checks, workers: int = 1,
 
 
 def e1_networks(spec: BatterySpec, labels: Sequence[str], workers: int = 2,
-                progress: bool = True, allow_long: bool = False) -> dict:
+                progress: bool = True, allow_long: bool = False) -> Networks:
     """E1's networks of ``labels`` (variants or hybrid ablations) that the spec has, keyed
     (label, seed): loaded from their artifacts (trained, after the plan, where missing)."""
     configs = {(lab, s): spec.config(lab, s) for lab in labels
