@@ -48,6 +48,7 @@ def test_controls_are_variants_outside_the_main_figures():
     assert set(SPEC.main_variants) | set(battery.CONTROLS) == set(SPEC.variants)
 
 
+@pytest.mark.slow
 def test_the_artifact_builder_trains_each_arm_network_once():
     jobs = network_jobs("smoke")
     arms = arm_jobs(battery.battery_spec("smoke"))
