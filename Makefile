@@ -2,6 +2,9 @@
 #   make            .venv + pip install, execute every chapter, HTML in _build/html
 #   make test       pytest: lib unit tests + every notebook through papermill at profile smoke
 #                   (BOOK_NO_TRAIN=1: shipped artifacts are used, a missing one is an error)
+#   make test-fast  the unit tests only (-m "not slow": no notebook, training, bench or goldens)
+#   make lint       ruff check + ruff format --check (lib, tests, scripts) and mypy (lib/core)
+#   make lab        JupyterLab on the chapters (installed into .venv on first use)
 #   make check      whole book at profile smoke into _build_smoke, then scripts/check_book.py on it
 #   make artifacts  rebuild every shipped artifact from scratch (python -m lib.experiments --rebuild-all)
 #   make bench      python -m lib.bench
@@ -24,7 +27,7 @@ INPUTS_HASH = { find lib artifacts -type f \( -name '*.py' -o -name '*.json' \) 
                 | LC_ALL=C sort -z | xargs -0r sha256sum; \
                 sha256sum pyproject.toml requirements-lock.txt; } | sha256sum | cut -c1-16
 
-.PHONY: all setup book test check browser artifacts bench clean distclean
+.PHONY: all setup book test test-fast lint lab check browser artifacts bench clean distclean
 
 all: book
 
@@ -51,6 +54,28 @@ book: setup
 # (tests that train on purpose do it in their own temporary artifact folder).
 test: setup
 	BOOK_NO_TRAIN=1 $(BIN)/python -m pytest -q
+
+# The edit-test loop: everything but the tests marked slow (pyproject.toml's markers).
+test-fast: setup
+	BOOK_NO_TRAIN=1 $(BIN)/python -m pytest -q -m "not slow"
+
+LINTED := lib tests scripts
+lint: setup
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
+
+# JupyterLab is not part of the default install (the book builds without it): installed on first
+# use, with the project's venv registered as a kernel so that chapters import this checkout's lib.
+JUPYTERLAB := jupyterlab==4.6.6
+LAB_STAMP  := $(VENV)/.lab-installed
+$(LAB_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -c requirements-lock.txt $(JUPYTERLAB)
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (modulation-pathways-book)"
+	touch $@
+
+lab: $(LAB_STAMP)
+	cd book && ../$(BIN)/jupyter lab
 
 # Chapters read BOOK_PROFILE as the default of their `profile` parameter. The smoke build has its
 # own output root (and so its own execution cache), so it never mixes with the real build.

@@ -1,1 +1,2 @@
-"""Executable reconstruction of Vedovati & Ching (2024): context modulation pathways in multitask RNNs."""
+"""Executable reconstruction of Vedovati & Ching (2024): context modulation pathways in multitask
+RNNs."""

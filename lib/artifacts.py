@@ -72,6 +72,12 @@ def artifact_dir() -> Path:
     return Path(os.environ.get("BOOK_ARTIFACTS", REPO_ROOT / "artifacts"))
 
 
+def code_text(source: str) -> str:
+    """Python ``source`` as :func:`code_version` hashes it: parsed and unparsed without comments,
+    docstrings or formatting, so that only a change of code changes it."""
+    return ast.unparse(_strip_docstrings(ast.parse(source)))
+
+
 def _strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -95,9 +101,8 @@ def code_version(kind: str | None = None) -> str:
     h = hashlib.sha256()
     lib_dir = Path(__file__).resolve().parent
     for name in RESULT_MODULES + KIND_MODULES.get(kind, ()):
-        tree = _strip_docstrings(ast.parse((lib_dir / name).read_text()))
         h.update(name.encode())
-        h.update(ast.unparse(tree).encode())
+        h.update(code_text((lib_dir / name).read_text()).encode())
     return h.hexdigest()[:12]
 
 

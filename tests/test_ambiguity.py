@@ -277,6 +277,7 @@ def test_c1_multiverse_reports_every_specification():
     assert V.agreement(mv, "claim") == (12, 12)
 
 
+@pytest.mark.slow
 def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
     cfg = TrainConfig(mechanism="hybrid", tasks=("fdgo", "fdanti", "delaygo"), n_rec=16,
                       max_steps=5, eval_every=5, eval_trials=16, batch_size=16)

@@ -10,6 +10,7 @@ from lib.experiments.__main__ import arm_jobs, network_jobs
 SPEC = battery.battery_spec("smoke", task_set=["fdgo", "fdanti"], n_seeds=2)
 
 
+@pytest.mark.slow
 def test_arms_change_only_what_they_name():
     for (lab, seed), cfg in SPEC.arm_configs("mixtures").items():
         assert cfg == SPEC.config(lab, seed).replace(train_mix=battery.TRAIN_MIX)
@@ -24,6 +25,7 @@ def test_arms_change_only_what_they_name():
         assert eq[lab, 0].mod_init_std == cfg.mod_init_std   # one scale per variant
 
 
+@pytest.mark.slow
 def test_equalised_networks_start_with_the_reference_drive():
     table = battery.equalisation_table(SPEC)
     ref = table.loc[battery.EQUALISE_TO, "initial drive (E1)"]
@@ -46,6 +48,7 @@ def test_controls_are_variants_outside_the_main_figures():
     assert set(SPEC.main_variants) | set(battery.CONTROLS) == set(SPEC.variants)
 
 
+@pytest.mark.slow
 def test_the_artifact_builder_trains_each_arm_network_once():
     jobs = network_jobs("smoke")
     arms = arm_jobs(battery.battery_spec("smoke"))

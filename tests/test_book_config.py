@@ -20,12 +20,14 @@ def test_a_failing_notebook_fails_the_build() -> None:
 
 def test_hidden_and_non_book_folders_are_not_built() -> None:
     assert CONFIG["only_build_toc_files"] is True
-    for pattern in (".*", "**/.*", "_build", "_build_smoke", "tests", "scripts", "artifacts", "README.md"):
+    for pattern in (".*", "**/.*", "_build", "_build_smoke", "tests", "scripts", "artifacts",
+                    "README.md"):
         assert pattern in CONFIG["exclude_patterns"], pattern
 
 
 def test_math_and_widget_js_are_vendored() -> None:
-    # pages load these from _static/ instead of public CDNs; _static/ itself would auto-inject every .js
+    # pages load these from _static/ instead of public CDNs; _static/ itself would auto-inject
+    # every .js
     assert SPHINX["html_static_path"] == ["_vendor"]
     assert not (REPO / "_static").exists()
     for rel in (SPHINX["mathjax_path"], *SPHINX["nb_ipywidgets_js"]):

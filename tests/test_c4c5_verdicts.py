@@ -4,7 +4,6 @@ p) against a t test on budget-filled values, separate switch and error costs, sy
 the hybrid to beat both parts, and clear errors on bad input."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd

@@ -28,9 +28,11 @@ CLEAN_BODY = """
 <p>Inline <span class="math notranslate nohighlight">\\(\\alpha^2\\)</span> and a figure.</p>
 <div class="math notranslate nohighlight">\\[\\tau \\dot r = -r + \\phi(W r)\\]</div>
 <img src="../_images/fig.png" alt="fig">
-<div class="cell_output"><div class="output stream highlight-myst-ansi"><pre>loss $x_1$ \\begin{x} 0.5</pre></div></div>
+<div class="cell_output">
+<div class="output stream highlight-myst-ansi"><pre>loss $x_1$ \\begin{x} 0.5</pre></div></div>
 <div class="cell_input docutils container"><div class="highlight-ipython3 notranslate">
-<div class="highlight"><pre>s = "$$" + r"\\(" + "Traceback (most recent call last):"</pre></div></div></div>
+<div class="highlight"><pre>s = "$$" + r"\\(" + "Traceback (most recent call last):"</pre>
+</div></div></div>
 <p><a href="#top">up</a> <a href="other.html#sec">other</a> <a href="other.html">o</a>
 <a href="https://example.org/">ext</a> <a href="#">menu</a> <a href="mailto:a@b.c">mail</a></p>
 </section>
@@ -59,12 +61,14 @@ DEFECTS = {
 
 
 def _page(body: str, head: str = "") -> str:
-    return f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>"
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head>"
+            f"<body>{body}</body></html>")
 
 
 @pytest.fixture()
 def site(tmp_path: Path) -> Path:
-    """An HTML root with book/other.html (anchor #sec), _images/fig.png and an empty _images/empty.png."""
+    """An HTML root with book/other.html (anchor #sec), _images/fig.png and an empty
+    _images/empty.png."""
     html = tmp_path / "html"
     (html / "book").mkdir(parents=True)
     (html / "_images").mkdir()
@@ -127,11 +131,13 @@ def test_cli_exit_status(site: Path, tmp_path: Path) -> None:
 
 
 CHROMIUM = check_book.find_chromium()
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make browser)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None,
+                                    reason="Debian's chromium is not installed (make browser)")
 
 
 def _with_vendored_mathjax(site: Path) -> str:
-    """Link the vendored MathJax into the site, exactly as the book ships it; return the <head> part."""
+    """Link the vendored MathJax into the site, exactly as the book ships it; return the <head>
+    part."""
     (site / "_static").mkdir()
     (site / "_static" / "mathjax").symlink_to(REPO / "_vendor" / "mathjax")
     return MATHJAX_CONFIG + '<script defer src="../_static/mathjax/tex-mml-chtml.js"></script>'

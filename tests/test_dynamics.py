@@ -206,4 +206,6 @@ def test_frozen_map_is_the_network(mechanism):
     r = torch.zeros(1, 9, dtype=torch.float64)
     for t in range(T):
         r = fmap.step(r)
+        # float64 map vs the float32 network: 12 steps of float32 rounding (1.2e-7 each) of rates
+        # of order 1, far below 1e-5; a wrong term of the map is off by 1e-2 or more
         torch.testing.assert_close(r[0].float(), rates[t, 0], rtol=0, atol=1e-5)

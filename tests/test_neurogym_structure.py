@@ -1,4 +1,5 @@
-"""Structural cross-check of lib.core.tasks against neurogym's ``yang19`` collection (a peer, not an oracle).
+"""Structural cross-check of lib.core.tasks against neurogym's ``yang19`` collection (a peer, not an
+oracle).
 
 neurogym re-implements the Yang et al. battery with different choices by design: dt = 100 ms by
 default (we build it at dt = 20), 16-unit rings, class-label targets, its own timings and
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 
 ngym = pytest.importorskip("neurogym")
 from neurogym.envs.collections import get_collection  # noqa: E402
@@ -23,7 +24,8 @@ NEUROGYM_ID = {
     "fdgo": "yang19.go-v0", "reactgo": "yang19.rtgo-v0", "delaygo": "yang19.dlygo-v0",
     "fdanti": "yang19.anti-v0", "reactanti": "yang19.rtanti-v0", "delayanti": "yang19.dlyanti-v0",
     "dm1": "yang19.dm1-v0", "dm2": "yang19.dm2-v0",
-    "contextdm1": "yang19.ctxdm1-v0", "contextdm2": "yang19.ctxdm2-v0", "multidm": "yang19.multidm-v0",
+    "contextdm1": "yang19.ctxdm1-v0", "contextdm2": "yang19.ctxdm2-v0",
+    "multidm": "yang19.multidm-v0",
     "delaydm1": "yang19.dlydm1-v0", "delaydm2": "yang19.dlydm2-v0",
     "contextdelaydm1": "yang19.ctxdlydm1-v0", "contextdelaydm2": "yang19.ctxdlydm2-v0",
     "multidelaydm": "yang19.multidlydm-v0",
@@ -43,7 +45,8 @@ _DELAY = {"fix1": ("fixation",), "stim1": ("stimulus",), "delay1": ("delay",), "
 _DM = {"fix1": ("fixation",), "stim1": ("stimulus",), "go1": ("decision",)}
 _DELAY_DM = {"fix1": ("fixation",), "stim1": ("stim1",), "delay1": ("delay",), "stim2": ("stim2",),
              "delay2": (), "go1": ("decision",)}
-_MATCH = {"fix1": ("fixation",), "stim1": ("sample",), "delay1": ("delay",), "go1": ("test", "decision")}
+_MATCH = {"fix1": ("fixation",), "stim1": ("sample",), "delay1": ("delay",),
+          "go1": ("test", "decision")}
 EPOCH_MAP = {
     "fdgo": _GO, "fdanti": _GO, "reactgo": _REACT, "reactanti": _REACT,
     "delaygo": _DELAY, "delayanti": _DELAY,
@@ -71,7 +74,7 @@ class _Trial:
 def _trials(task: str, n: int, seed: int = 0) -> list[_Trial]:
     """``n`` noise-free trials of the neurogym twin of ``task`` at dt = 20 ms."""
     name = NEUROGYM_ID[task].split(".")[1].split("-")[0]
-    kwargs = {"dt": T.DT}
+    kwargs = {"dt": yang_tasks.DT}
     if not name.endswith(("go", "anti")):  # DM and match envs: drop stimulus noise so the rings
         kwargs["sigma"] = 0.0                 # in use are visible
     out = []
@@ -105,7 +108,7 @@ def _our_ring_patterns(task: str, n_batches: int = 60) -> set[tuple[frozenset, .
     rng = np.random.default_rng(0)
     patterns = set()
     for _ in range(n_batches):
-        c = T.sample_conditions(task, 4, rng)
+        c = yang_tasks.sample_conditions(task, 4, rng)
         stims = [e for e in c.events if e.kind == "stim"]
         for b in range(c.batch_size):
             onsets = sorted({int(e.ons[b]) for e in stims})
@@ -115,14 +118,14 @@ def _our_ring_patterns(task: str, n_batches: int = 60) -> set[tuple[frozenset, .
 
 
 def test_same_twenty_tasks_in_yang_order():
-    assert tuple(NEUROGYM_ID) == T.TASKS
+    assert tuple(NEUROGYM_ID) == yang_tasks.TASKS
     assert list(NEUROGYM_ID.values()) == get_collection("yang19")
 
 
-@pytest.mark.parametrize("task", T.TASKS)
+@pytest.mark.parametrize("task", yang_tasks.TASKS)
 def test_epoch_order_corresponds(task):
     mapping = EPOCH_MAP[task]
-    ours = T.make_batch(task, 2, 0, noise=False)
+    ours = yang_tasks.make_batch(task, 2, 0, noise=False)
     assert list(ours.epochs) == list(mapping)
     want = [p for ps in mapping.values() for p in ps]
     for tr in _trials(task, 5):
@@ -131,7 +134,7 @@ def test_epoch_order_corresponds(task):
         assert starts == sorted(starts)
 
 
-@pytest.mark.parametrize("task", T.TASKS)
+@pytest.mark.parametrize("task", yang_tasks.TASKS)
 def test_same_rings_carry_the_stimuli(task):
     ng = {_ng_ring_pattern(tr) for tr in _trials(task, 60)}
     ours = _our_ring_patterns(task)
@@ -154,7 +157,7 @@ def test_pro_and_anti_response(task):
         stim = 2 * np.pi * np.argmax(ob[1:1 + n] + ob[1 + n:]) / n
         resp = 2 * np.pi * (tr.gt[tr.start_ind["decision"]] - 1) / n
         assert abs((resp - stim - shift + np.pi) % (2 * np.pi) - np.pi) < 1e-9
-    c = T.sample_conditions(task, 64, np.random.default_rng(0))
+    c = yang_tasks.sample_conditions(task, 64, np.random.default_rng(0))
     stim = next(e for e in c.events if e.kind == "stim").locs
     resp = next(e for e in c.events if e.kind == "out").locs
     np.testing.assert_allclose((resp - stim - shift + np.pi) % (2 * np.pi) - np.pi, 0, atol=1e-9)
@@ -168,7 +171,7 @@ def test_context_tasks_attend_the_same_ring(task, attended):
         target = tr.info["theta1"] if c1 > c2 else tr.info["theta2"]
         n = tr.n_ring
         assert tr.gt[tr.start_ind["decision"]] - 1 == round(target / (2 * np.pi / n)) % n
-    c = T.sample_conditions(task, 64, np.random.default_rng(0))
+    c = yang_tasks.sample_conditions(task, 64, np.random.default_rng(0))
     stims = [e for e in c.events if e.kind == "stim"]
     s1, s2 = (e for e in stims if e.mods[0] == attended)
     out = next(e for e in c.events if e.kind == "out")
@@ -182,7 +185,7 @@ def test_match_tasks_go_on_the_same_outcome(task):
     for tr in _trials(task, 30):
         responds = tr.gt[tr.start_ind["decision"]] != 0
         assert responds == ((tr.info["ground_truth"] == "match") == respond_on_match)
-    c = T.sample_conditions(task, 256, np.random.default_rng(0))
+    c = yang_tasks.sample_conditions(task, 256, np.random.default_rng(0))
     sample, test = (e for e in c.events if e.kind == "stim")
     match = (sample.locs == test.locs) if task.startswith("dms") else \
         ((sample.locs < np.pi) == (test.locs < np.pi))

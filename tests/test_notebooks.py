@@ -65,7 +65,7 @@ their default-profile artifacts ship, each with the reason."""
 
 
 def test_every_notebook_is_in_the_toc() -> None:
-    # a notebook outside the TOC is never built (only_build_toc_files), so it would be tested but unseen
+    # a notebook outside the TOC is never built (only_build_toc_files): tested but unseen
     in_toc = {_source_of(f) for f in TOC_FILES}
     orphans = [str(nb.relative_to(REPO)) for nb in NOTEBOOKS
                if nb not in in_toc and str(nb.relative_to(REPO)) not in NOT_YET_IN_TOC]
@@ -115,17 +115,21 @@ def _lint(nb_path: Path) -> list[str]:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names |= {t.id for t in targets if isinstance(t, ast.Name)}
         if node.lineno != node.end_lineno:
-            problems.append(f"parameter on line {node.lineno} spans several lines; papermill reads one line")
+            problems.append(f"parameter on line {node.lineno} spans several lines; "
+                            "papermill reads one line")
         if node.lineno not in commented:
-            problems.append(f"parameter line {node.lineno} has no '# comment': {lines[node.lineno - 1]!r}")
+            problems.append(f"parameter line {node.lineno} has no '# comment': "
+                            f"{lines[node.lineno - 1]!r}")
     inferred = {p.name for p in PythonTranslator.inspect(cell)}
     if inferred != names:
-        problems.append(f"papermill cannot read parameter(s) {sorted(names - inferred)} (a line with "
-                        "a second '=', e.g. in its comment, hides it from --help-notebook)")
+        problems.append(f"papermill cannot read parameter(s) {sorted(names - inferred)} "
+                        "(a line with a second '=', e.g. in its comment, hides it from "
+                        "--help-notebook)")
     if "profile" not in names:
         problems.append("the parameters cell does not assign 'profile'")
     elif not any("BOOK_PROFILE" in ln for ln in lines if ln.lstrip().startswith("profile")):
-        problems.append("'profile' must default to os.environ.get(\"BOOK_PROFILE\", ...) (make check sets it)")
+        problems.append("'profile' must default to os.environ.get(\"BOOK_PROFILE\", ...) "
+                        "(make check sets it)")
     return problems
 
 
@@ -137,6 +141,7 @@ def test_notebooks_are_clean() -> None:
 # Defined only when there are notebooks, so an empty book/ yields no cases instead of a skip.
 if NOTEBOOKS:
 
+    @pytest.mark.slow
     @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: str(p.relative_to(BOOK)))
     def test_notebook_runs(nb: Path, tmp_path: Path) -> None:
         pm.execute_notebook(str(nb), str(tmp_path / nb.name), parameters=SMOKE, kernel_name="python3",
@@ -164,7 +169,8 @@ def _illegible_figures(executed: Path) -> list[str]:
 def test_lint_catches_defects(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "paper-env", "display_name": "x", "language": "python"}
-    params = nbformat.v4.new_code_cell("profile = 'quick'\nn_seeds = 3  # seeds per mechanism\nlr = (\n  1e-3)  # x\n"
+    params = nbformat.v4.new_code_cell("profile = 'quick'\nn_seeds = 3  # seeds per mechanism\n"
+                                       "lr = (\n  1e-3)  # x\n"
                                        "n_rec = None  # None = the default")
     params.metadata["tags"] = ["parameters"]
     run = nbformat.v4.new_code_cell("print(n_seeds)")

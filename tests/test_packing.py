@@ -172,6 +172,7 @@ def test_a_zero_variance_difference_is_never_p_zero():
     assert "smallest attainable p is 0.25" in text and v["verdict"] == "inconclusive"
 
 
+@pytest.mark.slow
 def test_texts_quote_the_numbers():
     t = pd.concat([synth(planted(exc=[6, 6, 4, 6], pre=[2] * 4, low=[2] * 4)),
                    synth({("exc", 64): [2, 0, 0, 2], ("syn_prepost", 64): [0] * 4},
@@ -311,6 +312,7 @@ def test_network_row_counts_the_tasks_at_criterion():
 
 # ---------------------------------------------------------------- the sweep
 
+@pytest.mark.slow
 def test_smoke_sweep_is_shipped_and_trains_nothing(monkeypatch, capsys):
     monkeypatch.setenv("BOOK_NO_TRAIN", "1")
     monkeypatch.delenv("BOOK_ARTIFACTS", raising=False)
@@ -329,6 +331,7 @@ def store(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_sweep_trains_once_then_loads(store, monkeypatch, capsys):
     proto = battery.battery_spec("smoke", max_steps=4, eval_every=2, easy_steps=0)
     spec = packing.PackingSpec(TASK_SETS["conflict6"], (8,), (1, 2), ("none", "exc"), 1, proto,
@@ -376,6 +379,7 @@ def test_missing_network_with_no_train_is_named(store, monkeypatch):
         packing.run_packing(spec, workers=1, progress=False)
 
 
+@pytest.mark.slow
 def test_dry_run_plan_counts_every_arm(store):
     spec = packing.packing_spec("smoke")
     p = packing.packing_plan(spec, 2)
@@ -593,6 +597,7 @@ def spies(monkeypatch):
     return calls
 
 
+@pytest.mark.slow
 def test_chains_train_in_rounds_once_then_load(store, spies, capsys):
     spec = _chain_spec()
     # depth 0: the backbone = P3's stage 1 of exc (one network), stage 1 of none; depth 1: the
@@ -627,6 +632,7 @@ def test_chains_train_in_rounds_once_then_load(store, spies, capsys):
     assert res.config.depth == 2
 
 
+@pytest.mark.slow
 def test_an_interrupted_chain_resumes_at_its_last_finished_stage(store, spies, monkeypatch):
     spec = _chain_spec(backbones=("sequential",), variants=("exc",), p3_modes=("finetune",),
                        p3_n_tasks=4)

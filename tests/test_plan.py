@@ -184,8 +184,8 @@ def test_long_plan_proceeds_when_allowed_and_probes_plan_too(store, monkeypatch,
         ambiguity.run_ambiguity(nets, probe=probe, progress=False)
     assert not (store / "ambiguity").exists()
     runs = []
-    real_run = ambiguity._Prober.run
-    monkeypatch.setattr(ambiguity._Prober, "run",
+    real_run = ambiguity.Prober.run
+    monkeypatch.setattr(ambiguity.Prober, "run",
                         lambda self, k, c: runs.append(k) or real_run(self, k, c))
     res = ambiguity.run_ambiguity(nets, probe=probe, progress=False, allow_long=True)
     assert set(res) == {"a"}

@@ -1,46 +1,43 @@
 """Smoke tests of the task and model chapters' figures: each returns a Figure (the budget table a
 Styler) on small inputs, and rejects empty ones."""
 
-import matplotlib
+import re
+from itertools import combinations
 
-matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from pandas.io.formats.style import Styler
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from pandas.io.formats.style import Styler  # noqa: E402
-
+from lib import plots
 from lib.analysis import anatomy
-from lib.core import reference  # noqa: E402
-from lib.core import tasks as T  # noqa: E402
-from lib.core.model import ModulatedRNN  # noqa: E402
-from lib.plots import model as pm  # noqa: E402
-from lib.plots import tasks as pt  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+from lib.core import reference
+from lib.core import tasks as yang_tasks
+from lib.core.model import ModulatedRNN
+from lib.experiments.battery import ABLATIONS, VARIANTS
+from lib.plots import model as model_plots
+from lib.plots import tasks as tasks_plots
 
 
 def test_trial_grid():
     batches = reference.example_batches(["fdgo", "contextdm1", "dmsnogo"], 0, 2)
-    assert isinstance(pt.trial_grid(batches, trial=1, title="t"), Figure)
+    assert isinstance(tasks_plots.trial_grid(batches, trial=1, title="t"), Figure)
     with pytest.raises(ValueError, match="batches"):
-        pt.trial_grid({})
+        tasks_plots.trial_grid({})
 
 
 def test_condition_figures():
     stats = reference.condition_stats(["fdgo", "dm1", "delaydm1", "dmsgo"], 16, 0)
-    assert isinstance(pt.condition_distributions(stats), Figure)
-    assert isinstance(pt.ring_use(stats), Figure)
+    assert isinstance(tasks_plots.condition_distributions(stats), Figure)
+    assert isinstance(tasks_plots.ring_use(stats), Figure)
     only_go = reference.condition_stats(["fdgo", "reactanti"], 16, 0)  # no DM, no matching
-    assert isinstance(pt.condition_distributions(only_go), Figure)
+    assert isinstance(tasks_plots.condition_distributions(only_go), Figure)
     with pytest.raises(ValueError, match="empty"):
-        pt.condition_distributions(stats.iloc[:0])
+        tasks_plots.condition_distributions(stats.iloc[:0])
 
 
 @pytest.fixture(scope="module")
@@ -55,32 +52,63 @@ def nets():
     return out
 
 
-def test_budget_table_is_styled():
-    assert isinstance(pm.budget_table(anatomy.budget_table(ns=(4, 8), ranks=(1, 2))), Styler)
+def _row_backgrounds(styler) -> dict[int, set[str]]:
+    """Row number -> the background colours its cells get in the rendered HTML."""
+    html = styler.to_html()
+    out: dict[int, set[str]] = {}
+    for selectors, colour in re.findall(r"([^{}]+)\{\s*background-color: ([^;]+);", html):
+        for row in re.findall(r"_row(\d+)_col\d+", selectors):
+            out.setdefault(int(row), set()).add(colour.strip())
+    return out
+
+
+def test_budget_table_shades_matched_rows_of_equal_budget_alike():
+    # planted: a and b matched with equal budgets, c and e matched with another budget, d unmatched
+    # with a's budget: a/b share one colour, c/e another, d none; numbers get thousands separators
+    df = pd.DataFrame({"mechanism": list("vwxyz"), "N = 64": [1000, 1000, 5, 1000, 5],
+                       "N = 128": [2000, 2000, 9, 2000, 9],
+                       "matched with": ["b", "a", "e", "", "c"]}, index=list("abcde"))
+    styler = model_plots.budget_table(df)
+    assert isinstance(styler, Styler)
+    shades = _row_backgrounds(styler)
+    assert set(shades) == {0, 1, 2, 4}  # d (row 3) is unmatched: no background
+    assert all(len(c) == 1 for c in shades.values())
+    assert shades[0] == shades[1] and shades[2] == shades[4] and shades[0] != shades[2]
+    html = styler.to_html()
+    assert "1,000" in html and "2,000" in html and ">v<" not in html  # mechanism column dropped
+    # the real table: every matched group shares one colour, unmatched rows have none
+    real = anatomy.budget_table(ns=(4, 8), ranks=(1, 2))
+    shades = _row_backgrounds(model_plots.budget_table(real))
+    matched = [i for i, lab in enumerate(real.index) if real.at[lab, "matched with"]]
+    assert sorted(shades) == matched
 
 
 def test_mixture_figures(nets):
     ls = np.linspace(0, 1, 3)
     paths = {k: anatomy.mixture_path(n, 0, 1, ls) for k, n in nets.items()}
-    assert isinstance(pm.mixture_modulation(paths, ("fdgo", "fdanti")), Figure)
-    b = T.make_batch("fdgo", 1, 0, noise=False)
+    fig = model_plots.mixture_modulation(paths, ("fdgo", "fdanti"))
+    # the top row draws, per modulated quantity, one line per network that modulates it, through
+    # the analysis's relative distances (exc has no W(c), syn_prepost no gain or bias)
+    modulating = {"gain": {"exc", "hybrid"}, "bias": {"exc", "hybrid"},
+                  "W": {"syn_prepost", "hybrid"}}
+    for ax, quantity in zip(fig.axes[:3], ("gain", "bias", "W")):
+        lines = {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+        assert set(lines) == modulating[quantity]
+        for label, line in lines.items():
+            path = paths[label][paths[label].quantity == quantity]
+            np.testing.assert_allclose(line.get_xdata(), ls)
+            np.testing.assert_allclose(line.get_ydata(), path["relative"])
+    b = yang_tasks.make_batch("fdgo", 1, 0, noise=False)
     demos = {k: anatomy.mixture_outputs(n, b, 0, 1, ls, task_j="fdanti") for k, n in nets.items()}
-    assert isinstance(pm.mixture_outputs(demos, ("fdgo", "fdanti")), Figure)
+    assert isinstance(model_plots.mixture_outputs(demos, ("fdgo", "fdanti")), Figure)
     tv = anatomy.time_varying(nets["hybrid"], b, 0, 1, b.x.shape[0] // 2)
-    assert isinstance(pm.time_varying(tv, ("fdgo", "fdanti"), "hybrid"), Figure)
-    for fn in (pm.mixture_modulation, pm.mixture_outputs):
+    assert isinstance(model_plots.time_varying(tv, ("fdgo", "fdanti"), "hybrid"), Figure)
+    for fn in (model_plots.mixture_modulation, model_plots.mixture_outputs):
         with pytest.raises(ValueError):
             fn({}, ("fdgo", "fdanti"))
 
 
 # --- the shared palette: every variant distinguishable, also under colour-vision deficiency ---
-
-from itertools import combinations  # noqa: E402
-
-from matplotlib.colors import to_rgb  # noqa: E402
-
-from lib import plots as shared  # noqa: E402
-from lib.experiments.battery import ABLATIONS, VARIANTS  # noqa: E402
 
 # Machado, Oliveira & Fernandes (2009), severity 1, on linear sRGB
 _DEUTAN = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
@@ -106,22 +134,22 @@ LABELS = [*VARIANTS, *ABLATIONS]
 
 
 def test_every_variant_has_its_own_colour_marker_and_line_style():
-    assert set(LABELS) <= set(shared.FAMILY_COLORS) and set(LABELS) <= set(shared.MARKERS)
-    colours = [to_rgb(shared.color(lab)) for lab in LABELS]
+    assert set(LABELS) <= set(plots.FAMILY_COLORS) and set(LABELS) <= set(plots.MARKERS)
+    colours = [to_rgb(plots.color(lab)) for lab in LABELS]
     assert len(set(colours)) == len(LABELS)
-    assert len({shared.marker(lab) for lab in LABELS}) == len(LABELS)
+    assert len({plots.marker(lab) for lab in LABELS}) == len(LABELS)
     for lab in LABELS:
-        kw = shared.style(lab)
-        assert kw["color"] == shared.color(lab) and kw["marker"] == shared.marker(lab)
-        assert kw["ls"] == shared.FAMILY_LINESTYLES[shared.family(lab)]
-    assert {shared.family(lab) for lab in LABELS} == {"none", "exc", "syn", "hybrid"}
+        kw = plots.style(lab)
+        assert kw["color"] == plots.color(lab) and kw["marker"] == plots.marker(lab)
+        assert kw["ls"] == plots.FAMILY_LINESTYLES[plots.family(lab)]
+    assert {plots.family(lab) for lab in LABELS} == {"none", "exc", "syn", "hybrid"}
 
 
 @pytest.mark.parametrize("vision, sim", [("normal", np.eye(3)), ("deuteranopia", _DEUTAN),
                                          ("protanopia", _PROTAN)])
 def test_variant_colours_are_far_apart(vision, sim):
-    close = [(a, b, round(float(np.linalg.norm(_lab(shared.color(a), sim)
-                                               - _lab(shared.color(b), sim))), 1))
+    close = [(a, b, round(float(np.linalg.norm(_lab(plots.color(a), sim)
+                                               - _lab(plots.color(b), sim))), 1))
              for a, b in combinations(LABELS, 2)]
     close = [c for c in close if c[2] < MIN_DELTA_E]
     assert not close, f"{vision}: colour pairs closer than ΔE {MIN_DELTA_E}: {close}"
@@ -130,25 +158,26 @@ def test_variant_colours_are_far_apart(vision, sim):
 def test_variant_colours_are_visible_on_white():
     # the old sequential palette's light blue had a contrast of 1.75 against the white page
     for lab in LABELS:
-        assert 1.05 / (shared.luminance(shared.color(lab)) + 0.05) >= 2.2, lab
+        assert 1.05 / (plots.luminance(plots.color(lab)) + 0.05) >= 2.2, lab
 
 
 def test_text_colour_contrasts_with_its_cell():
-    assert shared.text_color("#000000") == "w" and shared.text_color("#ffffff") == "k"
+    assert plots.text_color("#000000") == "w" and plots.text_color("#ffffff") == "k"
     viridis = plt.get_cmap("viridis")
-    assert shared.text_color(viridis(0.0)) == "w" and shared.text_color(viridis(1.0)) == "k"
+    assert plots.text_color(viridis(0.0)) == "w" and plots.text_color(viridis(1.0)) == "k"
     magma = plt.get_cmap("magma_r")
-    assert shared.text_color(magma(1.0)) == "w" and shared.text_color(magma(0.0)) == "k"
+    assert plots.text_color(magma(1.0)) == "w" and plots.text_color(magma(0.0)) == "k"
 
 
+@pytest.mark.slow
 def test_lesion_maps_show_every_seed_and_the_random_control():
     """Two figures: the mean map of each variant, and every seed's own-task, other-task and
     random-unit drops (means over tasks of that seed's map), at the planted values."""
-    from lib.plots import battery as pb
+    from lib.plots import battery as battery_plots
     rng = np.random.default_rng(0)
     drops = {"exc": {"targeted": rng.random((3, 2, 2)), "random": rng.random((3, 2))},
              "syn_prepost": {"targeted": rng.random((2, 2, 2)), "random": rng.random((2, 2))}}
-    maps, seeds = pb.lesion_maps(["fdgo", "fdanti"], drops)
+    maps, seeds = battery_plots.lesion_maps(["fdgo", "fdanti"], drops)
     shown = [ax for ax in maps.axes if ax.get_visible() and ax.images]
     assert [ax.get_title() for ax in shown] == ["exc (n=3)", "syn_prepost (n=2)"]
     np.testing.assert_allclose(shown[0].images[0].get_array(), drops["exc"]["targeted"].mean(0))
@@ -169,5 +198,5 @@ def test_outcome_colours_are_far_apart():
 
 def test_task_family_colours_are_far_apart():
     for sim in (np.eye(3), _DEUTAN, _PROTAN):
-        for a, b in combinations(pt.FAMILY_COLORS.values(), 2):
+        for a, b in combinations(tasks_plots.FAMILY_COLORS.values(), 2):
             assert np.linalg.norm(_lab(a, sim) - _lab(b, sim)) >= MIN_DELTA_E, (a, b)

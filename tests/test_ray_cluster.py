@@ -20,17 +20,17 @@ import numpy as np
 import pytest
 import torch
 
-ray = pytest.importorskip("ray")
-import ray.cloudpickle  # noqa: E402 -- after the importorskip that guards it
+from lib import artifacts
+from lib.core.train import TrainConfig
+from lib.experiments import sweep
+from lib.experiments.runner import load_or_train
 
-from lib import artifacts  # noqa: E402
-from lib.core.train import TrainConfig  # noqa: E402
-from lib.experiments import sweep  # noqa: E402
-from lib.experiments.runner import load_or_train  # noqa: E402
+ray = pytest.importorskip("ray")
+cloudpickle = pytest.importorskip("ray.cloudpickle")
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
-ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 RAY = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
 NODE_START_TIMEOUT_S = 120

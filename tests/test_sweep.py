@@ -55,14 +55,6 @@ def calls(folder: Path) -> dict[int, int]:
     return out
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path / "artifacts"))
-    monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)  # `make test` sets it
-    monkeypatch.delenv("BOOK_DEVICE", raising=False)
-    return tmp_path / "artifacts"
-
-
 @pytest.fixture(scope="module")
 def ray_instance():
     """One local Ray instance for the tests that share it (run_sweep uses it and leaves it)."""
@@ -123,6 +115,7 @@ def test_an_interrupted_sweep_resumes(store, tmp_path):
     assert list(table.seed) == [0, 1, 2, 3, 4]
 
 
+@pytest.mark.slow
 @pytest.mark.ray
 def test_both_backends_give_the_same_table(store, tmp_path):
     """The default Ray path: run_sweep starts a local instance and stops it afterwards."""
@@ -146,6 +139,7 @@ def test_both_backends_give_the_same_table(store, tmp_path):
     assert not (store / KIND).exists()  # directory= was used, not $BOOK_ARTIFACTS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["local", pytest.param("ray", marks=pytest.mark.ray)])
 def test_a_failing_job_is_named_with_its_config_and_loses_no_other(store, tmp_path, backend,
                                                                    request):

@@ -26,13 +26,13 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from lib.core import statespace as S
+from lib.core import statespace
 from lib.core.checks import fail
 from lib.core.metrics import mean_perf
-from lib.core.seeds import STREAM_PROBE, step_seed, torch_generator
 from lib.core.tasks import DISPLAY_NAMES
 from lib.core.train import TrainResult
-from lib.experiments.ambiguity import OUTCOMES, _Prober, outcomes, panel_pairs
+from lib.core.types import Networks
+from lib.experiments.ambiguity import OUTCOMES, Prober, outcomes, panel_pairs
 
 MAX_NOISE = 10.0
 """The largest context-noise s.d. accepted (E2's ``max_noise`` range)."""
@@ -91,13 +91,9 @@ class NetworkExplorer:
 
     def __init__(self, result: TrainResult, shared: dict | None = None):
         self.result = result
-        self.prober = _Prober(result)
-        # keep only inputs and answers of the evaluation trials (the targets and loss masks are
-        # most of their memory), shared by the networks that have the same trials (same seed,
-        # tasks and number): ``shared`` maps that key to them
-        key = (result.config.seed, tuple(result.config.tasks), result.config.eval_trials)
-        slim = [(x, None, None, y_loc) for x, _, _, y_loc in self.prober.batches]
-        self.prober.batches = slim if shared is None else shared.setdefault(key, slim)
+        # E2's prober: the same trials and probe noise; ``shared`` lets the networks with the same
+        # evaluation trials hold one copy of them (Prober's docstring)
+        self.prober = Prober(result, shared)
         self.cfg = self.prober.cfg
         self.tasks = list(self.cfg.tasks)
         self.pairs = panel_pairs(self.tasks)
@@ -107,14 +103,10 @@ class NetworkExplorer:
         self._pair_cache: dict[tuple[str, str], dict] = {}
         self._clean: dict[int, float] = {}
 
-    @torch.no_grad()
     def run(self, k: int, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """Task k's evaluation trials under context ``c`` with E2's probe noise: outputs (T, B,
-        33), rates (T, B, N), targets (T, B) (``_Prober.run``, with the rates kept)."""
-        x, _, _, y_loc = self.prober.batches[k]
-        gen = torch_generator(step_seed(self.cfg.seed, STREAM_PROBE, k), x.device)
-        y_hat, rates = self.prober.model(x, c, noise=True, generator=gen)
-        return y_hat, rates, y_loc
+        33), rates (T, B, N), targets (T, B) (:meth:`Prober.run_with_rates`)."""
+        return self.prober.run_with_rates(k, c)
 
     def context(self, i: int, j: int, lam: float, noise: float) -> torch.Tensor:
         """c = (1 - lam) e_i + lam e_j + noise * eta, (B, K)."""
@@ -145,10 +137,10 @@ class NetworkExplorer:
         P = self.prober
         X = []
         for k in (i, j):
-            x = P.batches[k][0]
+            x = P.trials[k][0]
             r = P.model(x, P.eye(k), noise=False)[1]
-            X.append(r[S.stim_onset(x):].reshape(-1, r.shape[-1]).double().numpy())
-        mean, comps, var = S.pca(np.concatenate(X))
+            X.append(r[statespace.stim_onset(x):].reshape(-1, r.shape[-1]).double().numpy())
+        mean, comps, var = statespace.pca(np.concatenate(X))
         comps = comps[:, :2]
 
         def project(r: torch.Tensor) -> np.ndarray:
@@ -157,7 +149,7 @@ class NetworkExplorer:
         return {
             "i": i, "j": j, "mean": mean, "comps": comps,
             "var_explained": var[:2] / max(var.sum(), 1e-300),
-            "onset": S.stim_onset(P.batches[i][0]),
+            "onset": statespace.stim_onset(P.trials[i][0]),
             "ref_i": project(self.run(i, P.eye(i))[1]),      # (T, B, 2)
             "ref_j": project(self.run(i, P.eye(j))[1]),
             "project": project}
@@ -211,7 +203,7 @@ class Views:
     """The views of a set of networks {(label, seed): TrainResult}, one cached
     :class:`NetworkExplorer` per network (built when first asked for)."""
 
-    def __init__(self, nets: dict):
+    def __init__(self, nets: Networks):
         if not nets:
             fail("nets", nets, "at least one network {(label, seed): TrainResult}")
         self.nets = dict(nets)

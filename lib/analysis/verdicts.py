@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import stats as _scipy_stats
 
 from lib.analysis.common import ALPHA, EXC_FAMILY, SYN_FAMILY
-from lib.analysis.stats import ALTERNATIVES, holm, min_p, sign_flip_p
+from lib.analysis.stats import holm, min_p, sign_flip_p
 
 __all__ = ["ALPHA", "Rule", "RULES", "register", "rule_fingerprint", "check_fingerprints",
            "common_units", "sign_flip_p", "min_p", "Comparison", "compare", "decide",

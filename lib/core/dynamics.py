@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from lib.core.checks import check_nonnegative_int, check_number, check_positive_int
+from lib.core.checks import check_nonnegative_int, check_number
 from lib.core.model import ModulatedRNN
 
 SPEED_TOL = 1e-8
@@ -225,14 +225,14 @@ def _starts(fmap: Frozen, n_init: int, seed: int, init, relax_steps: int
     only: Adam makes little progress along the slow directions of a nearly marginal point)."""
     device = fmap.W.device
     rand = random_states(n_init, fmap.n, seed, device)
-    far = [rand]
+    starts = [rand]
     if init is not None:
         init = torch.as_tensor(init, dtype=torch.float64, device=device)
         if init.dim() != 2 or init.shape[1] != fmap.n:
             raise ValueError(f"init: expected shape (M, N) with N = {fmap.n}, got "
                              f"{tuple(init.shape)}")
-        far.insert(0, init)
-    far = torch.cat(far)
+        starts.insert(0, init)
+    far = torch.cat(starts)
     if len(far) == 0:
         raise ValueError("n_init=0 and no init states: nothing to start from")
     near = far
@@ -249,9 +249,10 @@ def fixed_points(model: ModulatedRNN, u, c, n_init: int = 128, seed: int = 0, *,
 
     Starts from ``init`` (M, N) if given (e.g. states visited by trials), ``n_init`` random
     states drawn from ``seed``, and these after ``relax_steps`` steps of the map; minimises
-    |F(r) - r|^2 for all of them in one batch (:func:`solve`), keeps the states with speed < ``tol`` and merges duplicates closer than
-    ``merge_tol`` (RMS rate distance). Returns :class:`FixedPoints` (points (P, N), speeds (P,),
-    eigenvalues of the map's Jacobian (P, N) complex)."""
+    |F(r) - r|^2 for all of them in one batch (:func:`solve`), keeps the states with speed < ``tol``
+    and merges duplicates closer than ``merge_tol`` (RMS rate distance). Returns
+    :class:`FixedPoints` (points (P, N), speeds (P,), eigenvalues of the map's Jacobian (P, N)
+    complex)."""
     _check_solver(n_init, seed, tol, merge_tol, relax_steps)
     fmap = freeze(model, u, c, syn_context)
     if fmap.h.dim() != 1:
@@ -321,7 +322,9 @@ def continuation(model: ModulatedRNN, u, c_from, c_to, ls, n_init: int = 64, see
     c_from = torch.as_tensor(c_from, dtype=torch.float64)
     c_to = torch.as_tensor(c_to, dtype=torch.float64)
     rows, pts, events = [], [], []
-    prev_pts, prev_tracks, prev_stable = None, [], []
+    prev_pts: torch.Tensor | None = None
+    prev_tracks: list[int] = []
+    prev_stable: np.ndarray = np.zeros(0, bool)
     next_track = 0
     for l in ls:
         fmap = freeze(model, u, (1 - l) * c_from + l * c_to)

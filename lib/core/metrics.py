@@ -1,6 +1,7 @@
 """Yang et al. (2019) read-outs: population vector, performance (``get_perf``) and the lsq loss.
 
-Shapes are time-major as in :mod:`lib.core.tasks`: ``y_hat`` (T, B, 33) network outputs (0 = fixation,
+Shapes are time-major as in :mod:`lib.core.tasks`: ``y_hat`` (T, B, 33) network outputs (0 =
+fixation,
 1..32 = response ring), ``y_loc`` (T, B) target angle in rad (-1 = fixate), ``c_mask`` (T, B, 33).
 Every function accepts numpy arrays or torch tensors.
 """
@@ -40,10 +41,11 @@ def popvec(y_ring):
         sin = torch.as_tensor(np.sin(pref), device=y.device)
         theta = torch.remainder(torch.atan2((y @ sin) / total, (y @ cos) / total), 2 * np.pi)
         return torch.where(theta < 2 * np.pi, theta, 0.0)
-    y = np.asarray(y_ring, dtype=np.float64)
-    total = y.sum(-1)
-    theta = np.mod(np.arctan2((y @ np.sin(pref)) / total, (y @ np.cos(pref)) / total), 2 * np.pi)
-    return np.where(theta < 2 * np.pi, theta, 0.0)  # mod(-1e-17, 2 pi) rounds to 2 pi
+    y_np = np.asarray(y_ring, dtype=np.float64)
+    total_np = y_np.sum(-1)
+    theta_np = np.mod(np.arctan2((y_np @ np.sin(pref)) / total_np,
+                                 (y_np @ np.cos(pref)) / total_np), 2 * np.pi)
+    return np.where(theta_np < 2 * np.pi, theta_np, 0.0)  # mod(-1e-17, 2 pi) rounds to 2 pi
 
 
 def performance(y_hat, y_loc) -> np.ndarray:

@@ -2,9 +2,14 @@
 
 Every chapter's ``parameters`` cell (papermill) sets ``profile`` and optional overrides, then
 calls ``P = lib.experiments.chapter_params("<chapter>", profile, name=value, ...)``, which
-resolves the chapter's schema here. A value of
-``None`` means "the profile's default". Every value is checked here, and a bad one raises
-``ValueError`` naming the parameter, the value and what is allowed -- before any work starts.
+resolves the chapter's schema here. A value of ``None`` means "the profile's default". Every
+value is checked here, and a bad one raises ``ValueError`` naming the parameter, the value and
+what is allowed -- before any work starts.
+
+The checkers here (``int_in``, ``float_in``, ``choice``, ``int_list``, ``float_list``,
+``subset``, ``task_set``, ...) are factories for the schemas: each returns a ``check(name,
+value)``. They raise through :func:`reject`, which adds the value's type to the one message
+format of :func:`lib.core.checks.fail` (the module of single-argument checks, ``check_*``).
 
 List-valued parameters (``task_set``, ``variants``; their checker carries ``list_options``) take
 a list, or the text papermill's ``-p`` hands over: a JSON or YAML list (``'["fdgo", "fdanti"]'``,
@@ -21,7 +26,9 @@ import json
 import os
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
+
+import numpy as np
 
 from lib.core.checks import fail
 from lib.core.tasks import TASK_SETS, TASKS
@@ -55,15 +62,17 @@ class Param:
         return getattr(self.check, "list_options", None)
 
 
-def _fail(name: str, value: Any, allowed: str, hint: str = "") -> None:
-    fail(name, value, f"{allowed} (got a {type(value).__name__})" + (f"; {hint}" if hint else ""))
+def reject(name: str, value: Any, allowed: str, hint: str = "") -> NoReturn:
+    """Raise a chapter parameter's error: :func:`lib.core.checks.fail`'s message with the type of
+    the value given and, for list-valued parameters, a ``hint`` on the forms a list takes."""
+    fail(name, value, allowed, hint, show_type=True)
 
 
 def int_in(lo: int, hi: int) -> Callable[[str, Any], int]:
     """An int in [lo, hi]; bools and floats are rejected."""
     def check(name: str, v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            _fail(name, v, f"an int in [{lo}, {hi}]")
+            reject(name, v, f"an int in [{lo}, {hi}]")
         return v
     return check
 
@@ -72,7 +81,7 @@ def float_in(lo: float, hi: float) -> Callable[[str, Any], float]:
     """A finite number in [lo, hi]."""
     def check(name: str, v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            _fail(name, v, f"a number in [{lo}, {hi}]")
+            reject(name, v, f"a number in [{lo}, {hi}]")
         return float(v)
     return check
 
@@ -80,7 +89,7 @@ def float_in(lo: float, hi: float) -> Callable[[str, Any], float]:
 def choice(options: tuple) -> Callable[[str, Any], Any]:
     def check(name: str, v: Any) -> Any:
         if not isinstance(v, str) or v not in options:
-            _fail(name, v, "one of " + ", ".join(map(repr, options)))
+            reject(name, v, "one of " + ", ".join(map(repr, options)))
         return v
     return check
 
@@ -134,7 +143,7 @@ def float_list(lo: float, hi: float) -> Callable[[str, Any], tuple[float, ...]]:
         items = parse_list(v) if isinstance(v, str) and v.strip() else ([] if v == "" else v)
         if isinstance(items, (int, float)) and not isinstance(items, bool):
             items = [items]  # papermill's -p tau_fast_checks 300
-        values = []
+        values: list[Any] = []
         for item in items if isinstance(items, (list, tuple)) else [None]:
             try:
                 item = float(item) if isinstance(item, str) else item
@@ -145,9 +154,33 @@ def float_list(lo: float, hi: float) -> Callable[[str, Any], tuple[float, ...]]:
                 or any(isinstance(x, bool) or not isinstance(x, (int, float))
                        or not lo <= x <= hi for x in values)
                 or len(set(values)) != len(values)):
-            _fail(name, v, f"a list of distinct numbers in [{lo}, {hi}] (may be empty), e.g. "
-                           f"[{lo}, {hi}]")
+            reject(name, v, f"a list of distinct numbers in [{lo}, {hi}] (may be empty), "
+                            f"e.g. [{lo}, {hi}]")
         return tuple(sorted(float(x) for x in values))
+    return check
+
+
+def int_list(lo: int, hi: int) -> Callable[[str, Any], tuple[int, ...]]:
+    """A checker: one or more distinct ints in [lo, hi], returned sorted; a list, or text
+    (``'[16, 32]'``, ``16,32``) as papermill's ``-p`` hands it over."""
+    def check(name: str, v: Any) -> tuple[int, ...]:
+        items = parse_list(v) if isinstance(v, str) else v
+        if isinstance(items, (int, np.integer)) and not isinstance(items, bool):
+            items = [items]  # papermill's -p n_recs 64
+        values: list = []
+        if isinstance(items, (list, tuple, range)):
+            for item in items:
+                if isinstance(item, str) and item.strip().lstrip("-").isdigit():
+                    item = int(item)
+                values.append(item)
+        if (not isinstance(items, (list, tuple, range)) or not values
+                or any(isinstance(x, bool) or not isinstance(x, (int, np.integer))
+                       or not lo <= x <= hi for x in values)
+                or len(set(values)) != len(values)):
+            reject(name, v, f"a list of distinct ints in [{lo}, {hi}], e.g. [{lo}, {hi}]; "
+                            f"through papermill -p {name} '[{lo}, {hi}]', -p {name} {lo},{hi} "
+                            f"or -y '{name}: [{lo}, {hi}]'")
+        return tuple(sorted(int(x) for x in values))
     return check
 
 
@@ -159,10 +192,10 @@ def subset(options: tuple) -> Callable[[str, Any], tuple]:
         if not isinstance(items, (list, tuple)) or not items or any(
                 not isinstance(s, str) or s not in options for s in items) or len(
                 set(items)) != len(items):
-            _fail(name, v, "a non-empty list of distinct names from " + ", ".join(options),
-                  list_forms(name, options))
+            reject(name, v, "a non-empty list of distinct names from " + ", ".join(options),
+                   list_forms(name, options))
         return tuple(items)
-    check.list_options = tuple(options)
+    setattr(check, "list_options", tuple(options))  # read by Param.list_options
     return check
 
 
@@ -174,14 +207,14 @@ def task_set(name: str, v: Any) -> tuple[str, ...]:
     try:
         tasks = subset(TASKS)(name, v)
     except ValueError:
-        _fail(name, v, f"a task set ({', '.join(TASK_SETS)}) or a list of task names from "
-              + ", ".join(TASKS), hint)
+        reject(name, v, f"a task set ({', '.join(TASK_SETS)}) or a list of task names from "
+               + ", ".join(TASKS), hint)
     if len(tasks) < 2:
-        _fail(name, v, "at least two tasks", hint)
+        reject(name, v, "at least two tasks", hint)
     return tasks
 
 
-task_set.list_options = TASKS
+setattr(task_set, "list_options", TASKS)  # read by Param.list_options
 
 
 def flag(name: str, v: Any) -> bool:
@@ -189,7 +222,7 @@ def flag(name: str, v: Any) -> bool:
     if isinstance(v, str) and v.strip().lower() in ("true", "false"):
         return v.strip().lower() == "true"
     if not isinstance(v, bool):
-        _fail(name, v, "True or False")
+        reject(name, v, "True or False")
     return v
 
 
@@ -202,7 +235,7 @@ def resolve(schema: dict[str, Param], profile: str | None = None, **values: Any
     """
     profile = default_profile() if profile is None else profile
     if profile not in PROFILES:
-        _fail("profile", profile, "one of " + ", ".join(map(repr, PROFILES)))
+        reject("profile", profile, "one of " + ", ".join(map(repr, PROFILES)))
     unknown = sorted(set(values) - set(schema))
     if unknown:
         raise ValueError(f"unknown parameter(s) {unknown}; this chapter takes: "
@@ -223,7 +256,7 @@ def describe(schema: dict[str, Param]) -> list[dict]:
 def seed(name: str, v: Any) -> int:
     """A non-negative int seed."""
     if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-        _fail(name, v, "a non-negative int")
+        reject(name, v, "a non-negative int")
     return v
 
 

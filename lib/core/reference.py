@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.metrics import performance
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def family_of(task: str) -> str:
         if task in members:
             return family
     raise ValueError(f"task={task!r} is not a Yang et al. (2019) task; allowed: "
-                     + ", ".join(T.TASKS))
+                     + ", ".join(yang_tasks.TASKS))
 
 
 def _check_tasks(tasks) -> tuple[str, ...]:
@@ -82,10 +82,10 @@ def _check_n(name: str, n, lo: int = 1) -> int:
     return int(n)
 
 
-def _rings(family: str, stims: list[T.Event]) -> str:
+def _rings(family: str, stims: list[yang_tasks.Event]) -> str:
     """Which rings the stimuli of one trial use: "1", "2" or "1+2", and for the matching tasks
     "sample ring→test ring" (e.g. "1→2")."""
-    mods = [int(e.mods[0]) for e in stims]
+    mods = [int(e.rings()[0]) for e in stims]
     if family == "Matching":
         return f"{mods[0]}→{mods[1]}"
     return "+".join(str(m) for m in sorted(set(mods)))
@@ -106,33 +106,41 @@ def _periodic(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.minimum(d, 2 * np.pi - d)
 
 
-def _trial_row(task: str, family: str, c: T.Conditions) -> dict:
+def _trial_row(task: str, family: str, c: yang_tasks.Conditions) -> dict:
     """The statistics of the single trial of a one-trial batch (see :func:`condition_stats`)."""
     stims = [e for e in c.events if e.kind == "stim"]
     (out,) = [e for e in c.events if e.kind == "out"]
-    row: dict = {"task": task, "family": family, "T (ms)": c.tdim * T.DT}
+    row: dict = {"task": task, "family": family, "T (ms)": c.tdim * yang_tasks.DT}
     for name in EPOCHS:
         if name in c.epochs:
             on, off = c.epochs[name]
-            row[name] = ((c.tdim if off is None else off) - (0 if on is None else on)) * T.DT
+            steps = (c.tdim if off is None else off) - (0 if on is None else on)
+            row[name] = steps * yang_tasks.DT
         else:
             row[name] = np.nan
     row["rings"] = _rings(family, stims)
     go = bool(out.offs[0] > out.ons[0])
     row["go"] = go
-    row["target (rad)"] = float(out.locs[0]) if go else np.nan
-    row.update({"coherence": np.nan, "mean strength": np.nan, "separation (rad)": np.nan,
-                "congruent": np.nan, "match": np.nan})
+    row["target (rad)"] = float(out.angles()[0]) if go else np.nan
+    row.update(
+        {
+            "coherence": np.nan,
+            "mean strength": np.nan,
+            "separation (rad)": np.nan,
+            "congruent": np.nan,
+            "match": np.nan,
+        }
+    )
     if family in ("Decision making", "Delayed decision making"):
         s1, s2 = _decisive_pair(task, [e.strengths for e in stims])
         row["coherence"] = float(abs(s1[0] - s2[0]) / 2)
         row["mean strength"] = float((s1[0] + s2[0]) / 2)
-        row["separation (rad)"] = float(_periodic(stims[0].locs, stims[1].locs)[0])
+        row["separation (rad)"] = float(_periodic(stims[0].angles(), stims[1].angles())[0])
         if len(stims) == 4 and not task.startswith("multi"):  # do the two rings agree?
             s = [float(e.strengths[0]) for e in stims]
             row["congruent"] = float((s[0] > s[1]) == (s[2] > s[3]))
     elif family == "Matching":
-        a, b = float(stims[0].locs[0]), float(stims[1].locs[0])
+        a, b = float(stims[0].angles()[0]), float(stims[1].angles()[0])
         row["match"] = float(a == b if task.startswith("dms") else (a < np.pi) == (b < np.pi))
     return row
 
@@ -150,8 +158,11 @@ def condition_stats(tasks, n_trials: int, seed: int) -> pd.DataFrame:
     """
     tasks, n_trials = _check_tasks(tasks), _check_n("n_trials", n_trials)
     rng = np.random.default_rng(_check_n("seed", seed, lo=0))
-    rows = [_trial_row(t, family_of(t), T.sample_conditions(t, 1, rng))
-            for t in tasks for _ in range(n_trials)]
+    rows = [
+        _trial_row(t, family_of(t), yang_tasks.sample_conditions(t, 1, rng))
+        for t in tasks
+        for _ in range(n_trials)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -172,7 +183,11 @@ def condition_summary(stats: pd.DataFrame) -> pd.DataFrame:
     fractions of go, match and congruent trials."""
     rows = []
     for task, g in stats.groupby("task", sort=False):
-        row = {"task": T.DISPLAY_NAMES[task], "trials": len(g), "T (ms)": _values(g["T (ms)"])}
+        row = {
+            "task": yang_tasks.DISPLAY_NAMES[task],
+            "trials": len(g),
+            "T (ms)": _values(g["T (ms)"]),
+        }
         row.update({f"{name} (ms)": _values(g[name]) for name in EPOCHS})
         rings = g["rings"].value_counts(normalize=True).sort_index()
         row["rings"] = ", ".join(f"{k}: {v:.0%}" for k, v in rings.items())
@@ -194,33 +209,44 @@ def family_table(tasks, seed: int = 0) -> pd.DataFrame:
     for family, members in FAMILIES.items():
         for t in members:
             if t in tasks:
-                epochs = tuple(T.sample_conditions(t, 1, rng).epochs)
-                groups.setdefault((family, epochs), []).append(T.DISPLAY_NAMES[t])
+                epochs = tuple(yang_tasks.sample_conditions(t, 1, rng).epochs)
+                groups.setdefault((family, epochs), []).append(yang_tasks.DISPLAY_NAMES[t])
     rows, seen = [], set()
     for (family, epochs), names in groups.items():
-        rows.append({"family": family, "tasks": ", ".join(names), "epochs": " → ".join(epochs),
-                     "rule": "" if family in seen else RULES[family]})  # once per family
+        rows.append(
+            {
+                "family": family,
+                "tasks": ", ".join(names),
+                "epochs": " → ".join(epochs),
+                "rule": "" if family in seen else RULES[family],
+            }
+        )  # once per family
         seen.add(family)
     return pd.DataFrame(rows).set_index(["family", "tasks"])
 
 
-def example_batches(tasks, seed: int = 0, batch_size: int = 2) -> dict[str, T.Batch]:
+def example_batches(tasks, seed: int = 0, batch_size: int = 2) -> dict[str, yang_tasks.Batch]:
     """One noise-free batch of each task (the trials the chapter draws)."""
     tasks = _check_tasks(tasks)
     rng = np.random.default_rng(_check_n("seed", seed, lo=0))
-    return {t: T.make_batch(t, _check_n("batch_size", batch_size), rng, noise=False)
-            for t in tasks}
+    return {
+        t: yang_tasks.make_batch(t, _check_n("batch_size", batch_size), rng, noise=False)
+        for t in tasks
+    }
 
 
 def noise_summary(task: str, seed: int = 0, batch_size: int = 64) -> str:
     """A sentence with the measured mean and s.d. of the input noise ``render(noise=True)`` adds
-    (noisy minus noise-free rendering of the same conditions) against ``lib.core.tasks.INPUT_NOISE``."""
+    (noisy minus noise-free rendering of the same conditions) against
+    ``lib.core.tasks.INPUT_NOISE``."""
     rng = np.random.default_rng(_check_n("seed", seed, lo=0))
-    c = T.sample_conditions(task, _check_n("batch_size", batch_size), rng)
-    noise = T.render(c, noise=True, rng=rng).x - T.render(c).x
-    return (f"On {batch_size} trials of `{task}` ({noise.size:,} values over all 65 channels): "
-            f"mean {noise.mean():+.1e}, s.d. {noise.std():.5f}; Yang's "
-            f"σ<sub>x</sub>√(2/α) = {T.INPUT_NOISE:.5f}.")
+    c = yang_tasks.sample_conditions(task, _check_n("batch_size", batch_size), rng)
+    noise = yang_tasks.render(c, noise=True, rng=rng).x - yang_tasks.render(c).x
+    return (
+        f"On {batch_size} trials of `{task}` ({noise.size:,} values over all 65 channels): "
+        f"mean {noise.mean():+.1e}, s.d. {noise.std():.5f}; Yang's "
+        f"σ<sub>x</sub>√(2/α) = {yang_tasks.INPUT_NOISE:.5f}."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -239,8 +265,10 @@ def fixture_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"folder={str(folder)!r} is not a directory; expected Yang et al.'s "
-                         f"fixture folder (set ${FIXTURES_ENV})")
+        raise ValueError(
+            f"folder={str(folder)!r} is not a directory; expected Yang et al.'s "
+            f"fixture folder (set ${FIXTURES_ENV})"
+        )
     jsons = sorted(folder.glob("*_seed*.json"))
     missing = [p.name for p in jsons if not p.with_suffix(".npz").is_file()]
     if missing:
@@ -270,30 +298,39 @@ def compare(json_path: str | Path, npz_path: str | Path) -> dict:
     record = json.loads(json_path.read_text())
     with np.load(npz_path) as f:
         ref = {k: f[k] for k in f.files}
-    b = T.render(T.conditions_from_yang(record))
-    rule = np.zeros(ref["x"].shape[-1] - T.N_INPUT, np.float32)
+    b = yang_tasks.render(yang_tasks.conditions_from_yang(record))
+    rule = np.zeros(ref["x"].shape[-1] - yang_tasks.N_INPUT, np.float32)
     if 0 <= record.get("rule_index", -1) < len(rule):
         rule[record["rule_index"]] = 1
     perf = performance(ref["y_hat"], ref["y_loc"])
     return {
-        "fixture": json_path.stem, "task": record["rule"], "seed": record.get("seed"),
-        "T": int(record["tdim"]), "B": int(record["batch_size"]),
-        "dx": _max_abs_diff(b.x, ref["x"][..., :T.N_INPUT]),
+        "fixture": json_path.stem,
+        "task": record["rule"],
+        "seed": record.get("seed"),
+        "T": int(record["tdim"]),
+        "B": int(record["batch_size"]),
+        "dx": _max_abs_diff(b.x, ref["x"][..., : yang_tasks.N_INPUT]),
         "dy": _max_abs_diff(b.y, ref["y"]),
         "dy_loc": _max_abs_diff(b.y_loc, ref["y_loc"]),
         "dc_mask": _max_abs_diff(b.c_mask, ref["c_mask"]),
-        "rule_units": bool((ref["x"][..., T.N_INPUT:] == rule).all()),
-        "epochs": list(T.sample_conditions(record["rule"], 1, 0).epochs) == list(record["epochs"]),
+        "rule_units": bool((ref["x"][..., yang_tasks.N_INPUT :] == rule).all()),
+        "epochs": list(yang_tasks.sample_conditions(record["rule"], 1, 0).epochs)
+        == list(record["epochs"]),
         "perf": bool(perf.shape == ref["perf"].shape and (perf == ref["perf"]).all()),
         "yang_perf": float(ref["perf"].mean()),
     }
 
 
 COMPARE_COLUMNS = {
-    "T": "T (steps)", "B": "trials", "dx": "max |Δx| (ch. 0-64)", "dy": "max |Δy|",
-    "dy_loc": "max |Δy_loc|", "dc_mask": "max |Δc_mask|",
+    "T": "T (steps)",
+    "B": "trials",
+    "dx": "max |Δx| (ch. 0-64)",
+    "dy": "max |Δy|",
+    "dy_loc": "max |Δy_loc|",
+    "dc_mask": "max |Δc_mask|",
     "rule_units": "ch. 65-84 = rule one-hot",
-    "epochs": "same epoch names", "perf": "performance = Yang's perf",
+    "epochs": "same epoch names",
+    "perf": "performance = Yang's perf",
     "yang_perf": "Yang's perf (mean over trials)",
 }
 """Readable column names of :func:`compare_all`."""
@@ -302,8 +339,10 @@ COMPARE_COLUMNS = {
 def compare_all(folder: str | Path) -> pd.DataFrame:
     """:func:`compare` for every pair of :func:`fixture_pairs`, one row per fixture (indexed by
     task and seed, readable column names :data:`COMPARE_COLUMNS`)."""
-    rows = sorted((compare(j, n) for j, n in fixture_pairs(folder)),
-                  key=lambda r: (T.TASKS.index(r["task"]), str(r["seed"])))
+    rows = sorted(
+        (compare(j, n) for j, n in fixture_pairs(folder)),
+        key=lambda r: (yang_tasks.TASKS.index(r["task"]), str(r["seed"])),
+    )
     df = pd.DataFrame(rows).drop(columns="fixture").set_index(["task", "seed"])
     return df.rename(columns=COMPARE_COLUMNS)
 
@@ -312,16 +351,34 @@ def compare_summary(table: pd.DataFrame) -> str:
     """One sentence of counts over a :func:`compare_all` table: fixtures, tasks, the largest
     difference on each tensor, and on how many fixtures each check holds."""
     c = COMPARE_COLUMNS
-    diffs = ", ".join(f"{c[k]} = {table[c[k]].max():.3g}"
-                      for k in ("dx", "dy", "dy_loc", "dc_mask"))
-    checks = ", ".join(f"{c[k]}: {int(table[c[k]].sum())}/{len(table)}"
-                       for k in ("rule_units", "epochs", "perf"))
+    diffs = ", ".join(
+        f"{c[k]} = {table[c[k]].max():.3g}" for k in ("dx", "dy", "dy_loc", "dc_mask")
+    )
+    checks = ", ".join(
+        f"{c[k]}: {int(table[c[k]].sum())}/{len(table)}" for k in ("rule_units", "epochs", "perf")
+    )
     n_tasks = table.index.get_level_values("task").nunique()
-    return (f"{len(table)} fixtures of {n_tasks} tasks. Largest differences over all fixtures: "
-            f"{diffs}. Checks that hold: {checks}.")
+    return (
+        f"{len(table)} fixtures of {n_tasks} tasks. Largest differences over all fixtures: "
+        f"{diffs}. Checks that hold: {checks}."
+    )
 
 
-__all__ = ["FAMILIES", "RULES", "EPOCHS", "family_of", "condition_stats", "condition_summary",
-           "family_table", "example_batches", "noise_summary", "fixture_dir", "fixture_pairs",
-           "compare",
-           "compare_all", "compare_summary", "COMPARE_COLUMNS", "FIXTURES_ENV"]
+__all__ = [
+    "FAMILIES",
+    "RULES",
+    "EPOCHS",
+    "family_of",
+    "condition_stats",
+    "condition_summary",
+    "family_table",
+    "example_batches",
+    "noise_summary",
+    "fixture_dir",
+    "fixture_pairs",
+    "compare",
+    "compare_all",
+    "compare_summary",
+    "COMPARE_COLUMNS",
+    "FIXTURES_ENV",
+]

@@ -42,7 +42,8 @@ def one_hot(k: int, n_tasks: int, batch_size: int, device=None) -> torch.Tensor:
     return c
 
 
-__all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "STREAM_SCHEDULE", "STREAM_LESION",
+__all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "STREAM_SCHEDULE",
+           "STREAM_LESION",
            "STREAM_ABLATION", "STREAM_MIX", "STREAM_TIMESCALES",
            "EVAL_NOISE_OFFSET",
            "step_seed", "torch_generator", "one_hot"]

@@ -95,7 +95,8 @@ def context_drive(model: ModulatedRNN, batches, seed: int = 0, rates=None) -> np
 
 def pca(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """PCA of samples X (S, N) from the eigendecomposition of their covariance: (mean (N,),
-    components (N, N) as columns, variances (N,) descending). Signs are fixed so each component's largest-magnitude entry is positive."""
+    components (N, N) as columns, variances (N,) descending). Signs are fixed so each component's
+    largest-magnitude entry is positive."""
     X = np.asarray(X, dtype=np.float64)
     mean = X.mean(0)
     Xc = X - mean
@@ -118,7 +119,7 @@ def n_components(var: np.ndarray, fraction: float = 0.9) -> int:
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction={fraction!r} is not allowed; expected 0 < fraction <= 1")
     cum = np.cumsum(var) / max(var.sum(), 1e-300)
-    return int(min(np.searchsorted(cum, fraction - 1e-12) + 1, len(var)))
+    return min(int(np.searchsorted(cum, fraction - 1e-12)) + 1, len(var))
 
 
 def principal_angles(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -169,12 +170,15 @@ def kmeans(X: np.ndarray, k: int, n_init: int = 20, seed: int = 0) -> tuple[np.n
     check_positive_int("n_init", n_init)
     X = np.asarray(X, dtype=np.float64)
     rng = np.random.default_rng(seed)
-    best, best_inertia = None, np.inf
+    best: np.ndarray | None = None
+    best_inertia = np.inf
     for _ in range(n_init):
         centres, labels = kmeans2(X, k, minit="++", seed=rng)
         inertia = float(((X - centres[labels]) ** 2).sum())
         if inertia < best_inertia - 1e-12:
             best, best_inertia = labels, inertia
+    if best is None:  # every run's inertia was nan
+        raise ValueError("kmeans: X has non-finite values")
     return best, best_inertia
 
 

@@ -5,23 +5,25 @@ A faithful NumPy re-implementation of ``task.py`` of Yang, Joglekar, Song, Newso
 
 **Sample.** One sampler per task (the registry :data:`SAMPLERS`: each name bound to its family's
 function, ``_fdgo_``, ``_dm_``, ... with the task's arguments) draws a batch of explicit conditions
-(:class:`Conditions`): the timing is shared by the whole batch (so every trial has ``tdim`` steps), as in
-Yang; angles, strengths, coherences and match flags are drawn per trial; stimulus modalities are drawn
-per batch (Go/Anti families, per stimulus in DMS/DMC) exactly where Yang draws them. The conditions are
-the list of Yang's ``Trial.add`` calls (:class:`Event`) plus the cost-mask arguments and the epochs.
+(:class:`Conditions`): the timing is shared by the whole batch (so every trial has ``tdim`` steps),
+as in Yang; angles, strengths, coherences and match flags are drawn per trial; stimulus modalities
+are drawn per batch (Go/Anti families, per stimulus in DMS/DMC) exactly where Yang draws them. The
+conditions are the list of Yang's ``Trial.add`` calls (:class:`Event`) plus the cost-mask arguments
+and the epochs.
 
-**Render.** :func:`render` turns any conditions into tensors (time-major, ``T = tdim``, ``B`` trials):
+**Render.** :func:`render` turns any conditions into tensors (time-major, ``T = tdim``, ``B``
+trials):
 
 - ``x`` (T, B, 65): channel 0 fixation input (1 on each ``fix_in`` window), channels ``1+32(m-1) ..
   32m`` ring ``m`` in {1, 2}; a ``stim`` event at angle ``theta`` with strength ``s`` adds
-  ``s * 0.8 * exp(-d_k^2 / 2)`` to unit k on its window, with ``d_k = dist(theta, 2 pi k / 32) / (pi / 8)``
-  and ``dist`` the periodic distance; stimuli add up.
-- ``y`` (T, B, 33): baseline 0.05; output 0 is set to 0.8 on each ``fix_out`` window; an ``out`` event
-  adds ``s * 0.8 * exp(-d_k^2 / 2)`` to outputs 1..32 on its window (peak 0.85).
+  ``s * 0.8 * exp(-d_k^2 / 2)`` to unit k on its window, with
+  ``d_k = dist(theta, 2 pi k / 32) / (pi / 8)`` and ``dist`` the periodic distance; stimuli add up.
+- ``y`` (T, B, 33): baseline 0.05; output 0 is set to 0.8 on each ``fix_out`` window; an ``out``
+  event adds ``s * 0.8 * exp(-d_k^2 / 2)`` to outputs 1..32 on its window (peak 0.85).
 - ``y_loc`` (T, B): the response angle (rad) on ``out`` windows, -1 where the network should fixate.
-- ``c_mask`` (T, B, 33): Yang's cost mask, 0 on ``[0, 5)`` (the first 100 ms), 1 on ``[5, pre_off)``,
-  0 on ``[pre_off, post_on)`` (100 ms grace after the response cue), 5 on ``[post_on, T)``; the pre
-  window wins where they overlap; column 0 (fixation) doubled.
+- ``c_mask`` (T, B, 33): Yang's cost mask, 0 on ``[0, 5)`` (the first 100 ms), 1 on
+  ``[5, pre_off)``, 0 on ``[pre_off, post_on)`` (100 ms grace after the response cue), 5 on
+  ``[post_on, T)``; the pre window wins where they overlap; column 0 (fixation) doubled.
 
 Event windows are half-open step ranges ``[on, off)`` (Python slice semantics of Yang's
 ``x[on:off]``); an empty window (``off <= on``, e.g. ``off = 0``) adds nothing. Rendering is
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Mapping
+from typing import cast
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from math import prod, sqrt
@@ -62,7 +65,8 @@ TASKS: tuple[str, ...] = (
 )
 TASK_SETS: dict[str, tuple[str, ...]] = {
     "all": TASKS,
-    "core8": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2", "dmsgo", "dmsnogo"),
+    "core8": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2", "dmsgo",
+              "dmsnogo"),
     # three conflict pairs (same stimuli, opposite or context-gated answers): the quick book
     "conflict6": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2"),
 }
@@ -131,6 +135,18 @@ class Event:
     locs: np.ndarray | None = None
     mods: np.ndarray | None = None
 
+    def angles(self) -> np.ndarray:
+        """``locs``, which every ``stim`` and ``out`` event has (ValueError for the others)."""
+        if self.locs is None:
+            raise ValueError(f"a {self.kind} event has no locs")
+        return self.locs
+
+    def rings(self) -> np.ndarray:
+        """``mods``, which every ``stim`` event has (ValueError for the others)."""
+        if self.mods is None:
+            raise ValueError(f"a {self.kind} event has no mods")
+        return self.mods
+
 
 @dataclass(frozen=True, eq=False)
 class Conditions:
@@ -184,14 +200,15 @@ class Conditions:
 def _const(B: int, value: int | float, dtype: type) -> np.ndarray:
     """A read-only (B,) array filled with ``value``: the batch-shared arguments of the sampled
     events, cached because allocating them is a sizeable part of sampling a batch."""
-    a = np.full(B, value, dtype=dtype)
+    a: np.ndarray = np.full(B, value, dtype=dtype)
     a.flags.writeable = False
     return a
 
 
 def _event(kind: str, B: int, tdim: int, locs=None, ons=None, offs=None, strengths=None,
            mods=None) -> Event:
-    """An :class:`Event` from Yang-style arguments (scalars broadcast to the batch, None resolved)."""
+    """An :class:`Event` from Yang-style arguments (scalars broadcast to the batch, None
+    resolved)."""
     return Event(kind, _const(B, 0 if ons is None else int(ons), np.int64),
                  _const(B, tdim if offs is None else int(offs), np.int64),
                  _const(B, 1.0, np.float64) if strengths is None else strengths,
@@ -213,7 +230,8 @@ def _steps(ms: float) -> int:
 
 
 def _pick(rng: np.random.Generator, values) -> float:
-    """One value drawn uniformly from ``values`` (a per-batch choice, Yang's ``rng.choice(values)``)."""
+    """One value drawn uniformly from ``values`` (a per-batch choice, Yang's
+    ``rng.choice(values)``)."""
     return values[rng.integers(len(values))]
 
 
@@ -228,7 +246,8 @@ def _signs(rng: np.random.Generator, B: int) -> np.ndarray:
 
 
 def _two_locs(rng: np.random.Generator, B: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two stimulus angles separated by U(0.5 pi, 1.5 pi) in a random direction (Yang's DM tasks)."""
+    """Two stimulus angles separated by U(0.5 pi, 1.5 pi) in a random direction (Yang's DM
+    tasks)."""
     dist = rng.uniform(0.5 * np.pi, 1.5 * np.pi, B) * _signs(rng, B)
     loc1 = rng.uniform(0, 2 * np.pi, B)
     return loc1, (loc1 + dist) % (2 * np.pi)
@@ -258,7 +277,8 @@ def _fdgo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Condition
           _event("fix_out", B, tdim, offs=fix_off),
           _event("out", B, tdim, resp, ons=fix_off)]
     return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off), "go1": (fix_off, None)})
+                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off),
+                        "go1": (fix_off, None)})
 
 
 def _reactgo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Conditions:
@@ -277,7 +297,8 @@ def _reactgo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Condit
 
 
 def _delaygo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Conditions:
-    """Dly Go / Dly Anti: stimulus on {300,500,700} ms for {200,400,600} ms, delay {200,400,800,1600}."""
+    """Dly Go / Dly Anti: stimulus on {300,500,700} ms for {200,400,600} ms, delay
+    {200,400,800,1600}."""
     locs = rng.uniform(0, 2 * np.pi, B)
     stim_on = _steps(_pick(rng, (300, 500, 700)))
     stim_off = stim_on + _steps(_pick(rng, (200, 400, 600)))
@@ -317,7 +338,8 @@ def _dm_(task: str, B: int, rng: np.random.Generator, mod: int,
           _event("fix_out", B, tdim, offs=fix_off),
           _event("out", B, tdim, _choose(s1, s2, loc1, loc2), ons=fix_off)]
     return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off), "go1": (fix_off, None)})
+                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off),
+                        "go1": (fix_off, None)})
 
 
 def _modality_strengths(rng: np.random.Generator, B: int, attend: int | str, cohs):
@@ -357,7 +379,8 @@ def _contextdm_(task: str, B: int, rng: np.random.Generator, attend: int | str,
           _event("fix_out", B, tdim, offs=fix_off),
           _event("out", B, tdim, _choose(c1, c2, loc1, loc2), ons=fix_off)]
     return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off), "go1": (fix_off, None)})
+                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off),
+                        "go1": (fix_off, None)})
 
 
 def _delaydm_timing(rng: np.random.Generator):
@@ -374,7 +397,8 @@ def _delaydm_timing(rng: np.random.Generator):
 
 
 def _delaydm_(task: str, B: int, rng: np.random.Generator, mod: int) -> Conditions:
-    """Dly DM 1/2: two stimuli on ring ``mod`` separated by a delay; coherence {0.08, 0.16, 0.32}."""
+    """Dly DM 1/2: two stimuli on ring ``mod`` separated by a delay; coherence
+    {0.08, 0.16, 0.32}."""
     loc1, loc2 = _two_locs(rng, B)
     s1, s2 = _genstim(rng, B, DELAYDM_COHERENCES)
     on1, off1, on2, off2, fix_off, tdim, epochs = _delaydm_timing(rng)
@@ -402,7 +426,8 @@ def _contextdelaydm_(task: str, B: int, rng: np.random.Generator, attend: int | 
 
 
 def _match_events(B: int, tdim: int, loc1, loc2, on1, off1, on2, mod1, mod2, go: np.ndarray):
-    """Sample / test events of the match tasks: respond to the test where ``go``, else keep fixating.
+    """Sample / test events of the match tasks: respond to the test where ``go``, else keep
+    fixating.
 
     Fixation input stays on throughout; the test stays on to the end. A no-go trial keeps the
     fixation target to the end (``fix_out`` off = tdim) and has an empty response window (off = 0).
@@ -417,10 +442,12 @@ def _match_events(B: int, tdim: int, loc1, loc2, on1, off1, on2, mod1, mod2, go:
 
 
 def _dms_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> Conditions:
-    """DMS / DNMS: match with p = 0.5; a non-match test is U(pi/9, 17 pi/9) away in a random direction.
+    """DMS / DNMS: match with p = 0.5; a non-match test is U(pi/9, 17 pi/9) away in a random
+    direction.
 
-    Sample on {200,400,600} ms for {200,400,600}, delay {200,400,800,1600}, test for 500 ms to the end;
-    sample and test rings are drawn independently per batch. DMS goes on match, DNMS on non-match.
+    Sample on {200,400,600} ms for {200,400,600}, delay {200,400,800,1600}, test for 500 ms to the
+    end; sample and test rings are drawn independently per batch. DMS goes on match, DNMS on
+    non-match.
     """
     mod1, mod2 = _pick(rng, (1, 2)), _pick(rng, (1, 2))
     match = rng.integers(2, size=B)
@@ -439,7 +466,8 @@ def _dms_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> C
 
 
 def _dmc_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> Conditions:
-    """DMC / DNMC: angles from {0.1, 0.3, ..., 1.9} pi, category = angle < pi; test lasts {200,400,600}.
+    """DMC / DNMC: angles from {0.1, 0.3, ..., 1.9} pi, category = angle < pi; test lasts
+    {200,400,600}.
 
     Otherwise as DMS (match = same category, p = 0.5 since both angles are drawn independently).
     """
@@ -485,7 +513,8 @@ SAMPLERS: dict[str, Sampler] = {  # Yang's rule name -> sampler of one batch (B,
 """The task registry, in the order of :data:`TASKS` (a test checks both name the same tasks)."""
 
 EASY_SAMPLERS: dict[str, Sampler] = {  # Yang's easy_task=True: DM coherences x10
-    name: partial(SAMPLERS[name], cohs=EASY_DM_COHERENCES) for name in EASY_TASKS
+    name: partial(cast(Callable[..., Conditions], SAMPLERS[name]), cohs=EASY_DM_COHERENCES)
+    for name in EASY_TASKS
 }
 
 
@@ -500,7 +529,8 @@ def _sampler(task: str, easy: bool) -> Sampler:
 # ---------------------------------------------------------------------------------------------
 def _check_task(task) -> str:
     if not isinstance(task, str) or task not in SAMPLERS:
-        raise ValueError(f"task={task!r} is not a Yang et al. (2019) task; allowed: {', '.join(TASKS)}")
+        raise ValueError(f"task={task!r} is not a Yang et al. (2019) task; "
+                         f"allowed: {', '.join(TASKS)}")
     return task
 
 
@@ -556,30 +586,32 @@ def _pro_anti(c: Conditions, anti: bool) -> np.ndarray:
     stims = _stims(c)
     if len(stims) != 1:
         raise ValueError(f"{c.task}: a Go/Anti trial has one stimulus, got {len(stims)}")
-    locs = stims[0].locs
+    locs = stims[0].angles()
     return (locs + np.pi) % (2 * np.pi) if anti else np.array(locs, dtype=np.float64)
 
 
 def _attend(c: Conditions, ring: int) -> np.ndarray:
-    on_ring = [e for e in _stims(c) if (e.mods == ring).all()]
+    on_ring = [e for e in _stims(c) if bool((e.rings() == ring).all())]
     if len(on_ring) != 2:
         raise ValueError(f"{c.task}: ring {ring} should carry two stimuli, has {len(on_ring)}")
     first, second = on_ring  # Yang's order: stimulus 1 (loc1) then stimulus 2 (loc2)
-    return _choose(first.strengths, second.strengths, first.locs, second.locs).astype(np.float64)
+    return _choose(first.strengths, second.strengths, first.angles(),
+                   second.angles()).astype(np.float64)
 
 
 def _go_nogo(c: Conditions, category: bool, nogo_on_match: bool) -> np.ndarray:
     stims = _stims(c)
     if len(stims) != 2:
-        raise ValueError(f"{c.task}: a match trial has a sample and a test, got {len(stims)} stimuli")
-    sample, test = stims
+        raise ValueError(f"{c.task}: a match trial has a sample and a test, "
+                         f"got {len(stims)} stimuli")
+    sample, test = stims[0].angles(), stims[1].angles()
     if category:  # DMC: same category = same side of pi
-        match = (sample.locs < np.pi) == (test.locs < np.pi)
+        match = (sample < np.pi) == (test < np.pi)
     else:  # DMS: same angle (periodic distance)
-        d = np.abs(sample.locs - test.locs) % (2 * np.pi)
+        d = np.abs(sample - test) % (2 * np.pi)
         match = np.minimum(d, 2 * np.pi - d) < 1e-9
     go = match != nogo_on_match
-    return np.where(go, test.locs, -1.0).astype(np.float64)
+    return np.where(go, test, -1.0).astype(np.float64)
 
 
 _RULES: dict[str, Callable[[Conditions], np.ndarray]] = {
@@ -608,7 +640,8 @@ def target_under(conditions: Conditions, rule: str) -> np.ndarray | None:
     partner); raises ValueError for a name that is not a task.
     """
     if not isinstance(conditions, Conditions):
-        raise ValueError(f"conditions must be a Conditions instance, got {type(conditions).__name__}")
+        raise ValueError("conditions must be a Conditions instance, "
+                         f"got {type(conditions).__name__}")
     rule, task = _check_task(rule), conditions.task
     if task not in _RULES or rule not in (task, COUNTERPARTS.get(task)):
         return None
@@ -657,13 +690,14 @@ def _segments(c: Conditions, ons: np.ndarray, offs: np.ndarray, shared: np.ndarr
     for a in (c.pre_offs, c.post_ons):
         breaks.update(a[:1].tolist() if (a == a[0]).all() else np.unique(a).tolist())
     if min(breaks) < 0:
-        raise ValueError(f"{c.task}: negative on/off steps are not allowed (Yang's slices would wrap)")
+        raise ValueError(f"{c.task}: negative on/off steps are not allowed "
+                         "(Yang's slices would wrap)")
     return sorted(t for t in breaks if t < c.tdim)
 
 
 def _add(rows_arr: np.ndarray, rows, lo: int, vals: np.ndarray) -> None:
-    """``rows_arr[rows, :, lo:lo + C] += vals`` for vals (B, C) float64: the sum is rounded to float32
-    once per event, exactly as Yang's in-place adds."""
+    """``rows_arr[rows, :, lo:lo + C] += vals`` for vals (B, C) float64: the sum is rounded to
+    float32 once per event, exactly as Yang's in-place adds."""
     view = rows_arr[:, :, lo:lo + vals.shape[1]]
     if isinstance(rows, slice):
         view[rows] += vals
@@ -684,8 +718,8 @@ def _expand(rows: tuple[np.ndarray, ...], starts: np.ndarray, T: int) -> list[np
 
     All outputs are contiguous views of ONE allocation: freed multi-MB blocks are handed back to the
     OS by glibc until its mmap threshold has adapted, and with several blocks per batch that costs
-    hundreds of page faults per batch (measured ~2 ms per batch in this project's VM); one block keeps
-    the heap reusable.
+    hundreds of page faults per batch (measured ~2 ms per batch in this project's VM); one block
+    keeps the heap reusable.
     """
     idx = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, T)))  # (T,) segment of step t
     sizes = [T * prod(r.shape[1:]) for r in rows]
@@ -712,7 +746,8 @@ def render(conditions: Conditions, noise: bool = False,
     (required then).
     """
     if not isinstance(conditions, Conditions):
-        raise ValueError(f"conditions must be a Conditions instance, got {type(conditions).__name__}")
+        raise ValueError("conditions must be a Conditions instance, "
+                         f"got {type(conditions).__name__}")
     c, events = conditions, conditions.events
     T, B = c.tdim, c.batch_size
     ons = np.array([e.ons for e in events], np.int64).reshape(-1, B)  # (E, B)
@@ -723,14 +758,15 @@ def render(conditions: Conditions, noise: bool = False,
     k_on = [bisect_left(start_list, t) for t in ons[:, 0].tolist()]  # first row of a shared window
     k_off = [bisect_left(start_list, t) for t in offs[:, 0].tolist()]
     # One bump computation per distinct locs array (stim and out events often share them).
-    loc_index = {id(e.locs): e.locs for e in events if e.kind in ("stim", "out")}
-    loc_index = {key: (u, locs) for u, (key, locs) in enumerate(loc_index.items())}
-    unit = ring_bump(np.concatenate([locs for _, locs in loc_index.values()])).reshape(
-        -1, B, N_RING) if loc_index else None
+    distinct = {id(e.locs): e.angles() for e in events if e.kind in ("stim", "out")}
+    loc_index = {key: u for u, key in enumerate(distinct)}
+    unit = (ring_bump(np.concatenate(list(distinct.values()))).reshape(-1, B, N_RING)
+            if distinct else np.zeros((0, B, N_RING)))
     xr = np.zeros((K, B, N_INPUT), np.float32)
     yr = np.full((K, B, N_OUTPUT), 0.05, np.float32)
     lr = np.full((K, B), -1.0, np.float32)
     for i, e in enumerate(events):
+        rows: slice | np.ndarray
         if shared[i]:
             rows = slice(k_on[i], k_off[i])
         else:
@@ -741,18 +777,19 @@ def render(conditions: Conditions, noise: bool = False,
         elif e.kind == "fix_out":
             _set(yr[:, :, 0], rows, 0.8)
         elif e.kind == "stim":
-            bump = unit[loc_index[id(e.locs)][0]] * e.strengths[:, None]
-            m = int(e.mods[0])
-            if m in (1, 2) and (e.mods == m).all():
+            bump = unit[loc_index[id(e.locs)]] * e.strengths[:, None]
+            mods = e.rings()
+            m = int(mods[0])
+            if m in (1, 2) and (mods == m).all():
                 _add(xr, rows, 1 + (m - 1) * N_RING, bump)
             else:  # per-trial rings: zero bumps leave the other trials unchanged
-                if not np.isin(e.mods, (1, 2)).all():
-                    raise ValueError(f"{c.task}: stim mods must be 1 or 2, got {np.unique(e.mods)}")
-                for lo, sel in ((1, e.mods == 1), (1 + N_RING, e.mods == 2)):
+                if not np.isin(mods, (1, 2)).all():
+                    raise ValueError(f"{c.task}: stim mods must be 1 or 2, got {np.unique(mods)}")
+                for lo, sel in ((1, mods == 1), (1 + N_RING, mods == 2)):
                     _add(xr, rows, lo, np.where(sel[:, None], bump, 0.0))
         else:  # out
-            _add(yr, rows, 1, unit[loc_index[id(e.locs)][0]] * e.strengths[:, None])
-            _set(lr, rows, e.locs)
+            _add(yr, rows, 1, unit[loc_index[id(e.locs)]] * e.strengths[:, None])
+            _set(lr, rows, e.angles())
     s = starts[:, None]
     w = np.where((s >= _PRE_ON) & (s < c.pre_offs), 1.0, np.where(s >= c.post_ons, 5.0, 0.0))
     cr = np.empty((K, B, N_OUTPUT), np.float32)
@@ -760,8 +797,10 @@ def render(conditions: Conditions, noise: bool = False,
     x, y, y_loc, c_mask = _expand((xr, yr, lr, cr), starts, T)
     if noise:
         if rng is None:
-            raise ValueError("rng=None: render(noise=True) needs a numpy.random.Generator or int seed")
-        x += np.float32(INPUT_NOISE) * _as_generator(rng, "rng").standard_normal(x.shape, np.float32)
+            raise ValueError("rng=None: render(noise=True) needs a numpy.random.Generator or "
+                             "int seed")
+        draws = _as_generator(rng, "rng").standard_normal(x.shape, np.float32)
+        x += np.float32(INPUT_NOISE) * draws
     return Batch(c.task, x, y, y_loc, c_mask, c, dict(c.epochs))
 
 
@@ -780,10 +819,14 @@ def make_batch(task: str, batch_size: int, seed: int | np.random.Generator,
 # ---------------------------------------------------------------------------------------------
 # Yang fixtures
 # ---------------------------------------------------------------------------------------------
-def _per_trial(v, B: int, default, dtype, name: str) -> np.ndarray | None:
-    """A fixture field (None, scalar or list with None elements) as a (B,) array."""
+def _per_trial(v, B: int, default, dtype, name: str) -> np.ndarray:
+    """A fixture field (scalar or list with None elements) as a (B,) array; ``default`` fills the
+    None elements and stands for a missing field (for a field without a default use
+    :func:`_optional_per_trial`)."""
     if v is None:
-        return None if default is None else np.full(B, default, dtype=dtype)
+        if default is None:
+            raise ValueError(f"{name} is missing")
+        return np.full(B, default, dtype=dtype)
     if not isinstance(v, (list, tuple)):
         v = [v] * B
     if len(v) != B:
@@ -791,6 +834,11 @@ def _per_trial(v, B: int, default, dtype, name: str) -> np.ndarray | None:
     if default is None and any(a is None for a in v):
         raise ValueError(f"{name} has None entries: {v!r}")
     return np.array([default if a is None else a for a in v], dtype=dtype)
+
+
+def _optional_per_trial(v, B: int, dtype, name: str) -> np.ndarray | None:
+    """A fixture field without a default: None when missing, else a (B,) array with no None."""
+    return None if v is None else _per_trial(v, B, None, dtype, name)
 
 
 def _epoch_bound(v, name: str) -> int | None:
@@ -825,8 +873,8 @@ def conditions_from_yang(record: Mapping) -> Conditions:
             _per_trial(ev.get("ons"), B, 0, np.int64, f"event {i} ons"),
             _per_trial(ev.get("offs"), B, T, np.int64, f"event {i} offs"),
             _per_trial(ev.get("strengths"), B, 1.0, np.float64, f"event {i} strengths"),
-            _per_trial(ev.get("locs"), B, None, np.float64, f"event {i} locs"),
-            _per_trial(ev.get("mods"), B, None, np.int64, f"event {i} mods")))
+            _optional_per_trial(ev.get("locs"), B, np.float64, f"event {i} locs"),
+            _optional_per_trial(ev.get("mods"), B, np.int64, f"event {i} mods")))
     cm = record["c_mask_args"]
     if not {"pre_offs", "post_ons"} <= set(cm):
         raise ValueError(f"c_mask_args needs pre_offs and post_ons, has {sorted(cm)}")

@@ -32,11 +32,12 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.metrics import TOLERANCE, mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
 from lib.core.seeds import STREAM_EVAL, STREAM_PROBE, one_hot, step_seed, torch_generator
 from lib.core.train import TrainResult, evaluation_batches
+from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.runner import NetworkResult
 
@@ -141,10 +142,10 @@ def same_answer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((a < 0) | (b < 0), (a < 0) & (b < 0), near)
 
 
-def evaluation_conditions(config) -> list[T.Conditions]:
+def evaluation_conditions(config) -> list[yang_tasks.Conditions]:
     """The conditions of the evaluation trials (``lib.core.train.evaluation_batches`` draws and
-    renders them with the same generators; :class:`_Prober` checks they agree)."""
-    return [T.sample_conditions(task, config.eval_trials,
+    renders them with the same generators; :class:`Prober` checks they agree)."""
+    return [yang_tasks.sample_conditions(task, config.eval_trials,
                                 np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k)))
             for k, task in enumerate(config.tasks)]
 
@@ -153,7 +154,7 @@ def _bound(v: int | None, default: int) -> int:
     return default if v is None else int(v)
 
 
-def probe_windows(conditions: T.Conditions) -> dict:
+def probe_windows(conditions: yang_tasks.Conditions) -> dict:
     """The steps at which the timed probes change the context, from the generator's epochs:
 
     * ``delay``: the delay epochs ``[(on, off), ...]`` (Yang's ``delay1``, ``delay2``; [] if none);
@@ -163,7 +164,7 @@ def probe_windows(conditions: T.Conditions) -> dict:
       ends there, else (the stimulus stays on into the response) the middle of ``stim1``; None for
       a task without a ``stim1`` epoch (RT Go/Anti).
     """
-    if not isinstance(conditions, T.Conditions):
+    if not isinstance(conditions, yang_tasks.Conditions):
         raise ValueError(f"conditions must be a Conditions instance, got "
                          f"{type(conditions).__name__}")
     ep, tdim = conditions.epochs, conditions.tdim
@@ -203,47 +204,71 @@ def piecewise_context(T_steps: int, base: torch.Tensor, pieces=()) -> torch.Tens
     return c
 
 
-class _Prober:
-    """Runs one network on its evaluation trials with arbitrary contexts.
+class Prober:
+    """Runs one network on its evaluation trials under arbitrary contexts: E2's probes
+    (:func:`probe_network`) and the live explorer's views (:mod:`lib.analysis.explorer`).
 
-    Every probe of a task uses the same network noise (common random numbers), so differences
-    between probes are due to the context alone and a zero corruption reproduces clean
-    performance exactly.
+    Every probe of a task uses the same network noise (common random numbers: the generator of
+    stream ``STREAM_PROBE`` and the task), so differences between probes are due to the context
+    alone and a zero corruption reproduces clean performance exactly.
+
+    Attributes: ``cfg`` (the network's :class:`TrainConfig`), ``model``, ``K`` (tasks),
+    ``conditions`` (each task's evaluation conditions) and ``trials``: each task's inputs x
+    (T, B, 65) and answers y_loc (T, B), the trials of :func:`lib.core.train.evaluation_batches`
+    (their targets and loss masks are not kept). ``shared`` is a dict kept by the caller in which
+    probers of networks with the same evaluation trials (seed, tasks, number) share them, so that
+    many networks' probers hold one copy.
     """
 
-    def __init__(self, result: TrainResult):
+    def __init__(self, result: TrainResult, shared: dict | None = None):
         self.result, self.cfg = result, result.config
         self.model = result.model.eval()
-        self.batches = evaluation_batches(self.cfg)
         self.conditions = evaluation_conditions(self.cfg)
         self.K = len(self.cfg.tasks)
-        for k, (c, b) in enumerate(zip(self.conditions, self.batches)):
-            own = T.target_under(c, c.task)
-            if c.tdim != b[0].shape[0] or not np.array_equal(own.astype(np.float32),
-                                                              np.asarray(b[3])[-1]):
+        key = (self.cfg.seed, tuple(self.cfg.tasks), self.cfg.eval_trials)
+        if shared is not None and key in shared:
+            self.trials: list[tuple[torch.Tensor, np.ndarray]] = shared[key]
+        else:
+            self.trials = [(x, y_loc) for x, _, _, y_loc in evaluation_batches(self.cfg)]
+            if shared is not None:
+                shared[key] = self.trials
+        for c, (x, y_loc) in zip(self.conditions, self.trials):
+            own = yang_tasks.target_under(c, c.task)
+            if c.tdim != x.shape[0] or not np.array_equal(own.astype(np.float32),
+                                                          np.asarray(y_loc)[-1]):
                 raise RuntimeError(f"{c.task}: the probe's trial conditions differ from the "
                                    "evaluation trials (lib.core.train.evaluation_batches)")
 
     def eye(self, k: int, B: int | None = None) -> torch.Tensor:
+        """Task k's own context e_k for B trials (default: every evaluation trial), (B, K)."""
         return one_hot(k, self.K, self.cfg.eval_trials if B is None else B)
 
     def other(self, k: int, j: int) -> np.ndarray | None:
         """Task j's answer on task k's trials (None where undefined)."""
-        return T.target_under(self.conditions[k], self.cfg.tasks[j])
+        return yang_tasks.target_under(self.conditions[k], self.cfg.tasks[j])
 
     @torch.no_grad()
-    def run(self, k: int, c: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
-        x, _, _, y_loc = self.batches[k]
+    def run_with_rates(self, k: int, c: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+        """Task k's evaluation trials under context ``c`` ((B, K), or (T, B, K) varying in
+        time) with the probe noise: outputs (T, B, 33), rates (T, B, N), answers y_loc (T, B)."""
+        x, y_loc = self.trials[k]
         gen = torch_generator(step_seed(self.cfg.seed, STREAM_PROBE, k), x.device)
-        y_hat, _ = self.model(x, c, noise=True, generator=gen)
+        y_hat, rates = self.model(x, c, noise=True, generator=gen)
+        return y_hat, rates, y_loc
+
+    def run(self, k: int, c: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+        """:meth:`run_with_rates` without the rates: outputs (T, B, 33), answers (T, B)."""
+        y_hat, _, y_loc = self.run_with_rates(k, c)
         return y_hat, y_loc
 
     def perf(self, k: int, c: torch.Tensor) -> float:
+        """Task k's mean performance under context ``c`` (:meth:`run`)."""
         return mean_perf(*self.run(k, c))
 
     def timed(self, k: int, pieces) -> tuple[torch.Tensor, np.ndarray]:
         """Task k's trials with context ``e_k`` replaced on the ``(on, off, value)`` pieces."""
-        return self.run(k, piecewise_context(self.batches[k][0].shape[0], self.eye(k), pieces))
+        return self.run(k, piecewise_context(self.trials[k][0].shape[0], self.eye(k), pieces))
 
     def delay_removed(self, k: int, windows=None) -> float:
         """Performance with c = 0 on the delay epochs (default: the task's own; nan if none)."""
@@ -264,7 +289,7 @@ class _Prober:
         at = probe_windows(self.conditions[k])["switch"] if at is None else at
         if at is None:
             return np.full(len(OUTCOMES), np.nan)
-        T_k = self.batches[k][0].shape[0]
+        T_k = self.trials[k][0].shape[0]
         y_hat, y_loc = self.timed(k, [(at, T_k, self.eye(j))])
         return outcomes(y_hat, y_loc, self.other(k, j))
 
@@ -278,7 +303,7 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
     ``delay_removed``, ``go_only`` (K,); ``mid_switch`` (pair, 2, 4): outcomes on task i's trials
     switched to e_j, and on task j's trials switched to e_i.
     """
-    P = _Prober(result)
+    P = Prober(result)
     K, tasks = P.K, P.cfg.tasks
     B = P.cfg.eval_trials
     pairs = pairs_of(tasks)
@@ -294,7 +319,7 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
         for side, (k, other) in enumerate(((i, j), (j, i))):
             answer = P.other(k, other)
             if answer is not None:
-                own = np.asarray(P.batches[k][3])[-1]
+                own = np.asarray(P.trials[k][1])[-1]
                 congruent[p, side] = same_answer(own, answer).mean()
             mid_switch[p, side] = P.mid_switch(k, other)
         for a, l in enumerate(lam):
@@ -309,7 +334,7 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
                              for s in spec.noise_levels])
     noise_fresh = np.zeros_like(noise_frozen)
     for k in range(K):
-        T_k = P.batches[k][0].shape[0]
+        T_k = P.trials[k][0].shape[0]
         eta = torch.randn(T_k, B, K, generator=gen)
         for a, s in enumerate(spec.noise_levels):
             noise_fresh[a, k] = P.perf(k, P.eye(k, B) + s * eta)
@@ -349,7 +374,8 @@ def robustness(res: dict, criterion: float = 0.9) -> dict[str, np.ndarray]:
     labels, lam, perf = ordered_curves(res)
     clean = perf[:, 0]
     ok = clean >= criterion
-    auc = np.where(ok, np.trapezoid(perf, lam, axis=1) / (lam[-1] - lam[0]) / np.maximum(clean, 1e-9)
+    auc = np.where(ok, np.trapezoid(perf, lam, axis=1) / (lam[-1] - lam[0])
+                   / np.maximum(clean, 1e-9)
                    if len(lam) > 1 else 1.0, np.nan)
     l_leave = np.full(len(labels), np.nan)
     for q in np.flatnonzero(ok):
@@ -369,7 +395,7 @@ probe_key = PROBES.key
 probe_artifact = PROBES.artifact
 
 
-def run_ambiguity(nets: dict, profile: str | None = None, workers: int = 1,
+def run_ambiguity(nets: Networks, profile: str | None = None, workers: int = 1,
                   force: bool = False, probe: ProbeSpec | None = None,
                   progress: bool = True, allow_long: bool = False) -> dict:
     """E2 on the given networks {(label, seed): TrainResult} (the caller picks which, e.g. the E1
@@ -394,7 +420,7 @@ def example(result: TrainResult, task_i: str, task_j: str, l: float = 0.5,
     -1 = fixate, None where undefined) and the trial's outcome (one of ``OUTCOMES``, or "wrong"
     where task j has no answer defined on task i's trials and the response is neither correct nor a
     collapse)."""
-    P = _Prober(result)
+    P = Prober(result)
     i, j = P.cfg.tasks.index(task_i), P.cfg.tasks.index(task_j)
     y_hat, y_loc = P.run(i, (1 - l) * P.eye(i) + l * P.eye(j))
     other = P.other(i, j)

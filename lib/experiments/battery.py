@@ -22,7 +22,8 @@ from lib.core.model import default_mod_init_std
 from lib.core.params import ALLOW_LONG, Param, choice, float_in, int_in, resolve, subset, task_set
 from lib.core.statespace import context_drive
 from lib.core.tasks import N_INPUT
-from lib.core.train import SAMPLING, TrainConfig, TrainResult, build_model, evaluation_batches
+from lib.core.train import SAMPLING, TrainConfig, build_model, evaluation_batches
+from lib.core.types import NetworkKey, Networks
 from lib.experiments import plan
 from lib.experiments.runner import run_configs
 
@@ -57,8 +58,8 @@ ABLATIONS: dict[str, tuple[str, str]] = {
     "hybrid_frozen_exc": ("hybrid", "freeze_exc"),
     "hybrid_frozen_syn": ("hybrid", "freeze_syn"),
 }
-"""Hybrid networks trained with one pathway frozen at its random initial values (N(0, mod_init_std^2)
-per entry, as every pathway starts; not zero modulation)."""
+"""Hybrid networks trained with one pathway frozen at its random initial values
+(N(0, mod_init_std^2) per entry, as every pathway starts; not zero modulation)."""
 
 ARMS: dict[str, str] = {
     "standard": "E1's protocol",
@@ -174,7 +175,7 @@ class BatterySpec:
         figures; the controls have sections of their own)."""
         return [v for v in self.variants if v not in CONTROLS]
 
-    def arm_configs(self, arm: str) -> dict[tuple[str, int], TrainConfig]:
+    def arm_configs(self, arm: str) -> dict[NetworkKey, TrainConfig]:
         """The networks of one training arm, keyed (label, seed), for the spec's variants that
         the arm trains (:data:`ARM_VARIANTS`)."""
         check_arm(arm)
@@ -184,7 +185,7 @@ class BatterySpec:
     def labels(self, ablations: bool = True) -> list[str]:
         return [*self.variants, *(ABLATIONS if ablations and "hybrid" in self.variants else ())]
 
-    def configs(self, ablations: bool = True) -> dict[tuple[str, int], TrainConfig]:
+    def configs(self, ablations: bool = True) -> dict[NetworkKey, TrainConfig]:
         return {(lab, s): self.config(lab, s) for lab in self.labels(ablations)
                 for s in range(self.n_seeds)}
 
@@ -270,7 +271,7 @@ def battery_spec(profile: str | None = None, **overrides) -> BatterySpec:
 
 def run_battery(spec: BatterySpec, workers: int = 2, force: bool = False,
                 progress: bool = True, allow_long: bool = False
-                ) -> dict[tuple[str, int], TrainResult]:
+                ) -> Networks:
     """All E1 networks of a spec (variants and hybrid ablations), keyed by (label, seed); see
     :func:`lib.experiments.runner.run_configs` for the plan printed before any training."""
     return run_configs(spec.configs(), workers=workers, force=force, progress=progress,
@@ -278,13 +279,13 @@ def run_battery(spec: BatterySpec, workers: int = 2, force: bool = False,
 
 
 def run_arm(spec: BatterySpec, arm: str, workers: int = 2, force: bool = False,
-            progress: bool = True, allow_long: bool = False) -> dict[tuple[str, int], TrainResult]:
+            progress: bool = True, allow_long: bool = False) -> Networks:
     """The networks of one training arm (:meth:`BatterySpec.arm_configs`), keyed (label, seed)."""
     return run_configs(spec.arm_configs(arm), workers=workers, force=force, progress=progress,
                        allow_long=allow_long)
 
 
-def variant_networks(nets: dict) -> dict:
+def variant_networks(nets: Networks) -> Networks:
     """The E1 variants among ``nets`` (the hybrid ablations left out)."""
     return {k: v for k, v in nets.items() if k[0] in VARIANTS}
 

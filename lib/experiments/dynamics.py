@@ -28,10 +28,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from lib.core import dynamics as D
-from lib.core import statespace as S
+from lib.core import dynamics
+from lib.core import statespace
 from lib.core.params import Param, int_in, resolve
 from lib.core.train import TrainResult, build_model, evaluation_batches
+from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.ambiguity import PANEL
 from lib.experiments.runner import NetworkResult
@@ -91,34 +92,56 @@ def analyse_network(result: TrainResult, spec: DynamicsSpec) -> dict:
     tasks, K = list(cfg.tasks), len(cfg.tasks)
     eye = torch.eye(K, dtype=torch.float64)
     batches = evaluation_batches(cfg)
-    rates = S.task_rates(model, batches)
-    onsets = [S.stim_onset(b[0]) for b in batches]
+    rates = statespace.task_rates(model, batches)
+    onsets = [statespace.stim_onset(b[0]) for b in batches]
     after = [r[t0:].reshape(-1, r.shape[-1]).double().numpy() for r, t0 in zip(rates, onsets)]
-    tv = S.task_variance(model, batches, rates)
+    tv = statespace.task_variance(model, batches, rates)
     final = result.history.perf_array()[-1]
-    out = {"tasks": tasks, "mechanism": cfg.mechanism, "final_perf": final,
-           "context_drive": S.context_drive(model, batches, cfg.seed, rates),
-           "context_drive_init": S.context_drive(build_model(cfg).eval(), batches, cfg.seed),
-           "learned": final >= CRITERION, "pr": np.array([S.participation_ratio(X) for X in after]),
-           "task_variance": tv, "clusters": S.cluster_units(tv, seed=cfg.seed), "pairs": {}}
+    out = {
+        "tasks": tasks,
+        "mechanism": cfg.mechanism,
+        "final_perf": final,
+        "context_drive": statespace.context_drive(model, batches, cfg.seed, rates),
+        "context_drive_init": statespace.context_drive(build_model(cfg).eval(), batches, cfg.seed),
+        "learned": final >= CRITERION,
+        "pr": np.array([statespace.participation_ratio(X) for X in after]),
+        "task_variance": tv,
+        "clusters": statespace.cluster_units(tv, seed=cfg.seed),
+        "pairs": {},
+    }
     rng = np.random.default_rng(cfg.seed)
     for i, j in conflict_pairs(tasks):
-        out["pairs"][tasks[i], tasks[j]] = _analyse_pair(model, spec, batches, rates, onsets,
-                                                         after, tv, i, j, eye, rng)
+        out["pairs"][tasks[i], tasks[j]] = _analyse_pair(
+            model, spec, batches, rates, onsets, after, tv, i, j, eye, rng
+        )
     return out
 
 
-def _analyse_pair(model, spec: DynamicsSpec, batches, rates, onsets, after, tv, i: int, j: int,
-                  eye: torch.Tensor, rng: np.random.Generator) -> dict:
+def _analyse_pair(
+    model,
+    spec: DynamicsSpec,
+    batches,
+    rates,
+    onsets,
+    after,
+    tv,
+    i: int,
+    j: int,
+    eye: torch.Tensor,
+    rng: np.random.Generator,
+) -> dict:
     X = np.concatenate([after[i], after[j]])
-    mean, comps, _ = S.pca(X)
+    mean, comps, _ = statespace.pca(X)
     show = {}
     for k in (i, j):
-        r = rates[k][:, :spec.n_show].double().numpy()                # (T, n_show, N)
-        show[k] = (r - mean) @ comps[:, :N_PCS]                        # (T, n_show, 3)
-    own = {k: S.pca(after[k]) for k in (i, j)}                        # each task's own PCA
-    d = min(max(S.n_components(own[k][2], VARIANCE_EXPLAINED) for k in (i, j)), model.n_rec // 2)
-    angles = S.principal_angles(own[i][1][:, :d], own[j][1][:, :d])
+        r = rates[k][:, : spec.n_show].double().numpy()  # (T, n_show, N)
+        show[k] = (r - mean) @ comps[:, :N_PCS]  # (T, n_show, 3)
+    own = {k: statespace.pca(after[k]) for k in (i, j)}  # each task's own PCA
+    d = min(
+        max(statespace.n_components(own[k][2], VARIANCE_EXPLAINED) for k in (i, j)),
+        model.n_rec // 2,
+    )
+    angles = statespace.principal_angles(own[i][1][:, :d], own[j][1][:, :d])
 
     # the flow change, at (state, input) samples that both tasks' trials visit
     states, inputs = [], []
@@ -127,25 +150,30 @@ def _analyse_pair(model, spec: DynamicsSpec, batches, rates, onsets, after, tv, 
         t0 = onsets[k]
         # r[t] is the state after step t; the velocity there is driven by the input of step t + 1
         states.append(r[t0:-1].reshape(-1, r.shape[-1]))
-        inputs.append(x[t0 + 1:].reshape(-1, x.shape[-1]))
+        inputs.append(x[t0 + 1 :].reshape(-1, x.shape[-1]))
     states, inputs = torch.cat(states).double(), torch.cat(inputs).double()
     pick = rng.choice(len(states), min(FLOW_STATES, len(states)), replace=False)
-    flow = D.flow_change(D.freeze(model, inputs[pick], eye[i]),
-                         D.freeze(model, inputs[pick], eye[j]), states[pick])
+    flow = dynamics.flow_change(
+        dynamics.freeze(model, inputs[pick], eye[i]),
+        dynamics.freeze(model, inputs[pick], eye[j]),
+        states[pick],
+    )
 
-    u_fix = batches[i][0][0, 0].double()                                # fixation input only
+    u_fix = batches[i][0][0, 0].double()  # fixation input only
     ops, spectra, speeds, maps, E = {}, {}, {}, {}, {}
     for k in (i, j):
-        maps[k] = D.freeze(model, u_fix, eye[k])
-        ops[k], speeds[k] = D.operating_point(maps[k])
+        maps[k] = dynamics.freeze(model, u_fix, eye[k])
+        ops[k], speeds[k] = dynamics.operating_point(maps[k])
         E[k] = maps[k].effective(torch.as_tensor(ops[k]).unsqueeze(0))[0]
         spectra[k] = torch.linalg.eigvals(E[k]).numpy()
     # change of the effective connectivity between contexts: each at its own operating point, and
     # both at task i's (which isolates what the context does to the weights and gains)
     norm_i = float(E[i].norm())
     E_j_at_i = maps[j].effective(torch.as_tensor(ops[i]).unsqueeze(0))[0]
-    e_change = {"own": float((E[j] - E[i]).norm()) / norm_i,
-                "common": float((E_j_at_i - E[i]).norm()) / norm_i}
+    e_change = {
+        "own": float((E[j] - E[i]).norm()) / norm_i,
+        "common": float((E_j_at_i - E[i]).norm()) / norm_i,
+    }
     spread = float(np.sqrt(X.var(0).mean()))
     displacement = _rms(ops[i] - ops[j]) / spread if spread > 0 else float("nan")
 
@@ -155,21 +183,45 @@ def _analyse_pair(model, spec: DynamicsSpec, batches, rates, onsets, after, tv, 
     track = np.full(len(spec.lambdas), np.nan)
     axis = ops[j] - ops[i]
     if model.mechanism != "none":
-        cont = D.continuation(model, u_fix, eye[i], eye[j], spec.lambdas, n_init=spec.n_starts,
-                              seed=int(rng.integers(2 ** 31)), init=init)
+        cont = dynamics.continuation(
+            model,
+            u_fix,
+            eye[i],
+            eye[j],
+            spec.lambdas,
+            n_init=spec.n_starts,
+            seed=int(rng.integers(2**31)),
+            init=init,
+        )
         if float(axis @ axis) > 0:
             for a, l in enumerate(spec.lambdas):
-                o, speed = D.operating_point(D.freeze(model, u_fix, (1 - l) * eye[i] + l * eye[j]))
-                if speed < D.SPEED_TOL:
+                o, speed = dynamics.operating_point(
+                    dynamics.freeze(model, u_fix, (1 - l) * eye[i] + l * eye[j])
+                )
+                if speed < dynamics.SPEED_TOL:
                     track[a] = float((o - ops[i]) @ axis / (axis @ axis))
-    return {"pcs": comps[:, :N_PCS], "pca_mean": mean, "show_i": show[i], "show_j": show[j],
-            "angles": angles, "subspace_dim": d, "ftv": S.fractional_task_variance(tv, i, j),
-            "flow": flow, "op_i": ops[i], "op_j": ops[j], "op_speed": (speeds[i], speeds[j]),
-            "displacement": displacement, "spread": spread,
-            "spectrum_i": spectra[i], "spectrum_j": spectra[j], "e_change": e_change,
-            "continuation": None if cont is None else {"table": cont.table, "points": cont.points,
-                                                        "events": cont.events},
-            "op_track": track}
+    return {
+        "pcs": comps[:, :N_PCS],
+        "pca_mean": mean,
+        "show_i": show[i],
+        "show_j": show[j],
+        "angles": angles,
+        "subspace_dim": d,
+        "ftv": statespace.fractional_task_variance(tv, i, j),
+        "flow": flow,
+        "op_i": ops[i],
+        "op_j": ops[j],
+        "op_speed": (speeds[i], speeds[j]),
+        "displacement": displacement,
+        "spread": spread,
+        "spectrum_i": spectra[i],
+        "spectrum_j": spectra[j],
+        "e_change": e_change,
+        "continuation": None
+        if cont is None
+        else {"table": cont.table, "points": cont.points, "events": cont.events},
+        "op_track": track,
+    }
 
 
 DYNAMICS = NetworkResult("dynamics", "dynamics", f"{__name__}.analyse_network")
@@ -189,25 +241,61 @@ def dynamics_seconds(net_config, spec: DynamicsSpec) -> float:
     return 5.0 + pairs * len(spec.lambdas) * SECONDS_PER_POINT_N64 * (net_config.n_rec / 64) ** 2
 
 
-def dynamics_part(nets: dict, spec: DynamicsSpec, workers: int, force: bool = False,
-                  todo: list | None = None, label: str = "E4 dynamics") -> plan.Part:
+def dynamics_part(
+    nets: Networks,
+    spec: DynamicsSpec,
+    workers: int,
+    force: bool = False,
+    todo: list | None = None,
+    label: str = "E4 dynamics",
+) -> plan.Part:
     """The plan part of E4's analyses of ``nets`` {key: TrainResult or TrainConfig}."""
     configs = {k: getattr(v, "config", v) for k, v in nets.items()}
     keys = {k: dynamics_key(c, spec) for k, c in configs.items()}
-    return plan.artifact_part(label, "dynamics", keys,
-                              lambda k: dynamics_seconds(configs[k], spec), workers, force, todo,
-                              f"{len(spec.lambdas)} mixture weights per conflict pair")
+    return plan.artifact_part(
+        label,
+        "dynamics",
+        keys,
+        lambda k: dynamics_seconds(configs[k], spec),
+        workers,
+        force,
+        todo,
+        f"{len(spec.lambdas)} mixture weights per conflict pair",
+    )
 
 
-def run_dynamics(nets: dict, spec: DynamicsSpec, workers: int = 1, force: bool = False,
-                 progress: bool = True, allow_long: bool = False) -> dict:
+def run_dynamics(
+    nets: Networks,
+    spec: DynamicsSpec,
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict:
     """E4 on the given networks {(label, seed): TrainResult}: {(label, seed): analyses}, cached
     as artifacts. When anything must be computed its plan is printed first, and a plan longer
     than :data:`lib.experiments.plan.LONG_RUN_S` stops before any work unless ``allow_long``."""
-    return DYNAMICS.run(nets, spec, lambda todo: dynamics_part(nets, spec, workers, todo=todo),
-                        workers, force, progress, allow_long, desc="analysing dynamics")
+    return DYNAMICS.run(
+        nets,
+        spec,
+        lambda todo: dynamics_part(nets, spec, workers, todo=todo),
+        workers,
+        force,
+        progress,
+        allow_long,
+        desc="analysing dynamics",
+    )
 
 
-__all__ = ["DYNAMICS_PARAMS", "DynamicsSpec", "CRITERION", "conflict_pairs", "analyse_network",
-           "dynamics_key", "dynamics_artifact", "dynamics_seconds", "dynamics_part",
-           "run_dynamics"]
+__all__ = [
+    "DYNAMICS_PARAMS",
+    "DynamicsSpec",
+    "CRITERION",
+    "conflict_pairs",
+    "analyse_network",
+    "dynamics_key",
+    "dynamics_artifact",
+    "dynamics_seconds",
+    "dynamics_part",
+    "run_dynamics",
+]

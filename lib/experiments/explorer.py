@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.core.params import Param, _fail, list_forms, parse_list, seed, subset
+from lib.core.params import Param, list_forms, parse_list, reject, seed, subset
 from lib.core.tasks import TASKS
 
 
@@ -21,14 +21,14 @@ def task_pair(name: str, v: Any) -> tuple[str, str] | None:
     try:
         pair = subset(TASKS)(name, v)
     except ValueError:
-        _fail(name, v, "two task names (a conflict pair of the task set, e.g. "
-              "['fdgo', 'fdanti']) or None", hint)
+        reject(name, v, "two task names (a conflict pair of the task set, e.g. "
+               "['fdgo', 'fdanti']) or None", hint)
     if len(pair) != 2:
-        _fail(name, v, "exactly two task names", hint)
+        reject(name, v, "exactly two task names", hint)
     return pair
 
 
-task_pair.list_options = TASKS
+setattr(task_pair, "list_options", TASKS)  # read by Param.list_options
 
 
 def unit_list(name: str, v: Any) -> tuple[float, ...]:
@@ -46,7 +46,7 @@ def unit_list(name: str, v: Any) -> tuple[float, ...]:
             values.append(x)
     if not isinstance(items, (list, tuple)) or not 1 <= len(values) <= 11 or any(
             x is None or not 0 <= x <= 1 for x in values) or len(set(values)) != len(values):
-        _fail(name, v, allowed)
+        reject(name, v, allowed)
     return tuple(values)
 
 

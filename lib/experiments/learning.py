@@ -163,7 +163,10 @@ def learning_plan(spec: LearningSpec, workers: int = 2, force: bool = False,
     configs = spec.configs()
     parents = {k: c for k, c in configs.items() if k[0] == "parent"}
     children = {k: c for k, c in configs.items() if k[0] != "parent"}
-    pick = (lambda part: None if todo is None else [k for k in todo if k in part])
+
+    def pick(part: dict) -> list | None:
+        return None if todo is None else [k for k in todo if k in part]
+
     return plan.Plan([
         plan.network_part(parents, workers, force, todo=pick(parents),
                           label=f"E5 parents: {NETWORK} on the first {spec.n_old} tasks"),

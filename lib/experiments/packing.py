@@ -30,11 +30,10 @@ Arms (``backbones``):
   trainable="modulation")``): the child is the fresh network of its own config -- the P2(a)
   network of the same (pathway, N, K, seed) -- except that W_in, W_rec, b, W_out, b_out are the
   backbone's. So P2(b) against P2(a) at the same (pathway, N, K) is paired over seeds and
-  differs in nothing but whether the frozen shared weights were trained. Its grid uses
-  ``frozen_n_recs``. (The design first written here kept the K0 old tasks' trained modulation
-  and trained only the new tasks'; learning all K afresh was chosen instead so that the
-  comparison with P2(a) is exact. The machinery does both: ``inherit="all"`` with
-  ``train_tasks`` the new tasks is the other design.)
+  differs in nothing but whether the frozen shared weights were trained (why all K tasks are
+  learned afresh: keeping the K0 tasks' trained modulation would make the two arms differ in
+  more than the backbone). Its grid uses ``frozen_n_recs``. ``inherit="all"`` with
+  ``train_tasks`` the new tasks trains only the new tasks' rows, should that question be asked.
 * **P3, sequential packing**: tasks are added one at a time in the task order, up to
   ``p3_n_tasks`` stages, for each mode of ``p3_modes``. Stage 1 trains every parameter on task
   1 (the P1 network of K = 1, at the stage budget). Stage k = 2..K is a network of the first k
@@ -84,7 +83,7 @@ import pandas as pd
 
 from lib import artifacts
 from lib.core.checks import fail
-from lib.core.params import (ALLOW_LONG, PROFILES, Param, _fail, choice, int_in, parse_list,
+from lib.core.params import (ALLOW_LONG, PROFILES, Param, choice, int_in, int_list, reject,
                              resolve, subset, task_set)
 from lib.core.tasks import TASK_SETS
 from lib.core.train import TrainConfig, build_model, train
@@ -135,37 +134,13 @@ fails every K >= 2 by construction (E1's ``none`` networks at N = 64, K = 6 show
 full-budget runs would cost a third of the quick sweep."""
 
 
-def int_list(lo: int, hi: int):
-    """A checker: one or more distinct ints in [lo, hi], returned sorted; a list, or text
-    (``'[16, 32]'``, ``16,32``) as papermill's ``-p`` hands it over."""
-    def check(name: str, v: Any) -> tuple[int, ...]:
-        items = parse_list(v) if isinstance(v, str) else v
-        if isinstance(items, (int, np.integer)) and not isinstance(items, bool):
-            items = [items]  # papermill's -p n_recs 64
-        values: list = []
-        if isinstance(items, (list, tuple, range)):
-            for item in items:
-                if isinstance(item, str) and item.strip().lstrip("-").isdigit():
-                    item = int(item)
-                values.append(item)
-        if (not isinstance(items, (list, tuple, range)) or not values
-                or any(isinstance(x, bool) or not isinstance(x, (int, np.integer))
-                       or not lo <= x <= hi for x in values)
-                or len(set(values)) != len(values)):
-            _fail(name, v, f"a list of distinct ints in [{lo}, {hi}], e.g. [{lo}, {hi}]; through "
-                           f"papermill -p {name} '[{lo}, {hi}]', -p {name} {lo},{hi} or "
-                           f"-y '{name}: [{lo}, {hi}]'")
-        return tuple(sorted(int(x) for x in values))
-    return check
-
-
 def ray_address(name: str, v: Any) -> str | None:
     """None (a local Ray instance when ``backend="ray"``), ``"auto"`` or ``"host:port"``."""
     if v is None or (isinstance(v, str) and v.strip().lower() in ("", "none")):
         return None
     if not isinstance(v, str) or (v.strip() != "auto" and ":" not in v.strip()):
-        _fail(name, v, "None (start a local Ray instance), 'auto' (the cluster this node has "
-                       "joined) or the 'host:port' that `ray start --head` prints")
+        reject(name, v, "None (start a local Ray instance), 'auto' (the cluster this node has "
+                        "joined) or the 'host:port' that `ray start --head` prints")
     return v.strip()
 
 

@@ -59,18 +59,19 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.checks import check_number, fail
 from lib.core.metrics import mean_perf
 from lib.core.params import Param, float_in, float_list, int_in, resolve, subset
 from lib.core.seeds import STREAM_TIMESCALES, step_seed, torch_generator
 from lib.core.train import TrainResult
+from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.ambiguity import panel_pairs
 from lib.experiments.battery import BatterySpec
 from lib.experiments.runner import NetworkResult, run_configs
 
-DT_MS = T.DT
+DT_MS = yang_tasks.DT
 """Milliseconds per step of the task generator: the fast filter's step."""
 
 MODES = ("instant", "fast", "slow")
@@ -325,7 +326,7 @@ def sequence_trials(cfg, tasks: np.ndarray, schedule: str, pair: int, draws: int
     for n, k in enumerate(tasks):
         rng = np.random.default_rng(step_seed(cfg.seed, STREAM_TIMESCALES,
                                               draw_index(schedule, pair, n, "conditions")))
-        b = T.render(T.sample_conditions(cfg.tasks[int(k)], draws, rng))
+        b = yang_tasks.render(yang_tasks.sample_conditions(cfg.tasks[int(k)], draws, rng))
         yield torch.from_numpy(b.x), b.y_loc
 
 
@@ -457,7 +458,7 @@ def labels_at(main: TimescalesSpec, tau: float) -> tuple[str, ...]:
     return NETWORK_LABELS if float(tau) == main.tau_fast else SENSITIVITY_LABELS
 
 
-def timescales_part(nets: dict, spec: TimescalesSpec, workers: int, force: bool = False,
+def timescales_part(nets: Networks, spec: TimescalesSpec, workers: int, force: bool = False,
                     todo: list | None = None, label: str = "E5 sequences") -> plan.Part:
     """The plan part of E5's sequence probes of ``nets`` {key: TrainResult or TrainConfig}."""
     configs = {k: getattr(v, "config", v) for k, v in nets.items()}
@@ -469,7 +470,7 @@ def timescales_part(nets: dict, spec: TimescalesSpec, workers: int, force: bool 
                               todo, note)
 
 
-def run_timescales(nets: dict, spec: TimescalesSpec, workers: int = 1, force: bool = False,
+def run_timescales(nets: Networks, spec: TimescalesSpec, workers: int = 1, force: bool = False,
                    progress: bool = True, allow_long: bool = False) -> dict:
     """E5's sequence probes of the given networks {(label, seed): TrainResult}:
     {(label, seed): results}, cached as ``timescales`` artifacts. When anything must be computed
@@ -480,7 +481,7 @@ def run_timescales(nets: dict, spec: TimescalesSpec, workers: int = 1, force: bo
                           force, progress, allow_long, desc="running trial sequences")
 
 
-def run_tau_fast(nets: dict, spec: TimescalesSpec, checks, workers: int = 1,
+def run_tau_fast(nets: Networks, spec: TimescalesSpec, checks, workers: int = 1,
                  force: bool = False, progress: bool = True, allow_long: bool = False
                  ) -> dict[float, dict]:
     """E5's sequence probes at ``spec``'s own tau_fast and at each of ``checks`` (ms), each on
@@ -492,7 +493,7 @@ def run_tau_fast(nets: dict, spec: TimescalesSpec, checks, workers: int = 1,
 
 
 def e1_networks(spec: BatterySpec, labels: Sequence[str], workers: int = 2,
-                progress: bool = True, allow_long: bool = False) -> dict:
+                progress: bool = True, allow_long: bool = False) -> Networks:
     """E1's networks of ``labels`` (variants or hybrid ablations) that the spec has, keyed
     (label, seed): loaded from their artifacts (trained, after the plan, where missing)."""
     configs = {(lab, s): spec.config(lab, s) for lab in labels
@@ -501,9 +502,11 @@ def e1_networks(spec: BatterySpec, labels: Sequence[str], workers: int = 2,
 
 
 __all__ = ["DT_MS", "MODES", "ASSIGNMENTS", "ASSIGNMENT_NAMES", "SPLIT", "UNIFORM",
-           "NETWORK_LABELS", "SENSITIVITY_LABELS", "TIMESCALES_PARAMS", "TimescalesSpec", "fast_filter", "slow_filter",
+           "NETWORK_LABELS", "SENSITIVITY_LABELS", "TIMESCALES_PARAMS", "TimescalesSpec",
+           "fast_filter", "slow_filter",
            "Modulation", "run_sequence", "draw_index", "blocked_schedule",
            "interleaved_schedule", "since_switch", "sequence_trials", "sequence_noise",
-           "assignments_for", "probe_network", "timescales_key", "timescales_artifact", "sequence_forwards", "timescales_seconds",
+           "assignments_for", "probe_network", "timescales_key", "timescales_artifact",
+           "sequence_forwards", "timescales_seconds",
            "tau_fast_specs", "labels_at", "timescales_part", "run_timescales", "run_tau_fast",
            "e1_networks"]
