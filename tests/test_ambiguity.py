@@ -300,14 +300,14 @@ def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
     assert np.isnan(out["delay_removed"][:2]).all() and np.isfinite(out["delay_removed"][2])
     assert out["go_only"].shape == (3,) and out["mid_switch"].shape == (3, 2, 4)
     # zero corruption in each timed probe reproduces clean exactly (common random numbers)
-    P = amb._Prober(res)
+    prober = amb.Prober(res)
     for k in range(3):
-        w = amb.probe_windows(P.conditions[k])
-        assert P.go_only(k, onset=0) == out["clean"][k]
-        assert P.delay_removed(k, windows=[(w["go"], w["go"])]) == out["clean"][k]
-        assert P.mid_switch(k, k)[0] == out["clean"][k]  # switching to its own context
-        T_k = P.batches[k][0].shape[0]
-        assert P.mid_switch(k, 1 - min(k, 1), at=T_k)[0] == out["clean"][k]  # switch at the end
+        w = amb.probe_windows(prober.conditions[k])
+        assert prober.go_only(k, onset=0) == out["clean"][k]
+        assert prober.delay_removed(k, windows=[(w["go"], w["go"])]) == out["clean"][k]
+        assert prober.mid_switch(k, k)[0] == out["clean"][k]  # switching to its own context
+        T_k = prober.batches[k][0].shape[0]
+        assert prober.mid_switch(k, 1 - min(k, 1), at=T_k)[0] == out["clean"][k]  # switch at the end
     ex = amb.example(res, "fdgo", "fdanti", 0.5)
     assert ex["y_hat"].shape[1] == 33 and ex["outcome"] in amb.OUTCOMES
     assert ex["target_j"] == pytest.approx((ex["target_i"] + np.pi) % (2 * np.pi))
