@@ -306,7 +306,7 @@ def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
         assert prober.go_only(k, onset=0) == out["clean"][k]
         assert prober.delay_removed(k, windows=[(w["go"], w["go"])]) == out["clean"][k]
         assert prober.mid_switch(k, k)[0] == out["clean"][k]  # switching to its own context
-        T_k = prober.batches[k][0].shape[0]
+        T_k = prober.trials[k][0].shape[0]
         assert prober.mid_switch(k, 1 - min(k, 1), at=T_k)[0] == out["clean"][k]  # switch at the end
     ex = amb.example(res, "fdgo", "fdanti", 0.5)
     assert ex["y_hat"].shape[1] == 33 and ex["outcome"] in amb.OUTCOMES

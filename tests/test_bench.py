@@ -98,7 +98,9 @@ def test_quick_train_path_is_consistent(quick):
     for kind in ("builder", "plain"):
         split = path["profile"][kind]["fraction"]
         assert set(split) == {"matmul", "noise", "element_wise", "autograd", "python_and_other"}
-        assert all(v >= 0 for v in split.values()) and sum(split.values()) <= 1.0 + 1e-6
+        # the fractions are printed to 4 significant digits: their sum may exceed 1 by the
+        # rounding of five numbers (at most 5 x 5e-5)
+        assert all(v >= 0 for v in split.values()) and sum(split.values()) <= 1.0 + 2.5e-4
 
 
 def test_trainer_step_counts_the_flops_of_its_own_batch():
