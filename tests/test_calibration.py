@@ -92,7 +92,7 @@ def test_full_battery_budget_is_the_first_evaluation_with_enough_tasks_at_once()
     assert table.loc["exc_bias", "at criterion (best)"] == 2
     assert table.loc["syn_prepost", "never at criterion (best perf.)"] == "none"
     text = calibration_analysis.full_battery_text(study, planned=3, n_tasks=2)
-    assert text.startswith("2 of 3 planned networks trained (the rest are still training")
+    assert text.startswith("2 of 3 planned networks trained (the others are not trained yet")
     assert "by 384 trials (6 steps of 64), the smallest budget that sufficed" in text
     missed = calibration_analysis.full_battery_text({("exc_bias", "easy_lr", 0): res}, planned=1,
                                    n_tasks=2, criterion=0.96)

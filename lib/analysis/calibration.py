@@ -229,9 +229,9 @@ def full_battery_text(study: dict, planned: int, criterion: float = 0.9,
     that none sufficed within the budget."""
     if not study:
         return (f"None of the {planned} networks of the full-battery calibration is trained yet; "
-                "this section fills in as they finish.")
+                "this section fills in as they are shipped.")
     lines = [f"{len(study)} of {planned} planned networks trained"
-             + (" (the rest are still training; only finished networks are shown)."
+             + (" (the others are not trained yet; only finished networks are shown)."
                 if len(study) < planned else ".")]
     by_n: dict[int, list] = {}
     for res in study.values():
