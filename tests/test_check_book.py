@@ -248,6 +248,9 @@ def test_rendered_measures_the_displayed_width(site: Path) -> None:
             'style="max-width:100%"></div>')
     (site / "book" / "page.html").write_text(_page(CLEAN_BODY + body))
     problems, _ = check_book.check_book(site, ["book/page"], chromium=CHROMIUM)
-    assert [p.kind for p in problems] == ["figure"], problems
-    assert "shown at 250 px" in problems[0].detail
+    # only the figure check is under test here (math typesetting has its own tests above; on
+    # this page MathJax was seen unfinished within the virtual time once, in CI under load)
+    figures = [p for p in problems if p.kind == "figure"]
+    assert len(figures) == 1, problems
+    assert "shown at 250 px" in figures[0].detail
     assert not list((site / "book").glob(check_book.MEASURED_PAGE_PREFIX + "*"))  # cleaned up
