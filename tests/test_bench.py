@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from lib import bench
+from lib.bench import generation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,7 +138,8 @@ def test_quick_ensemble_rates_are_positive(quick):
 
 
 def test_generation_without_neurogym_reports_null_with_reason(monkeypatch):
-    monkeypatch.setattr(bench, "_import_neurogym", lambda: (None, "neurogym not importable (test)"))
+    monkeypatch.setattr(generation, "_import_neurogym",
+                        lambda: (None, "neurogym not importable (test)"))
     gen = bench.bench_generation(("fdgo",), reps=1, min_rep_s=0.005)
     assert gen["gen_speedup_vs_neurogym"] is None and gen["gen_speedup_worst_task"] is None
     assert gen["neurogym_unavailable"] == "neurogym not importable (test)"
