@@ -17,8 +17,9 @@ from lib.bench import generation
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_step_flops_matches_the_notes_anchor():
-    # notes/perf-anchors.md: 53 inputs, 17 outputs, B = 64, T = 100, N = 256 -> 3.20 GFLOP
+def test_step_flops_matches_a_hand_count():
+    # 3 GEMMs x 2 FLOP x B T (N^2 + n_in N + n_out N) (docs/performance.md), by hand for 53
+    # inputs, 17 outputs, B = 64, T = 100, N = 256: 6 x 6400 x (65536 + 13568 + 4352)
     assert bench.step_flops(256, batch=64, steps=100, n_in=53, n_out=17) == 3_204_710_400
     assert bench.step_flops(1, batch=1, steps=1, n_in=0, n_out=0) == 6  # 3 GEMMs x 2 FLOP
 
