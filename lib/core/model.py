@@ -640,7 +640,7 @@ class ModulatedRecurrence(torch.autograd.Function):
                 h = torch.add(grads[t - 1], h, alpha=1.0 - a).addmm_(dcur, W)
                 if lowrank:
                     assert Vt is not None  # lowrank: V is given
-                    h.addmm_(dqc * coefs[t], Vt)
+                    h.addmm_(dqc * cast(torch.Tensor, coefs[t]), Vt)
         rows, dcur2 = R[:T].reshape(-1, N), dCur.reshape(-1, N)
         need = ctx.needs_input_grad
         dW = torch.mm(dcur2.t(), rows) if need[1] else None
