@@ -63,6 +63,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch.nn import functional as F
@@ -182,6 +183,7 @@ class StackedRNN:
             W = (1.0 + task_row("A")).unsqueeze(-1) * W * (1.0 + task_row("Bp")).unsqueeze(1)
         in_gain = None
         if self.spec.mechanism in GAIN_ON_RECURRENT:
+            assert g is not None  # every mechanism in GAIN_ON_RECURRENT has a gain (G)
             W, g = g.unsqueeze(-1) * W, None
         if self.spec.mechanism in SYN_ON_INPUT:
             in_gain = 1.0 + task_row("A")
@@ -216,8 +218,9 @@ class StackedRNN:
         addend = bias if beta is None else bias + beta                      # (S, N)
         drives = []
         for m, (x, w_in_m, add_m) in enumerate(zip(xs, w_in.unbind(0), addend.unbind(0))):
-            drive = input_drive(x, w_in_m, add_m, None, None, noise,
-                                generators[m] if noise else None, alpha=spec.alpha,
+            # the caller gives the generators whenever it asks for noise
+            generator = cast("list[torch.Generator]", generators)[m] if noise else None
+            drive = input_drive(x, w_in_m, add_m, None, None, noise, generator, alpha=spec.alpha,
                                 sigma_x=spec.sigma_x, sigma_rec=spec.sigma_rec)
             if x.shape[0] < T:  # right padding: steps after T_m never reach the first T_m outputs
                 drive = torch.cat([drive, drive.new_zeros(T - x.shape[0], B, N)])
@@ -381,7 +384,8 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
 
     def drop_finished() -> None:  # members at criterion leave the stack, with their Adam state
         nonlocal net, optimizer, active
-        keep = [i for i, m in enumerate(active) if not _train.at_criterion(histories[m], configs[m])]
+        keep = [i for i, m in enumerate(active)
+                if not _train.at_criterion(histories[m], configs[m])]
         if len(keep) < len(active):
             index = torch.tensor(keep, dtype=torch.long, device=device)
             new = net.select(index)

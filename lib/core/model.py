@@ -62,7 +62,8 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import cast
 
 import torch
 from torch import nn
@@ -118,6 +119,36 @@ class ModulatedRNN(nn.Module):
         mod_init_std: s.d. of the initial modulation parameters (default 1/sqrt(n_in); 0 = none).
     """
 
+    # attribute types (declarations only: the modulation parameters exist only for the
+    # mechanisms that have them, see ``modulation_parameters``)
+    mechanism: str
+    n_rec: int
+    n_tasks: int
+    rank: int
+    n_in: int
+    n_out: int
+    alpha: float
+    sigma_rec: float
+    sigma_x: float
+    activation: str
+    w_rec_init: str
+    seed: int
+    _syn: str | None
+    _phi: Callable[[torch.Tensor], torch.Tensor]
+    fused: bool
+    W_in: nn.Parameter
+    W_rec: nn.Parameter
+    b: nn.Parameter
+    W_out: nn.Parameter
+    b_out: nn.Parameter
+    B: nn.Parameter
+    G: nn.Parameter
+    M: nn.Parameter
+    U: nn.Parameter
+    V: nn.Parameter
+    A: nn.Parameter
+    Bp: nn.Parameter
+
     def __init__(self, mechanism: str, n_rec: int, n_tasks: int, rank: int = 1, *, n_in: int = 65,
                  n_out: int = 33, alpha: float = 0.2, sigma_rec: float = 0.05,
                  sigma_x: float = 0.01, activation: str = "softplus",
@@ -132,9 +163,9 @@ class ModulatedRNN(nn.Module):
             check_positive_int(name, value)
         if not 0.0 < alpha <= 1.0:
             raise ValueError(f"alpha={alpha!r} is not allowed; expected 0 < alpha <= 1")
-        for name, value in (("sigma_rec", sigma_rec), ("sigma_x", sigma_x)):
-            if not value >= 0.0:
-                raise ValueError(f"{name}={value!r} is not allowed; expected a value >= 0")
+        for sigma_name, sigma in (("sigma_rec", sigma_rec), ("sigma_x", sigma_x)):
+            if not sigma >= 0.0:
+                raise ValueError(f"{sigma_name}={sigma!r} is not allowed; expected a value >= 0")
         mod_init_std = default_mod_init_std(n_in) if mod_init_std is None else mod_init_std
         if not (isinstance(mod_init_std, numbers.Real) and 0.0 <= mod_init_std < math.inf):
             raise ValueError(f"mod_init_std={mod_init_std!r} is not allowed; expected a finite "
@@ -263,6 +294,7 @@ class ModulatedRNN(nn.Module):
         g, beta = self._excitability(c)
         ones, zeros = self.W_rec.new_ones(self.n_rec), self.W_rec.new_zeros(self.n_rec)
         if self.mechanism in GAIN_ON_RECURRENT:
+            assert g is not None  # every mechanism in GAIN_ON_RECURRENT has a gain
             return ones, zeros if beta is None else beta, g.unsqueeze(1) * self._dense_weight(s)
         if self.mechanism in SYN_ON_INPUT:
             post = 1.0 + s @ self.A
@@ -328,6 +360,7 @@ class ModulatedRNN(nn.Module):
         g, beta = self._excitability(c)
         U = U_t = V = coef = pre = post = None
         step = "dense"
+        W: torch.Tensor
         if self._syn is None or s.dim() == 1:
             W = self._dense_weight(s)
         elif self._syn == "prepost":
@@ -346,10 +379,12 @@ class ModulatedRNN(nn.Module):
                     W = torch.cat([W.unsqueeze(0), W * self.M[act]])
                     coef = torch.cat([s.new_ones(s.shape[:-1] + (1,)), s[..., act]], dim=-1)
 
-        w_in, bias = self.W_in, self.b
+        w_in: torch.Tensor = self.W_in
+        bias: torch.Tensor = self.b
         in_gain = None  # a per-trial factor on the input current only (syn_prepost_in)
         if self.mechanism in GAIN_ON_RECURRENT:  # the gain scales the recurrent current only
             rec_gain, g = g, None
+            assert rec_gain is not None  # every mechanism in GAIN_ON_RECURRENT has a gain
             if rec_gain.dim() == 1:
                 W = rec_gain.unsqueeze(-1) * W
             else:
@@ -394,18 +429,22 @@ class ModulatedRNN(nn.Module):
         for P_t, post_t, coef_t, pre_t in zip(P.unbind(0), _per_step(post, T),
                                               _per_step(coef, T), _per_step(pre, T)):
             if step == "mask":
+                assert coef_t is not None  # the mask step always has its context coefficients
                 inp = (coef_t.unsqueeze(-1) * r.unsqueeze(1)).flatten(1)
             elif step == "prepost":
+                assert pre_t is not None  # the pre/post step always has its pre factor
                 inp = r * pre_t
             else:
                 inp = r
             if post_t is None:
                 z = torch.addmm(P_t, inp, Wt)
-                if step == "lowrank":
+                if step == "lowrank":  # always with its factors and coefficients
+                    assert V is not None and U_t is not None and coef_t is not None
                     z = torch.addmm(z, r.mm(V) * coef_t, U_t)
             else:
                 cur = inp.mm(Wt)
                 if step == "lowrank":
+                    assert V is not None and U_t is not None and coef_t is not None
                     cur = torch.addmm(cur, r.mm(V) * coef_t, U_t)
                 z = torch.addcmul(P_t, post_t, cur)
             r = torch.lerp(r, phi(z), a)
@@ -567,6 +606,7 @@ class ModulatedRecurrence(torch.autograd.Function):
             else:
                 cur = torch.mm(r, Wt, out=cur_t)
                 if lowrank:
+                    assert U_t is not None  # lowrank: U is given
                     cur.addmm_(torch.mm(r, V, out=q_t) * coef_t, U_t)
                 z_t.addcmul_(post_t, cur)
             r = torch.lerp(r, phi(z_t), alpha, out=r_next)
@@ -592,13 +632,15 @@ class ModulatedRecurrence(torch.autograd.Function):
         h = grads[T - 1]
         for t in range(T - 1, -1, -1):
             dz = torch.mul(h, ds[t], out=dzs[t])
-            dcur = dz if post is None else torch.mul(dz, posts[t], out=dcurs[t])
+            dcur = dz if post is None else torch.mul(dz, cast(torch.Tensor, posts[t]),
+                                                     out=dcurs[t])
             if lowrank:
                 dqc = torch.mm(dcur, U, out=dqcs[t])
             if t > 0:
                 h = torch.add(grads[t - 1], h, alpha=1.0 - a).addmm_(dcur, W)
                 if lowrank:
-                    h.addmm_(dqc * coefs[t], Vt)
+                    assert Vt is not None  # lowrank: V is given
+                    h.addmm_(dqc * cast(torch.Tensor, coefs[t]), Vt)
         rows, dcur2 = R[:T].reshape(-1, N), dCur.reshape(-1, N)
         need = ctx.needs_input_grad
         dW = torch.mm(dcur2.t(), rows) if need[1] else None

@@ -23,6 +23,7 @@ import math
 import os
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -239,11 +240,13 @@ class TrainConfig:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
 
-    def task_weights(self, last_perf: np.ndarray | None = None) -> np.ndarray:
+    def task_weights(self, last_perf: np.ndarray | Sequence[float] | None = None
+                     ) -> np.ndarray:
         """Sampling probability of each task for the next step (K,), see :data:`SAMPLING`.
 
         ``last_perf`` (K,) is the performance at the last evaluation (needed for ``"error"``).
         """
+        w: np.ndarray
         if self.sampling == "uniform":
             w = np.ones(len(self.tasks))
         elif self.sampling == "yang":
@@ -392,7 +395,8 @@ def trainable_parameters(model: ModulatedRNN, trainable: str) -> list[torch.nn.P
     return [p for p in model.parameters() if id(p) not in frozen]
 
 
-def evaluation_batches(config: TrainConfig, device=None) -> list[tuple[torch.Tensor, ...]]:
+def evaluation_batches(config: TrainConfig, device=None
+                       ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]]:
     """Fixed evaluation trials per task: (x, y, c_mask, y_loc) with ``eval_trials`` trials each."""
     out = []
     for k, task in enumerate(config.tasks):
@@ -543,7 +547,7 @@ def optimise_on_batch(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
     return loss.detach()
 
 
-def make_optimizer(params: list[torch.Tensor], lr: float,
+def make_optimizer(params: Sequence[torch.Tensor], lr: float,
                    device: torch.device) -> torch.optim.Adam:
     """Adam at ``lr`` (the fused kernel where torch has one for the device): the optimizer of
     every trainer (single networks, ensembles) and of the plan's timing."""
@@ -587,7 +591,7 @@ def training_context(config: TrainConfig, k: int, step: int, device=None) -> tor
     return c
 
 
-def clip_gradients(params: list[torch.nn.Parameter], clip: float | None) -> None:
+def clip_gradients(params: Sequence[torch.Tensor], clip: float | None) -> None:
     """Yang's ``tf.clip_by_value(grad, -clip, clip)`` on every gradient element (in place)."""
     if clip is None:
         return
