@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from lib.analysis import dynamics as E4
+from lib.analysis import dynamics as dynamics_analysis
 from lib.analysis import learning as L
-from lib.analysis import synergy as S
+from lib.analysis import synergy
 from lib.analysis import timescales as E5
 from lib.analysis import verdicts as V
 
@@ -43,13 +43,13 @@ ALL_SAME = {p: 0.5 for p in PAIRS}
 def test_pair_values_nan_where_not_learned_and_errors():
     t = c4_table({"exc": ALL_SAME, "syn_prepost": ALL_SAME},
                  missing={"syn_prepost": ["Ctx DM 1 / Ctx DM 2"]}, seeds=range(3))
-    v = E4.pair_values(t, "syn_prepost", "reshape")
+    v = dynamics_analysis.pair_values(t, "syn_prepost", "reshape")
     assert v.shape == (3, 3) and v["Ctx DM 1 / Ctx DM 2"].isna().all()
     assert v.index.tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="measure"):
-        E4.pair_values(t, "exc", "reshap")
+        dynamics_analysis.pair_values(t, "exc", "reshap")
     with pytest.raises(ValueError, match="seeds"):
-        E4.c4_comparisons(t, seeds="some")
+        dynamics_analysis.c4_comparisons(t, seeds="some")
 
 
 def test_c4_composition_confound_is_not_counted():
@@ -59,10 +59,10 @@ def test_c4_composition_confound_is_not_counted():
     exc = {"Go / Anti": 0.9, "Dly Go / Dly Anti": 0.9, "Ctx DM 1 / Ctx DM 2": 0.2}
     t = c4_table({"exc": exc, "syn_lowrank_r1": exc, "syn_prepost": exc, "hybrid": exc,
                   "syn_lowrank_r2": exc}, missing={"syn_lowrank_r1": ["Ctx DM 1 / Ctx DM 2"]})
-    old = E4.network_means(t, "reshape")
+    old = dynamics_analysis.network_means(t, "reshape")
     naive = np.mean([old["exc"][s] - old["syn_lowrank_r1"][s] for s in old["exc"]])
     assert naive < -0.2
-    comps = E4.c4_comparisons(t)
+    comps = dynamics_analysis.c4_comparisons(t)
     c = next(c for c in comps if (c.a, c.b) == ("exc", "syn_lowrank_r1"))
     assert c.units == ["Go / Anti", "Dly Go / Dly Anti"] and abs(c.mean) < 0.01
     assert c.verdict != "differ"
@@ -81,7 +81,7 @@ def _claim(exc_r1: float, exc_pp: float, seeds=range(8), measure_two: float = 0.
                          "displacement": 0.5 + measure_two + rng.normal(0, 0.002)})
     t = pd.concat([t, pd.DataFrame(rows)], ignore_index=True)
     t.loc[(t.variant == "syn_prepost"), "reshape"] += exc_r1 - exc_pp
-    return E4.c4_claim(E4.c4_comparisons(t))
+    return dynamics_analysis.c4_claim(dynamics_analysis.c4_comparisons(t))
 
 
 def test_c4_claim_rule_known_answers():
@@ -92,25 +92,25 @@ def test_c4_claim_rule_known_answers():
     assert _claim(0.0, 0.0) == "not supported"          # all four equivalent within ±0.1
     # 6 seeds: Holm over 6 cannot go below 6 * 2/64 = 0.19: never differ, never equivalent
     assert _claim(0.3, 0.3, seeds=range(6)) == "inconclusive"
-    assert E4.c4_claim(E4.c4_comparisons(pd.DataFrame())) == "not tested"
+    assert dynamics_analysis.c4_claim(dynamics_analysis.c4_comparisons(pd.DataFrame())) == "not tested"
 
 
 def test_c4_power_text_says_when_no_verdict_is_possible():
-    text = E4.power_text(6, 6, pd.Series([8.0, 20.0]))
+    text = dynamics_analysis.power_text(6, 6, pd.Series([8.0, 20.0]))
     assert "0.188" in text and "inconclusive" in text and "at least 8 seeds" in text
-    assert "no comparison" not in E4.power_text(8, 6, pd.Series([8.0]))
+    assert "no comparison" not in dynamics_analysis.power_text(8, 6, pd.Series([8.0]))
 
 
 def test_c4_replication_is_reported_as_operation_not_site():
     t = c4_table({v: ALL_SAME for v in ("exc", "syn_lowrank_r1", "syn_prepost", "hybrid",
                                         "syn_lowrank_r2", "exc_bias", "exc_gain")})
-    v = E4.c4_verdict(t)
+    v = dynamics_analysis.c4_verdict(t)
     assert all(c.n_seeds == 5 for c in v["replication"])     # seeds 3..7 are held out
-    assert set(v["factorial"]) == set(E4.PRIMARY)
+    assert set(v["factorial"]) == set(dynamics_analysis.PRIMARY)
     assert all(len(cs) == 3 for cs in v["factorial"].values())   # site, operation, interaction
-    text = E4.c4_text(v)
+    text = dynamics_analysis.c4_text(v)
     assert "operation" in text and "site main effect" in text and "p = 0 " not in text
-    assert len(E4.c4_summary_text(v).split()) <= 60
+    assert len(dynamics_analysis.c4_summary_text(v).split()) <= 60
 
 
 # ------------------------------------------------------------------ learning: KM and RMST
@@ -245,8 +245,8 @@ def test_hybrid_better_than_one_part_only_is_not_synergistic():
               "both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)}
     parts = {"exc": {"both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)},
              "syn_lowrank_r1": {"both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)}}
-    comps = S.synergy_comparisons(None, _results(n, hybrid, parts), None, None)
-    verdicts = S.measure_synergy(comps)
+    comps = synergy.synergy_comparisons(None, _results(n, hybrid, parts), None, None)
+    verdicts = synergy.measure_synergy(comps)
     assert verdicts["C5.synergy.switch"] == "not synergistic"
     split = [c for c in comps if c.rule.name == "C5.synergy.switch"
              and c.a.startswith("hybrid, exc fast")]
@@ -255,7 +255,7 @@ def test_hybrid_better_than_one_part_only_is_not_synergistic():
     hybrid2 = dict(hybrid, exc_fast_syn_slow=(0.0, 0.0))
     parts2 = {"exc": {"both_fast": (0.3, 0.6), "both_slow": (0.8, 0.02)},
               "syn_lowrank_r1": {"both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)}}
-    verdicts2 = S.measure_synergy(S.synergy_comparisons(None, _results(n, hybrid2, parts2),
+    verdicts2 = synergy.measure_synergy(synergy.synergy_comparisons(None, _results(n, hybrid2, parts2),
                                                         None, None))
     assert verdicts2["C5.synergy.switch"] == "synergistic"
 
@@ -282,28 +282,28 @@ def test_c5_claim_rule():
                          mean=mean, verdict=verdict)
         return c
     sp = L.LEARNING_RULES["speed"]
-    cap = S.SYNERGY_RULES["capacity"]
+    cap = synergy.SYNERGY_RULES["capacity"]
     learn = [comp(sp, "exc", "syn", "differ", -1), comp(sp, "both", "exc", "differ", -1),
              comp(sp, "both", "syn", "differ", -1)]
     syn = [comp(cap, "hybrid", "exc", "inconclusive", 0),
            comp(cap, "hybrid", "syn_lowrank_r1", "inconclusive", 0)]
-    assert S.c5_claim(learn, syn)["verdict"] == "supported"
+    assert synergy.c5_claim(learn, syn)["verdict"] == "supported"
     learn[1].verdict = "inconclusive"
-    assert S.c5_claim(learn, syn)["verdict"] == "partly supported"
+    assert synergy.c5_claim(learn, syn)["verdict"] == "partly supported"
     learn = [comp(sp, "exc", "syn", "equivalent", 0), comp(sp, "both", "exc", "equivalent", 0),
              comp(sp, "both", "syn", "equivalent", 0)]
     syn = [comp(cap, "hybrid", "exc", "equivalent", 0),
            comp(cap, "hybrid", "syn_lowrank_r1", "differ", -1)]
-    assert S.c5_claim(learn, syn)["verdict"] == "not supported"
+    assert synergy.c5_claim(learn, syn)["verdict"] == "not supported"
     syn[0].verdict = syn[1].verdict = "inconclusive"
-    assert S.c5_claim(learn, syn)["verdict"] == "inconclusive"
-    assert S.c5_claim([], [])["verdict"] == "not tested"
+    assert synergy.c5_claim(learn, syn)["verdict"] == "inconclusive"
+    assert synergy.c5_claim([], [])["verdict"] == "not tested"
 
 
 def test_every_new_rule_is_registered_with_its_claim():
-    names = {r.name for r in [*E4.C4_RULES.values(), E4.C4_REPLICATION_RULE,
+    names = {r.name for r in [*dynamics_analysis.C4_RULES.values(), dynamics_analysis.C4_REPLICATION_RULE,
                               *E5.COST_RULES.values(),
-                              *L.LEARNING_RULES.values(), *S.SYNERGY_RULES.values()]}
+                              *L.LEARNING_RULES.values(), *synergy.SYNERGY_RULES.values()]}
     assert names <= set(V.RULES)
     assert all(V.RULES[n].claim in ("C4", "C5") for n in names)
     assert not any(V.RULES[n].preregistered for n in names if "timescales" in n)
@@ -321,29 +321,29 @@ def test_c5_multiverse_and_summary_text():
     jitter = lambda xs: [x + 100 * i if x else x for i, x in enumerate(xs)]
     t = learn_table({"exc": jitter([50_000] * n), "syn": [None] * n,
                      "both": jitter([40_000] * n), "all": [16_000] * n})
-    mv = S.c5_multiverse(t, None)
+    mv = synergy.c5_multiverse(t, None)
     assert mv["main"].sum() == 1 and len(mv) == 2 * (3 + n) * 2
     main = mv.loc[mv["main"], "verdict"].iloc[0]
-    v = S.c5_verdict(t, None)
+    v = synergy.c5_verdict(t, None)
     assert main == v["verdict"] == "supported"      # two speeds and both faster than either
     # on half the seeds (4 or 5) Holm over the family cannot reach 0.05
     assert (mv.loc[mv.seeds.isin(["first half", "second half"]), "verdict"]
             == "inconclusive").all()
-    assert f"Of {len(mv)} specifications" in S.c5_multiverse_text(mv)
-    assert len(S.c5_summary_text(v).split()) <= 60
-    assert "C5.learning" in S.c5_power_text(v)
+    assert f"Of {len(mv)} specifications" in synergy.c5_multiverse_text(mv)
+    assert len(synergy.c5_summary_text(v).split()) <= 60
+    assert "C5.learning" in synergy.c5_power_text(v)
 
 
 def test_c4_multiverse_on_the_shipped_smoke_analyses(monkeypatch):
     monkeypatch.setenv("BOOK_NO_TRAIN", "1")
-    from lib.experiments import battery, dynamics as X
+    from lib.experiments import battery, dynamics as dynamics_experiment
     spec = battery.battery_spec("smoke")
     nets = battery.variant_networks(battery.run_battery(spec, progress=False))
-    dyn = X.run_dynamics(nets, X.DynamicsSpec.from_profile("smoke"), progress=False)
-    mv = E4.c4_multiverse(dyn, spec.main_variants)
+    dyn = dynamics_experiment.run_dynamics(nets, dynamics_experiment.DynamicsSpec.from_profile("smoke"), progress=False)
+    mv = dynamics_analysis.c4_multiverse(dyn, spec.main_variants)
     assert mv["main"].sum() == 1
     assert set(mv["criterion"]) == {0.9, 0.85, 0.95}
     assert set(mv["seeds"]) == {"all", "discovery", "held_out"}
-    assert "Specification check" in E4.multiverse_text(mv)
+    assert "Specification check" in dynamics_analysis.multiverse_text(mv)
     with pytest.raises(ValueError, match="criterion"):
-        E4.pair_table(dyn, spec.main_variants, criterion=1.5)
+        dynamics_analysis.pair_table(dyn, spec.main_variants, criterion=1.5)

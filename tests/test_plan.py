@@ -13,9 +13,9 @@ import yaml
 from papermill.cli import _resolve_type
 from papermill.translators import PythonTranslator
 
-import lib.core.train
+from lib.core import train
 from lib import artifacts
-from lib.core.train import TrainConfig
+from train import TrainConfig
 from lib.experiments import CHAPTER_SCHEMAS, ambiguity, battery, calibration, chapter_params, plan
 from lib.experiments import runner
 
@@ -105,13 +105,13 @@ def store(tmp_path, monkeypatch):
 def trains(monkeypatch):
     """Every call of the training loop, recorded (and still run)."""
     calls = []
-    real = lib.core.train.train
+    real = train.train
 
     def spy(*args, **kwargs):
         calls.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lib.core.train, "train", spy)
+    monkeypatch.setattr(train, "train", spy)
     monkeypatch.setattr(runner, "train", spy)
     return calls
 

@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis import ambiguity as E2
-from lib.analysis import battery as E1
-from lib.analysis import dynamics as E4
-from lib.analysis import packing as E3
+from lib.analysis import battery as battery_analysis
+from lib.analysis import dynamics as dynamics_analysis
+from lib.analysis import packing as packing_analysis
 from lib.analysis import synergy
 from lib.analysis import verdicts as V
-from lib.experiments import ambiguity, battery, chapter_params, dynamics, learning, packing
+from lib.experiments import (ambiguity, battery, chapter_params, dynamics as dynamics_experiment, learning, packing)
 from lib.experiments import timescales
 
 CLAIMS = {
@@ -146,8 +146,8 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
     pack = _quiet(packing.run_packing, packing.packing_spec(P.profile), workers=P.workers,
                   progress=False)
-    dyn = _quiet(dynamics.run_dynamics, battery.variant_networks(nets),
-                 dynamics.DynamicsSpec.from_params(P), workers=P.workers, progress=False)
+    dyn = _quiet(dynamics_experiment.run_dynamics, battery.variant_networks(nets),
+                 dynamics_experiment.DynamicsSpec.from_params(P), workers=P.workers, progress=False)
     T = chapter_params("timescales", P.profile)
     probed = {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
     main = timescales.TimescalesSpec.from_params(T)
@@ -156,14 +156,14 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
                    workers=P.workers, progress=False)
     joint = pd.concat([pack, _quiet(packing.run_packing, packing.hybrid_packing_spec(P.profile),
                                     workers=P.workers, progress=False)])
-    v1, v2, v3 = E1.verdict_c1(nets), E2.verdict_c2(probes), E3.verdict_c3(pack)
-    v4 = E4.c4_verdict(E4.pair_table(dyn, list(spec.variants)))
+    v1, v2, v3 = battery_analysis.verdict_c1(nets), E2.verdict_c2(probes), packing_analysis.verdict_c3(pack)
+    v4 = dynamics_analysis.c4_verdict(dynamics_analysis.pair_table(dyn, list(spec.variants)))
     v5 = synergy.c5_verdict(learn, joint, probes, seq[main.tau_fast])
     details = {"C1": v1, "C2": v2, "C3": v3, "C4": v4, "C5": v5}
     comps = {"C1": v1["comparisons"], "C2": v2["comparisons"], "C3": v3["comps"],
              "C4": v4["comparisons"], "C5": [*v5["learning"], *v5["synergy"]]}
     texts = {"C1": c1_text(v1), "C2": c2_text(v2), "C3": c3_text(v3),
-             "C4": E4.c4_summary_text(v4), "C5": synergy.c5_summary_text(v5)}
+             "C4": dynamics_analysis.c4_summary_text(v4), "C5": synergy.c5_summary_text(v5)}
     out = []
     for c, text in CLAIMS.items():
         out.append({"claim": c, "statement": text, "verdict": details[c]["verdict"],
@@ -307,12 +307,12 @@ def specification_table(df: pd.DataFrame, runs: Runs, arm_nets: dict | None = No
     training arm), and how many of the specifications that could be scored agree with the
     main one. ``arm_nets`` / ``arm_probes``: E1's other training arms (arm -> networks /
     probes), where loaded."""
-    checks = {"C1": (E1.c1_multiverse(runs.nets, arm_nets),
+    checks = {"C1": (battery_analysis.c1_multiverse(runs.nets, arm_nets),
                      "criterion, variant set, measure, training arm"),
               "C2": (E2.c2_multiverse(runs.probes, arm_probes),
                      "criterion, pair set, scoring, training arm"),
-              "C3": (E3.c3_multiverse(df.attrs["pack"]), "pair set, measure, packing arm"),
-              "C4": (E4.c4_multiverse(df.attrs["dyn"], list(runs.spec.variants)),
+              "C3": (packing_analysis.c3_multiverse(df.attrs["pack"]), "pair set, measure, packing arm"),
+              "C4": (dynamics_analysis.c4_multiverse(df.attrs["dyn"], list(runs.spec.variants)),
                      "criterion, measures, pairs, seeds")}
     rows = []
     for c, (mv, varied) in checks.items():
