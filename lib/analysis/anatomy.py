@@ -195,7 +195,8 @@ def mixture_path(model: ModulatedRNN, i: int, j: int, ls: Sequence[float]) -> pd
 
 
 @torch.no_grad()
-def mixture_outputs(model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int, ls: Sequence[float],
+def mixture_outputs(model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int,
+                    ls: Sequence[float],
                     trial: int = 0, task_j: str | None = None) -> dict:
     """One trial of ``batch`` run under every mixture ``c(l) = (1 - l) e_i + l e_j`` at once.
 

@@ -24,7 +24,8 @@ from lib.analysis import dynamics as dynamics_analysis
 from lib.analysis import packing as packing_analysis
 from lib.analysis import synergy
 from lib.analysis import verdicts as V
-from lib.experiments import (ambiguity, battery, chapter_params, dynamics as dynamics_experiment, learning, packing)
+from lib.experiments import ambiguity, battery, chapter_params, learning, packing
+from lib.experiments import dynamics as dynamics_experiment
 from lib.experiments import timescales
 
 CLAIMS = {
@@ -156,7 +157,8 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
                    workers=P.workers, progress=False)
     joint = pd.concat([pack, _quiet(packing.run_packing, packing.hybrid_packing_spec(P.profile),
                                     workers=P.workers, progress=False)])
-    v1, v2, v3 = battery_analysis.verdict_c1(nets), E2.verdict_c2(probes), packing_analysis.verdict_c3(pack)
+    v1, v2 = battery_analysis.verdict_c1(nets), E2.verdict_c2(probes)
+    v3 = packing_analysis.verdict_c3(pack)
     v4 = dynamics_analysis.c4_verdict(dynamics_analysis.pair_table(dyn, list(spec.variants)))
     v5 = synergy.c5_verdict(learn, joint, probes, seq[main.tau_fast])
     details = {"C1": v1, "C2": v2, "C3": v3, "C4": v4, "C5": v5}
@@ -311,7 +313,8 @@ def specification_table(df: pd.DataFrame, runs: Runs, arm_nets: dict | None = No
                      "criterion, variant set, measure, training arm"),
               "C2": (E2.c2_multiverse(runs.probes, arm_probes),
                      "criterion, pair set, scoring, training arm"),
-              "C3": (packing_analysis.c3_multiverse(df.attrs["pack"]), "pair set, measure, packing arm"),
+              "C3": (packing_analysis.c3_multiverse(df.attrs["pack"]),
+                     "pair set, measure, packing arm"),
               "C4": (dynamics_analysis.c4_multiverse(df.attrs["dyn"], list(runs.spec.variants)),
                      "criterion, measures, pairs, seeds")}
     rows = []

@@ -235,7 +235,8 @@ class Explorer:
             fail("noise", noise, f"a number in [0, {NOISE_SLIDER_MAX:g}]")
         if new["seed"] not in self.views.seeds or isinstance(new["seed"], bool):
             fail("seed", new["seed"], "one of " + ", ".join(map(str, self.views.seeds)))
-        new["trial"] = explorer_analysis.check_trial("trial", new["trial"], self.widgets["trial"].max + 1)
+        new["trial"] = explorer_analysis.check_trial("trial", new["trial"],
+                                                     self.widgets["trial"].max + 1)
         return new
 
     def update(self, **values) -> dict:
