@@ -11,10 +11,10 @@ from lib.experiments import ambiguity
 from lib.experiments import lesions
 from lib.experiments.runner import network_payload
 from lib import artifacts
-from lib.analysis import ambiguity as E2
+from lib.analysis import ambiguity as ambiguity_analysis
 from lib.analysis import claims  # the transitional re-export
 from lib.analysis import battery as battery_analysis
-from lib.analysis import verdicts as V
+from lib.analysis import verdicts
 from lib.core import tasks as yang_tasks
 from lib.core.train import History, TrainConfig, TrainResult, build_model, train
 
@@ -186,19 +186,19 @@ ENOUGH = 12
 
 def test_verdict_c2_detects_a_difference_and_its_absence():
     assert ambiguity.robustness(synthetic_probes(0.9, 0.9)["exc", 0], 0.9)["auc"].shape == (2,)
-    differ = E2.verdict_c2(synthetic_probes(0.97, 0.80, ENOUGH))
+    differ = ambiguity_analysis.verdict_c2(synthetic_probes(0.97, 0.80, ENOUGH))
     assert differ["verdict"] == "supported" and set(differ["pairs"].values()) == {"differs"}
-    same = E2.verdict_c2(synthetic_probes(0.9, 0.9, ENOUGH))
+    same = ambiguity_analysis.verdict_c2(synthetic_probes(0.9, 0.9, ENOUGH))
     assert same["verdict"] == "not supported"   # every comparison shown equivalent (TOST)
     assert {c.a for c in same["comparisons"]} == {"exc", "hybrid"}
     assert all(c.verdict in ("equivalent", "not tested") for c in same["comparisons"])
     # the same with 3 seeds: nothing can be shown either way -> inconclusive, never "not
     # supported"
-    assert E2.verdict_c2(synthetic_probes(0.9, 0.9))["verdict"] == "inconclusive"
-    assert E2.verdict_c2(synthetic_probes(0.97, 0.80))["verdict"] == "inconclusive"
+    assert ambiguity_analysis.verdict_c2(synthetic_probes(0.9, 0.9))["verdict"] == "inconclusive"
+    assert ambiguity_analysis.verdict_c2(synthetic_probes(0.97, 0.80))["verdict"] == "inconclusive"
     unlearned = {k: fake_probe([0.5] * 5, [0.5] * 5, clean=(0.5, 0.5))
                  for k in synthetic_probes(0.9, 0.9)}
-    assert E2.verdict_c2(unlearned)["verdict"] == "not tested"
+    assert ambiguity_analysis.verdict_c2(unlearned)["verdict"] == "not tested"
 
 
 def test_c2_family_holds_every_probe_with_conflict_pairs_apart():
@@ -207,18 +207,18 @@ def test_c2_family_holds_every_probe_with_conflict_pairs_apart():
         for s in range(3):
             probes[lab, s] = fake_probe([1, 1, .5, 0, 0], [0, 0, .5, 1, 1],
                                         tasks=("fdgo", "fdanti"))
-    comps = E2.c2_comparisons(probes)
-    assert {c.rule.name for c in comps} == {f"C2.{m}" for m in V.C2_MEASURES}
+    comps = ambiguity_analysis.c2_comparisons(probes)
+    assert {c.rule.name for c in comps} == {f"C2.{m}" for m in verdicts.C2_MEASURES}
     conflict = next(c for c in comps if c.rule.name == "C2.mixture_auc.conflict")
     other = next(c for c in comps if c.rule.name == "C2.mixture_auc.other")
     assert conflict.n_units == 2 and not other.tested   # Go/Anti is a conflict pair
     assert {c.rule.family for c in comps} == {"C2"}
-    scores = E2.probe_scores(probes["exc", 0], "noise_fresh")
+    scores = ambiguity_analysis.probe_scores(probes["exc", 0], "noise_fresh")
     np.testing.assert_allclose(scores, [1.0, 1.0])  # the clean level (0) is left out
     with pytest.raises(ValueError, match="measure"):
-        E2.probe_scores(probes["exc", 0], "bogus")
+        ambiguity_analysis.probe_scores(probes["exc", 0], "bogus")
     with pytest.raises(ValueError, match="scoring"):
-        E2.probe_scores(probes["exc", 0], "scale", scoring="median")
+        ambiguity_analysis.probe_scores(probes["exc", 0], "scale", scoring="median")
 
 
 def fake_nets(perf_by_label: dict, seeds: int = 3) -> dict:
@@ -274,7 +274,7 @@ def test_c1_multiverse_reports_every_specification():
     mv = battery_analysis.c1_multiverse(nets)
     claim = mv[mv.comparison == "claim"]
     assert len(claim) == 3 * 2 * 2 and claim["main"].sum() == 1
-    assert V.agreement(mv, "claim") == (12, 12)
+    assert verdicts.agreement(mv, "claim") == (12, 12)
 
 
 @pytest.mark.slow
@@ -354,12 +354,12 @@ def test_verdict_c2_is_paired_over_seeds():
         for lab, v in (("exc", base), ("syn_lowrank_r1", base - 0.05), ("syn_prepost", base - 0.05),
                        ("hybrid", base), ("syn_lowrank_r2", base - 0.05)):
             probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
-    out = E2.verdict_c2(probes)
+    out = ambiguity_analysis.verdict_c2(probes)
     assert out["verdict"] == "supported"
     tested = [c for c in out["comparisons"] if c.tested]
     assert all(c.n_seeds == 12 and c.p_holm >= c.p for c in tested)
-    md = E2.c2_markdown(out, SimpleNamespace(tasks=("a", "b"), n_rec=8, n_seeds=12))
-    assert "Holm" in md and E2.C2_RULE in md
+    md = ambiguity_analysis.c2_markdown(out, SimpleNamespace(tasks=("a", "b"), n_rec=8, n_seeds=12))
+    assert "Holm" in md and ambiguity_analysis.C2_RULE in md
 
 
 def test_relative_to_clean_scores_only_learned_tasks():
@@ -381,7 +381,7 @@ def test_verdict_c2_scores_both_sides_on_common_pairs():
         for lab in ("syn_lowrank_r1", "syn_prepost", "syn_lowrank_r2"):
             probes[lab, s] = fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0, 0.5],
                                         clean=(1.0, 0.5))  # b never learned
-    out = E2.verdict_c2(probes)
+    out = ambiguity_analysis.verdict_c2(probes)
     mixture = [c for c in out["comparisons"] if c.rule.name == "C2.mixture_auc.other"]
     assert all(c.units == ["a→b"] and abs(c.mean) < 1e-12 for c in mixture)
     assert out["verdict"] == "not supported"
@@ -402,35 +402,35 @@ def panel_probes(seeds: int = 3) -> dict:
 
 
 def test_l_leave_by_pair_scores_only_learned_dominant_tasks():
-    df = E2.l_leave_by_pair(panel_probes(), ["exc", "syn"], [("fdgo", "fdanti")])
+    df = ambiguity_analysis.l_leave_by_pair(panel_probes(), ["exc", "syn"], [("fdgo", "fdanti")])
     row = df.set_index(["variant", "dominant"])
     assert row.loc[("exc", "Go"), "mean"] == pytest.approx(0.5)  # never leaves before the tie
     assert row.loc[("exc", "Anti"), "mean"] == pytest.approx(0.125)
     assert row.loc[("syn", "Go"), "mean"] == pytest.approx(0.25 * 0.1 / 0.5)
     assert row.loc[("syn", "Anti"), "n"] == 2 and row.loc[("syn", "Anti"), "seeds"] == 3
     assert row.loc[("exc", "Go"), "ci"] == pytest.approx(0.0)
-    table = E2.l_leave_table(df)
+    table = ambiguity_analysis.l_leave_table(df)
     assert table.shape == (2, 2) and "(n=2)" in table.loc["syn", "Anti (vs Go)"]
-    assert "earliest `syn`" in E2.l_leave_text(df)
+    assert "earliest `syn`" in ambiguity_analysis.l_leave_text(df)
 
 
 def test_outcome_tables_and_text():
     probes = panel_probes()
-    df = E2.outcome_table(probes, ["exc", "syn"], [("fdgo", "fdanti")], l=0.5)
+    df = ambiguity_analysis.outcome_table(probes, ["exc", "syn"], [("fdgo", "fdanti")], l=0.5)
     assert set(df["trials of"]) == {"Go", "Anti"}
     r = df.set_index(["variant", "trials of"])
     assert r.loc[("exc", "Go"), "switch"] == pytest.approx(0.3)
     assert r.loc[("syn", "Anti"), "n"] == 2
     with pytest.raises(ValueError, match="not on the probe's mixture grid"):
-        E2.outcome_table(probes, ["exc"], [("fdgo", "fdanti")], l=0.3)
-    mid = E2.mid_switch_table(probes, ["exc", "syn"], [("fdgo", "fdanti")])
+        ambiguity_analysis.outcome_table(probes, ["exc"], [("fdgo", "fdanti")], l=0.3)
+    mid = ambiguity_analysis.mid_switch_table(probes, ["exc", "syn"], [("fdgo", "fdanti")])
     r = mid.set_index(["variant", "trials of"])
     assert r.loc[("exc", "Go"), "switch"] == pytest.approx(0.6)  # direction (i -> j)
     assert r.loc[("exc", "Anti"), "correct"] == pytest.approx(0.7)  # direction (j -> i)
     assert r.loc[("syn", "Go"), "n"] == 2  # both tasks must be learned
-    assert "as Anti (switch) 0.60" in E2.mid_switch_text(mid)
-    assert "switch 0.30" in E2.outcome_text(df, "At the tie")
-    assert E2.display_outcomes(df).shape[1] == 5
+    assert "as Anti (switch) 0.60" in ambiguity_analysis.mid_switch_text(mid)
+    assert "switch 0.30" in ambiguity_analysis.outcome_text(df, "At the tie")
+    assert ambiguity_analysis.display_outcomes(df).shape[1] == 5
 
 
 def test_relative_to_clean_leaves_out_undefined_probes():
@@ -447,11 +447,11 @@ def test_robustness_table_columns_are_defined_from_code():
         assert col in table and col + " ±" in table and col + " n" in table
     assert table.loc["exc", "delay_removed"] == pytest.approx(0.5)  # Anti only (Go: nan)
     assert table.loc["exc", "missing"] == 0.0 and table.loc["exc", "go_only"] == 1.0
-    md = E2.summary_columns_markdown(probes["exc", 0]["spec"])
+    md = ambiguity_analysis.summary_columns_markdown(probes["exc", 0]["spec"])
     for col in ("auc", "l_leave", *claims.SUMMARIES):
         assert f"`{col}`" in md
     assert "noise levels {1}" in md and "scales {0, 2}" in md
-    assert "`none`" not in E2.corruption_text(table, probes["exc", 0]["spec"])
+    assert "`none`" not in ambiguity_analysis.corruption_text(table, probes["exc", 0]["spec"])
 
 
 def test_ambiguity_figures():
@@ -463,8 +463,8 @@ def test_ambiguity_figures():
     probes, labels, panel = panel_probes(), ["exc", "syn"], [("fdgo", "fdanti")]
     table = claims.robustness_by_variant(probes, labels)
     figs = [ambiguity_plots.outcome_fractions(probes, labels, panel),
-            ambiguity_plots.l_leave_pairs(E2.l_leave_by_pair(probes, labels, panel)),
-            ambiguity_plots.mid_switch(E2.mid_switch_table(probes, labels, panel)),
+            ambiguity_plots.l_leave_pairs(ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
+            ambiguity_plots.mid_switch(ambiguity_analysis.mid_switch_table(probes, labels, panel)),
             ambiguity_plots.timed_probes(table, labels), ambiguity_plots.corruption_curves(probes, labels),
             ambiguity_plots.mixture_panel(probes, labels, panel)]
     assert all(isinstance(f, Figure) for f in figs)

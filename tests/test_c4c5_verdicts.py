@@ -11,10 +11,10 @@ import pytest
 from scipy import stats as scipy_stats
 
 from lib.analysis import dynamics as dynamics_analysis
-from lib.analysis import learning as L
+from lib.analysis import learning as learning_analysis
 from lib.analysis import synergy
-from lib.analysis import timescales as E5
-from lib.analysis import verdicts as V
+from lib.analysis import timescales as timescales_analysis
+from lib.analysis import verdicts
 
 PAIRS = ("Go / Anti", "Dly Go / Dly Anti", "Ctx DM 1 / Ctx DM 2")
 
@@ -116,14 +116,14 @@ def test_c4_replication_is_reported_as_operation_not_site():
 # ------------------------------------------------------------------ learning: KM and RMST
 
 def test_km_curve_known_answer():
-    km = L.km_curve([10, 20, np.nan, 20], [True, True, False, True], budget=40)
+    km = learning_analysis.km_curve([10, 20, np.nan, 20], [True, True, False, True], budget=40)
     assert km.fraction.tolist() == pytest.approx([0, 0.25, 0.75, 0.75])
     # RMST = 10 * 1 + 10 * 0.75 + 20 * 0.25 = 22.5 = mean of min(T, budget)
     assert km.attrs["rmst"] == pytest.approx(22.5) == np.mean([10, 20, 40, 20])
     with pytest.raises(ValueError, match="budget"):
-        L.km_curve([1], [True], budget=0)
+        learning_analysis.km_curve([1], [True], budget=0)
     with pytest.raises(ValueError, match="times"):
-        L.km_curve([50], [True], budget=40)
+        learning_analysis.km_curve([50], [True], budget=40)
 
 
 def learn_table(routes: dict[str, list[float | None]], budget=128_000.0,
@@ -147,15 +147,15 @@ def test_censored_speed_t_test_differs_but_exact_rmst_does_not():
     the same time in every seed. A t test on the budget-filled values calls it a difference
     (p < 0.001); the exact test on the RMST cannot go below 2 / 2^4 = 0.125."""
     t = learn_table({"exc": [64_000, 64_000, 64_000, 64_016], "syn": [None] * 4})
-    kids = L.children(t)
-    a, b = L.restricted_times(kids, "exc"), L.restricted_times(kids, "syn")
+    kids = learning_analysis.children(t)
+    a, b = learning_analysis.restricted_times(kids, "exc"), learning_analysis.restricted_times(kids, "syn")
     assert b["new task"].tolist() == [128_000.0] * 4
     p_t = scipy_stats.ttest_rel(a["new task"], b["new task"]).pvalue
     assert p_t < 0.001
-    c = next(c for c in L.learning_comparisons(t) if (c.a, c.b) == ("exc", "syn")
-             and c.rule is L.LEARNING_RULES["speed"])
+    c = next(c for c in learning_analysis.learning_comparisons(t) if (c.a, c.b) == ("exc", "syn")
+             and c.rule is learning_analysis.LEARNING_RULES["speed"])
     assert c.p == pytest.approx(0.125) and c.verdict == "inconclusive"
-    assert L.learning_parts([c])["speeds"] == "inconclusive"
+    assert learning_analysis.learning_parts([c])["speeds"] == "inconclusive"
 
 
 def test_exact_rmst_differs_where_t_test_does_not():
@@ -163,12 +163,12 @@ def test_exact_rmst_differs_where_t_test_does_not():
     the exact sign-flip p is 2 / 2^8."""
     exc = [100_000] * 7 + [1_000]
     t = learn_table({"exc": exc, "syn": [101_000] * 7 + [None]})
-    kids = L.children(t)
-    d = (L.restricted_times(kids, "exc") - L.restricted_times(kids, "syn"))["new task"]
+    kids = learning_analysis.children(t)
+    d = (learning_analysis.restricted_times(kids, "exc") - learning_analysis.restricted_times(kids, "syn"))["new task"]
     assert scipy_stats.ttest_1samp(d, 0).pvalue > 0.05
-    c = L.learning_comparisons(t)[0]
+    c = learning_analysis.learning_comparisons(t)[0]
     assert c.p == pytest.approx(2 / 2 ** 8) and c.p_holm < 0.05 and c.verdict == "differ"
-    assert L.learning_parts([c])["speeds"] == "exc faster"
+    assert learning_analysis.learning_parts([c])["speeds"] == "exc faster"
 
 
 def test_learning_synergy_needs_both_routes():
@@ -177,17 +177,17 @@ def test_learning_synergy_needs_both_routes():
     jitter = lambda xs: [x + 100 * i if x else x for i, x in enumerate(xs)]
     t = learn_table({"exc": jitter(fast), "syn": slow, "both": jitter(both),
                      "all": [16_000] * n})
-    parts = L.learning_parts(L.learning_comparisons(t))
+    parts = learning_analysis.learning_parts(learning_analysis.learning_comparisons(t))
     assert parts == {"speeds": "exc faster", "synergy": "both faster than either"}
     t2 = learn_table({"exc": jitter(fast), "syn": slow, "both": jitter(fast), "all": [16_000] * n})
-    assert L.learning_parts(L.learning_comparisons(t2))["synergy"] == "not faster than both"
+    assert learning_analysis.learning_parts(learning_analysis.learning_comparisons(t2))["synergy"] == "not faster than both"
 
 
 def test_new_task_performance_is_tested():
     t = learn_table({"exc": [None] * 6, "syn": [None] * 6},
                     new_perf={"exc": [0.9, 0.88, 0.91, 0.87, 0.85, 0.89],
                               "syn": [0.5, 0.55, 0.52, 0.6, 0.48, 0.53]})
-    c = next(c for c in L.learning_comparisons(t) if c.rule is L.LEARNING_RULES["new_perf"])
+    c = next(c for c in learning_analysis.learning_comparisons(t) if c.rule is learning_analysis.LEARNING_RULES["new_perf"])
     assert c.p == pytest.approx(2 / 64) and c.verdict == "differ" and c.rule.exploratory
 
 
@@ -195,7 +195,7 @@ def test_new_task_performance_is_tested():
 
 def probe(seed: int, costs: dict[str, tuple[float, float]], learned=(True, True, True)) -> dict:
     """A fake E5 result: per assignment (switch cost, error-trial cost), identical per pair."""
-    P, T, L_ = 3, 24, 2 + E5.ERROR_WINDOW + 1
+    P, T, L_ = 3, 24, 2 + timescales_analysis.ERROR_WINDOW + 1
     since = np.tile(np.r_[-np.ones(12), np.arange(12)], (P, 1)).astype(int)
     ref = np.ones((P, T))
     perf, err = {}, {}
@@ -216,13 +216,13 @@ def probe(seed: int, costs: dict[str, tuple[float, float]], learned=(True, True,
 
 def test_pair_costs_separate_and_nan_where_not_learned():
     r = probe(0, {"both_fast": (0.1, 0.6)}, learned=(True, False, True))
-    c = E5.pair_costs(r, "both_fast")
+    c = timescales_analysis.pair_costs(r, "both_fast")
     assert c["switch"][0] == pytest.approx(0.1) and c["error_total"][0] == pytest.approx(0.6)
     assert np.isnan(c["switch"][1]) and np.isnan(c["error_total"][1])
     with pytest.raises(ValueError, match="assignment"):
-        E5.pair_costs(r, "both_never")
+        timescales_analysis.pair_costs(r, "both_never")
     with pytest.raises(ValueError, match="measure"):
-        E5.cost_values({("hybrid", 0): r}, "hybrid", "both_fast", "combined")
+        timescales_analysis.cost_values({("hybrid", 0): r}, "hybrid", "both_fast", "combined")
 
 
 def _results(n, hybrid: dict, parts: dict[str, dict]):
@@ -246,8 +246,8 @@ def test_hybrid_better_than_one_part_only_is_not_synergistic():
     parts = {"exc": {"both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)},
              "syn_lowrank_r1": {"both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)}}
     comps = synergy.synergy_comparisons(None, _results(n, hybrid, parts), None, None)
-    verdicts = synergy.measure_synergy(comps)
-    assert verdicts["C5.synergy.switch"] == "not synergistic"
+    synergy_verdicts = synergy.measure_synergy(comps)
+    assert synergy_verdicts["C5.synergy.switch"] == "not synergistic"
     split = [c for c in comps if c.rule.name == "C5.synergy.switch"
              and c.a.startswith("hybrid, exc fast")]
     assert {c.verdict for c in split} == {"differ", "equivalent"}
@@ -267,21 +267,21 @@ def test_timescale_costs_are_tested_separately_not_summed():
     n = 9
     hybrid = {"exc_fast_syn_slow": (0.0, 0.5), "exc_slow_syn_fast": (0.5, 0.0),
               "both_fast": (0.0, 0.5), "both_slow": (0.5, 0.0)}
-    comps = E5.timescale_comparisons(_results(n, hybrid, {}))
+    comps = timescales_analysis.timescale_comparisons(_results(n, hybrid, {}))
     assert {c.rule.name for c in comps} == {"C5.switch.timescales", "C5.error_total.timescales"}
     assert all(c.rule.exploratory for c in comps)
     by = {(c.rule.name, c.a, c.b): c.verdict for c in comps}
     assert by["C5.switch.timescales", "exc fast · syn slow", "both fast"] == "equivalent"
     assert by["C5.switch.timescales", "exc fast · syn slow", "both slow"] == "differ"
-    assert "covers both weaknesses" not in E5.timescale_reading(comps)
+    assert "covers both weaknesses" not in timescales_analysis.timescale_reading(comps)
 
 
 def test_c5_claim_rule():
     def comp(rule, a, b, verdict, mean):
-        c = V.Comparison(rule=rule, a=a, b=b, units=["u"], n_units=1, n_seeds=9, diffs={},
+        c = verdicts.Comparison(rule=rule, a=a, b=b, units=["u"], n_units=1, n_seeds=9, diffs={},
                          mean=mean, verdict=verdict)
         return c
-    sp = L.LEARNING_RULES["speed"]
+    sp = learning_analysis.LEARNING_RULES["speed"]
     cap = synergy.SYNERGY_RULES["capacity"]
     learn = [comp(sp, "exc", "syn", "differ", -1), comp(sp, "both", "exc", "differ", -1),
              comp(sp, "both", "syn", "differ", -1)]
@@ -302,18 +302,18 @@ def test_c5_claim_rule():
 
 def test_every_new_rule_is_registered_with_its_claim():
     names = {r.name for r in [*dynamics_analysis.C4_RULES.values(), dynamics_analysis.C4_REPLICATION_RULE,
-                              *E5.COST_RULES.values(),
-                              *L.LEARNING_RULES.values(), *synergy.SYNERGY_RULES.values()]}
-    assert names <= set(V.RULES)
-    assert all(V.RULES[n].claim in ("C4", "C5") for n in names)
-    assert not any(V.RULES[n].preregistered for n in names if "timescales" in n)
+                              *timescales_analysis.COST_RULES.values(),
+                              *learning_analysis.LEARNING_RULES.values(), *synergy.SYNERGY_RULES.values()]}
+    assert names <= set(verdicts.RULES)
+    assert all(verdicts.RULES[n].claim in ("C4", "C5") for n in names)
+    assert not any(verdicts.RULES[n].preregistered for n in names if "timescales" in n)
 
 
 def test_restricted_times_need_one_budget():
     t = learn_table({"exc": [1_000, None], "syn": [None, None]})
     t.loc[(t.route == "exc") & (t.seed == 1), "budget_trials"] = 64_000.0
     with pytest.raises(ValueError, match="budgets"):
-        L.restricted_times(L.children(t), "exc")
+        learning_analysis.restricted_times(learning_analysis.children(t), "exc")
 
 
 def test_c5_multiverse_and_summary_text():

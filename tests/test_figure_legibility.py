@@ -235,7 +235,7 @@ def test_stamped_problems_read_back_from_the_png():
 
 
 def test_ambiguity_figures(smoke):
-    from lib.analysis import ambiguity as E2
+    from lib.analysis import ambiguity as ambiguity_analysis
     from lib.analysis import claims
     from lib.experiments import ambiguity, battery
     from lib.plots import ambiguity as ambiguity_plots
@@ -249,11 +249,11 @@ def test_ambiguity_figures(smoke):
             "mixture_panel": ambiguity_plots.mixture_panel(probes, labels, panel),
             "outcome_fractions": ambiguity_plots.outcome_fractions(probes, labels, panel),
             "example_outputs": ambiguity_plots.example_outputs(examples),
-            "l_leave_pairs": ambiguity_plots.l_leave_pairs(E2.l_leave_by_pair(probes, labels, panel)),
+            "l_leave_pairs": ambiguity_plots.l_leave_pairs(ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
             "robustness_summary": ambiguity_plots.robustness_summary(table, labels),
             "corruption_curves": ambiguity_plots.corruption_curves(probes, labels),
             "timed_probes": ambiguity_plots.timed_probes(table, labels),
-            "mid_switch": ambiguity_plots.mid_switch(E2.mid_switch_table(probes, labels, panel))}.items():
+            "mid_switch": ambiguity_plots.mid_switch(ambiguity_analysis.mid_switch_table(probes, labels, panel))}.items():
         assert_legible(out, name)
     # 9 variants on 3 pairs would be 27 panels: split, at most PER_FIGURE each
     many = ambiguity_plots.mixture_panel(probes, labels * 3, panel * 3)

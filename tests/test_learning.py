@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lib.analysis import learning as L
+from lib.analysis import learning as learning_analysis
 from lib.analysis import synergy
 from lib.core.params import float_list
 from lib.core.train import TrainConfig, build_model, train, trainable_parameters
@@ -98,7 +98,7 @@ def test_learning_comparisons_find_the_planted_speeds():
     t = _table({"exc": exc, "syn": [x + 2 + 0.1 * i for i, x in enumerate(exc)],
                 "both": exc, "all": [9.8] * 8})
     t.loc[t.route == "all", "old_after"] -= np.linspace(0, 0.02, 8)
-    comps = L.learning_comparisons(t)
+    comps = learning_analysis.learning_comparisons(t)
     by = {(c.rule.name, c.a, c.b): c for c in comps}
     speed = by["C5.learning.rmst", "exc", "syn"]
     assert speed.units == ["new task"] and speed.n_seeds == 8
@@ -107,11 +107,11 @@ def test_learning_comparisons_find_the_planted_speeds():
     assert speed.verdict == "differ"
     inter = by["C5.learning.interference", "all", "both"]
     assert inter.mean == pytest.approx(0.11) and inter.verdict == "differ"
-    parts = L.learning_parts(comps)
+    parts = learning_analysis.learning_parts(comps)
     assert parts["speeds"] == "exc faster" and parts["synergy"] == "not faster than both"
-    text = L.learning_text(comps)
+    text = learning_analysis.learning_text(comps)
     assert "exc faster" in text and "p = 0 " not in text
-    swapped = L.learning_parts(L.learning_comparisons(_table({"exc": [12] * 8,
+    swapped = learning_analysis.learning_parts(learning_analysis.learning_comparisons(_table({"exc": [12] * 8,
                                                               "syn": exc})))
     assert swapped["speeds"] == "syn faster" and swapped["synergy"] == "not tested"
 
@@ -119,14 +119,14 @@ def test_learning_comparisons_find_the_planted_speeds():
 def test_a_route_that_never_reached_criterion_is_censored_at_its_budget():
     t = _table({"exc": [10, 11, 12], "syn": [10, 11, 12]},
                reached={"syn": [True, False, True]})
-    kids = L.children(t)
+    kids = learning_analysis.children(t)
     assert kids.loc[(kids.route == "syn") & (kids.seed == 1), "log2_trials"].item() == 16
-    assert L.restricted_times(kids, "syn")["new task"].tolist() == [2.0 ** 10, 2.0 ** 16,
+    assert learning_analysis.restricted_times(kids, "syn")["new task"].tolist() == [2.0 ** 10, 2.0 ** 16,
                                                                      2.0 ** 12]
-    summary = L.route_summary(t).set_index("route")
+    summary = learning_analysis.route_summary(t).set_index("route")
     assert summary.loc["syn", "reached"] == 2 and summary.loc["exc", "reached"] == 3
-    km = L.km_table(t)
-    text = L.km_text(km)
+    km = learning_analysis.km_table(t)
+    text = learning_analysis.km_text(km)
     assert "`syn` 2 of 3 seeds" in text and "`exc` 3 of 3 seeds" in text
     assert km[km.route == "syn"].rmst.iloc[0] == pytest.approx(np.mean([2.0 ** 10, 2.0 ** 16,
                                                                         2.0 ** 12]))
@@ -134,10 +134,10 @@ def test_a_route_that_never_reached_criterion_is_censored_at_its_budget():
 
 def test_seeds_whose_parent_did_not_learn_are_left_out():
     t = _table({"exc": [10, 11, 12], "syn": [12, 13, 14]}, parents_ok=[True, False, False])
-    assert L.learned_seeds(t) == [0]
-    comps = L.learning_comparisons(t)
+    assert learning_analysis.learned_seeds(t) == [0]
+    comps = learning_analysis.learning_comparisons(t)
     assert all(c.verdict == "not tested" for c in comps)
-    assert L.learning_parts(comps)["speeds"] == "not tested"
+    assert learning_analysis.learning_parts(comps)["speeds"] == "not tested"
 
 
 def test_tau_fast_checks_parameter_and_specs():

@@ -15,7 +15,7 @@ from papermill.translators import PythonTranslator
 
 from lib.core import train
 from lib import artifacts
-from train import TrainConfig
+from lib.core.train import TrainConfig
 from lib.experiments import CHAPTER_SCHEMAS, ambiguity, battery, calibration, chapter_params, plan
 from lib.experiments import runner
 

@@ -11,7 +11,7 @@ import pytest
 
 from lib.analysis import battery as battery_analysis
 from lib.analysis import provenance, summary
-from lib.analysis import verdicts as V
+from lib.analysis import verdicts
 from lib.plots import verdicts as verdicts_plots
 from lib.experiments import battery
 
@@ -83,7 +83,7 @@ def test_forest_rows_hold_every_deciding_comparison(table):
     comps = summary.deciding(table)
     assert comps and all(not c.rule.exploratory for c in comps)
     assert {c.rule.claim for c in comps} <= set(table.index)
-    rows = V.forest_rows(comps)
+    rows = verdicts.forest_rows(comps)
     assert len(rows) == len(comps)
     fig = verdicts_plots.forest(rows)
     assert fig.get_figwidth() == verdicts_plots.WIDTH_IN

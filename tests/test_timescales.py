@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from lib import artifacts
-from lib.analysis import timescales as E5
+from lib.analysis import timescales as timescales_analysis
 from lib.core import tasks as yang_tasks
 from lib.core.seeds import EVAL_NOISE_OFFSET, STREAM_EVAL, step_seed
 from lib.core.train import (History, TrainConfig, TrainResult, build_model, evaluate,
@@ -94,7 +94,7 @@ def test_instant_sequence_reproduces_evaluate():
 
 def test_context_blind_network_has_no_switch_or_error_cost():
     out = timescales.probe_network(tiny_result("none"), TINY)
-    table = E5.measure_table({("none", 0): out})
+    table = timescales_analysis.measure_table({("none", 0): out})
     assert set(table.assignment) == {"both_fast", "both_slow", "both_instant"}
     for m in ("switch", "switch_interleaved", "error", "error_after", "combined"):
         assert (table[m] == 0).all(), (m, table[m].tolist())
@@ -192,8 +192,8 @@ def planted(clean=(1.0, 1.0, 0.5, 0.5), block=4) -> dict:
 
 def test_analysis_returns_the_planted_costs():
     res = planted()
-    np.testing.assert_array_equal(E5.learned_pairs(res), [True, False])
-    m = E5.network_measures(res, "both_slow")
+    np.testing.assert_array_equal(timescales_analysis.learned_pairs(res), [True, False])
+    m = timescales_analysis.network_measures(res, "both_slow")
     assert m["pairs"] == 1
     assert m["switch"] == pytest.approx(0.4)
     assert m["recovery"] == 2 and not m["censored"]
@@ -202,35 +202,35 @@ def test_analysis_returns_the_planted_costs():
     assert m["error_after"] == pytest.approx(0.1)
     assert m["combined"] == pytest.approx(1.2)
     assert m["steady"] == pytest.approx(0.95)  # the first block and the last third of the others
-    fast = E5.network_measures(res, "both_fast")
+    fast = timescales_analysis.network_measures(res, "both_fast")
     assert fast["switch"] == fast["error"] == fast["combined"] == 0 and fast["recovery"] == 0
-    c = E5.switch_curve(res, "both_slow")
+    c = timescales_analysis.switch_curve(res, "both_slow")
     np.testing.assert_allclose(c["perf"], [0.55, 0.85, 0.95, 0.95])
-    np.testing.assert_allclose(E5.error_curve(res, "both_slow")["perf"],
+    np.testing.assert_allclose(timescales_analysis.error_curve(res, "both_slow")["perf"],
                                [0.95, 0.25, 0.75, 0.85, 0.95, 0.95])
 
 
 def test_no_recovery_within_the_block_is_censored():
     res = planted()
     res["blocked"]["perf"]["both_slow"][0, res["blocked"]["since"][0] >= 0] -= 0.5
-    m = E5.network_measures(res, "both_slow")
+    m = timescales_analysis.network_measures(res, "both_slow")
     assert m["recovery"] == 4 and m["censored"]
 
 
 def test_unlearned_network_has_no_measures():
-    m = E5.network_measures(planted(clean=(0.5, 1.0, 1.0, 0.2)), "both_slow")
+    m = timescales_analysis.network_measures(planted(clean=(0.5, 1.0, 1.0, 0.2)), "both_slow")
     assert m["pairs"] == 0 and np.isnan(m["combined"]) and np.isnan(m["switch"])
 
 
 def test_pair_costs_are_the_planted_costs_per_pair():
     res = planted()
-    c = E5.pair_costs(res, "both_slow")
+    c = timescales_analysis.pair_costs(res, "both_slow")
     assert c["switch"][0] == pytest.approx(0.4) and np.isnan(c["switch"][1])
     # error trial 0.7 + the 3 trials after it (0.1 each): 1.0 lost to one wrong cue
-    assert c["error_total"][0] == pytest.approx(0.7 + E5.ERROR_WINDOW * 0.1)
-    m = E5.network_measures(res, "both_slow")
-    assert c["error_total"][0] == pytest.approx(m["error"] + E5.ERROR_WINDOW * m["error_after"])
-    values = E5.cost_values({("hybrid", 0): res, ("hybrid", 1): res}, "hybrid", "both_slow",
+    assert c["error_total"][0] == pytest.approx(0.7 + timescales_analysis.ERROR_WINDOW * 0.1)
+    m = timescales_analysis.network_measures(res, "both_slow")
+    assert c["error_total"][0] == pytest.approx(m["error"] + timescales_analysis.ERROR_WINDOW * m["error_after"])
+    values = timescales_analysis.cost_values({("hybrid", 0): res, ("hybrid", 1): res}, "hybrid", "both_slow",
                             "switch")
     assert values.shape == (2, 2) and values.iloc[:, 1].isna().all()
 
@@ -299,21 +299,21 @@ def test_run_timescales_computes_once_then_loads(tmp_path, monkeypatch):
 
 def test_texts_carry_the_planted_numbers():
     results = {("hybrid", s): planted() for s in (0, 1)}
-    summary = E5.summary_table(E5.measure_table(results))
-    assert "both slow 0.40 ± 0.00" in E5.switch_text(summary, ["hybrid"])
-    assert "both slow 0.70 ± 0.00 on the error trial" in E5.error_text(summary, ["hybrid"])
-    assert "1 of 2 network-pairs" not in E5.coverage_text(results, ["hybrid"])
-    assert "2 of 2 seeds learned" in E5.coverage_text(results, ["hybrid"])
+    summary = timescales_analysis.summary_table(timescales_analysis.measure_table(results))
+    assert "both slow 0.40 ± 0.00" in timescales_analysis.switch_text(summary, ["hybrid"])
+    assert "both slow 0.70 ± 0.00 on the error trial" in timescales_analysis.error_text(summary, ["hybrid"])
+    assert "1 of 2 network-pairs" not in timescales_analysis.coverage_text(results, ["hybrid"])
+    assert "2 of 2 seeds learned" in timescales_analysis.coverage_text(results, ["hybrid"])
 
 
 def test_ablation_link_says_which_pathway_carries_the_context():
     ones, zeros = np.ones((3, 4)), np.zeros((3, 4))
     bars = {"intact": ones, "exc removed (zero)": zeros, "syn removed (zero)": ones}
-    assert "relies on its excitability pathway" in E5.ablation_link_text(bars, pd.DataFrame())
+    assert "relies on its excitability pathway" in timescales_analysis.ablation_link_text(bars, pd.DataFrame())
     bars = {"intact": ones, "exc removed (zero)": zeros, "syn removed (zero)": zeros}
-    assert "division of labour" in E5.ablation_link_text(bars, pd.DataFrame())
+    assert "division of labour" in timescales_analysis.ablation_link_text(bars, pd.DataFrame())
     bars = {"intact": zeros, "exc removed (zero)": zeros, "syn removed (zero)": zeros}
-    assert "say nothing" in E5.ablation_link_text(bars, pd.DataFrame())
+    assert "say nothing" in timescales_analysis.ablation_link_text(bars, pd.DataFrame())
 
 
 def test_shipped_smoke_results_load_without_computing(monkeypatch):
