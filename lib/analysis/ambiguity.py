@@ -489,7 +489,8 @@ def arm_effects(standard: dict, arm_probes: dict, arm: str,
         if any(l == lab for l, _ in arm_probes) and any(l == lab for l, _ in standard):
             comps.append(verdicts.compare(auc_table(merged, arm_label(lab, arm), criterion),
                                    auc_table(merged, lab, criterion),
-                                   verdicts.RULES[f"C2.arm_effect.{arm}"], arm_label(lab, arm), lab))
+                                   verdicts.RULES[f"C2.arm_effect.{arm}"], arm_label(lab, arm),
+                                   lab))
             labels.append(lab)
     verdicts.decide(comps)
     return pd.DataFrame([{"variant": lab, **_check_row(c)} for lab, c in zip(labels, comps)],
@@ -755,13 +756,14 @@ def c2_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
     floor = verdicts.floor_text(v["comparisons"])
     lines += ["", *([floor] if floor else []), verdicts.power_text(v["comparisons"])]
     if multiverse is not None and len(multiverse):
-        lines.append(verdicts.agreement_text(multiverse, "criterion 0.85/0.9/0.95, all matched pairs or "
-                                      "the 2N ones, AUC or the harshest level, training arm"))
+        lines.append(verdicts.agreement_text(multiverse, "criterion 0.85/0.9/0.95, all matched "
+                                             "pairs or the 2N ones, AUC or the harshest level, "
+                                             "training arm"))
     loo = [verdicts.leave_one_out(c) for c in v["comparisons"] if c.tested]
     if loo and sum(n for _, n in loo):
         lines.append(f"Seed subsets: leaving out one seed at a time keeps the direction of "
                      f"{sum(k for k, _ in loo)} of {sum(n for _, n in loo)} differences.")
     rule = next(iter(c.rule for c in v["comparisons"]), None)
-    lines += ["", f"Rule: {C2_RULE}"] + ([f"Registry: {verdicts.rule_text(rule)} (one rule per probe "
-                                          "measure, same SESOI)."] if rule else [])
+    lines += ["", f"Rule: {C2_RULE}"] + ([f"Registry: {verdicts.rule_text(rule)} (one rule per "
+                                          "probe measure, same SESOI)."] if rule else [])
     return "\n".join(lines)

@@ -135,7 +135,8 @@ C1_RULE = (
 """The C1 rule as printed in the chapter; :func:`verdict_c1` applies exactly this."""
 
 C1_VARIANT_SETS = {"all": verdicts.C1_VARIANTS,
-                   "matched": tuple(v for v in verdicts.C1_VARIANTS if any(v in p for p in MATCHED))}
+                   "matched": tuple(v for v in verdicts.C1_VARIANTS
+                                    if any(v in p for p in MATCHED))}
 """The variant sets C1 can be judged on: every context-carrying single-pathway variant (the
 rule's), or only those of the matched-budget pairs (a specification check)."""
 
@@ -188,7 +189,8 @@ def c1_comparisons(nets: dict, criterion: float = CRITERION, variants=verdicts.C
             continue
         rule = verdicts.RULES[f"C1.perf_vs_none.{v}"]
         if at is not None:
-            rule = verdicts.with_rule(rule, measure="fraction of the tasks that need context at criterion")
+            rule = verdicts.with_rule(
+                rule, measure="fraction of the tasks that need context at criterion")
         comps.append(verdicts.compare(perf_table(nets, v, at)[tasks], floor, rule, v, "none"))
     return verdicts.decide(comps)
 
@@ -269,16 +271,16 @@ def c1_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
               "difference and 95% t interval over seeds, exact sign-flip p.",
               "", verdicts.power_text(v["comparisons"])]
     if multiverse is not None and len(multiverse):
-        lines.append(verdicts.agreement_text(multiverse, "criterion 0.85/0.9/0.95, every or only the "
-                                      "matched variants, final performance or tasks at "
+        lines.append(verdicts.agreement_text(multiverse, "criterion 0.85/0.9/0.95, every or only "
+                                             "the matched variants, final performance or tasks at "
                                       "criterion, training arm"))
     loo = [verdicts.leave_one_out(c) for c in v["comparisons"] if c.tested]
     if loo and sum(n for _, n in loo):
         lines.append(f"Seed subsets: leaving out one seed at a time keeps the direction of "
                      f"{sum(k for k, _ in loo)} of {sum(n for _, n in loo)} differences.")
     rule = v["comparisons"][0].rule if v["comparisons"] else None
-    lines += ["", f"Rule: {C1_RULE}"] + ([f"Registry: {verdicts.rule_text(rule)} (one such rule per "
-                                          "variant)."] if rule else [])
+    lines += ["", f"Rule: {C1_RULE}"] + ([f"Registry: {verdicts.rule_text(rule)} (one such rule "
+                                          "per variant)."] if rule else [])
     return "\n".join(lines)
 
 

@@ -76,7 +76,8 @@ def _blocked(comps: list[verdicts.Comparison]) -> str:
     if verdicts.min_p(n) * m < verdicts.ALPHA:
         return ""
     return (f"With {n} seeds (smallest p {verdicts.min_p(n):.3g}) and Holm over {m} comparisons no "
-            f"difference can reach p < {verdicts.ALPHA} ({verdicts.power_seeds(0.0, 1.0, m=m)} seeds needed).")
+            f"difference can reach p < {verdicts.ALPHA} "
+            f"({verdicts.power_seeds(0.0, 1.0, m=m)} seeds needed).")
 
 
 def c1_text(v: dict) -> str:

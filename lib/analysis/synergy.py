@@ -85,7 +85,8 @@ SYNERGY_RULES: dict[str, Rule] = {
     **{m: register(Rule(
         name=f"C5.synergy.{m}", claim="C5", version=1, family=f"C5.synergy.{m}",
         measure=timescales_analysis.COSTS[m].split(":")[0], unit="pair", higher_is_better=False,
-        sesoi=timescales_analysis.COST_SESOI, sesoi_reason="the cost the book treats as recovered (0.05)",
+        sesoi=timescales_analysis.COST_SESOI,
+        sesoi_reason="the cost the book treats as recovered (0.05)",
         preregistered=False, seen=_SEEN_EXPLORATORY)) for m in timescales_analysis.COSTS},
     "capacity": register(Rule(
         name="C5.synergy.capacity", claim="C5", version=2, family="C5.synergy.capacity",

@@ -162,7 +162,8 @@ def _outcome_fractions(probes: dict, labels, panel, criterion: float, part):
     for r, lab in enumerate(labels):
         for col, (a, b) in enumerate(panel):
             ax = axes[r, col]
-            runs = [res for _, res in ambiguity_analysis.runs(probes, lab) if ambiguity_analysis.learned(res, a, criterion)]
+            runs = [res for _, res in ambiguity_analysis.runs(probes, lab)
+                    if ambiguity_analysis.learned(res, a, criterion)]
             if runs:
                 lam = np.asarray(runs[0]["spec"]["lambdas"])
                 p = _pair_index(runs[0], a, b)
@@ -175,7 +176,8 @@ def _outcome_fractions(probes: dict, labels, panel, criterion: float, part):
                     transform=ax.transAxes, bbox={"fc": "w", "ec": "none", "alpha": 0.7,
                                                   "pad": 1})
             if r == 0:
-                ax.set_title(f"{ambiguity_analysis.name(a)} trials (vs {ambiguity_analysis.name(b)})")
+                ax.set_title(f"{ambiguity_analysis.name(a)} trials "
+                             f"(vs {ambiguity_analysis.name(b)})")
             if col == 0:
                 ax.set_ylabel(lab, color=color(lab))
             if r == len(labels) - 1:
