@@ -81,8 +81,8 @@ def test_a_network_answering_the_partner_task_scores_as_switch():
     fixates on DMS go trials gives DNMS's answer there (switch, not collapse)."""
     for task in ("fdgo", "delayanti", "contextdm1", "dmsgo"):
         partner = yang_tasks.COUNTERPARTS[task]
-        own, theirs = yang_tasks.make_batch(task, 32, 4, noise=False), yang_tasks.make_batch(partner, 32, 4,
-                                                                           noise=False)
+        own = yang_tasks.make_batch(task, 32, 4, noise=False)
+        theirs = yang_tasks.make_batch(partner, 32, 4, noise=False)
         y_hat = torch.from_numpy(theirs.y)  # a perfect network of the partner task
         other = yang_tasks.target_under(own.conditions, partner)
         frac = ambiguity.outcomes(y_hat, own.y_loc, other)
@@ -131,7 +131,8 @@ def test_target_under_matches_the_rendered_targets(task):
     """Own answer = rendered y_loc[-1]; the partner's answer on the same seed's trials = the
     partner's rendered y_loc[-1] (the two samplers make the same draws)."""
     partner = yang_tasks.COUNTERPARTS[task]
-    c, c_partner = yang_tasks.sample_conditions(task, 64, 11), yang_tasks.sample_conditions(partner, 64, 11)
+    c = yang_tasks.sample_conditions(task, 64, 11)
+    c_partner = yang_tasks.sample_conditions(partner, 64, 11)
     np.testing.assert_array_equal(yang_tasks.target_under(c, task).astype(np.float32),
                                   yang_tasks.render(c).y_loc[-1])
     np.testing.assert_array_equal(yang_tasks.target_under(c, partner).astype(np.float32),
@@ -148,7 +149,8 @@ def test_probe_windows_follow_the_generator_epochs():
     w = ambiguity.probe_windows(yang_tasks.sample_conditions("fdgo", 4, 0))
     assert w["delay"] == [] and w["switch"] == (ep["stim1"][0] + ep["stim1"][1]) // 2
     assert ambiguity.probe_windows(yang_tasks.sample_conditions("reactgo", 4, 0))["switch"] is None
-    assert len(ambiguity.probe_windows(yang_tasks.sample_conditions("contextdelaydm1", 4, 0))["delay"]) == 2
+    conditions = yang_tasks.sample_conditions("contextdelaydm1", 4, 0)
+    assert len(ambiguity.probe_windows(conditions)["delay"]) == 2
     with pytest.raises(ValueError, match="Conditions instance"):
         ambiguity.probe_windows({"epochs": {}})
 
@@ -250,8 +252,8 @@ def test_verdict_c1(perf, seeds, verdict):
     assert out["tasks"] == ["fdgo", "fdanti"]
     assert {c.a for c in out["comparisons"]} == set(perf)
     assert all(c.b == "none" and c.n_seeds == seeds for c in out["comparisons"])
-    md = battery_analysis.c1_markdown(out, SimpleNamespace(tasks=("fdgo", "fdanti"), n_rec=8, n_seeds=seeds,
-                                             max_steps=1))
+    md = battery_analysis.c1_markdown(out, SimpleNamespace(tasks=("fdgo", "fdanti"), n_rec=8,
+                                                           n_seeds=seeds, max_steps=1))
     assert battery_analysis.C1_RULE in md and out["verdict"] in md and "p = 0 " not in md
 
 
@@ -262,7 +264,8 @@ def test_c1_is_not_tested_when_none_needs_no_context():
 
 
 def test_c1_leaves_out_tasks_that_need_no_context():
-    out = battery_analysis.verdict_c1(fake_nets({"none": (0.95, 0.5), "exc": 0.95, "syn_mask": 0.95}, 6))
+    out = battery_analysis.verdict_c1(fake_nets({"none": (0.95, 0.5), "exc": 0.95,
+                                                 "syn_mask": 0.95}, 6))
     assert out["tasks"] == ["fdanti"] and out["verdict"] == "supported"
     assert all(c.units == ["fdanti"] for c in out["comparisons"])
     table = claims.summary_table(fake_nets({"none": 0.5, "exc": 0.95}), ["none", "exc"])
@@ -463,9 +466,11 @@ def test_ambiguity_figures():
     probes, labels, panel = panel_probes(), ["exc", "syn"], [("fdgo", "fdanti")]
     table = claims.robustness_by_variant(probes, labels)
     figs = [ambiguity_plots.outcome_fractions(probes, labels, panel),
-            ambiguity_plots.l_leave_pairs(ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
+            ambiguity_plots.l_leave_pairs(
+                ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
             ambiguity_plots.mid_switch(ambiguity_analysis.mid_switch_table(probes, labels, panel)),
-            ambiguity_plots.timed_probes(table, labels), ambiguity_plots.corruption_curves(probes, labels),
+            ambiguity_plots.timed_probes(table, labels),
+            ambiguity_plots.corruption_curves(probes, labels),
             ambiguity_plots.mixture_panel(probes, labels, panel)]
     assert all(isinstance(f, Figure) for f in figs)
     plt.close("all")

@@ -92,7 +92,8 @@ def test_c4_claim_rule_known_answers():
     assert _claim(0.0, 0.0) == "not supported"          # all four equivalent within ±0.1
     # 6 seeds: Holm over 6 cannot go below 6 * 2/64 = 0.19: never differ, never equivalent
     assert _claim(0.3, 0.3, seeds=range(6)) == "inconclusive"
-    assert dynamics_analysis.c4_claim(dynamics_analysis.c4_comparisons(pd.DataFrame())) == "not tested"
+    empty = dynamics_analysis.c4_comparisons(pd.DataFrame())
+    assert dynamics_analysis.c4_claim(empty) == "not tested"
 
 
 def test_c4_power_text_says_when_no_verdict_is_possible():
@@ -148,7 +149,8 @@ def test_censored_speed_t_test_differs_but_exact_rmst_does_not():
     (p < 0.001); the exact test on the RMST cannot go below 2 / 2^4 = 0.125."""
     t = learn_table({"exc": [64_000, 64_000, 64_000, 64_016], "syn": [None] * 4})
     kids = learning_analysis.children(t)
-    a, b = learning_analysis.restricted_times(kids, "exc"), learning_analysis.restricted_times(kids, "syn")
+    a = learning_analysis.restricted_times(kids, "exc")
+    b = learning_analysis.restricted_times(kids, "syn")
     assert b["new task"].tolist() == [128_000.0] * 4
     p_t = scipy_stats.ttest_rel(a["new task"], b["new task"]).pvalue
     assert p_t < 0.001
@@ -164,7 +166,8 @@ def test_exact_rmst_differs_where_t_test_does_not():
     exc = [100_000] * 7 + [1_000]
     t = learn_table({"exc": exc, "syn": [101_000] * 7 + [None]})
     kids = learning_analysis.children(t)
-    d = (learning_analysis.restricted_times(kids, "exc") - learning_analysis.restricted_times(kids, "syn"))["new task"]
+    d = (learning_analysis.restricted_times(kids, "exc")
+         - learning_analysis.restricted_times(kids, "syn"))["new task"]
     assert scipy_stats.ttest_1samp(d, 0).pvalue > 0.05
     c = learning_analysis.learning_comparisons(t)[0]
     assert c.p == pytest.approx(2 / 2 ** 8) and c.p_holm < 0.05 and c.verdict == "differ"
@@ -180,14 +183,16 @@ def test_learning_synergy_needs_both_routes():
     parts = learning_analysis.learning_parts(learning_analysis.learning_comparisons(t))
     assert parts == {"speeds": "exc faster", "synergy": "both faster than either"}
     t2 = learn_table({"exc": jitter(fast), "syn": slow, "both": jitter(fast), "all": [16_000] * n})
-    assert learning_analysis.learning_parts(learning_analysis.learning_comparisons(t2))["synergy"] == "not faster than both"
+    parts2 = learning_analysis.learning_parts(learning_analysis.learning_comparisons(t2))
+    assert parts2["synergy"] == "not faster than both"
 
 
 def test_new_task_performance_is_tested():
     t = learn_table({"exc": [None] * 6, "syn": [None] * 6},
                     new_perf={"exc": [0.9, 0.88, 0.91, 0.87, 0.85, 0.89],
                               "syn": [0.5, 0.55, 0.52, 0.6, 0.48, 0.53]})
-    c = next(c for c in learning_analysis.learning_comparisons(t) if c.rule is learning_analysis.LEARNING_RULES["new_perf"])
+    c = next(c for c in learning_analysis.learning_comparisons(t)
+             if c.rule is learning_analysis.LEARNING_RULES["new_perf"])
     assert c.p == pytest.approx(2 / 64) and c.verdict == "differ" and c.rule.exploratory
 
 
@@ -255,8 +260,8 @@ def test_hybrid_better_than_one_part_only_is_not_synergistic():
     hybrid2 = dict(hybrid, exc_fast_syn_slow=(0.0, 0.0))
     parts2 = {"exc": {"both_fast": (0.3, 0.6), "both_slow": (0.8, 0.02)},
               "syn_lowrank_r1": {"both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)}}
-    verdicts2 = synergy.measure_synergy(synergy.synergy_comparisons(None, _results(n, hybrid2, parts2),
-                                                        None, None))
+    verdicts2 = synergy.measure_synergy(
+        synergy.synergy_comparisons(None, _results(n, hybrid2, parts2), None, None))
     assert verdicts2["C5.synergy.switch"] == "synergistic"
 
 
@@ -301,9 +306,11 @@ def test_c5_claim_rule():
 
 
 def test_every_new_rule_is_registered_with_its_claim():
-    names = {r.name for r in [*dynamics_analysis.C4_RULES.values(), dynamics_analysis.C4_REPLICATION_RULE,
+    names = {r.name for r in [*dynamics_analysis.C4_RULES.values(),
+                              dynamics_analysis.C4_REPLICATION_RULE,
                               *timescales_analysis.COST_RULES.values(),
-                              *learning_analysis.LEARNING_RULES.values(), *synergy.SYNERGY_RULES.values()]}
+                              *learning_analysis.LEARNING_RULES.values(),
+                              *synergy.SYNERGY_RULES.values()]}
     assert names <= set(verdicts.RULES)
     assert all(verdicts.RULES[n].claim in ("C4", "C5") for n in names)
     assert not any(verdicts.RULES[n].preregistered for n in names if "timescales" in n)
@@ -339,7 +346,8 @@ def test_c4_multiverse_on_the_shipped_smoke_analyses(monkeypatch):
     from lib.experiments import battery, dynamics as dynamics_experiment
     spec = battery.battery_spec("smoke")
     nets = battery.variant_networks(battery.run_battery(spec, progress=False))
-    dyn = dynamics_experiment.run_dynamics(nets, dynamics_experiment.DynamicsSpec.from_profile("smoke"), progress=False)
+    dyn = dynamics_experiment.run_dynamics(
+        nets, dynamics_experiment.DynamicsSpec.from_profile("smoke"), progress=False)
     mv = dynamics_analysis.c4_multiverse(dyn, spec.main_variants)
     assert mv["main"].sum() == 1
     assert set(mv["criterion"]) == {0.9, 0.85, 0.95}

@@ -127,8 +127,9 @@ def smoke():
     from lib.experiments import dynamics as dynamics_experiment
     spec = battery.battery_spec("smoke")
     nets = battery.run_battery(spec, progress=False)
-    dyn = dynamics_experiment.run_dynamics(battery.variant_networks(nets), dynamics_experiment.DynamicsSpec.from_profile("smoke"),
-                         progress=False)
+    dyn = dynamics_experiment.run_dynamics(battery.variant_networks(nets),
+                                           dynamics_experiment.DynamicsSpec.from_profile("smoke"),
+                                           progress=False)
     return spec, nets, dyn
 
 
@@ -139,10 +140,13 @@ def test_battery_figures(smoke):
     labels = spec.main_variants
     assert_legible(battery_plots.learning_curves(nets, labels), "learning_curves")
     assert_legible(battery_plots.final_heatmap(nets, labels, spec.tasks), "final_heatmap")
-    assert_legible(battery_plots.trials_to_criterion(nets, labels, spec.tasks), "trials_to_criterion")
+    assert_legible(battery_plots.trials_to_criterion(nets, labels, spec.tasks),
+                   "trials_to_criterion")
     assert_legible(battery_plots.budget_vs_performance(nets, labels), "budget_vs_performance")
-    assert_legible(battery_plots.ablation_bars(spec.tasks, claims.hybrid_ablations(nets)), "ablation_bars")
-    assert_legible(battery_plots.lesion_maps(spec.tasks, claims.lesion_drops(nets, labels)), "lesion_maps")
+    assert_legible(battery_plots.ablation_bars(spec.tasks, claims.hybrid_ablations(nets)),
+                   "ablation_bars")
+    assert_legible(battery_plots.lesion_maps(spec.tasks, claims.lesion_drops(nets, labels)),
+                   "lesion_maps")
 
 
 def test_dynamics_figures_at_the_quick_number_of_variants(smoke):
@@ -161,10 +165,11 @@ def test_dynamics_figures_at_the_quick_number_of_variants(smoke):
                       "continuation": dynamics_plots.continuation(many, labels, pair, 0, link),
                       "spectra": dynamics_plots.spectra(many, labels, pair),
                       "cluster_maps": dynamics_plots.cluster_maps(many, labels),
-                      "ftv_histograms": dynamics_plots.ftv_histograms(many, labels, pair, dynamics_analysis.ftv_values),
-                      "measure_dots": dynamics_plots.measure_dots(table, labels, ["reshape", "displacement",
-                                                                       "flow_total",
-                                                                       "e_change_common"]),
+                      "ftv_histograms": dynamics_plots.ftv_histograms(
+                          many, labels, pair, dynamics_analysis.ftv_values),
+                      "measure_dots": dynamics_plots.measure_dots(
+                          table, labels, ["reshape", "displacement", "flow_total",
+                                          "e_change_common"]),
                       "leave_vs_jump": dynamics_plots.leave_vs_jump(link, labels)}.items():
         assert_legible(out, name)
     assert len(figures(dynamics_plots.trajectories(many, labels, pair))) == 2   # 7 + 7
@@ -181,7 +186,8 @@ def test_packing_figures_show_seeds():
     from lib.plots import packing as packing_plots
     cap = packing_analysis.capacity(synth(planted(exc=[6, 4, 2], pre=[2, 2, 0], low=[0, 2, 2],
                                    ns=(16, 32, 64))))
-    for draw in (packing_plots.at_criterion_vs_k, packing_plots.capacity_vs_n, packing_plots.capacity_vs_params):
+    for draw in (packing_plots.at_criterion_vs_k, packing_plots.capacity_vs_n,
+                 packing_plots.capacity_vs_params):
         assert_legible(draw(cap), draw.__name__)
     fig = packing_plots.capacity_vs_n(cap)
     ax = fig.axes[0]
@@ -200,7 +206,8 @@ def test_task_figures():
     out = tasks_plots.trial_grid(reference.example_batches(five, 0, 2), title="DM")
     assert [len(f.axes) - 1 for f in figures(out)] == [5 * 3, 5 * 2]  # rows x tasks + colour bar
     assert_legible(out, "trial_grid")
-    assert_legible(tasks_plots.trial_grid(reference.example_batches(["fdgo"], 0, 2)), "trial_grid (one)")
+    assert_legible(tasks_plots.trial_grid(reference.example_batches(["fdgo"], 0, 2)),
+                   "trial_grid (one)")
     stats = reference.condition_stats(["fdgo", "dm1", "delaydm1", "dmsgo"], 16, 0)
     assert_legible(tasks_plots.condition_distributions(stats), "condition_distributions")
     assert_legible(tasks_plots.ring_use(stats), "ring_use")
@@ -249,11 +256,13 @@ def test_ambiguity_figures(smoke):
             "mixture_panel": ambiguity_plots.mixture_panel(probes, labels, panel),
             "outcome_fractions": ambiguity_plots.outcome_fractions(probes, labels, panel),
             "example_outputs": ambiguity_plots.example_outputs(examples),
-            "l_leave_pairs": ambiguity_plots.l_leave_pairs(ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
+            "l_leave_pairs": ambiguity_plots.l_leave_pairs(
+                ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
             "robustness_summary": ambiguity_plots.robustness_summary(table, labels),
             "corruption_curves": ambiguity_plots.corruption_curves(probes, labels),
             "timed_probes": ambiguity_plots.timed_probes(table, labels),
-            "mid_switch": ambiguity_plots.mid_switch(ambiguity_analysis.mid_switch_table(probes, labels, panel))}.items():
+            "mid_switch": ambiguity_plots.mid_switch(
+                ambiguity_analysis.mid_switch_table(probes, labels, panel))}.items():
         assert_legible(out, name)
     # 9 variants on 3 pairs would be 27 panels: split, at most PER_FIGURE each
     many = ambiguity_plots.mixture_panel(probes, labels * 3, panel * 3)

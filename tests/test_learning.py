@@ -111,8 +111,8 @@ def test_learning_comparisons_find_the_planted_speeds():
     assert parts["speeds"] == "exc faster" and parts["synergy"] == "not faster than both"
     text = learning_analysis.learning_text(comps)
     assert "exc faster" in text and "p = 0 " not in text
-    swapped = learning_analysis.learning_parts(learning_analysis.learning_comparisons(_table({"exc": [12] * 8,
-                                                              "syn": exc})))
+    swapped = learning_analysis.learning_parts(
+        learning_analysis.learning_comparisons(_table({"exc": [12] * 8, "syn": exc})))
     assert swapped["speeds"] == "syn faster" and swapped["synergy"] == "not tested"
 
 
@@ -121,8 +121,8 @@ def test_a_route_that_never_reached_criterion_is_censored_at_its_budget():
                reached={"syn": [True, False, True]})
     kids = learning_analysis.children(t)
     assert kids.loc[(kids.route == "syn") & (kids.seed == 1), "log2_trials"].item() == 16
-    assert learning_analysis.restricted_times(kids, "syn")["new task"].tolist() == [2.0 ** 10, 2.0 ** 16,
-                                                                     2.0 ** 12]
+    assert learning_analysis.restricted_times(kids, "syn")["new task"].tolist() == [
+        2.0 ** 10, 2.0 ** 16, 2.0 ** 12]
     summary = learning_analysis.route_summary(t).set_index("route")
     assert summary.loc["syn", "reached"] == 2 and summary.loc["exc", "reached"] == 3
     km = learning_analysis.km_table(t)

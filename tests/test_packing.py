@@ -84,7 +84,8 @@ def test_capacity_is_the_largest_k_at_criterion_even_past_a_failure():
 
 def test_capacity_needs_the_table_columns():
     with pytest.raises(ValueError, match="n_at_criterion"):
-        packing_analysis.capacity(pd.DataFrame({"variant": ["exc"], "N": [16], "K": [2], "seed": [0]}))
+        packing_analysis.capacity(pd.DataFrame({"variant": ["exc"], "N": [16], "K": [2],
+                                                "seed": [0]}))
 
 
 def test_planted_difference_is_supported_with_its_direction():
@@ -94,7 +95,8 @@ def test_planted_difference_is_supported_with_its_direction():
     assert v["tested_N"] == [16, 32] == v["differing_N"]
     assert ("none", 16) in v["not_tested_cells"]
     text = packing_analysis.c3_markdown(v, t)
-    assert "**C3 — supported.**" in text and packing_analysis.C3_RULE in text and "packs more" in text
+    assert "**C3 — supported.**" in text and packing_analysis.C3_RULE in text
+    assert "packs more" in text
     rev = synth(planted(exc=[2, 2, 4, 2, 2] * 2, pre=[6] * TEN, low=[6] * TEN))
     assert packing_analysis.verdict_c3(rev)["direction"] == "synaptic"
     assert packing_analysis.verdict_c3(rev)["verdict"] == "supported"
@@ -180,12 +182,14 @@ def test_texts_quote_the_numbers():
     cap = packing_analysis.capacity(t)
     assert "`exc` 5.5 ± 1.6" in packing_analysis.capacity_text(cap)
     assert "K = 6 tasks are trained together" in packing_analysis.at_criterion_text(cap)
-    assert "`exc` (32, 64 per task at N = 16, 32): 176, 352" in packing_analysis.efficiency_text(cap)
+    efficiency = packing_analysis.efficiency_text(cap)
+    assert "`exc` (32, 64 per task at N = 16, 32): 176, 352" in efficiency
     frozen = packing_analysis.frozen_text(cap)
     assert "`exc` learned the smallest task set (K = 2) at N = 64" in frozen
     assert "`syn_prepost` learned no task set" in frozen and "1 of 2 pathways" in frozen
     for arm in ("trained", "frozen_random"):
-        for fig in (packing_plots.at_criterion_vs_k(cap, arm), packing_plots.capacity_vs_n(cap, arm),
+        for fig in (packing_plots.at_criterion_vs_k(cap, arm),
+                    packing_plots.capacity_vs_n(cap, arm),
                     packing_plots.capacity_vs_params(cap, arm)):
             assert isinstance(fig, Figure)
 
@@ -197,9 +201,11 @@ def test_an_arm_left_out_is_said_and_not_tested():
     v = packing_analysis.verdict_c3(t)
     assert v["verdict"] == "not tested" and len(v["comparisons"]) == 0
     assert "no matched pair was trained" in packing_analysis.c3_markdown(v, t)
-    for text in (packing_analysis.at_criterion_text(cap), packing_analysis.capacity_text(cap), packing_analysis.efficiency_text(cap)):
+    for text in (packing_analysis.at_criterion_text(cap), packing_analysis.capacity_text(cap),
+                 packing_analysis.efficiency_text(cap)):
         assert text == "*(no networks in this arm)*"
-    for draw in (packing_plots.at_criterion_vs_k, packing_plots.capacity_vs_n, packing_plots.capacity_vs_params):
+    for draw in (packing_plots.at_criterion_vs_k, packing_plots.capacity_vs_n,
+                 packing_plots.capacity_vs_params):
         assert isinstance(draw(cap), Figure)
 
 
@@ -742,8 +748,10 @@ def test_pretrained_against_random_is_paired_over_seeds():
     assert "first 2 tasks" in text and "`exc` 5.0 ± 4.3 (random backbone 1.0 ± 0.0" in text
     assert "Every task learned in at least one seed: `exc`; never: `syn_prepost`." in text
     assert "`exc` 2,000 trials at N = 64, K = 6 (2 of 3 seeds)" in text
-    assert isinstance(packing_plots.pretrained_vs_random(t, packing_analysis.pretrained_vs_random(t)), Figure)
-    assert packing_analysis.pretrained_text(packing_analysis.pretrained_vs_random(synth({("exc", 16): [2]}))) == \
+    pretrained = packing_analysis.pretrained_vs_random(t)
+    assert isinstance(packing_plots.pretrained_vs_random(t, pretrained), Figure)
+    unrun = packing_analysis.pretrained_vs_random(synth({("exc", 16): [2]}))
+    assert packing_analysis.pretrained_text(unrun) == \
         "*(the pretrained-backbone arm was not run)*"
 
 

@@ -88,7 +88,8 @@ def test_instant_sequence_reproduces_evaluate():
     batches = evaluation_batches(cfg)
     trials = [(x, y_loc) for x, _, _, y_loc in batches]
     seeds = [step_seed(cfg.seed, STREAM_EVAL, EVAL_NOISE_OFFSET + k) for k in range(2)]
-    out = timescales.run_sequence(res.model, trials, {"i": (("instant", "instant"), [0, 1])}, seeds, TINY)
+    out = timescales.run_sequence(res.model, trials, {"i": (("instant", "instant"), [0, 1])}, seeds,
+                                  TINY)
     np.testing.assert_array_equal(out["i"], evaluate(res.model, cfg, batches))
 
 
@@ -155,8 +156,8 @@ def test_schedules():
     b = timescales.interleaved_schedule(0, 1, 200, np.random.default_rng(1))
     np.testing.assert_array_equal(a, b)
     assert set(a) == {0, 1} and 60 < a.sum() < 140
-    keys = {timescales.draw_index(s, p, n, w) for s in timescales.SCHEDULE_CODES for p in (0, 1, 999)
-            for n in (0, 1, 999_999) for w in timescales.WHAT}
+    keys = {timescales.draw_index(s, p, n, w) for s in timescales.SCHEDULE_CODES
+            for p in (0, 1, 999) for n in (0, 1, 999_999) for w in timescales.WHAT}
     assert len(keys) == len(timescales.SCHEDULE_CODES) * 3 * 3 * len(timescales.WHAT)
 
 
@@ -229,9 +230,10 @@ def test_pair_costs_are_the_planted_costs_per_pair():
     # error trial 0.7 + the 3 trials after it (0.1 each): 1.0 lost to one wrong cue
     assert c["error_total"][0] == pytest.approx(0.7 + timescales_analysis.ERROR_WINDOW * 0.1)
     m = timescales_analysis.network_measures(res, "both_slow")
-    assert c["error_total"][0] == pytest.approx(m["error"] + timescales_analysis.ERROR_WINDOW * m["error_after"])
-    values = timescales_analysis.cost_values({("hybrid", 0): res, ("hybrid", 1): res}, "hybrid", "both_slow",
-                            "switch")
+    assert c["error_total"][0] == pytest.approx(
+        m["error"] + timescales_analysis.ERROR_WINDOW * m["error_after"])
+    values = timescales_analysis.cost_values({("hybrid", 0): res, ("hybrid", 1): res}, "hybrid",
+                                             "both_slow", "switch")
     assert values.shape == (2, 2) and values.iloc[:, 1].isna().all()
 
 
@@ -301,7 +303,8 @@ def test_texts_carry_the_planted_numbers():
     results = {("hybrid", s): planted() for s in (0, 1)}
     summary = timescales_analysis.summary_table(timescales_analysis.measure_table(results))
     assert "both slow 0.40 ± 0.00" in timescales_analysis.switch_text(summary, ["hybrid"])
-    assert "both slow 0.70 ± 0.00 on the error trial" in timescales_analysis.error_text(summary, ["hybrid"])
+    assert ("both slow 0.70 ± 0.00 on the error trial"
+            in timescales_analysis.error_text(summary, ["hybrid"]))
     assert "1 of 2 network-pairs" not in timescales_analysis.coverage_text(results, ["hybrid"])
     assert "2 of 2 seeds learned" in timescales_analysis.coverage_text(results, ["hybrid"])
 
@@ -309,7 +312,8 @@ def test_texts_carry_the_planted_numbers():
 def test_ablation_link_says_which_pathway_carries_the_context():
     ones, zeros = np.ones((3, 4)), np.zeros((3, 4))
     bars = {"intact": ones, "exc removed (zero)": zeros, "syn removed (zero)": ones}
-    assert "relies on its excitability pathway" in timescales_analysis.ablation_link_text(bars, pd.DataFrame())
+    assert ("relies on its excitability pathway"
+            in timescales_analysis.ablation_link_text(bars, pd.DataFrame()))
     bars = {"intact": ones, "exc removed (zero)": zeros, "syn removed (zero)": zeros}
     assert "division of labour" in timescales_analysis.ablation_link_text(bars, pd.DataFrame())
     bars = {"intact": zeros, "exc removed (zero)": zeros, "syn removed (zero)": zeros}

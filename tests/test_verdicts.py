@@ -51,7 +51,8 @@ def test_sign_flip_matches_enumeration(n, alternative):
 
 
 def test_floors_known():
-    assert verdicts.min_p(3) == 0.25 and verdicts.min_p(6) == 0.03125 and verdicts.min_p(3, "greater") == 0.125
+    assert verdicts.min_p(3) == 0.25 and verdicts.min_p(6) == 0.03125
+    assert verdicts.min_p(3, "greater") == 0.125
     assert verdicts.sign_flip_p([2, 2, 2]) == 0.25 and verdicts.sign_flip_p([1] * 6) == 0.03125
     assert verdicts.sign_flip_p([1] * 6, "greater") == 1 / 64
     assert verdicts.sign_flip_p([1] * 6, "less") == 1.0
@@ -179,7 +180,8 @@ def test_multiverse_and_agreement():
 def test_forest_rows_scaled_and_oriented():
     lower = verdicts.with_rule(RULE, name="test.cost", higher_is_better=False, sesoi=0.5)
     a = pd.DataFrame({"u": [1.0, 1.2, 0.9]}); b = pd.DataFrame({"u": [0.0, 0.1, 0.0]})
-    rows = verdicts.forest_rows(verdicts.decide([verdicts.compare(a, b, RULE), verdicts.compare(a, b, lower)]))
+    rows = verdicts.forest_rows(verdicts.decide([verdicts.compare(a, b, RULE),
+                                                 verdicts.compare(a, b, lower)]))
     assert rows["effect"].iloc[0] == pytest.approx(rows["mean"].iloc[0] / 0.1)
     assert rows["effect"].iloc[1] == pytest.approx(-rows["mean"].iloc[1] / 0.5)
     assert (rows["lo"] <= rows["effect"]).all() and (rows["effect"] <= rows["hi"]).all()
