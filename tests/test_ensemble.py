@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 
-from lib.core import ensemble as ens
+from lib.core import ensemble
 from lib.core import train
 from lib.core.ensemble import StackedRNN, train_ensemble
 from lib.core.metrics import masked_mse
@@ -62,8 +62,8 @@ def assert_same_as_alone(got: train.TrainResult, ref: train.TrainResult) -> None
 
 
 def recording_member_losses(record: list[list[int]]):
-    """``ens.member_losses`` that appends each step's member lengths [T_m] to ``record``."""
-    real = ens.member_losses
+    """``ensemble.member_losses`` that appends each step's member lengths [T_m] to ``record``."""
+    real = ensemble.member_losses
 
     def member_losses(y_hats, batches):
         record.append([y.shape[0] for y in y_hats])
@@ -83,7 +83,7 @@ def test_members_equal_networks_trained_alone(changes, monkeypatch):
     """Own tasks per member (no schedule_seed): lengths differ, so padding is exercised."""
     configs = members(**changes)
     lengths: list[list[int]] = []
-    monkeypatch.setattr(ens, "member_losses", recording_member_losses(lengths))
+    monkeypatch.setattr(ensemble, "member_losses", recording_member_losses(lengths))
     results = train_ensemble(configs, progress=False)
     assert len(lengths) == configs[0].max_steps
     assert any(len(set(ts)) > 1 for ts in lengths), "the test needs unequal lengths (padding)"
@@ -243,7 +243,7 @@ def test_forward_equals_the_model_on_each_members_own_length():
     with torch.no_grad():
         y_hats = net([x for _, x, _, _ in batches], ks,
                      [torch.Generator().manual_seed(10 + m) for m in range(len(configs))])
-        losses = ens.member_losses(y_hats, batches)
+        losses = ensemble.member_losses(y_hats, batches)
         for m, ((k, x, y, c_mask), model) in enumerate(zip(batches, models)):
             ref, _ = model(x, one_hot(k, len(TASKS), x.shape[1]), noise=True,
                            generator=torch.Generator().manual_seed(10 + m))
@@ -274,8 +274,8 @@ def test_modulation_only_needs_modulation():
 
 
 def test_nan_loss_is_a_clear_error(tmp_path, monkeypatch):
-    real = ens.member_losses
-    monkeypatch.setattr(ens, "member_losses", lambda *a: real(*a) * math.nan)
+    real = ensemble.member_losses
+    monkeypatch.setattr(ensemble, "member_losses", lambda *a: real(*a) * math.nan)
     with pytest.raises(FloatingPointError, match="nan for seed 0.*between steps 0 and 3"):
         train_ensemble(members(eval_every=4), progress=False, checkpoint=tmp_path / "c.ckpt")
     assert list(tmp_path.iterdir()) == []
