@@ -256,8 +256,8 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
         packing=(kw["backend"], kw["address"])))
     monkeypatch.setattr(cli.learning, "run_learning", lambda spec, **kw: calls.update(
         learning=(kw["backend"], kw["address"])))
-    for module, phase in ((cli.ambiguity, "run_ambiguity"), (cli.dynamics, "run_dynamics"),
-                          (cli.battery, "run_arm")):
+    for module, phase in ((cli.ambiguity, "run_ambiguity"),
+                          (cli.dynamics_experiment, "run_dynamics"), (cli.battery, "run_arm")):
         monkeypatch.setattr(module, phase, lambda *a, **k: {})
     monkeypatch.setattr(cli, "build_plan", lambda *a, **k: plan.Plan([]))
     assert cli.main(["--profile", "smoke", "--backend", "ray", "--address", "auto",

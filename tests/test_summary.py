@@ -148,7 +148,7 @@ def test_c3_text_states_the_floor_with_three_seeds():
     rows = [{"backbone": "trained", "variant": v, "N": 32, "K": k, "seed": s,
              "n_at_criterion": k if k <= c else k - 1, "all_at_criterion": k <= c}
             for v, c in caps.items() for s in range(3) for k in (2, 4, 6)]
-    v = summary.E3.verdict_c3(pd.DataFrame(rows))
+    v = summary.packing_analysis.verdict_c3(pd.DataFrame(rows))
     assert v["verdict"] == "inconclusive"   # +4 in every seed, but 3 seeds cannot reach 0.05
     text = summary.c3_text(v)
     assert "4 comparisons at N = 32" in text and "+4.0 [+4.0, +4.0]" in text
