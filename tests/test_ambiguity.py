@@ -103,7 +103,7 @@ def test_target_under_on_hand_built_conditions():
 
     def cond(task, *events):
         return yang_tasks.Conditions(task, tdim, (*events, out), one(6), one(8),
-                            {"stim1": (2, 6), "go1": (6, None)})
+                                     {"stim1": (2, 6), "go1": (6, None)})
 
     go = cond("fdgo", stim([0.5, 4.0], 1))
     np.testing.assert_allclose(yang_tasks.target_under(go, "fdgo"), [0.5, 4.0])
@@ -286,7 +286,7 @@ def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
                       max_steps=5, eval_every=5, eval_trials=16, batch_size=16)
     res = train(cfg, progress=False)
     spec = ambiguity.ProbeSpec(lambdas=(0.0, 0.5, 1.0), noise_levels=(0.0, 0.5),
-                         dilutions=(0.0, 1.0), scales=(0.0, 1.0))
+                               dilutions=(0.0, 1.0), scales=(0.0, 1.0))
     out = ambiguity.probe_network(res, spec)
     assert out["mix_i"].shape == (3, 3) and out["out_i"].shape == (3, 3, 4)
     np.testing.assert_allclose(out["out_i"][0].sum(-1), 1.0)  # Go/Anti: partners
@@ -327,7 +327,7 @@ def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
     monkeypatch.setenv("BOOK_NO_TRAIN", "0")               # computed from the saved network
     artifacts.save("network", cfg.to_dict(), network_payload(res))
     maps, table = claims.lesion_summary({("hybrid", 0): res, ("hybrid", 1): res}, ["hybrid"],
-                                          0.25)
+                                        0.25)
     np.testing.assert_allclose(maps["hybrid"], les["intact"][None, :] - les["targeted"])
     assert table.loc["hybrid", "seeds"] == 2
 

@@ -284,7 +284,7 @@ def test_timescale_costs_are_tested_separately_not_summed():
 def test_c5_claim_rule():
     def comp(rule, a, b, verdict, mean):
         c = verdicts.Comparison(rule=rule, a=a, b=b, units=["u"], n_units=1, n_seeds=9, diffs={},
-                         mean=mean, verdict=verdict)
+                                mean=mean, verdict=verdict)
         return c
     sp = learning_analysis.LEARNING_RULES["speed"]
     cap = synergy.SYNERGY_RULES["capacity"]

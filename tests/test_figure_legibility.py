@@ -185,7 +185,7 @@ def test_packing_figures_show_seeds():
     from lib.analysis import packing as packing_analysis
     from lib.plots import packing as packing_plots
     cap = packing_analysis.capacity(synth(planted(exc=[6, 4, 2], pre=[2, 2, 0], low=[0, 2, 2],
-                                   ns=(16, 32, 64))))
+                                                  ns=(16, 32, 64))))
     for draw in (packing_plots.at_criterion_vs_k, packing_plots.capacity_vs_n,
                  packing_plots.capacity_vs_params):
         assert_legible(draw(cap), draw.__name__)

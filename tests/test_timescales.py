@@ -21,7 +21,7 @@ from lib.experiments import timescales
 from lib.experiments.runner import load_or_train
 
 TINY = timescales.TimescalesSpec(tau_fast=100.0, tau_slow=4.0, block=3, n_blocks=3, n_interleaved=6,
-                         draws=4, error_after=3)
+                                 draws=4, error_after=3)
 
 
 def tiny_result(mechanism: str, clean: float = 1.0, **changes) -> TrainResult:
@@ -113,7 +113,7 @@ def test_a_missing_pathway_costs_nothing():
             "exc fast": (("fast", "instant"), seq), "syn slow": (("instant", "slow"), seq)}
     perf = timescales.run_sequence(res.model, trials, runs, seeds, TINY)
     outputs = timescales.run_sequence(res.model, trials, runs, seeds, TINY,
-                              score=lambda y_hat, _: float(y_hat.double().sum()))
+                                      score=lambda y_hat, _: float(y_hat.double().sum()))
     for name in ("exc slow", "exc fast"):
         np.testing.assert_array_equal(perf[name], perf["ref"])
         np.testing.assert_array_equal(outputs[name], outputs["ref"])  # the outputs themselves

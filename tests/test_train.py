@@ -154,21 +154,21 @@ def test_frozen_parameters_do_not_move(trainable, frozen):
 def test_modulation_only_needs_modulation():
     with pytest.raises(ValueError, match="no modulation"):
         train.trainable_parameters(train.build_model(TrainConfig(mechanism="none", **TINY)),
-                                "modulation")
+                                   "modulation")
 
 
 def test_nan_loss_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "masked_mse", lambda *a: torch.tensor(float("nan"),
-                                                                  requires_grad=True))
+                                                                     requires_grad=True))
     with pytest.raises(FloatingPointError, match="between steps 0 and 3"):
         train.train(TrainConfig(mechanism="exc", **TINY), checkpoint=tmp_path / "c.ckpt",
-              progress=False)
+                    progress=False)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_history_trials_to_criterion():
     h = train.History(("a", "b"), steps=[0, 10, 20], trials=[0, 640, 1280], loss=[0, 1, 1],
-                   perf=[[0.1, 0.0], [0.95, 0.5], [0.97, 0.8]])
+                      perf=[[0.1, 0.0], [0.95, 0.5], [0.97, 0.8]])
     np.testing.assert_array_equal(h.trials_to_criterion(0.9), [640, np.nan])
 
 

@@ -24,8 +24,8 @@ for _m in pkgutil.iter_modules(lib.analysis.__path__):   # every module's rules 
 GOLDEN = Path(__file__).parent / "goldens" / "verdict_rules.json"
 
 RULE = verdicts.Rule(name="test.perf", claim="C1", version=1, family="test", measure="performance",
-              unit="task", higher_is_better=True, sesoi=0.1, sesoi_reason="test",
-              preregistered=True, seen="nothing")
+                     unit="task", higher_is_better=True, sesoi=0.1, sesoi_reason="test",
+                     preregistered=True, seen="nothing")
 
 
 def brute_force_p(d, alternative="two-sided"):
@@ -105,7 +105,7 @@ def test_tost_equivalence_on_planted_data():
     assert diff.verdict == "differ" and diff.p == verdicts.min_p(8)
     # a difference straddling the SESOI with few seeds: neither
     mid = verdicts.decide([verdicts.compare(base.iloc[:3] + np.array([[0.1], [-0.05], [0.12]]),
-                              base.iloc[:3], RULE)])[0]
+                                            base.iloc[:3], RULE)])[0]
     assert mid.verdict == "inconclusive"
 
 
@@ -138,7 +138,7 @@ def test_not_tested_without_units_or_seeds():
     assert one.verdict == "not tested" and "1 paired seed" in one.note
     # only seeds present in both are paired
     c2 = verdicts.compare(pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=[0, 1, 5]),
-                   pd.DataFrame({"x": [0.0, 1.0, 1.0]}, index=[0, 1, 2]), RULE)
+                          pd.DataFrame({"x": [0.0, 1.0, 1.0]}, index=[0, 1, 2]), RULE)
     assert sorted(c2.diffs) == [0, 1] and c2.n_seeds == 2
 
 
@@ -192,7 +192,7 @@ def test_bad_inputs_give_clear_errors():
         verdicts.compare([1, 2], pd.DataFrame({"x": [1.0]}), RULE)
     with pytest.raises(ValueError, match="unique"):
         verdicts.compare(pd.DataFrame({"x": [1.0, 2.0]}, index=[0, 0]), pd.DataFrame({"x": [1.0]}),
-                  RULE)
+                         RULE)
     with pytest.raises(TypeError, match="rule"):
         verdicts.compare(pd.DataFrame({"x": [1.0]}), pd.DataFrame({"x": [1.0]}), "C1")
     with pytest.raises(ValueError, match="alternative"):

@@ -455,9 +455,9 @@ def control_comparisons(nets: dict, probes: dict, criterion: float = CRITERION) 
         if not (seeds_of(nets, control) and seeds_of(nets, variant)):
             continue
         comps.append(verdicts.compare(perf_table(nets, control), perf_table(nets, variant),
-                               verdicts.RULES["C2.control.final_perf"], control, variant))
+                                      verdicts.RULES["C2.control.final_perf"], control, variant))
         comps.append(verdicts.compare(auc_table(probes, control, criterion),
-                               auc_table(probes, variant, criterion),
+                                      auc_table(probes, variant, criterion),
                                verdicts.RULES["C2.control.mixture_auc"], control, variant))
         keys += [(control, variant, m) for m in CONTROL_MEASURES]
     verdicts.decide(comps)
@@ -488,7 +488,7 @@ def arm_effects(standard: dict, arm_probes: dict, arm: str,
             continue   # the reference: its equalised networks are its standard ones
         if any(l == lab for l, _ in arm_probes) and any(l == lab for l, _ in standard):
             comps.append(verdicts.compare(auc_table(merged, arm_label(lab, arm), criterion),
-                                   auc_table(merged, lab, criterion),
+                                          auc_table(merged, lab, criterion),
                                    verdicts.RULES[f"C2.arm_effect.{arm}"], arm_label(lab, arm),
                                    lab))
             labels.append(lab)
@@ -675,8 +675,8 @@ def c2_comparisons(probes: dict, criterion: float = CRITERION, pairs=MATCHED,
         for a, b in pairs:
             if a in present and b in present:
                 comps.append(verdicts.compare(probe_table(probes, a, name, criterion, scoring),
-                                       probe_table(probes, b, name, criterion, scoring),
-                                       rule, a, b))
+                                              probe_table(probes, b, name, criterion, scoring),
+                                              rule, a, b))
     return verdicts.decide(comps)
 
 
@@ -738,8 +738,8 @@ def c2_multiverse(probes: dict, arm_probes: dict[str, dict] | None = None) -> pd
         return verdict_c2(arms[arm], criterion, C2_PAIR_SETS[pairs], scoring)
 
     return verdicts.multiverse(run, {"criterion": [CRITERION, 0.85, 0.95],
-                              "pairs": list(C2_PAIR_SETS), "scoring": list(SCORINGS),
-                              "arm": list(arms)})
+                                     "pairs": list(C2_PAIR_SETS), "scoring": list(SCORINGS),
+                                     "arm": list(arms)})
 
 
 def c2_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:

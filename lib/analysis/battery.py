@@ -252,8 +252,8 @@ def c1_multiverse(nets: dict, arm_nets: dict[str, dict] | None = None) -> pd.Dat
                           floor_nets=nets)
 
     return verdicts.multiverse(run, {"criterion": [CRITERION, 0.85, 0.95],
-                              "variants": list(C1_VARIANT_SETS), "measure": list(C1_MEASURES),
-                              "arm": list(arms)})
+                                     "variants": list(C1_VARIANT_SETS),
+                                     "measure": list(C1_MEASURES), "arm": list(arms)})
 
 
 def c1_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
@@ -273,7 +273,7 @@ def c1_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
     if multiverse is not None and len(multiverse):
         lines.append(verdicts.agreement_text(multiverse, "criterion 0.85/0.9/0.95, every or only "
                                              "the matched variants, final performance or tasks at "
-                                      "criterion, training arm"))
+                                             "criterion, training arm"))
     loo = [verdicts.leave_one_out(c) for c in v["comparisons"] if c.tested]
     if loo and sum(n for _, n in loo):
         lines.append(f"Seed subsets: leaving out one seed at a time keeps the direction of "

@@ -268,7 +268,7 @@ def c3_multiverse(table: pd.DataFrame) -> pd.DataFrame:
         return verdict_c3(table, arm, pair_sets[pairs], measure_sets[measures], cap)
 
     return verdicts.multiverse(run, {"pairs": list(pair_sets), "measures": list(measure_sets),
-                              "arm": arms})
+                                     "arm": arms})
 
 
 def _cmp_text(c: verdicts.Comparison) -> str:
@@ -350,7 +350,7 @@ def c3_markdown(v: dict, table: pd.DataFrame | None = None,
     lines += ["", *([floor] if floor else []), verdicts.power_text(comps)]
     if multiverse is not None and len(multiverse):
         lines.append(verdicts.agreement_text(multiverse, "both matched pairs or each alone, both "
-                                      "measures or each alone, the packing arms"))
+                                             "measures or each alone, the packing arms"))
     lines += ["", f"What it means for the paper: {title_consistency(v, table)}", "",
               f"Rule: {C3_RULE}"]
     lines += [f"Registry: {verdicts.rule_text(verdicts.RULES[f'C3.{m}'])}." for m in MEASURES]
