@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from lib.analysis import dynamics as E4
-from lib.analysis import learning as L
-from lib.analysis import synergy as S
-from lib.analysis import timescales as E5
-from lib.analysis import verdicts as V
+from lib.analysis import dynamics as dynamics_analysis
+from lib.analysis import learning as learning_analysis
+from lib.analysis import synergy
+from lib.analysis import timescales as timescales_analysis
+from lib.analysis import verdicts
 
 PAIRS = ("Go / Anti", "Dly Go / Dly Anti", "Ctx DM 1 / Ctx DM 2")
 
@@ -43,13 +43,13 @@ ALL_SAME = {p: 0.5 for p in PAIRS}
 def test_pair_values_nan_where_not_learned_and_errors():
     t = c4_table({"exc": ALL_SAME, "syn_prepost": ALL_SAME},
                  missing={"syn_prepost": ["Ctx DM 1 / Ctx DM 2"]}, seeds=range(3))
-    v = E4.pair_values(t, "syn_prepost", "reshape")
+    v = dynamics_analysis.pair_values(t, "syn_prepost", "reshape")
     assert v.shape == (3, 3) and v["Ctx DM 1 / Ctx DM 2"].isna().all()
     assert v.index.tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="measure"):
-        E4.pair_values(t, "exc", "reshap")
+        dynamics_analysis.pair_values(t, "exc", "reshap")
     with pytest.raises(ValueError, match="seeds"):
-        E4.c4_comparisons(t, seeds="some")
+        dynamics_analysis.c4_comparisons(t, seeds="some")
 
 
 def test_c4_composition_confound_is_not_counted():
@@ -59,10 +59,10 @@ def test_c4_composition_confound_is_not_counted():
     exc = {"Go / Anti": 0.9, "Dly Go / Dly Anti": 0.9, "Ctx DM 1 / Ctx DM 2": 0.2}
     t = c4_table({"exc": exc, "syn_lowrank_r1": exc, "syn_prepost": exc, "hybrid": exc,
                   "syn_lowrank_r2": exc}, missing={"syn_lowrank_r1": ["Ctx DM 1 / Ctx DM 2"]})
-    old = E4.network_means(t, "reshape")
+    old = dynamics_analysis.network_means(t, "reshape")
     naive = np.mean([old["exc"][s] - old["syn_lowrank_r1"][s] for s in old["exc"]])
     assert naive < -0.2
-    comps = E4.c4_comparisons(t)
+    comps = dynamics_analysis.c4_comparisons(t)
     c = next(c for c in comps if (c.a, c.b) == ("exc", "syn_lowrank_r1"))
     assert c.units == ["Go / Anti", "Dly Go / Dly Anti"] and abs(c.mean) < 0.01
     assert c.verdict != "differ"
@@ -81,7 +81,7 @@ def _claim(exc_r1: float, exc_pp: float, seeds=range(8), measure_two: float = 0.
                          "displacement": 0.5 + measure_two + rng.normal(0, 0.002)})
     t = pd.concat([t, pd.DataFrame(rows)], ignore_index=True)
     t.loc[(t.variant == "syn_prepost"), "reshape"] += exc_r1 - exc_pp
-    return E4.c4_claim(E4.c4_comparisons(t))
+    return dynamics_analysis.c4_claim(dynamics_analysis.c4_comparisons(t))
 
 
 def test_c4_claim_rule_known_answers():
@@ -92,38 +92,39 @@ def test_c4_claim_rule_known_answers():
     assert _claim(0.0, 0.0) == "not supported"          # all four equivalent within ±0.1
     # 6 seeds: Holm over 6 cannot go below 6 * 2/64 = 0.19: never differ, never equivalent
     assert _claim(0.3, 0.3, seeds=range(6)) == "inconclusive"
-    assert E4.c4_claim(E4.c4_comparisons(pd.DataFrame())) == "not tested"
+    empty = dynamics_analysis.c4_comparisons(pd.DataFrame())
+    assert dynamics_analysis.c4_claim(empty) == "not tested"
 
 
 def test_c4_power_text_says_when_no_verdict_is_possible():
-    text = E4.power_text(6, 6, pd.Series([8.0, 20.0]))
+    text = dynamics_analysis.power_text(6, 6, pd.Series([8.0, 20.0]))
     assert "0.188" in text and "inconclusive" in text and "at least 8 seeds" in text
-    assert "no comparison" not in E4.power_text(8, 6, pd.Series([8.0]))
+    assert "no comparison" not in dynamics_analysis.power_text(8, 6, pd.Series([8.0]))
 
 
 def test_c4_replication_is_reported_as_operation_not_site():
     t = c4_table({v: ALL_SAME for v in ("exc", "syn_lowrank_r1", "syn_prepost", "hybrid",
                                         "syn_lowrank_r2", "exc_bias", "exc_gain")})
-    v = E4.c4_verdict(t)
+    v = dynamics_analysis.c4_verdict(t)
     assert all(c.n_seeds == 5 for c in v["replication"])     # seeds 3..7 are held out
-    assert set(v["factorial"]) == set(E4.PRIMARY)
+    assert set(v["factorial"]) == set(dynamics_analysis.PRIMARY)
     assert all(len(cs) == 3 for cs in v["factorial"].values())   # site, operation, interaction
-    text = E4.c4_text(v)
+    text = dynamics_analysis.c4_text(v)
     assert "operation" in text and "site main effect" in text and "p = 0 " not in text
-    assert len(E4.c4_summary_text(v).split()) <= 60
+    assert len(dynamics_analysis.c4_summary_text(v).split()) <= 60
 
 
 # ------------------------------------------------------------------ learning: KM and RMST
 
 def test_km_curve_known_answer():
-    km = L.km_curve([10, 20, np.nan, 20], [True, True, False, True], budget=40)
+    km = learning_analysis.km_curve([10, 20, np.nan, 20], [True, True, False, True], budget=40)
     assert km.fraction.tolist() == pytest.approx([0, 0.25, 0.75, 0.75])
     # RMST = 10 * 1 + 10 * 0.75 + 20 * 0.25 = 22.5 = mean of min(T, budget)
     assert km.attrs["rmst"] == pytest.approx(22.5) == np.mean([10, 20, 40, 20])
     with pytest.raises(ValueError, match="budget"):
-        L.km_curve([1], [True], budget=0)
+        learning_analysis.km_curve([1], [True], budget=0)
     with pytest.raises(ValueError, match="times"):
-        L.km_curve([50], [True], budget=40)
+        learning_analysis.km_curve([50], [True], budget=40)
 
 
 def learn_table(routes: dict[str, list[float | None]], budget=128_000.0,
@@ -147,15 +148,16 @@ def test_censored_speed_t_test_differs_but_exact_rmst_does_not():
     the same time in every seed. A t test on the budget-filled values calls it a difference
     (p < 0.001); the exact test on the RMST cannot go below 2 / 2^4 = 0.125."""
     t = learn_table({"exc": [64_000, 64_000, 64_000, 64_016], "syn": [None] * 4})
-    kids = L.children(t)
-    a, b = L.restricted_times(kids, "exc"), L.restricted_times(kids, "syn")
+    kids = learning_analysis.children(t)
+    a = learning_analysis.restricted_times(kids, "exc")
+    b = learning_analysis.restricted_times(kids, "syn")
     assert b["new task"].tolist() == [128_000.0] * 4
     p_t = scipy_stats.ttest_rel(a["new task"], b["new task"]).pvalue
     assert p_t < 0.001
-    c = next(c for c in L.learning_comparisons(t) if (c.a, c.b) == ("exc", "syn")
-             and c.rule is L.LEARNING_RULES["speed"])
+    c = next(c for c in learning_analysis.learning_comparisons(t) if (c.a, c.b) == ("exc", "syn")
+             and c.rule is learning_analysis.LEARNING_RULES["speed"])
     assert c.p == pytest.approx(0.125) and c.verdict == "inconclusive"
-    assert L.learning_parts([c])["speeds"] == "inconclusive"
+    assert learning_analysis.learning_parts([c])["speeds"] == "inconclusive"
 
 
 def test_exact_rmst_differs_where_t_test_does_not():
@@ -163,12 +165,13 @@ def test_exact_rmst_differs_where_t_test_does_not():
     the exact sign-flip p is 2 / 2^8."""
     exc = [100_000] * 7 + [1_000]
     t = learn_table({"exc": exc, "syn": [101_000] * 7 + [None]})
-    kids = L.children(t)
-    d = (L.restricted_times(kids, "exc") - L.restricted_times(kids, "syn"))["new task"]
+    kids = learning_analysis.children(t)
+    d = (learning_analysis.restricted_times(kids, "exc")
+         - learning_analysis.restricted_times(kids, "syn"))["new task"]
     assert scipy_stats.ttest_1samp(d, 0).pvalue > 0.05
-    c = L.learning_comparisons(t)[0]
+    c = learning_analysis.learning_comparisons(t)[0]
     assert c.p == pytest.approx(2 / 2 ** 8) and c.p_holm < 0.05 and c.verdict == "differ"
-    assert L.learning_parts([c])["speeds"] == "exc faster"
+    assert learning_analysis.learning_parts([c])["speeds"] == "exc faster"
 
 
 def test_learning_synergy_needs_both_routes():
@@ -177,17 +180,19 @@ def test_learning_synergy_needs_both_routes():
     jitter = lambda xs: [x + 100 * i if x else x for i, x in enumerate(xs)]
     t = learn_table({"exc": jitter(fast), "syn": slow, "both": jitter(both),
                      "all": [16_000] * n})
-    parts = L.learning_parts(L.learning_comparisons(t))
+    parts = learning_analysis.learning_parts(learning_analysis.learning_comparisons(t))
     assert parts == {"speeds": "exc faster", "synergy": "both faster than either"}
     t2 = learn_table({"exc": jitter(fast), "syn": slow, "both": jitter(fast), "all": [16_000] * n})
-    assert L.learning_parts(L.learning_comparisons(t2))["synergy"] == "not faster than both"
+    parts2 = learning_analysis.learning_parts(learning_analysis.learning_comparisons(t2))
+    assert parts2["synergy"] == "not faster than both"
 
 
 def test_new_task_performance_is_tested():
     t = learn_table({"exc": [None] * 6, "syn": [None] * 6},
                     new_perf={"exc": [0.9, 0.88, 0.91, 0.87, 0.85, 0.89],
                               "syn": [0.5, 0.55, 0.52, 0.6, 0.48, 0.53]})
-    c = next(c for c in L.learning_comparisons(t) if c.rule is L.LEARNING_RULES["new_perf"])
+    c = next(c for c in learning_analysis.learning_comparisons(t)
+             if c.rule is learning_analysis.LEARNING_RULES["new_perf"])
     assert c.p == pytest.approx(2 / 64) and c.verdict == "differ" and c.rule.exploratory
 
 
@@ -195,7 +200,7 @@ def test_new_task_performance_is_tested():
 
 def probe(seed: int, costs: dict[str, tuple[float, float]], learned=(True, True, True)) -> dict:
     """A fake E5 result: per assignment (switch cost, error-trial cost), identical per pair."""
-    P, T, L_ = 3, 24, 2 + E5.ERROR_WINDOW + 1
+    P, T, L_ = 3, 24, 2 + timescales_analysis.ERROR_WINDOW + 1
     since = np.tile(np.r_[-np.ones(12), np.arange(12)], (P, 1)).astype(int)
     ref = np.ones((P, T))
     perf, err = {}, {}
@@ -216,13 +221,13 @@ def probe(seed: int, costs: dict[str, tuple[float, float]], learned=(True, True,
 
 def test_pair_costs_separate_and_nan_where_not_learned():
     r = probe(0, {"both_fast": (0.1, 0.6)}, learned=(True, False, True))
-    c = E5.pair_costs(r, "both_fast")
+    c = timescales_analysis.pair_costs(r, "both_fast")
     assert c["switch"][0] == pytest.approx(0.1) and c["error_total"][0] == pytest.approx(0.6)
     assert np.isnan(c["switch"][1]) and np.isnan(c["error_total"][1])
     with pytest.raises(ValueError, match="assignment"):
-        E5.pair_costs(r, "both_never")
+        timescales_analysis.pair_costs(r, "both_never")
     with pytest.raises(ValueError, match="measure"):
-        E5.cost_values({("hybrid", 0): r}, "hybrid", "both_fast", "combined")
+        timescales_analysis.cost_values({("hybrid", 0): r}, "hybrid", "both_fast", "combined")
 
 
 def _results(n, hybrid: dict, parts: dict[str, dict]):
@@ -245,9 +250,9 @@ def test_hybrid_better_than_one_part_only_is_not_synergistic():
               "both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)}
     parts = {"exc": {"both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)},
              "syn_lowrank_r1": {"both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)}}
-    comps = S.synergy_comparisons(None, _results(n, hybrid, parts), None, None)
-    verdicts = S.measure_synergy(comps)
-    assert verdicts["C5.synergy.switch"] == "not synergistic"
+    comps = synergy.synergy_comparisons(None, _results(n, hybrid, parts), None, None)
+    synergy_verdicts = synergy.measure_synergy(comps)
+    assert synergy_verdicts["C5.synergy.switch"] == "not synergistic"
     split = [c for c in comps if c.rule.name == "C5.synergy.switch"
              and c.a.startswith("hybrid, exc fast")]
     assert {c.verdict for c in split} == {"differ", "equivalent"}
@@ -255,8 +260,8 @@ def test_hybrid_better_than_one_part_only_is_not_synergistic():
     hybrid2 = dict(hybrid, exc_fast_syn_slow=(0.0, 0.0))
     parts2 = {"exc": {"both_fast": (0.3, 0.6), "both_slow": (0.8, 0.02)},
               "syn_lowrank_r1": {"both_fast": (0.02, 0.6), "both_slow": (0.8, 0.02)}}
-    verdicts2 = S.measure_synergy(S.synergy_comparisons(None, _results(n, hybrid2, parts2),
-                                                        None, None))
+    verdicts2 = synergy.measure_synergy(
+        synergy.synergy_comparisons(None, _results(n, hybrid2, parts2), None, None))
     assert verdicts2["C5.synergy.switch"] == "synergistic"
 
 
@@ -267,53 +272,55 @@ def test_timescale_costs_are_tested_separately_not_summed():
     n = 9
     hybrid = {"exc_fast_syn_slow": (0.0, 0.5), "exc_slow_syn_fast": (0.5, 0.0),
               "both_fast": (0.0, 0.5), "both_slow": (0.5, 0.0)}
-    comps = E5.timescale_comparisons(_results(n, hybrid, {}))
+    comps = timescales_analysis.timescale_comparisons(_results(n, hybrid, {}))
     assert {c.rule.name for c in comps} == {"C5.switch.timescales", "C5.error_total.timescales"}
     assert all(c.rule.exploratory for c in comps)
     by = {(c.rule.name, c.a, c.b): c.verdict for c in comps}
     assert by["C5.switch.timescales", "exc fast · syn slow", "both fast"] == "equivalent"
     assert by["C5.switch.timescales", "exc fast · syn slow", "both slow"] == "differ"
-    assert "covers both weaknesses" not in E5.timescale_reading(comps)
+    assert "covers both weaknesses" not in timescales_analysis.timescale_reading(comps)
 
 
 def test_c5_claim_rule():
     def comp(rule, a, b, verdict, mean):
-        c = V.Comparison(rule=rule, a=a, b=b, units=["u"], n_units=1, n_seeds=9, diffs={},
-                         mean=mean, verdict=verdict)
+        c = verdicts.Comparison(rule=rule, a=a, b=b, units=["u"], n_units=1, n_seeds=9, diffs={},
+                                mean=mean, verdict=verdict)
         return c
-    sp = L.LEARNING_RULES["speed"]
-    cap = S.SYNERGY_RULES["capacity"]
+    sp = learning_analysis.LEARNING_RULES["speed"]
+    cap = synergy.SYNERGY_RULES["capacity"]
     learn = [comp(sp, "exc", "syn", "differ", -1), comp(sp, "both", "exc", "differ", -1),
              comp(sp, "both", "syn", "differ", -1)]
     syn = [comp(cap, "hybrid", "exc", "inconclusive", 0),
            comp(cap, "hybrid", "syn_lowrank_r1", "inconclusive", 0)]
-    assert S.c5_claim(learn, syn)["verdict"] == "supported"
+    assert synergy.c5_claim(learn, syn)["verdict"] == "supported"
     learn[1].verdict = "inconclusive"
-    assert S.c5_claim(learn, syn)["verdict"] == "partly supported"
+    assert synergy.c5_claim(learn, syn)["verdict"] == "partly supported"
     learn = [comp(sp, "exc", "syn", "equivalent", 0), comp(sp, "both", "exc", "equivalent", 0),
              comp(sp, "both", "syn", "equivalent", 0)]
     syn = [comp(cap, "hybrid", "exc", "equivalent", 0),
            comp(cap, "hybrid", "syn_lowrank_r1", "differ", -1)]
-    assert S.c5_claim(learn, syn)["verdict"] == "not supported"
+    assert synergy.c5_claim(learn, syn)["verdict"] == "not supported"
     syn[0].verdict = syn[1].verdict = "inconclusive"
-    assert S.c5_claim(learn, syn)["verdict"] == "inconclusive"
-    assert S.c5_claim([], [])["verdict"] == "not tested"
+    assert synergy.c5_claim(learn, syn)["verdict"] == "inconclusive"
+    assert synergy.c5_claim([], [])["verdict"] == "not tested"
 
 
 def test_every_new_rule_is_registered_with_its_claim():
-    names = {r.name for r in [*E4.C4_RULES.values(), E4.C4_REPLICATION_RULE,
-                              *E5.COST_RULES.values(),
-                              *L.LEARNING_RULES.values(), *S.SYNERGY_RULES.values()]}
-    assert names <= set(V.RULES)
-    assert all(V.RULES[n].claim in ("C4", "C5") for n in names)
-    assert not any(V.RULES[n].preregistered for n in names if "timescales" in n)
+    names = {r.name for r in [*dynamics_analysis.C4_RULES.values(),
+                              dynamics_analysis.C4_REPLICATION_RULE,
+                              *timescales_analysis.COST_RULES.values(),
+                              *learning_analysis.LEARNING_RULES.values(),
+                              *synergy.SYNERGY_RULES.values()]}
+    assert names <= set(verdicts.RULES)
+    assert all(verdicts.RULES[n].claim in ("C4", "C5") for n in names)
+    assert not any(verdicts.RULES[n].preregistered for n in names if "timescales" in n)
 
 
 def test_restricted_times_need_one_budget():
     t = learn_table({"exc": [1_000, None], "syn": [None, None]})
     t.loc[(t.route == "exc") & (t.seed == 1), "budget_trials"] = 64_000.0
     with pytest.raises(ValueError, match="budgets"):
-        L.restricted_times(L.children(t), "exc")
+        learning_analysis.restricted_times(learning_analysis.children(t), "exc")
 
 
 def test_c5_multiverse_and_summary_text():
@@ -321,29 +328,30 @@ def test_c5_multiverse_and_summary_text():
     jitter = lambda xs: [x + 100 * i if x else x for i, x in enumerate(xs)]
     t = learn_table({"exc": jitter([50_000] * n), "syn": [None] * n,
                      "both": jitter([40_000] * n), "all": [16_000] * n})
-    mv = S.c5_multiverse(t, None)
+    mv = synergy.c5_multiverse(t, None)
     assert mv["main"].sum() == 1 and len(mv) == 2 * (3 + n) * 2
     main = mv.loc[mv["main"], "verdict"].iloc[0]
-    v = S.c5_verdict(t, None)
+    v = synergy.c5_verdict(t, None)
     assert main == v["verdict"] == "supported"      # two speeds and both faster than either
     # on half the seeds (4 or 5) Holm over the family cannot reach 0.05
     assert (mv.loc[mv.seeds.isin(["first half", "second half"]), "verdict"]
             == "inconclusive").all()
-    assert f"Of {len(mv)} specifications" in S.c5_multiverse_text(mv)
-    assert len(S.c5_summary_text(v).split()) <= 60
-    assert "C5.learning" in S.c5_power_text(v)
+    assert f"Of {len(mv)} specifications" in synergy.c5_multiverse_text(mv)
+    assert len(synergy.c5_summary_text(v).split()) <= 60
+    assert "C5.learning" in synergy.c5_power_text(v)
 
 
 def test_c4_multiverse_on_the_shipped_smoke_analyses(monkeypatch):
     monkeypatch.setenv("BOOK_NO_TRAIN", "1")
-    from lib.experiments import battery, dynamics as X
+    from lib.experiments import battery, dynamics as dynamics_experiment
     spec = battery.battery_spec("smoke")
     nets = battery.variant_networks(battery.run_battery(spec, progress=False))
-    dyn = X.run_dynamics(nets, X.DynamicsSpec.from_profile("smoke"), progress=False)
-    mv = E4.c4_multiverse(dyn, spec.main_variants)
+    dyn = dynamics_experiment.run_dynamics(
+        nets, dynamics_experiment.DynamicsSpec.from_profile("smoke"), progress=False)
+    mv = dynamics_analysis.c4_multiverse(dyn, spec.main_variants)
     assert mv["main"].sum() == 1
     assert set(mv["criterion"]) == {0.9, 0.85, 0.95}
     assert set(mv["seeds"]) == {"all", "discovery", "held_out"}
-    assert "Specification check" in E4.multiverse_text(mv)
+    assert "Specification check" in dynamics_analysis.multiverse_text(mv)
     with pytest.raises(ValueError, match="criterion"):
-        E4.pair_table(dyn, spec.main_variants, criterion=1.5)
+        dynamics_analysis.pair_table(dyn, spec.main_variants, criterion=1.5)

@@ -20,19 +20,19 @@ import numpy as np
 import pytest
 import torch
 
-from lib.core import ensemble as ens
-from lib.core import train as tr
+from lib.core import ensemble
+from lib.core import train
 from lib.core.ensemble import StackedRNN, train_ensemble
 from lib.core.metrics import masked_mse
 from lib.core.seeds import one_hot
-from lib.core.train import History, TrainConfig, train
+from lib.core.train import History, TrainConfig
 
 RTOL, ATOL = 1e-4, 1e-5
 TASKS = ("fdgo", "fdanti", "contextdm1")
 TINY = dict(tasks=TASKS, n_rec=12, rank=2, max_steps=20, eval_every=10, eval_trials=8,
             batch_size=8)
 SEEDS = (0, 1, 2)
-REAL_EVALUATE = tr.evaluate  # captured before any test patches it
+REAL_EVALUATE = train.evaluate  # captured before any test patches it
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +48,7 @@ def members(**changes) -> list[TrainConfig]:
     return [base.replace(seed=s) for s in SEEDS]
 
 
-def assert_same_as_alone(got: tr.TrainResult, ref: tr.TrainResult) -> None:
+def assert_same_as_alone(got: train.TrainResult, ref: train.TrainResult) -> None:
     """``got`` (an ensemble member) equals ``ref`` (trained alone) within the stated tolerance."""
     assert got.config == ref.config
     want = ref.model.state_dict()
@@ -62,8 +62,8 @@ def assert_same_as_alone(got: tr.TrainResult, ref: tr.TrainResult) -> None:
 
 
 def recording_member_losses(record: list[list[int]]):
-    """``ens.member_losses`` that appends each step's member lengths [T_m] to ``record``."""
-    real = ens.member_losses
+    """``ensemble.member_losses`` that appends each step's member lengths [T_m] to ``record``."""
+    real = ensemble.member_losses
 
     def member_losses(y_hats, batches):
         record.append([y.shape[0] for y in y_hats])
@@ -83,22 +83,22 @@ def test_members_equal_networks_trained_alone(changes, monkeypatch):
     """Own tasks per member (no schedule_seed): lengths differ, so padding is exercised."""
     configs = members(**changes)
     lengths: list[list[int]] = []
-    monkeypatch.setattr(ens, "member_losses", recording_member_losses(lengths))
+    monkeypatch.setattr(ensemble, "member_losses", recording_member_losses(lengths))
     results = train_ensemble(configs, progress=False)
     assert len(lengths) == configs[0].max_steps
     assert any(len(set(ts)) > 1 for ts in lengths), "the test needs unequal lengths (padding)"
-    for got, ref in zip(results, [train(c, progress=False) for c in configs]):
+    for got, ref in zip(results, [train.train(c, progress=False) for c in configs]):
         assert_same_as_alone(got, ref)
 
 
 def test_shared_schedule_draws_one_task_and_equals_alone():
     configs = members(mechanism="hybrid", schedule_seed=7)
-    tasks = [{tr.training_batch(c, step, History(c.tasks))[0] for c in configs}
+    tasks = [{train.training_batch(c, step, History(c.tasks))[0] for c in configs}
              for step in range(configs[0].max_steps)]
     assert all(len(ks) == 1 for ks in tasks), "a shared schedule gives every member one task"
     assert len({k for ks in tasks for k in ks}) > 1, "and still varies the task over steps"
     for got, ref in zip(train_ensemble(configs, progress=False),
-                        [train(c, progress=False) for c in configs]):
+                        [train.train(c, progress=False) for c in configs]):
         assert_same_as_alone(got, ref)
 
 
@@ -107,14 +107,14 @@ def test_frozen_parameters_stay_and_trainable_equal_alone(trainable):
     configs = members(mechanism="hybrid", trainable=trainable)
     results = train_ensemble(configs, progress=False)
     for got, c in zip(results, configs):
-        init = tr.build_model(c)
+        init = train.build_model(c)
         frozen = (init.shared_parameters() if trainable == "modulation"
                   else init.modulation_parameters("syn"))
         names = {id(p): n for n, p in init.named_parameters()}
         after = dict(got.model.named_parameters())
         for p in frozen:
             assert torch.equal(p, after[names[id(p)]]), names[id(p)]
-        assert_same_as_alone(got, train(c, progress=False))
+        assert_same_as_alone(got, train.train(c, progress=False))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,21 +138,21 @@ def test_members_stop_independently(monkeypatch):
     it in the stack (and their Adam state) have been removed."""
     forced = {(2, 1), (0, 3)}
     configs = members(mechanism="syn_lowrank", eval_every=5)
-    monkeypatch.setattr(tr, "evaluate", forcing_evaluate(forced))
+    monkeypatch.setattr(train, "evaluate", forcing_evaluate(forced))
     results = train_ensemble(configs, progress=False)
     alone = []
     for c in configs:
-        monkeypatch.setattr(tr, "evaluate", forcing_evaluate(forced))
-        alone.append(train(c, progress=False))
+        monkeypatch.setattr(train, "evaluate", forcing_evaluate(forced))
+        alone.append(train.train(c, progress=False))
     assert [r.history.steps for r in results] == [[0, 5, 10], [0, 5, 10, 15, 20], [0]]
     for got, ref in zip(results, alone):
         assert_same_as_alone(got, ref)
-    untrained = tr.build_model(configs[2]).state_dict()
+    untrained = train.build_model(configs[2]).state_dict()
     for name, value in results[2].model.state_dict().items():
         assert torch.equal(value, untrained[name]), name
     # seed 0 stopped at step 10: trained alone for all 20 steps it would have moved further
-    monkeypatch.setattr(tr, "evaluate", forcing_evaluate(set()))
-    further = train(configs[0], progress=False).model.state_dict()
+    monkeypatch.setattr(train, "evaluate", forcing_evaluate(set()))
+    further = train.train(configs[0], progress=False).model.state_dict()
     stopped = results[0].model.state_dict()
     assert not torch.allclose(stopped["W_rec"], further["W_rec"], rtol=RTOL, atol=ATOL)
 
@@ -162,24 +162,24 @@ def test_interrupted_ensemble_resumes_to_identical_result(tmp_path, monkeypatch)
     the resumed run equals the uninterrupted one bitwise and removes its checkpoint."""
     forced = {(1, 2)}
     configs = members(mechanism="syn_mask", eval_every=4, max_steps=12)
-    monkeypatch.setattr(tr, "evaluate", forcing_evaluate(forced))
+    monkeypatch.setattr(train, "evaluate", forcing_evaluate(forced))
     full = train_ensemble(configs, progress=False)
     ckpt = tmp_path / "ensemble.ckpt"
-    real = tr.training_batch
+    real = train.training_batch
 
     def dying_training_batch(config, step, *args, **kwargs):
         if step == 6:
             raise KeyboardInterrupt
         return real(config, step, *args, **kwargs)
 
-    monkeypatch.setattr(tr, "evaluate", forcing_evaluate(forced))
-    monkeypatch.setattr(tr, "training_batch", dying_training_batch)
+    monkeypatch.setattr(train, "evaluate", forcing_evaluate(forced))
+    monkeypatch.setattr(train, "training_batch", dying_training_batch)
     with pytest.raises(KeyboardInterrupt):
         train_ensemble(configs, progress=False, checkpoint=ckpt)
     state = torch.load(ckpt, weights_only=False)
     assert state["step"] == 4 and state["active"] == [0, 2]
-    monkeypatch.setattr(tr, "training_batch", real)
-    monkeypatch.setattr(tr, "evaluate", forcing_evaluate(forced))
+    monkeypatch.setattr(train, "training_batch", real)
+    monkeypatch.setattr(train, "evaluate", forcing_evaluate(forced))
     resumed = train_ensemble(configs, progress=False, checkpoint=ckpt)
     assert not ckpt.exists(), "a finished run removes its checkpoint"
     for a, b in zip(full, resumed):
@@ -208,7 +208,7 @@ def test_checkpoint_of_another_ensemble_is_ignored(tmp_path):
 def test_effective_weights_are_the_models(mechanism):
     """StackedRNN.effective(k) is ModulatedRNN.effective(e_k) of each member."""
     configs = members(mechanism=mechanism)
-    models = [tr.build_model(c) for c in configs]
+    models = [train.build_model(c) for c in configs]
     for model in models:  # nonzero shared bias, so folding the gain into b is exercised
         with torch.no_grad():
             model.b.normal_(generator=torch.Generator().manual_seed(model.seed))
@@ -235,15 +235,15 @@ def test_forward_equals_the_model_on_each_members_own_length():
     """Members of different lengths (padded inside): each one's outputs equal its ModulatedRNN's
     on its own batch with the same noise generator, and its loss is masked_mse."""
     configs = members(mechanism="hybrid")
-    models = [tr.build_model(c) for c in configs]
+    models = [train.build_model(c) for c in configs]
     net = StackedRNN.from_models(models)
-    batches = [tr.training_batch(c, 1, History(c.tasks)) for c in configs]
+    batches = [train.training_batch(c, 1, History(c.tasks)) for c in configs]
     assert len({x.shape[0] for _, x, _, _ in batches}) > 1, "the test needs unequal lengths"
     ks = torch.tensor([k for k, _, _, _ in batches])
     with torch.no_grad():
         y_hats = net([x for _, x, _, _ in batches], ks,
                      [torch.Generator().manual_seed(10 + m) for m in range(len(configs))])
-        losses = ens.member_losses(y_hats, batches)
+        losses = ensemble.member_losses(y_hats, batches)
         for m, ((k, x, y, c_mask), model) in enumerate(zip(batches, models)):
             ref, _ = model(x, one_hot(k, len(TASKS), x.shape[1]), noise=True,
                            generator=torch.Generator().manual_seed(10 + m))
@@ -274,8 +274,8 @@ def test_modulation_only_needs_modulation():
 
 
 def test_nan_loss_is_a_clear_error(tmp_path, monkeypatch):
-    real = ens.member_losses
-    monkeypatch.setattr(ens, "member_losses", lambda *a: real(*a) * math.nan)
+    real = ensemble.member_losses
+    monkeypatch.setattr(ensemble, "member_losses", lambda *a: real(*a) * math.nan)
     with pytest.raises(FloatingPointError, match="nan for seed 0.*between steps 0 and 3"):
         train_ensemble(members(eval_every=4), progress=False, checkpoint=tmp_path / "c.ckpt")
     assert list(tmp_path.iterdir()) == []

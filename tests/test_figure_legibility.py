@@ -124,31 +124,35 @@ def test_the_printed_png_carries_the_measure():
 @pytest.fixture(scope="module")
 def smoke():
     from lib.experiments import battery
-    from lib.experiments import dynamics as X
+    from lib.experiments import dynamics as dynamics_experiment
     spec = battery.battery_spec("smoke")
     nets = battery.run_battery(spec, progress=False)
-    dyn = X.run_dynamics(battery.variant_networks(nets), X.DynamicsSpec.from_profile("smoke"),
-                         progress=False)
+    dyn = dynamics_experiment.run_dynamics(battery.variant_networks(nets),
+                                           dynamics_experiment.DynamicsSpec.from_profile("smoke"),
+                                           progress=False)
     return spec, nets, dyn
 
 
 def test_battery_figures(smoke):
     from lib.analysis import claims
-    from lib.plots import battery as pb
+    from lib.plots import battery as battery_plots
     spec, nets, _ = smoke
     labels = spec.main_variants
-    assert_legible(pb.learning_curves(nets, labels), "learning_curves")
-    assert_legible(pb.final_heatmap(nets, labels, spec.tasks), "final_heatmap")
-    assert_legible(pb.trials_to_criterion(nets, labels, spec.tasks), "trials_to_criterion")
-    assert_legible(pb.budget_vs_performance(nets, labels), "budget_vs_performance")
-    assert_legible(pb.ablation_bars(spec.tasks, claims.hybrid_ablations(nets)), "ablation_bars")
-    assert_legible(pb.lesion_maps(spec.tasks, claims.lesion_drops(nets, labels)), "lesion_maps")
+    assert_legible(battery_plots.learning_curves(nets, labels), "learning_curves")
+    assert_legible(battery_plots.final_heatmap(nets, labels, spec.tasks), "final_heatmap")
+    assert_legible(battery_plots.trials_to_criterion(nets, labels, spec.tasks),
+                   "trials_to_criterion")
+    assert_legible(battery_plots.budget_vs_performance(nets, labels), "budget_vs_performance")
+    assert_legible(battery_plots.ablation_bars(spec.tasks, claims.hybrid_ablations(nets)),
+                   "ablation_bars")
+    assert_legible(battery_plots.lesion_maps(spec.tasks, claims.lesion_drops(nets, labels)),
+                   "lesion_maps")
 
 
 def test_dynamics_figures_at_the_quick_number_of_variants(smoke):
     """14 variants (the quick chapter's): every per-variant grid is split, 4 panels a row."""
-    from lib.analysis import dynamics as A
-    from lib.plots import dynamics as pd_
+    from lib.analysis import dynamics as dynamics_analysis
+    from lib.plots import dynamics as dynamics_plots
     spec, _, dyn = smoke
     real = list(spec.variants)
     labels = [real[i % len(real)] + ("" if i < len(real) else f"_{i}") for i in range(14)]
@@ -156,18 +160,19 @@ def test_dynamics_figures_at_the_quick_number_of_variants(smoke):
     pair = ("fdgo", "fdanti")
     link = pd.DataFrame(columns=["variant", "seed", "pair", "l_leave_i", "l_leave_j",
                                  "l_leave", "l_mid", "jump"])
-    table = A.pair_table(many, labels)
-    for name, out in {"trajectories": pd_.trajectories(many, labels, pair),
-                      "continuation": pd_.continuation(many, labels, pair, 0, link),
-                      "spectra": pd_.spectra(many, labels, pair),
-                      "cluster_maps": pd_.cluster_maps(many, labels),
-                      "ftv_histograms": pd_.ftv_histograms(many, labels, pair, A.ftv_values),
-                      "measure_dots": pd_.measure_dots(table, labels, ["reshape", "displacement",
-                                                                       "flow_total",
-                                                                       "e_change_common"]),
-                      "leave_vs_jump": pd_.leave_vs_jump(link, labels)}.items():
+    table = dynamics_analysis.pair_table(many, labels)
+    for name, out in {"trajectories": dynamics_plots.trajectories(many, labels, pair),
+                      "continuation": dynamics_plots.continuation(many, labels, pair, 0, link),
+                      "spectra": dynamics_plots.spectra(many, labels, pair),
+                      "cluster_maps": dynamics_plots.cluster_maps(many, labels),
+                      "ftv_histograms": dynamics_plots.ftv_histograms(
+                          many, labels, pair, dynamics_analysis.ftv_values),
+                      "measure_dots": dynamics_plots.measure_dots(
+                          table, labels, ["reshape", "displacement", "flow_total",
+                                          "e_change_common"]),
+                      "leave_vs_jump": dynamics_plots.leave_vs_jump(link, labels)}.items():
         assert_legible(out, name)
-    assert len(figures(pd_.trajectories(many, labels, pair))) == 2   # 7 + 7
+    assert len(figures(dynamics_plots.trajectories(many, labels, pair))) == 2   # 7 + 7
 
 
 def test_packing_figures_show_seeds():
@@ -177,13 +182,14 @@ def test_packing_figures_show_seeds():
     from pathlib import Path
     sys.path.insert(0, str(Path(__file__).parent))
     from test_packing import planted, synth  # the packing tests' planted tables
-    from lib.analysis import packing as A
-    from lib.plots import packing as pp
-    cap = A.capacity(synth(planted(exc=[6, 4, 2], pre=[2, 2, 0], low=[0, 2, 2],
-                                   ns=(16, 32, 64))))
-    for draw in (pp.at_criterion_vs_k, pp.capacity_vs_n, pp.capacity_vs_params):
+    from lib.analysis import packing as packing_analysis
+    from lib.plots import packing as packing_plots
+    cap = packing_analysis.capacity(synth(planted(exc=[6, 4, 2], pre=[2, 2, 0], low=[0, 2, 2],
+                                                  ns=(16, 32, 64))))
+    for draw in (packing_plots.at_criterion_vs_k, packing_plots.capacity_vs_n,
+                 packing_plots.capacity_vs_params):
         assert_legible(draw(cap), draw.__name__)
-    fig = pp.capacity_vs_n(cap)
+    fig = packing_plots.capacity_vs_n(cap)
     ax = fig.axes[0]
     dots = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())
                            and c.get_offsets().shape[1] == 2 and hasattr(c, "get_sizes")])
@@ -195,15 +201,16 @@ def test_packing_figures_show_seeds():
 def test_task_figures():
     """A family of five tasks (Yang's DM family) is shown as two trial grids of 3 and 2."""
     from lib.core import reference
-    from lib.plots import tasks as pt
+    from lib.plots import tasks as tasks_plots
     five = ["dm1", "dm2", "contextdm1", "contextdm2", "multidm"]
-    out = pt.trial_grid(reference.example_batches(five, 0, 2), title="DM")
+    out = tasks_plots.trial_grid(reference.example_batches(five, 0, 2), title="DM")
     assert [len(f.axes) - 1 for f in figures(out)] == [5 * 3, 5 * 2]  # rows x tasks + colour bar
     assert_legible(out, "trial_grid")
-    assert_legible(pt.trial_grid(reference.example_batches(["fdgo"], 0, 2)), "trial_grid (one)")
+    assert_legible(tasks_plots.trial_grid(reference.example_batches(["fdgo"], 0, 2)),
+                   "trial_grid (one)")
     stats = reference.condition_stats(["fdgo", "dm1", "delaydm1", "dmsgo"], 16, 0)
-    assert_legible(pt.condition_distributions(stats), "condition_distributions")
-    assert_legible(pt.ring_use(stats), "ring_use")
+    assert_legible(tasks_plots.condition_distributions(stats), "condition_distributions")
+    assert_legible(tasks_plots.ring_use(stats), "ring_use")
 
 
 def test_colliding_titles_are_found():
@@ -235,10 +242,10 @@ def test_stamped_problems_read_back_from_the_png():
 
 
 def test_ambiguity_figures(smoke):
-    from lib.analysis import ambiguity as E2
+    from lib.analysis import ambiguity as ambiguity_analysis
     from lib.analysis import claims
     from lib.experiments import ambiguity, battery
-    from lib.plots import ambiguity as pa
+    from lib.plots import ambiguity as ambiguity_plots
     spec, nets, _ = smoke
     probes = ambiguity.run_ambiguity(battery.variant_networks(nets), profile="smoke",
                                      progress=False)
@@ -246,16 +253,18 @@ def test_ambiguity_figures(smoke):
     table = claims.robustness_by_variant(probes, labels)
     examples = {lab: ambiguity.example(nets[lab, 0], *panel[0], 0.5) for lab in labels}
     for name, out in {
-            "mixture_panel": pa.mixture_panel(probes, labels, panel),
-            "outcome_fractions": pa.outcome_fractions(probes, labels, panel),
-            "example_outputs": pa.example_outputs(examples),
-            "l_leave_pairs": pa.l_leave_pairs(E2.l_leave_by_pair(probes, labels, panel)),
-            "robustness_summary": pa.robustness_summary(table, labels),
-            "corruption_curves": pa.corruption_curves(probes, labels),
-            "timed_probes": pa.timed_probes(table, labels),
-            "mid_switch": pa.mid_switch(E2.mid_switch_table(probes, labels, panel))}.items():
+            "mixture_panel": ambiguity_plots.mixture_panel(probes, labels, panel),
+            "outcome_fractions": ambiguity_plots.outcome_fractions(probes, labels, panel),
+            "example_outputs": ambiguity_plots.example_outputs(examples),
+            "l_leave_pairs": ambiguity_plots.l_leave_pairs(
+                ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
+            "robustness_summary": ambiguity_plots.robustness_summary(table, labels),
+            "corruption_curves": ambiguity_plots.corruption_curves(probes, labels),
+            "timed_probes": ambiguity_plots.timed_probes(table, labels),
+            "mid_switch": ambiguity_plots.mid_switch(
+                ambiguity_analysis.mid_switch_table(probes, labels, panel))}.items():
         assert_legible(out, name)
     # 9 variants on 3 pairs would be 27 panels: split, at most PER_FIGURE each
-    many = pa.mixture_panel(probes, labels * 3, panel * 3)
+    many = ambiguity_plots.mixture_panel(probes, labels * 3, panel * 3)
     assert all(len([a for a in f.axes if a.get_visible()]) <= plots.PER_FIGURE
                for f in figures(many))

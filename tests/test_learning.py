@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 import torch
 
-from lib.analysis import learning as L
-from lib.analysis import synergy as S
+from lib.analysis import learning as learning_analysis
+from lib.analysis import synergy
 from lib.core.params import float_list
 from lib.core.train import TrainConfig, build_model, train, trainable_parameters
 from lib.experiments import chapter_params
-from lib.experiments import learning as LX
-from lib.experiments import timescales as TS
+from lib.experiments import learning
+from lib.experiments import timescales
 from lib.experiments.packing import load_or_train_chain
 
 TINY = dict(tasks=("fdgo", "fdanti"), n_rec=12, max_steps=3, eval_every=3, eval_trials=8,
@@ -41,9 +41,9 @@ def test_a_route_the_mechanism_lacks_is_a_clear_error():
 
 
 def test_children_start_from_the_parent_and_learn_the_next_task_alone():
-    spec = LX.LearningSpec.from_profile("quick")
+    spec = learning.LearningSpec.from_profile("quick")
     assert spec.old_tasks == ("fdgo", "fdanti", "delaygo") and spec.new_task == "delayanti"
-    for route, trainable in LX.ROUTES.items():
+    for route, trainable in learning.ROUTES.items():
         child = spec.child(route, 2)
         assert child.init_from == spec.parent(2) and child.trainable == trainable
         assert child.tasks == spec.old_tasks + ("delayanti",) and child.train_tasks == (
@@ -58,13 +58,13 @@ def test_children_start_from_the_parent_and_learn_the_next_task_alone():
     ("new_max_steps", 0, "1")])
 def test_bad_learning_parameters_are_named(field, value, allowed):
     with pytest.raises(ValueError, match=rf"{field}.*{allowed}"):
-        LX.LearningSpec.from_profile("smoke", **{field: value})
+        learning.LearningSpec.from_profile("smoke", **{field: value})
 
 
 def test_frozen_routes_leave_the_old_tasks_exactly_as_they_were():
     # the shipped smoke networks: parent and children are evaluated on the same trials
-    spec = LX.LearningSpec.from_profile("smoke")
-    table = LX.run_learning(spec, workers=1, progress=False)
+    spec = learning.LearningSpec.from_profile("smoke")
+    table = learning.run_learning(spec, workers=1, progress=False)
     parent = table[table.route == "parent"].set_index("seed")["perf:fdgo"]
     for _, r in table[table.route.isin(["exc", "syn", "both"])].iterrows():
         assert r["perf:fdgo"] == parent[r.seed]
@@ -98,7 +98,7 @@ def test_learning_comparisons_find_the_planted_speeds():
     t = _table({"exc": exc, "syn": [x + 2 + 0.1 * i for i, x in enumerate(exc)],
                 "both": exc, "all": [9.8] * 8})
     t.loc[t.route == "all", "old_after"] -= np.linspace(0, 0.02, 8)
-    comps = L.learning_comparisons(t)
+    comps = learning_analysis.learning_comparisons(t)
     by = {(c.rule.name, c.a, c.b): c for c in comps}
     speed = by["C5.learning.rmst", "exc", "syn"]
     assert speed.units == ["new task"] and speed.n_seeds == 8
@@ -107,26 +107,26 @@ def test_learning_comparisons_find_the_planted_speeds():
     assert speed.verdict == "differ"
     inter = by["C5.learning.interference", "all", "both"]
     assert inter.mean == pytest.approx(0.11) and inter.verdict == "differ"
-    parts = L.learning_parts(comps)
+    parts = learning_analysis.learning_parts(comps)
     assert parts["speeds"] == "exc faster" and parts["synergy"] == "not faster than both"
-    text = L.learning_text(comps)
+    text = learning_analysis.learning_text(comps)
     assert "exc faster" in text and "p = 0 " not in text
-    swapped = L.learning_parts(L.learning_comparisons(_table({"exc": [12] * 8,
-                                                              "syn": exc})))
+    swapped = learning_analysis.learning_parts(
+        learning_analysis.learning_comparisons(_table({"exc": [12] * 8, "syn": exc})))
     assert swapped["speeds"] == "syn faster" and swapped["synergy"] == "not tested"
 
 
 def test_a_route_that_never_reached_criterion_is_censored_at_its_budget():
     t = _table({"exc": [10, 11, 12], "syn": [10, 11, 12]},
                reached={"syn": [True, False, True]})
-    kids = L.children(t)
+    kids = learning_analysis.children(t)
     assert kids.loc[(kids.route == "syn") & (kids.seed == 1), "log2_trials"].item() == 16
-    assert L.restricted_times(kids, "syn")["new task"].tolist() == [2.0 ** 10, 2.0 ** 16,
-                                                                     2.0 ** 12]
-    summary = L.route_summary(t).set_index("route")
+    assert learning_analysis.restricted_times(kids, "syn")["new task"].tolist() == [
+        2.0 ** 10, 2.0 ** 16, 2.0 ** 12]
+    summary = learning_analysis.route_summary(t).set_index("route")
     assert summary.loc["syn", "reached"] == 2 and summary.loc["exc", "reached"] == 3
-    km = L.km_table(t)
-    text = L.km_text(km)
+    km = learning_analysis.km_table(t)
+    text = learning_analysis.km_text(km)
     assert "`syn` 2 of 3 seeds" in text and "`exc` 3 of 3 seeds" in text
     assert km[km.route == "syn"].rmst.iloc[0] == pytest.approx(np.mean([2.0 ** 10, 2.0 ** 16,
                                                                         2.0 ** 12]))
@@ -134,10 +134,10 @@ def test_a_route_that_never_reached_criterion_is_censored_at_its_budget():
 
 def test_seeds_whose_parent_did_not_learn_are_left_out():
     t = _table({"exc": [10, 11, 12], "syn": [12, 13, 14]}, parents_ok=[True, False, False])
-    assert L.learned_seeds(t) == [0]
-    comps = L.learning_comparisons(t)
+    assert learning_analysis.learned_seeds(t) == [0]
+    comps = learning_analysis.learning_comparisons(t)
     assert all(c.verdict == "not tested" for c in comps)
-    assert L.learning_parts(comps)["speeds"] == "not tested"
+    assert learning_analysis.learning_parts(comps)["speeds"] == "not tested"
 
 
 def test_tau_fast_checks_parameter_and_specs():
@@ -149,13 +149,13 @@ def test_tau_fast_checks_parameter_and_specs():
             check("tau_fast_checks", bad)
     P = chapter_params("timescales", "quick")
     assert P.tau_fast_checks == (300.0, 1000.0)
-    specs = TS.tau_fast_specs(TS.TimescalesSpec.from_params(P), P.tau_fast_checks)
+    specs = timescales.tau_fast_specs(timescales.TimescalesSpec.from_params(P), P.tau_fast_checks)
     assert list(specs) == [100.0, 300.0, 1000.0]
     assert {s.tau_fast for s in specs.values()} == {100.0, 300.0, 1000.0}
     assert specs[300.0].tau_slow == P.tau_slow
     main = specs[100.0]
-    assert TS.labels_at(main, 100.0) == TS.NETWORK_LABELS
-    assert TS.labels_at(main, 300.0) == TS.SENSITIVITY_LABELS == ("hybrid",)
+    assert timescales.labels_at(main, 100.0) == timescales.NETWORK_LABELS
+    assert timescales.labels_at(main, 300.0) == timescales.SENSITIVITY_LABELS == ("hybrid",)
 
 
 def test_capacity_synergy_compares_the_hybrid_with_each_part_on_common_sizes():
@@ -164,10 +164,10 @@ def test_capacity_synergy_compares_the_hybrid_with_each_part_on_common_sizes():
              "n_at_criterion": k if k <= c else k - 1, "all_at_criterion": k <= c}
             for v, cs in caps.items() for s, c in enumerate(cs) for k in (2, 4, 6)]
     table = pd.DataFrame(rows)
-    assert S.capacity_values(table, "hybrid").columns.tolist() == ["N = 32"]
-    comps = S.synergy_comparisons(None, None, None, table)
+    assert synergy.capacity_values(table, "hybrid").columns.tolist() == ["N = 32"]
+    comps = synergy.synergy_comparisons(None, None, None, table)
     by = {c.b: c for c in comps}
     assert by["exc"].mean == 0.5 and by["syn_lowrank_r1"].mean == 4.0
     assert by["syn_lowrank_r1"].p == 0.125                  # 4 seeds, all +4: the exact floor
     assert by["syn_lowrank_r1"].verdict == "inconclusive"   # Holm over 2: 0.25
-    assert S.measure_synergy(comps)["C5.synergy.capacity"] == "inconclusive"
+    assert synergy.measure_synergy(comps)["C5.synergy.capacity"] == "inconclusive"

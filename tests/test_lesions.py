@@ -7,7 +7,7 @@ import pytest
 
 from lib import artifacts
 from lib.analysis import claims
-from lib.analysis import timescales as E5
+from lib.analysis import timescales as timescales_analysis
 from lib.core.train import TrainConfig, train
 from lib.experiments import lesions
 from lib.experiments.runner import network_payload
@@ -59,7 +59,7 @@ def test_readers_use_the_cache_and_fail_without_it(hybrid, monkeypatch, tmp_path
     np.testing.assert_array_equal(bars["exc removed (zero)"][1],
                                   lesions.pathway_ablation(hybrid, "exc", "zero"))
     monkeypatch.setenv("BOOK_NO_TRAIN", "1")  # now cached: the readers only read
-    five = E5.ablation_bars(nets)
+    five = timescales_analysis.ablation_bars(nets)
     assert list(five) == ["intact", "exc removed (zero)", "syn removed (zero)"]
     np.testing.assert_array_equal(five["syn removed (zero)"], bars["syn removed (zero)"])
     drops = claims.lesion_drops(nets, ["hybrid"])

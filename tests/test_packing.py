@@ -15,12 +15,12 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from lib import artifacts  # noqa: E402
-from lib.analysis import packing as A  # noqa: E402
+from lib.analysis import packing as packing_analysis  # noqa: E402
 from lib.analysis.stats import holm, paired  # noqa: E402
 from lib.core.tasks import TASK_SETS  # noqa: E402
 from lib.core.train import TrainConfig, build_model  # noqa: E402
 from lib.experiments import battery, chapter_params, packing, sweep  # noqa: E402
-from lib.plots import packing as plots  # noqa: E402
+from lib.plots import packing as packing_plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ TEN = 10
 
 def test_capacity_known_answer():
     t = synth({("exc", 16): [6, 4, 2, 0], ("syn_prepost", 16): [2, 2, 2, 2]})
-    cap = A.capacity(t)
+    cap = packing_analysis.capacity(t)
     per = cap.per_seed.set_index(["variant", "seed"])
     assert per.loc[("exc", 0), "capacity"] == 6 and per.loc[("exc", 3), "capacity"] == 0
     assert list(per.loc["exc"].learned_min_K) == [True, True, True, False]
@@ -79,38 +79,40 @@ def test_capacity_known_answer():
 def test_capacity_is_the_largest_k_at_criterion_even_past_a_failure():
     t = synth({("exc", 16): [2]})
     t.loc[t.K == 6, ["all_at_criterion", "n_at_criterion"]] = [True, 6]  # K=4 fails, K=6 not
-    assert A.capacity(t).per_seed.capacity.tolist() == [6]
+    assert packing_analysis.capacity(t).per_seed.capacity.tolist() == [6]
 
 
 def test_capacity_needs_the_table_columns():
     with pytest.raises(ValueError, match="n_at_criterion"):
-        A.capacity(pd.DataFrame({"variant": ["exc"], "N": [16], "K": [2], "seed": [0]}))
+        packing_analysis.capacity(pd.DataFrame({"variant": ["exc"], "N": [16], "K": [2],
+                                                "seed": [0]}))
 
 
 def test_planted_difference_is_supported_with_its_direction():
     t = synth(planted(exc=[6] * TEN, pre=[2, 2, 4, 2, 2] * 2, low=[2, 2, 2, 4, 2] * 2))
-    v = A.verdict_c3(t)
+    v = packing_analysis.verdict_c3(t)
     assert v["verdict"] == "supported" and v["direction"] == "exc"
     assert v["tested_N"] == [16, 32] == v["differing_N"]
     assert ("none", 16) in v["not_tested_cells"]
-    text = A.c3_markdown(v, t)
-    assert "**C3 — supported.**" in text and A.C3_RULE in text and "packs more" in text
+    text = packing_analysis.c3_markdown(v, t)
+    assert "**C3 — supported.**" in text and packing_analysis.C3_RULE in text
+    assert "packs more" in text
     rev = synth(planted(exc=[2, 2, 4, 2, 2] * 2, pre=[6] * TEN, low=[6] * TEN))
-    assert A.verdict_c3(rev)["direction"] == "synaptic"
-    assert A.verdict_c3(rev)["verdict"] == "supported"
+    assert packing_analysis.verdict_c3(rev)["direction"] == "synaptic"
+    assert packing_analysis.verdict_c3(rev)["verdict"] == "supported"
 
 
 def test_no_difference_is_not_supported_only_when_shown_equivalent():
     same = [4, 2, 6, 4, 2] * 2
-    v = A.verdict_c3(synth(planted(exc=same, pre=same, low=same)))
+    v = packing_analysis.verdict_c3(synth(planted(exc=same, pre=same, low=same)))
     assert v["verdict"] == "not supported" and v["direction"] is None
     assert v["tested_N"] == [16, 32] and v["differing_N"] == []
     assert (v["comparisons"].verdict == "equivalent").all()
     # the same with 4 seeds: TOST's one-sided floor 1/16 cannot reach 0.05 -> inconclusive,
     # never "not supported"
-    v4 = A.verdict_c3(synth(planted(exc=same[:4], pre=same[:4], low=same[:4])))
+    v4 = packing_analysis.verdict_c3(synth(planted(exc=same[:4], pre=same[:4], low=same[:4])))
     assert v4["verdict"] == "inconclusive"
-    assert "cannot say yet" in A.c3_markdown(v4)
+    assert "cannot say yet" in packing_analysis.c3_markdown(v4)
 
 
 def test_difference_at_one_size_or_both_ways_is_partly_supported():
@@ -118,26 +120,26 @@ def test_difference_at_one_size_or_both_ways_is_partly_supported():
     caps = planted(exc=same, pre=same, low=same)
     caps |= {("exc", 32): [6] * TEN, ("syn_prepost", 32): [2] * TEN,
              ("syn_lowrank_r1", 32): [2] * TEN}
-    v = A.verdict_c3(synth(caps))
+    v = packing_analysis.verdict_c3(synth(caps))
     assert v["verdict"] == "partly supported" and v["differing_N"] == [32]
     both = planted(exc=[6] * TEN, pre=[2] * TEN, low=[2] * TEN)
     both |= {("exc", 32): [2] * TEN, ("syn_prepost", 32): [6] * TEN,
              ("syn_lowrank_r1", 32): [6] * TEN}
-    v = A.verdict_c3(synth(both))
+    v = packing_analysis.verdict_c3(synth(both))
     assert v["verdict"] == "partly supported" and v["direction"] == "mixed"
     assert v["differing_N"] == [16, 32]
 
 
 def test_nothing_learned_is_not_tested():
-    v = A.verdict_c3(synth(planted(exc=[0] * 4, pre=[0] * 4, low=[0] * 4)))
+    v = packing_analysis.verdict_c3(synth(planted(exc=[0] * 4, pre=[0] * 4, low=[0] * 4)))
     assert v["verdict"] == "not tested" and v["tested_N"] == []
     assert v["comparisons"].p.isna().all() and not v["comparisons"].differs.any()
-    assert "Nothing here bears on the title" in A.c3_markdown(v)
+    assert "Nothing here bears on the title" in packing_analysis.c3_markdown(v)
 
 
 def test_an_untested_cell_leaves_its_comparisons_out_of_the_family():
     caps = planted(exc=[6] * TEN, pre=[2] * TEN, low=[0] * TEN)  # syn_lowrank_r1 never learned
-    v = A.verdict_c3(synth(caps))
+    v = packing_analysis.verdict_c3(synth(caps))
     cmp = v["comparisons"]
     low = cmp[cmp.b == "syn_lowrank_r1"]
     assert not low.tested.any() and low.p.isna().all() and low.p_holm.isna().all()
@@ -151,23 +153,23 @@ def test_holm_runs_over_every_comparison_of_exact_p():
     caps = {("exc", 16): [4, 4, 4, 6, 4, 6], ("syn_prepost", 16): [2] * 6,
             ("syn_lowrank_r1", 16): [2] * 6}
     t = synth(caps, below=0)
-    cmp = A.comparisons(t)
+    cmp = packing_analysis.comparisons(t)
     assert len(cmp) == 4 and cmp.tested.all()
     assert np.allclose(cmp.p_holm, holm(cmp.p.to_numpy()))
     first = cmp[(cmp.b == "syn_prepost") & (cmp.measure == "capacity")].iloc[0]
     assert first["diff"] == pytest.approx(np.mean([2, 2, 2, 4, 2, 4]))
     assert first.p == pytest.approx(2 / 2 ** 6)  # every seed positive: the exact floor
     assert first.p < 0.05 <= first.p_holm and not first.differs  # Holm over 4: 0.125
-    assert A.verdict_c3(t)["verdict"] == "inconclusive"
+    assert packing_analysis.verdict_c3(t)["verdict"] == "inconclusive"
 
 
 def test_a_zero_variance_difference_is_never_p_zero():
     # every one of 3 seeds differs by exactly 2 (E3's quick grid): the exact p is 0.25
     caps = planted(exc=[6] * 3, pre=[4] * 3, low=[4] * 3, ns=(64,))
-    v = A.verdict_c3(synth(caps))
+    v = packing_analysis.verdict_c3(synth(caps))
     cmp = v["comparisons"]
     assert (cmp.p == 0.25).all() and not cmp.differs.any()
-    text = A.c3_markdown(v)
+    text = packing_analysis.c3_markdown(v)
     assert "p = 0 " not in text and "p = 0." not in text.replace("p = 0.25", "")
     assert "smallest attainable p is 0.25" in text and v["verdict"] == "inconclusive"
 
@@ -177,29 +179,33 @@ def test_texts_quote_the_numbers():
     t = pd.concat([synth(planted(exc=[6, 6, 4, 6], pre=[2] * 4, low=[2] * 4)),
                    synth({("exc", 64): [2, 0, 0, 2], ("syn_prepost", 64): [0] * 4},
                          ks=(2, 6), backbone="frozen_random")])
-    cap = A.capacity(t)
-    assert "`exc` 5.5 ± 1.6" in A.capacity_text(cap)
-    assert "K = 6 tasks are trained together" in A.at_criterion_text(cap)
-    assert "`exc` (32, 64 per task at N = 16, 32): 176, 352" in A.efficiency_text(cap)
-    frozen = A.frozen_text(cap)
+    cap = packing_analysis.capacity(t)
+    assert "`exc` 5.5 ± 1.6" in packing_analysis.capacity_text(cap)
+    assert "K = 6 tasks are trained together" in packing_analysis.at_criterion_text(cap)
+    efficiency = packing_analysis.efficiency_text(cap)
+    assert "`exc` (32, 64 per task at N = 16, 32): 176, 352" in efficiency
+    frozen = packing_analysis.frozen_text(cap)
     assert "`exc` learned the smallest task set (K = 2) at N = 64" in frozen
     assert "`syn_prepost` learned no task set" in frozen and "1 of 2 pathways" in frozen
     for arm in ("trained", "frozen_random"):
-        for fig in (plots.at_criterion_vs_k(cap, arm), plots.capacity_vs_n(cap, arm),
-                    plots.capacity_vs_params(cap, arm)):
+        for fig in (packing_plots.at_criterion_vs_k(cap, arm),
+                    packing_plots.capacity_vs_n(cap, arm),
+                    packing_plots.capacity_vs_params(cap, arm)):
             assert isinstance(fig, Figure)
 
 
 def test_an_arm_left_out_is_said_and_not_tested():
     t = synth({("exc", 64): [2, 0], ("syn_prepost", 64): [0, 0]}, ks=(2, 6),
               backbone="frozen_random")
-    cap = A.capacity(t)
-    v = A.verdict_c3(t)
+    cap = packing_analysis.capacity(t)
+    v = packing_analysis.verdict_c3(t)
     assert v["verdict"] == "not tested" and len(v["comparisons"]) == 0
-    assert "no matched pair was trained" in A.c3_markdown(v, t)
-    for text in (A.at_criterion_text(cap), A.capacity_text(cap), A.efficiency_text(cap)):
+    assert "no matched pair was trained" in packing_analysis.c3_markdown(v, t)
+    for text in (packing_analysis.at_criterion_text(cap), packing_analysis.capacity_text(cap),
+                 packing_analysis.efficiency_text(cap)):
         assert text == "*(no networks in this arm)*"
-    for draw in (plots.at_criterion_vs_k, plots.capacity_vs_n, plots.capacity_vs_params):
+    for draw in (packing_plots.at_criterion_vs_k, packing_plots.capacity_vs_n,
+                 packing_plots.capacity_vs_params):
         assert isinstance(draw(cap), Figure)
 
 
@@ -207,7 +213,7 @@ def test_title_consistency_compares_the_hybrid_where_it_was_trained():
     caps = planted(exc=[6] * 4, pre=[2] * 4, low=[2] * 4) | {("hybrid", 16): [6, 6, 4, 6],
                                                            ("hybrid", 32): [6] * 4}
     t = synth(caps)
-    text = A.title_consistency(A.verdict_c3(t), t)
+    text = packing_analysis.title_consistency(packing_analysis.verdict_c3(t), t)
     assert "`hybrid` 5.5 ± 1.6 vs `exc` 6.0 ± 0.0" in text
 
 
@@ -399,7 +405,7 @@ def test_command_line_dry_run_prints_the_plan(capsys):
 
 # ---------------------------------------------------------------- P2(b) and P3: lineage in lib.core
 
-from lib.core import train as core  # noqa: E402
+from lib.core import train  # noqa: E402
 from lib.core.ensemble import train_ensemble  # noqa: E402
 from lib.experiments.runner import JobsFailed  # noqa: E402
 
@@ -421,12 +427,12 @@ import torch  # noqa: E402
 @pytest.mark.parametrize("mechanism", ["exc", "syn_prepost", "syn_lowrank", "hybrid"])
 def test_child_of_a_pretrained_parent_is_the_fresh_network_but_its_shared_weights(mechanism):
     parent_cfg = tiny(mechanism)
-    parent = core.train(parent_cfg, progress=False)
+    parent = train.train(parent_cfg, progress=False)
     pstate = parent.model.state_dict()
     child_cfg = tiny(mechanism, ("fdgo", "fdanti", "delaygo"), trainable="modulation",
                      init_from=parent_cfg, inherit="shared")
     fresh = build_model(child_cfg).state_dict()
-    child = core.inherit_weights(build_model(child_cfg), child_cfg, pstate).state_dict()
+    child = train.inherit_weights(build_model(child_cfg), child_cfg, pstate).state_dict()
     assert set(child) == set(fresh)
     for name, value in child.items():
         if name in SHARED:
@@ -435,7 +441,7 @@ def test_child_of_a_pretrained_parent_is_the_fresh_network_but_its_shared_weight
             assert _same(value, fresh[name]), name
     # inherit="all": the parent's task keeps its modulation row, the new tasks' rows are fresh
     all_cfg = child_cfg.replace(inherit="all")
-    kept = core.inherit_weights(build_model(all_cfg), all_cfg, pstate).state_dict()
+    kept = train.inherit_weights(build_model(all_cfg), all_cfg, pstate).state_dict()
     for name in set(kept) - set(SHARED):
         assert _same(kept[name][0], pstate[name][0]), name
         assert _same(kept[name][1:], fresh[name][1:]), name
@@ -443,34 +449,34 @@ def test_child_of_a_pretrained_parent_is_the_fresh_network_but_its_shared_weight
 
 def test_frozen_shared_weights_do_not_move_and_the_parent_is_checked():
     parent_cfg = tiny("exc")
-    parent = core.train(parent_cfg, progress=False)
+    parent = train.train(parent_cfg, progress=False)
     cfg = tiny("exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg,
                inherit="shared")
-    res = core.train(cfg, progress=False, init_state=parent.model.state_dict())
+    res = train.train(cfg, progress=False, init_state=parent.model.state_dict())
     state, pstate = res.model.state_dict(), parent.model.state_dict()
     for name in SHARED:
         assert _same(state[name], pstate[name]), name
     fresh = build_model(cfg).state_dict()
     assert not _same(state["G"], fresh["G"]) and not _same(state["B"], fresh["B"])
     with pytest.raises(ValueError, match="pass them as init_state"):
-        core.train(cfg, progress=False)
+        train.train(cfg, progress=False)
     with pytest.raises(ValueError, match="init_state is given but config.init_from is None"):
-        core.train(parent_cfg, progress=False, init_state=pstate)
-    other = core.train(tiny("exc", n_rec=6), progress=False).model.state_dict()
+        train.train(parent_cfg, progress=False, init_state=pstate)
+    other = train.train(tiny("exc", n_rec=6), progress=False).model.state_dict()
     with pytest.raises(ValueError, match="init_state: not the weights of a network of "
                                          "config.init_from"):
-        core.train(cfg, progress=False, init_state=other)
+        train.train(cfg, progress=False, init_state=other)
 
 
 def test_a_stage_trains_only_its_task_yet_evaluates_every_task():
     parent_cfg = tiny("exc", max_steps=6)
-    parent = core.train(parent_cfg, progress=False)
+    parent = train.train(parent_cfg, progress=False)
     stage = tiny("exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg,
                  train_tasks=("fdanti",), sampling="error")
-    hist = core.History(stage.tasks, perf=[[0.1, 0.95]], steps=[0])
-    assert {core.training_batch(stage, s, hist)[0] for s in range(40)} == {1}
+    hist = train.History(stage.tasks, perf=[[0.1, 0.95]], steps=[0])
+    assert {train.training_batch(stage, s, hist)[0] for s in range(40)} == {1}
     assert stage.task_weights([0.1, 0.95]).tolist() == [0.0, 1.0]
-    res = core.train(stage, progress=False, init_state=parent.model.state_dict())
+    res = train.train(stage, progress=False, init_state=parent.model.state_dict())
     perf = res.history.perf_array()
     assert perf.shape == (len(res.history.steps), 2)
     state, pstate = res.model.state_dict(), parent.model.state_dict()
@@ -480,8 +486,8 @@ def test_a_stage_trains_only_its_task_yet_evaluates_every_task():
     # shared weights and task 1's parameters unchanged: task 1 performs exactly as after stage 1
     assert (perf[:, 0] == parent.history.perf[-1][0]).all()
     # the stopping rule looks at the trained task only
-    done = core.History(stage.tasks, perf=[[0.0, 0.95]], steps=[0])
-    assert core.at_criterion(done, stage) and not core.at_criterion(done, stage.replace(
+    done = train.History(stage.tasks, perf=[[0.0, 0.95]], steps=[0])
+    assert train.at_criterion(done, stage) and not train.at_criterion(done, stage.replace(
         train_tasks=None))
 
 
@@ -621,11 +627,11 @@ def test_chains_train_in_rounds_once_then_load(store, spies, capsys):
     row = table[(table.backbone == "seq_modulation") & (table.K == 3)].iloc[0]
     assert row.trained_tasks == "delaygo" and row.parent_K == 2
     assert row.tasks == "fdgo,fdanti,delaygo"
-    fg = A.forgetting(table)
+    fg = packing_analysis.forgetting(table)
     mod = fg.per_seed[fg.per_seed.backbone == "seq_modulation"]
     assert (mod.forgetting.dropna() == 0).all() and len(mod) == 3
     assert "the largest change of an earlier task's performance over all stages and seeds is 0" \
-        in A.forgetting_text(fg)
+        in packing_analysis.forgetting_text(fg)
     # the single-network entry point loads the same networks
     res = packing.load_or_train_chain(spec.config("seq_finetune", "none", 8, 3, 0))
     assert len(spies["fresh"]) == 2 and len(spies["child"]) == 7
@@ -692,7 +698,7 @@ def seq_table() -> pd.DataFrame:
 
 
 def test_forgetting_on_constructed_histories():
-    fg = A.forgetting(seq_table())
+    fg = packing_analysis.forgetting(seq_table())
     ps = fg.per_seed.set_index(["seed", "stage"])
     assert ps.loc[(0, 2), "forgetting"] == pytest.approx(0.5)
     assert ps.loc[(0, 3), "forgetting"] == pytest.approx(((1 - 0.2) + (1 - 0.6)) / 2)
@@ -708,15 +714,15 @@ def test_forgetting_on_constructed_histories():
     assert c.perf.tolist() == pytest.approx([0.95, 0.6, 0.3]) and (c.n == 2).all()
     h = fg.held.iloc[0]
     assert h.held == 1 and h.stages == 3  # seed 0: stage 1 only; seed 1: stage 1 too
-    text = A.forgetting_text(fg)
+    text = packing_analysis.forgetting_text(fg)
     assert "*fine-tuning*, N = 8, after stage 3 (delaygo)" in text
     assert "forgetting 0.46 ± 1.75" in text
-    for fig in (plots.forgetting_curves(fg), plots.stage_summary(fg)):
+    for fig in (packing_plots.forgetting_curves(fg), packing_plots.stage_summary(fg)):
         assert isinstance(fig, Figure)
     with pytest.raises(ValueError, match="column 'tasks' is missing"):
-        A.forgetting(seq_table().drop(columns="tasks"))
-    empty = A.forgetting(synth({("exc", 16): [2]}))
-    assert A.forgetting_text(empty) == "*(the sequential arm was not run)*"
+        packing_analysis.forgetting(seq_table().drop(columns="tasks"))
+    empty = packing_analysis.forgetting(synth({("exc", 16): [2]}))
+    assert packing_analysis.forgetting_text(empty) == "*(the sequential arm was not run)*"
 
 
 def test_pretrained_against_random_is_paired_over_seeds():
@@ -729,7 +735,7 @@ def test_pretrained_against_random_is_paired_over_seeds():
     pre["parent_K"] = 2
     pre["trials_to_criterion"] = [1000.0, 3000.0, np.nan, np.nan, np.nan, np.nan]
     t = pd.concat([pre, rnd, bb], ignore_index=True)
-    cmp = A.pretrained_vs_random(t).set_index("variant")
+    cmp = packing_analysis.pretrained_vs_random(t).set_index("variant")
     e = cmp.loc["exc"]
     assert e.pretrained == pytest.approx((6 + 6 + 3) / 3) and e.random == pytest.approx(1.0)
     assert e["diff"] == pytest.approx(4.0) and e.pairs == 3
@@ -738,12 +744,14 @@ def test_pretrained_against_random_is_paired_over_seeds():
     assert e.ttc_pretrained == 2000 and e.ttc_pretrained_n == 2
     assert cmp.loc["syn_prepost", "diff"] == pytest.approx(2.0)  # 3 vs 1 tasks in every seed
     assert np.allclose(cmp.p_holm, holm(cmp.p.to_numpy()))
-    text = A.pretrained_text(A.pretrained_vs_random(t))
+    text = packing_analysis.pretrained_text(packing_analysis.pretrained_vs_random(t))
     assert "first 2 tasks" in text and "`exc` 5.0 ± 4.3 (random backbone 1.0 ± 0.0" in text
     assert "Every task learned in at least one seed: `exc`; never: `syn_prepost`." in text
     assert "`exc` 2,000 trials at N = 64, K = 6 (2 of 3 seeds)" in text
-    assert isinstance(plots.pretrained_vs_random(t, A.pretrained_vs_random(t)), Figure)
-    assert A.pretrained_text(A.pretrained_vs_random(synth({("exc", 16): [2]}))) == \
+    pretrained = packing_analysis.pretrained_vs_random(t)
+    assert isinstance(packing_plots.pretrained_vs_random(t, pretrained), Figure)
+    unrun = packing_analysis.pretrained_vs_random(synth({("exc", 16): [2]}))
+    assert packing_analysis.pretrained_text(unrun) == \
         "*(the pretrained-backbone arm was not run)*"
 
 

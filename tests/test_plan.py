@@ -13,7 +13,7 @@ import yaml
 from papermill.cli import _resolve_type
 from papermill.translators import PythonTranslator
 
-import lib.core.train
+from lib.core import train
 from lib import artifacts
 from lib.core.train import TrainConfig
 from lib.experiments import CHAPTER_SCHEMAS, ambiguity, battery, calibration, chapter_params, plan
@@ -105,13 +105,13 @@ def store(tmp_path, monkeypatch):
 def trains(monkeypatch):
     """Every call of the training loop, recorded (and still run)."""
     calls = []
-    real = lib.core.train.train
+    real = train.train
 
     def spy(*args, **kwargs):
         calls.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(lib.core.train, "train", spy)
+    monkeypatch.setattr(train, "train", spy)
     monkeypatch.setattr(runner, "train", spy)
     return calls
 
@@ -256,8 +256,8 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
         packing=(kw["backend"], kw["address"])))
     monkeypatch.setattr(cli.learning, "run_learning", lambda spec, **kw: calls.update(
         learning=(kw["backend"], kw["address"])))
-    for module, phase in ((cli.ambiguity, "run_ambiguity"), (cli.dynamics, "run_dynamics"),
-                          (cli.battery, "run_arm")):
+    for module, phase in ((cli.ambiguity, "run_ambiguity"),
+                          (cli.dynamics_experiment, "run_dynamics"), (cli.battery, "run_arm")):
         monkeypatch.setattr(module, phase, lambda *a, **k: {})
     monkeypatch.setattr(cli, "build_plan", lambda *a, **k: plan.Plan([]))
     assert cli.main(["--profile", "smoke", "--backend", "ray", "--address", "auto",

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib.analysis import battery as claims
+from lib.analysis import battery as battery_analysis
 from lib.analysis import provenance, summary
-from lib.analysis import verdicts as V
-from lib.plots import verdicts as forest_plot
+from lib.analysis import verdicts
+from lib.plots import verdicts as verdicts_plots
 from lib.experiments import battery
 
 REPO = Path(__file__).resolve().parents[1]
@@ -61,10 +61,10 @@ def _bars(exc_removed: float, syn_removed: float, frozen: float = 1.0) -> dict:
     (0.1, 0.1, "division of labour"),
     (0.97, 0.97, "redundant, not complementary")])
 def test_ablation_text_follows_the_numbers(exc, syn, meaning):
-    text = claims.ablation_text(_bars(exc, syn), ("fdgo", "fdanti"))
+    text = battery_analysis.ablation_text(_bars(exc, syn), ("fdgo", "fdanti"))
     assert meaning in text and "C5" in text
     assert "not a limit of the unused one" in text  # both frozen hybrids learn every task
-    text = claims.ablation_text(_bars(exc, syn, frozen=0.5), ("fdgo", "fdanti"))
+    text = battery_analysis.ablation_text(_bars(exc, syn, frozen=0.5), ("fdgo", "fdanti"))
     assert "not a limit" not in text
 
 
@@ -83,12 +83,12 @@ def test_forest_rows_hold_every_deciding_comparison(table):
     comps = summary.deciding(table)
     assert comps and all(not c.rule.exploratory for c in comps)
     assert {c.rule.claim for c in comps} <= set(table.index)
-    rows = V.forest_rows(comps)
+    rows = verdicts.forest_rows(comps)
     assert len(rows) == len(comps)
-    fig = forest_plot.forest(rows)
-    assert fig.get_figwidth() == forest_plot.WIDTH_IN
+    fig = verdicts_plots.forest(rows)
+    assert fig.get_figwidth() == verdicts_plots.WIDTH_IN
     with pytest.raises(ValueError, match="columns"):
-        forest_plot.forest(pd.DataFrame({"claim": ["C1"]}))
+        verdicts_plots.forest(pd.DataFrame({"claim": ["C1"]}))
 
 
 def test_profile_line_gives_the_seeds_each_claim_used(table):
@@ -148,7 +148,7 @@ def test_c3_text_states_the_floor_with_three_seeds():
     rows = [{"backbone": "trained", "variant": v, "N": 32, "K": k, "seed": s,
              "n_at_criterion": k if k <= c else k - 1, "all_at_criterion": k <= c}
             for v, c in caps.items() for s in range(3) for k in (2, 4, 6)]
-    v = summary.E3.verdict_c3(pd.DataFrame(rows))
+    v = summary.packing_analysis.verdict_c3(pd.DataFrame(rows))
     assert v["verdict"] == "inconclusive"   # +4 in every seed, but 3 seeds cannot reach 0.05
     text = summary.c3_text(v)
     assert "4 comparisons at N = 32" in text and "+4.0 [+4.0, +4.0]" in text

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from lib.core import train as tr
-from lib.core.train import TrainConfig, train
+from lib.core import tasks as yang_tasks
+from lib.core import train
+from lib.core.train import TrainConfig
 
 TINY = dict(tasks=("fdgo", "fdanti"), n_rec=16, max_steps=12, eval_every=4, eval_trials=16,
             batch_size=16)
@@ -54,47 +55,47 @@ def test_new_options_at_their_default_leave_the_key_unchanged():
 def test_training_context_is_one_hot_by_default_and_a_seeded_mixture_with_train_mix():
     tasks = ("fdgo", "fdanti", "delaygo", "delayanti")
     plain = TrainConfig(mechanism="exc", **(TINY | dict(tasks=tasks)))
-    torch.testing.assert_close(tr.training_context(plain, 2, 5), torch.eye(4)[2].expand(16, 4))
+    torch.testing.assert_close(train.training_context(plain, 2, 5), torch.eye(4)[2].expand(16, 4))
     mixed = TrainConfig(mechanism="exc", train_mix=0.4, **(TINY | dict(tasks=tasks)))
     distractors, weights_seen = set(), []
     for step in range(60):
-        c = tr.training_context(mixed, 1, step)
+        c = train.training_context(mixed, 1, step)
         assert c.shape == (16, 4) and torch.equal(c, c[:1].expand_as(c))  # one mixture per batch
         torch.testing.assert_close(c.sum(1), torch.ones(16))
         others = [j for j in range(4) if j != 1 and c[0, j] > 0]
         assert len(others) <= 1 and 0.6 < c[0, 1] <= 1.0
         distractors.update(others)
         weights_seen.append(1.0 - float(c[0, 1]))
-        assert torch.equal(c, tr.training_context(mixed, 1, step))   # a function of the step
+        assert torch.equal(c, train.training_context(mixed, 1, step))   # a function of the step
     assert distractors == {0, 2, 3}
     assert 0.0 <= min(weights_seen) and max(weights_seen) < 0.4 and np.std(weights_seen) > 0.05
 
 
 def test_mixture_training_runs_and_differs_from_one_hot_training():
-    plain = train(TrainConfig(mechanism="exc", **TINY), progress=False)
-    mixed = train(TrainConfig(mechanism="exc", train_mix=0.45, **TINY), progress=False)
+    plain = train.train(TrainConfig(mechanism="exc", **TINY), progress=False)
+    mixed = train.train(TrainConfig(mechanism="exc", train_mix=0.45, **TINY), progress=False)
     assert np.isfinite(mixed.history.loss[1:]).all()   # loss[0]: the evaluation before step 1
     assert not torch.equal(plain.model.G, mixed.model.G)
     # the shared weights start equal: only the contexts seen in training differ
-    assert torch.equal(tr.build_model(plain.config).W_rec, tr.build_model(mixed.config).W_rec)
+    assert torch.equal(train.build_model(plain.config).W_rec, train.build_model(mixed.config).W_rec)
 
 
 def test_same_seed_same_weights_other_seed_differs():
     cfg = TrainConfig(mechanism="exc", **TINY)
-    a, b = train(cfg, progress=False), train(cfg, progress=False)
+    a, b = train.train(cfg, progress=False), train.train(cfg, progress=False)
     for k, v in weights(a).items():
         assert torch.equal(v, weights(b)[k]), k
     assert a.history.perf == b.history.perf
-    c = train(TrainConfig(mechanism="exc", seed=1, **TINY), progress=False)
+    c = train.train(TrainConfig(mechanism="exc", seed=1, **TINY), progress=False)
     flat = [torch.cat([p.detach().flatten() for p in r.model.parameters()]) for r in (a, c)]
     assert not torch.equal(*flat)
 
 
 def test_interrupted_run_resumes_to_identical_weights(tmp_path, monkeypatch):
     cfg = TrainConfig(mechanism="syn_lowrank", **TINY)
-    full = train(cfg, progress=False)
+    full = train.train(cfg, progress=False)
     ckpt = tmp_path / "run.ckpt"
-    real = tr.T.make_batch
+    real = yang_tasks.make_batch
     calls = {"n": 0}
 
     def dying_make_batch(*a, **k):
@@ -103,13 +104,13 @@ def test_interrupted_run_resumes_to_identical_weights(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(*a, **k)
 
-    monkeypatch.setattr(tr.T, "make_batch", dying_make_batch)
+    monkeypatch.setattr(yang_tasks, "make_batch", dying_make_batch)
     with pytest.raises(KeyboardInterrupt):
-        train(cfg, checkpoint=ckpt, progress=False)
+        train.train(cfg, checkpoint=ckpt, progress=False)
     assert ckpt.exists()
     assert torch.load(ckpt, weights_only=False)["step"] == 4
-    monkeypatch.setattr(tr.T, "make_batch", real)
-    resumed = train(cfg, checkpoint=ckpt, progress=False)
+    monkeypatch.setattr(yang_tasks, "make_batch", real)
+    resumed = train.train(cfg, checkpoint=ckpt, progress=False)
     for k, v in weights(full).items():
         assert torch.equal(v, weights(resumed)[k]), k
     assert resumed.history.steps == full.history.steps
@@ -121,8 +122,8 @@ def test_checkpoint_of_another_config_is_ignored(tmp_path):
     cfg = TrainConfig(mechanism="exc", **TINY)
     torch.save({"config": {"other": 1}, "step": 3}, ckpt)
     with pytest.warns(UserWarning, match="not used"):
-        res = train(cfg, checkpoint=ckpt, progress=False)
-    ref = train(cfg, progress=False)
+        res = train.train(cfg, checkpoint=ckpt, progress=False)
+    ref = train.train(cfg, progress=False)
     for k, v in weights(ref).items():
         assert torch.equal(v, weights(res)[k])
 
@@ -131,15 +132,15 @@ def test_corrupt_checkpoint_restarts_cleanly(tmp_path):
     ckpt = tmp_path / "run.ckpt"
     ckpt.write_bytes(b"not a checkpoint")
     with pytest.warns(UserWarning, match="not used"):
-        train(TrainConfig(mechanism="exc", **TINY), checkpoint=ckpt, progress=False)
+        train.train(TrainConfig(mechanism="exc", **TINY), checkpoint=ckpt, progress=False)
 
 
 @pytest.mark.parametrize("trainable, frozen", [("modulation", "shared"), ("freeze_exc", "exc"),
                                                ("freeze_syn", "syn")])
 def test_frozen_parameters_do_not_move(trainable, frozen):
     cfg = TrainConfig(mechanism="hybrid", trainable=trainable, **TINY)
-    init = tr.build_model(cfg)
-    res = train(cfg, progress=False)
+    init = train.build_model(cfg)
+    res = train.train(cfg, progress=False)
     fixed = (init.shared_parameters() if frozen == "shared"
              else init.modulation_parameters(frozen))
     names = {id(p): n for n, p in init.named_parameters()}
@@ -152,22 +153,22 @@ def test_frozen_parameters_do_not_move(trainable, frozen):
 
 def test_modulation_only_needs_modulation():
     with pytest.raises(ValueError, match="no modulation"):
-        tr.trainable_parameters(tr.build_model(TrainConfig(mechanism="none", **TINY)),
-                                "modulation")
+        train.trainable_parameters(train.build_model(TrainConfig(mechanism="none", **TINY)),
+                                   "modulation")
 
 
 def test_nan_loss_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(tr, "masked_mse", lambda *a: torch.tensor(float("nan"),
-                                                                  requires_grad=True))
+    monkeypatch.setattr(train, "masked_mse", lambda *a: torch.tensor(float("nan"),
+                                                                     requires_grad=True))
     with pytest.raises(FloatingPointError, match="between steps 0 and 3"):
-        train(TrainConfig(mechanism="exc", **TINY), checkpoint=tmp_path / "c.ckpt",
-              progress=False)
+        train.train(TrainConfig(mechanism="exc", **TINY), checkpoint=tmp_path / "c.ckpt",
+                    progress=False)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_history_trials_to_criterion():
-    h = tr.History(("a", "b"), steps=[0, 10, 20], trials=[0, 640, 1280], loss=[0, 1, 1],
-                   perf=[[0.1, 0.0], [0.95, 0.5], [0.97, 0.8]])
+    h = train.History(("a", "b"), steps=[0, 10, 20], trials=[0, 640, 1280], loss=[0, 1, 1],
+                      perf=[[0.1, 0.0], [0.95, 0.5], [0.97, 0.8]])
     np.testing.assert_array_equal(h.trials_to_criterion(0.9), [640, np.nan])
 
 
@@ -182,7 +183,7 @@ def test_network_really_learns_go_anti(mechanism):
     torch.set_num_threads(1)
     cfg = TrainConfig(mechanism=mechanism, tasks=("fdgo", "fdanti"), n_rec=64, max_steps=3000,
                       eval_every=100, eval_trials=128, seed=0)
-    res = train(cfg, progress=False)
+    res = train.train(cfg, progress=False)
     loss = np.array(res.history.loss[1:])
     assert loss[-1] < 0.5 * loss[0], "the loss must fall"
     assert min(res.history.perf[-1]) >= 0.9, res.history.perf[-1]
@@ -197,16 +198,16 @@ def test_fused_recurrence_trains_as_the_autograd_loop(mechanism):
                          batch_size=16)
     runs = []
     for fused in (False, True):
-        model = tr.build_model(config)
+        model = train.build_model(config)
         model.fused = fused
-        params = tr.trainable_parameters(model, config.trainable)
-        opt = tr.make_optimizer(params, config.lr, torch.device("cpu"))
-        history = tr.History(config.tasks)
-        losses = [tr.train_step(model, opt, params, config, s, history, torch.device("cpu"))
+        params = train.trainable_parameters(model, config.trainable)
+        opt = train.make_optimizer(params, config.lr, torch.device("cpu"))
+        history = train.History(config.tasks)
+        losses = [train.train_step(model, opt, params, config, s, history, torch.device("cpu"))
                   for s in range(30)]
         runs.append((torch.stack(losses), model.state_dict()))
     (loss0, state0), (loss1, state1) = runs
     torch.testing.assert_close(loss1, loss0, rtol=1e-4, atol=1e-7)
-    assert not torch.equal(state0["W_rec"], tr.build_model(config).W_rec)  # it did train
+    assert not torch.equal(state0["W_rec"], train.build_model(config).W_rec)  # it did train
     for name in state0:
         torch.testing.assert_close(state1[name], state0[name], rtol=1e-4, atol=1e-6, msg=name)

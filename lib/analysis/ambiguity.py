@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.analysis import verdicts as V
+from lib.analysis import verdicts
 from lib.analysis.common import CRITERION, MATCHED, perf_table, seeds_of
 from lib.analysis.stats import fmt, mean_ci, paired
 from lib.core.metrics import TOLERANCE
@@ -429,7 +429,7 @@ COMPARISON_COLUMNS = ["diff", "lo", "hi", "p", "n", "units", "p_holm", "verdict"
 """Columns of a check's comparison (:func:`control_comparisons`, :func:`arm_effects`)."""
 
 
-def _check_row(c: V.Comparison) -> dict:
+def _check_row(c: verdicts.Comparison) -> dict:
     return {"diff": c.mean, "lo": c.ci95[0], "hi": c.ci95[1], "p": c.p, "n": c.n_seeds,
             "units": c.n_units, "p_holm": c.p_holm, "verdict": c.verdict,
             "differs": c.verdict == "differ"}
@@ -454,13 +454,13 @@ def control_comparisons(nets: dict, probes: dict, criterion: float = CRITERION) 
     for control, variant in CONTROLS.items():
         if not (seeds_of(nets, control) and seeds_of(nets, variant)):
             continue
-        comps.append(V.compare(perf_table(nets, control), perf_table(nets, variant),
-                               V.RULES["C2.control.final_perf"], control, variant))
-        comps.append(V.compare(auc_table(probes, control, criterion),
-                               auc_table(probes, variant, criterion),
-                               V.RULES["C2.control.mixture_auc"], control, variant))
+        comps.append(verdicts.compare(perf_table(nets, control), perf_table(nets, variant),
+                                      verdicts.RULES["C2.control.final_perf"], control, variant))
+        comps.append(verdicts.compare(auc_table(probes, control, criterion),
+                                      auc_table(probes, variant, criterion),
+                               verdicts.RULES["C2.control.mixture_auc"], control, variant))
         keys += [(control, variant, m) for m in CONTROL_MEASURES]
-    V.decide(comps)
+    verdicts.decide(comps)
     rows = [{"control": k[0], "variant": k[1], "measure": k[2], **_check_row(c)}
             for k, c in zip(keys, comps)]
     return pd.DataFrame(rows, columns=["control", "variant", "measure", *COMPARISON_COLUMNS])
@@ -487,11 +487,12 @@ def arm_effects(standard: dict, arm_probes: dict, arm: str,
         if arm == "equalised" and lab == EQUALISE_TO:
             continue   # the reference: its equalised networks are its standard ones
         if any(l == lab for l, _ in arm_probes) and any(l == lab for l, _ in standard):
-            comps.append(V.compare(auc_table(merged, arm_label(lab, arm), criterion),
-                                   auc_table(merged, lab, criterion),
-                                   V.RULES[f"C2.arm_effect.{arm}"], arm_label(lab, arm), lab))
+            comps.append(verdicts.compare(auc_table(merged, arm_label(lab, arm), criterion),
+                                          auc_table(merged, lab, criterion),
+                                   verdicts.RULES[f"C2.arm_effect.{arm}"], arm_label(lab, arm),
+                                   lab))
             labels.append(lab)
-    V.decide(comps)
+    verdicts.decide(comps)
     return pd.DataFrame([{"variant": lab, **_check_row(c)} for lab, c in zip(labels, comps)],
                         columns=["variant", *COMPARISON_COLUMNS])
 
@@ -517,7 +518,7 @@ def _differs_word(row) -> str:
 
 def _row_diff(row) -> str:
     return (f"{row['diff']:+.3f} [{row['lo']:+.3f}, {row['hi']:+.3f}], Holm "
-            f"{V.format_p(row['p_holm'], int(row['n']))}, {int(row['n'])} paired seeds, "
+            f"{verdicts.format_p(row['p_holm'], int(row['n']))}, {int(row['n'])} paired seeds, "
             f"{int(row['units'])} units")
 
 
@@ -616,8 +617,8 @@ def probe_scores(res: dict, measure: str, criterion: float = CRITERION,
     """One network's score per unit on a C2 measure (:data:`lib.analysis.verdicts.C2_MEASURES`):
     per task, or per ordered pair "a→b" (a's trials, b the intruding or switched-to task); nan
     where the unit's task is not at criterion on clean context (or the probe is undefined)."""
-    if measure not in V.C2_MEASURES:
-        raise ValueError(f"measure: got {measure!r}; allowed: {', '.join(V.C2_MEASURES)}")
+    if measure not in verdicts.C2_MEASURES:
+        raise ValueError(f"measure: got {measure!r}; allowed: {', '.join(verdicts.C2_MEASURES)}")
     if scoring not in SCORINGS:
         raise ValueError(f"scoring: got {scoring!r}; allowed: {', '.join(SCORINGS)}")
     tasks = list(res["tasks"])
@@ -663,20 +664,20 @@ def _labels(probes: dict) -> set:
 
 
 def c2_comparisons(probes: dict, criterion: float = CRITERION, pairs=MATCHED,
-                   scoring: str = "AUC") -> list[V.Comparison]:
+                   scoring: str = "AUC") -> list[verdicts.Comparison]:
     """Every matched pair of ``pairs`` present in ``probes`` on every C2 measure, a − b on the
     units every network of both learned, through the engine, decided (Holm over the whole C2
     family)."""
     present = _labels(probes)
     comps = []
-    for name in V.C2_MEASURES:
-        rule = V.RULES[f"C2.{name}"]
+    for name in verdicts.C2_MEASURES:
+        rule = verdicts.RULES[f"C2.{name}"]
         for a, b in pairs:
             if a in present and b in present:
-                comps.append(V.compare(probe_table(probes, a, name, criterion, scoring),
-                                       probe_table(probes, b, name, criterion, scoring),
-                                       rule, a, b))
-    return V.decide(comps)
+                comps.append(verdicts.compare(probe_table(probes, a, name, criterion, scoring),
+                                              probe_table(probes, b, name, criterion, scoring),
+                                              rule, a, b))
+    return verdicts.decide(comps)
 
 
 C2_RULE = (
@@ -736,9 +737,9 @@ def c2_multiverse(probes: dict, arm_probes: dict[str, dict] | None = None) -> pd
     def run(criterion, pairs, scoring, arm):
         return verdict_c2(arms[arm], criterion, C2_PAIR_SETS[pairs], scoring)
 
-    return V.multiverse(run, {"criterion": [CRITERION, 0.85, 0.95],
-                              "pairs": list(C2_PAIR_SETS), "scoring": list(SCORINGS),
-                              "arm": list(arms)})
+    return verdicts.multiverse(run, {"criterion": [CRITERION, 0.85, 0.95],
+                                     "pairs": list(C2_PAIR_SETS), "scoring": list(SCORINGS),
+                                     "arm": list(arms)})
 
 
 def c2_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
@@ -752,16 +753,17 @@ def c2_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
               "unaffected), mean over the units (tasks or ordered task pairs) both variants "
               "learned in every seed; mean difference with its 95% t interval over seeds; "
               "Holm-adjusted exact p over the whole family."]
-    floor = V.floor_text(v["comparisons"])
-    lines += ["", *([floor] if floor else []), V.power_text(v["comparisons"])]
+    floor = verdicts.floor_text(v["comparisons"])
+    lines += ["", *([floor] if floor else []), verdicts.power_text(v["comparisons"])]
     if multiverse is not None and len(multiverse):
-        lines.append(V.agreement_text(multiverse, "criterion 0.85/0.9/0.95, all matched pairs or "
-                                      "the 2N ones, AUC or the harshest level, training arm"))
-    loo = [V.leave_one_out(c) for c in v["comparisons"] if c.tested]
+        lines.append(verdicts.agreement_text(multiverse, "criterion 0.85/0.9/0.95, all matched "
+                                             "pairs or the 2N ones, AUC or the harshest level, "
+                                             "training arm"))
+    loo = [verdicts.leave_one_out(c) for c in v["comparisons"] if c.tested]
     if loo and sum(n for _, n in loo):
         lines.append(f"Seed subsets: leaving out one seed at a time keeps the direction of "
                      f"{sum(k for k, _ in loo)} of {sum(n for _, n in loo)} differences.")
     rule = next(iter(c.rule for c in v["comparisons"]), None)
-    lines += ["", f"Rule: {C2_RULE}"] + ([f"Registry: {V.rule_text(rule)} (one rule per probe "
-                                          "measure, same SESOI)."] if rule else [])
+    lines += ["", f"Rule: {C2_RULE}"] + ([f"Registry: {verdicts.rule_text(rule)} (one rule per "
+                                          "probe measure, same SESOI)."] if rule else [])
     return "\n".join(lines)

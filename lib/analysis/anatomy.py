@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.metrics import popvec
 from lib.core.model import MECHANISMS, ModulatedRNN
 
@@ -100,7 +100,7 @@ def init_equivalence(n_rec: int, tasks: Sequence[str], rank: int = 1, seed: int 
     tasks = tuple(tasks)
     rng = np.random.default_rng(trial_seed)
     K = len(tasks)
-    inputs = [(torch.from_numpy(T.make_batch(t, 1, rng, noise=False).x),
+    inputs = [(torch.from_numpy(yang_tasks.make_batch(t, 1, rng, noise=False).x),
                torch.as_tensor(rng.dirichlet(np.ones(K))[None], dtype=torch.float32))
               for t in tasks]
 
@@ -144,7 +144,7 @@ def rule_input_equivalence(n_rec: int, tasks: Sequence[str], seed: int = 0,
     rng = np.random.default_rng(trial_seed)
     worst = 0.0
     for k, task in enumerate(tasks):
-        x = torch.from_numpy(T.make_batch(task, 1, rng, noise=False).x)
+        x = torch.from_numpy(yang_tasks.make_batch(task, 1, rng, noise=False).x)
         e = _unit(K, k)
         rule = e.expand(x.shape[0], 1, K)
         y, _ = net(x, e[None], noise=False)
@@ -195,7 +195,8 @@ def mixture_path(model: ModulatedRNN, i: int, j: int, ls: Sequence[float]) -> pd
 
 
 @torch.no_grad()
-def mixture_outputs(model: ModulatedRNN, batch: T.Batch, i: int, j: int, ls: Sequence[float],
+def mixture_outputs(model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int,
+                    ls: Sequence[float],
                     trial: int = 0, task_j: str | None = None) -> dict:
     """One trial of ``batch`` run under every mixture ``c(l) = (1 - l) e_i + l e_j`` at once.
 
@@ -214,14 +215,14 @@ def mixture_outputs(model: ModulatedRNN, batch: T.Batch, i: int, j: int, ls: Seq
     y, _ = model(x, c, noise=False)
     y = y.permute(1, 0, 2).numpy()
     target = float(batch.y_loc[-1, trial])
-    other = T.target_under(batch.conditions, task_j) if task_j is not None else None
+    other = yang_tasks.target_under(batch.conditions, task_j) if task_j is not None else None
     target_j = float(other[trial]) if other is not None and other[trial] >= 0 else None
     return {"ls": ls, "y": y, "fixation": y[:, -1, 0], "angle": popvec(y[:, -1, 1:]),
             "target": target, "target_j": target_j}
 
 
 @torch.no_grad()
-def time_varying(model: ModulatedRNN, batch: T.Batch, i: int, j: int, t_switch: int,
+def time_varying(model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int, t_switch: int,
                  trial: int = 0) -> dict:
     """A mid-trial context switch, and two consistency checks of the (T, B, K) context path.
 

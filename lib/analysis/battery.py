@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.analysis import verdicts as V
+from lib.analysis import verdicts
 from lib.analysis.common import (CRITERION, FAMILIES, MATCHED, budget, final_perf, perf_table,
                                  seeds_of)
 from lib.analysis.stats import mean_ci
@@ -134,8 +134,9 @@ C1_RULE = (
     "a variant of each family or a task that needs context.")
 """The C1 rule as printed in the chapter; :func:`verdict_c1` applies exactly this."""
 
-C1_VARIANT_SETS = {"all": V.C1_VARIANTS,
-                   "matched": tuple(v for v in V.C1_VARIANTS if any(v in p for p in MATCHED))}
+C1_VARIANT_SETS = {"all": verdicts.C1_VARIANTS,
+                   "matched": tuple(v for v in verdicts.C1_VARIANTS
+                                    if any(v in p for p in MATCHED))}
 """The variant sets C1 can be judged on: every context-carrying single-pathway variant (the
 rule's), or only those of the matched-budget pairs (a specification check)."""
 
@@ -170,9 +171,9 @@ def c1_per_task(nets: dict, criterion: float = CRITERION) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("task")
 
 
-def c1_comparisons(nets: dict, criterion: float = CRITERION, variants=V.C1_VARIANTS,
+def c1_comparisons(nets: dict, criterion: float = CRITERION, variants=verdicts.C1_VARIANTS,
                    measure: str = "final performance", floor_nets: dict | None = None
-                   ) -> list[V.Comparison]:
+                   ) -> list[verdicts.Comparison]:
     """Each variant of ``variants`` present in ``nets`` minus `none` (from ``floor_nets``,
     default ``nets``) on ``measure`` (:data:`C1_MEASURES`) over the tasks that need context,
     through the engine, decided (each its own family)."""
@@ -186,14 +187,15 @@ def c1_comparisons(nets: dict, criterion: float = CRITERION, variants=V.C1_VARIA
     for v in variants:
         if not seeds_of(nets, v):
             continue
-        rule = V.RULES[f"C1.perf_vs_none.{v}"]
+        rule = verdicts.RULES[f"C1.perf_vs_none.{v}"]
         if at is not None:
-            rule = V.with_rule(rule, measure="fraction of the tasks that need context at criterion")
-        comps.append(V.compare(perf_table(nets, v, at)[tasks], floor, rule, v, "none"))
-    return V.decide(comps)
+            rule = verdicts.with_rule(
+                rule, measure="fraction of the tasks that need context at criterion")
+        comps.append(verdicts.compare(perf_table(nets, v, at)[tasks], floor, rule, v, "none"))
+    return verdicts.decide(comps)
 
 
-def _family_status(comps: list[V.Comparison]) -> str:
+def _family_status(comps: list[verdicts.Comparison]) -> str:
     beats = [c.verdict == "differ" and c.mean > 0 for c in comps]
     adds_nothing = [c.verdict == "equivalent" or (c.verdict == "differ" and c.mean < 0)
                     for c in comps]
@@ -206,7 +208,7 @@ def _family_status(comps: list[V.Comparison]) -> str:
     return "unclear"
 
 
-def verdict_c1(nets: dict, criterion: float = CRITERION, variants=V.C1_VARIANTS,
+def verdict_c1(nets: dict, criterion: float = CRITERION, variants=verdicts.C1_VARIANTS,
                measure: str = "final performance", floor_nets: dict | None = None) -> dict:
     """C1: both pathways can carry task identity, by :data:`C1_RULE`. Returns ``verdict``,
     ``comparisons`` (engine Comparisons, one per variant), ``families`` (family -> status),
@@ -249,9 +251,9 @@ def c1_multiverse(nets: dict, arm_nets: dict[str, dict] | None = None) -> pd.Dat
         return verdict_c1(arms[arm], criterion, C1_VARIANT_SETS[variants], measure,
                           floor_nets=nets)
 
-    return V.multiverse(run, {"criterion": [CRITERION, 0.85, 0.95],
-                              "variants": list(C1_VARIANT_SETS), "measure": list(C1_MEASURES),
-                              "arm": list(arms)})
+    return verdicts.multiverse(run, {"criterion": [CRITERION, 0.85, 0.95],
+                                     "variants": list(C1_VARIANT_SETS),
+                                     "measure": list(C1_MEASURES), "arm": list(arms)})
 
 
 def c1_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
@@ -267,18 +269,18 @@ def c1_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
     lines += [f"* {c.text()}" for c in v["comparisons"]]
     lines += ["", "Each line: variant − `none`, mean over the tasks that need context, mean "
               "difference and 95% t interval over seeds, exact sign-flip p.",
-              "", V.power_text(v["comparisons"])]
+              "", verdicts.power_text(v["comparisons"])]
     if multiverse is not None and len(multiverse):
-        lines.append(V.agreement_text(multiverse, "criterion 0.85/0.9/0.95, every or only the "
-                                      "matched variants, final performance or tasks at "
-                                      "criterion, training arm"))
-    loo = [V.leave_one_out(c) for c in v["comparisons"] if c.tested]
+        lines.append(verdicts.agreement_text(multiverse, "criterion 0.85/0.9/0.95, every or only "
+                                             "the matched variants, final performance or tasks at "
+                                             "criterion, training arm"))
+    loo = [verdicts.leave_one_out(c) for c in v["comparisons"] if c.tested]
     if loo and sum(n for _, n in loo):
         lines.append(f"Seed subsets: leaving out one seed at a time keeps the direction of "
                      f"{sum(k for k, _ in loo)} of {sum(n for _, n in loo)} differences.")
     rule = v["comparisons"][0].rule if v["comparisons"] else None
-    lines += ["", f"Rule: {C1_RULE}"] + ([f"Registry: {V.rule_text(rule)} (one such rule per "
-                                          "variant)."] if rule else [])
+    lines += ["", f"Rule: {C1_RULE}"] + ([f"Registry: {verdicts.rule_text(rule)} (one such rule "
+                                          "per variant)."] if rule else [])
     return "\n".join(lines)
 
 

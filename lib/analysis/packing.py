@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lib.analysis import verdicts as V
+from lib.analysis import verdicts
 from lib.analysis.common import ALPHA, CRITERION
 from lib.analysis.stats import fmt, holm, mean_ci, paired
 
@@ -144,7 +144,7 @@ def _tested(cap: Capacity, variant: str, n: int) -> bool:
 
 def c3_comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS,
                    measures=tuple(MEASURES), cap: Capacity | None = None
-                   ) -> list[V.Comparison]:
+                   ) -> list[verdicts.Comparison]:
     """C3's matched comparisons in one arm through the engine, decided: at each N, each pair of
     ``pairs`` on each of ``measures`` (a - b, one unit: that N), paired over seeds. A comparison
     whose cells are not both tested is *not tested* (outside Holm's family). ``spec["N"]``: the
@@ -162,15 +162,15 @@ def c3_comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS
                           for x in (a, b))
                 if not tested:
                     va.loc[:, :] = np.nan
-                c = V.compare(va, vb, V.RULES[f"C3.{measure}"], a, b)
+                c = verdicts.compare(va, vb, verdicts.RULES[f"C3.{measure}"], a, b)
                 if not tested:
                     c.note = "a cell is not tested"
                 c.spec = {"N": int(n), "measure_key": measure}
                 comps.append(c)
-    return V.decide(comps)
+    return verdicts.decide(comps)
 
 
-def _comparison_table(comps: list[V.Comparison]) -> pd.DataFrame:
+def _comparison_table(comps: list[verdicts.Comparison]) -> pd.DataFrame:
     rows = [{"N": c.spec["N"], "a": c.a, "b": c.b, "measure": c.spec["measure_key"],
              "tested": c.tested, "diff": c.mean, "lo": c.ci95[0], "hi": c.ci95[1], "p": c.p,
              "p_tost": c.p_tost, "n": c.n_seeds, "p_holm": c.p_holm,
@@ -267,16 +267,16 @@ def c3_multiverse(table: pd.DataFrame) -> pd.DataFrame:
     def run(pairs, measures, arm):
         return verdict_c3(table, arm, pair_sets[pairs], measure_sets[measures], cap)
 
-    return V.multiverse(run, {"pairs": list(pair_sets), "measures": list(measure_sets),
-                              "arm": arms})
+    return verdicts.multiverse(run, {"pairs": list(pair_sets), "measures": list(measure_sets),
+                                     "arm": arms})
 
 
-def _cmp_text(c: V.Comparison) -> str:
+def _cmp_text(c: verdicts.Comparison) -> str:
     if not c.tested:
         why = c.note or "a cell is not tested"
         return f"`{c.a}` − `{c.b}` on {c.rule.measure}: not compared ({why})"
     return (f"`{c.a}` − `{c.b}` on {c.rule.measure}: {c.mean:+.2f} [{c.ci95[0]:+.2f}, "
-            f"{c.ci95[1]:+.2f}] tasks, Holm {V.format_p(c.p_holm, c.n_seeds)} ({c.n_seeds} "
+            f"{c.ci95[1]:+.2f}] tasks, Holm {verdicts.format_p(c.p_holm, c.n_seeds)} ({c.n_seeds} "
             f"paired seeds) → {c.verdict}")
 
 
@@ -346,14 +346,14 @@ def c3_markdown(v: dict, table: pd.DataFrame | None = None,
         lines.append("Cells not tested (even the smallest K failed in every seed): "
                      + ", ".join(f"`{lab}` at N = {n}" for lab, n in v["not_tested_cells"])
                      + ".")
-    floor = V.floor_text(comps)
-    lines += ["", *([floor] if floor else []), V.power_text(comps)]
+    floor = verdicts.floor_text(comps)
+    lines += ["", *([floor] if floor else []), verdicts.power_text(comps)]
     if multiverse is not None and len(multiverse):
-        lines.append(V.agreement_text(multiverse, "both matched pairs or each alone, both "
-                                      "measures or each alone, the packing arms"))
+        lines.append(verdicts.agreement_text(multiverse, "both matched pairs or each alone, both "
+                                             "measures or each alone, the packing arms"))
     lines += ["", f"What it means for the paper: {title_consistency(v, table)}", "",
               f"Rule: {C3_RULE}"]
-    lines += [f"Registry: {V.rule_text(V.RULES[f'C3.{m}'])}." for m in MEASURES]
+    lines += [f"Registry: {verdicts.rule_text(verdicts.RULES[f'C3.{m}'])}." for m in MEASURES]
     return "\n".join(lines)
 
 

@@ -18,13 +18,14 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from lib.analysis import ambiguity as E2
-from lib.analysis import battery as E1
-from lib.analysis import dynamics as E4
-from lib.analysis import packing as E3
+from lib.analysis import ambiguity as ambiguity_analysis
+from lib.analysis import battery as battery_analysis
+from lib.analysis import dynamics as dynamics_analysis
+from lib.analysis import packing as packing_analysis
 from lib.analysis import synergy
-from lib.analysis import verdicts as V
-from lib.experiments import ambiguity, battery, chapter_params, dynamics, learning, packing
+from lib.analysis import verdicts
+from lib.experiments import ambiguity, battery, chapter_params, learning, packing
+from lib.experiments import dynamics as dynamics_experiment
 from lib.experiments import timescales
 
 CLAIMS = {
@@ -54,28 +55,29 @@ def _quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def _largest(comps: list[V.Comparison]) -> V.Comparison | None:
+def _largest(comps: list[verdicts.Comparison]) -> verdicts.Comparison | None:
     """The tested comparison with the largest effect in units of its SESOI."""
     tested = [c for c in comps if c.tested and np.isfinite(c.mean)]
     return max(tested, key=lambda c: abs(c.mean) / c.rule.sesoi) if tested else None
 
 
-def _number(c: V.Comparison, digits: int = 3) -> str:
+def _number(c: verdicts.Comparison, digits: int = 3) -> str:
     return (f"{c.label} {c.mean:+.{digits}f} [{c.ci95[0]:+.{digits}f}, "
             f"{c.ci95[1]:+.{digits}f}]")
 
 
-def _blocked(comps: list[V.Comparison]) -> str:
+def _blocked(comps: list[verdicts.Comparison]) -> str:
     """'With 6 seeds (smallest p 0.0312) and Holm over 30 comparisons no difference can reach
     p < 0.05 (11 seeds needed).' or '' when significance is attainable."""
     tested = [c for c in comps if c.tested]
     if not tested:
         return ""
-    n, m = min(c.n_seeds for c in tested), max(V.family_size(tested, c.rule) for c in tested)
-    if V.min_p(n) * m < V.ALPHA:
+    n, m = min(c.n_seeds for c in tested), max(verdicts.family_size(tested, c.rule) for c in tested)
+    if verdicts.min_p(n) * m < verdicts.ALPHA:
         return ""
-    return (f"With {n} seeds (smallest p {V.min_p(n):.3g}) and Holm over {m} comparisons no "
-            f"difference can reach p < {V.ALPHA} ({V.power_seeds(0.0, 1.0, m=m)} seeds needed).")
+    return (f"With {n} seeds (smallest p {verdicts.min_p(n):.3g}) and Holm over {m} comparisons no "
+            f"difference can reach p < {verdicts.ALPHA} "
+            f"({verdicts.power_seeds(0.0, 1.0, m=m)} seeds needed).")
 
 
 def c1_text(v: dict) -> str:
@@ -87,7 +89,7 @@ def c1_text(v: dict) -> str:
     weakest = min(comps, key=lambda c: c.mean)
     return (f"{len(beat)} of {len(comps)} context-carrying variants beat the context-blind "
             f"`none` on the {len(v['tasks'])} tasks that need context; smallest gain "
-            f"{_number(weakest)}, {V.format_p(weakest.p_holm, weakest.n_seeds)}.")
+            f"{_number(weakest)}, {verdicts.format_p(weakest.p_holm, weakest.n_seeds)}.")
 
 
 def c2_text(v: dict) -> str:
@@ -146,8 +148,8 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
     pack = _quiet(packing.run_packing, packing.packing_spec(P.profile), workers=P.workers,
                   progress=False)
-    dyn = _quiet(dynamics.run_dynamics, battery.variant_networks(nets),
-                 dynamics.DynamicsSpec.from_params(P), workers=P.workers, progress=False)
+    dyn = _quiet(dynamics_experiment.run_dynamics, battery.variant_networks(nets),
+                 dynamics_experiment.DynamicsSpec.from_params(P), workers=P.workers, progress=False)
     T = chapter_params("timescales", P.profile)
     probed = {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
     main = timescales.TimescalesSpec.from_params(T)
@@ -156,14 +158,15 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
                    workers=P.workers, progress=False)
     joint = pd.concat([pack, _quiet(packing.run_packing, packing.hybrid_packing_spec(P.profile),
                                     workers=P.workers, progress=False)])
-    v1, v2, v3 = E1.verdict_c1(nets), E2.verdict_c2(probes), E3.verdict_c3(pack)
-    v4 = E4.c4_verdict(E4.pair_table(dyn, list(spec.variants)))
+    v1, v2 = battery_analysis.verdict_c1(nets), ambiguity_analysis.verdict_c2(probes)
+    v3 = packing_analysis.verdict_c3(pack)
+    v4 = dynamics_analysis.c4_verdict(dynamics_analysis.pair_table(dyn, list(spec.variants)))
     v5 = synergy.c5_verdict(learn, joint, probes, seq[main.tau_fast])
     details = {"C1": v1, "C2": v2, "C3": v3, "C4": v4, "C5": v5}
     comps = {"C1": v1["comparisons"], "C2": v2["comparisons"], "C3": v3["comps"],
              "C4": v4["comparisons"], "C5": [*v5["learning"], *v5["synergy"]]}
     texts = {"C1": c1_text(v1), "C2": c2_text(v2), "C3": c3_text(v3),
-             "C4": E4.c4_summary_text(v4), "C5": synergy.c5_summary_text(v5)}
+             "C4": dynamics_analysis.c4_summary_text(v4), "C5": synergy.c5_summary_text(v5)}
     out = []
     for c, text in CLAIMS.items():
         out.append({"claim": c, "statement": text, "verdict": details[c]["verdict"],
@@ -176,7 +179,7 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     return df
 
 
-def deciding(df: pd.DataFrame) -> list[V.Comparison]:
+def deciding(df: pd.DataFrame) -> list[verdicts.Comparison]:
     """Every comparison of :func:`claims_table` whose rule can decide a verdict (pre-registered),
     in claim order."""
     return [c for cs in df.attrs["comparisons"].values() for c in cs
@@ -273,7 +276,7 @@ def power_table(df: pd.DataFrame) -> pd.DataFrame:
     """Per claim, over its deciding comparisons (:func:`deciding`): how many are adequately
     powered (enough seeds to detect the rule's smallest effect of interest at 80% power, Holm
     over the family, from the observed seed-to-seed spread) and the seeds the others need."""
-    rows = V.power_rows(deciding(df))
+    rows = verdicts.power_rows(deciding(df))
     out = []
     for c in df.index:
         r = rows[rows["claim"] == c]
@@ -307,12 +310,13 @@ def specification_table(df: pd.DataFrame, runs: Runs, arm_nets: dict | None = No
     training arm), and how many of the specifications that could be scored agree with the
     main one. ``arm_nets`` / ``arm_probes``: E1's other training arms (arm -> networks /
     probes), where loaded."""
-    checks = {"C1": (E1.c1_multiverse(runs.nets, arm_nets),
+    checks = {"C1": (battery_analysis.c1_multiverse(runs.nets, arm_nets),
                      "criterion, variant set, measure, training arm"),
-              "C2": (E2.c2_multiverse(runs.probes, arm_probes),
+              "C2": (ambiguity_analysis.c2_multiverse(runs.probes, arm_probes),
                      "criterion, pair set, scoring, training arm"),
-              "C3": (E3.c3_multiverse(df.attrs["pack"]), "pair set, measure, packing arm"),
-              "C4": (E4.c4_multiverse(df.attrs["dyn"], list(runs.spec.variants)),
+              "C3": (packing_analysis.c3_multiverse(df.attrs["pack"]),
+                     "pair set, measure, packing arm"),
+              "C4": (dynamics_analysis.c4_multiverse(df.attrs["dyn"], list(runs.spec.variants)),
                      "criterion, measures, pairs, seeds")}
     rows = []
     for c, (mv, varied) in checks.items():

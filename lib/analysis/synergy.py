@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lib.analysis import timescales as E5
+from lib.analysis import timescales as timescales_analysis
 from lib.analysis.dynamics import power_text
 from lib.analysis.learning import (LEARNING_RULES, SPEED_SESOI_TRIALS as SPEED_SESOI, children,
                                    learning_comparisons, learning_parts, restricted_times)
@@ -84,9 +84,10 @@ SYNERGY_RULES: dict[str, Rule] = {
         preregistered=False, seen=_SEEN_EXPLORATORY)),
     **{m: register(Rule(
         name=f"C5.synergy.{m}", claim="C5", version=1, family=f"C5.synergy.{m}",
-        measure=E5.COSTS[m].split(":")[0], unit="pair", higher_is_better=False,
-        sesoi=E5.COST_SESOI, sesoi_reason="the cost the book treats as recovered (0.05)",
-        preregistered=False, seen=_SEEN_EXPLORATORY)) for m in E5.COSTS},
+        measure=timescales_analysis.COSTS[m].split(":")[0], unit="pair", higher_is_better=False,
+        sesoi=timescales_analysis.COST_SESOI,
+        sesoi_reason="the cost the book treats as recovered (0.05)",
+        preregistered=False, seen=_SEEN_EXPLORATORY)) for m in timescales_analysis.COSTS},
     "capacity": register(Rule(
         name="C5.synergy.capacity", claim="C5", version=2, family="C5.synergy.capacity",
         measure="capacity (largest K with every task at criterion, joint training)",
@@ -160,15 +161,15 @@ def synergy_comparisons(probes: dict | None, results: dict | None,
         have = set().union(*(set(r["assignments"]) for (lab, _), r in results.items()
                              if lab == "hybrid")) if any(k[0] == "hybrid" for k in results) \
             else set()
-        for m in E5.COSTS:
+        for m in timescales_analysis.COSTS:
             for split, parts in SPLIT_PARTS.items():
                 if split not in have:
                     continue
                 for part, course in parts.items():
                     if not any(k[0] == part for k in results):
                         continue
-                    out.append(compare(E5.cost_values(results, "hybrid", split, m),
-                                       E5.cost_values(results, part, course, m),
+                    out.append(compare(timescales_analysis.cost_values(results, "hybrid", split, m),
+                                       timescales_analysis.cost_values(results, part, course, m),
                                        SYNERGY_RULES[m],
                                        f"hybrid, {ASSIGNMENT_NAMES[split]}",
                                        f"{part}, {ASSIGNMENT_NAMES[course]}"))
@@ -313,7 +314,7 @@ def c5_verdict(learn_table: pd.DataFrame | None, packing_table: pd.DataFrame | N
     hybrid's splits, :func:`lib.analysis.timescales.timescale_comparisons`, when ``results``)."""
     learn = learning_comparisons(learn_table) if learn_table is not None else []
     syn = synergy_comparisons(probes, results, learn_table, packing_table)
-    ts = E5.timescale_comparisons(results) if results else []
+    ts = timescales_analysis.timescale_comparisons(results) if results else []
     return {**c5_claim(learn, syn), "learning": learn, "synergy": syn, "timescales": ts}
 
 

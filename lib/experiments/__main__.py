@@ -26,8 +26,9 @@ import time
 
 from lib import artifacts
 from lib.core.params import PROFILES, resolve
-from lib.experiments import (ambiguity, battery, calibration, chapter_params, dynamics, learning,
-                             lesions, packing, plan, sweep, timescales)
+from lib.experiments import (ambiguity, battery, calibration, chapter_params, learning, lesions,
+                             packing, plan, sweep, timescales)
+from lib.experiments import dynamics as dynamics_experiment
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
@@ -103,8 +104,9 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
                                     label=f"[{profile}] E1 and calibration networks"),
                   plan.probe_part(probed, probe, keys, w, force,
                                   label=f"[{profile}] E2 probes"),
-                  dynamics.dynamics_part(variants, dynamics.DynamicsSpec.from_profile(profile),
-                                         w, force, label=f"[{profile}] E4 dynamics"),
+                  dynamics_experiment.dynamics_part(
+                      variants, dynamics_experiment.DynamicsSpec.from_profile(profile),
+                      w, force, label=f"[{profile}] E4 dynamics"),
                   lesions.lesions_part(lesion_networks(variants, profile), lesions.LesionSpec(),
                                        w, force, label=f"[{profile}] E1 lesions and ablations"),
                   *[timescales.timescales_part(e5_networks(variants, labels), tspec, w,
@@ -197,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                                         profile=profile, workers=workers, force=force,
                                         allow_long=True)
         print(f"[{profile}] E4: dynamics analyses", flush=True)
-        dynamics.run_dynamics(battery.variant_networks(nets),
-                              dynamics.DynamicsSpec.from_profile(profile), workers=workers,
-                              force=force, allow_long=True)
+        dynamics_experiment.run_dynamics(battery.variant_networks(nets),
+                                         dynamics_experiment.DynamicsSpec.from_profile(profile),
+                                         workers=workers, force=force, allow_long=True)
         print(f"[{profile}] E1: lesion maps and the hybrid's pathway ablations", flush=True)
         lesions.run_lesions(lesion_networks(nets, profile), lesions.LesionSpec(),
                             workers=workers, force=force, allow_long=True)

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from lib import artifacts
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.train import (History, TrainConfig, build_model, default_device, evaluate,
                             evaluation_batches, make_optimizer, train_step, trainable_parameters)
 
@@ -225,7 +225,7 @@ def train_seconds(config: TrainConfig) -> float:
 
 
 def _epochs(task: str) -> dict:
-    return T.sample_conditions(task, 1, 0).epochs  # the names are the same on every draw
+    return yang_tasks.sample_conditions(task, 1, 0).epochs  # the names are the same on every draw
 
 
 def probe_forwards(tasks: tuple[str, ...], probe: Any) -> int:

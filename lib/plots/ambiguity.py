@@ -10,7 +10,7 @@ from matplotlib.patches import Patch
 
 from lib.experiments.ambiguity import OUTCOMES
 from lib.plots import FONT, FONT_SMALL, MAX_COLS, PER_FIGURE, color, figure, marker, split, style
-from lib.analysis import ambiguity as E2
+from lib.analysis import ambiguity as ambiguity_analysis
 from lib.analysis import claims
 from lib.analysis.stats import mean_ci
 from lib.core.tasks import DISPLAY_NAMES
@@ -147,7 +147,7 @@ def timed_probes(table, labels):
     return fig
 
 
-def outcome_fractions(probes: dict, labels, panel, criterion: float = E2.CRITERION):
+def outcome_fractions(probes: dict, labels, panel, criterion: float = ambiguity_analysis.CRITERION):
     """Rows: variants; columns: panel pairs (trials of the pair's first task i). Outcome
     fractions (correct, collapse, switch, blend) as the intruder's weight l grows, mean over the
     seeds that learned task i (n in the panel; empty where none did). Many variants: a list of
@@ -162,7 +162,8 @@ def _outcome_fractions(probes: dict, labels, panel, criterion: float, part):
     for r, lab in enumerate(labels):
         for col, (a, b) in enumerate(panel):
             ax = axes[r, col]
-            runs = [res for _, res in E2.runs(probes, lab) if E2.learned(res, a, criterion)]
+            runs = [res for _, res in ambiguity_analysis.runs(probes, lab)
+                    if ambiguity_analysis.learned(res, a, criterion)]
             if runs:
                 lam = np.asarray(runs[0]["spec"]["lambdas"])
                 p = _pair_index(runs[0], a, b)
@@ -175,7 +176,8 @@ def _outcome_fractions(probes: dict, labels, panel, criterion: float, part):
                     transform=ax.transAxes, bbox={"fc": "w", "ec": "none", "alpha": 0.7,
                                                   "pad": 1})
             if r == 0:
-                ax.set_title(f"{E2.name(a)} trials (vs {E2.name(b)})")
+                ax.set_title(f"{ambiguity_analysis.name(a)} trials "
+                             f"(vs {ambiguity_analysis.name(b)})")
             if col == 0:
                 ax.set_ylabel(lab, color=color(lab))
             if r == len(labels) - 1:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from lib.analysis import calibration as cal
+from lib.analysis import calibration as calibration_analysis
 from lib.core.tasks import DISPLAY_NAMES
 from lib.plots import FONT, FONT_SMALL, figure
 
@@ -25,7 +25,7 @@ def curves(study: dict, mech: str, tasks, arms, criterion: float = 0.9):
             if not any(m == mech and a == arm and task in r.config.tasks
                        for (m, a, _), r in study.items()):
                 continue
-            trials, perf = cal.task_curves(study, mech, arm, task)
+            trials, perf = calibration_analysis.task_curves(study, mech, arm, task)
             col, ls = ARM_STYLE.get(arm, "k"), "--" if arm in ALONE else "-"
             for p in perf:
                 ax.plot(trials / 1e3, p, color=col, ls=ls, lw=0.6, alpha=0.5)
@@ -44,7 +44,7 @@ SIZE_STYLE = {128: "-", 64: "--"}
 
 
 def tasks_learned(study: dict, criterion: float = 0.9,
-                  n_tasks: int = cal.FULL_BATTERY_LEARNED):
+                  n_tasks: int = calibration_analysis.FULL_BATTERY_LEARNED):
     """The full-battery calibration: how many of the 20 tasks are at criterion at once against
     training trials, one line per network of ``study`` (any keys -> TrainResult) (colour: mechanism; solid N = 128, dashed N = 64);
     dotted: the bar of ``n_tasks`` tasks."""
@@ -52,7 +52,7 @@ def tasks_learned(study: dict, criterion: float = 0.9,
     ax = axes[0, 0]
     for res in study.values():
         mech, seed = res.config.mechanism, res.config.seed
-        trials, count = cal.tasks_at_criterion(res, criterion)
+        trials, count = calibration_analysis.tasks_at_criterion(res, criterion)
         ax.step(trials / 1e6, count, where="post", color=MECHANISM_STYLE.get(mech, "k"),
                 ls=SIZE_STYLE.get(res.config.n_rec, ":"), lw=1.5,
                 label=f"{mech}, N = {res.config.n_rec}, seed {seed}")

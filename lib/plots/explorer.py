@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 
-from lib.analysis import explorer as E6
+from lib.analysis import explorer as explorer_analysis
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES, N_RING
 from lib.plots import FIGURE_WIDTH_IN, FONT, FONT_SMALL, figure, stamp
@@ -21,7 +21,7 @@ TASK_COLORS = ("#0072B2", "#D55E00")
 """Task i and task j of the pair (Okabe-Ito blue and vermillion; also told apart by line style:
 task i dashed, task j dotted)."""
 TASK_STYLES = ("--", ":")
-CRITERION = E6.CRITERION
+CRITERION = explorer_analysis.CRITERION
 NOISE_SLIDER_MAX = 2.0
 """The largest context-noise s.d. the widget's slider offers (E2 probes up to 1)."""
 
@@ -180,10 +180,10 @@ class Explorer:
     NAMES = ("variant", "pair", "lam", "noise", "seed", "trial")
 
     def __init__(self, nets: dict, pairs=None, **values):
-        self.views = E6.Views(nets)
+        self.views = explorer_analysis.Views(nets)
         present = self.views.pairs
         self.pairs = present if pairs is None else [
-            E6.check_pair("pairs", p, present) for p in pairs]
+            explorer_analysis.check_pair("pairs", p, present) for p in pairs]
         if not self.pairs:
             fail("pairs", pairs, "at least one of " + ", ".join(map(str, present)))
         n_trials = next(iter(nets.values())).config.eval_trials
@@ -227,15 +227,16 @@ class Explorer:
         new = {**self.values(), **values}
         if new["variant"] not in self.views.labels:
             fail("variant", new["variant"], "one of " + ", ".join(map(repr, self.views.labels)))
-        new["pair"] = E6.check_pair("pair", new["pair"], self.pairs)
-        new["lam"] = E6.check_unit("lam", new["lam"])
+        new["pair"] = explorer_analysis.check_pair("pair", new["pair"], self.pairs)
+        new["lam"] = explorer_analysis.check_unit("lam", new["lam"])
         noise = new["noise"]
         if isinstance(noise, bool) or not isinstance(noise, (int, float, np.number)) \
                 or not 0 <= noise <= NOISE_SLIDER_MAX:
             fail("noise", noise, f"a number in [0, {NOISE_SLIDER_MAX:g}]")
         if new["seed"] not in self.views.seeds or isinstance(new["seed"], bool):
             fail("seed", new["seed"], "one of " + ", ".join(map(str, self.views.seeds)))
-        new["trial"] = E6.check_trial("trial", new["trial"], self.widgets["trial"].max + 1)
+        new["trial"] = explorer_analysis.check_trial("trial", new["trial"],
+                                                     self.widgets["trial"].max + 1)
         return new
 
     def update(self, **values) -> dict:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from lib.analysis import timescales as E5
+from lib.analysis import timescales as timescales_analysis
 from lib.analysis.stats import mean_ci
 from lib.experiments.timescales import ASSIGNMENT_NAMES, ASSIGNMENTS
 from lib.plots import FIGURE_WIDTH_IN, FONT_SMALL, color, figure, marker
@@ -79,7 +79,7 @@ def switch_curves(results: dict, labels, schedules=("blocked", "interleaved")):
             ax = axes[r, col]
             drawn = False
             for a in _assignments(results, lab):
-                c = _complete(E5.seed_curves(results, lab, a, sched))
+                c = _complete(timescales_analysis.seed_curves(results, lab, a, sched))
                 x = np.arange(c["perf"].shape[1])
                 if drawn is False and len(c["reference"]):
                     ax.plot(x, mean_ci(c["reference"])[0], **REFERENCE_STYLE)
@@ -108,7 +108,7 @@ def error_curves(results: dict, labels):
         ax = axes[0, col]
         drawn = False
         for a in _assignments(results, lab):
-            c = E5.seed_curves(results, lab, a, "error")
+            c = timescales_analysis.seed_curves(results, lab, a, "error")
             x = np.arange(c["perf"].shape[1]) - 1
             if drawn is False and len(c["reference"]):
                 ax.plot(x, mean_ci(c["reference"])[0], **REFERENCE_STYLE)
