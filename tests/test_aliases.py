@@ -70,8 +70,6 @@ def test_the_collector_sees_every_form_of_import():
                                       "lib.analysis.stats": {"stats"}}
 
 
-@pytest.mark.xfail(strict=False, reason="modules of other owners still use several aliases; the "
-                   "coordinator converts them after merging and removes this mark")
 def test_every_module_has_one_alias():
     several = {module: {alias: files for alias, files in aliases.items()}
                for module, aliases in collect().items() if len(aliases) > 1}

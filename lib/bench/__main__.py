@@ -25,7 +25,7 @@ from lib.bench.harness import WARMUP
 from lib.bench.targets import targets, worst_ratio
 from lib.bench.train_path import QUICK_TRAIN, bench_train_throughput, profile_step
 from lib.bench.training import LOWRANK, QUICK_SIZES, SIZES, VARIANTS, bench_training, roofline
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 
 
 def machine_info(threads: int) -> dict:
@@ -66,7 +66,7 @@ def run(threads: int = 1, quick: bool = False, reps: int | None = None,
     """Run every section and return the result (the JSON line's content)."""
     reps = reps if reps is not None else (2 if quick else 5)
     min_rep_s = min_rep_s if min_rep_s is not None else (0.02 if quick else 0.3)
-    tasks = QUICK_TASKS if quick else T.TASKS
+    tasks = QUICK_TASKS if quick else yang_tasks.TASKS
     sizes = QUICK_SIZES if quick else SIZES
     torch.set_num_threads(threads)
     t0, load_before = time.perf_counter(), list(os.getloadavg())

@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from lib.bench.harness import BATCH, time_interleaved
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 
 QUICK_TASKS = ("fdgo", "dm1")
 SEED_CYCLE = 64  # seeds 0..63 cycled by the generator benchmark
@@ -45,12 +45,12 @@ NEUROGYM_ID = {  # our (Yang's) task name -> neurogym's yang19 env id
 def _ours(task: str, noise: bool) -> Callable[[], object]:
     """One ``make_batch`` call per invocation, cycling through seeds 0..SEED_CYCLE-1."""
     seeds = itertools.cycle(range(SEED_CYCLE))
-    return lambda: T.make_batch(task, BATCH, next(seeds), noise=noise)
+    return lambda: yang_tasks.make_batch(task, BATCH, next(seeds), noise=noise)
 
 
 def _mean_length(task: str) -> float:
     """Mean T of our batches over the seed cycle (the batch length the comparison equalises)."""
-    return float(np.mean([T.make_batch(task, BATCH, s, noise=False).conditions.tdim
+    return float(np.mean([yang_tasks.make_batch(task, BATCH, s, noise=False).conditions.tdim
                           for s in range(SEED_CYCLE)]))
 
 
@@ -69,7 +69,7 @@ def _neurogym_dataset(ngym, task: str, seq_len: int):
     """neurogym's Dataset for ``task`` at dt = 20 ms, batch 64, ``seq_len`` steps per call."""
     with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("ignore")
-        ds = ngym.Dataset(NEUROGYM_ID[task], env_kwargs={"dt": T.DT}, batch_size=BATCH,
+        ds = ngym.Dataset(NEUROGYM_ID[task], env_kwargs={"dt": yang_tasks.DT}, batch_size=BATCH,
                           seq_len=seq_len)
         ds.seed(0)
     return ds
@@ -79,7 +79,7 @@ def _neurogym_trial_length(ngym, task: str, n: int = 256) -> float:
     """Mean length (steps) of neurogym's own trials of ``task`` at dt = 20 ms."""
     with warnings.catch_warnings(), contextlib.redirect_stdout(sys.stderr):
         warnings.simplefilter("ignore")
-        env = ngym.make(NEUROGYM_ID[task], dt=T.DT)
+        env = ngym.make(NEUROGYM_ID[task], dt=yang_tasks.DT)
         env.seed(0)
         lengths = []
         for _ in range(n):

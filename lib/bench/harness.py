@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 
 BATCH = 64
 STEPS = 100
@@ -33,8 +33,8 @@ N_CONTEXTS = 20
 WARMUP = 3
 
 
-def step_flops(n_rec: int, batch: int = BATCH, steps: int = STEPS, n_in: int = T.N_INPUT,
-               n_out: int = T.N_OUTPUT) -> int:
+def step_flops(n_rec: int, batch: int = BATCH, steps: int = STEPS, n_in: int = yang_tasks.N_INPUT,
+               n_out: int = yang_tasks.N_OUTPUT) -> int:
     """Matmul FLOPs of one training step, 3 x 2 B T (N^2 + n_in N + n_out N).
 
     Recurrent, input and readout GEMMs, each counted once forward and twice backward (gradient

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import torch
 
 from lib.bench.harness import BATCH, N_CONTEXTS, STEPS, step_flops
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.ensemble import StackedRNN, ensemble_step
 from lib.core.metrics import masked_mse
 from lib.core.model import ModulatedRNN
@@ -45,9 +45,9 @@ def make_step(mechanism: str, n_rec: int, rank: int, context: str,
     gen = torch.Generator().manual_seed(0)
     model = ModulatedRNN(mechanism, n_rec, N_CONTEXTS, rank=rank, seed=0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
-    x = torch.rand(steps, BATCH, T.N_INPUT, generator=gen)
-    y = torch.rand(steps, BATCH, T.N_OUTPUT, generator=gen)
-    c_mask = torch.ones(steps, BATCH, T.N_OUTPUT)
+    x = torch.rand(steps, BATCH, yang_tasks.N_INPUT, generator=gen)
+    y = torch.rand(steps, BATCH, yang_tasks.N_OUTPUT, generator=gen)
+    c_mask = torch.ones(steps, BATCH, yang_tasks.N_OUTPUT)
     c = _contexts(context, gen)
 
     def step() -> None:
@@ -69,9 +69,9 @@ def make_matmul(n_rec: int) -> Callable[[], torch.Tensor]:
 
 def _fixed_batch(steps: int, gen: torch.Generator, device) -> tuple[torch.Tensor, ...]:
     """One (x, y, c_mask) of shape (steps, 64, .) of random data (the values do not matter)."""
-    x = torch.rand(steps, BATCH, T.N_INPUT, generator=gen).to(device)
-    y = torch.rand(steps, BATCH, T.N_OUTPUT, generator=gen).to(device)
-    return x, y, torch.ones(steps, BATCH, T.N_OUTPUT, device=device)
+    x = torch.rand(steps, BATCH, yang_tasks.N_INPUT, generator=gen).to(device)
+    y = torch.rand(steps, BATCH, yang_tasks.N_OUTPUT, generator=gen).to(device)
+    return x, y, torch.ones(steps, BATCH, yang_tasks.N_OUTPUT, device=device)
 
 
 def make_network_step(n_rec: int, steps: int = STEPS, device="cpu") -> Callable[[], None]:
@@ -123,7 +123,7 @@ def make_trainer_step(n_rec: int, fused: bool = True,
     :func:`lib.core.train.optimise_on_batch`, i.e. exactly :func:`lib.core.train.train_step`;
     ``fused`` picks the recurrence (``ModulatedRNN.fused``). Returns the step's matmul FLOPs,
     :func:`step_flops` at its length T."""
-    config = TrainConfig(mechanism, tasks=T.TASK_SETS[TRAIN_TASK_SET], n_rec=n_rec,
+    config = TrainConfig(mechanism, tasks=yang_tasks.TASK_SETS[TRAIN_TASK_SET], n_rec=n_rec,
                          batch_size=BATCH)
     device = torch.device("cpu")
     model = build_model(config)

@@ -71,7 +71,7 @@ from tqdm.auto import tqdm
 
 # Module reference, not names: evaluate / training_batch are looked up at call time, exactly the
 # functions lib.core.train uses (a test that patches them there patches both trainers).
-from lib.core import train as _train
+from lib.core import train
 from lib.core.checks import fail
 from lib.core.io import atomic_torch_save
 from lib.core.metrics import masked_mse
@@ -125,7 +125,7 @@ class StackedRNN:
         first = models[0]
         spec = _Spec(first.mechanism, first.n_rec, first.n_out, first.alpha, first.sigma_rec,
                      first.sigma_x, first.activation)
-        train_ids = {id(p) for p in _train.trainable_parameters(first, trainable)}
+        train_ids = {id(p) for p in train.trainable_parameters(first, trainable)}
         names = [n for n, _ in first.named_parameters()]
         trainable_names = [n for n, p in first.named_parameters() if id(p) in train_ids]
         params = {}
@@ -270,7 +270,7 @@ def ensemble_step(net: StackedRNN, optimizer: torch.optim.Optimizer, batches: li
     losses = member_losses(y_hats, batches)
     optimizer.zero_grad(set_to_none=True)
     losses.sum().backward()
-    _train.clip_gradients(net.trainable, grad_clip)
+    train.clip_gradients(net.trainable, grad_clip)
     optimizer.step()
     return losses.detach()
 
@@ -279,7 +279,7 @@ def _select_optimizer(optimizer: torch.optim.Adam, old: StackedRNN, new: Stacked
                       keep: torch.Tensor, lr: float, device: torch.device) -> torch.optim.Adam:
     """Adam for the stack ``new`` = ``old.select(keep)``: per-member state (exp_avg,
     exp_avg_sq: leading dim S) sliced along dim 0, shared state (the step count) copied."""
-    out = _train.make_optimizer(new.trainable, lr, device)
+    out = train.make_optimizer(new.trainable, lr, device)
     S = old.size
     for p_old, p_new in zip(old.trainable, new.trainable, strict=True):
         state = optimizer.state.get(p_old)
@@ -342,12 +342,12 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
     """
     configs = check_members(configs)
     base, S = configs[0], len(configs)
-    device = torch.device(device) if device is not None else _train.default_device()
+    device = torch.device(device) if device is not None else train.default_device()
 
     def fresh() -> tuple:
-        models = [_train.build_model(c).to(device) for c in configs]
+        models = [train.build_model(c).to(device) for c in configs]
         net = StackedRNN.from_models(models, base.trainable)
-        return (models, net, _train.make_optimizer(net.trainable, base.lr, device),
+        return (models, net, train.make_optimizer(net.trainable, base.lr, device),
                 [History(c.tasks) for c in configs], list(range(S)), 0, 0.0)
 
     # active: member indices still in the stack, in stack order
@@ -364,7 +364,7 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
             net = StackedRNN(net.spec, {n: t.requires_grad_(n in net.trainable_names)
                                         for n, t in state["params"].items()},
                              net.trainable_names)
-            optimizer = _train.make_optimizer(net.trainable, base.lr, device)
+            optimizer = train.make_optimizer(net.trainable, base.lr, device)
             optimizer.load_state_dict(state["optimizer"])
             histories = [History.from_dict(h) for h in state["histories"]]
             active, start, elapsed = list(state["active"]), state["step"], state["elapsed"]
@@ -372,20 +372,20 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
             warnings.warn(f"checkpoint {ckpt} not used ({err}); training from step 0")
             models, net, optimizer, histories, active, start, elapsed = fresh()
 
-    eval_batches = {m: _train.evaluation_batches(configs[m], device) for m in active}
+    eval_batches = {m: train.evaluation_batches(configs[m], device) for m in active}
     t0 = time.perf_counter() - elapsed
 
     def evaluate_active(step: int, mean_losses: list[float]) -> None:
         for i, m in enumerate(active):
             histories[m].record(step, base.batch_size, mean_losses[i],
-                                _train.evaluate(net.load_into(i, models[m]), configs[m],
+                                train.evaluate(net.load_into(i, models[m]), configs[m],
                                                 eval_batches[m]),
                                 time.perf_counter() - t0)
 
     def drop_finished() -> None:  # members at criterion leave the stack, with their Adam state
         nonlocal net, optimizer, active
         keep = [i for i, m in enumerate(active)
-                if not _train.at_criterion(histories[m], configs[m])]
+                if not train.at_criterion(histories[m], configs[m])]
         if len(keep) < len(active):
             index = torch.tensor(keep, dtype=torch.long, device=device)
             new = net.select(index)
@@ -404,7 +404,7 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
     n_losses = 0
     step = start
     while step < base.max_steps and active:
-        batches = [_train.training_batch(configs[m], step, histories[m], device) for m in active]
+        batches = [train.training_batch(configs[m], step, histories[m], device) for m in active]
         gens = [torch_generator(step_seed(configs[m].seed, STREAM_NOISE, step), device)
                 for m in active]
         loss_sum += ensemble_step(net, optimizer, batches, gens, base.grad_clip)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from lib.core import tasks as T
+from lib.core import tasks as yang_tasks
 from lib.core.io import atomic_torch_save
 from lib.core.metrics import masked_mse, performance
 from lib.core.checks import (check_choice, check_nonnegative_int, check_number,
@@ -123,7 +123,7 @@ class TrainConfig:
     """
 
     mechanism: str
-    tasks: tuple[str, ...] = T.TASK_SETS["core8"]
+    tasks: tuple[str, ...] = yang_tasks.TASK_SETS["core8"]
     n_rec: int = 128
     rank: int = 1
     seed: int = 0
@@ -159,7 +159,7 @@ class TrainConfig:
         if not self.tasks:
             raise ValueError("tasks: must name at least one task, got ()")
         for name in self.tasks:
-            check_choice("tasks", name, T.TASKS)
+            check_choice("tasks", name, yang_tasks.TASKS)
         if len(set(self.tasks)) != len(self.tasks):
             raise ValueError(f"tasks: names must be unique, got {self.tasks}")
         for name in ("n_rec", "rank", "max_steps", "batch_size", "eval_every", "eval_trials"):
@@ -400,7 +400,7 @@ def evaluation_batches(config: TrainConfig, device=None
     """Fixed evaluation trials per task: (x, y, c_mask, y_loc) with ``eval_trials`` trials each."""
     out = []
     for k, task in enumerate(config.tasks):
-        b = T.make_batch(task, config.eval_trials,
+        b = yang_tasks.make_batch(task, config.eval_trials,
                          np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k)),
                          noise=False)
         x, y, c_mask = b.to_torch(device)
@@ -570,7 +570,7 @@ def training_batch(config: TrainConfig, step: int, history: History, device=None
     else:  # from a schedule stream that networks of different seeds can share
         schedule = np.random.default_rng(step_seed(config.schedule_seed, STREAM_SCHEDULE, step))
         k = int(schedule.choice(len(config.tasks), p=weights))
-    batch = T.make_batch(config.tasks[k], config.batch_size, rng, noise=False,
+    batch = yang_tasks.make_batch(config.tasks[k], config.batch_size, rng, noise=False,
                          easy=step < config.easy_steps)
     return (k, *batch.to_torch(device))
 
