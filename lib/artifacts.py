@@ -17,6 +17,7 @@ whose hash does not match its stamp (corrupt, truncated, replaced) or a stamp wh
 is reported with a warning and rebuilt, never used. Writes are atomic (temporary file in the same
 folder, fsync, rename), so an interrupted write leaves no half file under the final name.
 """
+
 from __future__ import annotations
 
 import ast
@@ -40,12 +41,19 @@ from lib.core.checks import fail
 from lib.core.io import atomic_torch_save, atomic_write_bytes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULT_MODULES = ("core/tasks.py", "core/model.py", "core/train.py", "core/metrics.py",
-                  "core/seeds.py")
+RESULT_MODULES = (
+    "core/tasks.py",
+    "core/model.py",
+    "core/train.py",
+    "core/metrics.py",
+    "core/seeds.py",
+)
 """The modules whose code determines trained networks (and so every artifact's key)."""
-KIND_MODULES = {"ambiguity": ("experiments/ambiguity.py",),
-                "dynamics": ("experiments/dynamics.py", "core/dynamics.py", "core/statespace.py"),
-                "timescales": ("experiments/timescales.py",)}
+KIND_MODULES = {
+    "ambiguity": ("experiments/ambiguity.py",),
+    "dynamics": ("experiments/dynamics.py", "core/dynamics.py", "core/statespace.py"),
+    "timescales": ("experiments/timescales.py",),
+}
 """Further modules whose code determines artifacts of a kind (E2 probes, E4 analyses and E5
 sequences are computed there)."""
 
@@ -82,9 +90,12 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(
-                    getattr(body[0], "value", None), ast.Constant) and isinstance(
-                    body[0].value.value, str):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(getattr(body[0], "value", None), ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     return tree
 
@@ -114,8 +125,7 @@ def canonical(config: dict) -> dict:
 def artifact_key(kind: str, config: dict) -> str:
     """Key (16 hex digits) of an artifact of ``kind`` made from ``config`` by code of the current
     behaviour versions (:func:`lib.core.behaviour.versions`)."""
-    blob = json.dumps({"kind": kind, "config": config, "behaviour": versions(kind)},
-                      sort_keys=True)
+    blob = json.dumps({"kind": kind, "config": config, "behaviour": versions(kind)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -126,17 +136,24 @@ def paths(kind: str, config: dict, directory: Path | None = None) -> tuple[Path,
     return folder / f"{key}.pt", folder / f"{key}.json"
 
 
-def save(kind: str, config: dict, payload: Any, directory: Path | None = None,
-         extra: dict | None = None) -> Path:
+def save(
+    kind: str, config: dict, payload: Any, directory: Path | None = None, extra: dict | None = None
+) -> Path:
     """Write an artifact (payload first, then its stamp); returns the payload path."""
     pt, stamp = paths(kind, config, directory)
     digest = atomic_torch_save(payload, pt)
-    meta = {"kind": kind, "config": config, "behaviour": versions(kind),
-            "code_version": code_version(kind), "sha256": digest, "torch": torch.__version__,
-            "numpy": np.__version__, "python": platform.python_version(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    atomic_write_bytes(json.dumps(meta | (extra or {}), indent=1, sort_keys=True).encode(),
-                        stamp)
+    meta = {
+        "kind": kind,
+        "config": config,
+        "behaviour": versions(kind),
+        "code_version": code_version(kind),
+        "sha256": digest,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    atomic_write_bytes(json.dumps(meta | (extra or {}), indent=1, sort_keys=True).encode(), stamp)
     return pt
 
 
@@ -159,17 +176,16 @@ def _verified(kind: str, config: dict, directory: Path | None = None) -> Any:
     if meta.get("config") != canonical(config) or meta.get("kind") != kind:
         raise ArtifactError(f"stamp {stamp} describes another config or kind")
     if meta.get("behaviour") != versions(kind):
-        raise ArtifactError(f"{pt} was made by behaviour version {meta.get('behaviour')}, "
-                            f"this is {versions(kind)}")
+        raise ArtifactError(
+            f"{pt} was made by behaviour version {meta.get('behaviour')}, this is {versions(kind)}"
+        )
     stat = pt.stat()
     cache_key = (str(pt), meta.get("sha256"), stat.st_mtime_ns, stat.st_size)
     if cache_key not in _VERIFIED:
         data = pt.read_bytes()
         if hashlib.sha256(data).hexdigest() != meta.get("sha256"):
-            raise ArtifactError(f"{pt} does not match its recorded SHA-256 (corrupt or "
-                                "truncated)")
-        _VERIFIED[cache_key] = torch.load(io.BytesIO(data), map_location="cpu",
-                                          weights_only=False)
+            raise ArtifactError(f"{pt} does not match its recorded SHA-256 (corrupt or truncated)")
+        _VERIFIED[cache_key] = torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
     return _VERIFIED[cache_key]
 
 
@@ -184,8 +200,9 @@ def meta(kind: str, config: dict, directory: Path | None = None) -> dict:
     return json.loads(paths(kind, config, directory)[1].read_text())
 
 
-def load_or_compute(kind: str, config: dict, compute: Callable[[], Any],
-                    directory: Path | None = None) -> Any:
+def load_or_compute(
+    kind: str, config: dict, compute: Callable[[], Any], directory: Path | None = None
+) -> Any:
     """Return the verified artifact for ``(kind, config)``, computing and saving it if needed."""
     pt, _ = paths(kind, config, directory)
     problem = f"no {kind} artifact for this config at {pt}"
@@ -197,8 +214,10 @@ def load_or_compute(kind: str, config: dict, compute: Callable[[], Any],
             if not no_train():
                 warnings.warn(f"rebuilding {kind} artifact: {err}")
     if no_train():
-        raise ArtifactError(f"{problem}; ${NO_TRAIN_ENV}=1 forbids computing it here (run "
-                            f"`make artifacts`, or unset {NO_TRAIN_ENV}). Config: {config}")
+        raise ArtifactError(
+            f"{problem}; ${NO_TRAIN_ENV}=1 forbids computing it here (run "
+            f"`make artifacts`, or unset {NO_TRAIN_ENV}). Config: {config}"
+        )
     payload = compute()
     save(kind, config, payload, directory)
     return payload

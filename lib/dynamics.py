@@ -9,13 +9,41 @@ layer.
     >>> fps = fixed_points(model, u, c, n_init=128, seed=0)   # u (n_in,), c (K,)
     >>> fps.points, fps.speeds, fps.eigenvalues, fps.stable     # (P, N), (P,), (P, N), (P,)
 """
+
 from __future__ import annotations
 
-from lib.core.dynamics import (Continuation, FixedPoints, Frozen, continuation, fixed_points,
-                               flow_change, freeze, operating_point)
-from lib.core.statespace import (cluster_units, fractional_task_variance, participation_ratio,
-                                 pca, principal_angles, task_variance)
+from lib.core.dynamics import (
+    Continuation,
+    FixedPoints,
+    Frozen,
+    continuation,
+    fixed_points,
+    flow_change,
+    freeze,
+    operating_point,
+)
+from lib.core.statespace import (
+    cluster_units,
+    fractional_task_variance,
+    participation_ratio,
+    pca,
+    principal_angles,
+    task_variance,
+)
 
-__all__ = ["Continuation", "FixedPoints", "Frozen", "continuation", "fixed_points", "flow_change",
-           "freeze", "operating_point", "cluster_units", "fractional_task_variance",
-           "participation_ratio", "pca", "principal_angles", "task_variance"]
+__all__ = [
+    "Continuation",
+    "FixedPoints",
+    "Frozen",
+    "continuation",
+    "fixed_points",
+    "flow_change",
+    "freeze",
+    "operating_point",
+    "cluster_units",
+    "fractional_task_variance",
+    "participation_ratio",
+    "pca",
+    "principal_angles",
+    "task_variance",
+]

@@ -171,26 +171,44 @@ def measured_copy(page: Path) -> Path:
     return copy
 
 
-def render(page: Path, chromium: str, workdir: Path, screenshot: Path | None = None) -> tuple[str, list[str]]:
+def render(
+    page: Path, chromium: str, workdir: Path, screenshot: Path | None = None
+) -> tuple[str, list[str]]:
     """Load ``page`` in headless Chromium at a :data:`WINDOW`-sized window; return (DOM after
     JavaScript, with each image's displayed width, remote URLs it requested)."""
     profile = Path(tempfile.mkdtemp(prefix="profile-", dir=workdir))
     netlog = profile / "netlog.json"
-    base = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-            f"--virtual-time-budget={VIRTUAL_TIME_MS}", f"--window-size={WINDOW}"]
+    base = [
+        chromium,
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={profile}",
+        f"--virtual-time-budget={VIRTUAL_TIME_MS}",
+        f"--window-size={WINDOW}",
+    ]
     url = page.resolve().as_uri()
     copy = measured_copy(page)
     try:
-        proc = subprocess.run([*base, f"--log-net-log={netlog}", "--dump-dom",
-                               copy.resolve().as_uri()],
-                              capture_output=True, text=True, timeout=PAGE_TIMEOUT_S, check=False)
+        proc = subprocess.run(
+            [*base, f"--log-net-log={netlog}", "--dump-dom", copy.resolve().as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=PAGE_TIMEOUT_S,
+            check=False,
+        )
     finally:
         copy.unlink(missing_ok=True)
     if proc.returncode != 0 or not proc.stdout.strip():
-        raise RuntimeError(f"chromium failed on {url} (exit {proc.returncode}): {proc.stderr[-2000:]}")
+        raise RuntimeError(
+            f"chromium failed on {url} (exit {proc.returncode}): {proc.stderr[-2000:]}"
+        )
     if screenshot is not None:
-        subprocess.run([*base, f"--screenshot={screenshot}", url],
-                       capture_output=True, timeout=PAGE_TIMEOUT_S, check=False, cwd=profile)
+        subprocess.run(
+            [*base, f"--screenshot={screenshot}", url],
+            capture_output=True,
+            timeout=PAGE_TIMEOUT_S,
+            check=False,
+            cwd=profile,
+        )
     remote = page_remote_requests(netlog)
     shutil.rmtree(profile, ignore_errors=True)
     return proc.stdout, remote
@@ -210,8 +228,11 @@ def page_remote_requests(netlog: Path) -> list[str]:
     for event in log.get("events", []):
         params = event.get("params") or {}
         url = str(params.get("url", ""))
-        if (event.get("type") == start_job and url.startswith(("http://", "https://"))
-                and params.get("initiator") != "not an origin"):
+        if (
+            event.get("type") == start_job
+            and url.startswith(("http://", "https://"))
+            and params.get("initiator") != "not an origin"
+        ):
             urls.append(url)
     return sorted(set(urls))
 
@@ -228,12 +249,12 @@ def png_info(data: bytes) -> dict | None:
     info: dict = {"width": None, "height": None, "dpi": None, "text": {}}
     at = 8
     while at + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
-        body = data[at + 8:at + 8 + length]
+        length, kind = struct.unpack(">I4s", data[at : at + 8])
+        body = data[at + 8 : at + 8 + length]
         at += 12 + length
         if kind == b"IHDR":
             info["width"], info["height"] = struct.unpack(">II", body[:8])
-        elif kind == b"pHYs" and len(body) >= 9 and body[8] == 1:   # unit: metre
+        elif kind == b"pHYs" and len(body) >= 9 and body[8] == 1:  # unit: metre
             info["dpi"] = struct.unpack(">I", body[:4])[0] * 0.0254
         elif kind == b"tEXt" and b"\0" in body:
             key, value = body.split(b"\0", 1)
@@ -244,7 +265,7 @@ def png_info(data: bytes) -> dict | None:
         elif kind == b"iTXt" and b"\0" in body:
             key, rest = body.split(b"\0", 1)
             compressed, rest = rest[0], rest[2:]
-            rest = rest.split(b"\0", 2)[-1]          # language tag, translated keyword
+            rest = rest.split(b"\0", 2)[-1]  # language tag, translated keyword
             value = zlib.decompress(rest) if compressed else rest
             info["text"][key.decode("latin-1")] = value.decode("utf-8")
         elif kind == b"IEND":
@@ -284,13 +305,21 @@ def figure_sizes(img: Tag, data: bytes) -> dict | None:
         displayed = float(img.get("data-check-width") or 0)
     except ValueError:
         displayed = 0.0
-    if displayed <= 0:   # not measured (no browser, or not laid out): as a column shows it
+    if displayed <= 0:  # not measured (no browser, or not laid out): as a column shows it
         natural = img.get("width")
-        natural = float(natural) if natural and str(natural).replace(".", "", 1).isdigit() else info["width"]
+        natural = (
+            float(natural)
+            if natural and str(natural).replace(".", "", 1).isdigit()
+            else info["width"]
+        )
         displayed = min(natural, COLUMN_PX)
-    return {"pixels": info["width"], "displayed": round(displayed, 1), "dpi": round(dpi, 1),
-            "min_font_pt": min_pt,
-            "min_text_px": round(min_pt / 72 * dpi * displayed / info["width"], 2)}
+    return {
+        "pixels": info["width"],
+        "displayed": round(displayed, 1),
+        "dpi": round(dpi, 1),
+        "min_font_pt": min_pt,
+        "min_text_px": round(min_pt / 72 * dpi * displayed / info["width"], 2),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,7 +353,12 @@ def _in_source(node: Tag | NavigableString) -> bool:
 def _local_target(href: str, page: Path) -> tuple[Path, str] | None:
     """(file, fragment) a local href points at, or None for external/empty links."""
     href = href.strip()
-    if not href or href == "#" or href.lower().startswith(EXTERNAL_SCHEMES) or href.startswith("//"):
+    if (
+        not href
+        or href == "#"
+        or href.lower().startswith(EXTERNAL_SCHEMES)
+        or href.startswith("//")
+    ):
         return None
     parts = urlsplit(href)
     if parts.scheme and parts.scheme != "file":
@@ -359,8 +393,15 @@ class _AnchorCache:
         return self._ids[path]
 
 
-def check_dom(dom: str, page: Path, root: Path, *, rendered: bool, anchors: _AnchorCache | None = None,
-              label: str | None = None) -> tuple[list[Problem], list[str]]:
+def check_dom(
+    dom: str,
+    page: Path,
+    root: Path,
+    *,
+    rendered: bool,
+    anchors: _AnchorCache | None = None,
+    label: str | None = None,
+) -> tuple[list[Problem], list[str]]:
     """Check one page's DOM; return (problems, notes).
 
     ``rendered``: the DOM is Chromium's after JavaScript, so math must be typeset and widgets shown.
@@ -385,16 +426,20 @@ def check_dom(dom: str, page: Path, root: Path, *, rendered: bool, anchors: _Anc
         data = image_bytes(src, page) if src else None
         sizes = figure_sizes(img, data) if data else None
         if sizes is not None:
-            what = (f"figure {n} ({sizes['pixels']} px shown at {sizes['displayed']:g} px, "
-                    f"{sizes['dpi']:g} dpi, smallest text {sizes['min_font_pt']:g} pt = "
-                    f"{sizes['min_text_px']:g} px)")
+            what = (
+                f"figure {n} ({sizes['pixels']} px shown at {sizes['displayed']:g} px, "
+                f"{sizes['dpi']:g} dpi, smallest text {sizes['min_font_pt']:g} pt = "
+                f"{sizes['min_text_px']:g} px)"
+            )
             if sizes["min_text_px"] < MIN_TEXT_PX:
                 fail("figure", f"{what}: text below {MIN_TEXT_PX:g} px as displayed")
             else:
                 notes.append(f"{label}: {what}")
         elif data is not None and png_info(data) is not None:
-            notes.append(f"{label}: figure {n} has no {STAMP_KEY} stamp (not made by lib.plots); "
-                         "its text size is not checked")
+            notes.append(
+                f"{label}: figure {n} has no {STAMP_KEY} stamp (not made by lib.plots); "
+                "its text size is not checked"
+            )
         if not src:
             fail("image", "<img> without src")
         elif src.startswith("data:"):
@@ -427,8 +472,10 @@ def check_dom(dom: str, page: Path, root: Path, *, rendered: bool, anchors: _Anc
         if rendered and el.find("mjx-container") is None:
             fail("math", f"math not typeset by MathJax: {el.get_text()[:120]!r}")
     for container in body.find_all("mjx-container"):
-        errors = {el.get("data-mjx-error") or el.get_text()
-                  for el in container.find_all(attrs={"data-mjx-error": True})}
+        errors = {
+            el.get("data-mjx-error") or el.get_text()
+            for el in container.find_all(attrs={"data-mjx-error": True})
+        }
         if not errors and container.find("mjx-merror") is not None:
             errors = {container.find("mjx-merror").get_text()}
         for error in sorted(errors):
@@ -443,7 +490,7 @@ def check_dom(dom: str, page: Path, root: Path, *, rendered: bool, anchors: _Anc
             continue  # without JavaScript, MathJax's input is expected to be raw
         if m := RAW_TEX.search(text):
             start = max(m.start() - 40, 0)
-            fail("math", f"raw TeX visible: {text[start:m.end() + 40].strip()!r}")
+            fail("math", f"raw TeX visible: {text[start : m.end() + 40].strip()!r}")
 
     # errors and stderr (a cell tagged raises-exception shows its error on purpose)
     def deliberate(node: Tag | NavigableString) -> bool:
@@ -454,32 +501,48 @@ def check_dom(dom: str, page: Path, root: Path, *, rendered: bool, anchors: _Anc
             first = next((ln for ln in el.get_text().splitlines() if ERROR_LINE.search(ln)), "")
             fail("error", f"error output of a cell: {(first.strip() or el.get_text())[:160]!r}")
     for text in body.find_all(string=re.compile(re.escape(TRACEBACK))):
-        if not (_in_source(text) or deliberate(text) or any("traceback" in _classes(p) for p in text.parents)):
+        if not (
+            _in_source(text)
+            or deliberate(text)
+            or any("traceback" in _classes(p) for p in text.parents)
+        ):
             fail("error", f"traceback visible: {text.strip()[:160]!r}")
     for el in body.find_all(class_="stderr"):
         if "output" not in _classes(el):
             continue
         content = "".join(t for t in el.find_all(string=True) if t.find_parent("button") is None)
         if m := ERROR_LINE.search(content):
-            fail("error", f"stderr output shows an exception or warning: {m.group(0).strip()!r} "
-                          f"in {content.strip()[:200]!r}")
+            fail(
+                "error",
+                f"stderr output shows an exception or warning: {m.group(0).strip()!r} "
+                f"in {content.strip()[:200]!r}",
+            )
         elif content.strip():
             notes.append(f"{label}: stderr output shown: {content.strip()[:120]!r}")
     for el in body.find_all(class_=["system-message", "problematic"]):
         fail("error", f"docutils {' '.join(_classes(el))}: {el.get_text()[:160]!r}")
-    for text in body.find_all(string=re.compile(r"Error displaying widget|Widget Javascript not detected")):
+    for text in body.find_all(
+        string=re.compile(r"Error displaying widget|Widget Javascript not detected")
+    ):
         fail("error", f"widget failed: {text.strip()[:160]!r}")
 
     # widgets: each saved view must have been replaced by a rendered widget
     if rendered:
-        for view in soup.find_all("script", attrs={"type": "application/vnd.jupyter.widget-view+json"}):
+        for view in soup.find_all(
+            "script", attrs={"type": "application/vnd.jupyter.widget-view+json"}
+        ):
             holder = view.parent
-            if holder is None or holder.find(class_=re.compile(r"^(jupyter-widgets|widget-subarea)$")) is None:
+            if (
+                holder is None
+                or holder.find(class_=re.compile(r"^(jupyter-widgets|widget-subarea)$")) is None
+            ):
                 try:
                     model = json.loads(view.string or "{}").get("model_id", "?")
                 except ValueError:
                     model = "?"
-                fail("widget", f"widget view {model} was not rendered (widget JS missing or failing)")
+                fail(
+                    "widget", f"widget view {model} was not rendered (widget JS missing or failing)"
+                )
 
     # links
     for a in body.find_all("a", href=True):
@@ -501,8 +564,9 @@ def check_dom(dom: str, page: Path, root: Path, *, rendered: bool, anchors: _Anc
 # whole book
 
 
-def check_book(html: Path, docnames: list[str], *, chromium: str | None,
-               screenshots: Path | None = None) -> tuple[list[Problem], list[str]]:
+def check_book(
+    html: Path, docnames: list[str], *, chromium: str | None, screenshots: Path | None = None
+) -> tuple[list[Problem], list[str]]:
     """Check every page in ``docnames`` under the HTML folder ``html``; return (problems, notes).
 
     ``chromium`` None means the static check (no JavaScript).
@@ -526,37 +590,63 @@ def check_book(html: Path, docnames: list[str], *, chromium: str | None,
                     screenshots.mkdir(parents=True, exist_ok=True)
                     shot = screenshots.resolve() / (name.replace("/", "__") + ".png")
                 dom, remote = render(page, chromium, Path(tmp), shot)
-            found, page_notes = check_dom(dom, page, html, rendered=chromium is not None,
-                                          anchors=anchors, label=f"{name}.html")
-            found += [Problem(f"{name}.html", "offline", f"page requested {u[:160]}") for u in remote]
+            found, page_notes = check_dom(
+                dom,
+                page,
+                html,
+                rendered=chromium is not None,
+                anchors=anchors,
+                label=f"{name}.html",
+            )
+            found += [
+                Problem(f"{name}.html", "offline", f"page requested {u[:160]}") for u in remote
+            ]
             problems += found
             notes += page_notes
-            print(f"  {'ok  ' if not found else 'FAIL'} {name}.html"
-                  + (f" ({len(found)} problem{'s' * (len(found) > 1)})" if found else ""))
+            print(
+                f"  {'ok  ' if not found else 'FAIL'} {name}.html"
+                + (f" ({len(found)} problem{'s' * (len(found) > 1)})" if found else "")
+            )
     return problems, notes
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("html", type=Path, nargs="?", default=REPO / "_build" / "html",
-                        help="the book's HTML folder (default: _build/html)")
-    parser.add_argument("--toc", type=Path, default=REPO / "_toc.yml", help="table of contents (default: _toc.yml)")
-    parser.add_argument("--static", action="store_true", help="parse the HTML files without a browser")
-    parser.add_argument("--screenshots", type=Path, help="also save a PNG of every page into this folder")
+    parser.add_argument(
+        "html",
+        type=Path,
+        nargs="?",
+        default=REPO / "_build" / "html",
+        help="the book's HTML folder (default: _build/html)",
+    )
+    parser.add_argument(
+        "--toc", type=Path, default=REPO / "_toc.yml", help="table of contents (default: _toc.yml)"
+    )
+    parser.add_argument(
+        "--static", action="store_true", help="parse the HTML files without a browser"
+    )
+    parser.add_argument(
+        "--screenshots", type=Path, help="also save a PNG of every page into this folder"
+    )
     args = parser.parse_args(argv)
 
     chromium = None
     if not args.static:
         chromium = find_chromium()
         if chromium is None:
-            print("check_book: chromium not found; install Debian's 'chromium' (make browser) "
-                  "or pass --static", file=sys.stderr)
+            print(
+                "check_book: chromium not found; install Debian's 'chromium' (make browser) "
+                "or pass --static",
+                file=sys.stderr,
+            )
             return 2
     try:
         docnames = toc_docnames(args.toc)
         mode = "static HTML" if chromium is None else f"rendered by {chromium}"
         print(f"check_book: {len(docnames)} pages of {args.toc.name} in {args.html} ({mode})")
-        problems, notes = check_book(args.html, docnames, chromium=chromium, screenshots=args.screenshots)
+        problems, notes = check_book(
+            args.html, docnames, chromium=chromium, screenshots=args.screenshots
+        )
     except ValueError as err:
         print(f"check_book: {err}", file=sys.stderr)
         return 2

@@ -7,6 +7,7 @@
 (:func:`lib.experiments.packing.main`; a module of ``lib.experiments`` cannot be run with ``-m``
 without being imported twice, since the package imports it for its chapter parameters.)
 """
+
 import sys
 
 from lib.experiments.packing import main

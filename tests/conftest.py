@@ -7,6 +7,7 @@
 Plain helpers that tests call at collection time (in ``parametrize``) are in ``helpers.py``;
 tolerances of recomputed-vs-stored comparisons in ``tolerances.py``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -2,6 +2,7 @@
 the chapters (CONTRIBUTING.md, "Imports"): its own name, or ``<name>_<layer>`` where several
 layers have a module of that name. A reader who has seen ``claims.verdict_c1`` in one file then
 knows what ``claims`` is in every other."""
+
 from __future__ import annotations
 
 import ast
@@ -10,7 +11,6 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,16 +44,25 @@ def module_aliases(source: str) -> dict[str, set[str]]:
 def _chapter_code(path: Path) -> str:
     """The code cells of a notebook, IPython magics and shell lines dropped."""
     cells = json.loads(path.read_text())["cells"]
-    lines = [ln for c in cells if c["cell_type"] == "code"
-             for ln in "".join(c["source"]).splitlines() if not ln.lstrip().startswith(("%", "!"))]
+    lines = [
+        ln
+        for c in cells
+        if c["cell_type"] == "code"
+        for ln in "".join(c["source"]).splitlines()
+        if not ln.lstrip().startswith(("%", "!"))
+    ]
     return "\n".join(lines)
 
 
 def collect() -> dict[str, dict[str, list[str]]]:
     """lib module -> alias -> the files that use it, over lib/, tests/ and book/*.ipynb."""
     found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    files = [*(REPO / "lib").rglob("*.py"), *(REPO / "tests").glob("*.py"),
-             *(REPO / "scripts").glob("*.py"), *(REPO / "book").glob("*.ipynb")]
+    files = [
+        *(REPO / "lib").rglob("*.py"),
+        *(REPO / "tests").glob("*.py"),
+        *(REPO / "scripts").glob("*.py"),
+        *(REPO / "book").glob("*.ipynb"),
+    ]
     for path in sorted(files):
         source = _chapter_code(path) if path.suffix == ".ipynb" else path.read_text()
         for module, names in module_aliases(source).items():
@@ -63,16 +72,24 @@ def collect() -> dict[str, dict[str, list[str]]]:
 
 
 def test_the_collector_sees_every_form_of_import():
-    source = ("import lib.core.tasks as task_defs\nfrom lib.core import tasks\n"
-              "from lib.analysis import claims as c, stats\nfrom lib.core.tasks import TASKS\n")
-    assert module_aliases(source) == {"lib.core.tasks": {"task_defs", "tasks"},
-                                      "lib.analysis.claims": {"c"},
-                                      "lib.analysis.stats": {"stats"}}
+    source = (
+        "import lib.core.tasks as task_defs\nfrom lib.core import tasks\n"
+        "from lib.analysis import claims as c, stats\nfrom lib.core.tasks import TASKS\n"
+    )
+    assert module_aliases(source) == {
+        "lib.core.tasks": {"task_defs", "tasks"},
+        "lib.analysis.claims": {"c"},
+        "lib.analysis.stats": {"stats"},
+    }
 
 
 def test_every_module_has_one_alias():
-    several = {module: {alias: files for alias, files in aliases.items()}
-               for module, aliases in collect().items() if len(aliases) > 1}
+    several = {
+        module: {alias: files for alias, files in aliases.items()}
+        for module, aliases in collect().items()
+        if len(aliases) > 1
+    }
     assert not several, "modules imported under several names:\n" + "\n".join(
         f"{m}: " + "; ".join(f"{a} in {', '.join(sorted(set(f)))}" for a, f in sorted(al.items()))
-        for m, al in sorted(several.items()))
+        for m, al in sorted(several.items())
+    )

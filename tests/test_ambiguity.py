@@ -1,4 +1,5 @@
 """E2 probes and the E1/E2 summaries and verdicts, on known inputs and on a tiny network."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -23,19 +24,29 @@ LAM = [0.0, 0.25, 0.5, 0.75, 1.0]
 
 def fake_probe(mix_i, mix_j, clean=(1.0, 1.0), tasks=("a", "b")) -> dict:
     out = np.tile([0.5, 0.1, 0.3, 0.1], (1, len(LAM), 1))
-    return {"tasks": list(tasks), "pairs": [[0, 1]], "clean": np.array(clean),
-            "spec": {"lambdas": LAM, "noise_levels": [0, 1], "dilutions": [0, 1],
-                     "scales": [0, 1, 2]},
-            "mix_i": np.array([mix_i]), "mix_j": np.array([mix_j]),
-            "out_i": out.copy(), "out_j": out.copy(), "congruent": np.zeros((1, 2)),
-            "noise_frozen": np.ones((2, 2)), "noise_fresh": np.ones((2, 2)),
-            "dilution": np.ones((2, 2)), "scale": np.ones((3, 2)), "missing": np.zeros(2),
-            "delay_removed": np.array([np.nan, 0.5]), "go_only": np.ones(2),
-            "mid_switch": np.array([[[0.2, 0.1, 0.6, 0.1], [0.7, 0.1, 0.1, 0.1]]])}
+    return {
+        "tasks": list(tasks),
+        "pairs": [[0, 1]],
+        "clean": np.array(clean),
+        "spec": {"lambdas": LAM, "noise_levels": [0, 1], "dilutions": [0, 1], "scales": [0, 1, 2]},
+        "mix_i": np.array([mix_i]),
+        "mix_j": np.array([mix_j]),
+        "out_i": out.copy(),
+        "out_j": out.copy(),
+        "congruent": np.zeros((1, 2)),
+        "noise_frozen": np.ones((2, 2)),
+        "noise_fresh": np.ones((2, 2)),
+        "dilution": np.ones((2, 2)),
+        "scale": np.ones((3, 2)),
+        "missing": np.zeros(2),
+        "delay_removed": np.array([np.nan, 0.5]),
+        "go_only": np.ones(2),
+        "mid_switch": np.array([[[0.2, 0.1, 0.6, 0.1], [0.7, 0.1, 0.1, 0.1]]]),
+    }
 
 
 def test_robustness_on_known_curves():
-    res = fake_probe([1, 1, .5, 0, 0], [0, 0, .5, .8, 1])
+    res = fake_probe([1, 1, 0.5, 0, 0], [0, 0, 0.5, 0.8, 1])
     rob = ambiguity.robustness(res, 0.9)
     assert rob["labels"] == [("a", "b"), ("b", "a")]
     np.testing.assert_allclose(rob["auc"], [1.0, 0.9])
@@ -43,15 +54,17 @@ def test_robustness_on_known_curves():
 
 
 def test_robustness_is_nan_for_unlearned_tasks():
-    rob = ambiguity.robustness(fake_probe([0.5, 0.5, 0.5, 0, 0], [0, 0, .5, 1, 1]), 0.9)
+    rob = ambiguity.robustness(fake_probe([0.5, 0.5, 0.5, 0, 0], [0, 0, 0.5, 1, 1]), 0.9)
     assert np.isnan(rob["auc"][0]) and np.isnan(rob["l_leave"][0])
     assert rob["l_leave"][1] == 0.5
 
 
 def bump(ang: float) -> torch.Tensor:
     ring = 2 * np.pi * np.arange(32) / 32
-    return torch.tensor(0.8 * np.exp(-(np.angle(np.exp(1j * (ring - ang))) / (np.pi / 8)) ** 2
-                                     / 2), dtype=torch.float32)
+    return torch.tensor(
+        0.8 * np.exp(-((np.angle(np.exp(1j * (ring - ang))) / (np.pi / 8)) ** 2) / 2),
+        dtype=torch.float32,
+    )
 
 
 def test_outcome_categories():
@@ -97,13 +110,19 @@ def test_target_under_on_hand_built_conditions():
     B, tdim = 2, 10
     one = lambda v, dt=np.int64: np.full(B, v, dt)  # noqa: E731
     stim = lambda locs, mod, s=1.0, on=2, off=6: yang_tasks.Event(  # noqa: E731
-        "stim", one(on), one(off), np.asarray(s, float) * np.ones(B), np.array(locs, float),
-        one(mod))
+        "stim",
+        one(on),
+        one(off),
+        np.asarray(s, float) * np.ones(B),
+        np.array(locs, float),
+        one(mod),
+    )
     out = yang_tasks.Event("out", one(6), one(tdim), np.ones(B), np.array([0.5, 4.0]))
 
     def cond(task, *events):
-        return yang_tasks.Conditions(task, tdim, (*events, out), one(6), one(8),
-                                     {"stim1": (2, 6), "go1": (6, None)})
+        return yang_tasks.Conditions(
+            task, tdim, (*events, out), one(6), one(8), {"stim1": (2, 6), "go1": (6, None)}
+        )
 
     go = cond("fdgo", stim([0.5, 4.0], 1))
     np.testing.assert_allclose(yang_tasks.target_under(go, "fdgo"), [0.5, 4.0])
@@ -112,8 +131,13 @@ def test_target_under_on_hand_built_conditions():
     assert yang_tasks.target_under(go, "delayanti") is None
     # Ctx DM: stimulus 1 at 1.0, stimulus 2 at 3.0; ring 1 favours 1 (trial 0) / 2 (trial 1),
     # ring 2 the opposite
-    ctx = cond("contextdm1", stim([1.0, 1.0], 1, [1.2, 0.8]), stim([3.0, 3.0], 1, [0.8, 1.2]),
-               stim([1.0, 1.0], 2, [0.8, 1.2]), stim([3.0, 3.0], 2, [1.2, 0.8]))
+    ctx = cond(
+        "contextdm1",
+        stim([1.0, 1.0], 1, [1.2, 0.8]),
+        stim([3.0, 3.0], 1, [0.8, 1.2]),
+        stim([1.0, 1.0], 2, [0.8, 1.2]),
+        stim([3.0, 3.0], 2, [1.2, 0.8]),
+    )
     np.testing.assert_allclose(yang_tasks.target_under(ctx, "contextdm1"), [1.0, 3.0])
     np.testing.assert_allclose(yang_tasks.target_under(ctx, "contextdm2"), [3.0, 1.0])
     # DMS: trial 0 a match, trial 1 not; DNMS answers the opposite go/no-go
@@ -133,10 +157,13 @@ def test_target_under_matches_the_rendered_targets(task):
     partner = yang_tasks.COUNTERPARTS[task]
     c = yang_tasks.sample_conditions(task, 64, 11)
     c_partner = yang_tasks.sample_conditions(partner, 64, 11)
-    np.testing.assert_array_equal(yang_tasks.target_under(c, task).astype(np.float32),
-                                  yang_tasks.render(c).y_loc[-1])
-    np.testing.assert_array_equal(yang_tasks.target_under(c, partner).astype(np.float32),
-                                  yang_tasks.render(c_partner).y_loc[-1])
+    np.testing.assert_array_equal(
+        yang_tasks.target_under(c, task).astype(np.float32), yang_tasks.render(c).y_loc[-1]
+    )
+    np.testing.assert_array_equal(
+        yang_tasks.target_under(c, partner).astype(np.float32),
+        yang_tasks.render(c_partner).y_loc[-1],
+    )
     assert yang_tasks.COUNTERPARTS[partner] == task
 
 
@@ -159,10 +186,12 @@ def test_piecewise_context_validates_its_pieces():
     base = torch.eye(2)[:1].expand(3, 2)
     c = ambiguity.piecewise_context(5, base, [(1, 3, torch.zeros(3, 2))])
     assert c.shape == (5, 3, 2) and c[1:3].abs().sum() == 0 and (c[0] == base).all()
-    for bad, msg in (([(3, 1, torch.zeros(3, 2))], "0 <= on <= off"),
-                     ([(0, 9, torch.zeros(3, 2))], "0 <= on <= off"),
-                     ([(0, 1, torch.zeros(2, 2))], "expected"),
-                     ([(0, 1)], "on, off, value")):
+    for bad, msg in (
+        ([(3, 1, torch.zeros(3, 2))], "0 <= on <= off"),
+        ([(0, 9, torch.zeros(3, 2))], "0 <= on <= off"),
+        ([(0, 1, torch.zeros(2, 2))], "expected"),
+        ([(0, 1)], "on, off, value"),
+    ):
         with pytest.raises(ValueError, match=msg):
             ambiguity.piecewise_context(5, base, bad)
     with pytest.raises(ValueError, match="positive int"):
@@ -174,11 +203,16 @@ def test_piecewise_context_validates_its_pieces():
 def synthetic_probes(auc_exc: float, auc_syn: float, seeds: int = 3) -> dict:
     probes = {}
     rng = np.random.default_rng(0)
-    for lab, auc in (("exc", auc_exc), ("syn_lowrank_r1", auc_syn), ("syn_prepost", auc_syn),
-                     ("hybrid", auc_exc), ("syn_lowrank_r2", auc_syn)):
+    for lab, auc in (
+        ("exc", auc_exc),
+        ("syn_lowrank_r1", auc_syn),
+        ("syn_prepost", auc_syn),
+        ("hybrid", auc_exc),
+        ("syn_lowrank_r2", auc_syn),
+    ):
         for s in range(seeds):
             v = auc + 0.01 * rng.standard_normal()
-            probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
+            probes[lab, s] = fake_probe([1, 2 * v - 1, 0.5, 0, 0], [0, 0, 0.5, 2 * v - 1, 1])
     return probes
 
 
@@ -191,15 +225,16 @@ def test_verdict_c2_detects_a_difference_and_its_absence():
     differ = ambiguity_analysis.verdict_c2(synthetic_probes(0.97, 0.80, ENOUGH))
     assert differ["verdict"] == "supported" and set(differ["pairs"].values()) == {"differs"}
     same = ambiguity_analysis.verdict_c2(synthetic_probes(0.9, 0.9, ENOUGH))
-    assert same["verdict"] == "not supported"   # every comparison shown equivalent (TOST)
+    assert same["verdict"] == "not supported"  # every comparison shown equivalent (TOST)
     assert {c.a for c in same["comparisons"]} == {"exc", "hybrid"}
     assert all(c.verdict in ("equivalent", "not tested") for c in same["comparisons"])
     # the same with 3 seeds: nothing can be shown either way -> inconclusive, never "not
     # supported"
     assert ambiguity_analysis.verdict_c2(synthetic_probes(0.9, 0.9))["verdict"] == "inconclusive"
     assert ambiguity_analysis.verdict_c2(synthetic_probes(0.97, 0.80))["verdict"] == "inconclusive"
-    unlearned = {k: fake_probe([0.5] * 5, [0.5] * 5, clean=(0.5, 0.5))
-                 for k in synthetic_probes(0.9, 0.9)}
+    unlearned = {
+        k: fake_probe([0.5] * 5, [0.5] * 5, clean=(0.5, 0.5)) for k in synthetic_probes(0.9, 0.9)
+    }
     assert ambiguity_analysis.verdict_c2(unlearned)["verdict"] == "not tested"
 
 
@@ -207,13 +242,14 @@ def test_c2_family_holds_every_probe_with_conflict_pairs_apart():
     probes = {}
     for lab in ("exc", "syn_prepost"):
         for s in range(3):
-            probes[lab, s] = fake_probe([1, 1, .5, 0, 0], [0, 0, .5, 1, 1],
-                                        tasks=("fdgo", "fdanti"))
+            probes[lab, s] = fake_probe(
+                [1, 1, 0.5, 0, 0], [0, 0, 0.5, 1, 1], tasks=("fdgo", "fdanti")
+            )
     comps = ambiguity_analysis.c2_comparisons(probes)
     assert {c.rule.name for c in comps} == {f"C2.{m}" for m in verdicts.C2_MEASURES}
     conflict = next(c for c in comps if c.rule.name == "C2.mixture_auc.conflict")
     other = next(c for c in comps if c.rule.name == "C2.mixture_auc.other")
-    assert conflict.n_units == 2 and not other.tested   # Go/Anti is a conflict pair
+    assert conflict.n_units == 2 and not other.tested  # Go/Anti is a conflict pair
     assert {c.rule.family for c in comps} == {"C2"}
     scores = ambiguity_analysis.probe_scores(probes["exc", 0], "noise_fresh")
     np.testing.assert_allclose(scores, [1.0, 1.0])  # the clean level (0) is left out
@@ -232,18 +268,27 @@ def fake_nets(perf_by_label: dict, seeds: int = 3) -> dict:
         p_go, p_anti = p if isinstance(p, tuple) else (p, p)
         for s in range(seeds):
             cfg = TrainConfig(mechanism=mech, tasks=("fdgo", "fdanti"), n_rec=8, seed=s)
-            h = History(cfg.tasks, steps=[0, 1], trials=[0, 64], loss=[np.nan, 1.0],
-                        perf=[[0, 0], [p_go + 0.001 * s, p_anti]])
+            h = History(
+                cfg.tasks,
+                steps=[0, 1],
+                trials=[0, 64],
+                loss=[np.nan, 1.0],
+                perf=[[0, 0], [p_go + 0.001 * s, p_anti]],
+            )
             nets[lab, s] = TrainResult(cfg, build_model(cfg), h)
     return nets
 
 
-@pytest.mark.parametrize("perf, seeds, verdict", [
-    ({"exc": 0.95, "syn_lowrank_r1": 0.97}, 6, "supported"),
-    ({"exc": 0.95, "exc_gain": 0.5, "syn_lowrank_r1": (0.95, 0.7)}, 6, "partly supported"),
-    ({"exc": 0.95, "syn_lowrank_r1": 0.5}, 8, "not supported"),    # syn equivalent to none
-    ({"exc": 0.95, "syn_lowrank_r1": 0.97}, 3, "inconclusive"),    # floor 0.25: cannot differ
-    ({"exc": 0.95, "syn_lowrank_r1": 0.5}, 3, "inconclusive")])    # nor be shown equivalent
+@pytest.mark.parametrize(
+    "perf, seeds, verdict",
+    [
+        ({"exc": 0.95, "syn_lowrank_r1": 0.97}, 6, "supported"),
+        ({"exc": 0.95, "exc_gain": 0.5, "syn_lowrank_r1": (0.95, 0.7)}, 6, "partly supported"),
+        ({"exc": 0.95, "syn_lowrank_r1": 0.5}, 8, "not supported"),  # syn equivalent to none
+        ({"exc": 0.95, "syn_lowrank_r1": 0.97}, 3, "inconclusive"),  # floor 0.25: cannot differ
+        ({"exc": 0.95, "syn_lowrank_r1": 0.5}, 3, "inconclusive"),
+    ],
+)  # nor be shown equivalent
 def test_verdict_c1(perf, seeds, verdict):
     """Every context-carrying variant against `none` on the tasks that need context
     (lib.analysis.battery.C1_RULE), through the engine; a pair of values is per task."""
@@ -252,8 +297,9 @@ def test_verdict_c1(perf, seeds, verdict):
     assert out["tasks"] == ["fdgo", "fdanti"]
     assert {c.a for c in out["comparisons"]} == set(perf)
     assert all(c.b == "none" and c.n_seeds == seeds for c in out["comparisons"])
-    md = battery_analysis.c1_markdown(out, SimpleNamespace(tasks=("fdgo", "fdanti"), n_rec=8,
-                                                           n_seeds=seeds, max_steps=1))
+    md = battery_analysis.c1_markdown(
+        out, SimpleNamespace(tasks=("fdgo", "fdanti"), n_rec=8, n_seeds=seeds, max_steps=1)
+    )
     assert battery_analysis.C1_RULE in md and out["verdict"] in md and "p = 0 " not in md
 
 
@@ -264,8 +310,9 @@ def test_c1_is_not_tested_when_none_needs_no_context():
 
 
 def test_c1_leaves_out_tasks_that_need_no_context():
-    out = battery_analysis.verdict_c1(fake_nets({"none": (0.95, 0.5), "exc": 0.95,
-                                                 "syn_mask": 0.95}, 6))
+    out = battery_analysis.verdict_c1(
+        fake_nets({"none": (0.95, 0.5), "exc": 0.95, "syn_mask": 0.95}, 6)
+    )
     assert out["tasks"] == ["fdanti"] and out["verdict"] == "supported"
     assert all(c.units == ["fdanti"] for c in out["comparisons"])
     table = claims.summary_table(fake_nets({"none": 0.5, "exc": 0.95}), ["none", "exc"])
@@ -282,11 +329,19 @@ def test_c1_multiverse_reports_every_specification():
 
 @pytest.mark.slow
 def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
-    cfg = TrainConfig(mechanism="hybrid", tasks=("fdgo", "fdanti", "delaygo"), n_rec=16,
-                      max_steps=5, eval_every=5, eval_trials=16, batch_size=16)
+    cfg = TrainConfig(
+        mechanism="hybrid",
+        tasks=("fdgo", "fdanti", "delaygo"),
+        n_rec=16,
+        max_steps=5,
+        eval_every=5,
+        eval_trials=16,
+        batch_size=16,
+    )
     res = train(cfg, progress=False)
-    spec = ambiguity.ProbeSpec(lambdas=(0.0, 0.5, 1.0), noise_levels=(0.0, 0.5),
-                               dilutions=(0.0, 1.0), scales=(0.0, 1.0))
+    spec = ambiguity.ProbeSpec(
+        lambdas=(0.0, 0.5, 1.0), noise_levels=(0.0, 0.5), dilutions=(0.0, 1.0), scales=(0.0, 1.0)
+    )
     out = ambiguity.probe_network(res, spec)
     assert out["mix_i"].shape == (3, 3) and out["out_i"].shape == (3, 3, 4)
     np.testing.assert_allclose(out["out_i"][0].sum(-1), 1.0)  # Go/Anti: partners
@@ -310,7 +365,9 @@ def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
         assert prober.delay_removed(k, windows=[(w["go"], w["go"])]) == out["clean"][k]
         assert prober.mid_switch(k, k)[0] == out["clean"][k]  # switching to its own context
         T_k = prober.trials[k][0].shape[0]
-        assert prober.mid_switch(k, 1 - min(k, 1), at=T_k)[0] == out["clean"][k]  # switch at the end
+        assert (
+            prober.mid_switch(k, 1 - min(k, 1), at=T_k)[0] == out["clean"][k]
+        )  # switch at the end
     ex = ambiguity.example(res, "fdgo", "fdanti", 0.5)
     assert ex["y_hat"].shape[1] == 33 and ex["outcome"] in ambiguity.OUTCOMES
     assert ex["target_j"] == pytest.approx((ex["target_i"] + np.pi) % (2 * np.pi))
@@ -324,10 +381,9 @@ def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
     again = lesions.lesion_map(res, 0.25)  # the random control is seeded: same numbers
     np.testing.assert_array_equal(again["random"], les["random"])
     monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))  # the summary caches its lesion maps,
-    monkeypatch.setenv("BOOK_NO_TRAIN", "0")               # computed from the saved network
+    monkeypatch.setenv("BOOK_NO_TRAIN", "0")  # computed from the saved network
     artifacts.save("network", cfg.to_dict(), network_payload(res))
-    maps, table = claims.lesion_summary({("hybrid", 0): res, ("hybrid", 1): res}, ["hybrid"],
-                                        0.25)
+    maps, table = claims.lesion_summary({("hybrid", 0): res, ("hybrid", 1): res}, ["hybrid"], 0.25)
     np.testing.assert_allclose(maps["hybrid"], les["intact"][None, :] - les["targeted"])
     assert table.loc["hybrid", "seeds"] == 2
 
@@ -354,9 +410,14 @@ def test_verdict_c2_is_paired_over_seeds():
     unpaired comparison would miss it, the paired one (Holm over the family) does not."""
     probes = {}
     for s, base in enumerate((0.95, 0.75, 0.85, 0.65) * 3):
-        for lab, v in (("exc", base), ("syn_lowrank_r1", base - 0.05), ("syn_prepost", base - 0.05),
-                       ("hybrid", base), ("syn_lowrank_r2", base - 0.05)):
-            probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
+        for lab, v in (
+            ("exc", base),
+            ("syn_lowrank_r1", base - 0.05),
+            ("syn_prepost", base - 0.05),
+            ("hybrid", base),
+            ("syn_lowrank_r2", base - 0.05),
+        ):
+            probes[lab, s] = fake_probe([1, 2 * v - 1, 0.5, 0, 0], [0, 0, 0.5, 2 * v - 1, 1])
     out = ambiguity_analysis.verdict_c2(probes)
     assert out["verdict"] == "supported"
     tested = [c for c in out["comparisons"] if c.tested]
@@ -366,8 +427,10 @@ def test_verdict_c2_is_paired_over_seeds():
 
 
 def test_relative_to_clean_scores_only_learned_tasks():
-    res = {"clean": np.array([1.0, 0.0, 0.95]),
-           "noise": np.array([[1.0, 0.0, 0.95], [0.5, 0.0, 0.475]])}
+    res = {
+        "clean": np.array([1.0, 0.0, 0.95]),
+        "noise": np.array([[1.0, 0.0, 0.95], [0.5, 0.0, 0.475]]),
+    }
     np.testing.assert_allclose(claims.relative_to_clean(res, "noise"), [1.0, 0.5])
     res["clean"] = np.zeros(3)
     assert np.isnan(claims.relative_to_clean(res, "noise")).all()
@@ -382,8 +445,9 @@ def test_verdict_c2_scores_both_sides_on_common_pairs():
             # (a, b): robust; (b, a): fragile (performance falls at once)
             probes[lab, s] = fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0.2, 1 - 0.001 * s])
         for lab in ("syn_lowrank_r1", "syn_prepost", "syn_lowrank_r2"):
-            probes[lab, s] = fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0, 0.5],
-                                        clean=(1.0, 0.5))  # b never learned
+            probes[lab, s] = fake_probe(
+                [1, 1, 1, 0, 0], [0, 0, 0, 0, 0.5], clean=(1.0, 0.5)
+            )  # b never learned
     out = ambiguity_analysis.verdict_c2(probes)
     mixture = [c for c in out["comparisons"] if c.rule.name == "C2.mixture_auc.other"]
     assert all(c.units == ["a→b"] and abs(c.mean) < 1e-12 for c in mixture)
@@ -395,12 +459,15 @@ def panel_probes(seeds: int = 3) -> dict:
     never learned Anti in seed 0."""
     probes = {}
     for s in range(seeds):
-        probes["exc", s] = fake_probe([1, 1, .5, 0, 0], [0, 0, .5, .8, 1],
-                                      tasks=("fdgo", "fdanti"))
-        probes["syn", s] = fake_probe([1, 0.5, 0.4, 0, 0],
-                                      [0, 0, .5, .5, .5] if s == 0 else [0, 0, .5, .8, 1],
-                                      clean=(1.0, 0.5 if s == 0 else 1.0),
-                                      tasks=("fdgo", "fdanti"))
+        probes["exc", s] = fake_probe(
+            [1, 1, 0.5, 0, 0], [0, 0, 0.5, 0.8, 1], tasks=("fdgo", "fdanti")
+        )
+        probes["syn", s] = fake_probe(
+            [1, 0.5, 0.4, 0, 0],
+            [0, 0, 0.5, 0.5, 0.5] if s == 0 else [0, 0, 0.5, 0.8, 1],
+            clean=(1.0, 0.5 if s == 0 else 1.0),
+            tasks=("fdgo", "fdanti"),
+        )
     return probes
 
 
@@ -459,19 +526,22 @@ def test_robustness_table_columns_are_defined_from_code():
 
 def test_ambiguity_figures():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
     from lib.plots import ambiguity as ambiguity_plots
+
     probes, labels, panel = panel_probes(), ["exc", "syn"], [("fdgo", "fdanti")]
     table = claims.robustness_by_variant(probes, labels)
-    figs = [ambiguity_plots.outcome_fractions(probes, labels, panel),
-            ambiguity_plots.l_leave_pairs(
-                ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
-            ambiguity_plots.mid_switch(ambiguity_analysis.mid_switch_table(probes, labels, panel)),
-            ambiguity_plots.timed_probes(table, labels),
-            ambiguity_plots.corruption_curves(probes, labels),
-            ambiguity_plots.mixture_panel(probes, labels, panel)]
+    figs = [
+        ambiguity_plots.outcome_fractions(probes, labels, panel),
+        ambiguity_plots.l_leave_pairs(ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
+        ambiguity_plots.mid_switch(ambiguity_analysis.mid_switch_table(probes, labels, panel)),
+        ambiguity_plots.timed_probes(table, labels),
+        ambiguity_plots.corruption_curves(probes, labels),
+        ambiguity_plots.mixture_panel(probes, labels, panel),
+    ]
     assert all(isinstance(f, Figure) for f in figs)
     plt.close("all")
 
@@ -482,15 +552,18 @@ def auc_probes(auc_by_label: dict, seeds: int = 4) -> dict:
     for lab, auc in auc_by_label.items():
         for s, base in enumerate((0.0, 0.04, -0.03, 0.02)[:seeds]):
             v = auc + base
-            probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
+            probes[lab, s] = fake_probe([1, 2 * v - 1, 0.5, 0, 0], [0, 0, 0.5, 2 * v - 1, 1])
     return probes
 
 
 def test_control_comparisons_find_a_planted_difference_and_holm_over_all_tests():
-    nets = fake_nets({"exc_gain": 0.95, "exc_gain_rec": 0.95, "syn_prepost": 0.95,
-                      "syn_prepost_in": 0.95}, seeds=4)
-    probes = auc_probes({"exc_gain": 0.9, "exc_gain_rec": 0.9, "syn_prepost": 0.9,
-                         "syn_prepost_in": 0.8})
+    nets = fake_nets(
+        {"exc_gain": 0.95, "exc_gain_rec": 0.95, "syn_prepost": 0.95, "syn_prepost_in": 0.95},
+        seeds=4,
+    )
+    probes = auc_probes(
+        {"exc_gain": 0.9, "exc_gain_rec": 0.9, "syn_prepost": 0.9, "syn_prepost_in": 0.8}
+    )
     df = claims.control_comparisons(nets, probes)
     assert list(df.control) == ["exc_gain_rec"] * 2 + ["syn_prepost_in"] * 2
     assert list(df.measure) == list(claims.CONTROL_MEASURES) * 2
@@ -514,7 +587,7 @@ def test_control_comparisons_call_equivalence_only_with_enough_seeds():
     for lab in labels:
         for s in range(12):
             v = 0.9 + 0.01 * (s % 4)
-            probes[lab, s] = fake_probe([1, 2 * v - 1, .5, 0, 0], [0, 0, .5, 2 * v - 1, 1])
+            probes[lab, s] = fake_probe([1, 2 * v - 1, 0.5, 0, 0], [0, 0, 0.5, 2 * v - 1, 1])
     same = claims.control_comparisons(nets, probes)
     assert (same["verdict"] == "equivalent").all()
     assert "not confounded" in claims.control_markdown(same)
@@ -527,7 +600,7 @@ def test_arm_effects_pair_each_arm_network_with_its_standard_seed():
     assert list(eff.variant) == ["exc", "syn_prepost", "syn_lowrank_r1"]
     exc = eff.set_index("variant").loc["exc"]
     assert exc["diff"] == pytest.approx(0.15) and exc["p"] == pytest.approx(0.125)  # exact
-    assert not eff["differs"].any()   # 4 seeds: Holm over 3 cannot reach 0.05
+    assert not eff["differs"].any()  # 4 seeds: Holm over 3 cannot reach 0.05
     # the equalising reference is the same network in both arms: left out
     assert "exc" not in set(claims.arm_effects(standard, arm, "equalised").variant)
     v_arm, v_std = claims.verdict_c2(arm), claims.verdict_c2(standard)
@@ -540,8 +613,10 @@ def test_arm_effects_pair_each_arm_network_with_its_standard_seed():
 
 def test_seed_aucs_score_every_network_on_one_common_set_of_pairs():
     probes = auc_probes({"exc": 0.9, "syn_prepost": 0.8})
-    arm = {k: fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0, 0.5], clean=(1.0, 0.5))
-           for k in auc_probes({"exc": 0.9})}   # task b never learned: pair (b, a) dropped
+    arm = {
+        k: fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0, 0.5], clean=(1.0, 0.5))
+        for k in auc_probes({"exc": 0.9})
+    }  # task b never learned: pair (b, a) dropped
     df = claims.seed_aucs({"standard": probes, "mixtures": arm}, ["exc", "syn_prepost"])
     assert set(df.pairs) == {1} and len(df) == 12
     assert df[df.arm == "mixtures"].auc.eq(1.0).all()

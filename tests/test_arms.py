@@ -1,5 +1,6 @@
 """E1's training arms and controls: which networks each arm trains, equalised initial drive,
 clear errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -20,9 +21,10 @@ def test_arms_change_only_what_they_name():
     for lab in ("syn_prepost", "syn_lowrank_r1"):
         cfg = eq[lab, 1]
         assert cfg.mod_init_std is not None and cfg.mod_init_std != battery.default_scale(
-            SPEC.config(lab, 1))
+            SPEC.config(lab, 1)
+        )
         assert cfg.replace(mod_init_std=None) == SPEC.config(lab, 1)
-        assert eq[lab, 0].mod_init_std == cfg.mod_init_std   # one scale per variant
+        assert eq[lab, 0].mod_init_std == cfg.mod_init_std  # one scale per variant
 
 
 @pytest.mark.slow
@@ -30,7 +32,7 @@ def test_equalised_networks_start_with_the_reference_drive():
     table = battery.equalisation_table(SPEC)
     ref = table.loc[battery.EQUALISE_TO, "initial drive (E1)"]
     eq = table["initial drive (equalised)"]
-    assert (abs(eq / ref - 1) < 0.05).all(), table   # two significant digits of scale: ~2%
+    assert (abs(eq / ref - 1) < 0.05).all(), table  # two significant digits of scale: ~2%
     # before equalising, the low-rank pathway starts an order of magnitude weaker
     assert table.loc["syn_lowrank_r1", "initial drive (E1)"] < ref / 5
 
@@ -53,6 +55,6 @@ def test_the_artifact_builder_trains_each_arm_network_once():
     jobs = network_jobs("smoke")
     arms = arm_jobs(battery.battery_spec("smoke"))
     configs = list(jobs.values())
-    assert len(configs) == len(set(configs))              # no network twice
-    assert set(arms.values()) <= set(configs)             # every arm network is built
-    assert ("arm", "equalised", battery.EQUALISE_TO, 0) not in jobs   # it is E1's network
+    assert len(configs) == len(set(configs))  # no network twice
+    assert set(arms.values()) <= set(configs)  # every arm network is built
+    assert ("arm", "equalised", battery.EQUALISE_TO, 0) not in jobs  # it is E1's network

@@ -1,5 +1,6 @@
 """Artifacts: keys, verified loads, rebuild of corrupt or mismatched files, atomic writes, and
 reproduction of a shipped artifact by retraining."""
+
 from __future__ import annotations
 
 import json
@@ -24,6 +25,7 @@ def counter(value):
     def compute():
         calls["n"] += 1
         return value
+
     return compute, calls
 
 

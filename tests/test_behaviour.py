@@ -20,6 +20,7 @@ version). Floats are compared with rtol 1e-5 / atol 1e-6 (float32 arithmetic; ex
 would tie the goldens to one BLAS build), digests of rendered trials (NumPy float64 -> float32,
 no BLAS) exactly.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,15 +48,18 @@ GOLDEN = Path(__file__).resolve().parent / "goldens" / "behaviour.json"
 REGENERATE = os.environ.get("REGENERATE_GOLDENS") == "1"
 RTOL, ATOL = GOLDEN_TOLERANCE["rtol"], GOLDEN_TOLERANCE["atol"]  # justified in tests/tolerances.py
 TINY_TASKS = ("fdgo", "fdanti", "contextdm1")
-HOW_TO = ("behaviour changed: bump the version in lib/core/behaviour.py, regenerate the goldens "
-          "(REGENERATE_GOLDENS=1 .venv/bin/python -m pytest tests/test_behaviour.py), then rebuild "
-          "the artifacts (`make artifacts`)")
+HOW_TO = (
+    "behaviour changed: bump the version in lib/core/behaviour.py, regenerate the goldens "
+    "(REGENERATE_GOLDENS=1 .venv/bin/python -m pytest tests/test_behaviour.py), then rebuild "
+    "the artifacts (`make artifacts`)"
+)
 
 
 def tiny(mechanism: str, **changes) -> TrainConfig:
     """The goldens' run: helpers.tiny_config on three tasks, rank 2, seed 1, 6 steps."""
-    return tiny_config(mechanism, TINY_TASKS,
-                       **({"rank": 2, "seed": 1, "max_steps": 6, "eval_every": 3} | changes))
+    return tiny_config(
+        mechanism, TINY_TASKS, **({"rank": 2, "seed": 1, "max_steps": 6, "eval_every": 3} | changes)
+    )
 
 
 def digest(*arrays: np.ndarray) -> str:
@@ -75,19 +79,29 @@ def network_fingerprint() -> dict:
             b = yang_tasks.make_batch(task, 8, 3, noise=True, easy=easy)
             batches[f"{task}{'/easy' if easy else ''}"] = digest(b.x, b.y, b.c_mask, b.y_loc)
     sched = {}
-    for name, cfg in {"own": tiny("exc"), "shared": tiny("exc", schedule_seed=7),
-                      "error": tiny("exc", sampling="error"),
-                      "easy": tiny("exc", easy_steps=3)}.items():
+    for name, cfg in {
+        "own": tiny("exc"),
+        "shared": tiny("exc", schedule_seed=7),
+        "error": tiny("exc", sampling="error"),
+        "easy": tiny("exc", easy_steps=3),
+    }.items():
         hist = History(cfg.tasks, perf=[[0.2, 0.9, 0.5]], steps=[0])
         draws = [training_batch(cfg, s, hist) for s in range(12)]
-        sched[name] = {"tasks": [int(k) for k, *_ in draws],
-                       "digest": digest(*[x.numpy() for _, x, _, _ in draws])}
+        sched[name] = {
+            "tasks": [int(k) for k, *_ in draws],
+            "digest": digest(*[x.numpy() for _, x, _, _ in draws]),
+        }
     runs = {}
     for mech in MECHANISMS:
         res = train(tiny(mech), progress=False)
-        runs[mech] = {"loss": res.history.loss[1:], "perf": res.history.perf,
-                      "params": {n: [float(p.detach().sum()), float(p.detach().norm())]
-                                 for n, p in res.model.named_parameters()}}
+        runs[mech] = {
+            "loss": res.history.loss[1:],
+            "perf": res.history.perf,
+            "params": {
+                n: [float(p.detach().sum()), float(p.detach().norm())]
+                for n, p in res.model.named_parameters()
+            },
+        }
     res = train(tiny("hybrid", grad_clip=None, sampling="uniform", lr=3e-3), progress=False)
     runs["hybrid/no_clip/uniform"] = {"loss": res.history.loss[1:], "perf": res.history.perf}
     return {"batches": batches, "schedules": sched, "runs": runs}
@@ -96,8 +110,12 @@ def network_fingerprint() -> dict:
 def ambiguity_fingerprint() -> dict:
     torch.set_num_threads(1)
     res = train(tiny("hybrid", max_steps=3), progress=False)
-    spec = ProbeSpec(lambdas=(0.0, 0.5, 1.0), noise_levels=(0.0, 1.0), dilutions=(0.0, 1.0),
-                     scales=(0.0, 1.0, 2.0))
+    spec = ProbeSpec(
+        lambdas=(0.0, 0.5, 1.0),
+        noise_levels=(0.0, 1.0),
+        dilutions=(0.0, 1.0),
+        scales=(0.0, 1.0, 2.0),
+    )
     out = probe_network(res, spec)
     return {k: np.asarray(v).tolist() for k, v in out.items() if k not in ("spec",)}
 
@@ -111,13 +129,19 @@ def dynamics_fingerprint() -> dict:
     out = analyse_network(res, DynamicsSpec(lambdas=(0.0, 0.5, 1.0), n_starts=4, n_show=2))
     p = out["pairs"]["fdgo", "fdanti"]
     table = p["continuation"]["table"]
-    return {"pr": out["pr"].tolist(), "tv": out["task_variance"].sum(1).tolist(),
-            "clusters": int(out["clusters"]["k"]), "flow": p["flow"],
-            "displacement": p["displacement"], "angles": p["angles"].tolist(),
-            "e_change": p["e_change"], "op_track": p["op_track"].tolist(),
-            "spectrum_radius": float(np.abs(p["spectrum_i"]).max()),
-            "stable_per_l": table.groupby("l")["stable"].sum().astype(int).tolist(),
-            "radius": table["radius"].tolist()}
+    return {
+        "pr": out["pr"].tolist(),
+        "tv": out["task_variance"].sum(1).tolist(),
+        "clusters": int(out["clusters"]["k"]),
+        "flow": p["flow"],
+        "displacement": p["displacement"],
+        "angles": p["angles"].tolist(),
+        "e_change": p["e_change"],
+        "op_track": p["op_track"].tolist(),
+        "spectrum_radius": float(np.abs(p["spectrum_i"]).max()),
+        "stable_per_l": table.groupby("l")["stable"].sum().astype(int).tolist(),
+        "radius": table["radius"].tolist(),
+    }
 
 
 def timescales_fingerprint() -> dict:
@@ -163,9 +187,12 @@ def lesions_fingerprint() -> dict:
         for p in res.model.modulation_parameters():
             p.copy_(torch.randn(p.shape, generator=gen))
     out = lesion_network(res, LesionSpec(fraction=0.25, n_random=2))
-    return {"targeted": out["targeted"].tolist(), "intact": out["intact"].tolist(),
-            "random": out["random"].tolist(),
-            "ablation": {k: v.tolist() for k, v in out["ablation"].items()}}
+    return {
+        "targeted": out["targeted"].tolist(),
+        "intact": out["intact"].tolist(),
+        "random": out["random"].tolist(),
+        "ablation": {k: v.tolist() for k, v in out["ablation"].items()},
+    }
 
 
 FINGERPRINTS = {

@@ -31,8 +31,13 @@ def test_step_flops_defaults_are_this_model():
 @pytest.fixture(scope="module")
 def quick() -> dict:
     """The quick run's JSON (about 1.5 min: every section at tiny sizes, worker processes)."""
-    proc = subprocess.run([sys.executable, "-m", "lib.bench", "--quick"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lib.bench", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert len(lines) == 1, proc.stdout[-3000:]
@@ -45,17 +50,38 @@ def _positive(v) -> bool:
 
 @pytest.mark.slow
 def test_quick_has_the_required_keys(quick):
-    for key in ("train_speedup_vs_single", "train_flop_fraction", "one_hot_overhead",
-                "lowrank_mixed_overhead", "train_path",
-                "gen_speedup_vs_neurogym", "roofline_fraction", "ensemble_speedup_cpu",
-                "ensemble_speedup_gpu", "targets", "machine", "load_avg_before",
-                "load_avg_after", "method", "generation", "training", "roofline", "ensembles"):
+    for key in (
+        "train_speedup_vs_single",
+        "train_flop_fraction",
+        "one_hot_overhead",
+        "lowrank_mixed_overhead",
+        "train_path",
+        "gen_speedup_vs_neurogym",
+        "roofline_fraction",
+        "ensemble_speedup_cpu",
+        "ensemble_speedup_gpu",
+        "targets",
+        "machine",
+        "load_avg_before",
+        "load_avg_after",
+        "method",
+        "generation",
+        "training",
+        "roofline",
+        "ensembles",
+    ):
         assert key in quick
     assert quick["quick"] is True and quick["machine"]["threads"] == 1
-    assert set(quick["targets"]) == {"gen_15x_neurogym_every_task", "base_step_0.6_matmul_rate",
-                                     "one_hot_within_1.1x", "lowrank_mixed_within_1.5x",
-                                     "syn_mask_mixed_within_3x", "ensemble_1.25x_cpu",
-                                     "train_speedup_2x", "train_flop_fraction_0.5"}
+    assert set(quick["targets"]) == {
+        "gen_15x_neurogym_every_task",
+        "base_step_0.6_matmul_rate",
+        "one_hot_within_1.1x",
+        "lowrank_mixed_within_1.5x",
+        "syn_mask_mixed_within_3x",
+        "ensemble_1.25x_cpu",
+        "train_speedup_2x",
+        "train_flop_fraction_0.5",
+    }
     for t in quick["targets"].values():
         assert {"target", "value", "met"} <= set(t) and t["met"] in (True, False, None)
     assert "noise=False" in quick["generation"]["training_noise"]
@@ -94,9 +120,12 @@ def test_quick_train_path_is_consistent(quick):
     assert all(_positive(r["network_steps_per_s"]) for r in rows.values())
     assert quick["train_speedup_vs_single"] == pytest.approx(
         rows["builder_1thread"]["network_steps_per_s"]
-        / rows["plain_1thread"]["network_steps_per_s"], rel=1e-3)
+        / rows["plain_1thread"]["network_steps_per_s"],
+        rel=1e-3,
+    )
     assert quick["train_flop_fraction"] == pytest.approx(
-        path["builder_matmul_gflops_per_core"] / path["matmul_gflops_per_core"], rel=1e-2)
+        path["builder_matmul_gflops_per_core"] / path["matmul_gflops_per_core"], rel=1e-2
+    )
     for kind in ("builder", "plain"):
         split = path["profile"][kind]["fraction"]
         assert set(split) == {"matmul", "noise", "element_wise", "autograd", "python_and_other"}
@@ -127,8 +156,12 @@ def test_quick_ensemble_rates_are_positive(quick):
     assert quick["ensemble_speedup_cpu"] == ens["layouts"][ens["best_layout"]]["ratio_to_separate"]
     assert "separate_1thread" in ens["layouts"] and len(ens["layouts"]) >= 2
     for row in ens["layouts"].values():
-        for key in ("network_steps_per_s", "cpu_ms_per_network_step", "ratio_to_separate",
-                    "ratio_to_separate_cpu_time"):
+        for key in (
+            "network_steps_per_s",
+            "cpu_ms_per_network_step",
+            "ratio_to_separate",
+            "ratio_to_separate_cpu_time",
+        ):
             assert _positive(row[key]), key
     assert ens["layouts"]["separate_1thread"]["ratio_to_separate"] == 1.0
     if ens["gpu"] is None:  # no CUDA here
@@ -139,8 +172,9 @@ def test_quick_ensemble_rates_are_positive(quick):
 
 
 def test_generation_without_neurogym_reports_null_with_reason(monkeypatch):
-    monkeypatch.setattr(generation, "_import_neurogym",
-                        lambda: (None, "neurogym not importable (test)"))
+    monkeypatch.setattr(
+        generation, "_import_neurogym", lambda: (None, "neurogym not importable (test)")
+    )
     gen = bench.bench_generation(("fdgo",), reps=1, min_rep_s=0.005)
     assert gen["gen_speedup_vs_neurogym"] is None and gen["gen_speedup_worst_task"] is None
     assert gen["neurogym_unavailable"] == "neurogym not importable (test)"

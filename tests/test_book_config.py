@@ -20,8 +20,16 @@ def test_a_failing_notebook_fails_the_build() -> None:
 
 def test_hidden_and_non_book_folders_are_not_built() -> None:
     assert CONFIG["only_build_toc_files"] is True
-    for pattern in (".*", "**/.*", "_build", "_build_smoke", "tests", "scripts", "artifacts",
-                    "README.md"):
+    for pattern in (
+        ".*",
+        "**/.*",
+        "_build",
+        "_build_smoke",
+        "tests",
+        "scripts",
+        "artifacts",
+        "README.md",
+    ):
         assert pattern in CONFIG["exclude_patterns"], pattern
 
 

@@ -19,10 +19,14 @@ sys.modules["check_book"] = check_book
 _spec.loader.exec_module(check_book)
 
 # A PNG header is enough: the checker looks at the file, the browser only needs something to show.
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
-MATHJAX_CONFIG = ('<script>window.MathJax = {"options": {"processHtmlClass": '
-                  '"tex2jax_process|mathjax_process|math|output_area"}}</script>')
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+MATHJAX_CONFIG = (
+    '<script>window.MathJax = {"options": {"processHtmlClass": '
+    '"tex2jax_process|mathjax_process|math|output_area"}}</script>'
+)
 CLEAN_BODY = """
 <section id="top"><h1>Title</h1>
 <p>Inline <span class="math notranslate nohighlight">\\(\\alpha^2\\)</span> and a figure.</p>
@@ -45,12 +49,18 @@ DEFECTS = {
     "math-paren": "<p>where \\(x\\) is the input</p>",
     "math-begin": "<p>\\begin{align} a &amp;= b \\end{align}</p>",
     "math-inline": "<p>with $\\alpha_1$ the rate</p>",
-    "error-traceback-class": ('<div class="output traceback highlight-ipythontb"><pre>'
-                              "ValueError: profile='huge' not in smoke, quick, paper</pre></div>"),
-    "error-traceback-text": ('<div class="output stream"><pre>Traceback (most recent call last):\n'
-                             '  File "x.py", line 1\nRuntimeError: boom</pre></div>'),
-    "error-stderr": ('<div class="output stderr highlight-myst-ansi"><pre>/x.py:3: UserWarning: '
-                     "bad things\n  warnings.warn(</pre></div>"),
+    "error-traceback-class": (
+        '<div class="output traceback highlight-ipythontb"><pre>'
+        "ValueError: profile='huge' not in smoke, quick, paper</pre></div>"
+    ),
+    "error-traceback-text": (
+        '<div class="output stream"><pre>Traceback (most recent call last):\n'
+        '  File "x.py", line 1\nRuntimeError: boom</pre></div>'
+    ),
+    "error-stderr": (
+        '<div class="output stderr highlight-myst-ansi"><pre>/x.py:3: UserWarning: '
+        "bad things\n  warnings.warn(</pre></div>"
+    ),
     "error-docutils": '<div class="system-message"><p>Unknown directive type "foo".</p></div>',
     "link-file": '<p><a href="missing.html">gone</a></p>',
     "link-anchor": '<p><a href="other.html#nope">gone</a></p>',
@@ -61,8 +71,9 @@ DEFECTS = {
 
 
 def _page(body: str, head: str = "") -> str:
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head>"
-            f"<body>{body}</body></html>")
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'>{head}</head><body>{body}</body></html>"
+    )
 
 
 @pytest.fixture()
@@ -97,8 +108,12 @@ def test_each_defect_is_caught_static(site: Path, defect: str) -> None:
 
 
 def test_deliberate_error_cell_passes(site: Path) -> None:
-    cell = ('<div class="cell tag_raises-exception docutils container">'
-            + DEFECTS["error-traceback-class"] + DEFECTS["error-traceback-text"] + "</div>")
+    cell = (
+        '<div class="cell tag_raises-exception docutils container">'
+        + DEFECTS["error-traceback-class"]
+        + DEFECTS["error-traceback-text"]
+        + "</div>"
+    )
     assert _check_static(site, CLEAN_BODY + cell) == []
 
 
@@ -111,8 +126,10 @@ def test_plain_stderr_is_a_note_not_a_failure(site: Path) -> None:
 
 def test_toc_docnames(tmp_path: Path) -> None:
     toc = tmp_path / "_toc.yml"
-    toc.write_text("format: jb-book\nroot: book/intro\nparts:\n  - caption: A\n    chapters:\n"
-                   "      - file: book/a.ipynb\n        sections:\n          - file: book/b\n")
+    toc.write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: A\n    chapters:\n"
+        "      - file: book/a.ipynb\n        sections:\n          - file: book/b\n"
+    )
     assert check_book.toc_docnames(toc) == ["book/intro", "book/a", "book/b"]
 
 
@@ -131,8 +148,9 @@ def test_cli_exit_status(site: Path, tmp_path: Path) -> None:
 
 
 CHROMIUM = check_book.find_chromium()
-needs_chromium = pytest.mark.skipif(CHROMIUM is None,
-                                    reason="Debian's chromium is not installed (make browser)")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (make browser)"
+)
 
 
 def _with_vendored_mathjax(site: Path) -> str:
@@ -152,8 +170,10 @@ def test_rendered_clean_page_passes(site: Path) -> None:
 
 @needs_chromium
 def test_rendered_catches_tex_errors(site: Path) -> None:
-    bad = ('<p><span class="math notranslate nohighlight">\\(\\foo x\\)</span> and '
-           '<span class="math notranslate nohighlight">\\(a^{b}}\\)</span></p>')
+    bad = (
+        '<p><span class="math notranslate nohighlight">\\(\\foo x\\)</span> and '
+        '<span class="math notranslate nohighlight">\\(a^{b}}\\)</span></p>'
+    )
     (site / "book" / "page.html").write_text(_page(CLEAN_BODY + bad, _with_vendored_mathjax(site)))
     problems, _ = check_book.check_book(site, ["book/page"], chromium=CHROMIUM)
     details = sorted(p.detail for p in problems)
@@ -163,7 +183,10 @@ def test_rendered_catches_tex_errors(site: Path) -> None:
 
 @needs_chromium
 def test_rendered_catches_untypeset_math_and_remote_requests(site: Path) -> None:
-    head = MATHJAX_CONFIG + '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+    head = (
+        MATHJAX_CONFIG
+        + '<script src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"></script>'
+    )
     (site / "book" / "page.html").write_text(_page(CLEAN_BODY, head))
     problems, _ = check_book.check_book(site, ["book/page"], chromium=CHROMIUM)
     kinds = sorted({p.kind for p in problems})
@@ -180,10 +203,12 @@ def _figure_png(width_in: float, font_pt: float, dpi: float = 100) -> bytes:
     import io
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from lib import plots
+
     fig = plots.stamp(plt.figure(figsize=(width_in, 2.5)))
     ax = fig.add_subplot()
     ax.set_title("title", fontsize=font_pt)
@@ -199,15 +224,18 @@ def test_png_info_reads_size_dpi_and_stamp() -> None:
     assert info["width"] == 400 and info["dpi"] == pytest.approx(100, abs=0.01)
     assert '"min_font_pt": 8.0' in info["text"][check_book.STAMP_KEY]
     assert check_book.png_info(b"GIF89a") is None
-    assert check_book.png_info(PNG)["text"] == {}      # the bare PNG: no stamp
+    assert check_book.png_info(PNG)["text"] == {}  # the bare PNG: no stamp
 
 
-@pytest.mark.parametrize("width_in, font_pt, fails", [
-    (7.0, 8, False),     # 700 px shown at 700: 8 pt = 11.1 px
-    (4.0, 6, True),      # 6 pt at 100 dpi = 8.3 px at its own size
-    (13.0, 8, True),     # 1300 px shrunk to the 750 px column: 8 pt = 6.4 px
-    (6.0, 5, True),      # 5 pt = 6.9 px at its own size
-])
+@pytest.mark.parametrize(
+    "width_in, font_pt, fails",
+    [
+        (7.0, 8, False),  # 700 px shown at 700: 8 pt = 11.1 px
+        (4.0, 6, True),  # 6 pt at 100 dpi = 8.3 px at its own size
+        (13.0, 8, True),  # 1300 px shrunk to the 750 px column: 8 pt = 6.4 px
+        (6.0, 5, True),  # 5 pt = 6.9 px at its own size
+    ],
+)
 def test_figure_text_size_is_checked_static(site: Path, width_in, font_pt, fails) -> None:
     (site / "_images" / "plot.png").write_bytes(_figure_png(width_in, font_pt))
     page = site / "book" / "page.html"
@@ -222,10 +250,13 @@ def test_a_measured_display_width_decides(site: Path) -> None:
     """The width Chromium measured (data-check-width) is the one used: a legible figure shown at
     a third of its pixels fails; an inline data: URI is read too."""
     import base64
+
     data = base64.b64encode(_figure_png(6.0, 9)).decode()
     page = site / "book" / "page.html"
-    body = (f'<img src="data:image/png;base64,{data}" data-check-width="600">'
-            f'<img src="data:image/png;base64,{data}" data-check-width="200">')
+    body = (
+        f'<img src="data:image/png;base64,{data}" data-check-width="600">'
+        f'<img src="data:image/png;base64,{data}" data-check-width="200">'
+    )
     page.write_text(_page(CLEAN_BODY + body))
     problems, _ = check_book.check_dom(page.read_text(), page, site, rendered=False)
     assert [p.kind for p in problems] == ["figure"] and "figure 3" in problems[0].detail, problems
@@ -243,9 +274,11 @@ def test_rendered_measures_the_displayed_width(site: Path) -> None:
     """In the browser, a legible figure squeezed into a 250 px box is caught; beside it, the
     same figure at its own size passes."""
     (site / "_images" / "plot.png").write_bytes(_figure_png(6.0, 9))
-    body = ('<img src="../_images/plot.png" alt="own size">'
-            '<div style="width:250px"><img src="../_images/plot.png" alt="squeezed" '
-            'style="max-width:100%"></div>')
+    body = (
+        '<img src="../_images/plot.png" alt="own size">'
+        '<div style="width:250px"><img src="../_images/plot.png" alt="squeezed" '
+        'style="max-width:100%"></div>'
+    )
     (site / "book" / "page.html").write_text(_page(CLEAN_BODY + body))
     problems, _ = check_book.check_book(site, ["book/page"], chromium=CHROMIUM)
     # only the figure check is under test here (math typesetting has its own tests above; on

@@ -1,5 +1,6 @@
 """lib.dynamics (lib.core.dynamics): fixed points, Jacobians and continuation on systems whose
 answers are known in closed form."""
+
 from __future__ import annotations
 
 import copy
@@ -35,8 +36,9 @@ def winner_take_all(mechanism: str = "none", K: int = 1, delta: float = 0.0) -> 
     return m
 
 
-@pytest.mark.parametrize("mechanism", ["none", "exc_bias", "exc_gain", "exc", "syn_prepost",
-                                       "syn_mask"])
+@pytest.mark.parametrize(
+    "mechanism", ["none", "exc_bias", "exc_gain", "exc", "syn_prepost", "syn_mask"]
+)
 def test_no_recurrence_one_stable_point_at_phi_of_drive(mechanism):
     # W_rec = 0 (and every synaptic pathway here scales W_rec): F(r) = (1-a) r + a phi(drive),
     # so r* = phi(g (W_in u + b) + beta) and every eigenvalue of the map is 1 - a
@@ -103,14 +105,15 @@ def test_continuation_finds_the_saddle_node_bifurcations():
     # bistable in between, entered and left through saddle-node bifurcations placed symmetrically
     m = winner_take_all("exc_bias", K=2, delta=1.5)
     ls = np.linspace(0, 1, 21)
-    cont = continuation(m, torch.zeros(1), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), ls,
-                        n_init=16, seed=0)
+    cont = continuation(
+        m, torch.zeros(1), torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), ls, n_init=16, seed=0
+    )
     n_stable = cont.table.groupby("l")["stable"].sum()
     assert n_stable.iloc[0] == 1 and n_stable.iloc[-1] == 1
     assert n_stable.loc[0.5] == 2
     ev = cont.events
     appear, vanish = ev[ev.event == "appears"], ev[ev.event == "vanishes"]
-    assert len(appear) == 2 and len(vanish) == 2          # a stable point and a saddle, each time
+    assert len(appear) == 2 and len(vanish) == 2  # a stable point and a saddle, each time
     assert appear.l.nunique() == 1 and vanish.l.nunique() == 1
     l_in, l_out = appear.l.iloc[0], vanish.l.iloc[0]
     # symmetry of the system about l = 1/2: the window [l_in - dl, l_out) mirrors itself
@@ -125,7 +128,7 @@ def test_operating_point_settles_where_simulation_goes():
     m = winner_take_all("exc_bias", K=2, delta=1.5)
     fmap = freeze(m, torch.zeros(1), torch.tensor([1.0, 0.0]))
     r, speed = operating_point(fmap)
-    assert speed < 1e-12 and r[0] > r[1]                  # context 1 favours unit 0
+    assert speed < 1e-12 and r[0] > r[1]  # context 1 favours unit 0
 
 
 def test_flow_change_of_a_bias_is_a_pure_translation():
@@ -138,8 +141,8 @@ def test_flow_change_of_a_bias_is_a_pure_translation():
     for mechanism, reshaped in (("exc_bias", False), ("exc_gain", True)):
         m = ModulatedRNN(mechanism, N, 2, seed=1, activation="relu")
         with torch.no_grad():
-            m.W_rec.copy_(2.0 * torch.eye(N))        # current 2 r + h: varies with the state
-            m.b.fill_(1.0)                           # ... and stays above threshold
+            m.W_rec.copy_(2.0 * torch.eye(N))  # current 2 r + h: varies with the state
+            m.b.fill_(1.0)  # ... and stays above threshold
         a = freeze(m, u, torch.tensor([1.0, 0.0]))
         b = freeze(m, u, torch.tensor([0.0, 1.0]))
         assert (a.z(states) > 0).all() and (b.z(states) > 0).all()
@@ -157,7 +160,7 @@ def test_per_state_inputs_apply_row_by_row():
     r = torch.rand(5, 6, dtype=torch.float64)
     c = torch.tensor([1.0, 0.0])
     batch = freeze(m, u, c).step(r)
-    rows = torch.cat([freeze(m, u[s], c).step(r[s:s + 1]) for s in range(5)])
+    rows = torch.cat([freeze(m, u[s], c).step(r[s : s + 1]) for s in range(5)])
     torch.testing.assert_close(batch, rows)
 
 
@@ -179,8 +182,9 @@ def test_bad_inputs_have_clear_errors():
         continuation(m, torch.zeros(1), torch.zeros(1), torch.ones(1), [0.0, 0.5, 0.5])
 
 
-@pytest.mark.parametrize("mechanism", ["exc", "syn_lowrank", "syn_prepost", "hybrid",
-                                       "exc_gain_rec", "syn_prepost_in"])
+@pytest.mark.parametrize(
+    "mechanism", ["exc", "syn_lowrank", "syn_prepost", "hybrid", "exc_gain_rec", "syn_prepost_in"]
+)
 def test_jacobian_is_the_derivative_of_the_map(mechanism):
     # J(r) = (1 - a) I + a diag(phi'(z) g) W(c): compare with autograd on the map itself
     m = ModulatedRNN(mechanism, 7, 3, seed=5)
@@ -192,13 +196,24 @@ def test_jacobian_is_the_derivative_of_the_map(mechanism):
         torch.testing.assert_close(J[p], auto, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("mechanism", ["none", "exc", "syn_mask", "syn_lowrank", "syn_prepost",
-                                       "hybrid", "exc_gain_rec", "syn_prepost_in"])
+@pytest.mark.parametrize(
+    "mechanism",
+    [
+        "none",
+        "exc",
+        "syn_mask",
+        "syn_lowrank",
+        "syn_prepost",
+        "hybrid",
+        "exc_gain_rec",
+        "syn_prepost_in",
+    ],
+)
 def test_frozen_map_is_the_network(mechanism):
     # iterating F from r = 0 reproduces the network's own noise-free forward at constant (u, c)
     m = ModulatedRNN(mechanism, 9, 3, seed=6)
     with torch.no_grad():
-        m.b.normal_(generator=torch.Generator().manual_seed(0))   # a nonzero tonic bias
+        m.b.normal_(generator=torch.Generator().manual_seed(0))  # a nonzero tonic bias
     u, c = fixation_input(), torch.tensor([0.2, 0.0, 0.9])
     T = 12
     _, rates = m(u.expand(T, 1, 65).contiguous(), c.expand(1, 3), noise=False)

@@ -1,6 +1,7 @@
 """E4's experiment, analysis and figures: the shipped analyses are what the code computes, the
 tables keep unlearned pairs out, bad parameters are named (C4's verdict is tested in
 tests/test_c4c5_verdicts.py)."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

@@ -11,6 +11,7 @@ contexts, equations and the per-member drive, readout and loss ops are the same 
 largest parameter difference ~6e-8 absolute after 20 steps, far inside the tolerance). An
 ensemble against itself (resumed from a checkpoint) is compared bitwise.
 """
+
 from __future__ import annotations
 
 import collections
@@ -29,8 +30,7 @@ from lib.core.train import History, TrainConfig
 
 RTOL, ATOL = 1e-4, 1e-5
 TASKS = ("fdgo", "fdanti", "contextdm1")
-TINY = dict(tasks=TASKS, n_rec=12, rank=2, max_steps=20, eval_every=10, eval_trials=8,
-            batch_size=8)
+TINY = dict(tasks=TASKS, n_rec=12, rank=2, max_steps=20, eval_every=10, eval_trials=8, batch_size=8)
 SEEDS = (0, 1, 2)
 REAL_EVALUATE = train.evaluate  # captured before any test patches it
 
@@ -53,8 +53,13 @@ def assert_same_as_alone(got: train.TrainResult, ref: train.TrainResult) -> None
     assert got.config == ref.config
     want = ref.model.state_dict()
     for name, value in got.model.state_dict().items():
-        torch.testing.assert_close(value, want[name], rtol=RTOL, atol=ATOL,
-                                   msg=lambda m: f"seed {ref.config.seed} {name}: {m}")
+        torch.testing.assert_close(
+            value,
+            want[name],
+            rtol=RTOL,
+            atol=ATOL,
+            msg=lambda m: f"seed {ref.config.seed} {name}: {m}",
+        )
     h, r = got.history, ref.history
     assert h.steps == r.steps and h.trials == r.trials and h.tasks == r.tasks
     np.testing.assert_allclose(h.loss, r.loss, rtol=RTOL, atol=ATOL, equal_nan=True)
@@ -73,12 +78,22 @@ def recording_member_losses(record: list[list[int]]):
 
 
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("changes", [
-    dict(mechanism="none"), dict(mechanism="exc"), dict(mechanism="syn_lowrank"),
-    dict(mechanism="syn_mask"), dict(mechanism="syn_prepost"), dict(mechanism="hybrid"),
-    dict(mechanism="exc", sampling="error"), dict(mechanism="exc_gain", activation="relu"),
-    dict(mechanism="exc_gain_rec"), dict(mechanism="syn_prepost_in"),
-], ids=lambda d: "-".join(map(str, d.values())))
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(mechanism="none"),
+        dict(mechanism="exc"),
+        dict(mechanism="syn_lowrank"),
+        dict(mechanism="syn_mask"),
+        dict(mechanism="syn_prepost"),
+        dict(mechanism="hybrid"),
+        dict(mechanism="exc", sampling="error"),
+        dict(mechanism="exc_gain", activation="relu"),
+        dict(mechanism="exc_gain_rec"),
+        dict(mechanism="syn_prepost_in"),
+    ],
+    ids=lambda d: "-".join(map(str, d.values())),
+)
 def test_members_equal_networks_trained_alone(changes, monkeypatch):
     """Own tasks per member (no schedule_seed): lengths differ, so padding is exercised."""
     configs = members(**changes)
@@ -93,12 +108,15 @@ def test_members_equal_networks_trained_alone(changes, monkeypatch):
 
 def test_shared_schedule_draws_one_task_and_equals_alone():
     configs = members(mechanism="hybrid", schedule_seed=7)
-    tasks = [{train.training_batch(c, step, History(c.tasks))[0] for c in configs}
-             for step in range(configs[0].max_steps)]
+    tasks = [
+        {train.training_batch(c, step, History(c.tasks))[0] for c in configs}
+        for step in range(configs[0].max_steps)
+    ]
     assert all(len(ks) == 1 for ks in tasks), "a shared schedule gives every member one task"
     assert len({k for ks in tasks for k in ks}) > 1, "and still varies the task over steps"
-    for got, ref in zip(train_ensemble(configs, progress=False),
-                        [train.train(c, progress=False) for c in configs]):
+    for got, ref in zip(
+        train_ensemble(configs, progress=False), [train.train(c, progress=False) for c in configs]
+    ):
         assert_same_as_alone(got, ref)
 
 
@@ -108,8 +126,11 @@ def test_frozen_parameters_stay_and_trainable_equal_alone(trainable):
     results = train_ensemble(configs, progress=False)
     for got, c in zip(results, configs):
         init = train.build_model(c)
-        frozen = (init.shared_parameters() if trainable == "modulation"
-                  else init.modulation_parameters("syn"))
+        frozen = (
+            init.shared_parameters()
+            if trainable == "modulation"
+            else init.modulation_parameters("syn")
+        )
         names = {id(p): n for n, p in init.named_parameters()}
         after = dict(got.model.named_parameters())
         for p in frozen:
@@ -203,8 +224,19 @@ def test_checkpoint_of_another_ensemble_is_ignored(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("mechanism", ["none", "exc", "syn_mask", "syn_lowrank", "syn_prepost",
-                                       "hybrid", "exc_gain_rec", "syn_prepost_in"])
+@pytest.mark.parametrize(
+    "mechanism",
+    [
+        "none",
+        "exc",
+        "syn_mask",
+        "syn_lowrank",
+        "syn_prepost",
+        "hybrid",
+        "exc_gain_rec",
+        "syn_prepost_in",
+    ],
+)
 def test_effective_weights_are_the_models(mechanism):
     """StackedRNN.effective(k) is ModulatedRNN.effective(e_k) of each member."""
     configs = members(mechanism=mechanism)
@@ -226,8 +258,9 @@ def test_effective_weights_are_the_models(mechanism):
             assert g is None and beta is None
             continue
         torch.testing.assert_close(torch.ones(N) if g is None else g[m], g_m, rtol=1e-6, atol=0)
-        torch.testing.assert_close(torch.zeros(N) if beta is None else beta[m], beta_m,
-                                   rtol=1e-6, atol=0)
+        torch.testing.assert_close(
+            torch.zeros(N) if beta is None else beta[m], beta_m, rtol=1e-6, atol=0
+        )
         torch.testing.assert_close(W[m], W_m, rtol=1e-6, atol=1e-7)
 
 
@@ -241,28 +274,43 @@ def test_forward_equals_the_model_on_each_members_own_length():
     assert len({x.shape[0] for _, x, _, _ in batches}) > 1, "the test needs unequal lengths"
     ks = torch.tensor([k for k, _, _, _ in batches])
     with torch.no_grad():
-        y_hats = net([x for _, x, _, _ in batches], ks,
-                     [torch.Generator().manual_seed(10 + m) for m in range(len(configs))])
+        y_hats = net(
+            [x for _, x, _, _ in batches],
+            ks,
+            [torch.Generator().manual_seed(10 + m) for m in range(len(configs))],
+        )
         losses = ensemble.member_losses(y_hats, batches)
         for m, ((k, x, y, c_mask), model) in enumerate(zip(batches, models)):
-            ref, _ = model(x, one_hot(k, len(TASKS), x.shape[1]), noise=True,
-                           generator=torch.Generator().manual_seed(10 + m))
+            ref, _ = model(
+                x,
+                one_hot(k, len(TASKS), x.shape[1]),
+                noise=True,
+                generator=torch.Generator().manual_seed(10 + m),
+            )
             torch.testing.assert_close(y_hats[m], ref, rtol=1e-5, atol=1e-6)
             torch.testing.assert_close(losses[m], masked_mse(ref, y, c_mask), rtol=1e-5, atol=0)
 
 
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("configs, match", [
-    ([], r"configs=\[\] is not allowed; expected a non-empty list"),
-    (members()[0], "expected a non-empty list of TrainConfig"),
-    ([members()[0], "exc"], r"configs\[1\]='exc' is not allowed; expected a TrainConfig"),
-    ([members()[0], members(n_rec=16)[1]],
-     r"configs\[1\]\.n_rec=16 is not allowed; expected 12 as in configs\[0\] .*only in seed"),
-    ([members()[0], members(schedule_seed=3)[1]], r"configs\[1\]\.schedule_seed=3"),
-    ([members()[1], members()[1]], r"configs\[1\]\.seed=1 is not allowed; expected a seed not"),
-    (members(train_mix=0.3), r"configs\[0\]\.train_mix=0.3 is not allowed; expected 0: an "
-                             "ensemble trains on one-hot"),
-])
+@pytest.mark.parametrize(
+    "configs, match",
+    [
+        ([], r"configs=\[\] is not allowed; expected a non-empty list"),
+        (members()[0], "expected a non-empty list of TrainConfig"),
+        ([members()[0], "exc"], r"configs\[1\]='exc' is not allowed; expected a TrainConfig"),
+        (
+            [members()[0], members(n_rec=16)[1]],
+            r"configs\[1\]\.n_rec=16 is not allowed; expected 12 as in configs\[0\] .*only in seed",
+        ),
+        ([members()[0], members(schedule_seed=3)[1]], r"configs\[1\]\.schedule_seed=3"),
+        ([members()[1], members()[1]], r"configs\[1\]\.seed=1 is not allowed; expected a seed not"),
+        (
+            members(train_mix=0.3),
+            r"configs\[0\]\.train_mix=0.3 is not allowed; expected 0: an "
+            "ensemble trains on one-hot",
+        ),
+    ],
+)
 def test_incompatible_members_are_a_clear_error(configs, match):
     with pytest.raises(ValueError, match=match):
         train_ensemble(configs, progress=False)

@@ -1,5 +1,6 @@
 """E6, the live explorer: the widgets driven from code at smoke redraw what they are set to, its
 numbers are E2's (same trials, same context noise, same network noise), bad values are named."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,9 +35,11 @@ def _drawn(ex) -> dict:
     """The data the three axes show now."""
     out, perf, pc = ex.axes
     traj = next(ln for ln in pc.get_lines() if ln.get_label() == "this context")
-    return {"image": np.asarray(out.images[0].get_array()).copy(),
-            "bars": np.array([p.get_height() for p in perf.patches]),
-            "traj": np.asarray(traj.get_xydata()).copy()}
+    return {
+        "image": np.asarray(out.images[0].get_array()).copy(),
+        "bars": np.array([p.get_height() for p in perf.patches]),
+        "traj": np.asarray(traj.get_xydata()).copy(),
+    }
 
 
 def _differ(a: dict, b: dict) -> set[str]:
@@ -47,8 +50,13 @@ def test_every_control_changes_the_views(explorer):
     ex = explorer
     ex.update(variant="exc", seed=0, lam=0.0, noise=0.0, trial=0)
     before = _drawn(ex)
-    for change in ({"lam": 1.0}, {"noise": 1.5}, {"variant": "syn_prepost"}, {"seed": 1},
-                   {"trial": 3}):
+    for change in (
+        {"lam": 1.0},
+        {"noise": 1.5},
+        {"variant": "syn_prepost"},
+        {"seed": 1},
+        {"trial": 3},
+    ):
         view = ex.update(**change)
         now = _drawn(ex)
         changed = _differ(before, now)

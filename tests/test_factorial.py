@@ -1,4 +1,5 @@
 """The site x operation factorial: contrasts on planted cell means, composition, errors."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,7 @@ from lib.analysis import factorial
 from lib.analysis.verdicts import RULES, rule_fingerprint
 
 BASE = RULES["C2.noise_fresh"]
-GOLDEN_DERIVED = ['e8cfcc05d32ad36a', 'c86d906f19e95ea6', 'eb1676bb75a7f8c3']
+GOLDEN_DERIVED = ["e8cfcc05d32ad36a", "c86d906f19e95ea6", "eb1676bb75a7f8c3"]
 """Fingerprints of the contrast rules derived from BASE (change the derivation deliberately:
 update these and say why in the commit)."""
 SEEDS = range(8)
@@ -19,10 +20,14 @@ TASKS = ["fdgo", "fdanti", "delaygo"]
 def _values(effects: dict[tuple[str, str], float], noise: float = 0.01, seed: int = 0) -> dict:
     """A seed x task table per cell variant: 0.5 + the cell's planted effect + small noise."""
     rng = np.random.default_rng(seed)
-    return {variant: pd.DataFrame(0.5 + effects.get(cell, 0.0)
-                                  + noise * rng.standard_normal((len(SEEDS), len(TASKS))),
-                                  index=list(SEEDS), columns=TASKS)
-            for cell, variant in factorial.CELLS.items()}
+    return {
+        variant: pd.DataFrame(
+            0.5 + effects.get(cell, 0.0) + noise * rng.standard_normal((len(SEEDS), len(TASKS))),
+            index=list(SEEDS),
+            columns=TASKS,
+        )
+        for cell, variant in factorial.CELLS.items()
+    }
 
 
 def _verdicts(comps) -> dict[str, str]:
@@ -32,8 +37,11 @@ def _verdicts(comps) -> dict[str, str]:
 def test_a_pure_site_effect_is_found_as_site_only():
     values = _values({("neuron", "additive"): 0.2, ("neuron", "multiplicative"): 0.2})
     comps = factorial.factorial_comparisons(values, BASE)
-    assert _verdicts(comps) == {"site": "differ", "operation": "equivalent",
-                                "interaction": "equivalent"}
+    assert _verdicts(comps) == {
+        "site": "differ",
+        "operation": "equivalent",
+        "interaction": "equivalent",
+    }
     site = comps[0]
     assert site.label == "neuron − synapse" and site.mean == pytest.approx(0.2, abs=0.02)
     assert "*where* modulation acts" in factorial.factorial_text(comps, "fresh noise")
@@ -67,8 +75,12 @@ def test_derived_rules_follow_their_base_and_are_guarded():
     rules = factorial.factorial_rules(BASE)
     assert set(rules) == {"site", "operation", "interaction"}
     for r in rules.values():
-        assert (r.claim, r.version, r.sesoi, r.unit) == (BASE.claim, BASE.version, BASE.sesoi,
-                                                        BASE.unit)
+        assert (r.claim, r.version, r.sesoi, r.unit) == (
+            BASE.claim,
+            BASE.version,
+            BASE.sesoi,
+            BASE.unit,
+        )
         assert r.family == f"factorial.{BASE.name}" and r.name not in RULES
     # the derivation itself: a change of titles, families or text must be deliberate
     assert [rule_fingerprint(r) for r in rules.values()] == GOLDEN_DERIVED
@@ -77,8 +89,7 @@ def test_derived_rules_follow_their_base_and_are_guarded():
 def test_bad_input_is_named():
     values = _values({})
     with pytest.raises(ValueError, match=r"missing the variant\(s\) \['exc_gain'\]"):
-        factorial.factorial_comparisons({k: v for k, v in values.items() if k != "exc_gain"},
-                                        BASE)
+        factorial.factorial_comparisons({k: v for k, v in values.items() if k != "exc_gain"}, BASE)
     with pytest.raises(ValueError, match="contrast: got 'size'"):
         factorial.contrast_sides(values, "size")
     with pytest.raises(TypeError, match=r"values\['exc_bias'\]: got list"):

@@ -5,6 +5,7 @@
 A module may import from its own layer and the layers to its left, never to its right; lib
 modules are imported at the top of a module, never inside a function (that is how cycles hide).
 """
+
 from __future__ import annotations
 
 import ast
@@ -13,8 +14,15 @@ from pathlib import Path
 import pytest
 
 LIB = Path(__file__).resolve().parents[1] / "lib"
-LAYERS = {"core": 0, "dynamics": 0, "artifacts": 1, "experiments": 2, "bench": 2, "analysis": 3,
-          "plots": 4}
+LAYERS = {
+    "core": 0,
+    "dynamics": 0,
+    "artifacts": 1,
+    "experiments": 2,
+    "bench": 2,
+    "analysis": 3,
+    "plots": 4,
+}
 """Layer of each top-level part; ``lib.dynamics`` is a public re-export of core tools."""
 
 
@@ -50,8 +58,9 @@ def test_imports_point_one_way(name, path):
     tree = ast.parse(path.read_text())
     mine = layer_of(name)
     for target, _ in lib_imports(tree):
-        assert layer_of(target) <= mine, f"{name} (layer {mine}) imports {target} " \
-                                         f"(layer {layer_of(target)})"
+        assert layer_of(target) <= mine, (
+            f"{name} (layer {mine}) imports {target} (layer {layer_of(target)})"
+        )
 
 
 @pytest.mark.parametrize("name, path", modules(), ids=[n for n, _ in modules()])

@@ -2,6 +2,7 @@
 (lib.analysis.synergy): routes train exactly their parameters, frozen routes cannot interfere,
 the comparisons give the planted answers, bad input is named (C5's verdict and synergy on planted
 data: tests/test_c4c5_verdicts.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,15 @@ from lib.experiments import learning
 from lib.experiments import timescales
 from lib.experiments.packing import load_or_train_chain
 
-TINY = dict(tasks=("fdgo", "fdanti"), n_rec=12, max_steps=3, eval_every=3, eval_trials=8,
-            batch_size=4, stop_at_criterion=False)
+TINY = dict(
+    tasks=("fdgo", "fdanti"),
+    n_rec=12,
+    max_steps=3,
+    eval_every=3,
+    eval_trials=8,
+    batch_size=4,
+    stop_at_criterion=False,
+)
 
 
 @pytest.mark.parametrize("trainable, pathway", [("exc_only", "exc"), ("syn_only", "syn")])
@@ -47,15 +55,22 @@ def test_children_start_from_the_parent_and_learn_the_next_task_alone():
         child = spec.child(route, 2)
         assert child.init_from == spec.parent(2) and child.trainable == trainable
         assert child.tasks == spec.old_tasks + ("delayanti",) and child.train_tasks == (
-            "delayanti",)
+            "delayanti",
+        )
         assert child.max_steps == 2000 and child.easy_steps == 500  # E1's curriculum fraction
     assert spec.parent(2).mechanism == "hybrid" and spec.parent(2).trainable == "all"
     assert len(spec.configs()) == 6 * 5
 
 
-@pytest.mark.parametrize("field, value, allowed", [
-    ("n_old", 2, r"\[1, 1\]"), ("n_old", 0, "int"), ("routes", ["exc", "fast"], "exc"),
-    ("new_max_steps", 0, "1")])
+@pytest.mark.parametrize(
+    "field, value, allowed",
+    [
+        ("n_old", 2, r"\[1, 1\]"),
+        ("n_old", 0, "int"),
+        ("routes", ["exc", "fast"], "exc"),
+        ("new_max_steps", 0, "1"),
+    ],
+)
 def test_bad_learning_parameters_are_named(field, value, allowed):
     with pytest.raises(ValueError, match=rf"{field}.*{allowed}"):
         learning.LearningSpec.from_profile("smoke", **{field: value})
@@ -76,18 +91,33 @@ def test_frozen_routes_leave_the_old_tasks_exactly_as_they_were():
         assert torch.equal(state[name][:1], shared[name][:1])
 
 
-def _table(log2: dict[str, list[float]], reached: dict[str, list[bool]] | None = None,
-           parents_ok=None, loss_all: float = 0.1) -> pd.DataFrame:
+def _table(
+    log2: dict[str, list[float]],
+    reached: dict[str, list[bool]] | None = None,
+    parents_ok=None,
+    loss_all: float = 0.1,
+) -> pd.DataFrame:
     n = len(next(iter(log2.values())))
     ok = parents_ok or [True] * n
-    rows = [{"route": "parent", "seed": s, "old_after": 0.95, "old_all_at_criterion": ok[s]}
-            for s in range(n)]
+    rows = [
+        {"route": "parent", "seed": s, "old_after": 0.95, "old_all_at_criterion": ok[s]}
+        for s in range(n)
+    ]
     for r, vals in log2.items():
         hit = (reached or {}).get(r, [True] * n)
-        rows += [{"route": r, "seed": s, "old_after": 0.95 - (loss_all if r == "all" else 0.0),
-                  "old_all_at_criterion": True, "new_perf": 0.93, "reached": hit[s],
-                  "trials_to_criterion": 2.0 ** x if hit[s] else np.nan,
-                  "budget_trials": 2.0 ** 16} for s, x in enumerate(vals)]
+        rows += [
+            {
+                "route": r,
+                "seed": s,
+                "old_after": 0.95 - (loss_all if r == "all" else 0.0),
+                "old_all_at_criterion": True,
+                "new_perf": 0.93,
+                "reached": hit[s],
+                "trials_to_criterion": 2.0**x if hit[s] else np.nan,
+                "budget_trials": 2.0**16,
+            }
+            for s, x in enumerate(vals)
+        ]
     return pd.DataFrame(rows)
 
 
@@ -95,15 +125,22 @@ def test_learning_comparisons_find_the_planted_speeds():
     """8 seeds (Holm over the family of four can reach 0.05): exc faster than syn in every seed,
     both as fast as exc, every parameter interferes by 0.1 + seed noise."""
     exc = [10, 10.4, 10.9, 10.1, 10.6, 10.3, 10.2, 10.8]
-    t = _table({"exc": exc, "syn": [x + 2 + 0.1 * i for i, x in enumerate(exc)],
-                "both": exc, "all": [9.8] * 8})
+    t = _table(
+        {
+            "exc": exc,
+            "syn": [x + 2 + 0.1 * i for i, x in enumerate(exc)],
+            "both": exc,
+            "all": [9.8] * 8,
+        }
+    )
     t.loc[t.route == "all", "old_after"] -= np.linspace(0, 0.02, 8)
     comps = learning_analysis.learning_comparisons(t)
     by = {(c.rule.name, c.a, c.b): c for c in comps}
     speed = by["C5.learning.rmst", "exc", "syn"]
     assert speed.units == ["new task"] and speed.n_seeds == 8
-    assert speed.mean == pytest.approx(np.mean([2.0 ** x - 2.0 ** (x + 2 + 0.1 * i)
-                                                for i, x in enumerate(exc)]))
+    assert speed.mean == pytest.approx(
+        np.mean([2.0**x - 2.0 ** (x + 2 + 0.1 * i) for i, x in enumerate(exc)])
+    )
     assert speed.verdict == "differ"
     inter = by["C5.learning.interference", "all", "both"]
     assert inter.mean == pytest.approx(0.11) and inter.verdict == "differ"
@@ -112,24 +149,26 @@ def test_learning_comparisons_find_the_planted_speeds():
     text = learning_analysis.learning_text(comps)
     assert "exc faster" in text and "p = 0 " not in text
     swapped = learning_analysis.learning_parts(
-        learning_analysis.learning_comparisons(_table({"exc": [12] * 8, "syn": exc})))
+        learning_analysis.learning_comparisons(_table({"exc": [12] * 8, "syn": exc}))
+    )
     assert swapped["speeds"] == "syn faster" and swapped["synergy"] == "not tested"
 
 
 def test_a_route_that_never_reached_criterion_is_censored_at_its_budget():
-    t = _table({"exc": [10, 11, 12], "syn": [10, 11, 12]},
-               reached={"syn": [True, False, True]})
+    t = _table({"exc": [10, 11, 12], "syn": [10, 11, 12]}, reached={"syn": [True, False, True]})
     kids = learning_analysis.children(t)
     assert kids.loc[(kids.route == "syn") & (kids.seed == 1), "log2_trials"].item() == 16
     assert learning_analysis.restricted_times(kids, "syn")["new task"].tolist() == [
-        2.0 ** 10, 2.0 ** 16, 2.0 ** 12]
+        2.0**10,
+        2.0**16,
+        2.0**12,
+    ]
     summary = learning_analysis.route_summary(t).set_index("route")
     assert summary.loc["syn", "reached"] == 2 and summary.loc["exc", "reached"] == 3
     km = learning_analysis.km_table(t)
     text = learning_analysis.km_text(km)
     assert "`syn` 2 of 3 seeds" in text and "`exc` 3 of 3 seeds" in text
-    assert km[km.route == "syn"].rmst.iloc[0] == pytest.approx(np.mean([2.0 ** 10, 2.0 ** 16,
-                                                                        2.0 ** 12]))
+    assert km[km.route == "syn"].rmst.iloc[0] == pytest.approx(np.mean([2.0**10, 2.0**16, 2.0**12]))
 
 
 def test_seeds_whose_parent_did_not_learn_are_left_out():
@@ -160,14 +199,25 @@ def test_tau_fast_checks_parameter_and_specs():
 
 def test_capacity_synergy_compares_the_hybrid_with_each_part_on_common_sizes():
     caps = {"hybrid": [6, 6, 6, 6], "exc": [6, 4, 6, 6], "syn_lowrank_r1": [2, 2, 2, 2]}
-    rows = [{"backbone": "trained", "variant": v, "N": 32, "K": k, "seed": s,
-             "n_at_criterion": k if k <= c else k - 1, "all_at_criterion": k <= c}
-            for v, cs in caps.items() for s, c in enumerate(cs) for k in (2, 4, 6)]
+    rows = [
+        {
+            "backbone": "trained",
+            "variant": v,
+            "N": 32,
+            "K": k,
+            "seed": s,
+            "n_at_criterion": k if k <= c else k - 1,
+            "all_at_criterion": k <= c,
+        }
+        for v, cs in caps.items()
+        for s, c in enumerate(cs)
+        for k in (2, 4, 6)
+    ]
     table = pd.DataFrame(rows)
     assert synergy.capacity_values(table, "hybrid").columns.tolist() == ["N = 32"]
     comps = synergy.synergy_comparisons(None, None, None, table)
     by = {c.b: c for c in comps}
     assert by["exc"].mean == 0.5 and by["syn_lowrank_r1"].mean == 4.0
-    assert by["syn_lowrank_r1"].p == 0.125                  # 4 seeds, all +4: the exact floor
-    assert by["syn_lowrank_r1"].verdict == "inconclusive"   # Holm over 2: 0.25
+    assert by["syn_lowrank_r1"].p == 0.125  # 4 seeds, all +4: the exact floor
+    assert by["syn_lowrank_r1"].verdict == "inconclusive"  # Holm over 2: 0.25
     assert synergy.measure_synergy(comps)["C5.synergy.capacity"] == "inconclusive"

@@ -1,5 +1,6 @@
 """E1's lesions and pathway ablations as cached per-network results (lib.experiments.lesions),
 and the analysis layer's readers of them (lib.analysis.claims)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,8 +16,15 @@ from lib.experiments.runner import network_payload
 
 @pytest.fixture(scope="module")
 def hybrid():
-    cfg = TrainConfig(mechanism="hybrid", tasks=("fdgo", "fdanti", "delaygo"), n_rec=16,
-                      max_steps=5, eval_every=5, eval_trials=16, batch_size=16)
+    cfg = TrainConfig(
+        mechanism="hybrid",
+        tasks=("fdgo", "fdanti", "delaygo"),
+        n_rec=16,
+        max_steps=5,
+        eval_every=5,
+        eval_trials=16,
+        batch_size=16,
+    )
     return train(cfg, progress=False)
 
 
@@ -36,10 +44,12 @@ def test_cached_result_is_the_direct_computation(hybrid, monkeypatch, tmp_path):
     direct = lesions.lesion_map(hybrid, 0.25, 2)
     for name in ("targeted", "intact", "random"):
         np.testing.assert_array_equal(out[name], direct[name])
-    assert set(out["ablation"]) == {lesions.ablation_label(p, m) for p in lesions.PATHWAYS
-                                    for m in lesions.ABLATION_MODES}
-    np.testing.assert_array_equal(out["ablation"]["syn removed (mean)"],
-                                  lesions.pathway_ablation(hybrid, "syn", "mean"))
+    assert set(out["ablation"]) == {
+        lesions.ablation_label(p, m) for p in lesions.PATHWAYS for m in lesions.ABLATION_MODES
+    }
+    np.testing.assert_array_equal(
+        out["ablation"]["syn removed (mean)"], lesions.pathway_ablation(hybrid, "syn", "mean")
+    )
     # read back from disk: the same numbers
     again = lesions.lesions_artifact(hybrid, spec)
     np.testing.assert_array_equal(again["targeted"], out["targeted"])
@@ -53,11 +63,17 @@ def test_readers_use_the_cache_and_fail_without_it(hybrid, monkeypatch, tmp_path
         claims.hybrid_ablations(nets)
     monkeypatch.setenv("BOOK_NO_TRAIN", "0")
     bars = claims.hybrid_ablations(nets)
-    assert list(bars) == ["intact", "exc removed (zero)", "exc removed (mean)",
-                          "syn removed (zero)", "syn removed (mean)"]
+    assert list(bars) == [
+        "intact",
+        "exc removed (zero)",
+        "exc removed (mean)",
+        "syn removed (zero)",
+        "syn removed (mean)",
+    ]
     assert bars["exc removed (zero)"].shape == (2, 3)
-    np.testing.assert_array_equal(bars["exc removed (zero)"][1],
-                                  lesions.pathway_ablation(hybrid, "exc", "zero"))
+    np.testing.assert_array_equal(
+        bars["exc removed (zero)"][1], lesions.pathway_ablation(hybrid, "exc", "zero")
+    )
     monkeypatch.setenv("BOOK_NO_TRAIN", "1")  # now cached: the readers only read
     five = timescales_analysis.ablation_bars(nets)
     assert list(five) == ["intact", "exc removed (zero)", "syn removed (zero)"]

@@ -1,4 +1,5 @@
-"""Tests of lib.core.model.ModulatedRNN: shapes, parameter counts, gradients, equivalence of the fast
+"""Tests of lib.core.model.ModulatedRNN: shapes, parameter counts, gradients, equivalence of the
+fast
 batched paths with a plain step-by-step reference built from ``effective``, initial equality of all
 mechanisms, noise and determinism, and input validation."""
 
@@ -84,9 +85,18 @@ def test_output_shapes(mechanism, context):
 
 def test_params_per_task_matches_table():
     n, k, rank = 16, 3, 2
-    expected = {"none": 0, "exc_bias": n, "exc_gain": n, "exc": 2 * n, "syn_mask": n * n,
-                "syn_lowrank": 2 * n * rank, "syn_prepost": 2 * n, "hybrid": 2 * n + 2 * n * rank,
-                "exc_gain_rec": n, "syn_prepost_in": 2 * n}
+    expected = {
+        "none": 0,
+        "exc_bias": n,
+        "exc_gain": n,
+        "exc": 2 * n,
+        "syn_mask": n * n,
+        "syn_lowrank": 2 * n * rank,
+        "syn_prepost": 2 * n,
+        "hybrid": 2 * n + 2 * n * rank,
+        "exc_gain_rec": n,
+        "syn_prepost_in": 2 * n,
+    }
     for mechanism, count in expected.items():
         net = ModulatedRNN(mechanism, n, k, rank=rank)
         assert net.params_per_task() == count, mechanism
@@ -170,7 +180,7 @@ def test_effective_matches_table(mechanism):
             "hybrid": lambda: W0 + sum(s[k] * net.U[k] @ net.V[k].T for k in range(K)) / N,
             "syn_prepost": lambda: torch.diag(1 + s @ net.A) @ W0 @ torch.diag(1 + s @ net.Bp),
         }.get(mechanism, lambda: W0)()
-    if mechanism == "exc_gain_rec":    # the gain moves into the rows of W
+    if mechanism == "exc_gain_rec":  # the gain moves into the rows of W
         exp_W, exp_g = torch.diag(exp_g) @ W0, torch.ones(N)
     if mechanism == "syn_prepost_in":  # post factor as the gain of every synaptic input
         exp_g = 1 + s @ net.A
@@ -232,14 +242,17 @@ def test_per_trial_contexts_match_single_trials(mechanism, activation):
     """Per-trial mixtures (active-set paths) == each trial run alone (shared-context path)."""
     net = perturb(make(mechanism, activation=activation))
     x = inputs()
-    contexts = [two_task_mix(), distinct_tasks(),
-                torch.randn(B, K, generator=torch.Generator().manual_seed(5))]
+    contexts = [
+        two_task_mix(),
+        distinct_tasks(),
+        torch.randn(B, K, generator=torch.Generator().manual_seed(5)),
+    ]
     for c in contexts:
         y, r = net(x, c, noise=False)
         for b in range(B):
-            yb, rb = net(x[:, b:b + 1], c[b:b + 1], noise=False)
-            torch.testing.assert_close(y[:, b:b + 1], yb, rtol=0, atol=1e-5)
-            torch.testing.assert_close(r[:, b:b + 1], rb, rtol=0, atol=1e-5)
+            yb, rb = net(x[:, b : b + 1], c[b : b + 1], noise=False)
+            torch.testing.assert_close(y[:, b : b + 1], yb, rtol=0, atol=1e-5)
+            torch.testing.assert_close(r[:, b : b + 1], rb, rtol=0, atol=1e-5)
         torch.testing.assert_close(y, reference(net, x, c)[0], rtol=0, atol=1e-5)
 
 
@@ -249,10 +262,15 @@ def test_time_varying_and_split_contexts_match_reference(mechanism):
     x = inputs()
     c_tv = two_task_mix(seed=2, shape=(T, B))
     s_tv = torch.randn(T, B, K, generator=torch.Generator().manual_seed(3))
-    cases = [(c_tv, None), (two_task_mix(), c_tv), (c_tv, one_hot(1)), (one_hot(2), s_tv),
-             (c_tv[:, :1].expand(T, B, K), None),   # same for all trials, varying in time
-             (two_task_mix()[None].expand(T, B, K), None),  # (T, B, K) constant in time
-             (torch.stack([distinct_tasks().roll(t, 0) for t in range(T)]), None)]
+    cases = [
+        (c_tv, None),
+        (two_task_mix(), c_tv),
+        (c_tv, one_hot(1)),
+        (one_hot(2), s_tv),
+        (c_tv[:, :1].expand(T, B, K), None),  # same for all trials, varying in time
+        (two_task_mix()[None].expand(T, B, K), None),  # (T, B, K) constant in time
+        (torch.stack([distinct_tasks().roll(t, 0) for t in range(T)]), None),
+    ]
     for c, s in cases:
         y, r = net(x, c, syn_context=s, noise=False)
         y_ref, r_ref = reference(net, x, c, s)
@@ -307,22 +325,30 @@ def test_shared_one_hot_gradient_only_for_active_task(mechanism):
         assert norms[1] > 0 and norms[0] == 0 and norms[2] == 0
 
 
-@pytest.mark.parametrize("mechanism,context", [("syn_mask", "trial"), ("hybrid", "time"),
-                                               ("syn_prepost", "trial"), ("exc", "shared")])
+@pytest.mark.parametrize(
+    "mechanism,context",
+    [("syn_mask", "trial"), ("hybrid", "time"), ("syn_prepost", "trial"), ("exc", "shared")],
+)
 def test_gradcheck_float64(mechanism, context):
     """Finite differences vs autograd through the fast paths, including the gradient w.r.t. the
     context itself (all tasks then count as active)."""
     net = perturb(ModulatedRNN(mechanism, 4, K, rank=R, n_in=N_IN, n_out=N_OUT), scale=0.3)
     net = net.double()
     x = inputs(t=4, b=2).double()
-    c = {"trial": two_task_mix(shape=(2,)), "time": two_task_mix(shape=(4, 2)),
-         "shared": one_hot(1, 2)}[context].double().requires_grad_()
+    c = (
+        {
+            "trial": two_task_mix(shape=(2,)),
+            "time": two_task_mix(shape=(4, 2)),
+            "shared": one_hot(1, 2),
+        }[context]
+        .double()
+        .requires_grad_()
+    )
     names = [n for n, _ in net.named_parameters() if n not in ("W_out", "b_out")]
     params = [getattr(net, n).detach().clone().requires_grad_() for n in names]
 
     def f(c, *ps):
-        return torch.func.functional_call(net, dict(zip(names, ps)), (x, c),
-                                          {"noise": False})[0]
+        return torch.func.functional_call(net, dict(zip(names, ps)), (x, c), {"noise": False})[0]
 
     assert torch.autograd.gradcheck(f, (c, *params), eps=1e-6, atol=1e-6, fast_mode=True)
 
@@ -360,16 +386,34 @@ def test_noise_and_determinism():
 def test_noise_statistics():
     """Recurrent noise enters z with std sqrt(2/a) sigma_rec: with W = 0, W_in = 0 and relu,
     r_1 = a relu(noise); input noise is sqrt(2/a) sigma_x per channel through W_in."""
-    net = ModulatedRNN("none", 200, 1, n_in=N_IN, n_out=N_OUT, activation="relu",
-                       sigma_x=0.0, sigma_rec=0.05, alpha=0.2)
+    net = ModulatedRNN(
+        "none",
+        200,
+        1,
+        n_in=N_IN,
+        n_out=N_OUT,
+        activation="relu",
+        sigma_x=0.0,
+        sigma_rec=0.05,
+        alpha=0.2,
+    )
     with torch.no_grad():
         net.W_in.zero_()
     _, r = net(torch.zeros(1, 500, N_IN), torch.ones(500, 1))
     z = r[0] / 0.2  # relu(noise)
     std = math.sqrt(2 / 0.2) * 0.05
     assert abs(z.pow(2).mean().sqrt().item() - std / math.sqrt(2)) < 0.02 * std
-    net = ModulatedRNN("none", 200, 1, n_in=N_IN, n_out=N_OUT, activation="relu",
-                       sigma_x=0.01, sigma_rec=0.0, w_rec_init="diag")
+    net = ModulatedRNN(
+        "none",
+        200,
+        1,
+        n_in=N_IN,
+        n_out=N_OUT,
+        activation="relu",
+        sigma_x=0.01,
+        sigma_rec=0.0,
+        w_rec_init="diag",
+    )
     with torch.no_grad():
         net.b.fill_(10.0)  # keep relu linear: z = W_in u~ + 10
     _, r = net(torch.zeros(1, 500, N_IN), torch.ones(500, 1))
@@ -393,17 +437,20 @@ def test_cuda_matches_cpu():
 
 
 # ----------------------------------------------------------------------------- validation
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(mechanism="gain"), "mechanism='gain'.*allowed.*syn_lowrank"),
-    (dict(activation="tanh"), "activation='tanh'.*softplus"),
-    (dict(w_rec_init="xavier"), "w_rec_init='xavier'.*randortho"),
-    (dict(n_rec=0), "n_rec=0.*positive integer"),
-    (dict(n_tasks=-2), "n_tasks=-2.*positive integer"),
-    (dict(rank=0), "rank=0.*positive integer"),
-    (dict(n_rec=8.0), "n_rec=8.0.*positive integer"),
-    (dict(alpha=0.0), "alpha=0.0"),
-    (dict(sigma_rec=-0.1), "sigma_rec=-0.1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(mechanism="gain"), "mechanism='gain'.*allowed.*syn_lowrank"),
+        (dict(activation="tanh"), "activation='tanh'.*softplus"),
+        (dict(w_rec_init="xavier"), "w_rec_init='xavier'.*randortho"),
+        (dict(n_rec=0), "n_rec=0.*positive integer"),
+        (dict(n_tasks=-2), "n_tasks=-2.*positive integer"),
+        (dict(rank=0), "rank=0.*positive integer"),
+        (dict(n_rec=8.0), "n_rec=8.0.*positive integer"),
+        (dict(alpha=0.0), "alpha=0.0"),
+        (dict(sigma_rec=-0.1), "sigma_rec=-0.1"),
+    ],
+)
 def test_bad_constructor_arguments(kwargs, match):
     args = dict(mechanism="exc", n_rec=N, n_tasks=K) | kwargs
     with pytest.raises(ValueError, match=match):
@@ -413,12 +460,17 @@ def test_bad_constructor_arguments(kwargs, match):
 def test_bad_forward_inputs():
     net = make("hybrid")
     x = inputs()
-    with pytest.raises(ValueError, match=r"x: expected shape \(T, B, n_in\) with n_in = 5, got \(6, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"x: expected shape \(T, B, n_in\) with n_in = 5, got \(6, 4\)"
+    ):
         net(x[:, :, 0], one_hot(0))
     with pytest.raises(ValueError, match=r"x: .*got \(6, 4, 3\)"):
         net(x[..., :3], one_hot(0))
-    with pytest.raises(ValueError, match=r"c: expected shape \(B, K\) = \(4, 3\) or \(T, B, K\) = "
-                                         r"\(6, 4, 3\), got \(4, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"c: expected shape \(B, K\) = \(4, 3\) or \(T, B, K\) = "
+        r"\(6, 4, 3\), got \(4, 2\)",
+    ):
         net(x, torch.zeros(B, 2))
     with pytest.raises(ValueError, match=r"c: .*got \(5, 3\)"):
         net(x, torch.zeros(5, K))
@@ -428,7 +480,9 @@ def test_bad_forward_inputs():
         net(x, [[1.0, 0.0, 0.0]] * B)
     with pytest.raises(ValueError, match=r"syn_context: .*got \(3,\)"):
         net(x, one_hot(0), syn_context=torch.zeros(K))
-    with pytest.raises(ValueError, match=r"c: expected a tensor of shape \(K,\) = \(3,\), got \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"c: expected a tensor of shape \(K,\) = \(3,\), got \(4, 3\)"
+    ):
         net.effective(one_hot(0))
     with pytest.raises(ValueError, match="pathway='rec'.*exc"):
         net.modulation_parameters("rec")
@@ -440,12 +494,14 @@ def test_bad_forward_inputs():
 def test_fused_recurrence_gradcheck_float64(activation, stacked):
     """The hand-written backward through time against finite differences (drive and W)."""
     gen = torch.Generator().manual_seed(0)
-    shape = (5, 2, 3, 4) if stacked else (5, 3, 4)              # (T, [S,] B, N)
+    shape = (5, 2, 3, 4) if stacked else (5, 3, 4)  # (T, [S,] B, N)
     drive = torch.randn(shape, generator=gen, dtype=torch.float64).requires_grad_()
-    W = (0.5 * torch.randn(shape[1:-2] + (4, 4), generator=gen, dtype=torch.float64)
-         ).requires_grad_()
-    assert torch.autograd.gradcheck(lambda d, w: LeakyRecurrence.apply(d, w, 0.3, activation),
-                                    (drive, W), eps=1e-6, atol=1e-7)
+    W = (
+        0.5 * torch.randn(shape[1:-2] + (4, 4), generator=gen, dtype=torch.float64)
+    ).requires_grad_()
+    assert torch.autograd.gradcheck(
+        lambda d, w: LeakyRecurrence.apply(d, w, 0.3, activation), (drive, W), eps=1e-6, atol=1e-7
+    )
 
 
 @pytest.mark.parametrize("gain", [None, "trial", "time"])
@@ -465,12 +521,24 @@ def test_modulated_recurrence_gradcheck_float64(gain, lowrank):
     post = None if gain is None else rand(*lead[gain], batch, units, scale=0.5)
     U = V = coef = None
     if lowrank is not None:
-        U, V, coef = rand(units, ar, scale=0.5), rand(units, ar, scale=0.5), \
-            rand(*lead[lowrank], batch, ar)
-    args = (rand(steps, batch, units), rand(units, units, scale=0.4), 0.3, "softplus", post, U,
-            V, coef)
-    assert torch.autograd.gradcheck(lambda *a: ModulatedRecurrence.apply(*a), args, eps=1e-6,
-                                    atol=1e-7)
+        U, V, coef = (
+            rand(units, ar, scale=0.5),
+            rand(units, ar, scale=0.5),
+            rand(*lead[lowrank], batch, ar),
+        )
+    args = (
+        rand(steps, batch, units),
+        rand(units, units, scale=0.4),
+        0.3,
+        "softplus",
+        post,
+        U,
+        V,
+        coef,
+    )
+    assert torch.autograd.gradcheck(
+        lambda *a: ModulatedRecurrence.apply(*a), args, eps=1e-6, atol=1e-7
+    )
 
 
 def _forward_backward(net: ModulatedRNN, fused: bool, x, c, s=None):
@@ -491,8 +559,12 @@ def test_fused_path_equals_autograd_loop(mechanism, context):
     gradients equal it to rounding (float64, so any formula slip would show far above 1e-10)."""
     net = perturb(make(mechanism, activation="softplus")).double()
     x = inputs().double()
-    c = {"shared": one_hot(1), "mixture": 0.7 * one_hot(0) + 0.3 * one_hot(2),
-         "trial": distinct_tasks(), "time": two_task_mix(shape=(T, B))}[context].double()
+    c = {
+        "shared": one_hot(1),
+        "mixture": 0.7 * one_hot(0) + 0.3 * one_hot(2),
+        "trial": distinct_tasks(),
+        "time": two_task_mix(shape=(T, B)),
+    }[context].double()
     y0, r0, g0 = _forward_backward(net, False, x, c)
     y1, r1, g1 = _forward_backward(net, True, x, c)
     assert torch.equal(y0, y1) and torch.equal(r0, r1)
@@ -513,10 +585,12 @@ def test_fused_path_is_float32_identical_forward_and_rounding_close_backward():
 def test_fused_path_split_contexts_and_relu():
     """A synaptic context distinct from the excitability one, and the relu ablation."""
     net = perturb(make("exc", activation="relu")).double()
-    y0, _, g0 = _forward_backward(net, False, inputs().double(), one_hot(0).double(),
-                                  one_hot(2).double())
-    y1, _, g1 = _forward_backward(net, True, inputs().double(), one_hot(0).double(),
-                                  one_hot(2).double())
+    y0, _, g0 = _forward_backward(
+        net, False, inputs().double(), one_hot(0).double(), one_hot(2).double()
+    )
+    y1, _, g1 = _forward_backward(
+        net, True, inputs().double(), one_hot(0).double(), one_hot(2).double()
+    )
     assert torch.equal(y0, y1)
     for name in g0:
         torch.testing.assert_close(g1[name], g0[name], rtol=1e-10, atol=1e-12, msg=name)

@@ -21,16 +21,26 @@ ngym = pytest.importorskip("neurogym")
 from neurogym.envs.collections import get_collection  # noqa: E402
 
 NEUROGYM_ID = {
-    "fdgo": "yang19.go-v0", "reactgo": "yang19.rtgo-v0", "delaygo": "yang19.dlygo-v0",
-    "fdanti": "yang19.anti-v0", "reactanti": "yang19.rtanti-v0", "delayanti": "yang19.dlyanti-v0",
-    "dm1": "yang19.dm1-v0", "dm2": "yang19.dm2-v0",
-    "contextdm1": "yang19.ctxdm1-v0", "contextdm2": "yang19.ctxdm2-v0",
+    "fdgo": "yang19.go-v0",
+    "reactgo": "yang19.rtgo-v0",
+    "delaygo": "yang19.dlygo-v0",
+    "fdanti": "yang19.anti-v0",
+    "reactanti": "yang19.rtanti-v0",
+    "delayanti": "yang19.dlyanti-v0",
+    "dm1": "yang19.dm1-v0",
+    "dm2": "yang19.dm2-v0",
+    "contextdm1": "yang19.ctxdm1-v0",
+    "contextdm2": "yang19.ctxdm2-v0",
     "multidm": "yang19.multidm-v0",
-    "delaydm1": "yang19.dlydm1-v0", "delaydm2": "yang19.dlydm2-v0",
-    "contextdelaydm1": "yang19.ctxdlydm1-v0", "contextdelaydm2": "yang19.ctxdlydm2-v0",
+    "delaydm1": "yang19.dlydm1-v0",
+    "delaydm2": "yang19.dlydm2-v0",
+    "contextdelaydm1": "yang19.ctxdlydm1-v0",
+    "contextdelaydm2": "yang19.ctxdlydm2-v0",
     "multidelaydm": "yang19.multidlydm-v0",
-    "dmsgo": "yang19.dms-v0", "dmsnogo": "yang19.dnms-v0",
-    "dmcgo": "yang19.dmc-v0", "dmcnogo": "yang19.dnmc-v0",
+    "dmsgo": "yang19.dms-v0",
+    "dmsnogo": "yang19.dnms-v0",
+    "dmcgo": "yang19.dmc-v0",
+    "dmcnogo": "yang19.dnmc-v0",
 }
 
 # Our (Yang's) epoch -> the neurogym periods it covers, in order. Differences by design:
@@ -43,16 +53,32 @@ _GO = {"fix1": ("fixation",), "stim1": ("stimulus",), "go1": ("decision",)}
 _REACT = {"fix1": ("fixation",), "go1": ("decision",)}
 _DELAY = {"fix1": ("fixation",), "stim1": ("stimulus",), "delay1": ("delay",), "go1": ("decision",)}
 _DM = {"fix1": ("fixation",), "stim1": ("stimulus",), "go1": ("decision",)}
-_DELAY_DM = {"fix1": ("fixation",), "stim1": ("stim1",), "delay1": ("delay",), "stim2": ("stim2",),
-             "delay2": (), "go1": ("decision",)}
-_MATCH = {"fix1": ("fixation",), "stim1": ("sample",), "delay1": ("delay",),
-          "go1": ("test", "decision")}
+_DELAY_DM = {
+    "fix1": ("fixation",),
+    "stim1": ("stim1",),
+    "delay1": ("delay",),
+    "stim2": ("stim2",),
+    "delay2": (),
+    "go1": ("decision",),
+}
+_MATCH = {
+    "fix1": ("fixation",),
+    "stim1": ("sample",),
+    "delay1": ("delay",),
+    "go1": ("test", "decision"),
+}
 EPOCH_MAP = {
-    "fdgo": _GO, "fdanti": _GO, "reactgo": _REACT, "reactanti": _REACT,
-    "delaygo": _DELAY, "delayanti": _DELAY,
+    "fdgo": _GO,
+    "fdanti": _GO,
+    "reactgo": _REACT,
+    "reactanti": _REACT,
+    "delaygo": _DELAY,
+    "delayanti": _DELAY,
     **{t: _DM for t in ("dm1", "dm2", "contextdm1", "contextdm2", "multidm")},
-    **{t: _DELAY_DM for t in ("delaydm1", "delaydm2", "contextdelaydm1", "contextdelaydm2",
-                              "multidelaydm")},
+    **{
+        t: _DELAY_DM
+        for t in ("delaydm1", "delaydm2", "contextdelaydm1", "contextdelaydm2", "multidelaydm")
+    },
     **{t: _MATCH for t in ("dmsgo", "dmsnogo", "dmcgo", "dmcnogo")},
 }
 
@@ -76,7 +102,7 @@ def _trials(task: str, n: int, seed: int = 0) -> list[_Trial]:
     name = NEUROGYM_ID[task].split(".")[1].split("-")[0]
     kwargs = {"dt": yang_tasks.DT}
     if not name.endswith(("go", "anti")):  # DM and match envs: drop stimulus noise so the rings
-        kwargs["sigma"] = 0.0                 # in use are visible
+        kwargs["sigma"] = 0.0  # in use are visible
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -86,9 +112,18 @@ def _trials(task: str, n: int, seed: int = 0) -> list[_Trial]:
             info = env.unwrapped._top.new_trial()  # the schedule wrapper picks the ring variant
             u = env.unwrapped
             periods = tuple(p for p in u.start_t if u.end_t[p] > u.start_t[p])
-            out.append(_Trial(periods, dict(u.start_t), dict(u.start_ind), dict(u.end_ind),
-                              u.ob.copy(), np.asarray(u.gt).copy(), dict(info),
-                              (u.ob.shape[1] - 1) // 2))
+            out.append(
+                _Trial(
+                    periods,
+                    dict(u.start_t),
+                    dict(u.start_ind),
+                    dict(u.end_ind),
+                    u.ob.copy(),
+                    np.asarray(u.gt).copy(),
+                    dict(info),
+                    (u.ob.shape[1] - 1) // 2,
+                )
+            )
     return out
 
 
@@ -96,8 +131,8 @@ def _ng_ring_pattern(tr: _Trial) -> tuple[frozenset, ...]:
     """The rings carrying input in each stimulus-bearing period, in temporal order."""
     n, pattern = tr.n_ring, []
     for p in tr.periods:
-        ob = tr.ob[tr.start_ind[p]:tr.end_ind[p]]
-        rings = frozenset(m + 1 for m in (0, 1) if np.abs(ob[:, 1 + m * n:1 + (m + 1) * n]).sum())
+        ob = tr.ob[tr.start_ind[p] : tr.end_ind[p]]
+        rings = frozenset(m + 1 for m in (0, 1) if np.abs(ob[:, 1 + m * n : 1 + (m + 1) * n]).sum())
         if rings:
             pattern.append(rings)
     return tuple(pattern)
@@ -112,8 +147,9 @@ def _our_ring_patterns(task: str, n_batches: int = 60) -> set[tuple[frozenset, .
         stims = [e for e in c.events if e.kind == "stim"]
         for b in range(c.batch_size):
             onsets = sorted({int(e.ons[b]) for e in stims})
-            patterns.add(tuple(frozenset(int(e.mods[b]) for e in stims if e.ons[b] == on)
-                               for on in onsets))
+            patterns.add(
+                tuple(frozenset(int(e.mods[b]) for e in stims if e.ons[b] == on) for on in onsets)
+            )
     return patterns
 
 
@@ -154,7 +190,7 @@ def test_pro_and_anti_response(task):
     for tr in _trials(task, 20):
         stim_period = "decision" if task.startswith("react") else "stimulus"
         ob, n = tr.ob[tr.start_ind[stim_period]], tr.n_ring
-        stim = 2 * np.pi * np.argmax(ob[1:1 + n] + ob[1 + n:]) / n
+        stim = 2 * np.pi * np.argmax(ob[1 : 1 + n] + ob[1 + n :]) / n
         resp = 2 * np.pi * (tr.gt[tr.start_ind["decision"]] - 1) / n
         assert abs((resp - stim - shift + np.pi) % (2 * np.pi) - np.pi) < 1e-9
     c = yang_tasks.sample_conditions(task, 64, np.random.default_rng(0))
@@ -163,8 +199,10 @@ def test_pro_and_anti_response(task):
     np.testing.assert_allclose((resp - stim - shift + np.pi) % (2 * np.pi) - np.pi, 0, atol=1e-9)
 
 
-@pytest.mark.parametrize("task, attended", [("contextdm1", 1), ("contextdm2", 2),
-                                            ("contextdelaydm1", 1), ("contextdelaydm2", 2)])
+@pytest.mark.parametrize(
+    "task, attended",
+    [("contextdm1", 1), ("contextdm2", 2), ("contextdelaydm1", 1), ("contextdelaydm2", 2)],
+)
 def test_context_tasks_attend_the_same_ring(task, attended):
     for tr in _trials(task, 20):
         c1, c2 = tr.info[f"coh1_mod{attended}"], tr.info[f"coh2_mod{attended}"]
@@ -187,7 +225,10 @@ def test_match_tasks_go_on_the_same_outcome(task):
         assert responds == ((tr.info["ground_truth"] == "match") == respond_on_match)
     c = yang_tasks.sample_conditions(task, 256, np.random.default_rng(0))
     sample, test = (e for e in c.events if e.kind == "stim")
-    match = (sample.locs == test.locs) if task.startswith("dms") else \
-        ((sample.locs < np.pi) == (test.locs < np.pi))
+    match = (
+        (sample.locs == test.locs)
+        if task.startswith("dms")
+        else ((sample.locs < np.pi) == (test.locs < np.pi))
+    )
     out = next(e for e in c.events if e.kind == "out")
     np.testing.assert_array_equal(out.offs > out.ons, match == respond_on_match)

@@ -67,8 +67,11 @@ their default-profile artifacts ship, each with the reason."""
 def test_every_notebook_is_in_the_toc() -> None:
     # a notebook outside the TOC is never built (only_build_toc_files): tested but unseen
     in_toc = {_source_of(f) for f in TOC_FILES}
-    orphans = [str(nb.relative_to(REPO)) for nb in NOTEBOOKS
-               if nb not in in_toc and str(nb.relative_to(REPO)) not in NOT_YET_IN_TOC]
+    orphans = [
+        str(nb.relative_to(REPO))
+        for nb in NOTEBOOKS
+        if nb not in in_toc and str(nb.relative_to(REPO)) not in NOT_YET_IN_TOC
+    ]
     assert not orphans, f"notebooks missing from _toc.yml: {orphans}"
 
 
@@ -105,8 +108,11 @@ def _lint(nb_path: Path) -> list[str]:
         tree = ast.parse(source)
     except SyntaxError as err:
         return [*problems, f"the parameters cell does not parse: {err}"]
-    commented = {tok.start[0] for tok in tokenize.generate_tokens(io.StringIO(source).readline)
-                 if tok.type == tokenize.COMMENT}
+    commented = {
+        tok.start[0]
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type == tokenize.COMMENT
+    }
     lines = source.splitlines()
     names = set()
     for node in tree.body:
@@ -115,21 +121,26 @@ def _lint(nb_path: Path) -> list[str]:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names |= {t.id for t in targets if isinstance(t, ast.Name)}
         if node.lineno != node.end_lineno:
-            problems.append(f"parameter on line {node.lineno} spans several lines; "
-                            "papermill reads one line")
+            problems.append(
+                f"parameter on line {node.lineno} spans several lines; papermill reads one line"
+            )
         if node.lineno not in commented:
-            problems.append(f"parameter line {node.lineno} has no '# comment': "
-                            f"{lines[node.lineno - 1]!r}")
+            problems.append(
+                f"parameter line {node.lineno} has no '# comment': {lines[node.lineno - 1]!r}"
+            )
     inferred = {p.name for p in PythonTranslator.inspect(cell)}
     if inferred != names:
-        problems.append(f"papermill cannot read parameter(s) {sorted(names - inferred)} "
-                        "(a line with a second '=', e.g. in its comment, hides it from "
-                        "--help-notebook)")
+        problems.append(
+            f"papermill cannot read parameter(s) {sorted(names - inferred)} "
+            "(a line with a second '=', e.g. in its comment, hides it from "
+            "--help-notebook)"
+        )
     if "profile" not in names:
         problems.append("the parameters cell does not assign 'profile'")
     elif not any("BOOK_PROFILE" in ln for ln in lines if ln.lstrip().startswith("profile")):
-        problems.append("'profile' must default to os.environ.get(\"BOOK_PROFILE\", ...) "
-                        "(make check sets it)")
+        problems.append(
+            "'profile' must default to os.environ.get(\"BOOK_PROFILE\", ...) (make check sets it)"
+        )
     return problems
 
 
@@ -144,8 +155,15 @@ if NOTEBOOKS:
     @pytest.mark.slow
     @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: str(p.relative_to(BOOK)))
     def test_notebook_runs(nb: Path, tmp_path: Path) -> None:
-        pm.execute_notebook(str(nb), str(tmp_path / nb.name), parameters=SMOKE, kernel_name="python3",
-                            cwd=str(nb.parent), progress_bar=False, execution_timeout=CELL_TIMEOUT_S)
+        pm.execute_notebook(
+            str(nb),
+            str(tmp_path / nb.name),
+            parameters=SMOKE,
+            kernel_name="python3",
+            cwd=str(nb.parent),
+            progress_bar=False,
+            execution_timeout=CELL_TIMEOUT_S,
+        )
         illegible = _illegible_figures(tmp_path / nb.name)
         assert not illegible, "figures a reader cannot read:\n" + "\n".join(illegible)
 
@@ -156,6 +174,7 @@ def _illegible_figures(executed: Path) -> list[str]:
     import base64
 
     from lib.plots import stamped_problems
+
     out = []
     for i, cell in enumerate(nbformat.read(executed, as_version=4).cells):
         for output in cell.get("outputs", []):
@@ -169,9 +188,11 @@ def _illegible_figures(executed: Path) -> list[str]:
 def test_lint_catches_defects(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "paper-env", "display_name": "x", "language": "python"}
-    params = nbformat.v4.new_code_cell("profile = 'quick'\nn_seeds = 3  # seeds per mechanism\n"
-                                       "lr = (\n  1e-3)  # x\n"
-                                       "n_rec = None  # None = the default")
+    params = nbformat.v4.new_code_cell(
+        "profile = 'quick'\nn_seeds = 3  # seeds per mechanism\n"
+        "lr = (\n  1e-3)  # x\n"
+        "n_rec = None  # None = the default"
+    )
     params.metadata["tags"] = ["parameters"]
     run = nbformat.v4.new_code_cell("print(n_seeds)")
     run.execution_count = 1
@@ -180,8 +201,15 @@ def test_lint_catches_defects(tmp_path: Path) -> None:
     path = tmp_path / "bad.ipynb"
     nbformat.write(nb, path)
     found = "\n".join(_lint(path))
-    for expected in ("kernelspec", "committed outputs", "execution count", "hide-input",
-                     "line 1 has no '# comment'", "spans several lines", "BOOK_PROFILE",
-                     "cannot read parameter(s) ['n_rec']"):
+    for expected in (
+        "kernelspec",
+        "committed outputs",
+        "execution count",
+        "hide-input",
+        "line 1 has no '# comment'",
+        "spans several lines",
+        "BOOK_PROFILE",
+        "cannot read parameter(s) ['n_rec']",
+    ):
         assert expected in found, f"{expected!r} not reported in:\n{found}"
     assert "line 2" not in found  # the documented parameter passes

@@ -2,25 +2,26 @@
 the smoke sweep is shipped (a second run trains nothing), and the analysis gives known answers
 on constructed tables (capacity, Holm over the matched family, the C3 verdict and its 'not
 tested' rule)."""
+
 from __future__ import annotations
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
 
-from lib import artifacts  # noqa: E402
-from lib.analysis import packing as packing_analysis  # noqa: E402
-from lib.analysis.stats import holm, paired  # noqa: E402
-from lib.core.tasks import TASK_SETS  # noqa: E402
-from lib.core.train import TrainConfig, build_model  # noqa: E402
-from lib.experiments import battery, chapter_params, packing, sweep  # noqa: E402
-from lib.plots import packing as packing_plots  # noqa: E402
+from lib import artifacts
+from lib.analysis import packing as packing_analysis
+from lib.analysis.stats import holm, paired
+from lib.core.tasks import TASK_SETS
+from lib.core.train import TrainConfig, build_model
+from lib.experiments import battery, chapter_params, packing, sweep
+from lib.plots import packing as packing_plots
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,7 @@ def _close():
 
 
 # ---------------------------------------------------------------- constructed tables
+
 
 def synth(caps: dict, ks=(2, 4, 6), backbone="trained", below=None) -> pd.DataFrame:
     """A packing table whose seed s of (variant, N) has every task at criterion exactly at the
@@ -41,16 +43,32 @@ def synth(caps: dict, ks=(2, 4, 6), backbone="trained", below=None) -> pd.DataFr
             for k in ks:
                 ok = k <= c
                 at = k if ok else (k - 1 if below is None else below)
-                rows.append({"backbone": backbone, "variant": v, "N": n, "K": k, "seed": s,
-                             "params_per_task": 0 if v == "none" else 2 * n,
-                             "n_at_criterion": at, "all_at_criterion": ok})
+                rows.append(
+                    {
+                        "backbone": backbone,
+                        "variant": v,
+                        "N": n,
+                        "K": k,
+                        "seed": s,
+                        "params_per_task": 0 if v == "none" else 2 * n,
+                        "n_at_criterion": at,
+                        "all_at_criterion": ok,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def planted(exc, pre, low, ns=(16, 32)) -> dict:
-    return {(v, n): list(c) for n in ns for v, c in
-            (("exc", exc), ("syn_prepost", pre), ("syn_lowrank_r1", low),
-             ("none", [0] * len(exc)))}
+    return {
+        (v, n): list(c)
+        for n in ns
+        for v, c in (
+            ("exc", exc),
+            ("syn_prepost", pre),
+            ("syn_lowrank_r1", low),
+            ("none", [0] * len(exc)),
+        )
+    }
 
 
 TEN = 10
@@ -84,8 +102,9 @@ def test_capacity_is_the_largest_k_at_criterion_even_past_a_failure():
 
 def test_capacity_needs_the_table_columns():
     with pytest.raises(ValueError, match="n_at_criterion"):
-        packing_analysis.capacity(pd.DataFrame({"variant": ["exc"], "N": [16], "K": [2],
-                                                "seed": [0]}))
+        packing_analysis.capacity(
+            pd.DataFrame({"variant": ["exc"], "N": [16], "K": [2], "seed": [0]})
+        )
 
 
 def test_planted_difference_is_supported_with_its_direction():
@@ -118,13 +137,19 @@ def test_no_difference_is_not_supported_only_when_shown_equivalent():
 def test_difference_at_one_size_or_both_ways_is_partly_supported():
     same = [4, 2, 6, 4, 2] * 2
     caps = planted(exc=same, pre=same, low=same)
-    caps |= {("exc", 32): [6] * TEN, ("syn_prepost", 32): [2] * TEN,
-             ("syn_lowrank_r1", 32): [2] * TEN}
+    caps |= {
+        ("exc", 32): [6] * TEN,
+        ("syn_prepost", 32): [2] * TEN,
+        ("syn_lowrank_r1", 32): [2] * TEN,
+    }
     v = packing_analysis.verdict_c3(synth(caps))
     assert v["verdict"] == "partly supported" and v["differing_N"] == [32]
     both = planted(exc=[6] * TEN, pre=[2] * TEN, low=[2] * TEN)
-    both |= {("exc", 32): [2] * TEN, ("syn_prepost", 32): [6] * TEN,
-             ("syn_lowrank_r1", 32): [6] * TEN}
+    both |= {
+        ("exc", 32): [2] * TEN,
+        ("syn_prepost", 32): [6] * TEN,
+        ("syn_lowrank_r1", 32): [6] * TEN,
+    }
     v = packing_analysis.verdict_c3(synth(both))
     assert v["verdict"] == "partly supported" and v["direction"] == "mixed"
     assert v["differing_N"] == [16, 32]
@@ -144,21 +169,24 @@ def test_an_untested_cell_leaves_its_comparisons_out_of_the_family():
     low = cmp[cmp.b == "syn_lowrank_r1"]
     assert not low.tested.any() and low.p.isna().all() and low.p_holm.isna().all()
     assert (low.verdict == "not tested").all()
-    tested = cmp[cmp.tested]   # 4 comparisons: Holm over 4, not 8
+    tested = cmp[cmp.tested]  # 4 comparisons: Holm over 4, not 8
     assert np.allclose(tested.p_holm, holm(tested.p.to_numpy()))
     assert v["verdict"] == "supported"  # every compared pair differs at every tested N
 
 
 def test_holm_runs_over_every_comparison_of_exact_p():
-    caps = {("exc", 16): [4, 4, 4, 6, 4, 6], ("syn_prepost", 16): [2] * 6,
-            ("syn_lowrank_r1", 16): [2] * 6}
+    caps = {
+        ("exc", 16): [4, 4, 4, 6, 4, 6],
+        ("syn_prepost", 16): [2] * 6,
+        ("syn_lowrank_r1", 16): [2] * 6,
+    }
     t = synth(caps, below=0)
     cmp = packing_analysis.comparisons(t)
     assert len(cmp) == 4 and cmp.tested.all()
     assert np.allclose(cmp.p_holm, holm(cmp.p.to_numpy()))
     first = cmp[(cmp.b == "syn_prepost") & (cmp.measure == "capacity")].iloc[0]
     assert first["diff"] == pytest.approx(np.mean([2, 2, 2, 4, 2, 4]))
-    assert first.p == pytest.approx(2 / 2 ** 6)  # every seed positive: the exact floor
+    assert first.p == pytest.approx(2 / 2**6)  # every seed positive: the exact floor
     assert first.p < 0.05 <= first.p_holm and not first.differs  # Holm over 4: 0.125
     assert packing_analysis.verdict_c3(t)["verdict"] == "inconclusive"
 
@@ -176,9 +204,16 @@ def test_a_zero_variance_difference_is_never_p_zero():
 
 @pytest.mark.slow
 def test_texts_quote_the_numbers():
-    t = pd.concat([synth(planted(exc=[6, 6, 4, 6], pre=[2] * 4, low=[2] * 4)),
-                   synth({("exc", 64): [2, 0, 0, 2], ("syn_prepost", 64): [0] * 4},
-                         ks=(2, 6), backbone="frozen_random")])
+    t = pd.concat(
+        [
+            synth(planted(exc=[6, 6, 4, 6], pre=[2] * 4, low=[2] * 4)),
+            synth(
+                {("exc", 64): [2, 0, 0, 2], ("syn_prepost", 64): [0] * 4},
+                ks=(2, 6),
+                backbone="frozen_random",
+            ),
+        ]
+    )
     cap = packing_analysis.capacity(t)
     assert "`exc` 5.5 ± 1.6" in packing_analysis.capacity_text(cap)
     assert "K = 6 tasks are trained together" in packing_analysis.at_criterion_text(cap)
@@ -188,36 +223,48 @@ def test_texts_quote_the_numbers():
     assert "`exc` learned the smallest task set (K = 2) at N = 64" in frozen
     assert "`syn_prepost` learned no task set" in frozen and "1 of 2 pathways" in frozen
     for arm in ("trained", "frozen_random"):
-        for fig in (packing_plots.at_criterion_vs_k(cap, arm),
-                    packing_plots.capacity_vs_n(cap, arm),
-                    packing_plots.capacity_vs_params(cap, arm)):
+        for fig in (
+            packing_plots.at_criterion_vs_k(cap, arm),
+            packing_plots.capacity_vs_n(cap, arm),
+            packing_plots.capacity_vs_params(cap, arm),
+        ):
             assert isinstance(fig, Figure)
 
 
 def test_an_arm_left_out_is_said_and_not_tested():
-    t = synth({("exc", 64): [2, 0], ("syn_prepost", 64): [0, 0]}, ks=(2, 6),
-              backbone="frozen_random")
+    t = synth(
+        {("exc", 64): [2, 0], ("syn_prepost", 64): [0, 0]}, ks=(2, 6), backbone="frozen_random"
+    )
     cap = packing_analysis.capacity(t)
     v = packing_analysis.verdict_c3(t)
     assert v["verdict"] == "not tested" and len(v["comparisons"]) == 0
     assert "no matched pair was trained" in packing_analysis.c3_markdown(v, t)
-    for text in (packing_analysis.at_criterion_text(cap), packing_analysis.capacity_text(cap),
-                 packing_analysis.efficiency_text(cap)):
+    for text in (
+        packing_analysis.at_criterion_text(cap),
+        packing_analysis.capacity_text(cap),
+        packing_analysis.efficiency_text(cap),
+    ):
         assert text == "*(no networks in this arm)*"
-    for draw in (packing_plots.at_criterion_vs_k, packing_plots.capacity_vs_n,
-                 packing_plots.capacity_vs_params):
+    for draw in (
+        packing_plots.at_criterion_vs_k,
+        packing_plots.capacity_vs_n,
+        packing_plots.capacity_vs_params,
+    ):
         assert isinstance(draw(cap), Figure)
 
 
 def test_title_consistency_compares_the_hybrid_where_it_was_trained():
-    caps = planted(exc=[6] * 4, pre=[2] * 4, low=[2] * 4) | {("hybrid", 16): [6, 6, 4, 6],
-                                                           ("hybrid", 32): [6] * 4}
+    caps = planted(exc=[6] * 4, pre=[2] * 4, low=[2] * 4) | {
+        ("hybrid", 16): [6, 6, 4, 6],
+        ("hybrid", 32): [6] * 4,
+    }
     t = synth(caps)
     text = packing_analysis.title_consistency(packing_analysis.verdict_c3(t), t)
     assert "`hybrid` 5.5 ± 1.6 vs `exc` 6.0 ± 0.0" in text
 
 
 # ---------------------------------------------------------------- the grid and its parameters
+
 
 def test_quick_networks_at_e1_size_are_e1_networks():
     spec = packing.packing_spec("quick")
@@ -227,10 +274,12 @@ def test_quick_networks_at_e1_size_are_e1_networks():
             cfg = spec.config("trained", label, 64, 6, seed)
             assert cfg == e1.config(label, seed)
             assert artifacts.artifact_key("network", cfg.to_dict()) == artifacts.artifact_key(
-                "network", e1.config(label, seed).to_dict())
+                "network", e1.config(label, seed).to_dict()
+            )
     smoke = packing.packing_spec("smoke")
     assert smoke.config("trained", "exc", 24, 2, 1) == battery.battery_spec("smoke").config(
-        "exc", 1)
+        "exc", 1
+    )
 
 
 def test_grid_keys_arms_and_protocol():
@@ -245,55 +294,100 @@ def test_grid_keys_arms_and_protocol():
     cfg = frozen["frozen_random", "exc", 64, 6, 0]
     assert cfg.trainable == "modulation" and cfg.tasks == TASK_SETS["conflict6"]
     smoke = packing.packing_spec("smoke")
-    assert "none" in smoke.variants and "none" not in {k[1] for k in smoke.configs(
-        "frozen_random")}  # none has no modulation parameters
+    assert "none" in smoke.variants and "none" not in {
+        k[1] for k in smoke.configs("frozen_random")
+    }  # none has no modulation parameters
     proto = battery.battery_spec("quick")
-    assert (cfg.max_steps, cfg.eval_every, cfg.eval_trials, cfg.easy_steps, cfg.lr,
-            cfg.sampling, cfg.batch_size) == (proto.max_steps, proto.eval_every,
-                                              proto.eval_trials, proto.easy_steps, proto.lr,
-                                              proto.sampling, proto.batch_size)
+    assert (
+        cfg.max_steps,
+        cfg.eval_every,
+        cfg.eval_trials,
+        cfg.easy_steps,
+        cfg.lr,
+        cfg.sampling,
+        cfg.batch_size,
+    ) == (
+        proto.max_steps,
+        proto.eval_every,
+        proto.eval_trials,
+        proto.easy_steps,
+        proto.lr,
+        proto.sampling,
+        proto.batch_size,
+    )
     paper = packing.packing_spec("paper")
     assert paper.task_order == TASK_SETS["all"] and max(paper.n_tasks_list) == 20
 
 
-@pytest.mark.parametrize("value, want", [("16,32", (16, 32)), ("[32, 16]", (16, 32)),
-                                         ([64], (64,)), (64, (64,)), ("[16]", (16,))])
+@pytest.mark.parametrize(
+    "value, want",
+    [("16,32", (16, 32)), ("[32, 16]", (16, 32)), ([64], (64,)), (64, (64,)), ("[16]", (16,))],
+)
 def test_integer_lists_in_every_form(value, want):
     assert chapter_params("packing", "smoke", n_recs=value).n_recs == want
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"n_recs": [2, 16]}, "n_recs=[2, 16] is not allowed; expected a list of distinct ints in "
-                          "[4, 4096]"),
-    ({"n_recs": "16,x"}, "n_recs='16,x' is not allowed; expected a list of distinct ints"),
-    ({"n_tasks_list": [2, 8]}, "n_tasks_list=(2, 8) is not allowed; expected numbers of tasks K "
-                               "in [1, 6]: task_order has 6 tasks"),
-    ({"task_order": ["fdgo", "fdanti"], "frozen_n_tasks_list": [2]},
-     "n_tasks_list=(2, 3) is not allowed; expected numbers of tasks K in [1, 2]"),
-    ({"frozen_n_tasks_list": [2, 7]}, "frozen_n_tasks_list=(2, 7) is not allowed"),
-    ({"variants": ["exc", "syn_fancy"]}, "variants=['exc', 'syn_fancy'] is not allowed; expected "
-                                         "a non-empty list of distinct names from none, "),
-    ({"variants": ["none"]}, "variants=('none',) is not allowed; expected at least one pathway "
-                             "with modulation parameters"),
-    ({"backbones": ["replayed"]}, "backbones=['replayed'] is not allowed"),
-    ({"n_pretrain": 2}, "n_pretrain=2 is not allowed; expected fewer tasks than every K of "
-                        "p2b_n_tasks_list [2, 3] (K = 2 is not above it)"),
-    ({"n_pretrain": 3, "p2b_n_tasks_list": "4, 3"}, "n_pretrain=3 is not allowed"),
-    ({"p3_modes": ["replay"]}, "p3_modes=['replay'] is not allowed; expected a non-empty list "
-                               "of distinct names from modulation, finetune"),
-    ({"p3_n_tasks": 7}, "p3_n_tasks=7 is not allowed; expected numbers of tasks K in [1, 6]"),
-    ({"p3_n_tasks": 1}, "p3_n_tasks=1 is not allowed; expected an int in [2, 20]"),
-    ({"p3_max_steps": 0}, "p3_max_steps=0 is not allowed"),
-    ({"p2b_n_tasks_list": [2, 9]}, "p2b_n_tasks_list=(2, 9) is not allowed; expected numbers of "
-                                   "tasks K in [1, 6]"),
-    ({"variants": ["none"], "backbones": ["trained", "sequential"], "p3_modes": ["modulation"]},
-     "expected at least one pathway with modulation parameters (not only 'none') when "
-     "backbones includes 'sequential'"),
-    ({"address": "nowhere"}, "address='nowhere' is not allowed; expected None"),
-    ({"address": "auto"}, "address='auto' is not allowed; expected None with "
-                          "backend='local'"),
-    ({"backend": "slurm"}, "backend='slurm' is not allowed; expected one of 'local', 'ray'"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            {"n_recs": [2, 16]},
+            "n_recs=[2, 16] is not allowed; expected a list of distinct ints in [4, 4096]",
+        ),
+        ({"n_recs": "16,x"}, "n_recs='16,x' is not allowed; expected a list of distinct ints"),
+        (
+            {"n_tasks_list": [2, 8]},
+            "n_tasks_list=(2, 8) is not allowed; expected numbers of tasks K "
+            "in [1, 6]: task_order has 6 tasks",
+        ),
+        (
+            {"task_order": ["fdgo", "fdanti"], "frozen_n_tasks_list": [2]},
+            "n_tasks_list=(2, 3) is not allowed; expected numbers of tasks K in [1, 2]",
+        ),
+        ({"frozen_n_tasks_list": [2, 7]}, "frozen_n_tasks_list=(2, 7) is not allowed"),
+        (
+            {"variants": ["exc", "syn_fancy"]},
+            "variants=['exc', 'syn_fancy'] is not allowed; expected "
+            "a non-empty list of distinct names from none, ",
+        ),
+        (
+            {"variants": ["none"]},
+            "variants=('none',) is not allowed; expected at least one pathway "
+            "with modulation parameters",
+        ),
+        ({"backbones": ["replayed"]}, "backbones=['replayed'] is not allowed"),
+        (
+            {"n_pretrain": 2},
+            "n_pretrain=2 is not allowed; expected fewer tasks than every K of "
+            "p2b_n_tasks_list [2, 3] (K = 2 is not above it)",
+        ),
+        ({"n_pretrain": 3, "p2b_n_tasks_list": "4, 3"}, "n_pretrain=3 is not allowed"),
+        (
+            {"p3_modes": ["replay"]},
+            "p3_modes=['replay'] is not allowed; expected a non-empty list "
+            "of distinct names from modulation, finetune",
+        ),
+        ({"p3_n_tasks": 7}, "p3_n_tasks=7 is not allowed; expected numbers of tasks K in [1, 6]"),
+        ({"p3_n_tasks": 1}, "p3_n_tasks=1 is not allowed; expected an int in [2, 20]"),
+        ({"p3_max_steps": 0}, "p3_max_steps=0 is not allowed"),
+        (
+            {"p2b_n_tasks_list": [2, 9]},
+            "p2b_n_tasks_list=(2, 9) is not allowed; expected numbers of tasks K in [1, 6]",
+        ),
+        (
+            {
+                "variants": ["none"],
+                "backbones": ["trained", "sequential"],
+                "p3_modes": ["modulation"],
+            },
+            "expected at least one pathway with modulation parameters (not only 'none') when "
+            "backbones includes 'sequential'",
+        ),
+        ({"address": "nowhere"}, "address='nowhere' is not allowed; expected None"),
+        ({"address": "auto"}, "address='auto' is not allowed; expected None with backend='local'"),
+        ({"backend": "slurm"}, "backend='slurm' is not allowed; expected one of 'local', 'ray'"),
+    ],
+)
 def test_bad_parameters_are_named(overrides, message):
     with pytest.raises(ValueError) as err:
         packing.packing_spec("smoke", **overrides)
@@ -308,8 +402,7 @@ def test_ray_address_is_accepted_with_the_ray_backend():
 
 def test_network_row_counts_the_tasks_at_criterion():
     cfg = packing.packing_spec("smoke").config("trained", "exc", 16, 3, 0)
-    payload = {"history": {"steps": [0, 40], "perf": [[0, 0, 0], [0.95, 0.5, 0.9]],
-                           "wall_s": 1.5}}
+    payload = {"history": {"steps": [0, 40], "perf": [[0, 0, 0], [0.95, 0.5, 0.9]], "wall_s": 1.5}}
     row = packing.network_row(("trained", "exc", 16, 3, 0), cfg.to_dict(), payload)
     assert row["n_at_criterion"] == 2 and not row["all_at_criterion"]
     assert row["params_per_task"] == build_model(cfg).params_per_task() == 32
@@ -317,6 +410,7 @@ def test_network_row_counts_the_tasks_at_criterion():
 
 
 # ---------------------------------------------------------------- the sweep
+
 
 @pytest.mark.slow
 def test_smoke_sweep_is_shipped_and_trains_nothing(monkeypatch, capsys):
@@ -326,7 +420,8 @@ def test_smoke_sweep_is_shipped_and_trains_nothing(monkeypatch, capsys):
     table = packing.run_packing(spec, progress=False)
     assert len(table) == len(spec.configs()) == 104
     assert list(zip(table.backbone, table.variant, table.N, table.K, table.seed)) == list(
-        spec.configs())
+        spec.configs()
+    )
     assert (table.n_at_criterion <= table.K).all()
 
 
@@ -340,8 +435,17 @@ def store(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_sweep_trains_once_then_loads(store, monkeypatch, capsys):
     proto = battery.battery_spec("smoke", max_steps=4, eval_every=2, easy_steps=0)
-    spec = packing.PackingSpec(TASK_SETS["conflict6"], (8,), (1, 2), ("none", "exc"), 1, proto,
-                               ("trained", "frozen_random"), (8,), (2,))
+    spec = packing.PackingSpec(
+        TASK_SETS["conflict6"],
+        (8,),
+        (1, 2),
+        ("none", "exc"),
+        1,
+        proto,
+        ("trained", "frozen_random"),
+        (8,),
+        (2,),
+    )
     calls = []
     real = sweep.train
 
@@ -393,8 +497,9 @@ def test_dry_run_plan_counts_every_arm(store):
     assert "E3 P1, joint training" in p.text() and "E3 P2(a), frozen random backbone" in p.text()
     assert "E3 P2(b), frozen pretrained backbone" in p.text()
     assert "3 stages, one after the other" in p.text()
-    assert isinstance(TrainConfig.from_dict(spec.config("trained", "exc", 16, 2, 0).to_dict()),
-                      TrainConfig)
+    assert isinstance(
+        TrainConfig.from_dict(spec.config("trained", "exc", 16, 2, 0).to_dict()), TrainConfig
+    )
 
 
 def test_command_line_dry_run_prints_the_plan(capsys):
@@ -429,8 +534,13 @@ def test_child_of_a_pretrained_parent_is_the_fresh_network_but_its_shared_weight
     parent_cfg = tiny(mechanism)
     parent = train.train(parent_cfg, progress=False)
     pstate = parent.model.state_dict()
-    child_cfg = tiny(mechanism, ("fdgo", "fdanti", "delaygo"), trainable="modulation",
-                     init_from=parent_cfg, inherit="shared")
+    child_cfg = tiny(
+        mechanism,
+        ("fdgo", "fdanti", "delaygo"),
+        trainable="modulation",
+        init_from=parent_cfg,
+        inherit="shared",
+    )
     fresh = build_model(child_cfg).state_dict()
     child = train.inherit_weights(build_model(child_cfg), child_cfg, pstate).state_dict()
     assert set(child) == set(fresh)
@@ -450,8 +560,9 @@ def test_child_of_a_pretrained_parent_is_the_fresh_network_but_its_shared_weight
 def test_frozen_shared_weights_do_not_move_and_the_parent_is_checked():
     parent_cfg = tiny("exc")
     parent = train.train(parent_cfg, progress=False)
-    cfg = tiny("exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg,
-               inherit="shared")
+    cfg = tiny(
+        "exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg, inherit="shared"
+    )
     res = train.train(cfg, progress=False, init_state=parent.model.state_dict())
     state, pstate = res.model.state_dict(), parent.model.state_dict()
     for name in SHARED:
@@ -463,16 +574,23 @@ def test_frozen_shared_weights_do_not_move_and_the_parent_is_checked():
     with pytest.raises(ValueError, match="init_state is given but config.init_from is None"):
         train.train(parent_cfg, progress=False, init_state=pstate)
     other = train.train(tiny("exc", n_rec=6), progress=False).model.state_dict()
-    with pytest.raises(ValueError, match="init_state: not the weights of a network of "
-                                         "config.init_from"):
+    with pytest.raises(
+        ValueError, match="init_state: not the weights of a network of config.init_from"
+    ):
         train.train(cfg, progress=False, init_state=other)
 
 
 def test_a_stage_trains_only_its_task_yet_evaluates_every_task():
     parent_cfg = tiny("exc", max_steps=6)
     parent = train.train(parent_cfg, progress=False)
-    stage = tiny("exc", ("fdgo", "fdanti"), trainable="modulation", init_from=parent_cfg,
-                 train_tasks=("fdanti",), sampling="error")
+    stage = tiny(
+        "exc",
+        ("fdgo", "fdanti"),
+        trainable="modulation",
+        init_from=parent_cfg,
+        train_tasks=("fdanti",),
+        sampling="error",
+    )
     hist = train.History(stage.tasks, perf=[[0.1, 0.95]], steps=[0])
     assert {train.training_batch(stage, s, hist)[0] for s in range(40)} == {1}
     assert stage.task_weights([0.1, 0.95]).tolist() == [0.0, 1.0]
@@ -481,20 +599,35 @@ def test_a_stage_trains_only_its_task_yet_evaluates_every_task():
     assert perf.shape == (len(res.history.steps), 2)
     state, pstate = res.model.state_dict(), parent.model.state_dict()
     for name in ("G", "B"):  # the old task's modulation row gets exactly no update
-        assert _same(state[name][0], pstate[name][0]) and not _same(state[name][1],
-                                                                      pstate[name][0])
+        assert _same(state[name][0], pstate[name][0]) and not _same(state[name][1], pstate[name][0])
     # shared weights and task 1's parameters unchanged: task 1 performs exactly as after stage 1
     assert (perf[:, 0] == parent.history.perf[-1][0]).all()
     # the stopping rule looks at the trained task only
     done = train.History(stage.tasks, perf=[[0.0, 0.95]], steps=[0])
-    assert train.at_criterion(done, stage) and not train.at_criterion(done, stage.replace(
-        train_tasks=None))
+    assert train.at_criterion(done, stage) and not train.at_criterion(
+        done, stage.replace(train_tasks=None)
+    )
 
 
 def test_lineage_fields_at_their_defaults_leave_to_dict_unchanged():
-    keys = {"mechanism", "tasks", "n_rec", "rank", "seed", "max_steps", "batch_size", "lr",
-            "eval_every", "eval_trials", "criterion", "stop_at_criterion", "ctxdm_weight",
-            "activation", "w_rec_init", "trainable"}
+    keys = {
+        "mechanism",
+        "tasks",
+        "n_rec",
+        "rank",
+        "seed",
+        "max_steps",
+        "batch_size",
+        "lr",
+        "eval_every",
+        "eval_trials",
+        "criterion",
+        "stop_at_criterion",
+        "ctxdm_weight",
+        "activation",
+        "w_rec_init",
+        "trainable",
+    }
     assert set(TrainConfig("exc").to_dict()) == keys
     e1 = battery.battery_spec("quick").config("exc", 0)
     assert not {"init_from", "inherit", "train_tasks"} & set(e1.to_dict())
@@ -506,26 +639,42 @@ def test_lineage_fields_at_their_defaults_leave_to_dict_unchanged():
     grand = tiny("exc", ("fdgo", "fdanti", "delaygo"), init_from=d)
     assert grand.depth == 2 and grand.init_from == child
     assert artifacts.artifact_key("network", grand.to_dict()) != artifacts.artifact_key(
-        "network", grand.replace(init_from=tiny("exc", ("fdgo", "fdanti"))).to_dict())
+        "network", grand.replace(init_from=tiny("exc", ("fdgo", "fdanti"))).to_dict()
+    )
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"init_from": tiny("syn_prepost")}, "init_from: the parent network's mechanism is "
-                                         "'syn_prepost', this network's 'exc'"),
-    ({"init_from": tiny("exc", n_rec=16)}, "the parent network's n_rec is 16"),
-    ({"init_from": tiny("exc", ("delayanti",))}, "the parent network's tasks ['delayanti'] are "
-                                                 "not among this network's tasks"),
-    ({"init_from": {"mechanism": "exc", "n_rec": "x"}}, "init_from: not the config of a network"),
-    ({"init_from": 3}, "init_from: expected None, a TrainConfig or its to_dict(), got a int"),
-    ({"inherit": "shared"}, "inherit='shared' says what to take from a parent network, but "
-                            "init_from is None"),
-    ({"init_from": tiny("exc"), "inherit": "some"}, "inherit='some' is not allowed"),
-    ({"train_tasks": ["delaygo"]}, "train_tasks=['delaygo'] is not allowed; expected None or a "
-                                   "non-empty list of distinct names from tasks=['fdgo', "
-                                   "'fdanti']"),
-    ({"train_tasks": []}, "train_tasks=[] is not allowed"),
-    ({"train_tasks": "fdgo"}, "train_tasks='fdgo' is not allowed"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (
+            {"init_from": tiny("syn_prepost")},
+            "init_from: the parent network's mechanism is 'syn_prepost', this network's 'exc'",
+        ),
+        ({"init_from": tiny("exc", n_rec=16)}, "the parent network's n_rec is 16"),
+        (
+            {"init_from": tiny("exc", ("delayanti",))},
+            "the parent network's tasks ['delayanti'] are not among this network's tasks",
+        ),
+        (
+            {"init_from": {"mechanism": "exc", "n_rec": "x"}},
+            "init_from: not the config of a network",
+        ),
+        ({"init_from": 3}, "init_from: expected None, a TrainConfig or its to_dict(), got a int"),
+        (
+            {"inherit": "shared"},
+            "inherit='shared' says what to take from a parent network, but init_from is None",
+        ),
+        ({"init_from": tiny("exc"), "inherit": "some"}, "inherit='some' is not allowed"),
+        (
+            {"train_tasks": ["delaygo"]},
+            "train_tasks=['delaygo'] is not allowed; expected None or a "
+            "non-empty list of distinct names from tasks=['fdgo', "
+            "'fdanti']",
+        ),
+        ({"train_tasks": []}, "train_tasks=[] is not allowed"),
+        ({"train_tasks": "fdgo"}, "train_tasks='fdgo' is not allowed"),
+    ],
+)
 def test_bad_lineage_is_named(changes, message):
     with pytest.raises(ValueError) as err:
         tiny("exc", ("fdgo", "fdanti"), **changes)
@@ -534,29 +683,37 @@ def test_bad_lineage_is_named(changes, message):
 
 def test_an_ensemble_does_not_start_from_a_parent():
     cfg = tiny("exc", ("fdgo", "fdanti"), init_from=tiny("exc"))
-    with pytest.raises(ValueError, match="configs\\[0\\].init_from=.* an ensemble starts from "
-                                         "fresh weights"):
+    with pytest.raises(
+        ValueError, match="configs\\[0\\].init_from=.* an ensemble starts from fresh weights"
+    ):
         train_ensemble([cfg, cfg.replace(seed=4)], progress=False)
 
 
 # ---------------------------------------------------------------- P2(b) and P3 in the grid
 
+
 def test_pretrained_and_sequential_configs():
     spec = packing.packing_spec("quick")
     assert (spec.n_pretrain, spec.p2b_n_tasks_list, spec.p3_n_recs, spec.p3_n_tasks) == (
-        2, (6,), (64,), 4)
+        2,
+        (6,),
+        (64,),
+        4,
+    )
     child = spec.config("pretrained", "exc", 64, 6, 1)
     backbone = spec.config("pretrain", "exc", 64, 2, 1)
     assert backbone == spec.config("trained", "exc", 64, 2, 1)  # a P1 network, trained once
     assert child.init_from == backbone and child.inherit == "shared"
-    assert child.replace(init_from=None, inherit="all") == spec.config("frozen_random", "exc",
-                                                                       64, 6, 1)
+    assert child.replace(init_from=None, inherit="all") == spec.config(
+        "frozen_random", "exc", 64, 6, 1
+    )
     steps, easy = spec.stage_steps
     assert (steps, easy) == (spec.p3_max_steps, round(3000 * steps / 12000))
     for arm, trainable in (("seq_modulation", "modulation"), ("seq_finetune", "all")):
         first = spec.config(arm, "exc", 64, 1, 0)
-        assert first == spec.config("trained", "exc", 64, 1, 0).replace(max_steps=steps,
-                                                                        easy_steps=easy)
+        assert first == spec.config("trained", "exc", 64, 1, 0).replace(
+            max_steps=steps, easy_steps=easy
+        )
         for k in (2, 3, 4):
             stage = spec.config(arm, "exc", 64, k, 0)
             assert stage.tasks == spec.task_order[:k] and stage.trainable == trainable
@@ -567,21 +724,39 @@ def test_pretrained_and_sequential_configs():
     assert "none" not in smoke.labels("seq_modulation") and "none" in smoke.labels("seq_finetune")
     with pytest.raises(ValueError, match="label='none' is not allowed"):
         spec.config("seq_modulation", "none", 64, 2, 0)
-    with pytest.raises(ValueError, match="n_tasks=2 is not allowed; expected more tasks than "
-                                         "the backbone's n_pretrain = 2"):
+    with pytest.raises(
+        ValueError,
+        match="n_tasks=2 is not allowed; expected more tasks than the backbone's n_pretrain = 2",
+    ):
         spec.config("pretrained", "exc", 64, 2, 0)
     keys = spec.configs()
-    assert {k[0] for k in keys} == {"trained", "frozen_random", "pretrain", "pretrained",
-                                    "seq_modulation", "seq_finetune"}
+    assert {k[0] for k in keys} == {
+        "trained",
+        "frozen_random",
+        "pretrain",
+        "pretrained",
+        "seq_modulation",
+        "seq_finetune",
+    }
 
 
 def _chain_spec(**changes) -> packing.PackingSpec:
     proto = battery.battery_spec("smoke", max_steps=4, eval_every=2, easy_steps=0)
-    kw = dict(task_order=TASK_SETS["conflict6"], n_recs=(8,), n_tasks_list=(2,),
-              variants=("none", "exc"), n_seeds=1, protocol=proto,
-              backbones=("pretrained", "sequential"), frozen_n_recs=(8,),
-              frozen_n_tasks_list=(2,), n_pretrain=1, p2b_n_tasks_list=(2,), p3_n_recs=(8,),
-              p3_n_tasks=3)
+    kw = dict(
+        task_order=TASK_SETS["conflict6"],
+        n_recs=(8,),
+        n_tasks_list=(2,),
+        variants=("none", "exc"),
+        n_seeds=1,
+        protocol=proto,
+        backbones=("pretrained", "sequential"),
+        frozen_n_recs=(8,),
+        frozen_n_tasks_list=(2,),
+        n_pretrain=1,
+        p2b_n_tasks_list=(2,),
+        p3_n_recs=(8,),
+        p3_n_tasks=3,
+    )
     return packing.PackingSpec(**(kw | changes))
 
 
@@ -619,8 +794,10 @@ def test_chains_train_in_rounds_once_then_load(store, spies, capsys):
     pd.testing.assert_frame_equal(table.drop(columns="wall_s"), again.drop(columns="wall_s"))
     # the P2(b) network's shared weights are its backbone's; stage 3 keeps stage 2's old rows
     load = lambda cfg: artifacts.load("network", cfg.to_dict())["state_dict"]  # noqa: E731
-    child, parent = load(spec.config("pretrained", "exc", 8, 2, 0)), load(spec.config(
-        "pretrain", "exc", 8, 1, 0))
+    child, parent = (
+        load(spec.config("pretrained", "exc", 8, 2, 0)),
+        load(spec.config("pretrain", "exc", 8, 1, 0)),
+    )
     assert all(_same(child[n], parent[n]) for n in SHARED)
     s3, s2 = (load(spec.config("seq_modulation", "exc", 8, k, 0)) for k in (3, 2))
     assert _same(s3["G"][:2], s2["G"]) and all(_same(s3[n], s2[n]) for n in SHARED)
@@ -630,8 +807,10 @@ def test_chains_train_in_rounds_once_then_load(store, spies, capsys):
     fg = packing_analysis.forgetting(table)
     mod = fg.per_seed[fg.per_seed.backbone == "seq_modulation"]
     assert (mod.forgetting.dropna() == 0).all() and len(mod) == 3
-    assert "the largest change of an earlier task's performance over all stages and seeds is 0" \
+    assert (
+        "the largest change of an earlier task's performance over all stages and seeds is 0"
         in packing_analysis.forgetting_text(fg)
+    )
     # the single-network entry point loads the same networks
     res = packing.load_or_train_chain(spec.config("seq_finetune", "none", 8, 3, 0))
     assert len(spies["fresh"]) == 2 and len(spies["child"]) == 7
@@ -640,8 +819,9 @@ def test_chains_train_in_rounds_once_then_load(store, spies, capsys):
 
 @pytest.mark.slow
 def test_an_interrupted_chain_resumes_at_its_last_finished_stage(store, spies, monkeypatch):
-    spec = _chain_spec(backbones=("sequential",), variants=("exc",), p3_modes=("finetune",),
-                       p3_n_tasks=4)
+    spec = _chain_spec(
+        backbones=("sequential",), variants=("exc",), p3_modes=("finetune",), p3_n_tasks=4
+    )
     real = spies["child"]
     broken = packing.train
 
@@ -657,8 +837,10 @@ def test_an_interrupted_chain_resumes_at_its_last_finished_stage(store, spies, m
     assert "('seq_finetune', 'exc', 8, 3, 0): RuntimeError: killed" in msg
     assert "('seq_finetune', 'exc', 8, 4, 0): not trained: its parent network" in msg
     for k, present in ((1, True), (2, True), (3, False), (4, False)):
-        assert artifacts.has("network", spec.config("seq_finetune", "exc", 8, k, 0).to_dict()) \
+        assert (
+            artifacts.has("network", spec.config("seq_finetune", "exc", 8, k, 0).to_dict())
             == present
+        )
     monkeypatch.setattr(packing, "train", broken)
     n_fresh, n_child = len(spies["fresh"]), len(real)
     table = packing.run_packing(spec, workers=1, progress=False)
@@ -670,8 +852,14 @@ def test_an_interrupted_chain_resumes_at_its_last_finished_stage(store, spies, m
 def test_network_row_of_a_stage():
     spec = _chain_spec()
     cfg = spec.config("seq_finetune", "exc", 8, 2, 0)
-    payload = {"history": {"steps": [0, 2, 4], "trials": [0, 128, 256],
-                           "perf": [[0.95, 0.0], [0.2, 0.5], [0.1, 0.93]], "wall_s": 1.0}}
+    payload = {
+        "history": {
+            "steps": [0, 2, 4],
+            "trials": [0, 128, 256],
+            "perf": [[0.95, 0.0], [0.2, 0.5], [0.1, 0.93]],
+            "wall_s": 1.0,
+        }
+    }
     row = packing.network_row(("seq_finetune", "exc", 8, 2, 0), cfg.to_dict(), payload)
     assert row["trials_to_criterion"] == 256 and row["parent_K"] == 1  # task 2 only counts
     assert row["trained_tasks"] == "fdanti" and row["n_at_criterion"] == 1
@@ -680,20 +868,32 @@ def test_network_row_of_a_stage():
 
 # ---------------------------------------------------------------- P2(b) and P3 analyses
 
+
 def seq_table() -> pd.DataFrame:
     """Two seeds of one fine-tuning chain over tasks a, b, c (as fdgo, fdanti, delaygo):
     performance on each task after each stage."""
     order = ["fdgo", "fdanti", "delaygo"]
-    perf = {0: {1: [1.0], 2: [0.5, 1.0], 3: [0.2, 0.6, 0.9]},
-            1: {1: [0.9], 2: [0.7, 0.95], 3: [0.4, 0.8, 1.0]}}
+    perf = {
+        0: {1: [1.0], 2: [0.5, 1.0], 3: [0.2, 0.6, 0.9]},
+        1: {1: [0.9], 2: [0.7, 0.95], 3: [0.4, 0.8, 1.0]},
+    }
     rows = []
     for s, stages in perf.items():
         for k, p in stages.items():
             at = [x >= 0.9 for x in p]
-            rows.append({"backbone": "seq_finetune", "variant": "exc", "N": 8, "K": k,
-                         "seed": s, "tasks": ",".join(order[:k]),
-                         "n_at_criterion": sum(at), "all_at_criterion": all(at)}
-                        | {f"perf:{t}": x for t, x in zip(order, p)})
+            rows.append(
+                {
+                    "backbone": "seq_finetune",
+                    "variant": "exc",
+                    "N": 8,
+                    "K": k,
+                    "seed": s,
+                    "tasks": ",".join(order[:k]),
+                    "n_at_criterion": sum(at),
+                    "all_at_criterion": all(at),
+                }
+                | {f"perf:{t}": x for t, x in zip(order, p)}
+            )
     return pd.DataFrame(rows)
 
 
@@ -708,8 +908,9 @@ def test_forgetting_on_constructed_histories():
     assert ps.loc[(1, 2), "earlier_at_criterion"] == 0 and ps.loc[(1, 3), "n_at_criterion"] == 1
     s = fg.summary.set_index("stage")
     assert s.loc[3, "forgetting"] == pytest.approx((0.6 + 0.325) / 2)
-    assert s.loc[3, "forgetting_hw"] == pytest.approx(12.706 * np.std([0.6, 0.325], ddof=1)
-                                                      / np.sqrt(2), rel=1e-3)
+    assert s.loc[3, "forgetting_hw"] == pytest.approx(
+        12.706 * np.std([0.6, 0.325], ddof=1) / np.sqrt(2), rel=1e-3
+    )
     c = fg.curves[fg.curves.task == "fdgo"].set_index("stage")
     assert c.perf.tolist() == pytest.approx([0.95, 0.6, 0.3]) and (c.n == 2).all()
     h = fg.held.iloc[0]
@@ -726,12 +927,21 @@ def test_forgetting_on_constructed_histories():
 
 
 def test_pretrained_against_random_is_paired_over_seeds():
-    pre = synth({("exc", 64): [6, 6, 4], ("syn_prepost", 64): [2, 0, 0]}, ks=(6,),
-                backbone="pretrained", below=3)
-    rnd = synth({("exc", 64): [2, 0, 0], ("syn_prepost", 64): [2, 0, 0]}, ks=(6,),
-                backbone="frozen_random", below=1)
-    bb = synth({("exc", 64): [2, 2, 0], ("syn_prepost", 64): [2, 2, 2]}, ks=(2,),
-               backbone="pretrain")
+    pre = synth(
+        {("exc", 64): [6, 6, 4], ("syn_prepost", 64): [2, 0, 0]},
+        ks=(6,),
+        backbone="pretrained",
+        below=3,
+    )
+    rnd = synth(
+        {("exc", 64): [2, 0, 0], ("syn_prepost", 64): [2, 0, 0]},
+        ks=(6,),
+        backbone="frozen_random",
+        below=1,
+    )
+    bb = synth(
+        {("exc", 64): [2, 2, 0], ("syn_prepost", 64): [2, 2, 2]}, ks=(2,), backbone="pretrain"
+    )
     pre["parent_K"] = 2
     pre["trials_to_criterion"] = [1000.0, 3000.0, np.nan, np.nan, np.nan, np.nan]
     t = pd.concat([pre, rnd, bb], ignore_index=True)
@@ -751,7 +961,4 @@ def test_pretrained_against_random_is_paired_over_seeds():
     pretrained = packing_analysis.pretrained_vs_random(t)
     assert isinstance(packing_plots.pretrained_vs_random(t, pretrained), Figure)
     unrun = packing_analysis.pretrained_vs_random(synth({("exc", 16): [2]}))
-    assert packing_analysis.pretrained_text(unrun) == \
-        "*(the pretrained-backbone arm was not run)*"
-
-
+    assert packing_analysis.pretrained_text(unrun) == "*(the pretrained-backbone arm was not run)*"

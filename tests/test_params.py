@@ -1,4 +1,5 @@
 """Chapter parameters: profiles, overrides, and a clear error for every kind of bad input."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,8 +47,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("chapter, values, match", BAD,
-                         ids=[f"{c}-{'-'.join(map(str, v))}" for c, v, _ in BAD])
+@pytest.mark.parametrize(
+    "chapter, values, match", BAD, ids=[f"{c}-{'-'.join(map(str, v))}" for c, v, _ in BAD]
+)
 def test_bad_parameter_is_named_with_value_and_allowed(chapter, values, match):
     with pytest.raises(ValueError, match=match) as err:
         chapter_params(chapter, **values)
@@ -61,13 +63,17 @@ def test_profiles_set_sizes_and_explicit_values_override():
     assert quick.task_set == TASK_SETS["conflict6"]
     assert chapter_params("battery", "quick", n_rec=96).n_rec == 96
     assert chapter_params("battery", "paper").task_set == TASKS
-    assert chapter_params("battery", "quick", task_set="fdgo, fdanti").task_set == ("fdgo",
-                                                                                      "fdanti")
+    assert chapter_params("battery", "quick", task_set="fdgo, fdanti").task_set == (
+        "fdgo",
+        "fdanti",
+    )
     # papermill's -p hands a list over as text: JSON and YAML flow lists are read as lists
     for text in ('["fdgo","fdanti"]', "[fdgo, fdanti]", "['fdgo', 'fdanti']"):
         assert chapter_params("battery", "quick", task_set=text).task_set == ("fdgo", "fdanti")
     assert chapter_params("battery", "quick", variants='["exc", "hybrid"]').variants == (
-        "exc", "hybrid")
+        "exc",
+        "hybrid",
+    )
     assert chapter_params("battery", "quick").allow_long is False
     assert chapter_params("battery", "quick", allow_long=True).allow_long is True
 

@@ -1,5 +1,6 @@
 """Rerunning chapters the way readers type it: lists as text through papermill, and the plan
 (counts, estimated wall time, the long-run stop) before anything is trained."""
+
 from __future__ import annotations
 
 import importlib
@@ -21,23 +22,34 @@ from lib.experiments import runner
 
 cli = importlib.import_module("lib.experiments.__main__")
 
-LIST_PARAMS = [(chapter, name, p.list_options) for chapter, schema in CHAPTER_SCHEMAS.items()
-               for name, p in schema.items() if p.list_options]
+LIST_PARAMS = [
+    (chapter, name, p.list_options)
+    for chapter, schema in CHAPTER_SCHEMAS.items()
+    for name, p in schema.items()
+    if p.list_options
+]
 LIST_IDS = [f"{c}-{n}" for c, n, _ in LIST_PARAMS]
 
 
 def test_every_list_parameter_is_found():
     found = {(c, n) for c, n, _ in LIST_PARAMS}
-    assert {("battery", "task_set"), ("battery", "variants"), ("ambiguity", "variants"),
-            ("tasks", "task_set"), ("model", "task_set")} <= found
+    assert {
+        ("battery", "task_set"),
+        ("battery", "variants"),
+        ("ambiguity", "variants"),
+        ("tasks", "task_set"),
+        ("model", "task_set"),
+    } <= found
     # a parameter whose default is a list must be recognised as list-valued (a marker on its
     # checker), else the tests below would silently skip it
     for chapter, schema in CHAPTER_SCHEMAS.items():
         for name, p in schema.items():
-            if any(isinstance(getattr(p, prof), (list, tuple)) for prof in
-                   ("smoke", "quick", "paper")):
-                assert (chapter, name) in found, f"{chapter}.{name} takes a list but its " \
-                                                 "checker has no list_options"
+            if any(
+                isinstance(getattr(p, prof), (list, tuple)) for prof in ("smoke", "quick", "paper")
+            ):
+                assert (chapter, name) in found, (
+                    f"{chapter}.{name} takes a list but its checker has no list_options"
+                )
 
 
 def _through_papermill(name, text):
@@ -51,18 +63,41 @@ def _through_papermill(name, text):
 @pytest.mark.parametrize("chapter, name, options", LIST_PARAMS, ids=LIST_IDS)
 def test_list_parameter_accepts_every_form(chapter, name, options):
     a, b = options[-2:]
-    typed = [f'["{a}","{b}"]', f'["{a}", "{b}"]', f"[{a}, {b}]", f"['{a}', '{b}']",
-             f"{a},{b}", f" {a} , {b} "]
-    values = [[a, b], (a, b), *typed, *(_through_papermill(name, t) for t in typed),
-              yaml.safe_load(f"{name}: [{a}, {b}]")[name]]  # papermill -y
+    typed = [
+        f'["{a}","{b}"]',
+        f'["{a}", "{b}"]',
+        f"[{a}, {b}]",
+        f"['{a}', '{b}']",
+        f"{a},{b}",
+        f" {a} , {b} ",
+    ]
+    values = [
+        [a, b],
+        (a, b),
+        *typed,
+        *(_through_papermill(name, t) for t in typed),
+        yaml.safe_load(f"{name}: [{a}, {b}]")[name],
+    ]  # papermill -y
     assert isinstance(_through_papermill(name, f'["{a}","{b}"]'), str)  # -p hands over text
     for v in values:
         assert getattr(chapter_params(chapter, "smoke", **{name: v}), name) == (a, b), v
 
 
 @pytest.mark.parametrize("chapter, name, options", LIST_PARAMS, ids=LIST_IDS)
-@pytest.mark.parametrize("junk", ["[{a},", "[{a}, {b}", "{a},,{b}", "[{a}, [{b}]]",
-                                  "{{{a}: {b}}}", "[]", "", "[{a}, nonsense]", "[1, 2]"])
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "[{a},",
+        "[{a}, {b}",
+        "{a},,{b}",
+        "[{a}, [{b}]]",
+        "{{{a}: {b}}}",
+        "[]",
+        "",
+        "[{a}, nonsense]",
+        "[1, 2]",
+    ],
+)
 def test_junk_list_is_reported_with_the_three_forms(chapter, name, options, junk):
     a, b = options[-2:]
     text = junk.format(a=a, b=b)
@@ -80,16 +115,20 @@ def test_allow_long_is_a_validated_flag(chapter):
     for v, want in ((True, True), (False, False), ("true", True), ("False", False)):
         assert chapter_params(chapter, "smoke", allow_long=v).allow_long is want
     for bad in ("maybe", 1, 0.0):
-        with pytest.raises(ValueError, match="allow_long=.* is not allowed; expected True or False"):
+        with pytest.raises(
+            ValueError, match="allow_long=.* is not allowed; expected True or False"
+        ):
             chapter_params(chapter, "smoke", allow_long=bad)
 
 
 def test_training_chapters_take_allow_long():
-    assert {"model", "battery", "ambiguity"} <= {c for c, s in CHAPTER_SCHEMAS.items()
-                                                 if "allow_long" in s}
+    assert {"model", "battery", "ambiguity"} <= {
+        c for c, s in CHAPTER_SCHEMAS.items() if "allow_long" in s
+    }
 
 
 # ---------------------------------------------------------------- the plan
+
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
@@ -117,8 +156,16 @@ def trains(monkeypatch):
 
 
 def tiny(seed: int = 0, **kw) -> TrainConfig:
-    return TrainConfig(mechanism="exc_bias", tasks=("fdgo", "fdanti"), n_rec=8, seed=seed,
-                       max_steps=2, eval_every=1, eval_trials=8, **kw)
+    return TrainConfig(
+        mechanism="exc_bias",
+        tasks=("fdgo", "fdanti"),
+        n_rec=8,
+        seed=seed,
+        max_steps=2,
+        eval_every=1,
+        eval_trials=8,
+        **kw,
+    )
 
 
 def huge(config):
@@ -161,15 +208,20 @@ def test_long_plan_stops_before_training_anything(store, monkeypatch, trains, ca
     assert isinstance(err.value, RuntimeError) and trains == []
     assert not list(store.rglob("*.pt")) and not list(store.rglob("*.ckpt"))
     msg = str(err.value)
-    for needed in ("nothing was trained", "allow_long=True", "-p allow_long True", "--yes",
-                   "2 network artifacts needed, 0 present", "2 to make",
-                   f"up to {plan.fmt_duration(2 * (2 * 1e3 + 3 * 1e3))}"):
+    for needed in (
+        "nothing was trained",
+        "allow_long=True",
+        "-p allow_long True",
+        "--yes",
+        "2 network artifacts needed, 0 present",
+        "2 to make",
+        f"up to {plan.fmt_duration(2 * (2 * 1e3 + 3 * 1e3))}",
+    ):
         assert needed in msg, (needed, msg)
     assert "2 to make" in capsys.readouterr().out  # the plan was printed before stopping
 
 
-def test_long_plan_proceeds_when_allowed_and_probes_plan_too(store, monkeypatch, trains,
-                                                               capsys):
+def test_long_plan_proceeds_when_allowed_and_probes_plan_too(store, monkeypatch, trains, capsys):
     monkeypatch.setattr(plan, "measure_cost", huge)
     cfg = tiny(3)
     nets = runner.run_configs({"a": cfg}, workers=1, progress=False, allow_long=True)
@@ -185,8 +237,9 @@ def test_long_plan_proceeds_when_allowed_and_probes_plan_too(store, monkeypatch,
     assert not (store / "ambiguity").exists()
     runs = []
     real_run = ambiguity.Prober.run
-    monkeypatch.setattr(ambiguity.Prober, "run",
-                        lambda self, k, c: runs.append(k) or real_run(self, k, c))
+    monkeypatch.setattr(
+        ambiguity.Prober, "run", lambda self, k, c: runs.append(k) or real_run(self, k, c)
+    )
     res = ambiguity.run_ambiguity(nets, probe=probe, progress=False, allow_long=True)
     assert set(res) == {"a"}
     assert len(runs) == plan.probe_forwards(cfg.tasks, probe)  # the estimate's count
@@ -211,14 +264,17 @@ def test_dry_run_prints_counts_and_trains_nothing(store, monkeypatch, trains, ca
     # E1's (all training arms) and the study's networks, each once (the study's arm and the
     # equalised arm's reference are E1's networks, not recounted)
     arms = cli.arm_jobs(spec)
-    n_nets = len(set(nets.values()) | set(arms.values())
-                 | set(calibration.SPECS["smoke"].configs().values()))
+    n_nets = len(
+        set(nets.values()) | set(arms.values()) | set(calibration.SPECS["smoke"].configs().values())
+    )
     assert n_nets == len(cli.network_jobs("smoke"))
     n_e2 = len(battery.variant_networks(nets)) + len(arms)
-    for line in (f"[smoke] E1 and calibration networks: {n_nets} network artifacts needed, "
-                 f"1 present (shipped or cached), {n_nets - 1} to make",
-                 f"[smoke] E2 probes: {n_e2} ambiguity artifacts needed, 0 present",
-                 "estimated wall time up to"):
+    for line in (
+        f"[smoke] E1 and calibration networks: {n_nets} network artifacts needed, "
+        f"1 present (shipped or cached), {n_nets - 1} to make",
+        f"[smoke] E2 probes: {n_e2} ambiguity artifacts needed, 0 present",
+        "estimated wall time up to",
+    ):
         assert line in out, (line, out)
     assert trains == [] and sorted(store.rglob("*")) == before
 
@@ -231,11 +287,14 @@ def test_cli_stops_on_a_long_plan_without_yes(store, monkeypatch, trains, capsys
     assert trains == [] and not list(store.rglob("*.pt"))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--backend", "ray", "--ensemble"], "cannot be combined with --backend ray"),
-    (["--address", "auto"], "needs --backend ray"),
-    (["--backend", "slurm"], "invalid choice: 'slurm'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--backend", "ray", "--ensemble"], "cannot be combined with --backend ray"),
+        (["--address", "auto"], "needs --backend ray"),
+        (["--backend", "slurm"], "invalid choice: 'slurm'"),
+    ],
+)
 def test_cli_rejects_inconsistent_backends(argv, message, capsys):
     with pytest.raises(SystemExit):
         cli.main(["--profile", "smoke", *argv])
@@ -248,23 +307,44 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
     (never retrains, even with --rebuild-all), and the packing and learning phases get the
     backend too."""
     calls = {}
-    monkeypatch.setattr(cli.sweep, "run_sweep", lambda kind, fn, configs, **kw: calls.update(
-        sweep=(kind, fn, len(configs), kw["backend"], kw["address"], kw["force"])))
-    monkeypatch.setattr(cli, "run_configs", lambda jobs, **kw: calls.update(
-        load=(len(jobs), kw["force"])) or {})
-    monkeypatch.setattr(cli.packing, "run_packing", lambda spec, **kw: calls.update(
-        packing=(kw["backend"], kw["address"])))
-    monkeypatch.setattr(cli.learning, "run_learning", lambda spec, **kw: calls.update(
-        learning=(kw["backend"], kw["address"])))
-    for module, phase in ((cli.ambiguity, "run_ambiguity"),
-                          (cli.dynamics_experiment, "run_dynamics"), (cli.battery, "run_arm")):
+    monkeypatch.setattr(
+        cli.sweep,
+        "run_sweep",
+        lambda kind, fn, configs, **kw: calls.update(
+            sweep=(kind, fn, len(configs), kw["backend"], kw["address"], kw["force"])
+        ),
+    )
+    monkeypatch.setattr(
+        cli, "run_configs", lambda jobs, **kw: calls.update(load=(len(jobs), kw["force"])) or {}
+    )
+    monkeypatch.setattr(
+        cli.packing,
+        "run_packing",
+        lambda spec, **kw: calls.update(packing=(kw["backend"], kw["address"])),
+    )
+    monkeypatch.setattr(
+        cli.learning,
+        "run_learning",
+        lambda spec, **kw: calls.update(learning=(kw["backend"], kw["address"])),
+    )
+    for module, phase in (
+        (cli.ambiguity, "run_ambiguity"),
+        (cli.dynamics_experiment, "run_dynamics"),
+        (cli.battery, "run_arm"),
+    ):
         monkeypatch.setattr(module, phase, lambda *a, **k: {})
     monkeypatch.setattr(cli, "build_plan", lambda *a, **k: plan.Plan([]))
-    assert cli.main(["--profile", "smoke", "--backend", "ray", "--address", "auto",
-                     "--rebuild-all"]) == 0
+    assert (
+        cli.main(["--profile", "smoke", "--backend", "ray", "--address", "auto", "--rebuild-all"])
+        == 0
+    )
     n = len(cli.network_jobs("smoke"))
-    assert calls == {"sweep": ("network", cli.sweep.train_network, n, "ray", "auto", True),
-                     "load": (n, False), "packing": ("ray", "auto"), "learning": ("ray", "auto")}
+    assert calls == {
+        "sweep": ("network", cli.sweep.train_network, n, "ray", "auto", True),
+        "load": (n, False),
+        "packing": ("ray", "auto"),
+        "learning": ("ray", "auto"),
+    }
 
 
 @pytest.fixture
@@ -297,7 +377,7 @@ def test_cost_cache_misses_on_another_kind_or_machine(cost_cache, monkeypatch):
     plan.measure_cost(tiny())
     monkeypatch.setattr(plan, "_COSTS", {})
     n = len(calls)
-    plan.measure_cost(tiny().replace(n_rec=12))   # another kind of network
+    plan.measure_cost(tiny().replace(n_rec=12))  # another kind of network
     assert len(calls) > n
     monkeypatch.setattr(plan, "_COSTS", {})
     n = len(calls)
@@ -326,7 +406,7 @@ def test_machine_cached_value_hit_miss_and_corrupt_file(cost_cache):
 
     assert plan.machine_cached("demo", ["a", 1], compute) == 0.25
     assert plan.machine_cached("demo", ["a", 1], compute) == 0.25 and len(calls) == 1  # hit
-    assert plan.machine_cached("demo", ["a", 2], compute) == 0.5                        # miss
+    assert plan.machine_cached("demo", ["a", 2], compute) == 0.5  # miss
     path = plan.cache_dir() / "demo.json"
     path.write_text("{broken")
     assert plan.machine_cached("demo", ["a", 1], compute) == 0.75  # recomputed, rewritten

@@ -65,9 +65,15 @@ def _row_backgrounds(styler) -> dict[int, set[str]]:
 def test_budget_table_shades_matched_rows_of_equal_budget_alike():
     # planted: a and b matched with equal budgets, c and e matched with another budget, d unmatched
     # with a's budget: a/b share one colour, c/e another, d none; numbers get thousands separators
-    df = pd.DataFrame({"mechanism": list("vwxyz"), "N = 64": [1000, 1000, 5, 1000, 5],
-                       "N = 128": [2000, 2000, 9, 2000, 9],
-                       "matched with": ["b", "a", "e", "", "c"]}, index=list("abcde"))
+    df = pd.DataFrame(
+        {
+            "mechanism": list("vwxyz"),
+            "N = 64": [1000, 1000, 5, 1000, 5],
+            "N = 128": [2000, 2000, 9, 2000, 9],
+            "matched with": ["b", "a", "e", "", "c"],
+        },
+        index=list("abcde"),
+    )
     styler = model_plots.budget_table(df)
     assert isinstance(styler, Styler)
     shades = _row_backgrounds(styler)
@@ -89,8 +95,11 @@ def test_mixture_figures(nets):
     fig = model_plots.mixture_modulation(paths, ("fdgo", "fdanti"))
     # the top row draws, per modulated quantity, one line per network that modulates it, through
     # the analysis's relative distances (exc has no W(c), syn_prepost no gain or bias)
-    modulating = {"gain": {"exc", "hybrid"}, "bias": {"exc", "hybrid"},
-                  "W": {"syn_prepost", "hybrid"}}
+    modulating = {
+        "gain": {"exc", "hybrid"},
+        "bias": {"exc", "hybrid"},
+        "W": {"syn_prepost", "hybrid"},
+    }
     for ax, quantity in zip(fig.axes[:3], ("gain", "bias", "W")):
         lines = {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
         assert set(lines) == modulating[quantity]
@@ -111,10 +120,20 @@ def test_mixture_figures(nets):
 # --- the shared palette: every variant distinguishable, also under colour-vision deficiency ---
 
 # Machado, Oliveira & Fernandes (2009), severity 1, on linear sRGB
-_DEUTAN = np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
-                    [-0.011820, 0.042940, 0.968881]])
-_PROTAN = np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
-                    [-0.003882, -0.048116, 1.051998]])
+_DEUTAN = np.array(
+    [
+        [0.367322, 0.860646, -0.227968],
+        [0.280085, 0.672501, 0.047413],
+        [-0.011820, 0.042940, 0.968881],
+    ]
+)
+_PROTAN = np.array(
+    [
+        [0.152286, 1.052583, -0.204868],
+        [0.114503, 0.786281, 0.099216],
+        [-0.003882, -0.048116, 1.051998],
+    ]
+)
 MIN_DELTA_E = 15.0
 """Smallest CIE76 distance (CIE Lab) allowed between two variants' colours."""
 
@@ -123,8 +142,9 @@ def _lab(colour, sim=np.eye(3)) -> np.ndarray:
     """CIE Lab (D65) of a matplotlib colour, after the linear-RGB simulation matrix ``sim``."""
     c = np.asarray(to_rgb(colour))
     lin = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
-                    [0.0193, 0.1192, 0.9505]]) @ np.clip(sim @ lin, 0, 1)
+    xyz = np.array(
+        [[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]
+    ) @ np.clip(sim @ lin, 0, 1)
     t = xyz / np.array([0.95047, 1.0, 1.08883])
     f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
     return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
@@ -145,12 +165,18 @@ def test_every_variant_has_its_own_colour_marker_and_line_style():
     assert {plots.family(lab) for lab in LABELS} == {"none", "exc", "syn", "hybrid"}
 
 
-@pytest.mark.parametrize("vision, sim", [("normal", np.eye(3)), ("deuteranopia", _DEUTAN),
-                                         ("protanopia", _PROTAN)])
+@pytest.mark.parametrize(
+    "vision, sim", [("normal", np.eye(3)), ("deuteranopia", _DEUTAN), ("protanopia", _PROTAN)]
+)
 def test_variant_colours_are_far_apart(vision, sim):
-    close = [(a, b, round(float(np.linalg.norm(_lab(plots.color(a), sim)
-                                               - _lab(plots.color(b), sim))), 1))
-             for a, b in combinations(LABELS, 2)]
+    close = [
+        (
+            a,
+            b,
+            round(float(np.linalg.norm(_lab(plots.color(a), sim) - _lab(plots.color(b), sim))), 1),
+        )
+        for a, b in combinations(LABELS, 2)
+    ]
     close = [c for c in close if c[2] < MIN_DELTA_E]
     assert not close, f"{vision}: colour pairs closer than ΔE {MIN_DELTA_E}: {close}"
 
@@ -174,23 +200,27 @@ def test_lesion_maps_show_every_seed_and_the_random_control():
     """Two figures: the mean map of each variant, and every seed's own-task, other-task and
     random-unit drops (means over tasks of that seed's map), at the planted values."""
     from lib.plots import battery as battery_plots
+
     rng = np.random.default_rng(0)
-    drops = {"exc": {"targeted": rng.random((3, 2, 2)), "random": rng.random((3, 2))},
-             "syn_prepost": {"targeted": rng.random((2, 2, 2)), "random": rng.random((2, 2))}}
+    drops = {
+        "exc": {"targeted": rng.random((3, 2, 2)), "random": rng.random((3, 2))},
+        "syn_prepost": {"targeted": rng.random((2, 2, 2)), "random": rng.random((2, 2))},
+    }
     maps, seeds = battery_plots.lesion_maps(["fdgo", "fdanti"], drops)
     shown = [ax for ax in maps.axes if ax.get_visible() and ax.images]
     assert [ax.get_title() for ax in shown] == ["exc (n=3)", "syn_prepost (n=2)"]
     np.testing.assert_allclose(shown[0].images[0].get_array(), drops["exc"]["targeted"].mean(0))
     marks = [c.get_offsets() for c in seeds.axes[0].collections]
-    exc_diag = marks[0][:, 0]                       # the first variant's own-task drops
+    exc_diag = marks[0][:, 0]  # the first variant's own-task drops
     np.testing.assert_allclose(exc_diag, drops["exc"]["targeted"][:, [0, 1], [0, 1]].mean(1))
     exc_random = marks[2][:, 0]
     np.testing.assert_allclose(exc_random, drops["exc"]["random"].mean(1))
-    assert sum(len(m) for m in marks) == 3 * 3 + 3 * 2   # three marks per seed
+    assert sum(len(m) for m in marks) == 3 * 3 + 3 * 2  # three marks per seed
 
 
 def test_outcome_colours_are_far_apart():
     from lib.plots.ambiguity import OUTCOME_COLORS
+
     for sim in (np.eye(3), _DEUTAN, _PROTAN):
         for a, b in combinations(OUTCOME_COLORS, 2):
             assert np.linalg.norm(_lab(a, sim) - _lab(b, sim)) >= MIN_DELTA_E, (a, b)

@@ -6,6 +6,7 @@ The in-process ``ray.init()`` of ``tests/test_sweep.py`` cannot show that jobs r
 node's raylet, that a node without the driver's state can run them, or that the driver's
 artifacts are what the cluster computed; this test does.
 """
+
 from __future__ import annotations
 
 import os
@@ -72,15 +73,28 @@ def cluster(tmp_path_factory):
     before = ADDRESS_FILE.read_text() if ADDRESS_FILE.exists() else None
     common = ["--num-cpus=1", "--num-gpus=0", "--block", "--disable-usage-stats"]
     head = subprocess.Popen(
-        [RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
-         "--include-dashboard=false", *common],
-        stdout=open(logs / "head.log", "w"), stderr=subprocess.STDOUT, env=env)
+        [
+            RAY,
+            "start",
+            "--head",
+            "--node-ip-address=127.0.0.1",
+            f"--port={port}",
+            "--include-dashboard=false",
+            *common,
+        ],
+        stdout=open(logs / "head.log", "w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     procs = [head]
     try:
         _wait_for_nodes(address, 1, env, logs)
         worker = subprocess.Popen(
             [RAY, "start", f"--address={address}", "--node-ip-address=127.0.0.1", *common],
-            stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT, env=env)
+            stdout=open(logs / "worker.log", "w"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
         procs.append(worker)
         _wait_for_nodes(address, 2, env, logs)
         yield address
@@ -103,18 +117,27 @@ def cluster(tmp_path_factory):
 def _wait_for_nodes(address: str, n: int, env: dict, logs: Path) -> None:
     """Poll the cluster (in a subprocess, so this process never holds a Ray connection) until
     ``n`` nodes are alive."""
-    probe = ("import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
-             "print(sum(x['Alive'] for x in ray.nodes()))")
+    probe = (
+        "import ray, sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
+        "print(sum(x['Alive'] for x in ray.nodes()))"
+    )
     deadline = time.monotonic() + NODE_START_TIMEOUT_S
     while time.monotonic() < deadline:
-        out = subprocess.run([sys.executable, "-c", probe, address], capture_output=True,
-                             text=True, env=env, timeout=NODE_START_TIMEOUT_S)
+        out = subprocess.run(
+            [sys.executable, "-c", probe, address],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=NODE_START_TIMEOUT_S,
+        )
         if out.returncode == 0 and out.stdout.strip().splitlines()[-1:] == [str(n)]:
             return
         time.sleep(2)
     tails = {f.name: f.read_text()[-2000:] for f in logs.iterdir()}
-    raise RuntimeError(f"the Ray cluster at {address} did not reach {n} alive node(s) within "
-                       f"{NODE_START_TIMEOUT_S} s; logs: {tails}")
+    raise RuntimeError(
+        f"the Ray cluster at {address} did not reach {n} alive node(s) within "
+        f"{NODE_START_TIMEOUT_S} s; logs: {tails}"
+    )
 
 
 @pytest.fixture
@@ -126,19 +149,39 @@ def store(tmp_path, monkeypatch):
 
 
 def test_jobs_run_on_both_nodes_of_the_cluster(cluster, store):
-    table = sweep.run_sweep("where", _where, [{"index": i} for i in range(6)], backend="ray",
-                            address=cluster, progress=False)
+    table = sweep.run_sweep(
+        "where",
+        _where,
+        [{"index": i} for i in range(6)],
+        backend="ray",
+        address=cluster,
+        progress=False,
+    )
     assert (table["index"] == table["job"]).all()  # each row is its own job's result
     assert table["node"].nunique() == 2, table
 
 
 def test_networks_trained_on_the_cluster_equal_local_training(cluster, store, tmp_path):
-    configs = {seed: TrainConfig(mechanism=mech, tasks=("fdgo", "fdanti"), n_rec=16, seed=seed,
-                                 max_steps=30, eval_every=15, eval_trials=16)
-               for seed, mech in enumerate(("exc_bias", "syn_prepost"))}
-    sweep.run_sweep("network", sweep.train_network,
-                    {k: c.to_dict() for k, c in configs.items()}, backend="ray",
-                    address=cluster, progress=False)
+    configs = {
+        seed: TrainConfig(
+            mechanism=mech,
+            tasks=("fdgo", "fdanti"),
+            n_rec=16,
+            seed=seed,
+            max_steps=30,
+            eval_every=15,
+            eval_trials=16,
+        )
+        for seed, mech in enumerate(("exc_bias", "syn_prepost"))
+    }
+    sweep.run_sweep(
+        "network",
+        sweep.train_network,
+        {k: c.to_dict() for k, c in configs.items()},
+        backend="ray",
+        address=cluster,
+        progress=False,
+    )
     local = tmp_path / "local"
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as every sweep job runs (runner.call_job): same reduction order
@@ -159,6 +202,8 @@ def test_networks_trained_on_the_cluster_equal_local_training(cluster, store, tm
             if name == "tasks":
                 assert cluster_curves[name] == local_curves[name]
             else:  # numbers (NaN where not measured, equal as NaN)
-                np.testing.assert_array_equal(np.asarray(cluster_curves[name], dtype=float),
-                                              np.asarray(local_curves[name], dtype=float),
-                                              err_msg=name)
+                np.testing.assert_array_equal(
+                    np.asarray(cluster_curves[name], dtype=float),
+                    np.asarray(local_curves[name], dtype=float),
+                    err_msg=name,
+                )

@@ -116,8 +116,11 @@ def test_condition_stats_values(stats):
     np.testing.assert_array_equal(np.nansum(stats[list(reference.EPOCHS)], axis=1), stats["T (ms)"])
     fd = stats[stats.task == "fdgo"]
     assert fd["fix1"].between(300, 680).all() and fd["delay1"].isna().all()
-    for task, cohs in (("dm1", yang_tasks.DM_COHERENCES), ("contextdm2", yang_tasks.DM_COHERENCES),
-                       ("multidelaydm", yang_tasks.DELAYDM_COHERENCES)):
+    for task, cohs in (
+        ("dm1", yang_tasks.DM_COHERENCES),
+        ("contextdm2", yang_tasks.DM_COHERENCES),
+        ("multidelaydm", yang_tasks.DELAYDM_COHERENCES),
+    ):
         got = set(np.round(stats[stats.task == task]["coherence"], 6))
         assert got == set(cohs), task
     assert stats[stats.family == "Go / Anti"]["coherence"].isna().all()
@@ -178,14 +181,27 @@ def test_example_batches_are_noise_free():
 def test_budget_table_counts_and_matches():
     df = anatomy.budget_table(ns=(8, 16), ranks=(1, 2))
     assert set(df["mechanism"]) == set(MECHANISMS)
-    expect = {"none": 0, "exc_bias": 1, "exc_gain": 1, "exc": 2, "syn_prepost": 2,
-              "syn_lowrank_r1": 2, "syn_lowrank_r2": 4, "hybrid": 4, "hybrid_r2": 6,
-              "exc_gain_rec": 1, "syn_prepost_in": 2}
+    expect = {
+        "none": 0,
+        "exc_bias": 1,
+        "exc_gain": 1,
+        "exc": 2,
+        "syn_prepost": 2,
+        "syn_lowrank_r1": 2,
+        "syn_lowrank_r2": 4,
+        "hybrid": 4,
+        "hybrid_r2": 6,
+        "exc_gain_rec": 1,
+        "syn_prepost_in": 2,
+    }
     for lab, per_n in expect.items():
         assert df.loc[lab, "N = 8"] == 8 * per_n and df.loc[lab, "N = 16"] == 16 * per_n, lab
     assert df.loc["syn_mask", "N = 16"] == 256
-    assert set(df.loc["exc", "matched with"].split(", ")) == {"syn_prepost", "syn_lowrank_r1",
-                                                              "syn_prepost_in"}
+    assert set(df.loc["exc", "matched with"].split(", ")) == {
+        "syn_prepost",
+        "syn_lowrank_r1",
+        "syn_prepost_in",
+    }
     assert set(df.loc["exc_gain_rec", "matched with"].split(", ")) == {"exc_bias", "exc_gain"}
     assert df.loc["hybrid", "matched with"] == "syn_lowrank_r2"
     assert df.loc["none", "matched with"] == "" and df.loc["syn_mask", "matched with"] == ""
@@ -201,7 +217,7 @@ def test_init_equivalence_and_rule_input():
     default = df["max |r - r_none| (default init)"]
     assert default["none"] == 0
     assert ModulatedRNN("exc", 4, 2).B.abs().max() > 0  # the default init is modulated, so
-    assert (default.drop("none") > 0).all()             # every mechanism departs from `none`
+    assert (default.drop("none") > 0).all()  # every mechanism departs from `none`
     assert anatomy.rule_input_equivalence(8, ("fdgo", "dm1"), seed=2) < 1e-6
 
 
@@ -224,28 +240,32 @@ def test_mixture_path(mechanism):
         d = df[df.quantity == q]
         # the controls in effective()'s form: exc_gain_rec moves its gain into W's rows;
         # syn_prepost_in shows a(s) as a gain with beta = (1 - a) b (b is 0 here)
-        modulated = {"gain": mechanism in ("exc_gain", "exc", "hybrid", "syn_prepost_in"),
-                     "bias": mechanism in ("exc_bias", "exc", "hybrid")
-                     or (mechanism == "syn_prepost_in" and bool(net.b.any())),
-                     "W": mechanism.startswith("syn") or mechanism in ("hybrid",
-                                                                       "exc_gain_rec")}[q]
+        modulated = {
+            "gain": mechanism in ("exc_gain", "exc", "hybrid", "syn_prepost_in"),
+            "bias": mechanism in ("exc_bias", "exc", "hybrid")
+            or (mechanism == "syn_prepost_in" and bool(net.b.any())),
+            "W": mechanism.startswith("syn") or mechanism in ("hybrid", "exc_gain_rec"),
+        }[q]
         if not modulated:
             assert d["relative"].isna().all() and (d["distance"] == 0).all()
             continue
         assert d["relative"].iloc[0] == 0 and d["relative"].iloc[-1] == pytest.approx(1)
-        curved = ((q == "gain" and mechanism != "syn_prepost_in")
-                  or (q == "W" and mechanism in ("syn_prepost", "exc_gain_rec")))
+        curved = (q == "gain" and mechanism != "syn_prepost_in") or (
+            q == "W" and mechanism in ("syn_prepost", "exc_gain_rec")
+        )
         if curved:
             assert d["off_chord"].iloc[2] > 1e-3
         else:
             assert d["off_chord"].max() < 1e-5
     if mechanism == "syn_prepost":  # bilinear: deviation l (1 - l) |diag(dA) W diag(dB)| / span
         with torch.no_grad():
-            dev = torch.linalg.norm((net.A[2] - net.A[0])[:, None] * net.W_rec
-                                    * (net.Bp[2] - net.Bp[0]))
+            dev = torch.linalg.norm(
+                (net.A[2] - net.A[0])[:, None] * net.W_rec * (net.Bp[2] - net.Bp[0])
+            )
         d = df[df.quantity == "W"]
-        np.testing.assert_allclose(d["off_chord"] * d["span"], ls * (1 - ls) * float(dev),
-                                   rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(
+            d["off_chord"] * d["span"], ls * (1 - ls) * float(dev), rtol=1e-4, atol=1e-6
+        )
 
 
 @pytest.mark.parametrize("mechanism", ["exc", "syn_mask", "syn_prepost", "hybrid"])

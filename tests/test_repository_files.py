@@ -1,6 +1,7 @@
 """The licence and citation files say what they must: MIT for the code, CC BY 4.0 for the text
 and figures (LICENSE and README agree), and a CITATION.cff of version 1.2.0 that cites the
 reconstructed paper."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,11 @@ def test_citation_cites_the_reconstructed_paper():
     cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
     assert cff["cff-version"] == "1.2.0" and cff["title"] and cff["authors"]
     (paper,) = [r for r in cff["references"] if "Synergistic pathways" in r["title"]]
-    assert {"type": "other", "value": "arXiv:2408.01316",
-            "description": "The arXiv identifier"} in paper["identifiers"]
+    assert {
+        "type": "other",
+        "value": "arXiv:2408.01316",
+        "description": "The arXiv identifier",
+    } in paper["identifiers"]
     assert [a["family-names"] for a in paper["authors"]] == ["Vedovati", "Ching"]
 
 

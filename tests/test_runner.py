@@ -1,5 +1,6 @@
 """lib.experiments.runner: jobs in a process pool (failures reported, the rest kept), networks as
 artifacts, and seed groups trained as ensembles giving the same networks as single training."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,9 @@ from tolerances import TRAINED_WEIGHTS
 
 def tiny(seed: int, **kw) -> TrainConfig:
     """A tiny hybrid network of ``seed`` (6 steps, so that ensembles and single runs can drift)."""
-    return tiny_config(**({"mechanism": "hybrid", "seed": seed, "max_steps": 6, "eval_every": 3}
-                          | kw))
+    return tiny_config(
+        **({"mechanism": "hybrid", "seed": seed, "max_steps": 6, "eval_every": 3} | kw)
+    )
 
 
 def _fails_on_two(x: int) -> None:
@@ -28,8 +30,9 @@ def _fails_on_two(x: int) -> None:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_failing_job_is_reported_and_the_others_are_kept(store, workers):
     with pytest.raises(runner.JobsFailed, match=r"\('b', 2\): ValueError: bad job 2") as err:
-        runner.run_jobs(_fails_on_two, {("a", 1): 1, ("b", 2): 2, ("c", 3): 3}, workers,
-                        progress=False)
+        runner.run_jobs(
+            _fails_on_two, {("a", 1): 1, ("b", 2): 2, ("c", 3): 3}, workers, progress=False
+        )
     assert list(err.value.failures) == [("b", 2)]
     assert artifacts.load("job", {"x": 1}) == 1 and artifacts.load("job", {"x": 3}) == 3
 
@@ -47,12 +50,12 @@ def test_ensembles_make_the_networks_single_training_makes(store, tmp_path_facto
     stamps = {k: artifacts.meta("network", c.to_dict()) for k, c in configs.items()}
     assert "ensemble" in stamps["hybrid", 1]["trained_by"]
     other = tmp_path_factory.mktemp("single")
-    single = {k: runner.load_or_train(c, directory=other, progress=False)
-              for k, c in configs.items()}
+    single = {
+        k: runner.load_or_train(c, directory=other, progress=False) for k, c in configs.items()
+    }
     for k in configs:
         assert ens[k].history.steps == single[k].history.steps
         for name, p in single[k].model.state_dict().items():
-            torch.testing.assert_close(ens[k].model.state_dict()[name], p,
-                                       **TRAINED_WEIGHTS)
+            torch.testing.assert_close(ens[k].model.state_dict()[name], p, **TRAINED_WEIGHTS)
     again = runner.run_configs(configs, workers=1, progress=False, ensemble=True)  # all loaded
     assert again["hybrid", 2].history.perf == ens["hybrid", 2].history.perf

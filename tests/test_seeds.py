@@ -1,4 +1,5 @@
 """Named random streams: every stream id is distinct, and a draw depends only on its key."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """lib.core.statespace: PCA, participation ratio, principal angles, Yang's task variance, unit
 clustering and fractional task variance, each on a case with a known answer."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,7 @@ def test_pca_recovers_a_known_covariance():
     mean, comps, var = statespace.pca(X)
     np.testing.assert_allclose(var, [9.0, 1.0, 0.25], rtol=0.05)
     np.testing.assert_allclose(np.abs(comps[:, 0]), [1, 0, 0], atol=0.02)
-    assert comps[np.abs(comps[:, 0]).argmax(), 0] > 0                 # sign convention
+    assert comps[np.abs(comps[:, 0]).argmax(), 0] > 0  # sign convention
 
 
 def test_participation_ratio_line_isotropic_and_silent():
@@ -45,7 +46,7 @@ def test_principal_angles_known_cases():
     e = np.eye(4)
     np.testing.assert_allclose(statespace.principal_angles(e[:, :2], e[:, :2]), [0, 0], atol=1e-7)
     np.testing.assert_allclose(statespace.principal_angles(e[:, :2], e[:, 2:]), [np.pi / 2] * 2)
-    tilted = np.array([[1.0, 0, 1.0, 0]]).T                           # 45 degrees from e0
+    tilted = np.array([[1.0, 0, 1.0, 0]]).T  # 45 degrees from e0
     np.testing.assert_allclose(statespace.principal_angles(e[:, :1], tilted), [np.pi / 4])
     # invariant to the basis chosen for each subspace
     rot = np.array([[1.0, 1.0], [1.0, -1.0]])

@@ -1,4 +1,5 @@
 """lib.analysis.stats: known answers for intervals, paired tests and Holm's correction."""
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,7 @@ def test_paired_matches_scipy_and_uses_only_common_seeds():
 def test_paired_degenerate_cases():
     assert math.isnan(paired({0: 1.0}, {0: 0.5})["p"])
     same = paired({0: 0.5, 1: 0.7}, {0: 0.4, 1: 0.6})  # identical differences: sd = 0
-    assert same["p"] == 0.5 and same["dz"] == math.inf   # exact sign-flip p, never 0
+    assert same["p"] == 0.5 and same["dz"] == math.inf  # exact sign-flip p, never 0
     assert paired({0: np.nan, 1: 0.5}, {0: 0.3, 1: 0.1})["n"] == 1
 
 
@@ -43,8 +44,8 @@ def test_holm_known_answer():
 
 
 def test_sign_flip_p_known_answers():
-    assert sign_flip_p([2, 2, 2]) == 0.25          # the smallest p over 3 pairs: 2 / 2^3
+    assert sign_flip_p([2, 2, 2]) == 0.25  # the smallest p over 3 pairs: 2 / 2^3
     assert sign_flip_p([1.0] * 6) == 2 / 64
     assert sign_flip_p([0, 0, 0]) == 1.0
-    assert sign_flip_p([1, -1, 2]) == 0.75         # 6 of the 8 sign patterns reach |mean| 2/3
+    assert sign_flip_p([1, -1, 2]) == 0.75  # 6 of the 8 sign patterns reach |mean| 2/3
     assert np.isnan(sign_flip_p([]))

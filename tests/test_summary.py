@@ -1,6 +1,7 @@
 """The results-at-a-glance table (lib.analysis.summary) at profile smoke, its forest plot, the
 conclusions page's power, equivalence and specification tables, and the hybrid ablation's
 computed interpretation (lib.analysis.battery.ablation_text)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,20 +47,26 @@ def test_links_point_at_chapters_of_the_book(table):
 
 def _bars(exc_removed: float, syn_removed: float, frozen: float = 1.0) -> dict:
     intact = np.full((3, 2), 0.98)
-    return {"intact": intact,
-            "exc removed (zero)": np.full((3, 2), exc_removed),
-            "exc removed (mean)": np.full((3, 2), exc_removed),
-            "syn removed (zero)": np.full((3, 2), syn_removed),
-            "syn removed (mean)": np.full((3, 2), syn_removed),
-            "exc frozen in training": np.full((3, 2), frozen),
-            "syn frozen in training": np.full((3, 2), frozen)}
+    return {
+        "intact": intact,
+        "exc removed (zero)": np.full((3, 2), exc_removed),
+        "exc removed (mean)": np.full((3, 2), exc_removed),
+        "syn removed (zero)": np.full((3, 2), syn_removed),
+        "syn removed (mean)": np.full((3, 2), syn_removed),
+        "exc frozen in training": np.full((3, 2), frozen),
+        "syn frozen in training": np.full((3, 2), frozen),
+    }
 
 
-@pytest.mark.parametrize("exc, syn, meaning", [
-    (0.1, 0.97, "relies on its excitability pathway"),
-    (0.97, 0.1, "relies on its synaptic pathway"),
-    (0.1, 0.1, "division of labour"),
-    (0.97, 0.97, "redundant, not complementary")])
+@pytest.mark.parametrize(
+    "exc, syn, meaning",
+    [
+        (0.1, 0.97, "relies on its excitability pathway"),
+        (0.97, 0.1, "relies on its synaptic pathway"),
+        (0.1, 0.1, "division of labour"),
+        (0.97, 0.97, "redundant, not complementary"),
+    ],
+)
 def test_ablation_text_follows_the_numbers(exc, syn, meaning):
     text = battery_analysis.ablation_text(_bars(exc, syn), ("fdgo", "fdanti"))
     assert meaning in text and "C5" in text
@@ -103,7 +110,7 @@ def test_power_and_equivalence_tables(table):
     assert (power["adequately powered"] <= power["comparisons tested"]).all()
     eq = summary.equivalence_table(table)
     assert list(eq.columns) == ["claim", "measures", "bound (±)", "why this size"]
-    assert (eq["claim"] == "C2").sum() == 1   # one bound for all of C2's probes
+    assert (eq["claim"] == "C2").sum() == 1  # one bound for all of C2's probes
     assert eq["why this size"].str.len().min() > 10
 
 
@@ -115,7 +122,7 @@ def test_conclusions_say_what_each_verdict_means_for_the_paper(table):
         assert row["departures"] == summary.DEPARTURES[c]
     html = summary.claims_html(out)
     assert "<th" in html and "relation to the paper" in html and "departures" in html
-    assert "relation to the paper" not in summary.claims_html(table)   # results page unchanged
+    assert "relation to the paper" not in summary.claims_html(table)  # results page unchanged
 
 
 def test_limitations_follow_the_profile(table):
@@ -135,8 +142,10 @@ def test_specification_table_has_a_row_per_checked_claim(table):
 
 def test_reproducibility_tables():
     env = provenance.environment()
-    assert env.loc["torch", "version"].startswith("2.") and "network" in env.loc[
-        "behaviour versions", "version"]
+    assert (
+        env.loc["torch", "version"].startswith("2.")
+        and "network" in env.loc["behaviour versions", "version"]
+    )
     prof = provenance.profiles_table(battery.BATTERY_PARAMS, ["n_rec", "n_seeds"])
     assert list(prof.columns) == ["smoke", "quick", "paper", "meaning"]
     assert prof.loc["n_rec", "paper"] == "256"
@@ -145,11 +154,22 @@ def test_reproducibility_tables():
 def test_c3_text_states_the_floor_with_three_seeds():
     # every seed of exc packs all 6 tasks at N = 32, the synaptic pathways only the first 2
     caps = {"exc": 6, "syn_prepost": 2, "syn_lowrank_r1": 2}
-    rows = [{"backbone": "trained", "variant": v, "N": 32, "K": k, "seed": s,
-             "n_at_criterion": k if k <= c else k - 1, "all_at_criterion": k <= c}
-            for v, c in caps.items() for s in range(3) for k in (2, 4, 6)]
+    rows = [
+        {
+            "backbone": "trained",
+            "variant": v,
+            "N": 32,
+            "K": k,
+            "seed": s,
+            "n_at_criterion": k if k <= c else k - 1,
+            "all_at_criterion": k <= c,
+        }
+        for v, c in caps.items()
+        for s in range(3)
+        for k in (2, 4, 6)
+    ]
     v = summary.packing_analysis.verdict_c3(pd.DataFrame(rows))
-    assert v["verdict"] == "inconclusive"   # +4 in every seed, but 3 seeds cannot reach 0.05
+    assert v["verdict"] == "inconclusive"  # +4 in every seed, but 3 seeds cannot reach 0.05
     text = summary.c3_text(v)
     assert "4 comparisons at N = 32" in text and "+4.0 [+4.0, +4.0]" in text
     assert "With 3 seeds (smallest p 0.25)" in text and "8 seeds needed" in text  # 2/2^8 < 0.05/4

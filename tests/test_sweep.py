@@ -5,6 +5,7 @@ computes nothing, bad parameters are named.
 
 Ray starts twice in this module (a few seconds each): once inside run_sweep (the default path,
 which must stop what it started) and once in the module fixture ``ray_instance``."""
+
 from __future__ import annotations
 
 import os
@@ -42,8 +43,7 @@ def _job(config: dict) -> dict:
     g = torch.Generator().manual_seed(config["seed"])
     w = torch.randn(config["n"], config["n"], generator=g)
     y = torch.tanh(w @ torch.randn(config["n"], generator=g))
-    return {"mean": y.mean(), "norm": float(y.norm()), "threads": torch.get_num_threads(),
-            "y": y}
+    return {"mean": y.mean(), "norm": float(y.norm()), "threads": torch.get_num_threads(), "y": y}
 
 
 def calls(folder: Path) -> dict[int, int]:
@@ -65,14 +65,21 @@ def ray_instance():
 
 
 def configs(tmp_path: Path, seeds=range(5), **fixed) -> list[dict]:
-    return sweep.grid(seed=list(seeds), n=[6], calls=[str(tmp_path / "calls")],
-                      **{k: [v] for k, v in fixed.items()})
+    return sweep.grid(
+        seed=list(seeds),
+        n=[6],
+        calls=[str(tmp_path / "calls")],
+        **{k: [v] for k, v in fixed.items()},
+    )
 
 
 def test_grid_is_the_cartesian_product_in_order():
     assert sweep.grid(a=[1, 2], b=("x", "y"), c=range(1)) == [
-        {"a": 1, "b": "x", "c": 0}, {"a": 1, "b": "y", "c": 0},
-        {"a": 2, "b": "x", "c": 0}, {"a": 2, "b": "y", "c": 0}]
+        {"a": 1, "b": "x", "c": 0},
+        {"a": 1, "b": "y", "c": 0},
+        {"a": 2, "b": "x", "c": 0},
+        {"a": 2, "b": "y", "c": 0},
+    ]
     with pytest.raises(ValueError, match=r"b=3 is not allowed; expected a non-empty list"):
         sweep.grid(a=[1], b=3)
     with pytest.raises(ValueError, match=r"a=\[\] is not allowed"):
@@ -80,8 +87,11 @@ def test_grid_is_the_cartesian_product_in_order():
 
 
 def test_default_row_keeps_scalars_and_refuses_clashes():
-    row = sweep.default_row(0, {"seed": 1, "tasks": ["a"], "name": "x"},
-                            {"acc": torch.tensor(0.5), "curve": torch.ones(3), "n": 2})
+    row = sweep.default_row(
+        0,
+        {"seed": 1, "tasks": ["a"], "name": "x"},
+        {"acc": torch.tensor(0.5), "curve": torch.ones(3), "n": 2},
+    )
     assert row == {"seed": 1, "name": "x", "acc": 0.5, "n": 2}
     assert sweep.default_row(0, {"seed": 1}, 3.0) == {"seed": 1, "value": 3.0}
     with pytest.raises(ValueError, match=r"\['seed'\] are in both the config and the payload"):
@@ -109,8 +119,9 @@ def test_finished_jobs_are_skipped_and_force_reruns_them(store, tmp_path):
 def test_an_interrupted_sweep_resumes(store, tmp_path):
     grid = configs(tmp_path)
     sweep.run_sweep(KIND, _job, grid[:2], workers=1, progress=False)  # stopped after two jobs
-    table = sweep.run_sweep(KIND, _job, {f"job{i}": c for i, c in enumerate(grid)}, workers=1,
-                            progress=False)
+    table = sweep.run_sweep(
+        KIND, _job, {f"job{i}": c for i, c in enumerate(grid)}, workers=1, progress=False
+    )
     assert calls(tmp_path / "calls") == {s: 1 for s in range(5)}
     assert list(table.seed) == [0, 1, 2, 3, 4]
 
@@ -122,11 +133,13 @@ def test_both_backends_give_the_same_table(store, tmp_path):
     grid = configs(tmp_path, seeds=range(6))
     was_running = ray.is_initialized()
     t0 = time.perf_counter()
-    local = sweep.run_sweep(KIND, _job, grid, workers=2, progress=False,
-                            directory=tmp_path / "local")
+    local = sweep.run_sweep(
+        KIND, _job, grid, workers=2, progress=False, directory=tmp_path / "local"
+    )
     t1 = time.perf_counter()
-    on_ray = sweep.run_sweep(KIND, _job, grid, backend="ray", workers=2, progress=False,
-                             directory=tmp_path / "ray")
+    on_ray = sweep.run_sweep(
+        KIND, _job, grid, backend="ray", workers=2, progress=False, directory=tmp_path / "ray"
+    )
     t2 = time.perf_counter()
     print(f"local pool {t1 - t0:.1f} s, ray {t2 - t1:.1f} s")
     assert ray.is_initialized() == was_running  # a Ray it started is stopped
@@ -134,22 +147,28 @@ def test_both_backends_give_the_same_table(store, tmp_path):
     assert list(local.seed) == list(range(6)) and set(local.threads) == {1}
     assert calls(tmp_path / "calls") == {s: 2 for s in range(6)}
     for c in grid:
-        assert torch.equal(artifacts.load(KIND, c, tmp_path / "ray")["y"],
-                           artifacts.load(KIND, c, tmp_path / "local")["y"])
+        assert torch.equal(
+            artifacts.load(KIND, c, tmp_path / "ray")["y"],
+            artifacts.load(KIND, c, tmp_path / "local")["y"],
+        )
     assert not (store / KIND).exists()  # directory= was used, not $BOOK_ARTIFACTS
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["local", pytest.param("ray", marks=pytest.mark.ray)])
-def test_a_failing_job_is_named_with_its_config_and_loses_no_other(store, tmp_path, backend,
-                                                                   request):
+def test_a_failing_job_is_named_with_its_config_and_loses_no_other(
+    store, tmp_path, backend, request
+):
     if backend == "ray":
         request.getfixturevalue("ray_instance")
     flag = tmp_path / "flag"
     grid = configs(tmp_path, seeds=range(4))
     grid[2]["fail_unless"] = str(flag)
-    with pytest.raises(JobsFailed, match=r"(?s)- 2: ValueError: job 2 asked to fail\n"
-                                         r"  config: \{'seed': 2, .*'fail_unless'") as err:
+    with pytest.raises(
+        JobsFailed,
+        match=r"(?s)- 2: ValueError: job 2 asked to fail\n"
+        r"  config: \{'seed': 2, .*'fail_unless'",
+    ) as err:
         sweep.run_sweep(KIND, _job, grid, backend=backend, workers=2, progress=False)
     assert list(err.value.failures) == [2] and err.value.configs[2] == grid[2]
     assert [artifacts.has(KIND, c) for c in grid] == [True, True, False, True]
@@ -165,25 +184,36 @@ def test_no_train_computes_nothing_and_names_what_is_missing(store, tmp_path, mo
     grid = configs(tmp_path, seeds=range(3))
     sweep.run_sweep(KIND, _job, grid[:2], workers=1, progress=False)
     monkeypatch.setenv("BOOK_NO_TRAIN", "1")
-    with pytest.raises(artifacts.ArtifactError,
-                       match=r"1 of 3 sweep_test artifact\(s\) missing; \$BOOK_NO_TRAIN=1 forbids "
-                             r"computing them here .*Missing: 2: \{'seed': 2"):
+    with pytest.raises(
+        artifacts.ArtifactError,
+        match=r"1 of 3 sweep_test artifact\(s\) missing; \$BOOK_NO_TRAIN=1 forbids "
+        r"computing them here .*Missing: 2: \{'seed': 2",
+    ):
         sweep.run_sweep(KIND, _job, grid, workers=1, progress=False)
     assert calls(tmp_path / "calls") == {0: 1, 1: 1}
     assert len(sweep.run_sweep(KIND, _job, grid[:2], workers=1, progress=False)) == 2
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"backend": "dask"}, r"backend='dask' is not allowed; expected one of 'local', 'ray'"),
-    ({"workers": 0}, r"workers=0 is not allowed; expected a positive integer"),
-    ({"workers": 1.5}, r"workers=1.5 is not allowed"),
-    ({"address": "10.0.0.1:6379"}, r"address='10.0.0.1:6379' is not allowed; expected None "
-                                   r"with backend='local'"),
-    ({"backend": "ray", "address": "head-node"}, r"address='head-node' is not allowed; "
-                                                 r"expected None \(start a local Ray"),
-    ({"backend": "ray", "gpus_per_job": -1}, r"gpus_per_job=-1 is not allowed"),
-    ({"gpus_per_job": 1}, r"gpus_per_job=1 is not allowed; expected 0 with backend='local'"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"backend": "dask"}, r"backend='dask' is not allowed; expected one of 'local', 'ray'"),
+        ({"workers": 0}, r"workers=0 is not allowed; expected a positive integer"),
+        ({"workers": 1.5}, r"workers=1.5 is not allowed"),
+        (
+            {"address": "10.0.0.1:6379"},
+            r"address='10.0.0.1:6379' is not allowed; expected None "
+            r"with backend='local'",
+        ),
+        (
+            {"backend": "ray", "address": "head-node"},
+            r"address='head-node' is not allowed; "
+            r"expected None \(start a local Ray",
+        ),
+        ({"backend": "ray", "gpus_per_job": -1}, r"gpus_per_job=-1 is not allowed"),
+        ({"gpus_per_job": 1}, r"gpus_per_job=1 is not allowed; expected 0 with backend='local'"),
+    ],
+)
 def test_bad_parameters_are_named_before_anything_runs(store, tmp_path, kw, message):
     with pytest.raises(ValueError, match=message):
         sweep.run_sweep(KIND, _job, configs(tmp_path), progress=False, **kw)
@@ -196,12 +226,22 @@ def test_a_config_that_is_not_json_is_named(store, tmp_path):
 
 
 def test_train_network_makes_the_artifacts_load_or_train_loads(store, monkeypatch):
-    config = TrainConfig(mechanism="exc", tasks=("fdgo", "fdanti"), n_rec=8, seed=3, max_steps=4,
-                         batch_size=8, eval_every=2, eval_trials=8)
-    table = sweep.run_sweep("network", sweep.train_network, {"net": config.to_dict()},
-                            workers=1, progress=False)
+    config = TrainConfig(
+        mechanism="exc",
+        tasks=("fdgo", "fdanti"),
+        n_rec=8,
+        seed=3,
+        max_steps=4,
+        batch_size=8,
+        eval_every=2,
+        eval_trials=8,
+    )
+    table = sweep.run_sweep(
+        "network", sweep.train_network, {"net": config.to_dict()}, workers=1, progress=False
+    )
     assert table[["mechanism", "n_rec", "seed"]].to_dict("records") == [
-        {"mechanism": "exc", "n_rec": 8, "seed": 3}]
+        {"mechanism": "exc", "n_rec": 8, "seed": 3}
+    ]
     monkeypatch.setenv("BOOK_NO_TRAIN", "1")  # loaded, not trained again
     loaded = runner.load_or_train(config, progress=False)
     direct = train(config, progress=False)

@@ -4,6 +4,7 @@ the costs and the C5 verdict on time-scales (lib.analysis.timescales).
 Known answers: the filters' step responses; instant modulation reproduces E1's evaluation; a
 pathway a network lacks (and the context-blind ``none``) costs nothing; planted costs and planted
 verdicts come back; bad parameters are named."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,22 +15,40 @@ from lib import artifacts
 from lib.analysis import timescales as timescales_analysis
 from lib.core import tasks as yang_tasks
 from lib.core.seeds import EVAL_NOISE_OFFSET, STREAM_EVAL, step_seed
-from lib.core.train import (History, TrainConfig, TrainResult, build_model, evaluate,
-                            evaluation_batches)
+from lib.core.train import (
+    History,
+    TrainConfig,
+    TrainResult,
+    build_model,
+    evaluate,
+    evaluation_batches,
+)
 from lib.experiments import battery, chapter_params
 from lib.experiments import timescales
 from lib.experiments.runner import load_or_train
 
-TINY = timescales.TimescalesSpec(tau_fast=100.0, tau_slow=4.0, block=3, n_blocks=3, n_interleaved=6,
-                                 draws=4, error_after=3)
+TINY = timescales.TimescalesSpec(
+    tau_fast=100.0, tau_slow=4.0, block=3, n_blocks=3, n_interleaved=6, draws=4, error_after=3
+)
 
 
 def tiny_result(mechanism: str, clean: float = 1.0, **changes) -> TrainResult:
     """An untrained network of ``mechanism`` whose history says every task is learned (so the
     analysis keeps its pairs)."""
-    cfg = TrainConfig(**({"mechanism": mechanism, "tasks": ("fdgo", "fdanti"), "n_rec": 8,
-                          "seed": 3, "max_steps": 1, "eval_trials": 8, "mod_init_std": 1.0}
-                         | changes))
+    cfg = TrainConfig(
+        **(
+            {
+                "mechanism": mechanism,
+                "tasks": ("fdgo", "fdanti"),
+                "n_rec": 8,
+                "seed": 3,
+                "max_steps": 1,
+                "eval_trials": 8,
+                "mod_init_std": 1.0,
+            }
+            | changes
+        )
+    )
     hist = History(cfg.tasks)
     hist.record(0, cfg.batch_size, 0.0, [clean] * len(cfg.tasks))
     return TrainResult(cfg, build_model(cfg).eval(), hist)
@@ -55,10 +74,10 @@ def test_fast_filter_step_response(tau):
 def test_fast_state_is_carried_across_trials():
     spec = timescales.TimescalesSpec(100.0, 4.0, 3, 3, 6, 4, 3)
     mod = timescales.Modulation("fast", 0, 2, spec)
-    first = mod.trial(1, 5)      # 5 steps toward task 1
-    second = mod.trial(1, 5)     # 5 more: the state continues where it stopped
+    first = mod.trial(1, 5)  # 5 steps toward task 1
+    second = mod.trial(1, 5)  # 5 more: the state continues where it stopped
     n = np.arange(10)
-    np.testing.assert_allclose(np.concatenate([first, second])[:, 1], 1 - 0.8 ** n, atol=1e-12)
+    np.testing.assert_allclose(np.concatenate([first, second])[:, 1], 1 - 0.8**n, atol=1e-12)
     # at the cue the state stays exactly there, and a constant context comes back as (K,)
     assert timescales.Modulation("fast", 1, 2, spec).trial(1, 7).shape == (2,)
 
@@ -68,10 +87,10 @@ def test_slow_filter_after_n_trials(tau):
     spec = timescales.TimescalesSpec(100.0, tau, 3, 3, 6, 4, 3)
     mod = timescales.Modulation("slow", 0, 2, spec)
     got = [mod.trial(1, 50) for _ in range(12)]
-    for n, c in enumerate(got):   # trial n after the switch has seen n trials of the new cue
+    for n, c in enumerate(got):  # trial n after the switch has seen n trials of the new cue
         np.testing.assert_allclose(c[1], 1 - (1 - 1 / tau) ** n, atol=1e-12)
         np.testing.assert_allclose(c.sum(), 1.0, atol=1e-12)
-        assert c.shape == (2,)   # constant within the trial
+        assert c.shape == (2,)  # constant within the trial
 
 
 def test_instant_is_the_cue():
@@ -88,8 +107,9 @@ def test_instant_sequence_reproduces_evaluate():
     batches = evaluation_batches(cfg)
     trials = [(x, y_loc) for x, _, _, y_loc in batches]
     seeds = [step_seed(cfg.seed, STREAM_EVAL, EVAL_NOISE_OFFSET + k) for k in range(2)]
-    out = timescales.run_sequence(res.model, trials, {"i": (("instant", "instant"), [0, 1])}, seeds,
-                                  TINY)
+    out = timescales.run_sequence(
+        res.model, trials, {"i": (("instant", "instant"), [0, 1])}, seeds, TINY
+    )
     np.testing.assert_array_equal(out["i"], evaluate(res.model, cfg, batches))
 
 
@@ -109,11 +129,16 @@ def test_a_missing_pathway_costs_nothing():
     seq = timescales.blocked_schedule(0, 1, 3, 3)
     trials = list(timescales.sequence_trials(res.config, seq, "blocked", 0, 4))
     seeds = timescales.sequence_noise(res.config, "blocked", 0, len(seq))
-    runs = {"ref": (("instant", "instant"), seq), "exc slow": (("slow", "instant"), seq),
-            "exc fast": (("fast", "instant"), seq), "syn slow": (("instant", "slow"), seq)}
+    runs = {
+        "ref": (("instant", "instant"), seq),
+        "exc slow": (("slow", "instant"), seq),
+        "exc fast": (("fast", "instant"), seq),
+        "syn slow": (("instant", "slow"), seq),
+    }
     perf = timescales.run_sequence(res.model, trials, runs, seeds, TINY)
-    outputs = timescales.run_sequence(res.model, trials, runs, seeds, TINY,
-                                      score=lambda y_hat, _: float(y_hat.double().sum()))
+    outputs = timescales.run_sequence(
+        res.model, trials, runs, seeds, TINY, score=lambda y_hat, _: float(y_hat.double().sum())
+    )
     for name in ("exc slow", "exc fast"):
         np.testing.assert_array_equal(perf[name], perf["ref"])
         np.testing.assert_array_equal(outputs[name], outputs["ref"])  # the outputs themselves
@@ -135,8 +160,9 @@ def test_probe_network_shapes_and_common_random_numbers():
     assert out["error"]["reference"].shape == (1, 2, 5)
     # the lead trial is at steady state under every assignment (same trial, same noise)
     for a in timescales.ASSIGNMENTS:
-        np.testing.assert_array_equal(out["error"]["perf"][a][..., 0],
-                                      out["error"]["reference"][..., 0])
+        np.testing.assert_array_equal(
+            out["error"]["perf"][a][..., 0], out["error"]["reference"][..., 0]
+        )
     # a second run draws the same trials and noise
     again = timescales.probe_network(res, TINY)
     np.testing.assert_array_equal(again["blocked"]["perf"]["both_slow"], b["perf"]["both_slow"])
@@ -150,14 +176,20 @@ def test_single_pathway_networks_get_the_uniform_assignments():
 
 def test_schedules():
     np.testing.assert_array_equal(timescales.blocked_schedule(2, 5, 2, 3), [2, 2, 5, 5, 2, 2])
-    np.testing.assert_array_equal(timescales.since_switch(np.array([1, 1, 2, 2, 2, 1, 2])),
-                                  [-1, -1, 0, 1, 2, 0, 0])
+    np.testing.assert_array_equal(
+        timescales.since_switch(np.array([1, 1, 2, 2, 2, 1, 2])), [-1, -1, 0, 1, 2, 0, 0]
+    )
     a = timescales.interleaved_schedule(0, 1, 200, np.random.default_rng(1))
     b = timescales.interleaved_schedule(0, 1, 200, np.random.default_rng(1))
     np.testing.assert_array_equal(a, b)
     assert set(a) == {0, 1} and 60 < a.sum() < 140
-    keys = {timescales.draw_index(s, p, n, w) for s in timescales.SCHEDULE_CODES
-            for p in (0, 1, 999) for n in (0, 1, 999_999) for w in timescales.WHAT}
+    keys = {
+        timescales.draw_index(s, p, n, w)
+        for s in timescales.SCHEDULE_CODES
+        for p in (0, 1, 999)
+        for n in (0, 1, 999_999)
+        for w in timescales.WHAT
+    }
     assert len(keys) == len(timescales.SCHEDULE_CODES) * 3 * 3 * len(timescales.WHAT)
 
 
@@ -172,7 +204,7 @@ def planted(clean=(1.0, 1.0, 0.5, 0.5), block=4) -> dict:
     slow = ref.copy()
     slow[:, since == 0] -= 0.4
     slow[:, since == 1] -= 0.1
-    slow[1] = 0.0       # the unlearned pair: anything, it must not enter
+    slow[1] = 0.0  # the unlearned pair: anything, it must not enter
     inter_seq = np.array([0, 1, 1, 0, 0, 0])
     inter_since = timescales.since_switch(inter_seq)
     iref = np.full((2, 6), 0.9)
@@ -181,14 +213,24 @@ def planted(clean=(1.0, 1.0, 0.5, 0.5), block=4) -> dict:
     eslow = eref.copy()
     eslow[0, :, 1:5] -= [0.7, 0.2, 0.1, 0.0]
     eslow[1] = 0.0
-    return {"tasks": ["fdgo", "fdanti", "delaygo", "delayanti"], "pairs": [[0, 1], [2, 3]],
-            "clean": np.array(clean), "spec": {"block": block},
-            "assignments": ["both_fast", "both_slow"],
-            "blocked": {"since": np.array([since, since]), "reference": ref,
-                        "perf": {"both_fast": ref.copy(), "both_slow": slow}},
-            "interleaved": {"since": np.array([inter_since, inter_since]), "reference": iref,
-                            "perf": {"both_fast": iref.copy(), "both_slow": islow}},
-            "error": {"reference": eref, "perf": {"both_fast": eref.copy(), "both_slow": eslow}}}
+    return {
+        "tasks": ["fdgo", "fdanti", "delaygo", "delayanti"],
+        "pairs": [[0, 1], [2, 3]],
+        "clean": np.array(clean),
+        "spec": {"block": block},
+        "assignments": ["both_fast", "both_slow"],
+        "blocked": {
+            "since": np.array([since, since]),
+            "reference": ref,
+            "perf": {"both_fast": ref.copy(), "both_slow": slow},
+        },
+        "interleaved": {
+            "since": np.array([inter_since, inter_since]),
+            "reference": iref,
+            "perf": {"both_fast": iref.copy(), "both_slow": islow},
+        },
+        "error": {"reference": eref, "perf": {"both_fast": eref.copy(), "both_slow": eslow}},
+    }
 
 
 def test_analysis_returns_the_planted_costs():
@@ -207,8 +249,10 @@ def test_analysis_returns_the_planted_costs():
     assert fast["switch"] == fast["error"] == fast["combined"] == 0 and fast["recovery"] == 0
     c = timescales_analysis.switch_curve(res, "both_slow")
     np.testing.assert_allclose(c["perf"], [0.55, 0.85, 0.95, 0.95])
-    np.testing.assert_allclose(timescales_analysis.error_curve(res, "both_slow")["perf"],
-                               [0.95, 0.25, 0.75, 0.85, 0.95, 0.95])
+    np.testing.assert_allclose(
+        timescales_analysis.error_curve(res, "both_slow")["perf"],
+        [0.95, 0.25, 0.75, 0.85, 0.95, 0.95],
+    )
 
 
 def test_no_recovery_within_the_block_is_censored():
@@ -231,29 +275,35 @@ def test_pair_costs_are_the_planted_costs_per_pair():
     assert c["error_total"][0] == pytest.approx(0.7 + timescales_analysis.ERROR_WINDOW * 0.1)
     m = timescales_analysis.network_measures(res, "both_slow")
     assert c["error_total"][0] == pytest.approx(
-        m["error"] + timescales_analysis.ERROR_WINDOW * m["error_after"])
-    values = timescales_analysis.cost_values({("hybrid", 0): res, ("hybrid", 1): res}, "hybrid",
-                                             "both_slow", "switch")
+        m["error"] + timescales_analysis.ERROR_WINDOW * m["error_after"]
+    )
+    values = timescales_analysis.cost_values(
+        {("hybrid", 0): res, ("hybrid", 1): res}, "hybrid", "both_slow", "switch"
+    )
     assert values.shape == (2, 2) and values.iloc[:, 1].isna().all()
 
 
 # ---------------------------------------------------------------------------- parameters
-@pytest.mark.parametrize("field, value, allowed", [
-    ("tau_fast", -5.0, "a time constant in ms"),
-    ("tau_fast", 10.0, "dt = 20 ms"),
-    ("tau_fast", float("inf"), "finite"),
-    ("tau_slow", -1.0, "a time constant in trials"),
-    ("tau_slow", 0.5, ">= 1"),
-    ("block", 0, "an integer >= 1"),
-    ("n_blocks", 1, "at least one switch"),
-    ("draws", 0, "an integer >= 1"),
-    ("error_after", 2, "the cost uses 3"),
-    ("assignments", ("both_fast", "exc_medium"), "distinct names from exc_fast_syn_slow"),
-    ("assignments", (), "a non-empty list"),
-])
+@pytest.mark.parametrize(
+    "field, value, allowed",
+    [
+        ("tau_fast", -5.0, "a time constant in ms"),
+        ("tau_fast", 10.0, "dt = 20 ms"),
+        ("tau_fast", float("inf"), "finite"),
+        ("tau_slow", -1.0, "a time constant in trials"),
+        ("tau_slow", 0.5, ">= 1"),
+        ("block", 0, "an integer >= 1"),
+        ("n_blocks", 1, "at least one switch"),
+        ("draws", 0, "an integer >= 1"),
+        ("error_after", 2, "the cost uses 3"),
+        ("assignments", ("both_fast", "exc_medium"), "distinct names from exc_fast_syn_slow"),
+        ("assignments", (), "a non-empty list"),
+    ],
+)
 def test_bad_parameters_are_named(field, value, allowed):
-    kw = dict(tau_fast=100.0, tau_slow=4.0, block=3, n_blocks=3, n_interleaved=6, draws=4,
-              error_after=3) | {field: value}
+    kw = dict(
+        tau_fast=100.0, tau_slow=4.0, block=3, n_blocks=3, n_interleaved=6, draws=4, error_after=3
+    ) | {field: value}
     with pytest.raises(ValueError) as err:
         timescales.TimescalesSpec(**kw)
     msg = str(err.value)
@@ -261,16 +311,19 @@ def test_bad_parameters_are_named(field, value, allowed):
     assert allowed in msg, msg
 
 
-@pytest.mark.parametrize("name, value", [("tau_fast", -1), ("tau_slow", 0), ("block", 0),
-                                         ("assignments", "both_fast,nope")])
+@pytest.mark.parametrize(
+    "name, value",
+    [("tau_fast", -1), ("tau_slow", 0), ("block", 0), ("assignments", "both_fast,nope")],
+)
 def test_chapter_parameters_are_checked(name, value):
     with pytest.raises(ValueError, match=f"^{name}=.* is not allowed; expected"):
         chapter_params("timescales", "smoke", **{name: value})
 
 
 def test_unknown_mode_is_named():
-    with pytest.raises(ValueError, match="mode='medium' is not allowed; expected one of "
-                                         "'instant', 'fast', 'slow'"):
+    with pytest.raises(
+        ValueError, match="mode='medium' is not allowed; expected one of 'instant', 'fast', 'slow'"
+    ):
         timescales.Modulation("medium", 0, 2, TINY)
 
 
@@ -284,8 +337,16 @@ def test_profiles_give_valid_specs():
 def test_run_timescales_computes_once_then_loads(tmp_path, monkeypatch):
     monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))
     monkeypatch.delenv("BOOK_NO_TRAIN", raising=False)
-    cfg = TrainConfig(mechanism="hybrid", tasks=("fdgo", "fdanti"), n_rec=8, seed=3,
-                      max_steps=2, eval_every=1, eval_trials=8, batch_size=8)
+    cfg = TrainConfig(
+        mechanism="hybrid",
+        tasks=("fdgo", "fdanti"),
+        n_rec=8,
+        seed=3,
+        max_steps=2,
+        eval_every=1,
+        eval_trials=8,
+        batch_size=8,
+    )
     nets = {("hybrid", 0): load_or_train(cfg, progress=False)}  # the jobs load it by config
     calls = []
     real = timescales.probe_network
@@ -293,8 +354,9 @@ def test_run_timescales_computes_once_then_loads(tmp_path, monkeypatch):
     first = timescales.run_timescales(nets, TINY, progress=False)
     second = timescales.run_timescales(nets, TINY, progress=False)
     assert len(calls) == 1
-    np.testing.assert_array_equal(first["hybrid", 0]["blocked"]["reference"],
-                                  second["hybrid", 0]["blocked"]["reference"])
+    np.testing.assert_array_equal(
+        first["hybrid", 0]["blocked"]["reference"], second["hybrid", 0]["blocked"]["reference"]
+    )
     key = timescales.timescales_key(nets["hybrid", 0].config, TINY)
     assert artifacts.meta("timescales", key)["behaviour"] == {"network": 2, "timescales": 1}
 
@@ -303,8 +365,9 @@ def test_texts_carry_the_planted_numbers():
     results = {("hybrid", s): planted() for s in (0, 1)}
     summary = timescales_analysis.summary_table(timescales_analysis.measure_table(results))
     assert "both slow 0.40 ± 0.00" in timescales_analysis.switch_text(summary, ["hybrid"])
-    assert ("both slow 0.70 ± 0.00 on the error trial"
-            in timescales_analysis.error_text(summary, ["hybrid"]))
+    assert "both slow 0.70 ± 0.00 on the error trial" in timescales_analysis.error_text(
+        summary, ["hybrid"]
+    )
     assert "1 of 2 network-pairs" not in timescales_analysis.coverage_text(results, ["hybrid"])
     assert "2 of 2 seeds learned" in timescales_analysis.coverage_text(results, ["hybrid"])
 
@@ -312,8 +375,9 @@ def test_texts_carry_the_planted_numbers():
 def test_ablation_link_says_which_pathway_carries_the_context():
     ones, zeros = np.ones((3, 4)), np.zeros((3, 4))
     bars = {"intact": ones, "exc removed (zero)": zeros, "syn removed (zero)": ones}
-    assert ("relies on its excitability pathway"
-            in timescales_analysis.ablation_link_text(bars, pd.DataFrame()))
+    assert "relies on its excitability pathway" in timescales_analysis.ablation_link_text(
+        bars, pd.DataFrame()
+    )
     bars = {"intact": ones, "exc removed (zero)": zeros, "syn removed (zero)": zeros}
     assert "division of labour" in timescales_analysis.ablation_link_text(bars, pd.DataFrame())
     bars = {"intact": zeros, "exc removed (zero)": zeros, "syn removed (zero)": zeros}

@@ -1,6 +1,7 @@
 """The tolerances of tests/tolerances.py bite: for each kind of comparison, a planted change of
 the computation's input (larger than the tolerance, far smaller than any change of method) fails
 it, and where cheap, a change at the level of float32 rounding passes it."""
+
 from __future__ import annotations
 
 import copy
@@ -17,8 +18,7 @@ from lib.core.train import TrainConfig, train
 from lib.experiments import battery
 from lib.experiments import dynamics as dynamics_experiment
 from helpers import tiny_config
-from tolerances import (ANALYSIS, FLOAT32_EPS, RENDERED_TRIALS, TRAINED_WEIGHTS,
-                        assert_tree_close)
+from tolerances import ANALYSIS, FLOAT32_EPS, RENDERED_TRIALS, TRAINED_WEIGHTS, assert_tree_close
 
 PLANTED = 1e-3  # relative size of the planted change: 10x the loosest tolerance here
 
@@ -51,8 +51,9 @@ def test_analysis_tolerance_fails_a_network_changed_by_one_part_in_a_thousand():
     with torch.no_grad():
         changed.model.W_rec.mul_(1 + PLANTED)
     with pytest.raises(AssertionError):
-        assert_tree_close(dynamics_experiment.analyse_network(changed, dspec), shipped["exc", 0],
-                          ANALYSIS)
+        assert_tree_close(
+            dynamics_experiment.analyse_network(changed, dspec), shipped["exc", 0], ANALYSIS
+        )
 
 
 def _tiny_run(**changes) -> TrainConfig:
@@ -82,7 +83,7 @@ def test_trained_weights_tolerance_passes_other_threads_and_fails_another_learni
 def test_rendered_trials_tolerance_fails_a_stimulus_moved_by_1e4_rad():
     fixtures = Path(__file__).resolve().parent / "fixtures" / "yang2019"
     record = json.loads((fixtures / "fdgo_seed1.json").read_text())
-    reference = np.load(fixtures / "fdgo_seed1.npz")["x"][..., :yang_tasks.N_INPUT]
+    reference = np.load(fixtures / "fdgo_seed1.npz")["x"][..., : yang_tasks.N_INPUT]
     np.testing.assert_allclose(
         yang_tasks.render(yang_tasks.conditions_from_yang(record)).x, reference, **RENDERED_TRIALS
     )

@@ -1,5 +1,6 @@
 """Training: config validation, determinism, checkpoint/resume, freezing, NaN guard, and
 networks that really learn."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,31 +11,35 @@ from lib.core import tasks as yang_tasks
 from lib.core import train
 from lib.core.train import TrainConfig
 
-TINY = dict(tasks=("fdgo", "fdanti"), n_rec=16, max_steps=12, eval_every=4, eval_trials=16,
-            batch_size=16)
+TINY = dict(
+    tasks=("fdgo", "fdanti"), n_rec=16, max_steps=12, eval_every=4, eval_trials=16, batch_size=16
+)
 
 
 def weights(result) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in result.model.state_dict().items()}
 
 
-@pytest.mark.parametrize("bad, match", [
-    (dict(mechanism="film"), "mechanism"),
-    (dict(tasks=("fdgo", "nope")), "tasks"),
-    (dict(tasks=()), "tasks"),
-    (dict(tasks=("fdgo", "fdgo")), "unique"),
-    (dict(n_rec=0), "n_rec"),
-    (dict(rank=-1), "rank"),
-    (dict(max_steps=2.5), "max_steps"),
-    (dict(lr=0.0), "lr"),
-    (dict(seed=-3), "seed"),
-    (dict(criterion=1.5), "criterion"),
-    (dict(trainable="some"), "trainable"),
-    (dict(train_mix=0.5), "train_mix"),
-    (dict(train_mix=-0.1), "train_mix"),
-    (dict(train_mix=float("nan")), "train_mix"),
-    (dict(train_mix=0.3, tasks=("fdgo",)), "two tasks"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (dict(mechanism="film"), "mechanism"),
+        (dict(tasks=("fdgo", "nope")), "tasks"),
+        (dict(tasks=()), "tasks"),
+        (dict(tasks=("fdgo", "fdgo")), "unique"),
+        (dict(n_rec=0), "n_rec"),
+        (dict(rank=-1), "rank"),
+        (dict(max_steps=2.5), "max_steps"),
+        (dict(lr=0.0), "lr"),
+        (dict(seed=-3), "seed"),
+        (dict(criterion=1.5), "criterion"),
+        (dict(trainable="some"), "trainable"),
+        (dict(train_mix=0.5), "train_mix"),
+        (dict(train_mix=-0.1), "train_mix"),
+        (dict(train_mix=float("nan")), "train_mix"),
+        (dict(train_mix=0.3, tasks=("fdgo",)), "two tasks"),
+    ],
+)
 def test_config_rejects_bad_values(bad, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**({"mechanism": "exc"} | TINY | bad))
@@ -66,7 +71,7 @@ def test_training_context_is_one_hot_by_default_and_a_seeded_mixture_with_train_
         assert len(others) <= 1 and 0.6 < c[0, 1] <= 1.0
         distractors.update(others)
         weights_seen.append(1.0 - float(c[0, 1]))
-        assert torch.equal(c, train.training_context(mixed, 1, step))   # a function of the step
+        assert torch.equal(c, train.training_context(mixed, 1, step))  # a function of the step
     assert distractors == {0, 2, 3}
     assert 0.0 <= min(weights_seen) and max(weights_seen) < 0.4 and np.std(weights_seen) > 0.05
 
@@ -74,7 +79,7 @@ def test_training_context_is_one_hot_by_default_and_a_seeded_mixture_with_train_
 def test_mixture_training_runs_and_differs_from_one_hot_training():
     plain = train.train(TrainConfig(mechanism="exc", **TINY), progress=False)
     mixed = train.train(TrainConfig(mechanism="exc", train_mix=0.45, **TINY), progress=False)
-    assert np.isfinite(mixed.history.loss[1:]).all()   # loss[0]: the evaluation before step 1
+    assert np.isfinite(mixed.history.loss[1:]).all()  # loss[0]: the evaluation before step 1
     assert not torch.equal(plain.model.G, mixed.model.G)
     # the shared weights start equal: only the contexts seen in training differ
     assert torch.equal(train.build_model(plain.config).W_rec, train.build_model(mixed.config).W_rec)
@@ -135,14 +140,14 @@ def test_corrupt_checkpoint_restarts_cleanly(tmp_path):
         train.train(TrainConfig(mechanism="exc", **TINY), checkpoint=ckpt, progress=False)
 
 
-@pytest.mark.parametrize("trainable, frozen", [("modulation", "shared"), ("freeze_exc", "exc"),
-                                               ("freeze_syn", "syn")])
+@pytest.mark.parametrize(
+    "trainable, frozen", [("modulation", "shared"), ("freeze_exc", "exc"), ("freeze_syn", "syn")]
+)
 def test_frozen_parameters_do_not_move(trainable, frozen):
     cfg = TrainConfig(mechanism="hybrid", trainable=trainable, **TINY)
     init = train.build_model(cfg)
     res = train.train(cfg, progress=False)
-    fixed = (init.shared_parameters() if frozen == "shared"
-             else init.modulation_parameters(frozen))
+    fixed = init.shared_parameters() if frozen == "shared" else init.modulation_parameters(frozen)
     names = {id(p): n for n, p in init.named_parameters()}
     after = dict(res.model.named_parameters())
     moved = [n for n, p in init.named_parameters() if not torch.equal(p, after[n])]
@@ -153,22 +158,30 @@ def test_frozen_parameters_do_not_move(trainable, frozen):
 
 def test_modulation_only_needs_modulation():
     with pytest.raises(ValueError, match="no modulation"):
-        train.trainable_parameters(train.build_model(TrainConfig(mechanism="none", **TINY)),
-                                   "modulation")
+        train.trainable_parameters(
+            train.build_model(TrainConfig(mechanism="none", **TINY)), "modulation"
+        )
 
 
 def test_nan_loss_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(train, "masked_mse", lambda *a: torch.tensor(float("nan"),
-                                                                     requires_grad=True))
+    monkeypatch.setattr(
+        train, "masked_mse", lambda *a: torch.tensor(float("nan"), requires_grad=True)
+    )
     with pytest.raises(FloatingPointError, match="between steps 0 and 3"):
-        train.train(TrainConfig(mechanism="exc", **TINY), checkpoint=tmp_path / "c.ckpt",
-                    progress=False)
+        train.train(
+            TrainConfig(mechanism="exc", **TINY), checkpoint=tmp_path / "c.ckpt", progress=False
+        )
     assert list(tmp_path.iterdir()) == []
 
 
 def test_history_trials_to_criterion():
-    h = train.History(("a", "b"), steps=[0, 10, 20], trials=[0, 640, 1280], loss=[0, 1, 1],
-                      perf=[[0.1, 0.0], [0.95, 0.5], [0.97, 0.8]])
+    h = train.History(
+        ("a", "b"),
+        steps=[0, 10, 20],
+        trials=[0, 640, 1280],
+        loss=[0, 1, 1],
+        perf=[[0.1, 0.0], [0.95, 0.5], [0.97, 0.8]],
+    )
     np.testing.assert_array_equal(h.trials_to_criterion(0.9), [640, np.nan])
 
 
@@ -181,8 +194,15 @@ def test_network_really_learns_go_anti(mechanism):
     this seed: exc_bias leaves it and reaches criterion at 1,400 steps, syn_lowrank at 2,400.
     """
     torch.set_num_threads(1)
-    cfg = TrainConfig(mechanism=mechanism, tasks=("fdgo", "fdanti"), n_rec=64, max_steps=3000,
-                      eval_every=100, eval_trials=128, seed=0)
+    cfg = TrainConfig(
+        mechanism=mechanism,
+        tasks=("fdgo", "fdanti"),
+        n_rec=64,
+        max_steps=3000,
+        eval_every=100,
+        eval_trials=128,
+        seed=0,
+    )
     res = train.train(cfg, progress=False)
     loss = np.array(res.history.loss[1:])
     assert loss[-1] < 0.5 * loss[0], "the loss must fall"
@@ -194,8 +214,9 @@ def test_fused_recurrence_trains_as_the_autograd_loop(mechanism):
     """The trainer's default (the fused recurrence, ``ModulatedRNN.fused``) against the autograd
     loop: 30 steps of the quick protocol's task mix with the same seeds, batches and noise give
     losses and parameters equal within float32 rounding amplified over the steps (rtol 1e-4)."""
-    config = TrainConfig(mechanism, tasks=("fdgo", "delayanti", "contextdm1"), n_rec=16,
-                         batch_size=16)
+    config = TrainConfig(
+        mechanism, tasks=("fdgo", "delayanti", "contextdm1"), n_rec=16, batch_size=16
+    )
     runs = []
     for fused in (False, True):
         model = train.build_model(config)
@@ -203,8 +224,10 @@ def test_fused_recurrence_trains_as_the_autograd_loop(mechanism):
         params = train.trainable_parameters(model, config.trainable)
         opt = train.make_optimizer(params, config.lr, torch.device("cpu"))
         history = train.History(config.tasks)
-        losses = [train.train_step(model, opt, params, config, s, history, torch.device("cpu"))
-                  for s in range(30)]
+        losses = [
+            train.train_step(model, opt, params, config, s, history, torch.device("cpu"))
+            for s in range(30)
+        ]
         runs.append((torch.stack(losses), model.state_dict()))
     (loss0, state0), (loss1, state1) = runs
     torch.testing.assert_close(loss1, loss0, rtol=1e-4, atol=1e-7)

@@ -1,5 +1,6 @@
 """lib.analysis.verdicts: exact tests against enumeration, planted confounds, TOST, Holm, power,
 the rule registry's fingerprints, and clear errors."""
+
 from __future__ import annotations
 
 import itertools
@@ -18,14 +19,24 @@ import pkgutil
 import lib.analysis
 from lib.analysis import verdicts
 
-for _m in pkgutil.iter_modules(lib.analysis.__path__):   # every module's rules registered
+for _m in pkgutil.iter_modules(lib.analysis.__path__):  # every module's rules registered
     importlib.import_module(f"lib.analysis.{_m.name}")
 
 GOLDEN = Path(__file__).parent / "goldens" / "verdict_rules.json"
 
-RULE = verdicts.Rule(name="test.perf", claim="C1", version=1, family="test", measure="performance",
-                     unit="task", higher_is_better=True, sesoi=0.1, sesoi_reason="test",
-                     preregistered=True, seen="nothing")
+RULE = verdicts.Rule(
+    name="test.perf",
+    claim="C1",
+    version=1,
+    family="test",
+    measure="performance",
+    unit="task",
+    higher_is_better=True,
+    sesoi=0.1,
+    sesoi_reason="test",
+    preregistered=True,
+    seen="nothing",
+)
 
 
 def brute_force_p(d, alternative="two-sided"):
@@ -36,8 +47,11 @@ def brute_force_p(d, alternative="two-sided"):
     patterns = list(itertools.product((-1, 1), repeat=len(d)))
     for s in patterns:
         m = float(np.dot(s, np.abs(d))) / len(d)
-        hits += {"two-sided": abs(m) >= abs(obs) - 1e-12, "greater": m >= obs - 1e-12,
-                 "less": m <= obs + 1e-12}[alternative]
+        hits += {
+            "two-sided": abs(m) >= abs(obs) - 1e-12,
+            "greater": m >= obs - 1e-12,
+            "less": m <= obs + 1e-12,
+        }[alternative]
     return hits / len(patterns)
 
 
@@ -59,26 +73,25 @@ def test_floors_known():
 
 
 def test_monte_carlo_beyond_exact_range_is_close_and_seeded():
-    d = np.r_[np.ones(17) * 0.2, -0.1, 0.05]        # n = 19 > 16: Monte Carlo
+    d = np.r_[np.ones(17) * 0.2, -0.1, 0.05]  # n = 19 > 16: Monte Carlo
     p1, p2 = verdicts.sign_flip_p(d), verdicts.sign_flip_p(d)
     assert p1 == p2 and 0 < p1 < 0.01
     assert verdicts.sign_flip_p(np.r_[np.ones(10), -np.ones(10)]) > 0.9
 
 
 def table(rows: dict) -> pd.DataFrame:
-    return pd.DataFrame(rows).T   # seeds as rows, units as columns
+    return pd.DataFrame(rows).T  # seeds as rows, units as columns
 
 
 def test_planted_composition_confound():
     """A learned only the easy tasks (scored 0.95; the hard ones nan), B learned all (easy 0.95,
     hard 0.7): per-network means say A > B; on common units they are identical."""
     seeds = range(4)
-    a = pd.DataFrame({"easy1": 0.95, "easy2": 0.95, "hard1": np.nan, "hard2": np.nan},
-                     index=seeds)
+    a = pd.DataFrame({"easy1": 0.95, "easy2": 0.95, "hard1": np.nan, "hard2": np.nan}, index=seeds)
     b = pd.DataFrame({"easy1": 0.95, "easy2": 0.95, "hard1": 0.7, "hard2": 0.7}, index=seeds)
     b.loc[:, ["easy1", "easy2"]] += np.array([0.01, -0.01, 0.0, 0.0])[:, None]
     naive = a.mean(axis=1) - b.mean(axis=1)
-    assert (naive > 0.1).all()                       # the confounded per-network means
+    assert (naive > 0.1).all()  # the confounded per-network means
     c = verdicts.decide([verdicts.compare(a, b, RULE, "A", "B")])[0]
     assert c.units == ["easy1", "easy2"] and c.n_units == 2
     assert abs(c.mean) < 1e-12 and c.verdict != "differ"
@@ -86,7 +99,7 @@ def test_planted_composition_confound():
 
 def test_planted_zero_variance_difference_is_never_differ():
     a = pd.DataFrame({"N": [5.0, 6.0, 7.0]}, index=[0, 1, 2])
-    b = a - 2.0                                       # +2 in every one of 3 seeds
+    b = a - 2.0  # +2 in every one of 3 seeds
     c = verdicts.decide([verdicts.compare(a, b, RULE, "exc", "syn")])[0]
     assert c.p == 0.25 and c.p_floor == 0.25 and c.verdict == "inconclusive"
     assert "p = 0.25 (smallest attainable with 3 seeds)" in c.text()
@@ -96,7 +109,7 @@ def test_planted_zero_variance_difference_is_never_differ():
 def test_tost_equivalence_on_planted_data():
     rng = np.random.default_rng(0)
     base = pd.DataFrame(rng.uniform(0.8, 0.95, (8, 3)), columns=list("xyz"))
-    near = base + rng.normal(0, 0.005, (8, 3))       # |d| << sesoi 0.1 in every seed
+    near = base + rng.normal(0, 0.005, (8, 3))  # |d| << sesoi 0.1 in every seed
     far = base + 0.3
     eq = verdicts.decide([verdicts.compare(near, base, RULE)])[0]
     assert eq.verdict == "equivalent" and eq.p_tost < 0.05
@@ -104,14 +117,16 @@ def test_tost_equivalence_on_planted_data():
     diff = verdicts.decide([verdicts.compare(far, base, RULE)])[0]
     assert diff.verdict == "differ" and diff.p == verdicts.min_p(8)
     # a difference straddling the SESOI with few seeds: neither
-    mid = verdicts.decide([verdicts.compare(base.iloc[:3] + np.array([[0.1], [-0.05], [0.12]]),
-                                            base.iloc[:3], RULE)])[0]
+    mid = verdicts.decide(
+        [verdicts.compare(base.iloc[:3] + np.array([[0.1], [-0.05], [0.12]]), base.iloc[:3], RULE)]
+    )[0]
     assert mid.verdict == "inconclusive"
 
 
 def test_tost_p_is_max_of_two_exact_one_sided():
     d = np.array([0.02, -0.01, 0.03, 0.0, 0.01, -0.02])
-    a = pd.DataFrame({"u": d}); b = pd.DataFrame({"u": np.zeros(6)})
+    a = pd.DataFrame({"u": d})
+    b = pd.DataFrame({"u": np.zeros(6)})
     c = verdicts.compare(a, b, RULE)
     assert c.p_tost == max(brute_force_p(d + 0.1, "greater"), brute_force_p(d - 0.1, "less"))
     assert c.p_tost == 1 / 64
@@ -121,32 +136,39 @@ def test_holm_within_family_only():
     other = verdicts.with_rule(RULE, name="test.other", family="other")
     rng = np.random.default_rng(1)
     base = pd.DataFrame(rng.uniform(0, 1, (6, 2)))
-    comps = [verdicts.compare(base + 1, base, RULE), verdicts.compare(base + 1, base, RULE),
-             verdicts.compare(base + 1, base, other)]
+    comps = [
+        verdicts.compare(base + 1, base, RULE),
+        verdicts.compare(base + 1, base, RULE),
+        verdicts.compare(base + 1, base, other),
+    ]
     verdicts.decide(comps)
-    assert comps[0].p_holm == pytest.approx(2 * verdicts.min_p(6))     # 2 in family "test"
-    assert comps[2].p_holm == pytest.approx(verdicts.min_p(6))         # alone in "other"
+    assert comps[0].p_holm == pytest.approx(2 * verdicts.min_p(6))  # 2 in family "test"
+    assert comps[2].p_holm == pytest.approx(verdicts.min_p(6))  # alone in "other"
     # with 6 seeds a Holm family of two cannot reach 0.05 (2 x 2/2^6 = 0.0625); alone it can
     assert [c.verdict for c in comps] == ["inconclusive", "inconclusive", "differ"]
 
 
 def test_not_tested_without_units_or_seeds():
-    a = pd.DataFrame({"x": [np.nan, 0.9]}); b = pd.DataFrame({"x": [0.5, 0.6]})
+    a = pd.DataFrame({"x": [np.nan, 0.9]})
+    b = pd.DataFrame({"x": [0.5, 0.6]})
     c = verdicts.decide([verdicts.compare(a, b, RULE)])[0]
     assert c.verdict == "not tested" and "no unit" in c.note
     one = verdicts.compare(pd.DataFrame({"x": [0.9]}), pd.DataFrame({"x": [0.5]}), RULE)
     assert one.verdict == "not tested" and "1 paired seed" in one.note
     # only seeds present in both are paired
-    c2 = verdicts.compare(pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=[0, 1, 5]),
-                          pd.DataFrame({"x": [0.0, 1.0, 1.0]}, index=[0, 1, 2]), RULE)
+    c2 = verdicts.compare(
+        pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=[0, 1, 5]),
+        pd.DataFrame({"x": [0.0, 1.0, 1.0]}, index=[0, 1, 2]),
+        RULE,
+    )
     assert sorted(c2.diffs) == [0, 1] and c2.n_seeds == 2
 
 
 def test_power_seeds_known_answers():
     # ((1.959964 + 0.841621) * 1 / 0.5)^2 = 31.4 -> 32
     assert verdicts.power_seeds(1.0, 0.5) == 32
-    assert verdicts.power_seeds(0.0, 0.5) == 6          # the floor: 2/2^6 = 0.031 < 0.05
-    assert verdicts.power_seeds(0.0, 0.5, m=12) == 9    # 2/2^9 = 0.0039 < 0.05/12 = 0.0042
+    assert verdicts.power_seeds(0.0, 0.5) == 6  # the floor: 2/2^6 = 0.031 < 0.05
+    assert verdicts.power_seeds(0.0, 0.5, m=12) == 9  # 2/2^9 = 0.0039 < 0.05/12 = 0.0042
     assert verdicts.power_seeds(0.1, 1.0) == 6
     with pytest.raises(ValueError, match="sesoi"):
         verdicts.power_seeds(1.0, 0.0)
@@ -179,9 +201,11 @@ def test_multiverse_and_agreement():
 
 def test_forest_rows_scaled_and_oriented():
     lower = verdicts.with_rule(RULE, name="test.cost", higher_is_better=False, sesoi=0.5)
-    a = pd.DataFrame({"u": [1.0, 1.2, 0.9]}); b = pd.DataFrame({"u": [0.0, 0.1, 0.0]})
-    rows = verdicts.forest_rows(verdicts.decide([verdicts.compare(a, b, RULE),
-                                                 verdicts.compare(a, b, lower)]))
+    a = pd.DataFrame({"u": [1.0, 1.2, 0.9]})
+    b = pd.DataFrame({"u": [0.0, 0.1, 0.0]})
+    rows = verdicts.forest_rows(
+        verdicts.decide([verdicts.compare(a, b, RULE), verdicts.compare(a, b, lower)])
+    )
     assert rows["effect"].iloc[0] == pytest.approx(rows["mean"].iloc[0] / 0.1)
     assert rows["effect"].iloc[1] == pytest.approx(-rows["mean"].iloc[1] / 0.5)
     assert (rows["lo"] <= rows["effect"]).all() and (rows["effect"] <= rows["hi"]).all()
@@ -191,8 +215,9 @@ def test_bad_inputs_give_clear_errors():
     with pytest.raises(TypeError, match="values_a"):
         verdicts.compare([1, 2], pd.DataFrame({"x": [1.0]}), RULE)
     with pytest.raises(ValueError, match="unique"):
-        verdicts.compare(pd.DataFrame({"x": [1.0, 2.0]}, index=[0, 0]), pd.DataFrame({"x": [1.0]}),
-                         RULE)
+        verdicts.compare(
+            pd.DataFrame({"x": [1.0, 2.0]}, index=[0, 0]), pd.DataFrame({"x": [1.0]}), RULE
+        )
     with pytest.raises(TypeError, match="rule"):
         verdicts.compare(pd.DataFrame({"x": [1.0]}), pd.DataFrame({"x": [1.0]}), "C1")
     with pytest.raises(ValueError, match="alternative"):
@@ -208,8 +233,10 @@ def test_bad_inputs_give_clear_errors():
 
 
 def current_fingerprints() -> dict:
-    return {name: {"version": r.version, "fingerprint": verdicts.rule_fingerprint(r)}
-            for name, r in sorted(verdicts.RULES.items())}
+    return {
+        name: {"version": r.version, "fingerprint": verdicts.rule_fingerprint(r)}
+        for name, r in sorted(verdicts.RULES.items())
+    }
 
 
 def test_rule_registry_matches_fingerprints():

@@ -63,14 +63,14 @@ def test_render_reproduces_fixture(stem):
     b = yang_tasks.render(cond)
     assert b.task == record["rule"] and b.x.shape[:2] == (record["tdim"], record["batch_size"])
     close = RENDERED_TRIALS  # float32 rounding of float64 values of order 1: see there
-    np.testing.assert_allclose(b.x, ref["x"][..., :yang_tasks.N_INPUT], **close)
+    np.testing.assert_allclose(b.x, ref["x"][..., : yang_tasks.N_INPUT], **close)
     np.testing.assert_allclose(b.y, ref["y"], **close)
     np.testing.assert_allclose(b.y_loc, ref["y_loc"], **close)
     np.testing.assert_allclose(b.c_mask, ref["c_mask"], **close)
     # the channels we drop are Yang's one-hot rule units (his context pathway)
     rule = np.zeros(ref["x"].shape[-1] - yang_tasks.N_INPUT, np.float32)
     rule[record["rule_index"]] = 1
-    assert (ref["x"][..., yang_tasks.N_INPUT:] == rule).all()
+    assert (ref["x"][..., yang_tasks.N_INPUT :] == rule).all()
     assert yang_tasks.TASKS.index(record["rule"]) == record["rule_index"]
     # epochs as Yang names them, in his order
     assert list(b.epochs) == list(record["epochs"])
@@ -98,16 +98,25 @@ RANDOM_RING = GO_FAMILY + MATCH  # Yang draws these rings per batch; the others 
 # int(uniform(a, b) / dt). Each table is checked against the fixtures as well.
 _DLY = {"fix1": {15, 25, 35}, "stim1": {10, 20, 30}, "delay1": {10, 20, 40, 80}, "go1": {25}}
 _DM = {"fix1": (5, 19), "stim1": {20, 40, 80}, "go1": {25}}
-_DDM = {"fix1": {10, 20, 30}, "stim1": {10, 20, 30}, "delay1": {10, 20, 40, 80},
-        "stim2": {10, 20, 30}, "delay2": (5, 14), "go1": {25}}
+_DDM = {
+    "fix1": {10, 20, 30},
+    "stim1": {10, 20, 30},
+    "delay1": {10, 20, 40, 80},
+    "stim2": {10, 20, 30},
+    "delay2": (5, 14),
+    "go1": {25},
+}
 _DMS = {"fix1": {10, 20, 30}, "stim1": {10, 20, 30}, "delay1": {10, 20, 40, 80}, "go1": {25}}
 TIMING = {
     "fdgo": {"fix1": (15, 34), "stim1": (25, 74), "go1": {25}},
     "reactgo": {"fix1": (25, 124), "go1": {25}},
     "delaygo": _DLY,
-    **{t: _DM for t in DM}, **{t: _DDM for t in DELAY_DM},
-    "dmsgo": _DMS, "dmsnogo": _DMS,
-    "dmcgo": {**_DMS, "go1": {10, 20, 30}}, "dmcnogo": {**_DMS, "go1": {10, 20, 30}},
+    **{t: _DM for t in DM},
+    **{t: _DDM for t in DELAY_DM},
+    "dmsgo": _DMS,
+    "dmsnogo": _DMS,
+    "dmcgo": {**_DMS, "go1": {10, 20, 30}},
+    "dmcnogo": {**_DMS, "go1": {10, 20, 30}},
 }
 TIMING.update(fdanti=TIMING["fdgo"], reactanti=TIMING["reactgo"], delayanti=_DLY)
 
@@ -116,6 +125,7 @@ def _durations(epochs: dict, tdim: int) -> dict[str, int]:
     def bound(v, default):
         v = default if v is None else v
         return int(np.unique(v)[0])  # fixture DM epochs are per-trial lists of one value
+
     return {k: bound(off, tdim) - bound(on, 0) for k, (on, off) in epochs.items()}
 
 
@@ -148,8 +158,9 @@ def big():
 def many():
     """Conditions of 300 small batches per task (for per-batch quantities: timing, rings)."""
     rng = np.random.default_rng(1)
-    return {t: [yang_tasks.sample_conditions(t, 2, rng) for _ in range(300)]
-            for t in yang_tasks.TASKS}
+    return {
+        t: [yang_tasks.sample_conditions(t, 2, rng) for _ in range(300)] for t in yang_tasks.TASKS
+    }
 
 
 @pytest.mark.parametrize("task", yang_tasks.TASKS)

@@ -9,6 +9,7 @@ silhouettes, ratios) inherit that relative error, amplified by the conditioning 
 ``tests/test_tolerances.py`` shows, for each kind, that a planted change of the computation's
 input or result larger than the tolerance fails the comparison.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -9,6 +9,7 @@ Only networks whose task is at criterion on clean context are scored (the page's
 that never learned a task has nothing to lose on it); every table says how many seeds that left.
 Intervals are 95% Student-t intervals over seeds (:func:`lib.analysis.stats.mean_ci`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,7 +44,8 @@ def learned(res: dict, task: str, criterion: float = CRITERION) -> bool:
 def definitions_markdown(criterion: float = CRITERION) -> str:
     """The chapter's terms, with the numbers the code uses."""
     return (
-        f"*Criterion*: performance ≥ {criterion:g} (Yang's); a task is *learned* by a network if it "
+        f"*Criterion*: performance ≥ {criterion:g} (Yang's); a task is *learned* by a network "
+        "if it "
         "is at criterion on clean one-hot context, and only learned tasks are scored. The "
         "*dominant task* of a mixture $c = (1-\\lambda)e_i + \\lambda e_j$ is the one with the "
         "larger weight ($i$ for $\\lambda < 1/2$). Each trial's last-step response is "
@@ -54,7 +56,8 @@ def definitions_markdown(criterion: float = CRITERION) -> str:
         "*collapse* (neither, and the fixation output still on where a response was due); or a "
         "*blend* (any other response). Where task $j$'s answer coincides with task $i$'s "
         "(about half of the Ctx DM trials, whose two modalities agree) a switch looks correct. "
-        "“±” is the 95% Student-t interval over the n seeds scored.")
+        "“±” is the 95% Student-t interval over the n seeds scored."
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -75,18 +78,30 @@ def l_leave_by_pair(probes: dict, labels, panel, criterion: float = CRITERION) -
                     vals.append(rob["l_leave"][q])
                 vals = np.array(vals, float)
                 m, h = mean_ci(vals)
-                rows.append({"pair": pair_name(a, b), "dominant": name(dom),
-                             "intruder": name(intr), "variant": lab, "mean": float(m),
-                             "ci": float(h), "n": int(np.isfinite(vals).sum()),
-                             "seeds": len(rs)})
+                rows.append(
+                    {
+                        "pair": pair_name(a, b),
+                        "dominant": name(dom),
+                        "intruder": name(intr),
+                        "variant": lab,
+                        "mean": float(m),
+                        "ci": float(h),
+                        "n": int(np.isfinite(vals).sum()),
+                        "seeds": len(rs),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def l_leave_table(df: pd.DataFrame) -> pd.DataFrame:
     """``l_leave_by_pair`` as a display table: rows variants, columns 'dominant (intruder)'."""
-    df = df.assign(cell=[fmt(m, h, n) if n else f"not learned (0/{s})"
-                         for m, h, n, s in zip(df["mean"], df["ci"], df["n"], df["seeds"])],
-                   col=[f"{d} (vs {i})" for d, i in zip(df["dominant"], df["intruder"])])
+    df = df.assign(
+        cell=[
+            fmt(m, h, n) if n else f"not learned (0/{s})"
+            for m, h, n, s in zip(df["mean"], df["ci"], df["n"], df["seeds"])
+        ],
+        col=[f"{d} (vs {i})" for d, i in zip(df["dominant"], df["intruder"])],
+    )
     out = df.pivot(index="variant", columns="col", values="cell")
     return out.loc[list(dict.fromkeys(df["variant"])), list(dict.fromkeys(df["col"]))]
 
@@ -94,18 +109,23 @@ def l_leave_table(df: pd.DataFrame) -> pd.DataFrame:
 def l_leave_text(df: pd.DataFrame, exclude=("none",)) -> str:
     """Per ordered pair, the variants with the earliest and the latest mean l_leave."""
     parts = []
-    for (dom, intr), g in df[~df["variant"].isin(exclude)].groupby(["dominant", "intruder"],
-                                                                     sort=False):
+    for (dom, intr), g in df[~df["variant"].isin(exclude)].groupby(
+        ["dominant", "intruder"], sort=False
+    ):
         g = g[g["n"] > 0]
         if g.empty:
             parts.append(f"{dom} against {intr}: learned by no network")
             continue
         lo, hi = g.loc[g["mean"].idxmin()], g.loc[g["mean"].idxmax()]
-        parts.append(f"{dom} against {intr}: earliest `{lo.variant}` at λ = "
-                     f"{fmt(lo['mean'], lo['ci'], lo['n'])}, latest `{hi.variant}` at "
-                     f"{fmt(hi['mean'], hi['ci'], hi['n'])}")
-    return ("Where performance leaves criterion (λ; 0.5 = it holds until the tie), over the "
-            "variants with a learned dominant task: " + "; ".join(parts) + ".")
+        parts.append(
+            f"{dom} against {intr}: earliest `{lo.variant}` at λ = "
+            f"{fmt(lo['mean'], lo['ci'], lo['n'])}, latest `{hi.variant}` at "
+            f"{fmt(hi['mean'], hi['ci'], hi['n'])}"
+        )
+    return (
+        "Where performance leaves criterion (λ; 0.5 = it holds until the tie), over the "
+        "variants with a learned dominant task: " + "; ".join(parts) + "."
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -134,10 +154,17 @@ def _outcome_rows(probes, labels, panel, get, need, criterion) -> pd.DataFrame:
         for dom, intr in ((a, b), (b, a)):
             for lab in labels:
                 rs = runs(probes, lab)
-                used = [res for _, res in rs if all(learned(res, t, criterion)
-                                                    for t in need(dom, intr))]
-                row = {"pair": pair_name(a, b), "trials of": name(dom), "partner": name(intr),
-                       "variant": lab, "n": len(used), "seeds": len(rs)}
+                used = [
+                    res for _, res in rs if all(learned(res, t, criterion) for t in need(dom, intr))
+                ]
+                row = {
+                    "pair": pair_name(a, b),
+                    "trials of": name(dom),
+                    "partner": name(intr),
+                    "variant": lab,
+                    "n": len(used),
+                    "seeds": len(rs),
+                }
                 fr = np.array([get(res, dom, intr) for res in used]).reshape(-1, 4)
                 for k, o in enumerate(ambiguity.OUTCOMES):
                     m, h = mean_ci(fr[:, k]) if len(used) else (np.nan, np.nan)
@@ -146,13 +173,20 @@ def _outcome_rows(probes, labels, panel, get, need, criterion) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def outcome_table(probes: dict, labels, panel, l: float = 0.5,
-                  criterion: float = CRITERION) -> pd.DataFrame:
+def outcome_table(
+    probes: dict, labels, panel, l: float = 0.5, criterion: float = CRITERION
+) -> pd.DataFrame:
     """Per ordered panel pair and variant: outcome fractions (mean and 95% t half width over
     the seeds whose dominant task is learned) on the dominant task's trials at mixture weight
     ``l`` of the intruder."""
-    return _outcome_rows(probes, labels, panel, lambda res, d, i: outcomes_at(res, d, i, l),
-                         lambda d, i: (d,), criterion)
+    return _outcome_rows(
+        probes,
+        labels,
+        panel,
+        lambda res, d, i: outcomes_at(res, d, i, l),
+        lambda d, i: (d,),
+        criterion,
+    )
 
 
 def mid_switch_outcomes(res: dict, first: str, second: str) -> np.ndarray:
@@ -168,8 +202,7 @@ def mid_switch_table(probes: dict, labels, panel, criterion: float = CRITERION) 
     """Per ordered panel pair (i's trials, context e_i then e_j) and variant: the fractions
     answered as task i (``correct``), as task j (``switch``), collapse and blend, over the seeds
     that learned both tasks."""
-    return _outcome_rows(probes, labels, panel, mid_switch_outcomes,
-                         lambda d, i: (d, i), criterion)
+    return _outcome_rows(probes, labels, panel, mid_switch_outcomes, lambda d, i: (d, i), criterion)
 
 
 def display_outcomes(df: pd.DataFrame, first: str = "trials of") -> pd.DataFrame:
@@ -194,19 +227,25 @@ def _variant_range(g: pd.DataFrame, col: str) -> str:
     return f"{lo[col]:.2f} (`{lo.variant}`) to {hi[col]:.2f} (`{hi.variant}`)"
 
 
-def outcome_text(df: pd.DataFrame, what: str, cols=("switch", "blend", "collapse"),
-                 exclude=("none",)) -> str:
+def outcome_text(
+    df: pd.DataFrame, what: str, cols=("switch", "blend", "collapse"), exclude=("none",)
+) -> str:
     """Per ordered pair: the range over variants of the fractions in ``cols``."""
     parts = []
-    for (dom, partner), g in df[~df["variant"].isin(exclude)].groupby(["trials of", "partner"],
-                                                                       sort=False):
+    for (dom, partner), g in df[~df["variant"].isin(exclude)].groupby(
+        ["trials of", "partner"], sort=False
+    ):
         g = g[g["n"] > 0]
         if g.empty:
             continue
-        names = {"correct": f"as {dom}", "switch": f"as {partner} (switch)"} \
-            if "correct" in cols else {}
-        parts.append(f"{dom} trials: " + ", ".join(
-            f"{names.get(c, c)} {_variant_range(g, c)}" for c in cols))
+        names = (
+            {"correct": f"as {dom}", "switch": f"as {partner} (switch)"}
+            if "correct" in cols
+            else {}
+        )
+        parts.append(
+            f"{dom} trials: " + ", ".join(f"{names.get(c, c)} {_variant_range(g, c)}" for c in cols)
+        )
     if not parts:
         return f"{what}: no variant has a learned task to score."
     return f"{what} (seed means, range over variants): " + "; ".join(parts) + "."
@@ -216,19 +255,26 @@ def mixture_text(probes: dict, labels, panel, l: float = 0.5, exclude=("none",))
     """Performance at the tie on each panel pair's tasks: range over variants (learned seeds)."""
     df = outcome_table(probes, labels, panel, l)
     parts = []
-    for (dom, partner), g in df[~df["variant"].isin(exclude)].groupby(["trials of", "partner"],
-                                                                       sort=False):
+    for (dom, partner), g in df[~df["variant"].isin(exclude)].groupby(
+        ["trials of", "partner"], sort=False
+    ):
         g = g[g["n"] > 0]
         if not g.empty:
             parts.append(f"{dom} (against {partner}) {_variant_range(g, 'correct')}")
-    return (f"At λ = {l:g}, the fraction of trials answered correctly, seed mean over networks "
-            "that learned the task, ranges across variants: " + "; ".join(parts) + "."
-            if parts else "No variant learned a panel task.")
+    return (
+        f"At λ = {l:g}, the fraction of trials answered correctly, seed mean over networks "
+        "that learned the task, ranges across variants: " + "; ".join(parts) + "."
+        if parts
+        else "No variant learned a panel task."
+    )
 
 
 def example_text(examples: dict[str, dict]) -> str:
-    return ("The outcomes of the trials shown: " +
-            ", ".join(f"`{lab}` {ex['outcome']}" for lab, ex in examples.items()) + ".")
+    return (
+        "The outcomes of the trials shown: "
+        + ", ".join(f"`{lab}` {ex['outcome']}" for lab, ex in examples.items())
+        + "."
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -237,12 +283,14 @@ def example_text(examples: dict[str, dict]) -> str:
 def summary_columns_markdown(spec: dict) -> str:
     """What every column of the robustness table is, with the levels each uses (from ``spec``,
     the probe grid of the artifacts)."""
-    lines = ["* `auc`: area under the dominant task's mixture curve for $\\lambda \\in [0, 1/2)$ "
-             "divided by its clean performance (1 = unaffected), mean over the ordered task "
-             f"pairs whose dominant task is learned; grid λ ∈ {list(spec['lambdas'])}.",
-             "* `l_leave`: the λ at which the dominant task leaves criterion (0.5 = never before "
-             "the tie), mean over the same ordered pairs; the only column not relative to "
-             "clean."]
+    lines = [
+        "* `auc`: area under the dominant task's mixture curve for $\\lambda \\in [0, 1/2)$ "
+        "divided by its clean performance (1 = unaffected), mean over the ordered task "
+        f"pairs whose dominant task is learned; grid λ ∈ {list(spec['lambdas'])}.",
+        "* `l_leave`: the λ at which the dominant task leaves criterion (0.5 = never before "
+        "the tie), mean over the same ordered pairs; the only column not relative to "
+        "clean.",
+    ]
     for col, (key, grid, which, what) in SUMMARIES.items():
         if grid is None:
             lv = "one level"
@@ -250,11 +298,14 @@ def summary_columns_markdown(spec: dict) -> str:
             sel = summary_levels(spec, grid, which)
             vals = [f"{v:g}" for v in np.asarray(spec[grid])[sel]]
             lv = f"mean over {grid.replace('_', ' ')} {{{', '.join(vals)}}}"
-        lines.append(f"* `{col}`: {what}; performance relative to clean, mean over learned "
-                     f"tasks; {lv}.")
-    lines.append("* each `±` column: the 95% t half width over the seeds with a value; the `n` "
-                 "columns: how many seeds have one (a seed with no learned task, or no learned "
-                 "task with a delay, has none).")
+        lines.append(
+            f"* `{col}`: {what}; performance relative to clean, mean over learned tasks; {lv}."
+        )
+    lines.append(
+        "* each `±` column: the 95% t half width over the seeds with a value; the `n` "
+        "columns: how many seeds have one (a seed with no learned task, or no learned "
+        "task with a delay, has none)."
+    )
     return "\n".join(lines)
 
 
@@ -265,22 +316,33 @@ def corruption_text(table: pd.DataFrame, spec: dict, exclude=("none",)) -> str:
     for col in ("noise_frozen", "noise_fresh", "dilution", "scale_err"):
         g = pd.DataFrame({"variant": t.index, col: t[col].to_numpy()})
         parts.append(f"`{col}` {_variant_range(g, col)}")
-    msg = ("Relative to clean (1 = unaffected), across variants: " + "; ".join(parts) +
-           f" (noise at s.d. {max(spec['noise_levels']):g}).")
+    msg = (
+        "Relative to clean (1 = unaffected), across variants: "
+        + "; ".join(parts)
+        + f" (noise at s.d. {max(spec['noise_levels']):g})."
+    )
     if "none" in table.index:
         n = int(table.loc["none", "dilution n"])
-        msg += (" The context-blind `none` ignores $c$, so it is exactly 1 wherever it is "
-                "defined: " + (f"on the {n} of its seeds that learned at least one task (dashed)."
-                               if n else "none of its seeds learned a task, so it has no line."))
+        msg += (
+            " The context-blind `none` ignores $c$, so it is exactly 1 wherever it is "
+            "defined: "
+            + (
+                f"on the {n} of its seeds that learned at least one task (dashed)."
+                if n
+                else "none of its seeds learned a task, so it has no line."
+            )
+        )
     return msg
 
 
 def timed_text(table: pd.DataFrame, exclude=("none",)) -> str:
     t = table.drop(index=[e for e in exclude if e in table.index])
     parts = []
-    for col, what in (("missing", "with no context"), ("delay_removed",
-                                                        "with the context removed during the delay"),
-                      ("go_only", "with the context only from the go epoch")):
+    for col, what in (
+        ("missing", "with no context"),
+        ("delay_removed", "with the context removed during the delay"),
+        ("go_only", "with the context only from the go epoch"),
+    ):
         g = pd.DataFrame({"variant": t.index, col: t[col].to_numpy()})
         parts.append(f"{what} {_variant_range(g, col)}")
     return "Performance relative to clean, across variants: " + "; ".join(parts) + "."
@@ -289,30 +351,44 @@ def timed_text(table: pd.DataFrame, exclude=("none",)) -> str:
 def format_robustness(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
     """The robustness table (``claims.robustness_by_variant``) as ``m ± h (n=...)`` strings."""
     cols = [c for c in table.columns if not c.endswith(" ±") and not c.endswith(" n")]
-    return pd.DataFrame({c: [fmt(m, h, int(n), digits) if n else "–"
-                             for m, h, n in zip(table[c], table[c + " ±"], table[c + " n"])]
-                         for c in cols}, index=table.index)
+    return pd.DataFrame(
+        {
+            c: [
+                fmt(m, h, int(n), digits) if n else "–"
+                for m, h, n in zip(table[c], table[c + " ±"], table[c + " n"])
+            ]
+            for c in cols
+        },
+        index=table.index,
+    )
 
 
 def robustness_text(table: pd.DataFrame, exclude=("none",)) -> str:
     """Range over variants of the mixture summaries."""
     t = table.drop(index=[e for e in exclude if e in table.index])
     parts = []
-    for col, what in (("auc", "the area under the dominant task's curve (relative to clean)"),
-                      ("l_leave", "the λ at which it leaves criterion")):
+    for col, what in (
+        ("auc", "the area under the dominant task's curve (relative to clean)"),
+        ("l_leave", "the λ at which it leaves criterion"),
+    ):
         g = pd.DataFrame({"variant": t.index, col: t[col].to_numpy()})
         parts.append(f"{what}: {_variant_range(g, col)}")
-    return ("Averaged over every ordered task pair with a learned dominant task, "
-            + "; ".join(parts) + " (seed means).")
+    return (
+        "Averaged over every ordered task pair with a learned dominant task, "
+        + "; ".join(parts)
+        + " (seed means)."
+    )
 
 
 def mid_switch_text(df: pd.DataFrame) -> str:
     """The mid-trial switch table in one sentence: answered as i, as j, blend, collapse."""
-    return outcome_text(df, "After the mid-trial switch", ("correct", "switch", "blend",
-                                                           "collapse"))
+    return outcome_text(
+        df, "After the mid-trial switch", ("correct", "switch", "blend", "collapse")
+    )
 
 
-# ---------------------------------------------------------------- robustness summaries, controls, arms
+# ------------------------------------------------------ robustness summaries, controls, arms
+
 
 def _pair_mean(values: np.ndarray) -> float:
     """Mean over the scored task pairs (nan entries: not scored); nan if none was scored."""
@@ -336,16 +412,27 @@ def relative_to_clean(res: dict, key: str, criterion: float = CRITERION) -> np.n
 
 SUMMARIES: dict[str, tuple[str, str | None, object, str]] = {
     # column: (probe key, grid of the spec, levels used, what it is)
-    "noise_frozen": ("noise_frozen", "noise_levels", "max",
-                     "context noise frozen per trial, $c = e_i + s\\eta$"),
-    "noise_fresh": ("noise_fresh", "noise_levels", "max",
-                    "context noise fresh at every step"),
-    "dilution": ("dilution", "dilutions", "all", "dilution toward uniform, "
-                 "$c = (1-\\varepsilon)e_i + \\varepsilon\\mathbf 1/K$"),
+    "noise_frozen": (
+        "noise_frozen",
+        "noise_levels",
+        "max",
+        "context noise frozen per trial, $c = e_i + s\\eta$",
+    ),
+    "noise_fresh": ("noise_fresh", "noise_levels", "max", "context noise fresh at every step"),
+    "dilution": (
+        "dilution",
+        "dilutions",
+        "all",
+        "dilution toward uniform, $c = (1-\\varepsilon)e_i + \\varepsilon\\mathbf 1/K$",
+    ),
     "scale_err": ("scale", "scales", "not1", "context scaled, $c = k e_i$"),
     "missing": ("missing", None, None, "no context, $c = 0$ throughout"),
-    "delay_removed": ("delay_removed", None, None, "$c = 0$ during the delay epoch(s), $e_i$ "
-                      "elsewhere (tasks with a delay only)"),
+    "delay_removed": (
+        "delay_removed",
+        None,
+        None,
+        "$c = 0$ during the delay epoch(s), $e_i$ elsewhere (tasks with a delay only)",
+    ),
     "go_only": ("go_only", None, None, "$c = 0$ until the go epoch, $e_i$ from it"),
 }
 """The corruption columns of the robustness table: each is performance relative to clean, mean
@@ -357,8 +444,9 @@ def summary_levels(spec: dict, grid: str | None, which) -> np.ndarray | None:
     if grid is None:
         return None
     lv = np.asarray(spec[grid], float)
-    return {"max": lv == lv.max(), "all": np.ones(len(lv), bool),
-            "not1": ~np.isclose(lv, 1.0)}[which]
+    return {"max": lv == lv.max(), "all": np.ones(len(lv), bool), "not1": ~np.isclose(lv, 1.0)}[
+        which
+    ]
 
 
 def summary_value(res: dict, column: str, criterion: float = CRITERION) -> float:
@@ -405,9 +493,13 @@ def paired_auc(probes: dict, a: str, b: str, criterion: float = CRITERION) -> di
     (:func:`lib.analysis.stats.paired`), each seed's value the mean over one common set of
     ordered task pairs: those whose dominant task every network of both variants learned, so
     neither side is scored on tasks the other never solved. Adds ``a``, ``b`` and ``pairs``."""
+
     def auc_by_seed(lab: str) -> dict[int, np.ndarray]:
-        return {s: ambiguity.robustness(res, criterion)["auc"]
-                for (l, s), res in probes.items() if l == lab}
+        return {
+            s: ambiguity.robustness(res, criterion)["auc"]
+            for (l, s), res in probes.items()
+            if l == lab
+        }
 
     auc_a, auc_b = auc_by_seed(a), auc_by_seed(b)
     common = _common_pairs([*auc_a.values(), *auc_b.values()])
@@ -415,8 +507,12 @@ def paired_auc(probes: dict, a: str, b: str, criterion: float = CRITERION) -> di
     def mean_common(auc: dict) -> dict[int, float]:
         return {s: float(v[common].mean()) if common.any() else np.nan for s, v in auc.items()}
 
-    return {"a": a, "b": b, "pairs": int(common.sum()),
-            **paired(mean_common(auc_a), mean_common(auc_b))}
+    return {
+        "a": a,
+        "b": b,
+        "pairs": int(common.sum()),
+        **paired(mean_common(auc_a), mean_common(auc_b)),
+    }
 
 
 CONTROL_MEASURES = ("final performance", "mixture robustness")
@@ -430,9 +526,17 @@ COMPARISON_COLUMNS = ["diff", "lo", "hi", "p", "n", "units", "p_holm", "verdict"
 
 
 def _check_row(c: verdicts.Comparison) -> dict:
-    return {"diff": c.mean, "lo": c.ci95[0], "hi": c.ci95[1], "p": c.p, "n": c.n_seeds,
-            "units": c.n_units, "p_holm": c.p_holm, "verdict": c.verdict,
-            "differs": c.verdict == "differ"}
+    return {
+        "diff": c.mean,
+        "lo": c.ci95[0],
+        "hi": c.ci95[1],
+        "p": c.p,
+        "n": c.n_seeds,
+        "units": c.n_units,
+        "p_holm": c.p_holm,
+        "verdict": c.verdict,
+        "differs": c.verdict == "differ",
+    }
 
 
 def auc_table(probes: dict, label: str, criterion: float = CRITERION) -> pd.DataFrame:
@@ -454,15 +558,30 @@ def control_comparisons(nets: dict, probes: dict, criterion: float = CRITERION) 
     for control, variant in CONTROLS.items():
         if not (seeds_of(nets, control) and seeds_of(nets, variant)):
             continue
-        comps.append(verdicts.compare(perf_table(nets, control), perf_table(nets, variant),
-                                      verdicts.RULES["C2.control.final_perf"], control, variant))
-        comps.append(verdicts.compare(auc_table(probes, control, criterion),
-                                      auc_table(probes, variant, criterion),
-                               verdicts.RULES["C2.control.mixture_auc"], control, variant))
+        comps.append(
+            verdicts.compare(
+                perf_table(nets, control),
+                perf_table(nets, variant),
+                verdicts.RULES["C2.control.final_perf"],
+                control,
+                variant,
+            )
+        )
+        comps.append(
+            verdicts.compare(
+                auc_table(probes, control, criterion),
+                auc_table(probes, variant, criterion),
+                verdicts.RULES["C2.control.mixture_auc"],
+                control,
+                variant,
+            )
+        )
         keys += [(control, variant, m) for m in CONTROL_MEASURES]
     verdicts.decide(comps)
-    rows = [{"control": k[0], "variant": k[1], "measure": k[2], **_check_row(c)}
-            for k, c in zip(keys, comps)]
+    rows = [
+        {"control": k[0], "variant": k[1], "measure": k[2], **_check_row(c)}
+        for k, c in zip(keys, comps)
+    ]
     return pd.DataFrame(rows, columns=["control", "variant", "measure", *COMPARISON_COLUMNS])
 
 
@@ -471,8 +590,9 @@ def arm_label(label: str, arm: str) -> str:
     return label if arm == "standard" else f"{label}@{arm}"
 
 
-def arm_effects(standard: dict, arm_probes: dict, arm: str,
-                criterion: float = CRITERION) -> pd.DataFrame:
+def arm_effects(
+    standard: dict, arm_probes: dict, arm: str, criterion: float = CRITERION
+) -> pd.DataFrame:
     """Per variant of a training arm (:data:`lib.experiments.battery.ARM_VARIANTS`): its arm's
     networks minus its standard ones on the mixture robustness ``auc`` over the ordered pairs
     both learned in every seed, through the verdict engine (same seeds, so the same shared
@@ -485,16 +605,23 @@ def arm_effects(standard: dict, arm_probes: dict, arm: str,
     comps, labels = [], []
     for lab in ARM_VARIANTS[arm]:
         if arm == "equalised" and lab == EQUALISE_TO:
-            continue   # the reference: its equalised networks are its standard ones
+            continue  # the reference: its equalised networks are its standard ones
         if any(l == lab for l, _ in arm_probes) and any(l == lab for l, _ in standard):
-            comps.append(verdicts.compare(auc_table(merged, arm_label(lab, arm), criterion),
-                                          auc_table(merged, lab, criterion),
-                                   verdicts.RULES[f"C2.arm_effect.{arm}"], arm_label(lab, arm),
-                                   lab))
+            comps.append(
+                verdicts.compare(
+                    auc_table(merged, arm_label(lab, arm), criterion),
+                    auc_table(merged, lab, criterion),
+                    verdicts.RULES[f"C2.arm_effect.{arm}"],
+                    arm_label(lab, arm),
+                    lab,
+                )
+            )
             labels.append(lab)
     verdicts.decide(comps)
-    return pd.DataFrame([{"variant": lab, **_check_row(c)} for lab, c in zip(labels, comps)],
-                        columns=["variant", *COMPARISON_COLUMNS])
+    return pd.DataFrame(
+        [{"variant": lab, **_check_row(c)} for lab, c in zip(labels, comps)],
+        columns=["variant", *COMPARISON_COLUMNS],
+    )
 
 
 def seed_aucs(probes_by_arm: dict[str, dict], labels, criterion: float = CRITERION) -> pd.DataFrame:
@@ -502,13 +629,23 @@ def seed_aucs(probes_by_arm: dict[str, dict], labels, criterion: float = CRITERI
     common set of ordered task pairs, those whose dominant task every network shown learned
     (so every point is scored on the same pairs). ``probes_by_arm``: arm -> probes keyed
     (label, seed). Rows: arm, variant, seed, auc, pairs."""
-    aucs = {(arm, lab, s): ambiguity.robustness(res, criterion)["auc"]
-            for arm, probes in probes_by_arm.items() for (lab, s), res in probes.items()
-            if lab in labels}
+    aucs = {
+        (arm, lab, s): ambiguity.robustness(res, criterion)["auc"]
+        for arm, probes in probes_by_arm.items()
+        for (lab, s), res in probes.items()
+        if lab in labels
+    }
     common = _common_pairs(aucs.values())
-    rows = [{"arm": arm, "variant": lab, "seed": s,
-             "auc": float(v[common].mean()) if common.any() else np.nan,
-             "pairs": int(common.sum())} for (arm, lab, s), v in aucs.items()]
+    rows = [
+        {
+            "arm": arm,
+            "variant": lab,
+            "seed": s,
+            "auc": float(v[common].mean()) if common.any() else np.nan,
+            "pairs": int(common.sum()),
+        }
+        for (arm, lab, s), v in aucs.items()
+    ]
     return pd.DataFrame(rows, columns=["arm", "variant", "seed", "auc", "pairs"])
 
 
@@ -517,9 +654,11 @@ def _differs_word(row) -> str:
 
 
 def _row_diff(row) -> str:
-    return (f"{row['diff']:+.3f} [{row['lo']:+.3f}, {row['hi']:+.3f}], Holm "
-            f"{verdicts.format_p(row['p_holm'], int(row['n']))}, {int(row['n'])} paired seeds, "
-            f"{int(row['units'])} units")
+    return (
+        f"{row['diff']:+.3f} [{row['lo']:+.3f}, {row['hi']:+.3f}], Holm "
+        f"{verdicts.format_p(row['p_holm'], int(row['n']))}, {int(row['n'])} paired seeds, "
+        f"{int(row['units'])} units"
+    )
 
 
 def control_markdown(df: pd.DataFrame) -> str:
@@ -527,33 +666,54 @@ def control_markdown(df: pd.DataFrame) -> str:
     for the excitability-vs-synaptic comparison."""
     if df.empty:
         return "*(the controls were not trained in this run)*"
-    lines = ["Each control minus the variant it changes (paired over seeds, exact sign-flip p; "
-             f"Holm over the {int((df['verdict'] != 'not tested').sum())} tests scored):", ""]
+    lines = [
+        "Each control minus the variant it changes (paired over seeds, exact sign-flip p; "
+        f"Holm over the {int((df['verdict'] != 'not tested').sum())} tests scored):",
+        "",
+    ]
     for _, r in df.iterrows():
-        what = (f"{r['measure']}" + (" (mean over tasks)" if r["measure"] == CONTROL_MEASURES[0]
-                                     else " (AUC on common learned pairs)"))
-        lines.append(f"* `{r['control']}` − `{r['variant']}`, {what}: "
-                     + (f"{_row_diff(r)} → {_differs_word(r)}." if r["verdict"] != "not tested"
-                        else "not scored (fewer than two seeds with a common learned task)."))
+        what = f"{r['measure']}" + (
+            " (mean over tasks)"
+            if r["measure"] == CONTROL_MEASURES[0]
+            else " (AUC on common learned pairs)"
+        )
+        lines.append(
+            f"* `{r['control']}` − `{r['variant']}`, {what}: "
+            + (
+                f"{_row_diff(r)} → {_differs_word(r)}."
+                if r["verdict"] != "not tested"
+                else "not scored (fewer than two seeds with a common learned task)."
+            )
+        )
     scored = df[df["verdict"] != "not tested"]
     unscored = sorted(set(df["measure"]) - set(scored["measure"]))
     if scored.empty:
         conclusion = "No comparison could be scored in this run."
     elif scored["differs"].any():
-        conclusion = ("Where the modulation acts matters here: " + ", ".join(
-            f"`{r['control']}` on {r['measure']}" for _, r in scored[scored["differs"]].iterrows())
+        conclusion = (
+            "Where the modulation acts matters here: "
+            + ", ".join(
+                f"`{r['control']}` on {r['measure']}"
+                for _, r in scored[scored["differs"]].iterrows()
+            )
             + " differ from the variant they control, so part of a pathway's effect comes from "
-              "which synapses it scales.")
+            "which synapses it scales."
+        )
     elif (scored["verdict"] == "equivalent").all():
-        conclusion = ("Neither moving the gain off the input synapses nor putting the synaptic "
-                      "factor on them changes " + " or ".join(sorted(set(scored["measure"])))
-                      + " by more than the smallest effect of interest (every comparison "
-                      "equivalent): the comparisons of pathways in this book are not confounded "
-                      "by which synapses the modulation reaches.")
+        conclusion = (
+            "Neither moving the gain off the input synapses nor putting the synaptic "
+            "factor on them changes "
+            + " or ".join(sorted(set(scored["measure"])))
+            + " by more than the smallest effect of interest (every comparison "
+            "equivalent): the comparisons of pathways in this book are not confounded "
+            "by which synapses the modulation reaches."
+        )
     else:
-        conclusion = ("No control differs from the variant it changes, but not every comparison "
-                      "is shown equivalent either: at this seed count the check is inconclusive "
-                      "about whether which synapses the modulation reaches matters.")
+        conclusion = (
+            "No control differs from the variant it changes, but not every comparison "
+            "is shown equivalent either: at this seed count the check is inconclusive "
+            "about whether which synapses the modulation reaches matters."
+        )
     if unscored:
         conclusion += f" Not scored: {', '.join(unscored)}."
     return "\n".join([*lines, "", conclusion])
@@ -565,19 +725,31 @@ def arm_markdown(arm: str, v_arm: dict, v_standard: dict, effects: pd.DataFrame)
     (:func:`arm_effects`)."""
     what = ARMS[arm].format(mix=TRAIN_MIX)
     tested = [not v["verdict"].startswith("not tested") for v in (v_arm, v_standard)]
-    change = ("is unchanged" if v_arm["verdict"] == v_standard["verdict"] else "changes"
-              ) if all(tested) else "cannot be compared (a side is not tested)"
-    lines = [f"**Arm `{arm}`** ({what}). C2's rule on this arm's networks: "
-             f"**{v_arm['verdict']}**; on the standard networks, same matched pairs: "
-             f"**{v_standard['verdict']}** → the conclusion {change}."]
+    change = (
+        ("is unchanged" if v_arm["verdict"] == v_standard["verdict"] else "changes")
+        if all(tested)
+        else "cannot be compared (a side is not tested)"
+    )
+    lines = [
+        f"**Arm `{arm}`** ({what}). C2's rule on this arm's networks: "
+        f"**{v_arm['verdict']}**; on the standard networks, same matched pairs: "
+        f"**{v_standard['verdict']}** → the conclusion {change}."
+    ]
     counts = pd.Series([c.verdict for c in v_arm["comparisons"]]).value_counts()
-    lines.append("* this arm's comparisons (every probe measure, matched pairs present): "
-                 + (", ".join(f"{n} {w}" for w, n in counts.items()) if len(counts)
-                    else "none") + ".")
+    lines.append(
+        "* this arm's comparisons (every probe measure, matched pairs present): "
+        + (", ".join(f"{n} {w}" for w, n in counts.items()) if len(counts) else "none")
+        + "."
+    )
     for _, r in effects.iterrows():
-        lines.append(f"* `{r['variant']}`, this arm − standard (mixture AUC, common pairs): "
-                     + (f"{_row_diff(r)} → {_differs_word(r)}." if r["verdict"] != "not tested"
-                        else "not scored."))
+        lines.append(
+            f"* `{r['variant']}`, this arm − standard (mixture AUC, common pairs): "
+            + (
+                f"{_row_diff(r)} → {_differs_word(r)}."
+                if r["verdict"] != "not tested"
+                else "not scored."
+            )
+        )
     return "\n".join(lines)
 
 
@@ -587,8 +759,12 @@ C2_PAIR_SETS = {"matched": MATCHED, "2N only": MATCHED[:2]}
 """The matched-budget pairs C2 compares (the rule's: all of :data:`MATCHED`), and the
 alternative of the specification check (the two 2N-budget pairs the training arms also have)."""
 
-GRADED = {"noise_fresh": ("noise_levels", 0.0), "noise_frozen": ("noise_levels", 0.0),
-          "scale": ("scales", 1.0), "dilution": ("dilutions", 0.0)}
+GRADED = {
+    "noise_fresh": ("noise_levels", 0.0),
+    "noise_frozen": ("noise_levels", 0.0),
+    "scale": ("scales", 1.0),
+    "dilution": ("dilutions", 0.0),
+}
 """Graded probes: probe key -> (its grid in the spec, the clean level, left out of the score)."""
 
 SINGLE = ("missing", "delay_removed", "go_only")
@@ -612,8 +788,9 @@ def _relative(res: dict, key: str, criterion: float) -> np.ndarray:
         return np.where(clean >= criterion, values / clean, np.nan)
 
 
-def probe_scores(res: dict, measure: str, criterion: float = CRITERION,
-                 scoring: str = "AUC") -> pd.Series:
+def probe_scores(
+    res: dict, measure: str, criterion: float = CRITERION, scoring: str = "AUC"
+) -> pd.Series:
     """One network's score per unit on a C2 measure (:data:`lib.analysis.verdicts.C2_MEASURES`):
     per task, or per ordered pair "a→b" (a's trials, b the intruding or switched-to task); nan
     where the unit's task is not at criterion on clean context (or the probe is undefined)."""
@@ -626,13 +803,18 @@ def probe_scores(res: dict, measure: str, criterion: float = CRITERION,
         labels, _, perf = ambiguity.ordered_curves(res)
         clean = perf[:, 0]
         with np.errstate(invalid="ignore", divide="ignore"):
-            value = (ambiguity.robustness(res, criterion)["auc"] if scoring == "AUC"
-                     else np.where(clean >= criterion, perf[:, -1] / clean, np.nan))
+            value = (
+                ambiguity.robustness(res, criterion)["auc"]
+                if scoring == "AUC"
+                else np.where(clean >= criterion, perf[:, -1] / clean, np.nan)
+            )
         want = measure.endswith("conflict")
-        keep = [frozenset(q) in _CONFLICT if want else frozenset(q) not in _CONFLICT
-                for q in labels]
-        return pd.Series({f"{a}→{b}": v for (a, b), v, k in zip(labels, value, keep) if k},
-                         dtype=float)
+        keep = [
+            frozenset(q) in _CONFLICT if want else frozenset(q) not in _CONFLICT for q in labels
+        ]
+        return pd.Series(
+            {f"{a}→{b}": v for (a, b), v, k in zip(labels, value, keep) if k}, dtype=float
+        )
     if measure == "mid_switch":
         out = {}
         clean = np.asarray(res["clean"], float)
@@ -652,19 +834,22 @@ def probe_scores(res: dict, measure: str, criterion: float = CRITERION,
     return pd.Series(score, index=tasks, dtype=float)
 
 
-def probe_table(probes: dict, label: str, measure: str, criterion: float = CRITERION,
-                scoring: str = "AUC") -> pd.DataFrame:
+def probe_table(
+    probes: dict, label: str, measure: str, criterion: float = CRITERION, scoring: str = "AUC"
+) -> pd.DataFrame:
     """A label's seed x unit table of :func:`probe_scores` (the verdict engine's input)."""
-    return pd.DataFrame({s: probe_scores(res, measure, criterion, scoring)
-                         for s, res in runs(probes, label)}).T
+    return pd.DataFrame(
+        {s: probe_scores(res, measure, criterion, scoring) for s, res in runs(probes, label)}
+    ).T
 
 
 def _labels(probes: dict) -> set:
     return {lab for lab, _ in probes}
 
 
-def c2_comparisons(probes: dict, criterion: float = CRITERION, pairs=MATCHED,
-                   scoring: str = "AUC") -> list[verdicts.Comparison]:
+def c2_comparisons(
+    probes: dict, criterion: float = CRITERION, pairs=MATCHED, scoring: str = "AUC"
+) -> list[verdicts.Comparison]:
     """Every matched pair of ``pairs`` present in ``probes`` on every C2 measure, a − b on the
     units every network of both learned, through the engine, decided (Holm over the whole C2
     family)."""
@@ -674,9 +859,15 @@ def c2_comparisons(probes: dict, criterion: float = CRITERION, pairs=MATCHED,
         rule = verdicts.RULES[f"C2.{name}"]
         for a, b in pairs:
             if a in present and b in present:
-                comps.append(verdicts.compare(probe_table(probes, a, name, criterion, scoring),
-                                              probe_table(probes, b, name, criterion, scoring),
-                                              rule, a, b))
+                comps.append(
+                    verdicts.compare(
+                        probe_table(probes, a, name, criterion, scoring),
+                        probe_table(probes, b, name, criterion, scoring),
+                        rule,
+                        a,
+                        b,
+                    )
+                )
     return verdicts.decide(comps)
 
 
@@ -692,12 +883,14 @@ C2_RULE = (
     "comparison *differs* (Holm p < 0.05), is *equivalent* (TOST within ±0.05 of clean "
     "performance, Holm) or is *inconclusive*. C2 is *supported* if every matched pair differs on "
     "some probe; *partly supported* if some pair does; *not supported* if every comparison is "
-    "equivalent; *inconclusive* otherwise; *not tested* if nothing could be scored.")
+    "equivalent; *inconclusive* otherwise; *not tested* if nothing could be scored."
+)
 """The C2 rule as printed in the chapter; :func:`verdict_c2` applies exactly this."""
 
 
-def verdict_c2(probes: dict, criterion: float = CRITERION, pairs=MATCHED,
-               scoring: str = "AUC") -> dict:
+def verdict_c2(
+    probes: dict, criterion: float = CRITERION, pairs=MATCHED, scoring: str = "AUC"
+) -> dict:
     """C2 by :data:`C2_RULE`. Returns ``verdict``, ``comparisons`` (engine Comparisons),
     ``pairs`` (matched pair -> "differs" / "equivalent" / "inconclusive" / "not tested") and
     ``directions`` (differing comparisons: which side is more robust)."""
@@ -706,10 +899,15 @@ def verdict_c2(probes: dict, criterion: float = CRITERION, pairs=MATCHED,
     status = {}
     for a, b in pairs:
         mine = [c for c in tested if (c.a, c.b) == (a, b)]
-        status[f"{a} − {b}"] = ("not tested" if not mine else
-                                "differs" if any(c.verdict == "differ" for c in mine) else
-                                "equivalent" if all(c.verdict == "equivalent" for c in mine)
-                                else "inconclusive")
+        status[f"{a} − {b}"] = (
+            "not tested"
+            if not mine
+            else "differs"
+            if any(c.verdict == "differ" for c in mine)
+            else "equivalent"
+            if all(c.verdict == "equivalent" for c in mine)
+            else "inconclusive"
+        )
     scored = [s for s in status.values() if s != "not tested"]
     if not tested:
         verdict = "not tested"
@@ -721,10 +919,12 @@ def verdict_c2(probes: dict, criterion: float = CRITERION, pairs=MATCHED,
         verdict = "not supported"
     else:
         verdict = "inconclusive"
-    directions = [f"{c.a if (c.mean > 0) == c.rule.higher_is_better else c.b} more robust on "
-                  f"{c.rule.measure}" for c in tested if c.verdict == "differ"]
-    return {"verdict": verdict, "comparisons": comps, "pairs": status,
-            "directions": directions}
+    directions = [
+        f"{c.a if (c.mean > 0) == c.rule.higher_is_better else c.b} more robust on {c.rule.measure}"
+        for c in tested
+        if c.verdict == "differ"
+    ]
+    return {"verdict": verdict, "comparisons": comps, "pairs": status, "directions": directions}
 
 
 def c2_multiverse(probes: dict, arm_probes: dict[str, dict] | None = None) -> pd.DataFrame:
@@ -737,33 +937,55 @@ def c2_multiverse(probes: dict, arm_probes: dict[str, dict] | None = None) -> pd
     def run(criterion, pairs, scoring, arm):
         return verdict_c2(arms[arm], criterion, C2_PAIR_SETS[pairs], scoring)
 
-    return verdicts.multiverse(run, {"criterion": [CRITERION, 0.85, 0.95],
-                                     "pairs": list(C2_PAIR_SETS), "scoring": list(SCORINGS),
-                                     "arm": list(arms)})
+    return verdicts.multiverse(
+        run,
+        {
+            "criterion": [CRITERION, 0.85, 0.95],
+            "pairs": list(C2_PAIR_SETS),
+            "scoring": list(SCORINGS),
+            "arm": list(arms),
+        },
+    )
 
 
 def c2_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
     """The C2 verdict as a paragraph, every number from :func:`verdict_c2`'s output: per matched
     pair its status, every comparison, the floor and power statements, the specification check
     and the rule."""
-    lines = [f"**C2 — {v['verdict']}** ({len(spec.tasks)} tasks, N = {spec.n_rec}, "
-             f"{spec.n_seeds} seeds). Per matched pair: "
-             + "; ".join(f"`{p}` {s}" for p, s in v["pairs"].items()) + ".", ""]
-    lines += ["The table below gives every comparison: a − b, performance relative to clean (1 = "
-              "unaffected), mean over the units (tasks or ordered task pairs) both variants "
-              "learned in every seed; mean difference with its 95% t interval over seeds; "
-              "Holm-adjusted exact p over the whole family."]
+    lines = [
+        f"**C2 — {v['verdict']}** ({len(spec.tasks)} tasks, N = {spec.n_rec}, "
+        f"{spec.n_seeds} seeds). Per matched pair: "
+        + "; ".join(f"`{p}` {s}" for p, s in v["pairs"].items())
+        + ".",
+        "",
+    ]
+    lines += [
+        "The table below gives every comparison: a − b, performance relative to clean (1 = "
+        "unaffected), mean over the units (tasks or ordered task pairs) both variants "
+        "learned in every seed; mean difference with its 95% t interval over seeds; "
+        "Holm-adjusted exact p over the whole family."
+    ]
     floor = verdicts.floor_text(v["comparisons"])
     lines += ["", *([floor] if floor else []), verdicts.power_text(v["comparisons"])]
     if multiverse is not None and len(multiverse):
-        lines.append(verdicts.agreement_text(multiverse, "criterion 0.85/0.9/0.95, all matched "
-                                             "pairs or the 2N ones, AUC or the harshest level, "
-                                             "training arm"))
+        lines.append(
+            verdicts.agreement_text(
+                multiverse,
+                "criterion 0.85/0.9/0.95, all matched "
+                "pairs or the 2N ones, AUC or the harshest level, "
+                "training arm",
+            )
+        )
     loo = [verdicts.leave_one_out(c) for c in v["comparisons"] if c.tested]
     if loo and sum(n for _, n in loo):
-        lines.append(f"Seed subsets: leaving out one seed at a time keeps the direction of "
-                     f"{sum(k for k, _ in loo)} of {sum(n for _, n in loo)} differences.")
+        lines.append(
+            f"Seed subsets: leaving out one seed at a time keeps the direction of "
+            f"{sum(k for k, _ in loo)} of {sum(n for _, n in loo)} differences."
+        )
     rule = next(iter(c.rule for c in v["comparisons"]), None)
-    lines += ["", f"Rule: {C2_RULE}"] + ([f"Registry: {verdicts.rule_text(rule)} (one rule per "
-                                          "probe measure, same SESOI)."] if rule else [])
+    lines += ["", f"Rule: {C2_RULE}"] + (
+        [f"Registry: {verdicts.rule_text(rule)} (one rule per probe measure, same SESOI)."]
+        if rule
+        else []
+    )
     return "\n".join(lines)

@@ -17,6 +17,7 @@ Read-outs of :class:`lib.core.model.ModulatedRNN` for the model chapter (figures
 - :func:`time_varying`: a context that switches from ``e_i`` to ``e_j`` mid-trial, given as a
   (T, B, K) tensor.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -32,13 +33,32 @@ from lib.core.model import MECHANISMS, ModulatedRNN
 RANKED = frozenset({"syn_lowrank", "hybrid"})
 """Mechanisms whose budget depends on the rank R."""
 
-FORMULAS = {"none": "0", "exc_bias": "N", "exc_gain": "N", "exc": "2N", "syn_prepost": "2N",
-            "syn_lowrank": "2NR", "syn_mask": "N²", "hybrid": "2N + 2NR", "exc_gain_rec": "N",
-            "syn_prepost_in": "2N"}
+FORMULAS = {
+    "none": "0",
+    "exc_bias": "N",
+    "exc_gain": "N",
+    "exc": "2N",
+    "syn_prepost": "2N",
+    "syn_lowrank": "2NR",
+    "syn_mask": "N²",
+    "hybrid": "2N + 2NR",
+    "exc_gain_rec": "N",
+    "syn_prepost_in": "2N",
+}
 """Per-task budget of each mechanism as a formula (the table of :mod:`lib.core.model`)."""
 
-_TABLE_ORDER = ("none", "exc_bias", "exc_gain", "exc", "syn_prepost", "syn_lowrank", "syn_mask",
-                "hybrid", "exc_gain_rec", "syn_prepost_in")
+_TABLE_ORDER = (
+    "none",
+    "exc_bias",
+    "exc_gain",
+    "exc",
+    "syn_prepost",
+    "syn_lowrank",
+    "syn_mask",
+    "hybrid",
+    "exc_gain_rec",
+    "syn_prepost_in",
+)
 # E1's order (lib.experiments.VARIANTS): excitability, synaptic, both, then the two controls
 
 QUANTITIES = ("gain", "bias", "W")
@@ -61,8 +81,9 @@ def _check_sizes(name: str, values) -> tuple[int, ...]:
     return values
 
 
-def budget_table(ns: Sequence[int] = (32, 64, 128, 256), ranks: Sequence[int] = (1, 2)
-                 ) -> pd.DataFrame:
+def budget_table(
+    ns: Sequence[int] = (32, 64, 128, 256), ranks: Sequence[int] = (1, 2)
+) -> pd.DataFrame:
     """Modulation parameters per task, one row per mechanism (and rank for the ranked ones).
 
     Columns: ``per task`` (the formula), ``N = n`` for each n in ``ns`` (counted by
@@ -72,22 +93,33 @@ def budget_table(ns: Sequence[int] = (32, 64, 128, 256), ranks: Sequence[int] = 
     ns, ranks = _check_sizes("ns", ns), _check_sizes("ranks", ranks)
     rows = []
     for mech in _TABLE_ORDER:
-        for R in (ranks if mech in RANKED else (1,)):
+        for R in ranks if mech in RANKED else (1,):
             counts = {f"N = {n}": ModulatedRNN(mech, n, 1, rank=R).params_per_task() for n in ns}
-            rows.append({"variant": label(mech, R), "mechanism": mech,
-                         "R": str(R) if mech in RANKED else "", "per task": FORMULAS[mech],
-                         **counts})
+            rows.append(
+                {
+                    "variant": label(mech, R),
+                    "mechanism": mech,
+                    "R": str(R) if mech in RANKED else "",
+                    "per task": FORMULAS[mech],
+                    **counts,
+                }
+            )
     df = pd.DataFrame(rows).set_index("variant")
     cols = [f"N = {n}" for n in ns]
     key = df[cols].apply(tuple, axis=1)
-    df["matched with"] = [", ".join(v for v in df.index[(key == key[lab]) & (df.index != lab)])
-                          if df.at[lab, cols[0]] else "" for lab in df.index]
+    df["matched with"] = [
+        ", ".join(v for v in df.index[(key == key[lab]) & (df.index != lab)])
+        if df.at[lab, cols[0]]
+        else ""
+        for lab in df.index
+    ]
     return df
 
 
 @torch.no_grad()
-def init_equivalence(n_rec: int, tasks: Sequence[str], rank: int = 1, seed: int = 0,
-                     trial_seed: int = 0) -> pd.DataFrame:
+def init_equivalence(
+    n_rec: int, tasks: Sequence[str], rank: int = 1, seed: int = 0, trial_seed: int = 0
+) -> pd.DataFrame:
     """How far each mechanism is from ``none`` at initialisation: max |y - y_none| and
     max |r - r_none|, noise off, at the default initial modulation and at ``mod_init_std=0``.
 
@@ -100,9 +132,13 @@ def init_equivalence(n_rec: int, tasks: Sequence[str], rank: int = 1, seed: int 
     tasks = tuple(tasks)
     rng = np.random.default_rng(trial_seed)
     K = len(tasks)
-    inputs = [(torch.from_numpy(yang_tasks.make_batch(t, 1, rng, noise=False).x),
-               torch.as_tensor(rng.dirichlet(np.ones(K))[None], dtype=torch.float32))
-              for t in tasks]
+    inputs = [
+        (
+            torch.from_numpy(yang_tasks.make_batch(t, 1, rng, noise=False).x),
+            torch.as_tensor(rng.dirichlet(np.ones(K))[None], dtype=torch.float32),
+        )
+        for t in tasks
+    ]
 
     def run(mech: str, std: float | None) -> list[tuple[torch.Tensor, torch.Tensor]]:
         net = ModulatedRNN(mech, n_rec, K, rank=rank, seed=seed, mod_init_std=std)
@@ -115,17 +151,22 @@ def init_equivalence(n_rec: int, tasks: Sequence[str], rank: int = 1, seed: int 
     rows = []
     for mech in MECHANISMS:
         default, zero = run(mech, None), run(mech, 0.0)
-        rows.append({"mechanism": mech,
-                     "max |y - y_none| (default init)": gap(default, ref, 0),
-                     "max |r - r_none| (default init)": gap(default, ref, 1),
-                     "max |y - y_none| (mod_init_std = 0)": gap(zero, ref, 0),
-                     "max |r - r_none| (mod_init_std = 0)": gap(zero, ref, 1)})
+        rows.append(
+            {
+                "mechanism": mech,
+                "max |y - y_none| (default init)": gap(default, ref, 0),
+                "max |r - r_none| (default init)": gap(default, ref, 1),
+                "max |y - y_none| (mod_init_std = 0)": gap(zero, ref, 0),
+                "max |r - r_none| (mod_init_std = 0)": gap(zero, ref, 1),
+            }
+        )
     return pd.DataFrame(rows).set_index("mechanism")
 
 
 @torch.no_grad()
-def rule_input_equivalence(n_rec: int, tasks: Sequence[str], seed: int = 0,
-                           trial_seed: int = 0) -> float:
+def rule_input_equivalence(
+    n_rec: int, tasks: Sequence[str], seed: int = 0, trial_seed: int = 0
+) -> float:
     """Max |y_bias - y_rule| over one trial of each task: an ``exc_bias`` network with random B
     and context e_k against Yang's architecture, a ``none`` network with K extra inputs (rule
     units, one-hot e_k) whose input columns are B^T and the same other weights, noise off.
@@ -188,16 +229,29 @@ def mixture_path(model: ModulatedRNN, i: int, j: int, ls: Sequence[float]) -> pd
             dist = float(torch.linalg.norm(q - a))
             chord = float(torch.linalg.norm(q - ((1 - l) * a + l * b)))
             ok = span > 1e-12 * max(1.0, float(torch.linalg.norm(a)))
-            rows.append({"l": float(l), "quantity": name, "distance": dist, "span": span,
-                         "relative": dist / span if ok else np.nan,
-                         "off_chord": chord / span if ok else np.nan})
+            rows.append(
+                {
+                    "l": float(l),
+                    "quantity": name,
+                    "distance": dist,
+                    "span": span,
+                    "relative": dist / span if ok else np.nan,
+                    "off_chord": chord / span if ok else np.nan,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 @torch.no_grad()
-def mixture_outputs(model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int,
-                    ls: Sequence[float],
-                    trial: int = 0, task_j: str | None = None) -> dict:
+def mixture_outputs(
+    model: ModulatedRNN,
+    batch: yang_tasks.Batch,
+    i: int,
+    j: int,
+    ls: Sequence[float],
+    trial: int = 0,
+    task_j: str | None = None,
+) -> dict:
     """One trial of ``batch`` run under every mixture ``c(l) = (1 - l) e_i + l e_j`` at once.
 
     The trial is repeated L = len(ls) times in one batch with one context per copy (a per-trial
@@ -210,20 +264,27 @@ def mixture_outputs(model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int
     """
     ls = _check_ls(ls)
     ei, ej = _unit(model.n_tasks, i), _unit(model.n_tasks, j)
-    x = torch.from_numpy(batch.x[:, trial:trial + 1]).expand(-1, len(ls), -1)
+    x = torch.from_numpy(batch.x[:, trial : trial + 1]).expand(-1, len(ls), -1)
     c = torch.stack([(1 - l) * ei + l * ej for l in ls.tolist()])
     y, _ = model(x, c, noise=False)
     y = y.permute(1, 0, 2).numpy()
     target = float(batch.y_loc[-1, trial])
     other = yang_tasks.target_under(batch.conditions, task_j) if task_j is not None else None
     target_j = float(other[trial]) if other is not None and other[trial] >= 0 else None
-    return {"ls": ls, "y": y, "fixation": y[:, -1, 0], "angle": popvec(y[:, -1, 1:]),
-            "target": target, "target_j": target_j}
+    return {
+        "ls": ls,
+        "y": y,
+        "fixation": y[:, -1, 0],
+        "angle": popvec(y[:, -1, 1:]),
+        "target": target,
+        "target_j": target_j,
+    }
 
 
 @torch.no_grad()
-def time_varying(model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int, t_switch: int,
-                 trial: int = 0) -> dict:
+def time_varying(
+    model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int, t_switch: int, trial: int = 0
+) -> dict:
     """A mid-trial context switch, and two consistency checks of the (T, B, K) context path.
 
     One trial is run as a batch of two with a (T, 2, K) context: copy 0 gets ``e_i`` at every
@@ -234,7 +295,7 @@ def time_varying(model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int, t
     max |copy 0 - y_i| (the time-varying path against the shared-context path) and
     ``max_diff_before`` = max |copy 1 - y_i| before the switch (causality).
     """
-    x = torch.from_numpy(batch.x[:, trial:trial + 1])
+    x = torch.from_numpy(batch.x[:, trial : trial + 1])
     Tn = x.shape[0]
     if not 0 < t_switch < Tn:
         raise ValueError(f"t_switch={t_switch!r}: must lie inside the trial, 0 < t_switch < {Tn}")
@@ -245,12 +306,24 @@ def time_varying(model: ModulatedRNN, batch: yang_tasks.Batch, i: int, j: int, t
     y_i, _ = model(x, ei[None], noise=False)
     y_j, _ = model(x, ej[None], noise=False)
     out = {"y_switch": y[:, 1].numpy(), "y_i": y_i[:, 0].numpy(), "y_j": y_j[:, 0].numpy()}
-    return {**out, **{"angle_" + k[2:]: popvec(v[:, 1:]) for k, v in out.items()},
-            "t_switch": t_switch,
-            "max_diff_constant": float((y[:, 0] - y_i[:, 0]).abs().max()),
-            "max_diff_before": float((y[:t_switch, 1] - y_i[:t_switch, 0]).abs().max())}
+    return {
+        **out,
+        **{"angle_" + k[2:]: popvec(v[:, 1:]) for k, v in out.items()},
+        "t_switch": t_switch,
+        "max_diff_constant": float((y[:, 0] - y_i[:, 0]).abs().max()),
+        "max_diff_before": float((y[:t_switch, 1] - y_i[:t_switch, 0]).abs().max()),
+    }
 
 
-__all__ = ["RANKED", "FORMULAS", "QUANTITIES", "label", "budget_table", "init_equivalence",
-           "rule_input_equivalence",
-           "mixture_path", "mixture_outputs", "time_varying"]
+__all__ = [
+    "RANKED",
+    "FORMULAS",
+    "QUANTITIES",
+    "label",
+    "budget_table",
+    "init_equivalence",
+    "rule_input_equivalence",
+    "mixture_path",
+    "mixture_outputs",
+    "time_varying",
+]

@@ -3,6 +3,7 @@ fixed before looking, and per-seed readers of E1's networks.
 
 Inputs are the E1 networks ``nets[(label, seed)] -> lib.core.train.TrainResult``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,7 +44,6 @@ def mean_perf_by_seed(nets: dict, label: str) -> dict[int, float]:
     return {s: float(nets[label, s].history.perf_array()[-1].mean()) for s in seeds_of(nets, label)}
 
 
-
 def perf_table(nets: dict, label: str, criterion: float | None = None) -> pd.DataFrame:
     """A label's final performance as a seed x task table (the verdict engine's input); with
     ``criterion``, 1.0 where the task is at criterion and 0.0 where not."""
@@ -55,5 +55,16 @@ def perf_table(nets: dict, label: str, criterion: float | None = None) -> pd.Dat
     return pd.DataFrame(fp, index=seeds, columns=tasks)
 
 
-__all__ = ["ALPHA", "CRITERION", "EXC_FAMILY", "SYN_FAMILY", "MATCHED", "FAMILIES", "seeds_of",
-           "final_perf", "budget", "mean_perf_by_seed", "perf_table"]
+__all__ = [
+    "ALPHA",
+    "CRITERION",
+    "EXC_FAMILY",
+    "SYN_FAMILY",
+    "MATCHED",
+    "FAMILIES",
+    "seeds_of",
+    "final_perf",
+    "budget",
+    "mean_perf_by_seed",
+    "perf_table",
+]

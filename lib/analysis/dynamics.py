@@ -7,6 +7,7 @@ to E2, ``probes[(label, seed)]`` (:func:`lib.experiments.ambiguity.probe_network
 enters every measure of a network only if that network learned both of its tasks (final
 performance at criterion): a network that did not learn a task says nothing about its dynamics.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,36 +17,44 @@ from scipy import stats as _scipy_stats
 from lib.analysis.claims import MATCHED
 from lib.analysis.factorial import CELLS, factorial_comparisons, factorial_text
 from lib.analysis.stats import fmt, mean_ci
-from lib.analysis.verdicts import (ALPHA, Comparison, Rule, compare, decide, format_p, min_p,
-                                   register)
+from lib.analysis.verdicts import (
+    ALPHA,
+    Comparison,
+    Rule,
+    compare,
+    decide,
+    format_p,
+    min_p,
+    register,
+)
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES
 from lib.experiments import ambiguity
 
 MEASURES: dict[str, str] = {
     "reshape": "fraction of the context-induced flow change that reshapes the flow (1 - the "
-               "translation's share); 0 = a pure shift, 1 = a pure reshaping",
+    "translation's share); 0 = a pure shift, 1 = a pure reshaping",
     "displacement": "distance between the operating points under the two contexts, relative to "
-                    "the spread of the activity (RMS over units)",
+    "the spread of the activity (RMS over units)",
     "flow_total": "mean squared change of the velocity F(r) - r per unit when the context "
-                  "switches, at the states and inputs the trials visit",
+    "switches, at the states and inputs the trials visit",
     "e_change_common": "relative change |E_j - E_i| / |E_i| of the effective connectivity "
-                       "E = diag(φ'(z) g) W at the same state (task i's operating point)",
+    "E = diag(φ'(z) g) W at the same state (task i's operating point)",
     "e_change_own": "the same, each context at its own operating point",
     "radius": "largest |eigenvalue| of the map's Jacobian (1 - a) I + a E at the operating point, "
-              "mean of the two contexts",
+    "mean of the two contexts",
     "angle": "mean principal angle (degrees) between the two tasks' activity subspaces",
     "pr": "participation ratio of the activity (effective number of dimensions), mean of the two "
-          "tasks",
+    "tasks",
     "stable_max": "largest number of stable fixed points at any mixture weight λ (fixation input)",
     "bistable": "fraction of the mixture weights λ at which two or more stable fixed points "
-                "coexist (fixation input)",
+    "coexist (fixation input)",
     "bifurcations": "fixed points appearing or vanishing along the mixture (saddle-node "
-                    "events: a stable point and a saddle appear or annihilate together)",
+    "events: a stable point and a saddle appear or annihilate together)",
     "l_mid": "mixture weight λ at which the operating point is half-way between the two "
-             "contexts' operating points",
+    "contexts' operating points",
     "jump": "largest move of the operating point between successive λ, as a fraction of the "
-            "distance between the two contexts' operating points (1 = all at once)",
+    "distance between the two contexts' operating points (1 = all at once)",
 }
 """Every per-(network, pair) measure of :func:`pair_table`, in words."""
 
@@ -93,8 +102,9 @@ def _crossing(ls: np.ndarray, track: np.ndarray, level: float = 0.5) -> float:
     return float(ls[m - 1] + (ls[m] - ls[m - 1]) * (level - t0) / (t1 - t0))
 
 
-def pair_table(dyn: dict, labels, alpha: float = 0.2, criterion: float | None = None
-               ) -> pd.DataFrame:
+def pair_table(
+    dyn: dict, labels, alpha: float = 0.2, criterion: float | None = None
+) -> pd.DataFrame:
     """One row per (variant, seed, conflict pair) whose two tasks the network learned, with every
     measure of :data:`MEASURES`. ``alpha`` = dt/tau of the networks (for the map's spectrum);
     ``criterion``: final performance a task needs to count as learned (None: the analysis's own,
@@ -107,23 +117,31 @@ def pair_table(dyn: dict, labels, alpha: float = 0.2, criterion: float | None = 
             if l2 != lab:
                 continue
             tasks = d["tasks"]
-            learned = (d["learned"] if criterion is None
-                       else np.asarray(d["final_perf"]) >= criterion)
+            learned = (
+                d["learned"] if criterion is None else np.asarray(d["final_perf"]) >= criterion
+            )
             for (a, b), p in d["pairs"].items():
                 i, j = tasks.index(a), tasks.index(b)
                 if not (learned[i] and learned[j]):
                     continue
                 cont = p["continuation"]
-                row = {"variant": lab, "seed": seed, "pair": f"{DISPLAY_NAMES[a]} / "
-                       f"{DISPLAY_NAMES[b]}", "task_i": a, "task_j": b,
-                       "reshape": p["flow"]["reshape_fraction"],
-                       "flow_total": p["flow"]["total"], "displacement": p["displacement"],
-                       "e_change_common": p["e_change"]["common"],
-                       "e_change_own": p["e_change"]["own"],
-                       "radius": np.mean([_radius(p["spectrum_i"], alpha),
-                                          _radius(p["spectrum_j"], alpha)]),
-                       "angle": float(np.degrees(p["angles"]).mean()),
-                       "pr": float(np.mean([d["pr"][i], d["pr"][j]]))}
+                row = {
+                    "variant": lab,
+                    "seed": seed,
+                    "pair": f"{DISPLAY_NAMES[a]} / {DISPLAY_NAMES[b]}",
+                    "task_i": a,
+                    "task_j": b,
+                    "reshape": p["flow"]["reshape_fraction"],
+                    "flow_total": p["flow"]["total"],
+                    "displacement": p["displacement"],
+                    "e_change_common": p["e_change"]["common"],
+                    "e_change_own": p["e_change"]["own"],
+                    "radius": np.mean(
+                        [_radius(p["spectrum_i"], alpha), _radius(p["spectrum_j"], alpha)]
+                    ),
+                    "angle": float(np.degrees(p["angles"]).mean()),
+                    "pr": float(np.mean([d["pr"][i], d["pr"][j]])),
+                }
                 if cont is not None:
                     t = cont["table"]
                     ls = np.unique(t["l"].to_numpy()) if len(t) else np.zeros(0)
@@ -152,8 +170,9 @@ def network_means(table: pd.DataFrame, measure: str) -> dict[str, dict[int, floa
         return out
     for (lab, seed), g in table.groupby(["variant", "seed"]):
         v = g[measure].to_numpy(float)
-        out.setdefault(lab, {})[int(seed)] = float(np.nanmean(v)) if np.isfinite(v).any() \
-            else np.nan
+        out.setdefault(lab, {})[int(seed)] = (
+            float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
+        )
     return out
 
 
@@ -188,10 +207,12 @@ test them afresh: a replication fixed before those seeds were seen."""
 
 def check_seed(seed, n_seeds: int) -> int:
     """A seed shown by the single-network figures: an integer in [0, n_seeds)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
-            or not 0 <= seed < n_seeds:
-        fail("seed_shown", seed, f"an integer from 0 to {n_seeds - 1} (the run has {n_seeds} "
-             "seeds per variant)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < n_seeds:
+        fail(
+            "seed_shown",
+            seed,
+            f"an integer from 0 to {n_seeds - 1} (the run has {n_seeds} seeds per variant)",
+        )
     return int(seed)
 
 
@@ -210,11 +231,15 @@ def coverage_text(dyn: dict, table: pd.DataFrame, labels, pairs) -> str:
     n_nets = sum(1 for k in dyn if k[0] in labels)
     possible = n_nets * len(pairs)
     if not pairs:
-        return ("This task set contains no conflict pair (Go/Anti, Dly Go/Dly Anti, Ctx DM 1/2, "
-                "DMS/DNMS): every C4 measure below is **not tested**.")
-    parts = [f"Conflict pairs in this task set: {names}. Of the {possible} (network, pair) "
-             f"combinations ({n_nets} networks), **{len(table)}** have both tasks learned and "
-             "enter the measures."]
+        return (
+            "This task set contains no conflict pair (Go/Anti, Dly Go/Dly Anti, Ctx DM 1/2, "
+            "DMS/DNMS): every C4 measure below is **not tested**."
+        )
+    parts = [
+        f"Conflict pairs in this task set: {names}. Of the {possible} (network, pair) "
+        f"combinations ({n_nets} networks), **{len(table)}** have both tasks learned and "
+        "enter the measures."
+    ]
     if len(table) < possible:
         missing = []
         for lab in labels:
@@ -222,11 +247,13 @@ def coverage_text(dyn: dict, table: pd.DataFrame, labels, pairs) -> str:
             got = int((table["variant"] == lab).sum()) if len(table) else 0
             if got < n_lab:
                 missing.append(f"`{lab}` {got}/{n_lab}")
-        parts.append("Combinations used per variant, where fewer than all: "
-                     + ", ".join(missing) + ".")
+        parts.append(
+            "Combinations used per variant, where fewer than all: " + ", ".join(missing) + "."
+        )
     if table.empty:
-        parts.append("No network learned a conflict pair, so every C4 measure is **not tested** "
-                     "in this run.")
+        parts.append(
+            "No network learned a conflict pair, so every C4 measure is **not tested** in this run."
+        )
     return " ".join(parts)
 
 
@@ -242,28 +269,36 @@ def measure_text(table: pd.DataFrame, labels, measures) -> str:
     lines = []
     for m in measures:
         per = network_means(table, m)
-        means = {lab: np.nanmean(list(per[lab].values())) for lab in labels
-                 if lab in per and np.isfinite(list(per[lab].values())).any()}
+        means = {
+            lab: np.nanmean(list(per[lab].values()))
+            for lab in labels
+            if lab in per and np.isfinite(list(per[lab].values())).any()
+        }
         if not means:
             lines.append(f"- **{m}**: no value.")
             continue
         lo, hi = min(means, key=means.get), max(means, key=means.get)
-        vals = "; ".join(f"`{lab}` {_pm(list(per[lab].values()))}" for lab in labels
-                         if lab in means)
-        lines.append(f"- **{m}** ({MEASURES[m]}): lowest in `{lo}` ({means[lo]:.2f}), highest "
-                     f"in `{hi}` ({means[hi]:.2f}). Per variant, mean ± 95% t interval over "
-                     f"seeds: {vals}.")
+        vals = "; ".join(
+            f"`{lab}` {_pm(list(per[lab].values()))}" for lab in labels if lab in means
+        )
+        lines.append(
+            f"- **{m}** ({MEASURES[m]}): lowest in `{lo}` ({means[lo]:.2f}), highest "
+            f"in `{hi}` ({means[hi]:.2f}). Per variant, mean ± 95% t interval over "
+            f"seeds: {vals}."
+        )
     return "\n".join(lines)
 
 
 def cluster_text(dyn: dict, labels) -> str:
     """The cluster counts and sharing per variant, in words (from :func:`cluster_table`)."""
     t = cluster_table(dyn, labels)
-    return ("Per variant, mean ± 95% t interval over seeds: number of clusters "
-            + "; ".join(f"`{lab}` {t.loc[lab, 'clusters k']}" for lab in t.index)
-            + ". Tasks served per cluster: "
-            + "; ".join(f"`{lab}` {t.loc[lab, 'tasks per cluster']}" for lab in t.index)
-            + ". Fewer tasks per cluster means more task-specific units.")
+    return (
+        "Per variant, mean ± 95% t interval over seeds: number of clusters "
+        + "; ".join(f"`{lab}` {t.loc[lab, 'clusters k']}" for lab in t.index)
+        + ". Tasks served per cluster: "
+        + "; ".join(f"`{lab}` {t.loc[lab, 'tasks per cluster']}" for lab in t.index)
+        + ". Fewer tasks per cluster means more task-specific units."
+    )
 
 
 EXCLUSIVE_FTV = 0.9
@@ -287,9 +322,12 @@ def ftv_text(dyn: dict, labels, pairs) -> str:
                     fr.append(float(np.mean(np.abs(f) > EXCLUSIVE_FTV)))
             if fr:
                 parts.append(f"`{lab}` {_pm(fr)}")
-        lines.append(f"- {_pair_name(pair)}: fraction of units exclusive to one task (|FTV| > "
-                     f"{EXCLUSIVE_FTV}): " + ("; ".join(parts) if parts else "not tested (no "
-                                              "network learned both tasks)") + ".")
+        lines.append(
+            f"- {_pair_name(pair)}: fraction of units exclusive to one task (|FTV| > "
+            f"{EXCLUSIVE_FTV}): "
+            + ("; ".join(parts) if parts else "not tested (no network learned both tasks)")
+            + "."
+        )
     return "\n".join(lines)
 
 
@@ -299,11 +337,13 @@ def link_text(link: pd.DataFrame) -> str:
         return "*No learned conflict pair with a continuation: the link is not tested.*"
     a = spearman(link["jump"], link["l_leave"])
     b = spearman(link["l_mid"], link["l_leave_i"])
-    return (f"Across {a['n']} (network, pair) points, Spearman's rank correlation between the "
-            f"largest jump and E2's l_leave is ρ = {a['rho']:.2f} (p = {a['p']:.3f}); between "
-            f"where the operating point is half-way (l_mid) and where task i leaves criterion, "
-            f"ρ = {b['rho']:.2f} (p = {b['p']:.3f}, n = {b['n']}). These correlations are "
-            "descriptive (points of one network share its seed), not part of the verdict.")
+    return (
+        f"Across {a['n']} (network, pair) points, Spearman's rank correlation between the "
+        f"largest jump and E2's l_leave is ρ = {a['rho']:.2f} (p = {a['p']:.3f}); between "
+        f"where the operating point is half-way (l_mid) and where task i leaves criterion, "
+        f"ρ = {b['rho']:.2f} (p = {b['p']:.3f}, n = {b['n']}). These correlations are "
+        "descriptive (points of one network share its seed), not part of the verdict."
+    )
 
 
 def drive_table(dyn: dict, labels) -> pd.DataFrame:
@@ -313,14 +353,19 @@ def drive_table(dyn: dict, labels) -> pd.DataFrame:
     learned)."""
     rows = []
     for lab in labels:
-        init = np.array([d["context_drive_init"].mean() for (l2, _), d in sorted(dyn.items())
-                         if l2 == lab])
-        trained = np.array([d["context_drive"].mean() for (l2, _), d in sorted(dyn.items())
-                            if l2 == lab])
+        init = np.array(
+            [d["context_drive_init"].mean() for (l2, _), d in sorted(dyn.items()) if l2 == lab]
+        )
+        trained = np.array(
+            [d["context_drive"].mean() for (l2, _), d in sorted(dyn.items()) if l2 == lab]
+        )
         row = {"variant": lab, "seeds": len(trained)}
         with np.errstate(invalid="ignore", divide="ignore"):
-            for name, v in (("at initialisation", init), ("trained", trained),
-                            ("trained / initial", trained / init)):
+            for name, v in (
+                ("at initialisation", init),
+                ("trained", trained),
+                ("trained / initial", trained / init),
+            ):
                 m, h = mean_ci(v) if len(v) else (np.nan, np.nan)
                 row[name] = fmt(float(m), float(h), digits=3)
         rows.append(row)
@@ -331,21 +376,29 @@ def drive_text(dyn: dict, labels) -> str:
     """The spread of the context drive across pathways at initialisation and after training."""
     means = {}
     for which in ("context_drive_init", "context_drive"):
-        means[which] = {lab: float(np.mean([d[which].mean() for (l2, _), d in dyn.items()
-                                            if l2 == lab]))
-                        for lab in labels if lab != "none" and any(k[0] == lab for k in dyn)}
+        means[which] = {
+            lab: float(np.mean([d[which].mean() for (l2, _), d in dyn.items() if l2 == lab]))
+            for lab in labels
+            if lab != "none" and any(k[0] == lab for k in dyn)
+        }
     if not means["context_drive"]:
         return "*No context-carrying variant in this run.*"
     parts = []
-    for which, when in (("context_drive_init", "at initialisation"),
-                        ("context_drive", "after training")):
+    for which, when in (
+        ("context_drive_init", "at initialisation"),
+        ("context_drive", "after training"),
+    ):
         m = means[which]
         lo, hi = min(m, key=m.get), max(m, key=m.get)
         ratio = m[hi] / m[lo] if m[lo] > 0 else np.inf
-        parts.append(f"{when}, the drive ranges from {m[lo]:.3f} (`{lo}`) to {m[hi]:.3f} "
-                     f"(`{hi}`), a factor {ratio:.1f}")
-    return ("Mean over seeds and tasks: " + "; ".join(parts) + ". Training, not the "
-            "initialisation, sets how strongly each pathway modulates.")
+        parts.append(
+            f"{when}, the drive ranges from {m[lo]:.3f} (`{lo}`) to {m[hi]:.3f} "
+            f"(`{hi}`), a factor {ratio:.1f}"
+        )
+    return (
+        "Mean over seeds and tasks: " + "; ".join(parts) + ". Training, not the "
+        "initialisation, sets how strongly each pathway modulates."
+    )
 
 
 def cluster_table(dyn: dict, labels, share_level: float = 0.5) -> pd.DataFrame:
@@ -363,8 +416,11 @@ def cluster_table(dyn: dict, labels, share_level: float = 0.5) -> pd.DataFrame:
             ks.append(cl["k"])
             act.append(len(cl["active"]) / n_units)
             prof, lbl = cl["profiles"], cl["labels"]
-            serve.append(np.mean([(prof[lbl == c].mean(0) >= share_level).sum()
-                                  for c in np.unique(lbl)]) if len(lbl) else np.nan)
+            serve.append(
+                np.mean([(prof[lbl == c].mean(0) >= share_level).sum() for c in np.unique(lbl)])
+                if len(lbl)
+                else np.nan
+            )
         row = {"variant": lab, "seeds": len(ks)}
         for name, v in (("clusters k", ks), ("active units", act), ("tasks per cluster", serve)):
             m, h = mean_ci(np.array(v, float)) if v else (np.nan, np.nan)
@@ -397,12 +453,23 @@ def leave_vs_switch(table: pd.DataFrame, probes: dict, criterion: float = 0.9) -
             continue
         rob = ambiguity.robustness(res, criterion)
         where = {tuple(x): q for q, x in enumerate(rob["labels"])}
-        li, lj = (rob["l_leave"][where[k]] if k in where else np.nan
-                  for k in ((r.task_i, r.task_j), (r.task_j, r.task_i)))
+        li, lj = (
+            rob["l_leave"][where[k]] if k in where else np.nan
+            for k in ((r.task_i, r.task_j), (r.task_j, r.task_i))
+        )
         if np.isfinite([li, lj]).any():
-            rows.append({"variant": r["variant"], "seed": r["seed"], "pair": r["pair"],
-                         "l_leave_i": li, "l_leave_j": lj, "l_leave": float(np.nanmean([li, lj])),
-                         "l_mid": r["l_mid"], "jump": r["jump"]})
+            rows.append(
+                {
+                    "variant": r["variant"],
+                    "seed": r["seed"],
+                    "pair": r["pair"],
+                    "l_leave_i": li,
+                    "l_leave_j": lj,
+                    "l_leave": float(np.nanmean([li, lj])),
+                    "l_mid": r["l_mid"],
+                    "jump": r["jump"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -419,14 +486,23 @@ def spearman(x, y) -> dict[str, float]:
 # ------------------------------------------------------------------ C4 by the verdict engine
 
 SESOI_REASONS = {
-    "reshape": (0.1, "a tenth of the measure's whole range [0, 1] (0 = a pure shift, 1 = a pure "
-                     "reshaping): a smaller difference leaves both pathways on the same side of "
-                     "'mostly shift' or 'mostly reshape'"),
-    "displacement": (0.1, "a tenth of the activity's spread (the measure's unit): operating "
-                          "points closer than that are within the trial-to-trial scatter of the "
-                          "activity"),
-    "e_change_common": (0.1, "a tenth of the effective connectivity's own size (the measure is "
-                             "relative): a smaller change of E is not a different circuit"),
+    "reshape": (
+        0.1,
+        "a tenth of the measure's whole range [0, 1] (0 = a pure shift, 1 = a pure "
+        "reshaping): a smaller difference leaves both pathways on the same side of "
+        "'mostly shift' or 'mostly reshape'",
+    ),
+    "displacement": (
+        0.1,
+        "a tenth of the activity's spread (the measure's unit): operating "
+        "points closer than that are within the trial-to-trial scatter of the "
+        "activity",
+    ),
+    "e_change_common": (
+        0.1,
+        "a tenth of the effective connectivity's own size (the measure is "
+        "relative): a smaller change of E is not a different circuit",
+    ),
 }
 """C4's smallest effects of interest per measure: (SESOI in the measure's unit, its reason).
 Chosen from each measure's scale, not from the pathways' observed differences."""
@@ -435,32 +511,50 @@ _C4_SEEN_PRIMARY = (
     "Measures, matched pairs and the Holm family of six were fixed before the quick networks' "
     "dynamics were analysed (rule v1, t tests on each network's own learned pairs). Version 2 "
     "(issue 18, after the quick results were seen): common pairs, exact sign-flip p, the SESOI "
-    "and a stricter claim rule; the comparisons themselves are unchanged.")
+    "and a stricter claim rule; the comparisons themselves are unchanged."
+)
 
 
 def _c4_rule(measure: str, family: str, name: str, preregistered: bool, seen: str) -> Rule:
     sesoi, reason = SESOI_REASONS[measure]
-    return register(Rule(
-        name=name, claim="C4", version=2 if preregistered else 1, family=family,
-        measure=AXIS_LABELS[measure], unit="pair", higher_is_better=True, sesoi=sesoi,
-        sesoi_reason=reason + ". Neither direction is 'better': a − b is shown as it is.",
-        preregistered=preregistered, seen=seen))
+    return register(
+        Rule(
+            name=name,
+            claim="C4",
+            version=2 if preregistered else 1,
+            family=family,
+            measure=AXIS_LABELS[measure],
+            unit="pair",
+            higher_is_better=True,
+            sesoi=sesoi,
+            sesoi_reason=reason + ". Neither direction is 'better': a − b is shown as it is.",
+            preregistered=preregistered,
+            seen=seen,
+        )
+    )
 
 
-C4_RULES: dict[str, Rule] = {m: _c4_rule(m, "C4.primary", f"C4.{m}.matched", True,
-                                         _C4_SEEN_PRIMARY) for m in PRIMARY}
+C4_RULES: dict[str, Rule] = {
+    m: _c4_rule(m, "C4.primary", f"C4.{m}.matched", True, _C4_SEEN_PRIMARY) for m in PRIMARY
+}
 """The pre-registered rules: one per primary measure, all six comparisons one Holm family."""
 
 C4_ALTERNATIVE_RULES: dict[str, Rule] = {
-    m: _c4_rule(m, "C4.primary", f"C4.{m}.matched.alternative", False,
-                "specification check only") for m in SESOI_REASONS if m not in PRIMARY}
+    m: _c4_rule(m, "C4.primary", f"C4.{m}.matched.alternative", False, "specification check only")
+    for m in SESOI_REASONS
+    if m not in PRIMARY
+}
 """The other measures, used only by the specification check (exploratory: they never decide),
 registered here with the rest so that the registry does not depend on what ran first."""
 
 C4_REPLICATION_RULE = _c4_rule(
-    "reshape", "C4.replication", "C4.reshape.bias_split.held_out", True,
+    "reshape",
+    "C4.replication",
+    "C4.reshape.bias_split.held_out",
+    True,
     "Chosen after the figures of seeds 0-2 (the discovery); fixed before seeds 3-5 were "
-    "trained, which test it afresh. Version 1 of this engine rule: common pairs, exact test.")
+    "trained, which test it afresh. Version 1 of this engine rule: common pairs, exact test.",
+)
 """The held-out replication of the exploratory bias split (:data:`EXPLORATORY` on
 :data:`REPLICATION_MEASURES`, seeds >= :data:`HELD_OUT_FROM`)."""
 
@@ -484,25 +578,27 @@ C4_CLAIM_RULE = (
     "replication of the bias split and the site x operation factorial are reported beside it "
     "and do not decide: the bias split separates an additive from a multiplicative operation, "
     "not a neuronal from a synaptic site, and the factorial was added after the results were "
-    "seen.")
+    "seen."
+)
 """How the comparisons make C4's verdict; :func:`c4_claim` applies it."""
 
 
-def pair_values(table: pd.DataFrame, variant: str, measure: str, seeds=None, pairs=None
-                ) -> pd.DataFrame:
+def pair_values(
+    table: pd.DataFrame, variant: str, measure: str, seeds=None, pairs=None
+) -> pd.DataFrame:
     """The engine's input for one variant: a (seeds x conflict pairs) DataFrame of ``measure``
     (rows: ``seeds``, default every seed in ``table``; columns: ``pairs``, default every pair in
     ``table``), nan where that seed's network did not learn both tasks of the pair."""
     if measure not in MEASURES:
         fail("measure", measure, "one of " + ", ".join(MEASURES))
     if table.empty:
-        return pd.DataFrame(index=pd.Index(list(seeds or []), name="seed"),
-                            columns=list(pairs or []), dtype=float)
+        return pd.DataFrame(
+            index=pd.Index(list(seeds or []), name="seed"), columns=list(pairs or []), dtype=float
+        )
     seeds = sorted(table["seed"].unique()) if seeds is None else list(seeds)
     pairs = list(dict.fromkeys(table["pair"])) if pairs is None else list(pairs)
     g = table[table["variant"] == variant]
-    out = g.pivot_table(index="seed", columns="pair", values=measure, aggfunc="first",
-                        dropna=False)
+    out = g.pivot_table(index="seed", columns="pair", values=measure, aggfunc="first", dropna=False)
     out = out.reindex(index=seeds, columns=pairs).astype(float)
     out.index.name, out.columns.name = "seed", None
     return out
@@ -517,8 +613,9 @@ def _seed_subset(table: pd.DataFrame, seeds: str) -> pd.DataFrame:
     return table[keep if seeds == "held_out" else ~keep]
 
 
-def c4_comparisons(table: pd.DataFrame, measures=PRIMARY, pairs=None, seeds: str = "all"
-                   ) -> list[Comparison]:
+def c4_comparisons(
+    table: pd.DataFrame, measures=PRIMARY, pairs=None, seeds: str = "all"
+) -> list[Comparison]:
     """C4's six pre-registered comparisons (each :data:`PRIMARY` measure x
     :data:`lib.analysis.claims.MATCHED`), scored by :func:`lib.analysis.verdicts.compare` on the
     common pairs and decided together (Holm over the family). ``table``: :func:`pair_table`;
@@ -529,8 +626,15 @@ def c4_comparisons(table: pd.DataFrame, measures=PRIMARY, pairs=None, seeds: str
     for m in measures:
         rule = C4_RULES.get(m) or C4_ALTERNATIVE_RULES[m]
         for a, b in MATCHED:
-            out.append(compare(pair_values(table, a, m, pairs=pairs),
-                               pair_values(table, b, m, pairs=pairs), rule, a, b))
+            out.append(
+                compare(
+                    pair_values(table, a, m, pairs=pairs),
+                    pair_values(table, b, m, pairs=pairs),
+                    rule,
+                    a,
+                    b,
+                )
+            )
     return decide(out)
 
 
@@ -550,7 +654,8 @@ def c4_claim(comparisons: list[Comparison]) -> str:
     if any(c.verdict == "differ" for c in tested):
         return "partly supported"
     if len(tested) == len(deciding) == 2 * len(by_measure) and all(
-            c.verdict == "equivalent" for c in tested):
+        c.verdict == "equivalent" for c in tested
+    ):
         return "not supported"
     return "inconclusive"
 
@@ -560,9 +665,13 @@ def c4_replication(table: pd.DataFrame) -> list[Comparison]:
     :data:`REPLICATION_MEASURES` over seeds >= :data:`HELD_OUT_FROM`, common pairs, Holm over
     the two (:data:`C4_REPLICATION_RULE`)."""
     held = _seed_subset(table, "held_out")
-    return decide([compare(pair_values(held, a, m), pair_values(held, b, m),
-                           C4_REPLICATION_RULE, a, b)
-                   for m in REPLICATION_MEASURES for a, b in EXPLORATORY])
+    return decide(
+        [
+            compare(pair_values(held, a, m), pair_values(held, b, m), C4_REPLICATION_RULE, a, b)
+            for m in REPLICATION_MEASURES
+            for a, b in EXPLORATORY
+        ]
+    )
 
 
 def c4_factorial(table: pd.DataFrame) -> dict[str, list[Comparison]]:
@@ -570,8 +679,10 @@ def c4_factorial(table: pd.DataFrame) -> dict[str, list[Comparison]]:
     cells (:func:`lib.analysis.factorial.factorial_comparisons`, rules derived from
     :data:`C4_RULES`): site, operation and interaction contrasts on the pairs all four learned
     in every seed. Reported beside the verdict, not deciding (the claim rule predates it)."""
-    return {m: factorial_comparisons({v: pair_values(table, v, m) for v in CELLS.values()},
-                                     C4_RULES[m]) for m in PRIMARY}
+    return {
+        m: factorial_comparisons({v: pair_values(table, v, m) for v in CELLS.values()}, C4_RULES[m])
+        for m in PRIMARY
+    }
 
 
 def c4_verdict(table: pd.DataFrame) -> dict:
@@ -579,8 +690,12 @@ def c4_verdict(table: pd.DataFrame) -> dict:
     ``replication`` and ``factorial`` (measure -> the site x operation contrasts; reported, not
     deciding)."""
     comps = c4_comparisons(table)
-    return {"verdict": c4_claim(comps), "comparisons": comps,
-            "replication": c4_replication(table), "factorial": c4_factorial(table)}
+    return {
+        "verdict": c4_claim(comps),
+        "comparisons": comps,
+        "replication": c4_replication(table),
+        "factorial": c4_factorial(table),
+    }
 
 
 def c4_multiverse(dyn: dict, labels, criteria=(CRITERION, 0.85, 0.95)) -> pd.DataFrame:
@@ -591,22 +706,37 @@ def c4_multiverse(dyn: dict, labels, criteria=(CRITERION, 0.85, 0.95)) -> pd.Dat
     the discovery seeds, the held-out seeds). One row per specification: the choices, ``main``,
     ``verdict`` (:func:`c4_claim`), ``n_pairs`` (the common pairs of exc − syn_lowrank_r1)."""
     rows = []
-    measure_sets = {"reshape, displacement": PRIMARY,
-                    "reshape, e_change_common": ("reshape", "e_change_common")}
+    measure_sets = {
+        "reshape, displacement": PRIMARY,
+        "reshape, e_change_common": ("reshape", "e_change_common"),
+    }
     for crit in criteria:
         table = pair_table(dyn, labels, criterion=crit)
         all_pairs = list(dict.fromkeys(table["pair"])) if len(table) else []
-        pair_sets = {"all": None, **{f"without {p}": [q for q in all_pairs if q != p]
-                                     for p in all_pairs}}
+        pair_sets = {
+            "all": None,
+            **{f"without {p}": [q for q in all_pairs if q != p] for p in all_pairs},
+        }
         for mname, measures in measure_sets.items():
             for pname, pairs in pair_sets.items():
                 for seeds in ("all", "discovery", "held_out"):
                     comps = c4_comparisons(table, measures, pairs, seeds)
-                    rows.append({"criterion": crit, "measures": mname, "pairs": pname,
-                                 "seeds": seeds, "verdict": c4_claim(comps),
-                                 "n_pairs": comps[0].n_units,
-                                 "main": (crit == criteria[0] and mname == "reshape, displacement"
-                                          and pname == "all" and seeds == "all")})
+                    rows.append(
+                        {
+                            "criterion": crit,
+                            "measures": mname,
+                            "pairs": pname,
+                            "seeds": seeds,
+                            "verdict": c4_claim(comps),
+                            "n_pairs": comps[0].n_units,
+                            "main": (
+                                crit == criteria[0]
+                                and mname == "reshape, displacement"
+                                and pname == "all"
+                                and seeds == "all"
+                            ),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -620,18 +750,24 @@ def multiverse_text(mv: pd.DataFrame) -> str:
     full = mv[mv["seeds"] == "all"]
     agree_full = int((full["verdict"] == main).sum())
     n_sub = int((mv["seeds"] != "all").sum())
-    return (f"**Specification check.** Of {len(mv)} specifications (criterion "
-            f"{', '.join(f'{c:g}' for c in dict.fromkeys(mv['criterion']))}; measures "
-            f"{' or '.join(dict.fromkeys(mv['measures']))}; every conflict pair or one left "
-            f"out; all seeds, the discovery or the held-out seeds), {agree} give the main "
-            f"verdict (*{main}*); all verdicts: "
-            + ", ".join(f"{v} {k}" for v, k in counts.items()) + ". With all seeds, "
-            f"{agree_full} of {len(full)} agree. The {n_sub} specifications on three seeds "
-            f"cannot reach p < {ALPHA} at all (an exact test on 3 seeds has p ≥ "
-            f"{min_p(3):g}), so they can only be inconclusive."
-            + ("" if counts.index.isin(["supported", "partly supported", "not supported"]).any()
-               else " No specification reaches a decided verdict: the agreement restates "
-               "what the seeds can detect (the power statement above), not a robust finding."))
+    return (
+        f"**Specification check.** Of {len(mv)} specifications (criterion "
+        f"{', '.join(f'{c:g}' for c in dict.fromkeys(mv['criterion']))}; measures "
+        f"{' or '.join(dict.fromkeys(mv['measures']))}; every conflict pair or one left "
+        f"out; all seeds, the discovery or the held-out seeds), {agree} give the main "
+        f"verdict (*{main}*); all verdicts: "
+        + ", ".join(f"{v} {k}" for v, k in counts.items())
+        + ". With all seeds, "
+        f"{agree_full} of {len(full)} agree. The {n_sub} specifications on three seeds "
+        f"cannot reach p < {ALPHA} at all (an exact test on 3 seeds has p ≥ "
+        f"{min_p(3):g}), so they can only be inconclusive."
+        + (
+            ""
+            if counts.index.isin(["supported", "partly supported", "not supported"]).any()
+            else " No specification reaches a decided verdict: the agreement restates "
+            "what the seeds can detect (the power statement above), not a robust finding."
+        )
+    )
 
 
 def c4_power(comparisons: list[Comparison]) -> pd.DataFrame:
@@ -639,9 +775,19 @@ def c4_power(comparisons: list[Comparison]) -> pd.DataFrame:
     detect the SESOI at 80% power with Holm over the family
     (:func:`lib.analysis.verdicts.power_seeds`)."""
     m = len([c for c in comparisons if c.tested])
-    return pd.DataFrame([{"comparison": c.label, "measure": c.rule.measure,
-                          "seeds": c.n_seeds, "sd": c.sd, "sesoi": c.rule.sesoi,
-                          "seeds needed": c.power_seeds(m)} for c in comparisons])
+    return pd.DataFrame(
+        [
+            {
+                "comparison": c.label,
+                "measure": c.rule.measure,
+                "seeds": c.n_seeds,
+                "sd": c.sd,
+                "sesoi": c.rule.sesoi,
+                "seeds needed": c.power_seeds(m),
+            }
+            for c in comparisons
+        ]
+    )
 
 
 def power_text(n: int, m: int, need: pd.Series) -> str:
@@ -651,17 +797,29 @@ def power_text(n: int, m: int, need: pd.Series) -> str:
     floor = min_p(n)
     n_min = next(k for k in range(2, 64) if min_p(k) * m < ALPHA)
     can = floor * m < ALPHA
-    text = (f"**Power.** With {n} seeds the smallest exact two-sided p is {floor:.3g}; with "
-            f"Holm over {m} comparisons the smallest adjusted p is {min(1.0, m * floor):.3g}"
-            + ("" if can else f", above {ALPHA}: with {n} seeds no comparison of this family can "
-               "be called *differ*, nor (by the one-sided floor) *equivalent*, whatever the "
-               f"data, so *inconclusive* is the only verdict this design allows; any verdict "
-               f"needs at least {n_min} seeds") + ".")
+    text = (
+        f"**Power.** With {n} seeds the smallest exact two-sided p is {floor:.3g}; with "
+        f"Holm over {m} comparisons the smallest adjusted p is {min(1.0, m * floor):.3g}"
+        + (
+            ""
+            if can
+            else f", above {ALPHA}: with {n} seeds no comparison of this family can "
+            "be called *differ*, nor (by the one-sided floor) *equivalent*, whatever the "
+            f"data, so *inconclusive* is the only verdict this design allows; any verdict "
+            f"needs at least {n_min} seeds"
+        )
+        + "."
+    )
     if len(need):
-        span = (f"{int(need.min())}" if need.min() == need.max()
-                else f"{int(need.min())} to {int(need.max())}")
-        text += (" To detect each SESOI at 80% power from the observed seed-to-seed spread "
-                 f"would take {span} seeds.")
+        span = (
+            f"{int(need.min())}"
+            if need.min() == need.max()
+            else f"{int(need.min())} to {int(need.max())}"
+        )
+        text += (
+            " To detect each SESOI at 80% power from the observed seed-to-seed spread "
+            f"would take {span} seeds."
+        )
     return text
 
 
@@ -675,11 +833,14 @@ def c4_text(v: dict) -> str:
     its composition, interval and Holm p, the power statement, then the replication and the site
     contrast with what they do and do not show."""
     comps = v["comparisons"]
-    lines = [f"**Verdict on C4: {v['verdict']}** (claim rule v2; pre-registered comparisons, "
-             "SESOIs: " + "; ".join(f"{AXIS_LABELS[m]} ±{SESOI_REASONS[m][0]:g}"
-                                   for m in PRIMARY)
-             + "). Paired differences a − b over seeds on the conflict pairs both variants "
-             "learned in every seed, mean and 95% t interval, Holm over the six:", ""]
+    lines = [
+        f"**Verdict on C4: {v['verdict']}** (claim rule v2; pre-registered comparisons, "
+        "SESOIs: "
+        + "; ".join(f"{AXIS_LABELS[m]} ±{SESOI_REASONS[m][0]:g}" for m in PRIMARY)
+        + "). Paired differences a − b over seeds on the conflict pairs both variants "
+        "learned in every seed, mean and 95% t interval, Holm over the six:",
+        "",
+    ]
     lines += [_cmp_line(c) for c in comps]
     tested = [c for c in comps if c.tested]
     if tested:
@@ -687,23 +848,37 @@ def c4_text(v: dict) -> str:
         need = pw["seeds needed"].dropna()
         n = min(c.n_seeds for c in tested)
         lines += ["", power_text(n, len(tested), need)]
-    lines += ["", "*Reported, not deciding.* Held-out replication of the bias split (seeds ≥ "
-              f"{HELD_OUT_FROM}, fixed before they were trained):", ""]
+    lines += [
+        "",
+        "*Reported, not deciding.* Held-out replication of the bias split (seeds ≥ "
+        f"{HELD_OUT_FROM}, fixed before they were trained):",
+        "",
+    ]
     lines += [_cmp_line(c) for c in v["replication"]]
     rep = [c for c in v["replication"] if c.tested]
     if rep:
         n = min(c.n_seeds for c in rep)
-        lines += ["", f"With {n} held-out seeds the replication's smallest Holm-adjusted p is "
-                  f"{min(1.0, len(rep) * min_p(n)):.3g}: "
-                  + ("it cannot reach " + f"{ALPHA}, so it is reported, not counted either way."
-                     if len(rep) * min_p(n) >= ALPHA else "it can reach significance.")]
-    lines += ["", "This contrast separates the additive bias from *every* multiplicative "
-              "pathway, the excitability gain included: it is a difference of **operation** "
-              "(additive vs multiplicative), not of **site** (neuron vs synapse), so it is not "
-              "evidence for C4. The site x operation factorial of the four single-pathway "
-              "variants (`exc_bias`, `exc_gain`, `syn_lowrank_r1`, `syn_prepost`; seeds as "
-              "blocks, one Holm family per measure; written after these results were seen, so "
-              "not deciding) asks the paper's question cleanly, as the **site** main effect:", ""]
+        lines += [
+            "",
+            f"With {n} held-out seeds the replication's smallest Holm-adjusted p is "
+            f"{min(1.0, len(rep) * min_p(n)):.3g}: "
+            + (
+                "it cannot reach " + f"{ALPHA}, so it is reported, not counted either way."
+                if len(rep) * min_p(n) >= ALPHA
+                else "it can reach significance."
+            ),
+        ]
+    lines += [
+        "",
+        "This contrast separates the additive bias from *every* multiplicative "
+        "pathway, the excitability gain included: it is a difference of **operation** "
+        "(additive vs multiplicative), not of **site** (neuron vs synapse), so it is not "
+        "evidence for C4. The site x operation factorial of the four single-pathway "
+        "variants (`exc_bias`, `exc_gain`, `syn_lowrank_r1`, `syn_prepost`; seeds as "
+        "blocks, one Holm family per measure; written after these results were seen, so "
+        "not deciding) asks the paper's question cleanly, as the **site** main effect:",
+        "",
+    ]
     for m, comps in v["factorial"].items():
         lines += [factorial_text(comps, AXIS_LABELS[m]), ""]
     return "\n".join(lines)
@@ -715,19 +890,54 @@ def c4_summary_text(v: dict) -> str:
     if not comps:
         return f"{v['verdict'].capitalize()}: no excitability-vs-synaptic comparison scored."
     best = min(comps, key=lambda c: c.p_holm)
-    return (f"{v['verdict'].capitalize()}. Deciding: {best.rule.measure}, {best.label} = "
-            f"{best.mean:+.3f} [{best.ci95[0]:+.3f}, {best.ci95[1]:+.3f}] on "
-            f"{best.n_units} common pairs, {best.n_seeds} seeds, Holm "
-            f"{format_p(best.p_holm, best.n_seeds)} ({best.verdict}); the bias split is an "
-            "operation, not a site, difference.")
+    return (
+        f"{v['verdict'].capitalize()}. Deciding: {best.rule.measure}, {best.label} = "
+        f"{best.mean:+.3f} [{best.ci95[0]:+.3f}, {best.ci95[1]:+.3f}] on "
+        f"{best.n_units} common pairs, {best.n_seeds} seeds, Holm "
+        f"{format_p(best.p_holm, best.n_seeds)} ({best.verdict}); the bias split is an "
+        "operation, not a site, difference."
+    )
 
 
-__all__ = ["MEASURES", "AXIS_LABELS", "PRIMARY", "CRITERION", "EXPLORATORY",
-           "REPLICATION_MEASURES", "HELD_OUT_FROM", "EXCLUSIVE_FTV", "pair_table",
-           "network_means", "variant_summary", "check_seed", "coverage_text", "measure_text",
-           "cluster_text", "ftv_text", "link_text", "drive_table", "drive_text",
-           "cluster_table", "ftv_values", "leave_vs_switch", "spearman", "SESOI_REASONS",
-           "C4_RULES", "C4_REPLICATION_RULE", "EXC_VS_SYN", "C4_CLAIM_RULE", "pair_values",
-           "c4_comparisons", "c4_claim", "c4_replication", "c4_factorial", "c4_verdict",
-           "c4_multiverse", "multiverse_text", "c4_power", "power_text", "c4_text",
-           "c4_summary_text"]
+__all__ = [
+    "MEASURES",
+    "AXIS_LABELS",
+    "PRIMARY",
+    "CRITERION",
+    "EXPLORATORY",
+    "REPLICATION_MEASURES",
+    "HELD_OUT_FROM",
+    "EXCLUSIVE_FTV",
+    "pair_table",
+    "network_means",
+    "variant_summary",
+    "check_seed",
+    "coverage_text",
+    "measure_text",
+    "cluster_text",
+    "ftv_text",
+    "link_text",
+    "drive_table",
+    "drive_text",
+    "cluster_table",
+    "ftv_values",
+    "leave_vs_switch",
+    "spearman",
+    "SESOI_REASONS",
+    "C4_RULES",
+    "C4_REPLICATION_RULE",
+    "EXC_VS_SYN",
+    "C4_CLAIM_RULE",
+    "pair_values",
+    "c4_comparisons",
+    "c4_claim",
+    "c4_replication",
+    "c4_factorial",
+    "c4_verdict",
+    "c4_multiverse",
+    "multiverse_text",
+    "c4_power",
+    "power_text",
+    "c4_text",
+    "c4_summary_text",
+]

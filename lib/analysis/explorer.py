@@ -19,6 +19,7 @@ PCs of the pair's clean activity (both tasks, own contexts, noise off, from stim
 PCA of E4, :mod:`lib.experiments.dynamics`). What does not depend on ``lam`` or ``noise`` (the
 trials, eta, the PCA, the trial under the pure contexts) is computed once per network and pair.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -54,16 +55,22 @@ def threads(n: int = THREADS):
 
 def check_unit(name: str, value) -> float:
     """A number in [0, 1] (a mixture weight)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not 0 <= value <= 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.floating, np.integer))
+        or not 0 <= value <= 1
+    ):
         fail(name, value, "a number in [0, 1]")
     return float(value)
 
 
 def check_noise(name: str, value) -> float:
     """A context-noise s.d. in [0, :data:`MAX_NOISE`]."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-            or not 0 <= value <= MAX_NOISE:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.floating, np.integer))
+        or not 0 <= value <= MAX_NOISE
+    ):
         fail(name, value, f"a number in [0, {MAX_NOISE:g}]")
     return float(value)
 
@@ -73,16 +80,22 @@ def check_pair(name: str, value, pairs) -> tuple[str, str]:
     pairs = [tuple(p) for p in pairs]
     pair = tuple(value) if isinstance(value, (list, tuple)) else None
     if pair not in pairs:
-        fail(name, value, "one of the conflict pairs present: "
-             + ", ".join(str(list(p)) for p in pairs))
+        fail(
+            name,
+            value,
+            "one of the conflict pairs present: " + ", ".join(str(list(p)) for p in pairs),
+        )
     return pair
 
 
 def check_trial(name: str, value, n: int) -> int:
     """An evaluation trial index in [0, n)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < n:
-        fail(name, value, f"an integer from 0 to {n - 1} (the network has {n} evaluation trials "
-             "per task)")
+        fail(
+            name,
+            value,
+            f"an integer from 0 to {n - 1} (the network has {n} evaluation trials per task)",
+        )
     return int(value)
 
 
@@ -139,7 +152,7 @@ class NetworkExplorer:
         for k in (i, j):
             x = P.trials[k][0]
             r = P.model(x, P.eye(k), noise=False)[1]
-            X.append(r[statespace.stim_onset(x):].reshape(-1, r.shape[-1]).double().numpy())
+            X.append(r[statespace.stim_onset(x) :].reshape(-1, r.shape[-1]).double().numpy())
         mean, comps, var = statespace.pca(np.concatenate(X))
         comps = comps[:, :2]
 
@@ -147,12 +160,16 @@ class NetworkExplorer:
             return (r.double().numpy() - mean) @ comps
 
         return {
-            "i": i, "j": j, "mean": mean, "comps": comps,
+            "i": i,
+            "j": j,
+            "mean": mean,
+            "comps": comps,
             "var_explained": var[:2] / max(var.sum(), 1e-300),
             "onset": statespace.stim_onset(P.trials[i][0]),
-            "ref_i": project(self.run(i, P.eye(i))[1]),      # (T, B, 2)
+            "ref_i": project(self.run(i, P.eye(i))[1]),  # (T, B, 2)
             "ref_j": project(self.run(i, P.eye(j))[1]),
-            "project": project}
+            "project": project,
+        }
 
     @torch.no_grad()
     def explore(self, pair, lam: float, noise: float = 0.0, trial: int = 0) -> dict:
@@ -180,18 +197,32 @@ class NetworkExplorer:
         y_hat_j, _, y_loc_j = self.run(j, c)
         other = self.prober.other(i, j)
         frac = outcomes(y_hat, y_loc, other)
-        one = outcomes(y_hat[:, trial:trial + 1], np.asarray(y_loc)[:, trial:trial + 1],
-                       None if other is None else other[trial:trial + 1])
+        one = outcomes(
+            y_hat[:, trial : trial + 1],
+            np.asarray(y_loc)[:, trial : trial + 1],
+            None if other is None else other[trial : trial + 1],
+        )
         outcome = OUTCOMES[int(np.nanargmax(one))] if np.nanmax(one) > 0 else "wrong"
-        return {"pair": (self.tasks[i], self.tasks[j]), "lam": lam, "noise": noise, "trial": trial,
-                "y_hat": y_hat[:, trial].numpy(), "target_i": float(np.asarray(y_loc)[-1, trial]),
-                "target_j": None if other is None else float(other[trial]),
-                "outcome": outcome, "perf_i": mean_perf(y_hat, y_loc),
-                "perf_j": mean_perf(y_hat_j, y_loc_j), "clean_i": self.clean(i),
-                "clean_j": self.clean(j), "outcomes_i": frac,
-                "traj": state["project"](rates[:, trial]),
-                "ref_i": state["ref_i"][:, trial], "ref_j": state["ref_j"][:, trial],
-                "var_explained": state["var_explained"], "onset": state["onset"]}
+        return {
+            "pair": (self.tasks[i], self.tasks[j]),
+            "lam": lam,
+            "noise": noise,
+            "trial": trial,
+            "y_hat": y_hat[:, trial].numpy(),
+            "target_i": float(np.asarray(y_loc)[-1, trial]),
+            "target_j": None if other is None else float(other[trial]),
+            "outcome": outcome,
+            "perf_i": mean_perf(y_hat, y_loc),
+            "perf_j": mean_perf(y_hat_j, y_loc_j),
+            "clean_i": self.clean(i),
+            "clean_j": self.clean(j),
+            "outcomes_i": frac,
+            "traj": state["project"](rates[:, trial]),
+            "ref_i": state["ref_i"][:, trial],
+            "ref_j": state["ref_j"][:, trial],
+            "var_explained": state["var_explained"],
+            "onset": state["onset"],
+        }
 
 
 def explore(result: TrainResult, pair, lam: float, noise: float = 0.0, trial: int = 0) -> dict:
@@ -212,29 +243,37 @@ class Views:
         tasks = next(iter(self.nets.values())).config.tasks
         self.pairs = panel_pairs(tasks)
         self._cache: dict[tuple[str, int], NetworkExplorer] = {}
-        self._trials: dict = {}     # evaluation trials shared by networks of one seed
+        self._trials: dict = {}  # evaluation trials shared by networks of one seed
 
     def network(self, label: str, seed: int) -> NetworkExplorer:
         if label not in self.labels:
             fail("variant", label, "one of " + ", ".join(map(repr, self.labels)))
         if (label, seed) not in self.nets:
-            fail("seed", seed, "one of " + ", ".join(
-                str(s) for s in self.seeds if (label, s) in self.nets) + f" (for {label})")
+            fail(
+                "seed",
+                seed,
+                "one of "
+                + ", ".join(str(s) for s in self.seeds if (label, s) in self.nets)
+                + f" (for {label})",
+            )
         if (label, seed) not in self._cache:
             self._cache[label, seed] = NetworkExplorer(self.nets[label, seed], self._trials)
         return self._cache[label, seed]
 
-    def explore(self, label: str, seed: int, pair, lam: float, noise: float = 0.0,
-                trial: int = 0) -> dict:
+    def explore(
+        self, label: str, seed: int, pair, lam: float, noise: float = 0.0, trial: int = 0
+    ) -> dict:
         view = self.network(label, seed).explore(pair, lam, noise, trial)
         return {**view, "label": label, "seed": seed}
 
-    def gallery(self, labels, seed: int, pair, lambdas, noise: float = 0.0,
-                trial: int = 0) -> dict:
+    def gallery(self, labels, seed: int, pair, lambdas, noise: float = 0.0, trial: int = 0) -> dict:
         """{(label, lam): view} for every label and mixture weight (the static page's grid)."""
         lambdas = [check_unit("gallery_lambdas", v) for v in lambdas]
-        return {(lab, lam): self.explore(lab, seed, pair, lam, noise, trial)
-                for lab in labels for lam in lambdas}
+        return {
+            (lab, lam): self.explore(lab, seed, pair, lam, noise, trial)
+            for lab in labels
+            for lam in lambdas
+        }
 
 
 def chapter_choice(P, views: Views) -> tuple[tuple[str, str], int]:
@@ -261,26 +300,47 @@ def gallery_text(views: dict) -> str:
     head = "| pathway | " + " | ".join(f"λ = {lam:g}" for lam in lambdas) + " |"
     rows = [head, "|---" * (len(lambdas) + 1) + "|"]
     for lab in labels:
-        rows.append(f"| `{lab}` | " + " | ".join(
-            f"{views[lab, lam]['perf_i']:.2f} / {views[lab, lam]['perf_j']:.2f}"
-            for lam in lambdas) + " |")
+        rows.append(
+            f"| `{lab}` | "
+            + " | ".join(
+                f"{views[lab, lam]['perf_i']:.2f} / {views[lab, lam]['perf_j']:.2f}"
+                for lam in lambdas
+            )
+            + " |"
+        )
 
     def at(key: str, lam: float) -> str:
         ok = [f"`{lab}`" for lab in labels if views[lab, lam][key] >= CRITERION]
         return ", ".join(ok) if ok else "no pathway"
 
-    said = [f"Cells: {a} / {b} performance (seed {first.get('seed')}, noise s.d. "
-            f"{first['noise']:g}); criterion {CRITERION}."]
+    said = [
+        f"Cells: {a} / {b} performance (seed {first.get('seed')}, noise s.d. "
+        f"{first['noise']:g}); criterion {CRITERION}."
+    ]
     if 0.0 in lambdas:
         said.append(f"{a} at criterion under its own context (λ = 0): {at('perf_i', 0.0)}.")
     if 1.0 in lambdas:
         said.append(f"{b} at criterion under its own context (λ = 1): {at('perf_j', 1.0)}.")
     if 0.5 in lambdas:
-        said.append(f"At the tie (λ = 0.5), {a} still at criterion: {at('perf_i', 0.5)}; "
-                    f"{b} already at criterion: {at('perf_j', 0.5)}.")
+        said.append(
+            f"At the tie (λ = 0.5), {a} still at criterion: {at('perf_i', 0.5)}; "
+            f"{b} already at criterion: {at('perf_j', 0.5)}."
+        )
     return "\n".join(rows) + "\n\n" + " ".join(said)
 
 
-__all__ = ["MAX_NOISE", "THREADS", "threads", "NetworkExplorer", "Views", "explore",
-           "chapter_choice", "CRITERION", "gallery_text", "check_unit",
-           "check_noise", "check_pair", "check_trial"]
+__all__ = [
+    "MAX_NOISE",
+    "THREADS",
+    "threads",
+    "NetworkExplorer",
+    "Views",
+    "explore",
+    "chapter_choice",
+    "CRITERION",
+    "gallery_text",
+    "check_unit",
+    "check_noise",
+    "check_pair",
+    "check_trial",
+]

@@ -32,6 +32,7 @@ attributed to either.
 Per-task parameter budgets are not matched across the design (N for the neuron cells, 2N for
 the synaptic ones); the pages say so.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,28 +51,44 @@ CELLS: dict[tuple[str, str], str] = {
 }
 """(site, operation) -> the E1 variant in that cell of the design."""
 
-PER_TASK_PARAMETERS = {"exc_bias": "N", "exc_gain": "N", "syn_lowrank_r1": "2N",
-                       "syn_prepost": "2N"}
+PER_TASK_PARAMETERS = {
+    "exc_bias": "N",
+    "exc_gain": "N",
+    "syn_lowrank_r1": "2N",
+    "syn_prepost": "2N",
+}
 """Modulation parameters per task of each cell's variant (N: recurrent units)."""
 
 CONTRASTS: dict[str, tuple[str, str, str]] = {
     "site": ("neuron", "synapse", "site main effect (neuron − synapse)"),
-    "operation": ("additive", "multiplicative",
-                  "operation main effect (additive − multiplicative)"),
-    "interaction": ("add − mul at neuron", "add − mul at synapse",
-                    "site × operation interaction"),
+    "operation": (
+        "additive",
+        "multiplicative",
+        "operation main effect (additive − multiplicative)",
+    ),
+    "interaction": ("add − mul at neuron", "add − mul at synapse", "site × operation interaction"),
 }
 """Contrast -> (its positive side, its negative side, what it is called on the pages)."""
 
-SEEN = ("the single-variant comparisons of C1-C4 at quick (chapters 03, 04, 06) had been seen; "
-        "no factorial contrast had been computed when these rules were written")
+SEEN = (
+    "the single-variant comparisons of C1-C4 at quick (chapters 03, 04, 06) had been seen; "
+    "no factorial contrast had been computed when these rules were written"
+)
 
 
 def cells_table() -> pd.DataFrame:
     """The design as a table: site, operation, variant, modulation parameters per task."""
-    return pd.DataFrame([{"site": site, "operation": op, "variant": variant,
-                          "parameters per task": PER_TASK_PARAMETERS[variant]}
-                         for (site, op), variant in CELLS.items()])
+    return pd.DataFrame(
+        [
+            {
+                "site": site,
+                "operation": op,
+                "variant": variant,
+                "parameters per task": PER_TASK_PARAMETERS[variant],
+            }
+            for (site, op), variant in CELLS.items()
+        ]
+    )
 
 
 def factorial_rules(base: Rule) -> dict[str, Rule]:
@@ -83,25 +100,37 @@ def factorial_rules(base: Rule) -> dict[str, Rule]:
     rules = {}
     for contrast, (_pos, _neg, title) in CONTRASTS.items():
         rules[contrast] = Rule(
-            name=f"factorial.{base.name}.{contrast}", claim=base.claim, version=base.version,
-            family=f"factorial.{base.name}", measure=f"{base.measure}: {title}",
-            unit=base.unit, higher_is_better=base.higher_is_better, sesoi=base.sesoi,
-            sesoi_reason=base.sesoi_reason, preregistered=base.preregistered, seen=SEEN)
+            name=f"factorial.{base.name}.{contrast}",
+            claim=base.claim,
+            version=base.version,
+            family=f"factorial.{base.name}",
+            measure=f"{base.measure}: {title}",
+            unit=base.unit,
+            higher_is_better=base.higher_is_better,
+            sesoi=base.sesoi,
+            sesoi_reason=base.sesoi_reason,
+            preregistered=base.preregistered,
+            seen=SEEN,
+        )
     return rules
 
 
 def _check_cells(values: dict) -> dict[tuple[str, str], pd.DataFrame]:
     missing = [v for v in CELLS.values() if v not in values]
     if missing:
-        raise ValueError(f"values: missing the variant(s) {missing} of the factorial's cells; "
-                         f"allowed: a dict with a seed x unit table for each of "
-                         f"{list(CELLS.values())}")
+        raise ValueError(
+            f"values: missing the variant(s) {missing} of the factorial's cells; "
+            f"allowed: a dict with a seed x unit table for each of "
+            f"{list(CELLS.values())}"
+        )
     out = {}
     for cell, variant in CELLS.items():
         table = values[variant]
         if not isinstance(table, pd.DataFrame):
-            raise TypeError(f"values[{variant!r}]: got {type(table).__name__}; allowed: a pandas "
-                            "DataFrame indexed by seed with one column per unit")
+            raise TypeError(
+                f"values[{variant!r}]: got {type(table).__name__}; allowed: a pandas "
+                "DataFrame indexed by seed with one column per unit"
+            )
         out[cell] = table.astype(float)
     return out
 
@@ -109,8 +138,9 @@ def _check_cells(values: dict) -> dict[tuple[str, str], pd.DataFrame]:
 def common_cell_units(values: dict) -> list:
     """Units measured (finite) in every seed of all four cells, in the first cell's order."""
     tables = list(_check_cells(values).values())
-    ok = [set(t.columns[np.isfinite(t.to_numpy()).all(axis=0)]) if len(t) else set()
-          for t in tables]
+    ok = [
+        set(t.columns[np.isfinite(t.to_numpy()).all(axis=0)]) if len(t) else set() for t in tables
+    ]
     return [u for u in tables[0].columns if all(u in s for s in ok)]
 
 
@@ -149,10 +179,19 @@ def factorial_table(comparisons: list[Comparison]) -> pd.DataFrame:
     """One row per contrast: the effect, its 95% interval, seeds, units, Holm p and verdict."""
     rows = []
     for c in comparisons:
-        rows.append({"contrast": c.rule.name.rsplit(".", 1)[-1], "effect": c.label,
-                     "mean": c.mean, "95% interval": f"[{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}]",
-                     "SESOI": c.rule.sesoi, "seeds": c.n_seeds, "units": c.n_units,
-                     "Holm p": c.p_holm, "verdict": c.verdict})
+        rows.append(
+            {
+                "contrast": c.rule.name.rsplit(".", 1)[-1],
+                "effect": c.label,
+                "mean": c.mean,
+                "95% interval": f"[{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}]",
+                "SESOI": c.rule.sesoi,
+                "seeds": c.n_seeds,
+                "units": c.n_units,
+                "Holm p": c.p_holm,
+                "verdict": c.verdict,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -163,20 +202,37 @@ def factorial_text(comparisons: list[Comparison], measure: str) -> str:
     lines = [f"- {CONTRASTS[k][2]}: {c.text()}" for k, c in by.items()]
     differ = [k for k, c in by.items() if c.verdict == "differ"]
     if not differ:
-        verdict = (f"On {measure}, neither where modulation acts nor how it acts makes a "
-                   "difference that the seeds can show.")
+        verdict = (
+            f"On {measure}, neither where modulation acts nor how it acts makes a "
+            "difference that the seeds can show."
+        )
     elif differ == ["site"]:
-        verdict = (f"On {measure}, the difference is about *where* modulation acts (neuron vs "
-                   "synapse), the paper's question, not about how.")
+        verdict = (
+            f"On {measure}, the difference is about *where* modulation acts (neuron vs "
+            "synapse), the paper's question, not about how."
+        )
     elif "site" not in differ:
-        verdict = (f"On {measure}, the difference is about *how* modulation acts "
-                   f"({', '.join(differ)}), not about where: it does not separate excitability "
-                   "from synaptic modulation.")
+        verdict = (
+            f"On {measure}, the difference is about *how* modulation acts "
+            f"({', '.join(differ)}), not about where: it does not separate excitability "
+            "from synaptic modulation."
+        )
     else:
         verdict = f"On {measure}, several contrasts differ ({', '.join(differ)})."
     return "\n".join(lines + [verdict])
 
 
-__all__ = ["SITES", "OPERATIONS", "CELLS", "PER_TASK_PARAMETERS", "CONTRASTS", "cells_table",
-           "factorial_rules", "common_cell_units", "contrast_sides", "factorial_comparisons",
-           "factorial_table", "factorial_text"]
+__all__ = [
+    "SITES",
+    "OPERATIONS",
+    "CELLS",
+    "PER_TASK_PARAMETERS",
+    "CONTRASTS",
+    "cells_table",
+    "factorial_rules",
+    "common_cell_units",
+    "contrast_sides",
+    "factorial_comparisons",
+    "factorial_table",
+    "factorial_text",
+]

@@ -9,6 +9,7 @@ criterion (RMST, :func:`restricted_times`) paired over seeds with the exact sign
 the verdict engine. Interference is the old tasks' mean performance before (the parent's last
 evaluation) minus after (the child's), on the same evaluation trials.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,8 @@ LEARNING_RULE = (
     "faster single route (the one with the lower mean); (3) **interference**, the old tasks' "
     "loss under every parameter − under both pathways' rows. The pathways learn at **two "
     "speeds** if (1) is significant (the sign says which is fast); learning is **synergistic** "
-    "if (2) is significant and negative (both rows together faster than either alone).")
+    "if (2) is significant and negative (both rows together faster than either alone)."
+)
 """Version 1 of E5's learning rule (the record: its comparisons were fixed before the learning
 networks were trained); version 2, :data:`LEARNING_RULES` and :func:`learning_comparisons`,
 keeps the comparisons and replaces the t tests on budget-filled log2 trials by the RMST with
@@ -59,8 +61,8 @@ def _trials(m: float, h: float) -> str:
     if not np.isfinite(m):
         return "–"
     if not np.isfinite(h):
-        return f"{2 ** m:,.0f}"
-    return f"{2 ** m:,.0f} [{2 ** (m - h):,.0f}, {2 ** (m + h):,.0f}]"
+        return f"{2**m:,.0f}"
+    return f"{2**m:,.0f} [{2 ** (m - h):,.0f}, {2 ** (m + h):,.0f}]"
 
 
 def route_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -71,11 +73,17 @@ def route_summary(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for route, g in kids.groupby("route", sort=False):
         m, h = mean_ci(g.log2_trials.to_numpy(float))
-        rows.append({"route": route, "what is trained": ROUTE_NAMES[route], "seeds": len(g),
-                     "reached": int(g.reached.astype(bool).sum()),
-                     "trials to criterion": _trials(m, h),
-                     "new-task perf": fmt(*mean_ci(g.new_perf.to_numpy(float))),
-                     "old tasks' loss": fmt(*mean_ci(g.interference.to_numpy(float)))})
+        rows.append(
+            {
+                "route": route,
+                "what is trained": ROUTE_NAMES[route],
+                "seeds": len(g),
+                "reached": int(g.reached.astype(bool).sum()),
+                "trials to criterion": _trials(m, h),
+                "new-task perf": fmt(*mean_ci(g.new_perf.to_numpy(float))),
+                "old tasks' loss": fmt(*mean_ci(g.interference.to_numpy(float))),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -99,30 +107,57 @@ _SEEN_LEARNING = (
     "networks were trained (rule v1: t tests on log2 trials, a censored seed at the budget). "
     "Version 2 (issue 18, after the results were seen): the restricted mean time to criterion "
     "(censoring-aware) with the exact sign-flip test, both − the slower route added so that "
-    "synergy needs both, and the SESOIs.")
+    "synergy needs both, and the SESOIs."
+)
 
 LEARNING_RULES: dict[str, Rule] = {
-    "speed": register(Rule(
-        name="C5.learning.rmst", claim="C5", version=2, family="C5.learning",
-        measure="restricted mean trials to criterion on the new task (budget-restricted)",
-        unit="new task", higher_is_better=False, sesoi=SPEED_SESOI_TRIALS,
-        sesoi_reason="one evaluation interval of the quick protocol (250 steps x 64 trials): "
-        "time to criterion is only known to this resolution", preregistered=True,
-        seen=_SEEN_LEARNING)),
-    "interference": register(Rule(
-        name="C5.learning.interference", claim="C5", version=2, family="C5.learning",
-        measure="old tasks' loss (mean performance, parent − child)", unit="new task",
-        higher_is_better=False, sesoi=PERF_SESOI,
-        sesoi_reason="one trial in twenty (0.05 of performance): within evaluation noise",
-        preregistered=True, seen=_SEEN_LEARNING)),
-    "new_perf": register(Rule(
-        name="C5.learning.new_perf", claim="C5", version=1, family="C5.learning.new_perf",
-        measure="final performance on the new task", unit="new task", higher_is_better=True,
-        sesoi=PERF_SESOI,
-        sesoi_reason="one trial in twenty (0.05 of performance): within evaluation noise",
-        preregistered=False,
-        seen="Written after the quick learning results were seen (issue 18: 0.88 vs 0.53 "
-             "had been reported, never tested).")),
+    "speed": register(
+        Rule(
+            name="C5.learning.rmst",
+            claim="C5",
+            version=2,
+            family="C5.learning",
+            measure="restricted mean trials to criterion on the new task (budget-restricted)",
+            unit="new task",
+            higher_is_better=False,
+            sesoi=SPEED_SESOI_TRIALS,
+            sesoi_reason="one evaluation interval of the quick protocol (250 steps x 64 trials): "
+            "time to criterion is only known to this resolution",
+            preregistered=True,
+            seen=_SEEN_LEARNING,
+        )
+    ),
+    "interference": register(
+        Rule(
+            name="C5.learning.interference",
+            claim="C5",
+            version=2,
+            family="C5.learning",
+            measure="old tasks' loss (mean performance, parent − child)",
+            unit="new task",
+            higher_is_better=False,
+            sesoi=PERF_SESOI,
+            sesoi_reason="one trial in twenty (0.05 of performance): within evaluation noise",
+            preregistered=True,
+            seen=_SEEN_LEARNING,
+        )
+    ),
+    "new_perf": register(
+        Rule(
+            name="C5.learning.new_perf",
+            claim="C5",
+            version=1,
+            family="C5.learning.new_perf",
+            measure="final performance on the new task",
+            unit="new task",
+            higher_is_better=True,
+            sesoi=PERF_SESOI,
+            sesoi_reason="one trial in twenty (0.05 of performance): within evaluation noise",
+            preregistered=False,
+            seen="Written after the quick learning results were seen (issue 18: 0.88 vs 0.53 "
+            "had been reported, never tested).",
+        )
+    ),
 }
 """The rules of E5's learning part: speed and synergy (RMST), interference (pre-registered
 comparisons, v2 tests); new-task performance (exploratory)."""
@@ -135,13 +170,15 @@ def restricted_times(kids: pd.DataFrame, route: str) -> pd.DataFrame:
     seeds equals the Kaplan-Meier restricted mean survival time (RMST) up to the budget
     (Royston & Parmar 2013), so a paired test on them is a censoring-aware comparison of RMST."""
     g = kids[kids.route == route]
-    if (g.budget_trials.nunique() > 1):
-        fail("budgets", sorted(g.budget_trials.unique()), "one budget per route (the RMST "
-             "is restricted at a common time)")
+    if g.budget_trials.nunique() > 1:
+        fail(
+            "budgets",
+            sorted(g.budget_trials.unique()),
+            "one budget per route (the RMST is restricted at a common time)",
+        )
     t = g.trials_to_criterion.where(g.reached.astype(bool), g.budget_trials).astype(float)
     t = np.minimum(t, g.budget_trials.astype(float))
-    return pd.DataFrame({"new task": t.to_numpy()}, index=pd.Index(g.seed.astype(int),
-                                                                    name="seed"))
+    return pd.DataFrame({"new task": t.to_numpy()}, index=pd.Index(g.seed.astype(int), name="seed"))
 
 
 def km_curve(times, reached, budget: float) -> pd.DataFrame:
@@ -156,18 +193,26 @@ def km_curve(times, reached, budget: float) -> pd.DataFrame:
     if not np.isfinite(budget) or budget <= 0:
         fail("budget", budget, "a positive number of trials")
     if (reached & ~(times <= budget)).any():
-        fail("times", times[reached & ~(times <= budget)].tolist(),
-             f"finite and at most the budget {budget:g} where reached")
+        fail(
+            "times",
+            times[reached & ~(times <= budget)].tolist(),
+            f"finite and at most the budget {budget:g} where reached",
+        )
     t = np.where(reached, times, budget)
     rows, surv = [{"trials": 0.0, "at_risk": len(t), "reached": 0, "fraction": 0.0}], 1.0
     for u in np.unique(t[reached]):
         at_risk = int((t >= u).sum())
         d = int(((t == u) & reached).sum())
         surv *= 1 - d / at_risk
-        rows.append({"trials": float(u), "at_risk": at_risk, "reached": d,
-                     "fraction": 1 - surv})
-    rows.append({"trials": float(budget), "at_risk": int((t >= budget).sum()), "reached": 0,
-                 "fraction": 1 - surv})
+        rows.append({"trials": float(u), "at_risk": at_risk, "reached": d, "fraction": 1 - surv})
+    rows.append(
+        {
+            "trials": float(budget),
+            "at_risk": int((t >= budget).sum()),
+            "reached": 0,
+            "fraction": 1 - surv,
+        }
+    )
     df = pd.DataFrame(rows)
     steps = df.trials.to_numpy()
     s_before = 1 - df.fraction.to_numpy()
@@ -188,8 +233,10 @@ def km_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def _one(kids: pd.DataFrame, route: str, column: str) -> pd.DataFrame:
     g = kids[kids.route == route]
-    return pd.DataFrame({"new task": g[column].astype(float).to_numpy()},
-                        index=pd.Index(g.seed.astype(int), name="seed"))
+    return pd.DataFrame(
+        {"new task": g[column].astype(float).to_numpy()},
+        index=pd.Index(g.seed.astype(int), name="seed"),
+    )
 
 
 def learning_comparisons(table: pd.DataFrame) -> list[Comparison]:
@@ -205,11 +252,25 @@ def learning_comparisons(table: pd.DataFrame) -> list[Comparison]:
         if {a, b} <= routes:
             out.append(compare(restricted_times(kids, a), restricted_times(kids, b), speed, a, b))
     if {"all", "both"} <= routes:
-        out.append(compare(_one(kids, "all", "interference"), _one(kids, "both", "interference"),
-                           LEARNING_RULES["interference"], "all", "both"))
+        out.append(
+            compare(
+                _one(kids, "all", "interference"),
+                _one(kids, "both", "interference"),
+                LEARNING_RULES["interference"],
+                "all",
+                "both",
+            )
+        )
     if {"exc", "syn"} <= routes:
-        out.append(compare(_one(kids, "exc", "new_perf"), _one(kids, "syn", "new_perf"),
-                           LEARNING_RULES["new_perf"], "exc", "syn"))
+        out.append(
+            compare(
+                _one(kids, "exc", "new_perf"),
+                _one(kids, "syn", "new_perf"),
+                LEARNING_RULES["new_perf"],
+                "exc",
+                "syn",
+            )
+        )
     return decide(out)
 
 
@@ -246,11 +307,15 @@ def km_text(km: pd.DataFrame) -> str:
     for route, g in km.groupby("route", sort=False):
         n = int(g.at_risk.iloc[0])
         got = int(g.reached.sum())
-        parts.append(f"`{route}` {got} of {n} seeds at criterion by {g.trials.max():,.0f} trials, "
-                     f"RMST {g.rmst.iloc[0]:,.0f} trials")
-    return ("Kaplan-Meier estimate per route (a seed that never reached criterion is "
-            "right-censored at the budget; RMST = restricted mean trials to criterion, the area "
-            "under the curve of seeds not yet at criterion): " + "; ".join(parts) + ".")
+        parts.append(
+            f"`{route}` {got} of {n} seeds at criterion by {g.trials.max():,.0f} trials, "
+            f"RMST {g.rmst.iloc[0]:,.0f} trials"
+        )
+    return (
+        "Kaplan-Meier estimate per route (a seed that never reached criterion is "
+        "right-censored at the budget; RMST = restricted mean trials to criterion, the area "
+        "under the curve of seeds not yet at criterion): " + "; ".join(parts) + "."
+    )
 
 
 def learning_text(comparisons: list[Comparison]) -> str:
@@ -258,15 +323,26 @@ def learning_text(comparisons: list[Comparison]) -> str:
     if not comparisons:
         return "**Not tested**: fewer than two parents learned every old task."
     parts = learning_parts(comparisons)
-    lines = [f"- {c.text(0 if c.rule is LEARNING_RULES['speed'] else 3)}"
-             for c in comparisons]
-    return ("Paired over seeds (each seed's routes share a parent), exact sign-flip p, Holm "
-            "within each family; speed in trials, restricted at the budget:\n\n"
-            + "\n".join(lines) + f"\n\n*What it says:* learning speeds: **{parts['speeds']}**; "
-            f"synergy in learning (both rows faster than each single route): "
-            f"**{parts['synergy']}**.")
+    lines = [f"- {c.text(0 if c.rule is LEARNING_RULES['speed'] else 3)}" for c in comparisons]
+    return (
+        "Paired over seeds (each seed's routes share a parent), exact sign-flip p, Holm "
+        "within each family; speed in trials, restricted at the budget:\n\n"
+        + "\n".join(lines)
+        + f"\n\n*What it says:* learning speeds: **{parts['speeds']}**; "
+        f"synergy in learning (both rows faster than each single route): "
+        f"**{parts['synergy']}**."
+    )
 
 
-__all__ += ["SPEED_SESOI_TRIALS", "PERF_SESOI", "LEARNING_RULES", "restricted_times",
-            "km_curve", "km_table", "learning_comparisons", "learning_parts", "km_text",
-            "learning_text"]
+__all__ += [
+    "SPEED_SESOI_TRIALS",
+    "PERF_SESOI",
+    "LEARNING_RULES",
+    "restricted_times",
+    "km_curve",
+    "km_table",
+    "learning_comparisons",
+    "learning_parts",
+    "km_text",
+    "learning_text",
+]

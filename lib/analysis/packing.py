@@ -9,6 +9,7 @@ absent, and ``params_per_task``). Intervals are 95% Student-t intervals over see
 are compared paired over seeds through the verdict engine (:mod:`lib.analysis.verdicts`: exact
 sign-flip p, TOST, Holm over the family fixed in :data:`C3_RULE`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ PAIRS = (("exc", "syn_prepost"), ("exc", "syn_lowrank_r1"))
 """The matched comparisons of C3, chosen before looking: excitability against the two synaptic
 pathways with its per-task budget (2N modulation parameters per task)."""
 
-MEASURES = {"capacity": "capacity (largest K with every task at criterion)",
-            "at_largest_K": "tasks at criterion at the largest K"}
+MEASURES = {
+    "capacity": "capacity (largest K with every task at criterion)",
+    "at_largest_K": "tasks at criterion at the largest K",
+}
 """The two packing measures each matched pair is compared on."""
 
 VERDICT_ARM = "trained"
@@ -46,7 +49,8 @@ C3_RULE = (
     "pair compared there differs. C3 is *supported* if every tested N differs and every "
     "difference points the same way; *partly supported* if some comparison differs but not that; "
     "*not supported* if every comparison is equivalent; *inconclusive* otherwise; *not tested* if "
-    "no N is tested.")
+    "no N is tested."
+)
 """The C3 rule as printed in the chapter; :func:`verdict_c3` applies exactly this."""
 
 
@@ -56,8 +60,10 @@ def _with_arm(table: pd.DataFrame) -> pd.DataFrame:
         t["backbone"] = VERDICT_ARM
     missing = {"variant", "N", "K", "seed", "n_at_criterion", "all_at_criterion"} - set(t)
     if missing:
-        raise ValueError(f"table: columns {sorted(missing)} are missing; expected a table of "
-                         "lib.experiments.packing.run_packing")
+        raise ValueError(
+            f"table: columns {sorted(missing)} are missing; expected a table of "
+            "lib.experiments.packing.run_packing"
+        )
     t["all_at_criterion"] = t["all_at_criterion"].astype(bool)
     return t
 
@@ -88,8 +94,12 @@ class Capacity:
 
     def arm(self, backbone: str) -> "Capacity":
         """The same, for one arm only."""
-        return Capacity(*(df[df.backbone == backbone].reset_index(drop=True)
-                          for df in (self.per_seed, self.summary, self.by_k)))
+        return Capacity(
+            *(
+                df[df.backbone == backbone].reset_index(drop=True)
+                for df in (self.per_seed, self.summary, self.by_k)
+            )
+        )
 
     @property
     def backbones(self) -> list[str]:
@@ -100,35 +110,61 @@ def capacity(table: pd.DataFrame) -> Capacity:
     """Capacity and tasks at criterion per (backbone, variant, N, seed), and their means with
     95% t intervals over seeds (:class:`Capacity`)."""
     t = _with_arm(table)
-    budget = ("params_per_task" in t)
+    budget = "params_per_task" in t
     per_seed, by_k, summary = [], [], []
     for arm, ta in t.groupby("backbone", sort=False):
         k_min, k_max = int(ta.K.min()), int(ta.K.max())
         for (v, n, s), g in ta.groupby(["variant", "N", "seed"], sort=False):
             at = g[g.all_at_criterion]
             largest = g[g.K == k_max].n_at_criterion
-            per_seed.append({"backbone": arm, "variant": v, "N": int(n), "seed": int(s),
-                             "capacity": int(at.K.max()) if len(at) else 0,
-                             "learned_min_K": bool(g[g.K == k_min].all_at_criterion.any()),
-                             "at_largest_K": float(largest.iloc[0]) if len(largest) else np.nan,
-                             "params_per_task": int(g.params_per_task.iloc[0]) if budget
-                             else np.nan})
+            per_seed.append(
+                {
+                    "backbone": arm,
+                    "variant": v,
+                    "N": int(n),
+                    "seed": int(s),
+                    "capacity": int(at.K.max()) if len(at) else 0,
+                    "learned_min_K": bool(g[g.K == k_min].all_at_criterion.any()),
+                    "at_largest_K": float(largest.iloc[0]) if len(largest) else np.nan,
+                    "params_per_task": int(g.params_per_task.iloc[0]) if budget else np.nan,
+                }
+            )
         for (v, n, k), g in ta.groupby(["variant", "N", "K"], sort=False):
             m, h, cnt = _ci(g.n_at_criterion)
-            by_k.append({"backbone": arm, "variant": v, "N": int(n), "K": int(k), "n": cnt,
-                         "at_criterion": m, "at_criterion_hw": h,
-                         "all_frac": float(g.all_at_criterion.mean()),
-                         "params_per_task": int(g.params_per_task.iloc[0]) if budget
-                         else np.nan})
+            by_k.append(
+                {
+                    "backbone": arm,
+                    "variant": v,
+                    "N": int(n),
+                    "K": int(k),
+                    "n": cnt,
+                    "at_criterion": m,
+                    "at_criterion_hw": h,
+                    "all_frac": float(g.all_at_criterion.mean()),
+                    "params_per_task": int(g.params_per_task.iloc[0]) if budget else np.nan,
+                }
+            )
     ps = pd.DataFrame(per_seed)
     for (arm, v, n), g in ps.groupby(["backbone", "variant", "N"], sort=False):
         cm, ch, cnt = _ci(g.capacity)
         lm, lh, _ = _ci(g.at_largest_K)
         ta = t[t.backbone == arm]
-        summary.append({"backbone": arm, "variant": v, "N": int(n), "tested": bool(
-            g.learned_min_K.any()), "n": cnt, "capacity": cm, "capacity_hw": ch,
-            "at_largest_K": lm, "at_largest_K_hw": lh, "params_per_task": g.params_per_task.iloc[0],
-            "min_K": int(ta.K.min()), "largest_K": int(ta.K.max())})
+        summary.append(
+            {
+                "backbone": arm,
+                "variant": v,
+                "N": int(n),
+                "tested": bool(g.learned_min_K.any()),
+                "n": cnt,
+                "capacity": cm,
+                "capacity_hw": ch,
+                "at_largest_K": lm,
+                "at_largest_K_hw": lh,
+                "params_per_task": g.params_per_task.iloc[0],
+                "min_K": int(ta.K.min()),
+                "largest_K": int(ta.K.max()),
+            }
+        )
     return Capacity(ps, pd.DataFrame(summary), pd.DataFrame(by_k))
 
 
@@ -142,9 +178,13 @@ def _tested(cap: Capacity, variant: str, n: int) -> bool:
     return bool(len(row) and row.tested.iloc[0])
 
 
-def c3_comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS,
-                   measures=tuple(MEASURES), cap: Capacity | None = None
-                   ) -> list[verdicts.Comparison]:
+def c3_comparisons(
+    table: pd.DataFrame,
+    backbone: str = VERDICT_ARM,
+    pairs=PAIRS,
+    measures=tuple(MEASURES),
+    cap: Capacity | None = None,
+) -> list[verdicts.Comparison]:
     """C3's matched comparisons in one arm through the engine, decided: at each N, each pair of
     ``pairs`` on each of ``measures`` (a - b, one unit: that N), paired over seeds. A comparison
     whose cells are not both tested is *not tested* (outside Holm's family). ``spec["N"]``: the
@@ -158,8 +198,10 @@ def c3_comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS
                 continue
             tested = _tested(cap, a, n) and _tested(cap, b, n)
             for measure in measures:
-                va, vb = (pd.DataFrame({f"N = {n}": pd.Series(_seed_values(cap, x, n, measure))})
-                          for x in (a, b))
+                va, vb = (
+                    pd.DataFrame({f"N = {n}": pd.Series(_seed_values(cap, x, n, measure))})
+                    for x in (a, b)
+                )
                 if not tested:
                     va.loc[:, :] = np.nan
                 c = verdicts.compare(va, vb, verdicts.RULES[f"C3.{measure}"], a, b)
@@ -171,14 +213,47 @@ def c3_comparisons(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS
 
 
 def _comparison_table(comps: list[verdicts.Comparison]) -> pd.DataFrame:
-    rows = [{"N": c.spec["N"], "a": c.a, "b": c.b, "measure": c.spec["measure_key"],
-             "tested": c.tested, "diff": c.mean, "lo": c.ci95[0], "hi": c.ci95[1], "p": c.p,
-             "p_tost": c.p_tost, "n": c.n_seeds, "p_holm": c.p_holm,
-             "p_tost_holm": c.p_tost_holm, "verdict": c.verdict} for c in comps]
-    df = pd.DataFrame(rows, columns=["N", "a", "b", "measure", "tested", "diff", "lo", "hi",
-                                     "p", "p_tost", "n", "p_holm", "p_tost_holm", "verdict"])
-    df = df.astype({"N": int, "tested": bool, "diff": float, "lo": float, "hi": float,
-                    "p": float, "n": int})
+    rows = [
+        {
+            "N": c.spec["N"],
+            "a": c.a,
+            "b": c.b,
+            "measure": c.spec["measure_key"],
+            "tested": c.tested,
+            "diff": c.mean,
+            "lo": c.ci95[0],
+            "hi": c.ci95[1],
+            "p": c.p,
+            "p_tost": c.p_tost,
+            "n": c.n_seeds,
+            "p_holm": c.p_holm,
+            "p_tost_holm": c.p_tost_holm,
+            "verdict": c.verdict,
+        }
+        for c in comps
+    ]
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "N",
+            "a",
+            "b",
+            "measure",
+            "tested",
+            "diff",
+            "lo",
+            "hi",
+            "p",
+            "p_tost",
+            "n",
+            "p_holm",
+            "p_tost_holm",
+            "verdict",
+        ],
+    )
+    df = df.astype(
+        {"N": int, "tested": bool, "diff": float, "lo": float, "hi": float, "p": float, "n": int}
+    )
     df["differs"] = df["verdict"] == "differ"
     return df
 
@@ -201,16 +276,20 @@ def _direction(diffs) -> str | None:
     return "mixed"
 
 
-DIRECTION_WORDS = {"exc": "excitability (`exc`) packs more tasks than the matched synaptic "
-                          "pathways",
-                   "synaptic": "the matched synaptic pathways pack more tasks than "
-                               "excitability (`exc`)",
-                   "mixed": "the differences point different ways (no pathway packs more "
-                            "throughout)"}
+DIRECTION_WORDS = {
+    "exc": "excitability (`exc`) packs more tasks than the matched synaptic pathways",
+    "synaptic": "the matched synaptic pathways pack more tasks than excitability (`exc`)",
+    "mixed": "the differences point different ways (no pathway packs more throughout)",
+}
 
 
-def verdict_c3(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS,
-               measures=tuple(MEASURES), cap: Capacity | None = None) -> dict:
+def verdict_c3(
+    table: pd.DataFrame,
+    backbone: str = VERDICT_ARM,
+    pairs=PAIRS,
+    measures=tuple(MEASURES),
+    cap: Capacity | None = None,
+) -> dict:
     """C3: excitability and synaptic modulation differ in how many tasks they pack into N units,
     by :data:`C3_RULE`. Returns the verdict, ``comps`` (engine Comparisons), ``comparisons``
     (their table, :func:`comparisons`), the tested and differing N, the direction of the
@@ -242,10 +321,17 @@ def verdict_c3(table: pd.DataFrame, backbone: str = VERDICT_ARM, pairs=PAIRS,
     else:
         verdict = "inconclusive"
     untested = cap.summary[~cap.summary.tested][["variant", "N"]]
-    return {"verdict": verdict, "comps": comps, "comparisons": cmp, "tested_N": tested_n,
-            "differing_N": differing_n, "direction": direction, "capacity": cap.summary,
-            "not_tested_cells": [(v, int(n)) for v, n in untested.itertuples(index=False)],
-            "backbone": backbone}
+    return {
+        "verdict": verdict,
+        "comps": comps,
+        "comparisons": cmp,
+        "tested_N": tested_n,
+        "differing_N": differing_n,
+        "direction": direction,
+        "capacity": cap.summary,
+        "not_tested_cells": [(v, int(n)) for v, n in untested.itertuples(index=False)],
+        "backbone": backbone,
+    }
 
 
 SPEC_ARMS = (VERDICT_ARM, "frozen_random", "pretrained")
@@ -267,17 +353,20 @@ def c3_multiverse(table: pd.DataFrame) -> pd.DataFrame:
     def run(pairs, measures, arm):
         return verdict_c3(table, arm, pair_sets[pairs], measure_sets[measures], cap)
 
-    return verdicts.multiverse(run, {"pairs": list(pair_sets), "measures": list(measure_sets),
-                                     "arm": arms})
+    return verdicts.multiverse(
+        run, {"pairs": list(pair_sets), "measures": list(measure_sets), "arm": arms}
+    )
 
 
 def _cmp_text(c: verdicts.Comparison) -> str:
     if not c.tested:
         why = c.note or "a cell is not tested"
         return f"`{c.a}` − `{c.b}` on {c.rule.measure}: not compared ({why})"
-    return (f"`{c.a}` − `{c.b}` on {c.rule.measure}: {c.mean:+.2f} [{c.ci95[0]:+.2f}, "
-            f"{c.ci95[1]:+.2f}] tasks, Holm {verdicts.format_p(c.p_holm, c.n_seeds)} ({c.n_seeds} "
-            f"paired seeds) → {c.verdict}")
+    return (
+        f"`{c.a}` − `{c.b}` on {c.rule.measure}: {c.mean:+.2f} [{c.ci95[0]:+.2f}, "
+        f"{c.ci95[1]:+.2f}] tasks, Holm {verdicts.format_p(c.p_holm, c.n_seeds)} ({c.n_seeds} "
+        f"paired seeds) → {c.verdict}"
+    )
 
 
 def title_consistency(v: dict, table: pd.DataFrame | None = None) -> str:
@@ -287,22 +376,30 @@ def title_consistency(v: dict, table: pd.DataFrame | None = None) -> str:
     was trained (descriptive, outside the verdict)."""
     verdict, direction = v["verdict"], v["direction"]
     if verdict == "not tested":
-        text = ("Nothing here bears on the title yet: no network size had both matched pathways "
-                "learn even the smallest task set.")
+        text = (
+            "Nothing here bears on the title yet: no network size had both matched pathways "
+            "learn even the smallest task set."
+        )
     elif verdict == "not supported":
-        text = ("At this scale the matched pathways pack the same number of tasks (equivalent "
-                "within the smallest effect of interest): the abstract's C3 (they differ in how "
-                "efficiently they pack) is not borne out, and the title's 'efficient packing' "
-                "cannot come from one pathway packing more than the other.")
+        text = (
+            "At this scale the matched pathways pack the same number of tasks (equivalent "
+            "within the smallest effect of interest): the abstract's C3 (they differ in how "
+            "efficiently they pack) is not borne out, and the title's 'efficient packing' "
+            "cannot come from one pathway packing more than the other."
+        )
     elif verdict == "inconclusive":
-        text = ("The runs cannot say yet whether the matched pathways pack differently: no "
-                "comparison differs and none is shown equivalent at this seed count, so neither "
-                "the abstract's C3 nor its opposite is borne out.")
+        text = (
+            "The runs cannot say yet whether the matched pathways pack differently: no "
+            "comparison differs and none is shown equivalent at this seed count, so neither "
+            "the abstract's C3 nor its opposite is borne out."
+        )
     else:
-        text = (f"The runs agree with the abstract that the pathways differ ({verdict}); "
-                f"{DIRECTION_WORDS[direction] if direction else ''}. That is consistent with the "
-                "title's claim only if combining the pathways lets the better packer's capacity "
-                "and the other's strengths add up, which is C5's question (the hybrid), not C3's.")
+        text = (
+            f"The runs agree with the abstract that the pathways differ ({verdict}); "
+            f"{DIRECTION_WORDS[direction] if direction else ''}. That is consistent with the "
+            "title's claim only if combining the pathways lets the better packer's capacity "
+            "and the other's strengths add up, which is C5's question (the hybrid), not C3's."
+        )
     if table is not None:
         cap = capacity(table).arm(v["backbone"]).summary
         if "hybrid" in set(cap.variant):
@@ -313,12 +410,17 @@ def title_consistency(v: dict, table: pd.DataFrame | None = None) -> str:
                 if not singles or "hybrid" not in at_n.index:
                     continue
                 best = max(singles, key=lambda x: at_n.loc[x, "capacity"])
-                parts.append(f"N = {n}: `hybrid` {_cap(at_n.loc['hybrid'])} vs `{best}` "
-                             f"{_cap(at_n.loc[best])}")
+                parts.append(
+                    f"N = {n}: `hybrid` {_cap(at_n.loc['hybrid'])} vs `{best}` "
+                    f"{_cap(at_n.loc[best])}"
+                )
             if parts:
-                text += (" Descriptively (not part of the verdict; the hybrid owns 4N parameters "
-                         "per task): capacity of the hybrid against the best single pathway, "
-                         + "; ".join(parts) + ".")
+                text += (
+                    " Descriptively (not part of the verdict; the hybrid owns 4N parameters "
+                    "per task): capacity of the hybrid against the best single pathway, "
+                    + "; ".join(parts)
+                    + "."
+                )
     return text
 
 
@@ -326,33 +428,50 @@ def _cap(row) -> str:
     return fmt(row["capacity"], row["capacity_hw"], digits=1)
 
 
-def c3_markdown(v: dict, table: pd.DataFrame | None = None,
-                multiverse: pd.DataFrame | None = None) -> str:
+def c3_markdown(
+    v: dict, table: pd.DataFrame | None = None, multiverse: pd.DataFrame | None = None
+) -> str:
     """The C3 verdict as a paragraph, every number taken from :func:`verdict_c3`'s output: the
     comparisons, the floor of the exact test and the power statement, the specification check,
     what it means for the title, and the rule (:data:`C3_RULE`) with its registry entries."""
     comps = v["comps"]
-    lines = [f"**C3 — {v['verdict']}.** Network sizes tested: "
-             f"{', '.join(map(str, v['tested_N'])) or 'none'}; differing: "
-             f"{', '.join(map(str, v['differing_N'])) or 'none'}. "
-             + (f"Direction: {DIRECTION_WORDS[v['direction']]}." if v["direction"] else
-                "No comparison differs, so no direction."), ""]
+    lines = [
+        f"**C3 — {v['verdict']}.** Network sizes tested: "
+        f"{', '.join(map(str, v['tested_N'])) or 'none'}; differing: "
+        f"{', '.join(map(str, v['differing_N'])) or 'none'}. "
+        + (
+            f"Direction: {DIRECTION_WORDS[v['direction']]}."
+            if v["direction"]
+            else "No comparison differs, so no direction."
+        ),
+        "",
+    ]
     for c in comps:
         lines.append(f"* N = {c.spec['N']}: {_cmp_text(c)}.")
     if not comps:
         lines.append("* no matched pair was trained in this run.")
     if v["not_tested_cells"]:
         lines.append("")
-        lines.append("Cells not tested (even the smallest K failed in every seed): "
-                     + ", ".join(f"`{lab}` at N = {n}" for lab, n in v["not_tested_cells"])
-                     + ".")
+        lines.append(
+            "Cells not tested (even the smallest K failed in every seed): "
+            + ", ".join(f"`{lab}` at N = {n}" for lab, n in v["not_tested_cells"])
+            + "."
+        )
     floor = verdicts.floor_text(comps)
     lines += ["", *([floor] if floor else []), verdicts.power_text(comps)]
     if multiverse is not None and len(multiverse):
-        lines.append(verdicts.agreement_text(multiverse, "both matched pairs or each alone, both "
-                                             "measures or each alone, the packing arms"))
-    lines += ["", f"What it means for the paper: {title_consistency(v, table)}", "",
-              f"Rule: {C3_RULE}"]
+        lines.append(
+            verdicts.agreement_text(
+                multiverse,
+                "both matched pairs or each alone, both measures or each alone, the packing arms",
+            )
+        )
+    lines += [
+        "",
+        f"What it means for the paper: {title_consistency(v, table)}",
+        "",
+        f"Rule: {C3_RULE}",
+    ]
     lines += [f"Registry: {verdicts.rule_text(verdicts.RULES[f'C3.{m}'])}." for m in MEASURES]
     return "\n".join(lines)
 
@@ -371,14 +490,19 @@ def at_criterion_text(cap: Capacity, backbone: str = VERDICT_ARM) -> str:
     parts = []
     for n in sorted(set(c.by_k.N)):
         rows = c.by_k[(c.by_k.N == n) & (c.by_k.K == k_max)]
-        items = [f"`{r.variant}` {fmt(r.at_criterion, r.at_criterion_hw, digits=1)} "
-                 f"({r.all_frac:.0%} of seeds all)" for r in rows.itertuples()]
+        items = [
+            f"`{r.variant}` {fmt(r.at_criterion, r.at_criterion_hw, digits=1)} "
+            f"({r.all_frac:.0%} of seeds all)"
+            for r in rows.itertuples()
+        ]
         parts.append(f"N = {n}: " + ", ".join(items))
     n_seeds = int(c.by_k.n.max())
-    return (f"Tasks at criterion when K = {k_max} tasks are trained together (the largest K; "
-            f"mean ± 95% t half-width over {n_seeds} seeds; in brackets the seeds with every "
-            "task at criterion). " + "; ".join(parts) + ". A line on the diagonal means every "
-            "task learned; below it, the tasks the network did not fit within the budget.")
+    return (
+        f"Tasks at criterion when K = {k_max} tasks are trained together (the largest K; "
+        f"mean ± 95% t half-width over {n_seeds} seeds; in brackets the seeds with every "
+        "task at criterion). " + "; ".join(parts) + ". A line on the diagonal means every "
+        "task learned; below it, the tasks the network did not fit within the budget."
+    )
 
 
 def capacity_text(cap: Capacity, backbone: str = VERDICT_ARM) -> str:
@@ -390,15 +514,27 @@ def capacity_text(cap: Capacity, backbone: str = VERDICT_ARM) -> str:
     parts = []
     for n in sorted(set(s.N)):
         rows = s[s.N == n]
-        parts.append(f"N = {n}: " + ", ".join(
-            f"`{r.variant}` {fmt(r.capacity, r.capacity_hw, digits=1)}"
-            + ("" if r.tested else " (not tested)") for r in rows.itertuples()))
+        parts.append(
+            f"N = {n}: "
+            + ", ".join(
+                f"`{r.variant}` {fmt(r.capacity, r.capacity_hw, digits=1)}"
+                + ("" if r.tested else " (not tested)")
+                for r in rows.itertuples()
+            )
+        )
     untested = s[~s.tested]
-    return (f"Capacity, the largest K (of {sorted(set(cap.arm(backbone).by_k.K))}) with every "
-            f"task at criterion, mean ± 95% t half-width over seeds: " + "; ".join(parts) + "."
-            + (f" {len(untested)} of {len(s)} cells are *not tested*: even K = "
-               f"{int(s.min_K.iloc[0])} failed in every seed." if len(untested) else
-               " Every cell learned the smallest task set in at least one seed."))
+    return (
+        f"Capacity, the largest K (of {sorted(set(cap.arm(backbone).by_k.K))}) with every "
+        f"task at criterion, mean ± 95% t half-width over seeds: "
+        + "; ".join(parts)
+        + "."
+        + (
+            f" {len(untested)} of {len(s)} cells are *not tested*: even K = "
+            f"{int(s.min_K.iloc[0])} failed in every seed."
+            if len(untested)
+            else " Every cell learned the smallest task set in at least one seed."
+        )
+    )
 
 
 def efficiency_text(cap: Capacity, backbone: str = VERDICT_ARM) -> str:
@@ -413,18 +549,24 @@ def efficiency_text(cap: Capacity, backbone: str = VERDICT_ARM) -> str:
     for v in _variants(s):
         rows = s[s.variant == v].sort_values("N")
         if int(rows.params_per_task.iloc[0]) == 0:
-            parts.append(f"`{v}` owns no modulation parameters (capacity "
-                         + ", ".join(f"{r.capacity:.1f}" for r in rows.itertuples())
-                         + f" at N = {', '.join(str(int(n)) for n in rows.N)})")
+            parts.append(
+                f"`{v}` owns no modulation parameters (capacity "
+                + ", ".join(f"{r.capacity:.1f}" for r in rows.itertuples())
+                + f" at N = {', '.join(str(int(n)) for n in rows.N)})"
+            )
             continue
-        parts.append(f"`{v}` ({', '.join(f'{int(r.params_per_task):,}' for r in rows.itertuples())}"
-                     f" per task at N = {', '.join(str(int(n)) for n in rows.N)}): "
-                     + ", ".join(f"{r.capacity * r.params_per_task:,.0f}"
-                                 for r in rows.itertuples())
-                     + " modulation parameters in use at its mean capacity")
-    return ("Total modulation parameters = per-task budget × tasks packed. " + "; ".join(parts)
-            + ". Pathways with the same per-task budget lie on the same line through the origin "
-            "at one N; further along it means more tasks packed for the same per-task cost.")
+        parts.append(
+            f"`{v}` ({', '.join(f'{int(r.params_per_task):,}' for r in rows.itertuples())}"
+            f" per task at N = {', '.join(str(int(n)) for n in rows.N)}): "
+            + ", ".join(f"{r.capacity * r.params_per_task:,.0f}" for r in rows.itertuples())
+            + " modulation parameters in use at its mean capacity"
+        )
+    return (
+        "Total modulation parameters = per-task budget × tasks packed. "
+        + "; ".join(parts)
+        + ". Pathways with the same per-task budget lie on the same line through the origin "
+        "at one N; further along it means more tasks packed for the same per-task cost."
+    )
 
 
 def frozen_text(cap: Capacity, backbone: str = "frozen_random") -> str:
@@ -438,18 +580,33 @@ def frozen_text(cap: Capacity, backbone: str = "frozen_random") -> str:
     for v in _variants(s):
         rows = s[s.variant == v]
         ok = rows[rows.tested]
-        words.append(f"`{v}` " + ("learned the smallest task set (K = "
-                                  f"{int(rows.min_K.iloc[0])}) at N = "
-                                  f"{', '.join(str(int(n)) for n in ok.N)}" if len(ok) else
-                                  "learned no task set at any N")
-                     + "; capacity " + ", ".join(
-                         f"{fmt(r.capacity, r.capacity_hw, digits=1)} at N = {int(r.N)}"
-                         for r in rows.itertuples()))
-    return ("With the shared weights frozen at their random initialisation, each task learned "
-            "through its own modulation parameters only: " + "; ".join(words) + ". "
-            + (f"{len(set(learners.variant))} of {len(set(s.variant))} pathways learned tasks "
-               "this way." if len(learners) else "No pathway learned tasks this way at this "
-               "budget."))
+        words.append(
+            f"`{v}` "
+            + (
+                "learned the smallest task set (K = "
+                f"{int(rows.min_K.iloc[0])}) at N = "
+                f"{', '.join(str(int(n)) for n in ok.N)}"
+                if len(ok)
+                else "learned no task set at any N"
+            )
+            + "; capacity "
+            + ", ".join(
+                f"{fmt(r.capacity, r.capacity_hw, digits=1)} at N = {int(r.N)}"
+                for r in rows.itertuples()
+            )
+        )
+    return (
+        "With the shared weights frozen at their random initialisation, each task learned "
+        "through its own modulation parameters only: "
+        + "; ".join(words)
+        + ". "
+        + (
+            f"{len(set(learners.variant))} of {len(set(s.variant))} pathways learned tasks "
+            "this way."
+            if len(learners)
+            else "No pathway learned tasks this way at this budget."
+        )
+    )
 
 
 # ---------------------------------------------------------------- P2(b): a pretrained backbone
@@ -495,23 +652,60 @@ def pretrained_vs_random(table: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFr
         d = paired(_seed_map(g, "n_at_criterion"), _seed_map(r, "n_at_criterion"), exact=True)
         pt, ptn = _ttc(g)
         rt, rtn = _ttc(r)
-        rows.append({"variant": v, "N": int(n), "K": int(k), "n": pn,
-                     "n_pretrain": int(g.parent_K.iloc[0]) if "parent_K" in g else np.nan,
-                     "pretrained": pm, "pretrained_hw": ph, "random": rm, "random_hw": rh,
-                     "diff": d["diff"] if rn else np.nan, "lo": d["lo"], "hi": d["hi"],
-                     "p": d["p"], "p_exact": d["p_exact"], "pairs": d["n"],
-                     "all_pretrained": float(g.all_at_criterion.mean()),
-                     "all_random": float(r.all_at_criterion.mean()) if rn else np.nan,
-                     "ttc_pretrained": pt, "ttc_pretrained_n": ptn, "ttc_random": rt,
-                     "ttc_random_n": rtn,
-                     "backbone_learned": float(b.all_at_criterion.mean()) if len(b) else np.nan,
-                     "params_per_task": int(g.params_per_task.iloc[0])
-                     if "params_per_task" in g else np.nan})
-    cols = ["variant", "N", "K", "n", "n_pretrain", "pretrained", "pretrained_hw", "random",
-            "random_hw", "diff", "lo", "hi", "p", "p_exact", "pairs", "all_pretrained",
-            "all_random",
-            "ttc_pretrained", "ttc_pretrained_n", "ttc_random", "ttc_random_n",
-            "backbone_learned", "params_per_task"]
+        rows.append(
+            {
+                "variant": v,
+                "N": int(n),
+                "K": int(k),
+                "n": pn,
+                "n_pretrain": int(g.parent_K.iloc[0]) if "parent_K" in g else np.nan,
+                "pretrained": pm,
+                "pretrained_hw": ph,
+                "random": rm,
+                "random_hw": rh,
+                "diff": d["diff"] if rn else np.nan,
+                "lo": d["lo"],
+                "hi": d["hi"],
+                "p": d["p"],
+                "p_exact": d["p_exact"],
+                "pairs": d["n"],
+                "all_pretrained": float(g.all_at_criterion.mean()),
+                "all_random": float(r.all_at_criterion.mean()) if rn else np.nan,
+                "ttc_pretrained": pt,
+                "ttc_pretrained_n": ptn,
+                "ttc_random": rt,
+                "ttc_random_n": rtn,
+                "backbone_learned": float(b.all_at_criterion.mean()) if len(b) else np.nan,
+                "params_per_task": int(g.params_per_task.iloc[0])
+                if "params_per_task" in g
+                else np.nan,
+            }
+        )
+    cols = [
+        "variant",
+        "N",
+        "K",
+        "n",
+        "n_pretrain",
+        "pretrained",
+        "pretrained_hw",
+        "random",
+        "random_hw",
+        "diff",
+        "lo",
+        "hi",
+        "p",
+        "p_exact",
+        "pairs",
+        "all_pretrained",
+        "all_random",
+        "ttc_pretrained",
+        "ttc_pretrained_n",
+        "ttc_random",
+        "ttc_random_n",
+        "backbone_learned",
+        "params_per_task",
+    ]
     df = pd.DataFrame(rows, columns=cols)
     df["p_holm"] = holm(df.p.to_numpy(float)) if len(df) else np.array([], float)
     df["differs"] = np.isfinite(df.p_holm) & (df.p_holm < alpha)
@@ -534,12 +728,16 @@ def pretrained_text(cmp: pd.DataFrame) -> str:
     for (n, k), g in cmp.groupby(["N", "K"], sort=True):
         items = []
         for r in g.itertuples():
-            item = (f"`{r.variant}` {fmt(r.pretrained, r.pretrained_hw, digits=1)} "
-                    f"(random backbone {fmt(r.random, r.random_hw, digits=1)}")
+            item = (
+                f"`{r.variant}` {fmt(r.pretrained, r.pretrained_hw, digits=1)} "
+                f"(random backbone {fmt(r.random, r.random_hw, digits=1)}"
+            )
             if np.isfinite(r.lo):
-                item += (f"; paired difference {r.diff:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}], "
-                         f"Holm-adjusted p = {r.p_holm:.3g}, exact sign-flip p = "
-                         f"{r.p_exact:.2g}")
+                item += (
+                    f"; paired difference {r.diff:+.1f} [{r.lo:+.1f}, {r.hi:+.1f}], "
+                    f"Holm-adjusted p = {r.p_holm:.3g}, exact sign-flip p = "
+                    f"{r.p_exact:.2g}"
+                )
             elif np.isfinite(r.diff):
                 item += f"; difference {r.diff:+.1f} over {r.pairs} seed"
             items.append(item + ")")
@@ -547,28 +745,45 @@ def pretrained_text(cmp: pd.DataFrame) -> str:
     all_any = cmp[cmp.all_pretrained > 0]
     learners = list(dict.fromkeys(all_any.variant))
     others = [v for v in dict.fromkeys(cmp.variant) if v not in learners]
-    ttc = "; ".join(f"`{r.variant}` {_trials(r.ttc_pretrained)} trials at N = {r.N}, K = {r.K} "
-                    f"({r.ttc_pretrained_n} of {r.n} seeds)" for r in cmp.itertuples()
-                    if r.ttc_pretrained_n)
+    ttc = "; ".join(
+        f"`{r.variant}` {_trials(r.ttc_pretrained)} trials at N = {r.N}, K = {r.K} "
+        f"({r.ttc_pretrained_n} of {r.n} seeds)"
+        for r in cmp.itertuples()
+        if r.ttc_pretrained_n
+    )
     bb = cmp.backbone_learned.to_numpy(float)
-    bb_text = ("" if not np.isfinite(bb).any() else
-               f" The backbones learned their {k0} pretraining task{'s' * (k0 > 1)} in "
-               f"{np.nanmin(bb):.0%}–{np.nanmax(bb):.0%} of seeds per pathway."
-               if np.nanmin(bb) != np.nanmax(bb) else
-               f" The backbones learned their {k0} pretraining task{'s' * (k0 > 1)} in "
-               f"{np.nanmin(bb):.0%} of seeds.")
-    return (f"Tasks at criterion (of K) when every task is learned through fresh modulation "
-            f"parameters on a frozen backbone pretrained jointly on the first {k0} "
-            f"task{'s' * (k0 > 1)}, against the frozen random backbone of P2(a) (mean ± 95% t "
-            f"half-width over seeds; the two networks of a seed share everything but the "
-            "trained shared weights): " + "; ".join(parts) + ". "
-            + (f"Every task learned in at least one seed: {', '.join(f'`{v}`' for v in learners)}"
-               if learners else "No pathway learned every task on the pretrained backbone")
-            + (f"; never: {', '.join(f'`{v}`' for v in others)}." if others and learners
-               else ".")
-            + (f" Trials to criterion on the pretrained backbone (every task; seeds that got "
-               f"there): {ttc}." if ttc else "")
-            + bb_text + " Descriptive, outside C3's rule.")
+    bb_text = (
+        ""
+        if not np.isfinite(bb).any()
+        else f" The backbones learned their {k0} pretraining task{'s' * (k0 > 1)} in "
+        f"{np.nanmin(bb):.0%}–{np.nanmax(bb):.0%} of seeds per pathway."
+        if np.nanmin(bb) != np.nanmax(bb)
+        else f" The backbones learned their {k0} pretraining task{'s' * (k0 > 1)} in "
+        f"{np.nanmin(bb):.0%} of seeds."
+    )
+    return (
+        f"Tasks at criterion (of K) when every task is learned through fresh modulation "
+        f"parameters on a frozen backbone pretrained jointly on the first {k0} "
+        f"task{'s' * (k0 > 1)}, against the frozen random backbone of P2(a) (mean ± 95% t "
+        f"half-width over seeds; the two networks of a seed share everything but the "
+        "trained shared weights): "
+        + "; ".join(parts)
+        + ". "
+        + (
+            f"Every task learned in at least one seed: {', '.join(f'`{v}`' for v in learners)}"
+            if learners
+            else "No pathway learned every task on the pretrained backbone"
+        )
+        + (f"; never: {', '.join(f'`{v}`' for v in others)}." if others and learners else ".")
+        + (
+            f" Trials to criterion on the pretrained backbone (every task; seeds that got "
+            f"there): {ttc}."
+            if ttc
+            else ""
+        )
+        + bb_text
+        + " Descriptive, outside C3's rule."
+    )
 
 
 # ---------------------------------------------------------------- P3: sequential packing
@@ -606,8 +821,10 @@ def forgetting(table: pd.DataFrame, criterion: float = CRITERION) -> Forgetting:
     t = _with_arm(table)
     t = t[t.backbone.isin(list(SEQ_ARMS))]
     if len(t) and "tasks" not in t:
-        raise ValueError("table: column 'tasks' is missing; expected a table of "
-                         "lib.experiments.packing.run_packing")
+        raise ValueError(
+            "table: column 'tasks' is missing; expected a table of "
+            "lib.experiments.packing.run_packing"
+        )
     per_seed, curves_raw, held_raw = [], [], []
     for (arm, v, n, s), g in t.groupby(["backbone", "variant", "N", "seed"], sort=False):
         g = g.sort_values("K")
@@ -621,27 +838,72 @@ def forgetting(table: pd.DataFrame, criterion: float = CRITERION) -> Forgetting:
             first[tasks[-1]] = perf[-1]
             earlier = perf[:-1]
             forg = [first[x] - perf[j] for j, x in enumerate(tasks[:-1]) if x in first]
-            per_seed.append({"backbone": arm, "variant": v, "N": int(n), "seed": int(s),
-                             "stage": k, "task": tasks[-1], "new_perf": float(perf[-1]),
-                             "earlier": float(earlier.mean()) if earlier.size else np.nan,
-                             "forgetting": float(np.mean(forg)) if forg else np.nan,
-                             "n_at_criterion": int((perf >= criterion).sum()),
-                             "earlier_at_criterion": int((earlier >= criterion).sum())})
+            per_seed.append(
+                {
+                    "backbone": arm,
+                    "variant": v,
+                    "N": int(n),
+                    "seed": int(s),
+                    "stage": k,
+                    "task": tasks[-1],
+                    "new_perf": float(perf[-1]),
+                    "earlier": float(earlier.mean()) if earlier.size else np.nan,
+                    "forgetting": float(np.mean(forg)) if forg else np.nan,
+                    "n_at_criterion": int((perf >= criterion).sum()),
+                    "earlier_at_criterion": int((earlier >= criterion).sum()),
+                }
+            )
             for j, x in enumerate(tasks):
-                curves_raw.append({"backbone": arm, "variant": v, "N": int(n), "seed": int(s),
-                                   "task": x, "task_index": j + 1, "stage": k,
-                                   "perf": float(perf[j])})
+                curves_raw.append(
+                    {
+                        "backbone": arm,
+                        "variant": v,
+                        "N": int(n),
+                        "seed": int(s),
+                        "task": x,
+                        "task_index": j + 1,
+                        "stage": k,
+                        "perf": float(perf[j]),
+                    }
+                )
             if (perf >= criterion).all():
                 best = k
-        held_raw.append({"backbone": arm, "variant": v, "N": int(n), "seed": int(s),
-                         "held": best, "stages": max(after)})
-    ps = pd.DataFrame(per_seed, columns=["backbone", "variant", "N", "seed", "stage", "task",
-                                         "new_perf", "earlier", "forgetting", "n_at_criterion",
-                                         "earlier_at_criterion"])
+        held_raw.append(
+            {
+                "backbone": arm,
+                "variant": v,
+                "N": int(n),
+                "seed": int(s),
+                "held": best,
+                "stages": max(after),
+            }
+        )
+    ps = pd.DataFrame(
+        per_seed,
+        columns=[
+            "backbone",
+            "variant",
+            "N",
+            "seed",
+            "stage",
+            "task",
+            "new_perf",
+            "earlier",
+            "forgetting",
+            "n_at_criterion",
+            "earlier_at_criterion",
+        ],
+    )
     summary = []
     for (arm, v, n, k), g in ps.groupby(["backbone", "variant", "N", "stage"], sort=False):
-        row = {"backbone": arm, "variant": v, "N": int(n), "stage": int(k),
-               "task": g.task.iloc[0], "n": len(g)}
+        row = {
+            "backbone": arm,
+            "variant": v,
+            "N": int(n),
+            "stage": int(k),
+            "task": g.task.iloc[0],
+            "n": len(g),
+        }
         for col in ("new_perf", "earlier", "forgetting", "n_at_criterion"):
             m, h, _ = _ci(g[col])
             row[col], row[f"{col}_hw"] = m, h
@@ -649,19 +911,39 @@ def forgetting(table: pd.DataFrame, criterion: float = CRITERION) -> Forgetting:
     cr = pd.DataFrame(curves_raw)
     curves = []
     if len(cr):
-        for (arm, v, n, x, j, k), g in cr.groupby(["backbone", "variant", "N", "task",
-                                                   "task_index", "stage"], sort=False):
+        for (arm, v, n, x, j, k), g in cr.groupby(
+            ["backbone", "variant", "N", "task", "task_index", "stage"], sort=False
+        ):
             m, h, cnt = _ci(g.perf)
-            curves.append({"backbone": arm, "variant": v, "N": int(n), "task": x,
-                           "task_index": int(j), "stage": int(k), "perf": m, "perf_hw": h,
-                           "n": cnt})
+            curves.append(
+                {
+                    "backbone": arm,
+                    "variant": v,
+                    "N": int(n),
+                    "task": x,
+                    "task_index": int(j),
+                    "stage": int(k),
+                    "perf": m,
+                    "perf_hw": h,
+                    "n": cnt,
+                }
+            )
     hr = pd.DataFrame(held_raw)
     held = []
     if len(hr):
         for (arm, v, n), g in hr.groupby(["backbone", "variant", "N"], sort=False):
             m, h, cnt = _ci(g.held)
-            held.append({"backbone": arm, "variant": v, "N": int(n), "held": m, "held_hw": h,
-                         "n": cnt, "stages": int(g.stages.max())})
+            held.append(
+                {
+                    "backbone": arm,
+                    "variant": v,
+                    "N": int(n),
+                    "held": m,
+                    "held_hw": h,
+                    "n": cnt,
+                    "stages": int(g.stages.max()),
+                }
+            )
     return Forgetting(ps, pd.DataFrame(summary), pd.DataFrame(curves), pd.DataFrame(held))
 
 
@@ -680,28 +962,39 @@ def forgetting_text(fg: Forgetting) -> str:
             last = sn[sn.stage == k]
             items = []
             for r in last.itertuples():
-                h = fg.held[(fg.held.backbone == arm) & (fg.held.variant == r.variant)
-                            & (fg.held.N == n)].iloc[0]
-                items.append(f"`{r.variant}` earlier tasks {fmt(r.earlier, r.earlier_hw)} "
-                             f"(forgetting {fmt(r.forgetting, r.forgetting_hw)}), new task "
-                             f"{fmt(r.new_perf, r.new_perf_hw)}, "
-                             f"{fmt(r.n_at_criterion, r.n_at_criterion_hw, digits=1)} of {k} "
-                             f"at criterion; last stage with every task so far at "
-                             f"criterion {fmt(h.held, h.held_hw, digits=1)}")
-            line = (f"*{SEQ_ARMS.get(arm, arm)}*, N = {n}, after stage {k} "
-                    f"({last.task.iloc[0]}): " + "; ".join(items) + ".")
+                h = fg.held[
+                    (fg.held.backbone == arm) & (fg.held.variant == r.variant) & (fg.held.N == n)
+                ].iloc[0]
+                items.append(
+                    f"`{r.variant}` earlier tasks {fmt(r.earlier, r.earlier_hw)} "
+                    f"(forgetting {fmt(r.forgetting, r.forgetting_hw)}), new task "
+                    f"{fmt(r.new_perf, r.new_perf_hw)}, "
+                    f"{fmt(r.n_at_criterion, r.n_at_criterion_hw, digits=1)} of {k} "
+                    f"at criterion; last stage with every task so far at "
+                    f"criterion {fmt(h.held, h.held_hw, digits=1)}"
+                )
+            line = (
+                f"*{SEQ_ARMS.get(arm, arm)}*, N = {n}, after stage {k} "
+                f"({last.task.iloc[0]}): " + "; ".join(items) + "."
+            )
             if arm == "seq_modulation":
                 f = fg.per_seed[(fg.per_seed.backbone == arm) & (fg.per_seed.N == n)]
-                worst = float(np.nanmax(np.abs(f.forgetting))) if f.forgetting.notna().any() \
-                    else 0.0
-                line += (f" With the shared weights frozen after stage 1 the earlier tasks "
-                         f"cannot be forgotten: the largest change of an earlier task's "
-                         f"performance over all stages and seeds is {worst:.3g}.")
+                worst = (
+                    float(np.nanmax(np.abs(f.forgetting))) if f.forgetting.notna().any() else 0.0
+                )
+                line += (
+                    f" With the shared weights frozen after stage 1 the earlier tasks "
+                    f"cannot be forgotten: the largest change of an earlier task's "
+                    f"performance over all stages and seeds is {worst:.3g}."
+                )
             out.append(line)
-    return ("Sequential packing, one task per stage without replay (mean ± 95% t half-width "
-            "over seeds; forgetting = performance on a task right after its own stage minus "
-            "now, averaged over the earlier tasks). " + " ".join(out)
-            + " Descriptive, outside C3's rule.")
+    return (
+        "Sequential packing, one task per stage without replay (mean ± 95% t half-width "
+        "over seeds; forgetting = performance on a task right after its own stage minus "
+        "now, averaged over the earlier tasks). "
+        + " ".join(out)
+        + " Descriptive, outside C3's rule."
+    )
 
 
 def compute_text(table: pd.DataFrame, workers: int) -> str:
@@ -712,21 +1005,53 @@ def compute_text(table: pd.DataFrame, workers: int) -> str:
     uniq = table.drop_duplicates(subset="artifact")
     per_arm = uniq.groupby("backbone", sort=False).wall_s.agg(["sum", "count"])
     total = float(uniq.wall_s.sum())
-    parts = ", ".join(f"{ARM_NAMES_SHORT.get(a, a)} {r['sum'] / 60:.0f} min ({int(r['count'])})"
-                      for a, r in per_arm.iterrows())
-    return (f"Measured compute of these {len(uniq)} networks: {total / 3600:.2f} core-hours of "
-            f"training in all ({parts}; single-thread wall time per network, summed), i.e. "
-            f"about {total / workers / 60:.0f} min with {workers} workers in parallel.")
+    parts = ", ".join(
+        f"{ARM_NAMES_SHORT.get(a, a)} {r['sum'] / 60:.0f} min ({int(r['count'])})"
+        for a, r in per_arm.iterrows()
+    )
+    return (
+        f"Measured compute of these {len(uniq)} networks: {total / 3600:.2f} core-hours of "
+        f"training in all ({parts}; single-thread wall time per network, summed), i.e. "
+        f"about {total / workers / 60:.0f} min with {workers} workers in parallel."
+    )
 
 
-ARM_NAMES_SHORT = {"trained": "P1", "frozen_random": "P2(a)", "pretrain": "P2(b) backbones",
-                   "pretrained": "P2(b)", "seq_modulation": "P3 modulation",
-                   "seq_finetune": "P3 fine-tuning"}
+ARM_NAMES_SHORT = {
+    "trained": "P1",
+    "frozen_random": "P2(a)",
+    "pretrain": "P2(b) backbones",
+    "pretrained": "P2(b)",
+    "seq_modulation": "P3 modulation",
+    "seq_finetune": "P3 fine-tuning",
+}
 
 
-__all__ = ["ALPHA", "C3_RULE", "CRITERION", "MEASURES", "PAIRS", "Capacity", "capacity",
-           "comparisons", "verdict_c3", "c3_markdown", "title_consistency",
-           "at_criterion_text", "capacity_text", "efficiency_text", "frozen_text",
-           "PRETRAINED_ARM", "RANDOM_ARM", "BACKBONE_ARM", "SEQ_ARMS", "pretrained_vs_random",
-           "pretrained_text", "Forgetting", "forgetting", "forgetting_text", "compute_text",
-           "c3_comparisons", "c3_multiverse"]
+__all__ = [
+    "ALPHA",
+    "C3_RULE",
+    "CRITERION",
+    "MEASURES",
+    "PAIRS",
+    "Capacity",
+    "capacity",
+    "comparisons",
+    "verdict_c3",
+    "c3_markdown",
+    "title_consistency",
+    "at_criterion_text",
+    "capacity_text",
+    "efficiency_text",
+    "frozen_text",
+    "PRETRAINED_ARM",
+    "RANDOM_ARM",
+    "BACKBONE_ARM",
+    "SEQ_ARMS",
+    "pretrained_vs_random",
+    "pretrained_text",
+    "Forgetting",
+    "forgetting",
+    "forgetting_text",
+    "compute_text",
+    "c3_comparisons",
+    "c3_multiverse",
+]

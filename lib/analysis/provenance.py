@@ -1,5 +1,6 @@
 """Where every number of the book comes from: the artifacts a profile uses, their stamps, and
 the compute they took (the provenance appendix)."""
+
 from __future__ import annotations
 
 import platform
@@ -19,11 +20,14 @@ def _stamp_row(kind: str, key, config: dict) -> tuple[dict, dict]:
     """The columns every artifact has (which network, its key, its stamp's versions), and the
     stamp itself for the columns a kind adds."""
     meta = artifacts.meta(kind, config)
-    return {"network": " / ".join(map(str, key)),
-            "artifact": artifacts.artifact_key(kind, config),
-            "behaviour": ", ".join(f"{k} {v}" for k, v in meta["behaviour"].items()),
-            "code hash": meta["code_version"], "torch": meta["torch"],
-            "made": meta["created"][:16].replace("T", " ")}, meta
+    return {
+        "network": " / ".join(map(str, key)),
+        "artifact": artifacts.artifact_key(kind, config),
+        "behaviour": ", ".join(f"{k} {v}" for k, v in meta["behaviour"].items()),
+        "code hash": meta["code_version"],
+        "torch": meta["torch"],
+        "made": meta["created"][:16].replace("T", " "),
+    }, meta
 
 
 def network_table(nets: dict) -> pd.DataFrame:
@@ -32,10 +36,15 @@ def network_table(nets: dict) -> pd.DataFrame:
     rows = []
     for key, res in nets.items():
         row, meta = _stamp_row("network", key, res.config.to_dict())
-        rows.append(row | {"trained by": meta.get("trained_by", "lib.core.train"),
-                           "steps": res.history.steps[-1],
-                           "worst final task": round(float(min(res.history.perf[-1])), 3),
-                           "train time (s)": round(res.history.wall_s, 1)})
+        rows.append(
+            row
+            | {
+                "trained by": meta.get("trained_by", "lib.core.train"),
+                "steps": res.history.steps[-1],
+                "worst final task": round(float(min(res.history.perf[-1])), 3),
+                "train time (s)": round(res.history.wall_s, 1),
+            }
+        )
     return pd.DataFrame(rows).set_index("network")
 
 
@@ -58,10 +67,15 @@ def compute_summary(groups: dict[str, dict]) -> pd.DataFrame:
     rows = []
     for name, nets in groups.items():
         wall = sum(r.history.wall_s for r in nets.values())
-        rows.append({"networks": name, "count": len(nets),
-                     "steps": sum(r.history.steps[-1] for r in nets.values()),
-                     "training, one thread (min)": round(wall / 60, 1),
-                     "on 2 workers (min)": round(wall / 120, 1)})
+        rows.append(
+            {
+                "networks": name,
+                "count": len(nets),
+                "steps": sum(r.history.steps[-1] for r in nets.values()),
+                "training, one thread (min)": round(wall / 60, 1),
+                "on 2 workers (min)": round(wall / 120, 1),
+            }
+        )
     return pd.DataFrame(rows).set_index("networks")
 
 
@@ -89,8 +103,23 @@ def profiles_table(schema: dict[str, Param], names=None) -> pd.DataFrame:
     """The defaults of each profile for the parameters ``names`` of a chapter schema (all by
     default), with their descriptions: what `smoke`, `quick` and `paper` mean."""
     names = list(schema) if names is None else names
-    return pd.DataFrame([{"parameter": n, **{p: str(getattr(schema[n], p)) for p in PROFILES},
-                          "meaning": schema[n].doc} for n in names]).set_index("parameter")
+    return pd.DataFrame(
+        [
+            {
+                "parameter": n,
+                **{p: str(getattr(schema[n], p)) for p in PROFILES},
+                "meaning": schema[n].doc,
+            }
+            for n in names
+        ]
+    ).set_index("parameter")
 
 
-__all__ = ["network_table", "result_table", "probe_table", "compute_summary", "environment", "profiles_table"]
+__all__ = [
+    "network_table",
+    "result_table",
+    "probe_table",
+    "compute_summary",
+    "environment",
+    "profiles_table",
+]

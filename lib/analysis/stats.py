@@ -7,6 +7,7 @@ variants, so variants are compared *paired*: per-seed differences d_s = a_s - b_
 its t interval, a two-sided one-sample t test, and the standardised effect d_z = mean / sd. A
 family of comparisons chosen in advance is corrected with Holm's step-down procedure.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,9 +16,38 @@ import warnings
 import numpy as np
 from scipy import stats as _scipy_stats
 
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
-         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+_T975 = (
+    12.706,
+    4.303,
+    3.182,
+    2.776,
+    2.571,
+    2.447,
+    2.365,
+    2.306,
+    2.262,
+    2.228,
+    2.201,
+    2.179,
+    2.160,
+    2.145,
+    2.131,
+    2.120,
+    2.110,
+    2.101,
+    2.093,
+    2.086,
+    2.080,
+    2.074,
+    2.069,
+    2.064,
+    2.060,
+    2.056,
+    2.052,
+    2.048,
+    2.045,
+    2.042,
+)
 
 
 def t975(df: int) -> float:
@@ -50,26 +80,31 @@ def paired(a: dict, b: dict, exact: bool = False) -> dict[str, float]:
     (:func:`sign_flip_p`), for discrete measures where the t test's assumptions fail. With zero
     spread (every difference equal) the t test has no p: ``p`` is then the exact sign-flip p.
     """
-    seeds = sorted(s for s in set(a) & set(b)
-                   if np.isfinite(a[s]) and np.isfinite(b[s]))
+    seeds = sorted(s for s in set(a) & set(b) if np.isfinite(a[s]) and np.isfinite(b[s]))
     d = np.array([a[s] - b[s] for s in seeds], float)
     n = len(d)
     extra = {"p_exact": sign_flip_p(d)} if exact else {}
     if n < 2:
         mean = float(d.mean()) if n else math.nan
-        return {"diff": mean, "lo": math.nan, "hi": math.nan, "p": math.nan, "dz": math.nan,
-                "n": n, **extra}
+        return {
+            "diff": mean,
+            "lo": math.nan,
+            "hi": math.nan,
+            "p": math.nan,
+            "dz": math.nan,
+            "n": n,
+            **extra,
+        }
     mean, sd = float(d.mean()), float(d.std(ddof=1))
     half = t975(n - 1) * sd / math.sqrt(n)
-    if sd == 0:   # the t test is undefined: the exact sign-flip p instead (never 0)
+    if sd == 0:  # the t test is undefined: the exact sign-flip p instead (never 0)
         p = sign_flip_p(d)
         dz = 0.0 if mean == 0 else math.copysign(math.inf, mean)
     else:
         t = mean / (sd / math.sqrt(n))
         p = float(2 * _scipy_stats.t.sf(abs(t), n - 1))
         dz = mean / sd
-    return {"diff": mean, "lo": mean - half, "hi": mean + half, "p": p, "dz": dz, "n": n,
-            **extra}
+    return {"diff": mean, "lo": mean - half, "hi": mean + half, "p": p, "dz": dz, "n": n, **extra}
 
 
 MAX_EXACT_N = 16
@@ -83,7 +118,7 @@ MONTE_CARLO_SEED = 20240801
 """Seed of the Monte Carlo sign patterns."""
 
 ALTERNATIVES = ("two-sided", "greater", "less")
-_TOLERANCE = 1e-12   # float rounding: a pattern whose mean equals the observed one counts
+_TOLERANCE = 1e-12  # float rounding: a pattern whose mean equals the observed one counts
 
 
 def sign_flip_p(diffs, alternative: str = "two-sided") -> float:
@@ -105,7 +140,7 @@ def sign_flip_p(diffs, alternative: str = "two-sided") -> float:
     if n == 0:
         return math.nan
     if n <= MAX_EXACT_N:
-        signs = 1 - 2 * ((np.arange(2 ** n)[:, None] >> np.arange(n)) & 1)  # (2^n, n) of +-1
+        signs = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)  # (2^n, n) of +-1
     else:
         rng = np.random.default_rng(MONTE_CARLO_SEED)
         signs = rng.choice(np.array([-1, 1]), size=(MONTE_CARLO_PATTERNS, n))

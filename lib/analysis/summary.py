@@ -7,6 +7,7 @@ C1 comes from :mod:`lib.analysis.battery` (chapter E1), C2 from :mod:`lib.analys
 (E2), C3 from :mod:`lib.analysis.packing` (E3), C4 from :mod:`lib.analysis.dynamics` (E4), C5 from
 :mod:`lib.analysis.synergy` (E5, with :mod:`lib.analysis.learning`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -30,7 +31,7 @@ from lib.experiments import timescales
 
 CLAIMS = {
     "C1": "Task identity can reach the network through modulation of neuronal excitability and "
-          "through modulation of synaptic strength.",
+    "through modulation of synaptic strength.",
     "C2": "The two pathways differ in robustness to ambiguous context.",
     "C3": "They differ in how efficiently they pack many tasks into a network of finite size.",
     "C4": "They induce distinct neuronal dynamics.",
@@ -38,9 +39,13 @@ CLAIMS = {
 }
 """The claims, from the paper's abstract (the intro's table)."""
 
-CHAPTERS = {"C1": ("03_battery", "E1 · the battery"), "C2": ("04_ambiguity", "E2 · ambiguity"),
-            "C3": ("05_packing", "E3 · packing"), "C4": ("06_dynamics", "E4 · dynamics"),
-            "C5": ("07_timescales", "E5 · time-scales")}
+CHAPTERS = {
+    "C1": ("03_battery", "E1 · the battery"),
+    "C2": ("04_ambiguity", "E2 · ambiguity"),
+    "C3": ("05_packing", "E3 · packing"),
+    "C4": ("06_dynamics", "E4 · dynamics"),
+    "C5": ("07_timescales", "E5 · time-scales"),
+}
 """Claim -> (the book page that tests it, without suffix, "" if none yet; its short title)."""
 
 VERDICTS = ("supported", "partly supported", "not supported", "inconclusive", "not tested")
@@ -62,8 +67,7 @@ def _largest(comps: list[verdicts.Comparison]) -> verdicts.Comparison | None:
 
 
 def _number(c: verdicts.Comparison, digits: int = 3) -> str:
-    return (f"{c.label} {c.mean:+.{digits}f} [{c.ci95[0]:+.{digits}f}, "
-            f"{c.ci95[1]:+.{digits}f}]")
+    return f"{c.label} {c.mean:+.{digits}f} [{c.ci95[0]:+.{digits}f}, {c.ci95[1]:+.{digits}f}]"
 
 
 def _blocked(comps: list[verdicts.Comparison]) -> str:
@@ -75,9 +79,11 @@ def _blocked(comps: list[verdicts.Comparison]) -> str:
     n, m = min(c.n_seeds for c in tested), max(verdicts.family_size(tested, c.rule) for c in tested)
     if verdicts.min_p(n) * m < verdicts.ALPHA:
         return ""
-    return (f"With {n} seeds (smallest p {verdicts.min_p(n):.3g}) and Holm over {m} comparisons no "
-            f"difference can reach p < {verdicts.ALPHA} "
-            f"({verdicts.power_seeds(0.0, 1.0, m=m)} seeds needed).")
+    return (
+        f"With {n} seeds (smallest p {verdicts.min_p(n):.3g}) and Holm over {m} comparisons no "
+        f"difference can reach p < {verdicts.ALPHA} "
+        f"({verdicts.power_seeds(0.0, 1.0, m=m)} seeds needed)."
+    )
 
 
 def c1_text(v: dict) -> str:
@@ -87,9 +93,11 @@ def c1_text(v: dict) -> str:
         return f"Not tested: {v.get('why') or 'nothing could be scored'}."
     beat = [c for c in comps if c.verdict == "differ" and c.mean > 0]
     weakest = min(comps, key=lambda c: c.mean)
-    return (f"{len(beat)} of {len(comps)} context-carrying variants beat the context-blind "
-            f"`none` on the {len(v['tasks'])} tasks that need context; smallest gain "
-            f"{_number(weakest)}, {verdicts.format_p(weakest.p_holm, weakest.n_seeds)}.")
+    return (
+        f"{len(beat)} of {len(comps)} context-carrying variants beat the context-blind "
+        f"`none` on the {len(v['tasks'])} tasks that need context; smallest gain "
+        f"{_number(weakest)}, {verdicts.format_p(weakest.p_holm, weakest.n_seeds)}."
+    )
 
 
 def c2_text(v: dict) -> str:
@@ -99,9 +107,12 @@ def c2_text(v: dict) -> str:
         return "Not tested: no matched pair could be scored."
     counts = pd.Series([c.verdict for c in comps]).value_counts()
     big = _largest(comps)
-    return (f"{len(comps)} comparisons (matched pairs × probes): "
-            + ", ".join(f"{n} {w}" for w, n in counts.items())
-            + f". Largest: {big.rule.measure}, {_number(big)}. " + _blocked(comps)).strip()
+    return (
+        f"{len(comps)} comparisons (matched pairs × probes): "
+        + ", ".join(f"{n} {w}" for w, n in counts.items())
+        + f". Largest: {big.rule.measure}, {_number(big)}. "
+        + _blocked(comps)
+    ).strip()
 
 
 def c3_text(v: dict) -> str:
@@ -110,9 +121,11 @@ def c3_text(v: dict) -> str:
     if not comps:
         return "Not tested: no network size had both matched pathways learn the smallest set."
     big = _largest(comps)
-    return (f"{len(comps)} comparisons at N = {', '.join(map(str, v['tested_N']))}; largest: "
-            f"N = {big.spec['N']}, {big.rule.measure.split(' (')[0]}, {_number(big, 1)} tasks. "
-            + _blocked(comps)).strip()
+    return (
+        f"{len(comps)} comparisons at N = {', '.join(map(str, v['tested_N']))}; largest: "
+        f"N = {big.spec['N']}, {big.rule.measure.split(' (')[0]}, {_number(big, 1)} tasks. "
+        + _blocked(comps)
+    ).strip()
 
 
 @dataclass(frozen=True)
@@ -132,8 +145,13 @@ def load_runs(profile: str | None = None) -> Runs:
     P = chapter_params("dynamics", profile)  # E1 + E2 + E4 parameters, as the chapters use them
     spec = battery.BatterySpec.from_params(P)
     nets = _quiet(battery.run_battery, spec, workers=P.workers, progress=False)
-    probes = _quiet(ambiguity.run_ambiguity, battery.variant_networks(nets),
-                    probe=ambiguity.ProbeSpec.from_params(P), workers=P.workers, progress=False)
+    probes = _quiet(
+        ambiguity.run_ambiguity,
+        battery.variant_networks(nets),
+        probe=ambiguity.ProbeSpec.from_params(P),
+        workers=P.workers,
+        progress=False,
+    )
     return Runs(P, spec, nets, probes)
 
 
@@ -146,44 +164,85 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     ``pack`` (E3's table)."""
     runs = runs or load_runs(profile)
     P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
-    pack = _quiet(packing.run_packing, packing.packing_spec(P.profile), workers=P.workers,
-                  progress=False)
-    dyn = _quiet(dynamics_experiment.run_dynamics, battery.variant_networks(nets),
-                 dynamics_experiment.DynamicsSpec.from_params(P), workers=P.workers, progress=False)
+    pack = _quiet(
+        packing.run_packing, packing.packing_spec(P.profile), workers=P.workers, progress=False
+    )
+    dyn = _quiet(
+        dynamics_experiment.run_dynamics,
+        battery.variant_networks(nets),
+        dynamics_experiment.DynamicsSpec.from_params(P),
+        workers=P.workers,
+        progress=False,
+    )
     T = chapter_params("timescales", P.profile)
     probed = {k: v for k, v in nets.items() if k[0] in timescales.NETWORK_LABELS}
     main = timescales.TimescalesSpec.from_params(T)
     seq = _quiet(timescales.run_tau_fast, probed, main, (), workers=P.workers, progress=False)
-    learn = _quiet(learning.run_learning, learning.LearningSpec.from_params(T),
-                   workers=P.workers, progress=False)
-    joint = pd.concat([pack, _quiet(packing.run_packing, packing.hybrid_packing_spec(P.profile),
-                                    workers=P.workers, progress=False)])
+    learn = _quiet(
+        learning.run_learning,
+        learning.LearningSpec.from_params(T),
+        workers=P.workers,
+        progress=False,
+    )
+    joint = pd.concat(
+        [
+            pack,
+            _quiet(
+                packing.run_packing,
+                packing.hybrid_packing_spec(P.profile),
+                workers=P.workers,
+                progress=False,
+            ),
+        ]
+    )
     v1, v2 = battery_analysis.verdict_c1(nets), ambiguity_analysis.verdict_c2(probes)
     v3 = packing_analysis.verdict_c3(pack)
     v4 = dynamics_analysis.c4_verdict(dynamics_analysis.pair_table(dyn, list(spec.variants)))
     v5 = synergy.c5_verdict(learn, joint, probes, seq[main.tau_fast])
     details = {"C1": v1, "C2": v2, "C3": v3, "C4": v4, "C5": v5}
-    comps = {"C1": v1["comparisons"], "C2": v2["comparisons"], "C3": v3["comps"],
-             "C4": v4["comparisons"], "C5": [*v5["learning"], *v5["synergy"]]}
-    texts = {"C1": c1_text(v1), "C2": c2_text(v2), "C3": c3_text(v3),
-             "C4": dynamics_analysis.c4_summary_text(v4), "C5": synergy.c5_summary_text(v5)}
+    comps = {
+        "C1": v1["comparisons"],
+        "C2": v2["comparisons"],
+        "C3": v3["comps"],
+        "C4": v4["comparisons"],
+        "C5": [*v5["learning"], *v5["synergy"]],
+    }
+    texts = {
+        "C1": c1_text(v1),
+        "C2": c2_text(v2),
+        "C3": c3_text(v3),
+        "C4": dynamics_analysis.c4_summary_text(v4),
+        "C5": synergy.c5_summary_text(v5),
+    }
     out = []
     for c, text in CLAIMS.items():
-        out.append({"claim": c, "statement": text, "verdict": details[c]["verdict"],
-                    "key numbers": texts[c], "chapter": CHAPTERS[c][0],
-                    "title": CHAPTERS[c][1]})
+        out.append(
+            {
+                "claim": c,
+                "statement": text,
+                "verdict": details[c]["verdict"],
+                "key numbers": texts[c],
+                "chapter": CHAPTERS[c][0],
+                "title": CHAPTERS[c][1],
+            }
+        )
     df = pd.DataFrame(out).set_index("claim")
-    df.attrs.update(spec=spec, profile=P.profile, comparisons=comps, details=details,
-                    seeds={c: max((x.n_seeds for x in cs if x.tested), default=0)
-                           for c, cs in comps.items()}, dyn=dyn, pack=pack)
+    df.attrs.update(
+        spec=spec,
+        profile=P.profile,
+        comparisons=comps,
+        details=details,
+        seeds={c: max((x.n_seeds for x in cs if x.tested), default=0) for c, cs in comps.items()},
+        dyn=dyn,
+        pack=pack,
+    )
     return df
 
 
 def deciding(df: pd.DataFrame) -> list[verdicts.Comparison]:
     """Every comparison of :func:`claims_table` whose rule can decide a verdict (pre-registered),
     in claim order."""
-    return [c for cs in df.attrs["comparisons"].values() for c in cs
-            if not c.rule.exploratory]
+    return [c for cs in df.attrs["comparisons"].values() for c in cs if not c.rule.exploratory]
 
 
 _TD = "text-align: left; vertical-align: top; padding: 0.3em 0.6em"
@@ -205,18 +264,29 @@ def claims_html(df: pd.DataFrame) -> str:
     link to its page (pages of the book sit in one folder, so ``<name>.html`` is a relative
     link that works offline)."""
     extra = [c for c in EXTRA_COLUMNS if c in df.columns]
-    head = "".join(f'<th style="{_TD}">{h}</th>'
-                   for h in ("claim", "verdict", "key numbers", *extra, "chapter"))
+    head = "".join(
+        f'<th style="{_TD}">{h}</th>'
+        for h in ("claim", "verdict", "key numbers", *extra, "chapter")
+    )
     body = []
     for c, r in df.iterrows():
-        chapter = (f'<a href="{r["chapter"]}.html">{escape(r["title"])}</a>' if r["chapter"]
-                   else escape(r["title"]))
-        cells = (f"<b>{c}</b><br>{escape(r['statement'])}", f"<b>{escape(r['verdict'])}</b>",
-                 _code_spans(r["key numbers"]), *(_code_spans(r[x]) for x in extra), chapter)
+        chapter = (
+            f'<a href="{r["chapter"]}.html">{escape(r["title"])}</a>'
+            if r["chapter"]
+            else escape(r["title"])
+        )
+        cells = (
+            f"<b>{c}</b><br>{escape(r['statement'])}",
+            f"<b>{escape(r['verdict'])}</b>",
+            _code_spans(r["key numbers"]),
+            *(_code_spans(r[x]) for x in extra),
+            chapter,
+        )
         body.append("<tr>" + "".join(f'<td style="{_TD}">{x}</td>' for x in cells) + "</tr>")
-    return (f'<table class="claims-summary"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
-
+    return (
+        f'<table class="claims-summary"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def profile_line(df: pd.DataFrame) -> str:
@@ -224,43 +294,45 @@ def profile_line(df: pd.DataFrame) -> str:
     of sizes), E1's setting and the seeds each claim's comparisons used."""
     spec = df.attrs["spec"]
     seeds = ", ".join(f"{c} {n}" for c, n in df.attrs["seeds"].items())
-    return (f"Profile `{df.attrs['profile']}` (the preset of sizes the book was built at): "
-            f"{len(spec.tasks)} tasks ({', '.join(spec.tasks)}), N = {spec.n_rec} units, a "
-            f"budget of {spec.max_steps:,} training steps of {spec.batch_size} trials for E1's "
-            f"networks; paired seeds per claim: {seeds}.")
+    return (
+        f"Profile `{df.attrs['profile']}` (the preset of sizes the book was built at): "
+        f"{len(spec.tasks)} tasks ({', '.join(spec.tasks)}), N = {spec.n_rec} units, a "
+        f"budget of {spec.max_steps:,} training steps of {spec.batch_size} trials for E1's "
+        f"networks; paired seeds per claim: {seeds}."
+    )
 
 
-RELATION = {"supported": "reproduces the paper's claim",
-            "partly supported": "reproduces part of the paper's claim",
-            "not supported": "contradicts the paper's claim at this scale (shown equivalent)",
-            "inconclusive": "cannot say at this seed count: neither a difference nor an "
-                            "equivalence is shown",
-            "not tested": "cannot say: the runs could not score the claim"}
+RELATION = {
+    "supported": "reproduces the paper's claim",
+    "partly supported": "reproduces part of the paper's claim",
+    "not supported": "contradicts the paper's claim at this scale (shown equivalent)",
+    "inconclusive": "cannot say at this seed count: neither a difference nor an "
+    "equivalence is shown",
+    "not tested": "cannot say: the runs could not score the claim",
+}
 """How a verdict relates to the paper (which asserts every claim)."""
 
 
 DEPARTURES = {
     "C1": "Context enters as per-task gain/bias or recurrent-weight modulation of one leaky "
-          "softplus RNN (the paper's exact parametrisation is not public); judged per task "
-          "where the context-blind network fails.",
+    "softplus RNN (the paper's exact parametrisation is not public); judged per task "
+    "where the context-blind network fails.",
     "C2": "Ambiguity is operationalised as mixtures, noise, dilution, scaling and mistimed "
-          "context of networks trained on clean one-hot context (E1's protocol); the abstract "
-          "does not say how the paper made context ambiguous. Two further training arms "
-          "(equalised initial modulation, mixtures seen in training) check that choice.",
+    "context of networks trained on clean one-hot context (E1's protocol); the abstract "
+    "does not say how the paper made context ambiguous. Two further training arms "
+    "(equalised initial modulation, mixtures seen in training) check that choice.",
     "C3": "Packing is asked three ways (joint training, frozen backbone, sequential) at "
-          "matched per-task budgets; the abstract gives no protocol.",
+    "matched per-task budgets; the abstract gives no protocol.",
     "C4": "Dynamics are compared by pre-registered state-space and fixed-point measures at "
-          "matched budgets; the abstract names no measure.",
+    "matched budgets; the abstract names no measure.",
     "C5": "Time-scales are tested by giving each pathway its own time constant at test time, "
-          "and learning speeds by which parameters teach a hybrid a new task (speeds measured, "
-          "not imposed by learning rates); synergy is the hybrid against each of its parts, "
-          "measure by measure. The abstract says only 'complementary and synergistic, possibly "
-          "on different time-scales'.",
+    "and learning speeds by which parameters teach a hybrid a new task (speeds measured, "
+    "not imposed by learning rates); synergy is the hybrid against each of its parts, "
+    "measure by measure. The abstract says only 'complementary and synergistic, possibly "
+    "on different time-scales'.",
 }
 """Where the reconstruction's setting necessarily departs from (or fills in) the paper, per
 claim: design statements, not results (only the abstract is public)."""
-
-
 
 
 def conclusions_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -281,11 +353,17 @@ def power_table(df: pd.DataFrame) -> pd.DataFrame:
     for c in df.index:
         r = rows[rows["claim"] == c]
         need = r.loc[~r["adequate"], "seeds_needed"]
-        out.append({"claim": c, "comparisons tested": len(r),
-                    "adequately powered": int(r["adequate"].sum()),
-                    "seeds they have": int(r["n_seeds"].max()) if len(r) else 0,
-                    "seeds the others need": (f"{int(need.min())}–{int(need.max())}"
-                                              if len(need) else "–")})
+        out.append(
+            {
+                "claim": c,
+                "comparisons tested": len(r),
+                "adequately powered": int(r["adequate"].sum()),
+                "seeds they have": int(r["n_seeds"].max()) if len(r) else 0,
+                "seeds the others need": (
+                    f"{int(need.min())}–{int(need.max())}" if len(need) else "–"
+                ),
+            }
+        )
     return pd.DataFrame(out).set_index("claim")
 
 
@@ -298,37 +376,59 @@ def equivalence_table(df: pd.DataFrame) -> pd.DataFrame:
         names = groups.setdefault((r.claim, r.sesoi, r.sesoi_reason), [])
         if r.measure not in names:
             names.append(r.measure)
-    rows = [{"claim": claim, "measures": "; ".join(names), "bound (±)": f"{sesoi:g}",
-             "why this size": reason} for (claim, sesoi, reason), names in groups.items()]
+    rows = [
+        {
+            "claim": claim,
+            "measures": "; ".join(names),
+            "bound (±)": f"{sesoi:g}",
+            "why this size": reason,
+        }
+        for (claim, sesoi, reason), names in groups.items()
+    ]
     return pd.DataFrame(rows, columns=["claim", "measures", "bound (±)", "why this size"])
 
 
-def specification_table(df: pd.DataFrame, runs: Runs, arm_nets: dict | None = None,
-                        arm_probes: dict | None = None) -> pd.DataFrame:
+def specification_table(
+    df: pd.DataFrame, runs: Runs, arm_nets: dict | None = None, arm_probes: dict | None = None
+) -> pd.DataFrame:
     """The specification (multiverse) check per claim: the verdict recomputed under every
     alternative each chapter names (criterion, variant or pair set, measure or scoring,
     training arm), and how many of the specifications that could be scored agree with the
     main one. ``arm_nets`` / ``arm_probes``: E1's other training arms (arm -> networks /
     probes), where loaded."""
-    checks = {"C1": (battery_analysis.c1_multiverse(runs.nets, arm_nets),
-                     "criterion, variant set, measure, training arm"),
-              "C2": (ambiguity_analysis.c2_multiverse(runs.probes, arm_probes),
-                     "criterion, pair set, scoring, training arm"),
-              "C3": (packing_analysis.c3_multiverse(df.attrs["pack"]),
-                     "pair set, measure, packing arm"),
-              "C4": (dynamics_analysis.c4_multiverse(df.attrs["dyn"], list(runs.spec.variants)),
-                     "criterion, measures, pairs, seeds")}
+    checks = {
+        "C1": (
+            battery_analysis.c1_multiverse(runs.nets, arm_nets),
+            "criterion, variant set, measure, training arm",
+        ),
+        "C2": (
+            ambiguity_analysis.c2_multiverse(runs.probes, arm_probes),
+            "criterion, pair set, scoring, training arm",
+        ),
+        "C3": (packing_analysis.c3_multiverse(df.attrs["pack"]), "pair set, measure, packing arm"),
+        "C4": (
+            dynamics_analysis.c4_multiverse(df.attrs["dyn"], list(runs.spec.variants)),
+            "criterion, measures, pairs, seeds",
+        ),
+    }
     rows = []
     for c, (mv, varied) in checks.items():
         claim = mv[mv["comparison"] == "claim"] if "comparison" in mv else mv
         scored = claim[claim["verdict"] != "not tested"]
         main = claim.loc[claim["main"], "verdict"]
         main_v = main.iloc[0] if len(main) else "–"
-        rows.append({"claim": c, "what varies": varied, "main verdict": main_v,
-                     "agree": f"{int((scored['verdict'] == main_v).sum())} of {len(scored)}",
-                     "not scorable": len(claim) - len(scored),
-                     "verdicts seen": ", ".join(f"{v} ({n})" for v, n in
-                                                scored["verdict"].value_counts().items())})
+        rows.append(
+            {
+                "claim": c,
+                "what varies": varied,
+                "main verdict": main_v,
+                "agree": f"{int((scored['verdict'] == main_v).sum())} of {len(scored)}",
+                "not scorable": len(claim) - len(scored),
+                "verdicts seen": ", ".join(
+                    f"{v} ({n})" for v, n in scored["verdict"].value_counts().items()
+                ),
+            }
+        )
     return pd.DataFrame(rows).set_index("claim")
 
 
@@ -341,8 +441,9 @@ def load_arms(runs: Runs) -> tuple[dict, dict]:
         if arm == "standard":
             continue
         nets[arm] = _quiet(battery.run_arm, runs.spec, arm, workers=P.workers, progress=False)
-        probes[arm] = _quiet(ambiguity.run_ambiguity, nets[arm], probe=probe,
-                             workers=P.workers, progress=False)
+        probes[arm] = _quiet(
+            ambiguity.run_ambiguity, nets[arm], probe=probe, workers=P.workers, progress=False
+        )
     return nets, probes
 
 
@@ -351,31 +452,58 @@ def limitations(df: pd.DataFrame) -> list[str]:
     spec = df.attrs["spec"]
     out = []
     if len(spec.tasks) < 20:
-        out.append(f"Only {len(spec.tasks)} of the battery's 20 tasks are trained at profile "
-                   f"`{df.attrs['profile']}`: claims about packing *many* tasks (C3) and about "
-                   "robustness across the full battery need the paper profile (all 20 tasks, "
-                   "N = 256).")
+        out.append(
+            f"Only {len(spec.tasks)} of the battery's 20 tasks are trained at profile "
+            f"`{df.attrs['profile']}`: claims about packing *many* tasks (C3) and about "
+            "robustness across the full battery need the paper profile (all 20 tasks, "
+            "N = 256)."
+        )
     trials = spec.max_steps * spec.batch_size
     if trials < battery.YANG_TRIALS:
-        out.append(f"Each network trains for at most {trials:,} trials, "
-                   f"{100 * trials / battery.YANG_TRIALS:.2g}% of Yang et al.'s budget; a task "
-                   "not learned within it is *not tested*, not counted against a claim.")
+        out.append(
+            f"Each network trains for at most {trials:,} trials, "
+            f"{100 * trials / battery.YANG_TRIALS:.2g}% of Yang et al.'s budget; a task "
+            "not learned within it is *not tested*, not counted against a claim."
+        )
     seeds = df.attrs["seeds"]
-    out.append("Seeds: " + ", ".join(f"{c} used {n}" for c, n in seeds.items() if n)
-               + ". With n paired seeds the exact test's smallest p is 2/2^n (0.25 for 3, "
-               "0.031 for 6), so a family of m comparisons needs 2/2^n < 0.05/m to show any "
-               "difference; *inconclusive* means neither a difference nor an equivalence is "
-               "shown at this seed count, not evidence of equality.")
+    out.append(
+        "Seeds: "
+        + ", ".join(f"{c} used {n}" for c, n in seeds.items() if n)
+        + ". With n paired seeds the exact test's smallest p is 2/2^n (0.25 for 3, "
+        "0.031 for 6), so a family of m comparisons needs 2/2^n < 0.05/m to show any "
+        "difference; *inconclusive* means neither a difference nor an equivalence is "
+        "shown at this seed count, not evidence of equality."
+    )
     untested = [c for c, v in df["verdict"].items() if v == "not tested"]
     if untested:
         out.append("Not scored here: " + ", ".join(untested) + " (see the table).")
-    out.append("The abstract does not say how the paper parametrised each pathway, made context "
-               "ambiguous, measured packing or defined time-scales; each choice here is stated "
-               "where it is made, and a different choice could change a verdict.")
+    out.append(
+        "The abstract does not say how the paper parametrised each pathway, made context "
+        "ambiguous, measured packing or defined time-scales; each choice here is stated "
+        "where it is made, and a different choice could change a verdict."
+    )
     return out
 
 
-__all__ = ["CLAIMS", "CHAPTERS", "VERDICTS", "RELATION", "DEPARTURES", "Runs", "load_runs",
-           "claims_table", "deciding", "claims_html", "profile_line", "conclusions_table",
-           "power_table", "equivalence_table", "specification_table", "load_arms",
-           "limitations", "c1_text", "c2_text", "c3_text"]
+__all__ = [
+    "CLAIMS",
+    "CHAPTERS",
+    "VERDICTS",
+    "RELATION",
+    "DEPARTURES",
+    "Runs",
+    "load_runs",
+    "claims_table",
+    "deciding",
+    "claims_html",
+    "profile_line",
+    "conclusions_table",
+    "power_table",
+    "equivalence_table",
+    "specification_table",
+    "load_arms",
+    "limitations",
+    "c1_text",
+    "c2_text",
+    "c3_text",
+]

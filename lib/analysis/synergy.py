@@ -21,6 +21,7 @@ The hybrid is **synergistic on a measure** if it differs from every part in the 
 capacity's and learning's rules were fixed before their data; C5's verdict
 (:data:`C5_CLAIM_RULE`, :func:`c5_claim`) uses those alone.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,11 +29,25 @@ import pandas as pd
 
 from lib.analysis import timescales as timescales_analysis
 from lib.analysis.dynamics import power_text
-from lib.analysis.learning import (LEARNING_RULES, SPEED_SESOI_TRIALS as SPEED_SESOI, children,
-                                   learning_comparisons, learning_parts, restricted_times)
+from lib.analysis.learning import (
+    LEARNING_RULES,
+    SPEED_SESOI_TRIALS as SPEED_SESOI,
+    children,
+    learning_comparisons,
+    learning_parts,
+    restricted_times,
+)
 from lib.analysis.packing import capacity
-from lib.analysis.verdicts import (Comparison, Rule, common_units, compare, decide, format_p,
-                                   register, with_rule)
+from lib.analysis.verdicts import (
+    Comparison,
+    Rule,
+    common_units,
+    compare,
+    decide,
+    format_p,
+    register,
+    with_rule,
+)
 from lib.experiments import ambiguity
 from lib.experiments.timescales import ASSIGNMENT_NAMES
 
@@ -51,7 +66,8 @@ C5_OVERALL_RULE = (
     "hybrid beats some parts on some measure, a partly synergistic time-scale verdict, or two "
     "learning speeds); **not supported** if nothing does; **not tested** if no part could be "
     "scored. Written after the time-scale verdict and the E2 comparisons were known, before the "
-    "learning networks were trained.")
+    "learning networks were trained."
+)
 """Retired (version 1 of C5's claim rule, kept as the record the chapter cites): written after
 results had been seen; superseded by :data:`C5_CLAIM_RULE`."""
 
@@ -61,8 +77,10 @@ __all__ = ["PARTS_E2", "PARTS_E5", "C5_OVERALL_RULE"]
 
 # ------------------------------------------------------------------ by the verdict engine
 
-SPLIT_PARTS = {"exc_fast_syn_slow": {"exc": "both_fast", "syn_lowrank_r1": "both_slow"},
-               "exc_slow_syn_fast": {"exc": "both_slow", "syn_lowrank_r1": "both_fast"}}
+SPLIT_PARTS = {
+    "exc_fast_syn_slow": {"exc": "both_fast", "syn_lowrank_r1": "both_slow"},
+    "exc_slow_syn_fast": {"exc": "both_slow", "syn_lowrank_r1": "both_fast"},
+}
 """Each split assignment of the hybrid and the time course it gives each part's pathway: the
 hybrid under a split is compared with each part running at the same time-scale as its own
 pathway has in the hybrid."""
@@ -71,36 +89,78 @@ AUC_SESOI = 0.02
 """SESOI of a mixture-AUC difference: a fiftieth of the scale (AUC relative to clean
 performance, 1 = no loss)."""
 
-_SEEN_EXPLORATORY = ("Written after the single parts' robustness and switch costs had been "
-                     "seen (chapters 04 and 07); exploratory. Version 1 of this engine rule "
-                     "(issue 18): hybrid against each part on common units.")
+_SEEN_EXPLORATORY = (
+    "Written after the single parts' robustness and switch costs had been "
+    "seen (chapters 04 and 07); exploratory. Version 1 of this engine rule "
+    "(issue 18): hybrid against each part on common units."
+)
 
 SYNERGY_RULES: dict[str, Rule] = {
-    "robustness": register(Rule(
-        name="C5.synergy.robustness", claim="C5", version=1, family="C5.synergy.robustness",
-        measure="mixture AUC (relative to clean)", unit="ordered pair", higher_is_better=True,
-        sesoi=AUC_SESOI, sesoi_reason="a fiftieth of the AUC's scale (1 = no loss under "
-        "mixing): smaller differences are within the probe's trial noise",
-        preregistered=False, seen=_SEEN_EXPLORATORY)),
-    **{m: register(Rule(
-        name=f"C5.synergy.{m}", claim="C5", version=1, family=f"C5.synergy.{m}",
-        measure=timescales_analysis.COSTS[m].split(":")[0], unit="pair", higher_is_better=False,
-        sesoi=timescales_analysis.COST_SESOI,
-        sesoi_reason="the cost the book treats as recovered (0.05)",
-        preregistered=False, seen=_SEEN_EXPLORATORY)) for m in timescales_analysis.COSTS},
-    "capacity": register(Rule(
-        name="C5.synergy.capacity", claim="C5", version=2, family="C5.synergy.capacity",
-        measure="capacity (largest K with every task at criterion, joint training)",
-        unit="N", higher_is_better=True, sesoi=1.0,
-        sesoi_reason="one task: capacity is an integer number of tasks",
-        preregistered=True,
-        seen="Written before any result of the hybrid's packing networks was seen (v1); v2 "
-             "(issue 18): common N, exact sign-flip p.")),
-    "new_perf": register(Rule(
-        name="C5.synergy.new_perf", claim="C5", version=1, family="C5.synergy.new_perf",
-        measure="final performance on the new task", unit="new task", higher_is_better=True,
-        sesoi=0.05, sesoi_reason="one trial in twenty (0.05 of performance)",
-        preregistered=False, seen="Written after the quick learning results were seen.")),
+    "robustness": register(
+        Rule(
+            name="C5.synergy.robustness",
+            claim="C5",
+            version=1,
+            family="C5.synergy.robustness",
+            measure="mixture AUC (relative to clean)",
+            unit="ordered pair",
+            higher_is_better=True,
+            sesoi=AUC_SESOI,
+            sesoi_reason="a fiftieth of the AUC's scale (1 = no loss under "
+            "mixing): smaller differences are within the probe's trial noise",
+            preregistered=False,
+            seen=_SEEN_EXPLORATORY,
+        )
+    ),
+    **{
+        m: register(
+            Rule(
+                name=f"C5.synergy.{m}",
+                claim="C5",
+                version=1,
+                family=f"C5.synergy.{m}",
+                measure=timescales_analysis.COSTS[m].split(":")[0],
+                unit="pair",
+                higher_is_better=False,
+                sesoi=timescales_analysis.COST_SESOI,
+                sesoi_reason="the cost the book treats as recovered (0.05)",
+                preregistered=False,
+                seen=_SEEN_EXPLORATORY,
+            )
+        )
+        for m in timescales_analysis.COSTS
+    },
+    "capacity": register(
+        Rule(
+            name="C5.synergy.capacity",
+            claim="C5",
+            version=2,
+            family="C5.synergy.capacity",
+            measure="capacity (largest K with every task at criterion, joint training)",
+            unit="N",
+            higher_is_better=True,
+            sesoi=1.0,
+            sesoi_reason="one task: capacity is an integer number of tasks",
+            preregistered=True,
+            seen="Written before any result of the hybrid's packing networks was seen (v1); v2 "
+            "(issue 18): common N, exact sign-flip p.",
+        )
+    ),
+    "new_perf": register(
+        Rule(
+            name="C5.synergy.new_perf",
+            claim="C5",
+            version=1,
+            family="C5.synergy.new_perf",
+            measure="final performance on the new task",
+            unit="new task",
+            higher_is_better=True,
+            sesoi=0.05,
+            sesoi_reason="one trial in twenty (0.05 of performance)",
+            preregistered=False,
+            seen="Written after the quick learning results were seen.",
+        )
+    ),
 }
 """Synergy: the hybrid against each of its parts, one rule (and Holm family) per measure."""
 
@@ -140,9 +200,12 @@ def capacity_values(packing_table: pd.DataFrame, variant: str) -> pd.DataFrame:
     return out
 
 
-def synergy_comparisons(probes: dict | None, results: dict | None,
-                        learn_table: pd.DataFrame | None,
-                        packing_table: pd.DataFrame | None) -> list[Comparison]:
+def synergy_comparisons(
+    probes: dict | None,
+    results: dict | None,
+    learn_table: pd.DataFrame | None,
+    packing_table: pd.DataFrame | None,
+) -> list[Comparison]:
     """The hybrid against each part, on each measure, decided (Holm within each measure's
     family): robustness (E2, against ``exc``, ``syn_lowrank_r1``, ``syn_lowrank_r2``), the switch
     and the error cost (E5 probes ``results`` of the main tau_fast: each split against each part
@@ -155,12 +218,19 @@ def synergy_comparisons(probes: dict | None, results: dict | None,
         hyb = auc_values(probes, "hybrid")
         for part in PARTS_E2:
             if any(k[0] == part for k in probes) and not hyb.empty:
-                out.append(compare(hyb, auc_values(probes, part), SYNERGY_RULES["robustness"],
-                                   "hybrid", part))
+                out.append(
+                    compare(
+                        hyb, auc_values(probes, part), SYNERGY_RULES["robustness"], "hybrid", part
+                    )
+                )
     if results:
-        have = set().union(*(set(r["assignments"]) for (lab, _), r in results.items()
-                             if lab == "hybrid")) if any(k[0] == "hybrid" for k in results) \
+        have = (
+            set().union(
+                *(set(r["assignments"]) for (lab, _), r in results.items() if lab == "hybrid")
+            )
+            if any(k[0] == "hybrid" for k in results)
             else set()
+        )
         for m in timescales_analysis.COSTS:
             for split, parts in SPLIT_PARTS.items():
                 if split not in have:
@@ -168,25 +238,38 @@ def synergy_comparisons(probes: dict | None, results: dict | None,
                 for part, course in parts.items():
                     if not any(k[0] == part for k in results):
                         continue
-                    out.append(compare(timescales_analysis.cost_values(results, "hybrid", split, m),
-                                       timescales_analysis.cost_values(results, part, course, m),
-                                       SYNERGY_RULES[m],
-                                       f"hybrid, {ASSIGNMENT_NAMES[split]}",
-                                       f"{part}, {ASSIGNMENT_NAMES[course]}"))
+                    out.append(
+                        compare(
+                            timescales_analysis.cost_values(results, "hybrid", split, m),
+                            timescales_analysis.cost_values(results, part, course, m),
+                            SYNERGY_RULES[m],
+                            f"hybrid, {ASSIGNMENT_NAMES[split]}",
+                            f"{part}, {ASSIGNMENT_NAMES[course]}",
+                        )
+                    )
     if packing_table is not None and "hybrid" in set(packing_table.variant):
-        out += capacity_comparisons({v: capacity_values(packing_table, v)
-                                     for v in ("hybrid", *PARTS_E5)})
+        out += capacity_comparisons(
+            {v: capacity_values(packing_table, v) for v in ("hybrid", *PARTS_E5)}
+        )
     if learn_table is not None:
         kids = children(learn_table)
         if {"both", "exc", "syn"} <= set(kids.route):
             for part in ("exc", "syn"):
-                out.append(compare(_route_values(kids, "both"), _route_values(kids, part),
-                                   SYNERGY_RULES["new_perf"], "both", part))
+                out.append(
+                    compare(
+                        _route_values(kids, "both"),
+                        _route_values(kids, part),
+                        SYNERGY_RULES["new_perf"],
+                        "both",
+                        part,
+                    )
+                )
     return decide(out)
 
 
-def capacity_comparisons(caps: dict[str, pd.DataFrame], seeds=None, largest: bool = False
-                         ) -> list[Comparison]:
+def capacity_comparisons(
+    caps: dict[str, pd.DataFrame], seeds=None, largest: bool = False
+) -> list[Comparison]:
     """The hybrid's capacity against each part's (:data:`PARTS_E5`), undecided: ``caps``
     {variant: :func:`capacity_values`}; ``seeds`` keeps those rows (None: all); ``largest``
     compares on the largest N both were tested at only (the specification check)."""
@@ -196,8 +279,11 @@ def capacity_comparisons(caps: dict[str, pd.DataFrame], seeds=None, largest: boo
         other = caps.get(part, pd.DataFrame())
         if hyb.empty or other.empty:
             continue
-        a, b = (hyb, other) if seeds is None else (hyb[hyb.index.isin(seeds)],
-                                                   other[other.index.isin(seeds)])
+        a, b = (
+            (hyb, other)
+            if seeds is None
+            else (hyb[hyb.index.isin(seeds)], other[other.index.isin(seeds)])
+        )
         if largest:
             common = common_units(a, b)
             if common:
@@ -209,8 +295,10 @@ def capacity_comparisons(caps: dict[str, pd.DataFrame], seeds=None, largest: boo
 
 def _route_values(kids: pd.DataFrame, route: str) -> pd.DataFrame:
     g = kids[kids.route == route]
-    return pd.DataFrame({"new task": g.new_perf.astype(float).to_numpy()},
-                        index=pd.Index(g.seed.astype(int), name="seed"))
+    return pd.DataFrame(
+        {"new task": g.new_perf.astype(float).to_numpy()},
+        index=pd.Index(g.seed.astype(int), name="seed"),
+    )
 
 
 SYNERGY_VERDICTS = ("synergistic", "not synergistic", "inconclusive", "not tested")
@@ -231,12 +319,19 @@ def measure_synergy(comparisons: list[Comparison]) -> dict[str, str]:
         groups: dict[str, list[Comparison]] = {}
         for c in cs:
             groups.setdefault(c.a, []).append(c)
-        wins = [all(c.verdict == "differ" and sign * c.mean > 0 for c in g)
-                for g in groups.values()]
-        losses = [any(c.verdict == "equivalent" or (c.verdict == "differ" and sign * c.mean < 0)
-                      for c in g) for g in groups.values()]
-        out[name] = ("synergistic" if any(wins) else "not synergistic" if all(losses)
-                     else "inconclusive")
+        wins = [
+            all(c.verdict == "differ" and sign * c.mean > 0 for c in g) for g in groups.values()
+        ]
+        losses = [
+            any(
+                c.verdict == "equivalent" or (c.verdict == "differ" and sign * c.mean < 0)
+                for c in g
+            )
+            for g in groups.values()
+        ]
+        out[name] = (
+            "synergistic" if any(wins) else "not synergistic" if all(losses) else "inconclusive"
+        )
     return out
 
 
@@ -249,9 +344,14 @@ def synergy_text(comparisons: list[Comparison]) -> str:
     for name, v in verdicts.items():
         cs = [c for c in comparisons if c.rule.name == name]
         tag = " (exploratory)" if cs[0].rule.exploratory else " (pre-registered)"
-        lines.append(f"- **{cs[0].rule.measure}**{tag}: **{v}**. " + "; ".join(
-            c.text().split(f" ({c.rule.measure})", 1)[0] + c.text().split(
-                f" ({c.rule.measure})", 1)[1] for c in cs))
+        lines.append(
+            f"- **{cs[0].rule.measure}**{tag}: **{v}**. "
+            + "; ".join(
+                c.text().split(f" ({c.rule.measure})", 1)[0]
+                + c.text().split(f" ({c.rule.measure})", 1)[1]
+                for c in cs
+            )
+        )
     return "\n".join(lines)
 
 
@@ -267,7 +367,8 @@ C5_CLAIM_RULE = (
     "measure shows synergy with every comparison scored (each not synergistic). **Inconclusive**: "
     "otherwise. **Not tested**: nothing scored. The separate switch and error costs, robustness "
     "and new-task performance are exploratory (their rules were written after the data were "
-    "seen): reported, never deciding.")
+    "seen): reported, never deciding."
+)
 """How C5's pre-registered parts make its verdict; :func:`c5_claim` applies it."""
 
 
@@ -278,7 +379,8 @@ def c5_claim(learning: list[Comparison], synergy: list[Comparison]) -> dict:
     ``capacity``."""
     parts = learning_parts(learning)
     cap = measure_synergy([c for c in synergy if c.rule is SYNERGY_RULES["capacity"]]).get(
-        SYNERGY_RULES["capacity"].name, "not tested")
+        SYNERGY_RULES["capacity"].name, "not tested"
+    )
     speeds, lsyn = parts["speeds"], parts["synergy"]
     two = speeds in ("exc faster", "syn faster")
     syn = lsyn == "both faster than either" or cap == "synergistic"
@@ -295,9 +397,12 @@ def c5_claim(learning: list[Comparison], synergy: list[Comparison]) -> dict:
     return {"verdict": verdict, "speeds": speeds, "learning_synergy": lsyn, "capacity": cap}
 
 
-def c5_comparisons(learn_table: pd.DataFrame | None, packing_table: pd.DataFrame | None,
-                   probes: dict | None = None, results: dict | None = None
-                   ) -> list[Comparison]:
+def c5_comparisons(
+    learn_table: pd.DataFrame | None,
+    packing_table: pd.DataFrame | None,
+    probes: dict | None = None,
+    results: dict | None = None,
+) -> list[Comparison]:
     """C5's comparisons for the results page's forest plot, decided: the deciding ones
     (learning: RMST and interference; capacity synergy) first, then, when ``probes`` /
     ``results`` are given, the exploratory ones (robustness, the separate costs, new-task
@@ -307,8 +412,12 @@ def c5_comparisons(learn_table: pd.DataFrame | None, packing_table: pd.DataFrame
     return learn + syn
 
 
-def c5_verdict(learn_table: pd.DataFrame | None, packing_table: pd.DataFrame | None,
-               probes: dict | None = None, results: dict | None = None) -> dict:
+def c5_verdict(
+    learn_table: pd.DataFrame | None,
+    packing_table: pd.DataFrame | None,
+    probes: dict | None = None,
+    results: dict | None = None,
+) -> dict:
     """C5 by :data:`C5_CLAIM_RULE`: :func:`c5_claim`'s dict plus ``learning`` and ``synergy``
     (the decided comparisons) and ``timescales`` (the exploratory separate costs of the
     hybrid's splits, :func:`lib.analysis.timescales.timescale_comparisons`, when ``results``)."""
@@ -320,34 +429,62 @@ def c5_verdict(learn_table: pd.DataFrame | None, packing_table: pd.DataFrame | N
 
 def c5_text(v: dict) -> str:
     """C5's verdict in words: the rule's outcome and the state of each deciding part."""
-    return (f"**Verdict on C5: {v['verdict']}** (claim rule v2). Deciding, pre-registered: "
-            f"learning speeds **{v['speeds']}**; synergy in learning (both rows faster than "
-            f"each single route) **{v['learning_synergy']}**; synergy in capacity "
-            f"**{v['capacity']}**. Exploratory, not deciding: "
-            + "; ".join(f"{SYNERGY_RULES_BY_NAME[n].measure} {w}" for n, w in
-                        measure_synergy(v["synergy"]).items()
-                        if not SYNERGY_RULES_BY_NAME[n].preregistered)
-            + f".\n\n*Rule.* {C5_CLAIM_RULE}")
+    return (
+        f"**Verdict on C5: {v['verdict']}** (claim rule v2). Deciding, pre-registered: "
+        f"learning speeds **{v['speeds']}**; synergy in learning (both rows faster than "
+        f"each single route) **{v['learning_synergy']}**; synergy in capacity "
+        f"**{v['capacity']}**. Exploratory, not deciding: "
+        + "; ".join(
+            f"{SYNERGY_RULES_BY_NAME[n].measure} {w}"
+            for n, w in measure_synergy(v["synergy"]).items()
+            if not SYNERGY_RULES_BY_NAME[n].preregistered
+        )
+        + f".\n\n*Rule.* {C5_CLAIM_RULE}"
+    )
 
 
 def c5_summary_text(v: dict) -> str:
     """At most about 60 words for the results table."""
-    sp = next((c for c in v["learning"] if c.rule is LEARNING_RULES["speed"]
-               and (c.a, c.b) == ("exc", "syn")), None)
-    num = (f"RMST exc − syn {sp.mean:+,.0f} trials [{sp.ci95[0]:+,.0f}, {sp.ci95[1]:+,.0f}], "
-           f"Holm {format_p(sp.p_holm, sp.n_seeds)}" if sp is not None and sp.tested
-           else "learning speed not tested")
-    return (f"{v['verdict'].capitalize()}. Pre-registered parts: learning speeds "
-            f"{v['speeds']} ({num}); synergy in learning {v['learning_synergy']}, in capacity "
-            f"{v['capacity']}. Switch and error costs are tested separately (exploratory).")
+    sp = next(
+        (
+            c
+            for c in v["learning"]
+            if c.rule is LEARNING_RULES["speed"] and (c.a, c.b) == ("exc", "syn")
+        ),
+        None,
+    )
+    num = (
+        f"RMST exc − syn {sp.mean:+,.0f} trials [{sp.ci95[0]:+,.0f}, {sp.ci95[1]:+,.0f}], "
+        f"Holm {format_p(sp.p_holm, sp.n_seeds)}"
+        if sp is not None and sp.tested
+        else "learning speed not tested"
+    )
+    return (
+        f"{v['verdict'].capitalize()}. Pre-registered parts: learning speeds "
+        f"{v['speeds']} ({num}); synergy in learning {v['learning_synergy']}, in capacity "
+        f"{v['capacity']}. Switch and error costs are tested separately (exploratory)."
+    )
 
 
 SYNERGY_RULES_BY_NAME = {r.name: r for r in SYNERGY_RULES.values()}
 
-__all__ += ["SPLIT_PARTS", "AUC_SESOI", "SYNERGY_RULES", "auc_values", "capacity_values",
-            "synergy_comparisons", "SYNERGY_VERDICTS", "measure_synergy", "synergy_text",
-            "C5_CLAIM_RULE", "c5_claim", "c5_comparisons", "c5_verdict", "c5_text",
-            "c5_summary_text"]
+__all__ += [
+    "SPLIT_PARTS",
+    "AUC_SESOI",
+    "SYNERGY_RULES",
+    "auc_values",
+    "capacity_values",
+    "synergy_comparisons",
+    "SYNERGY_VERDICTS",
+    "measure_synergy",
+    "synergy_text",
+    "C5_CLAIM_RULE",
+    "c5_claim",
+    "c5_comparisons",
+    "c5_verdict",
+    "c5_text",
+    "c5_summary_text",
+]
 
 
 SPEED_SCALES = ("trials", "log2 trials")
@@ -373,10 +510,17 @@ def c5_multiverse(learn_table: pd.DataFrame, packing_table: pd.DataFrame | None)
     scale the SESOI is one evaluation interval at half the budget, in log2 units."""
     seeds = sorted(int(s) for s in learn_table.loc[learn_table.route == "parent", "seed"])
     half = len(seeds) // 2
-    subsets = {"all": seeds, "first half": seeds[:half], "second half": seeds[half:],
-               **{f"without seed {s}": [x for x in seeds if x != s] for s in seeds}}
-    caps = ({v: capacity_values(packing_table, v) for v in ("hybrid", *PARTS_E5)}
-            if packing_table is not None and "hybrid" in set(packing_table.variant) else {})
+    subsets = {
+        "all": seeds,
+        "first half": seeds[:half],
+        "second half": seeds[half:],
+        **{f"without seed {s}": [x for x in seeds if x != s] for s in seeds},
+    }
+    caps = (
+        {v: capacity_values(packing_table, v) for v in ("hybrid", *PARTS_E5)}
+        if packing_table is not None and "hybrid" in set(packing_table.variant)
+        else {}
+    )
     rows = []
     for scale in SPEED_SCALES:
         for sname, keep in subsets.items():
@@ -385,18 +529,25 @@ def c5_multiverse(learn_table: pd.DataFrame, packing_table: pd.DataFrame | None)
                 lt = _log2_learning(lt)
                 budgets = lt.budget_trials.dropna()
                 budget = float(2 ** budgets.max()) if len(budgets) else 1.0
-                rule = with_rule(LEARNING_RULES["speed"], measure="restricted log2 trials to "
-                                 "criterion", sesoi=float(np.log2(budget / 2 + SPEED_SESOI)
-                                                          - np.log2(budget / 2)))
+                rule = with_rule(
+                    LEARNING_RULES["speed"],
+                    measure="restricted log2 trials to criterion",
+                    sesoi=float(np.log2(budget / 2 + SPEED_SESOI) - np.log2(budget / 2)),
+                )
                 learn = _learning_with_rule(lt, rule)
             else:
                 learn = learning_comparisons(lt)
             for nname in ("every N", "largest N"):
                 syn = decide(capacity_comparisons(caps, keep, nname == "largest N"))
-                rows.append({"speed scale": scale, "seeds": sname, "capacity N": nname,
-                             "verdict": c5_claim(learn, syn)["verdict"],
-                             "main": (scale, sname, nname) == (SPEED_SCALES[0], "all",
-                                                               "every N")})
+                rows.append(
+                    {
+                        "speed scale": scale,
+                        "seeds": sname,
+                        "capacity N": nname,
+                        "verdict": c5_claim(learn, syn)["verdict"],
+                        "main": (scale, sname, nname) == (SPEED_SCALES[0], "all", "every N"),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -408,8 +559,9 @@ def _learning_with_rule(learn_table: pd.DataFrame, rule: Rule) -> list[Compariso
     out = []
     for c in comps:
         if c.rule is LEARNING_RULES["speed"]:
-            out.append(compare(restricted_times(kids, c.a), restricted_times(kids, c.b), rule,
-                               c.a, c.b))
+            out.append(
+                compare(restricted_times(kids, c.a), restricted_times(kids, c.b), rule, c.a, c.b)
+            )
         else:
             c.verdict = None if c.verdict != "not tested" else c.verdict
             out.append(c)
@@ -423,13 +575,20 @@ def c5_multiverse_text(mv: pd.DataFrame) -> str:
     main = mv.loc[mv["main"], "verdict"].iloc[0]
     counts = mv["verdict"].value_counts()
     decided = counts.index.isin(["supported", "partly supported", "not supported"]).any()
-    return (f"**Specification check.** Of {len(mv)} specifications (speed on the scale of "
-            f"{' or '.join(SPEED_SCALES)}; all seeds, half of them, or each seed left out; "
-            f"capacity over every N or the largest), {int((mv.verdict == main).sum())} give the "
-            f"main verdict (*{main}*); all verdicts: "
-            + ", ".join(f"{v} {k}" for v, k in counts.items()) + "."
-            + ("" if decided else " No specification reaches a decided verdict: the agreement "
-               "restates what the seeds can detect, not a robust finding."))
+    return (
+        f"**Specification check.** Of {len(mv)} specifications (speed on the scale of "
+        f"{' or '.join(SPEED_SCALES)}; all seeds, half of them, or each seed left out; "
+        f"capacity over every N or the largest), {int((mv.verdict == main).sum())} give the "
+        f"main verdict (*{main}*); all verdicts: "
+        + ", ".join(f"{v} {k}" for v, k in counts.items())
+        + "."
+        + (
+            ""
+            if decided
+            else " No specification reaches a decided verdict: the agreement "
+            "restates what the seeds can detect, not a robust finding."
+        )
+    )
 
 
 def c5_power_text(v: dict) -> str:
@@ -441,11 +600,17 @@ def c5_power_text(v: dict) -> str:
         if not cs:
             continue
         need = pd.Series([c.power_seeds(len(cs)) for c in cs], dtype=float).dropna()
-        lines.append(f"*{fam}* ({len(cs)} comparisons): "
-                     + power_text(min(c.n_seeds for c in cs), len(cs), need)
-                     .replace("**Power.** ", ""))
+        lines.append(
+            f"*{fam}* ({len(cs)} comparisons): "
+            + power_text(min(c.n_seeds for c in cs), len(cs), need).replace("**Power.** ", "")
+        )
     return ("**Power.** " + " ".join(lines)) if lines else ""
 
 
-__all__ += ["SPEED_SCALES", "capacity_comparisons", "c5_multiverse", "c5_multiverse_text",
-            "c5_power_text"]
+__all__ += [
+    "SPEED_SCALES",
+    "capacity_comparisons",
+    "c5_multiverse",
+    "c5_multiverse_text",
+    "c5_power_text",
+]

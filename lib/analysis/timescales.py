@@ -10,6 +10,7 @@ a network's measures only if the network learned both of its tasks on clean cont
 performance at the criterion): a network that never learned a task says nothing about what a
 switch costs it.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,17 +39,17 @@ VERDICT_UNIFORM = ("both_fast", "both_slow")
 
 MEASURES: dict[str, str] = {
     "switch": "switch cost: reference − performance on the first trial after a switch (blocked "
-              "schedule), mean over switches",
+    "schedule), mean over switches",
     "recovery": f"trials after a switch until the cost is within {RECOVERY_TOL} of the "
-                "reference (0: already on the first trial); a network that does not recover "
-                "within the block is counted as the block length",
+    "reference (0: already on the first trial); a network that does not recover "
+    "within the block is counted as the block length",
     "switch_interleaved": "the switch cost on the interleaved schedule",
     "steady": "performance at steady state (far from a switch: the last third of each block)",
     "error": "error cost: reference − performance on the trial cued with the conflict partner",
     "error_after": f"lingering error cost: mean reference − performance over the {ERROR_WINDOW} "
-                   "trials after the error",
+    "trials after the error",
     "combined": "combined cost = switch + error + lingering error cost (descriptive only, never "
-                "tested: every uniform time constant pays one of its terms by construction)",
+    "tested: every uniform time constant pays one of its terms by construction)",
 }
 """Every per-network measure of :func:`network_measures`, in words (the book prints these)."""
 
@@ -64,7 +65,8 @@ C5_RULE = (
     "lower mean combined cost). **Synergistic** on time-scales if it beats both uniform "
     "assignments; **partly synergistic** if it beats one; **not supported** if it beats "
     "neither; **not tested** if fewer than two seeds of the hybrid learned both tasks of at "
-    "least one conflict pair (a network that never learned its tasks says nothing).")
+    "least one conflict pair (a network that never learned its tasks says nothing)."
+)
 """Retired: version 1 of the C5 rule on time-scales (the record the chapter cites). Its combined
 cost charges every uniform time constant by construction, so it decides nothing; the costs are
 tested separately (:func:`timescale_comparisons`)."""
@@ -76,25 +78,28 @@ def spec_text(spec) -> str:
     rate = spec.fast_rate
     n_fast = math.ceil(math.log(0.05) / math.log(1 - rate)) if rate < 1 else 1
     n_slow = math.ceil(math.log(0.05) / math.log(1 - spec.slow_rate)) if spec.slow_rate < 1 else 1
-    return (f"**Time constants.** Fast: τ<sub>fast</sub> = {spec.tau_fast:g} ms, so the state "
-            f"closes dt/τ = {rate:.2g} of its gap to the cue per {DT}-ms step and is within 5% of "
-            f"a new cue after {n_fast} steps ({n_fast * DT} ms). Slow: τ<sub>slow</sub> = "
-            f"{spec.tau_slow:g} trials, so the first trial after a switch still receives the old "
-            f"cue entirely and the state is within 5% of the new cue only {n_slow} trials later "
-            f"(counting the first trial after the switch as 0). **Sequences**, per conflict "
-            f"pair: blocked, {spec.n_blocks} blocks of "
-            f"{spec.block} trials ({spec.n_blocks - 1} switches); interleaved, "
-            f"{spec.n_interleaved} trials, each task drawn at random; brief error, for each task "
-            f"of the pair one lead trial, one trial cued with the partner, then "
-            f"{spec.error_after} trials. Every trial position holds {spec.draws} independent "
-            f"condition draws.")
+    return (
+        f"**Time constants.** Fast: τ<sub>fast</sub> = {spec.tau_fast:g} ms, so the state "
+        f"closes dt/τ = {rate:.2g} of its gap to the cue per {DT}-ms step and is within 5% of "
+        f"a new cue after {n_fast} steps ({n_fast * DT} ms). Slow: τ<sub>slow</sub> = "
+        f"{spec.tau_slow:g} trials, so the first trial after a switch still receives the old "
+        f"cue entirely and the state is within 5% of the new cue only {n_slow} trials later "
+        f"(counting the first trial after the switch as 0). **Sequences**, per conflict "
+        f"pair: blocked, {spec.n_blocks} blocks of "
+        f"{spec.block} trials ({spec.n_blocks - 1} switches); interleaved, "
+        f"{spec.n_interleaved} trials, each task drawn at random; brief error, for each task "
+        f"of the pair one lead trial, one trial cued with the partner, then "
+        f"{spec.error_after} trials. Every trial position holds {spec.draws} independent "
+        f"condition draws."
+    )
 
 
 def learned_pairs(res: dict, criterion: float = CRITERION) -> np.ndarray:
     """(P,) bool: the conflict pairs whose two tasks the network learned on clean context."""
     clean = np.asarray(res["clean"])
-    return np.array([bool(clean[i] >= criterion and clean[j] >= criterion)
-                     for i, j in res["pairs"]], bool)
+    return np.array(
+        [bool(clean[i] >= criterion and clean[j] >= criterion) for i, j in res["pairs"]], bool
+    )
 
 
 def _mean(values) -> float:
@@ -102,8 +107,9 @@ def _mean(values) -> float:
     return float(v.mean()) if v.size else math.nan
 
 
-def switch_curve(res: dict, assignment: str, schedule: str = "blocked",
-                 criterion: float = CRITERION) -> dict[str, np.ndarray]:
+def switch_curve(
+    res: dict, assignment: str, schedule: str = "blocked", criterion: float = CRITERION
+) -> dict[str, np.ndarray]:
     """Performance and reference (J,) against trials since a switch (0 .. block-1), mean over
     the switches of the learned pairs; nan where no trial (no learned pair, or an interleaved
     run that never lasted that long)."""
@@ -121,8 +127,7 @@ def switch_curve(res: dict, assignment: str, schedule: str = "blocked",
     return out
 
 
-def error_curve(res: dict, assignment: str, criterion: float = CRITERION
-                ) -> dict[str, np.ndarray]:
+def error_curve(res: dict, assignment: str, criterion: float = CRITERION) -> dict[str, np.ndarray]:
     """Performance and reference (L,) around a brief context error (position 0: the lead trial,
     1: the trial cued with the partner, then the trials after), mean over both tasks of the
     learned pairs; nan without a learned pair."""
@@ -131,8 +136,10 @@ def error_curve(res: dict, assignment: str, criterion: float = CRITERION
     L = err["reference"].shape[-1]
     if not ok.any():
         return {"perf": np.full(L, np.nan), "reference": np.full(L, np.nan)}
-    return {"perf": err["perf"][assignment][ok].mean((0, 1)),
-            "reference": err["reference"][ok].mean((0, 1))}
+    return {
+        "perf": err["perf"][assignment][ok].mean((0, 1)),
+        "reference": err["reference"][ok].mean((0, 1)),
+    }
 
 
 def network_measures(res: dict, assignment: str, criterion: float = CRITERION) -> dict:
@@ -155,12 +162,13 @@ def network_measures(res: dict, assignment: str, criterion: float = CRITERION) -
     out["steady"] = _mean(b["perf"][assignment][ok][steady])
     inter = res["interleaved"]
     first = inter["since"][ok] == 0
-    out["switch_interleaved"] = _mean((inter["reference"][ok] - inter["perf"][assignment][ok])
-                                      [first])
+    out["switch_interleaved"] = _mean(
+        (inter["reference"][ok] - inter["perf"][assignment][ok])[first]
+    )
     err = res["error"]
     drop = (err["reference"][ok] - err["perf"][assignment][ok]).mean((0, 1))  # (L,)
     out["error"] = float(drop[1])
-    out["error_after"] = float(drop[2:2 + ERROR_WINDOW].mean())
+    out["error_after"] = float(drop[2 : 2 + ERROR_WINDOW].mean())
     out["combined"] = out["switch"] + out["error"] + out["error_after"]
     return out
 
@@ -170,13 +178,20 @@ def measure_table(results: dict, criterion: float = CRITERION) -> pd.DataFrame:
     rows = []
     for (label, seed), res in sorted(results.items()):
         for a in res["assignments"]:
-            rows.append({"label": label, "seed": seed, "assignment": a,
-                         **network_measures(res, a, criterion)})
+            rows.append(
+                {
+                    "label": label,
+                    "seed": seed,
+                    "assignment": a,
+                    **network_measures(res, a, criterion),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def seed_curves(results: dict, label: str, assignment: str, kind: str = "blocked",
-                criterion: float = CRITERION) -> dict[str, np.ndarray]:
+def seed_curves(
+    results: dict, label: str, assignment: str, kind: str = "blocked", criterion: float = CRITERION
+) -> dict[str, np.ndarray]:
     """Per-seed curves (seeds with a learned pair only): ``perf`` and ``reference`` (n, J) of
     :func:`switch_curve` (``kind`` "blocked" or "interleaved") or :func:`error_curve`
     ("error"), and the ``seeds``."""
@@ -186,28 +201,44 @@ def seed_curves(results: dict, label: str, assignment: str, kind: str = "blocked
             continue
         if not learned_pairs(res, criterion).any():
             continue
-        c = (error_curve(res, assignment, criterion) if kind == "error"
-             else switch_curve(res, assignment, kind, criterion))
+        c = (
+            error_curve(res, assignment, criterion)
+            if kind == "error"
+            else switch_curve(res, assignment, kind, criterion)
+        )
         seeds.append(seed)
         perf.append(c["perf"])
         ref.append(c["reference"])
-    J = 0 if not results else (next(iter(results.values()))["error"]["reference"].shape[-1]
-                               if kind == "error"
-                               else int(next(iter(results.values()))["spec"]["block"]))
+    J = (
+        0
+        if not results
+        else (
+            next(iter(results.values()))["error"]["reference"].shape[-1]
+            if kind == "error"
+            else int(next(iter(results.values()))["spec"]["block"])
+        )
+    )
     shape = (0, J)
-    return {"seeds": seeds, "perf": np.array(perf) if perf else np.zeros(shape),
-            "reference": np.array(ref) if ref else np.zeros(shape)}
+    return {
+        "seeds": seeds,
+        "perf": np.array(perf) if perf else np.zeros(shape),
+        "reference": np.array(ref) if ref else np.zeros(shape),
+    }
 
 
-def summary_table(table: pd.DataFrame, measures=("switch", "recovery", "switch_interleaved",
-                                                 "steady", "error", "error_after")
-                  ) -> pd.DataFrame:
+def summary_table(
+    table: pd.DataFrame,
+    measures=("switch", "recovery", "switch_interleaved", "steady", "error", "error_after"),
+) -> pd.DataFrame:
     """Per (network, assignment): each measure as mean and 95% t half-width over the seeds with
     a learned pair (columns ``m`` and ``m ±``), and ``n`` seeds."""
     rows = []
     for (label, a), g in table.groupby(["label", "assignment"], sort=False):
-        row = {"network": label, "assignment": ASSIGNMENT_NAMES.get(a, a),
-               "n": int(g["switch"].notna().sum())}
+        row = {
+            "network": label,
+            "assignment": ASSIGNMENT_NAMES.get(a, a),
+            "n": int(g["switch"].notna().sum()),
+        }
         for m in measures:
             mean, half = mean_ci(g[m].to_numpy(float))
             row[m], row[m + " ±"] = float(mean), float(half)
@@ -240,16 +271,23 @@ def coverage_text(results: dict, labels) -> str:
             continue
         n_ok = [int(learned_pairs(r).sum()) for r in runs]
         P = len(runs[0]["pairs"])
-        parts.append(f"`{lab}`: {sum(k > 0 for k in n_ok)} of {len(runs)} seeds learned both tasks "
-                     f"of at least one conflict pair ({sum(n_ok)} of {P * len(runs)} "
-                     "network-pairs enter)")
+        parts.append(
+            f"`{lab}`: {sum(k > 0 for k in n_ok)} of {len(runs)} seeds learned both tasks "
+            f"of at least one conflict pair ({sum(n_ok)} of {P * len(runs)} "
+            "network-pairs enter)"
+        )
     pairs = next(iter(results.values()))["pairs"] if results else []
     tasks = next(iter(results.values()))["tasks"] if results else []
-    names = ", ".join(f"{DISPLAY_NAMES.get(tasks[i], tasks[i])}/"
-                      f"{DISPLAY_NAMES.get(tasks[j], tasks[j])}" for i, j in pairs)
-    return (f"Conflict pairs probed: {names}. Only pairs whose two tasks a network learned on "
-            f"clean context (final performance ≥ {CRITERION}) enter its measures: "
-            + "; ".join(parts) + ".")
+    names = ", ".join(
+        f"{DISPLAY_NAMES.get(tasks[i], tasks[i])}/{DISPLAY_NAMES.get(tasks[j], tasks[j])}"
+        for i, j in pairs
+    )
+    return (
+        f"Conflict pairs probed: {names}. Only pairs whose two tasks a network learned on "
+        f"clean context (final performance ≥ {CRITERION}) enter its measures: "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def switch_text(summary: pd.DataFrame, labels) -> str:
@@ -264,12 +302,16 @@ def switch_text(summary: pd.DataFrame, labels) -> str:
         items = []
         for _, r in s.iterrows():
             rec = fmt(r["recovery"], r["recovery ±"], digits=1)
-            items.append(f"{r['assignment']} {fmt(r['switch'], r['switch ±'])} (recovers within "
-                         f"{RECOVERY_TOL} after {rec} trials; interleaved "
-                         f"{fmt(r['switch_interleaved'], r['switch_interleaved ±'])})")
+            items.append(
+                f"{r['assignment']} {fmt(r['switch'], r['switch ±'])} (recovers within "
+                f"{RECOVERY_TOL} after {rec} trials; interleaved "
+                f"{fmt(r['switch_interleaved'], r['switch_interleaved ±'])})"
+            )
         out.append(f"`{lab}`: " + "; ".join(items))
-    return ("Switch cost (reference − performance on the first trial after a switch, blocked "
-            "schedule; mean ± 95% t interval over seeds): " + ". ".join(out) + ".")
+    return (
+        "Switch cost (reference − performance on the first trial after a switch, blocked "
+        "schedule; mean ± 95% t interval over seeds): " + ". ".join(out) + "."
+    )
 
 
 def error_text(summary: pd.DataFrame, labels) -> str:
@@ -281,11 +323,18 @@ def error_text(summary: pd.DataFrame, labels) -> str:
         s = summary[summary.network == lab]
         if s.empty or s["error"].isna().all():
             continue
-        out.append(f"`{lab}`: " + "; ".join(
-            f"{r['assignment']} {fmt(r['error'], r['error ±'])} on the error trial, "
-            f"{fmt(r['error_after'], r['error_after ±'])} after it" for _, r in s.iterrows()))
-    return (f"Cost of one trial cued with the conflict partner (reference − performance; then "
-            f"the mean over the {ERROR_WINDOW} trials after it): " + ". ".join(out) + ".")
+        out.append(
+            f"`{lab}`: "
+            + "; ".join(
+                f"{r['assignment']} {fmt(r['error'], r['error ±'])} on the error trial, "
+                f"{fmt(r['error_after'], r['error_after ±'])} after it"
+                for _, r in s.iterrows()
+            )
+        )
+    return (
+        f"Cost of one trial cued with the conflict partner (reference − performance; then "
+        f"the mean over the {ERROR_WINDOW} trials after it): " + ". ".join(out) + "."
+    )
 
 
 def ablation_bars(nets: dict) -> dict[str, np.ndarray]:
@@ -302,8 +351,10 @@ def dominance(bars: dict[str, np.ndarray], criterion: float = CRITERION) -> dict
     the number of tasks that fall below criterion when that pathway's context is removed at test
     time (zero context), among the tasks the intact hybrid has at criterion (mean over seeds)."""
     intact = bars["intact"].mean(0)
-    return {pw: int(((intact >= criterion) & (bars[f"{pw} removed (zero)"].mean(0)
-                                              < criterion)).sum()) for pw in ("exc", "syn")}
+    return {
+        pw: int(((intact >= criterion) & (bars[f"{pw} removed (zero)"].mean(0) < criterion)).sum())
+        for pw in ("exc", "syn")
+    }
 
 
 def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> str:
@@ -314,66 +365,116 @@ def ablation_link_text(bars: dict[str, np.ndarray], summary: pd.DataFrame) -> st
     K = bars["intact"].shape[1]
     learned = int((bars["intact"].mean(0) >= CRITERION).sum())
     if not learned:
-        return ("E1's ablations of the hybrid ({doc}`03_battery`) say nothing here: the intact "
-                "hybrid has no task at criterion, so no pathway can be shown to carry one.")
+        return (
+            "E1's ablations of the hybrid ({doc}`03_battery`) say nothing here: the intact "
+            "hybrid has no task at criterion, so no pathway can be shown to carry one."
+        )
     if lost["exc"] and not lost["syn"]:
-        carrier, said = "exc", ("the hybrid relies on its excitability pathway (removing it takes "
-                                f"{lost['exc']} of {K} tasks below criterion, removing the "
-                                "synaptic one none): redundancy, not complementarity")
+        carrier, said = (
+            "exc",
+            (
+                "the hybrid relies on its excitability pathway (removing it takes "
+                f"{lost['exc']} of {K} tasks below criterion, removing the "
+                "synaptic one none): redundancy, not complementarity"
+            ),
+        )
     elif lost["syn"] and not lost["exc"]:
-        carrier, said = "syn", ("the hybrid relies on its synaptic pathway (removing it takes "
-                                f"{lost['syn']} of {K} tasks below criterion, removing the "
-                                "excitability one none): redundancy, not complementarity")
+        carrier, said = (
+            "syn",
+            (
+                "the hybrid relies on its synaptic pathway (removing it takes "
+                f"{lost['syn']} of {K} tasks below criterion, removing the "
+                "excitability one none): redundancy, not complementarity"
+            ),
+        )
     elif lost["exc"] and lost["syn"]:
-        carrier, said = None, (f"each pathway carries tasks the other does not (removing "
-                               f"excitability takes {lost['exc']}, synaptic {lost['syn']} of "
-                               f"{K} tasks below criterion): a division of labour")
+        carrier, said = (
+            None,
+            (
+                f"each pathway carries tasks the other does not (removing "
+                f"excitability takes {lost['exc']}, synaptic {lost['syn']} of "
+                f"{K} tasks below criterion): a division of labour"
+            ),
+        )
     else:
-        carrier, said = None, ("either pathway alone keeps every task: within the hybrid they "
-                               "are redundant")
+        carrier, said = (
+            None,
+            ("either pathway alone keeps every task: within the hybrid they are redundant"),
+        )
     text = f"E1's ablations of the hybrid ({{doc}}`03_battery`) already say that {said}."
     h = summary[summary.network == "hybrid"] if not summary.empty else summary
     if carrier and not h.empty and h["switch"].notna().any():
         fast = "exc_fast_syn_slow" if carrier == "exc" else "exc_slow_syn_fast"
         slow = "exc_slow_syn_fast" if carrier == "exc" else "exc_fast_syn_slow"
-        text += (f" If so, a split should cost what the uniform assignment of the carrying "
-                 f"pathway's time-scale costs, on each cost: switch cost "
-                 f"{ASSIGNMENT_NAMES[fast]} {_pm(h, 'hybrid', fast, 'switch')} against both fast "
-                 f"{_pm(h, 'hybrid', 'both_fast', 'switch')}, {ASSIGNMENT_NAMES[slow]} "
-                 f"{_pm(h, 'hybrid', slow, 'switch')} against both slow "
-                 f"{_pm(h, 'hybrid', 'both_slow', 'switch')}; error cost on the error trial "
-                 f"{ASSIGNMENT_NAMES[fast]} {_pm(h, 'hybrid', fast, 'error')} against both fast "
-                 f"{_pm(h, 'hybrid', 'both_fast', 'error')}, {ASSIGNMENT_NAMES[slow]} "
-                 f"{_pm(h, 'hybrid', slow, 'error')} against both slow "
-                 f"{_pm(h, 'hybrid', 'both_slow', 'error')}.")
-    frozen = {pw: bars[f"{pw} frozen in training"] for pw in ("exc", "syn")
-              if f"{pw} frozen in training" in bars}
+        text += (
+            f" If so, a split should cost what the uniform assignment of the carrying "
+            f"pathway's time-scale costs, on each cost: switch cost "
+            f"{ASSIGNMENT_NAMES[fast]} {_pm(h, 'hybrid', fast, 'switch')} against both fast "
+            f"{_pm(h, 'hybrid', 'both_fast', 'switch')}, {ASSIGNMENT_NAMES[slow]} "
+            f"{_pm(h, 'hybrid', slow, 'switch')} against both slow "
+            f"{_pm(h, 'hybrid', 'both_slow', 'switch')}; error cost on the error trial "
+            f"{ASSIGNMENT_NAMES[fast]} {_pm(h, 'hybrid', fast, 'error')} against both fast "
+            f"{_pm(h, 'hybrid', 'both_fast', 'error')}, {ASSIGNMENT_NAMES[slow]} "
+            f"{_pm(h, 'hybrid', slow, 'error')} against both slow "
+            f"{_pm(h, 'hybrid', 'both_slow', 'error')}."
+        )
+    frozen = {
+        pw: bars[f"{pw} frozen in training"]
+        for pw in ("exc", "syn")
+        if f"{pw} frozen in training" in bars
+    }
     if frozen:
         other = {"exc": "synaptic", "syn": "excitability"}
-        text += (" Hybrids trained with one pathway frozen reached criterion on "
-                 + "; ".join(f"{int((v.mean(0) >= CRITERION).sum())} of {K} tasks with the "
-                             f"{other[pw]} pathway alone" for pw, v in frozen.items()) + ".")
+        text += (
+            " Hybrids trained with one pathway frozen reached criterion on "
+            + "; ".join(
+                f"{int((v.mean(0) >= CRITERION).sum())} of {K} tasks with the "
+                f"{other[pw]} pathway alone"
+                for pw, v in frozen.items()
+            )
+            + "."
+        )
         if all((v.mean(0) >= CRITERION).all() for v in frozen.values()):
-            text += (" Either pathway can carry every task, so which one the trained hybrid "
-                     "relies on is training's choice, not a limit of the other.")
+            text += (
+                " Either pathway can carry every task, so which one the trained hybrid "
+                "relies on is training's choice, not a limit of the other."
+            )
     return text
 
 
-__all__ = ["CRITERION", "RECOVERY_TOL", "ERROR_WINDOW", "STEADY_FRACTION", "MEASURES",
-           "C5_RULE", "spec_text", "learned_pairs", "switch_curve", "error_curve",
-           "network_measures", "measure_table", "seed_curves", "summary_table",
-           "format_summary", "coverage_text", "switch_text", "error_text", "ablation_bars",
-           "dominance", "ablation_link_text"]
+__all__ = [
+    "CRITERION",
+    "RECOVERY_TOL",
+    "ERROR_WINDOW",
+    "STEADY_FRACTION",
+    "MEASURES",
+    "C5_RULE",
+    "spec_text",
+    "learned_pairs",
+    "switch_curve",
+    "error_curve",
+    "network_measures",
+    "measure_table",
+    "seed_curves",
+    "summary_table",
+    "format_summary",
+    "coverage_text",
+    "switch_text",
+    "error_text",
+    "ablation_bars",
+    "dominance",
+    "ablation_link_text",
+]
 
 
 # --------------------------------------------------- separate costs, by the verdict engine
 
 COSTS: dict[str, str] = {
     "switch": "switch cost: reference − performance on the first trial after a switch (blocked "
-              "schedule), mean over the pair's switches",
+    "schedule), mean over the pair's switches",
     "error_total": f"error cost: reference − performance summed over the trial cued with the "
-                   f"conflict partner and the {ERROR_WINDOW} trials after it (performance lost to "
-                   "one wrong cue, in trials), mean over the pair's two tasks",
+    f"conflict partner and the {ERROR_WINDOW} trials after it (performance lost to "
+    "one wrong cue, in trials), mean over the pair's two tasks",
 }
 """The two costs E5 tests, each on its own: a network that follows the cue pays the switch cost
 and not the error cost, one that ignores a brief cue the reverse, so their sum charges every
@@ -383,15 +484,31 @@ COST_SESOI = RECOVERY_TOL
 """SESOI of a cost difference: :data:`RECOVERY_TOL`, the cost the book already treats as
 'recovered'."""
 
-_SEEN_COSTS = ("Written after the quick probes' costs had been seen (issue 18), replacing the "
-               "pre-registered combined-cost rule (C5_RULE), whose sum of costs charges every "
-               "uniform time constant by construction; exploratory.")
+_SEEN_COSTS = (
+    "Written after the quick probes' costs had been seen (issue 18), replacing the "
+    "pre-registered combined-cost rule (C5_RULE), whose sum of costs charges every "
+    "uniform time constant by construction; exploratory."
+)
 
-COST_RULES: dict[str, Rule] = {m: register(Rule(
-    name=f"C5.{m}.timescales", claim="C5", version=1, family=f"C5.timescales.{m}",
-    measure=COSTS[m].split(":")[0], unit="pair", higher_is_better=False, sesoi=COST_SESOI,
-    sesoi_reason="the cost the book treats as recovered (RECOVERY_TOL = 0.05 of performance)",
-    preregistered=False, seen=_SEEN_COSTS)) for m in COSTS}
+COST_RULES: dict[str, Rule] = {
+    m: register(
+        Rule(
+            name=f"C5.{m}.timescales",
+            claim="C5",
+            version=1,
+            family=f"C5.timescales.{m}",
+            measure=COSTS[m].split(":")[0],
+            unit="pair",
+            higher_is_better=False,
+            sesoi=COST_SESOI,
+            sesoi_reason="the cost the book treats as recovered (RECOVERY_TOL = 0.05 of "
+            "performance)",
+            preregistered=False,
+            seen=_SEEN_COSTS,
+        )
+    )
+    for m in COSTS
+}
 """One exploratory rule per cost: the hybrid's splits against its uniform assignments."""
 
 
@@ -402,25 +519,31 @@ def pair_costs(res: dict, assignment: str, criterion: float = CRITERION) -> dict
         fail("assignment", assignment, "one of " + ", ".join(res["assignments"]))
     ok = learned_pairs(res, criterion)
     b = res["blocked"]
-    cost = b["reference"] - b["perf"][assignment]                          # (P, trials)
+    cost = b["reference"] - b["perf"][assignment]  # (P, trials)
     first = b["since"] == 0
-    switch = np.array([cost[p][first[p]].mean() if first[p].any() else np.nan
-                       for p in range(len(ok))])
+    switch = np.array(
+        [cost[p][first[p]].mean() if first[p].any() else np.nan for p in range(len(ok))]
+    )
     err = res["error"]
-    drop = err["reference"] - err["perf"][assignment]                      # (P, 2, L)
-    error_total = drop[:, :, 1:2 + ERROR_WINDOW].sum(-1).mean(1)
-    return {"switch": np.where(ok, switch, np.nan), "error_total": np.where(ok, error_total,
-                                                                             np.nan)}
+    drop = err["reference"] - err["perf"][assignment]  # (P, 2, L)
+    error_total = drop[:, :, 1 : 2 + ERROR_WINDOW].sum(-1).mean(1)
+    return {
+        "switch": np.where(ok, switch, np.nan),
+        "error_total": np.where(ok, error_total, np.nan),
+    }
 
 
 def _pair_names(res: dict) -> list[str]:
     t = res["tasks"]
-    return [f"{DISPLAY_NAMES.get(t[i], t[i])} / {DISPLAY_NAMES.get(t[j], t[j])}"
-            for i, j in res["pairs"]]
+    return [
+        f"{DISPLAY_NAMES.get(t[i], t[i])} / {DISPLAY_NAMES.get(t[j], t[j])}"
+        for i, j in res["pairs"]
+    ]
 
 
-def cost_values(results: dict, label: str, assignment: str, measure: str,
-                criterion: float = CRITERION) -> pd.DataFrame:
+def cost_values(
+    results: dict, label: str, assignment: str, measure: str, criterion: float = CRITERION
+) -> pd.DataFrame:
     """The engine's input: (seeds x conflict pairs) of ``measure`` (a :data:`COSTS` key) for
     network ``label`` under ``assignment``; nan where a pair was not learned."""
     if measure not in COSTS:
@@ -451,9 +574,15 @@ def timescale_comparisons(results: dict, criterion: float = CRITERION) -> list[C
         for s in SPLIT:
             for u in VERDICT_UNIFORM:
                 if {s, u} <= have:
-                    out.append(compare(cost_values(results, "hybrid", s, m, criterion),
-                                       cost_values(results, "hybrid", u, m, criterion),
-                                       COST_RULES[m], ASSIGNMENT_NAMES[s], ASSIGNMENT_NAMES[u]))
+                    out.append(
+                        compare(
+                            cost_values(results, "hybrid", s, m, criterion),
+                            cost_values(results, "hybrid", u, m, criterion),
+                            COST_RULES[m],
+                            ASSIGNMENT_NAMES[s],
+                            ASSIGNMENT_NAMES[u],
+                        )
+                    )
     return decide(out)
 
 
@@ -468,20 +597,36 @@ def timescale_reading(comparisons: list[Comparison]) -> str:
     out = []
     for s in SPLIT:
         name = ASSIGNMENT_NAMES[s]
-        sw = next((c for c in comparisons if c.a == name and c.b == fast
-                   and c.rule.name == "C5.switch.timescales"), None)
-        er = next((c for c in comparisons if c.a == name and c.b == slow
-                   and c.rule.name == "C5.error_total.timescales"), None)
+        sw = next(
+            (
+                c
+                for c in comparisons
+                if c.a == name and c.b == fast and c.rule.name == "C5.switch.timescales"
+            ),
+            None,
+        )
+        er = next(
+            (
+                c
+                for c in comparisons
+                if c.a == name and c.b == slow and c.rule.name == "C5.error_total.timescales"
+            ),
+            None,
+        )
         if sw is None or er is None or not (sw.tested and er.tested):
             continue
-        ok = [c.verdict == "equivalent" or (c.verdict == "differ" and c.mean < 0)
-              for c in (sw, er)]
-        out.append(f"{name}: switch cost against {fast} {sw.verdict} ({sw.mean:+.3f}), error "
-                   f"cost against {slow} {er.verdict} ({er.mean:+.3f}) → "
-                   + ("covers both weaknesses" if all(ok) else "not shown to cover both"))
-    return ("*Exploratory reading* (each split against the uniform assignment that is best on "
-            "that cost by construction): " + "; ".join(out) + "." if out else
-            "*No split could be scored on both costs.*")
+        ok = [c.verdict == "equivalent" or (c.verdict == "differ" and c.mean < 0) for c in (sw, er)]
+        out.append(
+            f"{name}: switch cost against {fast} {sw.verdict} ({sw.mean:+.3f}), error "
+            f"cost against {slow} {er.verdict} ({er.mean:+.3f}) → "
+            + ("covers both weaknesses" if all(ok) else "not shown to cover both")
+        )
+    return (
+        "*Exploratory reading* (each split against the uniform assignment that is best on "
+        "that cost by construction): " + "; ".join(out) + "."
+        if out
+        else "*No split could be scored on both costs.*"
+    )
 
 
 def timescale_sensitivity(by_tau: dict, criterion: float = CRITERION) -> pd.DataFrame:
@@ -490,9 +635,18 @@ def timescale_sensitivity(by_tau: dict, criterion: float = CRITERION) -> pd.Data
     rows = []
     for tau, res in sorted(by_tau.items()):
         for c in timescale_comparisons(res, criterion):
-            rows.append({"tau_fast_ms": tau, "cost": c.rule.measure, "comparison": c.label,
-                         "mean": c.mean, "lo95": c.ci95[0], "hi95": c.ci95[1],
-                         "p_holm": c.p_holm, "verdict": c.verdict})
+            rows.append(
+                {
+                    "tau_fast_ms": tau,
+                    "cost": c.rule.measure,
+                    "comparison": c.label,
+                    "mean": c.mean,
+                    "lo95": c.ci95[0],
+                    "hi95": c.ci95[1],
+                    "p_holm": c.p_holm,
+                    "verdict": c.verdict,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -505,13 +659,25 @@ def timescale_sensitivity_text(sens: pd.DataFrame, tau_main: float) -> str:
     same = sum(main.get((r.cost, r.comparison)) == r.verdict for r in other.itertuples())
     taus = ", ".join(f"{t:g}" for t in sorted(set(other.tau_fast_ms)))
     counts = sens.groupby("tau_fast_ms")["verdict"].value_counts().unstack(fill_value=0)
-    per = "; ".join(f"{t:g} ms: " + ", ".join(f"{v} {int(k)}" for v, k in row.items() if k)
-                    for t, row in counts.iterrows())
-    return (f"**Specification check (tau_fast).** At tau_fast = {taus} ms, {same} of "
-            f"{len(other)} comparisons keep the verdict they have at {tau_main:g} ms. Verdicts "
-            f"per tau_fast: {per}.")
+    per = "; ".join(
+        f"{t:g} ms: " + ", ".join(f"{v} {int(k)}" for v, k in row.items() if k)
+        for t, row in counts.iterrows()
+    )
+    return (
+        f"**Specification check (tau_fast).** At tau_fast = {taus} ms, {same} of "
+        f"{len(other)} comparisons keep the verdict they have at {tau_main:g} ms. Verdicts "
+        f"per tau_fast: {per}."
+    )
 
 
-__all__ += ["COSTS", "COST_SESOI", "COST_RULES", "pair_costs", "cost_values",
-            "timescale_comparisons", "timescale_reading", "timescale_sensitivity",
-            "timescale_sensitivity_text"]
+__all__ += [
+    "COSTS",
+    "COST_SESOI",
+    "COST_RULES",
+    "pair_costs",
+    "cost_values",
+    "timescale_comparisons",
+    "timescale_reading",
+    "timescale_sensitivity",
+    "timescale_sensitivity_text",
+]

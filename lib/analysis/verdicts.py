@@ -25,6 +25,7 @@ Every rule (measure, family, SESOI and its reason, whether it was written before
 judges) lives in :data:`RULES`; ``tests/goldens/verdict_rules.json`` holds each rule's
 fingerprint, and a test fails when a rule changes without its version being bumped.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,9 +43,26 @@ from scipy import stats as _scipy_stats
 from lib.analysis.common import ALPHA, EXC_FAMILY, SYN_FAMILY
 from lib.analysis.stats import holm, min_p, sign_flip_p
 
-__all__ = ["ALPHA", "Rule", "RULES", "register", "rule_fingerprint", "check_fingerprints",
-           "common_units", "sign_flip_p", "min_p", "Comparison", "compare", "decide",
-           "format_p", "power_seeds", "multiverse", "agreement", "forest_rows", "VERDICTS"]
+__all__ = [
+    "ALPHA",
+    "Rule",
+    "RULES",
+    "register",
+    "rule_fingerprint",
+    "check_fingerprints",
+    "common_units",
+    "sign_flip_p",
+    "min_p",
+    "Comparison",
+    "compare",
+    "decide",
+    "format_p",
+    "power_seeds",
+    "multiverse",
+    "agreement",
+    "forest_rows",
+    "VERDICTS",
+]
 
 VERDICTS = ("differ", "equivalent", "inconclusive", "not tested")
 """The verdicts a comparison can get."""
@@ -81,15 +99,19 @@ class Rule:
     seen: str
 
     def __post_init__(self):
-        if not (isinstance(self.sesoi, (int, float)) and math.isfinite(self.sesoi)
-                and self.sesoi > 0):
-            raise ValueError(f"Rule {self.name!r}: sesoi: got {self.sesoi!r}; allowed: a finite "
-                             "number > 0 in the measure's unit")
+        if not (
+            isinstance(self.sesoi, (int, float)) and math.isfinite(self.sesoi) and self.sesoi > 0
+        ):
+            raise ValueError(
+                f"Rule {self.name!r}: sesoi: got {self.sesoi!r}; allowed: a finite "
+                "number > 0 in the measure's unit"
+            )
         if self.claim not in ("C1", "C2", "C3", "C4", "C5"):
             raise ValueError(f"Rule {self.name!r}: claim: got {self.claim!r}; allowed: C1..C5")
         if not isinstance(self.version, int) or self.version < 1:
-            raise ValueError(f"Rule {self.name!r}: version: got {self.version!r}; allowed: an "
-                             "integer >= 1")
+            raise ValueError(
+                f"Rule {self.name!r}: version: got {self.version!r}; allowed: an integer >= 1"
+            )
 
     @property
     def exploratory(self) -> bool:
@@ -105,8 +127,10 @@ def register(rule: Rule) -> Rule:
     already taken is an error; registering the same rule again is a no-op (module reloads)."""
     old = RULES.get(rule.name)
     if old is not None and old != rule:
-        raise ValueError(f"rule {rule.name!r} is already registered with other fields; give the "
-                         "new rule another name or edit the registered one (and bump its version)")
+        raise ValueError(
+            f"rule {rule.name!r} is already registered with other fields; give the "
+            "new rule another name or edit the registered one (and bump its version)"
+        )
     RULES[rule.name] = rule
     return rule
 
@@ -117,8 +141,7 @@ def rule_fingerprint(rule: Rule) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def check_fingerprints(golden: dict[str, dict], rules: dict[str, Rule] | None = None
-                       ) -> list[str]:
+def check_fingerprints(golden: dict[str, dict], rules: dict[str, Rule] | None = None) -> list[str]:
     """Problems of ``rules`` (default :data:`RULES`) against ``golden`` (name -> {"version",
     "fingerprint"}): a rule changed without a version bump, a version bumped without the golden
     regenerated, a rule missing from the golden or from the registry. Empty: all consistent."""
@@ -129,28 +152,36 @@ def check_fingerprints(golden: dict[str, dict], rules: dict[str, Rule] | None = 
         if g is None:
             problems.append(f"{name}: new rule without a fingerprint in the golden")
         elif rule.version == g["version"] and rule_fingerprint(rule) != g["fingerprint"]:
-            problems.append(f"{name}: changed without a version bump (still version "
-                            f"{rule.version})")
+            problems.append(
+                f"{name}: changed without a version bump (still version {rule.version})"
+            )
         elif rule.version != g["version"]:
-            problems.append(f"{name}: version {g['version']} -> {rule.version}: regenerate the "
-                            "golden")
-    problems += [f"{name}: in the golden but no longer registered" for name in golden
-                 if name not in rules]
+            problems.append(
+                f"{name}: version {g['version']} -> {rule.version}: regenerate the golden"
+            )
+    problems += [
+        f"{name}: in the golden but no longer registered" for name in golden if name not in rules
+    ]
     return problems
 
 
 # ----------------------------------------------------------------------------- inputs
+
 
 def _as_table(values, name: str) -> pd.DataFrame:
     """``values`` as a seed x unit DataFrame of floats (a Series is one unit)."""
     if isinstance(values, pd.Series):
         values = values.to_frame(name=values.name if values.name is not None else "value")
     if not isinstance(values, pd.DataFrame):
-        raise TypeError(f"{name}: got {type(values).__name__}; allowed: a pandas DataFrame "
-                        "indexed by seed with one column per unit (or a Series by seed)")
+        raise TypeError(
+            f"{name}: got {type(values).__name__}; allowed: a pandas DataFrame "
+            "indexed by seed with one column per unit (or a Series by seed)"
+        )
     if not values.index.is_unique:
-        raise ValueError(f"{name}: seeds (the index) must be unique; got duplicates "
-                         f"{sorted(values.index[values.index.duplicated()].unique().tolist())}")
+        raise ValueError(
+            f"{name}: seeds (the index) must be unique; got duplicates "
+            f"{sorted(values.index[values.index.duplicated()].unique().tolist())}"
+        )
     if not values.columns.is_unique:
         raise ValueError(f"{name}: units (the columns) must be unique")
     try:
@@ -169,6 +200,7 @@ def common_units(values_a, values_b) -> list:
 
 
 # ----------------------------------------------------------------------------- comparison
+
 
 @dataclass
 class Comparison:
@@ -217,36 +249,60 @@ class Comparison:
 
     def as_row(self) -> dict:
         """A flat dict for tables."""
-        return {"claim": self.rule.claim, "rule": self.rule.name, "version": self.rule.version,
-                "family": self.rule.family, "comparison": self.label, "a": self.a, "b": self.b,
-                "measure": self.rule.measure, "unit": self.rule.unit, "n_units": self.n_units,
-                "units": ", ".join(map(str, self.units)), "n_seeds": self.n_seeds,
-                "mean": self.mean, "lo95": self.ci95[0], "hi95": self.ci95[1],
-                "lo90": self.ci90[0], "hi90": self.ci90[1], "sesoi": self.rule.sesoi,
-                "p": self.p, "p_tost": self.p_tost, "p_floor": self.p_floor,
-                "p_holm": self.p_holm, "p_tost_holm": self.p_tost_holm,
-                "verdict": self.verdict, "exploratory": self.rule.exploratory,
-                "seeds_needed": self.power_seeds(), **self.spec}
+        return {
+            "claim": self.rule.claim,
+            "rule": self.rule.name,
+            "version": self.rule.version,
+            "family": self.rule.family,
+            "comparison": self.label,
+            "a": self.a,
+            "b": self.b,
+            "measure": self.rule.measure,
+            "unit": self.rule.unit,
+            "n_units": self.n_units,
+            "units": ", ".join(map(str, self.units)),
+            "n_seeds": self.n_seeds,
+            "mean": self.mean,
+            "lo95": self.ci95[0],
+            "hi95": self.ci95[1],
+            "lo90": self.ci90[0],
+            "hi90": self.ci90[1],
+            "sesoi": self.rule.sesoi,
+            "p": self.p,
+            "p_tost": self.p_tost,
+            "p_floor": self.p_floor,
+            "p_holm": self.p_holm,
+            "p_tost_holm": self.p_tost_holm,
+            "verdict": self.verdict,
+            "exploratory": self.rule.exploratory,
+            "seeds_needed": self.power_seeds(),
+            **self.spec,
+        }
 
     def text(self, digits: int = 3) -> str:
         """A short sentence with the deciding number, e.g. "exc − syn_prepost: +0.120 [+0.051,
         +0.189] over 6 seeds and 3 tasks; Holm p = 0.031 → differ"."""
         head = f"{self.label} ({self.rule.measure})"
         if not self.tested or self.verdict is None:
-            return f"{head}: {self.verdict or 'not decided'}" + (f" ({self.note})" if self.note
-                                                                 else "")
+            return f"{head}: {self.verdict or 'not decided'}" + (
+                f" ({self.note})" if self.note else ""
+            )
         f = f"{{:+.{digits}f}}"
         interval = f"[{f.format(self.ci95[0])}, {f.format(self.ci95[1])}]"
         if self.verdict == "equivalent":
-            deciding = (f"90% interval [{f.format(self.ci90[0])}, {f.format(self.ci90[1])}] inside "
-                        f"±{self.rule.sesoi:g}, TOST Holm "
-                        + format_p(self.p_tost_holm, self.n_seeds, one_sided=True))
+            deciding = (
+                f"90% interval [{f.format(self.ci90[0])}, {f.format(self.ci90[1])}] inside "
+                f"±{self.rule.sesoi:g}, TOST Holm "
+                + format_p(self.p_tost_holm, self.n_seeds, one_sided=True)
+            )
         else:
             deciding = "Holm " + format_p(self.p_holm, self.n_seeds)
         tag = " (exploratory)" if self.rule.exploratory else ""
-        return (f"{head}: {f.format(self.mean)} {interval} over {self.n_seeds} seeds and "
-                f"{self.n_units} {self.rule.unit}{'s' if self.n_units != 1 else ''}; "
-                f"{deciding} → {self.verdict}{tag}")
+        return (
+            f"{head}: {f.format(self.mean)} {interval} over {self.n_seeds} seeds and "
+            f"{self.n_units} {self.rule.unit}{'s' if self.n_units != 1 else ''}; "
+            f"{deciding} → {self.verdict}{tag}"
+        )
 
 
 def _t_interval(d: np.ndarray, level: float) -> tuple[float, float]:
@@ -273,8 +329,9 @@ def compare(values_a, values_b, rule: Rule, a: str = "a", b: str = "b") -> Compa
         xb = tb[units].mean(axis=1) if units else pd.Series(dtype=float)
     seeds = [s for s in xa.index if s in xb.index]
     diffs = {s: float(xa[s] - xb[s]) for s in seeds}
-    c = Comparison(rule=rule, a=a, b=b, units=units, n_units=len(units), n_seeds=len(diffs),
-                   diffs=diffs)
+    c = Comparison(
+        rule=rule, a=a, b=b, units=units, n_units=len(units), n_seeds=len(diffs), diffs=diffs
+    )
     if not units:
         c.verdict, c.note = "not tested", "no unit measured in every seed of both variants"
         return c
@@ -305,11 +362,11 @@ def decide(comparisons: list[Comparison], alpha: float = ALPHA) -> list[Comparis
         if c.verdict != "not tested":
             families.setdefault(c.rule.family, []).append(c)
     for members in families.values():
-        for c, ph, pt in zip(members, holm([c.p for c in members]),
-                             holm([c.p_tost for c in members])):
+        for c, ph, pt in zip(
+            members, holm([c.p for c in members]), holm([c.p_tost for c in members])
+        ):
             c.p_holm, c.p_tost_holm = float(ph), float(pt)
-            c.verdict = ("differ" if ph < alpha else "equivalent" if pt < alpha
-                         else "inconclusive")
+            c.verdict = "differ" if ph < alpha else "equivalent" if pt < alpha else "inconclusive"
     return comparisons
 
 
@@ -328,8 +385,9 @@ def format_p(p: float, n: int, one_sided: bool = False, alpha: float = ALPHA) ->
     return text
 
 
-def power_seeds(sd: float, sesoi: float, m: int = 1, alpha: float = ALPHA,
-                power: float = POWER) -> int:
+def power_seeds(
+    sd: float, sesoi: float, m: int = 1, alpha: float = ALPHA, power: float = POWER
+) -> int:
     """Paired seeds needed to detect a true difference of ``sesoi`` at ``power`` when the
     seed-to-seed SD of the differences is ``sd``, two-sided at ``alpha`` / ``m`` (Holm's
     strictest step over ``m`` comparisons):
@@ -345,14 +403,16 @@ def power_seeds(sd: float, sesoi: float, m: int = 1, alpha: float = ALPHA,
         raise ValueError(f"alpha, power: got {alpha!r}, {power!r}; allowed: in (0, 1)")
     z = _scipy_stats.norm.ppf(1 - alpha / (2 * m)) + _scipy_stats.norm.ppf(power)
     n = math.ceil((z * sd / sesoi) ** 2 - 1e-9)
-    n_floor = next(k for k in itertools.count(1) if 2 / 2 ** k < alpha / m)
+    n_floor = next(k for k in itertools.count(1) if 2 / 2**k < alpha / m)
     return int(max(n, n_floor, MIN_SEEDS))
 
 
 # ----------------------------------------------------------------------------- robustness
 
-def multiverse(run: Callable[..., Comparison | list | dict],
-               choices: dict[str, list]) -> pd.DataFrame:
+
+def multiverse(
+    run: Callable[..., Comparison | list | dict], choices: dict[str, list]
+) -> pd.DataFrame:
     """Every combination of ``choices`` (name -> list of options; the first option of each is
     the main specification) passed to ``run(**spec)``, which returns a Comparison, a list of
     them (a family: decided together with :func:`decide` if not yet decided), or a claim's
@@ -370,24 +430,45 @@ def multiverse(run: Callable[..., Comparison | list | dict],
         main = all(spec[n] == choices[n][0] for n in names)
         head = {**{n: _label(v) for n, v in spec.items()}, "main": main}
         if isinstance(out, dict):
-            rows.append({**head, "comparison": "claim", "verdict": out["verdict"],
-                         "mean": math.nan, "lo95": math.nan, "hi95": math.nan,
-                         "p_holm": math.nan})
+            rows.append(
+                {
+                    **head,
+                    "comparison": "claim",
+                    "verdict": out["verdict"],
+                    "mean": math.nan,
+                    "lo95": math.nan,
+                    "hi95": math.nan,
+                    "p_holm": math.nan,
+                }
+            )
             comps = [c for c in out.get("comparisons", []) if isinstance(c, Comparison)]
         else:
             comps = out if isinstance(out, list) else [out]
         if any(c.verdict is None for c in comps):
             decide(comps)
         for c in comps:
-            rows.append({**head, "comparison": f"{c.rule.name}: {c.label}", "verdict": c.verdict,
-                         "mean": c.mean, "lo95": c.ci95[0], "hi95": c.ci95[1],
-                         "p_holm": c.p_holm})
+            rows.append(
+                {
+                    **head,
+                    "comparison": f"{c.rule.name}: {c.label}",
+                    "verdict": c.verdict,
+                    "mean": c.mean,
+                    "lo95": c.ci95[0],
+                    "hi95": c.ci95[1],
+                    "p_holm": c.p_holm,
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def _label(v) -> str | float | int:
-    return v if isinstance(v, (str, int, float)) else ", ".join(map(str, v)) if isinstance(
-        v, (list, tuple)) else str(v)
+    return (
+        v
+        if isinstance(v, (str, int, float))
+        else ", ".join(map(str, v))
+        if isinstance(v, (list, tuple))
+        else str(v)
+    )
 
 
 def agreement(df: pd.DataFrame, comparison: str | None = None) -> tuple[int, int]:
@@ -410,16 +491,35 @@ def comparison_table(comparisons: list[Comparison], digits: int = 3) -> pd.DataF
     rows = []
     for c in comparisons:
         f = f"{{:+.{digits}f}}"
-        diff = (f"{f.format(c.mean)} [{f.format(c.ci95[0])}, {f.format(c.ci95[1])}]"
-                if c.tested else "–")
-        rows.append({"comparison": c.label + "".join(f", {k} = {v}" for k, v in c.spec.items()
-                                                     if not k.endswith("_key")),
-                     "measure": c.rule.measure, "units": c.n_units, "seeds": c.n_seeds,
-                     "difference [95% CI]": diff,
-                     "Holm p": format_p(c.p_holm, c.n_seeds) if c.tested else "–",
-                     "verdict": c.verdict + (" (exploratory)" if c.rule.exploratory else "")})
-    return pd.DataFrame(rows, columns=["comparison", "measure", "units", "seeds",
-                                       "difference [95% CI]", "Holm p", "verdict"])
+        diff = (
+            f"{f.format(c.mean)} [{f.format(c.ci95[0])}, {f.format(c.ci95[1])}]"
+            if c.tested
+            else "–"
+        )
+        rows.append(
+            {
+                "comparison": c.label
+                + "".join(f", {k} = {v}" for k, v in c.spec.items() if not k.endswith("_key")),
+                "measure": c.rule.measure,
+                "units": c.n_units,
+                "seeds": c.n_seeds,
+                "difference [95% CI]": diff,
+                "Holm p": format_p(c.p_holm, c.n_seeds) if c.tested else "–",
+                "verdict": c.verdict + (" (exploratory)" if c.rule.exploratory else ""),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "comparison",
+            "measure",
+            "units",
+            "seeds",
+            "difference [95% CI]",
+            "Holm p",
+            "verdict",
+        ],
+    )
 
 
 def agreement_text(df: pd.DataFrame, choices: str) -> str:
@@ -431,9 +531,12 @@ def agreement_text(df: pd.DataFrame, choices: str) -> str:
     main = claim.loc[claim["main"], "verdict"]
     k = int((testable["verdict"] == main.iloc[0]).sum()) if len(main) else 0
     untested = len(claim) - len(testable)
-    return (f"Specification check ({choices}): {k} of {len(testable)} specifications that could "
-            f"be scored give the main verdict" + (f"; {untested} could not be scored (not "
-                                                   "tested)" if untested else "") + ".")
+    return (
+        f"Specification check ({choices}): {k} of {len(testable)} specifications that could "
+        f"be scored give the main verdict"
+        + (f"; {untested} could not be scored (not tested)" if untested else "")
+        + "."
+    )
 
 
 def forest_rows(comparisons: list[Comparison]) -> pd.DataFrame:
@@ -449,19 +552,50 @@ def forest_rows(comparisons: list[Comparison]) -> pd.DataFrame:
         lo, hi = sorted((c.ci95[0] * scale, c.ci95[1] * scale))
         lo90, hi90 = sorted((c.ci90[0] * scale, c.ci90[1] * scale))
         where = ", ".join(f"{k} = {v}" for k, v in c.spec.items() if not k.endswith("_key"))
-        rows.append({"claim": c.rule.claim, "rule": c.rule.name,
-                     "label": f"{c.rule.claim} {c.label}: {c.rule.measure}"
-                              + (f" ({where})" if where else ""),
-                     "comparison": c.label + (f" ({where})" if where else ""),
-                     "measure": c.rule.measure,
-                     "effect": c.mean * scale, "lo": lo, "hi": hi, "lo90": lo90, "hi90": hi90,
-                     "mean": c.mean, "sesoi": c.rule.sesoi, "verdict": c.verdict,
-                     "exploratory": c.rule.exploratory, "n_seeds": c.n_seeds,
-                     "n_units": c.n_units, "p_text": format_p(c.p_holm, c.n_seeds)})
-    return pd.DataFrame(rows, columns=["claim", "rule", "label", "comparison", "measure",
-                                       "effect", "lo", "hi", "lo90", "hi90", "mean", "sesoi",
-                                       "verdict", "exploratory", "n_seeds", "n_units",
-                                       "p_text"])
+        rows.append(
+            {
+                "claim": c.rule.claim,
+                "rule": c.rule.name,
+                "label": f"{c.rule.claim} {c.label}: {c.rule.measure}"
+                + (f" ({where})" if where else ""),
+                "comparison": c.label + (f" ({where})" if where else ""),
+                "measure": c.rule.measure,
+                "effect": c.mean * scale,
+                "lo": lo,
+                "hi": hi,
+                "lo90": lo90,
+                "hi90": hi90,
+                "mean": c.mean,
+                "sesoi": c.rule.sesoi,
+                "verdict": c.verdict,
+                "exploratory": c.rule.exploratory,
+                "n_seeds": c.n_seeds,
+                "n_units": c.n_units,
+                "p_text": format_p(c.p_holm, c.n_seeds),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "claim",
+            "rule",
+            "label",
+            "comparison",
+            "measure",
+            "effect",
+            "lo",
+            "hi",
+            "lo90",
+            "hi90",
+            "mean",
+            "sesoi",
+            "verdict",
+            "exploratory",
+            "n_seeds",
+            "n_units",
+            "p_text",
+        ],
+    )
 
 
 def with_rule(rule: Rule, **changes) -> Rule:
@@ -478,36 +612,55 @@ RULE_FIELDS = tuple(f.name for f in fields(Rule))
 # Rules of C1-C3 (verdicts-A). Written on 2026-12-03 before any comparison below was computed
 # with this engine; what had been seen is in each rule's ``seen``.
 
-_SEEN_E1 = ("E1's quick networks had been analysed with the book's previous C1 rule (each "
-            "family's best variant against `none`, per-family verdict on the pages); these "
-            "per-variant comparisons had not been computed")
-_SEEN_E2 = ("E2's quick probes had been shown per variant on chapter 04 (robustness table, "
-            "curves) and issue 18 quoted fresh-noise exc − syn_prepost ≈ +0.3 in all 6 seeds; "
-            "the scoring and SESOI were fixed before these comparisons were computed")
-_SEEN_E3 = ("E3's quick grid had been analysed with the previous C3 rule (t tests; pages printed "
-            "capacities and a zero p value at N = 64); the SESOIs follow from the grid, not the results")
+_SEEN_E1 = (
+    "E1's quick networks had been analysed with the book's previous C1 rule (each "
+    "family's best variant against `none`, per-family verdict on the pages); these "
+    "per-variant comparisons had not been computed"
+)
+_SEEN_E2 = (
+    "E2's quick probes had been shown per variant on chapter 04 (robustness table, "
+    "curves) and issue 18 quoted fresh-noise exc − syn_prepost ≈ +0.3 in all 6 seeds; "
+    "the scoring and SESOI were fixed before these comparisons were computed"
+)
+_SEEN_E3 = (
+    "E3's quick grid had been analysed with the previous C3 rule (t tests; pages printed "
+    "capacities and a zero p value at N = 64); the SESOIs follow from the grid, not the results"
+)
 
 C1_VARIANTS = (*EXC_FAMILY, *SYN_FAMILY)
 """Every context-carrying single-pathway variant C1 judges (each against the context-blind
 `none`)."""
 
 PERF_SESOI = 0.05
-PERF_SESOI_REASON = ("one trial in twenty: half the distance between criterion (0.9) and perfect "
-                     "performance; a smaller gain over the context-blind network would not show "
-                     "that the pathway carries which task to do")
+PERF_SESOI_REASON = (
+    "one trial in twenty: half the distance between criterion (0.9) and perfect "
+    "performance; a smaller gain over the context-blind network would not show "
+    "that the pathway carries which task to do"
+)
 ROBUSTNESS_SESOI = 0.05
-ROBUSTNESS_SESOI_REASON = ("5% of the network's clean performance (one trial in twenty lost to "
-                           "the corruption): half the gap between criterion and perfect, the "
-                           "same scale as C1's SESOI; smaller differences in robustness would "
-                           "not matter to a reader")
+ROBUSTNESS_SESOI_REASON = (
+    "5% of the network's clean performance (one trial in twenty lost to "
+    "the corruption): half the gap between criterion and perfect, the "
+    "same scale as C1's SESOI; smaller differences in robustness would "
+    "not matter to a reader"
+)
 
 for _variant in C1_VARIANTS:
-    register(Rule(
-        name=f"C1.perf_vs_none.{_variant}", claim="C1", version=1,
-        family=f"C1.{_variant}",
-        measure="final performance, tasks needing context",
-        unit="task", higher_is_better=True, sesoi=PERF_SESOI, sesoi_reason=PERF_SESOI_REASON,
-        preregistered=True, seen=_SEEN_E1))
+    register(
+        Rule(
+            name=f"C1.perf_vs_none.{_variant}",
+            claim="C1",
+            version=1,
+            family=f"C1.{_variant}",
+            measure="final performance, tasks needing context",
+            unit="task",
+            higher_is_better=True,
+            sesoi=PERF_SESOI,
+            sesoi_reason=PERF_SESOI_REASON,
+            preregistered=True,
+            seen=_SEEN_E1,
+        )
+    )
 
 C2_MEASURES = {
     # name: (measure text, unit, higher is better)
@@ -527,23 +680,52 @@ relative to clean, averaged over the probe's levels other than the clean one (an
 range where it varies), on the tasks (or ordered pairs) every network of both variants learned."""
 
 for _name, (_measure, _unit, _better) in C2_MEASURES.items():
-    register(Rule(
-        name=f"C2.{_name}", claim="C2", version=1, family="C2", measure=_measure, unit=_unit,
-        higher_is_better=_better, sesoi=ROBUSTNESS_SESOI, sesoi_reason=ROBUSTNESS_SESOI_REASON,
-        preregistered=True, seen=_SEEN_E2))
+    register(
+        Rule(
+            name=f"C2.{_name}",
+            claim="C2",
+            version=1,
+            family="C2",
+            measure=_measure,
+            unit=_unit,
+            higher_is_better=_better,
+            sesoi=ROBUSTNESS_SESOI,
+            sesoi_reason=ROBUSTNESS_SESOI_REASON,
+            preregistered=True,
+            seen=_SEEN_E2,
+        )
+    )
 
-register(Rule(
-    name="C3.capacity", claim="C3", version=1, family="C3",
-    measure="capacity (largest K with every task at criterion)", unit="network size",
-    higher_is_better=True, sesoi=2.0,
-    sesoi_reason="one step of the K grid (2 tasks): the measure cannot resolve less",
-    preregistered=True, seen=_SEEN_E3))
-register(Rule(
-    name="C3.at_largest_K", claim="C3", version=1, family="C3",
-    measure="tasks at criterion at the largest K", unit="network size",
-    higher_is_better=True, sesoi=1.0,
-    sesoi_reason="one task: the measure counts tasks",
-    preregistered=True, seen=_SEEN_E3))
+register(
+    Rule(
+        name="C3.capacity",
+        claim="C3",
+        version=1,
+        family="C3",
+        measure="capacity (largest K with every task at criterion)",
+        unit="network size",
+        higher_is_better=True,
+        sesoi=2.0,
+        sesoi_reason="one step of the K grid (2 tasks): the measure cannot resolve less",
+        preregistered=True,
+        seen=_SEEN_E3,
+    )
+)
+register(
+    Rule(
+        name="C3.at_largest_K",
+        claim="C3",
+        version=1,
+        family="C3",
+        measure="tasks at criterion at the largest K",
+        unit="network size",
+        higher_is_better=True,
+        sesoi=1.0,
+        sesoi_reason="one task: the measure counts tasks",
+        preregistered=True,
+        seen=_SEEN_E3,
+    )
+)
 
 
 def leave_one_out(c: Comparison) -> tuple[int, int]:
@@ -571,11 +753,31 @@ def power_rows(comparisons: list[Comparison]) -> pd.DataFrame:
         if not c.tested or not math.isfinite(c.sd):
             continue
         need = power_seeds(c.sd, c.rule.sesoi, m=max(1, family_size(comparisons, c.rule)))
-        rows.append({"claim": c.rule.claim, "comparison": c.label, "measure": c.rule.measure,
-                     "sd": c.sd, "sesoi": c.rule.sesoi, "n_seeds": c.n_seeds,
-                     "seeds_needed": need, "adequate": c.n_seeds >= need})
-    return pd.DataFrame(rows, columns=["claim", "comparison", "measure", "sd", "sesoi",
-                                       "n_seeds", "seeds_needed", "adequate"])
+        rows.append(
+            {
+                "claim": c.rule.claim,
+                "comparison": c.label,
+                "measure": c.rule.measure,
+                "sd": c.sd,
+                "sesoi": c.rule.sesoi,
+                "n_seeds": c.n_seeds,
+                "seeds_needed": need,
+                "adequate": c.n_seeds >= need,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "claim",
+            "comparison",
+            "measure",
+            "sd",
+            "sesoi",
+            "n_seeds",
+            "seeds_needed",
+            "adequate",
+        ],
+    )
 
 
 def power_text(comparisons: list[Comparison]) -> str:
@@ -586,12 +788,19 @@ def power_text(comparisons: list[Comparison]) -> str:
         return "Power: no comparison was tested."
     ok = int(df["adequate"].sum())
     need = df.loc[~df["adequate"], "seeds_needed"]
-    return (f"Power (seeds needed to detect the smallest effect of interest at 80% power, Holm "
-            f"over the family, from the observed seed-to-seed spread): {ok} of {len(df)} "
-            "comparisons have enough seeds" + (
-                f"; the others need {int(need.min())}" + (f" to {int(need.max())}"
-                                                         if need.max() > need.min() else "")
-                + f" seeds (they have {int(df['n_seeds'].max())})" if len(need) else "") + ".")
+    return (
+        f"Power (seeds needed to detect the smallest effect of interest at 80% power, Holm "
+        f"over the family, from the observed seed-to-seed spread): {ok} of {len(df)} "
+        "comparisons have enough seeds"
+        + (
+            f"; the others need {int(need.min())}"
+            + (f" to {int(need.max())}" if need.max() > need.min() else "")
+            + f" seeds (they have {int(df['n_seeds'].max())})"
+            if len(need)
+            else ""
+        )
+        + "."
+    )
 
 
 def floor_text(comparisons: list[Comparison]) -> str:
@@ -604,35 +813,72 @@ def floor_text(comparisons: list[Comparison]) -> str:
         n = min(c.n_seeds for c in members)
         floor = min_p(n) * len(members)
         if floor >= ALPHA:
-            parts.append(f"with {n} seeds the smallest attainable p is {min_p(n):.3g}, and with "
-                         f"Holm over the {len(members)} comparison{'s' if len(members) > 1 else ''}"
-                         f" of family {fam} no difference can reach p < {ALPHA} "
-                         f"({power_seeds(0.0, 1.0, m=len(members))} seeds would be the minimum)")
+            parts.append(
+                f"with {n} seeds the smallest attainable p is {min_p(n):.3g}, and with "
+                f"Holm over the {len(members)} comparison{'s' if len(members) > 1 else ''}"
+                f" of family {fam} no difference can reach p < {ALPHA} "
+                f"({power_seeds(0.0, 1.0, m=len(members))} seeds would be the minimum)"
+            )
     return ("; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".") if parts else ""
 
 
 def rule_text(rule: Rule) -> str:
     """The rule's identity card: name, version, pre-registered or exploratory and what had been
     seen, its SESOI and why."""
-    status = ("fixed before the comparisons it judges were computed" if rule.preregistered
-              else "exploratory: written after looking; it does not decide a verdict")
-    return (f"rule `{rule.name}` version {rule.version} ({status}; seen then: {rule.seen}); "
-            f"smallest effect of interest ±{rule.sesoi:g} ({rule.sesoi_reason})")
+    status = (
+        "fixed before the comparisons it judges were computed"
+        if rule.preregistered
+        else "exploratory: written after looking; it does not decide a verdict"
+    )
+    return (
+        f"rule `{rule.name}` version {rule.version} ({status}; seen then: {rule.seen}); "
+        f"smallest effect of interest ±{rule.sesoi:g} ({rule.sesoi_reason})"
+    )
 
-register(Rule(
-    name="C2.control.final_perf", claim="C2", version=1, family="C2.controls",
-    measure="final performance", unit="task", higher_is_better=True, sesoi=PERF_SESOI,
-    sesoi_reason=PERF_SESOI_REASON, preregistered=True,
-    seen="the controls' comparisons were fixed before the controls were trained; " + _SEEN_E1))
-register(Rule(
-    name="C2.control.mixture_auc", claim="C2", version=1, family="C2.controls",
-    measure="mixture AUC, all pairs", unit="ordered pair", higher_is_better=True,
-    sesoi=ROBUSTNESS_SESOI, sesoi_reason=ROBUSTNESS_SESOI_REASON, preregistered=True,
-    seen="the controls' comparisons were fixed before the controls were trained; " + _SEEN_E2))
-for _arm in ("equalised", "mixtures"):
-    register(Rule(
-        name=f"C2.arm_effect.{_arm}", claim="C2", version=1, family=f"C2.arm.{_arm}",
-        measure="mixture AUC, all pairs (arm − standard)", unit="ordered pair",
-        higher_is_better=True, sesoi=ROBUSTNESS_SESOI, sesoi_reason=ROBUSTNESS_SESOI_REASON,
+
+register(
+    Rule(
+        name="C2.control.final_perf",
+        claim="C2",
+        version=1,
+        family="C2.controls",
+        measure="final performance",
+        unit="task",
+        higher_is_better=True,
+        sesoi=PERF_SESOI,
+        sesoi_reason=PERF_SESOI_REASON,
         preregistered=True,
-        seen="the arms' comparisons were fixed before the arms were trained; " + _SEEN_E2))
+        seen="the controls' comparisons were fixed before the controls were trained; " + _SEEN_E1,
+    )
+)
+register(
+    Rule(
+        name="C2.control.mixture_auc",
+        claim="C2",
+        version=1,
+        family="C2.controls",
+        measure="mixture AUC, all pairs",
+        unit="ordered pair",
+        higher_is_better=True,
+        sesoi=ROBUSTNESS_SESOI,
+        sesoi_reason=ROBUSTNESS_SESOI_REASON,
+        preregistered=True,
+        seen="the controls' comparisons were fixed before the controls were trained; " + _SEEN_E2,
+    )
+)
+for _arm in ("equalised", "mixtures"):
+    register(
+        Rule(
+            name=f"C2.arm_effect.{_arm}",
+            claim="C2",
+            version=1,
+            family=f"C2.arm.{_arm}",
+            measure="mixture AUC, all pairs (arm − standard)",
+            unit="ordered pair",
+            higher_is_better=True,
+            sesoi=ROBUSTNESS_SESOI,
+            sesoi_reason=ROBUSTNESS_SESOI_REASON,
+            preregistered=True,
+            seen="the arms' comparisons were fixed before the arms were trained; " + _SEEN_E2,
+        )
+    )

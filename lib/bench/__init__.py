@@ -28,14 +28,42 @@ The names other code uses are re-exported here.
 from lib.bench.ensembles import bench_ensembles_cpu, bench_ensembles_gpu
 from lib.bench.generation import NEUROGYM_ID, QUICK_TASKS, bench_generation
 from lib.bench.harness import BATCH, N_CONTEXTS, STEPS, Timing, step_flops, time_interleaved
-from lib.bench.steps import make_ensemble_step, make_matmul, make_network_step, make_step, \
-    make_trainer_step
+from lib.bench.steps import (
+    make_ensemble_step,
+    make_matmul,
+    make_network_step,
+    make_step,
+    make_trainer_step,
+)
 from lib.bench.targets import TARGETS, targets
 from lib.bench.train_path import bench_train_throughput, profile_step
 from lib.bench.training import LOWRANK, QUICK_SIZES, SIZES, VARIANTS, bench_training, roofline
 
-__all__ = ["BATCH", "LOWRANK", "NEUROGYM_ID", "N_CONTEXTS", "QUICK_SIZES", "QUICK_TASKS", "SIZES",
-           "STEPS", "TARGETS", "VARIANTS", "Timing", "bench_ensembles_cpu", "bench_ensembles_gpu",
-           "bench_generation", "bench_train_throughput", "bench_training", "make_ensemble_step",
-           "make_matmul", "make_network_step", "make_step", "make_trainer_step", "profile_step",
-           "roofline", "step_flops", "targets", "time_interleaved"]
+__all__ = [
+    "BATCH",
+    "LOWRANK",
+    "NEUROGYM_ID",
+    "N_CONTEXTS",
+    "QUICK_SIZES",
+    "QUICK_TASKS",
+    "SIZES",
+    "STEPS",
+    "TARGETS",
+    "VARIANTS",
+    "Timing",
+    "bench_ensembles_cpu",
+    "bench_ensembles_gpu",
+    "bench_generation",
+    "bench_train_throughput",
+    "bench_training",
+    "make_ensemble_step",
+    "make_matmul",
+    "make_network_step",
+    "make_step",
+    "make_trainer_step",
+    "profile_step",
+    "roofline",
+    "step_flops",
+    "targets",
+    "time_interleaved",
+]

@@ -38,14 +38,23 @@ def machine_info(threads: int) -> dict:
                 if line.startswith("model name") and cpu in (None, "", "x86_64"):
                     cpu = line.split(":", 1)[1].strip()
                 elif line.startswith("flags"):
-                    flags = [fl for fl in line.split(":", 1)[1].split()
-                             if fl.startswith(("avx512f", "avx2", "fma"))]
+                    flags = [
+                        fl
+                        for fl in line.split(":", 1)[1].split()
+                        if fl.startswith(("avx512f", "avx2", "fma"))
+                    ]
                     break
     return {
-        "cpu": cpu, "cpu_count": os.cpu_count(), "cpu_flags": flags, "threads": threads,
-        "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "cpu_flags": flags,
+        "threads": threads,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "mkl": torch.backends.mkl.is_available(), "mkldnn": torch.backends.mkldnn.is_available(),
+        "mkl": torch.backends.mkl.is_available(),
+        "mkldnn": torch.backends.mkldnn.is_available(),
         "ld_preload": os.environ.get("LD_PRELOAD") or None,
     }
 
@@ -61,8 +70,9 @@ def _clean(obj):
     return obj
 
 
-def run(threads: int = 1, quick: bool = False, reps: int | None = None,
-        min_rep_s: float | None = None) -> dict:
+def run(
+    threads: int = 1, quick: bool = False, reps: int | None = None, min_rep_s: float | None = None
+) -> dict:
     """Run every section and return the result (the JSON line's content)."""
     reps = reps if reps is not None else (2 if quick else 5)
     min_rep_s = min_rep_s if min_rep_s is not None else (0.02 if quick else 0.3)
@@ -75,14 +85,18 @@ def run(threads: int = 1, quick: bool = False, reps: int | None = None,
     roof = roofline(training)
     if quick:
         q = QUICK_ENSEMBLE
-        ensembles = bench_ensembles_cpu(q["n_rec"], q["steps"], q["sizes"], q["all_cores"],
-                                        q["window_s"], q["reps"])
-        ensembles["gpu"] = bench_ensembles_gpu(q["gpu_n"], q["gpu_sizes"], q["steps"], reps,
-                                               min_rep_s)
+        ensembles = bench_ensembles_cpu(
+            q["n_rec"], q["steps"], q["sizes"], q["all_cores"], q["window_s"], q["reps"]
+        )
+        ensembles["gpu"] = bench_ensembles_gpu(
+            q["gpu_n"], q["gpu_sizes"], q["steps"], reps, min_rep_s
+        )
         q = QUICK_TRAIN
         train_path = bench_train_throughput(q["n_rec"], q["window_s"], q["reps"])
-        profile = {kind: profile_step(q["n_rec"], kind == "builder", q["profile_steps"])
-                   for kind in ("builder", "plain")}
+        profile = {
+            kind: profile_step(q["n_rec"], kind == "builder", q["profile_steps"])
+            for kind in ("builder", "plain")
+        }
     else:
         ensembles = bench_ensembles_cpu()
         ensembles["gpu"] = bench_ensembles_gpu(reps=reps, min_rep_s=min_rep_s)
@@ -90,36 +104,46 @@ def run(threads: int = 1, quick: bool = False, reps: int | None = None,
         profile = {kind: profile_step(fused=kind == "builder") for kind in ("builder", "plain")}
     train_path["profile"] = profile
     return {
-        "benchmark": "lib.bench", "quick": quick,
+        "benchmark": "lib.bench",
+        "quick": quick,
         "train_speedup_vs_single": train_path["train_speedup_vs_single"],
         "train_flop_fraction": train_path["train_flop_fraction"],
         "gen_speedup_vs_neurogym": gen["gen_speedup_vs_neurogym"],
         "roofline_fraction": roof["roofline_fraction"],
-        "one_hot_overhead": worst_ratio(training, "one_hot",
-                                        tuple(label for label, _, _ in VARIANTS[1:]))[0],
+        "one_hot_overhead": worst_ratio(
+            training, "one_hot", tuple(label for label, _, _ in VARIANTS[1:])
+        )[0],
         "lowrank_mixed_overhead": worst_ratio(training, "mixed", LOWRANK)[0],
         "ensemble_speedup_cpu": ensembles["ensemble_speedup_cpu"],
-        "ensemble_speedup_gpu": (ensembles["gpu"]["ensemble_speedup_gpu"]
-                                 if ensembles["gpu"] else None),
+        "ensemble_speedup_gpu": (
+            ensembles["gpu"]["ensemble_speedup_gpu"] if ensembles["gpu"] else None
+        ),
         "targets": targets(gen, training, roof, ensembles, train_path),
         "machine": machine_info(threads),
-        "load_avg_before": load_before, "load_avg_after": list(os.getloadavg()),
+        "load_avg_before": load_before,
+        "load_avg_after": list(os.getloadavg()),
         "wall_s": time.perf_counter() - t0,
         "method": {
-            "timer": "time.perf_counter", "warmup_calls": WARMUP, "repetitions": reps,
-            "min_rep_s": min_rep_s, "statistic": "median over repetitions of seconds per call",
+            "timer": "time.perf_counter",
+            "warmup_calls": WARMUP,
+            "repetitions": reps,
+            "min_rep_s": min_rep_s,
+            "statistic": "median over repetitions of seconds per call",
             "interleaved": "repetitions of one task's generators, and of all variants and the "
-                           "matmul at one N, take turns round-robin",
+            "matmul at one N, take turns round-robin",
             "others_cpu_share": "CPU share of other processes during the repetitions "
-                                "(/proc/stat busy minus own CPU time); reported, not filtered "
-                                "(a careful reference run discards those above 0.03)",
+            "(/proc/stat busy minus own CPU time); reported, not filtered "
+            "(a careful reference run discards those above 0.03)",
             "cpu_time": "time.process_time per call, median over repetitions: unaffected by "
-                        "time-slicing at 1 thread; sums over threads otherwise",
+            "time-slicing at 1 thread; sums over threads otherwise",
             "targets_judged_on": "wall time (met); met_cpu_time for reference",
             "ensembles": "spawned worker processes run each layout together for a fixed "
-                         "window; layouts take turns per repetition; median rate per layout",
+            "window; layouts take turns per repetition; median rate per layout",
         },
-        "generation": gen, "training": training, "roofline": roof, "ensembles": ensembles,
+        "generation": gen,
+        "training": training,
+        "roofline": roof,
+        "ensembles": ensembles,
         "train_path": train_path,
     }
 
@@ -129,8 +153,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the test")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 5; quick 2)")
-    parser.add_argument("--min-rep-s", type=float, default=None,
-                        help="minimum seconds per repetition (default 0.3; quick 0.02)")
+    parser.add_argument(
+        "--min-rep-s",
+        type=float,
+        default=None,
+        help="minimum seconds per repetition (default 0.3; quick 0.02)",
+    )
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads={args.threads}: must be a positive integer")

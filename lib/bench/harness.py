@@ -33,15 +33,19 @@ N_CONTEXTS = 20
 WARMUP = 3
 
 
-def step_flops(n_rec: int, batch: int = BATCH, steps: int = STEPS, n_in: int = yang_tasks.N_INPUT,
-               n_out: int = yang_tasks.N_OUTPUT) -> int:
+def step_flops(
+    n_rec: int,
+    batch: int = BATCH,
+    steps: int = STEPS,
+    n_in: int = yang_tasks.N_INPUT,
+    n_out: int = yang_tasks.N_OUTPUT,
+) -> int:
     """Matmul FLOPs of one training step, 3 x 2 B T (N^2 + n_in N + n_out N).
 
     Recurrent, input and readout GEMMs, each counted once forward and twice backward (gradient
     w.r.t. its input and its weight); elementwise work, the optimizer and modulation are ignored.
     """
     return 3 * 2 * batch * steps * (n_rec * n_rec + n_in * n_rec + n_out * n_rec)
-
 
 
 class CpuMeter:
@@ -106,8 +110,13 @@ def _calibrate(fn: Callable[[], object], min_rep_s: float) -> int:
         n *= 2
 
 
-def time_interleaved(fns: dict[str, Callable[[], object]], reps: int, min_rep_s: float,
-                     warmup: int = WARMUP, progress: str = "") -> dict[str, Timing]:
+def time_interleaved(
+    fns: dict[str, Callable[[], object]],
+    reps: int,
+    min_rep_s: float,
+    warmup: int = WARMUP,
+    progress: str = "",
+) -> dict[str, Timing]:
     """Time each callable: ``warmup`` calls, calibration, then ``reps`` repetitions of
     >= ``min_rep_s`` each, the callables taking turns (round-robin) so that load changes
     affect them alike. Returns the median seconds per call for each name."""
@@ -134,10 +143,15 @@ def time_interleaved(fns: dict[str, Callable[[], object]], reps: int, min_rep_s:
                 shares[name].append(share)
         if progress:
             log(f"{progress} rep {rep + 1}/{reps}")
-    return {name: Timing(statistics.median(per_call[name]), statistics.median(cpu[name]),
-                         counts[name],
-                         statistics.median(shares[name]) if shares[name] else None)
-            for name in fns}
+    return {
+        name: Timing(
+            statistics.median(per_call[name]),
+            statistics.median(cpu[name]),
+            counts[name],
+            statistics.median(shares[name]) if shares[name] else None,
+        )
+        for name in fns
+    }
 
 
 def log(msg: str) -> None:

@@ -31,44 +31,71 @@ TRAIN_N = 64
 QUICK_TRAIN = {"n_rec": 16, "window_s": 0.05, "reps": 1, "profile_steps": 2}
 
 
-def bench_train_throughput(n_rec: int = TRAIN_N, window_s: float = ENSEMBLE_WINDOW_S,
-                           reps: int = ENSEMBLE_REPS) -> dict:
+def bench_train_throughput(
+    n_rec: int = TRAIN_N, window_s: float = ENSEMBLE_WINDOW_S, reps: int = ENSEMBLE_REPS
+) -> dict:
     """Network-steps/s of the builder's path (:func:`make_trainer_step` with the fused
     recurrence, one one-thread process per core, as ``lib.experiments.runner.run_jobs`` runs
     them) against the plain single-network trainer (the autograd loop) in the same layout, and
     the builder's step in one process with a thread per core; and the builder's matmul FLOP
     rate per core against ``torch.mm`` (64 x N) @ (N x N) run in the same layout, same run."""
     cores = usable_cores()
-    layouts = [("plain_1thread", 1, 1, cores), ("builder_1thread", 1, 1, cores),
-               (f"builder_1x{cores}threads", 1, cores, 1), ("matmul_1thread", 1, 1, cores)]
-    kinds = {"plain_1thread": "trainer_plain", "builder_1thread": "trainer",
-             f"builder_1x{cores}threads": "trainer", "matmul_1thread": "matmul"}
+    layouts = [
+        ("plain_1thread", 1, 1, cores),
+        ("builder_1thread", 1, 1, cores),
+        (f"builder_1x{cores}threads", 1, cores, 1),
+        ("matmul_1thread", 1, 1, cores),
+    ]
+    kinds = {
+        "plain_1thread": "trainer_plain",
+        "builder_1thread": "trainer",
+        f"builder_1x{cores}threads": "trainer",
+        "matmul_1thread": "matmul",
+    }
     rates, cpu_ms = run_layouts(layouts, kinds, n_rec, STEPS, window_s, reps, "train path")
     med = {name: statistics.median(v) for name, v in rates.items()}
     plain, builder = med["plain_1thread"], med["builder_1thread"]
     flops, mm = med["builder_1thread_flops"], med["matmul_1thread"]
-    table = {name: {"network_steps_per_s": med[name],
-                    "cpu_ms_per_network_step": statistics.median(cpu_ms[name]),
-                    "ratio_to_plain": med[name] / plain}
-             for name, *_ in layouts if name != "matmul_1thread"}
+    table = {
+        name: {
+            "network_steps_per_s": med[name],
+            "cpu_ms_per_network_step": statistics.median(cpu_ms[name]),
+            "ratio_to_plain": med[name] / plain,
+        }
+        for name, *_ in layouts
+        if name != "matmul_1thread"
+    }
     return {
-        "mechanism": TRAIN_MECHANISM, "task_set": TRAIN_TASK_SET, "n_rec": n_rec,
-        "batch_size": BATCH, "cores": cores, "window_s": window_s, "repetitions": reps,
-        "layouts": table, "train_speedup_vs_single": builder / plain,
+        "mechanism": TRAIN_MECHANISM,
+        "task_set": TRAIN_TASK_SET,
+        "n_rec": n_rec,
+        "batch_size": BATCH,
+        "cores": cores,
+        "window_s": window_s,
+        "repetitions": reps,
+        "layouts": table,
+        "train_speedup_vs_single": builder / plain,
         "builder_matmul_gflops_per_core": flops / 1e9,
-        "matmul_gflops_per_core": mm / 1e9, "train_flop_fraction": flops / mm,
+        "matmul_gflops_per_core": mm / 1e9,
+        "train_flop_fraction": flops / mm,
         "comparison": "network-steps/s summed over workers running at once, medians over "
-                      "repetitions taken round-robin; builder = lib.core.train's step with the "
-                      "fused recurrence (the default), plain = the same step with the autograd "
-                      "loop (ModulatedRNN.fused = False), both one one-thread process per core. "
-                      "FLOPs: step_flops at each step's T, per core, over the (64 x N) @ (N x N) "
-                      "torch.mm rate of one-thread workers on every core",
+        "repetitions taken round-robin; builder = lib.core.train's step with the "
+        "fused recurrence (the default), plain = the same step with the autograd "
+        "loop (ModulatedRNN.fused = False), both one one-thread process per core. "
+        "FLOPs: step_flops at each step's T, per core, over the (64 x N) @ (N x N) "
+        "torch.mm rate of one-thread workers on every core",
     }
 
 
 PROFILE_CATEGORIES = {
-    "matmul": ("aten::mm", "aten::addmm", "aten::addmm_", "aten::bmm", "aten::baddbmm",
-               "aten::baddbmm_"),
+    "matmul": (
+        "aten::mm",
+        "aten::addmm",
+        "aten::addmm_",
+        "aten::bmm",
+        "aten::baddbmm",
+        "aten::baddbmm_",
+    ),
     "noise": ("aten::normal_",),
 }
 """torch ops counted as matmul and noise by :func:`profile_step`; every other ``aten::`` op is
@@ -108,7 +135,11 @@ def profile_step(n_rec: int = TRAIN_N, fused: bool = True, steps: int = 20) -> d
         elif name.startswith("aten::"):
             split["element_wise"] += self_s
     split["python_and_other"] = max(wall - sum(split.values()), 0.0)
-    return {"n_rec": n_rec, "fused": fused, "steps": steps,
-            "ms_per_step_profiled": 1e3 * wall / steps,
-            "ms_per_step": {k: 1e3 * v / steps for k, v in split.items()},
-            "fraction": {k: v / wall for k, v in split.items()}}
+    return {
+        "n_rec": n_rec,
+        "fused": fused,
+        "steps": steps,
+        "ms_per_step_profiled": 1e3 * wall / steps,
+        "ms_per_step": {k: 1e3 * v / steps for k, v in split.items()},
+        "fraction": {k: v / wall for k, v in split.items()},
+    }

@@ -31,8 +31,9 @@ SIZES = (64, 128, 256)
 QUICK_SIZES = (16,)
 
 # (label, mechanism, rank): the step variants timed at every N
-VARIANTS: tuple[tuple[str, str, int], ...] = tuple(
-    (m, m, 1) for m in MECHANISMS) + (("syn_lowrank_r2", "syn_lowrank", 2),)
+VARIANTS: tuple[tuple[str, str, int], ...] = tuple((m, m, 1) for m in MECHANISMS) + (
+    ("syn_lowrank_r2", "syn_lowrank", 2),
+)
 LOWRANK = ("syn_lowrank", "syn_lowrank_r2", "hybrid")
 
 
@@ -52,8 +53,11 @@ def bench_training(sizes: tuple[int, ...], reps: int, min_rep_s: float) -> dict:
         for name in tables:
             tables[name][key] = {kind: {} for kind in ("one_hot", "mixed")}
         for name, t in res.items():
-            kinds, label = (("one_hot", "mixed"), "none") if name == "none" else \
-                ((name.split("/")[0],), name.split("/")[1])
+            kinds, label = (
+                (("one_hot", "mixed"), "none")
+                if name == "none"
+                else ((name.split("/")[0],), name.split("/")[1])
+            )
             for kind in kinds:
                 tables["ms"][key][kind][label] = 1e3 * t.seconds
                 tables["ratio"][key][kind][label] = t.seconds / res["none"].seconds
@@ -62,21 +66,33 @@ def bench_training(sizes: tuple[int, ...], reps: int, min_rep_s: float) -> dict:
         shares = [t.others_cpu_share for t in res.values() if t.others_cpu_share is not None]
         share[key] = statistics.median(shares) if shares else None
         flop = 2 * BATCH * n * n
-        mm[key] = {"ms": 1e3 * t_mm.seconds, "gflops": flop / t_mm.seconds / 1e9,
-                   "gflops_cpu_time": flop / t_mm.cpu_seconds / 1e9}
-        log(f"N={n}: none {1e3 * res['none'].seconds:.1f} ms/step, "
-             f"mm {mm[key]['gflops']:.0f} GFLOP/s")
+        mm[key] = {
+            "ms": 1e3 * t_mm.seconds,
+            "gflops": flop / t_mm.seconds / 1e9,
+            "gflops_cpu_time": flop / t_mm.cpu_seconds / 1e9,
+        }
+        log(
+            f"N={n}: none {1e3 * res['none'].seconds:.1f} ms/step, "
+            f"mm {mm[key]['gflops']:.0f} GFLOP/s"
+        )
     return {
-        "batch_size": BATCH, "steps": STEPS, "n_contexts": N_CONTEXTS,
+        "batch_size": BATCH,
+        "steps": STEPS,
+        "n_contexts": N_CONTEXTS,
         "step": "zero_grad(set_to_none) + forward(noise=True) + masked_mse + backward + "
-                "Adam(fused=True, lr=1e-3)",
-        "contexts": {"one_hot": "c = e_0 for every trial (one task per batch, as in training)",
-                     "mixed": "c_b = (1 - l_b) e_0 + l_b e_1, l_b ~ U(0, 1) per trial (one pair "
-                              "of tasks per batch: two active tasks)"},
+        "Adam(fused=True, lr=1e-3)",
+        "contexts": {
+            "one_hot": "c = e_0 for every trial (one task per batch, as in training)",
+            "mixed": "c_b = (1 - l_b) e_0 + l_b e_1, l_b ~ U(0, 1) per trial (one pair "
+            "of tasks per batch: two active tasks)",
+        },
         "variants": {label: {"mechanism": m, "rank": r} for label, m, r in VARIANTS},
-        "ms_per_step": tables["ms"], "ratio_to_none": tables["ratio"],
-        "cpu_ms_per_step": tables["cpu_ms"], "cpu_ratio_to_none": tables["cpu_ratio"],
-        "others_cpu_share": share, "matmul_64xN_NxN": mm,
+        "ms_per_step": tables["ms"],
+        "ratio_to_none": tables["ratio"],
+        "cpu_ms_per_step": tables["cpu_ms"],
+        "cpu_ratio_to_none": tables["cpu_ratio"],
+        "others_cpu_share": share,
+        "matmul_64xN_NxN": mm,
     }
 
 
@@ -87,9 +103,13 @@ def roofline(training: dict) -> dict:
     achieved = flops / training["ms_per_step"][key]["one_hot"]["none"] / 1e6
     achieved_cpu = flops / training["cpu_ms_per_step"][key]["one_hot"]["none"] / 1e6
     mm = training["matmul_64xN_NxN"][key]
-    return {"n_rec": n, "step_gflop": flops / 1e9,
-            "base_ms_per_step": training["ms_per_step"][key]["one_hot"]["none"],
-            "achieved_gflops": achieved, "matmul_gflops": mm["gflops"],
-            "roofline_fraction": achieved / mm["gflops"],
-            "roofline_fraction_cpu_time": achieved_cpu / mm["gflops_cpu_time"],
-            "flop_count": "3 x 2 B T (N^2 + n_in N + n_out N), n_in = 65, n_out = 33"}
+    return {
+        "n_rec": n,
+        "step_gflop": flops / 1e9,
+        "base_ms_per_step": training["ms_per_step"][key]["one_hot"]["none"],
+        "achieved_gflops": achieved,
+        "matmul_gflops": mm["gflops"],
+        "roofline_fraction": achieved / mm["gflops"],
+        "roofline_fraction_cpu_time": achieved_cpu / mm["gflops_cpu_time"],
+        "flop_count": "3 x 2 B T (N^2 + n_in N + n_out N), n_in = 65, n_out = 33",
+    }

@@ -17,7 +17,7 @@ import torch
 from lib.bench.harness import BATCH, WARMUP, log
 from lib.bench.steps import make_ensemble_step, make_matmul, make_network_step, make_trainer_step
 
-WORKER_TIMEOUT_S = 600           # a worker silent this long is taken as hung
+WORKER_TIMEOUT_S = 600  # a worker silent this long is taken as hung
 
 
 def _worker_step(kind: str, members: int, n_rec: int, steps: int) -> Callable[[], int | None]:
@@ -34,8 +34,10 @@ def _worker_step(kind: str, members: int, n_rec: int, steps: int) -> Callable[[]
     if kind == "matmul":
         mm, flops = make_matmul(n_rec), 2 * BATCH * n_rec * n_rec
         return lambda: (mm(), flops)[1]
-    raise ValueError(f"kind={kind!r} is not allowed; expected network, ensemble, trainer, "
-                     "trainer_plain or matmul")
+    raise ValueError(
+        f"kind={kind!r} is not allowed; expected network, ensemble, trainer, "
+        "trainer_plain or matmul"
+    )
 
 
 def _layout_worker(commands, results) -> None:
@@ -79,18 +81,24 @@ def _answers(results, n: int) -> list[tuple]:
         try:
             msg = results.get(timeout=WORKER_TIMEOUT_S)
         except queue.Empty:
-            raise RuntimeError(f"an ensemble benchmark worker was silent for "
-                               f"{WORKER_TIMEOUT_S} s") from None
+            raise RuntimeError(
+                f"an ensemble benchmark worker was silent for {WORKER_TIMEOUT_S} s"
+            ) from None
         if msg[0] == "error":
             raise RuntimeError(f"ensemble benchmark worker failed:\n{msg[1]}")
         out.append(msg)
     return out
 
 
-
-def run_layouts(layouts: list[tuple], kinds: dict[str, str], n_rec: int, steps: int,
-                 window_s: float, reps: int, label: str
-                 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def run_layouts(
+    layouts: list[tuple],
+    kinds: dict[str, str],
+    n_rec: int,
+    steps: int,
+    window_s: float,
+    reps: int,
+    label: str,
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Run each layout (name, members per worker, threads per worker, workers) of worker
     ``kinds[name]`` together for ``window_s``, round-robin over ``reps`` repetitions, in spawned
     processes. Returns, per layout and repetition, network-steps/s summed over the workers (for
@@ -99,8 +107,7 @@ def run_layouts(layouts: list[tuple], kinds: dict[str, str], n_rec: int, steps: 
     ctx = multiprocessing.get_context("spawn")  # no fork of a process with thread pools
     commands = [ctx.Queue() for _ in range(cores)]
     results = ctx.Queue()
-    workers = [ctx.Process(target=_layout_worker, args=(q, results), daemon=True)
-               for q in commands]
+    workers = [ctx.Process(target=_layout_worker, args=(q, results), daemon=True) for q in commands]
     rates: dict[str, list[float]] = {name: [] for name, *_ in layouts}
     cpu_ms: dict[str, list[float]] = {name: [] for name, *_ in layouts}
     for w in workers:
@@ -116,15 +123,17 @@ def run_layouts(layouts: list[tuple], kinds: dict[str, str], n_rec: int, steps: 
                 done = _answers(results, n_workers)
                 if kinds[name] == "matmul":
                     rates[name].append(sum(f / wall for _, _, wall, _, f in done) / n_workers)
-                    cpu_ms[name].append(1e3 * sum(c for *_, c, _ in done)
-                                        / sum(calls for _, calls, *_ in done))
+                    cpu_ms[name].append(
+                        1e3 * sum(c for *_, c, _ in done) / sum(calls for _, calls, *_ in done)
+                    )
                     continue
                 rates[name].append(sum(members * calls / wall for _, calls, wall, *_ in done))
                 net_steps = sum(members * calls for _, calls, *_ in done)
                 cpu_ms[name].append(1e3 * sum(cpu for *_, cpu, _ in done) / net_steps)
                 if kinds[name] == "trainer":  # the builder's matmul FLOP/s per worker
                     rates.setdefault(f"{name}_flops", []).append(
-                        sum(f / wall for _, _, wall, _, f in done) / n_workers)
+                        sum(f / wall for _, _, wall, _, f in done) / n_workers
+                    )
             log(f"{label} rep {rep + 1}/{reps}")
     finally:
         for q in commands:

@@ -30,14 +30,15 @@ History:
   and the hybrid's pathway ablations, cached per network (lib.experiments.lesions); the numbers
   the chapter computed in place before.
 """
+
 from __future__ import annotations
 
 BEHAVIOUR: dict[str, int] = {
-    "network": 2,    # tasks, model, metrics, training loop: what a trained network is
+    "network": 2,  # tasks, model, metrics, training loop: what a trained network is
     "ambiguity": 3,  # E2 probes: contexts, noise streams, outcome classification
-    "dynamics": 3,   # E4 analyses: state space, task variance, fixed points, continuation
+    "dynamics": 3,  # E4 analyses: state space, task variance, fixed points, continuation
     "timescales": 1,  # E5 sequences: modulation filters, schedules, draws, per-trial performance
-    "lesions": 1,    # E1 lesion maps and pathway ablations: unit choice, random sets, noise streams
+    "lesions": 1,  # E1 lesion maps and pathway ablations: unit choice, random sets, noise streams
 }
 
 DEPENDS: dict[str, tuple[str, ...]] = {

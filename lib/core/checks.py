@@ -7,6 +7,7 @@ This module owns that format (:func:`fail`) and the checkers of single arguments
 checkers on :func:`fail`. Every checker returns the value (normalised where said) so it can be
 used inline.
 """
+
 from __future__ import annotations
 
 import math
@@ -14,14 +15,16 @@ import numbers
 from typing import Any, Iterable, NoReturn
 
 
-def fail(name: str, value: Any, expected: str, hint: str = "", *, show_type: bool = False
-         ) -> NoReturn:
+def fail(
+    name: str, value: Any, expected: str, hint: str = "", *, show_type: bool = False
+) -> NoReturn:
     """Raise the ``ValueError`` of the house style for a bad ``name=value``: what is expected,
     with ``show_type`` the type of the value given (papermill hands parameters over as text, so
     "got a str" tells a reader that a value was not parsed), and a ``hint`` on how to pass it."""
     got = f" (got a {type(value).__name__})" if show_type else ""
-    raise ValueError(f"{name}={value!r} is not allowed; expected {expected}{got}"
-                     + (f"; {hint}" if hint else ""))
+    raise ValueError(
+        f"{name}={value!r} is not allowed; expected {expected}{got}" + (f"; {hint}" if hint else "")
+    )
 
 
 def check_choice(name: str, value: Any, allowed: Iterable) -> Any:
@@ -54,15 +57,22 @@ def check_nonnegative_int(name: str, value: Any) -> int:
     return int(value)
 
 
-def check_number(name: str, value: Any, low: float, high: float, expected: str, *,
-                 open_low: bool = False, open_high: bool = False) -> float:
+def check_number(
+    name: str,
+    value: Any,
+    low: float,
+    high: float,
+    expected: str,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> float:
     """A real number (not a bool, not nan) in the interval from ``low`` to ``high``; the
     ``open_*`` flags exclude an end. ``expected`` says it in words for the message."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         fail(name, value, expected)
     x = float(value)
-    if (math.isnan(x) or x < low or x > high or (open_low and x == low)
-            or (open_high and x == high)):
+    if math.isnan(x) or x < low or x > high or (open_low and x == low) or (open_high and x == high):
         fail(name, value, expected)
     return x
 

@@ -20,6 +20,7 @@ merges those closer than ``merge_tol``: the method of Sussillo & Barak (2013), b
 c(l) = (1 - l) c_from + l c_to by starting each l from the points of the previous one.
 All computations run in float64 on the model's device.
 """
+
 from __future__ import annotations
 
 import copy
@@ -53,10 +54,10 @@ slowest stable modes of the trained networks, whose eigenvalues reach ~0.999).""
 class Frozen:
     """The map F of one (u, c) in float64: z = gain * (r @ W^T + h) + beta (h = W_in u + b)."""
 
-    W: torch.Tensor      # (N, N)
-    h: torch.Tensor      # (N,), or (S, N): one input per state
-    gain: torch.Tensor   # (N,)
-    beta: torch.Tensor   # (N,)
+    W: torch.Tensor  # (N, N)
+    h: torch.Tensor  # (N,), or (S, N): one input per state
+    gain: torch.Tensor  # (N,)
+    beta: torch.Tensor  # (N,)
     alpha: float
     activation: str
 
@@ -100,13 +101,17 @@ def freeze(model: ModulatedRNN, u, c, syn_context=None) -> Frozen:
     device = model.W_rec.device
     u = torch.as_tensor(u, dtype=torch.float64, device=device)
     if u.shape[-1:] != (model.n_in,) or u.dim() > 2:
-        raise ValueError(f"u: expected shape (n_in,) = ({model.n_in},) or (S, n_in), got "
-                         f"{tuple(u.shape)}")
+        raise ValueError(
+            f"u: expected shape (n_in,) = ({model.n_in},) or (S, n_in), got {tuple(u.shape)}"
+        )
     with torch.no_grad():
         m = copy.deepcopy(model).double()
         c = torch.as_tensor(c, dtype=torch.float64, device=device)
-        s = None if syn_context is None else torch.as_tensor(syn_context, dtype=torch.float64,
-                                                             device=device)
+        s = (
+            None
+            if syn_context is None
+            else torch.as_tensor(syn_context, dtype=torch.float64, device=device)
+        )
         gain, beta, W = m.effective(c, s)
         h = u @ m.W_in.T + m.b
     return Frozen(W.detach(), h.detach(), gain.detach(), beta.detach(), m.alpha, m.activation)
@@ -140,9 +145,14 @@ def _rms(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.cdist(a, b) / math.sqrt(a.shape[-1])
 
 
-def solve(fmap: Frozen, starts: torch.Tensor, adam_steps: int = ADAM_STEPS,
-          lr: float = ADAM_LR, newton_steps: int = NEWTON_STEPS, n_near: int = 0
-          ) -> torch.Tensor:
+def solve(
+    fmap: Frozen,
+    starts: torch.Tensor,
+    adam_steps: int = ADAM_STEPS,
+    lr: float = ADAM_LR,
+    newton_steps: int = NEWTON_STEPS,
+    n_near: int = 0,
+) -> torch.Tensor:
     """Minimise q(r) = 1/2 |F(r) - r|^2 from every row of ``starts`` (P, N): Adam (except for
     the first ``n_near`` rows, which start next to a fixed point already, as in a continuation),
     then Newton steps on F(r) - r = 0 for all rows, each halved (up to 10 times) until it lowers
@@ -186,7 +196,7 @@ def merge(states: torch.Tensor, speeds: torch.Tensor, tol: float = MERGE_TOL) ->
     order = torch.argsort(speeds)
     kept: list[int] = []
     for i in order.tolist():
-        if not kept or float(_rms(states[i:i + 1], states[kept]).min()) >= tol:
+        if not kept or float(_rms(states[i : i + 1], states[kept]).min()) >= tol:
             kept.append(i)
     return torch.as_tensor(kept, dtype=torch.long, device=states.device)
 
@@ -208,8 +218,7 @@ def random_states(n: int, N: int, seed: int, device=None) -> torch.Tensor:
     return F.softplus(torch.randn(n, N, generator=gen, dtype=torch.float64)).to(device)
 
 
-def _check_solver(n_init: int, seed: int, tol: float, merge_tol: float, relax_steps: int
-                  ) -> None:
+def _check_solver(n_init: int, seed: int, tol: float, merge_tol: float, relax_steps: int) -> None:
     check_nonnegative_int("n_init", n_init)
     check_nonnegative_int("relax_steps", relax_steps)
     check_nonnegative_int("seed", seed)
@@ -217,8 +226,9 @@ def _check_solver(n_init: int, seed: int, tol: float, merge_tol: float, relax_st
     check_number("merge_tol", merge_tol, 0.0, math.inf, "a value > 0", open_low=True)
 
 
-def _starts(fmap: Frozen, n_init: int, seed: int, init, relax_steps: int
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+def _starts(
+    fmap: Frozen, n_init: int, seed: int, init, relax_steps: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(near, far) starting states: ``far`` = ``init`` (M, N) and ``n_init`` random states, for
     Adam then Newton (they find unstable points too); ``near`` = the same random states after
     ``relax_steps`` steps of the map itself, which sit next to stable points already (Newton
@@ -229,8 +239,9 @@ def _starts(fmap: Frozen, n_init: int, seed: int, init, relax_steps: int
     if init is not None:
         init = torch.as_tensor(init, dtype=torch.float64, device=device)
         if init.dim() != 2 or init.shape[1] != fmap.n:
-            raise ValueError(f"init: expected shape (M, N) with N = {fmap.n}, got "
-                             f"{tuple(init.shape)}")
+            raise ValueError(
+                f"init: expected shape (M, N) with N = {fmap.n}, got {tuple(init.shape)}"
+            )
         starts.insert(0, init)
     far = torch.cat(starts)
     if len(far) == 0:
@@ -242,9 +253,19 @@ def _starts(fmap: Frozen, n_init: int, seed: int, init, relax_steps: int
     return (near if relax_steps else far[:0]), far
 
 
-def fixed_points(model: ModulatedRNN, u, c, n_init: int = 128, seed: int = 0, *,
-                 init=None, syn_context=None, tol: float = SPEED_TOL,
-                 merge_tol: float = MERGE_TOL, relax_steps: int = RELAX_STEPS) -> FixedPoints:
+def fixed_points(
+    model: ModulatedRNN,
+    u,
+    c,
+    n_init: int = 128,
+    seed: int = 0,
+    *,
+    init=None,
+    syn_context=None,
+    tol: float = SPEED_TOL,
+    merge_tol: float = MERGE_TOL,
+    relax_steps: int = RELAX_STEPS,
+) -> FixedPoints:
     """Fixed points of ``model`` at constant input u (n_in,) and context c (K,), noise off.
 
     Starts from ``init`` (M, N) if given (e.g. states visited by trials), ``n_init`` random
@@ -261,8 +282,9 @@ def fixed_points(model: ModulatedRNN, u, c, n_init: int = 128, seed: int = 0, *,
     return _fixed_points_of(fmap, torch.cat([near, far]), tol, merge_tol, len(near))
 
 
-def _fixed_points_of(fmap: Frozen, starts: torch.Tensor, tol: float, merge_tol: float,
-                     n_near: int = 0) -> FixedPoints:
+def _fixed_points_of(
+    fmap: Frozen, starts: torch.Tensor, tol: float, merge_tol: float, n_near: int = 0
+) -> FixedPoints:
     """The distinct fixed points reached from ``starts``; the first ``n_near`` starts are fixed
     points of a nearby map or states next to stable points (see :func:`solve`)."""
     final = solve(fmap, starts, n_near=n_near)
@@ -299,9 +321,20 @@ class Continuation:
 EVENTS = ("appears", "vanishes", "loses stability", "gains stability")
 
 
-def continuation(model: ModulatedRNN, u, c_from, c_to, ls, n_init: int = 64, seed: int = 0, *,
-                 init=None, tol: float = SPEED_TOL, merge_tol: float = MERGE_TOL,
-                 relax_steps: int = RELAX_STEPS) -> Continuation:
+def continuation(
+    model: ModulatedRNN,
+    u,
+    c_from,
+    c_to,
+    ls,
+    n_init: int = 64,
+    seed: int = 0,
+    *,
+    init=None,
+    tol: float = SPEED_TOL,
+    merge_tol: float = MERGE_TOL,
+    relax_steps: int = RELAX_STEPS,
+) -> Continuation:
     """Follow the fixed points of ``model`` at input u along the context mixture
     c(l) = (1 - l) c_from + l c_to for the increasing weights ``ls``.
 
@@ -317,8 +350,10 @@ def continuation(model: ModulatedRNN, u, c_from, c_to, ls, n_init: int = 64, see
     _check_solver(n_init, seed, tol, merge_tol, relax_steps)
     ls = np.asarray(ls, dtype=np.float64)
     if ls.ndim != 1 or len(ls) == 0 or np.any(np.diff(ls) <= 0) or not np.all(np.isfinite(ls)):
-        raise ValueError(f"ls={ls.tolist()!r} is not allowed; expected a non-empty increasing "
-                         "sequence of finite weights")
+        raise ValueError(
+            f"ls={ls.tolist()!r} is not allowed; expected a non-empty increasing "
+            "sequence of finite weights"
+        )
     c_from = torch.as_tensor(c_from, dtype=torch.float64)
     c_to = torch.as_tensor(c_to, dtype=torch.float64)
     rows, pts, events = [], [], []
@@ -338,8 +373,13 @@ def continuation(model: ModulatedRNN, u, c_from, c_to, ls, n_init: int = 64, see
             for p, q in _mutual_nearest(prev_pts, points):
                 tracks[q] = prev_tracks[p]
                 if bool(prev_stable[p]) != bool(fps.stable[q]):
-                    events.append((l, prev_tracks[p], "loses stability" if prev_stable[p]
-                                   else "gains stability"))
+                    events.append(
+                        (
+                            l,
+                            prev_tracks[p],
+                            "loses stability" if prev_stable[p] else "gains stability",
+                        )
+                    )
             continued = {prev_tracks[p] for p, _ in _mutual_nearest(prev_pts, points)}
             events += [(l, t, "vanishes") for t in prev_tracks if t not in continued]
         for q in range(len(fps)):
@@ -349,18 +389,28 @@ def continuation(model: ModulatedRNN, u, c_from, c_to, ls, n_init: int = 64, see
                 if prev_pts is not None:
                     events.append((l, tracks[q], "appears"))
         for q in range(len(fps)):
-            rows.append({"l": float(l), "track": tracks[q], "speed": float(fps.speeds[q]),
-                         "radius": float(fps.spectral_radius[q]), "stable": bool(fps.stable[q])})
+            rows.append(
+                {
+                    "l": float(l),
+                    "track": tracks[q],
+                    "speed": float(fps.speeds[q]),
+                    "radius": float(fps.spectral_radius[q]),
+                    "stable": bool(fps.stable[q]),
+                }
+            )
         pts.append(fps.points)
         prev_pts, prev_tracks, prev_stable = points, tracks, fps.stable
     N = model.n_rec
-    return Continuation(pd.DataFrame(rows, columns=["l", "track", "speed", "radius", "stable"]),
-                        np.concatenate(pts) if pts else np.zeros((0, N)),
-                        pd.DataFrame(events, columns=["l", "track", "event"]))
+    return Continuation(
+        pd.DataFrame(rows, columns=["l", "track", "speed", "radius", "stable"]),
+        np.concatenate(pts) if pts else np.zeros((0, N)),
+        pd.DataFrame(events, columns=["l", "track", "event"]),
+    )
 
 
-def operating_point(fmap: Frozen, steps: int = SETTLE_STEPS, tol: float = SPEED_TOL
-                    ) -> tuple[np.ndarray, float]:
+def operating_point(
+    fmap: Frozen, steps: int = SETTLE_STEPS, tol: float = SPEED_TOL
+) -> tuple[np.ndarray, float]:
     """Where the network settles from rest: run the map ``steps`` steps from r = 0, then polish
     with Newton (:func:`solve`). Returns (r (N,), speed); the speed exceeds ``tol`` (and the
     state is not a fixed point) when the network does not settle (e.g. it oscillates)."""
@@ -386,10 +436,27 @@ def flow_change(fmap_a: Frozen, fmap_b: Frozen, states) -> dict[str, float]:
     N = r.shape[1]
     total = float(dv.pow(2).sum(1).mean()) / N
     translation = float(dv.mean(0).pow(2).sum()) / N
-    return {"total": total, "translation": translation,
-            "reshape_fraction": 1.0 - translation / total if total > 1e-30 else float("nan")}
+    return {
+        "total": total,
+        "translation": translation,
+        "reshape_fraction": 1.0 - translation / total if total > 1e-30 else float("nan"),
+    }
 
 
-__all__ = ["SPEED_TOL", "MERGE_TOL", "EVENTS", "Frozen", "freeze", "FixedPoints",
-           "fixed_points", "solve", "merge", "describe_points", "random_states", "Continuation",
-           "continuation", "operating_point", "flow_change"]
+__all__ = [
+    "SPEED_TOL",
+    "MERGE_TOL",
+    "EVENTS",
+    "Frozen",
+    "freeze",
+    "FixedPoints",
+    "fixed_points",
+    "solve",
+    "merge",
+    "describe_points",
+    "random_states",
+    "Continuation",
+    "continuation",
+    "operating_point",
+    "flow_change",
+]

@@ -55,6 +55,7 @@ Shapes: S members, B trials, T steps, N units, K tasks, R rank, n_in = 65, n_out
 parameters carry a leading S: W_in (S, N, n_in), W_rec (S, N, N), b (S, N), W_out (S, n_out, N),
 b_out (S, n_out), B, G, A, Bp (S, K, N), M (S, K, N, N), U, V (S, K, N, R).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -75,8 +76,14 @@ from lib.core import train
 from lib.core.checks import fail
 from lib.core.io import atomic_torch_save
 from lib.core.metrics import masked_mse
-from lib.core.model import (G0, GAIN_ON_RECURRENT, SYN_ON_INPUT, ModulatedRNN, input_drive,
-                            leaky_recurrence)
+from lib.core.model import (
+    G0,
+    GAIN_ON_RECURRENT,
+    SYN_ON_INPUT,
+    ModulatedRNN,
+    input_drive,
+    leaky_recurrence,
+)
 from lib.core.seeds import STREAM_NOISE, step_seed, torch_generator
 from lib.core.train import History, TrainConfig, TrainResult
 
@@ -108,8 +115,7 @@ class StackedRNN:
     ``trainable_names`` require grad (leaves for an optimizer), the others are constants.
     """
 
-    def __init__(self, spec: _Spec, params: dict[str, torch.Tensor],
-                 trainable_names: list[str]):
+    def __init__(self, spec: _Spec, params: dict[str, torch.Tensor], trainable_names: list[str]):
         self.spec = spec
         self.params = params
         self.trainable_names = list(trainable_names)
@@ -123,8 +129,15 @@ class StackedRNN:
         """Stack the members' parameters (copies); ``trainable`` as in
         :func:`lib.core.train.trainable_parameters` (same ValueError where it has none)."""
         first = models[0]
-        spec = _Spec(first.mechanism, first.n_rec, first.n_out, first.alpha, first.sigma_rec,
-                     first.sigma_x, first.activation)
+        spec = _Spec(
+            first.mechanism,
+            first.n_rec,
+            first.n_out,
+            first.alpha,
+            first.sigma_rec,
+            first.sigma_x,
+            first.activation,
+        )
         train_ids = {id(p) for p in train.trainable_parameters(first, trainable)}
         names = [n for n, _ in first.named_parameters()]
         trainable_names = [n for n, p in first.named_parameters() if id(p) in train_ids]
@@ -146,8 +159,10 @@ class StackedRNN:
 
     def select(self, keep: torch.Tensor) -> "StackedRNN":
         """A new stack of members ``keep`` (long indices, in that order); fresh leaf tensors."""
-        params = {n: t.detach().index_select(0, keep).requires_grad_(t.requires_grad)
-                  for n, t in self.params.items()}
+        params = {
+            n: t.detach().index_select(0, keep).requires_grad_(t.requires_grad)
+            for n, t in self.params.items()
+        }
         return StackedRNN(self.spec, params, self.trainable_names)
 
     @torch.no_grad()
@@ -158,9 +173,9 @@ class StackedRNN:
         return model
 
     # ------------------------------------------------------------------ context -> weights
-    def effective(self, ks: torch.Tensor
-                  ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor,
-                             torch.Tensor | None]:
+    def effective(
+        self, ks: torch.Tensor
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
         """Gain g (S, N), bias beta (S, N) (None where the mechanism has none), recurrent
         matrix W (S, N, N) and input-synapse factor (S, N) (``syn_prepost_in`` only, else None)
         of member m under context e_{ks[m]} (ks: (S,) long); differentiable w.r.t. the stacked
@@ -190,9 +205,13 @@ class StackedRNN:
         return g, beta, W, in_gain
 
     # ------------------------------------------------------------------ forward
-    def __call__(self, xs: list[torch.Tensor], ks: torch.Tensor,
-                 generators: list[torch.Generator] | None = None, noise: bool = True
-                 ) -> list[torch.Tensor]:
+    def __call__(
+        self,
+        xs: list[torch.Tensor],
+        ks: torch.Tensor,
+        generators: list[torch.Generator] | None = None,
+        noise: bool = True,
+    ) -> list[torch.Tensor]:
         """Outputs y_hat_m (T_m, B, n_out) of each member m for its inputs xs[m] (T_m, B, n_in)
         under context e_{ks[m]}; with ``noise``, drawn from ``generators[m]``.
 
@@ -215,13 +234,23 @@ class StackedRNN:
             w_in = in_gain.unsqueeze(-1) * w_in
         if g is not None:  # fold the gain into every weight feeding z, as the single model does
             w_in, bias, W = g.unsqueeze(-1) * w_in, g * bias, g.unsqueeze(-1) * W
-        addend = bias if beta is None else bias + beta                      # (S, N)
+        addend = bias if beta is None else bias + beta  # (S, N)
         drives = []
         for m, (x, w_in_m, add_m) in enumerate(zip(xs, w_in.unbind(0), addend.unbind(0))):
             # the caller gives the generators whenever it asks for noise
             generator = cast("list[torch.Generator]", generators)[m] if noise else None
-            drive = input_drive(x, w_in_m, add_m, None, None, noise, generator, alpha=spec.alpha,
-                                sigma_x=spec.sigma_x, sigma_rec=spec.sigma_rec)
+            drive = input_drive(
+                x,
+                w_in_m,
+                add_m,
+                None,
+                None,
+                noise,
+                generator,
+                alpha=spec.alpha,
+                sigma_x=spec.sigma_x,
+                sigma_rec=spec.sigma_rec,
+            )
             if x.shape[0] < T:  # right padding: steps after T_m never reach the first T_m outputs
                 drive = torch.cat([drive, drive.new_zeros(T - x.shape[0], B, N)])
             drives.append(drive)
@@ -231,13 +260,14 @@ class StackedRNN:
             Wt, phi, a = W.transpose(1, 2), self._phi, spec.alpha
             r = drives[0].new_zeros(S, B, N)
             states = []
-            for drive_t in torch.stack(drives, 1).unbind(0):    # (S, B, N) per step
+            for drive_t in torch.stack(drives, 1).unbind(0):  # (S, B, N) per step
                 r = torch.lerp(r, phi(torch.baddbmm(drive_t, r, Wt)), a)
                 states.append(r)
             rates = torch.stack(states)
         y_hats = []
-        for T_m, r_m, w_out, b_out in zip(lengths, rates.unbind(1),
-                                          p["W_out"].unbind(0), p["b_out"].unbind(0)):
+        for T_m, r_m, w_out, b_out in zip(
+            lengths, rates.unbind(1), p["W_out"].unbind(0), p["b_out"].unbind(0)
+        ):
             if T_m < T:
                 r_m = r_m.narrow(0, 0, T_m)
             y = torch.addmm(b_out, r_m.reshape(T_m * B, N), w_out.t()).sigmoid_()
@@ -255,12 +285,21 @@ Batch = tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]
 def member_losses(y_hats: list[torch.Tensor], batches: list[Batch]) -> torch.Tensor:
     """Each member's ``masked_mse`` on its own batch, (S,): L_m = mean over its
     T_m x B x n_out entries of ((y_hat - y) c_mask)^2."""
-    return torch.stack([masked_mse(y_hat, y, c_mask)
-                        for y_hat, (_, _, y, c_mask) in zip(y_hats, batches, strict=True)])
+    return torch.stack(
+        [
+            masked_mse(y_hat, y, c_mask)
+            for y_hat, (_, _, y, c_mask) in zip(y_hats, batches, strict=True)
+        ]
+    )
 
 
-def ensemble_step(net: StackedRNN, optimizer: torch.optim.Optimizer, batches: list[Batch],
-                  generators: list[torch.Generator], grad_clip: float | None) -> torch.Tensor:
+def ensemble_step(
+    net: StackedRNN,
+    optimizer: torch.optim.Optimizer,
+    batches: list[Batch],
+    generators: list[torch.Generator],
+    grad_clip: float | None,
+) -> torch.Tensor:
     """One training step of every member: forward with noise, member losses, backward of their
     sum (so each member gets its own gradient), elementwise clipping, optimizer step. Returns
     the losses (S,), detached, on the device (not read back: no host-device synchronisation)."""
@@ -275,8 +314,14 @@ def ensemble_step(net: StackedRNN, optimizer: torch.optim.Optimizer, batches: li
     return losses.detach()
 
 
-def _select_optimizer(optimizer: torch.optim.Adam, old: StackedRNN, new: StackedRNN,
-                      keep: torch.Tensor, lr: float, device: torch.device) -> torch.optim.Adam:
+def _select_optimizer(
+    optimizer: torch.optim.Adam,
+    old: StackedRNN,
+    new: StackedRNN,
+    keep: torch.Tensor,
+    lr: float,
+    device: torch.device,
+) -> torch.optim.Adam:
     """Adam for the stack ``new`` = ``old.select(keep)``: per-member state (exp_avg,
     exp_avg_sq: leading dim S) sliced along dim 0, shared state (the step count) copied."""
     out = train.make_optimizer(new.trainable, lr, device)
@@ -284,8 +329,10 @@ def _select_optimizer(optimizer: torch.optim.Adam, old: StackedRNN, new: Stacked
     for p_old, p_new in zip(old.trainable, new.trainable, strict=True):
         state = optimizer.state.get(p_old)
         if state:
-            out.state[p_new] = {key: (v.index_select(0, keep) if v.dim() > 0 and v.shape[0] == S
-                                      else v.clone()) for key, v in state.items()}
+            out.state[p_new] = {
+                key: (v.index_select(0, keep) if v.dim() > 0 and v.shape[0] == S else v.clone())
+                for key, v in state.items()
+            }
     return out
 
 
@@ -303,29 +350,47 @@ def check_members(configs) -> list[TrainConfig]:
             fail(f"configs[{i}]", c, "a TrainConfig")
     base = configs[0]
     if base.init_from is not None:
-        fail("configs[0].init_from", base.init_from.to_dict(), "None: an ensemble starts from "
-             "fresh weights (train networks that start from another's one by one, "
-             "lib.core.train.train(config, init_state=...))")
+        fail(
+            "configs[0].init_from",
+            base.init_from.to_dict(),
+            "None: an ensemble starts from "
+            "fresh weights (train networks that start from another's one by one, "
+            "lib.core.train.train(config, init_state=...))",
+        )
     if base.train_mix:
-        fail("configs[0].train_mix", base.train_mix, "0: an ensemble trains on one-hot contexts "
-             "(train mixture-trained networks one by one)")
+        fail(
+            "configs[0].train_mix",
+            base.train_mix,
+            "0: an ensemble trains on one-hot contexts (train mixture-trained networks one by one)",
+        )
     seeds: dict[int, int] = {}
     for i, c in enumerate(configs):
         for f in dataclasses.fields(TrainConfig):
             mine, theirs = getattr(c, f.name), getattr(base, f.name)
             if f.name != _MEMBER_FIELD and mine != theirs:
-                fail(f"configs[{i}].{f.name}", mine,
-                     f"{theirs!r} as in configs[0] (ensemble members may differ only in "
-                     f"{_MEMBER_FIELD})")
+                fail(
+                    f"configs[{i}].{f.name}",
+                    mine,
+                    f"{theirs!r} as in configs[0] (ensemble members may differ only in "
+                    f"{_MEMBER_FIELD})",
+                )
         if c.seed in seeds:
-            fail(f"configs[{i}].seed", c.seed, f"a seed not already used (configs[{seeds[c.seed]}]"
-                 " has it; a repeated member would only duplicate it)")
+            fail(
+                f"configs[{i}].seed",
+                c.seed,
+                f"a seed not already used (configs[{seeds[c.seed]}]"
+                " has it; a repeated member would only duplicate it)",
+            )
         seeds[c.seed] = i
     return configs
 
 
-def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=None,
-                   checkpoint: str | Path | None = None) -> list[TrainResult]:
+def train_ensemble(
+    configs: list[TrainConfig],
+    progress: bool = True,
+    device=None,
+    checkpoint: str | Path | None = None,
+) -> list[TrainResult]:
     """Train S networks at once; returns, per config, what ``lib.core.train.train(config)`` would.
 
     ``configs`` may differ only in ``seed`` (see :func:`check_members`); with a shared
@@ -347,8 +412,15 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
     def fresh() -> tuple:
         models = [train.build_model(c).to(device) for c in configs]
         net = StackedRNN.from_models(models, base.trainable)
-        return (models, net, train.make_optimizer(net.trainable, base.lr, device),
-                [History(c.tasks) for c in configs], list(range(S)), 0, 0.0)
+        return (
+            models,
+            net,
+            train.make_optimizer(net.trainable, base.lr, device),
+            [History(c.tasks) for c in configs],
+            list(range(S)),
+            0,
+            0.0,
+        )
 
     # active: member indices still in the stack, in stack order
     models, net, optimizer, histories, active, start, elapsed = fresh()
@@ -361,9 +433,11 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
                 raise ValueError("it was written for another ensemble")
             for m, sd in state["finished"].items():
                 models[m].load_state_dict(sd)
-            net = StackedRNN(net.spec, {n: t.requires_grad_(n in net.trainable_names)
-                                        for n, t in state["params"].items()},
-                             net.trainable_names)
+            net = StackedRNN(
+                net.spec,
+                {n: t.requires_grad_(n in net.trainable_names) for n, t in state["params"].items()},
+                net.trainable_names,
+            )
             optimizer = train.make_optimizer(net.trainable, base.lr, device)
             optimizer.load_state_dict(state["optimizer"])
             histories = [History.from_dict(h) for h in state["histories"]]
@@ -377,15 +451,17 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
 
     def evaluate_active(step: int, mean_losses: list[float]) -> None:
         for i, m in enumerate(active):
-            histories[m].record(step, base.batch_size, mean_losses[i],
-                                train.evaluate(net.load_into(i, models[m]), configs[m],
-                                                eval_batches[m]),
-                                time.perf_counter() - t0)
+            histories[m].record(
+                step,
+                base.batch_size,
+                mean_losses[i],
+                train.evaluate(net.load_into(i, models[m]), configs[m], eval_batches[m]),
+                time.perf_counter() - t0,
+            )
 
     def drop_finished() -> None:  # members at criterion leave the stack, with their Adam state
         nonlocal net, optimizer, active
-        keep = [i for i, m in enumerate(active)
-                if not train.at_criterion(histories[m], configs[m])]
+        keep = [i for i, m in enumerate(active) if not train.at_criterion(histories[m], configs[m])]
         if len(keep) < len(active):
             index = torch.tensor(keep, dtype=torch.long, device=device)
             new = net.select(index)
@@ -395,8 +471,13 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
     if start == 0 and not histories[0].steps:
         evaluate_active(0, [float("nan")] * len(active))
         drop_finished()
-    bar = tqdm(total=base.max_steps, initial=start, disable=not progress, leave=False,
-               desc=f"ensemble {base.mechanism} N={base.n_rec} x{S}")
+    bar = tqdm(
+        total=base.max_steps,
+        initial=start,
+        disable=not progress,
+        leave=False,
+        desc=f"ensemble {base.mechanism} N={base.n_rec} x{S}",
+    )
     bar.set_postfix(training=f"{len(active)}/{S}")
     # Losses are summed on the device per member and read once per evaluation (no host-device
     # synchronisation per step); finiteness is checked there, before any checkpoint.
@@ -405,35 +486,48 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
     step = start
     while step < base.max_steps and active:
         batches = [train.training_batch(configs[m], step, histories[m], device) for m in active]
-        gens = [torch_generator(step_seed(configs[m].seed, STREAM_NOISE, step), device)
-                for m in active]
+        gens = [
+            torch_generator(step_seed(configs[m].seed, STREAM_NOISE, step), device) for m in active
+        ]
         loss_sum += ensemble_step(net, optimizer, batches, gens, base.grad_clip)
         n_losses += 1
         step += 1
         bar.update(1)
         if step % base.eval_every == 0 or step == base.max_steps:
             mean_losses = [v / n_losses for v in loss_sum.tolist()]  # as train: sum / count
-            bad = [(configs[m].seed, v) for m, v in zip(active, mean_losses)
-                   if not math.isfinite(v)]
+            bad = [
+                (configs[m].seed, v) for m, v in zip(active, mean_losses) if not math.isfinite(v)
+            ]
             if bad:
                 raise FloatingPointError(
-                    "loss became " + ", ".join(f"{v} for seed {s}" for s, v in bad)
+                    "loss became "
+                    + ", ".join(f"{v} for seed {s}" for s, v in bad)
                     + f" between steps {step - n_losses} and {step - 1} (ensemble of seeds "
                     f"{[c.seed for c in configs]}, config {base.to_dict()} apart from the seed); "
-                    "try a smaller lr or gradient clipping")
+                    "try a smaller lr or gradient clipping"
+                )
             evaluate_active(step, mean_losses)
             drop_finished()
             loss_sum, n_losses = torch.zeros(len(active), device=device), 0
-            bar.set_postfix(training=f"{len(active)}/{S}",
-                            loss=f"{sum(mean_losses) / len(mean_losses):.4f}")
+            bar.set_postfix(
+                training=f"{len(active)}/{S}", loss=f"{sum(mean_losses) / len(mean_losses):.4f}"
+            )
             if ckpt is not None and step < base.max_steps and active:
-                atomic_torch_save({
-                    "configs": keys, "step": step, "elapsed": time.perf_counter() - t0,
-                    "active": active, "params": {n: t.detach() for n, t in net.params.items()},
-                    "optimizer": optimizer.state_dict(),
-                    "histories": [h.to_dict() for h in histories],
-                    "finished": {m: models[m].state_dict() for m in range(S) if m not in active},
-                }, ckpt)
+                atomic_torch_save(
+                    {
+                        "configs": keys,
+                        "step": step,
+                        "elapsed": time.perf_counter() - t0,
+                        "active": active,
+                        "params": {n: t.detach() for n, t in net.params.items()},
+                        "optimizer": optimizer.state_dict(),
+                        "histories": [h.to_dict() for h in histories],
+                        "finished": {
+                            m: models[m].state_dict() for m in range(S) if m not in active
+                        },
+                    },
+                    ckpt,
+                )
     bar.close()
     for i, m in enumerate(active):  # members that ran the whole budget
         net.load_into(i, models[m])
@@ -447,5 +541,11 @@ def train_ensemble(configs: list[TrainConfig], progress: bool = True, device=Non
     return results
 
 
-__all__ = ["StackedRNN", "Batch", "member_losses", "ensemble_step",
-           "check_members", "train_ensemble"]
+__all__ = [
+    "StackedRNN",
+    "Batch",
+    "member_losses",
+    "ensemble_step",
+    "check_members",
+    "train_ensemble",
+]

@@ -1,5 +1,6 @@
 """Atomic file writes: a temporary file in the same folder, fsync, rename. An interrupted write
 leaves no half-written file under the final name (checkpoints and artifacts both use this)."""
+
 from __future__ import annotations
 
 import hashlib

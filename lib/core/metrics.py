@@ -43,8 +43,9 @@ def popvec(y_ring):
         return torch.where(theta < 2 * np.pi, theta, 0.0)
     y_np = np.asarray(y_ring, dtype=np.float64)
     total_np = y_np.sum(-1)
-    theta_np = np.mod(np.arctan2((y_np @ np.sin(pref)) / total_np,
-                                 (y_np @ np.cos(pref)) / total_np), 2 * np.pi)
+    theta_np = np.mod(
+        np.arctan2((y_np @ np.sin(pref)) / total_np, (y_np @ np.cos(pref)) / total_np), 2 * np.pi
+    )
     return np.where(theta_np < 2 * np.pi, theta_np, 0.0)  # mod(-1e-17, 2 pi) rounds to 2 pi
 
 
@@ -58,12 +59,13 @@ def performance(y_hat, y_loc) -> np.ndarray:
     if len(y_hat.shape) != 3 or y_hat.shape[-1] != N_OUTPUT:
         raise ValueError(f"y_hat must have shape (T, B, {N_OUTPUT}), got {tuple(y_hat.shape)}")
     if tuple(y_loc.shape) != tuple(y_hat.shape[:2]):
-        raise ValueError(f"y_loc must have shape (T, B) = {tuple(y_hat.shape[:2])}, "
-                         f"got {tuple(y_loc.shape)}")
+        raise ValueError(
+            f"y_loc must have shape (T, B) = {tuple(y_hat.shape[:2])}, got {tuple(y_loc.shape)}"
+        )
     last = _numpy(y_hat[-1]).astype(np.float64)  # only the last step leaves the device
     target = _numpy(y_loc[-1]).astype(np.float64)
     fixating = last[:, 0] > FIXATION_THRESHOLD
-    d = np.abs(target - popvec(last[:, 1:1 + N_RING]))
+    d = np.abs(target - popvec(last[:, 1 : 1 + N_RING]))
     correct_loc = np.minimum(d, 2 * np.pi - d) < TOLERANCE
     should_fix = target < 0
     return np.where(should_fix, fixating, correct_loc & ~fixating).astype(np.float64)
@@ -84,10 +86,17 @@ def masked_mse(y_hat, y, c_mask) -> torch.Tensor:
     are converted to tensors on ``y_hat``'s device; the result is a torch scalar.
     """
     ref = y_hat if isinstance(y_hat, torch.Tensor) else None
-    y_hat, y, c_mask = (torch.as_tensor(a, dtype=ref.dtype if ref is not None else torch.float32,
-                                        device=ref.device if ref is not None else None)
-                        for a in (y_hat, y, c_mask))
+    y_hat, y, c_mask = (
+        torch.as_tensor(
+            a,
+            dtype=ref.dtype if ref is not None else torch.float32,
+            device=ref.device if ref is not None else None,
+        )
+        for a in (y_hat, y, c_mask)
+    )
     if not (y_hat.shape == y.shape == c_mask.shape):
-        raise ValueError(f"y_hat {tuple(y_hat.shape)}, y {tuple(y.shape)} and c_mask "
-                         f"{tuple(c_mask.shape)} must have the same shape")
+        raise ValueError(
+            f"y_hat {tuple(y_hat.shape)}, y {tuple(y.shape)} and c_mask "
+            f"{tuple(c_mask.shape)} must have the same shape"
+        )
     return torch.mean(((y_hat - y) * c_mask) ** 2)

@@ -71,16 +71,31 @@ from torch.nn import functional as F
 
 from lib.core.checks import check_choice, check_positive_int
 
-MECHANISMS = ("none", "exc_bias", "exc_gain", "exc", "syn_mask", "syn_lowrank", "syn_prepost",
-              "hybrid", "exc_gain_rec", "syn_prepost_in")
+MECHANISMS = (
+    "none",
+    "exc_bias",
+    "exc_gain",
+    "exc",
+    "syn_mask",
+    "syn_lowrank",
+    "syn_prepost",
+    "hybrid",
+    "exc_gain_rec",
+    "syn_prepost_in",
+)
 ACTIVATIONS = ("softplus", "relu")
 W_REC_INITS = ("randortho", "diag")
 PATHWAYS = ("exc", "syn")
 
 _HAS_BIAS = frozenset({"exc_bias", "exc", "hybrid"})
 _HAS_GAIN = frozenset({"exc_gain", "exc", "hybrid", "exc_gain_rec"})
-_SYN_KIND = {"syn_mask": "mask", "syn_lowrank": "lowrank", "syn_prepost": "prepost",
-             "hybrid": "lowrank", "syn_prepost_in": "prepost"}
+_SYN_KIND = {
+    "syn_mask": "mask",
+    "syn_lowrank": "lowrank",
+    "syn_prepost": "prepost",
+    "hybrid": "lowrank",
+    "syn_prepost_in": "prepost",
+}
 GAIN_ON_RECURRENT = frozenset({"exc_gain_rec"})
 """Controls whose gain scales the recurrent current only (not the input synapses, nor b)."""
 SYN_ON_INPUT = frozenset({"syn_prepost_in"})
@@ -149,17 +164,34 @@ class ModulatedRNN(nn.Module):
     A: nn.Parameter
     Bp: nn.Parameter
 
-    def __init__(self, mechanism: str, n_rec: int, n_tasks: int, rank: int = 1, *, n_in: int = 65,
-                 n_out: int = 33, alpha: float = 0.2, sigma_rec: float = 0.05,
-                 sigma_x: float = 0.01, activation: str = "softplus",
-                 w_rec_init: str = "randortho", seed: int = 0,
-                 mod_init_std: float | None = None):
+    def __init__(
+        self,
+        mechanism: str,
+        n_rec: int,
+        n_tasks: int,
+        rank: int = 1,
+        *,
+        n_in: int = 65,
+        n_out: int = 33,
+        alpha: float = 0.2,
+        sigma_rec: float = 0.05,
+        sigma_x: float = 0.01,
+        activation: str = "softplus",
+        w_rec_init: str = "randortho",
+        seed: int = 0,
+        mod_init_std: float | None = None,
+    ):
         super().__init__()
         check_choice("mechanism", mechanism, MECHANISMS)
         check_choice("activation", activation, ACTIVATIONS)
         check_choice("w_rec_init", w_rec_init, W_REC_INITS)
-        for name, value in (("n_rec", n_rec), ("n_tasks", n_tasks), ("rank", rank),
-                            ("n_in", n_in), ("n_out", n_out)):
+        for name, value in (
+            ("n_rec", n_rec),
+            ("n_tasks", n_tasks),
+            ("rank", rank),
+            ("n_in", n_in),
+            ("n_out", n_out),
+        ):
             check_positive_int(name, value)
         if not 0.0 < alpha <= 1.0:
             raise ValueError(f"alpha={alpha!r} is not allowed; expected 0 < alpha <= 1")
@@ -168,8 +200,9 @@ class ModulatedRNN(nn.Module):
                 raise ValueError(f"{sigma_name}={sigma!r} is not allowed; expected a value >= 0")
         mod_init_std = default_mod_init_std(n_in) if mod_init_std is None else mod_init_std
         if not (isinstance(mod_init_std, numbers.Real) and 0.0 <= mod_init_std < math.inf):
-            raise ValueError(f"mod_init_std={mod_init_std!r} is not allowed; expected a finite "
-                             "value >= 0")
+            raise ValueError(
+                f"mod_init_std={mod_init_std!r} is not allowed; expected a finite value >= 0"
+            )
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
             raise ValueError(f"seed={seed!r} is not allowed; expected an integer")
         self.mechanism = mechanism
@@ -194,27 +227,27 @@ class ModulatedRNN(nn.Module):
             w_rec = 0.5 * q * torch.sign(torch.diagonal(upper))  # sign fix: Haar (Mezzadri 2007)
         else:
             w_rec = 0.5 * torch.eye(N)
-        self.W_in = nn.Parameter(w_in)          # (N, n_in)
-        self.W_rec = nn.Parameter(w_rec)        # (N, N), W[i, j]: j -> i
-        self.b = nn.Parameter(torch.zeros(N))   # (N,)
-        self.W_out = nn.Parameter(w_out)        # (n_out, N)
+        self.W_in = nn.Parameter(w_in)  # (N, n_in)
+        self.W_rec = nn.Parameter(w_rec)  # (N, N), W[i, j]: j -> i
+        self.b = nn.Parameter(torch.zeros(N))  # (N,)
+        self.W_out = nn.Parameter(w_out)  # (n_out, N)
         self.b_out = nn.Parameter(torch.zeros(n_out))
 
         def mod(*shape: int) -> nn.Parameter:
             return nn.Parameter(torch.randn(*shape, generator=gen) * mod_init_std)
 
         if mechanism in _HAS_BIAS:
-            self.B = mod(K, N)       # beta_k = B[k]
+            self.B = mod(K, N)  # beta_k = B[k]
         if mechanism in _HAS_GAIN:
-            self.G = mod(K, N)       # g(e_k) = softplus(G[k] + g0)
+            self.G = mod(K, N)  # g(e_k) = softplus(G[k] + g0)
         if self._syn == "mask":
-            self.M = mod(K, N, N)    # W(e_k) = W * (1 + M[k])
+            self.M = mod(K, N, N)  # W(e_k) = W * (1 + M[k])
         elif self._syn == "lowrank":
             self.U = nn.Parameter(torch.randn(K, N, R, generator=gen))
-            self.V = mod(K, N, R)    # W(e_k) = W + U[k] V[k]^T / N
+            self.V = mod(K, N, R)  # W(e_k) = W + U[k] V[k]^T / N
         elif self._syn == "prepost":
-            self.A = mod(K, N)       # post-synaptic: a(e_k) = 1 + A[k]
-            self.Bp = mod(K, N)      # pre-synaptic:  b(e_k) = 1 + Bp[k]
+            self.A = mod(K, N)  # post-synaptic: a(e_k) = 1 + A[k]
+            self.Bp = mod(K, N)  # pre-synaptic:  b(e_k) = 1 + Bp[k]
 
     # ----------------------------------------------------------------- parameter bookkeeping
     def shared_parameters(self) -> list[nn.Parameter]:
@@ -234,8 +267,10 @@ class ModulatedRNN(nn.Module):
         return sum(p.numel() for p in self.modulation_parameters()) // self.n_tasks
 
     def extra_repr(self) -> str:
-        return (f"mechanism={self.mechanism!r}, n_rec={self.n_rec}, n_tasks={self.n_tasks}, "
-                f"rank={self.rank}, activation={self.activation!r}")
+        return (
+            f"mechanism={self.mechanism!r}, n_rec={self.n_rec}, n_tasks={self.n_tasks}, "
+            f"rank={self.rank}, activation={self.activation!r}"
+        )
 
     @torch.no_grad()
     def silence(self, units: torch.Tensor) -> None:
@@ -276,12 +311,13 @@ class ModulatedRNN(nn.Module):
         s_a = s[act]
         if self._syn == "mask":
             return W * (1.0 + torch.tensordot(s_a, self.M[act], dims=1))
-        u = self.U[act] * s_a[:, None, None]                  # (|A|, N, R)
+        u = self.U[act] * s_a[:, None, None]  # (|A|, N, R)
         v = self.V[act]
         return W + torch.einsum("kir,kjr->ij", u, v) / self.n_rec
 
-    def effective(self, c: torch.Tensor, syn_context: torch.Tensor | None = None
-                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def effective(
+        self, c: torch.Tensor, syn_context: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Effective gain g (N,), bias beta (N,) and recurrent matrix W (N, N) for one context
         vector c (K,) (and synaptic context, default c): the network then runs
         r <- (1-a) r + a phi(g * (W r + W_in u + b) + beta + noise).
@@ -305,8 +341,9 @@ class ModulatedRNN(nn.Module):
     def _check_vector(self, name: str, c) -> torch.Tensor:
         if not isinstance(c, torch.Tensor) or c.shape != (self.n_tasks,):
             got = tuple(c.shape) if isinstance(c, torch.Tensor) else type(c).__name__
-            raise ValueError(f"{name}: expected a tensor of shape (K,) = ({self.n_tasks},), "
-                             f"got {got}")
+            raise ValueError(
+                f"{name}: expected a tensor of shape (K,) = ({self.n_tasks},), got {got}"
+            )
         return c.to(self.W_rec.dtype)
 
     def _check_context(self, name: str, c, T: int, B: int) -> torch.Tensor:
@@ -316,8 +353,10 @@ class ModulatedRNN(nn.Module):
         K = self.n_tasks
         if not isinstance(c, torch.Tensor) or c.shape not in ((B, K), (T, B, K)):
             got = tuple(c.shape) if isinstance(c, torch.Tensor) else type(c).__name__
-            raise ValueError(f"{name}: expected shape (B, K) = ({B}, {K}) or (T, B, K) = "
-                             f"({T}, {B}, {K}), got {got}")
+            raise ValueError(
+                f"{name}: expected shape (B, K) = ({B}, {K}) or (T, B, K) = "
+                f"({T}, {B}, {K}), got {got}"
+            )
         c = c.to(self.W_rec.dtype)
         if c.requires_grad:
             return c
@@ -328,9 +367,15 @@ class ModulatedRNN(nn.Module):
         return c
 
     # ----------------------------------------------------------------- forward
-    def forward(self, x: torch.Tensor, c: torch.Tensor, *, syn_context: torch.Tensor | None = None,
-                noise: bool = True, generator: torch.Generator | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        c: torch.Tensor,
+        *,
+        syn_context: torch.Tensor | None = None,
+        noise: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run the network on a batch.
 
         Args:
@@ -365,16 +410,16 @@ class ModulatedRNN(nn.Module):
             W = self._dense_weight(s)
         elif self._syn == "prepost":
             step, W = "prepost", self.W_rec
-            pre, post = 1.0 + s @ self.Bp, 1.0 + s @ self.A    # (.., B, N)
+            pre, post = 1.0 + s @ self.Bp, 1.0 + s @ self.A  # (.., B, N)
         else:
             act = self._active(s)
             W = self.W_rec
             if act.numel() > 0:
                 step = self._syn
                 if step == "lowrank":  # columns ordered (task, rank), matching coef
-                    V = self.V[act].permute(1, 0, 2).reshape(N, -1)           # (N, |A|R)
-                    U = self.U[act].permute(1, 0, 2).reshape(N, -1) / N       # (N, |A|R)
-                    coef = s[..., act].repeat_interleave(self.rank, dim=-1)   # (.., B, |A|R)
+                    V = self.V[act].permute(1, 0, 2).reshape(N, -1)  # (N, |A|R)
+                    U = self.U[act].permute(1, 0, 2).reshape(N, -1) / N  # (N, |A|R)
+                    coef = s[..., act].repeat_interleave(self.rank, dim=-1)  # (.., B, |A|R)
                 else:  # mask: stacked blocks [W, W*M_k], (1+|A|, N, N)
                     W = torch.cat([W.unsqueeze(0), W * self.M[act]])
                     coef = torch.cat([s.new_ones(s.shape[:-1] + (1,)), s[..., act]], dim=-1)
@@ -413,7 +458,7 @@ class ModulatedRNN(nn.Module):
             U_t = U.t()
 
         if in_gain is None:
-            P = self._drive(x, w_in, bias, g, beta, noise, generator)   # (T, B, N)
+            P = self._drive(x, w_in, bias, g, beta, noise, generator)  # (T, B, N)
         else:  # a(s) * (W_in u~) + b: the gain slot carries a(s), the tonic b goes after it
             P = self._drive(x, w_in, torch.zeros_like(bias), in_gain, bias, noise, generator)
         phi, a = self._phi, self.alpha
@@ -426,8 +471,9 @@ class ModulatedRNN(nn.Module):
             return y.view(T, B, self.n_out), rates
         r = x.new_zeros(B, N)
         states = []
-        for P_t, post_t, coef_t, pre_t in zip(P.unbind(0), _per_step(post, T),
-                                              _per_step(coef, T), _per_step(pre, T)):
+        for P_t, post_t, coef_t, pre_t in zip(
+            P.unbind(0), _per_step(post, T), _per_step(coef, T), _per_step(pre, T)
+        ):
             if step == "mask":
                 assert coef_t is not None  # the mask step always has its context coefficients
                 inp = (coef_t.unsqueeze(-1) * r.unsqueeze(1)).flatten(1)
@@ -453,18 +499,44 @@ class ModulatedRNN(nn.Module):
         y = torch.addmm(self.b_out, rates.view(T * B, N), self.W_out.t()).sigmoid_()
         return y.view(T, B, self.n_out), rates
 
-    def _drive(self, x: torch.Tensor, w_in: torch.Tensor, bias: torch.Tensor,
-               gain: torch.Tensor | None, beta: torch.Tensor | None, noise: bool,
-               generator: torch.Generator | None) -> torch.Tensor:
+    def _drive(
+        self,
+        x: torch.Tensor,
+        w_in: torch.Tensor,
+        bias: torch.Tensor,
+        gain: torch.Tensor | None,
+        beta: torch.Tensor | None,
+        noise: bool,
+        generator: torch.Generator | None,
+    ) -> torch.Tensor:
         """:func:`input_drive` with this network's constants."""
-        return input_drive(x, w_in, bias, gain, beta, noise, generator, alpha=self.alpha,
-                           sigma_x=self.sigma_x, sigma_rec=self.sigma_rec)
+        return input_drive(
+            x,
+            w_in,
+            bias,
+            gain,
+            beta,
+            noise,
+            generator,
+            alpha=self.alpha,
+            sigma_x=self.sigma_x,
+            sigma_rec=self.sigma_rec,
+        )
 
 
-def input_drive(x: torch.Tensor, w_in: torch.Tensor, bias: torch.Tensor,
-                gain: torch.Tensor | None, beta: torch.Tensor | None, noise: bool,
-                generator: torch.Generator | None, *, alpha: float, sigma_x: float,
-                sigma_rec: float) -> torch.Tensor:
+def input_drive(
+    x: torch.Tensor,
+    w_in: torch.Tensor,
+    bias: torch.Tensor,
+    gain: torch.Tensor | None,
+    beta: torch.Tensor | None,
+    noise: bool,
+    generator: torch.Generator | None,
+    *,
+    alpha: float,
+    sigma_x: float,
+    sigma_rec: float,
+) -> torch.Tensor:
     """Everything in z_t but the recurrent current, for all steps at once (T, B, N):
     gain * (u~_t @ w_in^T + bias) + beta + sqrt(2/a) sigma_rec xi_t, as one GEMM whose addend
     holds bias, beta and noise when the gain is absent (or already folded into w_in, bias).
@@ -480,10 +552,14 @@ def input_drive(x: torch.Tensor, w_in: torch.Tensor, bias: torch.Tensor,
     rec_noise = None
     if noise:
         scale = math.sqrt(2.0 / alpha)
-        x2 = torch.randn(T * B, n_in, generator=generator, device=x.device,
-                         dtype=x.dtype).mul_(scale * sigma_x).add_(x2)
-        rec_noise = torch.randn(T, B, N, generator=generator, device=x.device,
-                                dtype=x.dtype).mul_(scale * sigma_rec)
+        x2 = (
+            torch.randn(T * B, n_in, generator=generator, device=x.device, dtype=x.dtype)
+            .mul_(scale * sigma_x)
+            .add_(x2)
+        )
+        rec_noise = torch.randn(T, B, N, generator=generator, device=x.device, dtype=x.dtype).mul_(
+            scale * sigma_rec
+        )
     if gain is None:
         addend = bias if beta is None else bias + beta
         if rec_noise is not None:
@@ -520,7 +596,7 @@ class LeakyRecurrence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, drive: torch.Tensor, W: torch.Tensor, alpha: float, activation: str):
         Z = drive.clone(memory_format=torch.contiguous_format)  # z_t = P_t + r_t W^T, in place
-        R = drive.new_empty((drive.shape[0] + 1,) + drive.shape[1:])     # R[0] = r_0 = 0
+        R = drive.new_empty((drive.shape[0] + 1,) + drive.shape[1:])  # R[0] = r_0 = 0
         phi = F.softplus if activation == "softplus" else torch.relu
         Wt = W.transpose(-1, -2)
         rs = R.unbind(0)
@@ -539,7 +615,7 @@ class LeakyRecurrence(torch.autograd.Function):
         Z, R = ctx.buffers
         a, T, N = ctx.alpha, Z.shape[0], Z.shape[-1]
         D = torch.sigmoid(Z) if ctx.activation == "softplus" else Z.gt(0).to(Z.dtype)
-        D.mul_(a)                                                  # a phi'(z), all steps
+        D.mul_(a)  # a phi'(z), all steps
         dZ = torch.empty_like(Z)
         grads, ds, dzs = grad_rates.unbind(0), D.unbind(0), dZ.unbind(0)
         h = grads[T - 1]
@@ -597,8 +673,9 @@ class ModulatedRecurrence(torch.autograd.Function):
         r = rs[0].zero_()
         posts, coefs = _per_step(post, T), _per_step(coef, T)
         curs, qs = _per_step(Cur, T), _per_step(Q, T)
-        for z_t, post_t, coef_t, cur_t, q_t, r_next in zip(Z.unbind(0), posts, coefs, curs, qs,
-                                                           rs[1:]):
+        for z_t, post_t, coef_t, cur_t, q_t, r_next in zip(
+            Z.unbind(0), posts, coefs, curs, qs, rs[1:]
+        ):
             if post_t is None:
                 z_t.addmm_(r, Wt)
                 if lowrank:
@@ -625,15 +702,14 @@ class ModulatedRecurrence(torch.autograd.Function):
         D.mul_(a)
         dZ = torch.empty_like(Z)
         dCur = dZ if post is None else torch.empty_like(Z)
-        dQC = Z.new_empty(T, Z.shape[1], V.shape[1]) if lowrank else None   # dCur U
+        dQC = Z.new_empty(T, Z.shape[1], V.shape[1]) if lowrank else None  # dCur U
         Vt = V.t() if lowrank else None
         grads, ds, dzs, dcurs = (X.unbind(0) for X in (grad_rates, D, dZ, dCur))
         posts, coefs, dqcs = (list(_per_step(X, T)) for X in (post, coef, dQC))
         h = grads[T - 1]
         for t in range(T - 1, -1, -1):
             dz = torch.mul(h, ds[t], out=dzs[t])
-            dcur = dz if post is None else torch.mul(dz, cast(torch.Tensor, posts[t]),
-                                                     out=dcurs[t])
+            dcur = dz if post is None else torch.mul(dz, cast(torch.Tensor, posts[t]), out=dcurs[t])
             if lowrank:
                 dqc = torch.mm(dcur, U, out=dqcs[t])
             if t > 0:
@@ -660,14 +736,26 @@ class ModulatedRecurrence(torch.autograd.Function):
         return (dZ if need[0] else None), dW, None, None, d_post, dU, dV, d_coef
 
 
-def leaky_recurrence(drive: torch.Tensor, W: torch.Tensor, alpha: float,
-                     activation: str) -> torch.Tensor:
+def leaky_recurrence(
+    drive: torch.Tensor, W: torch.Tensor, alpha: float, activation: str
+) -> torch.Tensor:
     """The rates r_1..r_T of :class:`LeakyRecurrence`: drive (T, B, N) with W (N, N), or drive
     (T, S, B, N) with W (S, N, N); ``activation`` is ``"softplus"`` or ``"relu"``."""
     return LeakyRecurrence.apply(drive, W, alpha, activation)
 
 
-__all__ = ["MECHANISMS", "ACTIVATIONS", "W_REC_INITS", "PATHWAYS", "G0", "GAIN_ON_RECURRENT",
-           "SYN_ON_INPUT", "ModulatedRNN", "input_drive", "default_mod_init_std", "LeakyRecurrence",
-           "ModulatedRecurrence",
-           "leaky_recurrence"]
+__all__ = [
+    "MECHANISMS",
+    "ACTIVATIONS",
+    "W_REC_INITS",
+    "PATHWAYS",
+    "G0",
+    "GAIN_ON_RECURRENT",
+    "SYN_ON_INPUT",
+    "ModulatedRNN",
+    "input_drive",
+    "default_mod_init_std",
+    "LeakyRecurrence",
+    "ModulatedRecurrence",
+    "leaky_recurrence",
+]

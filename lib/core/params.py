@@ -20,6 +20,7 @@ Profiles: ``smoke`` (tests, seconds), ``quick`` (the default book build on a 2-c
 shipped artifacts), ``paper`` (full scale; a GPU or a long run). The default profile is
 ``$BOOK_PROFILE`` if set (``make check`` builds the book at ``smoke`` that way), else ``quick``.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,19 +71,23 @@ def reject(name: str, value: Any, allowed: str, hint: str = "") -> NoReturn:
 
 def int_in(lo: int, hi: int) -> Callable[[str, Any], int]:
     """An int in [lo, hi]; bools and floats are rejected."""
+
     def check(name: str, v: Any) -> int:
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             reject(name, v, f"an int in [{lo}, {hi}]")
         return v
+
     return check
 
 
 def float_in(lo: float, hi: float) -> Callable[[str, Any], float]:
     """A finite number in [lo, hi]."""
+
     def check(name: str, v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
             reject(name, v, f"a number in [{lo}, {hi}]")
         return float(v)
+
     return check
 
 
@@ -91,15 +96,18 @@ def choice(options: tuple) -> Callable[[str, Any], Any]:
         if not isinstance(v, str) or v not in options:
             reject(name, v, "one of " + ", ".join(map(repr, options)))
         return v
+
     return check
 
 
 def list_forms(name: str, example: tuple[str, ...]) -> str:
     """How to pass a list-valued parameter, in the three forms :func:`parse_list` accepts."""
     a, b = example[:2]
-    return (f"a list is given as [{a!r}, {b!r}] in Python, or through papermill as "
-            f"-p {name} '[{a}, {b}]' (a JSON or YAML list), -p {name} {a},{b} "
-            f"(comma-separated names) or -y '{name}: [{a}, {b}]'")
+    return (
+        f"a list is given as [{a!r}, {b!r}] in Python, or through papermill as "
+        f"-p {name} '[{a}, {b}]' (a JSON or YAML list), -p {name} {a},{b} "
+        f"(comma-separated names) or -y '{name}: [{a}, {b}]'"
+    )
 
 
 def parse_list(v: Any) -> Any:
@@ -139,6 +147,7 @@ def parse_list(v: Any) -> Any:
 def float_list(lo: float, hi: float) -> Callable[[str, Any], tuple[float, ...]]:
     """Distinct finite numbers in [lo, hi], returned sorted (empty allowed: nothing to run); a
     list, or text (``'[300, 1000]'``, ``300,1000``) as papermill's ``-p`` hands it over."""
+
     def check(name: str, v: Any) -> tuple[float, ...]:
         items = parse_list(v) if isinstance(v, str) and v.strip() else ([] if v == "" else v)
         if isinstance(items, (int, float)) and not isinstance(items, bool):
@@ -150,19 +159,28 @@ def float_list(lo: float, hi: float) -> Callable[[str, Any], tuple[float, ...]]:
             except ValueError:
                 pass
             values.append(item)
-        if (not isinstance(items, (list, tuple))
-                or any(isinstance(x, bool) or not isinstance(x, (int, float))
-                       or not lo <= x <= hi for x in values)
-                or len(set(values)) != len(values)):
-            reject(name, v, f"a list of distinct numbers in [{lo}, {hi}] (may be empty), "
-                            f"e.g. [{lo}, {hi}]")
+        if (
+            not isinstance(items, (list, tuple))
+            or any(
+                isinstance(x, bool) or not isinstance(x, (int, float)) or not lo <= x <= hi
+                for x in values
+            )
+            or len(set(values)) != len(values)
+        ):
+            reject(
+                name,
+                v,
+                f"a list of distinct numbers in [{lo}, {hi}] (may be empty), e.g. [{lo}, {hi}]",
+            )
         return tuple(sorted(float(x) for x in values))
+
     return check
 
 
 def int_list(lo: int, hi: int) -> Callable[[str, Any], tuple[int, ...]]:
     """A checker: one or more distinct ints in [lo, hi], returned sorted; a list, or text
     (``'[16, 32]'``, ``16,32``) as papermill's ``-p`` hands it over."""
+
     def check(name: str, v: Any) -> tuple[int, ...]:
         items = parse_list(v) if isinstance(v, str) else v
         if isinstance(items, (int, np.integer)) and not isinstance(items, bool):
@@ -173,28 +191,47 @@ def int_list(lo: int, hi: int) -> Callable[[str, Any], tuple[int, ...]]:
                 if isinstance(item, str) and item.strip().lstrip("-").isdigit():
                     item = int(item)
                 values.append(item)
-        if (not isinstance(items, (list, tuple, range)) or not values
-                or any(isinstance(x, bool) or not isinstance(x, (int, np.integer))
-                       or not lo <= x <= hi for x in values)
-                or len(set(values)) != len(values)):
-            reject(name, v, f"a list of distinct ints in [{lo}, {hi}], e.g. [{lo}, {hi}]; "
-                            f"through papermill -p {name} '[{lo}, {hi}]', -p {name} {lo},{hi} "
-                            f"or -y '{name}: [{lo}, {hi}]'")
+        if (
+            not isinstance(items, (list, tuple, range))
+            or not values
+            or any(
+                isinstance(x, bool) or not isinstance(x, (int, np.integer)) or not lo <= x <= hi
+                for x in values
+            )
+            or len(set(values)) != len(values)
+        ):
+            reject(
+                name,
+                v,
+                f"a list of distinct ints in [{lo}, {hi}], e.g. [{lo}, {hi}]; "
+                f"through papermill -p {name} '[{lo}, {hi}]', -p {name} {lo},{hi} "
+                f"or -y '{name}: [{lo}, {hi}]'",
+            )
         return tuple(sorted(int(x) for x in values))
+
     return check
 
 
 def subset(options: tuple) -> Callable[[str, Any], tuple]:
     """A non-empty list of distinct names from ``options``: a list, or text that
     :func:`parse_list` reads as one (JSON / YAML list, comma-separated names)."""
+
     def check(name: str, v: Any) -> tuple:
         items = parse_list(v)
-        if not isinstance(items, (list, tuple)) or not items or any(
-                not isinstance(s, str) or s not in options for s in items) or len(
-                set(items)) != len(items):
-            reject(name, v, "a non-empty list of distinct names from " + ", ".join(options),
-                   list_forms(name, options))
+        if (
+            not isinstance(items, (list, tuple))
+            or not items
+            or any(not isinstance(s, str) or s not in options for s in items)
+            or len(set(items)) != len(items)
+        ):
+            reject(
+                name,
+                v,
+                "a non-empty list of distinct names from " + ", ".join(options),
+                list_forms(name, options),
+            )
         return tuple(items)
+
     setattr(check, "list_options", tuple(options))  # read by Param.list_options
     return check
 
@@ -207,8 +244,12 @@ def task_set(name: str, v: Any) -> tuple[str, ...]:
     try:
         tasks = subset(TASKS)(name, v)
     except ValueError:
-        reject(name, v, f"a task set ({', '.join(TASK_SETS)}) or a list of task names from "
-               + ", ".join(TASKS), hint)
+        reject(
+            name,
+            v,
+            f"a task set ({', '.join(TASK_SETS)}) or a list of task names from " + ", ".join(TASKS),
+            hint,
+        )
     if len(tasks) < 2:
         reject(name, v, "at least two tasks", hint)
     return tasks
@@ -226,8 +267,7 @@ def flag(name: str, v: Any) -> bool:
     return v
 
 
-def resolve(schema: dict[str, Param], profile: str | None = None, **values: Any
-            ) -> SimpleNamespace:
+def resolve(schema: dict[str, Param], profile: str | None = None, **values: Any) -> SimpleNamespace:
     """Validate ``values`` against ``schema`` and fill ``None`` with the profile's defaults.
 
     Returns a namespace with every parameter plus ``profile``. Unknown names are errors (a typo
@@ -238,8 +278,10 @@ def resolve(schema: dict[str, Param], profile: str | None = None, **values: Any
         reject("profile", profile, "one of " + ", ".join(map(repr, PROFILES)))
     unknown = sorted(set(values) - set(schema))
     if unknown:
-        raise ValueError(f"unknown parameter(s) {unknown}; this chapter takes: "
-                         + ", ".join(["profile", *schema]))
+        raise ValueError(
+            f"unknown parameter(s) {unknown}; this chapter takes: "
+            + ", ".join(["profile", *schema])
+        )
     out = {"profile": profile}
     for name, p in schema.items():
         v = values.get(name)
@@ -249,8 +291,10 @@ def resolve(schema: dict[str, Param], profile: str | None = None, **values: Any
 
 def describe(schema: dict[str, Param]) -> list[dict]:
     """Rows (parameter, smoke, quick, paper, meaning) for a profile table in the book."""
-    return [{"parameter": n, "smoke": p.smoke, "quick": p.quick, "paper": p.paper,
-             "meaning": p.doc} for n, p in schema.items()]
+    return [
+        {"parameter": n, "smoke": p.smoke, "quick": p.quick, "paper": p.paper, "meaning": p.doc}
+        for n, p in schema.items()
+    ]
 
 
 def seed(name: str, v: Any) -> int:
@@ -262,13 +306,23 @@ def seed(name: str, v: Any) -> int:
 
 TASKS_PARAMS: dict[str, Param] = {
     "task_set": Param(task_set, "all", "all", "all", "tasks to show"),
-    "n_trials": Param(int_in(16, 1_000_000), 64, 1024, 8192,
-                      "trials drawn per task for the condition distributions"),
+    "n_trials": Param(
+        int_in(16, 1_000_000),
+        64,
+        1024,
+        8192,
+        "trials drawn per task for the condition distributions",
+    ),
     "seed": Param(seed, 0, 0, 0, "seed of the drawn trials"),
 }
 
-ALLOW_LONG = Param(flag, False, False, False,
-                   "train even if the plan's estimate exceeds the long-run limit (30 min)")
+ALLOW_LONG = Param(
+    flag,
+    False,
+    False,
+    False,
+    "train even if the plan's estimate exceeds the long-run limit (30 min)",
+)
 """The switch every chapter that may train shares."""
 
 MODEL_PARAMS: dict[str, Param] = {
@@ -276,7 +330,12 @@ MODEL_PARAMS: dict[str, Param] = {
     "n_rec": Param(int_in(4, 4096), 16, 128, 256, "recurrent units N"),
     "rank": Param(int_in(1, 64), 1, 1, 1, "rank R of syn_lowrank (hybrid uses the same)"),
     "seed": Param(seed, 0, 0, 0, "seed of the demo networks' weights"),
-    "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1,
-                     "parallel processes if E1's networks must be trained"),
+    "workers": Param(
+        int_in(1, 256),
+        2,
+        2,
+        os.cpu_count() or 1,
+        "parallel processes if E1's networks must be trained",
+    ),
     "allow_long": ALLOW_LONG,
 }

@@ -16,6 +16,7 @@ Three read-outs of :mod:`lib.core.tasks` for the book's task chapter (figures ar
 Fixture folder: ``$YANG2019_FIXTURES``, default ``../shared/fixtures/yang2019`` from the repo root
 (:func:`fixture_dir`).
 """
+
 from __future__ import annotations
 
 import json
@@ -35,22 +36,27 @@ FIXTURES_ENV = "YANG2019_FIXTURES"
 FAMILIES: dict[str, tuple[str, ...]] = {
     "Go / Anti": ("fdgo", "reactgo", "delaygo", "fdanti", "reactanti", "delayanti"),
     "Decision making": ("dm1", "dm2", "contextdm1", "contextdm2", "multidm"),
-    "Delayed decision making": ("delaydm1", "delaydm2", "contextdelaydm1", "contextdelaydm2",
-                                "multidelaydm"),
+    "Delayed decision making": (
+        "delaydm1",
+        "delaydm2",
+        "contextdelaydm1",
+        "contextdelaydm2",
+        "multidelaydm",
+    ),
     "Matching": ("dmsgo", "dmsnogo", "dmcgo", "dmcnogo"),
 }
 """Yang et al.'s four families, tasks in Yang's order."""
 
 RULES: dict[str, str] = {
     "Go / Anti": "respond at the stimulus angle (Anti: the opposite angle) once the fixation cue "
-                 "goes off (RT: at stimulus onset)",
+    "goes off (RT: at stimulus onset)",
     "Decision making": "respond at the stronger of two simultaneous stimuli (Ctx: on the "
-                       "attended ring only; MultSen: summed over both rings)",
+    "attended ring only; MultSen: summed over both rings)",
     "Delayed decision making": "as Decision making, the two stimuli shown one after the other "
-                               "with a delay between them",
+    "with a delay between them",
     "Matching": "respond at the test if it matches the sample (DMS/DNMS: same angle; DMC/DNMC: "
-                "same category, angle < pi), else keep fixating; DMS/DMC go on match, DNMS/DNMC "
-                "on non-match",
+    "same category, angle < pi), else keep fixating; DMS/DMC go on match, DNMS/DNMC "
+    "on non-match",
 }
 """The response rule of each family, in words (the code is in :mod:`lib.core.tasks`)."""
 
@@ -63,8 +69,9 @@ def family_of(task: str) -> str:
     for family, members in FAMILIES.items():
         if task in members:
             return family
-    raise ValueError(f"task={task!r} is not a Yang et al. (2019) task; allowed: "
-                     + ", ".join(yang_tasks.TASKS))
+    raise ValueError(
+        f"task={task!r} is not a Yang et al. (2019) task; allowed: " + ", ".join(yang_tasks.TASKS)
+    )
 
 
 def _check_tasks(tasks) -> tuple[str, ...]:

@@ -5,21 +5,22 @@ from ``numpy.random.SeedSequence([seed, stream, index])``, never from a generato
 other work. So a run resumed from a checkpoint, one member of an ensemble and a single run draw
 the same numbers, and adding a probe never shifts another one's noise.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-STREAM_BATCH = 1   # training batches (task drawn, trial conditions), index = step
-STREAM_NOISE = 2   # network noise of a training step, index = step
-STREAM_EVAL = 3    # evaluation trials (index = task) and their noise (index = 10_000 + task)
-STREAM_PROBE = 4   # noise of E2's probes, index = task
+STREAM_BATCH = 1  # training batches (task drawn, trial conditions), index = step
+STREAM_NOISE = 2  # network noise of a training step, index = step
+STREAM_EVAL = 3  # evaluation trials (index = task) and their noise (index = 10_000 + task)
+STREAM_PROBE = 4  # noise of E2's probes, index = task
 STREAM_SCHEDULE = 5  # the task of each training step when a schedule is shared, index = step
 STREAM_LESION = 6  # the random units of a control lesion, index = 0
 STREAM_ABLATION = 7  # network noise of the hybrid's pathway ablations, index = task
-STREAM_MIX = 8     # the distractor task and its weight of a mixture-trained step, index = step
+STREAM_MIX = 8  # the distractor task and its weight of a mixture-trained step, index = step
 STREAM_TIMESCALES = 9  # E5's trial sequences: schedules, trial conditions and network noise,
-                       # index = lib.experiments.timescales.draw_index(schedule, pair, trial, what)
+# index = lib.experiments.timescales.draw_index(schedule, pair, trial, what)
 EVAL_NOISE_OFFSET = 10_000
 
 
@@ -42,8 +43,18 @@ def one_hot(k: int, n_tasks: int, batch_size: int, device=None) -> torch.Tensor:
     return c
 
 
-__all__ = ["STREAM_BATCH", "STREAM_NOISE", "STREAM_EVAL", "STREAM_PROBE", "STREAM_SCHEDULE",
-           "STREAM_LESION",
-           "STREAM_ABLATION", "STREAM_MIX", "STREAM_TIMESCALES",
-           "EVAL_NOISE_OFFSET",
-           "step_seed", "torch_generator", "one_hot"]
+__all__ = [
+    "STREAM_BATCH",
+    "STREAM_NOISE",
+    "STREAM_EVAL",
+    "STREAM_PROBE",
+    "STREAM_SCHEDULE",
+    "STREAM_LESION",
+    "STREAM_ABLATION",
+    "STREAM_MIX",
+    "STREAM_TIMESCALES",
+    "EVAL_NOISE_OFFSET",
+    "step_seed",
+    "torch_generator",
+    "one_hot",
+]

@@ -17,6 +17,7 @@ Yang's test mode holds each task's timing fixed and sweeps a grid of conditions.
 evaluation batch (one timing per batch, ``eval_trials`` conditions drawn at random, noise off)
 plays that role: the same condition space, sampled at random rather than on a grid.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -49,8 +50,10 @@ def task_rates(model: ModulatedRNN, batches) -> list[torch.Tensor]:
     """Noise-free rates (T_k, B, N) of every task k on its own batch with context e_k;
     ``batches[k] = (x, ...)`` as from :func:`lib.core.train.evaluation_batches`."""
     K = len(batches)
-    return [model(b[0], one_hot(k, K, b[0].shape[1], b[0].device), noise=False)[1]
-            for k, b in enumerate(batches)]
+    return [
+        model(b[0], one_hot(k, K, b[0].shape[1], b[0].device), noise=False)[1]
+        for k, b in enumerate(batches)
+    ]
 
 
 @torch.no_grad()
@@ -60,7 +63,7 @@ def task_variance(model: ModulatedRNN, batches, rates=None) -> np.ndarray:
     ``rates``: :func:`task_rates` of ``model`` on ``batches`` if the caller has them already."""
     out = []
     for (x, *_), r in zip(batches, task_rates(model, batches) if rates is None else rates):
-        out.append(r[stim_onset(x):].var(dim=1).mean(dim=0).cpu().numpy())
+        out.append(r[stim_onset(x) :].var(dim=1).mean(dim=0).cpu().numpy())
     return np.array(out)
 
 
@@ -84,11 +87,12 @@ def context_drive(model: ModulatedRNN, batches, seed: int = 0, rates=None) -> np
     out = np.empty(K)
     rates = task_rates(model, batches) if rates is None else rates
     for k, ((x, *_), r) in enumerate(zip(batches, rates)):
-        states = r[:-1].reshape(-1, r.shape[-1]).double()   # the state after step t is driven
-        inputs = x[1:].reshape(-1, x.shape[-1]).double()    # by the input of step t + 1
+        states = r[:-1].reshape(-1, r.shape[-1]).double()  # the state after step t is driven
+        inputs = x[1:].reshape(-1, x.shape[-1]).double()  # by the input of step t + 1
         pick = rng.choice(len(states), min(CONTEXT_DRIVE_SAMPLES, len(states)), replace=False)
-        dz = (freeze(model, inputs[pick], eye[k]).z(states[pick])
-              - freeze(model, inputs[pick], zero).z(states[pick]))
+        dz = freeze(model, inputs[pick], eye[k]).z(states[pick]) - freeze(
+            model, inputs[pick], zero
+        ).z(states[pick])
         out[k] = float(dz.pow(2).mean().sqrt())
     return out
 
@@ -100,7 +104,7 @@ def pca(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     X = np.asarray(X, dtype=np.float64)
     mean = X.mean(0)
     Xc = X - mean
-    var, comps = np.linalg.eigh(Xc.T @ Xc / max(len(X) - 1, 1))   # (N, N): cheap for S >> N
+    var, comps = np.linalg.eigh(Xc.T @ Xc / max(len(X) - 1, 1))  # (N, N): cheap for S >> N
     var, comps = np.clip(var[::-1], 0.0, None), comps[:, ::-1]
     signs = np.sign(comps[np.abs(comps).argmax(0), np.arange(comps.shape[1])])
     return mean, comps * np.where(signs == 0, 1.0, signs), var
@@ -110,7 +114,7 @@ def participation_ratio(X: np.ndarray) -> float:
     """PR = (sum lambda)^2 / sum lambda^2 of the covariance eigenvalues of samples X (S, N):
     1 for activity on a line, N for isotropic activity; 0 for no variance at all."""
     var = pca(X)[2]
-    total = (var ** 2).sum()
+    total = (var**2).sum()
     return float(var.sum() ** 2 / total) if total > 0 else 0.0
 
 
@@ -151,8 +155,8 @@ def silhouette(X: np.ndarray, labels: np.ndarray) -> float:
     if len(ids) < 2:
         raise ValueError("silhouette: needs at least 2 clusters")
     D = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
-    member = labels[:, None] == ids[None, :]                        # (S, C)
-    sums = D @ member                                               # (S, C) distance sums
+    member = labels[:, None] == ids[None, :]  # (S, C)
+    sums = D @ member  # (S, C) distance sums
     sizes = member.sum(0)
     own = member.argmax(1)
     own_size = sizes[own]
@@ -182,8 +186,9 @@ def kmeans(X: np.ndarray, k: int, n_init: int = 20, seed: int = 0) -> tuple[np.n
     return best, best_inertia
 
 
-def cluster_units(tv: np.ndarray, max_k: int = MAX_CLUSTERS, n_init: int = 20, seed: int = 0
-                  ) -> dict:
+def cluster_units(
+    tv: np.ndarray, max_k: int = MAX_CLUSTERS, n_init: int = 20, seed: int = 0
+) -> dict:
     """Yang's clustering of units by their normalised task-variance profiles (see the module
     docstring): k in 2..min(max_k, n_active - 1) chosen by the best silhouette.
 
@@ -199,14 +204,20 @@ def cluster_units(tv: np.ndarray, max_k: int = MAX_CLUSTERS, n_init: int = 20, s
             continue
         scores[k], fits[k] = silhouette(prof, labels), labels
     if not scores:
-        return {"active": active, "profiles": prof, "labels": np.zeros(len(active), int),
-                "k": 1, "silhouettes": {}}
+        return {
+            "active": active,
+            "profiles": prof,
+            "labels": np.zeros(len(active), int),
+            "k": 1,
+            "silhouettes": {},
+        }
     k = max(scores, key=lambda q: (scores[q], -q))
     return {"active": active, "profiles": prof, "labels": fits[k], "k": k, "silhouettes": scores}
 
 
-def fractional_task_variance(tv: np.ndarray, a: int, b: int,
-                             threshold: float = ACTIVE_TV) -> np.ndarray:
+def fractional_task_variance(
+    tv: np.ndarray, a: int, b: int, threshold: float = ACTIVE_TV
+) -> np.ndarray:
     """FTV of every unit active on tasks a or b: (TV_a - TV_b) / (TV_a + TV_b) in [-1, 1];
     units with TV_a + TV_b <= threshold are left out (their ratio is noise)."""
     tv = np.asarray(tv, dtype=np.float64)
@@ -215,7 +226,21 @@ def fractional_task_variance(tv: np.ndarray, a: int, b: int,
     return (tv[a, keep] - tv[b, keep]) / s[keep]
 
 
-__all__ = ["ACTIVE_TV", "MAX_CLUSTERS", "CONTEXT_DRIVE_SAMPLES", "stim_onset", "task_rates",
-           "task_variance", "context_drive", "pca",
-           "participation_ratio", "n_components", "principal_angles", "normalised_tv",
-           "silhouette", "kmeans", "cluster_units", "fractional_task_variance"]
+__all__ = [
+    "ACTIVE_TV",
+    "MAX_CLUSTERS",
+    "CONTEXT_DRIVE_SAMPLES",
+    "stim_onset",
+    "task_rates",
+    "task_variance",
+    "context_drive",
+    "pca",
+    "participation_ratio",
+    "n_components",
+    "principal_angles",
+    "normalised_tv",
+    "silhouette",
+    "kmeans",
+    "cluster_units",
+    "fractional_task_variance",
+]

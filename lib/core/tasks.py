@@ -58,26 +58,63 @@ ALPHA = 0.2  # dt / tau
 INPUT_NOISE = 0.01 * sqrt(2 / ALPHA)  # s.d. of Yang's input noise per step, ~0.0316
 
 TASKS: tuple[str, ...] = (
-    "fdgo", "reactgo", "delaygo", "fdanti", "reactanti", "delayanti",
-    "dm1", "dm2", "contextdm1", "contextdm2", "multidm",
-    "delaydm1", "delaydm2", "contextdelaydm1", "contextdelaydm2", "multidelaydm",
-    "dmsgo", "dmsnogo", "dmcgo", "dmcnogo",
+    "fdgo",
+    "reactgo",
+    "delaygo",
+    "fdanti",
+    "reactanti",
+    "delayanti",
+    "dm1",
+    "dm2",
+    "contextdm1",
+    "contextdm2",
+    "multidm",
+    "delaydm1",
+    "delaydm2",
+    "contextdelaydm1",
+    "contextdelaydm2",
+    "multidelaydm",
+    "dmsgo",
+    "dmsnogo",
+    "dmcgo",
+    "dmcnogo",
 )
 TASK_SETS: dict[str, tuple[str, ...]] = {
     "all": TASKS,
-    "core8": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2", "dmsgo",
-              "dmsnogo"),
+    "core8": (
+        "fdgo",
+        "fdanti",
+        "delaygo",
+        "delayanti",
+        "contextdm1",
+        "contextdm2",
+        "dmsgo",
+        "dmsnogo",
+    ),
     # three conflict pairs (same stimuli, opposite or context-gated answers): the quick book
     "conflict6": ("fdgo", "fdanti", "delaygo", "delayanti", "contextdm1", "contextdm2"),
 }
 DISPLAY_NAMES: dict[str, str] = {  # Yang's rule_name
-    "fdgo": "Go", "reactgo": "RT Go", "delaygo": "Dly Go",
-    "fdanti": "Anti", "reactanti": "RT Anti", "delayanti": "Dly Anti",
-    "dm1": "DM 1", "dm2": "DM 2", "contextdm1": "Ctx DM 1", "contextdm2": "Ctx DM 2",
-    "multidm": "MultSen DM", "delaydm1": "Dly DM 1", "delaydm2": "Dly DM 2",
-    "contextdelaydm1": "Ctx Dly DM 1", "contextdelaydm2": "Ctx Dly DM 2",
-    "multidelaydm": "MultSen Dly DM", "dmsgo": "DMS", "dmsnogo": "DNMS",
-    "dmcgo": "DMC", "dmcnogo": "DNMC",
+    "fdgo": "Go",
+    "reactgo": "RT Go",
+    "delaygo": "Dly Go",
+    "fdanti": "Anti",
+    "reactanti": "RT Anti",
+    "delayanti": "Dly Anti",
+    "dm1": "DM 1",
+    "dm2": "DM 2",
+    "contextdm1": "Ctx DM 1",
+    "contextdm2": "Ctx DM 2",
+    "multidm": "MultSen DM",
+    "delaydm1": "Dly DM 1",
+    "delaydm2": "Dly DM 2",
+    "contextdelaydm1": "Ctx Dly DM 1",
+    "contextdelaydm2": "Ctx Dly DM 2",
+    "multidelaydm": "MultSen Dly DM",
+    "dmsgo": "DMS",
+    "dmsnogo": "DNMS",
+    "dmcgo": "DMC",
+    "dmcnogo": "DNMC",
 }
 EVENT_KINDS = ("fix_in", "stim", "fix_out", "out")
 
@@ -186,8 +223,9 @@ class Conditions:
                 if a is None and name in ("ons", "offs", "strengths"):
                     raise ValueError(f"{e.kind} event: {name} is required")
                 if a is not None and not isinstance(a, np.ndarray):
-                    raise ValueError(f"{e.kind} event: {name} must be a numpy array, got "
-                                     f"{type(a).__name__}")
+                    raise ValueError(
+                        f"{e.kind} event: {name} must be a numpy array, got {type(a).__name__}"
+                    )
                 if a is not None and a.shape != (B,):
                     raise ValueError(f"{e.kind} event: {name} has shape {a.shape}, expected ({B},)")
             if e.kind in ("stim", "out") and e.locs is None:
@@ -205,20 +243,31 @@ def _const(B: int, value: int | float, dtype: type) -> np.ndarray:
     return a
 
 
-def _event(kind: str, B: int, tdim: int, locs=None, ons=None, offs=None, strengths=None,
-           mods=None) -> Event:
+def _event(
+    kind: str, B: int, tdim: int, locs=None, ons=None, offs=None, strengths=None, mods=None
+) -> Event:
     """An :class:`Event` from Yang-style arguments (scalars broadcast to the batch, None
     resolved)."""
-    return Event(kind, _const(B, 0 if ons is None else int(ons), np.int64),
-                 _const(B, tdim if offs is None else int(offs), np.int64),
-                 _const(B, 1.0, np.float64) if strengths is None else strengths,
-                 locs, None if mods is None else _const(B, int(mods), np.int64))
+    return Event(
+        kind,
+        _const(B, 0 if ons is None else int(ons), np.int64),
+        _const(B, tdim if offs is None else int(offs), np.int64),
+        _const(B, 1.0, np.float64) if strengths is None else strengths,
+        locs,
+        None if mods is None else _const(B, int(mods), np.int64),
+    )
 
 
 def _conditions(task: str, tdim: int, events: list[Event], pre_off, post_on, epochs) -> Conditions:
     B = len(events[0].ons)
-    return Conditions(task, int(tdim), tuple(events), _const(B, int(pre_off), np.int64),
-                      _const(B, int(post_on), np.int64), epochs)
+    return Conditions(
+        task,
+        int(tdim),
+        tuple(events),
+        _const(B, int(pre_off), np.int64),
+        _const(B, int(post_on), np.int64),
+        epochs,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,13 +321,20 @@ def _fdgo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Condition
     fix_off = stim_on + _steps(rng.uniform(500, 1500))
     tdim = fix_off + _RESPONSE
     resp = (locs + np.pi) % (2 * np.pi) if anti else locs
-    ev = [_event("fix_in", B, tdim, offs=fix_off),
-          _event("stim", B, tdim, locs, ons=stim_on, mods=mod),
-          _event("fix_out", B, tdim, offs=fix_off),
-          _event("out", B, tdim, resp, ons=fix_off)]
-    return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off),
-                        "go1": (fix_off, None)})
+    ev = [
+        _event("fix_in", B, tdim, offs=fix_off),
+        _event("stim", B, tdim, locs, ons=stim_on, mods=mod),
+        _event("fix_out", B, tdim, offs=fix_off),
+        _event("out", B, tdim, resp, ons=fix_off),
+    ]
+    return _conditions(
+        task,
+        tdim,
+        ev,
+        fix_off,
+        fix_off + _GRACE,
+        {"fix1": (None, stim_on), "stim1": (stim_on, fix_off), "go1": (fix_off, None)},
+    )
 
 
 def _reactgo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Conditions:
@@ -288,12 +344,15 @@ def _reactgo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Condit
     locs = rng.uniform(0, 2 * np.pi, B)
     mod = _pick(rng, (1, 2))
     resp = (locs + np.pi) % (2 * np.pi) if anti else locs
-    ev = [_event("fix_in", B, tdim),
-          _event("stim", B, tdim, locs, ons=stim_on, mods=mod),
-          _event("fix_out", B, tdim, offs=stim_on),
-          _event("out", B, tdim, resp, ons=stim_on)]
-    return _conditions(task, tdim, ev, stim_on, stim_on + _GRACE,
-                       {"fix1": (None, stim_on), "go1": (stim_on, None)})
+    ev = [
+        _event("fix_in", B, tdim),
+        _event("stim", B, tdim, locs, ons=stim_on, mods=mod),
+        _event("fix_out", B, tdim, offs=stim_on),
+        _event("out", B, tdim, resp, ons=stim_on),
+    ]
+    return _conditions(
+        task, tdim, ev, stim_on, stim_on + _GRACE, {"fix1": (None, stim_on), "go1": (stim_on, None)}
+    )
 
 
 def _delaygo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Conditions:
@@ -306,13 +365,25 @@ def _delaygo_(task: str, B: int, rng: np.random.Generator, anti: bool) -> Condit
     tdim = fix_off + _RESPONSE
     mod = _pick(rng, (1, 2))
     resp = (locs + np.pi) % (2 * np.pi) if anti else locs
-    ev = [_event("fix_in", B, tdim, offs=fix_off),
-          _event("stim", B, tdim, locs, ons=stim_on, offs=stim_off, mods=mod),
-          _event("fix_out", B, tdim, offs=fix_off),
-          _event("out", B, tdim, resp, ons=fix_off)]
-    return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, stim_off),
-                        "delay1": (stim_off, fix_off), "go1": (fix_off, None)})
+    ev = [
+        _event("fix_in", B, tdim, offs=fix_off),
+        _event("stim", B, tdim, locs, ons=stim_on, offs=stim_off, mods=mod),
+        _event("fix_out", B, tdim, offs=fix_off),
+        _event("out", B, tdim, resp, ons=fix_off),
+    ]
+    return _conditions(
+        task,
+        tdim,
+        ev,
+        fix_off,
+        fix_off + _GRACE,
+        {
+            "fix1": (None, stim_on),
+            "stim1": (stim_on, stim_off),
+            "delay1": (stim_off, fix_off),
+            "go1": (fix_off, None),
+        },
+    )
 
 
 def _choose(s1: np.ndarray, s2: np.ndarray, loc1: np.ndarray, loc2: np.ndarray) -> np.ndarray:
@@ -320,8 +391,7 @@ def _choose(s1: np.ndarray, s2: np.ndarray, loc1: np.ndarray, loc2: np.ndarray) 
     return np.where(s1 > s2, loc1, loc2)
 
 
-def _dm_(task: str, B: int, rng: np.random.Generator, mod: int,
-         cohs=DM_COHERENCES) -> Conditions:
+def _dm_(task: str, B: int, rng: np.random.Generator, mod: int, cohs=DM_COHERENCES) -> Conditions:
     """DM 1 / DM 2: two simultaneous stimuli on ring ``mod``, go to the stronger one.
 
     Coherence in {0.01, 0.02, 0.04, 0.08}; stimulus on U(100, 400) ms for {400, 800, 1600} ms, then
@@ -332,14 +402,21 @@ def _dm_(task: str, B: int, rng: np.random.Generator, mod: int,
     stim_on = _steps(rng.uniform(100, 400))
     fix_off = stim_on + _steps(_pick(rng, (400, 800, 1600)))
     tdim = fix_off + _RESPONSE
-    ev = [_event("fix_in", B, tdim, offs=fix_off),
-          _event("stim", B, tdim, loc1, ons=stim_on, offs=fix_off, strengths=s1, mods=mod),
-          _event("stim", B, tdim, loc2, ons=stim_on, offs=fix_off, strengths=s2, mods=mod),
-          _event("fix_out", B, tdim, offs=fix_off),
-          _event("out", B, tdim, _choose(s1, s2, loc1, loc2), ons=fix_off)]
-    return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off),
-                        "go1": (fix_off, None)})
+    ev = [
+        _event("fix_in", B, tdim, offs=fix_off),
+        _event("stim", B, tdim, loc1, ons=stim_on, offs=fix_off, strengths=s1, mods=mod),
+        _event("stim", B, tdim, loc2, ons=stim_on, offs=fix_off, strengths=s2, mods=mod),
+        _event("fix_out", B, tdim, offs=fix_off),
+        _event("out", B, tdim, _choose(s1, s2, loc1, loc2), ons=fix_off),
+    ]
+    return _conditions(
+        task,
+        tdim,
+        ev,
+        fix_off,
+        fix_off + _GRACE,
+        {"fix1": (None, stim_on), "stim1": (stim_on, fix_off), "go1": (fix_off, None)},
+    )
 
 
 def _modality_strengths(rng: np.random.Generator, B: int, attend: int | str, cohs):
@@ -362,8 +439,9 @@ def _modality_strengths(rng: np.random.Generator, B: int, attend: int | str, coh
     return (s1m1, s2m1, s1m2, s2m2), (s1m1 + s1m2, s2m1 + s2m2)
 
 
-def _contextdm_(task: str, B: int, rng: np.random.Generator, attend: int | str,
-                cohs=DM_COHERENCES) -> Conditions:
+def _contextdm_(
+    task: str, B: int, rng: np.random.Generator, attend: int | str, cohs=DM_COHERENCES
+) -> Conditions:
     """Ctx DM 1/2, MultSen DM: the two stimuli appear on both rings at once; timing as DM."""
     loc1, loc2 = _two_locs(rng, B)
     (s1m1, s2m1, s1m2, s2m2), (c1, c2) = _modality_strengths(rng, B, attend, cohs)
@@ -371,16 +449,23 @@ def _contextdm_(task: str, B: int, rng: np.random.Generator, attend: int | str,
     fix_off = stim_on + _steps(_pick(rng, (400, 800, 1600)))
     tdim = fix_off + _RESPONSE
     w = {"ons": stim_on, "offs": fix_off}
-    ev = [_event("fix_in", B, tdim, offs=fix_off),
-          _event("stim", B, tdim, loc1, strengths=s1m1, mods=1, **w),
-          _event("stim", B, tdim, loc2, strengths=s2m1, mods=1, **w),
-          _event("stim", B, tdim, loc1, strengths=s1m2, mods=2, **w),
-          _event("stim", B, tdim, loc2, strengths=s2m2, mods=2, **w),
-          _event("fix_out", B, tdim, offs=fix_off),
-          _event("out", B, tdim, _choose(c1, c2, loc1, loc2), ons=fix_off)]
-    return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE,
-                       {"fix1": (None, stim_on), "stim1": (stim_on, fix_off),
-                        "go1": (fix_off, None)})
+    ev = [
+        _event("fix_in", B, tdim, offs=fix_off),
+        _event("stim", B, tdim, loc1, strengths=s1m1, mods=1, **w),
+        _event("stim", B, tdim, loc2, strengths=s2m1, mods=1, **w),
+        _event("stim", B, tdim, loc1, strengths=s1m2, mods=2, **w),
+        _event("stim", B, tdim, loc2, strengths=s2m2, mods=2, **w),
+        _event("fix_out", B, tdim, offs=fix_off),
+        _event("out", B, tdim, _choose(c1, c2, loc1, loc2), ons=fix_off),
+    ]
+    return _conditions(
+        task,
+        tdim,
+        ev,
+        fix_off,
+        fix_off + _GRACE,
+        {"fix1": (None, stim_on), "stim1": (stim_on, fix_off), "go1": (fix_off, None)},
+    )
 
 
 def _delaydm_timing(rng: np.random.Generator):
@@ -391,8 +476,14 @@ def _delaydm_timing(rng: np.random.Generator):
     on2 = off1 + _steps(_pick(rng, (200, 400, 800, 1600)))
     off2 = on2 + _steps(_pick(rng, (200, 400, 600)))
     fix_off = off2 + _steps(rng.uniform(100, 300))
-    epochs = {"fix1": (None, on1), "stim1": (on1, off1), "delay1": (off1, on2),
-              "stim2": (on2, off2), "delay2": (off2, fix_off), "go1": (fix_off, None)}
+    epochs = {
+        "fix1": (None, on1),
+        "stim1": (on1, off1),
+        "delay1": (off1, on2),
+        "stim2": (on2, off2),
+        "delay2": (off2, fix_off),
+        "go1": (fix_off, None),
+    }
     return on1, off1, on2, off2, fix_off, fix_off + _RESPONSE, epochs
 
 
@@ -402,11 +493,13 @@ def _delaydm_(task: str, B: int, rng: np.random.Generator, mod: int) -> Conditio
     loc1, loc2 = _two_locs(rng, B)
     s1, s2 = _genstim(rng, B, DELAYDM_COHERENCES)
     on1, off1, on2, off2, fix_off, tdim, epochs = _delaydm_timing(rng)
-    ev = [_event("fix_in", B, tdim, offs=fix_off),
-          _event("stim", B, tdim, loc1, ons=on1, offs=off1, strengths=s1, mods=mod),
-          _event("stim", B, tdim, loc2, ons=on2, offs=off2, strengths=s2, mods=mod),
-          _event("fix_out", B, tdim, offs=fix_off),
-          _event("out", B, tdim, _choose(s1, s2, loc1, loc2), ons=fix_off)]
+    ev = [
+        _event("fix_in", B, tdim, offs=fix_off),
+        _event("stim", B, tdim, loc1, ons=on1, offs=off1, strengths=s1, mods=mod),
+        _event("stim", B, tdim, loc2, ons=on2, offs=off2, strengths=s2, mods=mod),
+        _event("fix_out", B, tdim, offs=fix_off),
+        _event("out", B, tdim, _choose(s1, s2, loc1, loc2), ons=fix_off),
+    ]
     return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE, epochs)
 
 
@@ -415,13 +508,15 @@ def _contextdelaydm_(task: str, B: int, rng: np.random.Generator, attend: int | 
     loc1, loc2 = _two_locs(rng, B)
     (s1m1, s2m1, s1m2, s2m2), (c1, c2) = _modality_strengths(rng, B, attend, DELAYDM_COHERENCES)
     on1, off1, on2, off2, fix_off, tdim, epochs = _delaydm_timing(rng)
-    ev = [_event("fix_in", B, tdim, offs=fix_off),
-          _event("stim", B, tdim, loc1, ons=on1, offs=off1, strengths=s1m1, mods=1),
-          _event("stim", B, tdim, loc2, ons=on2, offs=off2, strengths=s2m1, mods=1),
-          _event("stim", B, tdim, loc1, ons=on1, offs=off1, strengths=s1m2, mods=2),
-          _event("stim", B, tdim, loc2, ons=on2, offs=off2, strengths=s2m2, mods=2),
-          _event("fix_out", B, tdim, offs=fix_off),
-          _event("out", B, tdim, _choose(c1, c2, loc1, loc2), ons=fix_off)]
+    ev = [
+        _event("fix_in", B, tdim, offs=fix_off),
+        _event("stim", B, tdim, loc1, ons=on1, offs=off1, strengths=s1m1, mods=1),
+        _event("stim", B, tdim, loc2, ons=on2, offs=off2, strengths=s2m1, mods=1),
+        _event("stim", B, tdim, loc1, ons=on1, offs=off1, strengths=s1m2, mods=2),
+        _event("stim", B, tdim, loc2, ons=on2, offs=off2, strengths=s2m2, mods=2),
+        _event("fix_out", B, tdim, offs=fix_off),
+        _event("out", B, tdim, _choose(c1, c2, loc1, loc2), ons=fix_off),
+    ]
     return _conditions(task, tdim, ev, fix_off, fix_off + _GRACE, epochs)
 
 
@@ -432,13 +527,21 @@ def _match_events(B: int, tdim: int, loc1, loc2, on1, off1, on2, mod1, mod2, go:
     Fixation input stays on throughout; the test stays on to the end. A no-go trial keeps the
     fixation target to the end (``fix_out`` off = tdim) and has an empty response window (off = 0).
     """
-    return [_event("fix_in", B, tdim),
-            _event("stim", B, tdim, loc1, ons=on1, offs=off1, mods=mod1),
-            _event("stim", B, tdim, loc2, ons=on2, mods=mod2),
-            Event("fix_out", _const(B, 0, np.int64), np.where(go, on2, tdim),
-                  _const(B, 1.0, np.float64)),
-            Event("out", _const(B, int(on2), np.int64), np.where(go, tdim, 0),
-                  _const(B, 1.0, np.float64), loc2)]
+    return [
+        _event("fix_in", B, tdim),
+        _event("stim", B, tdim, loc1, ons=on1, offs=off1, mods=mod1),
+        _event("stim", B, tdim, loc2, ons=on2, mods=mod2),
+        Event(
+            "fix_out", _const(B, 0, np.int64), np.where(go, on2, tdim), _const(B, 1.0, np.float64)
+        ),
+        Event(
+            "out",
+            _const(B, int(on2), np.int64),
+            np.where(go, tdim, 0),
+            _const(B, 1.0, np.float64),
+            loc2,
+        ),
+    ]
 
 
 def _dms_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> Conditions:
@@ -460,9 +563,14 @@ def _dms_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> C
     tdim = on2 + _RESPONSE
     go = match != nogo_on_match
     ev = _match_events(B, tdim, loc1, loc2, on1, off1, on2, mod1, mod2, go)
-    return _conditions(task, tdim, ev, on2, on2 + _GRACE,
-                       {"fix1": (None, on1), "stim1": (on1, off1), "delay1": (off1, on2),
-                        "go1": (on2, None)})
+    return _conditions(
+        task,
+        tdim,
+        ev,
+        on2,
+        on2 + _GRACE,
+        {"fix1": (None, on1), "stim1": (on1, off1), "delay1": (off1, on2), "go1": (on2, None)},
+    )
 
 
 def _dmc_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> Conditions:
@@ -481,9 +589,14 @@ def _dmc_(task: str, B: int, rng: np.random.Generator, nogo_on_match: bool) -> C
     match = (loc1 < np.pi) == (loc2 < np.pi)
     go = match != nogo_on_match
     ev = _match_events(B, tdim, loc1, loc2, on1, off1, on2, mod1, mod2, go)
-    return _conditions(task, tdim, ev, on2, on2 + _GRACE,
-                       {"fix1": (None, on1), "stim1": (on1, off1), "delay1": (off1, on2),
-                        "go1": (on2, None)})
+    return _conditions(
+        task,
+        tdim,
+        ev,
+        on2,
+        on2 + _GRACE,
+        {"fix1": (None, on1), "stim1": (on1, off1), "delay1": (off1, on2), "go1": (on2, None)},
+    )
 
 
 Sampler = Callable[[int, np.random.Generator], Conditions]
@@ -529,14 +642,18 @@ def _sampler(task: str, easy: bool) -> Sampler:
 # ---------------------------------------------------------------------------------------------
 def _check_task(task) -> str:
     if not isinstance(task, str) or task not in SAMPLERS:
-        raise ValueError(f"task={task!r} is not a Yang et al. (2019) task; "
-                         f"allowed: {', '.join(TASKS)}")
+        raise ValueError(
+            f"task={task!r} is not a Yang et al. (2019) task; allowed: {', '.join(TASKS)}"
+        )
     return task
 
 
 def _check_batch_size(batch_size) -> int:
-    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
+    if (
+        isinstance(batch_size, (bool, np.bool_))
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size={batch_size!r} must be a positive int")
     return int(batch_size)
 
@@ -549,8 +666,9 @@ def _as_generator(seed, name: str = "seed") -> np.random.Generator:
     raise ValueError(f"{name}={seed!r} must be a non-negative int or a numpy.random.Generator")
 
 
-def sample_conditions(task: str, batch_size: int, rng: np.random.Generator | int,
-                      easy: bool = False) -> Conditions:
+def sample_conditions(
+    task: str, batch_size: int, rng: np.random.Generator | int, easy: bool = False
+) -> Conditions:
     """Draw the explicit conditions of one batch of ``task`` (Yang's ``mode='random'``).
 
     ``easy=True`` is Yang's ``easy_task`` switch: the coherences of the DM tasks
@@ -567,10 +685,19 @@ def sample_conditions(task: str, batch_size: int, rng: np.random.Generator | int
 # Answers under a rule: what a task, or its conflict partner, requires on given trials
 # ---------------------------------------------------------------------------------------------
 COUNTERPARTS: dict[str, str] = {
-    **{a: b for p in (("fdgo", "fdanti"), ("reactgo", "reactanti"), ("delaygo", "delayanti"),
-                      ("contextdm1", "contextdm2"), ("contextdelaydm1", "contextdelaydm2"),
-                      ("dmsgo", "dmsnogo"), ("dmcgo", "dmcnogo"))
-       for a, b in (p, p[::-1])},
+    **{
+        a: b
+        for p in (
+            ("fdgo", "fdanti"),
+            ("reactgo", "reactanti"),
+            ("delaygo", "delayanti"),
+            ("contextdm1", "contextdm2"),
+            ("contextdelaydm1", "contextdelaydm2"),
+            ("dmsgo", "dmsnogo"),
+            ("dmcgo", "dmcnogo"),
+        )
+        for a, b in (p, p[::-1])
+    },
 }
 """Conflict partners: tasks drawn by the same sampler family with the same draws (so the same
 stimuli on the same seed) whose answers differ by rule alone: pro vs anti (the opposite angle),
@@ -595,15 +722,17 @@ def _attend(c: Conditions, ring: int) -> np.ndarray:
     if len(on_ring) != 2:
         raise ValueError(f"{c.task}: ring {ring} should carry two stimuli, has {len(on_ring)}")
     first, second = on_ring  # Yang's order: stimulus 1 (loc1) then stimulus 2 (loc2)
-    return _choose(first.strengths, second.strengths, first.angles(),
-                   second.angles()).astype(np.float64)
+    return _choose(first.strengths, second.strengths, first.angles(), second.angles()).astype(
+        np.float64
+    )
 
 
 def _go_nogo(c: Conditions, category: bool, nogo_on_match: bool) -> np.ndarray:
     stims = _stims(c)
     if len(stims) != 2:
-        raise ValueError(f"{c.task}: a match trial has a sample and a test, "
-                         f"got {len(stims)} stimuli")
+        raise ValueError(
+            f"{c.task}: a match trial has a sample and a test, got {len(stims)} stimuli"
+        )
     sample, test = stims[0].angles(), stims[1].angles()
     if category:  # DMC: same category = same side of pi
         match = (sample < np.pi) == (test < np.pi)
@@ -615,11 +744,16 @@ def _go_nogo(c: Conditions, category: bool, nogo_on_match: bool) -> np.ndarray:
 
 
 _RULES: dict[str, Callable[[Conditions], np.ndarray]] = {
-    "fdgo": partial(_pro_anti, anti=False), "fdanti": partial(_pro_anti, anti=True),
-    "reactgo": partial(_pro_anti, anti=False), "reactanti": partial(_pro_anti, anti=True),
-    "delaygo": partial(_pro_anti, anti=False), "delayanti": partial(_pro_anti, anti=True),
-    "contextdm1": partial(_attend, ring=1), "contextdm2": partial(_attend, ring=2),
-    "contextdelaydm1": partial(_attend, ring=1), "contextdelaydm2": partial(_attend, ring=2),
+    "fdgo": partial(_pro_anti, anti=False),
+    "fdanti": partial(_pro_anti, anti=True),
+    "reactgo": partial(_pro_anti, anti=False),
+    "reactanti": partial(_pro_anti, anti=True),
+    "delaygo": partial(_pro_anti, anti=False),
+    "delayanti": partial(_pro_anti, anti=True),
+    "contextdm1": partial(_attend, ring=1),
+    "contextdm2": partial(_attend, ring=2),
+    "contextdelaydm1": partial(_attend, ring=1),
+    "contextdelaydm2": partial(_attend, ring=2),
     "dmsgo": partial(_go_nogo, category=False, nogo_on_match=False),
     "dmsnogo": partial(_go_nogo, category=False, nogo_on_match=True),
     "dmcgo": partial(_go_nogo, category=True, nogo_on_match=False),
@@ -640,8 +774,9 @@ def target_under(conditions: Conditions, rule: str) -> np.ndarray | None:
     partner); raises ValueError for a name that is not a task.
     """
     if not isinstance(conditions, Conditions):
-        raise ValueError("conditions must be a Conditions instance, "
-                         f"got {type(conditions).__name__}")
+        raise ValueError(
+            f"conditions must be a Conditions instance, got {type(conditions).__name__}"
+        )
     rule, task = _check_task(rule), conditions.task
     if task not in _RULES or rule not in (task, COUNTERPARTS.get(task)):
         return None
@@ -690,15 +825,16 @@ def _segments(c: Conditions, ons: np.ndarray, offs: np.ndarray, shared: np.ndarr
     for a in (c.pre_offs, c.post_ons):
         breaks.update(a[:1].tolist() if (a == a[0]).all() else np.unique(a).tolist())
     if min(breaks) < 0:
-        raise ValueError(f"{c.task}: negative on/off steps are not allowed "
-                         "(Yang's slices would wrap)")
+        raise ValueError(
+            f"{c.task}: negative on/off steps are not allowed (Yang's slices would wrap)"
+        )
     return sorted(t for t in breaks if t < c.tdim)
 
 
 def _add(rows_arr: np.ndarray, rows, lo: int, vals: np.ndarray) -> None:
     """``rows_arr[rows, :, lo:lo + C] += vals`` for vals (B, C) float64: the sum is rounded to
     float32 once per event, exactly as Yang's in-place adds."""
-    view = rows_arr[:, :, lo:lo + vals.shape[1]]
+    view = rows_arr[:, :, lo : lo + vals.shape[1]]
     if isinstance(rows, slice):
         view[rows] += vals
     else:
@@ -726,15 +862,16 @@ def _expand(rows: tuple[np.ndarray, ...], starts: np.ndarray, T: int) -> list[np
     buf = np.empty(sum(sizes), np.float32)
     out, at = [], 0
     for r, n in zip(rows, sizes):
-        view = buf[at:at + n].reshape((T,) + r.shape[1:])
+        view = buf[at : at + n].reshape((T,) + r.shape[1:])
         np.take(r, idx, axis=0, out=view, mode="clip")  # mode='clip': unbuffered
         out.append(view)
         at += n
     return out
 
 
-def render(conditions: Conditions, noise: bool = False,
-           rng: np.random.Generator | int | None = None) -> Batch:
+def render(
+    conditions: Conditions, noise: bool = False, rng: np.random.Generator | int | None = None
+) -> Batch:
     """Render explicit conditions into a :class:`Batch` (shapes and values in the module docstring).
 
     Vectorised over trials by segments: each of the K segments of constant content
@@ -746,8 +883,9 @@ def render(conditions: Conditions, noise: bool = False,
     (required then).
     """
     if not isinstance(conditions, Conditions):
-        raise ValueError("conditions must be a Conditions instance, "
-                         f"got {type(conditions).__name__}")
+        raise ValueError(
+            f"conditions must be a Conditions instance, got {type(conditions).__name__}"
+        )
     c, events = conditions, conditions.events
     T, B = c.tdim, c.batch_size
     ons = np.array([e.ons for e in events], np.int64).reshape(-1, B)  # (E, B)
@@ -760,8 +898,11 @@ def render(conditions: Conditions, noise: bool = False,
     # One bump computation per distinct locs array (stim and out events often share them).
     distinct = {id(e.locs): e.angles() for e in events if e.kind in ("stim", "out")}
     loc_index = {key: u for u, key in enumerate(distinct)}
-    unit = (ring_bump(np.concatenate(list(distinct.values()))).reshape(-1, B, N_RING)
-            if distinct else np.zeros((0, B, N_RING)))
+    unit = (
+        ring_bump(np.concatenate(list(distinct.values()))).reshape(-1, B, N_RING)
+        if distinct
+        else np.zeros((0, B, N_RING))
+    )
     xr = np.zeros((K, B, N_INPUT), np.float32)
     yr = np.full((K, B, N_OUTPUT), 0.05, np.float32)
     lr = np.full((K, B), -1.0, np.float32)
@@ -797,15 +938,21 @@ def render(conditions: Conditions, noise: bool = False,
     x, y, y_loc, c_mask = _expand((xr, yr, lr, cr), starts, T)
     if noise:
         if rng is None:
-            raise ValueError("rng=None: render(noise=True) needs a numpy.random.Generator or "
-                             "int seed")
+            raise ValueError(
+                "rng=None: render(noise=True) needs a numpy.random.Generator or int seed"
+            )
         draws = _as_generator(rng, "rng").standard_normal(x.shape, np.float32)
         x += np.float32(INPUT_NOISE) * draws
     return Batch(c.task, x, y, y_loc, c_mask, c, dict(c.epochs))
 
 
-def make_batch(task: str, batch_size: int, seed: int | np.random.Generator,
-               noise: bool = True, easy: bool = False) -> Batch:
+def make_batch(
+    task: str,
+    batch_size: int,
+    seed: int | np.random.Generator,
+    noise: bool = True,
+    easy: bool = False,
+) -> Batch:
     """Sample conditions of ``task`` and render them: :func:`sample_conditions` + :func:`render`.
 
     ``seed`` is a non-negative int or a ``numpy.random.Generator`` (then the same generator first
@@ -844,8 +991,10 @@ def _optional_per_trial(v, B: int, dtype, name: str) -> np.ndarray | None:
 def _epoch_bound(v, name: str) -> int | None:
     if isinstance(v, (list, tuple)):
         if len(set(v)) != 1:
-            raise ValueError(f"epoch {name} has per-trial bounds {v!r}; Yang's random-mode timing "
-                             "is shared by the batch")
+            raise ValueError(
+                f"epoch {name} has per-trial bounds {v!r}; Yang's random-mode timing "
+                "is shared by the batch"
+            )
         v = v[0]
     return None if v is None else int(v)
 
@@ -868,18 +1017,28 @@ def conditions_from_yang(record: Mapping) -> Conditions:
         kind = ev.get("type")
         if kind not in EVENT_KINDS:
             raise ValueError(f"event {i} has type {kind!r}; allowed: {EVENT_KINDS}")
-        events.append(Event(
-            kind,
-            _per_trial(ev.get("ons"), B, 0, np.int64, f"event {i} ons"),
-            _per_trial(ev.get("offs"), B, T, np.int64, f"event {i} offs"),
-            _per_trial(ev.get("strengths"), B, 1.0, np.float64, f"event {i} strengths"),
-            _optional_per_trial(ev.get("locs"), B, np.float64, f"event {i} locs"),
-            _optional_per_trial(ev.get("mods"), B, np.int64, f"event {i} mods")))
+        events.append(
+            Event(
+                kind,
+                _per_trial(ev.get("ons"), B, 0, np.int64, f"event {i} ons"),
+                _per_trial(ev.get("offs"), B, T, np.int64, f"event {i} offs"),
+                _per_trial(ev.get("strengths"), B, 1.0, np.float64, f"event {i} strengths"),
+                _optional_per_trial(ev.get("locs"), B, np.float64, f"event {i} locs"),
+                _optional_per_trial(ev.get("mods"), B, np.int64, f"event {i} mods"),
+            )
+        )
     cm = record["c_mask_args"]
     if not {"pre_offs", "post_ons"} <= set(cm):
         raise ValueError(f"c_mask_args needs pre_offs and post_ons, has {sorted(cm)}")
-    epochs = {name: (_epoch_bound(on, name), _epoch_bound(off, name))
-              for name, (on, off) in record["epochs"].items()}
-    return Conditions(task, T, tuple(events),
-                      _per_trial(cm["pre_offs"], B, T, np.int64, "pre_offs"),
-                      _per_trial(cm["post_ons"], B, 0, np.int64, "post_ons"), epochs)
+    epochs = {
+        name: (_epoch_bound(on, name), _epoch_bound(off, name))
+        for name, (on, off) in record["epochs"].items()
+    }
+    return Conditions(
+        task,
+        T,
+        tuple(events),
+        _per_trial(cm["pre_offs"], B, T, np.int64, "pre_offs"),
+        _per_trial(cm["post_ons"], B, 0, np.int64, "post_ons"),
+        epochs,
+    )

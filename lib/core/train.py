@@ -16,6 +16,7 @@ depend only on ``(config.seed, s)``, never on what ran before, and a checkpoint 
 weights, Adam's state and the history. An interrupted run resumed from its checkpoint therefore
 gives the same final weights as an uninterrupted one.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,11 +35,19 @@ from tqdm.auto import tqdm
 from lib.core import tasks as yang_tasks
 from lib.core.io import atomic_torch_save
 from lib.core.metrics import masked_mse, performance
-from lib.core.checks import (check_choice, check_nonnegative_int, check_number,
-                        check_positive_int)
+from lib.core.checks import check_choice, check_nonnegative_int, check_number, check_positive_int
 from lib.core.model import MECHANISMS, ModulatedRNN
-from lib.core.seeds import (EVAL_NOISE_OFFSET, STREAM_BATCH, STREAM_EVAL, STREAM_MIX,
-                            STREAM_NOISE, STREAM_SCHEDULE, one_hot, step_seed, torch_generator)
+from lib.core.seeds import (
+    EVAL_NOISE_OFFSET,
+    STREAM_BATCH,
+    STREAM_EVAL,
+    STREAM_MIX,
+    STREAM_NOISE,
+    STREAM_SCHEDULE,
+    one_hot,
+    step_seed,
+    torch_generator,
+)
 
 TRAINABLE = ("all", "modulation", "freeze_exc", "freeze_syn", "exc_only", "syn_only")
 """Which parameters Adam updates: everything; only the per-task modulation (shared weights
@@ -57,9 +66,20 @@ ERROR_FLOOR = 0.05
 # Fields added after the first artifacts were made: omitted from ``to_dict`` (and so from artifact
 # keys) while they hold their default, so adding a field never changes an existing key. Changing
 # one of these defaults changes behaviour: bump lib.core.behaviour.BEHAVIOUR["network"].
-_OPTIONAL_FIELDS = ("grad_clip", "sampling", "easy_steps", "alpha", "sigma_rec", "sigma_x",
-                    "mod_init_std", "schedule_seed", "train_mix", "init_from", "inherit",
-                    "train_tasks")
+_OPTIONAL_FIELDS = (
+    "grad_clip",
+    "sampling",
+    "easy_steps",
+    "alpha",
+    "sigma_rec",
+    "sigma_x",
+    "mod_init_std",
+    "schedule_seed",
+    "train_mix",
+    "init_from",
+    "inherit",
+    "train_tasks",
+)
 
 INHERIT = ("all", "shared")
 """What a network that starts from another's weights (``TrainConfig.init_from``) takes from it:
@@ -170,25 +190,48 @@ class TrainConfig:
             check_nonnegative_int("schedule_seed", self.schedule_seed)
         check_number("lr", self.lr, 0, 1, "a float in (0, 1)", open_low=True, open_high=True)
         check_number("criterion", self.criterion, 0, 1, "a number in (0, 1]", open_low=True)
-        check_number("ctxdm_weight", self.ctxdm_weight, 0, float("inf"), "a number > 0",
-                     open_low=True, open_high=True)
-        check_number("train_mix", self.train_mix, 0, 0.5,
-                     "a number in [0, 0.5) (a distractor's weight below the task's)",
-                     open_high=True)
+        check_number(
+            "ctxdm_weight",
+            self.ctxdm_weight,
+            0,
+            float("inf"),
+            "a number > 0",
+            open_low=True,
+            open_high=True,
+        )
+        check_number(
+            "train_mix",
+            self.train_mix,
+            0,
+            0.5,
+            "a number in [0, 0.5) (a distractor's weight below the task's)",
+            open_high=True,
+        )
         if self.train_mix and len(self.tasks) < 2:
-            raise ValueError(f"train_mix={self.train_mix!r} needs at least two tasks to mix, "
-                             f"got tasks={self.tasks}")
+            raise ValueError(
+                f"train_mix={self.train_mix!r} needs at least two tasks to mix, "
+                f"got tasks={self.tasks}"
+            )
         if self.grad_clip is not None:
-            check_number("grad_clip", self.grad_clip, 0, float("inf"),
-                         "a number > 0, or None for no clipping", open_low=True, open_high=True)
+            check_number(
+                "grad_clip",
+                self.grad_clip,
+                0,
+                float("inf"),
+                "a number > 0, or None for no clipping",
+                open_low=True,
+                open_high=True,
+            )
         self._check_lineage()
 
     def _check_lineage(self) -> None:
         """``init_from``, ``inherit`` and ``train_tasks`` (see the class docstring)."""
         if self.init_from is not None and not isinstance(self.init_from, TrainConfig):
             if not isinstance(self.init_from, dict):
-                raise ValueError(f"init_from: expected None, a TrainConfig or its to_dict(), got "
-                                 f"a {type(self.init_from).__name__}")
+                raise ValueError(
+                    f"init_from: expected None, a TrainConfig or its to_dict(), got "
+                    f"a {type(self.init_from).__name__}"
+                )
             try:
                 parent = TrainConfig.from_dict(self.init_from)
             except (TypeError, ValueError) as err:
@@ -197,29 +240,38 @@ class TrainConfig:
         check_choice("inherit", self.inherit, INHERIT)
         parent = self.init_from
         if parent is None and self.inherit != "all":
-            raise ValueError(f"inherit={self.inherit!r} says what to take from a parent network, "
-                             "but init_from is None (a fresh network has no parent)")
+            raise ValueError(
+                f"inherit={self.inherit!r} says what to take from a parent network, "
+                "but init_from is None (a fresh network has no parent)"
+            )
         if parent is not None:
             for name in _ARCHITECTURE:
                 if getattr(parent, name) != getattr(self, name):
                     raise ValueError(
                         f"init_from: the parent network's {name} is {getattr(parent, name)!r}, "
                         f"this network's {getattr(self, name)!r}; a network starts only from "
-                        f"the weights of one of the same architecture ({', '.join(_ARCHITECTURE)})")
+                        f"the weights of one of the same architecture ({', '.join(_ARCHITECTURE)})"
+                    )
             extra = [t for t in parent.tasks if t not in self.tasks]
             if extra:
-                raise ValueError(f"init_from: the parent network's tasks {list(extra)} are not "
-                                 f"among this network's tasks {list(self.tasks)} (its tasks "
-                                 "must be a subset, matched by name)")
+                raise ValueError(
+                    f"init_from: the parent network's tasks {list(extra)} are not "
+                    f"among this network's tasks {list(self.tasks)} (its tasks "
+                    "must be a subset, matched by name)"
+                )
         if self.train_tasks is not None:
             if isinstance(self.train_tasks, str) or not hasattr(self.train_tasks, "__iter__"):
-                raise ValueError(f"train_tasks={self.train_tasks!r} is not allowed; expected None "
-                                 "or a non-empty list of this network's task names")
+                raise ValueError(
+                    f"train_tasks={self.train_tasks!r} is not allowed; expected None "
+                    "or a non-empty list of this network's task names"
+                )
             sub = tuple(self.train_tasks)
             object.__setattr__(self, "train_tasks", sub)
             if not sub or len(set(sub)) != len(sub) or any(t not in self.tasks for t in sub):
-                raise ValueError(f"train_tasks={list(sub)!r} is not allowed; expected None or a "
-                                 f"non-empty list of distinct names from tasks={list(self.tasks)}")
+                raise ValueError(
+                    f"train_tasks={list(sub)!r} is not allowed; expected None or a "
+                    f"non-empty list of distinct names from tasks={list(self.tasks)}"
+                )
 
     def to_dict(self) -> dict:
         """The config as a JSON-able dict; optional fields at their default are left out."""
@@ -240,8 +292,7 @@ class TrainConfig:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)
 
-    def task_weights(self, last_perf: np.ndarray | Sequence[float] | None = None
-                     ) -> np.ndarray:
+    def task_weights(self, last_perf: np.ndarray | Sequence[float] | None = None) -> np.ndarray:
         """Sampling probability of each task for the next step (K,), see :data:`SAMPLING`.
 
         ``last_perf`` (K,) is the performance at the last evaluation (needed for ``"error"``).
@@ -250,8 +301,12 @@ class TrainConfig:
         if self.sampling == "uniform":
             w = np.ones(len(self.tasks))
         elif self.sampling == "yang":
-            w = np.array([self.ctxdm_weight if t in ("contextdm1", "contextdm2") else 1.0
-                          for t in self.tasks])
+            w = np.array(
+                [
+                    self.ctxdm_weight if t in ("contextdm1", "contextdm2") else 1.0
+                    for t in self.tasks
+                ]
+            )
         else:
             if last_perf is None:
                 raise ValueError("sampling='error' needs the last evaluation's performance")
@@ -304,8 +359,9 @@ class History:
                 out[k] = self.trials[hit[0]]
         return out
 
-    def record(self, step: int, batch_size: int, loss: float, perf,
-               wall_s: float | None = None) -> None:
+    def record(
+        self, step: int, batch_size: int, loss: float, perf, wall_s: float | None = None
+    ) -> None:
         """Append one evaluation: after ``step`` steps of ``batch_size`` trials, the mean
         training loss since the previous one and the performance per task (K,); ``wall_s``
         (if given) is the training time so far."""
@@ -339,10 +395,19 @@ class TrainResult:
 
 def build_model(config: TrainConfig) -> ModulatedRNN:
     """The untrained network a config describes (shared weights drawn from ``config.seed``)."""
-    return ModulatedRNN(config.mechanism, config.n_rec, len(config.tasks), rank=config.rank,
-                        activation=config.activation, w_rec_init=config.w_rec_init,
-                        seed=config.seed, alpha=config.alpha, sigma_rec=config.sigma_rec,
-                        sigma_x=config.sigma_x, mod_init_std=config.mod_init_std)
+    return ModulatedRNN(
+        config.mechanism,
+        config.n_rec,
+        len(config.tasks),
+        rank=config.rank,
+        activation=config.activation,
+        w_rec_init=config.w_rec_init,
+        seed=config.seed,
+        alpha=config.alpha,
+        sigma_rec=config.sigma_rec,
+        sigma_x=config.sigma_x,
+        mod_init_std=config.mod_init_std,
+    )
 
 
 @torch.no_grad()
@@ -359,15 +424,19 @@ def inherit_weights(model: ModulatedRNN, config: TrainConfig, init_state: dict) 
     parent's shared weights."""
     parent_cfg = config.init_from
     if parent_cfg is None:
-        raise ValueError("init_state is given but config.init_from is None: a fresh network "
-                         "starts from its own initialisation")
+        raise ValueError(
+            "init_state is given but config.init_from is None: a fresh network "
+            "starts from its own initialisation"
+        )
     parent = build_model(parent_cfg)
     try:
         parent.load_state_dict(init_state)
     except (RuntimeError, TypeError, AttributeError) as err:
-        raise ValueError(f"init_state: not the weights of a network of config.init_from "
-                         f"({parent_cfg.mechanism}, N={parent_cfg.n_rec}, "
-                         f"K={len(parent_cfg.tasks)}): {err}") from err
+        raise ValueError(
+            f"init_state: not the weights of a network of config.init_from "
+            f"({parent_cfg.mechanism}, N={parent_cfg.n_rec}, "
+            f"K={len(parent_cfg.tasks)}): {err}"
+        ) from err
     for mine, theirs in zip(model.shared_parameters(), parent.shared_parameters()):
         mine.copy_(theirs)
     if config.inherit == "all":
@@ -386,31 +455,37 @@ def trainable_parameters(model: ModulatedRNN, trainable: str) -> list[torch.nn.P
         pathway = {"modulation": None, "exc_only": "exc", "syn_only": "syn"}[trainable]
         params = list(model.modulation_parameters(pathway))
         if not params:
-            raise ValueError(f"trainable={trainable!r}: mechanism {model.mechanism!r} has no "
-                             + ("modulation" if pathway is None else f"{pathway!r}")
-                             + " parameters")
+            raise ValueError(
+                f"trainable={trainable!r}: mechanism {model.mechanism!r} has no "
+                + ("modulation" if pathway is None else f"{pathway!r}")
+                + " parameters"
+            )
         return params
-    frozen = {id(p) for p in model.modulation_parameters("exc" if trainable == "freeze_exc"
-                                                          else "syn")}
+    frozen = {
+        id(p) for p in model.modulation_parameters("exc" if trainable == "freeze_exc" else "syn")
+    }
     return [p for p in model.parameters() if id(p) not in frozen]
 
 
-def evaluation_batches(config: TrainConfig, device=None
-                       ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]]:
+def evaluation_batches(
+    config: TrainConfig, device=None
+) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, np.ndarray]]:
     """Fixed evaluation trials per task: (x, y, c_mask, y_loc) with ``eval_trials`` trials each."""
     out = []
     for k, task in enumerate(config.tasks):
-        b = yang_tasks.make_batch(task, config.eval_trials,
-                         np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k)),
-                         noise=False)
+        b = yang_tasks.make_batch(
+            task,
+            config.eval_trials,
+            np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k)),
+            noise=False,
+        )
         x, y, c_mask = b.to_torch(device)
         out.append((x, y, c_mask, b.y_loc))
     return out
 
 
 @torch.no_grad()
-def evaluate(model: ModulatedRNN, config: TrainConfig, batches=None,
-             context=None) -> np.ndarray:
+def evaluate(model: ModulatedRNN, config: TrainConfig, batches=None, context=None) -> np.ndarray:
     """Mean performance per task (K,), with network noise on (as in Yang's evaluation).
 
     ``context(k, x) -> c`` overrides the one-hot context of task ``k`` (for robustness tests);
@@ -420,8 +495,11 @@ def evaluate(model: ModulatedRNN, config: TrainConfig, batches=None,
     batches = batches if batches is not None else evaluation_batches(config, device)
     perf = np.empty(len(batches))
     for k, (x, _, _, y_loc) in enumerate(batches):
-        c = context(k, x) if context is not None else one_hot(k, len(config.tasks), x.shape[1],
-                                                               x.device)
+        c = (
+            context(k, x)
+            if context is not None
+            else one_hot(k, len(config.tasks), x.shape[1], x.device)
+        )
         gen = torch_generator(step_seed(config.seed, STREAM_EVAL, EVAL_NOISE_OFFSET + k), x.device)
         y_hat, _ = model(x, c, noise=True, generator=gen)
         perf[k] = performance(y_hat, y_loc).mean()
@@ -429,13 +507,22 @@ def evaluate(model: ModulatedRNN, config: TrainConfig, batches=None,
 
 
 def _state(model, optimizer, step: int, history: History, config: TrainConfig) -> dict:
-    return {"config": config.to_dict(), "step": step, "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(), "history": history.to_dict()}
+    return {
+        "config": config.to_dict(),
+        "step": step,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": history.to_dict(),
+    }
 
 
-def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: bool = True,
-          device: str | torch.device | None = None, init_state: dict | None = None
-          ) -> TrainResult:
+def train(
+    config: TrainConfig,
+    checkpoint: str | Path | None = None,
+    progress: bool = True,
+    device: str | torch.device | None = None,
+    init_state: dict | None = None,
+) -> TrainResult:
     """Train a network; resume from ``checkpoint`` if it holds a run of the same config.
 
     The checkpoint is (re)written atomically at every evaluation and removed when training ends.
@@ -447,13 +534,17 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
     """
     device = torch.device(device) if device is not None else default_device()
     if config.init_from is not None and init_state is None:
-        raise ValueError(f"config.init_from is set: this network starts from the weights of a "
-                         f"{config.init_from.mechanism} network on {list(config.init_from.tasks)};"
-                         " pass them as init_state (lib.experiments.packing loads them from the "
-                         "parent's network artifact)")
+        raise ValueError(
+            f"config.init_from is set: this network starts from the weights of a "
+            f"{config.init_from.mechanism} network on {list(config.init_from.tasks)};"
+            " pass them as init_state (lib.experiments.packing loads them from the "
+            "parent's network artifact)"
+        )
     if init_state is not None and config.init_from is None:
-        raise ValueError("init_state is given but config.init_from is None: a fresh network "
-                         "starts from its own initialisation")
+        raise ValueError(
+            "init_state is given but config.init_from is None: a fresh network "
+            "starts from its own initialisation"
+        )
 
     def fresh() -> tuple:
         model = build_model(config)
@@ -483,8 +574,13 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
     if start == 0 and not history.steps:
         history.record(0, config.batch_size, float("nan"), evaluate(model, config, eval_batches))
     done = at_criterion(history, config)
-    bar = tqdm(total=config.max_steps, initial=start, disable=not progress, leave=False,
-               desc=f"{config.mechanism} N={config.n_rec} seed={config.seed}")
+    bar = tqdm(
+        total=config.max_steps,
+        initial=start,
+        disable=not progress,
+        leave=False,
+        desc=f"{config.mechanism} N={config.n_rec} seed={config.seed}",
+    )
     # Losses are summed on the device and read once per evaluation: no host-device
     # synchronisation per step on a GPU. Finiteness is checked there too, before any checkpoint.
     loss_sum = torch.zeros((), device=device)
@@ -501,14 +597,19 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
             if not math.isfinite(mean_loss):
                 raise FloatingPointError(
                     f"loss became {mean_loss} between steps {step - n_losses} and {step - 1} "
-                    f"(config {config.to_dict()}); try a smaller lr or gradient clipping")
-            history.record(step, config.batch_size, mean_loss,
-                           evaluate(model, config, eval_batches), time.perf_counter() - t0)
+                    f"(config {config.to_dict()}); try a smaller lr or gradient clipping"
+                )
+            history.record(
+                step,
+                config.batch_size,
+                mean_loss,
+                evaluate(model, config, eval_batches),
+                time.perf_counter() - t0,
+            )
             loss_sum.zero_()
             n_losses = 0
             done = at_criterion(history, config)
-            bar.set_postfix(loss=f"{history.loss[-1]:.4f}",
-                            min_perf=f"{min(history.perf[-1]):.2f}")
+            bar.set_postfix(loss=f"{history.loss[-1]:.4f}", min_perf=f"{min(history.perf[-1]):.2f}")
             if ckpt is not None and step < config.max_steps and not done:
                 atomic_torch_save(_state(model, optimizer, step, history, config), ckpt)
     bar.close()
@@ -519,9 +620,15 @@ def train(config: TrainConfig, checkpoint: str | Path | None = None, progress: b
     return TrainResult(config, model.cpu(), history)
 
 
-def train_step(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
-               params: list[torch.nn.Parameter], config: TrainConfig, step: int,
-               history: History, device=None) -> torch.Tensor:
+def train_step(
+    model: ModulatedRNN,
+    optimizer: torch.optim.Optimizer,
+    params: list[torch.nn.Parameter],
+    config: TrainConfig,
+    step: int,
+    history: History,
+    device=None,
+) -> torch.Tensor:
     """One training step ``step``: its batch and network noise (:func:`training_batch`, the
     noise stream), Yang's loss, backward, gradient clipping, Adam. Returns the loss (a detached
     0-d tensor on the device; reading it would synchronise a GPU)."""
@@ -531,10 +638,17 @@ def train_step(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
     return optimise_on_batch(model, optimizer, params, x, y, c_mask, c, gen, config.grad_clip)
 
 
-def optimise_on_batch(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
-                      params: list[torch.nn.Parameter], x: torch.Tensor, y: torch.Tensor,
-                      c_mask: torch.Tensor, c: torch.Tensor, generator: torch.Generator,
-                      grad_clip: float | None) -> torch.Tensor:
+def optimise_on_batch(
+    model: ModulatedRNN,
+    optimizer: torch.optim.Optimizer,
+    params: list[torch.nn.Parameter],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    c_mask: torch.Tensor,
+    c: torch.Tensor,
+    generator: torch.Generator,
+    grad_clip: float | None,
+) -> torch.Tensor:
     """The update of one step on a given batch (x (T, B, n_in), y and c_mask (T, B, n_out),
     context c (B, K)): forward with network noise from ``generator``, Yang's loss, backward,
     elementwise clipping, optimizer step. Returns the detached loss (0-d, on the device)."""
@@ -547,15 +661,17 @@ def optimise_on_batch(model: ModulatedRNN, optimizer: torch.optim.Optimizer,
     return loss.detach()
 
 
-def make_optimizer(params: Sequence[torch.Tensor], lr: float,
-                   device: torch.device) -> torch.optim.Adam:
+def make_optimizer(
+    params: Sequence[torch.Tensor], lr: float, device: torch.device
+) -> torch.optim.Adam:
     """Adam at ``lr`` (the fused kernel where torch has one for the device): the optimizer of
     every trainer (single networks, ensembles) and of the plan's timing."""
     return torch.optim.Adam(params, lr=lr, fused=device.type in ("cpu", "cuda"))
 
 
-def training_batch(config: TrainConfig, step: int, history: History, device=None
-                   ) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]:
+def training_batch(
+    config: TrainConfig, step: int, history: History, device=None
+) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The task index and batch ``(k, x, y, c_mask)`` of training step ``step``.
 
     A function of ``(config, step)`` only (and, for ``sampling="error"``, of the last
@@ -570,8 +686,9 @@ def training_batch(config: TrainConfig, step: int, history: History, device=None
     else:  # from a schedule stream that networks of different seeds can share
         schedule = np.random.default_rng(step_seed(config.schedule_seed, STREAM_SCHEDULE, step))
         k = int(schedule.choice(len(config.tasks), p=weights))
-    batch = yang_tasks.make_batch(config.tasks[k], config.batch_size, rng, noise=False,
-                         easy=step < config.easy_steps)
+    batch = yang_tasks.make_batch(
+        config.tasks[k], config.batch_size, rng, noise=False, easy=step < config.easy_steps
+    )
     return (k, *batch.to_torch(device))
 
 
@@ -622,8 +739,25 @@ def default_device() -> torch.device:
         raise ValueError(f"BOOK_DEVICE: {name!r} is not a torch device ({err})") from err
 
 
-__all__ = ["TrainConfig", "History", "TrainResult", "TRAINABLE", "INHERIT", "build_model",
-           "inherit_weights", "train",
-           "evaluate", "evaluation_batches", "trainable_parameters", "training_batch",
-           "train_step", "training_context", "optimise_on_batch", "make_optimizer", "at_criterion",
-           "clip_gradients", "default_device", "SAMPLING"]
+__all__ = [
+    "TrainConfig",
+    "History",
+    "TrainResult",
+    "TRAINABLE",
+    "INHERIT",
+    "build_model",
+    "inherit_weights",
+    "train",
+    "evaluate",
+    "evaluation_batches",
+    "trainable_parameters",
+    "training_batch",
+    "train_step",
+    "training_context",
+    "optimise_on_batch",
+    "make_optimizer",
+    "at_criterion",
+    "clip_gradients",
+    "default_device",
+    "SAMPLING",
+]

@@ -4,6 +4,7 @@
 e.g. ``nets["exc", 0]``, as :func:`lib.experiments.battery.run_battery` returns them and as every
 experiment, analysis and figure of the trained networks takes them.
 """
+
 from __future__ import annotations
 
 from typing import TypeAlias

@@ -23,6 +23,7 @@
 ``python -m lib.experiments`` rebuilds the artifacts the book ships. :func:`chapter_params` is
 the registry of every chapter's parameters (imports point one way: core <- experiments).
 """
+
 from __future__ import annotations
 
 from types import SimpleNamespace

@@ -17,6 +17,7 @@ plan only. A plan longer than ``lib.experiments.plan.LONG_RUN_S`` (30 min) stops
 ``--yes`` is given. ``--prune-stale`` deletes artifacts made by other behaviour versions (which
 no code can load any more) and stops.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,18 @@ import time
 
 from lib import artifacts
 from lib.core.params import PROFILES, resolve
-from lib.experiments import (ambiguity, battery, calibration, chapter_params, learning, lesions,
-                             packing, plan, sweep, timescales)
+from lib.experiments import (
+    ambiguity,
+    battery,
+    calibration,
+    chapter_params,
+    learning,
+    lesions,
+    packing,
+    plan,
+    sweep,
+    timescales,
+)
 from lib.experiments import dynamics as dynamics_experiment
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
@@ -50,15 +61,22 @@ def network_jobs(profile: str) -> dict:
     shared = set(e1.values())
     jobs |= {("arm", *k): c for k, c in arm_jobs(spec).items() if c not in shared}
     shared |= set(jobs.values())
-    jobs |= {("calibration", *k): c for k, c in calibration.SPECS[profile].configs().items()
-             if c not in shared}
+    jobs |= {
+        ("calibration", *k): c
+        for k, c in calibration.SPECS[profile].configs().items()
+        if c not in shared
+    }
     return jobs
 
 
 def arm_jobs(spec: battery.BatterySpec) -> dict:
     """The networks of every training arm but the standard one, keyed (arm, label, seed)."""
-    return {(arm, *k): c for arm in battery.ARMS if arm != "standard"
-            for k, c in spec.arm_configs(arm).items()}
+    return {
+        (arm, *k): c
+        for arm in battery.ARMS
+        if arm != "standard"
+        for k, c in spec.arm_configs(arm).items()
+    }
 
 
 def e1_networks(jobs: dict) -> dict:
@@ -84,12 +102,18 @@ def e5_specs(profile: str) -> dict[float, tuple[timescales.TimescalesSpec, tuple
     labels of the networks probed (:func:`lib.experiments.timescales.labels_at`)."""
     P = chapter_params("timescales", profile)
     main = timescales.TimescalesSpec.from_params(P)
-    return {tau: (spec, timescales.labels_at(main, tau))
-            for tau, spec in timescales.tau_fast_specs(main, P.tau_fast_checks).items()}
+    return {
+        tau: (spec, timescales.labels_at(main, tau))
+        for tau, spec in timescales.tau_fast_specs(main, P.tau_fast_checks).items()
+    }
 
 
-def build_plan(profiles: tuple[str, ...], workers: int | None = None,
-               force: bool = False, with_packing: bool = True) -> plan.Plan:
+def build_plan(
+    profiles: tuple[str, ...],
+    workers: int | None = None,
+    force: bool = False,
+    with_packing: bool = True,
+) -> plan.Plan:
     """The plan of building ``profiles`` (the networks of E1 and the calibration study, then E2's
     probes); checks what is on disk and times a few steps, trains and deletes nothing."""
     parts = []
@@ -100,62 +124,116 @@ def build_plan(profiles: tuple[str, ...], workers: int | None = None,
         probe = ambiguity.ProbeSpec.from_profile(profile)
         probed = variants | arm_jobs(battery.battery_spec(profile))
         keys = {k: ambiguity.probe_key(c, probe) for k, c in probed.items()}
-        parts += [plan.network_part(jobs, w, force,
-                                    label=f"[{profile}] E1 and calibration networks"),
-                  plan.probe_part(probed, probe, keys, w, force,
-                                  label=f"[{profile}] E2 probes"),
-                  dynamics_experiment.dynamics_part(
-                      variants, dynamics_experiment.DynamicsSpec.from_profile(profile),
-                      w, force, label=f"[{profile}] E4 dynamics"),
-                  lesions.lesions_part(lesion_networks(variants, profile), lesions.LesionSpec(),
-                                       w, force, label=f"[{profile}] E1 lesions and ablations"),
-                  *[timescales.timescales_part(e5_networks(variants, labels), tspec, w,
-                                               force, label=f"[{profile}] E5 sequences, "
-                                                            f"tau_fast {tau:g} ms")
-                    for tau, (tspec, labels) in e5_specs(profile).items()],
-                  *[dataclasses.replace(part, label=f"[{profile}] {part.label}") for part
-                    in learning.learning_plan(learning.LearningSpec.from_profile(profile), w,
-                                              force).parts]]
+        parts += [
+            plan.network_part(jobs, w, force, label=f"[{profile}] E1 and calibration networks"),
+            plan.probe_part(probed, probe, keys, w, force, label=f"[{profile}] E2 probes"),
+            dynamics_experiment.dynamics_part(
+                variants,
+                dynamics_experiment.DynamicsSpec.from_profile(profile),
+                w,
+                force,
+                label=f"[{profile}] E4 dynamics",
+            ),
+            lesions.lesions_part(
+                lesion_networks(variants, profile),
+                lesions.LesionSpec(),
+                w,
+                force,
+                label=f"[{profile}] E1 lesions and ablations",
+            ),
+            *[
+                timescales.timescales_part(
+                    e5_networks(variants, labels),
+                    tspec,
+                    w,
+                    force,
+                    label=f"[{profile}] E5 sequences, tau_fast {tau:g} ms",
+                )
+                for tau, (tspec, labels) in e5_specs(profile).items()
+            ],
+            *[
+                dataclasses.replace(part, label=f"[{profile}] {part.label}")
+                for part in learning.learning_plan(
+                    learning.LearningSpec.from_profile(profile), w, force
+                ).parts
+            ],
+        ]
         if with_packing:
-            parts += [dataclasses.replace(part, label=f"[{profile}] {part.label}") for part
-                      in packing.packing_plan(packing.packing_spec(profile), w, force).parts]
-            parts += [dataclasses.replace(part, label=f"[{profile}] {part.label} (the hybrid, "
-                                                      "for C5)")
-                      for part in packing.packing_plan(packing.hybrid_packing_spec(profile), w,
-                                                       force).parts]
+            parts += [
+                dataclasses.replace(part, label=f"[{profile}] {part.label}")
+                for part in packing.packing_plan(packing.packing_spec(profile), w, force).parts
+            ]
+            parts += [
+                dataclasses.replace(part, label=f"[{profile}] {part.label} (the hybrid, for C5)")
+                for part in packing.packing_plan(
+                    packing.hybrid_packing_spec(profile), w, force
+                ).parts
+            ]
     return plan.Plan(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m lib.experiments", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--profile", choices=PROFILES, action="append",
-                    help="profile(s) to build (default: the shipped ones, smoke and quick)")
-    ap.add_argument("--rebuild-all", action="store_true",
-                    help="make every artifact again, even where a valid one exists")
+    ap = argparse.ArgumentParser(
+        prog="python -m lib.experiments",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--profile",
+        choices=PROFILES,
+        action="append",
+        help="profile(s) to build (default: the shipped ones, smoke and quick)",
+    )
+    ap.add_argument(
+        "--rebuild-all",
+        action="store_true",
+        help="make every artifact again, even where a valid one exists",
+    )
     ap.add_argument("--workers", type=int, default=None, help="parallel processes")
-    ap.add_argument("--dry-run", action="store_true",
-                    help="print the plan (counts, estimated wall time) and stop")
-    ap.add_argument("--yes", action="store_true",
-                    help=f"go ahead even if the plan's estimate exceeds "
-                         f"{plan.fmt_duration(plan.LONG_RUN_S)}")
-    ap.add_argument("--prune-stale", action="store_true",
-                    help="delete the artifacts of other behaviour versions (lib.artifacts.stale) "
-                         "and stop")
-    ap.add_argument("--backend", choices=sweep.BACKENDS, default="local",
-                    help="where networks train: a local process pool, or Ray tasks "
-                         "(lib.experiments.sweep; E2 probes and E4 analyses run locally)")
-    ap.add_argument("--address", default=None,
-                    help="with --backend ray: a running cluster's address ('auto', "
-                         "'HEAD_IP:6379'); default: a local Ray instance")
-    ap.add_argument("--no-packing", action="store_true",
-                    help="leave out E3's packing networks (the largest part at quick)")
-    ap.add_argument("--ensemble", action="store_true",
-                    help="train the seeds of each network as one stacked model (for a GPU)")
+    ap.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan (counts, estimated wall time) and stop",
+    )
+    ap.add_argument(
+        "--yes",
+        action="store_true",
+        help=f"go ahead even if the plan's estimate exceeds {plan.fmt_duration(plan.LONG_RUN_S)}",
+    )
+    ap.add_argument(
+        "--prune-stale",
+        action="store_true",
+        help="delete the artifacts of other behaviour versions (lib.artifacts.stale) and stop",
+    )
+    ap.add_argument(
+        "--backend",
+        choices=sweep.BACKENDS,
+        default="local",
+        help="where networks train: a local process pool, or Ray tasks "
+        "(lib.experiments.sweep; E2 probes and E4 analyses run locally)",
+    )
+    ap.add_argument(
+        "--address",
+        default=None,
+        help="with --backend ray: a running cluster's address ('auto', "
+        "'HEAD_IP:6379'); default: a local Ray instance",
+    )
+    ap.add_argument(
+        "--no-packing",
+        action="store_true",
+        help="leave out E3's packing networks (the largest part at quick)",
+    )
+    ap.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="train the seeds of each network as one stacked model (for a GPU)",
+    )
     args = ap.parse_args(argv)
     if args.ensemble and args.backend != "local":
-        ap.error("--ensemble trains stacked seeds in this process; it cannot be combined with "
-                 f"--backend {args.backend}")
+        ap.error(
+            "--ensemble trains stacked seeds in this process; it cannot be combined with "
+            f"--backend {args.backend}"
+        )
     if args.address is not None and args.backend != "ray":
         ap.error("--address is the address of a Ray cluster; it needs --backend ray")
     if args.prune_stale:
@@ -166,9 +244,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     profiles = tuple(args.profile or SHIPPED_PROFILES)
     force = args.rebuild_all
-    print(f"Planning {', '.join(profiles)}: checking artifacts and the step cost of each kind "
-          f"of network (measured once per machine, cached in {plan.cost_cache_path()})",
-          flush=True)
+    print(
+        f"Planning {', '.join(profiles)}: checking artifacts and the step cost of each kind "
+        f"of network (measured once per machine, cached in {plan.cost_cache_path()})",
+        flush=True,
+    )
     full = build_plan(profiles, args.workers, force, with_packing=not args.no_packing)
     print(full.text(), flush=True)
     if args.dry_run:
@@ -180,45 +260,93 @@ def main(argv: list[str] | None = None) -> int:
     for profile in profiles:
         workers = _workers(profile, args.workers)
         jobs = network_jobs(profile)
-        print(f"[{profile}] E1 and the calibration study: {len(jobs)} networks, {workers} "
-              f"workers", flush=True)
-        if args.backend != "local":   # train the networks as sweep jobs; run_configs loads them
-            sweep.run_sweep("network", sweep.train_network,
-                            {k: c.to_dict() for k, c in jobs.items()}, backend=args.backend,
-                            address=args.address, workers=workers, force=force)
-        nets = e1_networks(run_configs(jobs, workers=workers, allow_long=True,
-                                       force=force and args.backend == "local",
-                                       ensemble=args.ensemble))
+        print(
+            f"[{profile}] E1 and the calibration study: {len(jobs)} networks, {workers} workers",
+            flush=True,
+        )
+        if args.backend != "local":  # train the networks as sweep jobs; run_configs loads them
+            sweep.run_sweep(
+                "network",
+                sweep.train_network,
+                {k: c.to_dict() for k, c in jobs.items()},
+                backend=args.backend,
+                address=args.address,
+                workers=workers,
+                force=force,
+            )
+        nets = e1_networks(
+            run_configs(
+                jobs,
+                workers=workers,
+                allow_long=True,
+                force=force and args.backend == "local",
+                ensemble=args.ensemble,
+            )
+        )
         print(f"[{profile}] E2: ambiguity probes", flush=True)
-        ambiguity.run_ambiguity(battery.variant_networks(nets), profile=profile,
-                                workers=workers, force=force, allow_long=True)
+        ambiguity.run_ambiguity(
+            battery.variant_networks(nets),
+            profile=profile,
+            workers=workers,
+            force=force,
+            allow_long=True,
+        )
         spec = battery.battery_spec(profile)
         for arm in battery.ARMS:
-            if arm != "standard":   # their networks were trained above: this loads them
-                ambiguity.run_ambiguity(battery.run_arm(spec, arm, progress=False),
-                                        profile=profile, workers=workers, force=force,
-                                        allow_long=True)
+            if arm != "standard":  # their networks were trained above: this loads them
+                ambiguity.run_ambiguity(
+                    battery.run_arm(spec, arm, progress=False),
+                    profile=profile,
+                    workers=workers,
+                    force=force,
+                    allow_long=True,
+                )
         print(f"[{profile}] E4: dynamics analyses", flush=True)
-        dynamics_experiment.run_dynamics(battery.variant_networks(nets),
-                                         dynamics_experiment.DynamicsSpec.from_profile(profile),
-                                         workers=workers, force=force, allow_long=True)
+        dynamics_experiment.run_dynamics(
+            battery.variant_networks(nets),
+            dynamics_experiment.DynamicsSpec.from_profile(profile),
+            workers=workers,
+            force=force,
+            allow_long=True,
+        )
         print(f"[{profile}] E1: lesion maps and the hybrid's pathway ablations", flush=True)
-        lesions.run_lesions(lesion_networks(nets, profile), lesions.LesionSpec(),
-                            workers=workers, force=force, allow_long=True)
+        lesions.run_lesions(
+            lesion_networks(nets, profile),
+            lesions.LesionSpec(),
+            workers=workers,
+            force=force,
+            allow_long=True,
+        )
         print(f"[{profile}] E5: sequence probes", flush=True)
         T = chapter_params("timescales", profile)
-        timescales.run_tau_fast(e5_networks(nets), timescales.TimescalesSpec.from_params(T),
-                                T.tau_fast_checks, workers=workers, force=force,
-                                allow_long=True)
+        timescales.run_tau_fast(
+            e5_networks(nets),
+            timescales.TimescalesSpec.from_params(T),
+            T.tau_fast_checks,
+            workers=workers,
+            force=force,
+            allow_long=True,
+        )
         print(f"[{profile}] E5: a new task by each route", flush=True)
-        learning.run_learning(learning.LearningSpec.from_profile(profile), workers=workers,
-                              backend=args.backend, address=args.address, force=force,
-                              allow_long=True)
+        learning.run_learning(
+            learning.LearningSpec.from_profile(profile),
+            workers=workers,
+            backend=args.backend,
+            address=args.address,
+            force=force,
+            allow_long=True,
+        )
         if not args.no_packing:
             print(f"[{profile}] E3: packing networks", flush=True)
             for pspec in (packing.packing_spec(profile), packing.hybrid_packing_spec(profile)):
-                packing.run_packing(pspec, workers=workers, force=force, backend=args.backend,
-                                    address=args.address, allow_long=True)
+                packing.run_packing(
+                    pspec,
+                    workers=workers,
+                    force=force,
+                    backend=args.backend,
+                    address=args.address,
+                    allow_long=True,
+                )
         print(f"[{profile}] done after {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 

@@ -24,6 +24,7 @@ Summaries of a mixture curve, for the task with the larger weight ("dominant", l
 and ``l_leave`` = the smallest l at which performance leaves criterion (linear interpolation;
 1/2 if it never does before the contexts are tied). Both need the task at criterion when clean.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -41,8 +42,12 @@ from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.runner import NetworkResult
 
-PANEL = (("fdgo", "fdanti"), ("delaygo", "delayanti"), ("contextdm1", "contextdm2"),
-         ("dmsgo", "dmsnogo"))
+PANEL = (
+    ("fdgo", "fdanti"),
+    ("delaygo", "delayanti"),
+    ("contextdm1", "contextdm2"),
+    ("dmsgo", "dmsnogo"),
+)
 """The fixed panel of task pairs (Go/Anti, DlyGo/DlyAnti, CtxDM1/CtxDM2, DMS/DNMS)."""
 
 OUTCOMES = ("correct", "collapse", "switch", "blend")
@@ -78,8 +83,12 @@ class ProbeSpec:
     @classmethod
     def from_params(cls, p) -> "ProbeSpec":
         """From validated parameters (``lib.experiments.chapter_params("ambiguity", ...)``)."""
-        return cls(_grid(0, 1, p.n_lambda), _grid(0, p.max_noise, p.n_noise),
-                   _grid(0, 1, p.n_dilution), _grid(0, p.max_scale, p.n_scale))
+        return cls(
+            _grid(0, 1, p.n_lambda),
+            _grid(0, p.max_noise, p.n_noise),
+            _grid(0, 1, p.n_dilution),
+            _grid(0, p.max_scale, p.n_scale),
+        )
 
     @classmethod
     def from_profile(cls, profile: str | None = None, **overrides) -> "ProbeSpec":
@@ -113,8 +122,7 @@ def _answers(y_hat: torch.Tensor, target: np.ndarray) -> np.ndarray:
         return performance(y_hat[-1:], np.asarray(target, np.float64)[None]).astype(bool)
 
 
-def outcomes(y_hat: torch.Tensor, y_loc: np.ndarray, other: np.ndarray | None = None
-             ) -> np.ndarray:
+def outcomes(y_hat: torch.Tensor, y_loc: np.ndarray, other: np.ndarray | None = None) -> np.ndarray:
     """Fractions of trials per ``OUTCOMES`` category, shape (4,); ``other`` (B,) is the answer of
     task i's conflict partner on the same trials (None: undefined, then switch and blend are
     nan)."""
@@ -125,8 +133,9 @@ def outcomes(y_hat: torch.Tensor, y_loc: np.ndarray, other: np.ndarray | None = 
         collapse = ~correct & fixating & (target >= 0)
         return np.array([correct.mean(), collapse.mean(), np.nan, np.nan])
     if np.shape(other) != target.shape:
-        raise ValueError(f"other: expected shape {target.shape} (one answer per trial), got "
-                         f"{np.shape(other)}")
+        raise ValueError(
+            f"other: expected shape {target.shape} (one answer per trial), got {np.shape(other)}"
+        )
     switch = ~correct & _answers(y_hat, other)
     collapse = ~correct & ~switch & fixating & (target >= 0)
     blend = ~correct & ~switch & ~collapse
@@ -145,9 +154,12 @@ def same_answer(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def evaluation_conditions(config) -> list[yang_tasks.Conditions]:
     """The conditions of the evaluation trials (``lib.core.train.evaluation_batches`` draws and
     renders them with the same generators; :class:`Prober` checks they agree)."""
-    return [yang_tasks.sample_conditions(task, config.eval_trials,
-                                np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k)))
-            for k, task in enumerate(config.tasks)]
+    return [
+        yang_tasks.sample_conditions(
+            task, config.eval_trials, np.random.default_rng(step_seed(config.seed, STREAM_EVAL, k))
+        )
+        for k, task in enumerate(config.tasks)
+    ]
 
 
 def _bound(v: int | None, default: int) -> int:
@@ -165,13 +177,17 @@ def probe_windows(conditions: yang_tasks.Conditions) -> dict:
       a task without a ``stim1`` epoch (RT Go/Anti).
     """
     if not isinstance(conditions, yang_tasks.Conditions):
-        raise ValueError(f"conditions must be a Conditions instance, got "
-                         f"{type(conditions).__name__}")
+        raise ValueError(
+            f"conditions must be a Conditions instance, got {type(conditions).__name__}"
+        )
     ep, tdim = conditions.epochs, conditions.tdim
     if "go1" not in ep:
         raise ValueError(f"{conditions.task}: no go1 epoch in {sorted(ep)}")
-    delay = [(_bound(on, 0), _bound(off, tdim)) for name, (on, off) in ep.items()
-             if name.startswith("delay")]
+    delay = [
+        (_bound(on, 0), _bound(off, tdim))
+        for name, (on, off) in ep.items()
+        if name.startswith("delay")
+    ]
     switch = None
     if "stim1" in ep:
         on, off = _bound(ep["stim1"][0], 0), _bound(ep["stim1"][1], tdim)
@@ -193,13 +209,19 @@ def piecewise_context(T_steps: int, base: torch.Tensor, pieces=()) -> torch.Tens
         if len(piece) != 3:
             raise ValueError(f"a piece is (on, off, value), got {piece!r}")
         on, off, value = piece
-        if not (isinstance(on, (int, np.integer)) and isinstance(off, (int, np.integer))
-                and 0 <= on <= off <= T_steps):
-            raise ValueError(f"piece steps on={on!r}, off={off!r}: need ints with "
-                             f"0 <= on <= off <= T = {T_steps}")
+        if not (
+            isinstance(on, (int, np.integer))
+            and isinstance(off, (int, np.integer))
+            and 0 <= on <= off <= T_steps
+        ):
+            raise ValueError(
+                f"piece steps on={on!r}, off={off!r}: need ints with "
+                f"0 <= on <= off <= T = {T_steps}"
+            )
         if tuple(value.shape) != tuple(base.shape):
-            raise ValueError(f"piece value has shape {tuple(value.shape)}, expected "
-                             f"{tuple(base.shape)}")
+            raise ValueError(
+                f"piece value has shape {tuple(value.shape)}, expected {tuple(base.shape)}"
+            )
         c[on:off] = value
     return c
 
@@ -234,10 +256,13 @@ class Prober:
                 shared[key] = self.trials
         for c, (x, y_loc) in zip(self.conditions, self.trials):
             own = yang_tasks.target_under(c, c.task)
-            if c.tdim != x.shape[0] or not np.array_equal(own.astype(np.float32),
-                                                          np.asarray(y_loc)[-1]):
-                raise RuntimeError(f"{c.task}: the probe's trial conditions differ from the "
-                                   "evaluation trials (lib.core.train.evaluation_batches)")
+            if c.tdim != x.shape[0] or not np.array_equal(
+                own.astype(np.float32), np.asarray(y_loc)[-1]
+            ):
+                raise RuntimeError(
+                    f"{c.task}: the probe's trial conditions differ from the "
+                    "evaluation trials (lib.core.train.evaluation_batches)"
+                )
 
     def eye(self, k: int, B: int | None = None) -> torch.Tensor:
         """Task k's own context e_k for B trials (default: every evaluation trial), (B, K)."""
@@ -248,8 +273,9 @@ class Prober:
         return yang_tasks.target_under(self.conditions[k], self.cfg.tasks[j])
 
     @torch.no_grad()
-    def run_with_rates(self, k: int, c: torch.Tensor
-                       ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    def run_with_rates(
+        self, k: int, c: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
         """Task k's evaluation trials under context ``c`` ((B, K), or (T, B, K) varying in
         time) with the probe noise: outputs (T, B, 33), rates (T, B, N), answers y_loc (T, B)."""
         x, y_loc = self.trials[k]
@@ -330,26 +356,42 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
                 out_arr[p, a] = outcomes(y_hat, y_loc, P.other(k, other))
     gen = torch.Generator().manual_seed(P.cfg.seed)
     eta_frozen = torch.randn(B, K, generator=gen)
-    noise_frozen = np.array([[P.perf(k, P.eye(k, B) + s * eta_frozen) for k in range(K)]
-                             for s in spec.noise_levels])
+    noise_frozen = np.array(
+        [[P.perf(k, P.eye(k, B) + s * eta_frozen) for k in range(K)] for s in spec.noise_levels]
+    )
     noise_fresh = np.zeros_like(noise_frozen)
     for k in range(K):
         T_k = P.trials[k][0].shape[0]
         eta = torch.randn(T_k, B, K, generator=gen)
         for a, s in enumerate(spec.noise_levels):
             noise_fresh[a, k] = P.perf(k, P.eye(k, B) + s * eta)
-    dilution = np.array([[P.perf(k, (1 - e) * P.eye(k, B) + e / K) for k in range(K)]
-                         for e in spec.dilutions])
+    dilution = np.array(
+        [[P.perf(k, (1 - e) * P.eye(k, B) + e / K) for k in range(K)] for e in spec.dilutions]
+    )
     scale = np.array([[P.perf(k, s * P.eye(k, B)) for k in range(K)] for s in spec.scales])
     missing = np.array([P.perf(k, torch.zeros(B, K)) for k in range(K)])
     delay_removed = np.array([P.delay_removed(k) for k in range(K)])
     go_only = np.array([P.go_only(k) for k in range(K)])
     clean = np.array([P.perf(k, P.eye(k, B)) for k in range(K)])
-    return {"tasks": list(tasks), "pairs": [list(q) for q in pairs], "spec": asdict(spec),
-            "clean": clean, "mix_i": mix_i, "mix_j": mix_j, "out_i": out_i, "out_j": out_j,
-            "congruent": congruent, "noise_frozen": noise_frozen, "noise_fresh": noise_fresh,
-            "dilution": dilution, "scale": scale, "missing": missing,
-            "delay_removed": delay_removed, "go_only": go_only, "mid_switch": mid_switch}
+    return {
+        "tasks": list(tasks),
+        "pairs": [list(q) for q in pairs],
+        "spec": asdict(spec),
+        "clean": clean,
+        "mix_i": mix_i,
+        "mix_j": mix_j,
+        "out_i": out_i,
+        "out_j": out_j,
+        "congruent": congruent,
+        "noise_frozen": noise_frozen,
+        "noise_fresh": noise_fresh,
+        "dilution": dilution,
+        "scale": scale,
+        "missing": missing,
+        "delay_removed": delay_removed,
+        "go_only": go_only,
+        "mid_switch": mid_switch,
+    }
 
 
 def ordered_curves(res: dict) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray]:
@@ -374,9 +416,13 @@ def robustness(res: dict, criterion: float = 0.9) -> dict[str, np.ndarray]:
     labels, lam, perf = ordered_curves(res)
     clean = perf[:, 0]
     ok = clean >= criterion
-    auc = np.where(ok, np.trapezoid(perf, lam, axis=1) / (lam[-1] - lam[0])
-                   / np.maximum(clean, 1e-9)
-                   if len(lam) > 1 else 1.0, np.nan)
+    auc = np.where(
+        ok,
+        np.trapezoid(perf, lam, axis=1) / (lam[-1] - lam[0]) / np.maximum(clean, 1e-9)
+        if len(lam) > 1
+        else 1.0,
+        np.nan,
+    )
     l_leave = np.full(len(labels), np.nan)
     for q in np.flatnonzero(ok):
         below = np.flatnonzero(perf[q] < criterion)
@@ -395,9 +441,15 @@ probe_key = PROBES.key
 probe_artifact = PROBES.artifact
 
 
-def run_ambiguity(nets: Networks, profile: str | None = None, workers: int = 1,
-                  force: bool = False, probe: ProbeSpec | None = None,
-                  progress: bool = True, allow_long: bool = False) -> dict:
+def run_ambiguity(
+    nets: Networks,
+    profile: str | None = None,
+    workers: int = 1,
+    force: bool = False,
+    probe: ProbeSpec | None = None,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict:
     """E2 on the given networks {(label, seed): TrainResult} (the caller picks which, e.g. the E1
     variants without the ablations): {(label, seed): probe results}, cached as artifacts.
 
@@ -407,14 +459,20 @@ def run_ambiguity(nets: Networks, profile: str | None = None, workers: int = 1,
     probe = probe or ProbeSpec.from_profile(profile)
     configs = {k: res.config for k, res in nets.items()}
     keys = {k: probe_key(c, probe) for k, c in configs.items()}
-    return PROBES.run(nets, probe,
-                      lambda todo: plan.probe_part(configs, probe, keys, workers, todo=todo),
-                      workers, force, progress, allow_long, desc="probing networks")
+    return PROBES.run(
+        nets,
+        probe,
+        lambda todo: plan.probe_part(configs, probe, keys, workers, todo=todo),
+        workers,
+        force,
+        progress,
+        allow_long,
+        desc="probing networks",
+    )
 
 
 @torch.no_grad()
-def example(result: TrainResult, task_i: str, task_j: str, l: float = 0.5,
-            trial: int = 0) -> dict:
+def example(result: TrainResult, task_i: str, task_j: str, l: float = 0.5, trial: int = 0) -> dict:
     """One trial of ``task_i`` under ``c = (1-l) e_i + l e_j``: outputs (T, 33), the answer task i
     asks for, the answer task j would give on the same trial (``lib.core.tasks.target_under``;
     -1 = fixate, None where undefined) and the trial's outcome (one of ``OUTCOMES``, or "wrong"
@@ -425,9 +483,16 @@ def example(result: TrainResult, task_i: str, task_j: str, l: float = 0.5,
     y_hat, y_loc = P.run(i, (1 - l) * P.eye(i) + l * P.eye(j))
     other = P.other(i, j)
     target_i = float(np.asarray(y_loc)[-1, trial])
-    one = y_hat[:, trial:trial + 1]
-    frac = outcomes(one, np.asarray(y_loc)[:, trial:trial + 1],
-                    None if other is None else other[trial:trial + 1])
+    one = y_hat[:, trial : trial + 1]
+    frac = outcomes(
+        one,
+        np.asarray(y_loc)[:, trial : trial + 1],
+        None if other is None else other[trial : trial + 1],
+    )
     outcome = OUTCOMES[int(np.nanargmax(frac))] if np.nanmax(frac) > 0 else "wrong"
-    return {"y_hat": one[:, 0].numpy(), "target_i": target_i,
-            "target_j": None if other is None else float(other[trial]), "outcome": outcome}
+    return {
+        "y_hat": one[:, 0].numpy(),
+        "target_i": target_i,
+        "target_j": None if other is None else float(other[trial]),
+        "outcome": outcome,
+    }

@@ -6,6 +6,7 @@ independent, so :func:`lib.experiments.runner.run_configs` spreads them over a l
 pool with one torch thread per worker.
 
 """
+
 from __future__ import annotations
 
 import functools
@@ -64,9 +65,9 @@ ABLATIONS: dict[str, tuple[str, str]] = {
 ARMS: dict[str, str] = {
     "standard": "E1's protocol",
     "equalised": "modulation parameters initialised so that each pathway's initial context drive "
-                 "equals that of `exc`",
+    "equals that of `exc`",
     "mixtures": "ambiguity-augmented training: each step's context mixes the task with one other "
-                "task of weight up to {mix}, the target staying the task's",
+    "task of weight up to {mix}, the target staying the task's",
 }
 """Training protocols whose networks test whether E2's conclusions depend on a choice of E1's:
 how large the modulation starts (the pathways' initial effects differ by an order of magnitude)
@@ -98,22 +99,48 @@ YANG_TRIALS = 10_000_000
 """Yang et al.'s training budget in trials (156,250 steps of 64)."""
 
 BATTERY_PARAMS: dict[str, Param] = {
-    "task_set": Param(task_set, ["fdgo", "fdanti"], "conflict6", "all",
-                      "task set: 'conflict6', 'core8', 'all' or a list of task names"),
+    "task_set": Param(
+        task_set,
+        ["fdgo", "fdanti"],
+        "conflict6",
+        "all",
+        "task set: 'conflict6', 'core8', 'all' or a list of task names",
+    ),
     "n_rec": Param(int_in(4, 4096), 24, 64, 256, "recurrent units N"),
     "n_seeds": Param(int_in(1, 100), 2, 6, 5, "independent networks per variant"),
-    "max_steps": Param(int_in(1, 10_000_000), 40, 12_000, 156_250,
-                       "training budget in steps (Yang: 156,250 steps of 64 trials)"),
+    "max_steps": Param(
+        int_in(1, 10_000_000),
+        40,
+        12_000,
+        156_250,
+        "training budget in steps (Yang: 156,250 steps of 64 trials)",
+    ),
     "eval_every": Param(int_in(1, 100_000), 20, 250, 500, "steps between evaluations"),
-    "eval_trials": Param(int_in(8, 100_000), 32, 512, 512,
-                         "evaluation trials per task (Yang: 512)"),
-    "variants": Param(subset(tuple(VARIANTS)), tuple(VARIANTS), tuple(VARIANTS),
-                      tuple(VARIANTS), "E1 variants to train (labels of lib.experiments.VARIANTS)"),
+    "eval_trials": Param(
+        int_in(8, 100_000), 32, 512, 512, "evaluation trials per task (Yang: 512)"
+    ),
+    "variants": Param(
+        subset(tuple(VARIANTS)),
+        tuple(VARIANTS),
+        tuple(VARIANTS),
+        tuple(VARIANTS),
+        "E1 variants to train (labels of lib.experiments.VARIANTS)",
+    ),
     "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1, "parallel training processes"),
-    "easy_steps": Param(int_in(0, 10_000_000), 20, 3000, 0,
-                        "steps trained on Yang's easy_task coherences first (Yang: 0)"),
-    "sampling": Param(choice(SAMPLING), "yang", "yang", "yang",
-                      "task sampling: 'yang' (Ctx DM 5x), 'uniform' or 'error'"),
+    "easy_steps": Param(
+        int_in(0, 10_000_000),
+        20,
+        3000,
+        0,
+        "steps trained on Yang's easy_task coherences first (Yang: 0)",
+    ),
+    "sampling": Param(
+        choice(SAMPLING),
+        "yang",
+        "yang",
+        "yang",
+        "task sampling: 'yang' (Ctx DM 5x), 'uniform' or 'error'",
+    ),
     "lr": Param(float_in(1e-6, 0.1), 1e-3, 2e-3, 1e-3, "Adam learning rate (Yang: 0.001)"),
     "batch_size": Param(int_in(1, 65_536), 64, 64, 64, "trials per step (Yang: 64)"),
     "allow_long": ALLOW_LONG,
@@ -138,9 +165,19 @@ class BatterySpec:
 
     @classmethod
     def from_params(cls, p: SimpleNamespace) -> "BatterySpec":
-        return cls(tuple(p.task_set), p.n_rec, p.n_seeds, p.max_steps, p.eval_every,
-                   p.eval_trials, tuple(p.variants), p.easy_steps, p.sampling, p.lr,
-                   p.batch_size)
+        return cls(
+            tuple(p.task_set),
+            p.n_rec,
+            p.n_seeds,
+            p.max_steps,
+            p.eval_every,
+            p.eval_trials,
+            tuple(p.variants),
+            p.easy_steps,
+            p.sampling,
+            p.lr,
+            p.batch_size,
+        )
 
     def config(self, label: str, seed: int, arm: str = "standard") -> TrainConfig:
         """The TrainConfig of one network (a VARIANTS or ABLATIONS label) under a training arm
@@ -148,8 +185,9 @@ class BatterySpec:
         check_arm(arm, label)
         cfg = self._standard_config(label, seed)
         if arm == "equalised" and label != EQUALISE_TO:
-            cfg = cfg.replace(mod_init_std=equalised_init_std(cfg, self._standard_config(
-                EQUALISE_TO, seed)))
+            cfg = cfg.replace(
+                mod_init_std=equalised_init_std(cfg, self._standard_config(EQUALISE_TO, seed))
+            )
         elif arm == "mixtures":
             cfg = cfg.replace(train_mix=TRAIN_MIX)
         return cfg
@@ -161,13 +199,24 @@ class BatterySpec:
         elif label in ABLATIONS:
             (mechanism, trainable), rank = ABLATIONS[label], 1
         else:
-            raise ValueError(f"label: unknown {label!r}; allowed: "
-                             + ", ".join([*VARIANTS, *ABLATIONS]))
-        return TrainConfig(mechanism=mechanism, tasks=self.tasks, n_rec=self.n_rec, rank=rank,
-                           seed=seed, max_steps=self.max_steps, eval_every=self.eval_every,
-                           eval_trials=self.eval_trials, trainable=trainable,
-                           easy_steps=self.easy_steps, sampling=self.sampling, lr=self.lr,
-                           batch_size=self.batch_size)
+            raise ValueError(
+                f"label: unknown {label!r}; allowed: " + ", ".join([*VARIANTS, *ABLATIONS])
+            )
+        return TrainConfig(
+            mechanism=mechanism,
+            tasks=self.tasks,
+            n_rec=self.n_rec,
+            rank=rank,
+            seed=seed,
+            max_steps=self.max_steps,
+            eval_every=self.eval_every,
+            eval_trials=self.eval_trials,
+            trainable=trainable,
+            easy_steps=self.easy_steps,
+            sampling=self.sampling,
+            lr=self.lr,
+            batch_size=self.batch_size,
+        )
 
     @property
     def main_variants(self) -> list[str]:
@@ -179,15 +228,22 @@ class BatterySpec:
         """The networks of one training arm, keyed (label, seed), for the spec's variants that
         the arm trains (:data:`ARM_VARIANTS`)."""
         check_arm(arm)
-        return {(lab, s): self.config(lab, s, arm) for lab in ARM_VARIANTS[arm]
-                if lab in self.variants for s in range(self.n_seeds)}
+        return {
+            (lab, s): self.config(lab, s, arm)
+            for lab in ARM_VARIANTS[arm]
+            if lab in self.variants
+            for s in range(self.n_seeds)
+        }
 
     def labels(self, ablations: bool = True) -> list[str]:
         return [*self.variants, *(ABLATIONS if ablations and "hybrid" in self.variants else ())]
 
     def configs(self, ablations: bool = True) -> dict[NetworkKey, TrainConfig]:
-        return {(lab, s): self.config(lab, s) for lab in self.labels(ablations)
-                for s in range(self.n_seeds)}
+        return {
+            (lab, s): self.config(lab, s)
+            for lab in self.labels(ablations)
+            for s in range(self.n_seeds)
+        }
 
 
 def check_arm(arm: str, label: str | None = None) -> None:
@@ -195,8 +251,10 @@ def check_arm(arm: str, label: str | None = None) -> None:
     if arm not in ARMS:
         raise ValueError(f"arm={arm!r} is not allowed; expected one of {', '.join(ARMS)}")
     if label is not None and arm != "standard" and label not in ARM_VARIANTS[arm]:
-        raise ValueError(f"label={label!r} is not trained in arm {arm!r}; expected one of "
-                         + ", ".join(ARM_VARIANTS[arm]))
+        raise ValueError(
+            f"label={label!r} is not trained in arm {arm!r}; expected one of "
+            + ", ".join(ARM_VARIANTS[arm])
+        )
 
 
 def initial_drive(config: TrainConfig) -> float:
@@ -210,13 +268,20 @@ def initial_drive(config: TrainConfig) -> float:
 @functools.lru_cache(maxsize=None)
 def _initial_drive(config: TrainConfig) -> float:
     # seconds per config at N = 256: kept per machine, so a second plan does not recompute it
-    return plan.machine_cached("initial-drive", [config.to_dict(), BEHAVIOUR["network"]],
-                               lambda: _measure_initial_drive(config))
+    return plan.machine_cached(
+        "initial-drive",
+        [config.to_dict(), BEHAVIOUR["network"]],
+        lambda: _measure_initial_drive(config),
+    )
 
 
 def _measure_initial_drive(config: TrainConfig) -> float:
-    print(f"equalised arm: initial context drive of {config.mechanism} N={config.n_rec} "
-          f"K={len(config.tasks)} (cached in {plan.cache_dir()}) ...", file=sys.stderr, flush=True)
+    print(
+        f"equalised arm: initial context drive of {config.mechanism} N={config.n_rec} "
+        f"K={len(config.tasks)} (cached in {plan.cache_dir()}) ...",
+        file=sys.stderr,
+        flush=True,
+    )
     drives = []
     for seed in DRIVE_SEEDS:
         cfg = config.replace(seed=seed)
@@ -227,8 +292,7 @@ def _measure_initial_drive(config: TrainConfig) -> float:
 def default_scale(config: TrainConfig) -> float:
     """The s.d. of a config's initial modulation parameters (the model's 1/sqrt(n_in) unless
     set)."""
-    return (config.mod_init_std if config.mod_init_std is not None
-            else default_mod_init_std(N_INPUT))
+    return config.mod_init_std if config.mod_init_std is not None else default_mod_init_std(N_INPUT)
 
 
 def _two_significant(x: float) -> float:
@@ -256,11 +320,15 @@ def equalisation_table(spec: BatterySpec) -> pd.DataFrame:
         if lab not in spec.variants:
             continue
         std_cfg, eq_cfg = spec.config(lab, 0), spec.config(lab, 0, "equalised")
-        rows.append({"variant": lab,
-                     "scale (E1)": default_scale(std_cfg),
-                     "initial drive (E1)": initial_drive(std_cfg),
-                     "scale (equalised)": default_scale(eq_cfg),
-                     "initial drive (equalised)": initial_drive(eq_cfg)})
+        rows.append(
+            {
+                "variant": lab,
+                "scale (E1)": default_scale(std_cfg),
+                "initial drive (E1)": initial_drive(std_cfg),
+                "scale (equalised)": default_scale(eq_cfg),
+                "initial drive (equalised)": initial_drive(eq_cfg),
+            }
+        )
     return pd.DataFrame(rows).set_index("variant").round(4)
 
 
@@ -269,20 +337,36 @@ def battery_spec(profile: str | None = None, **overrides) -> BatterySpec:
     return BatterySpec.from_params(resolve(BATTERY_PARAMS, profile, **overrides))
 
 
-def run_battery(spec: BatterySpec, workers: int = 2, force: bool = False,
-                progress: bool = True, allow_long: bool = False
-                ) -> Networks:
+def run_battery(
+    spec: BatterySpec,
+    workers: int = 2,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> Networks:
     """All E1 networks of a spec (variants and hybrid ablations), keyed by (label, seed); see
     :func:`lib.experiments.runner.run_configs` for the plan printed before any training."""
-    return run_configs(spec.configs(), workers=workers, force=force, progress=progress,
-                       allow_long=allow_long)
+    return run_configs(
+        spec.configs(), workers=workers, force=force, progress=progress, allow_long=allow_long
+    )
 
 
-def run_arm(spec: BatterySpec, arm: str, workers: int = 2, force: bool = False,
-            progress: bool = True, allow_long: bool = False) -> Networks:
+def run_arm(
+    spec: BatterySpec,
+    arm: str,
+    workers: int = 2,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> Networks:
     """The networks of one training arm (:meth:`BatterySpec.arm_configs`), keyed (label, seed)."""
-    return run_configs(spec.arm_configs(arm), workers=workers, force=force, progress=progress,
-                       allow_long=allow_long)
+    return run_configs(
+        spec.arm_configs(arm),
+        workers=workers,
+        force=force,
+        progress=progress,
+        allow_long=allow_long,
+    )
 
 
 def variant_networks(nets: Networks) -> Networks:
@@ -294,30 +378,39 @@ def protocol_text(spec: BatterySpec) -> str:
     """The training protocol in words, with each departure from Yang et al. named."""
     cfg = spec.config(spec.variants[0], 0)
     yang = TrainConfig(mechanism=cfg.mechanism)
-    parts = [f"Adam, learning rate {cfg.lr:g}" + (" (Yang: 0.001)" if cfg.lr != yang.lr else ""),
-             f"batch {cfg.batch_size}" + (" (Yang: 64)" if cfg.batch_size != 64 else ""),
-             "gradient elements clipped to [-1, 1] as in Yang's code" if cfg.grad_clip == 1.0
-             else f"gradient clipping {cfg.grad_clip} (Yang: 1)",
-             {"yang": "Ctx DM 1/2 sampled five times as often as each other task (Yang)",
-              "uniform": "tasks sampled uniformly (Yang: Ctx DM 1/2 five times as often)",
-              "error": "tasks sampled in proportion to their current error (Yang: Ctx DM 1/2 "
-                       "five times as often)"}[cfg.sampling]]
+    parts = [
+        f"Adam, learning rate {cfg.lr:g}" + (" (Yang: 0.001)" if cfg.lr != yang.lr else ""),
+        f"batch {cfg.batch_size}" + (" (Yang: 64)" if cfg.batch_size != 64 else ""),
+        "gradient elements clipped to [-1, 1] as in Yang's code"
+        if cfg.grad_clip == 1.0
+        else f"gradient clipping {cfg.grad_clip} (Yang: 1)",
+        {
+            "yang": "Ctx DM 1/2 sampled five times as often as each other task (Yang)",
+            "uniform": "tasks sampled uniformly (Yang: Ctx DM 1/2 five times as often)",
+            "error": "tasks sampled in proportion to their current error (Yang: Ctx DM 1/2 "
+            "five times as often)",
+        }[cfg.sampling],
+    ]
     if cfg.easy_steps:
-        parts.append(f"the first {cfg.easy_steps:,} steps on Yang's easy coherences "
-                     "(DM coherences x10; Yang: none), judged always on the standard tasks")
+        parts.append(
+            f"the first {cfg.easy_steps:,} steps on Yang's easy coherences "
+            "(DM coherences x10; Yang: none), judged always on the standard tasks"
+        )
     return "; ".join(parts)
 
 
 def describe(spec: BatterySpec, profile: str) -> str:
     """A one-paragraph statement of what a run trains (printed at the top of E1 and E2)."""
     trials = spec.max_steps * spec.batch_size
-    return (f"**Profile `{profile}`**: {len(spec.tasks)} tasks ({', '.join(spec.tasks)}); "
-            f"N = {spec.n_rec}; {spec.n_seeds} seeds per variant; budget {spec.max_steps:,} "
-            f"steps of {spec.batch_size} trials ({trials:,} trials, "
-            f"{trials / YANG_TRIALS:.1%} of Yang's), stopping early once every task is at "
-            f"criterion; evaluation every {spec.eval_every} steps on {spec.eval_trials} trials "
-            f"per task. Protocol: {protocol_text(spec)} (see the training appendix). "
-            f"Variants: {', '.join(spec.labels())}.")
+    return (
+        f"**Profile `{profile}`**: {len(spec.tasks)} tasks ({', '.join(spec.tasks)}); "
+        f"N = {spec.n_rec}; {spec.n_seeds} seeds per variant; budget {spec.max_steps:,} "
+        f"steps of {spec.batch_size} trials ({trials:,} trials, "
+        f"{trials / YANG_TRIALS:.1%} of Yang's), stopping early once every task is at "
+        f"criterion; evaluation every {spec.eval_every} steps on {spec.eval_trials} trials "
+        f"per task. Protocol: {protocol_text(spec)} (see the training appendix). "
+        f"Variants: {', '.join(spec.labels())}."
+    )
 
 
 def shipped_specs() -> dict[str, BatterySpec]:

@@ -17,6 +17,7 @@ equals Yang's rule input (``exc_bias``) and for one synaptic pathway (``syn_lowr
 Every arm trains ``seeds`` networks to criterion or to ``max_steps``; each network is an ordinary
 ``network`` artifact, so the study's numbers are computed from shipped artifacts at build time.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,8 +50,17 @@ ARMS: dict[str, dict] = {
 }
 """Arm -> changes from Yang's protocol ("EASY" stands for the spec's ``easy_steps``)."""
 
-PRIORITY = ("easy_error", "easy", "easy_lr", "ctxdm_only_easy", "lr_2e-3", "ctxdm_only", "n128",
-            "yang", "error")
+PRIORITY = (
+    "easy_error",
+    "easy",
+    "easy_lr",
+    "ctxdm_only_easy",
+    "lr_2e-3",
+    "ctxdm_only",
+    "n128",
+    "yang",
+    "error",
+)
 SECOND_MECHANISM_ARMS = ("yang", "easy", "easy_error", "easy_lr")
 
 
@@ -69,17 +79,24 @@ class CalibrationSpec:
     arms: tuple[str, ...] = tuple(ARMS)
 
     def config(self, mechanism: str, arm: str, seed: int) -> TrainConfig:
-        base = TrainConfig(mechanism=mechanism, tasks=self.tasks, n_rec=self.n_rec, seed=seed,
-                           max_steps=self.max_steps, eval_every=self.eval_every,
-                           eval_trials=self.eval_trials)
+        base = TrainConfig(
+            mechanism=mechanism,
+            tasks=self.tasks,
+            n_rec=self.n_rec,
+            seed=seed,
+            max_steps=self.max_steps,
+            eval_every=self.eval_every,
+            eval_trials=self.eval_trials,
+        )
         changes = {k: (self.easy_steps if v == "EASY" else v) for k, v in ARMS[arm].items()}
         return base.replace(**changes)
 
     def configs(self) -> dict[tuple[str, str, int], TrainConfig]:
         """(mechanism, arm, seed) -> config, most informative arms first (they run first). The
         first mechanism runs every arm; the others the arms in :data:`SECOND_MECHANISM_ARMS`."""
-        order = [a for a in PRIORITY if a in self.arms] + [a for a in self.arms
-                                                           if a not in PRIORITY]
+        order = [a for a in PRIORITY if a in self.arms] + [
+            a for a in self.arms if a not in PRIORITY
+        ]
         out = {}
         for arm in order:
             for i, mech in enumerate(self.mechanisms):
@@ -91,9 +108,16 @@ class CalibrationSpec:
 
 
 SPECS = {
-    "smoke": CalibrationSpec(tasks=("fdgo", "contextdm1", "contextdm2"), n_rec=16,
-                             max_steps=40, easy_steps=20, eval_every=20, eval_trials=32,
-                             seeds=1, arms=("yang", "easy")),
+    "smoke": CalibrationSpec(
+        tasks=("fdgo", "contextdm1", "contextdm2"),
+        n_rec=16,
+        max_steps=40,
+        easy_steps=20,
+        eval_every=20,
+        eval_trials=32,
+        seeds=1,
+        arms=("yang", "easy"),
+    ),
     "quick": CalibrationSpec(),
     "paper": CalibrationSpec(max_steps=40_000, seeds=3),
 }
@@ -103,9 +127,17 @@ FULL_TASKS = TASKS
 """The full battery: Yang et al.'s 20 tasks."""
 
 FULL_SPECS = {
-    n_rec: CalibrationSpec(tasks=FULL_TASKS, n_rec=n_rec, max_steps=64_000, easy_steps=3_000,
-                           eval_every=1_000, eval_trials=256, seeds=2,
-                           mechanisms=("exc_bias", "syn_prepost"), arms=("easy_lr",))
+    n_rec: CalibrationSpec(
+        tasks=FULL_TASKS,
+        n_rec=n_rec,
+        max_steps=64_000,
+        easy_steps=3_000,
+        eval_every=1_000,
+        eval_trials=256,
+        seeds=2,
+        mechanisms=("exc_bias", "syn_prepost"),
+        arms=("easy_lr",),
+    )
     for n_rec in (128, 64)
 }
 """The full-battery calibration (all 20 tasks): the quick protocol's levers (``easy_lr``: a
@@ -114,8 +146,13 @@ input (``exc_bias``) and a synaptic pathway (``syn_prepost``), 2 seeds, at N = 1
 up to 64,000 steps; each task's trials to criterion are read from the learning curves."""
 
 CALIBRATION_PARAMS: dict[str, Param] = {
-    "workers": Param(int_in(1, 256), 2, 2, os.cpu_count() or 1,
-                     "parallel training processes if networks must be trained"),
+    "workers": Param(
+        int_in(1, 256),
+        2,
+        2,
+        os.cpu_count() or 1,
+        "parallel training processes if networks must be trained",
+    ),
     "allow_long": ALLOW_LONG,
 }
 
@@ -125,9 +162,20 @@ def trained_networks(spec: CalibrationSpec) -> dict:
     in the spec's order. Nothing is trained here: a study still training in the background
     shows what has finished, and :func:`lib.analysis.calibration.full_battery_text` says how
     much is missing."""
-    return {key: load_or_train(cfg, progress=False) for key, cfg in spec.configs().items()
-            if artifacts.has("network", cfg.to_dict())}
+    return {
+        key: load_or_train(cfg, progress=False)
+        for key, cfg in spec.configs().items()
+        if artifacts.has("network", cfg.to_dict())
+    }
 
 
-__all__ = ["QUICK_TASKS", "FULL_TASKS", "ARMS", "CalibrationSpec", "SPECS", "FULL_SPECS",
-           "CALIBRATION_PARAMS", "trained_networks"]
+__all__ = [
+    "QUICK_TASKS",
+    "FULL_TASKS",
+    "ARMS",
+    "CalibrationSpec",
+    "SPECS",
+    "FULL_SPECS",
+    "CALIBRATION_PARAMS",
+    "trained_networks",
+]

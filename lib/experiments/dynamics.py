@@ -21,6 +21,7 @@ For every E1 network, on its fixed evaluation trials with noise off (``lib.core.
   - the fixed points along c(l) = (1 - l) e_i + l e_j (continuation) and the operating point at
     each l (where the network settles from rest).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,10 +48,16 @@ VARIANCE_EXPLAINED = 0.9
 """Each task's subspace: the fewest PCs explaining this fraction of its variance."""
 
 DYNAMICS_PARAMS: dict[str, Param] = {
-    "n_lambda_fp": Param(int_in(2, 401), 5, 21, 41,
-                         "mixture weights l on [0, 1] of the fixed-point continuation"),
-    "fp_starts": Param(int_in(1, 4096), 8, 16, 64,
-                       "random starting states per fixed-point search (plus as many visited)"),
+    "n_lambda_fp": Param(
+        int_in(2, 401), 5, 21, 41, "mixture weights l on [0, 1] of the fixed-point continuation"
+    ),
+    "fp_starts": Param(
+        int_in(1, 4096),
+        8,
+        16,
+        64,
+        "random starting states per fixed-point search (plus as many visited)",
+    ),
     "n_show": Param(int_in(1, 64), 4, 8, 8, "trials per task drawn in the state-space figure"),
 }
 

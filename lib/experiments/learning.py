@@ -34,6 +34,7 @@ compared paired over seeds.
 Networks are ``network`` artifacts trained in rounds of chain depth
 (:func:`lib.experiments.packing.run_chains`): the parents, then the children.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable
@@ -52,25 +53,43 @@ from lib.experiments.packing import chain_part, run_chains
 NETWORK = "hybrid"
 """The E1 variant that has both pathways (the only one where the routes differ)."""
 
-ROUTES: dict[str, str] = {"exc": "exc_only", "syn": "syn_only", "both": "modulation",
-                          "all": "all"}
+ROUTES: dict[str, str] = {"exc": "exc_only", "syn": "syn_only", "both": "modulation", "all": "all"}
 """Route -> the child's ``TrainConfig.trainable``."""
 
-ROUTE_NAMES: dict[str, str] = {"exc": "excitability rows", "syn": "synaptic rows",
-                               "both": "both pathways' rows", "all": "every parameter"}
+ROUTE_NAMES: dict[str, str] = {
+    "exc": "excitability rows",
+    "syn": "synaptic rows",
+    "both": "both pathways' rows",
+    "all": "every parameter",
+}
 
 MAX_OLD = 19
 """At most 19 old tasks (the battery has 20)."""
 
 LEARNING_PARAMS: dict[str, Param] = {
-    "n_old": Param(int_in(1, MAX_OLD), 1, 3, 19,
-                   "tasks the hybrid learns first, jointly (the first n_old of task_set); "
-                   "the next task of task_set is the new one"),
-    "routes": Param(subset(tuple(ROUTES)), tuple(ROUTES), tuple(ROUTES), tuple(ROUTES),
-                    "how the new task is learned: 'exc' (excitability rows), 'syn' (synaptic "
-                    "rows), 'both', 'all' (every parameter)"),
-    "new_max_steps": Param(int_in(1, 10_000_000), 40, 2000, 20_000,
-                           "step budget of learning the new task (E1's curriculum fraction)"),
+    "n_old": Param(
+        int_in(1, MAX_OLD),
+        1,
+        3,
+        19,
+        "tasks the hybrid learns first, jointly (the first n_old of task_set); "
+        "the next task of task_set is the new one",
+    ),
+    "routes": Param(
+        subset(tuple(ROUTES)),
+        tuple(ROUTES),
+        tuple(ROUTES),
+        tuple(ROUTES),
+        "how the new task is learned: 'exc' (excitability rows), 'syn' (synaptic "
+        "rows), 'both', 'all' (every parameter)",
+    ),
+    "new_max_steps": Param(
+        int_in(1, 10_000_000),
+        40,
+        2000,
+        20_000,
+        "step budget of learning the new task (E1's curriculum fraction)",
+    ),
 }
 """E5's learning-speed parameters (part of the ``timescales`` chapter schema)."""
 
@@ -89,10 +108,17 @@ class LearningSpec:
         subset(tuple(ROUTES))("routes", list(self.routes))
         int_in(1, 10_000_000)("new_max_steps", self.new_max_steps)
         n = len(self.protocol.tasks)
-        if isinstance(self.n_old, bool) or not isinstance(self.n_old, (int, np.integer)) \
-                or not 1 <= self.n_old < n:
-            fail("n_old", self.n_old, f"an integer in [1, {n - 1}] (the task set has {n} tasks: "
-                                      "at least one old and one new)")
+        if (
+            isinstance(self.n_old, bool)
+            or not isinstance(self.n_old, (int, np.integer))
+            or not 1 <= self.n_old < n
+        ):
+            fail(
+                "n_old",
+                self.n_old,
+                f"an integer in [1, {n - 1}] (the task set has {n} tasks: "
+                "at least one old and one new)",
+            )
 
     @classmethod
     def from_params(cls, p) -> "LearningSpec":
@@ -105,7 +131,7 @@ class LearningSpec:
 
     @property
     def old_tasks(self) -> tuple[str, ...]:
-        return tuple(self.protocol.tasks[:self.n_old])
+        return tuple(self.protocol.tasks[: self.n_old])
 
     @property
     def new_task(self) -> str:
@@ -122,15 +148,21 @@ class LearningSpec:
         proto = self.protocol
         easy = round(proto.easy_steps * self.new_max_steps / proto.max_steps)
         return self.parent(seed).replace(
-            tasks=self.old_tasks + (self.new_task,), init_from=self.parent(seed),
-            inherit="all", train_tasks=(self.new_task,), trainable=ROUTES[route],
-            max_steps=self.new_max_steps, easy_steps=easy)
+            tasks=self.old_tasks + (self.new_task,),
+            init_from=self.parent(seed),
+            inherit="all",
+            train_tasks=(self.new_task,),
+            trainable=ROUTES[route],
+            max_steps=self.new_max_steps,
+            easy_steps=easy,
+        )
 
     def configs(self) -> dict[tuple, TrainConfig]:
         """Every network, keyed (route, seed); route ``"parent"`` for the parents."""
         seeds = range(self.protocol.n_seeds)
-        return ({("parent", s): self.parent(s) for s in seeds}
-                | {(r, s): self.child(r, s) for r in self.routes for s in seeds})
+        return {("parent", s): self.parent(s) for s in seeds} | {
+            (r, s): self.child(r, s) for r in self.routes for s in seeds
+        }
 
 
 def learning_row(key: Hashable, config: dict, payload: dict) -> dict:
@@ -144,21 +176,29 @@ def learning_row(key: Hashable, config: dict, payload: dict) -> dict:
     perf = np.asarray(hist["perf"], float).reshape(len(hist["perf"]), len(cfg.tasks))
     trials = hist.get("trials") or [s * cfg.batch_size for s in hist["steps"]]
     old = perf[-1, :-1] if cfg.init_from is not None else perf[-1]
-    row = {"route": route, "seed": seed, "steps": int(hist["steps"][-1]),
-           "old_after": float(old.mean()),
-           "old_all_at_criterion": bool((old >= cfg.criterion).all())}
+    row = {
+        "route": route,
+        "seed": seed,
+        "steps": int(hist["steps"][-1]),
+        "old_after": float(old.mean()),
+        "old_all_at_criterion": bool((old >= cfg.criterion).all()),
+    }
     row |= {f"perf:{t}": float(p) for t, p in zip(cfg.tasks, perf[-1])}
     if cfg.init_from is not None:
         new = perf[:, -1]
         hit = np.flatnonzero(new >= cfg.criterion)
-        row |= {"new_perf": float(new[-1]), "reached": bool(hit.size),
-                "trials_to_criterion": float(trials[hit[0]]) if hit.size else np.nan,
-                "budget_trials": float(cfg.max_steps * cfg.batch_size)}
+        row |= {
+            "new_perf": float(new[-1]),
+            "reached": bool(hit.size),
+            "trials_to_criterion": float(trials[hit[0]]) if hit.size else np.nan,
+            "budget_trials": float(cfg.max_steps * cfg.batch_size),
+        }
     return row
 
 
-def learning_plan(spec: LearningSpec, workers: int = 2, force: bool = False,
-                  todo: list | None = None) -> plan.Plan:
+def learning_plan(
+    spec: LearningSpec, workers: int = 2, force: bool = False, todo: list | None = None
+) -> plan.Plan:
     """The plan: the parents (fresh networks) and the children (one round after them)."""
     configs = spec.configs()
     parents = {k: c for k, c in configs.items() if k[0] == "parent"}
@@ -167,23 +207,59 @@ def learning_plan(spec: LearningSpec, workers: int = 2, force: bool = False,
     def pick(part: dict) -> list | None:
         return None if todo is None else [k for k in todo if k in part]
 
-    return plan.Plan([
-        plan.network_part(parents, workers, force, todo=pick(parents),
-                          label=f"E5 parents: {NETWORK} on the first {spec.n_old} tasks"),
-        chain_part(f"E5 new task ({spec.new_task}) by route", children, workers, force,
-                   pick(children), "a round after the parents")])
+    return plan.Plan(
+        [
+            plan.network_part(
+                parents,
+                workers,
+                force,
+                todo=pick(parents),
+                label=f"E5 parents: {NETWORK} on the first {spec.n_old} tasks",
+            ),
+            chain_part(
+                f"E5 new task ({spec.new_task}) by route",
+                children,
+                workers,
+                force,
+                pick(children),
+                "a round after the parents",
+            ),
+        ]
+    )
 
 
-def run_learning(spec: LearningSpec, workers: int = 2, backend: str = "local",
-                 address: str | None = None, allow_long: bool = False, progress: bool = True,
-                 force: bool = False) -> pd.DataFrame:
+def run_learning(
+    spec: LearningSpec,
+    workers: int = 2,
+    backend: str = "local",
+    address: str | None = None,
+    allow_long: bool = False,
+    progress: bool = True,
+    force: bool = False,
+) -> pd.DataFrame:
     """Every network of ``spec``, loaded or trained (the plan first; on a process pool or Ray,
     as :func:`lib.experiments.packing.run_chains`); the table of :func:`learning_row`, a row per
     network."""
-    return run_chains(spec.configs(), learning_row,
-                      lambda todo: learning_plan(spec, workers, force, todo), workers, backend,
-                      address, allow_long, progress, force)
+    return run_chains(
+        spec.configs(),
+        learning_row,
+        lambda todo: learning_plan(spec, workers, force, todo),
+        workers,
+        backend,
+        address,
+        allow_long,
+        progress,
+        force,
+    )
 
 
-__all__ = ["NETWORK", "ROUTES", "ROUTE_NAMES", "LEARNING_PARAMS", "LearningSpec",
-           "learning_row", "learning_plan", "run_learning"]
+__all__ = [
+    "NETWORK",
+    "ROUTES",
+    "ROUTE_NAMES",
+    "LEARNING_PARAMS",
+    "LearningSpec",
+    "learning_row",
+    "learning_plan",
+    "run_learning",
+]

@@ -15,6 +15,7 @@ The noise streams are those of :mod:`lib.core.seeds` (``STREAM_ABLATION`` for th
 ``STREAM_EVAL`` through :func:`lib.core.train.evaluate` for the lesions, ``STREAM_LESION`` for the
 random units), so the numbers do not depend on which process or in which order they are made.
 """
+
 from __future__ import annotations
 
 import copy
@@ -91,8 +92,9 @@ def lesioned(model: ModulatedRNN, units: np.ndarray) -> ModulatedRNN:
 
 
 @torch.no_grad()
-def lesion_map(result: TrainResult, fraction: float = LESION_FRACTION,
-               n_random: int = RANDOM_LESIONS) -> dict[str, np.ndarray]:
+def lesion_map(
+    result: TrainResult, fraction: float = LESION_FRACTION, n_random: int = RANDOM_LESIONS
+) -> dict[str, np.ndarray]:
     """Performance after lesioning each task's most task-variant units, with a random control.
 
     Returns ``targeted`` (K lesion sets, K tasks): row k silences the ``fraction * N`` units with
@@ -109,13 +111,19 @@ def lesion_map(result: TrainResult, fraction: float = LESION_FRACTION,
         with np.errstate(invalid="ignore", divide="ignore"):  # see lib.core.metrics.mean_perf
             return evaluate(model, cfg, batches)
 
-    targeted = [perf_of(lesioned(result.model, np.argsort(tv[k])[::-1][:n]))
-                for k in range(len(cfg.tasks))]
+    targeted = [
+        perf_of(lesioned(result.model, np.argsort(tv[k])[::-1][:n])) for k in range(len(cfg.tasks))
+    ]
     rng = np.random.default_rng(step_seed(cfg.seed, STREAM_LESION, 0))
-    random = [perf_of(lesioned(result.model, rng.choice(cfg.n_rec, n, replace=False)))
-              for _ in range(n_random)]
-    return {"targeted": np.array(targeted), "intact": perf_of(result.model),
-            "random": np.mean(random, axis=0)}
+    random = [
+        perf_of(lesioned(result.model, rng.choice(cfg.n_rec, n, replace=False)))
+        for _ in range(n_random)
+    ]
+    return {
+        "targeted": np.array(targeted),
+        "intact": perf_of(result.model),
+        "random": np.mean(random, axis=0),
+    }
 
 
 def analyse_network(result: TrainResult, spec: LesionSpec) -> dict:
@@ -123,11 +131,18 @@ def analyse_network(result: TrainResult, spec: LesionSpec) -> dict:
     ``random`` (K,)) and, for a hybrid, ``ablation``: {"exc removed (zero)": (K,), ...} for
     every pathway and mode (:func:`pathway_ablation`; empty for other mechanisms). ``tasks``
     indexes the K axes as in ``result.config.tasks``."""
-    out = {"tasks": list(result.config.tasks), "mechanism": result.config.mechanism,
-           **lesion_map(result, spec.fraction, spec.n_random), "ablation": {}}
+    out = {
+        "tasks": list(result.config.tasks),
+        "mechanism": result.config.mechanism,
+        **lesion_map(result, spec.fraction, spec.n_random),
+        "ablation": {},
+    }
     if result.config.mechanism == "hybrid":
-        out["ablation"] = {ablation_label(pw, mode): pathway_ablation(result, pw, mode)
-                           for pw in PATHWAYS for mode in ABLATION_MODES}
+        out["ablation"] = {
+            ablation_label(pw, mode): pathway_ablation(result, pw, mode)
+            for pw in PATHWAYS
+            for mode in ABLATION_MODES
+        }
     return out
 
 
@@ -152,27 +167,67 @@ def lesions_seconds(net_config: TrainConfig, spec: LesionSpec) -> float:
     return n_evals * c.eval_s + 2 * c.setup_s
 
 
-def lesions_part(nets: dict, spec: LesionSpec, workers: int, force: bool = False,
-                 todo: list | None = None, label: str = "E1 lesions and ablations") -> plan.Part:
+def lesions_part(
+    nets: dict,
+    spec: LesionSpec,
+    workers: int,
+    force: bool = False,
+    todo: list | None = None,
+    label: str = "E1 lesions and ablations",
+) -> plan.Part:
     """The plan part of the lesions of ``nets`` {key: TrainResult or TrainConfig}."""
     configs = {k: getattr(v, "config", v) for k, v in nets.items()}
     keys = {k: lesions_key(c, spec) for k, c in configs.items()}
-    return plan.artifact_part(label, "lesions", keys,
-                              lambda k: lesions_seconds(configs[k], spec), workers, force, todo,
-                              f"{spec.fraction:.0%} of the units per lesion, "
-                              f"{spec.n_random} random controls")
+    return plan.artifact_part(
+        label,
+        "lesions",
+        keys,
+        lambda k: lesions_seconds(configs[k], spec),
+        workers,
+        force,
+        todo,
+        f"{spec.fraction:.0%} of the units per lesion, {spec.n_random} random controls",
+    )
 
 
-def run_lesions(nets: dict, spec: LesionSpec = LesionSpec(), workers: int = 1,
-                force: bool = False, progress: bool = True, allow_long: bool = False) -> dict:
+def run_lesions(
+    nets: dict,
+    spec: LesionSpec = LesionSpec(),
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict:
     """The lesions (and a hybrid's ablations) of the given networks {(label, seed): TrainResult}:
     {(label, seed): :func:`analyse_network`'s dict}, cached as artifacts. When anything must be
     computed its plan is printed first; a plan longer than :data:`lib.experiments.plan.LONG_RUN_S`
     stops before any work unless ``allow_long``."""
-    return LESIONS.run(nets, spec, lambda todo: lesions_part(nets, spec, workers, todo=todo),
-                       workers, force, progress, allow_long, desc="lesioning networks")
+    return LESIONS.run(
+        nets,
+        spec,
+        lambda todo: lesions_part(nets, spec, workers, todo=todo),
+        workers,
+        force,
+        progress,
+        allow_long,
+        desc="lesioning networks",
+    )
 
 
-__all__ = ["LESION_FRACTION", "RANDOM_LESIONS", "PATHWAYS", "ABLATION_MODES", "LesionSpec",
-           "pathway_ablation", "lesioned", "lesion_map", "analyse_network", "ablation_label",
-           "lesions_key", "lesions_artifact", "lesions_seconds", "lesions_part", "run_lesions"]
+__all__ = [
+    "LESION_FRACTION",
+    "RANDOM_LESIONS",
+    "PATHWAYS",
+    "ABLATION_MODES",
+    "LesionSpec",
+    "pathway_ablation",
+    "lesioned",
+    "lesion_map",
+    "analyse_network",
+    "ablation_label",
+    "lesions_key",
+    "lesions_artifact",
+    "lesions_seconds",
+    "lesions_part",
+    "run_lesions",
+]

@@ -19,6 +19,7 @@ A plan whose estimate exceeds :data:`LONG_RUN_S` stops with :class:`PlanTooLong`
 unless the caller allows it (``allow_long=True`` in a chapter, ``-p allow_long True`` through
 papermill, ``--yes`` for ``python -m lib.experiments``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,8 +38,17 @@ import torch
 
 from lib import artifacts
 from lib.core import tasks as yang_tasks
-from lib.core.train import (History, TrainConfig, build_model, default_device, evaluate,
-                            evaluation_batches, make_optimizer, train_step, trainable_parameters)
+from lib.core.train import (
+    History,
+    TrainConfig,
+    build_model,
+    default_device,
+    evaluate,
+    evaluation_batches,
+    make_optimizer,
+    train_step,
+    trainable_parameters,
+)
 
 LONG_RUN_S = 30 * 60
 """A plan estimated to take longer than this (seconds) needs an explicit go-ahead."""
@@ -49,8 +59,10 @@ TIMED_STEPS = 4
 EVAL_SAMPLE_TASKS = 3
 """Tasks whose evaluation forward pass is timed (the cost is scaled to every task)."""
 
-SWITCHES = ("allow_long=True in a chapter (papermill: -p allow_long True), "
-            "or --yes for python -m lib.experiments")
+SWITCHES = (
+    "allow_long=True in a chapter (papermill: -p allow_long True), "
+    "or --yes for python -m lib.experiments"
+)
 """How to allow a long run, as said in messages."""
 
 
@@ -91,12 +103,19 @@ def machine_signature() -> dict:
     cpu = platform.processor() or ""
     with contextlib.suppress(OSError):
         with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name")), cpu)
-    return {"torch": torch.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "cpu": cpu, "cpu_count": os.cpu_count(),
-            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "device": str(default_device()), "version": COST_CACHE_VERSION}
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu
+            )
+    return {
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "device": str(default_device()),
+        "version": COST_CACHE_VERSION,
+    }
 
 
 def _disk_key(key: Any) -> str:
@@ -104,8 +123,11 @@ def _disk_key(key: Any) -> str:
 
 
 def _finite_numbers(v: Any, n: int) -> bool:
-    return (isinstance(v, list) and len(v) == n
-            and all(isinstance(x, (int, float)) and math.isfinite(x) for x in v))
+    return (
+        isinstance(v, list)
+        and len(v) == n
+        and all(isinstance(x, (int, float)) and math.isfinite(x) for x in v)
+    )
 
 
 def _read_cache(path: Path, n: int) -> dict:
@@ -157,8 +179,17 @@ def _store_cost(key: tuple, cost: Cost) -> None:
 
 def cost_key(config: TrainConfig) -> tuple:
     """What the time of a step depends on (not the seed, budget or learning rate)."""
-    return (config.mechanism, config.n_rec, config.rank, tuple(config.tasks), config.batch_size,
-            config.trainable, config.eval_trials, config.activation, str(default_device()))
+    return (
+        config.mechanism,
+        config.n_rec,
+        config.rank,
+        tuple(config.tasks),
+        config.batch_size,
+        config.trainable,
+        config.eval_trials,
+        config.activation,
+        str(default_device()),
+    )
 
 
 def _sync(device: torch.device) -> None:
@@ -179,9 +210,12 @@ def measure_cost(config: TrainConfig) -> Cost:
     if cached is not None:
         _COSTS[key] = cached
         return cached
-    print(f"plan: timing {config.mechanism} N={config.n_rec} K={len(config.tasks)} "
-          f"({TIMED_STEPS} steps and an evaluation; cached in {cost_cache_path()}) ...",
-          file=sys.stderr, flush=True)
+    print(
+        f"plan: timing {config.mechanism} N={config.n_rec} K={len(config.tasks)} "
+        f"({TIMED_STEPS} steps and an evaluation; cached in {cost_cache_path()}) ...",
+        file=sys.stderr,
+        flush=True,
+    )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -202,7 +236,7 @@ def measure_cost(config: TrainConfig) -> Cost:
             step(s)
         _sync(device)
         step_s = (time.perf_counter() - t0) / TIMED_STEPS
-        sample = config.tasks[::max(1, math.ceil(K / EVAL_SAMPLE_TASKS))][:EVAL_SAMPLE_TASKS]
+        sample = config.tasks[:: max(1, math.ceil(K / EVAL_SAMPLE_TASKS))][:EVAL_SAMPLE_TASKS]
         t0 = time.perf_counter()
         batches = evaluation_batches(config.replace(tasks=sample), device)
         setup_s = (time.perf_counter() - t0) * K / len(sample)
@@ -292,16 +326,19 @@ class Part:
         """Estimated wall time: the jobs spread over the workers (never less than the longest)."""
         if not self.job_s:
             return 0.0
-        return max(sum(self.job_s) / parallelism(self.workers, len(self.job_s)),
-                   max(self.job_s))
+        return max(sum(self.job_s) / parallelism(self.workers, len(self.job_s)), max(self.job_s))
 
     def text(self) -> str:
-        line = (f"- {self.label}: {self.needed} {self.kind} artifacts needed, {self.present} "
-                f"present (shipped or cached), {self.to_make} to make")
+        line = (
+            f"- {self.label}: {self.needed} {self.kind} artifacts needed, {self.present} "
+            f"present (shipped or cached), {self.to_make} to make"
+        )
         if self.todo:
             per_job = sum(self.job_s) / len(self.job_s)
-            line += (f"; about {fmt_duration(self.wall_s)} ({fmt_duration(per_job)} per job "
-                     f"on average, {parallelism(self.workers, self.to_make)} at once)")
+            line += (
+                f"; about {fmt_duration(self.wall_s)} ({fmt_duration(per_job)} per job "
+                f"on average, {parallelism(self.workers, self.to_make)} at once)"
+            )
         return line + (f"\n  {self.note}" if self.note and self.todo else "")
 
 
@@ -332,11 +369,14 @@ class Plan:
         return self.wall_s > LONG_RUN_S
 
     def text(self) -> str:
-        head = (f"Plan: {self.needed} artifacts needed, {self.present} present, "
-                f"{self.to_make} to make")
+        head = (
+            f"Plan: {self.needed} artifacts needed, {self.present} present, {self.to_make} to make"
+        )
         if self.to_make:
-            head += (f"; estimated wall time up to {fmt_duration(self.wall_s)} on this machine "
-                     f"(measured step costs x step budgets; training stops early at criterion)")
+            head += (
+                f"; estimated wall time up to {fmt_duration(self.wall_s)} on this machine "
+                f"(measured step costs x step budgets; training stops early at criterion)"
+            )
         return "\n".join([head, *(p.text() for p in self.parts)])
 
 
@@ -352,51 +392,95 @@ class PlanTooLong(RuntimeError):
             f"this run would take up to {fmt_duration(plan.wall_s)} on this machine, more than "
             f"the {fmt_duration(LONG_RUN_S)} limit (lib.experiments.plan.LONG_RUN_S); nothing "
             f"was trained or computed. To run it anyway set {SWITCHES}. Artifacts already "
-            f"made are kept and an interrupted run resumes")
+            f"made are kept and an interrupted run resumes"
+        )
         super().__init__(f"{self.reason}.\n{plan.text()}")
 
 
-def _part(label: str, kind: str, keys: dict[Hashable, dict], cost: Callable[[Hashable], float],
-          workers: int, force: bool, todo: list | None, note: str) -> Part:
+def _part(
+    label: str,
+    kind: str,
+    keys: dict[Hashable, dict],
+    cost: Callable[[Hashable], float],
+    workers: int,
+    force: bool,
+    todo: list | None,
+    note: str,
+) -> Part:
     if todo is None:
         missing = [k for k, cfg in keys.items() if not artifacts.has(kind, cfg)]
         todo = list(keys) if force else missing
         present = len(keys) - len(missing)
     else:
         present = len(keys) - len(todo)
-    return Part(label, kind, len(keys), present, list(todo), [cost(k) for k in todo], workers,
-                note)
+    return Part(label, kind, len(keys), present, list(todo), [cost(k) for k in todo], workers, note)
 
 
-def artifact_part(label: str, kind: str, keys: dict[Hashable, dict],
-                  cost: Callable[[Hashable], float], workers: int, force: bool = False,
-                  todo: list | None = None, note: str = "") -> Part:
+def artifact_part(
+    label: str,
+    kind: str,
+    keys: dict[Hashable, dict],
+    cost: Callable[[Hashable], float],
+    workers: int,
+    force: bool = False,
+    todo: list | None = None,
+    note: str = "",
+) -> Part:
     """A part making one ``kind`` artifact per key (``keys``: their artifact configs; ``cost``:
     estimated single-worker seconds of one key; ``todo``: keys already known to be missing)."""
     return _part(label, kind, keys, cost, workers, force, todo, note)
 
 
-def network_part(configs: dict[Hashable, TrainConfig], workers: int, force: bool = False,
-                 todo: list | None = None, label: str = "networks") -> Part:
+def network_part(
+    configs: dict[Hashable, TrainConfig],
+    workers: int,
+    force: bool = False,
+    todo: list | None = None,
+    label: str = "networks",
+) -> Part:
     """The networks of ``configs`` (``todo``: keys already known to be missing; ``force``:
     every one is made again)."""
     budgets = sorted({(c.max_steps, c.eval_every) for c in configs.values()})
     note = "budget per network: " + "; ".join(
-        f"{s:,} steps + {math.ceil(s / e) + 1} evaluations" for s, e in budgets[:3])
-    return _part(label, "network", {k: c.to_dict() for k, c in configs.items()},
-                 lambda k: train_seconds(configs[k]), workers, force, todo, note)
+        f"{s:,} steps + {math.ceil(s / e) + 1} evaluations" for s, e in budgets[:3]
+    )
+    return _part(
+        label,
+        "network",
+        {k: c.to_dict() for k, c in configs.items()},
+        lambda k: train_seconds(configs[k]),
+        workers,
+        force,
+        todo,
+        note,
+    )
 
 
-def probe_part(configs: dict[Hashable, TrainConfig], probe: Any, keys: dict[Hashable, dict],
-               workers: int, force: bool = False, todo: list | None = None,
-               label: str = "E2 probes") -> Part:
+def probe_part(
+    configs: dict[Hashable, TrainConfig],
+    probe: Any,
+    keys: dict[Hashable, dict],
+    workers: int,
+    force: bool = False,
+    todo: list | None = None,
+    label: str = "E2 probes",
+) -> Part:
     """E2's probes of the networks of ``configs``; ``keys`` are their ``ambiguity`` artifact
     configs (:func:`lib.experiments.ambiguity.probe_key`)."""
     task_sets = {tuple(c.tasks) for c in configs.values()}
     note = "forward passes per network: " + ", ".join(
-        f"{probe_forwards(t, probe):,}" for t in sorted(task_sets))
-    return _part(label, "ambiguity", keys, lambda k: probe_seconds(configs[k], probe), workers,
-                 force, todo, note)
+        f"{probe_forwards(t, probe):,}" for t in sorted(task_sets)
+    )
+    return _part(
+        label,
+        "ambiguity",
+        keys,
+        lambda k: probe_seconds(configs[k], probe),
+        workers,
+        force,
+        todo,
+        note,
+    )
 
 
 def require(plan: Plan, allow_long: bool = False) -> Plan:
@@ -408,12 +492,30 @@ def require(plan: Plan, allow_long: bool = False) -> Plan:
     if plan.too_long:
         if not allow_long:
             raise PlanTooLong(plan)
-        print(f"allow_long: going ahead with a run of up to {fmt_duration(plan.wall_s)}; "
-              "the progress bar shows the ETA", flush=True)
+        print(
+            f"allow_long: going ahead with a run of up to {fmt_duration(plan.wall_s)}; "
+            "the progress bar shows the ETA",
+            flush=True,
+        )
     return plan
 
 
-__all__ = ["LONG_RUN_S", "Cost", "measure_cost", "cache_dir", "cost_cache_path",
-           "machine_signature", "machine_cached", "train_seconds", "probe_seconds",
-           "probe_forwards", "Part", "Plan", "PlanTooLong", "network_part", "probe_part",
-           "require", "fmt_duration"]
+__all__ = [
+    "LONG_RUN_S",
+    "Cost",
+    "measure_cost",
+    "cache_dir",
+    "cost_cache_path",
+    "machine_signature",
+    "machine_cached",
+    "train_seconds",
+    "probe_seconds",
+    "probe_forwards",
+    "Part",
+    "Plan",
+    "PlanTooLong",
+    "network_part",
+    "probe_part",
+    "require",
+    "fmt_duration",
+]

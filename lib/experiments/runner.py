@@ -12,6 +12,7 @@ it exists, else training (checkpointed next to the artifact, so an interrupted r
 stops with :class:`~lib.experiments.plan.PlanTooLong` if the estimate exceeds the long-run limit
 and ``allow_long`` is False.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -71,8 +72,13 @@ def _call(fn: Callable, arg: Any) -> tuple[list[str], str | None]:
     return msgs, error
 
 
-def run_jobs(fn: Callable[[Any], Any], jobs: dict[Hashable, Any], workers: int = 1,
-             desc: str = "jobs", progress: bool = True) -> None:
+def run_jobs(
+    fn: Callable[[Any], Any],
+    jobs: dict[Hashable, Any],
+    workers: int = 1,
+    desc: str = "jobs",
+    progress: bool = True,
+) -> None:
     """Call ``fn(arg)`` for every ``key -> arg`` of ``jobs`` (in ``workers`` processes).
 
     ``fn`` must be a module-level function (it is pickled to the workers) that saves its result
@@ -131,12 +137,21 @@ class NetworkResult:
 
     def artifact(self, result: TrainResult, spec: Any) -> Any:
         """The result of one network, loaded from its artifact or computed and saved."""
-        return artifacts.load_or_compute(self.kind, self.key(result.config, spec),
-                                         lambda: self._compute(result, spec))
+        return artifacts.load_or_compute(
+            self.kind, self.key(result.config, spec), lambda: self._compute(result, spec)
+        )
 
-    def run(self, nets: dict, spec: Any, part: Callable[[list], "plan.Part"], workers: int = 1,
-            force: bool = False, progress: bool = True, allow_long: bool = False,
-            desc: str = "analysing networks") -> dict:
+    def run(
+        self,
+        nets: dict,
+        spec: Any,
+        part: Callable[[list], "plan.Part"],
+        workers: int = 1,
+        force: bool = False,
+        progress: bool = True,
+        allow_long: bool = False,
+        desc: str = "analysing networks",
+    ) -> dict:
         """The results of ``nets`` {key: TrainResult}, {key: result}: those missing are computed
         in ``workers`` processes after their plan (``part(todo keys)``) is printed; a plan longer
         than :data:`lib.experiments.plan.LONG_RUN_S` stops before any work unless
@@ -144,8 +159,11 @@ class NetworkResult:
         if force:
             for res in nets.values():
                 artifacts.paths(self.kind, self.key(res.config, spec))[0].unlink(missing_ok=True)
-        todo = {k: (self, res.config, spec) for k, res in nets.items()
-                if not artifacts.has(self.kind, self.key(res.config, spec))}
+        todo = {
+            k: (self, res.config, spec)
+            for k, res in nets.items()
+            if not artifacts.has(self.kind, self.key(res.config, spec))
+        }
         if todo and not artifacts.no_train():
             plan.require(plan.Plan([part(list(todo))]), allow_long)
         run_jobs(_network_result_job, todo, workers, desc=desc, progress=progress)
@@ -157,8 +175,9 @@ def _network_result_job(job: tuple) -> None:
     result_kind.artifact(load_or_train(net_cfg, progress=False), spec)
 
 
-def load_or_train(config: TrainConfig, directory: Path | None = None,
-                  progress: bool = True) -> TrainResult:
+def load_or_train(
+    config: TrainConfig, directory: Path | None = None, progress: bool = True
+) -> TrainResult:
     """The trained network of a config: loaded if its verified artifact exists, else trained and
     saved (checkpointing next to the artifact, so an interrupted run resumes where it stopped)."""
     cfg = config.to_dict()
@@ -196,13 +215,22 @@ def _ensemble_job(group: list[TrainConfig]) -> None:
     (the same key and payload layout as single training; the stamp says how it was trained)."""
     ckpt = artifacts.paths("network", group[0].to_dict())[0].with_suffix(".ensemble.ckpt")
     for config, result in zip(group, train_ensemble(group, progress=False, checkpoint=ckpt)):
-        artifacts.save("network", config.to_dict(), network_payload(result),
-                       extra={"trained_by": f"lib.core.ensemble ({len(group)} members)"})
+        artifacts.save(
+            "network",
+            config.to_dict(),
+            network_payload(result),
+            extra={"trained_by": f"lib.core.ensemble ({len(group)} members)"},
+        )
 
 
-def run_configs(configs: dict, workers: int = 2, force: bool = False,
-                progress: bool = True, allow_long: bool = False,
-                ensemble: bool = False) -> dict:
+def run_configs(
+    configs: dict,
+    workers: int = 2,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+    ensemble: bool = False,
+) -> dict:
     """Load or train every config (in parallel); returns the same keys -> TrainResult.
 
     Networks already present as verified artifacts are loaded, the rest are trained in
@@ -221,8 +249,7 @@ def run_configs(configs: dict, workers: int = 2, force: bool = False,
             artifacts.paths("network", c.to_dict())[0].unlink(missing_ok=True)
     todo = {k: c for k, c in configs.items() if not artifacts.has("network", c.to_dict())}
     if todo and not artifacts.no_train():
-        plan.require(plan.Plan([plan.network_part(configs, workers, todo=list(todo))]),
-                     allow_long)
+        plan.require(plan.Plan([plan.network_part(configs, workers, todo=list(todo))]), allow_long)
     if ensemble:
         groups = {tuple(g): g for g in seed_groups(list(todo.values()))}
         run_jobs(_ensemble_job, groups, workers, desc="training ensembles", progress=progress)
@@ -231,5 +258,14 @@ def run_configs(configs: dict, workers: int = 2, force: bool = False,
     return {k: load_or_train(c, progress=False) for k, c in configs.items()}
 
 
-__all__ = ["JobsFailed", "PlanTooLong", "call_job", "report_job", "run_jobs", "load_or_train", "NetworkResult",
-           "run_configs", "seed_groups"]
+__all__ = [
+    "JobsFailed",
+    "PlanTooLong",
+    "call_job",
+    "report_job",
+    "run_jobs",
+    "load_or_train",
+    "NetworkResult",
+    "run_configs",
+    "seed_groups",
+]

@@ -32,6 +32,7 @@ chapters plot.
 Ray is imported only when ``backend="ray"`` is asked for (it is a dependency of the ``dev``
 extra), so the rest of ``lib`` runs without it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -68,8 +69,11 @@ def grid(**axes: Sequence) -> list[dict]:
     of values; a fixed field is a one-element list."""
     for name, values in axes.items():
         if not isinstance(values, (list, tuple, range)) or len(values) == 0:
-            fail(name, values, "a non-empty list, tuple or range of values (a fixed value is a "
-                               "one-element list)")
+            fail(
+                name,
+                values,
+                "a non-empty list, tuple or range of values (a fixed value is a one-element list)",
+            )
     names = list(axes)
     return [dict(zip(names, combo)) for combo in itertools.product(*axes.values())]
 
@@ -117,8 +121,10 @@ def default_row(key: Hashable, config: Mapping, payload: Any) -> dict:
         more = {"value": plain} if ok else {}
     both = sorted(set(row) & set(more))
     if both:
-        raise ValueError(f"row of {key!r}: field(s) {both} are in both the config and the "
-                         "payload; pass row=... to run_sweep to name the columns")
+        raise ValueError(
+            f"row of {key!r}: field(s) {both} are in both the config and the "
+            "payload; pass row=... to run_sweep to name the columns"
+        )
     return row | more
 
 
@@ -126,12 +132,19 @@ def _check_address(backend: str, address: Any) -> None:
     if address is None:
         return
     if backend != "ray":
-        fail("address", address, f"None with backend={backend!r} (an address is the Ray "
-                                 "cluster of backend='ray')")
+        fail(
+            "address",
+            address,
+            f"None with backend={backend!r} (an address is the Ray cluster of backend='ray')",
+        )
     if not isinstance(address, str) or (address != "auto" and ":" not in address.strip()):
-        fail("address", address, "None (start a local Ray instance), 'auto' (the cluster this "
-                                 "node has joined) or the 'host:port' that `ray start --head` "
-                                 "prints")
+        fail(
+            "address",
+            address,
+            "None (start a local Ray instance), 'auto' (the cluster this "
+            "node has joined) or the 'host:port' that `ray start --head` "
+            "prints",
+        )
 
 
 def _jobs(configs: Mapping[Hashable, Mapping] | Sequence[Mapping]) -> dict[Hashable, dict]:
@@ -142,18 +155,30 @@ def _jobs(configs: Mapping[Hashable, Mapping] | Sequence[Mapping]) -> dict[Hasha
                 raise TypeError
             artifacts.canonical(dict(config))
         except (TypeError, ValueError):
-            fail(f"configs[{key!r}]", config, "a dict of JSON-able fields (numbers, strings, "
-                                              "bools, None, lists and dicts of them)")
+            fail(
+                f"configs[{key!r}]",
+                config,
+                "a dict of JSON-able fields (numbers, strings, "
+                "bools, None, lists and dicts of them)",
+            )
         jobs[key] = dict(config)
     return jobs
 
 
-def run_sweep(kind: str, fn: Callable[[dict], Any],
-              configs: Mapping[Hashable, Mapping] | Sequence[Mapping], *,
-              row: Callable[[Hashable, dict, Any], dict] = default_row, backend: str = "local",
-              address: str | None = None, workers: int = 2, gpus_per_job: float = 0.0,
-              progress: bool = True, force: bool = False,
-              directory: Path | None = None) -> pd.DataFrame:
+def run_sweep(
+    kind: str,
+    fn: Callable[[dict], Any],
+    configs: Mapping[Hashable, Mapping] | Sequence[Mapping],
+    *,
+    row: Callable[[Hashable, dict, Any], dict] = default_row,
+    backend: str = "local",
+    address: str | None = None,
+    workers: int = 2,
+    gpus_per_job: float = 0.0,
+    progress: bool = True,
+    force: bool = False,
+    directory: Path | None = None,
+) -> pd.DataFrame:
     """Run ``fn`` on every config whose ``kind`` artifact is missing; return the sweep's table.
 
     Parameters
@@ -188,23 +213,35 @@ def run_sweep(kind: str, fn: Callable[[dict], Any],
     workers = check_positive_int("workers", workers)
     _check_address(backend, address)
     if check_number("gpus_per_job", gpus_per_job, 0, math.inf, "a number >= 0") and (
-            backend != "ray"):
-        fail("gpus_per_job", gpus_per_job, f"0 with backend={backend!r} (each job uses the device "
-                                           "lib.core.train.default_device picks; GPU "
-                                           "reservations are for backend='ray')")
+        backend != "ray"
+    ):
+        fail(
+            "gpus_per_job",
+            gpus_per_job,
+            f"0 with backend={backend!r} (each job uses the device "
+            "lib.core.train.default_device picks; GPU "
+            "reservations are for backend='ray')",
+        )
     jobs = _jobs(configs)
-    todo = dict(jobs) if force else {k: c for k, c in jobs.items()
-                                     if not artifacts.has(kind, c, directory)}
+    todo = (
+        dict(jobs)
+        if force
+        else {k: c for k, c in jobs.items() if not artifacts.has(kind, c, directory)}
+    )
     if todo and artifacts.no_train():
         shown = "; ".join(f"{k!r}: {c}" for k, c in list(todo.items())[:5])
         more = f" (and {len(todo) - 5} more)" if len(todo) > 5 else ""
         raise artifacts.ArtifactError(
             f"{len(todo)} of {len(jobs)} {kind} artifact(s) missing; ${artifacts.NO_TRAIN_ENV}=1 "
-            f"forbids computing them here (run the sweep without it). Missing: {shown}{more}")
+            f"forbids computing them here (run the sweep without it). Missing: {shown}{more}"
+        )
 
     failures: dict[Hashable, str] = {}
-    bar = tqdm(total=len(todo), desc=f"{kind} on {backend} ({len(todo)} of {len(jobs)} to run)",
-               disable=not progress)
+    bar = tqdm(
+        total=len(todo),
+        desc=f"{kind} on {backend} ({len(todo)} of {len(jobs)} to run)",
+        disable=not progress,
+    )
 
     def done(key: Hashable, result: tuple[Any, list[str], str | None]) -> None:
         payload, msgs, error = result
@@ -259,21 +296,28 @@ def _run_local(fn: Callable, todo: dict, done: Callable, workers: int) -> None:
     ex.shutdown()
 
 
-def _run_ray(fn: Callable, todo: dict, done: Callable, workers: int, address: str | None,
-             gpus_per_job: float) -> None:
+def _run_ray(
+    fn: Callable, todo: dict, done: Callable, workers: int, address: str | None, gpus_per_job: float
+) -> None:
     """Ray core tasks, consumed as they complete (``ray.wait``)."""
     try:
         import ray  # optional at run time: only this backend needs it
     except ImportError as err:
-        raise ImportError("backend='ray' needs Ray, a dependency of the dev extra: "
-                          ".venv/bin/pip install -c requirements-lock.txt -e '.[dev]'") from err
+        raise ImportError(
+            "backend='ray' needs Ray, a dependency of the dev extra: "
+            ".venv/bin/pip install -c requirements-lock.txt -e '.[dev]'"
+        ) from err
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     started = not ray.is_initialized()
     if started and address:
         ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
     elif started:
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
-                 logging_level=logging.WARNING)
+        ray.init(
+            num_cpus=workers,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+        )
     pending: list = []
     try:
         task = ray.remote(num_cpus=1, num_gpus=gpus_per_job)(call_job)

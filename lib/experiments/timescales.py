@@ -49,6 +49,7 @@ and noise. On the blocked and interleaved sequences the reference is the instant
 
 Performance is Yang's (:func:`lib.core.metrics.performance`), per trial the mean over the draws.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -118,26 +119,49 @@ MAX_TRIALS = 1_000_000
 MAX_PAIRS = 1_000
 
 TIMESCALES_PARAMS: dict[str, Param] = {
-    "tau_fast": Param(float_in(DT_MS, 10_000), 100.0, 100.0, 100.0,
-                      f"time constant of fast modulation, ms (>= one step, {DT_MS} ms; the "
-                      "network's own tau is 100 ms)"),
-    "tau_slow": Param(float_in(1, 1000), 4.0, 4.0, 4.0,
-                      "time constant of slow modulation, in trials (>= 1)"),
+    "tau_fast": Param(
+        float_in(DT_MS, 10_000),
+        100.0,
+        100.0,
+        100.0,
+        f"time constant of fast modulation, ms (>= one step, {DT_MS} ms; the "
+        "network's own tau is 100 ms)",
+    ),
+    "tau_slow": Param(
+        float_in(1, 1000), 4.0, 4.0, 4.0, "time constant of slow modulation, in trials (>= 1)"
+    ),
     "block": Param(int_in(1, 1000), 3, 12, 16, "trials per block of the blocked schedule"),
-    "n_blocks": Param(int_in(2, 1000), 3, 6, 8,
-                      "blocks per conflict pair (alternating its two tasks)"),
-    "n_interleaved": Param(int_in(2, 100_000), 8, 48, 96,
-                           "trials per conflict pair of the interleaved schedule"),
-    "draws": Param(int_in(1, 65_536), 8, 64, 256,
-                   "independent condition draws of each trial position (the batch)"),
-    "error_after": Param(int_in(3, 100), 3, 5, 5,
-                         "trials followed after a brief context error (the cost uses 3)"),
-    "assignments": Param(subset(tuple(ASSIGNMENTS)), tuple(ASSIGNMENTS), tuple(ASSIGNMENTS),
-                         tuple(ASSIGNMENTS),
-                         "time-constant assignments (exc, syn) probed: " + ", ".join(ASSIGNMENTS)),
-    "tau_fast_checks": Param(float_list(DT_MS, 10_000), "300", "300, 1000", "300, 1000",
-                             "further fast time constants (ms) the probes are rerun at, to see "
-                             "whether the verdict depends on tau_fast; [] for none"),
+    "n_blocks": Param(
+        int_in(2, 1000), 3, 6, 8, "blocks per conflict pair (alternating its two tasks)"
+    ),
+    "n_interleaved": Param(
+        int_in(2, 100_000), 8, 48, 96, "trials per conflict pair of the interleaved schedule"
+    ),
+    "draws": Param(
+        int_in(1, 65_536),
+        8,
+        64,
+        256,
+        "independent condition draws of each trial position (the batch)",
+    ),
+    "error_after": Param(
+        int_in(3, 100), 3, 5, 5, "trials followed after a brief context error (the cost uses 3)"
+    ),
+    "assignments": Param(
+        subset(tuple(ASSIGNMENTS)),
+        tuple(ASSIGNMENTS),
+        tuple(ASSIGNMENTS),
+        tuple(ASSIGNMENTS),
+        "time-constant assignments (exc, syn) probed: " + ", ".join(ASSIGNMENTS),
+    ),
+    "tau_fast_checks": Param(
+        float_list(DT_MS, 10_000),
+        "300",
+        "300, 1000",
+        "300, 1000",
+        "further fast time constants (ms) the probes are rerun at, to see "
+        "whether the verdict depends on tau_fast; [] for none",
+    ),
 }
 
 
@@ -155,15 +179,30 @@ class TimescalesSpec:
     assignments: tuple[str, ...] = tuple(ASSIGNMENTS)
 
     def __post_init__(self) -> None:
-        check_number("tau_fast", self.tau_fast, DT_MS, math.inf,
-                     f"a time constant in ms, finite and >= one step of the task generator "
-                     f"(dt = {DT_MS} ms)", open_high=True)
-        check_number("tau_slow", self.tau_slow, 1.0, math.inf,
-                     "a time constant in trials, finite and >= 1", open_high=True)
-        for name, low, what in (("block", 1, "trials per block"),
-                                ("n_blocks", 2, "blocks (at least one switch)"),
-                                ("n_interleaved", 2, "trials"), ("draws", 1, "draws per trial"),
-                                ("error_after", 3, "trials after the error (the cost uses 3)")):
+        check_number(
+            "tau_fast",
+            self.tau_fast,
+            DT_MS,
+            math.inf,
+            f"a time constant in ms, finite and >= one step of the task generator "
+            f"(dt = {DT_MS} ms)",
+            open_high=True,
+        )
+        check_number(
+            "tau_slow",
+            self.tau_slow,
+            1.0,
+            math.inf,
+            "a time constant in trials, finite and >= 1",
+            open_high=True,
+        )
+        for name, low, what in (
+            ("block", 1, "trials per block"),
+            ("n_blocks", 2, "blocks (at least one switch)"),
+            ("n_interleaved", 2, "trials"),
+            ("draws", 1, "draws per trial"),
+            ("error_after", 3, "trials after the error (the cost uses 3)"),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 fail(name, value, f"an integer >= {low} ({what})")
@@ -172,10 +211,18 @@ class TimescalesSpec:
         if self.n_interleaved >= MAX_TRIALS:
             fail("n_interleaved", self.n_interleaved, f"fewer than {MAX_TRIALS:,} trials")
         a = self.assignments
-        if (isinstance(a, str) or not isinstance(a, Sequence) or not a
-                or any(x not in ASSIGNMENTS for x in a) or len(set(a)) != len(a)):
-            fail("assignments", a, "a non-empty list of distinct names from "
-                 + ", ".join(ASSIGNMENTS))
+        if (
+            isinstance(a, str)
+            or not isinstance(a, Sequence)
+            or not a
+            or any(x not in ASSIGNMENTS for x in a)
+            or len(set(a)) != len(a)
+        ):
+            fail(
+                "assignments",
+                a,
+                "a non-empty list of distinct names from " + ", ".join(ASSIGNMENTS),
+            )
         object.__setattr__(self, "tau_fast", float(self.tau_fast))
         object.__setattr__(self, "tau_slow", float(self.tau_slow))
         object.__setattr__(self, "assignments", tuple(a))
@@ -193,8 +240,16 @@ class TimescalesSpec:
     @classmethod
     def from_params(cls, p) -> "TimescalesSpec":
         """From validated parameters (``lib.experiments.chapter_params("timescales", ...)``)."""
-        return cls(p.tau_fast, p.tau_slow, p.block, p.n_blocks, p.n_interleaved, p.draws,
-                   p.error_after, tuple(p.assignments))
+        return cls(
+            p.tau_fast,
+            p.tau_slow,
+            p.block,
+            p.n_blocks,
+            p.n_interleaved,
+            p.draws,
+            p.error_after,
+            tuple(p.assignments),
+        )
 
     @classmethod
     def from_profile(cls, profile: str | None = None, **overrides) -> "TimescalesSpec":
@@ -202,8 +257,9 @@ class TimescalesSpec:
 
 
 # ------------------------------------------------------------------------------ filters
-def fast_filter(m0: np.ndarray, cue: np.ndarray, n_steps: int, rate: float
-                ) -> tuple[np.ndarray, np.ndarray]:
+def fast_filter(
+    m0: np.ndarray, cue: np.ndarray, n_steps: int, rate: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The fast modulation over one trial of ``n_steps`` steps: the state the network receives
     at each step (n_steps, K) and the state after the last step (K,), for
     m(t+1) = m(t) + (cue - m(t)) * rate from m(0) = m0, i.e. m(t) = cue + (m0 - cue)(1 - rate)^t
@@ -255,8 +311,14 @@ def _context(m: np.ndarray, B: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def run_sequence(model, trials: Sequence, runs: dict, noise_seeds: Sequence,
-                 spec: TimescalesSpec, score=mean_perf) -> dict[str, np.ndarray]:
+def run_sequence(
+    model,
+    trials: Sequence,
+    runs: dict,
+    noise_seeds: Sequence,
+    spec: TimescalesSpec,
+    score=mean_perf,
+) -> dict[str, np.ndarray]:
     """Performance per trial (S,) of each run of one sequence of trials.
 
     ``trials``: S pairs (x (T_n, B, n_in) tensor, y_loc (T_n, B)), in order (any iterable; each
@@ -266,8 +328,10 @@ def run_sequence(model, trials: Sequence, runs: dict, noise_seeds: Sequence,
     start at the fixed point of its first cue. ``score(y_hat, y_loc) -> float`` reduces each
     trial's outputs (default: Yang's performance, mean over the draws)."""
     K = model.n_tasks
-    states = {name: [Modulation(mode, int(cues[0]), K, spec) for mode in modes]
-              for name, (modes, cues) in runs.items()}
+    states = {
+        name: [Modulation(mode, int(cues[0]), K, spec) for mode in modes]
+        for name, (modes, cues) in runs.items()
+    }
     out = {name: [] for name in runs}
     for n, ((x, y_loc), seq) in enumerate(zip(trials, noise_seeds)):
         Tn, B = x.shape[0], x.shape[1]
@@ -292,8 +356,9 @@ def draw_index(schedule: str, pair: int, trial: int, what: str) -> int:
         fail("pair", pair, f"an index in [0, {MAX_PAIRS})")
     if not 0 <= trial < MAX_TRIALS:
         fail("trial", trial, f"an index in [0, {MAX_TRIALS})")
-    return ((WHAT[what] * len(SCHEDULE_CODES) + SCHEDULE_CODES[schedule]) * MAX_PAIRS
-            + pair) * MAX_TRIALS + trial
+    return (
+        (WHAT[what] * len(SCHEDULE_CODES) + SCHEDULE_CODES[schedule]) * MAX_PAIRS + pair
+    ) * MAX_TRIALS + trial
 
 
 def blocked_schedule(i: int, j: int, block: int, n_blocks: int) -> np.ndarray:
@@ -324,8 +389,9 @@ def sequence_trials(cfg, tasks: np.ndarray, schedule: str, pair: int, draws: int
     condition draws per position from :data:`STREAM_TIMESCALES`; a generator, so that one trial
     at a time is in memory."""
     for n, k in enumerate(tasks):
-        rng = np.random.default_rng(step_seed(cfg.seed, STREAM_TIMESCALES,
-                                              draw_index(schedule, pair, n, "conditions")))
+        rng = np.random.default_rng(
+            step_seed(cfg.seed, STREAM_TIMESCALES, draw_index(schedule, pair, n, "conditions"))
+        )
         b = yang_tasks.render(yang_tasks.sample_conditions(cfg.tasks[int(k)], draws, rng))
         yield torch.from_numpy(b.x), b.y_loc
 
@@ -333,8 +399,10 @@ def sequence_trials(cfg, tasks: np.ndarray, schedule: str, pair: int, draws: int
 def sequence_noise(cfg, schedule: str, pair: int, n: int) -> list:
     """The seeds of the network noise of the ``n`` trials of a sequence (the same for every
     assignment: common random numbers)."""
-    return [step_seed(cfg.seed, STREAM_TIMESCALES, draw_index(schedule, pair, t, "noise"))
-            for t in range(n)]
+    return [
+        step_seed(cfg.seed, STREAM_TIMESCALES, draw_index(schedule, pair, t, "noise"))
+        for t in range(n)
+    ]
 
 
 def assignments_for(mechanism: str, spec: TimescalesSpec) -> list[str]:
@@ -345,16 +413,29 @@ def assignments_for(mechanism: str, spec: TimescalesSpec) -> list[str]:
     return [a for a in spec.assignments if a in UNIFORM]
 
 
-def _run_schedule(model, cfg, tasks: np.ndarray, cues: np.ndarray, schedule: str, pair: int,
-                  names: list[str], spec: TimescalesSpec) -> tuple[np.ndarray, dict]:
+def _run_schedule(
+    model,
+    cfg,
+    tasks: np.ndarray,
+    cues: np.ndarray,
+    schedule: str,
+    pair: int,
+    names: list[str],
+    spec: TimescalesSpec,
+) -> tuple[np.ndarray, dict]:
     """Reference and per-assignment performance on one sequence (tasks shown, cues given)."""
     runs = {"reference": (ASSIGNMENTS["both_instant"], tasks)}
     same = np.array_equal(tasks, cues)
     for name in names:
         if not (same and name == "both_instant"):  # that run is the reference itself
             runs[name] = (ASSIGNMENTS[name], cues)
-    perf = run_sequence(model, sequence_trials(cfg, tasks, schedule, pair, spec.draws), runs,
-                        sequence_noise(cfg, schedule, pair, len(tasks)), spec)
+    perf = run_sequence(
+        model,
+        sequence_trials(cfg, tasks, schedule, pair, spec.draws),
+        runs,
+        sequence_noise(cfg, schedule, pair, len(tasks)),
+        spec,
+    )
     ref = perf.pop("reference")
     if same and "both_instant" in names:
         perf["both_instant"] = ref.copy()
@@ -375,17 +456,23 @@ def probe_network(result: TrainResult, spec: TimescalesSpec) -> dict:
     tasks = list(cfg.tasks)
     pairs = [(tasks.index(a), tasks.index(b)) for a, b in panel_pairs(tasks)]
     names = assignments_for(cfg.mechanism, spec)
-    out = {"tasks": tasks, "pairs": [list(p) for p in pairs], "spec": asdict(spec),
-           "mechanism": cfg.mechanism, "clean": result.history.perf_array()[-1],
-           "assignments": names}
+    out = {
+        "tasks": tasks,
+        "pairs": [list(p) for p in pairs],
+        "spec": asdict(spec),
+        "mechanism": cfg.mechanism,
+        "clean": result.history.perf_array()[-1],
+        "assignments": names,
+    }
     for schedule in ("blocked", "interleaved"):
         rows = {"task": [], "since": [], "reference": [], "perf": {a: [] for a in names}}
         for p, (i, j) in enumerate(pairs):
             if schedule == "blocked":
                 seq = blocked_schedule(i, j, spec.block, spec.n_blocks)
             else:
-                rng = np.random.default_rng(step_seed(cfg.seed, STREAM_TIMESCALES,
-                                                      draw_index(schedule, p, 0, "schedule")))
+                rng = np.random.default_rng(
+                    step_seed(cfg.seed, STREAM_TIMESCALES, draw_index(schedule, p, 0, "schedule"))
+                )
                 seq = interleaved_schedule(i, j, spec.n_interleaved, rng)
             ref, perf = _run_schedule(model, cfg, seq, seq, schedule, p, names, spec)
             rows["task"].append(seq)
@@ -393,19 +480,26 @@ def probe_network(result: TrainResult, spec: TimescalesSpec) -> dict:
             rows["reference"].append(ref)
             for a in names:
                 rows["perf"][a].append(perf[a])
-        out[schedule] = {"task": np.array(rows["task"]), "since": np.array(rows["since"]),
-                         "reference": np.array(rows["reference"]),
-                         "perf": {a: np.array(v) for a, v in rows["perf"].items()}}
+        out[schedule] = {
+            "task": np.array(rows["task"]),
+            "since": np.array(rows["since"]),
+            "reference": np.array(rows["reference"]),
+            "perf": {a: np.array(v) for a, v in rows["perf"].items()},
+        }
     L = 2 + spec.error_after
-    err = {"task": np.array(pairs, np.int64), "reference": np.zeros((len(pairs), 2, L)),
-           "perf": {a: np.zeros((len(pairs), 2, L)) for a in names}}
+    err = {
+        "task": np.array(pairs, np.int64),
+        "reference": np.zeros((len(pairs), 2, L)),
+        "perf": {a: np.zeros((len(pairs), 2, L)) for a in names},
+    }
     for p, (i, j) in enumerate(pairs):
         for side, (t, partner) in enumerate(((i, j), (j, i))):
             seq = np.full(L, t, np.int64)
             cues = seq.copy()
             cues[1] = partner
-            ref, perf = _run_schedule(model, cfg, seq, cues, ("error_i", "error_j")[side], p,
-                                      names, spec)
+            ref, perf = _run_schedule(
+                model, cfg, seq, cues, ("error_i", "error_j")[side], p, names, spec
+            )
             err["reference"][p, side] = ref
             for a in names:
                 err["perf"][a][p, side] = perf[a]
@@ -425,8 +519,10 @@ def sequence_forwards(net_config, spec: TimescalesSpec) -> int:
     pairs = len(panel_pairs(list(net_config.tasks)))
     names = assignments_for(net_config.mechanism, spec)
     same = 1 + len([a for a in names if a != "both_instant"])  # reference + the others
-    return pairs * ((spec.block * spec.n_blocks + spec.n_interleaved) * same
-                    + 2 * (2 + spec.error_after) * (1 + len(names)))
+    return pairs * (
+        (spec.block * spec.n_blocks + spec.n_interleaved) * same
+        + 2 * (2 + spec.error_after) * (1 + len(names))
+    )
 
 
 TIME_VARYING_FACTOR = 1.5
@@ -439,8 +535,12 @@ def timescales_seconds(net_config, spec: TimescalesSpec) -> float:
     its forward passes at the measured cost of an evaluation forward pass
     (:func:`lib.experiments.plan.measure_cost`), scaled to ``draws`` trials."""
     c = plan.measure_cost(net_config)
-    per_forward = (c.eval_s / len(net_config.tasks)
-                   * max(spec.draws / net_config.eval_trials, 0.125) * TIME_VARYING_FACTOR)
+    per_forward = (
+        c.eval_s
+        / len(net_config.tasks)
+        * max(spec.draws / net_config.eval_trials, 0.125)
+        * TIME_VARYING_FACTOR
+    )
     return 1.0 + sequence_forwards(net_config, spec) * per_forward
 
 
@@ -448,8 +548,10 @@ def tau_fast_specs(spec: TimescalesSpec, checks) -> dict[float, TimescalesSpec]:
     """The spec at its own ``tau_fast`` and at each of ``checks`` (ms), keyed by tau_fast, in
     increasing order (the sensitivity check of the verdict; at the checks only the
     :data:`SENSITIVITY_LABELS` networks are probed)."""
-    return {t: dataclasses.replace(spec, tau_fast=t)
-            for t in sorted({spec.tau_fast, *map(float, checks)})}
+    return {
+        t: dataclasses.replace(spec, tau_fast=t)
+        for t in sorted({spec.tau_fast, *map(float, checks)})
+    }
 
 
 def labels_at(main: TimescalesSpec, tau: float) -> tuple[str, ...]:
@@ -458,55 +560,130 @@ def labels_at(main: TimescalesSpec, tau: float) -> tuple[str, ...]:
     return NETWORK_LABELS if float(tau) == main.tau_fast else SENSITIVITY_LABELS
 
 
-def timescales_part(nets: Networks, spec: TimescalesSpec, workers: int, force: bool = False,
-                    todo: list | None = None, label: str = "E5 sequences") -> plan.Part:
+def timescales_part(
+    nets: Networks,
+    spec: TimescalesSpec,
+    workers: int,
+    force: bool = False,
+    todo: list | None = None,
+    label: str = "E5 sequences",
+) -> plan.Part:
     """The plan part of E5's sequence probes of ``nets`` {key: TrainResult or TrainConfig}."""
     configs = {k: getattr(v, "config", v) for k, v in nets.items()}
     keys = {k: timescales_key(c, spec) for k, c in configs.items()}
-    note = "trial positions per network: " + ", ".join(sorted(
-        {f"{sequence_forwards(c, spec):,} ({c.mechanism})" for c in configs.values()}))
-    return plan.artifact_part(label, "timescales", keys,
-                              lambda k: timescales_seconds(configs[k], spec), workers, force,
-                              todo, note)
+    note = "trial positions per network: " + ", ".join(
+        sorted({f"{sequence_forwards(c, spec):,} ({c.mechanism})" for c in configs.values()})
+    )
+    return plan.artifact_part(
+        label,
+        "timescales",
+        keys,
+        lambda k: timescales_seconds(configs[k], spec),
+        workers,
+        force,
+        todo,
+        note,
+    )
 
 
-def run_timescales(nets: Networks, spec: TimescalesSpec, workers: int = 1, force: bool = False,
-                   progress: bool = True, allow_long: bool = False) -> dict:
+def run_timescales(
+    nets: Networks,
+    spec: TimescalesSpec,
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict:
     """E5's sequence probes of the given networks {(label, seed): TrainResult}:
     {(label, seed): results}, cached as ``timescales`` artifacts. When anything must be computed
     its plan is printed first, and a plan longer than :data:`lib.experiments.plan.LONG_RUN_S`
     stops before any work unless ``allow_long``."""
-    return TIMESCALES.run(nets, spec,
-                          lambda todo: timescales_part(nets, spec, workers, todo=todo), workers,
-                          force, progress, allow_long, desc="running trial sequences")
+    return TIMESCALES.run(
+        nets,
+        spec,
+        lambda todo: timescales_part(nets, spec, workers, todo=todo),
+        workers,
+        force,
+        progress,
+        allow_long,
+        desc="running trial sequences",
+    )
 
 
-def run_tau_fast(nets: Networks, spec: TimescalesSpec, checks, workers: int = 1,
-                 force: bool = False, progress: bool = True, allow_long: bool = False
-                 ) -> dict[float, dict]:
+def run_tau_fast(
+    nets: Networks,
+    spec: TimescalesSpec,
+    checks,
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict[float, dict]:
     """E5's sequence probes at ``spec``'s own tau_fast and at each of ``checks`` (ms), each on
     the networks of ``nets`` that :func:`labels_at` names for it: {tau_fast: {(label, seed):
     results}} in increasing tau_fast (:func:`run_timescales` for each)."""
-    return {tau: run_timescales({k: v for k, v in nets.items() if k[0] in labels_at(spec, tau)},
-                                spec_at, workers, force, progress, allow_long)
-            for tau, spec_at in tau_fast_specs(spec, checks).items()}
+    return {
+        tau: run_timescales(
+            {k: v for k, v in nets.items() if k[0] in labels_at(spec, tau)},
+            spec_at,
+            workers,
+            force,
+            progress,
+            allow_long,
+        )
+        for tau, spec_at in tau_fast_specs(spec, checks).items()
+    }
 
 
-def e1_networks(spec: BatterySpec, labels: Sequence[str], workers: int = 2,
-                progress: bool = True, allow_long: bool = False) -> Networks:
+def e1_networks(
+    spec: BatterySpec,
+    labels: Sequence[str],
+    workers: int = 2,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> Networks:
     """E1's networks of ``labels`` (variants or hybrid ablations) that the spec has, keyed
     (label, seed): loaded from their artifacts (trained, after the plan, where missing)."""
-    configs = {(lab, s): spec.config(lab, s) for lab in labels
-               if lab in spec.labels() for s in range(spec.n_seeds)}
+    configs = {
+        (lab, s): spec.config(lab, s)
+        for lab in labels
+        if lab in spec.labels()
+        for s in range(spec.n_seeds)
+    }
     return run_configs(configs, workers=workers, progress=progress, allow_long=allow_long)
 
 
-__all__ = ["DT_MS", "MODES", "ASSIGNMENTS", "ASSIGNMENT_NAMES", "SPLIT", "UNIFORM",
-           "NETWORK_LABELS", "SENSITIVITY_LABELS", "TIMESCALES_PARAMS", "TimescalesSpec",
-           "fast_filter", "slow_filter",
-           "Modulation", "run_sequence", "draw_index", "blocked_schedule",
-           "interleaved_schedule", "since_switch", "sequence_trials", "sequence_noise",
-           "assignments_for", "probe_network", "timescales_key", "timescales_artifact",
-           "sequence_forwards", "timescales_seconds",
-           "tau_fast_specs", "labels_at", "timescales_part", "run_timescales", "run_tau_fast",
-           "e1_networks"]
+__all__ = [
+    "DT_MS",
+    "MODES",
+    "ASSIGNMENTS",
+    "ASSIGNMENT_NAMES",
+    "SPLIT",
+    "UNIFORM",
+    "NETWORK_LABELS",
+    "SENSITIVITY_LABELS",
+    "TIMESCALES_PARAMS",
+    "TimescalesSpec",
+    "fast_filter",
+    "slow_filter",
+    "Modulation",
+    "run_sequence",
+    "draw_index",
+    "blocked_schedule",
+    "interleaved_schedule",
+    "since_switch",
+    "sequence_trials",
+    "sequence_noise",
+    "assignments_for",
+    "probe_network",
+    "timescales_key",
+    "timescales_artifact",
+    "sequence_forwards",
+    "timescales_seconds",
+    "tau_fast_specs",
+    "labels_at",
+    "timescales_part",
+    "run_timescales",
+    "run_tau_fast",
+    "e1_networks",
+]

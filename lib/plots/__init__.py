@@ -18,6 +18,7 @@ synaptic pathways, greens (and a dark brown) for the hybrid and its ablations, n
 context-blind ``none``. Every pair of them stays apart, in CIE Lab, for normal vision and under
 simulated deuteranopia and protanopia (``tests/test_plots.py`` checks it).
 """
+
 from __future__ import annotations
 
 import functools
@@ -51,10 +52,18 @@ MAX_COLS = 4
 PER_FIGURE = 12
 """At most this many panels of one kind per figure (three rows of :data:`MAX_COLS`); more are
 split over several figures (:func:`split`)."""
-RC = {"figure.dpi": NOTEBOOK_DPI, "font.size": FONT, "axes.titlesize": FONT,
-      "axes.labelsize": FONT, "xtick.labelsize": FONT_SMALL, "ytick.labelsize": FONT_SMALL,
-      "legend.fontsize": FONT_SMALL, "legend.title_fontsize": FONT_SMALL,
-      "figure.titlesize": FONT_TITLE, "figure.labelsize": FONT}
+RC = {
+    "figure.dpi": NOTEBOOK_DPI,
+    "font.size": FONT,
+    "axes.titlesize": FONT,
+    "axes.labelsize": FONT,
+    "xtick.labelsize": FONT_SMALL,
+    "ytick.labelsize": FONT_SMALL,
+    "legend.fontsize": FONT_SMALL,
+    "legend.title_fontsize": FONT_SMALL,
+    "figure.titlesize": FONT_TITLE,
+    "figure.labelsize": FONT,
+}
 """matplotlib settings of every figure of the book (set when :mod:`lib.plots` is imported)."""
 plt.rcParams.update(RC)
 TIGHT_PAD_IN = 0.1
@@ -66,32 +75,47 @@ STAMP_KEY = "lib.plots"
 
 FAMILY_COLORS = {
     "none": "#2b2b2b",
-    "exc_bias": "#56B4E9", "exc_gain": "#332288", "exc": "#0072B2",
-    "syn_prepost": "#E69F00", "syn_lowrank_r1": "#D55E00", "syn_lowrank_r2": "#882255",
+    "exc_bias": "#56B4E9",
+    "exc_gain": "#332288",
+    "exc": "#0072B2",
+    "syn_prepost": "#E69F00",
+    "syn_lowrank_r1": "#D55E00",
+    "syn_lowrank_r2": "#882255",
     "syn_mask": "#CC79A7",
-    "hybrid": "#009E73", "hybrid_frozen_exc": "#661100", "hybrid_frozen_syn": "#117733",
-    "exc_gain_rec": "#2211FF", "syn_prepost_in": "#BBAA55",
+    "hybrid": "#009E73",
+    "hybrid_frozen_exc": "#661100",
+    "hybrid_frozen_syn": "#117733",
+    "exc_gain_rec": "#2211FF",
+    "syn_prepost_in": "#BBAA55",
 }
 """One colour per variant. Blues: excitability (sky blue bias, indigo gain, blue both); orange,
 vermillion, wine and reddish purple: synaptic; bluish green: hybrid (its frozen-pathway
 ablations: dark brown where only the synaptic part learned, dark green where only the
 excitability part did); near-black: context-blind. The two controls of
 :data:`lib.experiments.battery.CONTROLS`: a vivid blue (``exc_gain_rec``) and khaki
-(``syn_prepost_in``), the only hues left that stay apart from all the others. Every colour has a contrast of at least 2.2
+(``syn_prepost_in``), the only hues left that stay apart from all the others. Every colour has
+a contrast of at least 2.2
 against white (the light sequential blue it replaces had 1.75)."""
 
 MARKERS = {
     "none": "X",
-    "exc_bias": "o", "exc_gain": "s", "exc": "D",
-    "syn_prepost": "^", "syn_lowrank_r1": "v", "syn_lowrank_r2": "<", "syn_mask": ">",
-    "hybrid": "P", "hybrid_frozen_exc": "p", "hybrid_frozen_syn": "h",
-    "exc_gain_rec": "8", "syn_prepost_in": "*",
+    "exc_bias": "o",
+    "exc_gain": "s",
+    "exc": "D",
+    "syn_prepost": "^",
+    "syn_lowrank_r1": "v",
+    "syn_lowrank_r2": "<",
+    "syn_mask": ">",
+    "hybrid": "P",
+    "hybrid_frozen_exc": "p",
+    "hybrid_frozen_syn": "h",
+    "exc_gain_rec": "8",
+    "syn_prepost_in": "*",
 }
 """One marker per variant: round/square shapes for excitability, triangles for synaptic, pluses
 and polygons for the hybrid, a cross for ``none``."""
 
-FAMILY_LINESTYLES = {"none": (0, (4, 1.5, 1, 1.5, 1, 1.5)), "exc": "-", "syn": "--",
-                     "hybrid": "-."}
+FAMILY_LINESTYLES = {"none": (0, (4, 1.5, 1, 1.5, 1, 1.5)), "exc": "-", "syn": "--", "hybrid": "-."}
 """Line style per family: solid excitability, dashed synaptic, dash-dot hybrid, dash-dot-dot
 none (a plain dotted line is the criterion in every figure)."""
 
@@ -138,8 +162,14 @@ def figure(nrows: int = 1, ncols: int = 1, w: float = 4.0, h: float = 3.0, **kw)
     shrunk as a whole (aspect kept) to at most :data:`FIGURE_WIDTH_IN` wide, and stamped
     (:func:`stamp`). Returns ``(fig, axes)`` with ``axes`` 2-D."""
     shrink = min(1.0, FIGURE_WIDTH_IN / (w * ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(w * ncols * shrink, h * nrows * shrink),
-                             layout="constrained", squeeze=False, **kw)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(w * ncols * shrink, h * nrows * shrink),
+        layout="constrained",
+        squeeze=False,
+        **kw,
+    )
     stamp(fig)
     return fig, axes
 
@@ -152,7 +182,7 @@ def split(labels, per_figure: int = PER_FIGURE) -> list[list]:
         raise ValueError(f"per_figure={per_figure!r} is not allowed; expected a whole number >= 1")
     n = max(1, math.ceil(len(labels) / per_figure))
     size = math.ceil(len(labels) / n) if labels else 0
-    return [labels[i:i + size] for i in range(0, len(labels), size)] if labels else [[]]
+    return [labels[i : i + size] for i in range(0, len(labels), size)] if labels else [[]]
 
 
 @dataclass(frozen=True)
@@ -177,9 +207,11 @@ class Legibility:
         """What keeps a reader from reading it (empty when nothing does)."""
         out = []
         if self.min_text_px < MIN_TEXT_PX:
-            out.append(f"smallest text {self.min_text_px:.1f} px as displayed (< {MIN_TEXT_PX:g} "
-                       f"px: {self.min_font_pt:g} pt at {self.width_px:.0f} px shown at "
-                       f"{self.scale:.0%})")
+            out.append(
+                f"smallest text {self.min_text_px:.1f} px as displayed (< {MIN_TEXT_PX:g} "
+                f"px: {self.min_font_pt:g} pt at {self.width_px:.0f} px shown at "
+                f"{self.scale:.0%})"
+            )
         if self.panels_per_row > MAX_COLS:
             out.append(f"{self.panels_per_row} panels side by side (> {MAX_COLS})")
         if self.overlaps:
@@ -208,15 +240,20 @@ that only touch read as one run of text too, so any real overlap counts)."""
 def _labels(fig: Figure) -> list[tuple[object, Text]]:
     """(owner, text) of the labels a reader must tell apart: figure titles and texts (owner the
     figure), each visible panel's title, axis labels and tick labels (owner the panel)."""
-    out: list[tuple[object, Text]] = [(fig, t) for t in (fig._suptitle, fig._supxlabel,
-                                                         fig._supylabel) if t is not None]
+    out: list[tuple[object, Text]] = [
+        (fig, t) for t in (fig._suptitle, fig._supxlabel, fig._supylabel) if t is not None
+    ]
     for ax in fig.axes:
         if not ax.get_visible():
             continue
         texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
-        if ax.axison:   # the tick labels drawn (within the view limits), not every located one
-            texts += [label for axis in (ax.xaxis, ax.yaxis) for tick in axis._update_ticks()
-                      for label in (tick.label1, tick.label2)]
+        if ax.axison:  # the tick labels drawn (within the view limits), not every located one
+            texts += [
+                label
+                for axis in (ax.xaxis, ax.yaxis)
+                for tick in axis._update_ticks()
+                for label in (tick.label1, tick.label2)
+            ]
         out += [(ax, t) for t in texts]
     return [(o, t) for o, t in out if t.get_visible() and t.get_text().strip()]
 
@@ -229,7 +266,7 @@ def overlaps(fig: Figure, renderer=None) -> tuple[str, ...]:
     boxes = [(o, t, t.get_window_extent(renderer)) for o, t in _labels(fig)]
     found = []
     for i, (o1, t1, b1) in enumerate(boxes):
-        for o2, t2, b2 in boxes[i + 1:]:
+        for o2, t2, b2 in boxes[i + 1 :]:
             if o1 is o2:
                 continue
             w = min(b1.x1, b2.x1) - max(b1.x0, b2.x0)
@@ -242,10 +279,12 @@ def overlaps(fig: Figure, renderer=None) -> tuple[str, ...]:
 def _panels_per_row(fig: Figure) -> int:
     """Most visible axes (colour bars and hidden panels left out) whose vertical extents overlap
     the middle of one of them."""
-    boxes = [ax.get_position() for ax in fig.axes
-             if ax.get_visible() and ax.axison and not hasattr(ax, "_colorbar")]
-    return max((sum(b.y0 <= (a.y0 + a.y1) / 2 <= b.y1 for b in boxes) for a in boxes),
-               default=0)
+    boxes = [
+        ax.get_position()
+        for ax in fig.axes
+        if ax.get_visible() and ax.axison and not hasattr(ax, "_colorbar")
+    ]
+    return max((sum(b.y0 <= (a.y0 + a.y1) / 2 <= b.y1 for b in boxes) for a in boxes), default=0)
 
 
 def legibility(fig: Figure, dpi: float = NOTEBOOK_DPI) -> Legibility:
@@ -260,10 +299,16 @@ def legibility(fig: Figure, dpi: float = NOTEBOOK_DPI) -> Legibility:
     scale = min(1.0, COLUMN_PX / width_px)
     sizes = [t.get_fontsize() for t in _texts(fig)]
     min_pt = float(min(sizes)) if sizes else float("nan")
-    return Legibility(round(float(width_in), 3), round(float(height_in), 3),
-                      round(float(width_px), 1), round(float(scale), 4), min_pt,
-                      round(float(min_pt / 72 * dpi * scale), 2) if sizes else float("inf"),
-                      int(_panels_per_row(fig)), overlaps(fig, renderer))
+    return Legibility(
+        round(float(width_in), 3),
+        round(float(height_in), 3),
+        round(float(width_px), 1),
+        round(float(scale), 4),
+        min_pt,
+        round(float(min_pt / 72 * dpi * scale), 2) if sizes else float("inf"),
+        int(_panels_per_row(fig)),
+        overlaps(fig, renderer),
+    )
 
 
 def stamped_problems(png: bytes) -> list[str] | None:
@@ -273,6 +318,7 @@ def stamped_problems(png: bytes) -> list[str] | None:
     import io
 
     from PIL import Image
+
     text = Image.open(io.BytesIO(png)).info.get(STAMP_KEY)
     if text is None:
         return None
@@ -281,8 +327,15 @@ def stamped_problems(png: bytes) -> list[str] | None:
     # "retina" PNG has twice the pixels and is shown at half), at most the column's width
     width_px = m["width_in"] * NOTEBOOK_DPI
     scale = min(1.0, COLUMN_PX / width_px)
-    measure = Legibility(m["width_in"], m["height_in"], width_px, scale, m["min_font_pt"],
-                         m["min_font_pt"] / 72 * NOTEBOOK_DPI * scale, m["panels_per_row"])
+    measure = Legibility(
+        m["width_in"],
+        m["height_in"],
+        width_px,
+        scale,
+        m["min_font_pt"],
+        m["min_font_pt"] / 72 * NOTEBOOK_DPI * scale,
+        m["panels_per_row"],
+    )
     found = measure.problems()
     if m.get("overlaps"):
         found.append(f"{m['overlaps']} colliding labels")

@@ -2,6 +2,7 @@
 (correct / collapse / switch / blend), where each pathway leaves criterion per pair, robustness
 summaries, noise / dilution / scale, missing and timed context, mid-trial switches, and outputs
 on one ambiguous trial."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,12 @@ def mixture_panel(probes: dict, labels, panel, criterion: float = 0.9):
     (dashed) against the mixture weight λ of c = (1-λ) e_i + λ e_j; mean and 95% CI (the axis
     holds every interval). Many variants: a list of figures (:func:`_variant_rows`)."""
     groups = _variant_rows(labels, panel)
-    return _one_or_list([_mixture_panel(probes, g, panel, criterion, (i + 1, len(groups)))
-                         for i, g in enumerate(groups)])
+    return _one_or_list(
+        [
+            _mixture_panel(probes, g, panel, criterion, (i + 1, len(groups)))
+            for i, g in enumerate(groups)
+        ]
+    )
 
 
 def _mixture_panel(probes: dict, labels, panel, criterion: float, part):
@@ -79,12 +84,23 @@ def robustness_summary(table, labels):
     """Mixture robustness per variant (``lib.analysis.robustness_by_variant``): area under the
     dominant-task curve and the l at which performance leaves criterion, 95% CI over seeds."""
     fig, axes = figure(1, 2, 4.6, 3.2)
-    for ax, col, ylabel in zip(axes[0], ("auc", "l_leave"),
-                               ("area under robustness curve\n(1 = unaffected)",
-                                "λ at which performance\nleaves criterion")):
+    for ax, col, ylabel in zip(
+        axes[0],
+        ("auc", "l_leave"),
+        (
+            "area under robustness curve\n(1 = unaffected)",
+            "λ at which performance\nleaves criterion",
+        ),
+    ):
         for x, lab in enumerate(labels):
-            ax.errorbar(x, table.loc[lab, col], yerr=np.nan_to_num(table.loc[lab, col + " ±"]),
-                        fmt=marker(lab), color=color(lab), capsize=3)
+            ax.errorbar(
+                x,
+                table.loc[lab, col],
+                yerr=np.nan_to_num(table.loc[lab, col + " ±"]),
+                fmt=marker(lab),
+                color=color(lab),
+                capsize=3,
+            )
         ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=FONT_SMALL)
         ax.set_ylabel(ylabel, fontsize=FONT_SMALL)
     axes[0, 1].axhline(0.5, color="k", ls=":", lw=0.8)
@@ -96,10 +112,12 @@ def corruption_curves(probes: dict, labels):
     context noise (frozen per trial, fresh per step), dilution toward uniform and scaling; mean
     and 95% CI over the seeds with a learned task (their number in the legend where not all;
     the context-blind ``none`` dashed)."""
-    probes_ = {"noise_frozen": ("noise_levels", "context noise s.d.\n(frozen per trial)"),
-               "noise_fresh": ("noise_levels", "context noise s.d.\n(fresh per step)"),
-               "dilution": ("dilutions", "dilution toward uniform\n(eps)"),
-               "scale": ("scales", "context scale k")}
+    probes_ = {
+        "noise_frozen": ("noise_levels", "context noise s.d.\n(frozen per trial)"),
+        "noise_fresh": ("noise_levels", "context noise s.d.\n(fresh per step)"),
+        "dilution": ("dilutions", "dilution toward uniform\n(eps)"),
+        "scale": ("scales", "context scale k"),
+    }
     fig, axes = figure(2, 2, 2.8, 2.3, sharey=True)
     for ax, (key, (grid, xlabel)) in zip(axes.flat, probes_.items()):
         for lab in labels:
@@ -108,10 +126,17 @@ def corruption_curves(probes: dict, labels):
             rel = np.array([claims.relative_to_clean(res, key) for res in runs])
             m, h = mean_ci(rel)
             n = int(np.isfinite(rel).any(axis=1).sum())
-            ax.plot(x, m, lw=1.3, ms=3.5, **style(lab),
-                    label=lab if n == len(runs) else f"{lab} ({n}/{len(runs)} seeds)")
-            ax.fill_between(x, m - np.nan_to_num(h), m + np.nan_to_num(h), color=color(lab),
-                            alpha=0.12, lw=0)
+            ax.plot(
+                x,
+                m,
+                lw=1.3,
+                ms=3.5,
+                **style(lab),
+                label=lab if n == len(runs) else f"{lab} ({n}/{len(runs)} seeds)",
+            )
+            ax.fill_between(
+                x, m - np.nan_to_num(h), m + np.nan_to_num(h), color=color(lab), alpha=0.12, lw=0
+            )
         ax.set_xlabel(xlabel, fontsize=FONT_SMALL)
     fig.supylabel("performance / clean performance")
     handles, names = axes[0, 0].get_legend_handles_labels()
@@ -130,17 +155,31 @@ def timed_probes(table, labels):
     epoch; mean and 95% t interval over seeds."""
     fig, axes = figure(1, 1, 6.4, 3.0)
     ax = axes[0, 0]
-    cols = (("missing", "missing (c = 0)"), ("delay_removed", "removed during the delay"),
-            ("go_only", "only from the go epoch"))
+    cols = (
+        ("missing", "missing (c = 0)"),
+        ("delay_removed", "removed during the delay"),
+        ("go_only", "only from the go epoch"),
+    )
     for n, (col, nm) in enumerate(cols):
         for x, lab in enumerate(labels):
-            ax.bar(x + (n - 1) * 0.27, table.loc[lab, col], 0.27,
-                   yerr=np.nan_to_num(table.loc[lab, col + " ±"]), color=color(lab),
-                   alpha=(1.0, 0.6, 0.3)[n], capsize=2, label=nm if x == 0 else None)
+            ax.bar(
+                x + (n - 1) * 0.27,
+                table.loc[lab, col],
+                0.27,
+                yerr=np.nan_to_num(table.loc[lab, col + " ±"]),
+                color=color(lab),
+                alpha=(1.0, 0.6, 0.3)[n],
+                capsize=2,
+                label=nm if x == 0 else None,
+            )
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=FONT_SMALL)
     ax.axhline(1.0, color="k", ls=":", lw=0.8)
-    ends = np.concatenate([(table.loc[labels, c] + np.nan_to_num(table.loc[labels, c + " ±"]))
-                           .to_numpy(float) for c, _ in cols])
+    ends = np.concatenate(
+        [
+            (table.loc[labels, c] + np.nan_to_num(table.loc[labels, c + " ±"])).to_numpy(float)
+            for c, _ in cols
+        ]
+    )
     top = max(1.1, float(ends[np.isfinite(ends)].max(initial=0)) + 0.05)
     ax.set(ylabel="performance / clean performance", ylim=(0, top))
     fig.legend(loc="outside right center", fontsize=FONT_SMALL, title="context given")
@@ -153,8 +192,12 @@ def outcome_fractions(probes: dict, labels, panel, criterion: float = ambiguity_
     seeds that learned task i (n in the panel; empty where none did). Many variants: a list of
     figures."""
     groups = _variant_rows(labels, panel)
-    return _one_or_list([_outcome_fractions(probes, g, panel, criterion, (i + 1, len(groups)))
-                         for i, g in enumerate(groups)])
+    return _one_or_list(
+        [
+            _outcome_fractions(probes, g, panel, criterion, (i + 1, len(groups)))
+            for i, g in enumerate(groups)
+        ]
+    )
 
 
 def _outcome_fractions(probes: dict, labels, panel, criterion: float, part):
@@ -162,30 +205,53 @@ def _outcome_fractions(probes: dict, labels, panel, criterion: float, part):
     for r, lab in enumerate(labels):
         for col, (a, b) in enumerate(panel):
             ax = axes[r, col]
-            runs = [res for _, res in ambiguity_analysis.runs(probes, lab)
-                    if ambiguity_analysis.learned(res, a, criterion)]
+            runs = [
+                res
+                for _, res in ambiguity_analysis.runs(probes, lab)
+                if ambiguity_analysis.learned(res, a, criterion)
+            ]
             if runs:
                 lam = np.asarray(runs[0]["spec"]["lambdas"])
                 p = _pair_index(runs[0], a, b)
                 frac = np.nan_to_num(np.mean([res["out_i"][p] for res in runs], axis=0))
                 ax.stackplot(lam, frac.T, colors=OUTCOME_COLORS)
             else:
-                ax.text(0.5, 0.5, "not learned", ha="center", va="center", fontsize=FONT_SMALL,
-                        transform=ax.transAxes)
-            ax.text(0.97, 0.05, f"n={len(runs)}", ha="right", va="bottom", fontsize=FONT_SMALL,
-                    transform=ax.transAxes, bbox={"fc": "w", "ec": "none", "alpha": 0.7,
-                                                  "pad": 1})
+                ax.text(
+                    0.5,
+                    0.5,
+                    "not learned",
+                    ha="center",
+                    va="center",
+                    fontsize=FONT_SMALL,
+                    transform=ax.transAxes,
+                )
+            ax.text(
+                0.97,
+                0.05,
+                f"n={len(runs)}",
+                ha="right",
+                va="bottom",
+                fontsize=FONT_SMALL,
+                transform=ax.transAxes,
+                bbox={"fc": "w", "ec": "none", "alpha": 0.7, "pad": 1},
+            )
             if r == 0:
-                ax.set_title(f"{ambiguity_analysis.name(a)} trials "
-                             f"(vs {ambiguity_analysis.name(b)})")
+                ax.set_title(
+                    f"{ambiguity_analysis.name(a)} trials (vs {ambiguity_analysis.name(b)})"
+                )
             if col == 0:
                 ax.set_ylabel(lab, color=color(lab))
             if r == len(labels) - 1:
                 ax.set_xlabel("intruder weight λ")
     axes[0, 0].set_ylim(0, 1)
     fig.supylabel("fraction of trials")
-    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=FONT_SMALL,
-               loc="outside lower center", ncol=4)
+    fig.legend(
+        [Patch(color=c) for c in OUTCOME_COLORS],
+        list(OUTCOMES),
+        fontsize=FONT_SMALL,
+        loc="outside lower center",
+        ncol=4,
+    )
     if part[1] > 1:
         fig.suptitle(f"How trials fail, part {part[0]} of {part[1]}", fontsize=FONT)
     return fig
@@ -205,9 +271,16 @@ def l_leave_pairs(df):
             for x, lab in enumerate(labels):
                 row = g[(g["dominant"] == dom) & (g["variant"] == lab)].iloc[0]
                 h = float(np.nan_to_num(row["ci"]))
-                ax.errorbar(x + (d - 0.5) * 0.3, row["mean"], yerr=h,
-                            fmt=mk, color=color(lab), ms=4, capsize=2,
-                            mfc=color(lab) if d == 0 else "white")
+                ax.errorbar(
+                    x + (d - 0.5) * 0.3,
+                    row["mean"],
+                    yerr=h,
+                    fmt=mk,
+                    color=color(lab),
+                    ms=4,
+                    capsize=2,
+                    mfc=color(lab) if d == 0 else "white",
+                )
                 if np.isfinite(row["mean"]):
                     lo, hi = min(lo, row["mean"] - h), max(hi, row["mean"] + h)
         doms = " / ".join(dict.fromkeys(g["dominant"]))
@@ -216,9 +289,14 @@ def l_leave_pairs(df):
         ax.set_title(f"{pair}\n(dominant: {doms})", fontsize=FONT_SMALL)
     axes[0, 0].set_ylabel("λ at which performance\nleaves criterion", fontsize=FONT_SMALL)
     axes[0, 0].set_ylim(lo - 0.02, hi + 0.05)
-    fig.legend([_marker("o", True), _marker("s", False)],
-               ["first task of the pair dominant", "second task dominant"], fontsize=FONT_SMALL,
-               loc="outside lower center", ncol=2, frameon=False)
+    fig.legend(
+        [_marker("o", True), _marker("s", False)],
+        ["first task of the pair dominant", "second task dominant"],
+        fontsize=FONT_SMALL,
+        loc="outside lower center",
+        ncol=2,
+        frameon=False,
+    )
     return fig
 
 
@@ -238,7 +316,7 @@ def mid_switch(df):
     labels = list(dict.fromkeys(df["variant"]))
     ncols = max(1, min(len(groups), MID_SWITCH_COLS))
     fig, axes = figure(int(np.ceil(len(groups) / ncols)), ncols, 2.4, 2.4, sharey=True)
-    for ax in axes.flat[len(groups):]:
+    for ax in axes.flat[len(groups) :]:
         ax.set_visible(False)
     for ax, (pair, first, partner) in zip(axes.flat, groups):
         g = df[(df["pair"] == pair) & (df["trials of"] == first)].set_index("variant")
@@ -251,34 +329,59 @@ def mid_switch(df):
         ax.set_title(f"{first} → {partner}", fontsize=FONT_SMALL)
     fig.supylabel("fraction of trials")
     axes[0, 0].set_ylim(0, 1)
-    fig.legend([Patch(color=c) for c in OUTCOME_COLORS], list(OUTCOMES), fontsize=FONT_SMALL,
-               loc="outside lower center", ncol=4)
+    fig.legend(
+        [Patch(color=c) for c in OUTCOME_COLORS],
+        list(OUTCOMES),
+        fontsize=FONT_SMALL,
+        loc="outside lower center",
+        ncol=4,
+    )
     return fig
 
 
 def example_outputs(examples: dict[str, dict]):
-    """Output ring over time on one ambiguous trial per variant (``lib.experiments.ambiguity.example``):
+    """Output ring over time on one ambiguous trial per variant
+    (``lib.experiments.ambiguity.example``):
     the angle each task would ask for is marked on the right."""
     ncols = max(1, min(len(examples), MAX_COLS))
     fig, axes = figure(int(np.ceil(len(examples) / ncols)), ncols, 1.9, 2.0, sharey=True)
-    for ax in axes.flat[len(examples):]:
+    for ax in axes.flat[len(examples) :]:
         ax.set_visible(False)
     for ax, (lab, ex) in zip(axes.flat, examples.items()):
         y = np.asarray(ex["y_hat"])
-        ax.imshow(y[:, 1:].T, aspect="auto", origin="lower", vmin=0, vmax=1, cmap="Greys",
-                  extent=(0, y.shape[0], 0, 2 * np.pi))
-        ax.plot(np.arange(y.shape[0]), y[:, 0] * 2 * np.pi, color="k", lw=1,
-                label="fixation output (× 2π)")
-        for name, ang, c, ls in (("task i", ex["target_i"], "#0072B2", "--"),
-                                 ("task j", ex["target_j"], "#D55E00", "-.")):
+        ax.imshow(
+            y[:, 1:].T,
+            aspect="auto",
+            origin="lower",
+            vmin=0,
+            vmax=1,
+            cmap="Greys",
+            extent=(0, y.shape[0], 0, 2 * np.pi),
+        )
+        ax.plot(
+            np.arange(y.shape[0]),
+            y[:, 0] * 2 * np.pi,
+            color="k",
+            lw=1,
+            label="fixation output (× 2π)",
+        )
+        for name, ang, c, ls in (
+            ("task i", ex["target_i"], "#0072B2", "--"),
+            ("task j", ex["target_j"], "#D55E00", "-."),
+        ):
             if ang is not None and ang >= 0:  # -1 / None: fixate / no partner
                 ax.axhline(ang, color=c, ls=ls, lw=1.2, label=f"{name} target")
         ax.set_title(f"{lab}: {ex['outcome']}", fontsize=FONT_SMALL)
     fig.supxlabel("time step")
     fig.supylabel("output ring angle (rad)")
     handles = {h.get_label(): h for ax in axes.flat for h in ax.lines}
-    fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=FONT_SMALL,
-               frameon=False)
+    fig.legend(
+        handles.values(),
+        handles.keys(),
+        loc="outside right center",
+        fontsize=FONT_SMALL,
+        frameon=False,
+    )
     return fig
 
 
@@ -306,16 +409,48 @@ def arm_aucs(df, labels, arms):
             if not len(v):
                 continue
             kw = dict(color=color(lab), alpha=ARM_SHADE[arm])
-            ax.scatter(np.full(len(v), xs[arm]), v, s=14, marker=marker(lab), zorder=2,
-                       facecolors=kw["color"] if ARM_FILL[arm] else "none",
-                       edgecolors=kw["color"], alpha=kw["alpha"])
+            ax.scatter(
+                np.full(len(v), xs[arm]),
+                v,
+                s=14,
+                marker=marker(lab),
+                zorder=2,
+                facecolors=kw["color"] if ARM_FILL[arm] else "none",
+                edgecolors=kw["color"],
+                alpha=kw["alpha"],
+            )
             m, h = mean_ci(v)
-            ax.errorbar(xs[arm] + width * 0.35, m, yerr=np.nan_to_num(h), fmt="_", capsize=3,
-                        ms=10, zorder=3, **kw)
+            ax.errorbar(
+                xs[arm] + width * 0.35,
+                m,
+                yerr=np.nan_to_num(h),
+                fmt="_",
+                capsize=3,
+                ms=10,
+                zorder=3,
+                **kw,
+            )
     ax.set_xticks(range(len(labels)), labels, fontsize=FONT_SMALL)
     ax.set_ylabel("mixture robustness (AUC,\ncommon learned pairs)", fontsize=FONT_SMALL)
-    handles = [Line2D([], [], ls="", marker="o", color="0.3", alpha=ARM_SHADE[a],
-                      markerfacecolor="0.3" if ARM_FILL[a] else "none", label=a) for a in arms]
-    ax.legend(handles=handles, fontsize=FONT_SMALL, loc="upper left", bbox_to_anchor=(1.0, 1.0),
-              title="training arm", title_fontsize=FONT_SMALL)
+    handles = [
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker="o",
+            color="0.3",
+            alpha=ARM_SHADE[a],
+            markerfacecolor="0.3" if ARM_FILL[a] else "none",
+            label=a,
+        )
+        for a in arms
+    ]
+    ax.legend(
+        handles=handles,
+        fontsize=FONT_SMALL,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        title="training arm",
+        title_fontsize=FONT_SMALL,
+    )
     return fig

@@ -1,5 +1,6 @@
 """Figures of chapter E1 (the battery): learning curves, per-task performance, trials to
 criterion, budget vs performance, pathway ablations and lesion maps."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,8 +32,15 @@ def learning_curves(nets: dict, labels, criterion: float = 0.9):
         for ax, agg in zip(axes[0], (perf.mean(axis=2), perf.min(axis=2))):
             m, h = mean_ci(agg)
             h = np.nan_to_num(h)
-            ax.plot(trials / 1e3, m, label=lab, lw=1.4, ms=4,
-                    markevery=max(1, len(trials) // 6), **style(lab))
+            ax.plot(
+                trials / 1e3,
+                m,
+                label=lab,
+                lw=1.4,
+                ms=4,
+                markevery=max(1, len(trials) // 6),
+                **style(lab),
+            )
             ax.fill_between(trials / 1e3, m - h, m + h, color=color(lab), alpha=0.15, lw=0)
             lo, hi = min(lo, float(np.nanmin(m - h))), max(hi, float(np.nanmax(m + h)))
     for ax, title in zip(axes[0], ("mean over tasks", "worst task")):
@@ -51,9 +59,16 @@ def final_heatmap(nets: dict, labels, tasks, criterion: float = 0.9):
     ax = axes[0, 0]
     im = ax.imshow(data, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for (i, j), v in np.ndenumerate(data):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=FONT_SMALL,
-                color=text_color(im.cmap(im.norm(v))),
-                weight="bold" if v >= criterion else "normal")
+        ax.text(
+            j,
+            i,
+            f"{v:.2f}",
+            ha="center",
+            va="center",
+            fontsize=FONT_SMALL,
+            color=text_color(im.cmap(im.norm(v))),
+            weight="bold" if v >= criterion else "normal",
+        )
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
     ax.set_yticks(range(len(labels)), labels)
     fig.colorbar(im, ax=ax, label="final performance (bold: at criterion)")
@@ -76,12 +91,20 @@ def trials_to_criterion(nets: dict, labels, tasks, criterion: float = 0.9):
     im = ax.imshow(med / 1e3, cmap="magma_r", aspect="auto")
     for (i, k), v in np.ndenumerate(med):
         txt = "—" if np.isnan(v) else f"{v / 1e3:.0f}k"
-        ax.text(k, i, f"{txt}\n{frac[i, k]:.0%}", ha="center", va="center", fontsize=FONT_SMALL,
-                color="k" if np.isnan(v) else text_color(im.cmap(im.norm(v / 1e3))))
+        ax.text(
+            k,
+            i,
+            f"{txt}\n{frac[i, k]:.0%}",
+            ha="center",
+            va="center",
+            fontsize=FONT_SMALL,
+            color="k" if np.isnan(v) else text_color(im.cmap(im.norm(v / 1e3))),
+        )
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
     ax.set_yticks(range(len(labels)), labels)
-    fig.colorbar(im, ax=ax, label="trials to criterion (thousands; median over seeds that "
-                 "reached it)")
+    fig.colorbar(
+        im, ax=ax, label="trials to criterion (thousands; median over seeds that reached it)"
+    )
     return fig
 
 
@@ -92,16 +115,26 @@ def budget_vs_performance(nets: dict, labels):
     for lab in labels:
         b = max(claims.budget(nets, lab), 1)
         m, h = mean_ci(claims.final_perf(nets, lab).mean(1))
-        ax.errorbar(b, m, yerr=np.nan_to_num(h), fmt=marker(lab), color=color(lab), label=lab,
-                    capsize=3, ms=6)
-    ax.set(xscale="log", xlabel="modulation parameters per task (log; 'none' drawn at 1)",
-           ylabel="final performance (mean over tasks)")
+        ax.errorbar(
+            b,
+            m,
+            yerr=np.nan_to_num(h),
+            fmt=marker(lab),
+            color=color(lab),
+            label=lab,
+            capsize=3,
+            ms=6,
+        )
+    ax.set(
+        xscale="log",
+        xlabel="modulation parameters per task (log; 'none' drawn at 1)",
+        ylabel="final performance (mean over tasks)",
+    )
     fig.legend(loc="outside right center", fontsize=FONT_SMALL, title="variant")
     return fig
 
 
-ABLATION_COLORS = ("#009E73", "#0072B2", "#56B4E9", "#D55E00", "#E69F00", "#332288",
-                   "#882255")
+ABLATION_COLORS = ("#009E73", "#0072B2", "#56B4E9", "#D55E00", "#E69F00", "#332288", "#882255")
 """Intact hybrid (its green), excitability removed (blues), synaptic removed (orange/vermillion),
 frozen in training (indigo, wine): colour-blind safe, hatched where a pathway is frozen."""
 
@@ -116,10 +149,19 @@ def ablation_bars(tasks, bars: dict[str, np.ndarray], criterion: float = 0.9):
     for n, (name, v) in enumerate(bars.items()):
         m, h = mean_ci(v)
         h = np.nan_to_num(h)
-        ax.bar(np.arange(len(tasks)) + n * width - 0.4 + width / 2, m, width,
-               yerr=h, label=name, capsize=1.5, color=ABLATION_COLORS[n % len(ABLATION_COLORS)],
-               hatch="//" if "frozen" in name else None, edgecolor="w", lw=0.3,
-               error_kw={"lw": 0.7, "ecolor": "0.35"})
+        ax.bar(
+            np.arange(len(tasks)) + n * width - 0.4 + width / 2,
+            m,
+            width,
+            yerr=h,
+            label=name,
+            capsize=1.5,
+            color=ABLATION_COLORS[n % len(ABLATION_COLORS)],
+            hatch="//" if "frozen" in name else None,
+            edgecolor="w",
+            lw=0.3,
+            error_kw={"lw": 0.7, "ecolor": "0.35"},
+        )
         lo = min(lo, float(np.nanmin(m - h)) - 0.02)
         top = max(top, float(np.nanmax(m + h)) + 0.03)
     ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
@@ -158,16 +200,20 @@ def lesion_mean_maps(tasks, drops: dict[str, dict[str, np.ndarray]]):
     for i, (ax, lab) in enumerate(zip(axes.flat, labels)):
         d = drops[lab]
         im = ax.imshow(d["targeted"].mean(0), vmin=0, vmax=1, cmap="Reds", aspect="auto")
-        ax.set_title(lab if len(seeds) == 1 else f"{lab} (n={len(d['targeted'])})",
-                     color=color(lab))
-        bottom = i + ncols >= len(labels)     # no panel below: this one carries the names
+        ax.set_title(
+            lab if len(seeds) == 1 else f"{lab} (n={len(d['targeted'])})", color=color(lab)
+        )
+        bottom = i + ncols >= len(labels)  # no panel below: this one carries the names
         ax.set_xticks(range(K), names if bottom else [], rotation=90)
         ax.set_yticks(range(K), names if i % ncols == 0 else [])
-    for ax in axes.flat[len(labels):]:
+    for ax in axes.flat[len(labels) :]:
         ax.set_visible(False)
     if len(seeds) == 1:
-        fig.suptitle(f"Drop after silencing each task's most task-variant units, mean over "
-                     f"{seeds.pop()} seeds", fontsize=FONT)
+        fig.suptitle(
+            f"Drop after silencing each task's most task-variant units, mean over "
+            f"{seeds.pop()} seeds",
+            fontsize=FONT,
+        )
     fig.supxlabel("task measured")
     fig.supylabel("task whose units are silenced")
     if im is not None:
@@ -175,8 +221,11 @@ def lesion_mean_maps(tasks, drops: dict[str, dict[str, np.ndarray]]):
     return fig
 
 
-LESION_MARKS = (("own task (diagonal)", "o", True), ("other tasks", "o", False),
-                ("random units", "x", True))
+LESION_MARKS = (
+    ("own task (diagonal)", "o", True),
+    ("other tasks", "o", False),
+    ("random units", "x", True),
+)
 """How :func:`lesion_seeds` draws each drop: name, marker, filled."""
 
 
@@ -191,21 +240,38 @@ def lesion_seeds(drops: dict[str, dict[str, np.ndarray]]):
         targeted, random = drops[lab]["targeted"], drops[lab]["random"]
         K = targeted.shape[1]
         eye = np.eye(K, dtype=bool)
-        values = (targeted[:, eye].mean(1), targeted[:, ~eye].mean(1) if K > 1 else [],
-                  random.mean(1))
+        values = (
+            targeted[:, eye].mean(1),
+            targeted[:, ~eye].mean(1) if K > 1 else [],
+            random.mean(1),
+        )
         for (name, mk, filled), v, dy in zip(LESION_MARKS, values, (-0.2, 0.0, 0.2)):
             v = np.asarray(v, float)
-            paint = ({"color": color(lab)} if mk == "x" else   # a line marker has no face
-                     {"facecolors": color(lab) if filled else "none", "edgecolors": color(lab)})
-            ax.scatter(v, np.full(len(v), y + dy), s=22, marker=mk, linewidths=1.0,
-                       label=name if y == 0 else None, **paint)
+            paint = (
+                {"color": color(lab)}
+                if mk == "x"
+                # a line marker has no face
+                else {"facecolors": color(lab) if filled else "none", "edgecolors": color(lab)}
+            )
+            ax.scatter(
+                v,
+                np.full(len(v), y + dy),
+                s=22,
+                marker=mk,
+                linewidths=1.0,
+                label=name if y == 0 else None,
+                **paint,
+            )
     ax.set_yticks(range(len(labels)), labels)
     ax.set_ylim(len(labels) - 0.5, -0.5)
     ax.axvline(0, color="0.6", lw=0.8)
     ax.set_xlabel("performance drop (intact − lesioned), mean over tasks; one mark per seed")
     ax.grid(axis="x", alpha=0.3)
-    handles = [Line2D([], [], ls="", marker=mk, color="0.3", mfc="0.3" if filled else "none")
-               for _, mk, filled in LESION_MARKS]
-    fig.legend(handles, [n for n, _, _ in LESION_MARKS], loc="outside lower center", ncols=3,
-               frameon=False)
+    handles = [
+        Line2D([], [], ls="", marker=mk, color="0.3", mfc="0.3" if filled else "none")
+        for _, mk, filled in LESION_MARKS
+    ]
+    fig.legend(
+        handles, [n for n, _, _ in LESION_MARKS], loc="outside lower center", ncols=3, frameon=False
+    )
     return fig

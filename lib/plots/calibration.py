@@ -1,4 +1,5 @@
 """Figures of the training appendix: learning curves of the calibration study's arms."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,17 @@ from lib.core.tasks import DISPLAY_NAMES
 from lib.plots import FONT, FONT_SMALL, figure
 
 ARM_STYLE = {  # colour-blind-safe (Okabe-Ito) colours per arm; Yang's protocol in black
-    "yang": "#000000", "no_clip": "#999999", "lr_2e-3": "#E69F00", "uniform": "#56B4E9",
-    "error": "#009E73", "easy": "#0072B2", "easy_error": "#D55E00", "easy_lr": "#CC79A7",
-    "n128": "#999933", "ctxdm_only": "#882255", "ctxdm_only_easy": "#332288",
+    "yang": "#000000",
+    "no_clip": "#999999",
+    "lr_2e-3": "#E69F00",
+    "uniform": "#56B4E9",
+    "error": "#009E73",
+    "easy": "#0072B2",
+    "easy_error": "#D55E00",
+    "easy_lr": "#CC79A7",
+    "n128": "#999933",
+    "ctxdm_only": "#882255",
+    "ctxdm_only_easy": "#332288",
 }
 ALONE = ("ctxdm_only", "ctxdm_only_easy")  # Ctx DM trained alone: dashed
 
@@ -22,8 +31,9 @@ def curves(study: dict, mech: str, tasks, arms, criterion: float = 0.9):
     fig, axes = figure(1, len(tasks), 2.6, 2.4, sharey=True)
     for ax, task in zip(axes[0], tasks):
         for arm in arms:
-            if not any(m == mech and a == arm and task in r.config.tasks
-                       for (m, a, _), r in study.items()):
+            if not any(
+                m == mech and a == arm and task in r.config.tasks for (m, a, _), r in study.items()
+            ):
                 continue
             trials, perf = calibration_analysis.task_curves(study, mech, arm, task)
             col, ls = ARM_STYLE.get(arm, "k"), "--" if arm in ALONE else "-"
@@ -43,23 +53,34 @@ MECHANISM_STYLE = {"exc_bias": "#0072B2", "syn_prepost": "#D55E00"}
 SIZE_STYLE = {128: "-", 64: "--"}
 
 
-def tasks_learned(study: dict, criterion: float = 0.9,
-                  n_tasks: int = calibration_analysis.FULL_BATTERY_LEARNED):
+def tasks_learned(
+    study: dict, criterion: float = 0.9, n_tasks: int = calibration_analysis.FULL_BATTERY_LEARNED
+):
     """The full-battery calibration: how many of the 20 tasks are at criterion at once against
-    training trials, one line per network of ``study`` (any keys -> TrainResult) (colour: mechanism; solid N = 128, dashed N = 64);
+    training trials, one line per network of ``study`` (any keys -> TrainResult) (colour:
+    mechanism; solid N = 128, dashed N = 64);
     dotted: the bar of ``n_tasks`` tasks."""
     fig, axes = figure(1, 1, 6.0, 3.2)
     ax = axes[0, 0]
     for res in study.values():
         mech, seed = res.config.mechanism, res.config.seed
         trials, count = calibration_analysis.tasks_at_criterion(res, criterion)
-        ax.step(trials / 1e6, count, where="post", color=MECHANISM_STYLE.get(mech, "k"),
-                ls=SIZE_STYLE.get(res.config.n_rec, ":"), lw=1.5,
-                label=f"{mech}, N = {res.config.n_rec}, seed {seed}")
+        ax.step(
+            trials / 1e6,
+            count,
+            where="post",
+            color=MECHANISM_STYLE.get(mech, "k"),
+            ls=SIZE_STYLE.get(res.config.n_rec, ":"),
+            lw=1.5,
+            label=f"{mech}, N = {res.config.n_rec}, seed {seed}",
+        )
     n_all = max((len(r.config.tasks) for r in study.values()), default=20)
     ax.axhline(n_tasks, color="k", ls=":", lw=1)
-    ax.set(xlabel="training trials (millions)", ylabel=f"tasks at criterion (of {n_all})",
-           ylim=(0, n_all + 0.5))
+    ax.set(
+        xlabel="training trials (millions)",
+        ylabel=f"tasks at criterion (of {n_all})",
+        ylim=(0, n_all + 0.5),
+    )
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     if study:
         ax.legend(fontsize=8, loc="lower right")

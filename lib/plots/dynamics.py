@@ -1,5 +1,6 @@
 """Figures of chapter E4 (dynamics); inputs from :mod:`lib.experiments.dynamics` and
 :mod:`lib.analysis.dynamics`."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,17 @@ def _net(dyn: dict, label: str, seed: int) -> dict | None:
 
 
 def _empty(ax, text: str) -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=FONT_SMALL,
-            color="0.4", wrap=True)
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=FONT_SMALL,
+        color="0.4",
+        wrap=True,
+    )
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -93,11 +103,17 @@ def _trajectories(labels, dyn: dict, pair: tuple[str, str], seed: int, part=None
         ax.set_xlabel("PC 1", fontsize=FONT_SMALL)
         ax.set_ylabel("PC 2", fontsize=FONT_SMALL)
         ax.tick_params(labelsize=FONT_SMALL)
-    handles = [axes.flat[0].plot([], [], color=c, label=DISPLAY_NAMES[t])[0]
-               for c, t in zip(TASK_COLORS, pair)]
-    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=FONT_SMALL, frameon=False)
-    fig.suptitle(f"{_pair_title(pair)}: trials in the pair's PC plane (seed {seed}"
-                 f"{_part_text(part)})", fontsize=FONT_TITLE)
+    handles = [
+        axes.flat[0].plot([], [], color=c, label=DISPLAY_NAMES[t])[0]
+        for c, t in zip(TASK_COLORS, pair)
+    ]
+    fig.legend(
+        handles=handles, loc="outside lower center", ncols=2, fontsize=FONT_SMALL, frameon=False
+    )
+    fig.suptitle(
+        f"{_pair_title(pair)}: trials in the pair's PC plane (seed {seed}{_part_text(part)})",
+        fontsize=FONT_TITLE,
+    )
     return fig
 
 
@@ -105,9 +121,8 @@ def measure_dots(table: pd.DataFrame, labels, measures):
     """Each measure per variant: one dot per seed (mean over its learned conflict pairs) and the
     mean with its 95% t interval over seeds."""
     ncols = min(len(measures), MEASURE_COLS)
-    fig, axes = figure(int(np.ceil(len(measures) / ncols)), ncols, 3.6,
-                       0.28 * len(labels) + 1.0)
-    for ax in axes.flat[len(measures):]:
+    fig, axes = figure(int(np.ceil(len(measures) / ncols)), ncols, 3.6, 0.28 * len(labels) + 1.0)
+    for ax in axes.flat[len(measures) :]:
         ax.axis("off")
     for ax, m in zip(axes.flat, measures):
         per = network_means(table, m) if not table.empty else {}
@@ -118,8 +133,17 @@ def measure_dots(table: pd.DataFrame, labels, measures):
                 continue
             ax.plot(vals, np.full(len(vals), y), "o", ms=3.5, color=color(lab), alpha=0.6)
             mean, half = mean_ci(vals)
-            ax.errorbar(mean, y, xerr=half if np.isfinite(half) else None, fmt="D",
-                        color=color(lab), ms=6, capsize=3, mec="k", mew=0.5)
+            ax.errorbar(
+                mean,
+                y,
+                xerr=half if np.isfinite(half) else None,
+                fmt="D",
+                color=color(lab),
+                ms=6,
+                capsize=3,
+                mec="k",
+                mew=0.5,
+            )
         ax.set_yticks(range(len(labels)), labels, fontsize=FONT_SMALL)
         ax.set_ylim(len(labels) - 0.5, -0.5)
         ax.set_title(m, fontsize=FONT)
@@ -138,20 +162,22 @@ def _coordinate(points: np.ndarray, p: dict) -> np.ndarray:
     return (points - p["op_i"]) @ axis / norm2 if norm2 > 0 else np.full(len(points), np.nan)
 
 
-def continuation(dyn: dict, labels, pair: tuple[str, str], seed: int = 0,
-                 leave: pd.DataFrame | None = None):
+def continuation(
+    dyn: dict, labels, pair: tuple[str, str], seed: int = 0, leave: pd.DataFrame | None = None
+):
     """Bifurcation-style view of the fixed points along c(l) = (1-l) e_i + l e_j (fixation input),
     one panel per variant (seed ``seed``): each fixed point's position on the axis from task i's
     operating point (0) to task j's (1); filled: stable, open: unstable; line: where the network
     settles from rest. Dotted verticals: E2's l_leave of task i and 1 - l_leave of task j (where
     each task leaves criterion), if ``leave`` (from :func:`lib.analysis.dynamics.leave_vs_switch`)
     is given. More than :data:`lib.plots.PER_FIGURE` variants: a list of figures."""
-    shown = [lab for lab in labels if lab != "none"]   # a context-blind network has one map
+    shown = [lab for lab in labels if lab != "none"]  # a context-blind network has one map
     return _parts(_continuation, shown, dyn, pair, seed, leave)
 
 
-def _continuation(shown, dyn: dict, pair: tuple[str, str], seed: int,
-                  leave: pd.DataFrame | None, part=None):
+def _continuation(
+    shown, dyn: dict, pair: tuple[str, str], seed: int, leave: pd.DataFrame | None, part=None
+):
     fig, axes = _panels(len(shown), 4, 2.7, 2.3, sharey=True)
     for ax, lab, d, p in _pair_panels(axes, dyn, shown, pair, seed):
         cont = p["continuation"]
@@ -162,13 +188,22 @@ def _continuation(shown, dyn: dict, pair: tuple[str, str], seed: int,
         s = _coordinate(cont["points"], p)
         st = t["stable"].to_numpy(bool)
         ax.scatter(t["l"][st], s[st], s=10, color=color(lab), zorder=3, label="stable")
-        ax.scatter(t["l"][~st], s[~st], s=10, facecolors="none", edgecolors=color(lab),
-                   linewidths=0.8, zorder=3, label="unstable")
+        ax.scatter(
+            t["l"][~st],
+            s[~st],
+            s=10,
+            facecolors="none",
+            edgecolors=color(lab),
+            linewidths=0.8,
+            zorder=3,
+            label="unstable",
+        )
         lam = np.linspace(0, 1, len(p["op_track"]))
         ax.plot(lam, p["op_track"], color="k", lw=0.8, label="settles from rest")
         if leave is not None and not leave.empty:
-            row = leave[(leave.variant == lab) & (leave.seed == seed)
-                        & (leave.pair == _pair_title(pair))]
+            row = leave[
+                (leave.variant == lab) & (leave.seed == seed) & (leave.pair == _pair_title(pair))
+            ]
             if len(row):
                 li, lj = float(row.l_leave_i.iloc[0]), float(row.l_leave_j.iloc[0])
                 for x in (li, 1 - lj):
@@ -182,8 +217,11 @@ def _continuation(shown, dyn: dict, pair: tuple[str, str], seed: int,
     axes.flat[0].set_ylabel("position (0: $e_i$ point, 1: $e_j$ point)", fontsize=FONT_SMALL)
     h, lab_ = axes.flat[0].get_legend_handles_labels()
     fig.legend(h, lab_, loc="outside lower center", ncols=3, fontsize=FONT_SMALL, frameon=False)
-    fig.suptitle(f"{_pair_title(pair)}: fixed points along the context mixture (seed {seed}"
-                 f"{_part_text(part)})", fontsize=FONT_TITLE)
+    fig.suptitle(
+        f"{_pair_title(pair)}: fixed points along the context mixture (seed {seed}"
+        f"{_part_text(part)})",
+        fontsize=FONT_TITLE,
+    )
     return fig
 
 
@@ -199,8 +237,10 @@ def _spectra(labels, dyn: dict, pair: tuple[str, str], seed: int, alpha: float, 
     th = np.linspace(0, 2 * np.pi, 200)
     for ax, lab, d, p in _pair_panels(axes, dyn, labels, pair, seed):
         ax.plot(np.cos(th), np.sin(th), color="0.6", lw=0.8)
-        for eig, c, mk in ((p["spectrum_i"], TASK_COLORS[0], "o"),
-                           (p["spectrum_j"], TASK_COLORS[1], "x")):
+        for eig, c, mk in (
+            (p["spectrum_i"], TASK_COLORS[0], "o"),
+            (p["spectrum_j"], TASK_COLORS[1], "x"),
+        ):
             mu = (1 - alpha) + alpha * np.asarray(eig)
             ax.plot(mu.real, mu.imag, mk, ms=3, color=c, alpha=0.8)
         ax.set_xlim(0.55, 1.1)
@@ -208,11 +248,18 @@ def _spectra(labels, dyn: dict, pair: tuple[str, str], seed: int, alpha: float, 
         ax.set_xlabel("Re", fontsize=FONT_SMALL)
         ax.set_ylabel("Im", fontsize=FONT_SMALL)
         ax.tick_params(labelsize=FONT_SMALL)
-    handles = [axes.flat[0].plot([], [], mk, color=c, label=f"context {DISPLAY_NAMES[t]}")[0]
-               for c, t, mk in zip(TASK_COLORS, pair, ("o", "x"))]
-    fig.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=FONT_SMALL, frameon=False)
-    fig.suptitle(f"{_pair_title(pair)}: Jacobian eigenvalues at the operating points "
-                 f"(seed {seed}{_part_text(part)})", fontsize=FONT_TITLE)
+    handles = [
+        axes.flat[0].plot([], [], mk, color=c, label=f"context {DISPLAY_NAMES[t]}")[0]
+        for c, t, mk in zip(TASK_COLORS, pair, ("o", "x"))
+    ]
+    fig.legend(
+        handles=handles, loc="outside lower center", ncols=2, fontsize=FONT_SMALL, frameon=False
+    )
+    fig.suptitle(
+        f"{_pair_title(pair)}: Jacobian eigenvalues at the operating points "
+        f"(seed {seed}{_part_text(part)})",
+        fontsize=FONT_TITLE,
+    )
     return fig
 
 
@@ -233,12 +280,19 @@ def _cluster_maps(labels, dyn: dict, seed: int, part=None):
             continue
         cl = d["clusters"]
         order = np.argsort(cl["labels"], kind="stable")
-        im = ax.imshow(cl["profiles"][order].T, aspect="auto", cmap="viridis", vmin=0, vmax=1,
-                       interpolation="nearest")
+        im = ax.imshow(
+            cl["profiles"][order].T,
+            aspect="auto",
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            interpolation="nearest",
+        )
         for b in np.flatnonzero(np.diff(cl["labels"][order])) + 0.5:
             ax.axvline(b, color="white", lw=0.8)
-        ax.set_yticks(range(len(d["tasks"])), [DISPLAY_NAMES[t] for t in d["tasks"]],
-                      fontsize=FONT_SMALL)
+        ax.set_yticks(
+            range(len(d["tasks"])), [DISPLAY_NAMES[t] for t in d["tasks"]], fontsize=FONT_SMALL
+        )
         ax.set_xlabel("active units, by cluster", fontsize=FONT_SMALL)
         ax.set_xticks([])
         ax.set_title(f"{lab}: k = {cl['k']}", fontsize=FONT)
@@ -268,8 +322,11 @@ def _ftv_histograms(labels, dyn: dict, pair: tuple[str, str], values, part=None)
         ax.hist(v, bins=bins, color=color(lab), edgecolor="white", linewidth=0.4)
         ax.tick_params(labelsize=FONT_SMALL)
         ax.set_xlabel("FTV", fontsize=FONT_SMALL)
-    fig.suptitle(f"Fractional task variance, {DISPLAY_NAMES[pair[0]]} (+1) vs "
-                 f"{DISPLAY_NAMES[pair[1]]} (−1){_part_text(part)}", fontsize=FONT_TITLE)
+    fig.suptitle(
+        f"Fractional task variance, {DISPLAY_NAMES[pair[0]]} (+1) vs "
+        f"{DISPLAY_NAMES[pair[1]]} (−1){_part_text(part)}",
+        fontsize=FONT_TITLE,
+    )
     return fig
 
 
@@ -284,8 +341,15 @@ def leave_vs_jump(link: pd.DataFrame, labels):
     for lab in labels:
         g = link[link.variant == lab]
         if len(g):
-            ax.scatter(g["jump"], g["l_leave"], s=18, color=color(lab), label=lab,
-                       edgecolors="k", linewidths=0.3)
+            ax.scatter(
+                g["jump"],
+                g["l_leave"],
+                s=18,
+                color=color(lab),
+                label=lab,
+                edgecolors="k",
+                linewidths=0.3,
+            )
     ax.set_xlabel("largest jump of the operating point (fraction of the way)", fontsize=FONT_SMALL)
     ax.set_ylabel("E2: $\\lambda$ at which the task leaves criterion", fontsize=FONT_SMALL)
     ax.axhline(0.5, color="0.6", ls=":", lw=1)
@@ -293,5 +357,13 @@ def leave_vs_jump(link: pd.DataFrame, labels):
     return fig
 
 
-__all__ = ["TASK_COLORS", "trajectories", "measure_dots", "continuation", "spectra",
-           "cluster_maps", "ftv_histograms", "leave_vs_jump"]
+__all__ = [
+    "TASK_COLORS",
+    "trajectories",
+    "measure_dots",
+    "continuation",
+    "spectra",
+    "cluster_maps",
+    "ftv_histograms",
+    "leave_vs_jump",
+]

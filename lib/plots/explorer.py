@@ -3,6 +3,7 @@
 :func:`draw` draws one setting's three views into three given axes; the static gallery
 (:func:`gallery`) and the live widget (:class:`Explorer`) both go through it.
 """
+
 from __future__ import annotations
 
 import io
@@ -51,29 +52,53 @@ def draw(view: dict, axes, legend: bool = True, titles: bool = True) -> None:
     a, b = view["pair"]
     y = np.asarray(view["y_hat"])
     T = y.shape[0]
-    ax_out.imshow(y.T, aspect="auto", origin="lower", cmap="Greys", vmin=0, vmax=1,
-                  extent=(0, T, -0.5, N_RING + 0.5), interpolation="nearest")
+    ax_out.imshow(
+        y.T,
+        aspect="auto",
+        origin="lower",
+        cmap="Greys",
+        vmin=0,
+        vmax=1,
+        extent=(0, T, -0.5, N_RING + 0.5),
+        interpolation="nearest",
+    )
     ax_out.axhline(0.5, color="w", lw=1.5)
     ax_out.axvline(view["onset"], color="0.5", lw=0.8, ls="-")
     for k, (task, ang) in enumerate(((a, view["target_i"]), (b, view["target_j"]))):
         if ang is None:
             continue
-        ax_out.axhline(_row(ang), color=TASK_COLORS[k], ls=TASK_STYLES[k], lw=1.4,
-                       label=f"{_name(task)} answer" + (" (fixate)" if ang < 0 else ""))
-    ax_out.set_yticks([0, 1, 1 + N_RING / 4, 1 + N_RING / 2, 1 + 3 * N_RING / 4],
-                      ["fix", "0", "π/2", "π", "3π/2"], fontsize=FONT_SMALL)
+        ax_out.axhline(
+            _row(ang),
+            color=TASK_COLORS[k],
+            ls=TASK_STYLES[k],
+            lw=1.4,
+            label=f"{_name(task)} answer" + (" (fixate)" if ang < 0 else ""),
+        )
+    ax_out.set_yticks(
+        [0, 1, 1 + N_RING / 4, 1 + N_RING / 2, 1 + 3 * N_RING / 4],
+        ["fix", "0", "π/2", "π", "3π/2"],
+        fontsize=FONT_SMALL,
+    )
     ax_out.set_xlim(0, T)
     ax_out.tick_params(labelsize=FONT_SMALL)
     ax_out.set_xlabel("time step", fontsize=FONT_SMALL)
 
     perf = [view["perf_i"], view["perf_j"]]
-    ax_perf.bar([0, 1], perf, color=TASK_COLORS, hatch=["", "//"], edgecolor="k", lw=0.5,
-                width=0.6)
-    ax_perf.plot([0, 1], [view["clean_i"], view["clean_j"]], "D", color="w", mec="k", ms=5,
-                 label="own context")
+    ax_perf.bar([0, 1], perf, color=TASK_COLORS, hatch=["", "//"], edgecolor="k", lw=0.5, width=0.6)
+    ax_perf.plot(
+        [0, 1],
+        [view["clean_i"], view["clean_j"]],
+        "D",
+        color="w",
+        mec="k",
+        ms=5,
+        label="own context",
+    )
     ax_perf.axhline(CRITERION, color="0.4", ls="--", lw=0.8, label="criterion")
     for x, p in enumerate(perf):
-        ax_perf.text(x, min(p + 0.03, 1.02), f"{p:.2f}", ha="center", va="bottom", fontsize=FONT_SMALL)
+        ax_perf.text(
+            x, min(p + 0.03, 1.02), f"{p:.2f}", ha="center", va="bottom", fontsize=FONT_SMALL
+        )
     ax_perf.set_xticks([0, 1], [_name(a), _name(b)], fontsize=FONT_SMALL)
     ax_perf.set_ylim(0, 1.12)
     ax_perf.set_xlim(-0.6, 1.6)
@@ -82,8 +107,14 @@ def draw(view: dict, axes, legend: bool = True, titles: bool = True) -> None:
 
     for k, key in enumerate(("ref_i", "ref_j")):
         ref = np.asarray(view[key])
-        ax_pc.plot(ref[:, 0], ref[:, 1], color=TASK_COLORS[k], ls=TASK_STYLES[k], lw=1,
-                   label=f"pure {_name((a, b)[k])} context")
+        ax_pc.plot(
+            ref[:, 0],
+            ref[:, 1],
+            color=TASK_COLORS[k],
+            ls=TASK_STYLES[k],
+            lw=1,
+            label=f"pure {_name((a, b)[k])} context",
+        )
     traj = np.asarray(view["traj"])
     ax_pc.plot(traj[:, 0], traj[:, 1], color="k", lw=1.8, label="this context")
     ax_pc.plot(*traj[0], "o", color="k", ms=4)
@@ -94,9 +125,12 @@ def draw(view: dict, axes, legend: bool = True, titles: bool = True) -> None:
     ax_pc.tick_params(labelsize=FONT_SMALL)
     if titles:
         who = f"{view['label']} seed {view['seed']}: " if "label" in view else ""
-        ax_out.set_title(f"{who}{_name(a)} trial {view['trial']} → {view['outcome']}",
-                         fontsize=FONT_SMALL)
-        ax_perf.set_title(f"λ = {view['lam']:.2f}, noise s.d. {view['noise']:.2f}", fontsize=FONT_SMALL)
+        ax_out.set_title(
+            f"{who}{_name(a)} trial {view['trial']} → {view['outcome']}", fontsize=FONT_SMALL
+        )
+        ax_perf.set_title(
+            f"λ = {view['lam']:.2f}, noise s.d. {view['noise']:.2f}", fontsize=FONT_SMALL
+        )
         ax_pc.set_title("state in the pair's PC plane", fontsize=FONT_SMALL)
     if legend:
         ax_out.legend(fontsize=FONT_SMALL, loc="upper left", framealpha=0.8)
@@ -107,12 +141,13 @@ def draw(view: dict, axes, legend: bool = True, titles: bool = True) -> None:
 def _grid(nrows: int, ncols: int, w: float = 1.75, h: float = 1.35, **kw):
     """A grid of panels with fixed spacing: the gallery's figures hold dozens of small axes,
     where constrained layout would double the drawing time."""
-    w = min(w, (FIGURE_WIDTH_IN - 0.6) / ncols)    # the whole grid within the page's column
+    w = min(w, (FIGURE_WIDTH_IN - 0.6) / ncols)  # the whole grid within the page's column
     W, H = w * ncols + 0.6, h * nrows + 1.2
     fig, axes = plt.subplots(nrows, ncols, figsize=(W, H), squeeze=False, **kw)
     stamp(fig)
-    fig.subplots_adjust(left=0.6 / W, right=1 - 0.1 / W, bottom=0.65 / H, top=1 - 0.7 / H,
-                        wspace=0.45, hspace=0.45)
+    fig.subplots_adjust(
+        left=0.6 / W, right=1 - 0.1 / W, bottom=0.65 / H, top=1 - 0.7 / H, wspace=0.45, hspace=0.45
+    )
     return fig, axes
 
 
@@ -136,27 +171,53 @@ def gallery(views: dict, labels, lambdas) -> list:
                 else:
                     ax.set_ylabel("")
                 if k == 0:
-                    ax.text(0.97, 0.06, view["outcome"], transform=ax.transAxes, fontsize=FONT_SMALL,
-                            ha="right", va="bottom",
-                            bbox={"fc": "w", "ec": "none", "alpha": 0.8, "pad": 1})
+                    ax.text(
+                        0.97,
+                        0.06,
+                        view["outcome"],
+                        transform=ax.transAxes,
+                        fontsize=FONT_SMALL,
+                        ha="right",
+                        va="bottom",
+                        bbox={"fc": "w", "ec": "none", "alpha": 0.8, "pad": 1},
+                    )
                 if r < len(labels) - 1:
                     ax.set_xlabel("")
-                elif k == 2:        # each network has its own PCs: no shared variance figure
+                elif k == 2:  # each network has its own PCs: no shared variance figure
                     ax.set_xlabel("PC 1", fontsize=FONT_SMALL)
     a, b = next(iter(views.values()))["pair"]
     seed = next(iter(views.values())).get("seed")
     for name, (fig, axes) in zip(VIEW_NAMES, figs):
-        fig.suptitle(f"{_name(a)} / {_name(b)}, c = (1-λ) e_{_name(a)} + λ e_{_name(b)}: "
-                     f"{name} (seed {seed})", fontsize=FONT, y=1 - 0.12 / fig.get_figheight(),
-                     va="top")
-    handles = [plt.Line2D([], [], color=TASK_COLORS[k], ls=TASK_STYLES[k],
-                          label=f"{_name(t)} answer / pure {_name(t)} context")
-               for k, t in enumerate((a, b))]
+        fig.suptitle(
+            f"{_name(a)} / {_name(b)}, c = (1-λ) e_{_name(a)} + λ e_{_name(b)}: "
+            f"{name} (seed {seed})",
+            fontsize=FONT,
+            y=1 - 0.12 / fig.get_figheight(),
+            va="top",
+        )
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            color=TASK_COLORS[k],
+            ls=TASK_STYLES[k],
+            label=f"{_name(t)} answer / pure {_name(t)} context",
+        )
+        for k, t in enumerate((a, b))
+    ]
     for fig, _ in (figs[0], figs[2]):
-        fig.legend(handles=handles + ([plt.Line2D([], [], color="k", lw=1.8,
-                                                  label="the mixed context")]
-                                      if fig is figs[2][0] else []),
-                   loc="lower center", ncols=3, fontsize=FONT_SMALL, frameon=False)
+        fig.legend(
+            handles=handles
+            + (
+                [plt.Line2D([], [], color="k", lw=1.8, label="the mixed context")]
+                if fig is figs[2][0]
+                else []
+            ),
+            loc="lower center",
+            ncols=3,
+            fontsize=FONT_SMALL,
+            frameon=False,
+        )
     return [f for f, _ in figs]
 
 
@@ -182,23 +243,42 @@ class Explorer:
     def __init__(self, nets: dict, pairs=None, **values):
         self.views = explorer_analysis.Views(nets)
         present = self.views.pairs
-        self.pairs = present if pairs is None else [
-            explorer_analysis.check_pair("pairs", p, present) for p in pairs]
+        self.pairs = (
+            present
+            if pairs is None
+            else [explorer_analysis.check_pair("pairs", p, present) for p in pairs]
+        )
         if not self.pairs:
             fail("pairs", pairs, "at least one of " + ", ".join(map(str, present)))
         n_trials = next(iter(nets.values())).config.eval_trials
         self.widgets = {
             "variant": W.Dropdown(options=self.views.labels, description="pathway"),
-            "pair": W.Dropdown(options=[(f"{_name(a)} / {_name(b)}", (a, b))
-                                        for a, b in self.pairs], description="task pair"),
-            "lam": W.FloatSlider(value=0.0, min=0.0, max=1.0, step=0.05, description="λ",
-                                 continuous_update=False, readout_format=".2f"),
-            "noise": W.FloatSlider(value=0.0, min=0.0, max=NOISE_SLIDER_MAX, step=0.05,
-                                   description="noise s.d.", continuous_update=False,
-                                   readout_format=".2f"),
+            "pair": W.Dropdown(
+                options=[(f"{_name(a)} / {_name(b)}", (a, b)) for a, b in self.pairs],
+                description="task pair",
+            ),
+            "lam": W.FloatSlider(
+                value=0.0,
+                min=0.0,
+                max=1.0,
+                step=0.05,
+                description="λ",
+                continuous_update=False,
+                readout_format=".2f",
+            ),
+            "noise": W.FloatSlider(
+                value=0.0,
+                min=0.0,
+                max=NOISE_SLIDER_MAX,
+                step=0.05,
+                description="noise s.d.",
+                continuous_update=False,
+                readout_format=".2f",
+            ),
             "seed": W.Dropdown(options=self.views.seeds, description="seed"),
-            "trial": W.IntSlider(value=0, min=0, max=n_trials - 1, description="trial",
-                                 continuous_update=False),
+            "trial": W.IntSlider(
+                value=0, min=0, max=n_trials - 1, description="trial", continuous_update=False
+            ),
         }
         # The views are shown as a PNG in an Image widget, not through an Output widget: an Output
         # widget captured during a cell makes nbclient (papermill, jupyter-book) send comm
@@ -207,14 +287,18 @@ class Explorer:
         self.image = W.Image(format="png")
         self.figure, axes = figure(1, 3, 3.3, 2.7)
         self.axes = list(axes[0])
-        plt.close(self.figure)          # drawn into the Image widget only, never auto-shown
+        plt.close(self.figure)  # drawn into the Image widget only, never auto-shown
         self.view: dict | None = None
         self._holding = False
         for w in self.widgets.values():
             w.observe(self._changed, names="value")
-        self.box = W.VBox([W.HBox([self.widgets[n] for n in ("variant", "pair", "seed")]),
-                           W.HBox([self.widgets[n] for n in ("lam", "noise", "trial")]),
-                           self.image])
+        self.box = W.VBox(
+            [
+                W.HBox([self.widgets[n] for n in ("variant", "pair", "seed")]),
+                W.HBox([self.widgets[n] for n in ("lam", "noise", "trial")]),
+                self.image,
+            ]
+        )
         self.update(**values)
 
     def values(self) -> dict:
@@ -230,13 +314,17 @@ class Explorer:
         new["pair"] = explorer_analysis.check_pair("pair", new["pair"], self.pairs)
         new["lam"] = explorer_analysis.check_unit("lam", new["lam"])
         noise = new["noise"]
-        if isinstance(noise, bool) or not isinstance(noise, (int, float, np.number)) \
-                or not 0 <= noise <= NOISE_SLIDER_MAX:
+        if (
+            isinstance(noise, bool)
+            or not isinstance(noise, (int, float, np.number))
+            or not 0 <= noise <= NOISE_SLIDER_MAX
+        ):
             fail("noise", noise, f"a number in [0, {NOISE_SLIDER_MAX:g}]")
         if new["seed"] not in self.views.seeds or isinstance(new["seed"], bool):
             fail("seed", new["seed"], "one of " + ", ".join(map(str, self.views.seeds)))
-        new["trial"] = explorer_analysis.check_trial("trial", new["trial"],
-                                                     self.widgets["trial"].max + 1)
+        new["trial"] = explorer_analysis.check_trial(
+            "trial", new["trial"], self.widgets["trial"].max + 1
+        )
         return new
 
     def update(self, **values) -> dict:
@@ -249,16 +337,19 @@ class Explorer:
                     self.widgets[n].value = v
         finally:
             self._holding = False
-        self.view = self.views.explore(new["variant"], new["seed"], new["pair"], new["lam"],
-                                       float(new["noise"]), new["trial"])
+        self.view = self.views.explore(
+            new["variant"], new["seed"], new["pair"], new["lam"], float(new["noise"]), new["trial"]
+        )
         for ax in self.axes:
             ax.clear()
         draw(self.view, self.axes)
-        self.figure.suptitle(f"{self.view['label']} (seed {self.view['seed']}): "
-                             f"c = {1 - self.view['lam']:.2f} e_{_name(self.view['pair'][0])} + "
-                             f"{self.view['lam']:.2f} e_{_name(self.view['pair'][1])}"
-                             + (f" + {self.view['noise']:.2f} η" if self.view["noise"] else ""),
-                             fontsize=FONT)
+        self.figure.suptitle(
+            f"{self.view['label']} (seed {self.view['seed']}): "
+            f"c = {1 - self.view['lam']:.2f} e_{_name(self.view['pair'][0])} + "
+            f"{self.view['lam']:.2f} e_{_name(self.view['pair'][1])}"
+            + (f" + {self.view['noise']:.2f} η" if self.view["noise"] else ""),
+            fontsize=FONT,
+        )
         buffer = io.BytesIO()
         self.figure.savefig(buffer, format="png", dpi=IMAGE_DPI)
         self.image.value = buffer.getvalue()

@@ -1,6 +1,7 @@
 """Figures (and one styled table) of the model chapter: per-task budgets, the effective modulation
 along context mixtures, the outputs of one trial along a mixture, and a mid-trial context switch.
 The numbers come from :mod:`lib.analysis.anatomy`."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,8 @@ _GROUP_COLORS = ("#fde0dd", "#e0ecf4", "#e5f5e0", "#fff7bc", "#efedf5")
 
 
 def budget_table(df: pd.DataFrame):
-    """The :func:`lib.analysis.anatomy.budget_table` frame as a table whose rows of equal budget (the
+    """The :func:`lib.analysis.anatomy.budget_table` frame as a table whose rows of equal budget
+    (the
     matched comparisons) share a background colour; unmatched rows stay white."""
     cols = [c for c in df.columns if c.startswith("N = ")]
     groups: dict[tuple, str] = {}  # budgets (one per N) -> colour, for matched rows only
@@ -30,10 +32,15 @@ def budget_table(df: pd.DataFrame):
         bg = groups.get(tuple(df.loc[row.name, cols]), "") if matched else ""
         return [f"background-color: {bg}" if bg else "" for _ in row]
 
-    return (df.drop(columns="mechanism").style.apply(shade, axis=1)
-            .format({c: "{:,}" for c in cols})
-            .set_caption("Modulation parameters per task; rows of one colour have equal budgets "
-                         "at every N (the matched comparisons)."))
+    return (
+        df.drop(columns="mechanism")
+        .style.apply(shade, axis=1)
+        .format({c: "{:,}" for c in cols})
+        .set_caption(
+            "Modulation parameters per task; rows of one colour have equal budgets "
+            "at every N (the matched comparisons)."
+        )
+    )
 
 
 def mixture_modulation(paths: dict[str, pd.DataFrame], tasks: tuple[str, str]):
@@ -56,22 +63,40 @@ def mixture_modulation(paths: dict[str, pd.DataFrame], tasks: tuple[str, str]):
                 top.plot(d["l"], d["relative"], ms=3.5, lw=1.2, label=lab, **style(lab))
                 bottom.plot(d["l"], d["off_chord"], ms=3.5, lw=1.2, label=lab, **style(lab))
         top.plot([0, 1], [0, 1], ":", color="k", lw=1)
-        top.set(title={"gain": "gain g(c)", "bias": "bias β(c)", "W": "recurrent W(c)"}[q],
-                ylabel="|q(λ) − q(0)| /\n|q(1) − q(0)|" if col == 0 else None)
+        top.set(
+            title={"gain": "gain g(c)", "bias": "bias β(c)", "W": "recurrent W(c)"}[q],
+            ylabel="|q(λ) − q(0)| /\n|q(1) − q(0)|" if col == 0 else None,
+        )
         bottom.set(ylabel="distance from chord\n/ span" if col == 0 else None)
         if not top.lines[:-1]:
-            top.text(0.5, 0.5, "not modulated by\nany network shown", ha="center",
-                     va="center", transform=top.transAxes, fontsize=FONT_SMALL, color="0.4")
+            top.text(
+                0.5,
+                0.5,
+                "not modulated by\nany network shown",
+                ha="center",
+                va="center",
+                transform=top.transAxes,
+                fontsize=FONT_SMALL,
+                color="0.4",
+            )
     # one scale for the bottom row, so float rounding (~1e-7) reads as the zero it is
-    top_chord = max([float(df["off_chord"].max()) for df in paths.values()
-                     if df["off_chord"].notna().any()], default=0.0)
+    top_chord = max(
+        [float(df["off_chord"].max()) for df in paths.values() if df["off_chord"].notna().any()],
+        default=0.0,
+    )
     for ax in axes[1]:
         ax.set_ylim(-0.05 * max(top_chord, 1e-3), 1.1 * max(top_chord, 1e-3))
     fig.supxlabel(f"mixture weight λ  ({tasks[0]} → {tasks[1]})")
-    handles = {h.get_label(): h for a in axes[0] for h in a.lines
-               if not h.get_label().startswith("_")}
-    fig.legend(handles.values(), handles.keys(), loc="outside right center", fontsize=FONT_SMALL,
-               frameon=False)
+    handles = {
+        h.get_label(): h for a in axes[0] for h in a.lines if not h.get_label().startswith("_")
+    }
+    fig.legend(
+        handles.values(),
+        handles.keys(),
+        loc="outside right center",
+        fontsize=FONT_SMALL,
+        frameon=False,
+    )
     return fig
 
 
@@ -98,23 +123,51 @@ def mixture_outputs(demos: dict[str, dict], tasks: tuple[str, str]):
         step = (ls[1] - ls[0]) / 2 if len(ls) > 1 else 0.5
         half = np.pi / ring.shape[1]  # unit k prefers 2 pi k / n: centre its column there
         lo, hi = ls[0] - step, ls[-1] + step
-        right.imshow(ring, aspect="auto", origin="lower", cmap="viridis",
-                     extent=(-half, 2 * np.pi - half, lo, hi), interpolation="nearest")
+        right.imshow(
+            ring,
+            aspect="auto",
+            origin="lower",
+            cmap="viridis",
+            extent=(-half, 2 * np.pi - half, lo, hi),
+            interpolation="nearest",
+        )
         # targets as triangles on both edges of the map (a line over the map would vanish
         # against some of its colours)
         for angle, col in ((d["target"], "tab:blue"), (d.get("target_j"), "tab:red")):
             if angle is not None and angle >= 0:
                 for y, marker in ((hi, "v"), (lo, "^")):
-                    right.plot([angle], [y], ls="none", marker=marker, color=col, ms=7,
-                               clip_on=False, mec="w", mew=0.6)
-        right.plot(np.where(d["fixation"] > 0.5, np.nan, d["angle"]), ls, "o", color="w",
-                   mec="k", mew=0.5, ms=3.5)
+                    right.plot(
+                        [angle],
+                        [y],
+                        ls="none",
+                        marker=marker,
+                        color=col,
+                        ms=7,
+                        clip_on=False,
+                        mec="w",
+                        mew=0.6,
+                    )
+        right.plot(
+            np.where(d["fixation"] > 0.5, np.nan, d["angle"]),
+            ls,
+            "o",
+            color="w",
+            mec="k",
+            mew=0.5,
+            ms=3.5,
+        )
         right.set_ylabel("mixture weight λ", fontsize=FONT_SMALL)
-    axes[0, 0].set_title(f"fixation output (blue: λ = 0, {tasks[0]};\nred: λ = 1, {tasks[1]})",
-                         fontsize=FONT_SMALL, pad=9)
-    axes[0, 1].set_title(f"ring output at the last step (dots: decoded angle;\n"
-                         f"triangles: target of {tasks[0]} blue, of {tasks[1]} red)", fontsize=FONT_SMALL,
-                         pad=9)
+    axes[0, 0].set_title(
+        f"fixation output (blue: λ = 0, {tasks[0]};\nred: λ = 1, {tasks[1]})",
+        fontsize=FONT_SMALL,
+        pad=9,
+    )
+    axes[0, 1].set_title(
+        f"ring output at the last step (dots: decoded angle;\n"
+        f"triangles: target of {tasks[0]} blue, of {tasks[1]} red)",
+        fontsize=FONT_SMALL,
+        pad=9,
+    )
     axes[-1, 0].set_xlabel("time (ms)")
     axes[-1, 1].set_xlabel("angle (rad)")
     axes[-1, 1].set_xticks([0, np.pi, 2 * np.pi], ["0", "π", "2π"])
@@ -126,14 +179,17 @@ def time_varying(res: dict, tasks: tuple[str, str], label: str):
     ``e_j``, and a (T, B, K) context switching from one to the other (dotted line)."""
     fig, axes = figure(1, 2, 3.8, 2.4, sharex=True)
     t = np.arange(res["y_i"].shape[0]) * DT
-    styles = (("y_i", f"constant {tasks[0]}", "tab:blue", "-"),
-              ("y_j", f"constant {tasks[1]}", "tab:red", "-"),
-              ("y_switch", f"{tasks[0]} → {tasks[1]}", "k", "--"))
+    styles = (
+        ("y_i", f"constant {tasks[0]}", "tab:blue", "-"),
+        ("y_j", f"constant {tasks[1]}", "tab:red", "-"),
+        ("y_switch", f"{tasks[0]} → {tasks[1]}", "k", "--"),
+    )
     for key, name, col, ls in styles:
         y = res[key]
         axes[0, 0].plot(t, y[:, 0], color=col, ls=ls, lw=1.3, label=name)
-        axes[0, 1].plot(t, np.where(y[:, 0] > 0.5, np.nan, res["angle_" + key[2:]]), color=col,
-                        ls=ls, lw=1.3)
+        axes[0, 1].plot(
+            t, np.where(y[:, 0] > 0.5, np.nan, res["angle_" + key[2:]]), color=col, ls=ls, lw=1.3
+        )
     for ax in axes[0]:
         ax.axvline(res["t_switch"] * DT, color="0.5", ls=":", lw=1)
         ax.set_xlabel("time (ms)")

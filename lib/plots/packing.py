@@ -4,6 +4,7 @@ random backbone (inputs: :class:`lib.analysis.packing.Capacity`); P2(b), tasks l
 frozen pretrained backbone against the random one, seeds paired (the table and
 :func:`lib.analysis.packing.pretrained_vs_random`); P3, the forgetting curves and the
 performance on new and earlier tasks per stage (:class:`lib.analysis.packing.Forgetting`)."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -11,13 +12,24 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from lib.analysis.packing import (CRITERION, PRETRAINED_ARM, RANDOM_ARM, SEQ_ARMS, VERDICT_ARM,
-                                  Capacity, Forgetting)
+from lib.analysis.packing import (
+    CRITERION,
+    PRETRAINED_ARM,
+    RANDOM_ARM,
+    SEQ_ARMS,
+    VERDICT_ARM,
+    Capacity,
+    Forgetting,
+)
 from lib.plots import FONT_SMALL, FONT_TITLE, MAX_COLS, color, figure, marker, style
 
-ARM_TITLES = {"trained": "joint training", "frozen_random": "frozen random backbone",
-              "pretrained": "frozen pretrained backbone", "seq_modulation":
-              "sequential, modulation only", "seq_finetune": "sequential, fine-tuning"}
+ARM_TITLES = {
+    "trained": "joint training",
+    "frozen_random": "frozen random backbone",
+    "pretrained": "frozen pretrained backbone",
+    "seq_modulation": "sequential, modulation only",
+    "seq_finetune": "sequential, fine-tuning",
+}
 
 
 SEQ_MODE_TITLES = {"seq_modulation": "modulation only", "seq_finetune": "fine-tuning"}
@@ -58,7 +70,7 @@ def at_criterion_vs_k(cap: Capacity, backbone: str = VERDICT_ARM):
     ns = sorted(set(c.N))
     ncols = min(len(ns), MAX_COLS)
     fig, axes = figure(int(np.ceil(len(ns) / ncols)), ncols, 2.6, 2.5, sharey=True)
-    for ax in axes.flat[len(ns):]:
+    for ax in axes.flat[len(ns) :]:
         ax.axis("off")
     labels = _variants(c)
     ks = sorted(set(c.K))
@@ -68,13 +80,19 @@ def at_criterion_vs_k(cap: Capacity, backbone: str = VERDICT_ARM):
         for lab in labels:
             g = c[(c.variant == lab) & (c.N == n)].sort_values("K")
             ax.plot(g.K + off[lab], g.at_criterion, label=lab, lw=1.3, ms=5, **style(lab))
-        ax.set(title=f"N = {n}", xlabel="tasks trained together, K", xticks=ks,
-               xlim=(min(ks) - 0.7, max(ks) + 0.7), ylim=(-0.3, max(ks) + 0.5))
+        ax.set(
+            title=f"N = {n}",
+            xlabel="tasks trained together, K",
+            xticks=ks,
+            xlim=(min(ks) - 0.7, max(ks) + 0.7),
+            ylim=(-0.3, max(ks) + 0.5),
+        )
     for ax in axes[:, 0]:
         ax.set_ylabel("tasks at criterion\n(mean over seeds)")
     _legend(fig, axes[0, 0])
-    fig.suptitle(f"Tasks at criterion against K ({ARM_TITLES.get(backbone, backbone)})",
-                 fontsize=FONT_TITLE)
+    fig.suptitle(
+        f"Tasks at criterion against K ({ARM_TITLES.get(backbone, backbone)})", fontsize=FONT_TITLE
+    )
     return fig
 
 
@@ -86,8 +104,16 @@ def _seed_points(ax, x: float, values: np.ndarray, lab: str, spread: float) -> N
         return
     dx = (np.arange(len(values)) - (len(values) - 1) / 2) * spread
     ax.vlines(x, values.min(), values.max(), color=color(lab), lw=1, alpha=0.7)
-    ax.scatter(x + dx, values, s=22, marker=marker(lab), color=color(lab), alpha=0.75,
-               zorder=3, linewidths=0)
+    ax.scatter(
+        x + dx,
+        values,
+        s=22,
+        marker=marker(lab),
+        color=color(lab),
+        alpha=0.75,
+        zorder=3,
+        linewidths=0,
+    )
 
 
 MEDIAN_MARK = {"marker": "_", "ms": 16, "mew": 2.2}
@@ -111,8 +137,9 @@ def _seed_legend(fig, ax, labels, extra=()) -> None:
 def _medians(ps: pd.DataFrame, lab: str) -> pd.DataFrame:
     """Per N, the median, min and max capacity over the seeds of ``lab`` and the seed values."""
     g = ps[ps.variant == lab].groupby("N").capacity
-    return pd.DataFrame({"median": g.median(), "lo": g.min(), "hi": g.max(),
-                         "seeds": g.apply(list)}).sort_index()
+    return pd.DataFrame(
+        {"median": g.median(), "lo": g.min(), "hi": g.max(), "seeds": g.apply(list)}
+    ).sort_index()
 
 
 def capacity_vs_n(cap: Capacity, backbone: str = VERDICT_ARM):
@@ -136,19 +163,33 @@ def capacity_vs_n(cap: Capacity, backbone: str = VERDICT_ARM):
     ns = sorted(set(s.N))
     k_max = int(s.largest_K.max()) if len(s) else 1
     top = ax.axhline(k_max, color="0.5", ls=":", lw=1, label=f"largest K trained ({k_max})")
-    ax.set(xscale="log", xticks=ns, xticklabels=[str(n) for n in ns], xlabel="units N (log)",
-           ylabel="capacity: largest K with\nevery task at criterion", ylim=(-0.3, k_max + 0.5),
-           title=f"Capacity against N ({ARM_TITLES.get(backbone, backbone)})")
+    ax.set(
+        xscale="log",
+        xticks=ns,
+        xticklabels=[str(n) for n in ns],
+        xlabel="units N (log)",
+        ylabel="capacity: largest K with\nevery task at criterion",
+        ylim=(-0.3, k_max + 0.5),
+        title=f"Capacity against N ({ARM_TITLES.get(backbone, backbone)})",
+    )
     ax.minorticks_off()
     _seed_legend(fig, ax, labels, [top])
-    fig.text(0.01, 0.0, "markers: seeds; bar: median over seeds; vertical line: range",
-             fontsize=FONT_SMALL, color="0.3", ha="left", va="top")
+    fig.text(
+        0.01,
+        0.0,
+        "markers: seeds; bar: median over seeds; vertical line: range",
+        fontsize=FONT_SMALL,
+        color="0.3",
+        ha="left",
+        va="top",
+    )
     return fig
 
 
 def capacity_vs_params(cap: Capacity, backbone: str = VERDICT_ARM):
     """The parameter-efficiency view: capacity (every seed as the variant's marker, the median
-    over seeds as a bar, the range as a vertical line) against the total modulation parameters the packed tasks use (per-task budget ×
+    over seeds as a bar, the range as a vertical line) against the total modulation parameters
+    the packed tasks use (per-task budget ×
     median capacity), one point per N joined in order of N, for every variant with modulation
     parameters; the label next to a point is its N."""
     arm = cap.arm(backbone)
@@ -169,11 +210,19 @@ def capacity_vs_params(cap: Capacity, backbone: str = VERDICT_ARM):
         for xi, seeds in zip(x, m["seeds"]):
             _seed_points(ax, xi, seeds, lab, spread=max(abs(xi), lin) * 0.03)
         for xi, yi, n in zip(x, m["median"], m.index):
-            ax.annotate(f"N={int(n)}", (xi, yi), textcoords="offset points", xytext=(4, -10),
-                        fontsize=FONT_SMALL, color=color(lab))
-    ax.set(xlabel="modulation parameters in use\n(per-task budget × median capacity; "
-           "symmetric log)", ylabel="capacity (tasks)",
-           title=f"Parameter efficiency ({ARM_TITLES.get(backbone, backbone)})")
+            ax.annotate(
+                f"N={int(n)}",
+                (xi, yi),
+                textcoords="offset points",
+                xytext=(4, -10),
+                fontsize=FONT_SMALL,
+                color=color(lab),
+            )
+    ax.set(
+        xlabel="modulation parameters in use\n(per-task budget × median capacity; symmetric log)",
+        ylabel="capacity (tasks)",
+        title=f"Parameter efficiency ({ARM_TITLES.get(backbone, backbone)})",
+    )
     ax.set_xscale("symlog", linthresh=lin)
     ax.set_xlim(-0.3 * lin, max(max(xs, default=lin), lin) * 2.5)
     if len(s):
@@ -199,22 +248,48 @@ def pretrained_vs_random(table: pd.DataFrame, cmp: pd.DataFrame):
             pre = table[sel & (table.backbone == PRETRAINED_ARM)].set_index("seed")
             rnd = table[sel & (table.backbone == RANDOM_ARM)].set_index("seed")
             for s in sorted(set(pre.index) & set(rnd.index)):
-                ax.plot([i - 0.18, i + 0.18], [rnd.n_at_criterion[s], pre.n_at_criterion[s]],
-                        color="0.75", lw=0.8, zorder=1)
+                ax.plot(
+                    [i - 0.18, i + 0.18],
+                    [rnd.n_at_criterion[s], pre.n_at_criterion[s]],
+                    color="0.75",
+                    lw=0.8,
+                    zorder=1,
+                )
             r = c[c.variant == lab].iloc[0]
             kw = style(lab, line=False)
-            ax.errorbar(i - 0.18, r.random, yerr=np.nan_to_num(r.random_hw), capsize=3, ms=6,
-                        mfc="white", zorder=3, **kw)
-            ax.errorbar(i + 0.18, r.pretrained, yerr=np.nan_to_num(r.pretrained_hw),
-                        capsize=3, ms=6, zorder=3, **kw)
+            ax.errorbar(
+                i - 0.18,
+                r.random,
+                yerr=np.nan_to_num(r.random_hw),
+                capsize=3,
+                ms=6,
+                mfc="white",
+                zorder=3,
+                **kw,
+            )
+            ax.errorbar(
+                i + 0.18,
+                r.pretrained,
+                yerr=np.nan_to_num(r.pretrained_hw),
+                capsize=3,
+                ms=6,
+                zorder=3,
+                **kw,
+            )
         ax.axhline(k, color="0.5", ls=":", lw=1)
-        ax.set(title=f"N = {n}, K = {k}", xticks=range(len(labels)), xlim=(-0.6,
-               len(labels) - 0.4), ylim=(-0.3, k + 0.5))
+        ax.set(
+            title=f"N = {n}, K = {k}",
+            xticks=range(len(labels)),
+            xlim=(-0.6, len(labels) - 0.4),
+            ylim=(-0.3, k + 0.5),
+        )
         ax.set_xticklabels(labels, rotation=20, fontsize=FONT_SMALL)
     axes[0, 0].set_ylabel("tasks at criterion (of K)")
-    handles = [Line2D([], [], color="0.3", marker="o", mfc="white", ls="", label="random"),
-               Line2D([], [], color="0.3", marker="o", ls="", label="pretrained"),
-               Line2D([], [], color="0.5", ls=":", label="all K tasks")]
+    handles = [
+        Line2D([], [], color="0.3", marker="o", mfc="white", ls="", label="random"),
+        Line2D([], [], color="0.3", marker="o", ls="", label="pretrained"),
+        Line2D([], [], color="0.5", ls=":", label="all K tasks"),
+    ]
     fig.legend(handles=handles, loc="outside right center", fontsize=FONT_SMALL, title="backbone")
     fig.suptitle("Tasks learned through modulation on a frozen backbone", fontsize=FONT_TITLE)
     return fig
@@ -236,7 +311,7 @@ def forgetting_curves(fg: Forgetting):
     labels = list(dict.fromkeys(c.variant))
     fig, axes = figure(len(cells), len(labels), 2.6, 2.3, sharex=True, sharey=True)
     stages = sorted(set(c.stage))
-    tasks = (c.drop_duplicates("task_index").sort_values("task_index")[["task_index", "task"]])
+    tasks = c.drop_duplicates("task_index").sort_values("task_index")[["task_index", "task"]]
     cmap = plt.get_cmap("viridis")
     shapes = "osD^vP*X"
     for row, (arm, n) in zip(axes, cells):
@@ -248,9 +323,17 @@ def forgetting_curves(fg: Forgetting):
             for j, task in tasks.itertuples(index=False):
                 h = g[g.task_index == j].sort_values("stage")
                 frac = (j - 1) / max(1, len(tasks) - 1)
-                ax.errorbar(h.stage, h.perf, yerr=np.nan_to_num(h.perf_hw), lw=1.2, ms=4,
-                            capsize=2, color=cmap(0.9 * frac), marker=shapes[(j - 1) % 8],
-                            label=f"{j}: {task}")
+                ax.errorbar(
+                    h.stage,
+                    h.perf,
+                    yerr=np.nan_to_num(h.perf_hw),
+                    lw=1.2,
+                    ms=4,
+                    capsize=2,
+                    color=cmap(0.9 * frac),
+                    marker=shapes[(j - 1) % 8],
+                    label=f"{j}: {task}",
+                )
             ax.axhline(CRITERION, color="0.5", ls=":", lw=1)
             ax.set(title=lab, ylim=(-0.05, 1.05), xticks=stages)
             ax.title.set_fontsize(8)
@@ -259,8 +342,10 @@ def forgetting_curves(fg: Forgetting):
     for ax, (arm, n) in zip(axes[:, 0], cells):
         ax.set_ylabel(f"{SEQ_MODE_TITLES.get(arm, arm)}\nN = {n}", fontsize=FONT_SMALL)
     fig.supylabel("performance on task j (rows: sequential mode, size)")
-    handles, names = next((ax.get_legend_handles_labels() for ax in axes.flat
-                           if ax.get_legend_handles_labels()[0]), ([], []))
+    handles, names = next(
+        (ax.get_legend_handles_labels() for ax in axes.flat if ax.get_legend_handles_labels()[0]),
+        ([], []),
+    )
     fig.legend(handles, names, loc="outside right center", fontsize=FONT_SMALL, title="task j")
     fig.suptitle("Forgetting curves: each task after every later stage", fontsize=FONT_TITLE)
     return fig
@@ -283,12 +368,27 @@ def stage_summary(fg: Forgetting):
             g = s[(s.backbone == arm) & (s.N == n) & (s.variant == lab)].sort_values("stage")
             if not len(g):
                 continue
-            axes[0, col].errorbar(g.stage + off[lab], g.new_perf,
-                                  yerr=np.nan_to_num(g.new_perf_hw), label=lab, lw=1.3, ms=5,
-                                  capsize=2, **style(lab))
+            axes[0, col].errorbar(
+                g.stage + off[lab],
+                g.new_perf,
+                yerr=np.nan_to_num(g.new_perf_hw),
+                label=lab,
+                lw=1.3,
+                ms=5,
+                capsize=2,
+                **style(lab),
+            )
             e = g[g.stage > 1]
-            axes[1, col].errorbar(e.stage + off[lab], e.earlier, yerr=np.nan_to_num(e.earlier_hw),
-                                  label=lab, lw=1.3, ms=5, capsize=2, **style(lab))
+            axes[1, col].errorbar(
+                e.stage + off[lab],
+                e.earlier,
+                yerr=np.nan_to_num(e.earlier_hw),
+                label=lab,
+                lw=1.3,
+                ms=5,
+                capsize=2,
+                **style(lab),
+            )
         axes[0, col].set_title(f"{ARM_TITLES.get(arm, arm)}, N = {n}", fontsize=FONT_SMALL)
         axes[1, col].set_xlabel("stage k")
         for ax in axes[:, col]:
@@ -300,11 +400,24 @@ def stage_summary(fg: Forgetting):
     for ax in axes[0]:
         for h, name in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(name, h)
-    fig.legend(list(seen.values()), list(seen), loc="outside right center", fontsize=FONT_SMALL,
-               title="variant")
-    fig.suptitle("Sequential packing: learning the new task, keeping the old ones", fontsize=FONT_TITLE)
+    fig.legend(
+        list(seen.values()),
+        list(seen),
+        loc="outside right center",
+        fontsize=FONT_SMALL,
+        title="variant",
+    )
+    fig.suptitle(
+        "Sequential packing: learning the new task, keeping the old ones", fontsize=FONT_TITLE
+    )
     return fig
 
 
-__all__ = ["at_criterion_vs_k", "capacity_vs_n", "capacity_vs_params", "pretrained_vs_random",
-           "forgetting_curves", "stage_summary"]
+__all__ = [
+    "at_criterion_vs_k",
+    "capacity_vs_n",
+    "capacity_vs_params",
+    "pretrained_vs_random",
+    "forgetting_curves",
+    "stage_summary",
+]

@@ -5,6 +5,7 @@ a new task (speed and interference, seeds paired).
 Colours and the variant marker come from :func:`lib.plots.style` (one network per row); the
 assignments are told apart by line style and marker (:data:`ASSIGNMENT_STYLES`), never by colour
 alone, and named in every legend."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,8 +30,10 @@ REFERENCE_STYLE = {"color": "0.55", "lw": 4, "alpha": 0.45, "solid_capstyle": "b
 
 
 def _legend(fig, assignments, reference: bool = True) -> None:
-    handles = [Line2D([], [], color="k", lw=1.2, ms=5, **ASSIGNMENT_STYLES[a],
-                      label=ASSIGNMENT_NAMES[a]) for a in assignments]
+    handles = [
+        Line2D([], [], color="k", lw=1.2, ms=5, **ASSIGNMENT_STYLES[a], label=ASSIGNMENT_NAMES[a])
+        for a in assignments
+    ]
     if reference:
         handles.append(Line2D([], [], **REFERENCE_STYLE, label="reference (steady state)"))
     fig.legend(handles=handles, loc="outside right center", fontsize=FONT_SMALL, title="modulation")
@@ -50,8 +53,9 @@ def _draw(ax, x, curves: dict, label: str, a: str) -> bool:
     m, h = mean_ci(curves["perf"])
     h = np.nan_to_num(h)
     ax.plot(x, m, color=color(label), lw=1.2, ms=4, **ASSIGNMENT_STYLES[a])
-    ax.fill_between(x, np.clip(m - h, 0, 1), np.clip(m + h, 0, 1), color=color(label),
-                    alpha=0.08, lw=0)
+    ax.fill_between(
+        x, np.clip(m - h, 0, 1), np.clip(m + h, 0, 1), color=color(label), alpha=0.08, lw=0
+    )
     return True
 
 
@@ -64,8 +68,15 @@ def _complete(curves: dict) -> dict:
 
 
 def _no_data(ax, label: str) -> None:
-    ax.text(0.5, 0.5, f"{label}: no seed learned\nboth tasks of a pair", ha="center",
-            va="center", transform=ax.transAxes, fontsize=FONT_SMALL)
+    ax.text(
+        0.5,
+        0.5,
+        f"{label}: no seed learned\nboth tasks of a pair",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=FONT_SMALL,
+    )
 
 
 def switch_curves(results: dict, labels, schedules=("blocked", "interleaved")):
@@ -130,8 +141,9 @@ def combined_costs(table, labels, measure: str = "combined"):
     with its 95% t interval in the network's colour and marker."""
     present = [l for l in labels if (table.label == l).any()] if len(table) else []
     widths = [max(1, len(set(table.loc[table.label == l, "assignment"]))) for l in present]
-    fig, axes = figure(1, max(1, len(present)), 1.0, 2.8, sharey=True,
-                       gridspec_kw={"width_ratios": widths or [1]})
+    fig, axes = figure(
+        1, max(1, len(present)), 1.0, 2.8, sharey=True, gridspec_kw={"width_ratios": widths or [1]}
+    )
     fig.set_size_inches(min(FIGURE_WIDTH_IN, 1.9 + 0.75 * sum(widths or [1])), 3.0)
     for ax, lab in zip(axes[0], present):
         g = table[table.label == lab]
@@ -141,19 +153,33 @@ def combined_costs(table, labels, measure: str = "combined"):
         for _, row in wide.iterrows():
             ax.plot(x, row.to_numpy(float), color="0.7", lw=0.8, marker=".", ms=4, zorder=1)
         m, h = mean_ci(wide.to_numpy(float))
-        ax.errorbar(x, m, yerr=np.nan_to_num(h), fmt=marker(lab), color=color(lab), ms=6,
-                    capsize=3, zorder=3, ls="none")
-        ax.set_xticks(x, [ASSIGNMENT_NAMES[a] for a in order], rotation=50, ha="right",
-                      fontsize=FONT_SMALL)
+        ax.errorbar(
+            x,
+            m,
+            yerr=np.nan_to_num(h),
+            fmt=marker(lab),
+            color=color(lab),
+            ms=6,
+            capsize=3,
+            zorder=3,
+            ls="none",
+        )
+        ax.set_xticks(
+            x, [ASSIGNMENT_NAMES[a] for a in order], rotation=50, ha="right", fontsize=FONT_SMALL
+        )
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.set_title(lab, fontsize=FONT_SMALL, color=color(lab))
         if wide.isna().all().all():
             _no_data(ax, lab)
     axes[0, 0].set_ylabel(f"{measure} cost\n(reference − performance)", fontsize=FONT_SMALL)
-    fig.legend(handles=[Line2D([], [], color="0.7", marker=".", lw=0.8, label="one seed"),
-                        Line2D([], [], color="k", marker="o", ls="none",
-                               label="mean ± 95% t interval")],
-               loc="outside right center", fontsize=FONT_SMALL)
+    fig.legend(
+        handles=[
+            Line2D([], [], color="0.7", marker=".", lw=0.8, label="one seed"),
+            Line2D([], [], color="k", marker="o", ls="none", label="mean ± 95% t interval"),
+        ],
+        loc="outside right center",
+        fontsize=FONT_SMALL,
+    )
     return fig
 
 
@@ -172,23 +198,46 @@ def learning_routes(kids):
     fig, axes = figure(1, 2, 3.2, 2.6)
     routes = [r for r in ROUTE_MARKERS if r in set(kids.route)]
     x = {r: i for i, r in enumerate(routes)}
-    for ax, col, ylab in ((axes[0, 0], "log2_trials", "log2 trials to criterion"),
-                          (axes[0, 1], "interference", "old tasks' loss (before − after)")):
+    for ax, col, ylab in (
+        (axes[0, 0], "log2_trials", "log2 trials to criterion"),
+        (axes[0, 1], "interference", "old tasks' loss (before − after)"),
+    ):
         for _, g in kids.groupby("seed"):
             g = g.set_index("route").reindex(routes)
             ax.plot([x[r] for r in routes], g[col], color="0.75", lw=0.8, zorder=1)
         for r in routes:
             g = kids[kids.route == r]
-            reached = (g.reached.astype(bool) if col == "log2_trials"
-                       else pd.Series(True, index=g.index))
-            ax.scatter([x[r]] * int(reached.sum()), g[col][reached], marker=ROUTE_MARKERS[r],
-                       color="k", s=22, zorder=2)
-            ax.scatter([x[r]] * int((~reached).sum()), g[col][~reached],
-                       marker=ROUTE_MARKERS[r], facecolors="none", edgecolors="k", s=22,
-                       zorder=2)
+            reached = (
+                g.reached.astype(bool) if col == "log2_trials" else pd.Series(True, index=g.index)
+            )
+            ax.scatter(
+                [x[r]] * int(reached.sum()),
+                g[col][reached],
+                marker=ROUTE_MARKERS[r],
+                color="k",
+                s=22,
+                zorder=2,
+            )
+            ax.scatter(
+                [x[r]] * int((~reached).sum()),
+                g[col][~reached],
+                marker=ROUTE_MARKERS[r],
+                facecolors="none",
+                edgecolors="k",
+                s=22,
+                zorder=2,
+            )
             m, h = mean_ci(g[col].to_numpy(float))
-            ax.errorbar(x[r] + 0.18, m, yerr=h if np.isfinite(h) else None, fmt="_", color="C3",
-                        ms=10, capsize=2, zorder=3)
+            ax.errorbar(
+                x[r] + 0.18,
+                m,
+                yerr=h if np.isfinite(h) else None,
+                fmt="_",
+                color="C3",
+                ms=10,
+                capsize=2,
+                zorder=3,
+            )
         ax.set_xticks(range(len(routes)), routes)
         ax.set(xlabel="route (what is trained)", ylabel=ylab)
         if col == "interference":
