@@ -10,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from lib import bench
 from lib.bench import generation
+from lib.core import tasks as yang_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,8 +26,33 @@ def test_step_flops_matches_a_hand_count():
     assert bench.step_flops(1, batch=1, steps=1, n_in=0, n_out=0) == 6  # 3 GEMMs x 2 FLOP
 
 
+def test_step_flops_is_what_torch_counts_for_a_recurrent_step():
+    """The formula against torch's own FLOP counter on the three GEMMs of an RNN, forward and
+    backward (inputs, state and weights all need gradients, as the formula assumes)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    steps, batch, n_rec, n_in, n_out = 3, 4, 5, 6, 7
+    x = torch.randn(steps, batch, n_in, requires_grad=True)
+    h = torch.zeros(batch, n_rec, requires_grad=True)
+    w_rec = torch.randn(n_rec, n_rec, requires_grad=True)
+    w_in = torch.randn(n_rec, n_in, requires_grad=True)
+    w_out = torch.randn(n_out, n_rec, requires_grad=True)
+    with FlopCounterMode(display=False) as counter:
+        outputs = []
+        for t in range(steps):
+            h = h @ w_rec.T + x[t] @ w_in.T
+            outputs.append(h @ w_out.T)
+        torch.stack(outputs).sum().backward()
+    assert counter.get_total_flops() == bench.step_flops(
+        n_rec, batch=batch, steps=steps, n_in=n_in, n_out=n_out
+    )
+
+
 def test_step_flops_defaults_are_this_model():
-    assert bench.step_flops(64) == 3 * 2 * 64 * 100 * (64 * 64 + 65 * 64 + 33 * 64)
+    assert bench.step_flops(64) == bench.step_flops(
+        64, batch=64, steps=100, n_in=yang_tasks.N_INPUT, n_out=yang_tasks.N_OUTPUT
+    )
+    assert (yang_tasks.N_INPUT, yang_tasks.N_OUTPUT) == (65, 33)  # 1 + 2 x 32 in, 1 + 32 out
 
 
 @pytest.fixture(scope="module")
