@@ -11,7 +11,7 @@ import torch
 
 from lib import artifacts
 from lib.core.behaviour import BEHAVIOUR
-from lib.core.params import PROFILES, Param
+from lib.core.params import NO_FULL, PROFILES, Param
 from lib.core.train import default_device
 from lib.experiments.ambiguity import probe_key
 
@@ -101,13 +101,17 @@ def environment() -> pd.DataFrame:
 
 def profiles_table(schema: dict[str, Param], names=None) -> pd.DataFrame:
     """The defaults of each profile for the parameters ``names`` of a chapter schema (all by
-    default), with their descriptions: what `smoke`, `quick` and `paper` mean."""
+    default), with their descriptions: what `smoke`, `quick` and `paper` mean (and `full`, for
+    a schema that has a full-battery setting)."""
     names = list(schema) if names is None else names
+    shown = [
+        p for p in PROFILES if p != "full" or all(s.full is not NO_FULL for s in schema.values())
+    ]
     return pd.DataFrame(
         [
             {
                 "parameter": n,
-                **{p: str(getattr(schema[n], p)) for p in PROFILES},
+                **{p: str(getattr(schema[n], p)) for p in shown},
                 "meaning": schema[n].doc,
             }
             for n in names

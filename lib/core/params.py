@@ -17,7 +17,10 @@ a list, or the text papermill's ``-p`` hands over: a JSON or YAML list (``'["fdg
 passes a real list. A bad one is reported with these three forms.
 
 Profiles: ``smoke`` (tests, seconds), ``quick`` (the default book build on a 2-core laptop, using
-shipped artifacts), ``paper`` (full scale; a GPU or a long run). The default profile is
+shipped artifacts), ``paper`` (full scale; a GPU or a long run), and ``full`` (Yang's 20-task
+battery at the size this machine trains, N = 128: the full-battery chapter and
+``python -m lib.experiments --profile full``). Only schemas whose every parameter has a ``full``
+value accept ``profile="full"``; the others reject it by name. The default profile is
 ``$BOOK_PROFILE`` if set (``make check`` builds the book at ``smoke`` that way), else ``quick``.
 """
 
@@ -34,7 +37,18 @@ import numpy as np
 from lib.core.checks import fail
 from lib.core.tasks import TASK_SETS, TASKS
 
-PROFILES = ("smoke", "quick", "paper")
+PROFILES = ("smoke", "quick", "paper", "full")
+
+
+class _NoValue:
+    """The ``full`` value of a parameter whose chapter has no full-battery setting."""
+
+    def __repr__(self) -> str:
+        return "n/a"
+
+
+NO_FULL = _NoValue()
+"""Marks a :class:`Param` without a ``full`` value (its schema rejects ``profile="full"``)."""
 
 
 def default_profile() -> str:
@@ -47,13 +61,15 @@ def default_profile() -> str:
 
 @dataclass(frozen=True)
 class Param:
-    """One chapter parameter: a checker and its default under each profile."""
+    """One chapter parameter: a checker and its default under each profile (``full``:
+    :data:`NO_FULL` unless the chapter has a full-battery setting)."""
 
     check: Callable[[str, Any], Any]
     smoke: Any
     quick: Any
     paper: Any
     doc: str = ""
+    full: Any = NO_FULL
 
     @property
     def list_options(self) -> tuple[str, ...] | None:
@@ -281,6 +297,13 @@ def resolve(schema: dict[str, Param], profile: str | None = None, **values: Any)
         raise ValueError(
             f"unknown parameter(s) {unknown}; this chapter takes: "
             + ", ".join(["profile", *schema])
+        )
+    if any(getattr(p, profile) is NO_FULL for p in schema.values()):
+        reject(
+            "profile",
+            profile,
+            "one of " + ", ".join(repr(p) for p in PROFILES if p != "full") + " for this "
+            "chapter (`full` is the full-battery chapter's profile, 10_full_battery)",
         )
     out = {"profile": profile}
     for name, p in schema.items():

@@ -17,6 +17,8 @@
 - :mod:`~lib.experiments.learning`: E5, two learning speeds: a new task learned by a hybrid
   through its excitability rows, its synaptic rows, both, or every parameter.
 - :mod:`~lib.experiments.calibration`: the training calibration study (appendix).
+- :mod:`~lib.experiments.full_battery`: the ``full`` profile, E1 and E3 on Yang's 20 tasks at
+  N = 128 (the full-battery chapter).
 - :mod:`~lib.experiments.explorer`: E6, the live explorer's parameters (its views are computed
   on demand by :mod:`lib.analysis.explorer`, not stored).
 
@@ -36,6 +38,7 @@ from lib.experiments.battery import BATTERY_PARAMS
 from lib.experiments.calibration import CALIBRATION_PARAMS
 from lib.experiments.dynamics import DYNAMICS_PARAMS
 from lib.experiments.explorer import EXPLORER_PARAMS
+from lib.experiments.full_battery import FULL_PARAMS
 from lib.experiments.learning import LEARNING_PARAMS
 from lib.experiments.packing import PACKING_PARAMS
 from lib.experiments.timescales import TIMESCALES_PARAMS
@@ -50,6 +53,7 @@ CHAPTER_SCHEMAS: dict[str, dict[str, Param]] = {
     "explorer": BATTERY_PARAMS | EXPLORER_PARAMS,
     "packing": PACKING_PARAMS,
     "timescales": BATTERY_PARAMS | TIMESCALES_PARAMS | LEARNING_PARAMS,
+    "full_battery": FULL_PARAMS,
 }
 """Chapter -> its parameter schema (``lib.core.params.Param`` per parameter)."""
 

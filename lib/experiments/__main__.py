@@ -7,9 +7,11 @@ other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes,
 sequence probes of E1's hybrid and single-pathway networks (at the chapter's tau_fast, and the
 hybrid's at each ``tau_fast_checks`` value), E5's learning networks
 (:mod:`lib.experiments.learning`), and E3's packing networks (:mod:`lib.experiments.packing`;
-with the hybrid's joint-training grid for C5; ``--no-packing`` leaves them out). Finished
-artifacts are kept (an interrupted build resumes); ``--rebuild-all`` makes every one again from
-scratch.
+with the hybrid's joint-training grid for C5; ``--no-packing`` leaves them out). The smoke
+profile also builds the full battery's smoke networks; ``--profile full`` builds the full battery
+(:mod:`lib.experiments.full_battery`: E1 and E3 on Yang's 20 tasks at N = 128, hours on two
+cores) and nothing else. Finished artifacts are kept (an interrupted build resumes);
+``--rebuild-all`` makes every one again from scratch.
 
 Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
 and the wall time estimated from step costs measured on this machine. ``--dry-run`` prints the
@@ -32,6 +34,7 @@ from lib.experiments import (
     battery,
     calibration,
     chapter_params,
+    full_battery,
     learning,
     lesions,
     packing,
@@ -44,6 +47,11 @@ from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
 SHIPPED_PROFILES = ("smoke", "quick")
+
+FULL_BATTERY_AT = {"smoke": "smoke", "full": "full"}
+"""Profile built -> the full battery's profile built with it. The full battery's smoke networks
+ship with the smoke profile (the tests run its chapter); at N = 128 it is a profile of its own
+(``--profile full``: hours on two cores), which builds nothing else."""
 
 
 def _workers(profile: str, workers: int | None) -> int:
@@ -118,6 +126,16 @@ def build_plan(
     probes); checks what is on disk and times a few steps, trains and deletes nothing."""
     parts = []
     for profile in profiles:
+        if profile in FULL_BATTERY_AT:
+            fspec = full_battery.full_spec(FULL_BATTERY_AT[profile])
+            parts += full_battery.full_plan(
+                fspec,
+                workers or 2,
+                force,
+                label=f"[{profile}] the full battery: E1 and E3 on all 20 tasks",
+            ).parts
+        if profile == "full":
+            continue
         w = _workers(profile, workers)
         jobs = network_jobs(profile)
         variants = battery.variant_networks(e1_networks(jobs))
@@ -258,6 +276,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     for profile in profiles:
+        if profile in FULL_BATTERY_AT:
+            fspec = full_battery.full_spec(FULL_BATTERY_AT[profile])
+            workers = args.workers or 2
+            print(f"[{profile}] the full battery: {len(fspec.jobs())} networks", flush=True)
+            if args.backend != "local":
+                sweep.run_sweep(
+                    "network",
+                    sweep.train_network,
+                    {k: c.to_dict() for k, c in fspec.jobs().items()},
+                    backend=args.backend,
+                    address=args.address,
+                    workers=workers,
+                    force=force,
+                )
+            full_battery.run_full(
+                fspec, workers, force=force and args.backend == "local", allow_long=True
+            )
+        if profile == "full":
+            print(f"[{profile}] done after {time.perf_counter() - t0:.0f} s", flush=True)
+            continue
         workers = _workers(profile, args.workers)
         jobs = network_jobs(profile)
         print(

@@ -52,10 +52,14 @@ def learning_curves(nets: dict, labels, criterion: float = 0.9):
     return fig
 
 
-def final_heatmap(nets: dict, labels, tasks, criterion: float = 0.9):
-    """Final performance per variant (rows) and task (columns), mean over seeds."""
+def final_heatmap(nets: dict, labels, tasks, criterion: float = 0.9, tasks_as_rows: bool = False):
+    """Final performance per variant (rows) and task (columns), mean over seeds;
+    ``tasks_as_rows``: transposed, so that a battery of 20 tasks stays legible in the column."""
     data = np.array([claims.final_perf(nets, lab).mean(0) for lab in labels])
-    fig, axes = figure(1, 1, 0.75 * len(tasks) + 2.5, 0.4 * len(labels) + 1.4)
+    if tasks_as_rows:
+        data = data.T
+    cols, rows = (labels, tasks) if tasks_as_rows else (tasks, labels)
+    fig, axes = figure(1, 1, 0.75 * len(cols) + 2.5, 0.4 * len(rows) + 1.4)
     ax = axes[0, 0]
     im = ax.imshow(data, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for (i, j), v in np.ndenumerate(data):
@@ -69,8 +73,11 @@ def final_heatmap(nets: dict, labels, tasks, criterion: float = 0.9):
             color=text_color(im.cmap(im.norm(v))),
             weight="bold" if v >= criterion else "normal",
         )
-    ax.set_xticks(range(len(tasks)), _task_names(tasks), rotation=40, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    task_names = _task_names(tasks)
+    ax.set_xticks(
+        range(len(cols)), task_names if not tasks_as_rows else cols, rotation=40, ha="right"
+    )
+    ax.set_yticks(range(len(rows)), task_names if tasks_as_rows else rows)
     fig.colorbar(im, ax=ax, label="final performance (bold: at criterion)")
     return fig
 

@@ -1,0 +1,281 @@
+"""The full battery's analyses (the full-battery chapter): what the pathways learn on Yang's 20
+tasks, how many tasks each packs against N, and C1 / C3 at this scale.
+
+Inputs: E1 at scale ``nets[(label, seed)] -> TrainResult`` and E3 at scale
+``size_nets[(N, label, seed)] -> TrainResult`` (:mod:`lib.experiments.full_battery`). Only
+complete sets are judged (:func:`lib.experiments.full_battery.complete_variants`). A task is
+*learned* when its performance at the network's last evaluation (``eval_trials`` of Yang's
+standard trials per task, network noise on) is at criterion; a network has *learned the
+battery* when at least :data:`lib.analysis.calibration.FULL_BATTERY_LEARNED` of its 20 tasks are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lib.analysis import verdicts
+from lib.analysis.battery import c1_markdown, verdict_c1
+from lib.analysis.calibration import FULL_BATTERY_LEARNED, tasks_at_criterion
+from lib.analysis.common import CRITERION
+from lib.core.tasks import DISPLAY_NAMES
+from lib.core.train import build_model
+from lib.core.types import Networks
+from lib.experiments.full_battery import FullSpec, complete_sizes, complete_variants
+
+SEEN_FULL = (
+    "the full-battery calibration networks (exc_bias and syn_prepost, seeds 0 and 1, at "
+    "N = 128 and 64) had been seen: at N = 128 all four reached all 20 tasks; at N = 64 "
+    "exc_bias reached 20 and syn_prepost 18 at best. No other network of the full battery "
+    "existed when this rule was written"
+)
+
+C3_SCALE_RULE = verdicts.register(
+    verdicts.Rule(
+        name="C3.full.tasks_learned",
+        claim="C3",
+        version=1,
+        family="C3.full",
+        measure="tasks at criterion when all 20 are trained jointly",
+        unit="network size",
+        higher_is_better=True,
+        sesoi=1.0,
+        sesoi_reason="one task: the measure counts tasks",
+        preregistered=False,
+        seen=SEEN_FULL,
+    )
+)
+"""C3 at scale: exploratory, because its networks at N = 64 and 128 are the calibration's,
+which had been seen when the rule was written (it is reported, it decides nothing)."""
+
+
+def final_counts(nets: dict, criterion: float = CRITERION) -> pd.DataFrame:
+    """One row per network of ``nets`` (any keys): its key, N, mechanism, seed, tasks at
+    criterion at the end and at best, mean final performance over tasks, training trials."""
+    rows = []
+    for key, res in nets.items():
+        _, count = tasks_at_criterion(res, criterion)
+        rows.append(
+            {
+                "key": key,
+                "N": res.config.n_rec,
+                "mechanism": res.config.mechanism,
+                "seed": res.config.seed,
+                "tasks": len(res.config.tasks),
+                "at criterion (end)": int(count[-1]),
+                "at criterion (best)": int(count.max()),
+                "mean final perf": float(res.history.perf_array()[-1].mean()),
+                "trials": int(res.history.trials[-1]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def learned_summary(nets: Networks, spec: FullSpec, criterion: float = CRITERION) -> pd.DataFrame:
+    """Per complete variant: seeds, tasks at criterion at the end per seed, their median, mean
+    final performance, and whether the median seed learned the battery (>= 18 of 20)."""
+    rows = []
+    for v in complete_variants(nets, spec):
+        seeds = range(spec.battery.n_seeds)
+        counts = final_counts({s: nets[v, s] for s in seeds}, criterion)
+        at = counts["at criterion (end)"].to_numpy()
+        rows.append(
+            {
+                "variant": v,
+                "seeds": len(at),
+                "tasks at criterion per seed": ", ".join(map(str, at)),
+                "median": float(np.median(at)),
+                "mean final perf": round(float(counts["mean final perf"].mean()), 3),
+                "median trials": f"{np.median(counts['trials']):,.0f}",
+                f"median seed >= {FULL_BATTERY_LEARNED}": bool(
+                    np.median(at) >= FULL_BATTERY_LEARNED
+                ),
+            }
+        )
+    return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()
+
+
+def learned_text(nets: Networks, spec: FullSpec, criterion: float = CRITERION) -> str:
+    """Which complete variants learned the battery (median seed at >= 18 of 20 tasks), every
+    number from :func:`learned_summary`."""
+    table = learned_summary(nets, spec, criterion)
+    if table.empty:
+        return "No variant has every seed trained yet."
+    bar = f"median seed >= {FULL_BATTERY_LEARNED}"
+    carrying = [v for v in table.index if v != "none"]
+    learned = [v for v in carrying if table.loc[v, bar]]
+    lines = [
+        f"{len(learned)} of the {len(carrying)} complete context-carrying variants learned the "
+        f"battery (median seed at {FULL_BATTERY_LEARNED} or more of 20 tasks"
+        + (f": {', '.join(f'`{v}`' for v in learned)}" if learned else "")
+        + ")."
+    ]
+    failed = [v for v in carrying if v not in learned]
+    if failed:
+        lines.append(
+            "Below the bar: "
+            + "; ".join(f"`{v}` (median {table.loc[v, 'median']:.0f} tasks)" for v in failed)
+            + ". A variant below the bar is not compared at this scale by any claim that needs "
+            "the tasks learned."
+        )
+    if "none" in table.index:
+        lines.append(
+            f"The context-blind `none` ends with a median of {table.loc['none', 'median']:.0f} "
+            "tasks at criterion: the tasks it cannot solve are the ones that need the context."
+        )
+    return " ".join(lines)
+
+
+def c1_scale_text(v: dict, nets: Networks, spec: FullSpec) -> str:
+    """C1 at scale as a paragraph (:func:`lib.analysis.battery.c1_markdown`), or what is missing
+    to test it."""
+    if v["verdict"] == "not tested" and not v["comparisons"]:
+        done = complete_variants(nets, spec)
+        return (
+            f"**C1 at scale — not tested**: it {v['why']}; the complete variants are "
+            f"{', '.join(f'`{x}`' for x in done) or 'none yet'}."
+        )
+    return c1_markdown(v, spec.battery)
+
+
+def missing_text(nets: Networks, spec: FullSpec) -> str:
+    """Which of the spec's variants are not complete yet (what the chapter cannot show)."""
+    done = complete_variants(nets, spec)
+    missing = [v for v in spec.battery.variants if v not in done]
+    if not missing:
+        return f"Every variant has all {spec.battery.n_seeds} seeds."
+    parts = [
+        f"`{v}` ({sum((v, s) in nets for s in range(spec.battery.n_seeds))} of "
+        f"{spec.battery.n_seeds} seeds)"
+        for v in missing
+    ]
+    return (
+        "Not trained yet, so not shown or judged: "
+        + ", ".join(parts)
+        + ". The figures and verdicts below cover the complete variants only; they fill in as "
+        "networks are shipped (`python -m lib.experiments --profile full`)."
+    )
+
+
+def per_task_perf(nets: Networks, spec: FullSpec) -> pd.DataFrame:
+    """Final performance per task (columns, display names) and complete variant (rows), mean over
+    seeds."""
+    out = {}
+    for v in complete_variants(nets, spec):
+        perf = np.array([nets[v, s].history.perf_array()[-1] for s in range(spec.battery.n_seeds)])
+        out[v] = perf.mean(axis=0)
+    tasks = [DISPLAY_NAMES.get(t, t) for t in spec.battery.tasks]
+    return pd.DataFrame(out, index=tasks).T
+
+
+def scale_verdict_c1(nets: Networks, spec: FullSpec, criterion: float = CRITERION) -> dict:
+    """C1 at scale: :func:`lib.analysis.battery.verdict_c1` (the quick profile's rule, written
+    before any full-battery network existed) on the complete variants."""
+    done = set(complete_variants(nets, spec))
+    return verdict_c1({k: r for k, r in nets.items() if k[0] in done}, criterion)
+
+
+def size_table(size_nets: dict, spec: FullSpec, criterion: float = CRITERION) -> pd.DataFrame:
+    """E3 at scale, one row per network of the complete sizes: N, variant, seed, tasks at
+    criterion at the end, modulation parameters per task and tasks learned per 1,000 of them."""
+    rows = []
+    for n in complete_sizes(size_nets, spec):
+        for v in spec.size_variants:
+            for s in range(spec.size_seeds):
+                res = size_nets[n, v, s]
+                per_task = build_model(res.config).params_per_task()
+                at = int(tasks_at_criterion(res, criterion)[1][-1])
+                rows.append(
+                    {
+                        "N": n,
+                        "variant": v,
+                        "seed": s,
+                        "at criterion (end)": at,
+                        "modulation params per task": per_task,
+                        "tasks per 1k modulation params": 1000 * at / (per_task * 20),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def c3_at_scale(size_nets: dict, spec: FullSpec, criterion: float = CRITERION) -> list:
+    """Per pair of size variants (first minus each other), tasks at criterion per N, paired
+    over seeds, through the engine (exploratory: :data:`C3_SCALE_RULE`)."""
+    table = size_table(size_nets, spec, criterion)
+    if table.empty or len(spec.size_variants) < 2:
+        return []
+
+    def values(v):
+        t = table[table["variant"] == v]
+        return t.pivot(index="seed", columns="N", values="at criterion (end)")
+
+    a = spec.size_variants[0]
+    return verdicts.decide(
+        [
+            verdicts.compare(values(a), values(b), C3_SCALE_RULE, a, b)
+            for b in spec.size_variants[1:]
+        ]
+    )
+
+
+def _spread(row: pd.Series) -> str:
+    lo, hi = int(row["min"]), int(row["max"])
+    return f"{lo} in every seed" if lo == hi else f"{row['mean']:.1f} (range {lo}–{hi})"
+
+
+def size_text(size_nets: dict, spec: FullSpec, criterion: float = CRITERION) -> str:
+    """What E3 at scale shows, every number from :func:`size_table` and :func:`c3_at_scale`."""
+    table = size_table(size_nets, spec, criterion)
+    done = complete_sizes(size_nets, spec)
+    missing = [n for n in spec.sizes if n not in done]
+    lines = []
+    if table.empty:
+        return (
+            f"No size of {spec.sizes} has every network yet ({', '.join(spec.size_variants)}, "
+            f"{spec.size_seeds} seeds each); this section fills in as they are shipped."
+        )
+    means = table.groupby(["N", "variant"])["at criterion (end)"].agg(["mean", "min", "max"])
+    for n in done:
+        parts = [f"`{v}` {_spread(means.loc[(n, v)])}" for v in spec.size_variants]
+        lines.append(f"- N = {n}: tasks at criterion of 20, " + "; ".join(parts) + ".")
+    if missing:
+        lines.append(
+            f"- N = {', '.join(map(str, missing))}: not every network is trained yet (not shown)."
+        )
+    for c in c3_at_scale(size_nets, spec, criterion):
+        lines.append(f"- {c.text()}; the rule was written after part of its data had been seen.")
+    return "\n".join(lines)
+
+
+def side_by_side(quick: dict[str, str], full: dict[str, str]) -> pd.DataFrame:
+    """Claim -> its verdict at quick and at the full battery, and whether they agree (a verdict
+    of "not tested" at either scale leaves the question open)."""
+    rows = []
+    for claim in sorted(set(quick) | set(full)):
+        q, f = quick.get(claim, "not tested"), full.get(claim, "not tested")
+        rows.append(
+            {
+                "claim": claim,
+                "quick (6 tasks, N = 64)": q,
+                "full battery (20 tasks, N = 128)": f,
+                "holds at scale": "open" if "not tested" in (q, f) else ("yes" if q == f else "no"),
+            }
+        )
+    return pd.DataFrame(rows).set_index("claim")
+
+
+__all__ = [
+    "SEEN_FULL",
+    "C3_SCALE_RULE",
+    "final_counts",
+    "learned_summary",
+    "missing_text",
+    "learned_text",
+    "c1_scale_text",
+    "per_task_perf",
+    "scale_verdict_c1",
+    "size_table",
+    "c3_at_scale",
+    "size_text",
+    "side_by_side",
+]

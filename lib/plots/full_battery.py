@@ -1,0 +1,77 @@
+"""Figures of the full-battery chapter: tasks at criterion during training per variant, and tasks
+packed against network size (E3 at scale)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from lib.analysis.calibration import FULL_BATTERY_LEARNED, tasks_at_criterion
+from lib.analysis.common import CRITERION
+from lib.core.types import Networks
+from lib.plots import FONT_SMALL, color, figure, style
+
+
+def tasks_learned_curves(nets: Networks, labels, criterion: float = CRITERION):
+    """Tasks at criterion at once (of 20) against training trials, one line per network of the
+    variants ``labels`` (colour: variant); dotted: the bar of
+    :data:`lib.analysis.calibration.FULL_BATTERY_LEARNED` tasks."""
+    fig, axes = figure(1, 1, 6.0, 3.2)
+    ax = axes[0, 0]
+    n_all = 20
+    for (label, seed), res in sorted(nets.items()):
+        if label not in labels:
+            continue
+        trials, count = tasks_at_criterion(res, criterion)
+        n_all = len(res.config.tasks)
+        ax.step(
+            trials / 1e6,
+            count,
+            where="post",
+            color=color(label),
+            ls=style(label)["ls"],
+            lw=1.3,
+            label=label if seed == 0 else None,
+        )
+    ax.axhline(FULL_BATTERY_LEARNED, color="k", ls=":", lw=1)
+    ax.set(
+        xlabel="training trials (millions)",
+        ylabel=f"tasks at criterion (of {n_all})",
+        ylim=(0, n_all + 0.5),
+    )
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    if labels:
+        ax.legend(fontsize=FONT_SMALL, loc="lower right", title="variant (one line per seed)")
+    return fig
+
+
+def tasks_vs_size(table: pd.DataFrame):
+    """E3 at scale (:func:`lib.analysis.full_battery.size_table`): tasks at criterion of 20
+    against N (left) and per 1,000 modulation parameters (right), one marker per seed, the
+    line through the mean over seeds."""
+    fig, axes = figure(1, 2, 3.6, 3.0)
+    measures = (
+        ("at criterion (end)", "tasks at criterion (of 20)"),
+        ("tasks per 1k modulation params", "tasks per 1,000 modulation params"),
+    )
+    for ax, (column, ylabel) in zip(axes[0], measures):
+        for i, (variant, rows) in enumerate(table.groupby("variant", sort=False)):
+            offset = (i - 0.5) * 0.04  # side by side on the log axis, so seeds do not hide
+            x = rows["N"].to_numpy() * (1 + offset)
+            ax.plot(x, rows[column], ls="none", alpha=0.6, **style(variant, line=False))
+            means = rows.groupby("N")[column].mean()
+            ax.plot(means.index, means.to_numpy(), label=variant, **style(variant))
+        ax.set_xscale("log", base=2)
+        sizes = np.unique(table["N"]) if len(table) else []
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.minorticks_off()
+        ax.set(xlabel="recurrent units N", ylabel=ylabel)
+    axes[0, 0].axhline(FULL_BATTERY_LEARNED, color="k", ls=":", lw=1)
+    axes[0, 0].set_ylim(0, 20.5)
+    if len(table):
+        axes[0, 0].legend(fontsize=FONT_SMALL, loc="lower right")
+    return fig
+
+
+__all__ = ["tasks_learned_curves", "tasks_vs_size"]
