@@ -23,7 +23,7 @@ import torch
 
 from lib import artifacts
 from lib.core.train import TrainConfig
-from lib.experiments import sweep
+from lib.experiments import full_battery, sweep
 from lib.experiments.runner import load_or_train
 
 ray = pytest.importorskip("ray")
@@ -207,3 +207,17 @@ def test_networks_trained_on_the_cluster_equal_local_training(cluster, store, tm
                     np.asarray(local_curves[name], dtype=float),
                     err_msg=name,
                 )
+
+
+def test_the_full_battery_trains_on_the_cluster(cluster, store):
+    # the full profile's path (python -m lib.experiments --profile full --backend ray --address
+    # ...), at smoke size and trimmed to a few networks: every one is trained as a Ray task on
+    # the cluster and saved by the driver, then loaded, on all 20 tasks
+    spec = full_battery.full_spec(
+        "smoke", variants=["exc_bias", "syn_prepost"], n_seeds=1, sizes=[8], size_seeds=1
+    )
+    nets = full_battery.run_full(spec, backend="ray", address=cluster, progress=False)
+    assert set(nets) == set(spec.jobs()) and len(nets) == 4
+    for key, config in spec.jobs().items():
+        assert artifacts.has("network", config.to_dict())
+        assert len(nets[key].config.tasks) == 20

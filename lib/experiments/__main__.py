@@ -280,18 +280,13 @@ def main(argv: list[str] | None = None) -> int:
             fspec = full_battery.full_spec(FULL_BATTERY_AT[profile])
             workers = args.workers or 2
             print(f"[{profile}] the full battery: {len(fspec.jobs())} networks", flush=True)
-            if args.backend != "local":
-                sweep.run_sweep(
-                    "network",
-                    sweep.train_network,
-                    {k: c.to_dict() for k, c in fspec.jobs().items()},
-                    backend=args.backend,
-                    address=args.address,
-                    workers=workers,
-                    force=force,
-                )
             full_battery.run_full(
-                fspec, workers, force=force and args.backend == "local", allow_long=True
+                fspec,
+                workers,
+                force=force,
+                allow_long=True,
+                backend=args.backend,
+                address=args.address,
             )
         if profile == "full":
             print(f"[{profile}] done after {time.perf_counter() - t0:.0f} s", flush=True)

@@ -31,7 +31,7 @@ from lib.core.params import ALLOW_LONG, Param, flag, float_in, int_in, int_list,
 from lib.core.tasks import TASKS
 from lib.core.train import TrainConfig
 from lib.core.types import NetworkKey, Networks
-from lib.experiments import plan
+from lib.experiments import plan, sweep
 from lib.experiments.battery import VARIANTS, BatterySpec
 from lib.experiments.runner import load_or_train, run_configs
 
@@ -211,12 +211,31 @@ def run_full(
     force: bool = False,
     progress: bool = True,
     allow_long: bool = False,
+    backend: str = "local",
+    address: str | None = None,
 ) -> dict:
     """Load or train every network of the profile (:meth:`FullSpec.jobs`'s keys); resumable:
     finished networks are artifacts and a network interrupted mid-training resumes from its
-    checkpoint."""
+    checkpoint. ``backend="ray"`` trains the missing ones as Ray tasks (on the cluster at
+    ``address``, or a local Ray instance of ``workers`` CPUs), then loads them."""
+    jobs = spec.jobs()
+    if backend != "local":
+        sweep.run_sweep(
+            "network",
+            sweep.train_network,
+            {k: c.to_dict() for k, c in jobs.items()},
+            backend=backend,
+            address=address,
+            workers=workers,
+            force=force,
+            progress=progress,
+        )
     return run_configs(
-        spec.jobs(), workers=workers, force=force, progress=progress, allow_long=allow_long
+        jobs,
+        workers=workers,
+        force=force and backend == "local",
+        progress=progress,
+        allow_long=allow_long,
     )
 
 
