@@ -1,0 +1,71 @@
+"""The fair-tuning grid read out (:mod:`lib.experiments.tuning`): per variant and protocol, how
+often the tuning seeds learn every task and how fast, and the protocol that
+:data:`lib.experiments.tuning.TUNING_RULE` chooses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lib.analysis.common import CRITERION
+from lib.experiments.tuning import TUNING_INITS
+
+
+def grid_table(nets: dict, criterion: float = CRITERION) -> pd.DataFrame:
+    """One row per grid network (``nets[(variant, lr, init, seed)] -> TrainResult``): whether it
+    ends with every task at criterion, and the trials until every task had reached criterion at
+    some evaluation (the budget in trials if one never did)."""
+    rows = []
+    for (variant, lr, init, seed), res in nets.items():
+        final = res.history.perf_array()[-1]
+        first = np.asarray(res.history.trials_to_criterion(criterion), dtype=float)
+        budget = res.config.max_steps * res.config.batch_size
+        rows.append(
+            {
+                "variant": variant,
+                "lr": lr,
+                "init": init,
+                "seed": seed,
+                "learned every task": bool((final >= criterion).all()),
+                "trials to all tasks": float(np.nanmax(first))
+                if np.isfinite(first).all()
+                else float(budget),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def protocol_table(grid: pd.DataFrame) -> pd.DataFrame:
+    """Per (variant, lr, init): tuning seeds, the fraction that learned every task, and the
+    median trials to all tasks (the criteria of the tuning rule)."""
+    return (
+        grid.groupby(["variant", "lr", "init"], sort=False)
+        .agg(
+            seeds=("seed", "count"),
+            learned=("learned every task", "mean"),
+            median_trials=("trials to all tasks", "median"),
+        )
+        .reset_index()
+    )
+
+
+def choose_protocol(grid: pd.DataFrame) -> pd.DataFrame:
+    """The protocol :data:`lib.experiments.tuning.TUNING_RULE` chooses for each variant: the
+    highest fraction of tuning seeds that learned every task, then the fewest median trials,
+    then the smaller learning rate, then the standard initialisation. One row per variant."""
+    table = protocol_table(grid)
+    table["init order"] = table["init"].map({init: i for i, init in enumerate(TUNING_INITS)})
+    ranked = table.sort_values(
+        ["variant", "learned", "median_trials", "lr", "init order"],
+        ascending=[True, False, True, True, True],
+        kind="mergesort",
+    )
+    return (
+        ranked.groupby("variant", sort=False)
+        .head(1)
+        .drop(columns="init order")
+        .set_index("variant")
+    )
+
+
+__all__ = ["grid_table", "protocol_table", "choose_protocol"]

@@ -1,0 +1,128 @@
+"""The fair-tuning protocol: each pathway's own learning rate and modulation scale, chosen on
+tuning seeds that never decide a verdict.
+
+Comparing architectures fairly means giving each the same care: a pathway that learns badly under
+a protocol chosen for another pathway says nothing about the pathway itself. Each variant of
+:data:`TUNED_VARIANTS` is trained at every point of a small grid -- learning rate
+(:data:`TUNING_LRS`) x modulation initialisation (:data:`TUNING_INITS`: the model's default
+scale, or the scale at which the pathway's initial context drive equals ``exc``'s, the
+equalised arm of :mod:`lib.experiments.battery`) -- on :data:`TUNING_SEEDS`, which are disjoint
+from every test seed (a profile's test seeds are 0 .. n_seeds - 1 < :data:`TUNING_SEED_START`).
+The choice follows :data:`TUNING_RULE`, fixed before the grid was run
+(:func:`lib.analysis.tuning.choose_protocol` applies it).
+
+Everything else is E1's protocol at the profile (task set, N, budget, curriculum, sampling).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lib.core.train import TrainConfig
+from lib.experiments import plan
+from lib.experiments.battery import EQUALISE_TO, BatterySpec, battery_spec, equalised_init_std
+from lib.experiments.runner import run_configs
+
+TUNING_SEED_START = 1000
+"""The first tuning seed. Test seeds are 0 .. n_seeds - 1 and ``n_seeds`` is at most 100
+(:data:`lib.experiments.battery.BATTERY_PARAMS`), so the two sets never meet."""
+
+TUNING_LRS = (1e-3, 2e-3, 4e-3)
+"""Adam learning rates of the grid: Yang's 1e-3, the quick protocol's 2e-3, and twice that."""
+
+TUNING_INITS = ("standard", "equalised")
+"""Modulation initialisation: the model's default scale (N(0, 1/n_in) per entry) or the scale
+that gives the pathway ``exc``'s initial context drive (:func:`equalised_init_std`)."""
+
+TUNED_VARIANTS = ("exc_bias", "exc_gain", "syn_lowrank_r1", "syn_prepost", "hybrid")
+"""The variants tuned: the site x operation factorial's four cells and the hybrid."""
+
+TUNING_RULE = (
+    "Fixed before the grid was run. For each variant, the protocol (learning rate, modulation "
+    "initialisation) whose tuning seeds most often learn every task (all tasks at criterion at "
+    "the end of training) is chosen; ties are broken by the smaller median trials until every "
+    "task had reached criterion (a seed that never did counts as the budget), then by the smaller "
+    "learning rate, then by the standard initialisation (the fewest departures from Yang's "
+    "protocol). The tuning seeds are never used for a verdict."
+)
+
+
+@dataclass(frozen=True)
+class TuningSpec:
+    """The grid at one profile: E1's spec (protocol, sizes) and the number of tuning seeds."""
+
+    battery: BatterySpec
+    n_tuning_seeds: int = 2
+    variants: tuple[str, ...] = TUNED_VARIANTS
+    lrs: tuple[float, ...] = TUNING_LRS
+    inits: tuple[str, ...] = TUNING_INITS
+
+    def __post_init__(self) -> None:
+        if self.battery.n_seeds > TUNING_SEED_START:
+            raise ValueError(
+                f"n_seeds={self.battery.n_seeds} would reach the tuning seeds "
+                f"({TUNING_SEED_START} on); allowed: at most {TUNING_SEED_START}"
+            )
+        bad = [i for i in self.inits if i not in TUNING_INITS]
+        if bad:
+            raise ValueError(f"inits: got {bad!r}; allowed: {', '.join(TUNING_INITS)}")
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return tuple(range(TUNING_SEED_START, TUNING_SEED_START + self.n_tuning_seeds))
+
+    def config(self, label: str, lr: float, init: str, seed: int) -> TrainConfig:
+        """One tuning network: E1's config of ``label`` at ``seed`` with learning rate ``lr`` and
+        modulation initialisation ``init``."""
+        cfg = self.battery.config(label, seed)
+        if init == "equalised" and label != EQUALISE_TO:
+            # the initial drive does not depend on the learning rate: measured once per variant
+            reference = self.battery.config(EQUALISE_TO, seed)
+            cfg = cfg.replace(mod_init_std=equalised_init_std(cfg, reference))
+        return cfg.replace(lr=lr)
+
+    def configs(self) -> dict[tuple[str, float, str, int], TrainConfig]:
+        """Every grid network, keyed (variant, lr, init, seed)."""
+        return {
+            (v, lr, init, s): self.config(v, lr, init, s)
+            for v in self.variants
+            for lr in self.lrs
+            for init in self.inits
+            for s in self.seeds
+        }
+
+
+def tuning_spec(profile: str | None = None, n_tuning_seeds: int = 2) -> TuningSpec:
+    """The grid around E1's protocol at ``profile``."""
+    return TuningSpec(battery_spec(profile), n_tuning_seeds)
+
+
+def tuning_part(spec: TuningSpec, workers: int, force: bool = False, label: str = "") -> plan.Part:
+    """The planner's view of the grid's networks."""
+    return plan.network_part(spec.configs(), workers, force, label=label or "fair-tuning grid")
+
+
+def run_tuning(
+    spec: TuningSpec,
+    workers: int = 2,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict:
+    """Load or train every grid network (keys of :meth:`TuningSpec.configs`)."""
+    return run_configs(
+        spec.configs(), workers=workers, force=force, progress=progress, allow_long=allow_long
+    )
+
+
+__all__ = [
+    "TUNING_SEED_START",
+    "TUNING_LRS",
+    "TUNING_INITS",
+    "TUNED_VARIANTS",
+    "TUNING_RULE",
+    "TuningSpec",
+    "tuning_spec",
+    "tuning_part",
+    "run_tuning",
+]
