@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lib.experiments import battery
-from lib.experiments.__main__ import arm_jobs, network_jobs
+from lib.experiments.manifest import manifest
 
 SPEC = battery.battery_spec("smoke", task_set=["fdgo", "fdanti"], n_seeds=2)
 
@@ -52,8 +52,8 @@ def test_controls_are_variants_outside_the_main_figures():
 
 @pytest.mark.slow
 def test_the_artifact_builder_trains_each_arm_network_once():
-    jobs = network_jobs("smoke")
-    arms = arm_jobs(battery.battery_spec("smoke"))
+    jobs = manifest("smoke").network_jobs()
+    arms = battery.other_arm_configs(battery.battery_spec("smoke"))
     configs = list(jobs.values())
     assert len(configs) == len(set(configs))  # no network twice
     assert set(arms.values()) <= set(configs)  # every arm network is built

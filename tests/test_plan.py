@@ -19,6 +19,7 @@ from lib import artifacts
 from lib.core.train import TrainConfig
 from lib.experiments import CHAPTER_SCHEMAS, ambiguity, battery, calibration, chapter_params, plan
 from lib.experiments import runner
+from lib.experiments.manifest import manifest
 
 cli = importlib.import_module("lib.experiments.__main__")
 
@@ -263,11 +264,11 @@ def test_dry_run_prints_counts_and_trains_nothing(store, monkeypatch, trains, ca
     out = capsys.readouterr().out
     # E1's (all training arms) and the study's networks, each once (the study's arm and the
     # equalised arm's reference are E1's networks, not recounted)
-    arms = cli.arm_jobs(spec)
+    arms = battery.other_arm_configs(spec)
     n_nets = len(
         set(nets.values()) | set(arms.values()) | set(calibration.SPECS["smoke"].configs().values())
     )
-    assert n_nets == len(cli.network_jobs("smoke"))
+    assert n_nets == len(manifest("smoke").network_jobs())
     n_e2 = len(battery.variant_networks(nets)) + len(arms)
     for line in (
         f"[smoke] E1 and calibration networks: {n_nets} network artifacts needed, "
@@ -327,6 +328,11 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
         "run_learning",
         lambda spec, **kw: calls.update(learning=(kw["backend"], kw["address"])),
     )
+    monkeypatch.setattr(
+        cli.full_battery,
+        "run_full",
+        lambda spec, workers, **kw: calls.update(full=(len(spec.jobs()), kw["backend"])),
+    )
     for module, phase in (
         (cli.ambiguity, "run_ambiguity"),
         (cli.dynamics_experiment, "run_dynamics"),
@@ -338,12 +344,13 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
         cli.main(["--profile", "smoke", "--backend", "ray", "--address", "auto", "--rebuild-all"])
         == 0
     )
-    n = len(cli.network_jobs("smoke"))
+    n = len(manifest("smoke").network_jobs())
     assert calls == {
         "sweep": ("network", cli.sweep.train_network, n, "ray", "auto", True),
         "load": (n, False),
         "packing": ("ray", "auto"),
         "learning": ("ray", "auto"),
+        "full": (len(manifest("smoke").full.jobs()), "ray"),  # its smoke networks ship too
     }
 
 

@@ -28,12 +28,10 @@ import sys
 import time
 
 from lib import artifacts
-from lib.core.params import PROFILES, resolve
+from lib.core.params import PROFILES
 from lib.experiments import (
     ambiguity,
     battery,
-    calibration,
-    chapter_params,
     full_battery,
     learning,
     lesions,
@@ -43,77 +41,9 @@ from lib.experiments import (
     timescales,
 )
 from lib.experiments import dynamics as dynamics_experiment
+from lib.experiments.manifest import SHIPPED_PROFILES, e1_jobs, e5_networks, manifest
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
-
-SHIPPED_PROFILES = ("smoke", "quick")
-
-FULL_BATTERY_AT = {"smoke": "smoke", "full": "full"}
-"""Profile built -> the full battery's profile built with it. The full battery's smoke networks
-ship with the smoke profile (the tests run its chapter); at N = 128 it is a profile of its own
-(``--profile full``: hours on two cores), which builds nothing else."""
-
-
-def _workers(profile: str, workers: int | None) -> int:
-    return workers or resolve(battery.BATTERY_PARAMS, profile).workers
-
-
-def network_jobs(profile: str) -> dict:
-    """Every network a profile ships, E1's, its other training arms' and the calibration
-    study's, each once (the calibration arm the profile uses and ``exc`` in the equalised arm
-    share their networks with E1). Keys: ("E1", label, seed), ("arm", arm, label, seed) and
-    ("calibration", mechanism, arm, seed)."""
-    spec = battery.battery_spec(profile)
-    e1 = spec.configs()
-    jobs = {("E1", *k): c for k, c in e1.items()}
-    shared = set(e1.values())
-    jobs |= {("arm", *k): c for k, c in arm_jobs(spec).items() if c not in shared}
-    shared |= set(jobs.values())
-    jobs |= {
-        ("calibration", *k): c
-        for k, c in calibration.SPECS[profile].configs().items()
-        if c not in shared
-    }
-    return jobs
-
-
-def arm_jobs(spec: battery.BatterySpec) -> dict:
-    """The networks of every training arm but the standard one, keyed (arm, label, seed)."""
-    return {
-        (arm, *k): c
-        for arm in battery.ARMS
-        if arm != "standard"
-        for k, c in spec.arm_configs(arm).items()
-    }
-
-
-def e1_networks(jobs: dict) -> dict:
-    """E1's part of :func:`network_jobs` (or of its results), keyed (label, seed)."""
-    return {k[1:]: v for k, v in jobs.items() if k[0] == "E1"}
-
-
-def lesion_networks(nets: dict, profile: str) -> dict:
-    """The E1 networks whose lesions chapter 03 shows: every seed of the profile's main
-    variants (:attr:`lib.experiments.battery.BatterySpec.main_variants`; the hybrid's pathway
-    ablations come with its own)."""
-    labels = battery.battery_spec(profile).main_variants
-    return {k: v for k, v in nets.items() if k[0] in labels}
-
-
-def e5_networks(nets: dict, labels=timescales.NETWORK_LABELS) -> dict:
-    """The E1 networks of ``labels`` (default: every one E5 probes)."""
-    return {k: v for k, v in nets.items() if k[0] in labels}
-
-
-def e5_specs(profile: str) -> dict[float, tuple[timescales.TimescalesSpec, tuple[str, ...]]]:
-    """E5's sequence specs of a profile, its tau_fast and the sensitivity checks, each with the
-    labels of the networks probed (:func:`lib.experiments.timescales.labels_at`)."""
-    P = chapter_params("timescales", profile)
-    main = timescales.TimescalesSpec.from_params(P)
-    return {
-        tau: (spec, timescales.labels_at(main, tau))
-        for tau, spec in timescales.tau_fast_specs(main, P.tau_fast_checks).items()
-    }
 
 
 def build_plan(
@@ -122,39 +52,34 @@ def build_plan(
     force: bool = False,
     with_packing: bool = True,
 ) -> plan.Plan:
-    """The plan of building ``profiles`` (the networks of E1 and the calibration study, then E2's
-    probes); checks what is on disk and times a few steps, trains and deletes nothing."""
+    """The plan of building ``profiles`` (every part of each profile's :class:`Manifest`);
+    checks what is on disk and times a few steps, trains and deletes nothing."""
     parts = []
     for profile in profiles:
-        if profile in FULL_BATTERY_AT:
-            fspec = full_battery.full_spec(FULL_BATTERY_AT[profile])
+        m = manifest(profile)
+        if m.full is not None:
             parts += full_battery.full_plan(
-                fspec,
+                m.full,
                 workers or 2,
                 force,
                 label=f"[{profile}] the full battery: E1 and E3 on all 20 tasks",
             ).parts
-        if profile == "full":
+        if m.battery is None:
             continue
-        w = _workers(profile, workers)
-        jobs = network_jobs(profile)
-        variants = battery.variant_networks(e1_networks(jobs))
-        probe = ambiguity.ProbeSpec.from_profile(profile)
-        probed = variants | arm_jobs(battery.battery_spec(profile))
-        keys = {k: ambiguity.probe_key(c, probe) for k, c in probed.items()}
+        w = workers or m.workers
+        jobs = m.network_jobs()
+        variants = battery.variant_networks(e1_jobs(jobs))
+        probed = m.probed_configs()
+        keys = {k: ambiguity.probe_key(c, m.probe) for k, c in probed.items()}
         parts += [
             plan.network_part(jobs, w, force, label=f"[{profile}] E1 and calibration networks"),
-            plan.probe_part(probed, probe, keys, w, force, label=f"[{profile}] E2 probes"),
+            plan.probe_part(probed, m.probe, keys, w, force, label=f"[{profile}] E2 probes"),
             dynamics_experiment.dynamics_part(
-                variants,
-                dynamics_experiment.DynamicsSpec.from_profile(profile),
-                w,
-                force,
-                label=f"[{profile}] E4 dynamics",
+                variants, m.dynamics, w, force, label=f"[{profile}] E4 dynamics"
             ),
             lesions.lesions_part(
-                lesion_networks(variants, profile),
-                lesions.LesionSpec(),
+                m.lesion_networks(variants),
+                m.lesions,
                 w,
                 force,
                 label=f"[{profile}] E1 lesions and ablations",
@@ -167,26 +92,19 @@ def build_plan(
                     force,
                     label=f"[{profile}] E5 sequences, tau_fast {tau:g} ms",
                 )
-                for tau, (tspec, labels) in e5_specs(profile).items()
+                for tau, (tspec, labels) in m.timescales.items()
             ],
             *[
                 dataclasses.replace(part, label=f"[{profile}] {part.label}")
-                for part in learning.learning_plan(
-                    learning.LearningSpec.from_profile(profile), w, force
-                ).parts
+                for part in learning.learning_plan(m.learning, w, force).parts
             ],
         ]
         if with_packing:
-            parts += [
-                dataclasses.replace(part, label=f"[{profile}] {part.label}")
-                for part in packing.packing_plan(packing.packing_spec(profile), w, force).parts
-            ]
-            parts += [
-                dataclasses.replace(part, label=f"[{profile}] {part.label} (the hybrid, for C5)")
-                for part in packing.packing_plan(
-                    packing.hybrid_packing_spec(profile), w, force
-                ).parts
-            ]
+            for pspec, what in zip(m.packing, ("", " (the hybrid, for C5)")):
+                parts += [
+                    dataclasses.replace(part, label=f"[{profile}] {part.label}{what}")
+                    for part in packing.packing_plan(pspec, w, force).parts
+                ]
     return plan.Plan(parts)
 
 
@@ -276,23 +194,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     t0 = time.perf_counter()
     for profile in profiles:
-        if profile in FULL_BATTERY_AT:
-            fspec = full_battery.full_spec(FULL_BATTERY_AT[profile])
-            workers = args.workers or 2
-            print(f"[{profile}] the full battery: {len(fspec.jobs())} networks", flush=True)
+        m = manifest(profile)
+        if m.full is not None:
+            print(f"[{profile}] the full battery: {len(m.full.jobs())} networks", flush=True)
             full_battery.run_full(
-                fspec,
-                workers,
+                m.full,
+                args.workers or 2,
                 force=force,
                 allow_long=True,
                 backend=args.backend,
                 address=args.address,
             )
-        if profile == "full":
+        if m.battery is None:
             print(f"[{profile}] done after {time.perf_counter() - t0:.0f} s", flush=True)
             continue
-        workers = _workers(profile, args.workers)
-        jobs = network_jobs(profile)
+        workers = args.workers or m.workers
+        jobs = m.network_jobs()
         print(
             f"[{profile}] E1 and the calibration study: {len(jobs)} networks, {workers} workers",
             flush=True,
@@ -307,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 workers=workers,
                 force=force,
             )
-        nets = e1_networks(
+        nets = e1_jobs(
             run_configs(
                 jobs,
                 workers=workers,
@@ -317,52 +234,36 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
         print(f"[{profile}] E2: ambiguity probes", flush=True)
-        ambiguity.run_ambiguity(
-            battery.variant_networks(nets),
-            profile=profile,
-            workers=workers,
-            force=force,
-            allow_long=True,
-        )
-        spec = battery.battery_spec(profile)
-        for arm in battery.ARMS:
-            if arm != "standard":  # their networks were trained above: this loads them
-                ambiguity.run_ambiguity(
-                    battery.run_arm(spec, arm, progress=False),
-                    profile=profile,
-                    workers=workers,
-                    force=force,
-                    allow_long=True,
-                )
+        # the arms' networks were trained above with E1's: run_arms loads them
+        arm_nets = battery.run_arms(m.battery, workers, progress=False)
+        for probed in (battery.variant_networks(nets), *arm_nets.values()):
+            ambiguity.run_ambiguity(
+                probed, probe=m.probe, workers=workers, force=force, allow_long=True
+            )
         print(f"[{profile}] E4: dynamics analyses", flush=True)
         dynamics_experiment.run_dynamics(
             battery.variant_networks(nets),
-            dynamics_experiment.DynamicsSpec.from_profile(profile),
+            m.dynamics,
             workers=workers,
             force=force,
             allow_long=True,
         )
         print(f"[{profile}] E1: lesion maps and the hybrid's pathway ablations", flush=True)
         lesions.run_lesions(
-            lesion_networks(nets, profile),
-            lesions.LesionSpec(),
-            workers=workers,
-            force=force,
-            allow_long=True,
+            m.lesion_networks(nets), m.lesions, workers=workers, force=force, allow_long=True
         )
         print(f"[{profile}] E5: sequence probes", flush=True)
-        T = chapter_params("timescales", profile)
-        timescales.run_tau_fast(
-            e5_networks(nets),
-            timescales.TimescalesSpec.from_params(T),
-            T.tau_fast_checks,
-            workers=workers,
-            force=force,
-            allow_long=True,
-        )
+        for tspec, labels in m.timescales.values():
+            timescales.run_timescales(
+                e5_networks(nets, labels),
+                tspec,
+                workers=workers,
+                force=force,
+                allow_long=True,
+            )
         print(f"[{profile}] E5: a new task by each route", flush=True)
         learning.run_learning(
-            learning.LearningSpec.from_profile(profile),
+            m.learning,
             workers=workers,
             backend=args.backend,
             address=args.address,
@@ -371,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if not args.no_packing:
             print(f"[{profile}] E3: packing networks", flush=True)
-            for pspec in (packing.packing_spec(profile), packing.hybrid_packing_spec(profile)):
+            for pspec in m.packing:
                 packing.run_packing(
                     pspec,
                     workers=workers,

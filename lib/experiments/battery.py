@@ -369,6 +369,26 @@ def run_arm(
     )
 
 
+OTHER_ARMS = tuple(arm for arm in ARMS if arm != "standard")
+"""The training arms besides E1's own (whose networks are E1's)."""
+
+
+def other_arm_configs(spec: BatterySpec) -> dict:
+    """The networks of every training arm but the standard one, keyed (arm, label, seed)."""
+    return {(arm, *k): c for arm in OTHER_ARMS for k, c in spec.arm_configs(arm).items()}
+
+
+def run_arms(
+    spec: BatterySpec,
+    workers: int = 2,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict[str, Networks]:
+    """Arm -> its networks keyed (label, seed), for every arm of :data:`OTHER_ARMS`."""
+    return {arm: run_arm(spec, arm, workers, force, progress, allow_long) for arm in OTHER_ARMS}
+
+
 def variant_networks(nets: Networks) -> Networks:
     """The E1 variants among ``nets`` (the hybrid ablations left out)."""
     return {k: v for k, v in nets.items() if k[0] in VARIANTS}

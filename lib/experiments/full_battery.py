@@ -79,11 +79,11 @@ FULL_PARAMS: dict[str, Param] = {
     ),
     "sizes": Param(
         int_list(4, 4096),
-        (8, 16),
-        (32, 64, 128),
-        (64, 128, 256),
+        "8, 16",
+        "32, 64, 128",
+        "64, 128, 256",
         "E3 at scale: the network sizes N trained on all 20 tasks jointly",
-        full=(32, 64, 128),
+        full="32, 64, 128",
     ),
     "size_variants": Param(
         subset(tuple(VARIANTS)),

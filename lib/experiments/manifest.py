@@ -1,0 +1,146 @@
+"""What a profile ships, in one place: every experiment's spec at that profile and the networks
+they need, each listed once.
+
+The CLI (``python -m lib.experiments``: its plan and its build), the summary pages and the
+provenance appendix read the specs from here instead of rebuilding the lists themselves:
+
+- E1 (:attr:`Manifest.battery`) and its other training arms
+  (:func:`lib.experiments.battery.other_arm_configs`);
+- the calibration study of the training appendix (:attr:`Manifest.calibration`);
+- E2's probes (:attr:`Manifest.probe`) of E1's variants and of the arms' networks;
+- E4's dynamics analyses (:attr:`Manifest.dynamics`) and E1's lesion maps
+  (:attr:`Manifest.lesions`, of :meth:`Manifest.lesion_networks`);
+- E5's sequence probes at each fast time constant (:attr:`Manifest.timescales`) and its
+  learning networks (:attr:`Manifest.learning`);
+- E3's packing grids (:attr:`Manifest.packing`: the joint grid, then the hybrid's for C5);
+- the full battery built with the profile (:attr:`Manifest.full`; only ``smoke`` ships one,
+  ``--profile full`` is the full battery alone: :mod:`lib.experiments.full_battery`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lib.core.params import resolve
+from lib.core.train import TrainConfig
+from lib.experiments import (
+    ambiguity,
+    battery,
+    calibration,
+    chapter_params,
+    full_battery,
+    learning,
+    lesions,
+    packing,
+    timescales,
+)
+from lib.experiments import dynamics as dynamics_experiment
+
+SHIPPED_PROFILES = ("smoke", "quick")
+"""The profiles whose artifacts the repository ships (``make`` needs no training)."""
+
+FULL_BATTERY_AT = {"smoke": "smoke", "full": "full"}
+"""Profile built -> the full battery's profile built with it. The full battery's smoke networks
+ship with the smoke profile (the tests run its chapter); at N = 128 it is a profile of its own
+(``--profile full``: hours on two cores), which builds nothing else."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Every spec of one profile (``full``: only :attr:`full`; the others are ``None``)."""
+
+    profile: str
+    battery: battery.BatterySpec | None
+    probe: ambiguity.ProbeSpec | None
+    dynamics: dynamics_experiment.DynamicsSpec | None
+    lesions: lesions.LesionSpec | None
+    timescales: dict[float, tuple[timescales.TimescalesSpec, tuple[str, ...]]]
+    learning: learning.LearningSpec | None
+    packing: tuple[packing.PackingSpec, ...]
+    calibration: calibration.CalibrationSpec | None
+    full: full_battery.FullSpec | None
+    workers: int
+
+    def network_jobs(self) -> dict[tuple, TrainConfig]:
+        """Every network of E1, its other training arms and the calibration study, each once
+        (the calibration arm the profile uses and ``exc`` in the equalised arm share their
+        networks with E1). Keys: ("E1", label, seed), ("arm", arm, label, seed) and
+        ("calibration", mechanism, arm, seed)."""
+        if self.battery is None or self.calibration is None:
+            return {}
+        e1 = self.battery.configs()
+        jobs: dict[tuple, TrainConfig] = {("E1", *k): c for k, c in e1.items()}
+        shared = set(e1.values())
+        arms = battery.other_arm_configs(self.battery)
+        jobs |= {("arm", *k): c for k, c in arms.items() if c not in shared}
+        shared |= set(jobs.values())
+        jobs |= {
+            ("calibration", *k): c for k, c in self.calibration.configs().items() if c not in shared
+        }
+        return jobs
+
+    def probed_configs(self) -> dict:
+        """The networks E2 probes: E1's variants, keyed (label, seed), and every other arm's,
+        keyed (arm, label, seed)."""
+        if self.battery is None:
+            return {}
+        variants = {k: c for k, c in self.battery.configs().items() if k[0] in battery.VARIANTS}
+        return variants | battery.other_arm_configs(self.battery)
+
+    def lesion_networks(self, nets: dict) -> dict:
+        """The E1 networks whose lesions chapter 03 shows: every seed of the main variants
+        (the hybrid's pathway ablations come with its own)."""
+        labels = self.battery.main_variants if self.battery else []
+        return {k: v for k, v in nets.items() if k[0] in labels}
+
+
+def e1_jobs(jobs: dict) -> dict:
+    """E1's part of :meth:`Manifest.network_jobs` (or of its results), keyed (label, seed)."""
+    return {k[1:]: v for k, v in jobs.items() if k[0] == "E1"}
+
+
+def e5_networks(nets: dict, labels=timescales.NETWORK_LABELS) -> dict:
+    """The E1 networks of ``labels`` (default: every one E5 probes)."""
+    return {k: v for k, v in nets.items() if k[0] in labels}
+
+
+def e5_specs(profile: str) -> dict[float, tuple[timescales.TimescalesSpec, tuple[str, ...]]]:
+    """E5's sequence specs of a profile, its tau_fast and the sensitivity checks, each with the
+    labels of the networks probed (:func:`lib.experiments.timescales.labels_at`)."""
+    P = chapter_params("timescales", profile)
+    main = timescales.TimescalesSpec.from_params(P)
+    return {
+        tau: (spec, timescales.labels_at(main, tau))
+        for tau, spec in timescales.tau_fast_specs(main, P.tau_fast_checks).items()
+    }
+
+
+def manifest(profile: str) -> Manifest:
+    """Every spec of ``profile`` (one of :data:`lib.core.params.PROFILES`)."""
+    full = full_battery.full_spec(FULL_BATTERY_AT[profile]) if profile in FULL_BATTERY_AT else None
+    if profile == "full":
+        return Manifest(profile, None, None, None, None, {}, None, (), None, full, 2)
+    return Manifest(
+        profile=profile,
+        battery=battery.battery_spec(profile),
+        probe=ambiguity.ProbeSpec.from_profile(profile),
+        dynamics=dynamics_experiment.DynamicsSpec.from_profile(profile),
+        lesions=lesions.LesionSpec(),
+        timescales=e5_specs(profile),
+        learning=learning.LearningSpec.from_profile(profile),
+        packing=(packing.packing_spec(profile), packing.hybrid_packing_spec(profile)),
+        calibration=calibration.SPECS[profile],
+        full=full,
+        workers=resolve(battery.BATTERY_PARAMS, profile).workers,
+    )
+
+
+__all__ = [
+    "SHIPPED_PROFILES",
+    "FULL_BATTERY_AT",
+    "Manifest",
+    "manifest",
+    "e1_jobs",
+    "e5_networks",
+    "e5_specs",
+]
