@@ -47,6 +47,18 @@ def test_a_pure_site_effect_is_found_as_site_only():
     assert "*where* modulation acts" in factorial.factorial_text(comps, "fresh noise")
 
 
+def test_no_effect_anywhere_reads_as_equivalence_not_as_absence_of_evidence():
+    comps = factorial.factorial_comparisons(_values({}), BASE)
+    assert set(_verdicts(comps).values()) == {"equivalent"}
+    text = factorial.factorial_text(comps, "fresh noise")
+    assert "both *equivalent*" in text and f"±{BASE.sesoi:g}" in text
+    noisy = factorial.factorial_comparisons(_values({}, noise=0.5), BASE)
+    assert "differ" not in _verdicts(noisy).values()
+    assert "equivalent" not in factorial.factorial_text(noisy, "fresh noise").split("\n")[-1] or (
+        "the rest inconclusive" in factorial.factorial_text(noisy, "fresh noise")
+    )
+
+
 def test_an_operation_effect_is_not_read_as_a_site_effect():
     # the additive bias alone is different: what E4 found; a bias-vs-synapse comparison alone
     # would call it a site difference

@@ -22,6 +22,8 @@ from lib.analysis.common import (
     perf_table,
     seeds_of,
 )
+from lib.analysis.factorial import CELLS, factorial_comparisons, factorial_text
+from lib.analysis.factorial import SEEN as FACTORIAL_SEEN
 from lib.analysis.stats import mean_ci
 from lib.core.tasks import DISPLAY_NAMES
 from lib.experiments import lesions
@@ -360,6 +362,44 @@ def c1_markdown(v: dict, spec, multiverse: pd.DataFrame | None = None) -> str:
         [f"Registry: {verdicts.rule_text(rule)} (one such rule per variant)."] if rule else []
     )
     return "\n".join(lines)
+
+
+E1_FACTORIAL_RULE = verdicts.register(
+    verdicts.Rule(
+        name="C1.factorial.final_perf",
+        claim="C1",
+        version=1,
+        family="C1.factorial",
+        measure="final performance, every task",
+        unit="task",
+        higher_is_better=True,
+        sesoi=verdicts.PERF_SESOI,
+        sesoi_reason=verdicts.PERF_SESOI_REASON,
+        preregistered=True,
+        seen=FACTORIAL_SEEN,
+    )
+)
+"""The measure whose site x operation contrasts chapter 03 reports (the base of
+:func:`lib.analysis.factorial.factorial_rules`): what each cell of the design learns."""
+
+
+def e1_factorial(nets: dict) -> list[verdicts.Comparison]:
+    """The site x operation factorial of final performance over every task
+    (:func:`lib.analysis.factorial.factorial_comparisons`, seeds as blocks); empty unless every
+    cell of :data:`lib.analysis.factorial.CELLS` has networks."""
+    if not all(seeds_of(nets, v) for v in CELLS.values()):
+        return []
+    return factorial_comparisons(
+        {v: perf_table(nets, v) for v in CELLS.values()}, E1_FACTORIAL_RULE
+    )
+
+
+def e1_factorial_text(comparisons: list[verdicts.Comparison]) -> str:
+    """The factorial's paragraph (:func:`lib.analysis.factorial.factorial_text`), or why it is
+    not computed."""
+    if not comparisons:
+        return "*(not computed: the run lacks a cell of the site x operation design)*"
+    return factorial_text(comparisons, "final performance")
 
 
 def hybrid_ablations(

@@ -201,10 +201,23 @@ def factorial_text(comparisons: list[Comparison], measure: str) -> str:
     by = {c.rule.name.rsplit(".", 1)[-1]: c for c in comparisons}
     lines = [f"- {CONTRASTS[k][2]}: {c.text()}" for k, c in by.items()]
     differ = [k for k, c in by.items() if c.verdict == "differ"]
-    if not differ:
+    equivalent = [k for k, c in by.items() if c.verdict == "equivalent"]
+    sesoi = next(iter(by.values())).rule.sesoi if by else float("nan")
+    if not differ and equivalent and len(equivalent) == len(by):
+        verdict = (
+            f"On {measure}, where modulation acts and how it acts are both *equivalent*: every "
+            f"contrast lies within the smallest effect of interest (±{sesoi:g})."
+        )
+    elif not differ and equivalent:
+        verdict = (
+            f"On {measure}, no contrast differs; {', '.join(equivalent)} "
+            f"{'is' if len(equivalent) == 1 else 'are'} equivalent within ±{sesoi:g}, the "
+            "rest inconclusive."
+        )
+    elif not differ:
         verdict = (
             f"On {measure}, neither where modulation acts nor how it acts makes a "
-            "difference that the seeds can show."
+            "difference that the seeds can show (inconclusive)."
         )
     elif differ == ["site"]:
         verdict = (
