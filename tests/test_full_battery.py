@@ -12,6 +12,7 @@ from lib.analysis import full_battery as full_analysis
 from lib.core.tasks import TASKS
 from lib.experiments import chapter_params, full_battery
 from lib.experiments.calibration import FULL_SPECS
+from lib.plots import full_battery as full_plots
 
 
 def test_full_profile_is_the_full_battery_chapters_only() -> None:
@@ -86,3 +87,13 @@ def test_side_by_side() -> None:
     )
     assert isinstance(df, pd.DataFrame)
     assert df.loc["C1", "holds at scale"] == "yes" and df.loc["C2", "holds at scale"] == "open"
+
+
+def test_figures_show_one_line_per_network_and_two_size_panels() -> None:
+    spec = full_battery.full_spec("smoke")
+    nets, size_nets = full_battery.full_networks(spec)
+    fig = full_plots.tasks_learned_curves(nets, ["exc_bias", "hybrid"])
+    assert len(fig.axes[0].lines) == 2 * spec.battery.n_seeds + 1  # + the bar of 18 tasks
+    fig = full_plots.tasks_vs_size(full_analysis.size_table(size_nets, spec))
+    assert len(fig.axes) == 2
+    assert fig.axes[0].get_xlim()[0] < min(spec.sizes) < max(spec.sizes) < fig.axes[0].get_xlim()[1]

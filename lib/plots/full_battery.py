@@ -13,6 +13,10 @@ from lib.core.types import Networks
 from lib.plots import FONT_SMALL, color, figure, style
 
 
+SIZE_MARGIN = 1.4
+"""Room on the log2 N axis on either side of the smallest and largest size (a factor)."""
+
+
 def tasks_learned_curves(nets: Networks, labels, criterion: float = CRITERION):
     """Tasks at criterion at once (of 20) against training trials, one line per network of the
     variants ``labels`` (colour: variant); dotted: the bar of
@@ -63,12 +67,15 @@ def tasks_vs_size(table: pd.DataFrame):
             means = rows.groupby("N")[column].mean()
             ax.plot(means.index, means.to_numpy(), label=variant, **style(variant))
         ax.set_xscale("log", base=2)
-        sizes = np.unique(table["N"]) if len(table) else []
+        sizes = np.unique(table["N"]) if len(table) else np.array([])
         ax.set_xticks(sizes, [str(n) for n in sizes])
+        if len(sizes):
+            ax.set_xlim(sizes.min() / SIZE_MARGIN, sizes.max() * SIZE_MARGIN)
         ax.minorticks_off()
         ax.set(xlabel="recurrent units N", ylabel=ylabel)
     axes[0, 0].axhline(FULL_BATTERY_LEARNED, color="k", ls=":", lw=1)
     axes[0, 0].set_ylim(0, 20.5)
+    axes[0, 0].yaxis.set_major_locator(MaxNLocator(integer=True))
     if len(table):
         axes[0, 0].legend(fontsize=FONT_SMALL, loc="lower right")
     return fig
