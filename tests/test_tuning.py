@@ -8,6 +8,7 @@ import dataclasses
 import pandas as pd
 import pytest
 
+from lib import artifacts
 from lib.analysis import tuning as tuning_analysis
 from lib.experiments import battery, tuning
 
@@ -73,3 +74,22 @@ def test_the_rule_prefers_learning_then_speed_then_the_smaller_lr_then_standard(
     assert chosen.loc["b", "init"] == "equalised"
     assert (chosen.loc["c", "lr"], chosen.loc["c", "init"]) == (1e-3, "standard")
     assert "never used for a verdict" in tuning.TUNING_RULE
+
+
+def test_the_appendix_states_the_grid_and_whether_it_ran(spec) -> None:
+    text = tuning_analysis.design_text(spec, "smoke")
+    assert f"({spec.size} networks at `smoke`)" in text and tuning.TUNING_RULE in text
+    assert "1000, 1001" in text and ("Not run yet" in text) == ("smoke" not in tuning.SHIPPED_GRIDS)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick"])
+def test_shipped_grids_are_complete_and_others_absent(profile, monkeypatch, tmp_path) -> None:
+    spec = tuning.tuning_spec(profile)
+    standard = [
+        spec.config(v, lr, "standard", s)
+        for v in spec.variants
+        for lr in spec.lrs
+        for s in spec.seeds
+    ]
+    present = [artifacts.has("network", c.to_dict()) for c in standard]
+    assert all(present) if profile in tuning.SHIPPED_GRIDS else not any(present)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis.common import CRITERION
-from lib.experiments.tuning import TUNING_INITS
+from lib.experiments.tuning import SHIPPED_GRIDS, TUNING_INITS, TUNING_RULE, TuningSpec
 
 
 def grid_table(nets: dict, criterion: float = CRITERION) -> pd.DataFrame:
@@ -68,4 +68,30 @@ def choose_protocol(grid: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-__all__ = ["grid_table", "protocol_table", "choose_protocol"]
+def design_text(spec: TuningSpec, profile: str) -> str:
+    """The grid of ``profile`` in words: variants, learning rates, initialisations, tuning seeds,
+    the rule, and whether its networks are shipped."""
+    lines = [
+        f"**Grid** ({spec.size} networks at `{profile}`): variants "
+        + ", ".join(f"`{v}`" for v in spec.variants)
+        + f"; learning rates {', '.join(f'{lr:g}' for lr in spec.lrs)}; modulation "
+        f"initialisation {' or '.join(spec.inits)}; tuning seeds "
+        f"{', '.join(map(str, spec.seeds))} (the test seeds are 0 to "
+        f"{spec.battery.n_seeds - 1}); everything else is E1's protocol at `{profile}`.",
+        "",
+        f"**Rule.** {TUNING_RULE}",
+        "",
+    ]
+    if profile in SHIPPED_GRIDS:
+        lines.append("The grid's networks are shipped; the choice below is computed from them.")
+    else:
+        lines.append(
+            f"*Not run yet at `{profile}`*: the grid's networks are not shipped, so no protocol "
+            "has been chosen by it; every variant still trains under E1's common protocol, "
+            "and the chapters' differences between pathways may still reflect how well each "
+            "protocol suits each pathway."
+        )
+    return "\n".join(lines)
+
+
+__all__ = ["design_text", "grid_table", "protocol_table", "choose_protocol"]

@@ -47,6 +47,11 @@ TUNING_RULE = (
 )
 
 
+SHIPPED_GRIDS: tuple[str, ...] = ()
+"""The profiles whose tuning grid the repository ships (every network of it); the training
+appendix shows a grid's results only then (``tests/test_tuning.py`` checks the claim)."""
+
+
 @dataclass(frozen=True)
 class TuningSpec:
     """The grid at one profile: E1's spec (protocol, sizes) and the number of tuning seeds."""
@@ -80,6 +85,11 @@ class TuningSpec:
             reference = self.battery.config(EQUALISE_TO, seed)
             cfg = cfg.replace(mod_init_std=equalised_init_std(cfg, reference))
         return cfg.replace(lr=lr)
+
+    @property
+    def size(self) -> int:
+        """Networks in the grid (known without measuring any initial drive)."""
+        return len(self.variants) * len(self.lrs) * len(self.inits) * len(self.seeds)
 
     def configs(self) -> dict[tuple[str, float, str, int], TrainConfig]:
         """Every grid network, keyed (variant, lr, init, seed)."""
@@ -121,6 +131,7 @@ __all__ = [
     "TUNING_INITS",
     "TUNED_VARIANTS",
     "TUNING_RULE",
+    "SHIPPED_GRIDS",
     "TuningSpec",
     "tuning_spec",
     "tuning_part",
