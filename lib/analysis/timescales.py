@@ -338,7 +338,7 @@ def error_text(summary: pd.DataFrame, labels) -> str:
 
 
 def ablation_bars(nets: dict) -> dict[str, np.ndarray]:
-    """The part of E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`, read
+    """The part of E1's hybrid ablations (:func:`lib.analysis.battery.hybrid_ablations`, read
     from the same cached ``lesions`` results, so the same numbers) this chapter uses: per-task
     performance (S, K) of the hybrid intact, with each pathway's context set to zero at test
     time, and of the hybrids trained with one pathway frozen (where present). The "mean
@@ -347,7 +347,7 @@ def ablation_bars(nets: dict) -> dict[str, np.ndarray]:
 
 
 def dominance(bars: dict[str, np.ndarray], criterion: float = CRITERION) -> dict[str, int]:
-    """From E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`): per pathway,
+    """From E1's hybrid ablations (:func:`lib.analysis.battery.hybrid_ablations`): per pathway,
     the number of tasks that fall below criterion when that pathway's context is removed at test
     time (zero context), among the tasks the intact hybrid has at criterion (mean over seeds)."""
     intact = bars["intact"].mean(0)
