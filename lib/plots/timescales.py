@@ -1,6 +1,6 @@
 """Figures of chapter E5 (time-scales): performance against trials since a switch, around a brief
-context error, the combined cost per assignment with its seeds paired, and the learning routes of
-a new task (speed and interference, seeds paired).
+context error, the switch cost and the error cost per assignment (two panels, never added) with
+their seeds paired, and the learning routes of a new task (speed and interference, seeds paired).
 
 Colours and the variant marker come from :func:`lib.plots.style` (one network per row); the
 assignments are told apart by line style and marker (:data:`ASSIGNMENT_STYLES`), never by colour
@@ -15,7 +15,7 @@ from matplotlib.lines import Line2D
 from lib.analysis import timescales as timescales_analysis
 from lib.analysis.stats import mean_ci
 from lib.experiments.timescales import ASSIGNMENT_NAMES, ASSIGNMENTS
-from lib.plots import FIGURE_WIDTH_IN, FONT_SMALL, color, figure, marker
+from lib.plots import FONT_SMALL, color, figure
 
 ASSIGNMENT_STYLES: dict[str, dict] = {
     "exc_fast_syn_slow": {"ls": "-", "marker": "o"},
@@ -135,55 +135,87 @@ def error_curves(results: dict, labels):
     return fig
 
 
-def combined_costs(table, labels, measure: str = "combined"):
-    """One panel per network: the combined cost of each assignment, every seed a small point
-    joined across assignments by a grey line (networks of one seed are paired), and the mean
-    with its 95% t interval in the network's colour and marker."""
-    present = [l for l in labels if (table.label == l).any()] if len(table) else []
-    widths = [max(1, len(set(table.loc[table.label == l, "assignment"]))) for l in present]
+COST_TITLES = {
+    "switch": "switch cost\n(first trial after a switch)",
+    "error_total": "error cost\n(error trial + {n} after, summed)",
+}
+"""Column titles of :func:`separate_costs`, one per :data:`lib.analysis.timescales.COSTS`."""
+
+
+def separate_costs(costs: pd.DataFrame, labels):
+    """The two costs E5 tests, side by side and never added: columns switch cost and error
+    cost (:data:`lib.analysis.timescales.COSTS`), rows networks; in each panel one row per
+    assignment (the network's own), every seed a small grey point joined across assignments
+    (one seed's assignments run on the same trials and pairs), and the mean with its 95% t
+    interval in the network's colour and the assignment's marker; the dotted line is no cost.
+    ``costs``: :func:`lib.analysis.timescales.cost_table` (reference − performance, per seed the
+    mean over its learned conflict pairs)."""
+    measures = list(timescales_analysis.COSTS)
+    present = [l for l in labels if len(costs) and (costs.label == l).any()]
+    orders = {
+        lab: [a for a in ASSIGNMENTS if a in set(costs.loc[costs.label == lab, "assignment"])]
+        for lab in present
+    }
+    heights = [max(1, len(orders[l])) for l in present] or [1]
     fig, axes = figure(
-        1, max(1, len(present)), 1.0, 2.8, sharey=True, gridspec_kw={"width_ratios": widths or [1]}
+        len(heights),
+        len(measures),
+        3.0,
+        0.42 * sum(heights) / len(heights) + 0.9,
+        sharex="col",
+        gridspec_kw={"height_ratios": heights},
     )
-    fig.set_size_inches(min(FIGURE_WIDTH_IN, 1.9 + 0.75 * sum(widths or [1])), 3.0)
-    for ax, lab in zip(axes[0], present):
-        g = table[table.label == lab]
-        order = [a for a in ASSIGNMENTS if a in set(g.assignment)]
-        wide = g.pivot(index="seed", columns="assignment", values=measure)[order]
-        x = np.arange(len(order))
-        for _, row in wide.iterrows():
-            ax.plot(x, row.to_numpy(float), color="0.7", lw=0.8, marker=".", ms=4, zorder=1)
-        m, h = mean_ci(wide.to_numpy(float))
-        ax.errorbar(
-            x,
-            m,
-            yerr=np.nan_to_num(h),
-            fmt=marker(lab),
-            color=color(lab),
-            ms=6,
-            capsize=3,
-            zorder=3,
-            ls="none",
-        )
-        ax.set_xticks(
-            x, [ASSIGNMENT_NAMES[a] for a in order], rotation=50, ha="right", fontsize=FONT_SMALL
-        )
-        ax.set_xlim(-0.6, len(order) - 0.4)
-        ax.set_title(lab, fontsize=FONT_SMALL, color=color(lab))
-        if wide.isna().all().all():
-            _no_data(ax, lab)
-    axes[0, 0].set_ylabel(f"{measure} cost\n(reference − performance)", fontsize=FONT_SMALL)
+    titles = {m: COST_TITLES[m].format(n=timescales_analysis.ERROR_WINDOW) for m in measures}
+    for r, lab in enumerate(present):
+        g = costs[costs.label == lab]
+        order = orders[lab]
+        y = np.arange(len(order))[::-1]
+        for col, m in enumerate(measures):
+            ax = axes[r, col]
+            wide = g.pivot(index="seed", columns="assignment", values=m)[order]
+            for _, row in wide.iterrows():
+                ax.plot(row.to_numpy(float), y, color="0.7", lw=0.8, marker=".", ms=4, zorder=1)
+            mean, half = mean_ci(wide.to_numpy(float))
+            for k, a in enumerate(order):
+                ax.errorbar(
+                    mean[k],
+                    y[k],
+                    xerr=np.nan_to_num(half[k : k + 1]),
+                    marker=ASSIGNMENT_STYLES[a]["marker"],
+                    color=color(lab),
+                    ms=6,
+                    capsize=3,
+                    zorder=3,
+                    ls="none",
+                )
+            ax.axvline(0, color="0.4", lw=0.8, ls=":", zorder=0)
+            ax.set_ylim(-0.6, len(order) - 0.4)
+            if col == 0:
+                ax.set_yticks(y, [ASSIGNMENT_NAMES[a] for a in order], fontsize=FONT_SMALL)
+                ax.set_ylabel(lab, fontsize=FONT_SMALL, color=color(lab))
+            else:
+                ax.set_yticks(y, [])
+            if r == 0:
+                ax.set_title(titles[m], fontsize=FONT_SMALL)
+            if r == len(present) - 1:
+                ax.set_xlabel("reference − performance", fontsize=FONT_SMALL)
+            if wide.isna().all().all():
+                _no_data(ax, lab)
+    if not present:
+        _no_data(axes[0, 0], "any network")
     fig.legend(
         handles=[
             Line2D([], [], color="0.7", marker=".", lw=0.8, label="one seed"),
             Line2D([], [], color="k", marker="o", ls="none", label="mean ± 95% t interval"),
         ],
-        loc="outside right center",
+        loc="outside lower center",
+        ncols=2,
         fontsize=FONT_SMALL,
     )
     return fig
 
 
-__all__ = ["ASSIGNMENT_STYLES", "switch_curves", "error_curves", "combined_costs"]
+__all__ = ["ASSIGNMENT_STYLES", "COST_TITLES", "switch_curves", "error_curves", "separate_costs"]
 
 
 ROUTE_MARKERS = {"exc": "o", "syn": "s", "both": "D", "all": "^"}
