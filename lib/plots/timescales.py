@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from lib.analysis import learning as learning_analysis
 from lib.analysis import timescales as timescales_analysis
 from lib.analysis.stats import mean_ci
 from lib.experiments.timescales import ASSIGNMENT_NAMES, ASSIGNMENTS
@@ -220,6 +221,17 @@ __all__ = ["ASSIGNMENT_STYLES", "COST_TITLES", "switch_curves", "error_curves", 
 
 ROUTE_MARKERS = {"exc": "o", "syn": "s", "both": "D", "all": "^"}
 """Marker per learning route (E5's learning part)."""
+ROUTE_STYLES: dict[str, dict] = {
+    "exc": {"color": color("exc"), "ls": "-"},
+    "syn": {"color": color("syn_lowrank_r1"), "ls": "--"},
+    "both": {"color": color("hybrid"), "ls": "-."},
+    "all": {"color": color("none"), "ls": (0, (4, 1.5, 1, 1.5, 1, 1.5))},
+}
+"""Colour and line style per route: the pathway a route trains (the hybrid's synaptic pathway
+is low-rank), the hybrid's for both rows, near-black for every parameter; never colour alone
+(line style and :data:`ROUTE_MARKERS` too)."""
+THOUSAND = 1000.0
+"""Trials are shown in thousands."""
 
 
 def learning_routes(kids):
@@ -277,3 +289,74 @@ def learning_routes(kids):
     axes[0, 0].set_title("speed (open: never at criterion, at budget)", fontsize=FONT_SMALL)
     axes[0, 1].set_title("interference with the old tasks", fontsize=FONT_SMALL)
     return fig
+
+
+def km_curves(km: pd.DataFrame):
+    """Kaplan-Meier curves of learning the new task, one per route: the fraction of seeds not
+    yet at criterion, S(t) = 1 − ``fraction``, against trials on the new task (a step at each
+    event, the route's marker on it), to the budget. Seeds that never reached criterion are
+    right-censored at the budget: one vertical tick on the curve there per route that has any,
+    the count in the legend. Where curves coincide, each later route is drawn thinner, with
+    smaller markers, over the earlier ones, so every route stays visible.
+    ``km``: :func:`lib.analysis.learning.km_table`."""
+    fig, axes = figure(1, 1, 5.6, 3.0)
+    ax = axes[0, 0]
+    censored = learning_analysis.km_censored(km) if len(km) else {}
+    for i, route in enumerate(r for r in ROUTE_MARKERS if r in censored):
+        lw, ms, z = 3.0 - 0.5 * i, 8.0 - i, 2 + i
+        g = km[km.route == route]
+        t = g.trials.to_numpy(float) / THOUSAND
+        surv = 1 - g.fraction.to_numpy(float)
+        c, n = censored[route]
+        ax.step(t, surv, where="post", lw=lw, zorder=z, **ROUTE_STYLES[route])
+        events = g.reached.to_numpy() > 0
+        ax.plot(
+            t[events],
+            surv[events],
+            ls="none",
+            marker=ROUTE_MARKERS[route],
+            color=ROUTE_STYLES[route]["color"],
+            ms=ms,
+            zorder=z,
+        )
+        if c:
+            ax.plot(
+                t[-1],
+                surv[-1],
+                ls="none",
+                marker="|",
+                ms=12,
+                mew=2,
+                color=ROUTE_STYLES[route]["color"],
+            )
+        ax.plot(
+            [],
+            [],
+            marker=ROUTE_MARKERS[route],
+            ms=ms,
+            lw=lw,
+            **ROUTE_STYLES[route],
+            label=f"{route} ({c} of {n} censored)",
+        )
+    if not censored:
+        _no_data(ax, "no route")
+    ax.set_ylim(-0.04, 1.04)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("trials on the new task (thousands)", fontsize=FONT_SMALL)
+    ax.set_ylabel("fraction of seeds\nnot yet at criterion", fontsize=FONT_SMALL)
+    ax.tick_params(labelsize=FONT_SMALL)
+    ax.plot(
+        [], [], ls="none", marker="|", ms=10, mew=2, color="0.3", label="censored at the budget"
+    )
+    ax.legend(
+        title="route",
+        fontsize=FONT_SMALL,
+        title_fontsize=FONT_SMALL,
+        loc="center left",
+        bbox_to_anchor=(1.02, 0.5),
+        frameon=False,
+    )
+    return fig
+
+
+__all__ += ["ROUTE_MARKERS", "ROUTE_STYLES", "learning_routes", "km_curves"]
