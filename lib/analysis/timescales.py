@@ -702,7 +702,7 @@ def cost_text(costs: pd.DataFrame, labels) -> str:
                 continue
             a = str(means.idxmin())
             mean, half = mean_ci(g.loc[g.assignment == a, m].to_numpy(float))
-            best[m] = (a, fmt(float(mean), float(half)))
+            best[m] = (a, fmt(round(float(mean), 2) + 0.0, float(half)))  # no "-0.00"
         if set(best) != set(COSTS):
             continue
         (a_sw, v_sw), (a_er, v_er) = best["switch"], best["error_total"]
