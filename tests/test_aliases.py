@@ -1,7 +1,7 @@
 """One alias per module: each module of lib is imported under one name across lib/, tests/ and
 the chapters (CONTRIBUTING.md, "Imports"): its own name, or ``<name>_<layer>`` where several
-layers have a module of that name. A reader who has seen ``claims.verdict_c1`` in one file then
-knows what ``claims`` is in every other."""
+layers have a module of that name. A reader who has seen ``verdicts.compare`` in one file then
+knows what ``verdicts`` is in every other."""
 
 from __future__ import annotations
 
@@ -74,11 +74,11 @@ def collect() -> dict[str, dict[str, list[str]]]:
 def test_the_collector_sees_every_form_of_import():
     source = (
         "import lib.core.tasks as task_defs\nfrom lib.core import tasks\n"
-        "from lib.analysis import claims as c, stats\nfrom lib.core.tasks import TASKS\n"
+        "from lib.analysis import verdicts as v, stats\nfrom lib.core.tasks import TASKS\n"
     )
     assert module_aliases(source) == {
         "lib.core.tasks": {"task_defs", "tasks"},
-        "lib.analysis.claims": {"c"},
+        "lib.analysis.verdicts": {"v"},
         "lib.analysis.stats": {"stats"},
     }
 

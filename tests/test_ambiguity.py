@@ -13,7 +13,6 @@ from lib.experiments import lesions
 from lib.experiments.runner import network_payload
 from lib import artifacts
 from lib.analysis import ambiguity as ambiguity_analysis
-from lib.analysis import claims  # the transitional re-export
 from lib.analysis import battery as battery_analysis
 from lib.analysis import verdicts
 from lib.core import tasks as yang_tasks
@@ -315,7 +314,7 @@ def test_c1_leaves_out_tasks_that_need_no_context():
     )
     assert out["tasks"] == ["fdanti"] and out["verdict"] == "supported"
     assert all(c.units == ["fdanti"] for c in out["comparisons"])
-    table = claims.summary_table(fake_nets({"none": 0.5, "exc": 0.95}), ["none", "exc"])
+    table = battery_analysis.summary_table(fake_nets({"none": 0.5, "exc": 0.95}), ["none", "exc"])
     assert table.loc["exc", "params/task"] == 16
 
 
@@ -383,7 +382,9 @@ def test_probe_network_on_a_tiny_network(monkeypatch, tmp_path):
     monkeypatch.setenv("BOOK_ARTIFACTS", str(tmp_path))  # the summary caches its lesion maps,
     monkeypatch.setenv("BOOK_NO_TRAIN", "0")  # computed from the saved network
     artifacts.save("network", cfg.to_dict(), network_payload(res))
-    maps, table = claims.lesion_summary({("hybrid", 0): res, ("hybrid", 1): res}, ["hybrid"], 0.25)
+    maps, table = battery_analysis.lesion_summary(
+        {("hybrid", 0): res, ("hybrid", 1): res}, ["hybrid"], 0.25
+    )
     np.testing.assert_allclose(maps["hybrid"], les["intact"][None, :] - les["targeted"])
     assert table.loc["hybrid", "seeds"] == 2
 
@@ -431,9 +432,9 @@ def test_relative_to_clean_scores_only_learned_tasks():
         "clean": np.array([1.0, 0.0, 0.95]),
         "noise": np.array([[1.0, 0.0, 0.95], [0.5, 0.0, 0.475]]),
     }
-    np.testing.assert_allclose(claims.relative_to_clean(res, "noise"), [1.0, 0.5])
+    np.testing.assert_allclose(ambiguity_analysis.relative_to_clean(res, "noise"), [1.0, 0.5])
     res["clean"] = np.zeros(3)
-    assert np.isnan(claims.relative_to_clean(res, "noise")).all()
+    assert np.isnan(ambiguity_analysis.relative_to_clean(res, "noise")).all()
 
 
 def test_verdict_c2_scores_both_sides_on_common_pairs():
@@ -505,20 +506,20 @@ def test_outcome_tables_and_text():
 
 def test_relative_to_clean_leaves_out_undefined_probes():
     res = {"clean": np.array([1.0, 1.0, 0.5]), "delay": np.array([np.nan, 0.5, 0.0])}
-    np.testing.assert_allclose(claims.relative_to_clean(res, "delay"), [0.5])
+    np.testing.assert_allclose(ambiguity_analysis.relative_to_clean(res, "delay"), [0.5])
     res["delay"] = np.array([np.nan, np.nan, 0.0])
-    assert np.isnan(claims.relative_to_clean(res, "delay")).all()
+    assert np.isnan(ambiguity_analysis.relative_to_clean(res, "delay")).all()
 
 
 def test_robustness_table_columns_are_defined_from_code():
     probes = panel_probes()
-    table = claims.robustness_by_variant(probes, ["exc", "syn"])
-    for col in ("auc", "l_leave", *claims.SUMMARIES):
+    table = ambiguity_analysis.robustness_by_variant(probes, ["exc", "syn"])
+    for col in ("auc", "l_leave", *ambiguity_analysis.SUMMARIES):
         assert col in table and col + " ±" in table and col + " n" in table
     assert table.loc["exc", "delay_removed"] == pytest.approx(0.5)  # Anti only (Go: nan)
     assert table.loc["exc", "missing"] == 0.0 and table.loc["exc", "go_only"] == 1.0
     md = ambiguity_analysis.summary_columns_markdown(probes["exc", 0]["spec"])
-    for col in ("auc", "l_leave", *claims.SUMMARIES):
+    for col in ("auc", "l_leave", *ambiguity_analysis.SUMMARIES):
         assert f"`{col}`" in md
     assert "noise levels {1}" in md and "scales {0, 2}" in md
     assert "`none`" not in ambiguity_analysis.corruption_text(table, probes["exc", 0]["spec"])
@@ -533,7 +534,7 @@ def test_ambiguity_figures():
     from lib.plots import ambiguity as ambiguity_plots
 
     probes, labels, panel = panel_probes(), ["exc", "syn"], [("fdgo", "fdanti")]
-    table = claims.robustness_by_variant(probes, labels)
+    table = ambiguity_analysis.robustness_by_variant(probes, labels)
     figs = [
         ambiguity_plots.outcome_fractions(probes, labels, panel),
         ambiguity_plots.l_leave_pairs(ambiguity_analysis.l_leave_by_pair(probes, labels, panel)),
@@ -564,9 +565,9 @@ def test_control_comparisons_find_a_planted_difference_and_holm_over_all_tests()
     probes = auc_probes(
         {"exc_gain": 0.9, "exc_gain_rec": 0.9, "syn_prepost": 0.9, "syn_prepost_in": 0.8}
     )
-    df = claims.control_comparisons(nets, probes)
+    df = ambiguity_analysis.control_comparisons(nets, probes)
     assert list(df.control) == ["exc_gain_rec"] * 2 + ["syn_prepost_in"] * 2
-    assert list(df.measure) == list(claims.CONTROL_MEASURES) * 2
+    assert list(df.measure) == list(ambiguity_analysis.CONTROL_MEASURES) * 2
     planted = df[(df.control == "syn_prepost_in") & (df.measure == "mixture robustness")].iloc[0]
     assert planted["diff"] == pytest.approx(-0.1, abs=1e-9) and planted["n"] == 4
     # -0.1 in every one of 4 seeds: the exact p is 2/2^4 (never 0); Holm over 4 tests
@@ -574,10 +575,12 @@ def test_control_comparisons_find_a_planted_difference_and_holm_over_all_tests()
     assert planted["verdict"] == "inconclusive" and not planted["differs"]
     assert planted["lo"] <= planted["diff"] <= planted["hi"]
     assert (df.p_holm.dropna() >= df.p.dropna()).all()
-    md = claims.control_markdown(df)
+    md = ambiguity_analysis.control_markdown(df)
     assert "`syn_prepost_in` − `syn_prepost`" in md and "Holm" in md and "inconclusive" in md
     assert "p = 0 " not in md
-    assert claims.control_markdown(claims.control_comparisons({}, {})).startswith("*(")
+    assert ambiguity_analysis.control_markdown(
+        ambiguity_analysis.control_comparisons({}, {})
+    ).startswith("*(")
 
 
 def test_control_comparisons_call_equivalence_only_with_enough_seeds():
@@ -588,27 +591,29 @@ def test_control_comparisons_call_equivalence_only_with_enough_seeds():
         for s in range(12):
             v = 0.9 + 0.01 * (s % 4)
             probes[lab, s] = fake_probe([1, 2 * v - 1, 0.5, 0, 0], [0, 0, 0.5, 2 * v - 1, 1])
-    same = claims.control_comparisons(nets, probes)
+    same = ambiguity_analysis.control_comparisons(nets, probes)
     assert (same["verdict"] == "equivalent").all()
-    assert "not confounded" in claims.control_markdown(same)
+    assert "not confounded" in ambiguity_analysis.control_markdown(same)
 
 
 def test_arm_effects_pair_each_arm_network_with_its_standard_seed():
     standard = auc_probes({"exc": 0.8, "syn_prepost": 0.8, "syn_lowrank_r1": 0.8})
     arm = auc_probes({"exc": 0.95, "syn_prepost": 0.8, "syn_lowrank_r1": 0.8})
-    eff = claims.arm_effects(standard, arm, "mixtures")
+    eff = ambiguity_analysis.arm_effects(standard, arm, "mixtures")
     assert list(eff.variant) == ["exc", "syn_prepost", "syn_lowrank_r1"]
     exc = eff.set_index("variant").loc["exc"]
     assert exc["diff"] == pytest.approx(0.15) and exc["p"] == pytest.approx(0.125)  # exact
     assert not eff["differs"].any()  # 4 seeds: Holm over 3 cannot reach 0.05
     # the equalising reference is the same network in both arms: left out
-    assert "exc" not in set(claims.arm_effects(standard, arm, "equalised").variant)
-    v_arm, v_std = claims.verdict_c2(arm), claims.verdict_c2(standard)
+    assert "exc" not in set(ambiguity_analysis.arm_effects(standard, arm, "equalised").variant)
+    v_arm, v_std = ambiguity_analysis.verdict_c2(arm), ambiguity_analysis.verdict_c2(standard)
     assert v_arm["verdict"] == v_std["verdict"] == "inconclusive"  # 4 seeds: nothing decides
-    md = claims.arm_markdown("mixtures", v_arm, v_std, eff)
+    md = ambiguity_analysis.arm_markdown("mixtures", v_arm, v_std, eff)
     assert "the conclusion is unchanged" in md and "0.4" in md and "inconclusive" in md
-    untested = claims.verdict_c2({})
-    assert "cannot be compared" in claims.arm_markdown("mixtures", untested, v_std, eff[:0])
+    untested = ambiguity_analysis.verdict_c2({})
+    assert "cannot be compared" in ambiguity_analysis.arm_markdown(
+        "mixtures", untested, v_std, eff[:0]
+    )
 
 
 def test_seed_aucs_score_every_network_on_one_common_set_of_pairs():
@@ -617,7 +622,7 @@ def test_seed_aucs_score_every_network_on_one_common_set_of_pairs():
         k: fake_probe([1, 1, 1, 0, 0], [0, 0, 0, 0, 0.5], clean=(1.0, 0.5))
         for k in auc_probes({"exc": 0.9})
     }  # task b never learned: pair (b, a) dropped
-    df = claims.seed_aucs({"standard": probes, "mixtures": arm}, ["exc", "syn_prepost"])
+    df = ambiguity_analysis.seed_aucs({"standard": probes, "mixtures": arm}, ["exc", "syn_prepost"])
     assert set(df.pairs) == {1} and len(df) == 12
     assert df[df.arm == "mixtures"].auc.eq(1.0).all()
     assert set(df.variant) == {"exc", "syn_prepost"}

@@ -12,6 +12,7 @@ from lib.core.metrics import performance
 from lib.core.seeds import STREAM_PROBE, one_hot, step_seed, torch_generator
 from lib.core.train import evaluation_batches
 from lib.experiments import ambiguity, battery, chapter_params
+from lib import plots
 from lib.plots import explorer as explorer_plots
 
 PAIR = ("fdgo", "fdanti")
@@ -158,7 +159,10 @@ def test_chapter_parameters(smoke):
     _, nets, _ = smoke
     P = chapter_params("explorer", "smoke")
     assert P.pair is None and P.seed_shown == 0 and P.gallery_lambdas == (0.0, 0.5, 1.0)
-    assert chapter_params("explorer", "quick").gallery_lambdas == (0, 0.25, 0.5, 0.75, 1)
+    # the page's figure style: at most MAX_COLS mixture weights side by side, the tie among them
+    for profile in ("quick", "paper"):
+        lams = chapter_params("explorer", profile).gallery_lambdas
+        assert lams == (0, 0.25, 0.5, 0.75) and len(lams) <= plots.MAX_COLS
     for text in ("[0, 0.3]", "0,0.3", [0, 0.3]):
         assert chapter_params("explorer", "smoke", gallery_lambdas=text).gallery_lambdas == (0, 0.3)
     views = explorer_analysis.Views(nets)
@@ -190,5 +194,19 @@ def test_gallery(smoke):
     assert len(figs) == 3 and all(len(f.axes) == len(labels) * len(lams) for f in figs)
     text = explorer_analysis.gallery_text(views)
     assert "| `exc` |" in text and "λ = 0.5" in text and "Go at criterion" in text
+    # more weights than fit side by side wrap into a second block of rows, every view drawn
+    lams5 = (0.0, 0.25, 0.5, 0.75, 1.0)
+    views5 = explorer_analysis.Views(nets).gallery(labels, 0, PAIR, lams5)
+    for fig in explorer_plots.gallery(views5, labels, lams5):
+        shown = [ax for ax in fig.axes if ax.get_visible()]
+        assert len(shown) == len(labels) * len(lams5)
+        assert plots.legibility(fig).panels_per_row == 3 <= plots.MAX_COLS
+        titles = [ax.get_title() for ax in shown if ax.get_title()]
+        assert titles == [f"λ = {lam:g}" for lam in lams5]
+    # the own-context sentence holds without λ = 0 or 1 among the columns
+    inner = explorer_analysis.gallery_text(
+        explorer_analysis.Views(nets).gallery(labels, 0, PAIR, (0.25, 0.5))
+    )
+    assert inner.count("at criterion under its own context") == 2
     with pytest.raises(ValueError, match="^gallery_lambdas=1.5 is not allowed"):
         explorer_analysis.Views(nets).gallery(labels, 0, PAIR, [0, 1.5])

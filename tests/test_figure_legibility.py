@@ -139,7 +139,7 @@ def smoke():
 
 
 def test_battery_figures(smoke):
-    from lib.analysis import claims
+    from lib.analysis import battery as battery_analysis
     from lib.plots import battery as battery_plots
 
     spec, nets, _ = smoke
@@ -151,10 +151,12 @@ def test_battery_figures(smoke):
     )
     assert_legible(battery_plots.budget_vs_performance(nets, labels), "budget_vs_performance")
     assert_legible(
-        battery_plots.ablation_bars(spec.tasks, claims.hybrid_ablations(nets)), "ablation_bars"
+        battery_plots.ablation_bars(spec.tasks, battery_analysis.hybrid_ablations(nets)),
+        "ablation_bars",
     )
     assert_legible(
-        battery_plots.lesion_maps(spec.tasks, claims.lesion_drops(nets, labels)), "lesion_maps"
+        battery_plots.lesion_maps(spec.tasks, battery_analysis.lesion_drops(nets, labels)),
+        "lesion_maps",
     )
 
 
@@ -271,7 +273,6 @@ def test_stamped_problems_read_back_from_the_png():
 
 def test_ambiguity_figures(smoke):
     from lib.analysis import ambiguity as ambiguity_analysis
-    from lib.analysis import claims
     from lib.experiments import ambiguity, battery
     from lib.plots import ambiguity as ambiguity_plots
 
@@ -280,7 +281,7 @@ def test_ambiguity_figures(smoke):
         battery.variant_networks(nets), profile="smoke", progress=False
     )
     labels, panel = spec.main_variants, ambiguity.panel_pairs(spec.tasks)
-    table = claims.robustness_by_variant(probes, labels)
+    table = ambiguity_analysis.robustness_by_variant(probes, labels)
     examples = {lab: ambiguity.example(nets[lab, 0], *panel[0], 0.5) for lab in labels}
     for name, out in {
         "mixture_panel": ambiguity_plots.mixture_panel(probes, labels, panel),

@@ -9,6 +9,7 @@ modules are imported at the top of a module, never inside a function (that is ho
 from __future__ import annotations
 
 import ast
+import importlib
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,13 @@ def test_no_function_level_imports_of_lib(name, path):
 def test_every_module_belongs_to_a_layer():
     for name, _ in modules():
         layer_of(name)  # KeyError for a module outside every layer
+
+
+def test_the_transitional_claims_module_is_gone():
+    """The E1/E2 analyses live beside their experiments (lib.analysis.battery, .ambiguity) and the
+    shared rules in lib.analysis.common; the old hub lib.analysis.claims no longer exists, so no
+    file can keep importing it."""
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("lib.analysis.claims")
+    for name in ("battery", "ambiguity", "common"):
+        importlib.import_module(f"lib.analysis.{name}")

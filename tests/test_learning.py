@@ -221,3 +221,40 @@ def test_capacity_synergy_compares_the_hybrid_with_each_part_on_common_sizes():
     assert by["syn_lowrank_r1"].p == 0.125  # 4 seeds, all +4: the exact floor
     assert by["syn_lowrank_r1"].verdict == "inconclusive"  # Holm over 2: 0.25
     assert synergy.measure_synergy(comps)["C5.synergy.capacity"] == "inconclusive"
+
+
+def test_the_km_figure_draws_one_curve_per_route_and_marks_the_censored():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lib import plots
+    from lib.plots import timescales as timescales_plots
+
+    t = _table(
+        {"exc": [10, 11, 12], "syn": [10, 11, 12], "both": [9, 9, 9]},
+        reached={"syn": [True, False, False], "both": [True, True, True]},
+    )
+    km = learning_analysis.km_table(t)
+    assert learning_analysis.km_censored(km) == {"exc": (0, 3), "syn": (2, 3), "both": (0, 3)}
+    text = learning_analysis.km_text(km)
+    assert "fastest under `both`" in text and "slowest under `syn`" in text
+    fig = timescales_plots.km_curves(km)
+    ax = fig.axes[0]
+    steps = [ln for ln in ax.lines if ln.get_drawstyle() == "steps-post"]
+    assert len(steps) == 3  # one survival curve per route
+    syn = steps[
+        [ln.get_color() for ln in steps].index(timescales_plots.ROUTE_STYLES["syn"]["color"])
+    ]
+    # S(t) = 1, 2/3 after the one seed at 2^10 trials, held to the budget (2^16)
+    np.testing.assert_allclose(syn.get_ydata(), [1, 2 / 3, 2 / 3])
+    np.testing.assert_allclose(syn.get_xdata(), np.array([0, 2**10, 2**16]) / 1000)
+    ticks = [ln for ln in ax.lines if ln.get_marker() == "|" and len(ln.get_xdata())]
+    assert len(ticks) == 1 and ticks[0].get_xdata()[0] == 2**16 / 1000  # only syn is censored
+    legend = [x.get_text() for x in ax.get_legend().get_texts()]
+    assert "syn (2 of 3 censored)" in legend and "exc (0 of 3 censored)" in legend
+    assert not plots.legibility(fig).problems()
+    plt.close(fig)
+    empty = learning_analysis.km_text(learning_analysis.km_table(t[t.route == "parent"]))
+    assert empty.startswith("*No learned parent")

@@ -1,5 +1,5 @@
 """E1's lesions and pathway ablations as cached per-network results (lib.experiments.lesions),
-and the analysis layer's readers of them (lib.analysis.claims)."""
+and the analysis layer's readers of them (lib.analysis.battery)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lib import artifacts
-from lib.analysis import claims
+from lib.analysis import battery as battery_analysis
 from lib.analysis import timescales as timescales_analysis
 from lib.core.train import TrainConfig, train
 from lib.experiments import lesions
@@ -60,9 +60,9 @@ def test_readers_use_the_cache_and_fail_without_it(hybrid, monkeypatch, tmp_path
     nets = {("hybrid", 0): hybrid, ("hybrid", 1): hybrid}
     monkeypatch.setenv("BOOK_NO_TRAIN", "1")
     with pytest.raises(Exception, match="lesions"):
-        claims.hybrid_ablations(nets)
+        battery_analysis.hybrid_ablations(nets)
     monkeypatch.setenv("BOOK_NO_TRAIN", "0")
-    bars = claims.hybrid_ablations(nets)
+    bars = battery_analysis.hybrid_ablations(nets)
     assert list(bars) == [
         "intact",
         "exc removed (zero)",
@@ -78,7 +78,7 @@ def test_readers_use_the_cache_and_fail_without_it(hybrid, monkeypatch, tmp_path
     five = timescales_analysis.ablation_bars(nets)
     assert list(five) == ["intact", "exc removed (zero)", "syn removed (zero)"]
     np.testing.assert_array_equal(five["syn removed (zero)"], bars["syn removed (zero)"])
-    drops = claims.lesion_drops(nets, ["hybrid"])
+    drops = battery_analysis.lesion_drops(nets, ["hybrid"])
     m = lesions.lesion_map(hybrid)
     np.testing.assert_allclose(drops["hybrid"]["targeted"][0], m["intact"][None] - m["targeted"])
     assert drops["hybrid"]["random"].shape == (2, 3)
@@ -92,4 +92,4 @@ def test_bad_spec_names_the_parameter():
     with pytest.raises(ValueError, match="pathway/mode"):
         lesions.pathway_ablation(None, "both", "zero")
     with pytest.raises(ValueError, match="modes=\\('half',\\)"):
-        claims.hybrid_ablations({}, modes=("half",))
+        battery_analysis.hybrid_ablations({}, modes=("half",))

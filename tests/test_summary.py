@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from lib.analysis import battery as battery_analysis
-from lib.analysis import provenance, summary
+from lib.analysis import provenance, summary, synergy
 from lib.analysis import verdicts
 from lib.plots import verdicts as verdicts_plots
 from lib.experiments import battery
@@ -135,7 +135,13 @@ def test_limitations_follow_the_profile(table):
 def test_specification_table_has_a_row_per_checked_claim(table):
     runs = summary.load_runs("smoke")
     df = summary.specification_table(table, runs)
-    assert list(df.index) == ["C1", "C2", "C3", "C4"]
+    assert list(df.index) == ["C1", "C2", "C3", "C4", "C5"]
+    # C5's row is synergy.c5_multiverse on the same learning and packing tables as its verdict
+    mv = synergy.c5_multiverse(table.attrs["learn"], table.attrs["joint"])
+    assert df.loc["C5", "main verdict"] == mv.loc[mv["main"], "verdict"].iloc[0]
+    scored = mv[mv.verdict != "not tested"]
+    assert df.loc["C5", "not scorable"] == len(mv) - len(scored)
+    assert df.loc["C5", "agree"].endswith(f" of {len(scored)}")
     assert set(df["main verdict"]) <= {*summary.VERDICTS, "–"}
     assert df["agree"].str.match(r"^\d+ of \d+$").all()
 

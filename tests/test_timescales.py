@@ -117,7 +117,7 @@ def test_context_blind_network_has_no_switch_or_error_cost():
     out = timescales.probe_network(tiny_result("none"), TINY)
     table = timescales_analysis.measure_table({("none", 0): out})
     assert set(table.assignment) == {"both_fast", "both_slow", "both_instant"}
-    for m in ("switch", "switch_interleaved", "error", "error_after", "combined"):
+    for m in ("switch", "switch_interleaved", "error", "error_after"):
         assert (table[m] == 0).all(), (m, table[m].tolist())
     assert (table["recovery"] == 0).all()
 
@@ -243,10 +243,10 @@ def test_analysis_returns_the_planted_costs():
     assert m["switch_interleaved"] == pytest.approx(0.3)
     assert m["error"] == pytest.approx(0.7)
     assert m["error_after"] == pytest.approx(0.1)
-    assert m["combined"] == pytest.approx(1.2)
+    assert "combined" not in m  # the costs are never added (issue 18)
     assert m["steady"] == pytest.approx(0.95)  # the first block and the last third of the others
     fast = timescales_analysis.network_measures(res, "both_fast")
-    assert fast["switch"] == fast["error"] == fast["combined"] == 0 and fast["recovery"] == 0
+    assert fast["switch"] == fast["error"] == 0 and fast["recovery"] == 0
     c = timescales_analysis.switch_curve(res, "both_slow")
     np.testing.assert_allclose(c["perf"], [0.55, 0.85, 0.95, 0.95])
     np.testing.assert_allclose(
@@ -264,7 +264,7 @@ def test_no_recovery_within_the_block_is_censored():
 
 def test_unlearned_network_has_no_measures():
     m = timescales_analysis.network_measures(planted(clean=(0.5, 1.0, 1.0, 0.2)), "both_slow")
-    assert m["pairs"] == 0 and np.isnan(m["combined"]) and np.isnan(m["switch"])
+    assert m["pairs"] == 0 and np.isnan(m["error"]) and np.isnan(m["switch"])
 
 
 def test_pair_costs_are_the_planted_costs_per_pair():
@@ -281,6 +281,55 @@ def test_pair_costs_are_the_planted_costs_per_pair():
         {("hybrid", 0): res, ("hybrid", 1): res}, "hybrid", "both_slow", "switch"
     )
     assert values.shape == (2, 2) and values.iloc[:, 1].isna().all()
+
+
+def test_cost_table_holds_the_two_planted_costs_per_seed():
+    results = {("hybrid", 0): planted(), ("hybrid", 1): planted(), ("exc", 0): planted()}
+    results["exc", 1] = planted(clean=(0.5, 1.0, 1.0, 0.2))  # learned no pair
+    costs = timescales_analysis.cost_table(results)
+    assert len(costs) == 4 * 2 and list(costs.columns[-2:]) == ["switch", "error_total"]
+    slow = costs[(costs.label == "hybrid") & (costs.assignment == "both_slow")]
+    np.testing.assert_allclose(slow["switch"], [0.4, 0.4])  # the unlearned pair left out
+    np.testing.assert_allclose(slow["error_total"], [1.0, 1.0])
+    fast = costs[costs.assignment == "both_fast"].dropna()
+    assert (fast[["switch", "error_total"]] == 0).all().all() and len(fast) == 3
+    assert (
+        costs[(costs.label == "exc") & (costs.seed == 1)][["switch", "error_total"]]
+        .isna()
+        .all()
+        .all()
+    )
+    text = timescales_analysis.cost_text(costs, ["hybrid", "exc"])
+    # both fast costs nothing on both: the one assignment cheapest on both costs
+    assert text.count("the same assignment, both fast, is cheapest on both") == 2
+    costs.loc[(costs.assignment == "both_slow") & (costs.label == "hybrid"), "error_total"] = -0.5
+    text = timescales_analysis.cost_text(costs, ["hybrid", "exc"])
+    assert "lowest error cost under both slow (-0.50 ± 0.00); no assignment is cheapest" in text
+    none = timescales_analysis.cost_text(costs[costs.label == "nobody"], ["hybrid"])
+    assert none.startswith("No network learned")
+
+
+def test_the_cost_figure_shows_the_two_costs_apart():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lib import plots
+    from lib.plots import timescales as timescales_plots
+
+    results = {("hybrid", s): planted() for s in range(3)} | {("exc", 0): planted()}
+    costs = timescales_analysis.cost_table(results)
+    fig = timescales_plots.separate_costs(costs, ["hybrid", "exc", "syn_lowrank_r1"])
+    axes = np.array(fig.axes).reshape(2, 2)  # rows: the networks present; columns: the costs
+    assert [a.get_title().split("\n")[0] for a in axes[0]] == ["switch cost", "error cost"]
+    assert [a.get_ylabel() for a in axes[:, 0]] == ["hybrid", "exc"]
+    # the hybrid's both-slow mean sits at the planted costs, one seed line per seed
+    means = [[ln.get_xdata()[0] for ln in ax.lines if ln.get_marker() == "v"] for ax in axes[0]]
+    assert means[0] == pytest.approx([0.4]) and means[1] == pytest.approx([1.0])
+    assert sum(ln.get_color() == "0.7" for ln in axes[0, 0].lines) == 3
+    assert not plots.legibility(fig).problems()
+    plt.close(fig)
 
 
 # ---------------------------------------------------------------------------- parameters

@@ -5,7 +5,6 @@
 - :mod:`~lib.analysis.common`: the criterion, alpha, pathway families, matched pairs and per-seed
   readers every claim shares.
 - :mod:`~lib.analysis.battery`: E1's summaries, ablations, lesions and the verdict on C1.
-- :mod:`~lib.analysis.claims`: a transitional re-export of the E1/E2 names (to be removed).
 - :mod:`~lib.analysis.ambiguity`: E2's robustness summaries, controls, arms, the verdict on C2, and
   its descriptive tables (per-pair l_leave, correct / collapse /
   switch / blend fractions, mid-trial switches) and the sentences under its figures.

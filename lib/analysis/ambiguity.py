@@ -349,7 +349,7 @@ def timed_text(table: pd.DataFrame, exclude=("none",)) -> str:
 
 
 def format_robustness(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
-    """The robustness table (``claims.robustness_by_variant``) as ``m ± h (n=...)`` strings."""
+    """The robustness table (:func:`robustness_by_variant`) as ``m ± h (n=...)`` strings."""
     cols = [c for c in table.columns if not c.endswith(" ±") and not c.endswith(" n")]
     return pd.DataFrame(
         {

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _scipy_stats
 
-from lib.analysis.claims import MATCHED
+from lib.analysis.common import MATCHED
 from lib.analysis.factorial import CELLS, factorial_comparisons, factorial_text
 from lib.analysis.stats import fmt, mean_ci
 from lib.analysis.verdicts import (
@@ -617,7 +617,7 @@ def c4_comparisons(
     table: pd.DataFrame, measures=PRIMARY, pairs=None, seeds: str = "all"
 ) -> list[Comparison]:
     """C4's six pre-registered comparisons (each :data:`PRIMARY` measure x
-    :data:`lib.analysis.claims.MATCHED`), scored by :func:`lib.analysis.verdicts.compare` on the
+    :data:`lib.analysis.common.MATCHED`), scored by :func:`lib.analysis.verdicts.compare` on the
     common pairs and decided together (Holm over the family). ``table``: :func:`pair_table`;
     ``measures``, ``pairs`` (pair names; None: all) and ``seeds`` ("all", "discovery",
     "held_out") exist for the specification check."""

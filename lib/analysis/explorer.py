@@ -292,7 +292,8 @@ CRITERION = 0.9
 def gallery_text(views: dict) -> str:
     """The gallery's numbers in markdown: a table of task i's / task j's performance (each on
     its own trials, under the shown context) per pathway and λ, and which pathways hold each task
-    at criterion under its own context and at the tie λ = 1/2."""
+    at criterion under its own context (``clean_i``, ``clean_j``: every view has them, whatever
+    λ the gallery shows) and at the tie λ = 1/2."""
     labels = list(dict.fromkeys(k[0] for k in views))
     lambdas = list(dict.fromkeys(k[1] for k in views))
     first = next(iter(views.values()))
@@ -313,14 +314,14 @@ def gallery_text(views: dict) -> str:
         ok = [f"`{lab}`" for lab in labels if views[lab, lam][key] >= CRITERION]
         return ", ".join(ok) if ok else "no pathway"
 
+    own = lambdas[0]  # the own-context performance is the same in every view of a network
+
     said = [
         f"Cells: {a} / {b} performance (seed {first.get('seed')}, noise s.d. "
         f"{first['noise']:g}); criterion {CRITERION}."
     ]
-    if 0.0 in lambdas:
-        said.append(f"{a} at criterion under its own context (λ = 0): {at('perf_i', 0.0)}.")
-    if 1.0 in lambdas:
-        said.append(f"{b} at criterion under its own context (λ = 1): {at('perf_j', 1.0)}.")
+    said.append(f"{a} at criterion under its own context (λ = 0): {at('clean_i', own)}.")
+    said.append(f"{b} at criterion under its own context (λ = 1): {at('clean_j', own)}.")
     if 0.5 in lambdas:
         said.append(
             f"At the tie (λ = 0.5), {a} still at criterion: {at('perf_i', 0.5)}; "

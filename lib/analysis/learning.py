@@ -311,11 +311,32 @@ def km_text(km: pd.DataFrame) -> str:
             f"`{route}` {got} of {n} seeds at criterion by {g.trials.max():,.0f} trials, "
             f"RMST {g.rmst.iloc[0]:,.0f} trials"
         )
+    rmst = km.groupby("route", sort=False).rmst.first()
+    censored = km_censored(km)
+    reading = (
+        f" Seeds leave the curve fastest under `{rmst.idxmin()}` (the lowest RMST) and slowest "
+        f"under `{rmst.idxmax()}`"
+        if len(rmst) > 1 and rmst.min() < rmst.max()
+        else " Every route has the same RMST"
+    )
+    never = [f"`{r}`" for r, (c, n) in censored.items() if c == n]
+    if never:
+        reading += f"; no seed of {', '.join(never)} reached criterion (its RMST is the budget)"
     return (
         "Kaplan-Meier estimate per route (a seed that never reached criterion is "
         "right-censored at the budget; RMST = restricted mean trials to criterion, the area "
-        "under the curve of seeds not yet at criterion): " + "; ".join(parts) + "."
+        "under the curve of seeds not yet at criterion): " + "; ".join(parts) + "." + reading + "."
     )
+
+
+def km_censored(km: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Per route of :func:`km_table`: (seeds censored at the budget, seeds), in route order. A
+    seed is censored when it never reached criterion: n − the events of the route's curve."""
+    out = {}
+    for route, g in km.groupby("route", sort=False):
+        n = int(g.at_risk.iloc[0])
+        out[str(route)] = (n - int(g.reached.sum()), n)
+    return out
 
 
 def learning_text(comparisons: list[Comparison]) -> str:
@@ -344,5 +365,6 @@ __all__ += [
     "learning_comparisons",
     "learning_parts",
     "km_text",
+    "km_censored",
     "learning_text",
 ]

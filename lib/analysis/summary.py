@@ -160,8 +160,9 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     numbers (a short cell: the deciding number) and the chapter (``chapter``: the page name;
     ``title``). ``attrs``: ``spec``, ``profile``, ``comparisons`` (claim -> its deciding engine
     Comparisons), ``details`` (claim -> its verdict function's output), ``seeds`` (claim ->
-    seeds its comparisons used), ``dyn`` (E4's analyses, for the specification check) and
-    ``pack`` (E3's table)."""
+    seeds its comparisons used), ``dyn`` (E4's analyses, for the specification check),
+    ``pack`` (E3's table), ``learn`` (E5's learning table) and ``joint`` (E3's table with the
+    hybrid's packing runs; with ``learn``, C5's specification check)."""
     runs = runs or load_runs(profile)
     P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
     pack = _quiet(
@@ -235,6 +236,8 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
         seeds={c: max((x.n_seeds for x in cs if x.tested), default=0) for c, cs in comps.items()},
         dyn=dyn,
         pack=pack,
+        learn=learn,
+        joint=joint,
     )
     return df
 
@@ -409,6 +412,10 @@ def specification_table(
         "C4": (
             dynamics_analysis.c4_multiverse(df.attrs["dyn"], list(runs.spec.variants)),
             "criterion, measures, pairs, seeds",
+        ),
+        "C5": (
+            synergy.c5_multiverse(df.attrs["learn"], df.attrs["joint"]),
+            "speed scale, seeds, capacity's network sizes",
         ),
     }
     rows = []

@@ -48,8 +48,6 @@ MEASURES: dict[str, str] = {
     "error": "error cost: reference − performance on the trial cued with the conflict partner",
     "error_after": f"lingering error cost: mean reference − performance over the {ERROR_WINDOW} "
     "trials after the error",
-    "combined": "combined cost = switch + error + lingering error cost (descriptive only, never "
-    "tested: every uniform time constant pays one of its terms by construction)",
 }
 """Every per-network measure of :func:`network_measures`, in words (the book prints these)."""
 
@@ -169,7 +167,6 @@ def network_measures(res: dict, assignment: str, criterion: float = CRITERION) -
     drop = (err["reference"][ok] - err["perf"][assignment][ok]).mean((0, 1))  # (L,)
     out["error"] = float(drop[1])
     out["error_after"] = float(drop[2 : 2 + ERROR_WINDOW].mean())
-    out["combined"] = out["switch"] + out["error"] + out["error_after"]
     return out
 
 
@@ -338,7 +335,7 @@ def error_text(summary: pd.DataFrame, labels) -> str:
 
 
 def ablation_bars(nets: dict) -> dict[str, np.ndarray]:
-    """The part of E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`, read
+    """The part of E1's hybrid ablations (:func:`lib.analysis.battery.hybrid_ablations`, read
     from the same cached ``lesions`` results, so the same numbers) this chapter uses: per-task
     performance (S, K) of the hybrid intact, with each pathway's context set to zero at test
     time, and of the hybrids trained with one pathway frozen (where present). The "mean
@@ -347,7 +344,7 @@ def ablation_bars(nets: dict) -> dict[str, np.ndarray]:
 
 
 def dominance(bars: dict[str, np.ndarray], criterion: float = CRITERION) -> dict[str, int]:
-    """From E1's hybrid ablations (:func:`lib.analysis.claims.hybrid_ablations`): per pathway,
+    """From E1's hybrid ablations (:func:`lib.analysis.battery.hybrid_ablations`): per pathway,
     the number of tasks that fall below criterion when that pathway's context is removed at test
     time (zero context), among the tasks the intact hybrid has at criterion (mean over seeds)."""
     intact = bars["intact"].mean(0)
@@ -670,7 +667,65 @@ def timescale_sensitivity_text(sens: pd.DataFrame, tau_main: float) -> str:
     )
 
 
+def cost_table(results: dict, criterion: float = CRITERION) -> pd.DataFrame:
+    """The two tested costs (:data:`COSTS`) per network and assignment: one row per (``label``,
+    ``seed``, ``assignment``) with ``pairs`` (conflict pairs the network learned) and each cost
+    (``switch``, ``error_total``; in units of performance, the error cost summed over
+    1 + :data:`ERROR_WINDOW` trials) as the mean over those pairs of :func:`pair_costs`; nan
+    where the network learned none. Within a network every assignment runs on the same pairs
+    (what a network learned does not depend on the assignment), so its rows pair over seeds."""
+    rows = []
+    for (label, seed), res in sorted(results.items()):
+        n_pairs = int(learned_pairs(res, criterion).sum())
+        for a in res["assignments"]:
+            costs = pair_costs(res, a, criterion)
+            rows.append(
+                {"label": label, "seed": int(seed), "assignment": a, "pairs": n_pairs}
+                | {m: _mean(costs[m][np.isfinite(costs[m])]) for m in COSTS}
+            )
+    return pd.DataFrame(rows, columns=["label", "seed", "assignment", "pairs", *COSTS])
+
+
+def cost_text(costs: pd.DataFrame, labels) -> str:
+    """Under the figure of the two costs: per network, the assignment with the lowest mean
+    switch cost and the one with the lowest mean error cost (mean ± 95% t interval over seeds),
+    and whether one assignment is cheapest on both. ``costs``: :func:`cost_table`."""
+    out = []
+    for lab in labels:
+        g = costs[costs.label == lab] if len(costs) else costs
+        if g.empty or g[list(COSTS)].isna().all().all():
+            continue
+        best = {}
+        for m in COSTS:
+            means = g.groupby("assignment", sort=False)[m].mean().dropna()
+            if means.empty:
+                continue
+            a = str(means.idxmin())
+            mean, half = mean_ci(g.loc[g.assignment == a, m].to_numpy(float))
+            best[m] = (a, fmt(round(float(mean), 2) + 0.0, float(half)))  # no "-0.00"
+        if set(best) != set(COSTS):
+            continue
+        (a_sw, v_sw), (a_er, v_er) = best["switch"], best["error_total"]
+        both = (
+            f"the same assignment, {ASSIGNMENT_NAMES[a_sw]}, is cheapest on both"
+            if a_sw == a_er
+            else "no assignment is cheapest on both"
+        )
+        out.append(
+            f"`{lab}`: lowest switch cost under {ASSIGNMENT_NAMES[a_sw]} ({v_sw}), lowest "
+            f"error cost under {ASSIGNMENT_NAMES[a_er]} ({v_er}); {both}"
+        )
+    if not out:
+        return "No network learned both tasks of a conflict pair: no cost is measured."
+    return (
+        "Mean ± 95% t interval over seeds of each network's cheapest assignment on each cost "
+        "(descriptive; the tests follow): " + ". ".join(out) + "."
+    )
+
+
 __all__ += [
+    "cost_table",
+    "cost_text",
     "COSTS",
     "COST_SESOI",
     "COST_RULES",

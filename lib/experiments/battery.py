@@ -53,7 +53,7 @@ CONTROLS: dict[str, str] = {
 multiplies the whole current (input synapses included) while every synaptic pathway touches only
 W_rec; ``exc_gain_rec`` is a gain on the recurrent current only, ``syn_prepost_in`` a synaptic
 pathway whose post-synaptic factor also scales W_in. They are not members of the families that
-C1-C4's verdicts compare (:data:`lib.analysis.claims.EXC_FAMILY`, ``SYN_FAMILY``)."""
+C1-C4's verdicts compare (:data:`lib.analysis.common.EXC_FAMILY`, ``SYN_FAMILY``)."""
 
 ABLATIONS: dict[str, tuple[str, str]] = {
     "hybrid_frozen_exc": ("hybrid", "freeze_exc"),

@@ -74,9 +74,10 @@ EXPLORER_PARAMS: dict[str, Param] = {
     "gallery_lambdas": Param(
         unit_list,
         "0, 0.5, 1",
-        "0, 0.25, 0.5, 0.75, 1",
-        "0, 0.25, 0.5, 0.75, 1",
-        "mixture weights λ of the static gallery's columns",
+        "0, 0.25, 0.5, 0.75",
+        "0, 0.25, 0.5, 0.75",
+        "mixture weights λ of the static gallery's columns (more than 4 wrap into further rows; "
+        "pure e_j, λ = 1, is drawn in every panel as a reference)",
     ),
 }
 

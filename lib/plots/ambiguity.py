@@ -12,7 +12,6 @@ from matplotlib.patches import Patch
 from lib.experiments.ambiguity import OUTCOMES
 from lib.plots import FONT, FONT_SMALL, MAX_COLS, PER_FIGURE, color, figure, marker, split, style
 from lib.analysis import ambiguity as ambiguity_analysis
-from lib.analysis import claims
 from lib.analysis.stats import mean_ci
 from lib.core.tasks import DISPLAY_NAMES
 
@@ -123,7 +122,7 @@ def corruption_curves(probes: dict, labels):
         for lab in labels:
             runs = _seeds(probes, lab)
             x = np.asarray(runs[0]["spec"][grid])
-            rel = np.array([claims.relative_to_clean(res, key) for res in runs])
+            rel = np.array([ambiguity_analysis.relative_to_clean(res, key) for res in runs])
             m, h = mean_ci(rel)
             n = int(np.isfinite(rel).any(axis=1).sum())
             ax.plot(
@@ -150,7 +149,7 @@ apart also under deuteranopia and protanopia (a red/green pair would not be)."""
 
 
 def timed_probes(table, labels):
-    """Performance relative to clean (``lib.analysis.claims.robustness_by_variant``) with no
+    """Performance relative to clean (``lib.analysis.ambiguity.robustness_by_variant``) with no
     context, with the context removed during the delay, and with the context only from the go
     epoch; mean and 95% t interval over seeds."""
     fig, axes = figure(1, 1, 6.4, 3.0)
@@ -390,10 +389,10 @@ ARM_SHADE = {"standard": 1.0, "equalised": 1.0, "mixtures": 0.45}
 
 
 def arm_aucs(df, labels, arms):
-    """Mixture robustness per network under each training arm (``claims.seed_aucs``): one
-    column of dots per (variant, arm), grey lines joining the networks of one seed (same shared
-    initial weights) across arms, mean and 95% t interval beside. Filled: standard; open:
-    equalised; light: mixtures."""
+    """Mixture robustness per network under each training arm (``seed_aucs`` of
+    ``lib.analysis.ambiguity``): one column of dots per (variant, arm), grey lines joining the
+    networks of one seed (same shared initial weights) across arms, mean and 95% t interval
+    beside. Filled: standard; open: equalised; light: mixtures."""
     fig, axes = figure(1, 1, 1.2 + 1.6 * len(labels), 3.2)
     ax = axes[0, 0]
     width = 0.8 / max(len(arms), 1)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from lib.analysis import claims
+from lib.analysis import battery as battery_analysis
+from lib.analysis.common import budget, final_perf
 from lib.analysis.stats import mean_ci
 from lib.plots import FONT, FONT_SMALL, MAX_COLS, color, figure, marker, style, text_color
 from lib.core.tasks import DISPLAY_NAMES
@@ -28,7 +29,7 @@ def learning_curves(nets: dict, labels, criterion: float = 0.9):
     fig, axes = figure(1, 2, 4.6, 3.2, sharey=True)
     lo, hi = 0.0, 1.0
     for lab in labels:
-        trials, perf = claims.curves(nets, lab)
+        trials, perf = battery_analysis.curves(nets, lab)
         for ax, agg in zip(axes[0], (perf.mean(axis=2), perf.min(axis=2))):
             m, h = mean_ci(agg)
             h = np.nan_to_num(h)
@@ -55,7 +56,7 @@ def learning_curves(nets: dict, labels, criterion: float = 0.9):
 def final_heatmap(nets: dict, labels, tasks, criterion: float = 0.9, tasks_as_rows: bool = False):
     """Final performance per variant (rows) and task (columns), mean over seeds;
     ``tasks_as_rows``: transposed, so that a battery of 20 tasks stays legible in the column."""
-    data = np.array([claims.final_perf(nets, lab).mean(0) for lab in labels])
+    data = np.array([final_perf(nets, lab).mean(0) for lab in labels])
     if tasks_as_rows:
         data = data.T
     cols, rows = (labels, tasks) if tasks_as_rows else (tasks, labels)
@@ -88,7 +89,7 @@ def trials_to_criterion(nets: dict, labels, tasks, criterion: float = 0.9):
     med = np.full((len(labels), len(tasks)), np.nan)
     frac = np.zeros_like(med)
     for i, lab in enumerate(labels):
-        ttc = claims.trials_to_criterion(nets, lab, criterion)
+        ttc = battery_analysis.trials_to_criterion(nets, lab, criterion)
         frac[i] = np.isfinite(ttc).mean(0)
         for k in range(len(tasks)):
             hit = ttc[:, k][np.isfinite(ttc[:, k])]
@@ -120,8 +121,8 @@ def budget_vs_performance(nets: dict, labels):
     fig, axes = figure(1, 1, 5.5, 3.6)
     ax = axes[0, 0]
     for lab in labels:
-        b = max(claims.budget(nets, lab), 1)
-        m, h = mean_ci(claims.final_perf(nets, lab).mean(1))
+        b = max(budget(nets, lab), 1)
+        m, h = mean_ci(final_perf(nets, lab).mean(1))
         ax.errorbar(
             b,
             m,
@@ -179,7 +180,7 @@ def ablation_bars(tasks, bars: dict[str, np.ndarray], criterion: float = 0.9):
 
 
 def lesion_maps(tasks, drops: dict[str, dict[str, np.ndarray]]):
-    """Two figures from :func:`lib.analysis.claims.lesion_drops` (``drops[label]``: ``targeted``
+    """Two figures from :func:`lib.analysis.battery.lesion_drops` (``drops[label]``: ``targeted``
     (S, K, K), ``random`` (S, K)):
 
     1. per variant (one panel each, at most :data:`lib.plots.MAX_COLS` a row), the mean over

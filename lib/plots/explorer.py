@@ -16,7 +16,7 @@ from IPython.display import display
 from lib.analysis import explorer as explorer_analysis
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES, N_RING
-from lib.plots import FIGURE_WIDTH_IN, FONT, FONT_SMALL, figure, stamp
+from lib.plots import FIGURE_WIDTH_IN, FONT, FONT_SMALL, MAX_COLS, figure, split, stamp
 
 TASK_COLORS = ("#0072B2", "#D55E00")
 """Task i and task j of the pair (Okabe-Ito blue and vermillion; also told apart by line style:
@@ -156,35 +156,44 @@ VIEW_NAMES = ("the trial's outputs", "performance of both tasks", "the trial's s
 
 def gallery(views: dict, labels, lambdas) -> list:
     """The static page's grid: three figures (outputs, performance, state), rows = pathways,
-    columns = mixture weights, every panel drawn by :func:`draw` from ``views[(label, lam)]``."""
-    figs = [_grid(len(labels), len(lambdas), sharex=k == 1) for k in range(3)]
-    for r, lab in enumerate(labels):
-        for c, lam in enumerate(lambdas):
-            view = views[lab, lam]
-            draw(view, [f[1][r, c] for f in figs], legend=False, titles=False)
-            for k, (_, axes) in enumerate(figs):
-                ax = axes[r, c]
-                if r == 0:
-                    ax.set_title(f"λ = {lam:g}", fontsize=FONT_SMALL)
-                if c == 0:
-                    ax.set_ylabel(lab, fontsize=FONT_SMALL)
-                else:
-                    ax.set_ylabel("")
-                if k == 0:
-                    ax.text(
-                        0.97,
-                        0.06,
-                        view["outcome"],
-                        transform=ax.transAxes,
-                        fontsize=FONT_SMALL,
-                        ha="right",
-                        va="bottom",
-                        bbox={"fc": "w", "ec": "none", "alpha": 0.8, "pad": 1},
-                    )
-                if r < len(labels) - 1:
-                    ax.set_xlabel("")
-                elif k == 2:  # each network has its own PCs: no shared variance figure
-                    ax.set_xlabel("PC 1", fontsize=FONT_SMALL)
+    columns = mixture weights, every panel drawn by :func:`draw` from ``views[(label, lam)]``.
+    At most :data:`lib.plots.MAX_COLS` mixture weights side by side: more wrap into further
+    blocks of rows (every pathway again, the weights continuing; :func:`lib.plots.split`)."""
+    blocks = split(lambdas, MAX_COLS)
+    n_cols, n_lab = max(len(b) for b in blocks), len(labels)
+    figs = [_grid(n_lab * len(blocks), n_cols, sharex=k == 1) for k in range(3)]
+    for i, block in enumerate(blocks):
+        for r, lab in enumerate(labels):
+            row = i * n_lab + r
+            for c in range(len(block), n_cols):  # the last block's empty columns
+                for _, axes in figs:
+                    axes[row, c].set_visible(False)
+            for c, lam in enumerate(block):
+                view = views[lab, lam]
+                draw(view, [f[1][row, c] for f in figs], legend=False, titles=False)
+                for k, (_, axes) in enumerate(figs):
+                    ax = axes[row, c]
+                    if r == 0:
+                        ax.set_title(f"λ = {lam:g}", fontsize=FONT_SMALL)
+                    if c == 0:
+                        ax.set_ylabel(lab, fontsize=FONT_SMALL)
+                    else:
+                        ax.set_ylabel("")
+                    if k == 0:
+                        ax.text(
+                            0.97,
+                            0.06,
+                            view["outcome"],
+                            transform=ax.transAxes,
+                            fontsize=FONT_SMALL,
+                            ha="right",
+                            va="bottom",
+                            bbox={"fc": "w", "ec": "none", "alpha": 0.8, "pad": 1},
+                        )
+                    if r < n_lab - 1:
+                        ax.set_xlabel("")
+                    elif k == 2:  # each network has its own PCs: no shared variance figure
+                        ax.set_xlabel("PC 1", fontsize=FONT_SMALL)
     a, b = next(iter(views.values()))["pair"]
     seed = next(iter(views.values())).get("seed")
     for name, (fig, axes) in zip(VIEW_NAMES, figs):

@@ -1,6 +1,6 @@
 """Figures of chapter E5 (time-scales): performance against trials since a switch, around a brief
-context error, the combined cost per assignment with its seeds paired, and the learning routes of
-a new task (speed and interference, seeds paired).
+context error, the switch cost and the error cost per assignment (two panels, never added) with
+their seeds paired, and the learning routes of a new task (speed and interference, seeds paired).
 
 Colours and the variant marker come from :func:`lib.plots.style` (one network per row); the
 assignments are told apart by line style and marker (:data:`ASSIGNMENT_STYLES`), never by colour
@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from lib.analysis import learning as learning_analysis
 from lib.analysis import timescales as timescales_analysis
 from lib.analysis.stats import mean_ci
 from lib.experiments.timescales import ASSIGNMENT_NAMES, ASSIGNMENTS
-from lib.plots import FIGURE_WIDTH_IN, FONT_SMALL, color, figure, marker
+from lib.plots import FONT_SMALL, color, figure
 
 ASSIGNMENT_STYLES: dict[str, dict] = {
     "exc_fast_syn_slow": {"ls": "-", "marker": "o"},
@@ -135,59 +136,102 @@ def error_curves(results: dict, labels):
     return fig
 
 
-def combined_costs(table, labels, measure: str = "combined"):
-    """One panel per network: the combined cost of each assignment, every seed a small point
-    joined across assignments by a grey line (networks of one seed are paired), and the mean
-    with its 95% t interval in the network's colour and marker."""
-    present = [l for l in labels if (table.label == l).any()] if len(table) else []
-    widths = [max(1, len(set(table.loc[table.label == l, "assignment"]))) for l in present]
+COST_TITLES = {
+    "switch": "switch cost\n(first trial after a switch)",
+    "error_total": "error cost\n(error trial + {n} after, summed)",
+}
+"""Column titles of :func:`separate_costs`, one per :data:`lib.analysis.timescales.COSTS`."""
+
+
+def separate_costs(costs: pd.DataFrame, labels):
+    """The two costs E5 tests, side by side and never added: columns switch cost and error
+    cost (:data:`lib.analysis.timescales.COSTS`), rows networks; in each panel one row per
+    assignment (the network's own), every seed a small grey point joined across assignments
+    (one seed's assignments run on the same trials and pairs), and the mean with its 95% t
+    interval in the network's colour and the assignment's marker; the dotted line is no cost.
+    ``costs``: :func:`lib.analysis.timescales.cost_table` (reference − performance, per seed the
+    mean over its learned conflict pairs)."""
+    measures = list(timescales_analysis.COSTS)
+    present = [l for l in labels if len(costs) and (costs.label == l).any()]
+    orders = {
+        lab: [a for a in ASSIGNMENTS if a in set(costs.loc[costs.label == lab, "assignment"])]
+        for lab in present
+    }
+    heights = [max(1, len(orders[l])) for l in present] or [1]
     fig, axes = figure(
-        1, max(1, len(present)), 1.0, 2.8, sharey=True, gridspec_kw={"width_ratios": widths or [1]}
+        len(heights),
+        len(measures),
+        3.0,
+        0.42 * sum(heights) / len(heights) + 0.9,
+        sharex="col",
+        gridspec_kw={"height_ratios": heights},
     )
-    fig.set_size_inches(min(FIGURE_WIDTH_IN, 1.9 + 0.75 * sum(widths or [1])), 3.0)
-    for ax, lab in zip(axes[0], present):
-        g = table[table.label == lab]
-        order = [a for a in ASSIGNMENTS if a in set(g.assignment)]
-        wide = g.pivot(index="seed", columns="assignment", values=measure)[order]
-        x = np.arange(len(order))
-        for _, row in wide.iterrows():
-            ax.plot(x, row.to_numpy(float), color="0.7", lw=0.8, marker=".", ms=4, zorder=1)
-        m, h = mean_ci(wide.to_numpy(float))
-        ax.errorbar(
-            x,
-            m,
-            yerr=np.nan_to_num(h),
-            fmt=marker(lab),
-            color=color(lab),
-            ms=6,
-            capsize=3,
-            zorder=3,
-            ls="none",
-        )
-        ax.set_xticks(
-            x, [ASSIGNMENT_NAMES[a] for a in order], rotation=50, ha="right", fontsize=FONT_SMALL
-        )
-        ax.set_xlim(-0.6, len(order) - 0.4)
-        ax.set_title(lab, fontsize=FONT_SMALL, color=color(lab))
-        if wide.isna().all().all():
-            _no_data(ax, lab)
-    axes[0, 0].set_ylabel(f"{measure} cost\n(reference − performance)", fontsize=FONT_SMALL)
+    titles = {m: COST_TITLES[m].format(n=timescales_analysis.ERROR_WINDOW) for m in measures}
+    for r, lab in enumerate(present):
+        g = costs[costs.label == lab]
+        order = orders[lab]
+        y = np.arange(len(order))[::-1]
+        for col, m in enumerate(measures):
+            ax = axes[r, col]
+            wide = g.pivot(index="seed", columns="assignment", values=m)[order]
+            for _, row in wide.iterrows():
+                ax.plot(row.to_numpy(float), y, color="0.7", lw=0.8, marker=".", ms=4, zorder=1)
+            mean, half = mean_ci(wide.to_numpy(float))
+            for k, a in enumerate(order):
+                ax.errorbar(
+                    mean[k],
+                    y[k],
+                    xerr=np.nan_to_num(half[k : k + 1]),
+                    marker=ASSIGNMENT_STYLES[a]["marker"],
+                    color=color(lab),
+                    ms=6,
+                    capsize=3,
+                    zorder=3,
+                    ls="none",
+                )
+            ax.axvline(0, color="0.4", lw=0.8, ls=":", zorder=0)
+            ax.set_ylim(-0.6, len(order) - 0.4)
+            if col == 0:
+                ax.set_yticks(y, [ASSIGNMENT_NAMES[a] for a in order], fontsize=FONT_SMALL)
+                ax.set_ylabel(lab, fontsize=FONT_SMALL, color=color(lab))
+            else:
+                ax.set_yticks(y, [])
+            if r == 0:
+                ax.set_title(titles[m], fontsize=FONT_SMALL)
+            if r == len(present) - 1:
+                ax.set_xlabel("reference − performance", fontsize=FONT_SMALL)
+            if wide.isna().all().all():
+                _no_data(ax, lab)
+    if not present:
+        _no_data(axes[0, 0], "any network")
     fig.legend(
         handles=[
             Line2D([], [], color="0.7", marker=".", lw=0.8, label="one seed"),
             Line2D([], [], color="k", marker="o", ls="none", label="mean ± 95% t interval"),
         ],
-        loc="outside right center",
+        loc="outside lower center",
+        ncols=2,
         fontsize=FONT_SMALL,
     )
     return fig
 
 
-__all__ = ["ASSIGNMENT_STYLES", "switch_curves", "error_curves", "combined_costs"]
+__all__ = ["ASSIGNMENT_STYLES", "COST_TITLES", "switch_curves", "error_curves", "separate_costs"]
 
 
 ROUTE_MARKERS = {"exc": "o", "syn": "s", "both": "D", "all": "^"}
 """Marker per learning route (E5's learning part)."""
+ROUTE_STYLES: dict[str, dict] = {
+    "exc": {"color": color("exc"), "ls": "-"},
+    "syn": {"color": color("syn_lowrank_r1"), "ls": "--"},
+    "both": {"color": color("hybrid"), "ls": "-."},
+    "all": {"color": color("none"), "ls": (0, (4, 1.5, 1, 1.5, 1, 1.5))},
+}
+"""Colour and line style per route: the pathway a route trains (the hybrid's synaptic pathway
+is low-rank), the hybrid's for both rows, near-black for every parameter; never colour alone
+(line style and :data:`ROUTE_MARKERS` too)."""
+THOUSAND = 1000.0
+"""Trials are shown in thousands."""
 
 
 def learning_routes(kids):
@@ -245,3 +289,74 @@ def learning_routes(kids):
     axes[0, 0].set_title("speed (open: never at criterion, at budget)", fontsize=FONT_SMALL)
     axes[0, 1].set_title("interference with the old tasks", fontsize=FONT_SMALL)
     return fig
+
+
+def km_curves(km: pd.DataFrame):
+    """Kaplan-Meier curves of learning the new task, one per route: the fraction of seeds not
+    yet at criterion, S(t) = 1 − ``fraction``, against trials on the new task (a step at each
+    event, the route's marker on it), to the budget. Seeds that never reached criterion are
+    right-censored at the budget: one vertical tick on the curve there per route that has any,
+    the count in the legend. Where curves coincide, each later route is drawn thinner, with
+    smaller markers, over the earlier ones, so every route stays visible.
+    ``km``: :func:`lib.analysis.learning.km_table`."""
+    fig, axes = figure(1, 1, 5.6, 3.0)
+    ax = axes[0, 0]
+    censored = learning_analysis.km_censored(km) if len(km) else {}
+    for i, route in enumerate(r for r in ROUTE_MARKERS if r in censored):
+        lw, ms, z = 3.0 - 0.5 * i, 8.0 - i, 2 + i
+        g = km[km.route == route]
+        t = g.trials.to_numpy(float) / THOUSAND
+        surv = 1 - g.fraction.to_numpy(float)
+        c, n = censored[route]
+        ax.step(t, surv, where="post", lw=lw, zorder=z, **ROUTE_STYLES[route])
+        events = g.reached.to_numpy() > 0
+        ax.plot(
+            t[events],
+            surv[events],
+            ls="none",
+            marker=ROUTE_MARKERS[route],
+            color=ROUTE_STYLES[route]["color"],
+            ms=ms,
+            zorder=z,
+        )
+        if c:
+            ax.plot(
+                t[-1],
+                surv[-1],
+                ls="none",
+                marker="|",
+                ms=12,
+                mew=2,
+                color=ROUTE_STYLES[route]["color"],
+            )
+        ax.plot(
+            [],
+            [],
+            marker=ROUTE_MARKERS[route],
+            ms=ms,
+            lw=lw,
+            **ROUTE_STYLES[route],
+            label=f"{route} ({c} of {n} censored)",
+        )
+    if not censored:
+        _no_data(ax, "no route")
+    ax.set_ylim(-0.04, 1.04)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("trials on the new task (thousands)", fontsize=FONT_SMALL)
+    ax.set_ylabel("fraction of seeds\nnot yet at criterion", fontsize=FONT_SMALL)
+    ax.tick_params(labelsize=FONT_SMALL)
+    ax.plot(
+        [], [], ls="none", marker="|", ms=10, mew=2, color="0.3", label="censored at the budget"
+    )
+    ax.legend(
+        title="route",
+        fontsize=FONT_SMALL,
+        title_fontsize=FONT_SMALL,
+        loc="center left",
+        bbox_to_anchor=(1.02, 0.5),
+        frameon=False,
+    )
+    return fig
+
+
+__all__ += ["ROUTE_MARKERS", "ROUTE_STYLES", "learning_routes", "km_curves"]
