@@ -6,8 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lib.analysis import ambiguity as ambiguity_analysis
 from lib.analysis import factorial
-from lib.analysis.verdicts import RULES, rule_fingerprint
+from lib.experiments import ambiguity
+from lib.experiments import battery
+from lib.analysis.verdicts import C2_MEASURES, RULES, rule_fingerprint
 
 BASE = RULES["C2.noise_fresh"]
 GOLDEN_DERIVED = ["e8cfcc05d32ad36a", "c86d906f19e95ea6", "eb1676bb75a7f8c3"]
@@ -112,3 +115,29 @@ def test_cells_table_names_the_design():
     t = factorial.cells_table()
     assert len(t) == 4 and set(t.site) == set(factorial.SITES)
     assert t.set_index("variant").loc["syn_prepost", "parameters per task"] == "2N"
+
+
+def test_summary_and_overview_count_verdicts_per_contrast():
+    by = {
+        "site only": factorial.factorial_comparisons(
+            _values({("neuron", "additive"): 0.2, ("neuron", "multiplicative"): 0.2}), BASE
+        ),
+        "nothing": factorial.factorial_comparisons(_values({}), BASE),
+    }
+    table = factorial.factorial_summary(by)
+    assert table.loc["site only", "site"].startswith("differ (+0.")
+    assert table.loc["nothing", "site"].startswith("equivalent")
+    text = factorial.factorial_overview(by)
+    assert "site main effect (neuron − synapse) differs on 1, is equivalent on 1" in text
+    assert "not computed" in factorial.factorial_overview({})
+
+
+def test_c2_factorial_on_the_shipped_smoke_probes():
+    nets = battery.run_battery(battery.battery_spec("smoke"), progress=False)
+    probes = ambiguity.run_ambiguity(
+        battery.variant_networks(nets), profile="smoke", progress=False
+    )
+    by = ambiguity_analysis.c2_factorial(probes)
+    assert len(by) == len(C2_MEASURES) and all(len(c) == 3 for c in by.values())
+    without = {k: v for k, v in probes.items() if k[0] != "exc_gain"}
+    assert ambiguity_analysis.c2_factorial(without) == {}

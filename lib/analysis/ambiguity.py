@@ -17,6 +17,7 @@ import pandas as pd
 
 from lib.analysis import verdicts
 from lib.analysis.common import CRITERION, MATCHED, perf_table, seeds_of
+from lib.analysis.factorial import CELLS, factorial_comparisons
 from lib.analysis.stats import fmt, mean_ci, paired
 from lib.core.metrics import TOLERANCE
 from lib.core.tasks import DISPLAY_NAMES
@@ -869,6 +870,23 @@ def c2_comparisons(
                     )
                 )
     return verdicts.decide(comps)
+
+
+def c2_factorial(
+    probes: dict, criterion: float = CRITERION
+) -> dict[str, list[verdicts.Comparison]]:
+    """Per C2 measure, the site x operation factorial of the four single-pathway cells
+    (:func:`lib.analysis.factorial.factorial_comparisons`, rules derived from the measure's C2
+    rule, one Holm family per measure); empty unless every cell has probes."""
+    if not all(v in _labels(probes) for v in CELLS.values()):
+        return {}
+    return {
+        verdicts.C2_MEASURES[m][0]: factorial_comparisons(
+            {v: probe_table(probes, v, m, criterion) for v in CELLS.values()},
+            verdicts.RULES[f"C2.{m}"],
+        )
+        for m in verdicts.C2_MEASURES
+    }
 
 
 C2_RULE = (

@@ -235,7 +235,44 @@ def factorial_text(comparisons: list[Comparison], measure: str) -> str:
     return "\n".join(lines + [verdict])
 
 
+def factorial_summary(by_measure: dict[str, list[Comparison]]) -> pd.DataFrame:
+    """One row per measure, one column per contrast: its verdict and mean effect (in the
+    measure's unit, first side minus second as in :data:`CONTRASTS`)."""
+    rows = {}
+    for measure, comps in by_measure.items():
+        by = {c.rule.name.rsplit(".", 1)[-1]: c for c in comps}
+        rows[measure] = {
+            k: (f"{by[k].verdict} ({by[k].mean:+.3f})" if by[k].tested else "not tested")
+            for k in CONTRASTS
+            if k in by
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
+
+
+def factorial_overview(by_measure: dict[str, list[Comparison]]) -> str:
+    """How many measures each contrast differs on, is equivalent on, or leaves open: where the
+    pathways' differences belong (the site is the paper's question)."""
+    if not by_measure:
+        return "*(not computed: a cell of the site x operation design is missing)*"
+    parts = []
+    for k, (_pos, _neg, title) in CONTRASTS.items():
+        verdicts = [
+            c.verdict
+            for comps in by_measure.values()
+            for c in comps
+            if c.rule.name.rsplit(".", 1)[-1] == k and c.tested
+        ]
+        parts.append(
+            f"the {title} differs on {verdicts.count('differ')}, is equivalent on "
+            f"{verdicts.count('equivalent')} and is inconclusive on "
+            f"{verdicts.count('inconclusive')} of {len(verdicts)} measures"
+        )
+    return "Over the measures: " + "; ".join(parts) + "."
+
+
 __all__ = [
+    "factorial_summary",
+    "factorial_overview",
     "SITES",
     "OPERATIONS",
     "CELLS",
