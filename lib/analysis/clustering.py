@@ -75,7 +75,7 @@ CLUSTER_RULES: dict[str, verdicts.Rule] = {
             version=1,
             family="C4.clusters",
             measure=text,
-            unit="network",
+            unit="task set",
             higher_is_better=True,
             sesoi=sesoi,
             sesoi_reason=reason + ". Neither direction is 'better': a − b is shown as it is.",
@@ -171,12 +171,13 @@ def network_measures(res: dict, tasks=None) -> dict[str, float]:
 
 def measure_values(results: dict, label: str, measure: str, tasks=None) -> pd.DataFrame:
     """The verdict engine's input for one label: a (seeds x 1) table of ``measure`` on
-    ``tasks`` (one column, "network")."""
+    ``tasks`` (one column, "common tasks": the unit is the task set every network is clustered
+    on)."""
     if measure not in MEASURES:
         fail("measure", measure, "one of " + ", ".join(MEASURES))
     runs = _runs(results, label)
     return pd.DataFrame(
-        {"network": [network_measures(r, tasks)[measure] for _, r in runs]},
+        {"common tasks": [network_measures(r, tasks)[measure] for _, r in runs]},
         index=pd.Index([s for s, _ in runs], name="seed"),
         dtype=float,
     )
@@ -201,7 +202,7 @@ def clustering_comparisons(
         if tasks:
             va, vb = (measure_values(results, lab, m, tasks) for lab in (a, b))
         else:  # nothing in common: no value (the engine says "not tested")
-            va = vb = pd.DataFrame({"network": []}, dtype=float)
+            va = vb = pd.DataFrame({"common tasks": []}, dtype=float)
         c = verdicts.compare(va, vb, CLUSTER_RULES[m], a, b)
         c.spec = {"tasks": len(tasks)}
         comps.append(c)

@@ -17,6 +17,9 @@ HEATMAP_ROW_IN = 0.13
 """Height per task row of a heatmap panel (inches): a task name in FONT_SMALL per row."""
 HEATMAP_CMAP = "viridis"
 """Colour map of the normalised task variance (0 to 1, perceptually uniform)."""
+CI_MIN_SEEDS = 3
+"""Fewest seeds for which :func:`plot_clusters` draws the 95% t interval (with two, its t
+quantile of 12.7 makes a bar wider than the whole range of the measure)."""
 
 
 def _labels(results: dict) -> list:
@@ -106,9 +109,9 @@ def _heatmaps(labels, results: dict, seed: int, max_cols: int, part=None):
 
 
 def plot_clusters(results: dict, labels=None):
-    """Per variant, one dot per seed and the mean with its 95% t interval over seeds: the number
-    of clusters k (left) and the best mean silhouette (right), each network clustered on all its
-    tasks."""
+    """Per variant, one dot per seed and the mean (with its 95% t interval over seeds from
+    :data:`CI_MIN_SEEDS` seeds on): the number of clusters k (left) and the best mean silhouette
+    (right), each network clustered on all its tasks."""
     labels = _labels(results) if labels is None else list(labels)
     fig, axes = figure(1, 2, 3.6, 0.3 * len(labels) + 1.2)
     for ax, (key, title) in zip(
@@ -126,7 +129,7 @@ def plot_clusters(results: dict, labels=None):
             ax.errorbar(
                 m,
                 y,
-                xerr=h if np.isfinite(h) else None,
+                xerr=h if np.isfinite(h) and len(vals) >= CI_MIN_SEEDS else None,
                 fmt="D",
                 color=color(lab),
                 ms=6,
@@ -139,8 +142,11 @@ def plot_clusters(results: dict, labels=None):
         ax.set_xlabel(title, fontsize=FONT_SMALL)
         ax.tick_params(axis="x", labelsize=FONT_SMALL)
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle("Unit clusters per pathway (dots: seeds; diamond: mean ± 95% CI)")
+    fig.suptitle(
+        "Unit clusters per pathway (dots: seeds; diamond: mean, "
+        f"± 95% CI from {CI_MIN_SEEDS} seeds)"
+    )
     return fig
 
 
-__all__ = ["HEATMAP_ROW_IN", "HEATMAP_CMAP", "plot_tv_heatmaps", "plot_clusters"]
+__all__ = ["HEATMAP_ROW_IN", "HEATMAP_CMAP", "CI_MIN_SEEDS", "plot_tv_heatmaps", "plot_clusters"]
