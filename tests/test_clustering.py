@@ -121,6 +121,8 @@ def test_bad_inputs_raise_naming_the_parameter():
         ca.clustering_table({"a": 1})
     with pytest.raises(ValueError, match="tasks"):
         ca.network_measures(results["a", 0], ["t0", "nope"])
+    with pytest.raises(ValueError, match="criterion=1.5"):
+        ca.clustering_verdict(results, "a", "b", criterion=1.5)
     with pytest.raises(ValueError, match="measure"):
         ca.measure_values(results, "a", "entropy")
     with pytest.raises(ValueError, match="max_cols"):

@@ -64,7 +64,9 @@ reason). Chosen from each measure's scale, not from the pathways' values."""
 _SEEN = (
     "Written before any pathway's clustering at 20 tasks was compared; one network's k had been "
     "seen while timing the analysis (exc_bias N = 128 seed 0: k = 15, silhouette 0.22, 125 of "
-    "128 units active)"
+    "128 units active). After the four shipped networks' comparison was computed, the unit's "
+    "name was changed from 'network' to 'task set' (the set of common tasks clustered); the "
+    "measures, SESOIs and decision rule were not changed"
 )
 
 CLUSTER_RULES: dict[str, verdicts.Rule] = {
@@ -122,6 +124,10 @@ def common_tasks(results: dict, labels, criterion: float = CRITERION) -> list[st
     """The tasks at ``criterion`` in every network of ``labels`` (in the first network's
     order); [] when a label has no network."""
     _check_results(results)
+    if isinstance(criterion, bool) or not isinstance(criterion, (int, float)):
+        fail("criterion", criterion, "a performance level in (0, 1]")
+    if not 0 < criterion <= 1:
+        fail("criterion", criterion, "a performance level in (0, 1]")
     runs = [r for lab in labels for _, r in _runs(results, lab)]
     if not runs or any(not _runs(results, lab) for lab in labels):
         return []
