@@ -89,6 +89,9 @@ def test_clusters_are_ordered_by_preferred_task():
         assert set(out["labels"][planted == g]) == {g}
     np.testing.assert_array_equal(out["preferred"], [0, 1, 2])
     assert (np.diff(out["labels"][out["order"]]) >= 0).all()  # units sorted by cluster
+    prof, lbl = ca.sorted_profiles(out)
+    assert (np.diff(lbl) >= 0).all() and prof.shape == (len(lbl), 8)
+    assert (prof[lbl == 0].argmax(1) == 0).all()  # the first cluster's units prefer task 0
 
 
 def test_order_clusters_known_answer():

@@ -138,6 +138,13 @@ def common_tasks(results: dict, labels, criterion: float = CRITERION) -> list[st
     ]
 
 
+def sorted_profiles(res: dict) -> tuple[np.ndarray, np.ndarray]:
+    """One network's normalised TV, units sorted by cluster (Yang's Fig. 2 matrix): (profiles
+    (n_active, K), each unit's cluster (n_active,), non-decreasing)."""
+    order = np.asarray(res["order"], int)
+    return np.asarray(res["profiles"])[order], np.asarray(res["labels"])[order]
+
+
 def tasks_per_cluster(
     profiles: np.ndarray, labels: np.ndarray, share_level: float = SHARE_LEVEL
 ) -> float:
@@ -319,6 +326,7 @@ __all__ = [
     "CLUSTER_RULES",
     "CLUSTER_RULE",
     "common_tasks",
+    "sorted_profiles",
     "tasks_per_cluster",
     "network_measures",
     "measure_values",

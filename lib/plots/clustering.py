@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.analysis.clustering import network_measures
+from lib.analysis.clustering import network_measures, sorted_profiles
 from lib.analysis.stats import mean_ci
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES
@@ -77,20 +77,20 @@ def _heatmaps(labels, results: dict, seed: int, max_cols: int, part=None):
         if not len(r["labels"]):
             _empty(ax, "no active unit")
             continue
-        order = np.asarray(r["order"])
+        prof, lbl = sorted_profiles(r)
         im = ax.imshow(
-            np.asarray(r["profiles"])[order].T,
+            prof.T,
             aspect="auto",
             cmap=HEATMAP_CMAP,
             vmin=0,
             vmax=1,
             interpolation="nearest",
         )
-        for b in np.flatnonzero(np.diff(np.asarray(r["labels"])[order])) + 0.5:
+        for b in np.flatnonzero(np.diff(lbl)) + 0.5:
             ax.axvline(b, color="white", lw=0.8)
         ax.set_title(f"{lab}\nk = {r['k']}, silhouette {r['silhouette']:.2f}", fontsize=FONT)
         ax.set_xticks([])
-        ax.set_xlabel(f"{len(order)} active units, by cluster", fontsize=FONT_SMALL)
+        ax.set_xlabel(f"{len(lbl)} active units, by cluster", fontsize=FONT_SMALL)
         if q % ncols == 0:
             ax.set_yticks(
                 range(len(r["tasks"])),
