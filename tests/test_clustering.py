@@ -16,6 +16,7 @@ from lib.analysis import verdicts
 from lib.core.train import train
 from lib.experiments import clustering as ce
 from lib.experiments.runner import network_payload
+from lib.plots.clustering import plot_clusters, plot_tv_heatmaps
 from helpers import tiny_config
 
 SMALL = ce.ClusteringSpec(max_k=8, n_init=5)
@@ -129,8 +130,6 @@ def test_bad_inputs_raise_naming_the_parameter():
     with pytest.raises(ValueError, match="measure"):
         ca.measure_values(results, "a", "entropy")
     with pytest.raises(ValueError, match="max_cols"):
-        from lib.plots.clustering import plot_tv_heatmaps
-
         plot_tv_heatmaps(results, max_cols=5)
 
 
@@ -236,8 +235,6 @@ def test_tables():
 
 
 def test_figures_are_legible():
-    from lib.plots.clustering import plot_clusters, plot_tv_heatmaps
-
     results = {
         (lab, s): planted_result(n, s, K=20)
         for lab, n in (
