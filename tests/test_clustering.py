@@ -82,6 +82,17 @@ def test_planted_clusters_are_found(n_groups):
     np.testing.assert_allclose(out["profiles"].max(1), 1.0)
 
 
+@pytest.mark.parametrize("n_groups", [3, 5])
+def test_ward_finds_the_planted_clusters_too(n_groups):
+    tv, groups = planted_tv(n_groups, seed=1)
+    out = ce.cluster_tv(tv, SMALL, seed=0, method="ward")
+    assert out["k"] == n_groups
+    planted = groups[groups >= 0]
+    assert all(len(set(out["labels"][planted == g])) == 1 for g in range(n_groups))
+    with pytest.raises(ValueError, match="method='dbscan'"):
+        ce.cluster_tv(tv, SMALL, seed=0, method="dbscan")
+
+
 def test_clusters_are_ordered_by_preferred_task():
     tv, groups = planted_tv(3)  # group g prefers task g (and g + 3)
     out = ce.cluster_tv(tv, SMALL, seed=3)
@@ -189,6 +200,22 @@ def test_comparison_finds_a_planted_difference_in_k():
     )
     k_same = next(c for c in same["comparisons"] if c.rule.name == "C4.clusters.k")
     assert k_same.mean == 0 and k_same.verdict == "equivalent"
+
+
+def test_specification_check_and_texts():
+    results = {("a", s): planted_result(3, s) for s in range(3)}
+    results |= {("b", s): planted_result(5, s) for s in range(3)}
+    mv = ca.clustering_multiverse(results, "a", "b")
+    claim = mv[mv["comparison"] == "claim"]
+    assert len(claim) == len(ca.MULTIVERSE_CRITERIA) * len(ce.METHODS)
+    assert claim["main"].sum() == 1  # criterion 0.9, k-means
+    # planted clusters: Ward and k-means agree on every network's k
+    k_rows = mv[mv["comparison"].str.startswith("C4.clusters.k")]
+    assert set(k_rows["mean"]) == {-2.0}
+    text = ca.clustering_text(ca.clustering_verdict(results, "a", "b"), mv)
+    assert "Specification check" in text and "k-means or Ward" in text
+    words = ca.per_pathway_text(results)
+    assert "`a` (seeds 0, 1, 2): k = 3, 3, 3" in words and "`b`" in words
 
 
 def test_comparisons_use_the_common_tasks():

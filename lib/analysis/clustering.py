@@ -29,7 +29,7 @@ from lib.analysis import verdicts
 from lib.analysis.common import CRITERION
 from lib.analysis.stats import fmt, mean_ci
 from lib.core.checks import fail
-from lib.experiments.clustering import ClusteringSpec, cluster_tv
+from lib.experiments.clustering import METHODS, ClusteringSpec, cluster_tv
 
 SHARE_LEVEL = 0.5
 """A cluster serves a task when its units' mean normalised TV on that task is at least this (half
@@ -159,21 +159,22 @@ def tasks_per_cluster(
     )
 
 
-def network_measures(res: dict, tasks=None) -> dict[str, float]:
+def network_measures(res: dict, tasks=None, method: str = "kmeans") -> dict[str, float]:
     """One network's measures (:data:`MEASURES`) and its fraction of active units, its units
     clustered on ``tasks`` (default: all its tasks, the stored clustering; else clustered again
-    with the stored spec and the network's seed)."""
+    with the stored spec and the network's seed) by ``method`` (Yang's "kmeans", stored, or
+    "ward": :func:`lib.experiments.clustering.ward_units`, the specification check's)."""
     own = list(res["tasks"])
     tasks = own if tasks is None else list(tasks)
     missing = [t for t in tasks if t not in own]
     if missing or not tasks:
         fail("tasks", tasks, f"a non-empty list of the network's tasks; not among them: {missing}")
-    if tasks == own:
+    if tasks == own and method == "kmeans":
         cl = res
     else:
         rows = [own.index(t) for t in tasks]
         spec = ClusteringSpec(**res["spec"])
-        cl = cluster_tv(np.asarray(res["task_variance"])[rows], spec, int(res["seed"]))
+        cl = cluster_tv(np.asarray(res["task_variance"])[rows], spec, int(res["seed"]), method)
     return {
         "k": float(cl["k"]),
         "silhouette": float(cl["silhouette"]),
@@ -182,25 +183,28 @@ def network_measures(res: dict, tasks=None) -> dict[str, float]:
     }
 
 
-def measure_values(results: dict, label: str, measure: str, tasks=None) -> pd.DataFrame:
+def measure_values(
+    results: dict, label: str, measure: str, tasks=None, method: str = "kmeans"
+) -> pd.DataFrame:
     """The verdict engine's input for one label: a (seeds x 1) table of ``measure`` on
     ``tasks`` (one column, "common tasks": the unit is the task set every network is clustered
-    on)."""
+    on), clustered by ``method`` (:func:`network_measures`)."""
     if measure not in MEASURES:
         fail("measure", measure, "one of " + ", ".join(MEASURES))
     runs = _runs(results, label)
     return pd.DataFrame(
-        {"common tasks": [network_measures(r, tasks)[measure] for _, r in runs]},
+        {"common tasks": [network_measures(r, tasks, method)[measure] for _, r in runs]},
         index=pd.Index([s for s, _ in runs], name="seed"),
         dtype=float,
     )
 
 
 def clustering_comparisons(
-    results: dict, a: str, b: str, criterion: float = CRITERION
+    results: dict, a: str, b: str, criterion: float = CRITERION, method: str = "kmeans"
 ) -> list[verdicts.Comparison]:
     """The three comparisons a − b (:data:`CLUSTER_RULES`) on the tasks every network of both
-    learned (:func:`common_tasks`), decided together (Holm over the family). Each carries
+    learned (:func:`common_tasks`), decided together (Holm over the family); units clustered by
+    ``method`` (Yang's "kmeans"; "ward" for the specification check). Each carries
     ``spec = {"tasks": number of common tasks}``."""
     _check_results(results)
     present = _labels(results)
@@ -213,7 +217,7 @@ def clustering_comparisons(
     comps = []
     for m in MEASURES:
         if tasks:
-            va, vb = (measure_values(results, lab, m, tasks) for lab in (a, b))
+            va, vb = (measure_values(results, lab, m, tasks, method) for lab in (a, b))
         else:  # nothing in common: no value (the engine says "not tested")
             va = vb = pd.DataFrame({"common tasks": []}, dtype=float)
         c = verdicts.compare(va, vb, CLUSTER_RULES[m], a, b)
@@ -222,11 +226,13 @@ def clustering_comparisons(
     return verdicts.decide(comps)
 
 
-def clustering_verdict(results: dict, a: str, b: str, criterion: float = CRITERION) -> dict:
+def clustering_verdict(
+    results: dict, a: str, b: str, criterion: float = CRITERION, method: str = "kmeans"
+) -> dict:
     """Whether the unit clusters of pathways a and b differ, by :data:`CLUSTER_RULE`:
     ``verdict`` ("differ", "alike", "inconclusive", "not tested"), ``comparisons`` (decided),
-    ``tasks`` (the common tasks)."""
-    comps = clustering_comparisons(results, a, b, criterion)
+    ``tasks`` (the common tasks). ``method``: see :func:`clustering_comparisons`."""
+    comps = clustering_comparisons(results, a, b, criterion, method)
     tested = [c for c in comps if c.tested]
     if not tested:
         verdict = "not tested"
@@ -241,6 +247,26 @@ def clustering_verdict(results: dict, a: str, b: str, criterion: float = CRITERI
         "comparisons": comps,
         "tasks": common_tasks(results, (a, b), criterion),
     }
+
+
+MULTIVERSE_CRITERIA = (CRITERION, 0.85, 0.95)
+"""The criteria of the specification check (which tasks count as learned, so which are common),
+the rule's first."""
+
+
+def clustering_multiverse(results: dict, a: str, b: str) -> pd.DataFrame:
+    """:func:`clustering_verdict` under every specification
+    (:func:`lib.analysis.verdicts.multiverse`): criterion (:data:`MULTIVERSE_CRITERIA`) x
+    clustering method (Yang's k-means, the rule's; Ward's agglomerative clustering). Cost: each
+    network is clustered again where the common tasks are not all its tasks, or by Ward (~1 s
+    per network and specification at N = 128, K = 20: ~16 s for two pathways of two seeds)."""
+    return verdicts.multiverse(
+        lambda criterion, method: clustering_verdict(results, a, b, criterion, method),
+        {
+            "criterion": list(MULTIVERSE_CRITERIA),
+            "method": list(METHODS),
+        },
+    )
 
 
 def clustering_table(results: dict, labels=None) -> pd.DataFrame:
@@ -303,9 +329,10 @@ def clustering_summary(results: dict, labels=None) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()
 
 
-def clustering_text(v: dict) -> str:
+def clustering_text(v: dict, multiverse: pd.DataFrame | None = None) -> str:
     """:func:`clustering_verdict`'s result in words: the verdict, each comparison's sentence,
-    the floor of the exact test where it binds, and the rule."""
+    the floor of the exact test where it binds, the specification check
+    (:func:`clustering_multiverse`, if given) and the rule."""
     comps = v["comparisons"]
     head = comps[0].label if comps else ""
     lines = [
@@ -316,8 +343,34 @@ def clustering_text(v: dict) -> str:
     floor = verdicts.floor_text(comps)
     if floor:
         lines.append(floor)
+    if multiverse is not None and len(multiverse):
+        lines.append(
+            verdicts.agreement_text(
+                multiverse, "criterion 0.85/0.9/0.95, k-means or Ward's agglomerative clustering"
+            )
+        )
     lines.append(f"Rule: {CLUSTER_RULE}")
     return "\n".join(lines)
+
+
+def per_pathway_text(results: dict, labels=None) -> str:
+    """Per variant, in words: each seed's number of clusters, best silhouette and active units
+    (every network clustered on all its tasks)."""
+    _check_results(results)
+    parts = []
+    for lab in _labels(results) if labels is None else labels:
+        runs = _runs(results, lab)
+        if not runs:
+            continue
+        ks = ", ".join(str(int(r["k"])) for _, r in runs)
+        sil = ", ".join(f"{r['silhouette']:.2f}" for _, r in runs)
+        act = ", ".join(f"{len(r['active'])}" for _, r in runs)
+        seeds = ", ".join(str(s) for s, _ in runs)
+        parts.append(
+            f"`{lab}` (seed{'s' if len(runs) > 1 else ''} {seeds}): k = {ks}; silhouette "
+            f"{sil}; active units {act} of {np.shape(runs[0][1]['task_variance'])[1]}"
+        )
+    return "Unit clusters per network, on all tasks: " + "; ".join(parts) + "."
 
 
 __all__ = [
@@ -332,7 +385,10 @@ __all__ = [
     "measure_values",
     "clustering_comparisons",
     "clustering_verdict",
+    "MULTIVERSE_CRITERIA",
+    "clustering_multiverse",
     "clustering_table",
     "clustering_summary",
     "clustering_text",
+    "per_pathway_text",
 ]

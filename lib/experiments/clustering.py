@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
 
 from lib.core import statespace
 from lib.core.checks import check_positive_int, fail
@@ -78,9 +79,36 @@ def order_clusters(profiles: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray
     return new, np.argsort(new, kind="stable")
 
 
-def cluster_tv(tv: np.ndarray, spec: ClusteringSpec, seed: int) -> dict:
+METHODS = ("kmeans", "ward")
+"""How :func:`cluster_tv` clusters: Yang's k-means (the artifacts'), or Ward's agglomerative
+clustering (scipy), the specification check's alternative."""
+
+
+def ward_units(tv: np.ndarray, max_k: int = statespace.MAX_CLUSTERS) -> dict:
+    """:func:`lib.core.statespace.cluster_units` with Ward's agglomerative clustering in place of
+    k-means (one linkage of the normalised profiles, cut at k clusters for k = 2..max_k; the k
+    with the best silhouette). Deterministic. Same keys as ``cluster_units``."""
+    active, prof = statespace.normalised_tv(tv)
+    scores, fits = {}, {}
+    if len(active) >= 3:
+        tree = linkage(prof, method="ward")
+        for k in range(2, min(max_k, len(active) - 1) + 1):
+            labels = fcluster(tree, k, criterion="maxclust") - 1
+            if len(np.unique(labels)) < 2:
+                continue
+            scores[k], fits[k] = statespace.silhouette(prof, labels), labels
+    if not scores:
+        labels, k = np.zeros(len(active), int), 1
+    else:
+        k = max(scores, key=lambda q: (scores[q], -q))
+        labels = fits[k]
+    return {"active": active, "profiles": prof, "labels": labels, "k": k, "silhouettes": scores}
+
+
+def cluster_tv(tv: np.ndarray, spec: ClusteringSpec, seed: int, method: str = "kmeans") -> dict:
     """Yang's clustering of a task-variance matrix ``tv`` (K, N) (see the module docstring),
-    ordered by :func:`order_clusters`.
+    ordered by :func:`order_clusters`; ``method`` "ward" clusters by :func:`ward_units` instead
+    (``spec.n_init`` and ``seed`` then unused).
 
     Returns ``active`` (indices of the active units, (n_active,)), ``profiles`` (n_active, K:
     TV / the unit's max over tasks), ``labels`` (n_active,: 0..k-1 in Yang's order), ``order``
@@ -91,7 +119,13 @@ def cluster_tv(tv: np.ndarray, spec: ClusteringSpec, seed: int) -> dict:
     tv = np.asarray(tv, float)
     if tv.ndim != 2 or not np.isfinite(tv).all() or (tv < 0).any():
         fail("tv", getattr(tv, "shape", tv), "a finite, non-negative (K tasks, N units) array")
-    cl = statespace.cluster_units(tv, max_k=spec.max_k, n_init=spec.n_init, seed=seed)
+    if method not in METHODS:
+        fail("method", method, " or ".join(map(repr, METHODS)))
+    cl = (
+        statespace.cluster_units(tv, max_k=spec.max_k, n_init=spec.n_init, seed=seed)
+        if method == "kmeans"
+        else ward_units(tv, spec.max_k)
+    )
     labels, order = order_clusters(cl["profiles"], cl["labels"])
     k = int(cl["k"])
     prof = cl["profiles"]
@@ -201,6 +235,8 @@ __all__ = [
     "CRITERION",
     "N_INIT",
     "ClusteringSpec",
+    "METHODS",
+    "ward_units",
     "order_clusters",
     "cluster_tv",
     "analyse_network",
