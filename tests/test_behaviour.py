@@ -10,6 +10,7 @@ it was made with:
 - ``ambiguity``: one probe result of a tiny trained network;
 - ``dynamics``: E4's analyses of a tiny trained network;
 - ``lesions``: E1's lesion map and the hybrid's pathway ablations of a tiny trained network;
+- ``clustering``: E4's task-variance clustering of a tiny trained network;
 - ``timescales``: E5's sequence probes of a tiny trained network, and the sum of its outputs on
   every trial of a blocked sequence under every assignment (its performance is too coarse to
   show a change of the filters).
@@ -39,6 +40,8 @@ from lib.core.train import History, TrainConfig, train, training_batch
 from lib.experiments.ambiguity import ProbeSpec, probe_network
 from lib.experiments.dynamics import DynamicsSpec, analyse_network
 from lib.experiments import timescales
+from lib.experiments.clustering import ClusteringSpec
+from lib.experiments.clustering import analyse_network as cluster_network
 from lib.experiments.lesions import LesionSpec
 from lib.experiments.lesions import analyse_network as lesion_network
 from helpers import tiny_config
@@ -195,12 +198,28 @@ def lesions_fingerprint() -> dict:
     }
 
 
+def clustering_fingerprint() -> dict:
+    """E4's task-variance clustering of a tiny trained network: the task variance, the active
+    units, k, the silhouettes and the ordered labels."""
+    torch.set_num_threads(1)
+    res = train(tiny("hybrid", max_steps=3), progress=False)
+    out = cluster_network(res, ClusteringSpec(max_k=5, n_init=4))
+    return {
+        "tv": out["task_variance"].tolist(),
+        "active": out["active"].tolist(),
+        "k": int(out["k"]),
+        "silhouettes": {str(k): v for k, v in out["silhouettes"].items()},
+        "labels": out["labels"].tolist(),
+    }
+
+
 FINGERPRINTS = {
     "network": network_fingerprint,
     "ambiguity": ambiguity_fingerprint,
     "dynamics": dynamics_fingerprint,
     "timescales": timescales_fingerprint,
     "lesions": lesions_fingerprint,
+    "clustering": clustering_fingerprint,
 }
 
 

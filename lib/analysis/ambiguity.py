@@ -777,8 +777,6 @@ the clean one (an AUC over the range probed; the rule's) or its value at the wor
 specification check's alternative). For mixtures, the dominant task's AUC over λ in [0, 1/2)
 or its performance at the largest λ below 1/2."""
 
-_CONFLICT = {frozenset(p) for p in ambiguity.PANEL}
-
 
 def _relative(res: dict, key: str, criterion: float) -> np.ndarray:
     """A probe's per-task performance relative to clean, (L, K) or (K,); nan where the task is
@@ -790,11 +788,18 @@ def _relative(res: dict, key: str, criterion: float) -> np.ndarray:
 
 
 def probe_scores(
-    res: dict, measure: str, criterion: float = CRITERION, scoring: str = "AUC"
+    res: dict,
+    measure: str,
+    criterion: float = CRITERION,
+    scoring: str = "AUC",
+    conflict=ambiguity.PANEL,
 ) -> pd.Series:
     """One network's score per unit on a C2 measure (:data:`lib.analysis.verdicts.C2_MEASURES`):
     per task, or per ordered pair "a→b" (a's trials, b the intruding or switched-to task); nan
-    where the unit's task is not at criterion on clean context (or the probe is undefined)."""
+    where the unit's task is not at criterion on clean context (or the probe is undefined).
+    ``conflict``: the task pairs the mixture measures count as conflict pairs (the rule's
+    :data:`lib.experiments.ambiguity.PANEL`; the whole battery's
+    :data:`lib.experiments.ambiguity.CONFLICT_PAIRS` at scale)."""
     if measure not in verdicts.C2_MEASURES:
         raise ValueError(f"measure: got {measure!r}; allowed: {', '.join(verdicts.C2_MEASURES)}")
     if scoring not in SCORINGS:
@@ -810,9 +815,8 @@ def probe_scores(
                 else np.where(clean >= criterion, perf[:, -1] / clean, np.nan)
             )
         want = measure.endswith("conflict")
-        keep = [
-            frozenset(q) in _CONFLICT if want else frozenset(q) not in _CONFLICT for q in labels
-        ]
+        pairs = {frozenset(p) for p in conflict}
+        keep = [frozenset(q) in pairs if want else frozenset(q) not in pairs for q in labels]
         return pd.Series(
             {f"{a}→{b}": v for (a, b), v, k in zip(labels, value, keep) if k}, dtype=float
         )
@@ -836,11 +840,19 @@ def probe_scores(
 
 
 def probe_table(
-    probes: dict, label: str, measure: str, criterion: float = CRITERION, scoring: str = "AUC"
+    probes: dict,
+    label: str,
+    measure: str,
+    criterion: float = CRITERION,
+    scoring: str = "AUC",
+    conflict=ambiguity.PANEL,
 ) -> pd.DataFrame:
     """A label's seed x unit table of :func:`probe_scores` (the verdict engine's input)."""
     return pd.DataFrame(
-        {s: probe_scores(res, measure, criterion, scoring) for s, res in runs(probes, label)}
+        {
+            s: probe_scores(res, measure, criterion, scoring, conflict)
+            for s, res in runs(probes, label)
+        }
     ).T
 
 
@@ -849,21 +861,26 @@ def _labels(probes: dict) -> set:
 
 
 def c2_comparisons(
-    probes: dict, criterion: float = CRITERION, pairs=MATCHED, scoring: str = "AUC"
+    probes: dict,
+    criterion: float = CRITERION,
+    pairs=MATCHED,
+    scoring: str = "AUC",
+    conflict=ambiguity.PANEL,
+    measures=None,
 ) -> list[verdicts.Comparison]:
-    """Every matched pair of ``pairs`` present in ``probes`` on every C2 measure, a − b on the
-    units every network of both learned, through the engine, decided (Holm over the whole C2
-    family)."""
+    """Every matched pair of ``pairs`` present in ``probes`` on every C2 measure (or those of
+    ``measures``), a − b on the units every network of both learned, through the engine,
+    decided (Holm over the whole C2 family). ``conflict``: see :func:`probe_scores`."""
     present = _labels(probes)
     comps = []
-    for name in verdicts.C2_MEASURES:
+    for name in verdicts.C2_MEASURES if measures is None else measures:
         rule = verdicts.RULES[f"C2.{name}"]
         for a, b in pairs:
             if a in present and b in present:
                 comps.append(
                     verdicts.compare(
-                        probe_table(probes, a, name, criterion, scoring),
-                        probe_table(probes, b, name, criterion, scoring),
+                        probe_table(probes, a, name, criterion, scoring, conflict),
+                        probe_table(probes, b, name, criterion, scoring, conflict),
                         rule,
                         a,
                         b,
@@ -907,12 +924,18 @@ C2_RULE = (
 
 
 def verdict_c2(
-    probes: dict, criterion: float = CRITERION, pairs=MATCHED, scoring: str = "AUC"
+    probes: dict,
+    criterion: float = CRITERION,
+    pairs=MATCHED,
+    scoring: str = "AUC",
+    conflict=ambiguity.PANEL,
+    measures=None,
 ) -> dict:
     """C2 by :data:`C2_RULE`. Returns ``verdict``, ``comparisons`` (engine Comparisons),
     ``pairs`` (matched pair -> "differs" / "equivalent" / "inconclusive" / "not tested") and
-    ``directions`` (differing comparisons: which side is more robust)."""
-    comps = c2_comparisons(probes, criterion, pairs, scoring)
+    ``directions`` (differing comparisons: which side is more robust). ``conflict`` and
+    ``measures``: see :func:`c2_comparisons` (:func:`verdict_c2_at_scale` sets both)."""
+    comps = c2_comparisons(probes, criterion, pairs, scoring, conflict, measures)
     tested = [c for c in comps if c.tested]
     status = {}
     for a, b in pairs:
@@ -943,6 +966,37 @@ def verdict_c2(
         if c.verdict == "differ"
     ]
     return {"verdict": verdict, "comparisons": comps, "pairs": status, "directions": directions}
+
+
+AT_SCALE_MEASURES = tuple(m for m in verdicts.C2_MEASURES if m != "mixture_auc.other")
+"""C2's measures on networks of the whole battery probed on the conflict pairs only
+(:data:`lib.experiments.ambiguity.FULL_BATTERY_PROBE`): every measure but the mixtures of the
+other pairs, which were not probed."""
+
+
+def verdict_c2_at_scale(
+    probes: dict, a: str, b: str, criterion: float = CRITERION, scoring: str = "AUC"
+) -> dict:
+    """C2 by :data:`C2_RULE` between two pathways ``a`` − ``b`` of the whole battery, their
+    mixtures and switches probed on the battery's conflict pairs
+    (:data:`lib.experiments.ambiguity.CONFLICT_PAIRS`, all seven counted as conflict pairs),
+    on :data:`AT_SCALE_MEASURES`, on the units (tasks, ordered pairs) every network of both
+    learned; Holm over the family. Returns :func:`verdict_c2`'s dict."""
+    present = _labels(probes)
+    for name, lab in (("a", a), ("b", b)):
+        if lab not in present:
+            raise ValueError(
+                f"{name}={lab!r} is not allowed; expected a label of the probes: "
+                + ", ".join(map(str, sorted(present)))
+            )
+    return verdict_c2(
+        probes,
+        criterion,
+        pairs=((a, b),),
+        scoring=scoring,
+        conflict=ambiguity.CONFLICT_PAIRS,
+        measures=AT_SCALE_MEASURES,
+    )
 
 
 def c2_multiverse(probes: dict, arm_probes: dict[str, dict] | None = None) -> pd.DataFrame:

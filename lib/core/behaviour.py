@@ -29,6 +29,9 @@ History:
 - lesions 1: E1's lesion maps (the most task-variant units silenced per task, random controls)
   and the hybrid's pathway ablations, cached per network (lib.experiments.lesions); the numbers
   the chapter computed in place before.
+- clustering 1: Yang's task-variance clustering of units per network at the scale of the whole
+  battery (lib.experiments.clustering): TV from the stimulus onset, noise off; k-means for
+  k = 2..29 by silhouette; clusters ordered by preferred task.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ BEHAVIOUR: dict[str, int] = {
     "dynamics": 3,  # E4 analyses: state space, task variance, fixed points, continuation
     "timescales": 1,  # E5 sequences: modulation filters, schedules, draws, per-trial performance
     "lesions": 1,  # E1 lesion maps and pathway ablations: unit choice, random sets, noise streams
+    "clustering": 1,  # E4 at scale: task variance, active units, k-means by silhouette, order
 }
 
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -47,6 +51,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "dynamics": ("network", "dynamics"),
     "timescales": ("network", "timescales"),
     "lesions": ("network", "lesions"),
+    "clustering": ("network", "clustering"),
 }
 """Which behaviour versions the artifacts of each kind depend on."""
 

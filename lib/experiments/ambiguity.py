@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from lib.core import tasks as yang_tasks
+from lib.core.checks import fail
 from lib.core.metrics import TOLERANCE, mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
 from lib.core.seeds import STREAM_EVAL, STREAM_PROBE, one_hot, step_seed, torch_generator
@@ -93,6 +94,57 @@ class ProbeSpec:
     @classmethod
     def from_profile(cls, profile: str | None = None, **overrides) -> "ProbeSpec":
         return cls.from_params(resolve(PROBE_PARAMS, profile, **overrides))
+
+
+CONFLICT_PAIRS: tuple[tuple[str, str], ...] = tuple(
+    (a, b)
+    for a, b in yang_tasks.COUNTERPARTS.items()
+    if list(yang_tasks.COUNTERPARTS).index(a) < list(yang_tasks.COUNTERPARTS).index(b)
+)
+"""Every conflict pair of the battery (:data:`lib.core.tasks.COUNTERPARTS`): Go/Anti, RT Go/RT
+Anti, Dly Go/Dly Anti, Ctx DM 1/2, Ctx Dly DM 1/2, DMS/DNMS, DMC/DNMC; E2's pair set at the scale
+of the whole battery (:class:`PairProbeSpec`)."""
+
+
+@dataclass(frozen=True)
+class PairProbeSpec(ProbeSpec):
+    """A :class:`ProbeSpec` whose mixtures and mid-trial switches are probed on those of the
+    task pairs ``pairs`` that the network was trained on (every pair of the network's tasks
+    without it: the 190 pairs of 20 tasks cost ~27 times the 7 conflict pairs). The per-task
+    probes are unchanged. Its artifact key holds the pairs, so probes of a pair set never
+    collide with :class:`ProbeSpec` ones."""
+
+    pairs: tuple[tuple[str, str], ...] = CONFLICT_PAIRS
+
+    def __post_init__(self):
+        pairs = tuple(tuple(p) for p in self.pairs)
+        if not pairs or any(
+            len(p) != 2 or p[0] == p[1] or any(t not in yang_tasks.TASKS for t in p) for p in pairs
+        ):
+            fail(
+                "pairs",
+                self.pairs,
+                "a non-empty tuple of pairs of two different task names of lib.core.tasks.TASKS",
+            )
+        object.__setattr__(self, "pairs", pairs)
+
+    @classmethod
+    def of(cls, probe: ProbeSpec, pairs=CONFLICT_PAIRS) -> "PairProbeSpec":
+        """``probe``'s grids on the task pairs ``pairs``."""
+        return cls(probe.lambdas, probe.noise_levels, probe.dilutions, probe.scales, tuple(pairs))
+
+
+def probe_pairs(spec: ProbeSpec, tasks) -> list[tuple[int, int]]:
+    """The index pairs (i, j) of ``tasks`` whose mixtures ``spec`` probes: every pair
+    (:func:`pairs_of`), or those of a :class:`PairProbeSpec`'s pairs whose two tasks are in
+    ``tasks`` (at least one must be)."""
+    tasks = list(tasks)
+    if not isinstance(spec, PairProbeSpec):
+        return pairs_of(tuple(tasks))
+    out = [(tasks.index(a), tasks.index(b)) for a, b in spec.pairs if a in tasks and b in tasks]
+    if not out:
+        fail("pairs", spec.pairs, f"at least one pair of the network's tasks {tasks}")
+    return out
 
 
 def panel_pairs(tasks) -> list[tuple[str, str]]:
@@ -255,9 +307,10 @@ class Prober:
             if shared is not None:
                 shared[key] = self.trials
         for c, (x, y_loc) in zip(self.conditions, self.trials):
-            own = yang_tasks.target_under(c, c.task)
-            if c.tdim != x.shape[0] or not np.array_equal(
-                own.astype(np.float32), np.asarray(y_loc)[-1]
+            own = yang_tasks.target_under(c, c.task)  # None: no rule-derived answer (DM tasks)
+            if c.tdim != x.shape[0] or (
+                own is not None
+                and not np.array_equal(own.astype(np.float32), np.asarray(y_loc)[-1])
             ):
                 raise RuntimeError(
                     f"{c.task}: the probe's trial conditions differ from the "
@@ -332,7 +385,7 @@ def probe_network(result: TrainResult, spec: ProbeSpec) -> dict:
     P = Prober(result)
     K, tasks = P.K, P.cfg.tasks
     B = P.cfg.eval_trials
-    pairs = pairs_of(tasks)
+    pairs = probe_pairs(spec, tasks)
     lam = np.array(spec.lambdas)
     n_out = len(OUTCOMES)
     mix_i = np.zeros((len(pairs), len(lam)))
@@ -471,6 +524,70 @@ def run_ambiguity(
     )
 
 
+def pair_probe_forwards(tasks, probe: PairProbeSpec) -> int:
+    """Forward passes of :func:`probe_network` with a :class:`PairProbeSpec` on a network of
+    ``tasks`` (an upper bound: a mid-trial switch and a delay probe counted for every task):
+    both tasks of each probed pair at every mixture weight and switched mid-trial; the per-task
+    probes as in :func:`lib.experiments.plan.probe_forwards`."""
+    per_task = 2 * len(probe.noise_levels) + len(probe.dilutions) + len(probe.scales) + 4
+    pairs = len(probe_pairs(probe, tasks))
+    return 2 * pairs * (len(probe.lambdas) + 1) + len(tasks) * per_task
+
+
+def conflict_probe_part(
+    nets: dict,
+    probe: PairProbeSpec,
+    workers: int,
+    force: bool = False,
+    todo: list | None = None,
+    label: str = "E2 probes on the conflict pairs",
+) -> plan.Part:
+    """The plan part of the pair-set probes of ``nets`` {key: TrainResult or TrainConfig}."""
+    configs = {k: getattr(v, "config", v) for k, v in nets.items()}
+    keys = {k: probe_key(c, probe) for k, c in configs.items()}
+
+    def seconds(k) -> float:
+        c = plan.measure_cost(configs[k])
+        n = len(configs[k].tasks)
+        return pair_probe_forwards(configs[k].tasks, probe) * c.eval_s / n + c.setup_s
+
+    return plan.artifact_part(
+        label,
+        "ambiguity",
+        keys,
+        seconds,
+        workers,
+        force,
+        todo,
+        f"{len(probe.pairs)} task pairs, {len(probe.lambdas)} mixture weights",
+    )
+
+
+def run_conflict_probes(
+    nets: Networks,
+    probe: PairProbeSpec,
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict:
+    """E2 with mixtures and switches on a pair set only (:class:`PairProbeSpec`; for networks
+    of the whole battery, :data:`CONFLICT_PAIRS`): {(label, seed): probe results}, cached as
+    ``ambiguity`` artifacts, planned and run as :func:`run_ambiguity`."""
+    if not isinstance(probe, PairProbeSpec):
+        fail("probe", probe, "a PairProbeSpec (PairProbeSpec.of(ProbeSpec..., pairs))")
+    return PROBES.run(
+        nets,
+        probe,
+        lambda todo: conflict_probe_part(nets, probe, workers, todo=todo),
+        workers,
+        force,
+        progress,
+        allow_long,
+        desc="probing conflict pairs",
+    )
+
+
 @torch.no_grad()
 def example(result: TrainResult, task_i: str, task_j: str, l: float = 0.5, trial: int = 0) -> dict:
     """One trial of ``task_i`` under ``c = (1-l) e_i + l e_j``: outputs (T, 33), the answer task i
@@ -496,3 +613,16 @@ def example(result: TrainResult, task_i: str, task_j: str, l: float = 0.5, trial
         "target_j": None if other is None else float(other[trial]),
         "outcome": outcome,
     }
+
+
+FULL_BATTERY_PROBE = PairProbeSpec(
+    lambdas=_grid(0, 1, 11),
+    noise_levels=_grid(0, 1.0, 3),
+    dilutions=_grid(0, 1, 3),
+    scales=_grid(0, 2.0, 5),
+    pairs=CONFLICT_PAIRS,
+)
+"""E2's probes on networks of the whole battery: the quick profile's mixture grid (11 weights)
+on the 7 conflict pairs, and coarser per-task grids (3 noise levels, 3 dilutions, 5 scales on the
+quick profile's ranges) so that one N = 128 network of 20 tasks costs ~530 forward passes
+(about 1.5 min on one core) instead of the ~4,600 of every pair on the quick grids."""
