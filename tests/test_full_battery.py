@@ -97,3 +97,20 @@ def test_figures_show_one_line_per_network_and_two_size_panels() -> None:
     fig = full_plots.tasks_vs_size(full_analysis.size_table(size_nets, spec))
     assert len(fig.axes) == 2
     assert fig.axes[0].get_xlim()[0] < min(spec.sizes) < max(spec.sizes) < fig.axes[0].get_xlim()[1]
+
+
+def test_scale_pairs_and_verdicts_follow_the_quick_aggregation() -> None:
+    assert full_analysis.scale_pairs(["none", "exc_bias", "syn_prepost", "hybrid"]) == [
+        ("exc_bias", "syn_prepost")
+    ]
+    c1 = {"verdict": "supported"}
+    c2 = {("a", "b"): {"verdict": "partly supported"}, ("a", "c"): {"verdict": "inconclusive"}}
+    c4 = {("a", "b"): {"verdict": "alike"}, ("a", "c"): {"verdict": "alike"}}
+    v = full_analysis.scale_verdicts(c1, c2, c4)
+    assert v["C1"] == "supported" and v["C2"] == "partly supported"
+    assert v["C4"] == "not supported" and v["C3"].startswith("not tested")
+    assert full_analysis.scale_verdicts(c1, {}, {})["C2"] == "not tested"
+    spec = full_battery.full_spec("full")
+    table = full_analysis.side_by_side({"C3": "inconclusive"}, {"C3": v["C3"]}, spec)
+    assert table.loc["C3", "holds at scale"] == "open"
+    assert "full battery (20 tasks, N = 128)" in table.columns

@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis import verdicts
+from lib.analysis.ambiguity import verdict_c2_at_scale
 from lib.analysis.battery import c1_markdown, verdict_c1
+from lib.analysis.clustering import clustering_verdict
 from lib.analysis.calibration import FULL_BATTERY_LEARNED, tasks_at_criterion
-from lib.analysis.common import CRITERION
+from lib.analysis.common import CRITERION, EXC_FAMILY, SYN_FAMILY
 from lib.core.tasks import DISPLAY_NAMES
 from lib.core.train import build_model
 from lib.core.types import Networks
@@ -247,9 +249,89 @@ def size_text(size_nets: dict, spec: FullSpec, criterion: float = CRITERION) -> 
     return "\n".join(lines)
 
 
-def side_by_side(quick: dict[str, str], full: dict[str, str]) -> pd.DataFrame:
-    """Claim -> its verdict at quick and at the full battery, and whether they agree (a verdict
-    of "not tested" at either scale leaves the question open)."""
+def scale_pairs(labels) -> list[tuple[str, str]]:
+    """The excitability-vs-synaptic pairs among ``labels`` (each single-pathway excitability
+    variant against each synaptic one): the comparisons C2 and C4 make at scale."""
+    return [(a, b) for a in EXC_FAMILY if a in labels for b in SYN_FAMILY if b in labels]
+
+
+def c2_at_scale(probes: dict, labels) -> dict[tuple[str, str], dict]:
+    """C2 at scale per pair of :func:`scale_pairs` (:func:`verdict_c2_at_scale`: the quick
+    profile's C2 rule on the battery's 7 conflict pairs, Holm over each pair's family)."""
+    return {(a, b): verdict_c2_at_scale(probes, a, b) for a, b in scale_pairs(labels)}
+
+
+def c4_at_scale(clusters: dict, labels) -> dict[tuple[str, str], dict]:
+    """Unit clusters at scale per pair of :func:`scale_pairs`
+    (:func:`lib.analysis.clustering.clustering_verdict`)."""
+    return {(a, b): clustering_verdict(clusters, a, b) for a, b in scale_pairs(labels)}
+
+
+def c2_scale_text(results: dict[tuple[str, str], dict]) -> str:
+    """Per pair: the C2 verdict, the largest difference (by its mean in units of the SESOI) and
+    the power statement; every number from the engine's comparisons."""
+    if not results:
+        return "*(not tested: no excitability and synaptic variant both complete)*"
+    lines = []
+    for (a, b), v in results.items():
+        tested = [c for c in v["comparisons"] if c.tested]
+        lines.append(f"**{a} − {b}: {v['verdict']}** ({len(tested)} probe measures scored).")
+        if tested:
+            big = max(tested, key=lambda c: abs(c.mean) / c.rule.sesoi)
+            lines.append(f"- Largest: {big.text()}")
+            lines.append(f"- {verdicts.power_text(tested)}")
+    return "\n".join(lines)
+
+
+def scale_verdicts(c1: dict, c2: dict, c4: dict) -> dict[str, str]:
+    """Claim -> its verdict at scale, by the quick profile's own aggregation: C1 its rule's;
+    C2 *supported* if every pair differs on some probe, *partly* if some does, *not supported*
+    if every pair is equivalent throughout, else inconclusive; C4 (operationalised by Yang's
+    unit clusters at this scale) the same over pairs. C3 at scale is exploratory (not
+    decided)."""
+
+    def combine(statuses: list[str], differ: str, same: str) -> str:
+        if not statuses or all(s == "not tested" for s in statuses):
+            return "not tested"
+        if all(s == differ for s in statuses):
+            return "supported"
+        if differ in statuses:
+            return "partly supported"
+        if all(s == same for s in statuses):
+            return "not supported"
+        return "inconclusive"
+
+    c2_status = [
+        "differ"
+        if v["verdict"] in ("supported", "partly supported")
+        else "same"
+        if v["verdict"] == "not supported"
+        else v["verdict"]
+        for v in c2.values()
+    ]
+    return {
+        "C1": c1["verdict"],
+        "C2": combine(c2_status, "differ", "same"),
+        "C3": "not tested (exploratory at scale)",
+        "C4": combine([v["verdict"] for v in c4.values()], "differ", "alike"),
+    }
+
+
+def scale_column(spec: FullSpec) -> str:
+    """The name of the full battery's column in verdict tables (its tasks and N)."""
+    return f"full battery ({len(spec.battery.tasks)} tasks, N = {spec.battery.n_rec})"
+
+
+def scale_table(verdicts_at_scale: dict[str, str], spec: FullSpec) -> pd.DataFrame:
+    """The verdicts at scale as a one-column table (claim -> verdict)."""
+    return pd.DataFrame({scale_column(spec): verdicts_at_scale}).rename_axis("claim")
+
+
+def side_by_side(
+    quick: dict[str, str], full: dict[str, str], spec: FullSpec | None = None
+) -> pd.DataFrame:
+    """Claim -> its verdict at quick and at the full battery (``spec``: names its column), and
+    whether they agree (a verdict of "not tested" at either scale leaves the question open)."""
     rows = []
     for claim in sorted(set(quick) | set(full)):
         q, f = quick.get(claim, "not tested"), full.get(claim, "not tested")
@@ -257,8 +339,10 @@ def side_by_side(quick: dict[str, str], full: dict[str, str]) -> pd.DataFrame:
             {
                 "claim": claim,
                 "quick (6 tasks, N = 64)": q,
-                "full battery (20 tasks, N = 128)": f,
-                "holds at scale": "open" if "not tested" in (q, f) else ("yes" if q == f else "no"),
+                scale_column(spec) if spec else "full battery": f,
+                "holds at scale": "open"
+                if any(x.startswith("not tested") for x in (q, f))
+                else ("yes" if q == f else "no"),
             }
         )
     return pd.DataFrame(rows).set_index("claim")
@@ -277,5 +361,12 @@ __all__ = [
     "size_table",
     "c3_at_scale",
     "size_text",
+    "scale_pairs",
+    "c2_at_scale",
+    "c4_at_scale",
+    "c2_scale_text",
+    "scale_verdicts",
+    "scale_column",
+    "scale_table",
     "side_by_side",
 ]

@@ -62,7 +62,7 @@ def build_plan(
                 m.full,
                 workers or 2,
                 force,
-                label=f"[{profile}] the full battery: E1 and E3 on all 20 tasks",
+                label=f"[{profile}] the full battery (20 tasks)",
             ).parts
         if m.battery is None:
             continue

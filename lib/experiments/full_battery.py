@@ -32,6 +32,8 @@ from lib.core.tasks import TASKS
 from lib.core.train import TrainConfig
 from lib.core.types import NetworkKey, Networks
 from lib.experiments import plan, sweep
+from lib.experiments.ambiguity import FULL_BATTERY_PROBE, conflict_probe_part, run_conflict_probes
+from lib.experiments.clustering import ClusteringSpec, clustering_part, run_clustering
 from lib.experiments.battery import VARIANTS, BatterySpec
 from lib.experiments.runner import load_or_train, run_configs
 
@@ -199,10 +201,46 @@ def complete_sizes(nets: dict, spec: FullSpec) -> list[int]:
     ]
 
 
+CLUSTERING = ClusteringSpec()
+"""E4 at scale: Yang et al.'s task-variance clustering (k-means, k by silhouette)."""
+
+
+def analysed(configs: dict) -> dict:
+    """The networks E2 and E4 analyse at scale: every context-carrying one (``none`` has no
+    context to corrupt, and its clusters are not compared)."""
+    return {k: c for k, c in configs.items() if k[0] != "none"}
+
+
 def full_plan(spec: FullSpec, workers: int, force: bool = False, label: str = "") -> plan.Plan:
-    """The plan of training the profile's networks (what is shipped, what is missing, the
-    estimated wall time on this machine)."""
-    return plan.Plan([plan.network_part(spec.jobs(), workers, force, label=label or "networks")])
+    """The plan of the profile (what is shipped, what is missing, the estimated wall time on
+    this machine): the networks, then E4's clustering and E2's conflict-pair probes of E1's."""
+    label = label or "the full battery"
+    e1 = analysed(spec.e1_configs())
+    return plan.Plan(
+        [
+            plan.network_part(spec.jobs(), workers, force, label=f"{label}: networks"),
+            clustering_part(e1, CLUSTERING, workers, force, label=f"{label}: E4 clustering"),
+            conflict_probe_part(
+                e1, FULL_BATTERY_PROBE, workers, force, label=f"{label}: E2 conflict probes"
+            ),
+        ]
+    )
+
+
+def full_analyses(
+    nets: Networks, workers: int = 2, progress: bool = False, allow_long: bool = False
+) -> tuple[dict, dict]:
+    """E4's clustering and E2's conflict-pair probes (:data:`FULL_BATTERY_PROBE`) of the
+    context-carrying networks among ``nets`` (keyed (label, seed)), loaded or computed:
+    (clusters, probes), each keyed as ``nets``."""
+    carrying = analysed(nets)
+    clusters = run_clustering(
+        carrying, CLUSTERING, workers, progress=progress, allow_long=allow_long
+    )
+    probes = run_conflict_probes(
+        carrying, FULL_BATTERY_PROBE, workers, progress=progress, allow_long=allow_long
+    )
+    return clusters, probes
 
 
 def run_full(
@@ -217,7 +255,8 @@ def run_full(
     """Load or train every network of the profile (:meth:`FullSpec.jobs`'s keys); resumable:
     finished networks are artifacts and a network interrupted mid-training resumes from its
     checkpoint. ``backend="ray"`` trains the missing ones as Ray tasks (on the cluster at
-    ``address``, or a local Ray instance of ``workers`` CPUs), then loads them."""
+    ``address``, or a local Ray instance of ``workers`` CPUs), then loads them. E1's networks are
+    then analysed (:func:`full_analyses`, locally)."""
     jobs = spec.jobs()
     if backend != "local":
         sweep.run_sweep(
@@ -230,13 +269,17 @@ def run_full(
             force=force,
             progress=progress,
         )
-    return run_configs(
+    nets = run_configs(
         jobs,
         workers=workers,
         force=force and backend == "local",
         progress=progress,
         allow_long=allow_long,
     )
+    full_analyses(
+        {k[1:]: r for k, r in nets.items() if k[0] == "E1"}, workers, progress, allow_long
+    )
+    return nets
 
 
 def full_networks(
@@ -251,6 +294,9 @@ def full_networks(
 
 
 __all__ = [
+    "CLUSTERING",
+    "analysed",
+    "full_analyses",
     "full_networks",
     "FULL_VARIANTS",
     "SIZE_VARIANTS",
