@@ -51,11 +51,12 @@ RESULT_MODULES = (
 """The modules whose code determines trained networks (and so every artifact's key)."""
 KIND_MODULES = {
     "ambiguity": ("experiments/ambiguity.py",),
+    "clustering": ("experiments/clustering.py", "core/statespace.py"),
     "dynamics": ("experiments/dynamics.py", "core/dynamics.py", "core/statespace.py"),
     "timescales": ("experiments/timescales.py",),
 }
 """Further modules whose code determines artifacts of a kind (E2 probes, E4 analyses and E5
-sequences are computed there)."""
+sequences and E4's unit clustering are computed there)."""
 
 
 NO_TRAIN_ENV = "BOOK_NO_TRAIN"

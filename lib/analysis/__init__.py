@@ -12,5 +12,11 @@
   and the sentences under its figures.
 - :mod:`~lib.analysis.anatomy`: the model chapter's parameter budgets and equivalences.
 - :mod:`~lib.analysis.calibration`: the training calibration study's tables.
+- :mod:`~lib.analysis.factorial`: the site x operation factorial of the four single-pathway
+  cells (where modulation acts vs how), for any measure.
+- :mod:`~lib.analysis.tuning`: the fair-tuning grid read out, and the protocol its rule chooses.
+- :mod:`~lib.analysis.clustering`: Yang et al.'s unit clusters (E4 at the scale of the battery).
+- :mod:`~lib.analysis.full_battery`: the full battery (E1, E2, E3, E4 on 20 tasks at N = 128)
+  and its verdicts at scale.
 - :mod:`~lib.analysis.stats`: intervals and paired comparisons.
 """

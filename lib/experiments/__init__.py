@@ -18,7 +18,13 @@
   through its excitability rows, its synaptic rows, both, or every parameter.
 - :mod:`~lib.experiments.calibration`: the training calibration study (appendix).
 - :mod:`~lib.experiments.full_battery`: the ``full`` profile, E1 and E3 on Yang's 20 tasks at
-  N = 128 (the full-battery chapter).
+  N = 128 (the full-battery chapter), with E4's clustering and E2's conflict-pair probes.
+- :mod:`~lib.experiments.clustering`: Yang et al.'s task-variance clustering of units, per
+  network.
+- :mod:`~lib.experiments.tuning`: the fair-tuning grid (learning rate x modulation scale per
+  pathway, on tuning seeds disjoint from the test seeds).
+- :mod:`~lib.experiments.manifest`: every experiment's spec per profile, in one place (the CLI,
+  the summary and the provenance page read it).
 - :mod:`~lib.experiments.explorer`: E6, the live explorer's parameters (its views are computed
   on demand by :mod:`lib.analysis.explorer`, not stored).
 
