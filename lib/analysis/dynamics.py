@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats as _scipy_stats
 
 from lib.analysis.common import MATCHED
+from lib.analysis.clustering import SHARE_LEVEL, tasks_per_cluster
 from lib.analysis.factorial import CELLS, factorial_comparisons, factorial_text
 from lib.analysis.stats import fmt, mean_ci
 from lib.analysis.verdicts import (
@@ -401,7 +402,7 @@ def drive_text(dyn: dict, labels) -> str:
     )
 
 
-def cluster_table(dyn: dict, labels, share_level: float = 0.5) -> pd.DataFrame:
+def cluster_table(dyn: dict, labels, share_level: float = SHARE_LEVEL) -> pd.DataFrame:
     """Per variant (mean ± 95% t over seeds): the number of unit clusters (k by silhouette), the
     fraction of active units, and how shared the clusters are: the mean number of tasks a cluster
     serves (tasks whose normalised task variance averaged over the cluster is >= share_level)."""
@@ -415,12 +416,7 @@ def cluster_table(dyn: dict, labels, share_level: float = 0.5) -> pd.DataFrame:
             n_units = d["task_variance"].shape[1]
             ks.append(cl["k"])
             act.append(len(cl["active"]) / n_units)
-            prof, lbl = cl["profiles"], cl["labels"]
-            serve.append(
-                np.mean([(prof[lbl == c].mean(0) >= share_level).sum() for c in np.unique(lbl)])
-                if len(lbl)
-                else np.nan
-            )
+            serve.append(tasks_per_cluster(cl["profiles"], cl["labels"], share_level))
         row = {"variant": lab, "seeds": len(ks)}
         for name, v in (("clusters k", ks), ("active units", act), ("tasks per cluster", serve)):
             m, h = mean_ci(np.array(v, float)) if v else (np.nan, np.nan)
