@@ -157,6 +157,23 @@ def text_color(background) -> str:
     return "k" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "w"
 
 
+def empty_panel(ax, text: str) -> None:
+    """Mark a panel that has nothing to show: ``text`` in grey at its centre, no ticks."""
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=FONT_SMALL,
+        color="0.4",
+        wrap=True,
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def figure(nrows: int = 1, ncols: int = 1, w: float = 4.0, h: float = 3.0, **kw):
     """A figure of ``nrows x ncols`` panels of ``w x h`` inches each (constrained layout),
     shrunk as a whole (aspect kept) to at most :data:`FIGURE_WIDTH_IN` wide, and stamped

@@ -53,28 +53,21 @@ MECHANISM_STYLE = {"exc_bias": "#0072B2", "syn_prepost": "#D55E00"}
 SIZE_STYLE = {128: "-", 64: "--"}
 
 
-def tasks_learned(
-    study: dict, criterion: float = 0.9, n_tasks: int = calibration_analysis.FULL_BATTERY_LEARNED
+def tasks_at_criterion_figure(
+    lines: list[tuple[object, dict]],
+    criterion: float = 0.9,
+    n_tasks: int = calibration_analysis.FULL_BATTERY_LEARNED,
+    legend_title: str | None = None,
 ):
-    """The full-battery calibration: how many of the 20 tasks are at criterion at once against
-    training trials, one line per network of ``study`` (any keys -> TrainResult) (colour:
-    mechanism; solid N = 128, dashed N = 64);
-    dotted: the bar of ``n_tasks`` tasks."""
+    """How many tasks are at criterion at once against training trials, one step line per
+    (TrainResult, line keywords: colour, style, label) of ``lines``; dotted: the bar of
+    ``n_tasks`` tasks."""
     fig, axes = figure(1, 1, 6.0, 3.2)
     ax = axes[0, 0]
-    for res in study.values():
-        mech, seed = res.config.mechanism, res.config.seed
+    for res, kw in lines:
         trials, count = calibration_analysis.tasks_at_criterion(res, criterion)
-        ax.step(
-            trials / 1e6,
-            count,
-            where="post",
-            color=MECHANISM_STYLE.get(mech, "k"),
-            ls=SIZE_STYLE.get(res.config.n_rec, ":"),
-            lw=1.5,
-            label=f"{mech}, N = {res.config.n_rec}, seed {seed}",
-        )
-    n_all = max((len(r.config.tasks) for r in study.values()), default=20)
+        ax.step(trials / 1e6, count, where="post", **{"lw": 1.5, **kw})
+    n_all = max((len(res.config.tasks) for res, _ in lines), default=20)
     ax.axhline(n_tasks, color="k", ls=":", lw=1)
     ax.set(
         xlabel="training trials (millions)",
@@ -82,6 +75,25 @@ def tasks_learned(
         ylim=(0, n_all + 0.5),
     )
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    if study:
-        ax.legend(fontsize=8, loc="lower right")
+    if lines:
+        ax.legend(fontsize=FONT_SMALL, loc="lower right", title=legend_title)
     return fig
+
+
+def tasks_learned(
+    study: dict, criterion: float = 0.9, n_tasks: int = calibration_analysis.FULL_BATTERY_LEARNED
+):
+    """The full-battery calibration (:func:`tasks_at_criterion_figure`), one line per network of
+    ``study`` (any keys -> TrainResult): colour the mechanism, solid N = 128, dashed N = 64."""
+    lines = [
+        (
+            res,
+            {
+                "color": MECHANISM_STYLE.get(res.config.mechanism, "k"),
+                "ls": SIZE_STYLE.get(res.config.n_rec, ":"),
+                "label": f"{res.config.mechanism}, N = {res.config.n_rec}, seed {res.config.seed}",
+            },
+        )
+        for res in study.values()
+    ]
+    return tasks_at_criterion_figure(lines, criterion, n_tasks)

@@ -11,7 +11,17 @@ from lib.analysis.clustering import network_measures, sorted_profiles
 from lib.analysis.stats import mean_ci
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES
-from lib.plots import FONT, FONT_SMALL, FONT_TITLE, MAX_COLS, PER_FIGURE, color, figure, split
+from lib.plots import (
+    FONT,
+    FONT_SMALL,
+    FONT_TITLE,
+    MAX_COLS,
+    PER_FIGURE,
+    color,
+    empty_panel,
+    figure,
+    split,
+)
 
 HEATMAP_ROW_IN = 0.13
 """Height per task row of a heatmap panel (inches): a task name in FONT_SMALL per row."""
@@ -24,21 +34,6 @@ quantile of 12.7 makes a bar wider than the whole range of the measure)."""
 
 def _labels(results: dict) -> list:
     return list(dict.fromkeys(lab for lab, _ in results))
-
-
-def _empty(ax, text: str) -> None:
-    ax.text(
-        0.5,
-        0.5,
-        text,
-        ha="center",
-        va="center",
-        transform=ax.transAxes,
-        fontsize=FONT_SMALL,
-        color="0.4",
-    )
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def plot_tv_heatmaps(results: dict, labels=None, seed: int = 0, max_cols: int = MAX_COLS):
@@ -72,10 +67,10 @@ def _heatmaps(labels, results: dict, seed: int, max_cols: int, part=None):
         r = results.get((lab, seed))
         ax.set_title(lab, fontsize=FONT)
         if r is None:
-            _empty(ax, f"no network of seed {seed}")
+            empty_panel(ax, f"no network of seed {seed}")
             continue
         if not len(r["labels"]):
-            _empty(ax, "no active unit")
+            empty_panel(ax, "no active unit")
             continue
         prof, lbl = sorted_profiles(r)
         im = ax.imshow(

@@ -9,7 +9,17 @@ import pandas as pd
 from lib.analysis.dynamics import AXIS_LABELS, network_means
 from lib.analysis.stats import mean_ci
 from lib.core.tasks import DISPLAY_NAMES
-from lib.plots import FONT, FONT_SMALL, FONT_TITLE, MAX_COLS, PER_FIGURE, color, figure, split
+from lib.plots import (
+    FONT,
+    FONT_SMALL,
+    FONT_TITLE,
+    MAX_COLS,
+    PER_FIGURE,
+    color,
+    empty_panel,
+    figure,
+    split,
+)
 
 TASK_COLORS = ("#000000", "#D55E00")
 """Task i and task j of a pair (Okabe-Ito black and vermillion)."""
@@ -21,22 +31,6 @@ MEASURE_COLS = 2
 
 def _net(dyn: dict, label: str, seed: int) -> dict | None:
     return dyn.get((label, seed))
-
-
-def _empty(ax, text: str) -> None:
-    ax.text(
-        0.5,
-        0.5,
-        text,
-        ha="center",
-        va="center",
-        transform=ax.transAxes,
-        fontsize=FONT_SMALL,
-        color="0.4",
-        wrap=True,
-    )
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def _pair_title(pair: tuple[str, str]) -> str:
@@ -77,7 +71,7 @@ def _pair_panels(axes, dyn: dict, labels, pair: tuple[str, str], seed: int):
         d = _net(dyn, lab, seed)
         ax.set_title(lab, fontsize=FONT)
         if d is None or pair not in d["pairs"]:
-            _empty(ax, "not in this run")
+            empty_panel(ax, "not in this run")
             continue
         yield ax, lab, d, d["pairs"][pair]
 
@@ -151,7 +145,7 @@ def measure_dots(table: pd.DataFrame, labels, measures):
         ax.tick_params(axis="x", labelsize=FONT_SMALL)
         ax.grid(axis="x", alpha=0.3)
         if table.empty:
-            _empty(ax, "no network learned a conflict pair")
+            empty_panel(ax, "no network learned a conflict pair")
     return fig
 
 
@@ -182,7 +176,7 @@ def _continuation(
     for ax, lab, d, p in _pair_panels(axes, dyn, shown, pair, seed):
         cont = p["continuation"]
         if cont is None:
-            _empty(ax, "no continuation")
+            empty_panel(ax, "no continuation")
             continue
         t = cont["table"]
         s = _coordinate(cont["points"], p)
@@ -276,7 +270,7 @@ def _cluster_maps(labels, dyn: dict, seed: int, part=None):
     for ax, lab in zip(axes.flat, labels):
         d = _net(dyn, lab, seed)
         if d is None:
-            _empty(ax, "not in this run")
+            empty_panel(ax, "not in this run")
             continue
         cl = d["clusters"]
         order = np.argsort(cl["labels"], kind="stable")
@@ -317,7 +311,7 @@ def _ftv_histograms(labels, dyn: dict, pair: tuple[str, str], values, part=None)
         v = values(dyn, lab, pair)
         ax.set_title(lab, fontsize=FONT)
         if not len(v):
-            _empty(ax, "no learned network")
+            empty_panel(ax, "no learned network")
             continue
         ax.hist(v, bins=bins, color=color(lab), edgecolor="white", linewidth=0.4)
         ax.tick_params(labelsize=FONT_SMALL)
@@ -336,7 +330,7 @@ def leave_vs_jump(link: pd.DataFrame, labels):
     fig, axes = figure(1, 1, 4.2, 3.2)
     ax = axes[0, 0]
     if link.empty:
-        _empty(ax, "no network learned a conflict pair")
+        empty_panel(ax, "no network learned a conflict pair")
         return fig
     for lab in labels:
         g = link[link.variant == lab]

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from lib.analysis.calibration import FULL_BATTERY_LEARNED, tasks_at_criterion
+from lib.analysis.calibration import FULL_BATTERY_LEARNED
 from lib.analysis.common import CRITERION
 from lib.core.types import Networks
 from lib.plots import FONT_SMALL, color, figure, style
+from lib.plots.calibration import tasks_at_criterion_figure
 
 
 SIZE_MARGIN = 1.4
@@ -19,35 +20,19 @@ SIZE_MARGIN = 1.4
 
 def tasks_learned_curves(nets: Networks, labels, criterion: float = CRITERION):
     """Tasks at criterion at once (of 20) against training trials, one line per network of the
-    variants ``labels`` (colour: variant); dotted: the bar of
-    :data:`lib.analysis.calibration.FULL_BATTERY_LEARNED` tasks."""
-    fig, axes = figure(1, 1, 6.0, 3.2)
-    ax = axes[0, 0]
-    n_all = 20
-    for (label, seed), res in sorted(nets.items()):
-        if label not in labels:
-            continue
-        trials, count = tasks_at_criterion(res, criterion)
-        n_all = len(res.config.tasks)
-        ax.step(
-            trials / 1e6,
-            count,
-            where="post",
-            color=color(label),
-            ls=style(label)["ls"],
-            lw=1.3,
-            label=label if seed == 0 else None,
+    variants ``labels`` (colour and line style: the variant's), with the bar of
+    :data:`lib.analysis.calibration.FULL_BATTERY_LEARNED` tasks
+    (:func:`lib.plots.calibration.tasks_at_criterion_figure`)."""
+    lines = [
+        (
+            res,
+            {"color": color(label), "ls": style(label)["ls"], "lw": 1.3}
+            | ({"label": label} if seed == 0 else {}),
         )
-    ax.axhline(FULL_BATTERY_LEARNED, color="k", ls=":", lw=1)
-    ax.set(
-        xlabel="training trials (millions)",
-        ylabel=f"tasks at criterion (of {n_all})",
-        ylim=(0, n_all + 0.5),
-    )
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    if labels:
-        ax.legend(fontsize=FONT_SMALL, loc="lower right", title="variant (one line per seed)")
-    return fig
+        for (label, seed), res in sorted(nets.items())
+        if label in labels
+    ]
+    return tasks_at_criterion_figure(lines, criterion, legend_title="variant (one line per seed)")
 
 
 def tasks_vs_size(table: pd.DataFrame):
