@@ -11,6 +11,8 @@ battery* when at least :data:`lib.analysis.calibration.FULL_BATTERY_LEARNED` of 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -23,7 +25,13 @@ from lib.analysis.common import CRITERION, EXC_FAMILY, SYN_FAMILY
 from lib.core.tasks import DISPLAY_NAMES
 from lib.core.train import build_model
 from lib.core.types import Networks
-from lib.experiments.full_battery import FullSpec, complete_sizes, complete_variants
+from lib.experiments.full_battery import (
+    FullSpec,
+    complete_sizes,
+    complete_variants,
+    full_analyses,
+    full_networks,
+)
 
 SEEN_FULL = (
     "the full-battery calibration networks (exc_bias and syn_prepost, seeds 0 and 1, at "
@@ -327,6 +335,43 @@ def scale_table(verdicts_at_scale: dict[str, str], spec: FullSpec) -> pd.DataFra
     return pd.DataFrame({scale_column(spec): verdicts_at_scale}).rename_axis("claim")
 
 
+@dataclass(frozen=True)
+class ScaleResults:
+    """Everything the full battery's pages show: E1 at scale (``nets``, keyed (label, seed)),
+    E3 at scale (``size_nets``, keyed (N, label, seed)), the complete variants (``shown``), E4's
+    clusters and E2's conflict-pair probes of the context-carrying ones, C1, C2 and C4 at scale,
+    and the verdicts (claim -> verdict)."""
+
+    spec: FullSpec
+    nets: Networks
+    size_nets: dict
+    shown: list[str]
+    clusters: dict
+    probes: dict
+    c1: dict
+    c2: dict
+    c4: dict
+    verdicts: dict[str, str]
+
+
+def scale_results(
+    spec: FullSpec, train_missing: bool = False, workers: int = 2, allow_long: bool = False
+) -> ScaleResults:
+    """Load the shipped full battery (or train what is missing, ``train_missing``), analyse its
+    complete variants and judge C1, C2 and C4 at scale."""
+    nets, size_nets = full_networks(spec, train_missing, workers, allow_long)
+    shown = complete_variants(nets, spec)
+    clusters, probes = full_analyses(
+        {k: v for k, v in nets.items() if k[0] in shown}, workers, allow_long=allow_long
+    )
+    carrying = [v for v in shown if v != "none"]
+    c1 = scale_verdict_c1(nets, spec)
+    c2, c4 = c2_at_scale(probes, carrying), c4_at_scale(clusters, carrying)
+    return ScaleResults(
+        spec, nets, size_nets, shown, clusters, probes, c1, c2, c4, scale_verdicts(c1, c2, c4)
+    )
+
+
 def side_by_side(
     quick: dict[str, str], full: dict[str, str], spec: FullSpec | None = None
 ) -> pd.DataFrame:
@@ -349,6 +394,8 @@ def side_by_side(
 
 
 __all__ = [
+    "ScaleResults",
+    "scale_results",
     "SEEN_FULL",
     "C3_SCALE_RULE",
     "final_counts",
