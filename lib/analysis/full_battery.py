@@ -288,6 +288,9 @@ def c2_scale_text(results: dict[tuple[str, str], dict]) -> str:
             big = max(tested, key=lambda c: abs(c.mean) / c.rule.sesoi)
             lines.append(f"- Largest: {big.text()}")
             lines.append(f"- {verdicts.power_text(tested)}")
+            floor = verdicts.floor_text(tested)
+            if floor:
+                lines.append(f"- {floor}")
     return "\n".join(lines)
 
 
