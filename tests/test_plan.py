@@ -531,8 +531,8 @@ def test_interpolated_cost_matches_training_steps_timed_on_that_kind(cost_cache)
         T * (model.eval_per_t_s + model.eval_per_trial_t_s * other.eval_trials)
         for T in eval_lengths
     )
-    assert predicted_step / measured_step == pytest.approx(1.0, abs=TIMING_TOLERANCE)
-    assert predicted_eval / measured_eval == pytest.approx(1.0, abs=TIMING_TOLERANCE)
+    for predicted, measured in ((predicted_step, measured_step), (predicted_eval, measured_eval)):
+        assert 1 / TIMING_FACTOR < predicted / measured < TIMING_FACTOR, (predicted, measured)
     # the plan's cost of that kind: the same law at the tasks' mean lengths
     c = plan.measure_cost(other)
     assert c.step_s == pytest.approx(
@@ -541,9 +541,10 @@ def test_interpolated_cost_matches_training_steps_timed_on_that_kind(cost_cache)
     )
 
 
-TIMING_TOLERANCE = 0.5
-"""Relative error allowed between a predicted and a measured time on this shared machine (the
-cost model's errors of form, e.g. a cost per trial taken per batch, are factors of 2 or more)."""
+TIMING_FACTOR = 2.0
+"""Factor allowed between a predicted and a measured time on a shared machine (single timings
+there vary by about 30 %; the cost model's errors of form, e.g. the time steps or the trials not
+counted, or the tasks counted once, are factors of 3 or more here)."""
 
 
 def _asdict_to_dict(config: TrainConfig) -> dict:
