@@ -309,7 +309,7 @@ def _timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
     return clock() - t0, out
 
 
-def _affine(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
+def affine_fit(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
     """(intercept, slope) of the line through two timings, both >= 0; where timing noise
     makes the line fall (or the intercept negative) the cost is taken proportional to x."""
     slope = (y2 - y1) / (x2 - x1) if x2 != x1 else -1.0
@@ -373,7 +373,7 @@ def measure_step_model(config: TrainConfig) -> StepModel:
         half = max(1, T // 2)
         step_long, _ = _timed(lambda: train_on(T, 1), device)
         step_half, _ = _timed(lambda: train_on(half, 2), device)
-        step_fixed, step_per_t = _affine(half, step_half, T, step_long)
+        step_fixed, step_per_t = affine_fit(half, step_half, T, step_long)
 
         n = EVAL_TIMED_TRIALS
         batch_s, (batch, (ex, ey, em)) = _timed(
@@ -388,7 +388,8 @@ def measure_step_model(config: TrainConfig) -> StepModel:
         eval_on(n, T_eval)
         eval_full, _ = _timed(lambda: eval_on(n, T_eval), device)
         eval_quarter, _ = _timed(lambda: eval_on(n // 4, T_eval), device)
-        eval_per_t, eval_per_trial_t = _affine(n // 4, eval_quarter / T_eval, n, eval_full / T_eval)
+        per_t = (eval_quarter / T_eval, eval_full / T_eval)  # seconds per time step
+        eval_per_t, eval_per_trial_t = affine_fit(n // 4, per_t[0], n, per_t[1])
     finally:
         torch.set_num_threads(threads)
     result = StepModel(
@@ -668,7 +669,14 @@ def require(plan: Plan, allow_long: bool = False) -> Plan:
 __all__ = [
     "LONG_RUN_S",
     "Cost",
+    "StepModel",
     "measure_cost",
+    "measure_step_model",
+    "expected_trial_steps",
+    "timed_task",
+    "family_key",
+    "cost_key",
+    "affine_fit",
     "cache_dir",
     "cost_cache_path",
     "machine_signature",
