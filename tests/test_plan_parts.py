@@ -9,7 +9,8 @@ import importlib
 import pytest
 
 from lib import artifacts
-from lib.experiments import dynamics, lesions, plan, timescales
+from lib.experiments import dynamics as dynamics_experiment
+from lib.experiments import lesions, plan, timescales
 
 cli = importlib.import_module("lib.experiments.__main__")
 
@@ -46,7 +47,7 @@ def calls(monkeypatch, tmp_path):
 def _cases():
     variants = cli.battery.variant_networks(cli.e1_networks(cli.network_jobs(PROFILE)))
     tau, (tspec, labels) = next(iter(cli.e5_specs(PROFILE).items()))
-    lspec, dspec = lesions.LesionSpec(), dynamics.DynamicsSpec.from_profile(PROFILE)
+    lspec, dspec = lesions.LesionSpec(), dynamics_experiment.DynamicsSpec.from_profile(PROFILE)
 
     def sequences_note(nets):
         return "trial positions per network: " + ", ".join(
@@ -68,8 +69,8 @@ def _cases():
             "E1 lesions and ablations",
         ),
         (
-            lambda **kw: dynamics.dynamics_part(variants, dspec, 2, **kw),
-            (dynamics.DYNAMICS, variants, dspec, dynamics.dynamics_seconds),
+            lambda **kw: dynamics_experiment.dynamics_part(variants, dspec, 2, **kw),
+            (dynamics_experiment.DYNAMICS, variants, dspec, dynamics_experiment.dynamics_seconds),
             f"{len(dspec.lambdas)} mixture weights per conflict pair",
             "E4 dynamics",
         ),
