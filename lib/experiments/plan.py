@@ -267,7 +267,9 @@ def _store_model(key: tuple, model: StepModel) -> None:
 
 def family_key(config: TrainConfig) -> tuple:
     """What the cost model's coefficients depend on: everything that sets a step's cost but
-    the tasks (not the seed, budget or learning rate either)."""
+    the tasks (not the seed, budget or learning rate either). A mixture-trained network
+    (``train_mix``) shares its family: its second active task adds one rank-R product per time
+    step to a low-rank pathway, within the timing's noise."""
     return (
         config.mechanism,
         config.n_rec,
