@@ -275,7 +275,9 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         """The config as a JSON-able dict; optional fields at their default are left out."""
-        d = dataclasses.asdict(self)
+        # one level only (every field is a scalar but these three, converted below): asdict
+        # would copy the whole init_from chain at every level, quadratic in its depth
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["tasks"] = list(self.tasks)
         d["init_from"] = None if self.init_from is None else self.init_from.to_dict()
         d["train_tasks"] = None if self.train_tasks is None else list(self.train_tasks)

@@ -257,17 +257,15 @@ def dynamics_part(
     label: str = "E4 dynamics",
 ) -> plan.Part:
     """The plan part of E4's analyses of ``nets`` {key: TrainResult or TrainConfig}."""
-    configs = {k: getattr(v, "config", v) for k, v in nets.items()}
-    keys = {k: dynamics_key(c, spec) for k, c in configs.items()}
-    return plan.artifact_part(
+    return DYNAMICS.part(
+        nets,
+        spec,
+        dynamics_seconds,
+        f"{len(spec.lambdas)} mixture weights per conflict pair",
         label,
-        "dynamics",
-        keys,
-        lambda k: dynamics_seconds(configs[k], spec),
         workers,
         force,
         todo,
-        f"{len(spec.lambdas)} mixture weights per conflict pair",
     )
 
 

@@ -176,17 +176,15 @@ def lesions_part(
     label: str = "E1 lesions and ablations",
 ) -> plan.Part:
     """The plan part of the lesions of ``nets`` {key: TrainResult or TrainConfig}."""
-    configs = {k: getattr(v, "config", v) for k, v in nets.items()}
-    keys = {k: lesions_key(c, spec) for k, c in configs.items()}
-    return plan.artifact_part(
+    return LESIONS.part(
+        nets,
+        spec,
+        lesions_seconds,
+        f"{spec.fraction:.0%} of the units per lesion, {spec.n_random} random controls",
         label,
-        "lesions",
-        keys,
-        lambda k: lesions_seconds(configs[k], spec),
         workers,
         force,
         todo,
-        f"{spec.fraction:.0%} of the units per lesion, {spec.n_random} random controls",
     )
 
 

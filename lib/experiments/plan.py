@@ -2,18 +2,44 @@
 
 A plan says, for each phase (e.g. E1's networks, E2's probes): how many artifacts it needs, how
 many are present (shipped or cached, verified with :func:`lib.artifacts.has`), how many must be
-made, and an estimate of the wall time. The estimate is measured on this machine, not guessed:
-a few real training steps of each kind of network (its N, mechanism, rank, tasks and batch size,
-one torch thread, as in a worker) are timed after one warm-up step, and one evaluation on a few
-tasks; a network then costs at most ``max_steps`` steps plus one evaluation every
-``eval_every`` steps, a probe of E2 its number of forward passes. Jobs run in ``workers``
-processes, so the sum is divided by the number that really run at once (``workers``, the number
-of jobs, and on a CPU the number of cores). Training stops early once every task is at
-criterion, so the real time is usually shorter: the estimate is the budget's.
+made, and an estimate of the wall time. The estimate is measured on this machine, not guessed. A
+network then costs at most ``max_steps`` steps plus one evaluation every ``eval_every`` steps, a
+probe of E2 its number of forward passes. Jobs run in ``workers`` processes, so the sum is
+divided by the number that really run at once (``workers``, the number of jobs, and on a CPU the
+number of cores). Training stops early once every task is at criterion, so the real time is
+usually shorter: the estimate is the budget's.
 
-Measured costs are kept in a per-machine file (:func:`cost_cache_path`, keyed by the kind of
-network and :func:`machine_signature`: library versions, CPU, device), so only the first plan on
-a machine pays for the timing (a few seconds per kind; each is announced on stderr).
+**The cost model.** A training step renders one batch of B trials of one task and runs forward
+and backward through its T time steps; an evaluation runs every task's ``eval_trials`` trials
+forward. Per time step the work (the recurrence's B x N x N products, the input and readout
+products, the element-wise cell, rendering the inputs) does not depend on which task the batch
+is of: the task context is one task's (a (B, K) one-hot, applied once per trial) and K enters
+only through products done once per trial and the optimizer's K x N modulation entries. So, for
+one *family* of networks (everything that sets a step's cost but the tasks: mechanism, N, rank,
+trainable parameters, batch size, activation, device; :func:`family_key`):
+
+    step_s(tasks) = step_fixed_s + step_per_t_s * T_train,   T_train = sum_k w_k E[T_k]
+    eval_s(tasks) = sum_k E[T_k] * (eval_per_t_s + eval_per_trial_t_s * eval_trials)
+    setup_s(tasks) = render_per_trial_t_s * eval_trials * sum_k E[T_k]
+
+with E[T_k] the mean trial length of task k in time steps (:func:`expected_trial_steps`), w_k
+the task's training weight (:meth:`lib.core.train.TrainConfig.task_weights`). The five
+coefficients of a family (:class:`StepModel`) are measured once, on the network of the first
+config of that family met, with one torch thread (as in a worker; on a CPU in the thread's CPU
+time, which other processes sharing the machine do not inflate), after a warm-up step and
+evaluation at full length: a training step on a batch of the battery's longest task and on
+the same batch cut to half its length (two points of the affine law in T, the rendering of the
+batch timed apart and added per time step), the evaluation forward pass on
+:data:`EVAL_TIMED_TRIALS` trials and on a quarter of them (two points of the affine law in
+trials). Every other kind of the family (other task sets, other K, other seeds or budgets) is
+interpolated: a paper-profile plan with 261 kinds of network times only their 39 families.
+``tests/test_plan.py`` checks an interpolated step cost against training steps timed on that
+kind.
+
+Measured coefficients are kept in a per-machine file (:func:`cost_cache_path`, keyed by the
+family and :func:`machine_signature`: library versions, CPU, device), so only the first plan on
+a machine pays for the timing (under a second per family at N = 256; each is announced on
+stderr, with a count and the seconds spent so far).
 
 A plan whose estimate exceeds :data:`LONG_RUN_S` stops with :class:`PlanTooLong` before any work
 unless the caller allows it (``allow_long=True`` in a chapter, ``-p allow_long True`` through
@@ -23,6 +49,8 @@ papermill, ``--yes`` for ``python -m lib.experiments``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import json
 import math
 import os
@@ -38,26 +66,28 @@ import torch
 
 from lib import artifacts
 from lib.core import tasks as yang_tasks
+from lib.core.seeds import STREAM_NOISE, step_seed, torch_generator
 from lib.core.train import (
-    History,
     TrainConfig,
     build_model,
     default_device,
     evaluate,
-    evaluation_batches,
     make_optimizer,
-    train_step,
+    optimise_on_batch,
+    training_context,
     trainable_parameters,
 )
 
 LONG_RUN_S = 30 * 60
 """A plan estimated to take longer than this (seconds) needs an explicit go-ahead."""
 
-TIMED_STEPS = 4
-"""Training steps timed per kind of network (after one warm-up step)."""
+EVAL_TIMED_TRIALS = 64
+"""Trials of the longest evaluation forward pass timed per family (and a quarter of them: the
+two points of the affine law in trials, extrapolated to ``eval_trials``)."""
 
-EVAL_SAMPLE_TASKS = 3
-"""Tasks whose evaluation forward pass is timed (the cost is scaled to every task)."""
+TRIAL_LENGTH_DRAWS = 64
+"""Trial timings drawn per task for :func:`expected_trial_steps` (their s.d. is about 30 time
+steps, so the mean is known to about 4)."""
 
 SWITCHES = (
     "allow_long=True in a chapter (papermill: -p allow_long True), "
@@ -77,11 +107,20 @@ class Cost:
 
 
 _COSTS: dict[tuple, Cost] = {}
-"""Measured costs in this process, by :func:`cost_key` (the measurement takes a few seconds)."""
+"""Costs of network kinds in this process, by :func:`cost_key`."""
+
+_MODELS: dict[tuple, "StepModel"] = {}
+"""Measured step models in this process, by :func:`family_key`."""
+
+_TIMING = {"families": 0, "seconds": 0.0}
+"""Families timed by this process and the seconds spent timing them (for the progress lines)."""
 
 COST_CACHE_VERSION = 2
 """Part of every disk-cache key: bump it when the trainer's speed changes (2: the fused
-recurrence), so that costs measured with older code are measured again."""
+recurrence), so that costs measured with older code are measured again. (The per-family step
+models, five numbers under a family key, cannot be confused with the per-kind costs of earlier
+code, three numbers under a kind key; the version also keys :func:`machine_cached` values such
+as the equalised arm's initial drives, minutes each at N = 256, which a bump would discard.)"""
 
 COST_CACHE_FILE = "step-costs.json"
 
@@ -168,27 +207,90 @@ def machine_cached(name: str, key: Any, compute: Callable[[], float]) -> float:
     return value
 
 
-def _cached_cost(key: tuple) -> Cost | None:
-    entry = _read_cache(cost_cache_path(), 3).get(_disk_key(list(key)))
-    return None if entry is None or min(entry) < 0 else Cost(*entry)
+@functools.lru_cache(maxsize=None)
+def expected_trial_steps(task: str) -> float:
+    """The mean length in time steps (dt = 20 ms) of a trial of ``task``: the mean ``tdim`` of
+    :data:`TRIAL_LENGTH_DRAWS` batches' timings (:func:`lib.core.tasks.sample_conditions`, a fixed
+    seed). A batch shares one timing, so this is also a training batch's mean T."""
+    rng = np.random.default_rng(0)
+    draws = [yang_tasks.sample_conditions(task, 1, rng).tdim for _ in range(TRIAL_LENGTH_DRAWS)]
+    return float(np.mean(draws))
 
 
-def _store_cost(key: tuple, cost: Cost) -> None:
-    _store(cost_cache_path(), 3, list(key), [cost.step_s, cost.eval_s, cost.setup_s])
+def timed_task() -> str:
+    """The battery's task with the longest mean trial (:func:`expected_trial_steps`): the
+    batches a family is timed on (cut to half its length for the second point), so that every
+    task set's mean length lies between the two points."""
+    return max(yang_tasks.TASKS, key=expected_trial_steps)
 
 
-def cost_key(config: TrainConfig) -> tuple:
-    """What the time of a step depends on (not the seed, budget or learning rate)."""
+@dataclass(frozen=True)
+class StepModel:
+    """The measured cost coefficients of one family of networks (module docstring: the cost
+    model), in seconds: a training step on a batch of T time steps takes ``step_fixed_s +
+    step_per_t_s * T``; evaluating one task of T time steps on ``n`` trials takes ``T *
+    (eval_per_t_s + eval_per_trial_t_s * n)``; rendering its trials ``render_per_trial_t_s * n *
+    T``."""
+
+    step_fixed_s: float
+    step_per_t_s: float
+    eval_per_t_s: float
+    eval_per_trial_t_s: float
+    render_per_trial_t_s: float
+
+    def cost(self, config: TrainConfig) -> Cost:
+        """The :class:`Cost` of a network kind of this family (``config``'s tasks, K, batch
+        size and evaluation trials): T_train = sum_k w_k E[T_k] with the weights of a step
+        (:meth:`TrainConfig.task_weights` at performance 0.5, what the timing's history says),
+        and sum_k E[T_k] for an evaluation of every task."""
+        lengths = np.array([expected_trial_steps(t) for t in config.tasks])
+        weights = config.task_weights([0.5] * len(config.tasks))
+        t_train = float(weights @ lengths)
+        n = config.eval_trials
+        return Cost(
+            step_s=self.step_fixed_s + self.step_per_t_s * t_train,
+            eval_s=float(lengths.sum()) * (self.eval_per_t_s + self.eval_per_trial_t_s * n),
+            setup_s=self.render_per_trial_t_s * n * float(lengths.sum()),
+        )
+
+
+def _cached_model(key: tuple) -> StepModel | None:
+    n = len(dataclasses.fields(StepModel))
+    entry = _read_cache(cost_cache_path(), n).get(_disk_key(list(key)))
+    return None if entry is None or min(entry) < 0 else StepModel(*entry)
+
+
+def _store_model(key: tuple, model: StepModel) -> None:
+    values = list(dataclasses.astuple(model))
+    _store(cost_cache_path(), len(values), list(key), values)
+
+
+def family_key(config: TrainConfig) -> tuple:
+    """What the cost model's coefficients depend on: everything that sets a step's cost but
+    the tasks (not the seed, budget or learning rate either). A mixture-trained network
+    (``train_mix``) shares its family: its second active task adds one rank-R product per time
+    step to a low-rank pathway, within the timing's noise."""
     return (
         config.mechanism,
         config.n_rec,
         config.rank,
-        tuple(config.tasks),
         config.batch_size,
         config.trainable,
-        config.eval_trials,
         config.activation,
         str(default_device()),
+    )
+
+
+def cost_key(config: TrainConfig) -> tuple:
+    """What the time of a step, an evaluation and its setup depend on: the family and the
+    tasks, their training weights and the evaluation trials."""
+    return (
+        *family_key(config),
+        tuple(config.tasks),
+        config.train_tasks,
+        config.sampling,
+        config.ctxdm_weight,
+        config.eval_trials,
     )
 
 
@@ -197,25 +299,55 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure_cost(config: TrainConfig) -> Cost:
-    """Time :data:`TIMED_STEPS` training steps (after one warm-up) and one evaluation of a
-    network of ``config``'s kind, with one torch thread (as a worker runs). Cached per kind, in
-    this process and on disk (:func:`cost_cache_path`, keyed by the kind and
-    :func:`machine_signature`), so a second plan on this machine measures nothing; each new
-    measurement is announced on stderr."""
-    key = cost_key(config)
-    if key in _COSTS:
-        return _COSTS[key]
-    cached = _cached_cost(key)
+def _timed(fn: Callable[[], Any], device: torch.device) -> tuple[float, Any]:
+    """(seconds ``fn()`` took, what it returned): on a CPU the CPU time of this thread (one
+    torch thread computes in it), which other processes sharing the machine do not inflate;
+    on a GPU the wall time to the device's synchronisation."""
+    clock = time.thread_time if device.type == "cpu" else time.perf_counter
+    _sync(device)
+    t0 = clock()
+    out = fn()
+    _sync(device)
+    return clock() - t0, out
+
+
+def affine_fit(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float]:
+    """(intercept, slope) of the line through two timings, both >= 0; where timing noise
+    makes the line fall (or the intercept negative) the cost is taken proportional to x."""
+    slope = (y2 - y1) / (x2 - x1) if x2 != x1 else -1.0
+    intercept = y1 - slope * x1
+    if slope < 0 or intercept < 0:
+        return 0.0, (y1 + y2) / (x1 + x2)
+    return intercept, slope
+
+
+def _family_label(config: TrainConfig) -> str:
+    extra = "" if config.rank == 1 else f" rank {config.rank}"
+    extra += "" if config.trainable == "all" else f" trainable {config.trainable}"
+    return f"{config.mechanism} N={config.n_rec}{extra}"
+
+
+def measure_step_model(config: TrainConfig) -> StepModel:
+    """Measure the :class:`StepModel` of ``config``'s family (module docstring), with one torch
+    thread (as a worker runs), on ``config``'s own network (its K) and batches of the longest
+    task (:func:`timed_task`). Kept per family, in this process and on disk
+    (:func:`cost_cache_path`, keyed by :func:`family_key` and :func:`machine_signature`), so a
+    second plan on this machine measures nothing; each new measurement is announced on stderr
+    with the families timed and seconds spent so far."""
+    key = family_key(config)
+    if key in _MODELS:
+        return _MODELS[key]
+    cached = _cached_model(key)
     if cached is not None:
-        _COSTS[key] = cached
+        _MODELS[key] = cached
         return cached
     print(
-        f"plan: timing {config.mechanism} N={config.n_rec} K={len(config.tasks)} "
-        f"({TIMED_STEPS} steps and an evaluation; cached in {cost_cache_path()}) ...",
+        f"plan: timing step costs of {_family_label(config)} (family {_TIMING['families'] + 1}, "
+        f"{_TIMING['seconds']:.0f} s of timing so far; cached in {cost_cache_path()}) ...",
         file=sys.stderr,
         flush=True,
     )
+    t_start = time.perf_counter()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -223,31 +355,66 @@ def measure_cost(config: TrainConfig) -> Cost:
         model = build_model(config).to(device)
         params = trainable_parameters(model, config.trainable)
         optimizer = make_optimizer(params, config.lr, device)
-        K = len(config.tasks)
-        history = History(config.tasks, perf=[[0.5] * K])  # what sampling="error" reads
+        task = timed_task()
+        B = config.batch_size
 
-        def step(s: int) -> None:
-            train_step(model, optimizer, params, config, s, history, device)
+        def render(n_trials: int, seed: int) -> yang_tasks.Batch:
+            return yang_tasks.make_batch(task, n_trials, seed, noise=False)
 
-        step(0)
-        _sync(device)
-        t0 = time.perf_counter()
-        for s in range(1, TIMED_STEPS + 1):
-            step(s)
-        _sync(device)
-        step_s = (time.perf_counter() - t0) / TIMED_STEPS
-        sample = config.tasks[:: max(1, math.ceil(K / EVAL_SAMPLE_TASKS))][:EVAL_SAMPLE_TASKS]
-        t0 = time.perf_counter()
-        batches = evaluation_batches(config.replace(tasks=sample), device)
-        setup_s = (time.perf_counter() - t0) * K / len(sample)
-        t0 = time.perf_counter()
-        evaluate(model, config, batches)  # the contexts of the first tasks: same cost
-        _sync(device)
-        eval_s = (time.perf_counter() - t0) * K / len(sample)
+        render_s, (x, y, c_mask) = _timed(lambda: render(B, 0).to_torch(device), device)
+        T = x.shape[0]
+        c = training_context(config, 0, 0, device)
+
+        def train_on(t: int, step: int) -> None:
+            gen = torch_generator(step_seed(config.seed, STREAM_NOISE, step), device)
+            optimise_on_batch(
+                model, optimizer, params, x[:t], y[:t], c_mask[:t], c, gen, config.grad_clip
+            )
+
+        train_on(T, 0)  # warm-up at full length: the first call allocates its buffers
+        half = max(1, T // 2)
+        step_long, _ = _timed(lambda: train_on(T, 1), device)
+        step_half, _ = _timed(lambda: train_on(half, 2), device)
+        step_fixed, step_per_t = affine_fit(half, step_half, T, step_long)
+
+        n = EVAL_TIMED_TRIALS
+        batch_s, (batch, (ex, ey, em)) = _timed(
+            lambda: (b := render(n, 1), b.to_torch(device)), device
+        )
+        T_eval = ex.shape[0]
+
+        def eval_on(trials: int, t: int) -> None:
+            sub = (ex[:t, :trials], ey[:t, :trials], em[:t, :trials], batch.y_loc[:t, :trials])
+            evaluate(model, config, [sub])  # task 0's context: every task costs the same
+
+        eval_on(n, T_eval)
+        eval_full, _ = _timed(lambda: eval_on(n, T_eval), device)
+        eval_quarter, _ = _timed(lambda: eval_on(n // 4, T_eval), device)
+        per_t = (eval_quarter / T_eval, eval_full / T_eval)  # seconds per time step
+        eval_per_t, eval_per_trial_t = affine_fit(n // 4, per_t[0], n, per_t[1])
     finally:
         torch.set_num_threads(threads)
-    _COSTS[key] = Cost(step_s, eval_s, setup_s)
-    _store_cost(key, _COSTS[key])
+    result = StepModel(
+        step_fixed_s=step_fixed,
+        step_per_t_s=step_per_t + render_s / T,
+        eval_per_t_s=eval_per_t,
+        eval_per_trial_t_s=eval_per_trial_t,
+        render_per_trial_t_s=batch_s / (n * T_eval),
+    )
+    _TIMING["families"] += 1
+    _TIMING["seconds"] += time.perf_counter() - t_start
+    _MODELS[key] = result
+    _store_model(key, result)
+    return result
+
+
+def measure_cost(config: TrainConfig) -> Cost:
+    """The seconds of a training step, an evaluation on every task and building the
+    evaluation trials of a network of ``config``'s kind: its family's measured
+    :class:`StepModel` (:func:`measure_step_model`) at ``config``'s tasks."""
+    key = cost_key(config)
+    if key not in _COSTS:
+        _COSTS[key] = measure_step_model(config).cost(config)
     return _COSTS[key]
 
 
@@ -258,6 +425,7 @@ def train_seconds(config: TrainConfig) -> float:
     return config.max_steps * c.step_s + n_evals * c.eval_s + c.setup_s
 
 
+@functools.lru_cache(maxsize=None)
 def _epochs(task: str) -> dict:
     return yang_tasks.sample_conditions(task, 1, 0).epochs  # the names are the same on every draw
 
@@ -503,7 +671,14 @@ def require(plan: Plan, allow_long: bool = False) -> Plan:
 __all__ = [
     "LONG_RUN_S",
     "Cost",
+    "StepModel",
     "measure_cost",
+    "measure_step_model",
+    "expected_trial_steps",
+    "timed_task",
+    "family_key",
+    "cost_key",
+    "affine_fit",
     "cache_dir",
     "cost_cache_path",
     "machine_signature",

@@ -141,6 +141,34 @@ class NetworkResult:
             self.kind, self.key(result.config, spec), lambda: self._compute(result, spec)
         )
 
+    def part(
+        self,
+        nets: dict,
+        spec: Any,
+        seconds: Callable[[TrainConfig, Any], float],
+        note: str | Callable[[list[TrainConfig]], str],
+        label: str,
+        workers: int,
+        force: bool = False,
+        todo: list | None = None,
+    ) -> "plan.Part":
+        """The plan part of this result on ``nets`` {key: TrainResult or TrainConfig}: one
+        ``kind`` artifact per network (config :meth:`key`), each estimated at ``seconds(network
+        config, spec)`` single-core seconds; ``note`` is the part's detail line, or a function
+        of the networks' configs that makes it (``todo``: keys already known to be missing;
+        ``force``: every one is made again)."""
+        configs = {k: getattr(v, "config", v) for k, v in nets.items()}
+        return plan.artifact_part(
+            label,
+            self.kind,
+            {k: self.key(c, spec) for k, c in configs.items()},
+            lambda k: seconds(configs[k], spec),
+            workers,
+            force,
+            todo,
+            note(list(configs.values())) if callable(note) else note,
+        )
+
     def run(
         self,
         nets: dict,

@@ -569,21 +569,13 @@ def timescales_part(
     label: str = "E5 sequences",
 ) -> plan.Part:
     """The plan part of E5's sequence probes of ``nets`` {key: TrainResult or TrainConfig}."""
-    configs = {k: getattr(v, "config", v) for k, v in nets.items()}
-    keys = {k: timescales_key(c, spec) for k, c in configs.items()}
-    note = "trial positions per network: " + ", ".join(
-        sorted({f"{sequence_forwards(c, spec):,} ({c.mechanism})" for c in configs.values()})
-    )
-    return plan.artifact_part(
-        label,
-        "timescales",
-        keys,
-        lambda k: timescales_seconds(configs[k], spec),
-        workers,
-        force,
-        todo,
-        note,
-    )
+
+    def note(configs: list) -> str:
+        return "trial positions per network: " + ", ".join(
+            sorted({f"{sequence_forwards(c, spec):,} ({c.mechanism})" for c in configs})
+        )
+
+    return TIMESCALES.part(nets, spec, timescales_seconds, note, label, workers, force, todo)
 
 
 def run_timescales(
