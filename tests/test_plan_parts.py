@@ -4,15 +4,13 @@ estimates and notes as each experiment's own code made before it was factored ou
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
 from lib import artifacts
 from lib.experiments import dynamics as dynamics_experiment
-from lib.experiments import lesions, plan, timescales
+from lib.experiments import battery, lesions, plan, timescales
+from lib.experiments.manifest import e1_jobs, e5_networks, manifest
 
-cli = importlib.import_module("lib.experiments.__main__")
 
 PROFILE = "smoke"
 
@@ -45,8 +43,9 @@ def calls(monkeypatch, tmp_path):
 
 
 def _cases():
-    variants = cli.battery.variant_networks(cli.e1_networks(cli.network_jobs(PROFILE)))
-    tau, (tspec, labels) = next(iter(cli.e5_specs(PROFILE).items()))
+    m = manifest(PROFILE)
+    variants = battery.variant_networks(e1_jobs(m.network_jobs()))
+    tau, (tspec, labels) = next(iter(m.timescales.items()))
     lspec, dspec = lesions.LesionSpec(), dynamics_experiment.DynamicsSpec.from_profile(PROFILE)
 
     def sequences_note(nets):
@@ -59,8 +58,8 @@ def _cases():
             )
         )
 
-    lesion_nets = cli.lesion_networks(variants, PROFILE)
-    e5_nets = cli.e5_networks(variants, labels)
+    lesion_nets = m.lesion_networks(variants)
+    e5_nets = e5_networks(variants, labels)
     return [
         (
             lambda **kw: lesions.lesions_part(lesion_nets, lspec, 2, **kw),

@@ -38,7 +38,7 @@ from lib.core.checks import fail
 from lib.core.metrics import TOLERANCE, mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
 from lib.core.seeds import STREAM_EVAL, STREAM_PROBE, one_hot, step_seed, torch_generator
-from lib.core.train import TrainResult, evaluation_batches
+from lib.core.train import TrainConfig, TrainResult, evaluation_batches
 from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.runner import NetworkResult
@@ -543,23 +543,21 @@ def conflict_probe_part(
     label: str = "E2 probes on the conflict pairs",
 ) -> plan.Part:
     """The plan part of the pair-set probes of ``nets`` {key: TrainResult or TrainConfig}."""
-    configs = {k: getattr(v, "config", v) for k, v in nets.items()}
-    keys = {k: probe_key(c, probe) for k, c in configs.items()}
 
-    def seconds(k) -> float:
-        c = plan.measure_cost(configs[k])
-        n = len(configs[k].tasks)
-        return pair_probe_forwards(configs[k].tasks, probe) * c.eval_s / n + c.setup_s
+    def seconds(config: TrainConfig, probe: PairProbeSpec) -> float:
+        cost = plan.measure_cost(config)
+        forwards = pair_probe_forwards(config.tasks, probe)
+        return forwards * cost.eval_s / len(config.tasks) + cost.setup_s
 
-    return plan.artifact_part(
-        label,
-        "ambiguity",
-        keys,
+    return PROBES.part(
+        nets,
+        probe,
         seconds,
+        f"{len(probe.pairs)} task pairs, {len(probe.lambdas)} mixture weights",
+        label,
         workers,
         force,
         todo,
-        f"{len(probe.pairs)} task pairs, {len(probe.lambdas)} mixture weights",
     )
 
 

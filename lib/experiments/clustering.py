@@ -191,17 +191,15 @@ def clustering_part(
     label: str = "E4 task-variance clustering",
 ) -> plan.Part:
     """The plan part of the clustering of ``nets`` {key: TrainResult or TrainConfig}."""
-    configs = {k: getattr(v, "config", v) for k, v in nets.items()}
-    keys = {k: clustering_key(c, spec) for k, c in configs.items()}
-    return plan.artifact_part(
+    return CLUSTERING.part(
+        nets,
+        spec,
+        clustering_seconds,
+        f"k = 2..{spec.max_k} by silhouette, {spec.n_init} k-means restarts per k",
         label,
-        "clustering",
-        keys,
-        lambda k: clustering_seconds(configs[k], spec),
         workers,
         force,
         todo,
-        f"k = 2..{spec.max_k} by silhouette, {spec.n_init} k-means restarts per k",
     )
 
 
