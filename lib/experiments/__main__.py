@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     profiles = tuple(args.profile or SHIPPED_PROFILES)
     force = args.rebuild_all
     print(
-        f"Planning {', '.join(profiles)}: checking artifacts and the step cost of each kind "
-        f"of network (measured once per machine, cached in {plan.cost_cache_path()})",
+        f"Planning {', '.join(profiles)}: checking artifacts and the step cost of each family "
+        f"of networks (measured once per machine, cached in {plan.cost_cache_path()})",
         flush=True,
     )
     full = build_plan(profiles, args.workers, force, with_packing=not args.no_packing)
