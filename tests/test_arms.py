@@ -58,3 +58,19 @@ def test_the_artifact_builder_trains_each_arm_network_once():
     assert len(configs) == len(set(configs))  # no network twice
     assert set(arms.values()) <= set(configs)  # every arm network is built
     assert ("arm", "equalised", battery.EQUALISE_TO, 0) not in jobs  # it is E1's network
+
+
+def test_equalised_scales_come_from_shipped_drives_without_measuring(monkeypatch):
+    # the initial drives are shipped 'drive' artifacts: planning the equalised arm measures
+    # nothing, so every machine derives the same scales (and artifact keys) at once
+    monkeypatch.setenv("BOOK_NO_TRAIN", "1")
+    monkeypatch.setattr(battery, "measure_initial_drive", _refuse)
+    battery.stored_initial_drive.cache_clear()
+    for profile in ("smoke", "quick", "paper"):
+        eq = battery.battery_spec(profile).arm_configs("equalised")
+        assert all(c.mod_init_std for (lab, _), c in eq.items() if lab != battery.EQUALISE_TO)
+    battery.stored_initial_drive.cache_clear()
+
+
+def _refuse(config):
+    raise AssertionError(f"measured the drive of {config.mechanism} instead of loading it")

@@ -278,7 +278,10 @@ def test_dry_run_prints_counts_and_trains_nothing(store, monkeypatch, trains, ca
         "estimated wall time up to",
     ):
         assert line in out, (line, out)
-    assert trains == [] and sorted(store.rglob("*")) == before
+    # nothing trained, nothing else written: only the initial drives the equalised arm's keys
+    # need (shipped in the repository; this store starts empty) may have been saved
+    after = [p for p in sorted(store.rglob("*")) if battery.DRIVE_KIND not in p.parts]
+    assert trains == [] and after == before
 
 
 def test_cli_stops_on_a_long_plan_without_yes(store, monkeypatch, trains, capsys):
@@ -412,22 +415,6 @@ def test_corrupt_cost_cache_is_ignored_and_rewritten(cost_cache, monkeypatch, ju
     c = plan.measure_cost(tiny())
     assert calls and all(0 < v < 60 for v in (c.step_s, c.eval_s, c.setup_s))
     assert len(json.loads(cost_cache.read_text())) == 1
-
-
-def test_machine_cached_value_hit_miss_and_corrupt_file(cost_cache):
-    calls = []
-
-    def compute():
-        calls.append(1)
-        return 0.25 * len(calls)
-
-    assert plan.machine_cached("demo", ["a", 1], compute) == 0.25
-    assert plan.machine_cached("demo", ["a", 1], compute) == 0.25 and len(calls) == 1  # hit
-    assert plan.machine_cached("demo", ["a", 2], compute) == 0.5  # miss
-    path = plan.cache_dir() / "demo.json"
-    path.write_text("{broken")
-    assert plan.machine_cached("demo", ["a", 1], compute) == 0.75  # recomputed, rewritten
-    assert len(json.loads(path.read_text())) == 1
 
 
 def _planted_model() -> plan.StepModel:

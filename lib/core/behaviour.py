@@ -32,6 +32,9 @@ History:
 - clustering 1: Yang's task-variance clustering of units per network at the scale of the whole
   battery (lib.experiments.clustering): TV from the stimulus onset, noise off; k-means for
   k = 2..29 by silhouette; clusters ordered by preferred task.
+- drive (no version of its own): the initial context drive of a network config
+  (lib.experiments.battery.initial_drive, lib.core.statespace.context_drive), which sets the
+  equalised arm's modulation scales; keyed on the network and dynamics versions.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "timescales": ("network", "timescales"),
     "lesions": ("network", "lesions"),
     "clustering": ("network", "clustering"),
+    "drive": ("network", "dynamics"),
 }
 """Which behaviour versions the artifacts of each kind depend on."""
 

@@ -15,9 +15,10 @@ cores) and nothing else. Finished artifacts are kept (an interrupted build resum
 
 Before anything runs, the plan is printed: per phase, the artifacts needed, present and to make,
 and the wall time estimated from step costs measured on this machine. ``--dry-run`` prints the
-plan only. A plan longer than ``lib.experiments.plan.LONG_RUN_S`` (30 min) stops unless
-``--yes`` is given. ``--prune-stale`` deletes artifacts made by other behaviour versions (which
-no code can load any more) and stops.
+plan only (it trains nothing; where an initial drive that the equalised arm's keys need is not
+shipped, it measures and saves it). A plan longer than ``lib.experiments.plan.LONG_RUN_S``
+(30 min) stops unless ``--yes`` is given. ``--prune-stale`` deletes artifacts made by other
+behaviour versions (which no code can load any more) and stops.
 """
 
 from __future__ import annotations
@@ -236,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{profile}] E2: ambiguity probes", flush=True)
         # the arms' networks were trained above with E1's: run_arms loads them
         arm_nets = battery.run_arms(m.battery, workers, progress=False)
+        battery.equalisation_table(m.battery)  # the initial drives chapter 04 shows, saved
         for probed in (battery.variant_networks(nets), *arm_nets.values()):
             ambiguity.run_ambiguity(
                 probed, probe=m.probe, workers=workers, force=force, allow_long=True

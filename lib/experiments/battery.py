@@ -18,14 +18,13 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from lib.core.behaviour import BEHAVIOUR
+from lib import artifacts
 from lib.core.model import default_mod_init_std
 from lib.core.params import ALLOW_LONG, Param, choice, float_in, int_in, resolve, subset, task_set
 from lib.core.statespace import context_drive
 from lib.core.tasks import N_INPUT
 from lib.core.train import SAMPLING, TrainConfig, build_model, evaluation_batches
 from lib.core.types import NetworkKey, Networks
-from lib.experiments import plan
 from lib.experiments.runner import run_configs
 
 VARIANTS: dict[str, tuple[str, int]] = {
@@ -262,23 +261,31 @@ def initial_drive(config: TrainConfig) -> float:
     (:func:`lib.core.statespace.context_drive`, RMS change of the units' input that a task's
     context causes) of ``config``'s network at initialisation, on :data:`DRIVE_TRIALS` trials
     per task."""
-    return _initial_drive(config.replace(seed=0, eval_trials=DRIVE_TRIALS))
+    return stored_initial_drive(config.replace(seed=0, eval_trials=DRIVE_TRIALS))
+
+
+DRIVE_KIND = "drive"
+"""The artifact kind of an initial context drive: a deterministic number per config and behaviour
+version, shipped like any result, so every machine derives the same equalised scales (and so the
+same artifact keys) and the planner never has to measure one."""
 
 
 @functools.lru_cache(maxsize=None)
-def _initial_drive(config: TrainConfig) -> float:
-    # seconds per config at N = 256: kept per machine, so a second plan does not recompute it
-    return plan.machine_cached(
-        "initial-drive",
-        [config.to_dict(), BEHAVIOUR["network"]],
-        lambda: _measure_initial_drive(config),
+def stored_initial_drive(config: TrainConfig) -> float:
+    """The initial drive of exactly ``config`` (seed and trials included), loaded from its
+    ``drive`` artifact or measured (:func:`measure_initial_drive`) and saved; memoised."""
+    return float(
+        artifacts.load_or_compute(
+            DRIVE_KIND, config.to_dict(), lambda: measure_initial_drive(config)
+        )
     )
 
 
-def _measure_initial_drive(config: TrainConfig) -> float:
+def measure_initial_drive(config: TrainConfig) -> float:
+    """Measure the initial drive of ``config``'s network, the mean over :data:`DRIVE_SEEDS`."""
     print(
         f"equalised arm: initial context drive of {config.mechanism} N={config.n_rec} "
-        f"K={len(config.tasks)} (cached in {plan.cache_dir()}) ...",
+        f"K={len(config.tasks)} (saved as a '{DRIVE_KIND}' artifact) ...",
         file=sys.stderr,
         flush=True,
     )

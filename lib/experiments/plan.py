@@ -119,8 +119,7 @@ COST_CACHE_VERSION = 2
 """Part of every disk-cache key: bump it when the trainer's speed changes (2: the fused
 recurrence), so that costs measured with older code are measured again. (The per-family step
 models, five numbers under a family key, cannot be confused with the per-kind costs of earlier
-code, three numbers under a kind key; the version also keys :func:`machine_cached` values such
-as the equalised arm's initial drives, minutes each at N = 256, which a bump would discard.)"""
+code, three numbers under a kind key.)"""
 
 COST_CACHE_FILE = "step-costs.json"
 
@@ -191,20 +190,6 @@ def _store(path: Path, n: int, key: Any, values: list[float]) -> None:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(entries))
         os.replace(tmp, path)
-
-
-def machine_cached(name: str, key: Any, compute: Callable[[], float]) -> float:
-    """``compute()``, a number that depends on ``key`` (JSON-able) and on this machine's
-    libraries and CPU only, kept in ``cache_dir() / {name}.json`` so that later processes on
-    this machine read it instead (e.g. the initial context drive the equalised arm's keys need;
-    its ``key`` must include the behaviour version of what it computes)."""
-    path = cache_dir() / f"{name}.json"
-    hit = _read_cache(path, 1).get(_disk_key(key))
-    if hit is not None:
-        return hit[0]
-    value = float(compute())
-    _store(path, 1, key, [value])
-    return value
 
 
 @functools.lru_cache(maxsize=None)
@@ -682,7 +667,6 @@ __all__ = [
     "cache_dir",
     "cost_cache_path",
     "machine_signature",
-    "machine_cached",
     "train_seconds",
     "probe_seconds",
     "probe_forwards",
