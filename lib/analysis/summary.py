@@ -443,14 +443,11 @@ def load_arms(runs: Runs) -> tuple[dict, dict]:
     """E1's other training arms: arm -> networks, arm -> their E2 probes (loaded quietly)."""
     P = runs.params
     probe = ambiguity.ProbeSpec.from_params(P)
-    nets, probes = {}, {}
-    for arm in battery.ARMS:
-        if arm == "standard":
-            continue
-        nets[arm] = _quiet(battery.run_arm, runs.spec, arm, workers=P.workers, progress=False)
-        probes[arm] = _quiet(
-            ambiguity.run_ambiguity, nets[arm], probe=probe, workers=P.workers, progress=False
-        )
+    nets = _quiet(battery.run_arms, runs.spec, P.workers, progress=False)
+    probes = {
+        arm: _quiet(ambiguity.run_ambiguity, n, probe=probe, workers=P.workers, progress=False)
+        for arm, n in nets.items()
+    }
     return nets, probes
 
 

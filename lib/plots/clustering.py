@@ -14,7 +14,6 @@ from lib.core.tasks import DISPLAY_NAMES
 from lib.plots import (
     FONT,
     FONT_SMALL,
-    FONT_TITLE,
     MAX_COLS,
     PER_FIGURE,
     color,
@@ -40,7 +39,7 @@ def plot_tv_heatmaps(results: dict, labels=None, seed: int = 0, max_cols: int = 
     """Per variant (network of ``seed``): the normalised task variance (colour, 0 to 1: the
     unit's TV on a task over its maximum over tasks) of every active unit (columns, grouped by
     cluster in Yang's order, white lines between clusters) on every task (rows), titled with k
-    and the silhouette. At most ``max_cols`` (<= :data:`lib.plots.MAX_COLS`) panels per row;
+    and the silhouette s. At most ``max_cols`` (<= :data:`lib.plots.MAX_COLS`) panels per row;
     more than :data:`lib.plots.PER_FIGURE` variants: a list of figures."""
     if isinstance(max_cols, bool) or not isinstance(max_cols, int) or not 1 <= max_cols <= MAX_COLS:
         fail("max_cols", max_cols, f"a whole number of panels per row in 1..{MAX_COLS}")
@@ -83,9 +82,9 @@ def _heatmaps(labels, results: dict, seed: int, max_cols: int, part=None):
         )
         for b in np.flatnonzero(np.diff(lbl)) + 0.5:
             ax.axvline(b, color="white", lw=0.8)
-        ax.set_title(f"{lab}\nk = {r['k']}, silhouette {r['silhouette']:.2f}", fontsize=FONT)
+        ax.set_title(f"{lab}\nk = {r['k']}, s = {r['silhouette']:.2f}", fontsize=FONT)
         ax.set_xticks([])
-        ax.set_xlabel(f"{len(lbl)} active units, by cluster", fontsize=FONT_SMALL)
+        ax.set_xlabel(f"{len(lbl)} units", fontsize=FONT_SMALL)
         if q % ncols == 0:
             ax.set_yticks(
                 range(len(r["tasks"])),
@@ -93,13 +92,15 @@ def _heatmaps(labels, results: dict, seed: int, max_cols: int, part=None):
                 fontsize=FONT_SMALL,
             )
     if im is not None:
-        fig.colorbar(im, ax=axes, shrink=0.6, label="task variance / unit's max")
-    fig.suptitle(
-        f"Units clustered by their task variance (seed {seed}"
-        + (f", part {part[0]} of {part[1]}" if part else "")
-        + ")",
-        fontsize=FONT_TITLE,
-    )
+        fig.colorbar(
+            im,
+            ax=axes,
+            location="bottom",
+            shrink=0.5,
+            label=f"task variance / unit's max (seed {seed}"
+            + (f", part {part[0]} of {part[1]}" if part else "")
+            + ")",
+        )
     return fig
 
 
