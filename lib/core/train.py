@@ -24,7 +24,8 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -410,6 +411,35 @@ def build_model(config: TrainConfig) -> ModulatedRNN:
     )
 
 
+LOAD_THREADS = 1
+"""torch threads while a saved network is rebuilt (:func:`load_model`): the initial weights it
+draws are overwritten at once, and their QR (the orthogonal ``W_rec``) of a small matrix is
+fastest on one thread; on a busy 2-core machine two threads made it about 0.1-0.2 s against
+0.1 ms, the larger part of loading a network."""
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the enclosed code with ``n`` torch threads, restoring the previous number after."""
+    check_positive_int("n", n)
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def load_model(config: TrainConfig, state_dict: dict) -> ModulatedRNN:
+    """The network ``config`` describes with the weights ``state_dict`` (a saved network), in
+    eval mode; built under :data:`LOAD_THREADS` torch threads (the weights it starts from are
+    discarded, so the thread count cannot change the result)."""
+    with torch_threads(LOAD_THREADS):
+        model = build_model(config)
+    model.load_state_dict(state_dict)
+    return model.eval()
+
+
 @torch.no_grad()
 def inherit_weights(model: ModulatedRNN, config: TrainConfig, init_state: dict) -> ModulatedRNN:
     """Overwrite ``model`` (a network of ``config`` as :func:`build_model` draws it) with its
@@ -740,6 +770,9 @@ def default_device() -> torch.device:
 
 
 __all__ = [
+    "LOAD_THREADS",
+    "torch_threads",
+    "load_model",
     "TrainConfig",
     "History",
     "TrainResult",
