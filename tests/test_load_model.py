@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lib.core import train as train_mod
+from lib.core import train
 from lib.core.train import TrainConfig, build_model, load_model, torch_threads
 
 
@@ -15,19 +15,19 @@ def test_load_model_returns_the_saved_weights_built_on_one_thread(monkeypatch):
     cfg = TrainConfig(tasks=("fdgo", "fdanti"), mechanism="hybrid", n_rec=16, seed=3)
     saved = build_model(TrainConfig(tasks=cfg.tasks, mechanism="hybrid", n_rec=16, seed=4))
     seen = []
-    real = train_mod.build_model
+    real = train.build_model
 
     def spy(config):
         seen.append(torch.get_num_threads())
         return real(config)
 
-    monkeypatch.setattr(train_mod, "build_model", spy)
+    monkeypatch.setattr(train, "build_model", spy)
     before = torch.get_num_threads()
     with torch_threads(2):
         model = load_model(cfg, saved.state_dict())
         assert torch.get_num_threads() == 2  # restored after the build
     assert torch.get_num_threads() == before
-    assert seen == [train_mod.LOAD_THREADS] and not model.training
+    assert seen == [train.LOAD_THREADS] and not model.training
     for (name, a), (_, b) in zip(model.state_dict().items(), saved.state_dict().items()):
         assert torch.equal(a, b), name
 
