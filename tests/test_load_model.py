@@ -1,6 +1,6 @@
 """Rebuilding a saved network (lib.core.train.load_model): the saved weights come back exactly,
-the throwaway initial draw runs on LOAD_THREADS torch threads, and the caller's thread count is
-restored (lib.experiments.runner.load_or_train goes through it)."""
+the throwaway initial draw runs on SMALL_WORK_THREADS torch threads, and the caller's thread
+count is restored (lib.experiments.runner.load_or_train goes through it)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def test_load_model_returns_the_saved_weights_built_on_one_thread(monkeypatch):
         model = load_model(cfg, saved.state_dict())
         assert torch.get_num_threads() == 2  # restored after the build
     assert torch.get_num_threads() == before
-    assert seen == [train.LOAD_THREADS] and not model.training
+    assert seen == [train.SMALL_WORK_THREADS] and not model.training
     for (name, a), (_, b) in zip(model.state_dict().items(), saved.state_dict().items()):
         assert torch.equal(a, b), name
 
@@ -40,3 +40,23 @@ def test_torch_threads_restores_on_error_and_names_a_bad_count():
     with pytest.raises(ValueError, match="^n=0 is not allowed"):
         with torch_threads(0):
             pass
+
+
+def test_an_example_trial_runs_on_the_small_work_threads(monkeypatch):
+    from lib.experiments import ambiguity
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    class SpyProber:
+        def __init__(self, result):
+            seen.append(torch.get_num_threads())
+            raise Stop
+
+    monkeypatch.setattr(ambiguity, "Prober", SpyProber)
+    before = torch.get_num_threads()
+    with torch_threads(2), pytest.raises(Stop):
+        ambiguity.example(None, "fdgo", "fdanti")
+    assert seen == [train.SMALL_WORK_THREADS] and torch.get_num_threads() == before

@@ -411,11 +411,13 @@ def build_model(config: TrainConfig) -> ModulatedRNN:
     )
 
 
-LOAD_THREADS = 1
-"""torch threads while a saved network is rebuilt (:func:`load_model`): the initial weights it
-draws are overwritten at once, and their QR (the orthogonal ``W_rec``) of a small matrix is
-fastest on one thread; on a busy 2-core machine two threads made it about 0.1-0.2 s against
-0.1 ms, the larger part of loading a network."""
+SMALL_WORK_THREADS = 1
+"""torch threads for small work on a saved network in the chapter's own process: rebuilding it
+(:func:`load_model`), one example trial, the explorer's views. Such work is fastest on one
+thread; on a busy 2-core machine two threads made the QR of the initial ``W_rec`` (64 x 64)
+about 0.1-0.2 s against 0.1 ms (the larger part of loading a network) and a probe's forward
+passes about 4x slower. Worker processes run on one thread anyway
+(:func:`lib.experiments.runner.call_job`)."""
 
 
 @contextmanager
@@ -432,9 +434,9 @@ def torch_threads(n: int) -> Iterator[None]:
 
 def load_model(config: TrainConfig, state_dict: dict) -> ModulatedRNN:
     """The network ``config`` describes with the weights ``state_dict`` (a saved network), in
-    eval mode; built under :data:`LOAD_THREADS` torch threads (the weights it starts from are
+    eval mode; built under :data:`SMALL_WORK_THREADS` torch threads (the weights it starts from are
     discarded, so the thread count cannot change the result)."""
-    with torch_threads(LOAD_THREADS):
+    with torch_threads(SMALL_WORK_THREADS):
         model = build_model(config)
     model.load_state_dict(state_dict)
     return model.eval()
@@ -770,7 +772,7 @@ def default_device() -> torch.device:
 
 
 __all__ = [
-    "LOAD_THREADS",
+    "SMALL_WORK_THREADS",
     "torch_threads",
     "load_model",
     "TrainConfig",
