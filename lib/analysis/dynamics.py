@@ -593,8 +593,10 @@ def pair_values(
         )
     seeds = sorted(table["seed"].unique()) if seeds is None else list(seeds)
     pairs = list(dict.fromkeys(table["pair"])) if pairs is None else list(pairs)
-    g = table[table["variant"] == variant]
-    out = g.pivot_table(index="seed", columns="pair", values=measure, aggfunc="first", dropna=False)
+    g = table[table["variant"] == variant].drop_duplicates(["seed", "pair"])  # the first kept
+    # unstack, not pivot_table: the same table, about twice as fast (C4's specification check
+    # calls this some 800 times)
+    out = g.set_index(["seed", "pair"])[measure].unstack()
     out = out.reindex(index=seeds, columns=pairs).astype(float)
     out.index.name, out.columns.name = "seed", None
     return out

@@ -22,7 +22,6 @@ trials, eta, the PCA, the trial under the pure contexts) is computed once per ne
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -31,26 +30,12 @@ from lib.core import statespace
 from lib.core.checks import fail
 from lib.core.metrics import mean_perf
 from lib.core.tasks import DISPLAY_NAMES
-from lib.core.train import TrainResult
+from lib.core.train import SMALL_WORK_THREADS, TrainResult, torch_threads
 from lib.core.types import Networks
 from lib.experiments.ambiguity import OUTCOMES, Prober, outcomes, panel_pairs
 
 MAX_NOISE = 10.0
 """The largest context-noise s.d. accepted (E2's ``max_noise`` range)."""
-THREADS = 1
-"""torch threads while a view is computed: its forward passes are small, and one thread is the
-fastest (3-4x faster than two on a busy 2-core machine); the previous setting is restored after."""
-
-
-@contextmanager
-def threads(n: int = THREADS):
-    """Run the enclosed code with ``n`` torch threads, restoring the previous number after."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def check_unit(name: str, value) -> float:
@@ -139,7 +124,7 @@ class NetworkExplorer:
         on its first two PCs."""
         pair = check_pair("pair", pair, self.pairs)
         if pair not in self._pair_cache:
-            with threads():
+            with torch_threads(SMALL_WORK_THREADS):
                 self._pair_cache[pair] = self._pair_state(pair)
         return self._pair_cache[pair]
 
@@ -186,7 +171,7 @@ class NetworkExplorer:
         """
         lam, noise = check_unit("lam", lam), check_noise("noise", noise)
         trial = check_trial("trial", trial, self.cfg.eval_trials)
-        with threads():
+        with torch_threads(SMALL_WORK_THREADS):
             return self._explore(self.pair_state(pair), lam, noise, trial)
 
     @torch.no_grad()
@@ -332,8 +317,6 @@ def gallery_text(views: dict) -> str:
 
 __all__ = [
     "MAX_NOISE",
-    "THREADS",
-    "threads",
     "NetworkExplorer",
     "Views",
     "explore",

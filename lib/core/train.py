@@ -24,7 +24,8 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -412,6 +413,37 @@ def build_model(config: TrainConfig) -> ModulatedRNN:
     )
 
 
+SMALL_WORK_THREADS = 1
+"""torch threads for small work on a saved network in the chapter's own process: rebuilding it
+(:func:`load_model`), one example trial, the explorer's views. Such work is fastest on one
+thread; on a busy 2-core machine two threads made the QR of the initial ``W_rec`` (64 x 64)
+about 0.1-0.2 s against 0.1 ms (the larger part of loading a network) and a probe's forward
+passes about 4x slower. Worker processes run on one thread anyway
+(:func:`lib.experiments.runner.call_job`)."""
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the enclosed code with ``n`` torch threads, restoring the previous number after."""
+    check_positive_int("n", n)
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def load_model(config: TrainConfig, state_dict: dict) -> ModulatedRNN:
+    """The network ``config`` describes with the weights ``state_dict`` (a saved network), in
+    eval mode; built under :data:`SMALL_WORK_THREADS` torch threads (the weights it starts from are
+    discarded, so the thread count cannot change the result)."""
+    with torch_threads(SMALL_WORK_THREADS):
+        model = build_model(config)
+    model.load_state_dict(state_dict)
+    return model.eval()
+
+
 @torch.no_grad()
 def inherit_weights(model: ModulatedRNN, config: TrainConfig, init_state: dict) -> ModulatedRNN:
     """Overwrite ``model`` (a network of ``config`` as :func:`build_model` draws it) with its
@@ -742,6 +774,9 @@ def default_device() -> torch.device:
 
 
 __all__ = [
+    "SMALL_WORK_THREADS",
+    "torch_threads",
+    "load_model",
     "TrainConfig",
     "History",
     "TrainResult",

@@ -38,7 +38,13 @@ from lib.core.checks import fail
 from lib.core.metrics import TOLERANCE, mean_perf, performance
 from lib.core.params import Param, float_in, int_in, resolve
 from lib.core.seeds import STREAM_EVAL, STREAM_PROBE, one_hot, step_seed, torch_generator
-from lib.core.train import TrainConfig, TrainResult, evaluation_batches
+from lib.core.train import (
+    SMALL_WORK_THREADS,
+    TrainConfig,
+    TrainResult,
+    evaluation_batches,
+    torch_threads,
+)
 from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.runner import NetworkResult
@@ -592,10 +598,12 @@ def example(result: TrainResult, task_i: str, task_j: str, l: float = 0.5, trial
     asks for, the answer task j would give on the same trial (``lib.core.tasks.target_under``;
     -1 = fixate, None where undefined) and the trial's outcome (one of ``OUTCOMES``, or "wrong"
     where task j has no answer defined on task i's trials and the response is neither correct nor a
-    collapse)."""
-    P = Prober(result)
-    i, j = P.cfg.tasks.index(task_i), P.cfg.tasks.index(task_j)
-    y_hat, y_loc = P.run(i, (1 - l) * P.eye(i) + l * P.eye(j))
+    collapse). Run on :data:`lib.core.train.SMALL_WORK_THREADS` torch threads, as the probes'
+    worker jobs are."""
+    with torch_threads(SMALL_WORK_THREADS):
+        P = Prober(result)
+        i, j = P.cfg.tasks.index(task_i), P.cfg.tasks.index(task_j)
+        y_hat, y_loc = P.run(i, (1 - l) * P.eye(i) + l * P.eye(j))
     other = P.other(i, j)
     target_i = float(np.asarray(y_loc)[-1, trial])
     one = y_hat[:, trial : trial + 1]

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from lib import artifacts
 from lib.core.ensemble import train_ensemble
-from lib.core.train import History, TrainConfig, TrainResult, build_model, train
+from lib.core.train import History, TrainConfig, TrainResult, load_model, train
 from lib.experiments import plan
 from lib.experiments.plan import PlanTooLong
 
@@ -215,9 +215,7 @@ def load_or_train(
         return network_payload(train(config, checkpoint=ckpt, progress=progress))
 
     payload = artifacts.load_or_compute("network", cfg, compute, directory)
-    model = build_model(config)
-    model.load_state_dict(payload["state_dict"])
-    model.eval()
+    model = load_model(config, payload["state_dict"])
     return TrainResult(config, model, History.from_dict(payload["history"]))
 
 
