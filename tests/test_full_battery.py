@@ -87,6 +87,11 @@ def test_side_by_side() -> None:
     )
     assert isinstance(df, pd.DataFrame)
     assert df.loc["C1", "holds at scale"] == "yes" and df.loc["C2", "holds at scale"] == "open"
+    mixed = full_analysis.side_by_side(
+        {"C1": "supported", "C2": "inconclusive", "C4": "not supported"},
+        {"C1": "partly supported", "C2": "inconclusive", "C4": "not supported"},
+    )
+    assert list(mixed["holds at scale"]) == ["no", "open", "yes"]
 
 
 def test_figures_show_one_line_per_network_and_two_size_panels() -> None:
@@ -111,6 +116,6 @@ def test_scale_pairs_and_verdicts_follow_the_quick_aggregation() -> None:
     assert v["C4"] == "not supported" and v["C3"].startswith("not tested")
     assert full_analysis.scale_verdicts(c1, {}, {})["C2"] == "not tested"
     spec = full_battery.full_spec("full")
-    table = full_analysis.side_by_side({"C3": "inconclusive"}, {"C3": v["C3"]}, spec)
+    table = full_analysis.side_by_side({"C3": "inconclusive"}, {"C3": v["C3"]}, spec, "quick")
     assert table.loc["C3", "holds at scale"] == "open"
     assert "full battery (20 tasks, N = 128)" in table.columns

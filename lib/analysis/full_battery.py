@@ -375,22 +375,31 @@ def scale_results(
     )
 
 
+def _holds(quick: str, full: str) -> str:
+    if any(v.startswith("not tested") or v == "inconclusive" for v in (quick, full)):
+        return "open"  # nothing decided at one scale: nothing to carry over
+    return "yes" if quick == full else "no"
+
+
 def side_by_side(
-    quick: dict[str, str], full: dict[str, str], spec: FullSpec | None = None
+    quick: dict[str, str],
+    full: dict[str, str],
+    spec: FullSpec | None = None,
+    quick_label: str = "quick",
 ) -> pd.DataFrame:
-    """Claim -> its verdict at quick and at the full battery (``spec``: names its column), and
-    whether they agree (a verdict of "not tested" at either scale leaves the question open)."""
+    """Claim -> its verdict in the chapters' profile (column ``quick_label``) and on the full
+    battery (``spec`` names its column), and whether the verdict holds at scale: "yes" where
+    both scales decide alike, "no" where they decide differently, "open" where either is not
+    tested or inconclusive."""
     rows = []
     for claim in sorted(set(quick) | set(full)):
         q, f = quick.get(claim, "not tested"), full.get(claim, "not tested")
         rows.append(
             {
                 "claim": claim,
-                "quick (6 tasks, N = 64)": q,
+                quick_label: q,
                 scale_column(spec) if spec else "full battery": f,
-                "holds at scale": "open"
-                if any(x.startswith("not tested") for x in (q, f))
-                else ("yes" if q == f else "no"),
+                "holds at scale": _holds(q, f),
             }
         )
     return pd.DataFrame(rows).set_index("claim")

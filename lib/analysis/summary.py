@@ -292,6 +292,12 @@ def claims_html(df: pd.DataFrame) -> str:
     )
 
 
+def profile_label(df: pd.DataFrame) -> str:
+    """A short column name for :func:`claims_table`'s verdicts: the profile, its tasks and N."""
+    spec = df.attrs["spec"]
+    return f"{df.attrs['profile']} ({len(spec.tasks)} tasks, N = {spec.n_rec})"
+
+
 def profile_line(df: pd.DataFrame) -> str:
     """What the numbers of :func:`claims_table` rest on, in one sentence: the profile (the preset
     of sizes), E1's setting and the seeds each claim's comparisons used."""
@@ -500,6 +506,7 @@ __all__ = [
     "claims_table",
     "deciding",
     "claims_html",
+    "profile_label",
     "profile_line",
     "conclusions_table",
     "power_table",
