@@ -39,11 +39,14 @@ $(STAMP): pyproject.toml requirements-lock.txt
 setup: $(STAMP)
 
 # $(call jb_build,<output root>,<env assignments>): one jupyter-book build with the cache guard.
+# scripts/execute_parallel.py first executes the uncached notebooks in parallel (one kernel per
+# core) into the cache the build reads, so that the build itself executes none.
 define jb_build
 	@mkdir -p $(1)/_build
 	@h="$$($(INPUTS_HASH))"; if [ "$$(cat $(1)/_build/.inputs-hash 2>/dev/null)" != "$$h" ]; then \
 	  echo "lib/ or the environment changed since the last build of $(1): every chapter re-executes"; \
 	  rm -rf $(1)/_build/.jupyter_cache $(1)/_build/.doctrees; echo "$$h" > $(1)/_build/.inputs-hash; fi
+	$(2) $(BIN)/python scripts/execute_parallel.py $(1)
 	$(2) $(BIN)/jupyter-book build . $(JB_FLAGS) --path-output $(1)
 endef
 
