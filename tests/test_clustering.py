@@ -11,7 +11,7 @@ import torch
 
 from lib import artifacts
 from lib import plots
-from lib.analysis import clustering as ca
+from lib.analysis import clustering as clustering_analysis
 from lib.analysis import verdicts
 from lib.core.train import train
 from lib.experiments import clustering as ce
@@ -101,7 +101,7 @@ def test_clusters_are_ordered_by_preferred_task():
         assert set(out["labels"][planted == g]) == {g}
     np.testing.assert_array_equal(out["preferred"], [0, 1, 2])
     assert (np.diff(out["labels"][out["order"]]) >= 0).all()  # units sorted by cluster
-    prof, lbl = ca.sorted_profiles(out)
+    prof, lbl = clustering_analysis.sorted_profiles(out)
     assert (np.diff(lbl) >= 0).all() and prof.shape == (len(lbl), 8)
     assert (prof[lbl == 0].argmax(1) == 0).all()  # the first cluster's units prefer task 0
 
@@ -129,17 +129,17 @@ def test_bad_inputs_raise_naming_the_parameter():
         ce.run_clustering({}, spec={"max_k": 5})
     results = {("a", 0): planted_result(3, 0), ("b", 0): planted_result(3, 0)}
     with pytest.raises(ValueError, match="a='c'"):
-        ca.clustering_comparisons(results, "c", "b")
+        clustering_analysis.clustering_comparisons(results, "c", "b")
     with pytest.raises(ValueError, match="b='a'"):
-        ca.clustering_comparisons(results, "a", "a")
+        clustering_analysis.clustering_comparisons(results, "a", "a")
     with pytest.raises(ValueError, match="results"):
-        ca.clustering_table({"a": 1})
+        clustering_analysis.clustering_table({"a": 1})
     with pytest.raises(ValueError, match="tasks"):
-        ca.network_measures(results["a", 0], ["t0", "nope"])
+        clustering_analysis.network_measures(results["a", 0], ["t0", "nope"])
     with pytest.raises(ValueError, match="criterion=1.5"):
-        ca.clustering_verdict(results, "a", "b", criterion=1.5)
+        clustering_analysis.clustering_verdict(results, "a", "b", criterion=1.5)
     with pytest.raises(ValueError, match="measure"):
-        ca.measure_values(results, "a", "entropy")
+        clustering_analysis.measure_values(results, "a", "entropy")
     with pytest.raises(ValueError, match="max_cols"):
         plot_tv_heatmaps(results, max_cols=5)
 
@@ -185,12 +185,12 @@ def test_comparison_finds_a_planted_difference_in_k():
     seeds = range(8)  # 8 paired seeds: the exact floor 2/2^8 survives Holm over three
     results = {("few", s): planted_result(3, s) for s in seeds}
     results |= {("many", s): planted_result(6, s) for s in seeds}
-    v = ca.clustering_verdict(results, "few", "many")
+    v = clustering_analysis.clustering_verdict(results, "few", "many")
     k = next(c for c in v["comparisons"] if c.rule.name == "C4.clusters.k")
     assert k.mean == pytest.approx(-3.0) and k.verdict == "differ"
     assert v["verdict"] == "differ" and len(v["tasks"]) == 8
-    assert "differ" in ca.clustering_text(v)
-    same = ca.clustering_verdict(
+    assert "differ" in clustering_analysis.clustering_text(v)
+    same = clustering_analysis.clustering_verdict(
         {
             **{("x", s): planted_result(4, s) for s in seeds},
             **{("y", s): planted_result(4, s) for s in seeds},
@@ -205,16 +205,18 @@ def test_comparison_finds_a_planted_difference_in_k():
 def test_specification_check_and_texts():
     results = {("a", s): planted_result(3, s) for s in range(3)}
     results |= {("b", s): planted_result(5, s) for s in range(3)}
-    mv = ca.clustering_multiverse(results, "a", "b")
+    mv = clustering_analysis.clustering_multiverse(results, "a", "b")
     claim = mv[mv["comparison"] == "claim"]
-    assert len(claim) == len(ca.MULTIVERSE_CRITERIA) * len(ce.METHODS)
+    assert len(claim) == len(clustering_analysis.MULTIVERSE_CRITERIA) * len(ce.METHODS)
     assert claim["main"].sum() == 1  # criterion 0.9, k-means
     # planted clusters: Ward and k-means agree on every network's k
     k_rows = mv[mv["comparison"].str.startswith("C4.clusters.k")]
     assert set(k_rows["mean"]) == {-2.0}
-    text = ca.clustering_text(ca.clustering_verdict(results, "a", "b"), mv)
+    text = clustering_analysis.clustering_text(
+        clustering_analysis.clustering_verdict(results, "a", "b"), mv
+    )
     assert "Specification check" in text and "k-means or Ward" in text
-    words = ca.per_pathway_text(results)
+    words = clustering_analysis.per_pathway_text(results)
     assert "`a` (seeds 0, 1, 2): k = 3, 3, 3" in words and "`b`" in words
 
 
@@ -223,39 +225,40 @@ def test_comparisons_use_the_common_tasks():
     perf[5] = 0.5  # one network of b did not learn task t5
     results = {("a", s): planted_result(3, s) for s in range(3)}
     results |= {("b", s): planted_result(3, s, perf=perf if s == 1 else None) for s in range(3)}
-    tasks = ca.common_tasks(results, ("a", "b"))
+    tasks = clustering_analysis.common_tasks(results, ("a", "b"))
     assert tasks == [f"t{k}" for k in range(8) if k != 5]
-    comps = ca.clustering_comparisons(results, "a", "b")
+    comps = clustering_analysis.clustering_comparisons(results, "a", "b")
     assert all(c.spec == {"tasks": 7} for c in comps)
     # every network is clustered again on the 7 common tasks
     r = results["a", 2]
     direct = ce.cluster_tv(np.delete(r["task_variance"], 5, axis=0), SMALL, 2)
-    assert ca.network_measures(r, tasks)["k"] == direct["k"]
+    assert clustering_analysis.network_measures(r, tasks)["k"] == direct["k"]
     k = next(c for c in comps if c.rule.name == "C4.clusters.k")
     assert (
         k.diffs[2]
-        == ca.network_measures(r, tasks)["k"] - ca.network_measures(results["b", 2], tasks)["k"]
+        == clustering_analysis.network_measures(r, tasks)["k"]
+        - clustering_analysis.network_measures(results["b", 2], tasks)["k"]
     )
     # nothing in common: not tested
     none = {("a", 0): planted_result(3, 0, perf=np.zeros(8)), ("b", 0): planted_result(3, 0)}
-    v = ca.clustering_verdict(none, "a", "b")
+    v = clustering_analysis.clustering_verdict(none, "a", "b")
     assert v["verdict"] == "not tested" and v["tasks"] == []
 
 
 def test_rules_are_registered_with_reasons():
-    for m in ca.MEASURES:
+    for m in clustering_analysis.MEASURES:
         rule = verdicts.RULES[f"C4.clusters.{m}"]
         assert rule.family == "C4.clusters" and rule.sesoi > 0 and rule.sesoi_reason
 
 
 def test_tables():
     results = {(lab, s): planted_result(n, s) for lab, n in (("a", 3), ("b", 5)) for s in range(2)}
-    t = ca.clustering_table(results)
+    t = clustering_analysis.clustering_table(results)
     assert list(t["clusters k"]) == [3, 3, 5, 5]
     assert t["active units"].iloc[0] == "36 of 40"
-    summary = ca.clustering_summary(results)
+    summary = clustering_analysis.clustering_summary(results)
     assert list(summary.index) == ["a", "b"] and summary.loc["a", "seeds"] == 2
-    assert ca.tasks_per_cluster(np.array([[1.0, 0.6, 0.1]]), np.array([0])) == 2.0
+    assert clustering_analysis.tasks_per_cluster(np.array([[1.0, 0.6, 0.1]]), np.array([0])) == 2.0
 
 
 # ----------------------------------------------------------------------------- figures

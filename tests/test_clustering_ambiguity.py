@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from lib import artifacts
-from lib.analysis import ambiguity as aa
+from lib.analysis import ambiguity as ambiguity_analysis
 from lib.core.train import train
-from lib.experiments import ambiguity as ea
+from lib.experiments import ambiguity
 from lib.experiments.runner import network_payload
 from helpers import tiny_config
 
@@ -38,33 +38,33 @@ def test_the_full_battery_pair_set_is_exactly_the_seven_conflict_pairs():
             ("dmcgo", "dmcnogo"),
         )
     }
-    assert len(ea.CONFLICT_PAIRS) == 7
-    assert {frozenset(p) for p in ea.CONFLICT_PAIRS} == expected
-    assert ea.FULL_BATTERY_PROBE.pairs == ea.CONFLICT_PAIRS
-    assert ea.PairProbeSpec(**GRID).pairs == ea.CONFLICT_PAIRS
+    assert len(ambiguity.CONFLICT_PAIRS) == 7
+    assert {frozenset(p) for p in ambiguity.CONFLICT_PAIRS} == expected
+    assert ambiguity.FULL_BATTERY_PROBE.pairs == ambiguity.CONFLICT_PAIRS
+    assert ambiguity.PairProbeSpec(**GRID).pairs == ambiguity.CONFLICT_PAIRS
     # the quick panel's pairs are conflict pairs
-    assert {frozenset(p) for p in ea.PANEL} <= expected
+    assert {frozenset(p) for p in ambiguity.PANEL} <= expected
 
 
 def test_bad_pair_sets_raise_naming_pairs():
     for bad in ((), (("fdgo", "fdgo"),), (("fdgo", "nope"),), (("fdgo",),)):
         with pytest.raises(ValueError, match="pairs"):
-            ea.PairProbeSpec(**GRID, pairs=bad)
-    spec = ea.PairProbeSpec(**GRID, pairs=(("fdgo", "fdanti"), ("dmsgo", "dmsnogo")))
-    assert ea.probe_pairs(spec, TASKS) == [(0, 2)]  # the pairs the network was trained on
+            ambiguity.PairProbeSpec(**GRID, pairs=bad)
+    spec = ambiguity.PairProbeSpec(**GRID, pairs=(("fdgo", "fdanti"), ("dmsgo", "dmsnogo")))
+    assert ambiguity.probe_pairs(spec, TASKS) == [(0, 2)]  # the pairs the network was trained on
     with pytest.raises(ValueError, match="pairs=.*at least one pair of the network's tasks"):
-        ea.probe_pairs(ea.PairProbeSpec(**GRID, pairs=(("dmsgo", "dmsnogo"),)), TASKS)
+        ambiguity.probe_pairs(ambiguity.PairProbeSpec(**GRID, pairs=(("dmsgo", "dmsnogo"),)), TASKS)
     with pytest.raises(ValueError, match="probe"):
-        ea.run_conflict_probes({}, ea.ProbeSpec(**GRID))
+        ambiguity.run_conflict_probes({}, ambiguity.ProbeSpec(**GRID))
 
 
 def test_pair_specs_key_apart_from_plain_specs():
     cfg = tiny_config("exc", TASKS)
-    plain = ea.ProbeSpec(**GRID)
-    paired = ea.PairProbeSpec.of(plain, (("fdgo", "fdanti"),))
-    assert ea.probe_key(cfg, plain) != ea.probe_key(cfg, paired)
-    assert "pairs" not in ea.probe_key(cfg, plain)["probe"]  # plain keys (shipped) unchanged
-    assert ea.probe_pairs(plain, TASKS) == ea.pairs_of(TASKS)
+    plain = ambiguity.ProbeSpec(**GRID)
+    paired = ambiguity.PairProbeSpec.of(plain, (("fdgo", "fdanti"),))
+    assert ambiguity.probe_key(cfg, plain) != ambiguity.probe_key(cfg, paired)
+    assert "pairs" not in ambiguity.probe_key(cfg, plain)["probe"]  # plain keys (shipped) unchanged
+    assert ambiguity.probe_pairs(plain, TASKS) == ambiguity.pairs_of(TASKS)
 
 
 @pytest.fixture(scope="module")
@@ -75,18 +75,18 @@ def net():
 
 def test_probes_run_on_the_pair_set_only(net, store):
     artifacts.save("network", net.config.to_dict(), network_payload(net))
-    spec = ea.PairProbeSpec(**GRID)  # the battery's 7 pairs; 2 of them are in TASKS
-    out = ea.run_conflict_probes({("exc", 0): net}, spec, progress=False)["exc", 0]
+    spec = ambiguity.PairProbeSpec(**GRID)  # the battery's 7 pairs; 2 of them are in TASKS
+    out = ambiguity.run_conflict_probes({("exc", 0): net}, spec, progress=False)["exc", 0]
     assert out["pairs"] == [[0, 2], [1, 3]]  # fdgo/fdanti, reactgo/reactanti
     assert out["mix_i"].shape == (2, 3) and out["mid_switch"].shape == (2, 2, 4)
     assert out["clean"].shape == (5,)  # per-task probes on every task, DM 1 included
-    assert artifacts.has("ambiguity", ea.probe_key(net.config, spec))
+    assert artifacts.has("ambiguity", ambiguity.probe_key(net.config, spec))
     # the same numbers as every pair's probes on those two pairs
-    full = ea.probe_network(net, ea.ProbeSpec(**GRID))
+    full = ambiguity.probe_network(net, ambiguity.ProbeSpec(**GRID))
     rows = [full["pairs"].index([0, 2]), full["pairs"].index([1, 3])]
     np.testing.assert_array_equal(out["mix_i"], full["mix_i"][rows])
     np.testing.assert_array_equal(out["noise_fresh"], full["noise_fresh"])
-    assert ea.pair_probe_forwards(TASKS, spec) >= 2 * 2 * 3
+    assert ambiguity.pair_probe_forwards(TASKS, spec) >= 2 * 2 * 3
 
 
 def planted(res: dict, level: float, unlearned: str | None = None) -> dict:
@@ -108,13 +108,13 @@ def planted(res: dict, level: float, unlearned: str | None = None) -> dict:
 
 
 def test_c2_at_scale_compares_two_pathways_on_the_conflict_pairs(net):
-    res = ea.probe_network(net, ea.PairProbeSpec(**GRID))
+    res = ambiguity.probe_network(net, ambiguity.PairProbeSpec(**GRID))
     seeds = range(10)  # exact floor 2/2^10: below 0.05 after Holm over the nine measures
     probes = {("a", s): planted(res, 1.0) for s in seeds}
     probes |= {
         ("b", s): planted(res, 0.5, unlearned="reactanti" if s == 3 else None) for s in seeds
     }
-    v = aa.verdict_c2_at_scale(probes, "a", "b")
+    v = ambiguity_analysis.verdict_c2_at_scale(probes, "a", "b")
     measures = {c.rule.name for c in v["comparisons"]}
     assert "C2.mixture_auc.other" not in measures and "C2.mixture_auc.conflict" in measures
     mix = next(c for c in v["comparisons"] if c.rule.name == "C2.mixture_auc.conflict")
@@ -124,4 +124,4 @@ def test_c2_at_scale_compares_two_pathways_on_the_conflict_pairs(net):
     assert mix.verdict == "differ" and mix.mean > 0
     assert v["pairs"] == {"a − b": "differs"}
     with pytest.raises(ValueError, match="b='c'"):
-        aa.verdict_c2_at_scale(probes, "a", "c")
+        ambiguity_analysis.verdict_c2_at_scale(probes, "a", "c")
