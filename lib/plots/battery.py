@@ -60,7 +60,8 @@ def final_heatmap(nets: dict, labels, tasks, criterion: float = 0.9, tasks_as_ro
     if tasks_as_rows:
         data = data.T
     cols, rows = (labels, tasks) if tasks_as_rows else (tasks, labels)
-    fig, axes = figure(1, 1, 0.75 * len(cols) + 2.5, 0.4 * len(rows) + 1.4)
+    row_in = 0.25 if tasks_as_rows else 0.4  # a task's row is one line of text high
+    fig, axes = figure(1, 1, 0.75 * len(cols) + 2.5, row_in * len(rows) + 1.4)
     ax = axes[0, 0]
     im = ax.imshow(data, vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for (i, j), v in np.ndenumerate(data):
