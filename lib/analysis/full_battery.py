@@ -22,7 +22,6 @@ from lib.analysis.battery import c1_markdown, verdict_c1
 from lib.analysis.clustering import clustering_verdict
 from lib.analysis.calibration import FULL_BATTERY_LEARNED, tasks_at_criterion
 from lib.analysis.common import CRITERION, EXC_FAMILY, SYN_FAMILY
-from lib.core.tasks import DISPLAY_NAMES
 from lib.core.train import build_model
 from lib.core.types import Networks
 from lib.experiments.full_battery import (
@@ -165,17 +164,6 @@ def missing_text(nets: Networks, spec: FullSpec) -> str:
         + ". The figures and verdicts below cover the complete variants only; they fill in as "
         "networks are shipped (`python -m lib.experiments --profile full`)."
     )
-
-
-def per_task_perf(nets: Networks, spec: FullSpec) -> pd.DataFrame:
-    """Final performance per task (columns, display names) and complete variant (rows), mean over
-    seeds."""
-    out = {}
-    for v in complete_variants(nets, spec):
-        perf = np.array([nets[v, s].history.perf_array()[-1] for s in range(spec.battery.n_seeds)])
-        out[v] = perf.mean(axis=0)
-    tasks = [DISPLAY_NAMES.get(t, t) for t in spec.battery.tasks]
-    return pd.DataFrame(out, index=tasks).T
 
 
 def scale_verdict_c1(nets: Networks, spec: FullSpec, criterion: float = CRITERION) -> dict:
@@ -415,7 +403,6 @@ __all__ = [
     "missing_text",
     "learned_text",
     "c1_scale_text",
-    "per_task_perf",
     "scale_verdict_c1",
     "size_table",
     "c3_at_scale",
