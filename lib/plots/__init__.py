@@ -174,6 +174,28 @@ def empty_panel(ax, text: str) -> None:
     ax.set_yticks([])
 
 
+def mean_marker(ax, mean: float, y: float, half: float | None, label: str) -> None:
+    """A variant's mean over seeds as a diamond in its colour at row ``y``, with its interval
+    (half width ``half``; none where it is not finite or ``None``) as error bars."""
+    ax.errorbar(
+        mean,
+        y,
+        xerr=half if half is not None and math.isfinite(half) else None,
+        fmt="D",
+        color=color(label),
+        ms=6,
+        capsize=3,
+        mec="k",
+        mew=0.5,
+    )
+
+
+def variant_rows(ax, labels) -> None:
+    """One row per variant label, the first at the top."""
+    ax.set_yticks(range(len(labels)), labels, fontsize=FONT_SMALL)
+    ax.set_ylim(len(labels) - 0.5, -0.5)
+
+
 def figure(nrows: int = 1, ncols: int = 1, w: float = 4.0, h: float = 3.0, **kw):
     """A figure of ``nrows x ncols`` panels of ``w x h`` inches each (constrained layout),
     shrunk as a whole (aspect kept) to at most :data:`FIGURE_WIDTH_IN` wide, and stamped

@@ -18,8 +18,10 @@ from lib.plots import (
     PER_FIGURE,
     color,
     empty_panel,
+    mean_marker,
     figure,
     split,
+    variant_rows,
 )
 
 HEATMAP_ROW_IN = 0.13
@@ -122,19 +124,8 @@ def plot_clusters(results: dict, labels=None):
                 continue
             ax.plot(vals, np.full(len(vals), y), "o", ms=4, color=color(lab), alpha=0.6)
             m, h = mean_ci(vals)
-            ax.errorbar(
-                m,
-                y,
-                xerr=h if np.isfinite(h) and len(vals) >= CI_MIN_SEEDS else None,
-                fmt="D",
-                color=color(lab),
-                ms=6,
-                capsize=3,
-                mec="k",
-                mew=0.5,
-            )
-        ax.set_yticks(range(len(labels)), labels, fontsize=FONT_SMALL)
-        ax.set_ylim(len(labels) - 0.5, -0.5)
+            mean_marker(ax, m, y, h if len(vals) >= CI_MIN_SEEDS else None, lab)
+        variant_rows(ax, labels)
         ax.set_xlabel(title, fontsize=FONT_SMALL)
         ax.tick_params(axis="x", labelsize=FONT_SMALL)
         ax.grid(axis="x", alpha=0.3)

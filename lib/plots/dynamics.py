@@ -17,8 +17,10 @@ from lib.plots import (
     PER_FIGURE,
     color,
     empty_panel,
+    mean_marker,
     figure,
     split,
+    variant_rows,
 )
 
 TASK_COLORS = ("#000000", "#D55E00")
@@ -127,19 +129,8 @@ def measure_dots(table: pd.DataFrame, labels, measures):
                 continue
             ax.plot(vals, np.full(len(vals), y), "o", ms=3.5, color=color(lab), alpha=0.6)
             mean, half = mean_ci(vals)
-            ax.errorbar(
-                mean,
-                y,
-                xerr=half if np.isfinite(half) else None,
-                fmt="D",
-                color=color(lab),
-                ms=6,
-                capsize=3,
-                mec="k",
-                mew=0.5,
-            )
-        ax.set_yticks(range(len(labels)), labels, fontsize=FONT_SMALL)
-        ax.set_ylim(len(labels) - 0.5, -0.5)
+            mean_marker(ax, mean, y, half, lab)
+        variant_rows(ax, labels)
         ax.set_title(m, fontsize=FONT)
         ax.set_xlabel(AXIS_LABELS[m], fontsize=FONT_SMALL)
         ax.tick_params(axis="x", labelsize=FONT_SMALL)
