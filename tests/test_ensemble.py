@@ -321,9 +321,27 @@ def test_modulation_only_needs_modulation():
         train_ensemble(members(mechanism="none", trainable="modulation"), progress=False)
 
 
-def test_nan_loss_is_a_clear_error(tmp_path, monkeypatch):
-    real = ensemble.member_losses
-    monkeypatch.setattr(ensemble, "member_losses", lambda *a: real(*a) * math.nan)
-    with pytest.raises(FloatingPointError, match="nan for seed 0.*between steps 0 and 3"):
-        train_ensemble(members(eval_every=4), progress=False, checkpoint=tmp_path / "c.ckpt")
+def test_a_diverged_member_leaves_with_its_last_evaluated_network(tmp_path, monkeypatch):
+    """Seed 0's loss becomes NaN after its first evaluation (step 10): it ends there with the
+    network evaluated at step 10 and diverged_at = 20; the other members train on undisturbed."""
+    undisturbed = train_ensemble(members(), progress=False)
+    first_eval = train_ensemble(members(max_steps=10), progress=False)
+    real, calls = ensemble.member_losses, []
+
+    def seed0_nan_after_ten(*args):
+        calls.append(1)
+        losses = real(*args)
+        if len(calls) > 10:
+            losses = losses * torch.tensor([math.nan] + [1.0] * (len(losses) - 1))
+        return losses
+
+    monkeypatch.setattr(ensemble, "member_losses", seed0_nan_after_ten)
+    with pytest.warns(UserWarning, match="seed=0: the training loss became nan between steps 10"):
+        got = train_ensemble(members(), progress=False, checkpoint=tmp_path / "c.ckpt")
+    assert got[0].history.diverged_at == 20 and got[0].history.steps == [0, 10]
+    for name, value in got[0].model.state_dict().items():
+        torch.testing.assert_close(value, first_eval[0].model.state_dict()[name])
+    for g, ref in zip(got[1:], undisturbed[1:]):
+        assert g.history.diverged_at is None
+        assert_same_as_alone(g, ref)
     assert list(tmp_path.iterdir()) == []

@@ -72,6 +72,19 @@ def test_analyses_on_the_shipped_smoke_battery() -> None:
     assert all(c.n_seeds == 2 for c in v["comparisons"])
 
 
+def test_a_diverged_network_counts_and_is_named() -> None:
+    spec = full_battery.full_spec("smoke")
+    _, size_nets = full_battery.full_networks(spec)
+    key = (min(spec.sizes), spec.size_variants[1], 0)
+    assert "non-finite" not in full_analysis.size_text(size_nets, spec)
+    diverged = dataclasses.replace(size_nets[key].history, diverged_at=1000)
+    size_nets = size_nets | {key: dataclasses.replace(size_nets[key], history=diverged)}
+    table = full_analysis.size_table(size_nets, spec)
+    assert table["diverged at step"].notna().sum() == 1  # it stays in the table, flagged
+    text = full_analysis.size_text(size_nets, spec)
+    assert f"`{key[1]}` seed 0 at N = {key[0]}: its training loss became non-finite" in text
+
+
 def test_c3_at_scale_is_exploratory_and_paired() -> None:
     rule = full_analysis.C3_SCALE_RULE
     assert rule.exploratory and rule.claim == "C3"

@@ -1,7 +1,9 @@
-"""Training: config validation, determinism, checkpoint/resume, freezing, NaN guard, and
+"""Training: config validation, determinism, checkpoint/resume, freezing, divergence, and
 networks that really learn."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -163,15 +165,27 @@ def test_modulation_only_needs_modulation():
         )
 
 
-def test_nan_loss_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        train, "masked_mse", lambda *a: torch.tensor(float("nan"), requires_grad=True)
-    )
-    with pytest.raises(FloatingPointError, match="between steps 0 and 3"):
-        train.train(
-            TrainConfig(mechanism="exc", **TINY), checkpoint=tmp_path / "c.ckpt", progress=False
-        )
-    assert list(tmp_path.iterdir()) == []
+def test_a_diverged_run_ends_with_its_last_evaluated_network(tmp_path, monkeypatch):
+    """Loss NaN from step 4 on: the run ends at the evaluation of step 8, returns the network
+    evaluated at step 4 (the same as a run of 4 steps), records diverged_at and warns."""
+    config = TrainConfig(mechanism="exc", **TINY)
+    reference = train.train(config.replace(max_steps=4), progress=False)
+    real, calls = train.masked_mse, []
+
+    def nan_after_four(*args):
+        calls.append(1)
+        return real(*args) * (math.nan if len(calls) > 4 else 1.0)
+
+    monkeypatch.setattr(train, "masked_mse", nan_after_four)
+    with pytest.warns(UserWarning, match="between steps 4 and 7.*evaluated at step 4"):
+        res = train.train(config, checkpoint=tmp_path / "c.ckpt", progress=False)
+    assert res.history.diverged_at == 8 and res.history.steps == [0, 4]
+    assert reference.history.diverged_at is None
+    for name, value in weights(res).items():
+        assert torch.isfinite(value).all(), name
+        torch.testing.assert_close(value, weights(reference)[name], rtol=0, atol=0)
+    assert list(tmp_path.iterdir()) == []  # the run ended: no checkpoint is left behind
+    assert train.History.from_dict(res.history.to_dict()).diverged_at == 8
 
 
 def test_history_trials_to_criterion():

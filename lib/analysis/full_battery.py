@@ -60,7 +60,9 @@ which had been seen when the rule was written (it is reported, it decides nothin
 
 def final_counts(nets: dict, criterion: float = CRITERION) -> pd.DataFrame:
     """One row per network of ``nets`` (any keys): its key, N, mechanism, seed, tasks at
-    criterion at the end and at best, mean final performance over tasks, training trials."""
+    criterion at the end and at best, mean final performance over tasks, training trials, and
+    the step at which its loss diverged (``None``: it did not; a diverged run counts with the
+    network of its last evaluation, see :func:`lib.core.train.train`)."""
     rows = []
     for key, res in nets.items():
         _, count = tasks_at_criterion(res, criterion)
@@ -75,6 +77,7 @@ def final_counts(nets: dict, criterion: float = CRITERION) -> pd.DataFrame:
                 "at criterion (best)": int(count.max()),
                 "mean final perf": float(res.history.perf_array()[-1].mean()),
                 "trials": int(res.history.trials[-1]),
+                "diverged at step": res.history.diverged_at,
             }
         )
     return pd.DataFrame(rows)
@@ -175,7 +178,8 @@ def scale_verdict_c1(nets: Networks, spec: FullSpec, criterion: float = CRITERIO
 
 def size_table(size_nets: dict, spec: FullSpec, criterion: float = CRITERION) -> pd.DataFrame:
     """E3 at scale, one row per network of the complete sizes: N, variant, seed, tasks at
-    criterion at the end, modulation parameters per task and tasks learned per 1,000 of them."""
+    criterion at the end, modulation parameters per task, tasks learned per 1,000 of them, and
+    the step at which training diverged (``None``: it did not)."""
     rows = []
     for n in complete_sizes(size_nets, spec):
         for v in spec.size_variants:
@@ -191,6 +195,7 @@ def size_table(size_nets: dict, spec: FullSpec, criterion: float = CRITERION) ->
                         "at criterion (end)": at,
                         "modulation params per task": per_task,
                         "tasks per 1k modulation params": 1000 * at / (per_task * 20),
+                        "diverged at step": res.history.diverged_at,
                     }
                 )
     return pd.DataFrame(rows)
@@ -240,6 +245,13 @@ def size_text(size_nets: dict, spec: FullSpec, criterion: float = CRITERION) -> 
         lines.append(
             f"- N = {', '.join(map(str, missing))}: not every network is trained yet (not shown)."
         )
+    lines += [
+        f"- `{r.variant}` seed {r.seed} at N = {r.N}: its training loss became non-finite before "
+        f"step {int(r['diverged at step']):,} (gradient clipping on); it counts with the "
+        f"{r['at criterion (end)']} tasks of its last evaluation before that (kept, not dropped)."
+        for _, r in table.iterrows()
+        if pd.notna(r["diverged at step"])
+    ]
     for c in c3_at_scale(size_nets, spec, criterion):
         lines.append(f"- {c.text()}; the rule was written after part of its data had been seen.")
     return "\n".join(lines)

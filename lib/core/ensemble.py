@@ -402,8 +402,9 @@ def train_ensemble(
 
     ``checkpoint``: as in ``train``: resume from it if it holds this ensemble (otherwise warn and
     start over), rewrite it atomically at every evaluation, remove it at the end; a run killed
-    and resumed gives the same result as an uninterrupted one. Raises ``FloatingPointError`` if a
-    member's loss becomes NaN or infinite (checked at evaluations only, so a GPU never waits).
+    and resumed gives the same result as an uninterrupted one. A member whose loss becomes NaN or
+    infinite (checked at evaluations only, so a GPU never waits) ends as in ``train``: it leaves
+    the stack with the network of its previous evaluation and ``history.diverged_at`` set.
     """
     configs = check_members(configs)
     base, S = configs[0], len(configs)
@@ -446,6 +447,8 @@ def train_ensemble(
             warnings.warn(f"checkpoint {ckpt} not used ({err}); training from step 0")
             models, net, optimizer, histories, active, start, elapsed = fresh()
 
+    for i, m in enumerate(active):  # each member's ModulatedRNN holds its latest evaluated weights
+        net.load_into(i, models[m])
     eval_batches = {m: train.evaluation_batches(configs[m], device) for m in active}
     t0 = time.perf_counter() - elapsed
 
@@ -460,8 +463,11 @@ def train_ensemble(
             )
 
     def drop_finished() -> None:  # members at criterion leave the stack, with their Adam state
+        drop_members([m for m in active if train.at_criterion(histories[m], configs[m])])
+
+    def drop_members(leaving: list[int]) -> None:
         nonlocal net, optimizer, active
-        keep = [i for i, m in enumerate(active) if not train.at_criterion(histories[m], configs[m])]
+        keep = [i for i, m in enumerate(active) if m not in leaving]
         if len(keep) < len(active):
             index = torch.tensor(keep, dtype=torch.long, device=device)
             new = net.select(index)
@@ -495,17 +501,16 @@ def train_ensemble(
         bar.update(1)
         if step % base.eval_every == 0 or step == base.max_steps:
             mean_losses = [v / n_losses for v in loss_sum.tolist()]  # as train: sum / count
-            bad = [
-                (configs[m].seed, v) for m, v in zip(active, mean_losses) if not math.isfinite(v)
-            ]
-            if bad:
-                raise FloatingPointError(
-                    "loss became "
-                    + ", ".join(f"{v} for seed {s}" for s, v in bad)
-                    + f" between steps {step - n_losses} and {step - 1} (ensemble of seeds "
-                    f"{[c.seed for c in configs]}, config {base.to_dict()} apart from the seed); "
-                    "try a smaller lr or gradient clipping"
+            diverged = [m for m, v in zip(active, mean_losses) if not math.isfinite(v)]
+            for m in diverged:  # models[m] still holds the weights of its previous evaluation
+                histories[m].diverged_at = step
+                warnings.warn(
+                    train.divergence_message(
+                        configs[m], step, n_losses, mean_losses[active.index(m)]
+                    )
                 )
+            mean_losses = [v for m, v in zip(active, mean_losses) if m not in diverged]
+            drop_members(diverged)
             evaluate_active(step, mean_losses)
             drop_finished()
             loss_sum, n_losses = torch.zeros(len(active), device=device), 0

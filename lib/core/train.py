@@ -339,6 +339,9 @@ class History:
 
     ``perf[i, k]``: performance on ``tasks[k]`` after ``steps[i]`` steps (``trials[i]`` trials).
     ``loss[i]``: mean training loss over the steps since the previous evaluation.
+    ``diverged_at``: the evaluation step at which the mean training loss was NaN or infinite
+    (training ended there, and the network is the one of the previous evaluation, the last
+    row); ``None`` for a run that did not diverge.
     """
 
     tasks: tuple[str, ...]
@@ -347,6 +350,7 @@ class History:
     loss: list[float] = field(default_factory=list)
     perf: list[list[float]] = field(default_factory=list)
     wall_s: float = 0.0
+    diverged_at: int | None = None
 
     def perf_array(self) -> np.ndarray:
         """Performance as an array (n_evals, K)."""
@@ -561,7 +565,10 @@ def train(
 
     The checkpoint is (re)written atomically at every evaluation and removed when training ends.
     A checkpoint of another config, or one that cannot be read, is reported and ignored.
-    Raises ``FloatingPointError`` if the loss becomes NaN or infinite.
+    A run whose mean training loss becomes NaN or infinite ends at that evaluation: it returns
+    the network of the previous evaluation (the last row of its history), sets
+    ``history.diverged_at`` and warns. Divergence is an outcome of the protocol, reported with
+    the network, not an error that loses the run.
 
     ``init_state``: the weights (``state_dict``) of the parent network ``config.init_from``,
     required exactly when that is set (:func:`inherit_weights` applies them before step 0).
@@ -604,6 +611,7 @@ def train(
             model, params, optimizer, history, start = fresh()  # nothing half-loaded survives
 
     eval_batches = evaluation_batches(config, device)
+    last_evaluated = weights_copy(model)  # what a diverged run returns
     t0 = time.perf_counter() - history.wall_s
     if start == 0 and not history.steps:
         history.record(0, config.batch_size, float("nan"), evaluate(model, config, eval_batches))
@@ -629,10 +637,10 @@ def train(
         if step % config.eval_every == 0 or step == config.max_steps:
             mean_loss = loss_sum.item() / n_losses
             if not math.isfinite(mean_loss):
-                raise FloatingPointError(
-                    f"loss became {mean_loss} between steps {step - n_losses} and {step - 1} "
-                    f"(config {config.to_dict()}); try a smaller lr or gradient clipping"
-                )
+                model.load_state_dict(last_evaluated)
+                history.diverged_at = step
+                warnings.warn(divergence_message(config, step, n_losses, mean_loss))
+                break
             history.record(
                 step,
                 config.batch_size,
@@ -643,6 +651,7 @@ def train(
             loss_sum.zero_()
             n_losses = 0
             done = at_criterion(history, config)
+            last_evaluated = weights_copy(model)
             bar.set_postfix(loss=f"{history.loss[-1]:.4f}", min_perf=f"{min(history.perf[-1]):.2f}")
             if ckpt is not None and step < config.max_steps and not done:
                 atomic_torch_save(_state(model, optimizer, step, history, config), ckpt)
@@ -652,6 +661,20 @@ def train(
         ckpt.unlink()
     model.eval()
     return TrainResult(config, model.cpu(), history)
+
+
+def weights_copy(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached copy of a model's ``state_dict`` (the weights of one evaluation)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def divergence_message(config: TrainConfig, step: int, n_losses: int, loss: float) -> str:
+    """The warning of a run whose loss became ``loss`` in the ``n_losses`` steps before ``step``."""
+    return (
+        f"{config.mechanism} N={config.n_rec} seed={config.seed}: the training loss became "
+        f"{loss} between steps {step - n_losses} and {step - 1}; training ends there and the "
+        f"network is the one evaluated at step {step - n_losses} (history.diverged_at = {step})"
+    )
 
 
 def train_step(
@@ -795,6 +818,8 @@ __all__ = [
     "make_optimizer",
     "at_criterion",
     "clip_gradients",
+    "weights_copy",
+    "divergence_message",
     "default_device",
     "SAMPLING",
 ]
