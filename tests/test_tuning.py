@@ -7,10 +7,12 @@ import dataclasses
 
 import pandas as pd
 import pytest
+from matplotlib.patches import Rectangle
 
-from lib import artifacts
+from lib import artifacts, plots
 from lib.analysis import tuning as tuning_analysis
 from lib.experiments import battery, tuning
+from lib.plots import tuning as tuning_plots
 
 
 @pytest.fixture
@@ -93,3 +95,45 @@ def test_shipped_grids_are_complete_and_others_absent(profile, monkeypatch, tmp_
     ]
     present = [artifacts.has("network", c.to_dict()) for c in standard]
     assert all(present) if profile in tuning.SHIPPED_GRIDS else not any(present)
+
+
+def _planted_grid(spec) -> pd.DataFrame:
+    """Every protocol of the grid for two variants: `a` learns best under E1's protocol, `b`
+    only under the largest learning rate with the equalised scale (in one of two seeds)."""
+    rows = []
+    for lr in spec.lrs:
+        for init in spec.inits:
+            for s in spec.seeds:
+                e1 = lr == spec.battery.lr and init == "standard"
+                rows.append(("a", lr, init, s, True, 1000.0 if e1 else 2000.0))
+                b_learns = lr == max(spec.lrs) and init == "equalised" and s == spec.seeds[0]
+                rows.append(("b", lr, init, s, b_learns, 3000.0 if b_learns else 9000.0))
+    return _grid(rows)
+
+
+def test_the_choice_is_read_against_e1s_protocol(spec) -> None:
+    protocols = tuning_analysis.protocol_table(_planted_grid(spec))
+    chosen = tuning_analysis.choose_protocol(_planted_grid(spec))
+    table = tuning_analysis.choice_table(chosen, protocols, spec)
+    assert table.loc["a", "E1 protocol chosen"] and not table.loc["b", "E1 protocol chosen"]
+    assert (table.loc["b", "chosen lr"], table.loc["b", "chosen init"]) == (
+        max(spec.lrs),
+        "equalised",
+    )
+    assert table.loc["b", "learned (chosen)"] == 0.5 and table.loc["b", "learned (E1)"] == 0.0
+    text = tuning_analysis.choice_text(table, spec)
+    assert "the choice for 1 of 2 variants: `a`" in text
+    assert f"`b`: the rule chooses learning rate {max(spec.lrs):g} with the equalised" in text
+    assert "Below 90% of tuning seeds" in text and "next stage" in text
+
+
+def test_the_grid_figure_outlines_each_choice(spec) -> None:
+    grid = _planted_grid(spec)
+    fig = tuning_plots.grid_heatmap(
+        tuning_analysis.protocol_table(grid), tuning_analysis.choose_protocol(grid)
+    )
+    ax = fig.axes[0]
+    outlined = [p for p in ax.patches if isinstance(p, Rectangle) and not p.get_fill()]
+    assert len(outlined) == 2  # one chosen protocol per variant
+    assert len(ax.get_xticks()) == len(spec.lrs) * len(spec.inits)
+    assert not plots.legibility(fig).problems()

@@ -26,7 +26,6 @@ import os
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
 
-from lib import artifacts
 from lib.core.params import ALLOW_LONG, Param, flag, float_in, int_in, int_list, resolve, subset
 from lib.core.tasks import TASKS
 from lib.core.train import TrainConfig
@@ -35,7 +34,7 @@ from lib.experiments import plan, sweep
 from lib.experiments.ambiguity import FULL_BATTERY_PROBE, conflict_probe_part, run_conflict_probes
 from lib.experiments.clustering import ClusteringSpec, clustering_part, run_clustering
 from lib.experiments.battery import VARIANTS, BatterySpec
-from lib.experiments.runner import load_or_train, run_configs
+from lib.experiments.runner import run_configs, shipped_networks
 
 FULL_VARIANTS = ("none", "exc_bias", "exc_gain", "syn_lowrank_r1", "syn_prepost", "hybrid")
 """E1 at scale: the four site x operation cells, the hybrid and the context-blind floor."""
@@ -174,16 +173,6 @@ def full_spec(profile: str | None = None, **overrides) -> FullSpec:
     return FullSpec.from_params(resolve(FULL_PARAMS, profile, **overrides))
 
 
-def shipped_networks(configs: dict) -> dict:
-    """The networks of ``configs`` that exist as verified artifacts (same keys); nothing is
-    trained, so a battery still training in the background shows what has finished."""
-    return {
-        k: load_or_train(c, progress=False)
-        for k, c in configs.items()
-        if artifacts.has("network", c.to_dict())
-    }
-
-
 def complete_variants(nets: Networks, spec: FullSpec) -> list[str]:
     """The spec's variants whose every seed is among ``nets`` (keyed (label, seed)): the sets
     the chapter shows and judges."""
@@ -303,7 +292,6 @@ __all__ = [
     "FULL_PARAMS",
     "FullSpec",
     "full_spec",
-    "shipped_networks",
     "complete_variants",
     "complete_sizes",
     "full_plan",

@@ -219,6 +219,16 @@ def load_or_train(
     return TrainResult(config, model, History.from_dict(payload["history"]))
 
 
+def shipped_networks(configs: dict) -> dict:
+    """The networks of ``configs`` that exist as verified artifacts (same keys); nothing is
+    trained, so a set still training in the background shows what has finished."""
+    return {
+        k: load_or_train(c, progress=False)
+        for k, c in configs.items()
+        if artifacts.has("network", c.to_dict())
+    }
+
+
 def network_payload(result: TrainResult) -> dict:
     """What a ``network`` artifact stores: the weights and the learning curves."""
     return {"state_dict": result.model.state_dict(), "history": result.history.to_dict()}
@@ -294,4 +304,5 @@ __all__ = [
     "NetworkResult",
     "run_configs",
     "seed_groups",
+    "shipped_networks",
 ]

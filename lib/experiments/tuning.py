@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from lib.core.train import TrainConfig
 from lib.experiments import plan
 from lib.experiments.battery import EQUALISE_TO, BatterySpec, battery_spec, equalised_init_std
-from lib.experiments.runner import run_configs
+from lib.experiments.runner import run_configs, shipped_networks
 
 TUNING_SEED_START = 1000
 """The first tuning seed. Test seeds are 0 .. n_seeds - 1 and ``n_seeds`` is at most 100
@@ -125,6 +125,17 @@ def run_tuning(
     )
 
 
+def grid_networks(spec: TuningSpec) -> dict:
+    """The grid's networks that are shipped (keys of :meth:`TuningSpec.configs`); nothing is
+    trained, so a grid still training in the background shows what has finished."""
+    return shipped_networks(spec.configs())
+
+
+def grid_complete(nets: dict, spec: TuningSpec) -> bool:
+    """Whether ``nets`` holds every network of the grid (only a complete grid chooses)."""
+    return set(spec.configs()) <= set(nets)
+
+
 __all__ = [
     "TUNING_SEED_START",
     "TUNING_LRS",
@@ -136,4 +147,6 @@ __all__ = [
     "tuning_spec",
     "tuning_part",
     "run_tuning",
+    "grid_networks",
+    "grid_complete",
 ]
