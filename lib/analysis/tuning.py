@@ -132,9 +132,10 @@ def choice_text(table: pd.DataFrame, spec: TuningSpec) -> str:
     return "\n".join(lines)
 
 
-def design_text(spec: TuningSpec, profile: str) -> str:
+def design_text(spec: TuningSpec, profile: str, shipped: int = 0) -> str:
     """The grid of ``profile`` in words: variants, learning rates, initialisations, tuning seeds,
-    the rule, and whether its networks are shipped."""
+    the rule, and whether its networks are shipped (``shipped``: how many are, while the grid
+    is still training in the background)."""
     lines = [
         f"**Grid** ({spec.size} networks at `{profile}`): variants "
         + ", ".join(f"`{v}`" for v in spec.variants)
@@ -149,11 +150,16 @@ def design_text(spec: TuningSpec, profile: str) -> str:
     if profile in SHIPPED_GRIDS:
         lines.append("The grid's networks are shipped; the choice below is computed from them.")
     else:
+        state = (
+            f"*Still training at `{profile}`*: {shipped} of the grid's {spec.size} networks are "
+            "shipped, and the rule chooses only once all are"
+            if shipped
+            else f"*Not run yet at `{profile}`*: the grid's networks are not shipped"
+        )
         lines.append(
-            f"*Not run yet at `{profile}`*: the grid's networks are not shipped, so no protocol "
-            "has been chosen by it; every variant still trains under E1's common protocol, "
-            "and the chapters' differences between pathways may still reflect how well each "
-            "protocol suits each pathway."
+            state + ", so no protocol has been chosen by it; every variant still trains under "
+            "E1's common protocol, and the chapters' differences between pathways may still "
+            "reflect how well each protocol suits each pathway."
         )
     return "\n".join(lines)
 
