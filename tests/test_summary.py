@@ -14,7 +14,7 @@ from lib.analysis import battery as battery_analysis
 from lib.analysis import provenance, summary, synergy
 from lib.analysis import verdicts
 from lib.plots import verdicts as verdicts_plots
-from lib.experiments import battery
+from lib.experiments import battery, tuning
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -130,6 +130,8 @@ def test_limitations_follow_the_profile(table):
     spec = table.attrs["spec"]
     assert any(f"Only {len(spec.tasks)} of the battery's 20 tasks" in l for l in lines)
     assert any("smallest p is 2/2^n" in l and "inconclusive" in l for l in lines)
+    untuned = any("fair-tuning grid" in l for l in lines)
+    assert untuned == (table.attrs["profile"] not in tuning.SHIPPED_GRIDS)
 
 
 def test_specification_table_has_a_row_per_checked_claim(table):
