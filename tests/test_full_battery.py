@@ -9,6 +9,9 @@ import pandas as pd
 import pytest
 
 from lib.analysis import full_battery as full_analysis
+from lib.analysis import verdicts
+from lib.analysis.ambiguity import AT_SCALE_MEASURES
+from lib.analysis.factorial import CONTRASTS
 from lib.core.tasks import TASKS
 from lib.experiments import chapter_params, full_battery
 from lib.experiments.calibration import FULL_SPECS
@@ -83,6 +86,17 @@ def test_a_diverged_network_counts_and_is_named() -> None:
     assert table["diverged at step"].notna().sum() == 1  # it stays in the table, flagged
     text = full_analysis.size_text(size_nets, spec)
     assert f"`{key[1]}` seed 0 at N = {key[0]}: its training loss became non-finite" in text
+
+
+def test_the_factorial_at_scale_waits_for_all_four_cells() -> None:
+    spec = full_battery.full_spec("smoke")
+    res = full_analysis.scale_results(spec)
+    measures = [verdicts.C2_MEASURES[m][0] for m in AT_SCALE_MEASURES]
+    assert list(res.factorial) == measures  # every cell is complete at smoke
+    for comps in res.factorial.values():
+        assert [c.rule.name.rsplit(".", 1)[-1] for c in comps] == list(CONTRASTS)
+    without = {k: v for k, v in res.probes.items() if k[0] != "syn_lowrank_r1"}
+    assert full_analysis.factorial_at_scale(without) == {}
 
 
 def test_c3_at_scale_is_exploratory_and_paired() -> None:

@@ -890,19 +890,24 @@ def c2_comparisons(
 
 
 def c2_factorial(
-    probes: dict, criterion: float = CRITERION
+    probes: dict,
+    criterion: float = CRITERION,
+    conflict=ambiguity.PANEL,
+    measures=tuple(verdicts.C2_MEASURES),
 ) -> dict[str, list[verdicts.Comparison]]:
-    """Per C2 measure, the site x operation factorial of the four single-pathway cells
-    (:func:`lib.analysis.factorial.factorial_comparisons`, rules derived from the measure's C2
-    rule, one Holm family per measure); empty unless every cell has probes."""
+    """Per C2 measure of ``measures``, the site x operation factorial of the four single-pathway
+    cells (:func:`lib.analysis.factorial.factorial_comparisons`, rules derived from the
+    measure's C2 rule, one Holm family per measure); empty unless every cell has probes.
+    ``conflict``: the pairs scored as conflict pairs (the full battery: all seven of
+    :data:`lib.experiments.ambiguity.CONFLICT_PAIRS`, with :data:`AT_SCALE_MEASURES`)."""
     if not all(v in _labels(probes) for v in CELLS.values()):
         return {}
     return {
         verdicts.C2_MEASURES[m][0]: factorial_comparisons(
-            {v: probe_table(probes, v, m, criterion) for v in CELLS.values()},
+            {v: probe_table(probes, v, m, criterion, conflict=conflict) for v in CELLS.values()},
             verdicts.RULES[f"C2.{m}"],
         )
-        for m in verdicts.C2_MEASURES
+        for m in measures
     }
 
 

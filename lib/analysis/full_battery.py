@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis import verdicts
-from lib.analysis.ambiguity import verdict_c2_at_scale
+from lib.analysis.ambiguity import AT_SCALE_MEASURES, c2_factorial, verdict_c2_at_scale
 from lib.analysis.battery import c1_markdown, verdict_c1
 from lib.analysis.clustering import clustering_verdict
 from lib.analysis.calibration import FULL_BATTERY_LEARNED, tasks_at_criterion
 from lib.analysis.common import CRITERION, EXC_FAMILY, SYN_FAMILY
 from lib.core.train import build_model
 from lib.core.types import Networks
+from lib.experiments.ambiguity import CONFLICT_PAIRS
 from lib.experiments.full_battery import (
     FullSpec,
     complete_sizes,
@@ -275,6 +276,14 @@ def c4_at_scale(clusters: dict, labels) -> dict[tuple[str, str], dict]:
     return {(a, b): clustering_verdict(clusters, a, b) for a, b in scale_pairs(labels)}
 
 
+def factorial_at_scale(probes: dict) -> dict[str, list[verdicts.Comparison]]:
+    """C2's measures at scale as the site x operation factorial of the four single-pathway cells
+    (:func:`lib.analysis.ambiguity.c2_factorial` on the battery's 7 conflict pairs and
+    :data:`lib.analysis.ambiguity.AT_SCALE_MEASURES`, the quick profile's factorial rules);
+    empty until every cell is complete."""
+    return c2_factorial(probes, conflict=CONFLICT_PAIRS, measures=AT_SCALE_MEASURES)
+
+
 def c2_scale_text(results: dict[tuple[str, str], dict]) -> str:
     """Per pair: the C2 verdict, the largest difference (by its mean in units of the SESOI) and
     the power statement; every number from the engine's comparisons."""
@@ -343,7 +352,8 @@ class ScaleResults:
     """Everything the full battery's pages show: E1 at scale (``nets``, keyed (label, seed)),
     E3 at scale (``size_nets``, keyed (N, label, seed)), the complete variants (``shown``), E4's
     clusters and E2's conflict-pair probes of the context-carrying ones, C1, C2 and C4 at scale,
-    and the verdicts (claim -> verdict)."""
+    the site x operation factorial of C2's measures (``factorial``, empty until all four cells
+    are complete) and the verdicts (claim -> verdict)."""
 
     spec: FullSpec
     nets: Networks
@@ -354,6 +364,7 @@ class ScaleResults:
     c1: dict
     c2: dict
     c4: dict
+    factorial: dict
     verdicts: dict[str, str]
 
 
@@ -371,7 +382,17 @@ def scale_results(
     c1 = scale_verdict_c1(nets, spec)
     c2, c4 = c2_at_scale(probes, carrying), c4_at_scale(clusters, carrying)
     return ScaleResults(
-        spec, nets, size_nets, shown, clusters, probes, c1, c2, c4, scale_verdicts(c1, c2, c4)
+        spec,
+        nets,
+        size_nets,
+        shown,
+        clusters,
+        probes,
+        c1,
+        c2,
+        c4,
+        factorial_at_scale(probes),
+        scale_verdicts(c1, c2, c4),
     )
 
 
@@ -423,6 +444,7 @@ __all__ = [
     "c2_at_scale",
     "c4_at_scale",
     "c2_scale_text",
+    "factorial_at_scale",
     "scale_verdicts",
     "scale_column",
     "scale_table",
