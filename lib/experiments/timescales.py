@@ -62,6 +62,8 @@ import torch
 
 from lib.core import tasks as yang_tasks
 from lib.core.checks import check_number, fail
+from lib.core import filters
+from lib.core.filters import MODES, ModulationState, fast_filter, slow_filter
 from lib.core.metrics import mean_perf
 from lib.core.params import Param, float_in, float_list, int_in, resolve, subset
 from lib.core.seeds import STREAM_TIMESCALES, step_seed, torch_generator
@@ -75,8 +77,6 @@ from lib.experiments.runner import NetworkResult, run_configs
 DT_MS = yang_tasks.DT
 """Milliseconds per step of the task generator: the fast filter's step."""
 
-MODES = ("instant", "fast", "slow")
-"""How a pathway's modulation state follows the cue (module docstring)."""
 
 ASSIGNMENTS: dict[str, tuple[str, str]] = {
     "exc_fast_syn_slow": ("fast", "slow"),
@@ -230,12 +230,12 @@ class TimescalesSpec:
     @property
     def fast_rate(self) -> float:
         """dt / tau_fast: the fraction of the gap to the cue closed per step."""
-        return DT_MS / self.tau_fast
+        return filters.fast_rate(self.tau_fast)
 
     @property
     def slow_rate(self) -> float:
         """1 / tau_slow: the fraction of the gap to the cue closed per trial."""
-        return 1.0 / self.tau_slow
+        return filters.slow_rate(self.tau_slow)
 
     @classmethod
     def from_params(cls, p) -> "TimescalesSpec":
@@ -257,51 +257,16 @@ class TimescalesSpec:
 
 
 # ------------------------------------------------------------------------------ filters
-def fast_filter(
-    m0: np.ndarray, cue: np.ndarray, n_steps: int, rate: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The fast modulation over one trial of ``n_steps`` steps: the state the network receives
-    at each step (n_steps, K) and the state after the last step (K,), for
-    m(t+1) = m(t) + (cue - m(t)) * rate from m(0) = m0, i.e. m(t) = cue + (m0 - cue)(1 - rate)^t
-    (computed in that closed form, so a state at the cue stays exactly at it)."""
-    m0, cue = np.asarray(m0, np.float64), np.asarray(cue, np.float64)
-    decay = (1.0 - rate) ** np.arange(n_steps + 1)
-    traj = cue + (m0 - cue) * decay[:, None]
-    return traj[:-1], traj[-1]
-
-
-def slow_filter(m: np.ndarray, cue: np.ndarray, rate: float) -> np.ndarray:
-    """The slow modulation after one more trial with ``cue``: m + (cue - m) * rate."""
-    m, cue = np.asarray(m, np.float64), np.asarray(cue, np.float64)
-    return m + (cue - m) * rate
-
-
-class Modulation:
+# The filter equations and the state live in lib.core.filters (training under a filter uses the
+# same ones); E5's state takes its rates from the spec.
+class Modulation(ModulationState):
     """The modulation state of one pathway under one of :data:`MODES`, started at the fixed
-    point of ``first_cue`` (a task index)."""
+    point of ``first_cue`` (a task index), at the spec's rates
+    (:class:`lib.core.filters.ModulationState`)."""
 
     def __init__(self, mode: str, first_cue: int, n_tasks: int, spec: TimescalesSpec):
-        if mode not in MODES:
-            fail("mode", mode, "one of " + ", ".join(map(repr, MODES)))
-        self.mode, self.K, self.spec = mode, n_tasks, spec
-        self.m = self._eye(first_cue)
-
-    def _eye(self, k: int) -> np.ndarray:
-        e = np.zeros(self.K)
-        e[k] = 1.0
-        return e
-
-    def trial(self, cue: int, n_steps: int) -> np.ndarray:
-        """The context this pathway receives on a trial of ``n_steps`` steps cued ``cue``:
-        (K,) when constant over the trial, (n_steps, K) otherwise; advances the state."""
-        c = self._eye(cue)
-        if self.mode == "instant":
-            return c
-        if self.mode == "slow":
-            now, self.m = self.m, slow_filter(self.m, c, self.spec.slow_rate)
-            return now
-        traj, self.m = fast_filter(self.m, c, n_steps, self.spec.fast_rate)
-        return traj[0] if (traj == traj[0]).all() else traj
+        super().__init__(mode, first_cue, n_tasks, spec.fast_rate, spec.slow_rate)
+        self.spec = spec
 
 
 def _context(m: np.ndarray, B: int) -> torch.Tensor:
