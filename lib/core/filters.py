@@ -87,7 +87,11 @@ def fast_rate(tau_fast: float) -> float:
     """r_fast = dt / tau_fast: the fraction of the gap to the cue closed per step (tau_fast in ms,
     >= dt = :data:`lib.core.tasks.DT`)."""
     tau = check_number(
-        "tau_fast", tau_fast, DT, math.inf, f"a time constant in ms, finite and >= {DT}",
+        "tau_fast",
+        tau_fast,
+        DT,
+        math.inf,
+        f"a time constant in ms, finite and >= {DT}",
         open_high=True,
     )
     return DT / tau
@@ -97,7 +101,11 @@ def slow_rate(tau_slow: float) -> float:
     """r_slow = 1 / tau_slow: the fraction of the gap to the cue closed per trial (tau_slow in
     trials, >= 1)."""
     tau = check_number(
-        "tau_slow", tau_slow, 1.0, math.inf, "a time constant in trials, finite and >= 1",
+        "tau_slow",
+        tau_slow,
+        1.0,
+        math.inf,
+        "a time constant in trials, finite and >= 1",
         open_high=True,
     )
     return 1.0 / tau
@@ -192,7 +200,7 @@ def draw_cue_history(
     switch = rng.random((batch_size, length)) < switch_prob
     other = rng.integers(0, n_tasks - 1, (batch_size, length))
     out = np.empty((batch_size, length), np.int64)
-    after = np.full(batch_size, k, np.int64)
+    after: np.ndarray = np.full(batch_size, k, np.int64)
     for j in range(length - 1, -1, -1):
         o = other[:, j]
         after = np.where(switch[:, j], o + (o >= after), after)  # o skips the task after it

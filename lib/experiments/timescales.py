@@ -65,6 +65,7 @@ from lib.core.checks import check_number, fail
 from lib.core import filters
 from lib.core.filters import MODES, ModulationState, fast_filter, slow_filter
 from lib.core.metrics import mean_perf
+from lib.core.model import PATHWAYS, mechanism_pathways
 from lib.core.params import Param, float_in, float_list, int_in, resolve, subset
 from lib.core.seeds import STREAM_TIMESCALES, step_seed, torch_generator
 from lib.core.train import TrainResult
@@ -610,6 +611,107 @@ def e1_networks(
     return run_configs(configs, workers=workers, progress=progress, allow_long=allow_long)
 
 
+# ------------------------------------------------------------------ trained under the filter
+TRAINED_UNDER: dict[str, tuple[str, ...]] = {
+    "hybrid": SPLIT,
+    "exc": ("both_fast", "both_slow"),
+    "syn_lowrank_r1": ("both_fast", "both_slow"),
+}
+"""E5's networks trained under a filter ("the filter in the loop", issue 19): label -> the
+assignments it is trained under, each then tested on the same sequences as E1's instant-trained
+network of that label and seed, the control (``both_instant``). The hybrid is trained under
+C5's split time-scales; a network with one pathway under its fast and its slow filter."""
+
+TRAINED_SEP = "@"
+"""Separator of a filter-trained network's label: ``"<E1 label>@<assignment>"``."""
+
+
+def trained_label(label: str, assignment: str) -> str:
+    """The label of E1's network ``label`` trained under ``assignment``
+    (``"hybrid@exc_fast_syn_slow"``); E1's own label for ``both_instant`` (the control)."""
+    if assignment not in ASSIGNMENTS:
+        fail("assignment", assignment, "one of " + ", ".join(map(repr, ASSIGNMENTS)))
+    return label if assignment == "both_instant" else f"{label}{TRAINED_SEP}{assignment}"
+
+
+def split_trained_label(label: str) -> tuple[str, str]:
+    """(E1 label, assignment) of a label made by :func:`trained_label`."""
+    base, sep, assignment = label.partition(TRAINED_SEP)
+    if not sep:
+        return label, "both_instant"
+    if assignment not in ASSIGNMENTS or not base:
+        fail(
+            "label",
+            label,
+            f"'<E1 label>{TRAINED_SEP}<assignment>' with an assignment from "
+            + ", ".join(ASSIGNMENTS),
+        )
+    return base, assignment
+
+
+def filter_trained_config(config, assignment: str, spec: TimescalesSpec):
+    """``config`` (an E1 network's TrainConfig) trained under ``assignment``: each pathway the
+    mechanism has (:func:`lib.core.model.mechanism_pathways`) gets the assignment's mode as its
+    training filter (``TrainConfig.train_filter_exc`` / ``train_filter_syn``) at the spec's
+    time constants (set only where a pathway uses that filter); ``both_instant`` gives
+    ``config`` itself (the control). A split assignment of a network with one pathway is
+    refused: it is one of the uniform ones (:func:`assignments_for`)."""
+    if assignment not in ASSIGNMENTS:
+        fail("assignment", assignment, "one of " + ", ".join(map(repr, ASSIGNMENTS)))
+    have = mechanism_pathways(config.mechanism)
+    if len(have) < len(PATHWAYS) and assignment not in UNIFORM:
+        fail(
+            "assignment",
+            assignment,
+            f"one of {', '.join(UNIFORM)} for mechanism {config.mechanism!r} (pathways: "
+            f"{', '.join(have) or 'none'}; a split needs both)",
+        )
+    modes = dict(zip(PATHWAYS, ASSIGNMENTS[assignment]))
+    changes: dict = {f"train_filter_{p}": modes[p] for p in have}
+    used = {modes[p] for p in have}
+    if "fast" in used:
+        changes["train_tau_fast"] = spec.tau_fast
+    if "slow" in used:
+        changes["train_tau_slow"] = spec.tau_slow
+    return config.replace(**changes)
+
+
+def filter_trained_configs(
+    battery: BatterySpec, spec: TimescalesSpec, labels: Sequence[str] = NETWORK_LABELS
+) -> dict:
+    """The configs of E5's filter-trained networks: for each of ``labels`` that the battery
+    has and :data:`TRAINED_UNDER` names, each assignment it is trained under and each seed,
+    keyed (:func:`trained_label`, seed). The controls are E1's networks, keyed (label, seed)
+    (:func:`e1_networks`)."""
+    return {
+        (trained_label(lab, a), s): filter_trained_config(battery.config(lab, s), a, spec)
+        for lab in labels
+        if lab in battery.labels() and lab in TRAINED_UNDER
+        for a in TRAINED_UNDER[lab]
+        for s in range(battery.n_seeds)
+    }
+
+
+def filter_trained_networks(
+    battery: BatterySpec,
+    spec: TimescalesSpec,
+    labels: Sequence[str] = NETWORK_LABELS,
+    workers: int = 2,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> Networks:
+    """E5's filter-trained networks (:func:`filter_trained_configs`), keyed
+    (:func:`trained_label`, seed): loaded from their artifacts (trained, after the plan, where
+    missing; with ``$BOOK_NO_TRAIN=1`` a missing one is an error). They train one by one (the
+    stacked ensemble trains one-hot contexts only)."""
+    return run_configs(
+        filter_trained_configs(battery, spec, labels),
+        workers=workers,
+        progress=progress,
+        allow_long=allow_long,
+    )
+
+
 __all__ = [
     "DT_MS",
     "MODES",
@@ -643,4 +745,11 @@ __all__ = [
     "run_timescales",
     "run_tau_fast",
     "e1_networks",
+    "TRAINED_UNDER",
+    "TRAINED_SEP",
+    "trained_label",
+    "split_trained_label",
+    "filter_trained_config",
+    "filter_trained_configs",
+    "filter_trained_networks",
 ]
