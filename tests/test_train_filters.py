@@ -327,6 +327,7 @@ def test_the_control_is_e1s_own_network_and_bad_assignments_are_named():
         cfg, "both_slow", dataclasses.replace(QUICK, tau_slow=8.0)
     )
     assert slow.train_tau_slow == 8.0 and slow.to_dict()["train_tau_slow"] == 8.0
+    assert TrainConfig.from_dict(slow.to_dict()) == slow
     with pytest.raises(
         ValueError,
         match="assignment='exc_fast_syn_slow' is not allowed; expected one of both_fast",

@@ -48,6 +48,21 @@ under a constant cue), so a cost per trial is ``reference - performance`` on ide
 and noise. On the blocked and interleaved sequences the reference is the instant assignment.
 
 Performance is Yang's (:func:`lib.core.metrics.performance`), per trial the mean over the draws.
+
+The filters themselves (:func:`fast_filter`, :func:`slow_filter`, the state of :class:`Modulation`)
+are :mod:`lib.core.filters`, shared with training under a filter.
+
+**Trained under the filter** (issue 19, "the filter in the loop"). The networks above were
+trained with the instant cue and are tested under filtered modulation. :data:`TRAINED_UNDER`
+names networks of the same labels trained under the assignments they are tested with
+(``TrainConfig.train_filter_exc`` / ``train_filter_syn``, :mod:`lib.core.filters`: each training
+trial's context is the state its pathway's filter leaves after a random history of earlier cues,
+switching with probability ``lib.core.filters.TRAIN_SWITCH_PROB`` = 0.25, E5's pooled switch
+rate): the hybrid under each split assignment, ``exc`` and ``syn_lowrank_r1`` under their fast
+and their slow filter. :func:`filter_trained_configs` / :func:`filter_trained_networks` give them,
+keyed (``"<label>@<assignment>"``, seed); E1's network of the label and seed is the
+instant-trained control, probed on the same sequences (:func:`probe_network` draws them from the
+seed, not from the training). Nothing is trained or shipped for them yet.
 """
 
 from __future__ import annotations
