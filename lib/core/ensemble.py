@@ -363,6 +363,13 @@ def check_members(configs) -> list[TrainConfig]:
             base.train_mix,
             "0: an ensemble trains on one-hot contexts (train mixture-trained networks one by one)",
         )
+    if base.filtered:
+        fail(
+            "configs[0].train_filter_*",
+            tuple(base.filter_modes().values()),
+            "('instant', 'instant'): an ensemble trains on one-hot contexts, which reduce to "
+            "effective weights per member (train filter-trained networks one by one)",
+        )
     seeds: dict[int, int] = {}
     for i, c in enumerate(configs):
         for f in dataclasses.fields(TrainConfig):

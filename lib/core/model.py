@@ -100,6 +100,17 @@ GAIN_ON_RECURRENT = frozenset({"exc_gain_rec"})
 """Controls whose gain scales the recurrent current only (not the input synapses, nor b)."""
 SYN_ON_INPUT = frozenset({"syn_prepost_in"})
 """Controls whose post-synaptic factor also scales the input synapses W_in."""
+
+
+def mechanism_pathways(mechanism: str) -> tuple[str, ...]:
+    """The pathways (of :data:`PATHWAYS`) through which a network of ``mechanism`` receives its
+    context: ``"exc"`` where it has a gain or a bias, ``"syn"`` where its recurrent weights are
+    modulated; ``()`` for ``"none"``."""
+    check_choice("mechanism", mechanism, MECHANISMS)
+    has = {"exc": mechanism in _HAS_BIAS | _HAS_GAIN, "syn": mechanism in _SYN_KIND}
+    return tuple(p for p in PATHWAYS if has[p])
+
+
 # g0 = softplus^-1(1) = log(e - 1): the gain is exactly 1 at initialisation and for c = 0
 G0 = math.log(math.expm1(1.0))
 
@@ -749,6 +760,7 @@ __all__ = [
     "ACTIVATIONS",
     "W_REC_INITS",
     "PATHWAYS",
+    "mechanism_pathways",
     "G0",
     "GAIN_ON_RECURRENT",
     "SYN_ON_INPUT",

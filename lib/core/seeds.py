@@ -21,6 +21,8 @@ STREAM_ABLATION = 7  # network noise of the hybrid's pathway ablations, index = 
 STREAM_MIX = 8  # the distractor task and its weight of a mixture-trained step, index = step
 STREAM_TIMESCALES = 9  # E5's trial sequences: schedules, trial conditions and network noise,
 # index = lib.experiments.timescales.draw_index(schedule, pair, trial, what)
+STREAM_CUES = 10  # the earlier cues (switches and tasks) of a filter-trained step's trials,
+# index = step (lib.core.filters.draw_cue_history)
 EVAL_NOISE_OFFSET = 10_000
 
 
@@ -53,6 +55,7 @@ __all__ = [
     "STREAM_ABLATION",
     "STREAM_MIX",
     "STREAM_TIMESCALES",
+    "STREAM_CUES",
     "EVAL_NOISE_OFFSET",
     "step_seed",
     "torch_generator",

@@ -33,14 +33,16 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from lib.core import filters
 from lib.core import tasks as yang_tasks
 from lib.core.io import atomic_torch_save
 from lib.core.metrics import masked_mse, performance
 from lib.core.checks import check_choice, check_nonnegative_int, check_number, check_positive_int
-from lib.core.model import MECHANISMS, ModulatedRNN
+from lib.core.model import MECHANISMS, ModulatedRNN, mechanism_pathways
 from lib.core.seeds import (
     EVAL_NOISE_OFFSET,
     STREAM_BATCH,
+    STREAM_CUES,
     STREAM_EVAL,
     STREAM_MIX,
     STREAM_NOISE,
@@ -80,6 +82,10 @@ _OPTIONAL_FIELDS = (
     "init_from",
     "inherit",
     "train_tasks",
+    "train_filter_exc",
+    "train_filter_syn",
+    "train_tau_fast",
+    "train_tau_slow",
 )
 
 INHERIT = ("all", "shared")
@@ -120,6 +126,27 @@ class TrainConfig:
       context is c = (1 - lam) e_k + lam e_j, with j drawn uniformly from the other tasks and
       lam ~ U(0, train_mix), while the target stays task k's (:func:`training_context`). Below
       0.5, so the trained task always has the larger weight.
+
+    Training under a time-scale filter ("the filter in the loop", E5's modulation as part of
+    training; all four fields are left out of ``to_dict`` at their defaults, which are today's
+    one-hot training, the control):
+
+    - ``train_filter_exc`` / ``train_filter_syn``: the mode (:data:`lib.core.filters.MODES`:
+      ``"instant"``, ``"fast"``, ``"slow"``) of the excitability / synaptic pathway's modulation
+      state during training. Each trial of a step on task k gets a random history of earlier
+      cues (a switch from the previous cue with probability
+      :data:`lib.core.filters.TRAIN_SWITCH_PROB`), and each pathway receives the state its
+      filter leaves: fast, m(t) = e_k + (m(0) - e_k)(1 - dt/tau_fast)^t over the trial's steps
+      (a (T, B, K) context), m(0) the previous cue's state; slow, the low-pass
+      m = sum_j r (1 - r)^(H-1-j) e_{h_j} + (1 - r)^H e_{h_0} (r = 1/tau_slow) of the earlier
+      cues, constant within the trial; instant, e_k (:func:`training_contexts`,
+      :mod:`lib.core.filters`). The target stays task k's. A filter other than ``"instant"``
+      needs the pathway (:func:`lib.core.model.mechanism_pathways`) and at least two tasks. The
+      hybrid's pathways get their own states (``c`` and ``syn_context``) of one cue history;
+      a network with one pathway receives that pathway's state as its context.
+    - ``train_tau_fast`` (ms, >= dt = 20; default E5's 100) and ``train_tau_slow`` (trials,
+      >= 1; default E5's 4): the time constants, to be changed only where a pathway uses that
+      filter (one network, one key).
 
     Starting from another network, and training on some tasks only (E3's pretrained backbone and
     sequential packing; all three fields are left out of ``to_dict`` at their defaults, so no
@@ -171,6 +198,10 @@ class TrainConfig:
     init_from: "TrainConfig | None" = None
     inherit: str = "all"
     train_tasks: tuple[str, ...] | None = None
+    train_filter_exc: str = "instant"
+    train_filter_syn: str = "instant"
+    train_tau_fast: float = filters.TAU_FAST_MS
+    train_tau_slow: float = filters.TAU_SLOW_TRIALS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tasks", tuple(self.tasks))
@@ -224,6 +255,57 @@ class TrainConfig:
                 open_high=True,
             )
         self._check_lineage()
+        self._check_filters()
+
+    def _check_filters(self) -> None:
+        """``train_filter_exc``, ``train_filter_syn``, ``train_tau_fast``, ``train_tau_slow``
+        (see the class docstring)."""
+        modes = self.filter_modes()
+        for pathway, mode in modes.items():
+            name = f"train_filter_{pathway}"
+            check_choice(name, mode, filters.MODES)
+            have = mechanism_pathways(self.mechanism)
+            if mode != "instant" and pathway not in have:
+                raise ValueError(
+                    f"{name}={mode!r} is not allowed; expected 'instant': mechanism "
+                    f"{self.mechanism!r} has no {pathway!r} pathway (its pathways: "
+                    f"{', '.join(have) or 'none'})"
+                )
+        for name, mode, low, what in (
+            ("train_tau_fast", "fast", yang_tasks.DT, f"a time constant in ms, >= {yang_tasks.DT}"),
+            ("train_tau_slow", "slow", 1.0, "a time constant in trials, >= 1"),
+        ):
+            value = check_number(
+                name, getattr(self, name), low, math.inf, what + " and finite", open_high=True
+            )
+            object.__setattr__(self, name, value)
+            if value != _DEFAULTS[name] and mode not in modes.values():
+                raise ValueError(
+                    f"{name}={value!r} is not allowed; expected its default "
+                    f"{_DEFAULTS[name]!r}: no pathway is trained with the {mode!r} filter "
+                    f"(train_filter_exc={modes['exc']!r}, train_filter_syn={modes['syn']!r})"
+                )
+        if self.filtered:
+            if len(self.tasks) < 2:
+                raise ValueError(
+                    f"train_filter_*={tuple(modes.values())!r} needs at least two tasks to "
+                    f"switch between, got tasks={self.tasks}"
+                )
+            if self.train_mix:
+                raise ValueError(
+                    f"train_mix={self.train_mix!r} is not allowed with a training filter "
+                    f"(train_filter_*={tuple(modes.values())!r}); expected 0: a network is "
+                    "trained with mixtures or with filtered contexts, not both"
+                )
+
+    def filter_modes(self) -> dict[str, str]:
+        """{pathway: training filter} for both pathways (``"instant"`` where not filtered)."""
+        return {"exc": self.train_filter_exc, "syn": self.train_filter_syn}
+
+    @property
+    def filtered(self) -> bool:
+        """Whether some pathway is trained under a filter (not the one-hot control)."""
+        return any(mode != "instant" for mode in self.filter_modes().values())
 
     def _check_lineage(self) -> None:
         """``init_from``, ``inherit`` and ``train_tasks`` (see the class docstring)."""
@@ -691,8 +773,10 @@ def train_step(
     0-d tensor on the device; reading it would synchronise a GPU)."""
     k, x, y, c_mask = training_batch(config, step, history, device)
     gen = torch_generator(step_seed(config.seed, STREAM_NOISE, step), device)
-    c = training_context(config, k, step, device)
-    return optimise_on_batch(model, optimizer, params, x, y, c_mask, c, gen, config.grad_clip)
+    c, syn = training_contexts(config, k, step, x.shape[0], device)
+    return optimise_on_batch(
+        model, optimizer, params, x, y, c_mask, c, gen, config.grad_clip, syn_context=syn
+    )
 
 
 def optimise_on_batch(
@@ -705,11 +789,13 @@ def optimise_on_batch(
     c: torch.Tensor,
     generator: torch.Generator,
     grad_clip: float | None,
+    syn_context: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The update of one step on a given batch (x (T, B, n_in), y and c_mask (T, B, n_out),
-    context c (B, K)): forward with network noise from ``generator``, Yang's loss, backward,
+    context c (B, K) or (T, B, K), and for the hybrid a separate ``syn_context`` of the same
+    shapes, ``None``: c): forward with network noise from ``generator``, Yang's loss, backward,
     elementwise clipping, optimizer step. Returns the detached loss (0-d, on the device)."""
-    y_hat, _ = model(x, c, noise=True, generator=generator)
+    y_hat, _ = model(x, c, syn_context=syn_context, noise=True, generator=generator)
     loss = masked_mse(y_hat, y, c_mask)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -765,6 +851,37 @@ def training_context(config: TrainConfig, k: int, step: int, device=None) -> tor
     return c
 
 
+def training_contexts(
+    config: TrainConfig, k: int, step: int, n_steps: int, device=None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The contexts ``(c, syn_context)`` of training step ``step`` on task ``k`` with trials of
+    ``n_steps`` steps: ``(training_context(...), None)`` without a training filter (today's
+    contexts, bit for bit, nothing drawn from :data:`STREAM_CUES`); with one, each pathway's
+    filtered state (:func:`lib.core.filters.filtered_training_contexts`: one cue history per
+    trial drawn from the step's own stream :data:`STREAM_CUES`, (B, K) or (T, B, K), float32).
+    The hybrid gets ``c`` = its excitability state and ``syn_context`` = its synaptic state; a
+    network with one pathway gets that pathway's state as ``c`` (``syn_context`` None)."""
+    if not config.filtered:
+        return training_context(config, k, step, device), None
+    have = mechanism_pathways(config.mechanism)
+    modes = {p: m for p, m in config.filter_modes().items() if p in have}
+    rng = np.random.default_rng(step_seed(config.seed, STREAM_CUES, step))
+    states = filters.filtered_training_contexts(
+        modes,
+        k,
+        len(config.tasks),
+        config.batch_size,
+        n_steps,
+        config.train_tau_fast,
+        config.train_tau_slow,
+        rng,
+    )
+    out = {p: torch.as_tensor(m, dtype=torch.float32, device=device) for p, m in states.items()}
+    if len(out) == 2:
+        return out["exc"], out["syn"]
+    return next(iter(out.values())), None
+
+
 def clip_gradients(params: Sequence[torch.Tensor], clip: float | None) -> None:
     """Yang's ``tf.clip_by_value(grad, -clip, clip)`` on every gradient element (in place)."""
     if clip is None:
@@ -814,6 +931,7 @@ __all__ = [
     "training_batch",
     "train_step",
     "training_context",
+    "training_contexts",
     "optimise_on_batch",
     "make_optimizer",
     "at_criterion",

@@ -48,6 +48,21 @@ under a constant cue), so a cost per trial is ``reference - performance`` on ide
 and noise. On the blocked and interleaved sequences the reference is the instant assignment.
 
 Performance is Yang's (:func:`lib.core.metrics.performance`), per trial the mean over the draws.
+
+The filters themselves (:func:`fast_filter`, :func:`slow_filter`, the state of :class:`Modulation`)
+are :mod:`lib.core.filters`, shared with training under a filter.
+
+**Trained under the filter** (issue 19, "the filter in the loop"). The networks above were
+trained with the instant cue and are tested under filtered modulation. :data:`TRAINED_UNDER`
+names networks of the same labels trained under the assignments they are tested with
+(``TrainConfig.train_filter_exc`` / ``train_filter_syn``, :mod:`lib.core.filters`: each training
+trial's context is the state its pathway's filter leaves after a random history of earlier cues,
+switching with probability ``lib.core.filters.TRAIN_SWITCH_PROB`` = 0.25, E5's pooled switch
+rate): the hybrid under each split assignment, ``exc`` and ``syn_lowrank_r1`` under their fast
+and their slow filter. :func:`filter_trained_configs` / :func:`filter_trained_networks` give them,
+keyed (``"<label>@<assignment>"``, seed); E1's network of the label and seed is the
+instant-trained control, probed on the same sequences (:func:`probe_network` draws them from the
+seed, not from the training). Nothing is trained or shipped for them yet.
 """
 
 from __future__ import annotations
@@ -62,7 +77,10 @@ import torch
 
 from lib.core import tasks as yang_tasks
 from lib.core.checks import check_number, fail
+from lib.core import filters
+from lib.core.filters import MODES, ModulationState, fast_filter, slow_filter
 from lib.core.metrics import mean_perf
+from lib.core.model import PATHWAYS, mechanism_pathways
 from lib.core.params import Param, float_in, float_list, int_in, resolve, subset
 from lib.core.seeds import STREAM_TIMESCALES, step_seed, torch_generator
 from lib.core.train import TrainResult
@@ -75,8 +93,6 @@ from lib.experiments.runner import NetworkResult, run_configs
 DT_MS = yang_tasks.DT
 """Milliseconds per step of the task generator: the fast filter's step."""
 
-MODES = ("instant", "fast", "slow")
-"""How a pathway's modulation state follows the cue (module docstring)."""
 
 ASSIGNMENTS: dict[str, tuple[str, str]] = {
     "exc_fast_syn_slow": ("fast", "slow"),
@@ -230,12 +246,12 @@ class TimescalesSpec:
     @property
     def fast_rate(self) -> float:
         """dt / tau_fast: the fraction of the gap to the cue closed per step."""
-        return DT_MS / self.tau_fast
+        return filters.fast_rate(self.tau_fast)
 
     @property
     def slow_rate(self) -> float:
         """1 / tau_slow: the fraction of the gap to the cue closed per trial."""
-        return 1.0 / self.tau_slow
+        return filters.slow_rate(self.tau_slow)
 
     @classmethod
     def from_params(cls, p) -> "TimescalesSpec":
@@ -257,51 +273,16 @@ class TimescalesSpec:
 
 
 # ------------------------------------------------------------------------------ filters
-def fast_filter(
-    m0: np.ndarray, cue: np.ndarray, n_steps: int, rate: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The fast modulation over one trial of ``n_steps`` steps: the state the network receives
-    at each step (n_steps, K) and the state after the last step (K,), for
-    m(t+1) = m(t) + (cue - m(t)) * rate from m(0) = m0, i.e. m(t) = cue + (m0 - cue)(1 - rate)^t
-    (computed in that closed form, so a state at the cue stays exactly at it)."""
-    m0, cue = np.asarray(m0, np.float64), np.asarray(cue, np.float64)
-    decay = (1.0 - rate) ** np.arange(n_steps + 1)
-    traj = cue + (m0 - cue) * decay[:, None]
-    return traj[:-1], traj[-1]
-
-
-def slow_filter(m: np.ndarray, cue: np.ndarray, rate: float) -> np.ndarray:
-    """The slow modulation after one more trial with ``cue``: m + (cue - m) * rate."""
-    m, cue = np.asarray(m, np.float64), np.asarray(cue, np.float64)
-    return m + (cue - m) * rate
-
-
-class Modulation:
+# The filter equations and the state live in lib.core.filters (training under a filter uses the
+# same ones); E5's state takes its rates from the spec.
+class Modulation(ModulationState):
     """The modulation state of one pathway under one of :data:`MODES`, started at the fixed
-    point of ``first_cue`` (a task index)."""
+    point of ``first_cue`` (a task index), at the spec's rates
+    (:class:`lib.core.filters.ModulationState`)."""
 
     def __init__(self, mode: str, first_cue: int, n_tasks: int, spec: TimescalesSpec):
-        if mode not in MODES:
-            fail("mode", mode, "one of " + ", ".join(map(repr, MODES)))
-        self.mode, self.K, self.spec = mode, n_tasks, spec
-        self.m = self._eye(first_cue)
-
-    def _eye(self, k: int) -> np.ndarray:
-        e = np.zeros(self.K)
-        e[k] = 1.0
-        return e
-
-    def trial(self, cue: int, n_steps: int) -> np.ndarray:
-        """The context this pathway receives on a trial of ``n_steps`` steps cued ``cue``:
-        (K,) when constant over the trial, (n_steps, K) otherwise; advances the state."""
-        c = self._eye(cue)
-        if self.mode == "instant":
-            return c
-        if self.mode == "slow":
-            now, self.m = self.m, slow_filter(self.m, c, self.spec.slow_rate)
-            return now
-        traj, self.m = fast_filter(self.m, c, n_steps, self.spec.fast_rate)
-        return traj[0] if (traj == traj[0]).all() else traj
+        super().__init__(mode, first_cue, n_tasks, spec.fast_rate, spec.slow_rate)
+        self.spec = spec
 
 
 def _context(m: np.ndarray, B: int) -> torch.Tensor:
@@ -645,6 +626,107 @@ def e1_networks(
     return run_configs(configs, workers=workers, progress=progress, allow_long=allow_long)
 
 
+# ------------------------------------------------------------------ trained under the filter
+TRAINED_UNDER: dict[str, tuple[str, ...]] = {
+    "hybrid": SPLIT,
+    "exc": ("both_fast", "both_slow"),
+    "syn_lowrank_r1": ("both_fast", "both_slow"),
+}
+"""E5's networks trained under a filter ("the filter in the loop", issue 19): label -> the
+assignments it is trained under, each then tested on the same sequences as E1's instant-trained
+network of that label and seed, the control (``both_instant``). The hybrid is trained under
+C5's split time-scales; a network with one pathway under its fast and its slow filter."""
+
+TRAINED_SEP = "@"
+"""Separator of a filter-trained network's label: ``"<E1 label>@<assignment>"``."""
+
+
+def trained_label(label: str, assignment: str) -> str:
+    """The label of E1's network ``label`` trained under ``assignment``
+    (``"hybrid@exc_fast_syn_slow"``); E1's own label for ``both_instant`` (the control)."""
+    if assignment not in ASSIGNMENTS:
+        fail("assignment", assignment, "one of " + ", ".join(map(repr, ASSIGNMENTS)))
+    return label if assignment == "both_instant" else f"{label}{TRAINED_SEP}{assignment}"
+
+
+def split_trained_label(label: str) -> tuple[str, str]:
+    """(E1 label, assignment) of a label made by :func:`trained_label`."""
+    base, sep, assignment = label.partition(TRAINED_SEP)
+    if not sep:
+        return label, "both_instant"
+    if assignment not in ASSIGNMENTS or not base:
+        fail(
+            "label",
+            label,
+            f"'<E1 label>{TRAINED_SEP}<assignment>' with an assignment from "
+            + ", ".join(ASSIGNMENTS),
+        )
+    return base, assignment
+
+
+def filter_trained_config(config, assignment: str, spec: TimescalesSpec):
+    """``config`` (an E1 network's TrainConfig) trained under ``assignment``: each pathway the
+    mechanism has (:func:`lib.core.model.mechanism_pathways`) gets the assignment's mode as its
+    training filter (``TrainConfig.train_filter_exc`` / ``train_filter_syn``) at the spec's
+    time constants (set only where a pathway uses that filter); ``both_instant`` gives
+    ``config`` itself (the control). A split assignment of a network with one pathway is
+    refused: it is one of the uniform ones (:func:`assignments_for`)."""
+    if assignment not in ASSIGNMENTS:
+        fail("assignment", assignment, "one of " + ", ".join(map(repr, ASSIGNMENTS)))
+    have = mechanism_pathways(config.mechanism)
+    if len(have) < len(PATHWAYS) and assignment not in UNIFORM:
+        fail(
+            "assignment",
+            assignment,
+            f"one of {', '.join(UNIFORM)} for mechanism {config.mechanism!r} (pathways: "
+            f"{', '.join(have) or 'none'}; a split needs both)",
+        )
+    modes = dict(zip(PATHWAYS, ASSIGNMENTS[assignment]))
+    changes: dict = {f"train_filter_{p}": modes[p] for p in have}
+    used = {modes[p] for p in have}
+    if "fast" in used:
+        changes["train_tau_fast"] = spec.tau_fast
+    if "slow" in used:
+        changes["train_tau_slow"] = spec.tau_slow
+    return config.replace(**changes)
+
+
+def filter_trained_configs(
+    battery: BatterySpec, spec: TimescalesSpec, labels: Sequence[str] = NETWORK_LABELS
+) -> dict:
+    """The configs of E5's filter-trained networks: for each of ``labels`` that the battery
+    has and :data:`TRAINED_UNDER` names, each assignment it is trained under and each seed,
+    keyed (:func:`trained_label`, seed). The controls are E1's networks, keyed (label, seed)
+    (:func:`e1_networks`)."""
+    return {
+        (trained_label(lab, a), s): filter_trained_config(battery.config(lab, s), a, spec)
+        for lab in labels
+        if lab in battery.labels() and lab in TRAINED_UNDER
+        for a in TRAINED_UNDER[lab]
+        for s in range(battery.n_seeds)
+    }
+
+
+def filter_trained_networks(
+    battery: BatterySpec,
+    spec: TimescalesSpec,
+    labels: Sequence[str] = NETWORK_LABELS,
+    workers: int = 2,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> Networks:
+    """E5's filter-trained networks (:func:`filter_trained_configs`), keyed
+    (:func:`trained_label`, seed): loaded from their artifacts (trained, after the plan, where
+    missing; with ``$BOOK_NO_TRAIN=1`` a missing one is an error). They train one by one (the
+    stacked ensemble trains one-hot contexts only)."""
+    return run_configs(
+        filter_trained_configs(battery, spec, labels),
+        workers=workers,
+        progress=progress,
+        allow_long=allow_long,
+    )
+
+
 __all__ = [
     "DT_MS",
     "MODES",
@@ -678,4 +760,11 @@ __all__ = [
     "run_timescales",
     "run_tau_fast",
     "e1_networks",
+    "TRAINED_UNDER",
+    "TRAINED_SEP",
+    "trained_label",
+    "split_trained_label",
+    "filter_trained_config",
+    "filter_trained_configs",
+    "filter_trained_networks",
 ]
