@@ -23,7 +23,12 @@ from lib.analysis.stats import fmt, mean_ci
 from lib.analysis.verdicts import Comparison, Rule, compare, decide, register
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES, DT
-from lib.experiments.timescales import ASSIGNMENT_NAMES, SPLIT
+from lib.experiments.timescales import (
+    ASSIGNMENT_NAMES,
+    SPLIT,
+    TRAINED_UNDER,
+    trained_label,
+)
 
 CRITERION = 0.9
 """Yang's criterion: a task is learned when its final performance on clean context reaches it."""
@@ -735,4 +740,211 @@ __all__ += [
     "timescale_reading",
     "timescale_sensitivity",
     "timescale_sensitivity_text",
+]
+
+
+# ------------------------------------------------------- trained under the filter (issue 19)
+
+_SEEN_TRAINED = (
+    "Written before any filter-trained network had been probed (issue 19), after E5's costs "
+    "of the instant-trained networks had been seen; the SESOI is the one of the separate-cost "
+    "rules (COST_SESOI); exploratory."
+)
+
+TRAINED_RULES: dict[str, Rule] = {
+    m: register(
+        Rule(
+            name=f"C5.{m}.trained_under",
+            claim="C5",
+            version=1,
+            family=f"C5.trained_under.{m}",
+            measure=COSTS[m].split(":")[0],
+            unit="pair",
+            higher_is_better=False,
+            sesoi=COST_SESOI,
+            sesoi_reason="the cost the book treats as recovered (RECOVERY_TOL = 0.05 of "
+            "performance), as for the separate-cost rules",
+            preregistered=False,
+            seen=_SEEN_TRAINED,
+        )
+    )
+    for m in COSTS
+}
+"""One exploratory rule per cost: a network trained under a filter against E1's instant-trained
+network of the same label and seed (the control), both tested under that filter."""
+
+NOT_TRAINED = "not trained yet"
+"""The note of a comparison whose filter-trained network has no artifact."""
+
+
+def _not_tested(rule: Rule, a: str, b: str, note: str, spec: dict) -> Comparison:
+    return Comparison(
+        rule=rule,
+        a=a,
+        b=b,
+        units=[],
+        n_units=0,
+        n_seeds=0,
+        diffs={},
+        verdict="not tested",
+        note=note,
+        spec=spec,
+    )
+
+
+def trained_under_comparisons(
+    trained: dict, control: dict, labels=None, criterion: float = CRITERION
+) -> list[Comparison]:
+    """Filter-trained minus instant-trained, per (label, assignment) of
+    :data:`lib.experiments.timescales.TRAINED_UNDER` and per cost (:data:`COSTS`, each its own
+    Holm family, :data:`TRAINED_RULES`): the seed x pair costs of the network of ``label`` trained
+    under ``assignment`` (``trained`` {(trained label, seed): probe results}, probed under that
+    assignment) against those of E1's instant-trained network of ``label`` under the same
+    assignment (``control`` {(label, seed): probe results}), paired over seeds on the conflict
+    pairs both learned in every seed (:func:`lib.analysis.verdicts.compare`; a seed of either
+    network that learned none has no unit), decided. ``labels``: the E1 labels compared (default
+    every one ``control`` has). A (label, assignment) with no filter-trained network is "not
+    tested" with the note :data:`NOT_TRAINED`; one the control was not probed under, "not
+    tested" too. Each comparison's ``spec`` holds ``label``, ``assignment`` and the mean cost of
+    each side over the paired seeds (``cost_trained``, ``cost_control``)."""
+    have_control = {lab for lab, _ in control}
+    labels = [l for l in TRAINED_UNDER if l in (have_control if labels is None else labels)]
+    out = []
+    for m in COSTS:
+        rule = TRAINED_RULES[m]
+        for lab in labels:
+            for a in TRAINED_UNDER[lab]:
+                t_lab = trained_label(lab, a)
+                names = (f"{lab} trained {ASSIGNMENT_NAMES[a]}", f"{lab} trained instant")
+                spec = {"label": lab, "assignment": a}
+                if not any(k[0] == t_lab for k in trained):
+                    out.append(_not_tested(rule, *names, NOT_TRAINED, spec))
+                    continue
+                ctl = {k: r for k, r in control.items() if k[0] == lab}
+                if not ctl or any(a not in r["assignments"] for r in ctl.values()):
+                    out.append(
+                        _not_tested(rule, *names, f"control not probed under {a}", spec)
+                    )
+                    continue
+                va = cost_values(trained, t_lab, a, m, criterion)
+                vb = cost_values(control, lab, a, m, criterion)
+                c = compare(va, vb, rule, *names)
+                seeds = list(c.diffs)
+                xa = va.loc[seeds, c.units].mean(axis=1) if c.units else pd.Series(dtype=float)
+                xb = vb.loc[seeds, c.units].mean(axis=1) if c.units else pd.Series(dtype=float)
+                c.spec = spec | {
+                    "cost_trained": _mean(xa),
+                    "cost_control": _mean(xb),
+                    "seed_costs": {s: (float(xa[s]), float(xb[s])) for s in seeds},
+                }
+                out.append(c)
+    return decide(out)
+
+
+def trained_under_table(comparisons: list[Comparison]) -> pd.DataFrame:
+    """One row per (comparison, seed) of :func:`trained_under_comparisons` that was scored:
+    ``label``, ``assignment``, ``cost`` (a :data:`COSTS` key), ``seed``, ``trained`` and
+    ``control`` (the seed's cost, mean over the comparison's pairs) and ``verdict``; the
+    figure's input."""
+    rows = []
+    for c in comparisons:
+        m = next(k for k, r in TRAINED_RULES.items() if r is c.rule)
+        for seed, (t, b) in c.spec.get("seed_costs", {}).items():
+            rows.append(
+                {
+                    "label": c.spec["label"],
+                    "assignment": c.spec["assignment"],
+                    "cost": m,
+                    "seed": int(seed),
+                    "trained": t,
+                    "control": b,
+                    "verdict": c.verdict,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["label", "assignment", "cost", "seed", "trained", "control", "verdict"]
+    )
+
+
+def _trained_reading(c: Comparison) -> str:
+    """What one decided comparison says about the cost test-time filtering imposes."""
+    if c.verdict == "differ" and c.mean < 0:
+        if abs(c.spec["cost_trained"]) < c.rule.sesoi:
+            return "training under the filter removes the cost"
+        return "training under the filter lowers the cost but does not remove it"
+    if c.verdict == "differ":
+        return "training under the filter raises the cost"
+    if c.verdict == "equivalent":
+        return "the cost is the same either way: not an artifact of the untrained condition"
+    return "undecided"
+
+
+def trained_under_text(comparisons: list[Comparison]) -> str:
+    """The answer, every number from ``comparisons`` (:func:`trained_under_comparisons`): does
+    training under the filter remove the cost that test-time filtering imposes on an
+    instant-trained network? Per cost and (label, assignment): each side's mean cost, the
+    difference with its interval and verdict, and the reading; then the count of each reading."""
+    if not comparisons:
+        return "*No filter-trained network to compare.*"
+    missing = [c for c in comparisons if c.note == NOT_TRAINED]
+    lines, readings = [], {}
+    for c in comparisons:
+        if c.note == NOT_TRAINED:
+            continue
+        if not c.tested:
+            lines.append(f"- {c.text()}")
+            continue
+        reading = _trained_reading(c)
+        readings[reading] = readings.get(reading, 0) + 1
+        lines.append(
+            f"- {c.rule.measure}, `{c.spec['label']}` under "
+            f"{ASSIGNMENT_NAMES[c.spec['assignment']]}: filter-trained "
+            f"{c.spec['cost_trained']:.3f}, instant-trained {c.spec['cost_control']:.3f}; "
+            f"{c.text()}: {reading}"
+        )
+    head = (
+        "**Does training under the filter remove the cost that filtering imposes at test "
+        "time?** Each network trained under a filter against E1's instant-trained network of "
+        "the same seed, both tested under that filter on the same sequences (mean cost over "
+        "the paired seeds, reference − performance):"
+    )
+    tested = sum(readings.values())
+    if tested:
+        tail = (
+            f"Of {tested} scored comparisons: "
+            + ", ".join(f"{k} in {n}" for k, n in readings.items())
+            + "."
+        )
+    else:
+        tail = (
+            "No comparison could be scored (no conflict pair learned in every seed of both "
+            "networks), so the question stays open."
+        )
+    if missing:
+        tail += f" {len(missing)} of {len(comparisons)} comparisons wait for networks not trained yet."
+    return "\n".join([head, *lines, "", tail])
+
+
+def trained_under_missing_text(n_have: int, n_need: int, command: str) -> str:
+    """The section's one line where the filter-trained networks are not all shipped (``n_have``
+    of ``n_need``; ``command`` trains them)."""
+    if n_need == 0:
+        return (
+            "*Trained under the filter: none of this run's networks has a filter-trained "
+            "version (the hybrid, `exc` and `syn_lowrank_r1` do).*"
+        )
+    return (
+        f"*Trained under the filter: {n_have} of the {n_need} filter-trained networks of this "
+        f"profile are trained; the comparison waits for all of them (not trained yet). Train "
+        f"them with `{command}`.*"
+    )
+
+
+__all__ += [
+    "TRAINED_RULES",
+    "NOT_TRAINED",
+    "trained_under_comparisons",
+    "trained_under_table",
+    "trained_under_text",
+    "trained_under_missing_text",
 ]

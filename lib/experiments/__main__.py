@@ -5,7 +5,8 @@ them, E4's dynamics analyses of them, their lesion maps and the hybrid's pathway
 (:mod:`lib.experiments.lesions`), the training calibration study, the networks of E1's
 other training arms (:data:`lib.experiments.battery.ARMS`) with their E2 probes, E5's
 sequence probes of E1's hybrid and single-pathway networks (at the chapter's tau_fast, and the
-hybrid's at each ``tau_fast_checks`` value), E5's learning networks
+hybrid's at each ``tau_fast_checks`` value), E5's filter-trained networks and their probes
+(smoke only; any profile with ``--filter-trained``), E5's learning networks
 (:mod:`lib.experiments.learning`), and E3's packing networks (:mod:`lib.experiments.packing`;
 with the hybrid's joint-training grid for C5; ``--no-packing`` leaves them out). The smoke
 profile also builds the full battery's smoke networks; ``--profile full`` builds the full battery
@@ -42,7 +43,13 @@ from lib.experiments import (
     timescales,
 )
 from lib.experiments import dynamics as dynamics_experiment
-from lib.experiments.manifest import SHIPPED_PROFILES, e1_jobs, e5_networks, manifest
+from lib.experiments.manifest import (
+    FILTER_TRAINED_FLAG,
+    SHIPPED_PROFILES,
+    e1_jobs,
+    e5_networks,
+    manifest,
+)
 from lib.experiments.plan import PlanTooLong
 from lib.experiments.runner import run_configs
 
@@ -52,9 +59,11 @@ def build_plan(
     workers: int | None = None,
     force: bool = False,
     with_packing: bool = True,
+    filter_trained: bool = False,
 ) -> plan.Plan:
-    """The plan of building ``profiles`` (every part of each profile's :class:`Manifest`);
-    checks what is on disk and times a few steps, trains and deletes nothing."""
+    """The plan of building ``profiles`` (every part of each profile's :class:`Manifest`; E5's
+    filter-trained networks where the profile builds them or ``filter_trained``); checks what is
+    on disk and times a few steps, trains and deletes nothing."""
     parts = []
     for profile in profiles:
         m = manifest(profile)
@@ -95,6 +104,7 @@ def build_plan(
                 )
                 for tau, (tspec, labels) in m.timescales.items()
             ],
+            *_filter_trained_parts(m, w, force, filter_trained),
             *[
                 dataclasses.replace(part, label=f"[{profile}] {part.label}")
                 for part in learning.learning_plan(m.learning, w, force).parts
@@ -107,6 +117,31 @@ def build_plan(
                     for part in packing.packing_plan(pspec, w, force).parts
                 ]
     return plan.Plan(parts)
+
+
+POOL_START_S = 10.0
+"""Seconds a process pool of this build takes to start (spawned workers import torch; measured
+about 10 s on a busy 2-core machine): work estimated below it runs in this process."""
+
+
+def _filter_trained_parts(m, workers: int, force: bool, filter_trained: bool) -> list:
+    """The plan parts of E5's filter-trained networks of manifest ``m`` and of their probes
+    (none where the profile does not build them and ``filter_trained`` is off)."""
+    configs = m.filter_trained_configs()
+    if not (configs and (m.filter_trained or filter_trained)):
+        return []
+    return [
+        plan.network_part(
+            configs, workers, force, label=f"[{m.profile}] E5 filter-trained networks"
+        ),
+        *timescales.filter_trained_parts(
+            configs,
+            m.e5_main(),
+            workers,
+            force,
+            label=f"[{m.profile}] E5 sequences of the filter-trained networks",
+        ),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="train the seeds of each network as one stacked model (for a GPU)",
     )
+    ap.add_argument(
+        FILTER_TRAINED_FLAG,
+        action="store_true",
+        help="also train and probe E5's filter-trained networks (the smoke profile always "
+        "does; at quick: about 2.5-3 h of one core)",
+    )
     args = ap.parse_args(argv)
     if args.ensemble and args.backend != "local":
         ap.error(
@@ -186,7 +227,13 @@ def main(argv: list[str] | None = None) -> int:
         f"of networks (measured once per machine, cached in {plan.cost_cache_path()})",
         flush=True,
     )
-    full = build_plan(profiles, args.workers, force, with_packing=not args.no_packing)
+    full = build_plan(
+        profiles,
+        args.workers,
+        force,
+        with_packing=not args.no_packing,
+        filter_trained=args.filter_trained,
+    )
     print(full.text(), flush=True)
     if args.dry_run:
         return 0
@@ -262,6 +309,19 @@ def main(argv: list[str] | None = None) -> int:
                 workers=workers,
                 force=force,
                 allow_long=True,
+            )
+        ft_configs = m.filter_trained_configs()
+        if ft_configs and (m.filter_trained or args.filter_trained):
+            print(
+                f"[{profile}] E5: {len(ft_configs)} filter-trained networks and their probes",
+                flush=True,
+            )
+            parts = _filter_trained_parts(m, workers, force, True)
+            small = sum(sum(part.job_s) for part in parts) < POOL_START_S
+            ft_workers = 1 if small else workers  # a few seconds of work: no pool to start
+            ft_nets = run_configs(ft_configs, workers=ft_workers, allow_long=True, force=force)
+            timescales.run_filter_trained(
+                ft_nets, m.e5_main(), workers=ft_workers, force=force, allow_long=True
             )
         print(f"[{profile}] E5: a new task by each route", flush=True)
         learning.run_learning(

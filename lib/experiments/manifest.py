@@ -10,8 +10,10 @@ provenance appendix read the specs from here instead of rebuilding the lists the
 - E2's probes (:attr:`Manifest.probe`) of E1's variants and of the arms' networks;
 - E4's dynamics analyses (:attr:`Manifest.dynamics`) and E1's lesion maps
   (:attr:`Manifest.lesions`, of :meth:`Manifest.lesion_networks`);
-- E5's sequence probes at each fast time constant (:attr:`Manifest.timescales`) and its
-  learning networks (:attr:`Manifest.learning`);
+- E5's sequence probes at each fast time constant (:attr:`Manifest.timescales`), its
+  filter-trained networks and their probes (:attr:`Manifest.filter_trained`, only where the
+  profile ships them: :data:`FILTER_TRAINED_AT`) and its learning networks
+  (:attr:`Manifest.learning`);
 - E3's packing grids (:attr:`Manifest.packing`: the joint grid, then the hybrid's for C5);
 - the full battery built with the profile (:attr:`Manifest.full`; only ``smoke`` ships one,
   ``--profile full`` is the full battery alone: :mod:`lib.experiments.full_battery`).
@@ -44,6 +46,20 @@ FULL_BATTERY_AT = {"smoke": "smoke", "full": "full"}
 ship with the smoke profile (the tests run its chapter); at N = 128 it is a profile of its own
 (``--profile full``: hours on two cores), which builds nothing else."""
 
+FILTER_TRAINED_AT = ("smoke",)
+"""The profiles whose build trains and probes E5's filter-trained networks
+(:data:`lib.experiments.timescales.TRAINED_UNDER`); another profile's with
+:data:`FILTER_TRAINED_FLAG` (at quick: 24 networks, about 2.5-3 h of one core)."""
+
+FILTER_TRAINED_FLAG = "--filter-trained"
+"""The option of ``python -m lib.experiments`` that adds them to any profile's build."""
+
+
+def filter_trained_command(profile: str) -> str:
+    """The command that trains and probes the filter-trained networks of ``profile``."""
+    extra = "" if profile in FILTER_TRAINED_AT else f" {FILTER_TRAINED_FLAG}"
+    return f"python -m lib.experiments --profile {profile}{extra}"
+
 
 @dataclass(frozen=True)
 class Manifest:
@@ -60,6 +76,24 @@ class Manifest:
     calibration: calibration.CalibrationSpec | None
     full: full_battery.FullSpec | None
     workers: int
+    filter_trained: bool = False
+
+    def e5_main(self) -> timescales.TimescalesSpec | None:
+        """E5's spec at the chapter's own tau_fast (the one at which every
+        :data:`lib.experiments.timescales.NETWORK_LABELS` network is probed); None if none."""
+        for spec, labels in self.timescales.values():
+            if labels == timescales.NETWORK_LABELS:
+                return spec
+        return None
+
+    def filter_trained_configs(self) -> dict[tuple, TrainConfig]:
+        """E5's filter-trained networks of this profile, keyed (trained label, seed)
+        (:func:`lib.experiments.timescales.filter_trained_configs` at :meth:`e5_main`), whether
+        or not the profile builds them (:attr:`filter_trained`)."""
+        spec = self.e5_main()
+        if self.battery is None or spec is None:
+            return {}
+        return timescales.filter_trained_configs(self.battery, spec)
 
     def network_jobs(self) -> dict[tuple, TrainConfig]:
         """Every network of E1, its other training arms and the calibration study, each once
@@ -132,12 +166,16 @@ def manifest(profile: str) -> Manifest:
         calibration=calibration.SPECS[profile],
         full=full,
         workers=resolve(battery.BATTERY_PARAMS, profile).workers,
+        filter_trained=profile in FILTER_TRAINED_AT,
     )
 
 
 __all__ = [
     "SHIPPED_PROFILES",
     "FULL_BATTERY_AT",
+    "FILTER_TRAINED_AT",
+    "FILTER_TRAINED_FLAG",
+    "filter_trained_command",
     "Manifest",
     "manifest",
     "e1_jobs",

@@ -62,7 +62,10 @@ rate): the hybrid under each split assignment, ``exc`` and ``syn_lowrank_r1`` un
 and their slow filter. :func:`filter_trained_configs` / :func:`filter_trained_networks` give them,
 keyed (``"<label>@<assignment>"``, seed); E1's network of the label and seed is the
 instant-trained control, probed on the same sequences (:func:`probe_network` draws them from the
-seed, not from the training). Nothing is trained or shipped for them yet.
+seed, not from the training). Each is probed (:func:`run_filter_trained`) under the assignment
+it was trained for and under ``both_instant`` (:func:`trained_spec`); the smoke profile ships
+them, another profile trains them on request (``python -m lib.experiments --profile quick
+--filter-trained``).
 """
 
 from __future__ import annotations
@@ -88,7 +91,7 @@ from lib.core.types import Networks
 from lib.experiments import plan
 from lib.experiments.ambiguity import panel_pairs
 from lib.experiments.battery import BatterySpec
-from lib.experiments.runner import NetworkResult, run_configs
+from lib.experiments.runner import NetworkResult, run_configs, shipped_networks
 
 DT_MS = yang_tasks.DT
 """Milliseconds per step of the task generator: the fast filter's step."""
@@ -727,6 +730,69 @@ def filter_trained_networks(
     )
 
 
+def trained_spec(spec: TimescalesSpec, assignment: str) -> TimescalesSpec:
+    """The spec a network trained under ``assignment`` is probed with: ``spec`` with only that
+    assignment and ``both_instant`` (the latter costs only the error sequences: on the blocked
+    and interleaved ones it is the reference itself). Trials, noise and schedules come from the
+    network's seed (:func:`probe_network`), so they are those of the instant-trained control of
+    that seed under the full ``spec``: common random numbers."""
+    if assignment not in ASSIGNMENTS:
+        fail("assignment", assignment, "one of " + ", ".join(map(repr, ASSIGNMENTS)))
+    return dataclasses.replace(spec, assignments=tuple(dict.fromkeys((assignment, "both_instant"))))
+
+
+def _by_assignment(nets: Networks) -> dict[str, Networks]:
+    """Filter-trained networks {(trained label, seed): ...} grouped by the assignment each was
+    trained under (:func:`split_trained_label`), in :data:`ASSIGNMENTS` order."""
+    groups: dict[str, dict] = {a: {} for a in ASSIGNMENTS}
+    for key, net in nets.items():
+        groups[split_trained_label(key[0])[1]][key] = net
+    return {a: g for a, g in groups.items() if g}
+
+
+def filter_trained_parts(
+    nets: Networks,
+    spec: TimescalesSpec,
+    workers: int,
+    force: bool = False,
+    label: str = "E5 sequences of the filter-trained networks",
+) -> list[plan.Part]:
+    """The plan parts of :func:`run_filter_trained`: one :func:`timescales_part` per assignment
+    trained under, at its :func:`trained_spec`."""
+    return [
+        timescales_part(group, trained_spec(spec, a), workers, force, label=f"{label}, {a}")
+        for a, group in _by_assignment(nets).items()
+    ]
+
+
+def run_filter_trained(
+    nets: Networks,
+    spec: TimescalesSpec,
+    workers: int = 1,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict:
+    """E5's sequence probes of filter-trained networks {(trained label, seed): TrainResult}
+    (:func:`filter_trained_networks`), each at :func:`trained_spec` of the assignment it was
+    trained under: {(trained label, seed): results} (:func:`run_timescales`, cached as
+    ``timescales`` artifacts)."""
+    out: dict = {}
+    for a, group in _by_assignment(nets).items():
+        out |= run_timescales(group, trained_spec(spec, a), workers, force, progress, allow_long)
+    return out
+
+
+def shipped_filter_trained(
+    battery: BatterySpec, spec: TimescalesSpec, labels: Sequence[str] = NETWORK_LABELS
+) -> tuple[Networks, int]:
+    """(the filter-trained networks of :func:`filter_trained_configs` that exist as artifacts,
+    how many there should be): nothing is trained, so a profile that does not ship them gives
+    ({}, n)."""
+    configs = filter_trained_configs(battery, spec, labels)
+    return shipped_networks(configs), len(configs)
+
+
 __all__ = [
     "DT_MS",
     "MODES",
@@ -767,4 +833,8 @@ __all__ = [
     "filter_trained_config",
     "filter_trained_configs",
     "filter_trained_networks",
+    "trained_spec",
+    "filter_trained_parts",
+    "run_filter_trained",
+    "shipped_filter_trained",
 ]

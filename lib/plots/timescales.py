@@ -360,3 +360,61 @@ def km_curves(km: pd.DataFrame):
 
 
 __all__ += ["ROUTE_MARKERS", "ROUTE_STYLES", "learning_routes", "km_curves"]
+
+
+def trained_under(table: pd.DataFrame):
+    """Networks trained under a filter against E1's instant-trained controls, both tested under
+    that filter: columns the two costs (:data:`lib.analysis.timescales.COSTS`), one row per
+    (network, assignment trained under); in each row every seed is a pair of markers joined by a
+    grey line, the control (instant-trained, ×) and the filter-trained network (the assignment's
+    marker, the network's colour); the dotted line is no cost. ``table``:
+    :func:`lib.analysis.timescales.trained_under_table` (each seed's cost on the comparison's
+    conflict pairs)."""
+    measures = list(timescales_analysis.COSTS)
+    rows = (
+        list(dict.fromkeys(zip(table["label"], table["assignment"]))) if len(table) else []
+    )
+    fig, axes = figure(1, len(measures), 3.0, 0.42 * max(1, len(rows)) + 1.0, sharey="row")
+    titles = {m: COST_TITLES[m].format(n=timescales_analysis.ERROR_WINDOW) for m in measures}
+    y_of = {r: len(rows) - 1 - k for k, r in enumerate(rows)}
+    for col, m in enumerate(measures):
+        ax = axes[0, col]
+        g = table[table.cost == m] if len(table) else table
+        for (lab, a), y in y_of.items():
+            sub = g[(g.label == lab) & (g.assignment == a)]
+            for _, r in sub.iterrows():
+                ax.plot([r.control, r.trained], [y + 0.12, y - 0.12], color="0.7", lw=0.8)
+                ax.plot(r.control, y + 0.12, marker="x", color="0.35", ms=5, ls="none")
+                ax.plot(
+                    r.trained,
+                    y - 0.12,
+                    marker=ASSIGNMENT_STYLES[a]["marker"],
+                    color=color(lab),
+                    ms=6,
+                    ls="none",
+                )
+        ax.axvline(0, color="0.4", lw=0.8, ls=":", zorder=0)
+        ax.set_title(titles[m], fontsize=FONT_SMALL)
+        ax.set_xlabel("reference − performance", fontsize=FONT_SMALL)
+        ax.set_ylim(-0.6, max(1, len(rows)) - 0.4)
+        ax.set_yticks(
+            list(y_of.values()),
+            [f"{lab}\ntrained {ASSIGNMENT_NAMES[a]}" for lab, a in y_of],
+            fontsize=FONT_SMALL,
+        )
+        if not rows:
+            _no_data(ax, "no comparison")
+    fig.legend(
+        handles=[
+            Line2D([], [], color="0.35", marker="x", ls="none", label="instant-trained (control)"),
+            Line2D([], [], color="k", marker="o", ls="none", label="trained under the filter"),
+            Line2D([], [], color="0.7", lw=0.8, label="one seed"),
+        ],
+        loc="outside lower center",
+        ncols=3,
+        fontsize=FONT_SMALL,
+    )
+    return fig
+
+
+__all__ += ["trained_under"]
