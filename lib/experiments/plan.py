@@ -74,8 +74,8 @@ from lib.core.train import (
     evaluate,
     make_optimizer,
     optimise_on_batch,
-    training_context,
     trainable_parameters,
+    training_contexts,
 )
 
 LONG_RUN_S = 30 * 60
@@ -254,8 +254,11 @@ def family_key(config: TrainConfig) -> tuple:
     """What the cost model's coefficients depend on: everything that sets a step's cost but
     the tasks (not the seed, budget or learning rate either). A mixture-trained network
     (``train_mix``) shares its family: its second active task adds one rank-R product per time
-    step to a low-rank pathway, within the timing's noise."""
-    return (
+    step to a low-rank pathway, within the timing's noise. A network trained under a filter
+    (``TrainConfig.filtered``) is a family of its own per pair of filter modes: it draws a cue
+    history per trial and, under a fast filter, a context per time step (measured 1.2-1.45x an
+    instant step); the one-hot families keep their keys."""
+    key = (
         config.mechanism,
         config.n_rec,
         config.rank,
@@ -264,6 +267,9 @@ def family_key(config: TrainConfig) -> tuple:
         config.activation,
         str(default_device()),
     )
+    if config.filtered:
+        key += (("filters", config.train_filter_exc, config.train_filter_syn),)
+    return key
 
 
 def cost_key(config: TrainConfig) -> tuple:
@@ -309,6 +315,8 @@ def affine_fit(x1: float, y1: float, x2: float, y2: float) -> tuple[float, float
 def _family_label(config: TrainConfig) -> str:
     extra = "" if config.rank == 1 else f" rank {config.rank}"
     extra += "" if config.trainable == "all" else f" trainable {config.trainable}"
+    if config.filtered:
+        extra += f" trained under exc {config.train_filter_exc}, syn {config.train_filter_syn}"
     return f"{config.mechanism} N={config.n_rec}{extra}"
 
 
@@ -348,12 +356,12 @@ def measure_step_model(config: TrainConfig) -> StepModel:
 
         render_s, (x, y, c_mask) = _timed(lambda: render(B, 0).to_torch(device), device)
         T = x.shape[0]
-        c = training_context(config, 0, 0, device)
 
-        def train_on(t: int, step: int) -> None:
+        def train_on(t: int, step: int) -> None:  # the step's contexts as training draws them
+            c, syn = training_contexts(config, 0, step, t, device)
             gen = torch_generator(step_seed(config.seed, STREAM_NOISE, step), device)
             optimise_on_batch(
-                model, optimizer, params, x[:t], y[:t], c_mask[:t], c, gen, config.grad_clip
+                model, optimizer, params, x[:t], y[:t], c_mask[:t], c, gen, config.grad_clip, syn
             )
 
         train_on(T, 0)  # warm-up at full length: the first call allocates its buffers
