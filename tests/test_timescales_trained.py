@@ -68,9 +68,7 @@ def planted_pair(trained_seeds=tuple(SWITCH_COST)) -> tuple[dict, dict]:
     """``exc`` trained under both_slow with no cost (in ``trained_seeds``) and its control with
     :data:`SWITCH_COST` and :data:`ERROR_DROP` under both_slow; nothing trained under both_fast.
     The control learned only the first pair, the filter-trained network both."""
-    trained = {
-        ("exc@both_slow", s): planted("both_slow", 0.0, error=False) for s in trained_seeds
-    }
+    trained = {("exc@both_slow", s): planted("both_slow", 0.0, error=False) for s in trained_seeds}
     control = {
         ("exc", s): planted("both_slow", c, error=True, clean=(1.0, 1.0, 1.0, 0.2))
         for s, c in SWITCH_COST.items()
@@ -119,7 +117,11 @@ def test_a_missing_network_is_not_trained_rather_than_a_crash():
     text = timescales_analysis.trained_under_text(comps)
     assert "No comparison could be scored" in text and "4 of 4 comparisons wait" in text
     line = timescales_analysis.trained_under_missing_text(0, 24, "python -m lib.experiments x")
-    assert "0 of the 24" in line and "not trained yet" in line and "`python -m lib.experiments x`" in line
+    assert (
+        "0 of the 24" in line
+        and "not trained yet" in line
+        and "`python -m lib.experiments x`" in line
+    )
     assert "none of this run's networks" in timescales_analysis.trained_under_missing_text(0, 0, "")
 
 
@@ -146,12 +148,32 @@ def test_the_control_must_have_been_probed_under_the_assignment():
     assert sw.verdict == "not tested" and "control not probed under both_slow" in sw.note
 
 
-def test_figure_has_one_row_per_network_and_assignment():
+def test_figure_has_one_row_per_network_and_assignment_and_is_legible():
+    from lib import plots
+
     comps = trained_under_comparisons(*planted_pair())
     fig = timescales_plots.trained_under(timescales_analysis.trained_under_table(comps))
     left = fig.axes[0]
     assert [t.get_text() for t in left.get_yticklabels()] == ["exc\ntrained both slow"]
     assert len(left.lines) >= 3 * 6  # per seed: a joining line and two markers
+    # every network and assignment trained under: six rows
+    trained, control = {}, {}
+    for lab, assigned in timescales.TRAINED_UNDER.items():
+        for a in assigned:
+            for s, c in SWITCH_COST.items():
+                trained[timescales.trained_label(lab, a), s] = planted(a, 0.0, error=False)
+                res = control.setdefault((lab, s), planted(a, c, error=True))
+                for part in ("blocked", "interleaved", "error"):
+                    res[part]["perf"][a] = planted(a, c, error=True)[part]["perf"][a]
+                res["assignments"] = [*assigned, "both_instant"]
+    comps = trained_under_comparisons(trained, control)
+    # 6 seeds, Holm over the 6 comparisons of each cost: 6 x 2/64 > 0.05, nothing can differ
+    assert all(c.p == pytest.approx(2 / 2**6) and c.verdict == "inconclusive" for c in comps)
+    text = timescales_analysis.trained_under_text(comps)
+    assert "undecided in 12" in text and "no difference can reach p < 0.05" in text
+    fig = timescales_plots.trained_under(timescales_analysis.trained_under_table(comps))
+    assert len(fig.axes[0].get_yticklabels()) == 6
+    assert not plots.legibility(fig).problems()
 
 
 def test_trained_spec_keeps_the_assignment_and_instant():
@@ -203,8 +225,9 @@ def test_shipped_smoke_networks_and_probes_load_on_the_controls_sequences(monkey
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("profile,said", [("smoke", "Does training under the filter"),
-                                          ("quick", "not trained yet")])
+@pytest.mark.parametrize(
+    "profile,said", [("smoke", "Does training under the filter"), ("quick", "not trained yet")]
+)
 def test_chapter_section_runs(profile, said, tmp_path, monkeypatch):
     import papermill as pm
 
@@ -222,3 +245,22 @@ def test_chapter_section_runs(profile, said, tmp_path, monkeypatch):
     assert said in text
     if profile == "quick":
         assert manifest.filter_trained_command("quick") in text
+
+
+def test_the_planner_times_a_filter_trained_network_as_its_own_family(tmp_path, monkeypatch):
+    from lib.core.train import TrainConfig, default_device
+    from lib.experiments import plan
+
+    monkeypatch.setenv("BOOK_CACHE", str(tmp_path))  # not the user's cache
+    monkeypatch.setattr(plan, "_COSTS", {})
+    monkeypatch.setattr(plan, "_MODELS", {})
+    cfg = TrainConfig(
+        mechanism="hybrid", tasks=("fdgo", "fdanti"), n_rec=8, max_steps=2, eval_trials=8
+    )
+    split = cfg.replace(train_filter_exc="fast", train_filter_syn="slow")
+    one_hot = ("hybrid", 8, 1, cfg.batch_size, "all", cfg.activation, str(default_device()))
+    assert plan.family_key(cfg) == one_hot  # the one-hot families keep their keys
+    assert plan.family_key(split) == (*one_hot, ("filters", "fast", "slow"))
+    assert plan.family_key(split) != plan.family_key(split.replace(train_filter_exc="slow"))
+    timed = plan.measure_step_model(split)
+    assert timed is not plan.measure_step_model(cfg) and timed.step_per_t_s > 0

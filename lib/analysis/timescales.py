@@ -20,7 +20,7 @@ import pandas as pd
 
 from lib.analysis.battery import hybrid_ablations
 from lib.analysis.stats import fmt, mean_ci
-from lib.analysis.verdicts import Comparison, Rule, compare, decide, register
+from lib.analysis.verdicts import Comparison, Rule, compare, decide, floor_text, register
 from lib.core.checks import fail
 from lib.core.tasks import DISPLAY_NAMES, DT
 from lib.experiments.timescales import (
@@ -822,9 +822,7 @@ def trained_under_comparisons(
                     continue
                 ctl = {k: r for k, r in control.items() if k[0] == lab}
                 if not ctl or any(a not in r["assignments"] for r in ctl.values()):
-                    out.append(
-                        _not_tested(rule, *names, f"control not probed under {a}", spec)
-                    )
+                    out.append(_not_tested(rule, *names, f"control not probed under {a}", spec))
                     continue
                 va = cost_values(trained, t_lab, a, m, criterion)
                 vb = cost_values(control, lab, a, m, criterion)
@@ -883,7 +881,9 @@ def trained_under_text(comparisons: list[Comparison]) -> str:
     """The answer, every number from ``comparisons`` (:func:`trained_under_comparisons`): does
     training under the filter remove the cost that test-time filtering imposes on an
     instant-trained network? Per cost and (label, assignment): each side's mean cost, the
-    difference with its interval and verdict, and the reading; then the count of each reading."""
+    difference with its interval and verdict, and the reading; then the count of each reading
+    and, where the exact floor makes a family undecidable with its seeds, that
+    (:func:`lib.analysis.verdicts.floor_text`)."""
     if not comparisons:
         return "*No filter-trained network to compare.*"
     missing = [c for c in comparisons if c.note == NOT_TRAINED]
@@ -920,9 +920,14 @@ def trained_under_text(comparisons: list[Comparison]) -> str:
             "No comparison could be scored (no conflict pair learned in every seed of both "
             "networks), so the question stays open."
         )
+    floor = floor_text(comparisons)
+    if floor:
+        tail += f" {floor}"
     if missing:
-        tail += f" {len(missing)} of {len(comparisons)} comparisons wait for networks not trained yet."
-    return "\n".join([head, *lines, "", tail])
+        tail += (
+            f" {len(missing)} of {len(comparisons)} comparisons wait for networks not trained yet."
+        )
+    return "\n".join([head, "", *lines, "", tail])
 
 
 def trained_under_missing_text(n_have: int, n_need: int, command: str) -> str:

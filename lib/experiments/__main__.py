@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         FILTER_TRAINED_FLAG,
         action="store_true",
         help="also train and probe E5's filter-trained networks (the smoke profile always "
-        "does; at quick: about 2.5-3 h of one core)",
+        "does; at quick: hours, see --dry-run)",
     )
     args = ap.parse_args(argv)
     if args.ensemble and args.backend != "local":

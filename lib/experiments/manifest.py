@@ -49,7 +49,8 @@ ship with the smoke profile (the tests run its chapter); at N = 128 it is a prof
 FILTER_TRAINED_AT = ("smoke",)
 """The profiles whose build trains and probes E5's filter-trained networks
 (:data:`lib.experiments.timescales.TRAINED_UNDER`); another profile's with
-:data:`FILTER_TRAINED_FLAG` (at quick: 24 networks, about 2.5-3 h of one core)."""
+:data:`FILTER_TRAINED_FLAG` (at quick 36 networks, hours of training: ``--dry-run`` prints the
+planner's estimate; about 3.5 h of one core on the 2-core development machine)."""
 
 FILTER_TRAINED_FLAG = "--filter-trained"
 """The option of ``python -m lib.experiments`` that adds them to any profile's build."""

@@ -371,9 +371,7 @@ def trained_under(table: pd.DataFrame):
     :func:`lib.analysis.timescales.trained_under_table` (each seed's cost on the comparison's
     conflict pairs)."""
     measures = list(timescales_analysis.COSTS)
-    rows = (
-        list(dict.fromkeys(zip(table["label"], table["assignment"]))) if len(table) else []
-    )
+    rows = list(dict.fromkeys(zip(table["label"], table["assignment"]))) if len(table) else []
     fig, axes = figure(1, len(measures), 3.0, 0.42 * max(1, len(rows)) + 1.0, sharey="row")
     titles = {m: COST_TITLES[m].format(n=timescales_analysis.ERROR_WINDOW) for m in measures}
     y_of = {r: len(rows) - 1 - k for k, r in enumerate(rows)}
