@@ -315,12 +315,14 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
     monkeypatch.setattr(
         cli.sweep,
         "run_sweep",
-        lambda kind, fn, configs, **kw: calls.update(
-            sweep=(kind, fn, len(configs), kw["backend"], kw["address"], kw["force"])
+        lambda kind, fn, configs, **kw: calls.setdefault("sweep", []).append(
+            (kind, fn, len(configs), kw["backend"], kw["address"], kw["force"])
         ),
     )
     monkeypatch.setattr(
-        cli, "run_configs", lambda jobs, **kw: calls.update(load=(len(jobs), kw["force"])) or {}
+        cli,
+        "run_configs",
+        lambda jobs, **kw: calls.setdefault("load", []).append((len(jobs), kw["force"])) or {},
     )
     monkeypatch.setattr(
         cli.packing,
@@ -349,9 +351,10 @@ def test_cli_trains_networks_through_the_sweep_backend(store, monkeypatch):
         == 0
     )
     n = len(manifest("smoke").network_jobs())
+    n_e5 = len(manifest("smoke").filter_trained_configs())  # E5's filter-trained networks
     assert calls == {
-        "sweep": ("network", cli.sweep.train_network, n, "ray", "auto", True),
-        "load": (n, False),
+        "sweep": [("network", cli.sweep.train_network, k, "ray", "auto", True) for k in (n, n_e5)],
+        "load": [(n, False), (n_e5, False)],
         "packing": ("ray", "auto"),
         "learning": ("ray", "auto"),
         "full": (len(manifest("smoke").full.jobs()), "ray"),  # its smoke networks ship too

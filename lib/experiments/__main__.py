@@ -121,7 +121,8 @@ def build_plan(
 
 POOL_START_S = 10.0
 """Seconds a process pool of this build takes to start (spawned workers import torch; measured
-about 10 s on a busy 2-core machine): work estimated below it runs in this process."""
+about 10 s on a busy 2-core machine): E5's filter-trained networks and their probes run in this
+process where that is estimated faster than a pool per plan part (at smoke)."""
 
 
 def _filter_trained_parts(m, workers: int, force: bool, filter_trained: bool) -> list:
@@ -317,9 +318,25 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             parts = _filter_trained_parts(m, workers, force, True)
-            small = sum(sum(part.job_s) for part in parts) < POOL_START_S
-            ft_workers = 1 if small else workers  # a few seconds of work: no pool to start
-            ft_nets = run_configs(ft_configs, workers=ft_workers, allow_long=True, force=force)
+            serial_s = sum(sum(part.job_s) for part in parts)
+            pooled_s = serial_s / workers + POOL_START_S * len(parts)  # a pool per part
+            ft_workers = 1 if serial_s <= pooled_s else workers
+            if args.backend != "local":  # as E1's: trained as sweep jobs, loaded below
+                sweep.run_sweep(
+                    "network",
+                    sweep.train_network,
+                    {k: c.to_dict() for k, c in ft_configs.items()},
+                    backend=args.backend,
+                    address=args.address,
+                    workers=workers,
+                    force=force,
+                )
+            ft_nets = run_configs(
+                ft_configs,
+                workers=ft_workers,
+                allow_long=True,
+                force=force and args.backend == "local",
+            )
             timescales.run_filter_trained(
                 ft_nets, m.e5_main(), workers=ft_workers, force=force, allow_long=True
             )
