@@ -746,9 +746,10 @@ __all__ += [
 # ------------------------------------------------------- trained under the filter (issue 19)
 
 _SEEN_TRAINED = (
-    "Written before any filter-trained network had been probed (issue 19), after E5's costs "
-    "of the instant-trained networks had been seen; the SESOI is the one of the separate-cost "
-    "rules (COST_SESOI); exploratory."
+    "Written before any cost of a filter-trained network had been seen (issue 19; only the "
+    "smoke networks had been probed, and they learn no conflict pair, so they score nothing), "
+    "after E5's costs of the instant-trained networks had been seen; the SESOI is the one of "
+    "the separate-cost rules (COST_SESOI); exploratory."
 )
 
 TRAINED_RULES: dict[str, Rule] = {
