@@ -492,25 +492,33 @@ _SEEN_COSTS = (
     "uniform time constant by construction; exploratory."
 )
 
-COST_RULES: dict[str, Rule] = {
-    m: register(
-        Rule(
-            name=f"C5.{m}.timescales",
-            claim="C5",
-            version=1,
-            family=f"C5.timescales.{m}",
-            measure=COSTS[m].split(":")[0],
-            unit="pair",
-            higher_is_better=False,
-            sesoi=COST_SESOI,
-            sesoi_reason="the cost the book treats as recovered (RECOVERY_TOL = 0.05 of "
-            "performance)",
-            preregistered=False,
-            seen=_SEEN_COSTS,
+
+def _cost_rules(kind: str, sesoi_reason: str, seen: str) -> dict[str, Rule]:
+    """One exploratory rule per cost of :data:`COSTS`, registered as ``C5.<cost>.<kind>`` in
+    its own family ``C5.<kind>.<cost>``, with the SESOI :data:`COST_SESOI`."""
+    return {
+        m: register(
+            Rule(
+                name=f"C5.{m}.{kind}",
+                claim="C5",
+                version=1,
+                family=f"C5.{kind}.{m}",
+                measure=COSTS[m].split(":")[0],
+                unit="pair",
+                higher_is_better=False,
+                sesoi=COST_SESOI,
+                sesoi_reason=sesoi_reason,
+                preregistered=False,
+                seen=seen,
+            )
         )
-    )
-    for m in COSTS
-}
+        for m in COSTS
+    }
+
+
+_RECOVERED = "the cost the book treats as recovered (RECOVERY_TOL = 0.05 of performance)"
+
+COST_RULES: dict[str, Rule] = _cost_rules("timescales", _RECOVERED, _SEEN_COSTS)
 """One exploratory rule per cost: the hybrid's splits against its uniform assignments."""
 
 
@@ -752,25 +760,9 @@ _SEEN_TRAINED = (
     "the separate-cost rules (COST_SESOI); exploratory."
 )
 
-TRAINED_RULES: dict[str, Rule] = {
-    m: register(
-        Rule(
-            name=f"C5.{m}.trained_under",
-            claim="C5",
-            version=1,
-            family=f"C5.trained_under.{m}",
-            measure=COSTS[m].split(":")[0],
-            unit="pair",
-            higher_is_better=False,
-            sesoi=COST_SESOI,
-            sesoi_reason="the cost the book treats as recovered (RECOVERY_TOL = 0.05 of "
-            "performance), as for the separate-cost rules",
-            preregistered=False,
-            seen=_SEEN_TRAINED,
-        )
-    )
-    for m in COSTS
-}
+TRAINED_RULES: dict[str, Rule] = _cost_rules(
+    "trained_under", _RECOVERED + ", as for the separate-cost rules", _SEEN_TRAINED
+)
 """One exploratory rule per cost: a network trained under a filter against E1's instant-trained
 network of the same label and seed (the control), both tested under that filter."""
 
