@@ -145,6 +145,36 @@ def _filter_trained_parts(m, workers: int, force: bool, filter_trained: bool) ->
     ]
 
 
+def train_networks(
+    configs: dict,
+    args: argparse.Namespace,
+    workers: int,
+    force: bool,
+    ensemble: bool = False,
+    local_workers: int | None = None,
+) -> dict:
+    """Train (or load) ``configs`` the way the CLI's backend says: with a non-local backend as
+    sweep jobs on ``workers`` (then loaded), locally through :func:`run_configs` on
+    ``local_workers`` (default ``workers``); ``force`` retrains."""
+    if args.backend != "local":  # train the networks as sweep jobs; run_configs loads them
+        sweep.run_sweep(
+            "network",
+            sweep.train_network,
+            {k: c.to_dict() for k, c in configs.items()},
+            backend=args.backend,
+            address=args.address,
+            workers=workers,
+            force=force,
+        )
+    return run_configs(
+        configs,
+        workers=local_workers or workers,
+        allow_long=True,
+        force=force and args.backend == "local",
+        ensemble=ensemble,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m lib.experiments",
@@ -263,25 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             f"[{profile}] E1 and the calibration study: {len(jobs)} networks, {workers} workers",
             flush=True,
         )
-        if args.backend != "local":  # train the networks as sweep jobs; run_configs loads them
-            sweep.run_sweep(
-                "network",
-                sweep.train_network,
-                {k: c.to_dict() for k, c in jobs.items()},
-                backend=args.backend,
-                address=args.address,
-                workers=workers,
-                force=force,
-            )
-        nets = e1_jobs(
-            run_configs(
-                jobs,
-                workers=workers,
-                allow_long=True,
-                force=force and args.backend == "local",
-                ensemble=args.ensemble,
-            )
-        )
+        nets = e1_jobs(train_networks(jobs, args, workers, force, ensemble=args.ensemble))
         print(f"[{profile}] E2: ambiguity probes", flush=True)
         # the arms' networks were trained above with E1's: run_arms loads them
         arm_nets = battery.run_arms(m.battery, workers, progress=False)
@@ -321,22 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             serial_s = sum(sum(part.job_s) for part in parts)
             pooled_s = serial_s / workers + POOL_START_S * len(parts)  # a pool per part
             ft_workers = 1 if serial_s <= pooled_s else workers
-            if args.backend != "local":  # as E1's: trained as sweep jobs, loaded below
-                sweep.run_sweep(
-                    "network",
-                    sweep.train_network,
-                    {k: c.to_dict() for k, c in ft_configs.items()},
-                    backend=args.backend,
-                    address=args.address,
-                    workers=workers,
-                    force=force,
-                )
-            ft_nets = run_configs(
-                ft_configs,
-                workers=ft_workers,
-                allow_long=True,
-                force=force and args.backend == "local",
-            )
+            ft_nets = train_networks(ft_configs, args, workers, force, local_workers=ft_workers)
             timescales.run_filter_trained(
                 ft_nets, m.e5_main(), workers=ft_workers, force=force, allow_long=True
             )
