@@ -289,7 +289,10 @@ def test_cli_stops_on_a_long_plan_without_yes(store, monkeypatch, trains, capsys
     assert cli.main(["--profile", "smoke"]) == 2
     err = capsys.readouterr().err
     assert "--yes" in err and "nothing was trained" in err
-    assert trains == [] and not list(store.rglob("*.pt"))
+    # as in the dry run, only initial drives may be saved (whether they are depends on whether
+    # an earlier test of this process already memoised them), never a trained result
+    written = [p for p in store.rglob("*.pt") if battery.DRIVE_KIND not in p.parts]
+    assert trains == [] and written == []
 
 
 @pytest.mark.parametrize(
