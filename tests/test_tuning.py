@@ -100,7 +100,7 @@ def test_shipped_grids_are_complete_and_others_absent(profile, monkeypatch, tmp_
 
 
 def test_a_partly_shipped_grid_chooses_nothing(spec) -> None:
-    text = tuning_analysis.design_text(spec, "quick", shipped=7)
+    text = tuning_analysis.design_text(spec, "full", shipped=7)  # no full grid is shipped
     assert f"7 of the grid's {spec.size} networks are shipped" in text
     assert "no protocol has been chosen" in text
 

@@ -47,7 +47,7 @@ TUNING_RULE = (
 )
 
 
-SHIPPED_GRIDS: tuple[str, ...] = ()
+SHIPPED_GRIDS: tuple[str, ...] = ("smoke", "quick")
 """The profiles whose tuning grid the repository ships (every network of it); the training
 appendix shows a grid's results only then (``tests/test_tuning.py`` checks the claim)."""
 
