@@ -141,3 +141,41 @@ def test_c2_factorial_on_the_shipped_smoke_probes():
     assert len(by) == len(C2_MEASURES) and all(len(c) == 3 for c in by.values())
     without = {k: v for k, v in probes.items() if k[0] != "exc_gain"}
     assert ambiguity_analysis.c2_factorial(without) == {}
+
+
+def test_an_excluded_cell_leaves_only_the_simple_effects_between_kept_cells():
+    values = _values({("neuron", "multiplicative"): 0.2})
+    excluded = ("syn_lowrank_r1",)
+    kept = {k: v for k, v in values.items() if k not in excluded}
+    comps = factorial.design_comparisons(kept, BASE, excluded)
+    # the synapse-additive cell is gone: site only at the multiplicative operation, operation
+    # only at the neuron; no main effect, no interaction
+    assert _verdicts(comps) == {"site_at_multiplicative": "differ", "operation_at_neuron": "differ"}
+    by = {factorial.contrast_name(c): c for c in comps}
+    assert by["site_at_multiplicative"].label == "exc_gain − syn_prepost"
+    assert by["site_at_multiplicative"].mean == pytest.approx(0.2, abs=0.02)
+    assert by["operation_at_neuron"].mean == pytest.approx(-0.2, abs=0.02)
+    assert {c.rule.family for c in comps} == {f"factorial.{BASE.name}"}
+    assert all(c.p_holm >= c.p for c in comps)  # one Holm family of two
+    text = factorial.factorial_text(comps, "fresh noise")
+    assert "main effects are not tested" in text and "site at the multiplicative" in text
+    # nothing excluded: the full factorial, as before
+    full = factorial.design_comparisons(values, BASE)
+    assert [factorial.contrast_name(c) for c in full] == list(factorial.CONTRASTS)
+    # both neuron cells excluded: only the operation at the synapse is left
+    rest = factorial.design_comparisons(values, BASE, ("exc_bias", "exc_gain"))
+    assert [factorial.contrast_name(c) for c in rest] == ["operation_at_synapse"]
+
+
+def test_the_change_table_says_which_verdicts_moved():
+    before = {"m": factorial.factorial_comparisons(_values({}), BASE)}
+    after = {
+        "m": factorial.factorial_comparisons(
+            _values({("neuron", "additive"): 0.2, ("neuron", "multiplicative"): 0.2}), BASE
+        )
+    }
+    table = factorial.change_table(before, after, ("E1", "tuned"))
+    site = table.loc[("m", factorial.TITLES["site"])]
+    assert site["E1"].startswith("equivalent") and site["tuned"].startswith("differ (+0.")
+    assert "8 seeds" in site["tuned"] and bool(site["verdict changed"])
+    assert not table.loc[("m", factorial.TITLES["operation"]), "verdict changed"]

@@ -19,7 +19,7 @@ from lib.core import train
 from lib import artifacts
 from lib.core.train import TrainConfig
 from lib.experiments import CHAPTER_SCHEMAS, ambiguity, battery, calibration, chapter_params, plan
-from lib.experiments import packing, runner
+from lib.experiments import packing, runner, tuning
 from lib.experiments.manifest import manifest
 
 cli = importlib.import_module("lib.experiments.__main__")
@@ -263,11 +263,16 @@ def test_dry_run_prints_counts_and_trains_nothing(store, monkeypatch, trains, ca
     before = sorted(store.rglob("*"))
     assert cli.main(["--dry-run", "--profile", "smoke"]) == 0
     out = capsys.readouterr().out
-    # E1's (all training arms) and the study's networks, each once (the study's arm and the
-    # equalised arm's reference are E1's networks, not recounted)
+    # E1's (all training arms), the study's, the tuning grid's and the tuned test seeds'
+    # networks, each once (the study's arm, the equalised arm's reference and a tuned network
+    # whose chosen protocol is E1's are E1's networks, not recounted)
     arms = battery.other_arm_configs(spec)
     n_nets = len(
-        set(nets.values()) | set(arms.values()) | set(calibration.SPECS["smoke"].configs().values())
+        set(nets.values())
+        | set(arms.values())
+        | set(calibration.SPECS["smoke"].configs().values())
+        | set(tuning.tuning_spec("smoke").configs().values())
+        | set(tuning.tuned_spec("smoke").configs().values())
     )
     assert n_nets == len(manifest("smoke").network_jobs())
     n_e2 = len(battery.variant_networks(nets)) + len(arms)

@@ -4,6 +4,9 @@ choice rule on planted grids."""
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
+
+import numpy as np
 
 import pandas as pd
 import pytest
@@ -145,3 +148,72 @@ def test_the_grid_figure_outlines_each_choice(spec) -> None:
     assert len(outlined) == 2  # one chosen protocol per variant
     assert len(ax.get_xticks()) == len(spec.lrs) * len(spec.inits)
     assert not plots.legibility(fig).problems()
+
+
+@pytest.mark.parametrize("profile", tuning.SHIPPED_GRIDS)
+def test_the_recorded_choice_is_the_rules_choice_on_the_shipped_grid(profile) -> None:
+    spec = tuning.tuning_spec(profile)
+    nets = tuning.grid_networks(spec)
+    assert tuning.grid_complete(nets, spec)
+    chosen = tuning_analysis.choose_protocol(tuning_analysis.grid_table(nets))
+    computed = {v: (r["lr"], r["init"]) for v, r in chosen.iterrows()}
+    assert computed == tuning.CHOSEN_PROTOCOLS[profile]
+
+
+def test_tuned_networks_are_e1s_test_seeds_under_each_chosen_protocol(monkeypatch) -> None:
+    tuned = tuning.tuned_spec("quick")
+    configs = tuned.configs()
+    assert len(configs) == len(tuning.TUNED_VARIANTS) * tuning.TEST_SEEDS["quick"] >= 50
+    for (v, seed), cfg in configs.items():
+        lr, init = tuning.CHOSEN_PROTOCOLS["quick"][v]
+        assert cfg == tuned.tuning.config(v, lr, init, seed)  # the grid's protocol, a test seed
+        e1 = tuned.tuning.battery.config(v, seed)
+        assert seed < tuning.TUNING_SEED_START and cfg.lr == lr
+        assert cfg.replace(lr=e1.lr, mod_init_std=e1.mod_init_std) == e1
+    assert tuning.tuned_spec("paper") is None  # no grid has chosen there
+    with pytest.raises(ValueError, match="label: got 'exc'"):
+        tuned.config("exc", 0)
+    with pytest.raises(ValueError, match="n_seeds=0"):
+        dataclasses.replace(tuned, n_seeds=0)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick"])
+def test_shipped_tuned_seeds_are_complete(profile) -> None:
+    spec = tuning.tuned_spec(profile)
+    present = [artifacts.has("network", c.to_dict()) for c in spec.configs().values()]
+    # still training: partly shipped (each network committed as it lands), never all
+    assert all(present) if profile in tuning.SHIPPED_TUNED else not all(present)
+
+
+def _fake_result(learned: bool, trials_to_all: float, max_steps: int = 100):
+    """A TrainResult's stand-in: final performance per task and first trials at criterion."""
+    history = SimpleNamespace(
+        perf_array=lambda: np.array([[0.5, 0.5], [0.95, 0.95 if learned else 0.6]]),
+        trials_to_criterion=lambda criterion: [
+            trials_to_all / 2,
+            trials_to_all if learned else np.nan,
+        ],
+    )
+    return SimpleNamespace(
+        history=history, config=SimpleNamespace(max_steps=max_steps, batch_size=10)
+    )
+
+
+def test_the_learning_rule_excludes_a_variant_below_ninety_percent() -> None:
+    spec = dataclasses.replace(
+        tuning.tuned_spec("smoke"),
+        protocols=(("exc_bias", 1e-3, "standard"), ("syn_lowrank_r1", 4e-3, "equalised")),
+        n_seeds=10,
+    )
+    nets = {("exc_bias", s): _fake_result(s != 0, 500.0) for s in range(10)}  # 9 of 10
+    nets |= {("syn_lowrank_r1", s): _fake_result(s > 1, 700.0) for s in range(10)}  # 8 of 10
+    table = tuning_analysis.test_seed_table(nets, spec)
+    assert table.loc["exc_bias", "learned every task"] == 9 and table.loc["exc_bias", "passes"]
+    assert table.loc["syn_lowrank_r1", "fraction"] == 0.8
+    assert tuning_analysis.excluded_variants(table) == ("syn_lowrank_r1",)
+    # a seed that never learned counts as the budget (100 steps x 10 trials) in the median
+    assert table.loc["syn_lowrank_r1", "median trials to all tasks"] == 700.0
+    text = tuning_analysis.test_seed_text(table, spec)
+    assert "9 of 10 seeds learn every task (90%" in text
+    assert "**excluded** by the learning rule" in text and "Excluded from the verdicts" in text
+    assert "1000, 1001 are disjoint" in text

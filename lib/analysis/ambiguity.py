@@ -17,7 +17,7 @@ import pandas as pd
 
 from lib.analysis import verdicts
 from lib.analysis.common import CRITERION, MATCHED, perf_table, seeds_of
-from lib.analysis.factorial import CELLS, factorial_comparisons
+from lib.analysis.factorial import CELLS, design_comparisons
 from lib.analysis.stats import fmt, mean_ci, paired
 from lib.core.metrics import TOLERANCE
 from lib.core.tasks import DISPLAY_NAMES
@@ -894,21 +894,27 @@ def c2_factorial(
     criterion: float = CRITERION,
     conflict=ambiguity.PANEL,
     measures=tuple(verdicts.C2_MEASURES),
+    excluded=(),
 ) -> dict[str, list[verdicts.Comparison]]:
     """Per C2 measure of ``measures``, the site x operation factorial of the four single-pathway
-    cells (:func:`lib.analysis.factorial.factorial_comparisons`, rules derived from the
-    measure's C2 rule, one Holm family per measure); empty unless every cell has probes.
+    cells (:func:`lib.analysis.factorial.design_comparisons`, rules derived from the measure's
+    C2 rule, one Holm family per measure; the simple effects between kept cells where a cell's
+    variant is in ``excluded``); empty unless every cell that is not excluded has probes (or
+    when the exclusions leave no two cells to compare).
     ``conflict``: the pairs scored as conflict pairs (the full battery: all seven of
     :data:`lib.experiments.ambiguity.CONFLICT_PAIRS`, with :data:`AT_SCALE_MEASURES`)."""
-    if not all(v in _labels(probes) for v in CELLS.values()):
+    kept = [v for v in CELLS.values() if v not in excluded]
+    if not all(v in _labels(probes) for v in kept):
         return {}
-    return {
-        verdicts.C2_MEASURES[m][0]: factorial_comparisons(
-            {v: probe_table(probes, v, m, criterion, conflict=conflict) for v in CELLS.values()},
+    by_measure = {
+        verdicts.C2_MEASURES[m][0]: design_comparisons(
+            {v: probe_table(probes, v, m, criterion, conflict=conflict) for v in kept},
             verdicts.RULES[f"C2.{m}"],
+            excluded,
         )
         for m in measures
     }
+    return {m: comps for m, comps in by_measure.items() if comps}
 
 
 C2_RULE = (

@@ -22,7 +22,7 @@ from lib.analysis.common import (
     perf_table,
     seeds_of,
 )
-from lib.analysis.factorial import CELLS, factorial_comparisons, factorial_text
+from lib.analysis.factorial import CELLS, design_comparisons, factorial_text, nothing_left_text
 from lib.analysis.factorial import SEEN as FACTORIAL_SEEN
 from lib.analysis.stats import mean_ci
 from lib.core.tasks import DISPLAY_NAMES
@@ -383,20 +383,23 @@ E1_FACTORIAL_RULE = verdicts.register(
 :func:`lib.analysis.factorial.factorial_rules`): what each cell of the design learns."""
 
 
-def e1_factorial(nets: dict) -> list[verdicts.Comparison]:
+def e1_factorial(nets: dict, excluded=()) -> list[verdicts.Comparison]:
     """The site x operation factorial of final performance over every task
-    (:func:`lib.analysis.factorial.factorial_comparisons`, seeds as blocks); empty unless every
-    cell of :data:`lib.analysis.factorial.CELLS` has networks."""
-    if not all(seeds_of(nets, v) for v in CELLS.values()):
+    (:func:`lib.analysis.factorial.design_comparisons`, seeds as blocks): the main effects, or
+    the simple effects between kept cells where a cell's variant is in ``excluded``; empty
+    unless every cell of :data:`lib.analysis.factorial.CELLS` that is not excluded has
+    networks."""
+    kept = [v for v in CELLS.values() if v not in excluded]
+    if not all(seeds_of(nets, v) for v in kept):
         return []
-    return factorial_comparisons(
-        {v: perf_table(nets, v) for v in CELLS.values()}, E1_FACTORIAL_RULE
-    )
+    return design_comparisons({v: perf_table(nets, v) for v in kept}, E1_FACTORIAL_RULE, excluded)
 
 
-def e1_factorial_text(comparisons: list[verdicts.Comparison]) -> str:
+def e1_factorial_text(comparisons: list[verdicts.Comparison], excluded=()) -> str:
     """The factorial's paragraph (:func:`lib.analysis.factorial.factorial_text`), or why it is
-    not computed."""
+    not computed (``excluded``: the variants a learning rule excluded)."""
+    if not comparisons and excluded:
+        return nothing_left_text(excluded)
     if not comparisons:
         return "*(not computed: the run lacks a cell of the site x operation design)*"
     return factorial_text(comparisons, "final performance")

@@ -70,6 +70,39 @@ CONTRASTS: dict[str, tuple[str, str, str]] = {
 }
 """Contrast -> (its positive side, its negative side, what it is called on the pages)."""
 
+SIMPLE_EFFECTS: dict[str, tuple[tuple[str, str], tuple[str, str], str]] = {
+    "site_at_additive": (
+        ("neuron", "additive"),
+        ("synapse", "additive"),
+        "site at the additive operation (exc_bias − syn_lowrank_r1)",
+    ),
+    "site_at_multiplicative": (
+        ("neuron", "multiplicative"),
+        ("synapse", "multiplicative"),
+        "site at the multiplicative operation (exc_gain − syn_prepost)",
+    ),
+    "operation_at_neuron": (
+        ("neuron", "additive"),
+        ("neuron", "multiplicative"),
+        "operation at the neuron (exc_bias − exc_gain)",
+    ),
+    "operation_at_synapse": (
+        ("synapse", "additive"),
+        ("synapse", "multiplicative"),
+        "operation at the synapse (syn_lowrank_r1 − syn_prepost)",
+    ),
+}
+"""The fallback when a cell is excluded (its variant failed the learning rule, so it says
+nothing about a claim): the full factorial needs all four cells, so only the simple effects
+between two kept cells are tested -- simple effect -> (first cell, second cell, its name on the
+pages). Written before the test seeds under the chosen protocols were trained."""
+
+TITLES: dict[str, str] = {
+    **{k: title for k, (_p, _n, title) in CONTRASTS.items()},
+    **{k: title for k, (_a, _b, title) in SIMPLE_EFFECTS.items()},
+}
+"""Every contrast's name on the pages, main effects and simple effects alike."""
+
 SEEN = (
     "the single-variant comparisons of C1-C4 at quick (chapters 03, 04, 06) had been seen; "
     "no factorial contrast had been computed when these rules were written"
@@ -91,15 +124,9 @@ def cells_table() -> pd.DataFrame:
     )
 
 
-def factorial_rules(base: Rule) -> dict[str, Rule]:
-    """The three contrast rules of a measure, derived from the measure's own registered rule
-    ``base`` (same claim, version, measure, unit, direction and SESOI; one Holm family per
-    measure). They are not registered themselves: the registry's golden guards ``base``, and
-    ``tests/test_factorial.py`` guards this derivation. Contrast rules were written before any
-    contrast was computed; they are pre-registered only where ``base`` is."""
-    rules = {}
-    for contrast, (_pos, _neg, title) in CONTRASTS.items():
-        rules[contrast] = Rule(
+def _derived_rules(base: Rule, titles: dict[str, str], seen: str) -> dict[str, Rule]:
+    return {
+        contrast: Rule(
             name=f"factorial.{base.name}.{contrast}",
             claim=base.claim,
             version=base.version,
@@ -110,9 +137,34 @@ def factorial_rules(base: Rule) -> dict[str, Rule]:
             sesoi=base.sesoi,
             sesoi_reason=base.sesoi_reason,
             preregistered=base.preregistered,
-            seen=SEEN,
+            seen=seen,
         )
-    return rules
+        for contrast, title in titles.items()
+    }
+
+
+def factorial_rules(base: Rule) -> dict[str, Rule]:
+    """The three contrast rules of a measure, derived from the measure's own registered rule
+    ``base`` (same claim, version, measure, unit, direction and SESOI; one Holm family per
+    measure). They are not registered themselves: the registry's golden guards ``base``, and
+    ``tests/test_factorial.py`` guards this derivation. Contrast rules were written before any
+    contrast was computed; they are pre-registered only where ``base`` is."""
+    return _derived_rules(base, {k: title for k, (_p, _n, title) in CONTRASTS.items()}, SEEN)
+
+
+SIMPLE_SEEN = (
+    "written with the fair-tuning protocol, after the tuning grid had been seen (one synaptic "
+    "cell learned every task in half its tuning seeds) and before any test seed under the "
+    "chosen protocols had finished training"
+)
+
+
+def simple_effect_rules(base: Rule) -> dict[str, Rule]:
+    """The rules of :data:`SIMPLE_EFFECTS`, derived from ``base`` as :func:`factorial_rules`
+    derives the main effects' (same family: they replace the main effects, never join them)."""
+    return _derived_rules(
+        base, {k: title for k, (_a, _b, title) in SIMPLE_EFFECTS.items()}, SIMPLE_SEEN
+    )
 
 
 def _check_cells(values: dict) -> dict[tuple[str, str], pd.DataFrame]:
@@ -175,13 +227,35 @@ def factorial_comparisons(values: dict, base: Rule) -> list[Comparison]:
     return decide(comps)
 
 
+def design_comparisons(values: dict, base: Rule, excluded=()) -> list[Comparison]:
+    """The factorial (:func:`factorial_comparisons`) when no cell's variant is in ``excluded``;
+    otherwise the :data:`SIMPLE_EFFECTS` between two kept cells (each on the units both cells
+    measured), one Holm family. Empty if no contrast is left (or ``values`` lacks a kept
+    cell's variant)."""
+    kept = {cell for cell, v in CELLS.items() if v not in excluded and v in values}
+    if len(kept) == len(CELLS):
+        return factorial_comparisons(values, base)
+    rules = simple_effect_rules(base)
+    comps = []
+    for effect, (first, second, _title) in SIMPLE_EFFECTS.items():
+        if first in kept and second in kept:
+            a, b = CELLS[first], CELLS[second]
+            comps.append(compare(values[a], values[b], rules[effect], a=a, b=b))
+    return decide(comps) if comps else []
+
+
+def contrast_name(c: Comparison) -> str:
+    """A comparison's contrast key (of :data:`TITLES`)."""
+    return c.rule.name.rsplit(".", 1)[-1]
+
+
 def factorial_table(comparisons: list[Comparison]) -> pd.DataFrame:
     """One row per contrast: the effect, its 95% interval, seeds, units, Holm p and verdict."""
     rows = []
     for c in comparisons:
         rows.append(
             {
-                "contrast": c.rule.name.rsplit(".", 1)[-1],
+                "contrast": contrast_name(c),
                 "effect": c.label,
                 "mean": c.mean,
                 "95% interval": f"[{c.ci95[0]:+.3f}, {c.ci95[1]:+.3f}]",
@@ -198,8 +272,21 @@ def factorial_table(comparisons: list[Comparison]) -> pd.DataFrame:
 def factorial_text(comparisons: list[Comparison], measure: str) -> str:
     """What the factorial says about one measure, in a sentence per contrast, computed from the
     comparisons; ends by naming which factor (if any) the differences belong to."""
-    by = {c.rule.name.rsplit(".", 1)[-1]: c for c in comparisons}
-    lines = [f"- {CONTRASTS[k][2]}: {c.text()}" for k, c in by.items()]
+    by = {contrast_name(c): c for c in comparisons}
+    lines = [f"- {TITLES[k]}: {c.text()}" for k, c in by.items()]
+    if not set(by) <= set(CONTRASTS):
+        differ = [TITLES[k] for k, c in by.items() if c.verdict == "differ"]
+        return "\n".join(
+            lines
+            + [
+                f"On {measure}, a cell of the design is excluded, so main effects are not tested; "
+                + (
+                    "the simple effects that differ: " + "; ".join(differ) + "."
+                    if differ
+                    else "no simple effect differs."
+                )
+            ]
+        )
     differ = [k for k, c in by.items() if c.verdict == "differ"]
     equivalent = [k for k, c in by.items() if c.verdict == "equivalent"]
     sesoi = next(iter(by.values())).rule.sesoi if by else float("nan")
@@ -240,27 +327,78 @@ def factorial_summary(by_measure: dict[str, list[Comparison]]) -> pd.DataFrame:
     measure's unit, first side minus second as in :data:`CONTRASTS`)."""
     rows = {}
     for measure, comps in by_measure.items():
-        by = {c.rule.name.rsplit(".", 1)[-1]: c for c in comps}
+        by = {contrast_name(c): c for c in comps}
         rows[measure] = {
             k: (f"{by[k].verdict} ({by[k].mean:+.3f})" if by[k].tested else "not tested")
-            for k in CONTRASTS
+            for k in TITLES
             if k in by
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
 
 
-def factorial_overview(by_measure: dict[str, list[Comparison]]) -> str:
+def change_table(
+    before: dict[str, list[Comparison]],
+    after: dict[str, list[Comparison]],
+    names=("before", "after"),
+) -> pd.DataFrame:
+    """Per (measure, contrast) of either build: its verdict and mean effect in ``before`` and in
+    ``after`` (e.g. E1's common protocol and each pathway's own), and whether the verdict
+    changed -- what a new build changes against the previous one."""
+
+    def cells(by_measure):
+        return {
+            (m, TITLES[contrast_name(c)]): (
+                f"{c.verdict} ({c.mean:+.3f}, {c.n_seeds} seeds)" if c.tested else "not tested",
+                c.verdict,
+            )
+            for m, comps in by_measure.items()
+            for c in comps
+        }
+
+    b, a = cells(before), cells(after)
+    rows = []
+    for key in [*b, *(k for k in a if k not in b)]:
+        missing = ("not tested", "not tested")  # e.g. a cell excluded by a learning rule
+        vb, va = b.get(key, missing), a.get(key, missing)
+        rows.append(
+            {
+                "measure": key[0],
+                "contrast": key[1],
+                names[0]: vb[0],
+                names[1]: va[0],
+                "verdict changed": vb[1] != va[1],
+            }
+        )
+    return pd.DataFrame(rows).set_index(["measure", "contrast"])
+
+
+def nothing_left_text(excluded) -> str:
+    """Why no contrast is tested when a learning rule excluded the variants ``excluded``."""
+    return (
+        "*(not tested: the learning rule excluded "
+        + ", ".join(f"`{v}`" for v in excluded)
+        + ", leaving no two cells of the site x operation design to compare)*"
+    )
+
+
+def factorial_overview(by_measure: dict[str, list[Comparison]], excluded=()) -> str:
     """How many measures each contrast differs on, is equivalent on, or leaves open: where the
-    pathways' differences belong (the site is the paper's question)."""
+    pathways' differences belong (the site is the paper's question). ``excluded``: the variants
+    a learning rule excluded (said when they leave nothing to compare)."""
+    if not by_measure and excluded:
+        return nothing_left_text(excluded)
     if not by_measure:
         return "*(not computed: a cell of the site x operation design is missing)*"
     parts = []
-    for k, (_pos, _neg, title) in CONTRASTS.items():
+    present = {contrast_name(c) for comps in by_measure.values() for c in comps}
+    for k, title in TITLES.items():
+        if k not in present:
+            continue
         verdicts = [
             c.verdict
             for comps in by_measure.values()
             for c in comps
-            if c.rule.name.rsplit(".", 1)[-1] == k and c.tested
+            if contrast_name(c) == k and c.tested
         ]
         parts.append(
             f"the {title} differs on {verdicts.count('differ')}, is equivalent on "
@@ -278,6 +416,13 @@ __all__ = [
     "CELLS",
     "PER_TASK_PARAMETERS",
     "CONTRASTS",
+    "SIMPLE_EFFECTS",
+    "TITLES",
+    "design_comparisons",
+    "change_table",
+    "nothing_left_text",
+    "simple_effect_rules",
+    "contrast_name",
     "cells_table",
     "factorial_rules",
     "common_cell_units",

@@ -8,7 +8,17 @@ import numpy as np
 import pandas as pd
 
 from lib.analysis.common import CRITERION
-from lib.experiments.tuning import SHIPPED_GRIDS, TUNING_INITS, TUNING_RULE, TuningSpec
+from lib.experiments.battery import BatterySpec
+from lib.experiments.tuning import (
+    SHIPPED_GRIDS,
+    SHIPPED_TUNED,
+    TUNING_INITS,
+    TUNING_RULE,
+    TunedSpec,
+    TuningSpec,
+    tuned_networks,
+    tuned_spec,
+)
 
 
 FAIR_LEARNED = 0.9
@@ -16,25 +26,30 @@ FAIR_LEARNED = 0.9
 its protocol (issue: every context-carrying variant learns every task in >= 90% of its seeds)."""
 
 
+def learning_outcome(res, criterion: float = CRITERION) -> tuple[bool, float]:
+    """Whether a trained network ends with every task at criterion, and the trials until every
+    task had reached criterion at some evaluation (the budget in trials if one never did)."""
+    final = res.history.perf_array()[-1]
+    first = np.asarray(res.history.trials_to_criterion(criterion), dtype=float)
+    budget = res.config.max_steps * res.config.batch_size
+    trials = float(np.nanmax(first)) if np.isfinite(first).all() else float(budget)
+    return bool((final >= criterion).all()), trials
+
+
 def grid_table(nets: dict, criterion: float = CRITERION) -> pd.DataFrame:
-    """One row per grid network (``nets[(variant, lr, init, seed)] -> TrainResult``): whether it
-    ends with every task at criterion, and the trials until every task had reached criterion at
-    some evaluation (the budget in trials if one never did)."""
+    """One row per grid network (``nets[(variant, lr, init, seed)] -> TrainResult``):
+    :func:`learning_outcome` as "learned every task" and "trials to all tasks"."""
     rows = []
     for (variant, lr, init, seed), res in nets.items():
-        final = res.history.perf_array()[-1]
-        first = np.asarray(res.history.trials_to_criterion(criterion), dtype=float)
-        budget = res.config.max_steps * res.config.batch_size
+        learned, trials = learning_outcome(res, criterion)
         rows.append(
             {
                 "variant": variant,
                 "lr": lr,
                 "init": init,
                 "seed": seed,
-                "learned every task": bool((final >= criterion).all()),
-                "trials to all tasks": float(np.nanmax(first))
-                if np.isfinite(first).all()
-                else float(budget),
+                "learned every task": learned,
+                "trials to all tasks": trials,
             }
         )
     return pd.DataFrame(rows)
@@ -97,10 +112,12 @@ def choice_table(chosen: pd.DataFrame, protocols: pd.DataFrame, spec: TuningSpec
     return pd.DataFrame(rows).set_index("variant")
 
 
-def choice_text(table: pd.DataFrame, spec: TuningSpec) -> str:
+def choice_text(table: pd.DataFrame, spec: TuningSpec, tuned_shipped: bool = False) -> str:
     """What the choice means for the book, every number from :func:`choice_table`: which
-    variants keep E1's protocol, which would train better under another, and which learn every
-    task in too few tuning seeds even under their best protocol."""
+    variants keep E1's protocol, which would train better under another, which choices sit at
+    the grid's edge, and which learn every task in too few tuning seeds even under their best
+    protocol; ``tuned_shipped``: whether the test seeds under the chosen protocols are
+    shipped (else retraining them is the next stage)."""
     same = [v for v, r in table.iterrows() if r["E1 protocol chosen"]]
     other = table[~table["E1 protocol chosen"]]
     lines = [
@@ -117,19 +134,133 @@ def choice_text(table: pd.DataFrame, spec: TuningSpec) -> str:
             f"{r['chosen init']} initialisation (tuning seeds that learned every task: {chosen} "
             f"to all tasks) over E1's protocol ({e1})."
         )
+    edge = [v for v, r in table.iterrows() if r["chosen lr"] in (min(spec.lrs), max(spec.lrs))]
+    if edge and len(spec.lrs) > 1:
+        lines.append(
+            f"- The chosen learning rate is at an edge of the grid for {len(edge)} of "
+            f"{len(table)} variants ({', '.join(f'`{v}`' for v in edge)}): the grid did not look "
+            "beyond it, so a rate outside it might train them faster still. The choice is the "
+            "best of the grid, for every pathway alike, not an optimum."
+        )
     weak = [v for v, r in table.iterrows() if r["learned (chosen)"] < FAIR_LEARNED]
     if weak:
         lines.append(
             f"- Below {FAIR_LEARNED:.0%} of tuning seeds learning every task even at the chosen "
             "protocol: " + ", ".join(f"`{v}`" for v in weak) + "."
         )
-    if len(other):
+    if len(other) and tuned_shipped:
+        lines.append(
+            "- Each variant's test seeds are also trained under its chosen protocol; chapters "
+            "03 and 04 report the verdicts on those networks beside E1's."
+        )
+    elif len(other):
         lines.append(
             "- The chapters' test seeds still train under E1's common protocol: retraining the "
             "variants above under their chosen protocols is the next stage, and until then their "
             "differences from the other pathways may partly reflect the protocol."
         )
     return "\n".join(lines)
+
+
+def test_seed_table(nets: dict, spec: TunedSpec, criterion: float = CRITERION) -> pd.DataFrame:
+    """Per tuned variant (``nets[(variant, seed)]``, the test seeds under the chosen protocols):
+    its protocol, test seeds, how many learned every task (:func:`learning_outcome`) and the
+    fraction, the median trials to all tasks, and whether it passes the learning rule (at least
+    :data:`FAIR_LEARNED` of its test seeds learn every task)."""
+    rows = []
+    for variant in spec.variants:
+        lr, init = spec.protocol(variant)
+        outcomes = [learning_outcome(r, criterion) for (v, _s), r in nets.items() if v == variant]
+        learned = sum(ok for ok, _t in outcomes)
+        fraction = learned / len(outcomes) if outcomes else float("nan")
+        rows.append(
+            {
+                "variant": variant,
+                "lr": lr,
+                "init": init,
+                "test seeds": len(outcomes),
+                "learned every task": learned,
+                "fraction": fraction,
+                "median trials to all tasks": float(np.median([t for _ok, t in outcomes]))
+                if outcomes
+                else float("nan"),
+                "passes": bool(outcomes) and fraction >= FAIR_LEARNED,
+            }
+        )
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def excluded_variants(table: pd.DataFrame) -> tuple[str, ...]:
+    """The variants of :func:`test_seed_table` that fail the learning rule: excluded from every
+    verdict on the tuned networks (their curves are shown instead)."""
+    return tuple(v for v, r in table.iterrows() if not r["passes"])
+
+
+LEARNING_RULE = (
+    f"Fixed before the test seeds were trained: a variant whose test seeds learn every task (all "
+    f"at criterion at the end of training, on the evaluation trials of Yang et al.'s task "
+    f"generator) in fewer than {FAIR_LEARNED:.0%} of its seeds under its chosen protocol is "
+    "excluded from every verdict on these networks, and its learning curves are shown. Where "
+    "that removes a cell of the site x operation design, the main effects are not tested and "
+    "only the simple effects between two kept cells are (one Holm family per measure)."
+)
+
+
+def test_seed_text(table: pd.DataFrame, spec: TunedSpec) -> str:
+    """The test seeds in words, every number from :func:`test_seed_table`: how many networks,
+    which seeds, who passes the learning rule and who is excluded."""
+    total = int(table["test seeds"].sum())
+    lines = [
+        f"{total} test networks ({spec.n_seeds} seeds per variant, seeds 0 to "
+        f"{spec.n_seeds - 1}; the tuning seeds {', '.join(map(str, spec.tuning.seeds))} are "
+        "disjoint from them and decide nothing here), each variant under its own chosen protocol.",
+        "",
+    ]
+    for v, r in table.iterrows():
+        lines.append(
+            f"- `{v}` (learning rate {r['lr']:g}, {r['init']} initialisation): "
+            f"{r['learned every task']} of {r['test seeds']} seeds learn every task "
+            f"({r['fraction']:.0%}; median {r['median trials to all tasks']:,.0f} trials to "
+            f"all tasks) -- {'passes' if r['passes'] else '**excluded** by'} the learning rule."
+        )
+    excluded = excluded_variants(table)
+    lines += [
+        "",
+        (
+            "Every tuned variant passes, so every verdict below uses all of them."
+            if not excluded
+            else "Excluded from the verdicts on these networks: "
+            + ", ".join(f"`{v}`" for v in excluded)
+            + "."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def tuned_stage(profile: str, battery: BatterySpec) -> tuple[TunedSpec | None, str]:
+    """The tuned test seeds a chapter analyses at ``profile`` (its run's E1 spec ``battery``),
+    or None and why not: no grid has chosen there, the chapter's parameters depart from the
+    profile's E1 settings (the shipped networks are the profile's), or the seeds are still
+    training (how many are shipped). The text says which networks are analysed."""
+    spec = tuned_spec(profile)
+    if spec is None:
+        return None, f"*(no fair-tuning grid has chosen protocols at `{profile}`)*"
+    if battery != spec.tuning.battery:
+        return None, (
+            f"*(this run departs from `{profile}`'s E1 settings; the tuned test seeds are "
+            f"trained with the profile's, so they are not analysed here)*"
+        )
+    if profile not in SHIPPED_TUNED:
+        shipped = len(tuned_networks(spec))
+        return None, (
+            f"*Still training at `{profile}`*: {shipped} of the {len(spec.configs())} test "
+            "networks under the chosen protocols are shipped; this analysis appears once all are."
+        )
+    return spec, (
+        f"The test seeds under each variant's chosen protocol at `{profile}` "
+        f"({len(spec.configs())} networks; protocols and the rule that chose them in "
+        "{doc}`appendix_training`)."
+    )
 
 
 def design_text(spec: TuningSpec, profile: str, shipped: int = 0) -> str:
@@ -166,6 +297,12 @@ def design_text(spec: TuningSpec, profile: str, shipped: int = 0) -> str:
 
 __all__ = [
     "FAIR_LEARNED",
+    "LEARNING_RULE",
+    "learning_outcome",
+    "test_seed_table",
+    "excluded_variants",
+    "test_seed_text",
+    "tuned_stage",
     "design_text",
     "grid_table",
     "protocol_table",

@@ -41,6 +41,7 @@ from lib.experiments import (
     plan,
     sweep,
     timescales,
+    tuning,
 )
 from lib.experiments import dynamics as dynamics_experiment
 from lib.experiments.manifest import (
@@ -298,7 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         # the arms' networks were trained above with E1's: run_arms loads them
         arm_nets = battery.run_arms(m.battery, workers, progress=False)
         battery.equalisation_table(m.battery)  # the initial drives chapter 04 shows, saved
-        for probed in (battery.variant_networks(nets), *arm_nets.values()):
+        # the tuned test seeds were trained above too (or are E1's networks): loaded here
+        tuned_nets = (
+            tuning.run_tuned(m.tuned, workers, progress=False, allow_long=True) if m.tuned else {}
+        )
+        for probed in (battery.variant_networks(nets), *arm_nets.values(), tuned_nets):
             ambiguity.run_ambiguity(
                 probed, probe=m.probe, workers=workers, force=force, allow_long=True
             )

@@ -6,6 +6,8 @@ provenance appendix read the specs from here instead of rebuilding the lists the
 
 - E1 (:attr:`Manifest.battery`) and its other training arms
   (:func:`lib.experiments.battery.other_arm_configs`);
+- the fair-tuning grid (:attr:`Manifest.tuning`) and the test seeds under each pathway's chosen
+  protocol (:attr:`Manifest.tuned`; :data:`lib.experiments.tuning.CHOSEN_PROTOCOLS`);
 - the calibration study of the training appendix (:attr:`Manifest.calibration`);
 - E2's probes (:attr:`Manifest.probe`) of E1's variants and of the arms' networks;
 - E4's dynamics analyses (:attr:`Manifest.dynamics`) and E1's lesion maps
@@ -35,6 +37,7 @@ from lib.experiments import (
     lesions,
     packing,
     timescales,
+    tuning,
 )
 from lib.experiments import dynamics as dynamics_experiment
 
@@ -78,6 +81,8 @@ class Manifest:
     full: full_battery.FullSpec | None
     workers: int
     filter_trained: bool = False
+    tuning: tuning.TuningSpec | None = None
+    tuned: tuning.TunedSpec | None = None
 
     def e5_main(self) -> timescales.TimescalesSpec | None:
         """E5's spec at the chapter's own tau_fast (the one at which every
@@ -97,10 +102,12 @@ class Manifest:
         return timescales.filter_trained_configs(self.battery, spec)
 
     def network_jobs(self) -> dict[tuple, TrainConfig]:
-        """Every network of E1, its other training arms and the calibration study, each once
-        (the calibration arm the profile uses and ``exc`` in the equalised arm share their
-        networks with E1). Keys: ("E1", label, seed), ("arm", arm, label, seed) and
-        ("calibration", mechanism, arm, seed)."""
+        """Every network of E1, its other training arms, the calibration study, the fair-tuning
+        grid and the test seeds under the chosen protocols, each once (the calibration arm the
+        profile uses and ``exc`` in the equalised arm share their networks with E1, and so may
+        a tuned network whose chosen protocol is E1's). Keys: ("E1", label, seed), ("arm", arm,
+        label, seed), ("calibration", mechanism, arm, seed), ("grid", variant, lr, init, seed)
+        and ("tuned", variant, seed)."""
         if self.battery is None or self.calibration is None:
             return {}
         e1 = self.battery.configs()
@@ -109,18 +116,32 @@ class Manifest:
         arms = battery.other_arm_configs(self.battery)
         jobs |= {("arm", *k): c for k, c in arms.items() if c not in shared}
         shared |= set(jobs.values())
-        jobs |= {
-            ("calibration", *k): c for k, c in self.calibration.configs().items() if c not in shared
-        }
+        extra = {("calibration", *k): c for k, c in self.calibration.configs().items()}
+        if self.tuning is not None:
+            extra |= {("grid", *k): c for k, c in self.tuning.configs().items()}
+        extra |= {("tuned", *k): c for k, c in self.tuned_configs().items()}
+        for key, c in extra.items():
+            if c not in shared:
+                jobs[key] = c
+                shared.add(c)
         return jobs
 
+    def tuned_configs(self) -> dict[tuple[str, int], TrainConfig]:
+        """The test seeds under the chosen protocols, keyed (variant, seed); empty where no grid
+        has chosen (:data:`lib.experiments.tuning.CHOSEN_PROTOCOLS`)."""
+        return self.tuned.configs() if self.tuned is not None else {}
+
     def probed_configs(self) -> dict:
-        """The networks E2 probes: E1's variants, keyed (label, seed), and every other arm's,
-        keyed (arm, label, seed)."""
+        """The networks E2 probes: E1's variants, keyed (label, seed), every other arm's, keyed
+        (arm, label, seed), and the test seeds under the chosen protocols that are none of
+        those, keyed ("tuned", variant, seed)."""
         if self.battery is None:
             return {}
         variants = {k: c for k, c in self.battery.configs().items() if k[0] in battery.VARIANTS}
-        return variants | battery.other_arm_configs(self.battery)
+        probed = variants | battery.other_arm_configs(self.battery)
+        seen = set(probed.values())  # a tuned network may be one of E1's: probed once
+        tuned = {("tuned", *k): c for k, c in self.tuned_configs().items() if c not in seen}
+        return probed | tuned
 
     def lesion_networks(self, nets: dict) -> dict:
         """The E1 networks whose lesions chapter 03 shows: every seed of the main variants
@@ -168,6 +189,8 @@ def manifest(profile: str) -> Manifest:
         full=full,
         workers=resolve(battery.BATTERY_PARAMS, profile).workers,
         filter_trained=profile in FILTER_TRAINED_AT,
+        tuning=tuning.tuning_spec(profile),
+        tuned=tuning.tuned_spec(profile),
     )
 
 

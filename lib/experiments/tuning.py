@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lib.core.params import default_profile
 from lib.core.train import TrainConfig
 from lib.experiments import plan
 from lib.experiments.battery import EQUALISE_TO, BatterySpec, battery_spec, equalised_init_std
@@ -50,6 +51,32 @@ TUNING_RULE = (
 SHIPPED_GRIDS: tuple[str, ...] = ("smoke", "quick")
 """The profiles whose tuning grid the repository ships (every network of it); the training
 appendix shows a grid's results only then (``tests/test_tuning.py`` checks the claim)."""
+
+CHOSEN_PROTOCOLS: dict[str, dict[str, tuple[float, str]]] = {
+    # nothing learns in 40 steps, so every protocol ties and the rule's last tie-breaks choose
+    "smoke": {v: (1e-3, "standard") for v in TUNED_VARIANTS},
+    "quick": {
+        "exc_bias": (4e-3, "equalised"),
+        "exc_gain": (4e-3, "standard"),
+        "syn_lowrank_r1": (4e-3, "equalised"),
+        "syn_prepost": (4e-3, "equalised"),
+        "hybrid": (4e-3, "standard"),
+    },
+}
+"""Profile -> variant -> (learning rate, modulation initialisation) that :data:`TUNING_RULE`
+chose on the profile's shipped grid. Recorded here, like a frozen config, so that the test seeds'
+configs (and their artifact keys) never depend on loading the grid; ``tests/test_tuning.py``
+applies the rule to the shipped grid and checks that it chooses exactly this."""
+
+TEST_SEEDS: dict[str, int] = {"smoke": 2, "quick": 10}
+"""Test seeds per variant under its chosen protocol. Ten is the floor the power analysis sets:
+an exact sign-flip test over n seeds reaches p = 2 / 2^n at best, and C2's largest Holm family
+(12 comparisons) needs p < 0.05 / 12, so n >= 9; ten also gives the 90% learning criterion
+(:data:`lib.analysis.tuning.FAIR_LEARNED`) one seed of slack."""
+
+SHIPPED_TUNED: tuple[str, ...] = ("smoke",)
+"""The profiles whose test seeds under the chosen protocols are all shipped; the chapters show
+their analysis only then (a stage still training shows how far it is)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +134,74 @@ def tuning_spec(profile: str | None = None, n_tuning_seeds: int = 2) -> TuningSp
     return TuningSpec(battery_spec(profile), n_tuning_seeds)
 
 
+@dataclass(frozen=True)
+class TunedSpec:
+    """The test seeds 0 .. n_seeds - 1 of each tuned variant, each under the protocol chosen for
+    it (``protocols``: variant -> (learning rate, initialisation)); everything else is E1's."""
+
+    tuning: TuningSpec
+    protocols: tuple[tuple[str, float, str], ...]
+    n_seeds: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.n_seeds <= TUNING_SEED_START:
+            raise ValueError(
+                f"n_seeds={self.n_seeds}: test seeds must stay below the tuning seeds; "
+                f"allowed: 1 to {TUNING_SEED_START}"
+            )
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return tuple(v for v, _lr, _init in self.protocols)
+
+    def protocol(self, label: str) -> tuple[float, str]:
+        """(learning rate, initialisation) of ``label``."""
+        for v, lr, init in self.protocols:
+            if v == label:
+                return lr, init
+        raise ValueError(f"label: got {label!r}; allowed: {', '.join(self.variants)}")
+
+    def config(self, label: str, seed: int) -> TrainConfig:
+        """Test network ``seed`` of ``label`` under its chosen protocol."""
+        return self.tuning.config(label, *self.protocol(label), seed)
+
+    def configs(self) -> dict[tuple[str, int], TrainConfig]:
+        """Every test network, keyed (variant, seed), seed-major within each variant."""
+        return {(v, s): self.config(v, s) for v in self.variants for s in range(self.n_seeds)}
+
+
+def tuned_spec(profile: str | None = None) -> TunedSpec | None:
+    """The test seeds under the chosen protocols at ``profile``; None where no grid has chosen
+    (:data:`CHOSEN_PROTOCOLS` has no entry)."""
+    profile = default_profile() if profile is None else profile
+    if profile not in CHOSEN_PROTOCOLS:
+        return None
+    chosen = CHOSEN_PROTOCOLS[profile]
+    return TunedSpec(
+        tuning_spec(profile),
+        tuple((v, *chosen[v]) for v in TUNED_VARIANTS if v in chosen),
+        TEST_SEEDS[profile],
+    )
+
+
+def run_tuned(
+    spec: TunedSpec,
+    workers: int = 2,
+    force: bool = False,
+    progress: bool = True,
+    allow_long: bool = False,
+) -> dict:
+    """Load or train every test network under the chosen protocols, keyed (variant, seed)."""
+    return run_configs(
+        spec.configs(), workers=workers, force=force, progress=progress, allow_long=allow_long
+    )
+
+
+def tuned_networks(spec: TunedSpec) -> dict:
+    """The test networks that are shipped, keyed (variant, seed); nothing is trained."""
+    return shipped_networks(spec.configs())
+
+
 def tuning_part(spec: TuningSpec, workers: int, force: bool = False, label: str = "") -> plan.Part:
     """The planner's view of the grid's networks."""
     return plan.network_part(spec.configs(), workers, force, label=label or "fair-tuning grid")
@@ -143,6 +238,13 @@ __all__ = [
     "TUNED_VARIANTS",
     "TUNING_RULE",
     "SHIPPED_GRIDS",
+    "CHOSEN_PROTOCOLS",
+    "TEST_SEEDS",
+    "SHIPPED_TUNED",
+    "TunedSpec",
+    "tuned_spec",
+    "run_tuned",
+    "tuned_networks",
     "TuningSpec",
     "tuning_spec",
     "tuning_part",
