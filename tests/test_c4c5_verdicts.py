@@ -147,7 +147,9 @@ def test_c4_replication_is_reported_as_operation_not_site():
     )
     v = dynamics_analysis.c4_verdict(t)
     assert all(c.n_seeds == 5 for c in v["replication"])  # seeds 3..7 are held out
-    assert set(v["factorial"]) == set(dynamics_analysis.PRIMARY)
+    assert set(v["factorial"]) == {
+        dynamics_analysis.AXIS_LABELS[m] for m in dynamics_analysis.PRIMARY
+    }
     assert all(len(cs) == 3 for cs in v["factorial"].values())  # site, operation, interaction
     text = dynamics_analysis.c4_text(v)
     assert "operation" in text and "site main effect" in text and "p = 0 " not in text

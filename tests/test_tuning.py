@@ -217,3 +217,14 @@ def test_the_learning_rule_excludes_a_variant_below_ninety_percent() -> None:
     assert "9 of 10 seeds learn every task (90%" in text
     assert "**excluded** by the learning rule" in text and "Excluded from the verdicts" in text
     assert "1000, 1001 are disjoint" in text
+
+
+def test_a_choice_at_the_grids_largest_rate_is_flagged(spec) -> None:
+    grid = _planted_grid(spec)  # `b` learns only at the largest rate
+    protocols = tuning_analysis.protocol_table(grid)
+    table = tuning_analysis.choice_table(tuning_analysis.choose_protocol(grid), protocols, spec)
+    text = tuning_analysis.choice_text(table, spec)
+    assert "the grid's largest for 1 of 2 variants (`b`)" in text
+    assert "next stage" in text and "next stage" not in tuning_analysis.choice_text(
+        table, spec, tuned_shipped=True
+    )

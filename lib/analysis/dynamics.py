@@ -16,7 +16,7 @@ from scipy import stats as _scipy_stats
 
 from lib.analysis.common import MATCHED
 from lib.analysis.clustering import SHARE_LEVEL, tasks_per_cluster
-from lib.analysis.factorial import CELLS, factorial_comparisons, factorial_text
+from lib.analysis.factorial import CELLS, design_comparisons, factorial_text
 from lib.analysis.stats import fmt, mean_ci
 from lib.analysis.verdicts import (
     ALPHA,
@@ -672,15 +672,21 @@ def c4_replication(table: pd.DataFrame) -> list[Comparison]:
     )
 
 
-def c4_factorial(table: pd.DataFrame) -> dict[str, list[Comparison]]:
-    """Per :data:`PRIMARY` measure, the site x operation factorial of the four single-pathway
-    cells (:func:`lib.analysis.factorial.factorial_comparisons`, rules derived from
-    :data:`C4_RULES`): site, operation and interaction contrasts on the pairs all four learned
-    in every seed. Reported beside the verdict, not deciding (the claim rule predates it)."""
-    return {
-        m: factorial_comparisons({v: pair_values(table, v, m) for v in CELLS.values()}, C4_RULES[m])
+def c4_factorial(table: pd.DataFrame, excluded=()) -> dict[str, list[Comparison]]:
+    """Per :data:`PRIMARY` measure (keyed by its :data:`AXIS_LABELS` name), the site x
+    operation factorial of the four single-pathway cells
+    (:func:`lib.analysis.factorial.design_comparisons`, rules derived from :data:`C4_RULES`):
+    site, operation and interaction contrasts on the pairs all four learned in every seed, or
+    the simple effects between kept cells where a cell's variant is in ``excluded``. Reported
+    beside the verdict, not deciding (the claim rule predates it)."""
+    kept = [v for v in CELLS.values() if v not in excluded]
+    by_measure = {
+        AXIS_LABELS[m]: design_comparisons(
+            {v: pair_values(table, v, m) for v in kept}, C4_RULES[m], excluded
+        )
         for m in PRIMARY
     }
+    return {m: comps for m, comps in by_measure.items() if comps}
 
 
 def c4_verdict(table: pd.DataFrame) -> dict:
@@ -877,8 +883,8 @@ def c4_text(v: dict) -> str:
         "not deciding) asks the paper's question cleanly, as the **site** main effect:",
         "",
     ]
-    for m, comps in v["factorial"].items():
-        lines += [factorial_text(comps, AXIS_LABELS[m]), ""]
+    for name, comps in v["factorial"].items():
+        lines += [factorial_text(comps, name), ""]
     return "\n".join(lines)
 
 

@@ -134,13 +134,13 @@ def choice_text(table: pd.DataFrame, spec: TuningSpec, tuned_shipped: bool = Fal
             f"{r['chosen init']} initialisation (tuning seeds that learned every task: {chosen} "
             f"to all tasks) over E1's protocol ({e1})."
         )
-    edge = [v for v, r in table.iterrows() if r["chosen lr"] in (min(spec.lrs), max(spec.lrs))]
+    edge = [v for v, r in table.iterrows() if r["chosen lr"] == max(spec.lrs)]
     if edge and len(spec.lrs) > 1:
         lines.append(
-            f"- The chosen learning rate is at an edge of the grid for {len(edge)} of "
+            f"- The chosen learning rate is the grid's largest for {len(edge)} of "
             f"{len(table)} variants ({', '.join(f'`{v}`' for v in edge)}): the grid did not look "
-            "beyond it, so a rate outside it might train them faster still. The choice is the "
-            "best of the grid, for every pathway alike, not an optimum."
+            "beyond it, so a larger rate might train them faster still. The choice is the best "
+            "of the grid, for every pathway alike, not an optimum."
         )
     weak = [v for v, r in table.iterrows() if r["learned (chosen)"] < FAIR_LEARNED]
     if weak:

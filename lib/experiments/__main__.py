@@ -86,7 +86,11 @@ def build_plan(
             plan.network_part(jobs, w, force, label=f"[{profile}] E1 and calibration networks"),
             plan.probe_part(probed, m.probe, keys, w, force, label=f"[{profile}] E2 probes"),
             dynamics_experiment.dynamics_part(
-                variants, m.dynamics, w, force, label=f"[{profile}] E4 dynamics"
+                variants | m.tuned_beyond(variants),
+                m.dynamics,
+                w,
+                force,
+                label=f"[{profile}] E4 dynamics",
             ),
             lesions.lesions_part(
                 m.lesion_networks(variants),
@@ -308,13 +312,10 @@ def main(argv: list[str] | None = None) -> int:
                 probed, probe=m.probe, workers=workers, force=force, allow_long=True
             )
         print(f"[{profile}] E4: dynamics analyses", flush=True)
-        dynamics_experiment.run_dynamics(
-            battery.variant_networks(nets),
-            m.dynamics,
-            workers=workers,
-            force=force,
-            allow_long=True,
-        )
+        for analysed in (battery.variant_networks(nets), tuned_nets):
+            dynamics_experiment.run_dynamics(
+                analysed, m.dynamics, workers=workers, force=force, allow_long=True
+            )
         print(f"[{profile}] E1: lesion maps and the hybrid's pathway ablations", flush=True)
         lesions.run_lesions(
             m.lesion_networks(nets), m.lesions, workers=workers, force=force, allow_long=True

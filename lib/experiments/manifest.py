@@ -139,9 +139,13 @@ class Manifest:
             return {}
         variants = {k: c for k, c in self.battery.configs().items() if k[0] in battery.VARIANTS}
         probed = variants | battery.other_arm_configs(self.battery)
-        seen = set(probed.values())  # a tuned network may be one of E1's: probed once
-        tuned = {("tuned", *k): c for k, c in self.tuned_configs().items() if c not in seen}
-        return probed | tuned
+        return probed | self.tuned_beyond(probed)
+
+    def tuned_beyond(self, configs: dict) -> dict:
+        """The tuned test seeds that are none of ``configs`` (a tuned network whose chosen
+        protocol is E1's is E1's network: analysed once), keyed ("tuned", variant, seed)."""
+        seen = set(configs.values())
+        return {("tuned", *k): c for k, c in self.tuned_configs().items() if c not in seen}
 
     def lesion_networks(self, nets: dict) -> dict:
         """The E1 networks whose lesions chapter 03 shows: every seed of the main variants
