@@ -188,6 +188,7 @@ def test_shipped_tuned_seeds_are_complete(profile) -> None:
 def _fake_result(learned: bool, trials_to_all: float, max_steps: int = 100):
     """A TrainResult's stand-in: final performance per task and first trials at criterion."""
     history = SimpleNamespace(
+        wall_s=360.0,
         perf_array=lambda: np.array([[0.5, 0.5], [0.95, 0.95 if learned else 0.6]]),
         trials_to_criterion=lambda criterion: [
             trials_to_all / 2,
@@ -217,6 +218,7 @@ def test_the_learning_rule_excludes_a_variant_below_ninety_percent() -> None:
     assert "9 of 10 seeds learn every task (90%" in text
     assert "**excluded** by the learning rule" in text and "Excluded from the verdicts" in text
     assert "1000, 1001 are disjoint" in text
+    assert "Training them took 2.0 single-thread CPU-hours" in text  # 20 networks x 6 min
 
 
 def test_a_choice_at_the_grids_largest_rate_is_flagged(spec) -> None:

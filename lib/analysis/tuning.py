@@ -166,11 +166,13 @@ def test_seed_table(nets: dict, spec: TunedSpec, criterion: float = CRITERION) -
     """Per tuned variant (``nets[(variant, seed)]``, the test seeds under the chosen protocols):
     its protocol, test seeds, how many learned every task (:func:`learning_outcome`) and the
     fraction, the median trials to all tasks, and whether it passes the learning rule (at least
-    :data:`FAIR_LEARNED` of its test seeds learn every task)."""
+    :data:`FAIR_LEARNED` of its test seeds learn every task), and its training wall time
+    (one torch thread per network)."""
     rows = []
     for variant in spec.variants:
         lr, init = spec.protocol(variant)
-        outcomes = [learning_outcome(r, criterion) for (v, _s), r in nets.items() if v == variant]
+        mine = [r for (v, _s), r in nets.items() if v == variant]
+        outcomes = [learning_outcome(r, criterion) for r in mine]
         learned = sum(ok for ok, _t in outcomes)
         fraction = learned / len(outcomes) if outcomes else float("nan")
         rows.append(
@@ -185,6 +187,7 @@ def test_seed_table(nets: dict, spec: TunedSpec, criterion: float = CRITERION) -
                 if outcomes
                 else float("nan"),
                 "passes": bool(outcomes) and fraction >= FAIR_LEARNED,
+                "train time (h)": sum(r.history.wall_s for r in mine) / 3600,
             }
         )
     return pd.DataFrame(rows).set_index("variant")
@@ -225,6 +228,8 @@ def test_seed_text(table: pd.DataFrame, spec: TunedSpec) -> str:
         )
     excluded = excluded_variants(table)
     lines += [
+        "",
+        f"Training them took {table['train time (h)'].sum():.1f} single-thread CPU-hours.",
         "",
         (
             "Every tuned variant passes, so every verdict below uses all of them."
