@@ -4,6 +4,7 @@ computed interpretation (lib.analysis.battery.ablation_text)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -188,3 +189,22 @@ def test_c3_text_states_the_floor_with_three_seeds():
     assert "4 comparisons at N = 32" in text and "+4.0 [+4.0, +4.0]" in text
     assert "With 3 seeds (smallest p 0.25)" in text and "8 seeds needed" in text  # 2/2^8 < 0.05/4
     assert len(text.split()) <= MAX_CELL_WORDS
+
+
+def test_the_protocol_table_sets_site_contrasts_under_both_protocols(table):
+    runs = summary.load_runs("smoke")
+    rows, text = summary.protocol_table(table, runs)
+    # at smoke the tuned seeds are shipped; nothing learns, so the rule excludes every variant
+    assert rows is not None and list(rows.columns) == [*summary.PROTOCOL_NAMES, "verdict changed"]
+    contrasts = set(rows.index.get_level_values("contrast"))
+    assert contrasts and all(c.startswith("site ") for c in contrasts)  # no interaction row
+    claims = {m.split(":")[0] for m in rows.index.get_level_values("measure")}
+    assert claims == {"C1", "C2", "C4"}
+    assert (rows[summary.PROTOCOL_NAMES[1]] == "not tested").all()
+    assert "site contrasts tested under both protocols, 0 change" in text
+    assert "excluded by the learning rule: `exc_bias`" in text
+    # a run that departs from the profile's settings is not compared with the profile's seeds
+    other = summary.Runs(
+        runs.params, dataclasses.replace(runs.spec, n_rec=8), runs.nets, runs.probes
+    )
+    assert summary.protocol_table(table, other)[0] is None

@@ -22,8 +22,10 @@ import pandas as pd
 from lib.analysis import ambiguity as ambiguity_analysis
 from lib.analysis import battery as battery_analysis
 from lib.analysis import dynamics as dynamics_analysis
+from lib.analysis import factorial
 from lib.analysis import packing as packing_analysis
 from lib.analysis import synergy
+from lib.analysis import tuning as tuning_analysis
 from lib.analysis import verdicts
 from lib.experiments import ambiguity, battery, chapter_params, full_battery, learning, packing
 from lib.experiments import tuning
@@ -458,6 +460,77 @@ def load_arms(runs: Runs) -> tuple[dict, dict]:
     return nets, probes
 
 
+PROTOCOL_NAMES = ("E1's common protocol", "own protocols")
+"""The two builds :func:`protocol_table` sets side by side."""
+
+
+def _by_claim(c1: list, c2: dict, c4: dict) -> dict[str, list[verdicts.Comparison]]:
+    return {
+        "C1: final performance": c1,
+        **{f"C2: {m}": comps for m, comps in c2.items()},
+        **{f"C4: {m}": comps for m, comps in c4.items()},
+    }
+
+
+def protocol_table(df: pd.DataFrame, runs: Runs) -> tuple[pd.DataFrame | None, str]:
+    """The paper's excitability-vs-synapse question as the site contrasts of the site x
+    operation factorial (the main effect, or the simple effects of site where the learning rule
+    excluded a cell) of C1's, C2's and C4's measures, under E1's common protocol and on the test
+    seeds trained under each pathway's own (:func:`lib.analysis.factorial.change_table`, site
+    rows only), and a sentence counting the verdicts that changed; (None, why) where the
+    tuned seeds cannot be analysed (:func:`lib.analysis.tuning.tuned_stage`)."""
+    tuned, note = tuning_analysis.tuned_stage(df.attrs["profile"], runs.spec)
+    if tuned is None:
+        return None, note
+    P = runs.params
+    nets = tuning.tuned_networks(tuned)
+    excluded = tuning_analysis.excluded_variants(tuning_analysis.test_seed_table(nets, tuned))
+    probes = _quiet(
+        ambiguity.run_ambiguity,
+        nets,
+        probe=ambiguity.ProbeSpec.from_params(P),
+        workers=P.workers,
+        progress=False,
+    )
+    dyn = _quiet(
+        dynamics_experiment.run_dynamics,
+        nets,
+        dynamics_experiment.DynamicsSpec.from_params(P),
+        workers=P.workers,
+        progress=False,
+    )
+    before = _by_claim(
+        battery_analysis.e1_factorial(runs.nets),
+        ambiguity_analysis.c2_factorial(runs.probes),
+        df.attrs["details"]["C4"]["factorial"],
+    )
+    after = _by_claim(
+        battery_analysis.e1_factorial(nets, excluded),
+        ambiguity_analysis.c2_factorial(probes, excluded=excluded),
+        dynamics_analysis.c4_factorial(
+            dynamics_analysis.pair_table(dyn, list(tuned.variants)), excluded
+        ),
+    )
+    table = factorial.change_table(before, after, PROTOCOL_NAMES)
+    site_titles = [factorial.TITLES[k] for k in factorial.TITLES if k.startswith("site")]
+    site = table[table.index.get_level_values("contrast").isin(site_titles)]
+    both = site[
+        (site[PROTOCOL_NAMES[0]] != "not tested") & (site[PROTOCOL_NAMES[1]] != "not tested")
+    ]
+    moved = int(both["verdict changed"].sum())
+    text = (
+        f"Of the {len(both)} site contrasts tested under both protocols, {moved} change verdict "
+        "under each pathway's own"
+        + (
+            "; excluded by the learning rule: " + ", ".join(f"`{v}`" for v in excluded)
+            if excluded
+            else ""
+        )
+        + f". {note}"
+    )
+    return site, text
+
+
 def limitations(df: pd.DataFrame) -> list[str]:
     """What this profile's runs cannot settle, from its spec and verdicts (one sentence each)."""
     spec = df.attrs["spec"]
@@ -522,6 +595,8 @@ def limitations(df: pd.DataFrame) -> list[str]:
 
 
 __all__ = [
+    "PROTOCOL_NAMES",
+    "protocol_table",
     "CLAIMS",
     "CHAPTERS",
     "VERDICTS",
