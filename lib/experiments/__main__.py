@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
         battery.equalisation_table(m.battery)  # the initial drives chapter 04 shows, saved
         # the tuned test seeds were trained above too (or are E1's networks): loaded here
         tuned_nets = (
-            tuning.run_tuned(m.tuned, workers, progress=False, allow_long=True) if m.tuned else {}
+            tuning.run_tuning(m.tuned, workers, progress=False, allow_long=True) if m.tuned else {}
         )
         for probed in (battery.variant_networks(nets), *arm_nets.values(), tuned_nets):
             ambiguity.run_ambiguity(

@@ -184,19 +184,6 @@ def tuned_spec(profile: str | None = None) -> TunedSpec | None:
     )
 
 
-def run_tuned(
-    spec: TunedSpec,
-    workers: int = 2,
-    force: bool = False,
-    progress: bool = True,
-    allow_long: bool = False,
-) -> dict:
-    """Load or train every test network under the chosen protocols, keyed (variant, seed)."""
-    return run_configs(
-        spec.configs(), workers=workers, force=force, progress=progress, allow_long=allow_long
-    )
-
-
 def tuned_networks(spec: TunedSpec) -> dict:
     """The test networks that are shipped, keyed (variant, seed); nothing is trained."""
     return shipped_networks(spec.configs())
@@ -208,13 +195,14 @@ def tuning_part(spec: TuningSpec, workers: int, force: bool = False, label: str 
 
 
 def run_tuning(
-    spec: TuningSpec,
+    spec: "TuningSpec | TunedSpec",
     workers: int = 2,
     force: bool = False,
     progress: bool = True,
     allow_long: bool = False,
 ) -> dict:
-    """Load or train every grid network (keys of :meth:`TuningSpec.configs`)."""
+    """Load or train every network of the grid or of the tuned test seeds (keys of the spec's
+    ``configs()``)."""
     return run_configs(
         spec.configs(), workers=workers, force=force, progress=progress, allow_long=allow_long
     )
@@ -243,7 +231,6 @@ __all__ = [
     "SHIPPED_TUNED",
     "TunedSpec",
     "tuned_spec",
-    "run_tuned",
     "tuned_networks",
     "TuningSpec",
     "tuning_spec",
