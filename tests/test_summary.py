@@ -13,6 +13,7 @@ import pytest
 
 from lib.analysis import battery as battery_analysis
 from lib.analysis import provenance, summary, synergy
+from lib.analysis import tuning as tuning_analysis
 from lib.analysis import verdicts
 from lib.plots import verdicts as verdicts_plots
 from lib.experiments import battery, tuning
@@ -195,12 +196,14 @@ def test_the_protocol_table_sets_site_contrasts_under_both_protocols(table):
     runs = summary.load_runs("smoke")
     rows, text = summary.protocol_table(table, runs)
     # at smoke the tuned seeds are shipped; nothing learns, so the rule excludes every variant
-    assert rows is not None and list(rows.columns) == [*summary.PROTOCOL_NAMES, "verdict changed"]
+    assert rows is not None
+    assert list(rows.columns) == [*tuning_analysis.PROTOCOLS, "verdict changed"]
     contrasts = set(rows.index.get_level_values("contrast"))
     assert contrasts and all(c.startswith("site ") for c in contrasts)  # no interaction row
     claims = {m.split(":")[0] for m in rows.index.get_level_values("measure")}
     assert claims == {"C1", "C2", "C4"}
-    assert (rows[summary.PROTOCOL_NAMES[1]] == "not tested").all()
+    assert (rows[tuning_analysis.PROTOCOLS[1]] == "not tested").all()
+    assert "exploratory: it decides nothing" in text
     assert "site contrasts tested under both protocols, 0 change" in text
     assert "excluded by the learning rule: `exc_bias`" in text
     # a run that departs from the profile's settings is not compared with the profile's seeds

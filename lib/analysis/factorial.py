@@ -336,14 +336,14 @@ def factorial_summary(by_measure: dict[str, list[Comparison]]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
 
 
-def change_table(
-    before: dict[str, list[Comparison]],
-    after: dict[str, list[Comparison]],
-    names=("before", "after"),
-) -> pd.DataFrame:
-    """Per (measure, contrast) of either build: its verdict and mean effect in ``before`` and in
-    ``after`` (e.g. E1's common protocol and each pathway's own), and whether the verdict
-    changed -- what a new build changes against the previous one."""
+def change_table(builds: dict[str, dict[str, list[Comparison]]]) -> pd.DataFrame:
+    """Per (measure, contrast) of any build (``builds``: name -> measure -> comparisons, e.g.
+    E1's common protocol, then each pathway's own): its verdict and mean effect in each build,
+    and whether the verdict of the second build differs from the first's -- what a new build
+    changes against the previous one. A contrast a build lacks (e.g. a cell excluded by a
+    learning rule) is "not tested" there."""
+    if len(builds) < 2:
+        raise ValueError(f"builds: got {len(builds)}; allowed: at least two to compare")
 
     def cells(by_measure):
         return {
@@ -355,20 +355,18 @@ def change_table(
             for c in comps
         }
 
-    b, a = cells(before), cells(after)
+    tables = {name: cells(b) for name, b in builds.items()}
+    keys = list(dict.fromkeys(k for t in tables.values() for k in t))
+    missing = ("not tested", "not tested")
+    first, second = list(tables)[:2]
     rows = []
-    for key in [*b, *(k for k in a if k not in b)]:
-        missing = ("not tested", "not tested")  # e.g. a cell excluded by a learning rule
-        vb, va = b.get(key, missing), a.get(key, missing)
-        rows.append(
-            {
-                "measure": key[0],
-                "contrast": key[1],
-                names[0]: vb[0],
-                names[1]: va[0],
-                "verdict changed": vb[1] != va[1],
-            }
+    for key in keys:
+        row = {"measure": key[0], "contrast": key[1]}
+        row |= {name: t.get(key, missing)[0] for name, t in tables.items()}
+        row["verdict changed"] = (
+            tables[first].get(key, missing)[1] != tables[second].get(key, missing)[1]
         )
+        rows.append(row)
     return pd.DataFrame(rows).set_index(["measure", "contrast"])
 
 

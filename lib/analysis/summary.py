@@ -460,10 +460,6 @@ def load_arms(runs: Runs) -> tuple[dict, dict]:
     return nets, probes
 
 
-PROTOCOL_NAMES = ("E1's common protocol", "own protocols")
-"""The two builds :func:`protocol_table` sets side by side."""
-
-
 def _by_claim(c1: list, c2: dict, c4: dict) -> dict[str, list[verdicts.Comparison]]:
     return {
         "C1: final performance": c1,
@@ -504,19 +500,23 @@ def protocol_table(df: pd.DataFrame, runs: Runs) -> tuple[pd.DataFrame | None, s
         ambiguity_analysis.c2_factorial(runs.probes),
         df.attrs["details"]["C4"]["factorial"],
     )
-    after = _by_claim(
-        battery_analysis.e1_factorial(nets, excluded),
-        ambiguity_analysis.c2_factorial(probes, excluded=excluded),
-        dynamics_analysis.c4_factorial(
-            dynamics_analysis.pair_table(dyn, list(tuned.variants)), excluded
-        ),
+    pairs = dynamics_analysis.pair_table(dyn, list(tuned.variants))
+
+    def tuned_build(drop):
+        return _by_claim(
+            battery_analysis.e1_factorial(nets, drop),
+            ambiguity_analysis.c2_factorial(probes, excluded=drop),
+            dynamics_analysis.c4_factorial(pairs, drop),
+        )
+
+    builds = tuning_analysis.protocol_builds(
+        before, tuned_build(excluded), tuned_build(()), excluded
     )
-    table = factorial.change_table(before, after, PROTOCOL_NAMES)
+    table = factorial.change_table(builds)
     site_titles = [factorial.TITLES[k] for k in factorial.TITLES if k.startswith("site")]
     site = table[table.index.get_level_values("contrast").isin(site_titles)]
-    both = site[
-        (site[PROTOCOL_NAMES[0]] != "not tested") & (site[PROTOCOL_NAMES[1]] != "not tested")
-    ]
+    common, own = tuning_analysis.PROTOCOLS[:2]
+    both = site[(site[common] != "not tested") & (site[own] != "not tested")]
     moved = int(both["verdict changed"].sum())
     text = (
         f"Of the {len(both)} site contrasts tested under both protocols, {moved} change verdict "
@@ -526,6 +526,7 @@ def protocol_table(df: pd.DataFrame, runs: Runs) -> tuple[pd.DataFrame | None, s
             if excluded
             else ""
         )
+        + (" (the last column keeps them, exploratory: it decides nothing)" if excluded else "")
         + f". {note}"
     )
     return site, text
@@ -595,7 +596,6 @@ def limitations(df: pd.DataFrame) -> list[str]:
 
 
 __all__ = [
-    "PROTOCOL_NAMES",
     "protocol_table",
     "CLAIMS",
     "CHAPTERS",

@@ -242,6 +242,27 @@ def test_seed_text(table: pd.DataFrame, spec: TunedSpec) -> str:
     return "\n".join(lines)
 
 
+PROTOCOLS = (
+    "E1's common protocol",
+    "own protocols",
+    "own protocols, no exclusion (exploratory)",
+)
+"""The builds a chapter sets side by side (:func:`protocol_builds`): E1's networks, the tuned
+test seeds under the learning rule, and -- only where the rule excluded a variant -- the tuned
+seeds with every cell kept, an exploratory specification that decides nothing."""
+
+
+def protocol_builds(common: dict, own: dict, unruled: dict, excluded) -> dict[str, dict]:
+    """``{PROTOCOLS[i]: measure -> comparisons}`` for
+    :func:`lib.analysis.factorial.change_table`: E1's (``common``), the tuned seeds' under the
+    learning rule (``own``), and with every cell kept (``unruled``) where ``excluded`` is not
+    empty."""
+    builds = {PROTOCOLS[0]: common, PROTOCOLS[1]: own}
+    if excluded:
+        builds[PROTOCOLS[2]] = unruled
+    return builds
+
+
 def tuned_stage(profile: str, battery: BatterySpec) -> tuple[TunedSpec | None, str]:
     """The tuned test seeds a chapter analyses at ``profile`` (its run's E1 spec ``battery``),
     or None and why not: no grid has chosen there, the chapter's parameters depart from the
@@ -308,6 +329,8 @@ __all__ = [
     "excluded_variants",
     "test_seed_text",
     "tuned_stage",
+    "PROTOCOLS",
+    "protocol_builds",
     "design_text",
     "grid_table",
     "protocol_table",
