@@ -74,7 +74,7 @@ an exact sign-flip test over n seeds reaches p = 2 / 2^n at best, and C2's large
 (12 comparisons) needs p < 0.05 / 12, so n >= 9; ten also gives the 90% learning criterion
 (:data:`lib.analysis.tuning.FAIR_LEARNED`) one seed of slack."""
 
-SHIPPED_TUNED: tuple[str, ...] = ("smoke",)
+SHIPPED_TUNED: tuple[str, ...] = ("smoke", "quick")
 """The profiles whose test seeds under the chosen protocols are all shipped; the chapters show
 their analysis only then (a stage still training shows how far it is)."""
 
