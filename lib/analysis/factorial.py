@@ -339,9 +339,10 @@ def factorial_summary(by_measure: dict[str, list[Comparison]]) -> pd.DataFrame:
 def change_table(builds: dict[str, dict[str, list[Comparison]]]) -> pd.DataFrame:
     """Per (measure, contrast) of any build (``builds``: name -> measure -> comparisons, e.g.
     E1's common protocol, then each pathway's own): its verdict and mean effect in each build,
-    and whether the verdict of the second build differs from the first's -- what a new build
-    changes against the previous one. A contrast a build lacks (e.g. a cell excluded by a
-    learning rule) is "not tested" there."""
+    and whether the verdict of the second build differs from the first's ("yes", "no", or "not
+    comparable" where either is not tested) -- what a new build changes against the previous
+    one. A contrast a build lacks (e.g. a cell excluded by a learning rule) is "not tested"
+    there."""
     if len(builds) < 2:
         raise ValueError(f"builds: got {len(builds)}; allowed: at least two to compare")
 
@@ -363,8 +364,9 @@ def change_table(builds: dict[str, dict[str, list[Comparison]]]) -> pd.DataFrame
     for key in keys:
         row = {"measure": key[0], "contrast": key[1]}
         row |= {name: t.get(key, missing)[0] for name, t in tables.items()}
+        va, vb = tables[first].get(key, missing)[1], tables[second].get(key, missing)[1]
         row["verdict changed"] = (
-            tables[first].get(key, missing)[1] != tables[second].get(key, missing)[1]
+            "not comparable" if "not tested" in (va, vb) else "yes" if va != vb else "no"
         )
         rows.append(row)
     return pd.DataFrame(rows).set_index(["measure", "contrast"])

@@ -517,7 +517,7 @@ def protocol_table(df: pd.DataFrame, runs: Runs) -> tuple[pd.DataFrame | None, s
     site = table[table.index.get_level_values("contrast").isin(site_titles)]
     common, own = tuning_analysis.PROTOCOLS[:2]
     both = site[(site[common] != "not tested") & (site[own] != "not tested")]
-    moved = int(both["verdict changed"].sum())
+    moved = int((both["verdict changed"] == "yes").sum())
     text = (
         f"Of the {len(both)} site contrasts tested under both protocols, {moved} change verdict "
         "under each pathway's own"
