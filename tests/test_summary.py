@@ -12,13 +12,27 @@ import pandas as pd
 import pytest
 
 from lib.analysis import battery as battery_analysis
-from lib.analysis import provenance, summary, synergy
+from lib.analysis import factorial, provenance, summary, synergy
 from lib.analysis import tuning as tuning_analysis
 from lib.analysis import verdicts
 from lib.plots import verdicts as verdicts_plots
 from lib.experiments import battery, tuning
 
 REPO = Path(__file__).resolve().parents[1]
+BASE = verdicts.RULES["C2.noise_fresh"]
+
+
+def planted_cells(effects: dict, seeds: int = 8) -> dict:
+    """A seed x task table per factorial cell's variant: 0.5 + the cell's planted effect + small
+    noise."""
+    rng = np.random.default_rng(0)
+    return {
+        variant: pd.DataFrame(
+            0.5 + effects.get(cell, 0.0) + 0.01 * rng.standard_normal((seeds, 3)),
+            columns=["fdgo", "fdanti", "delaygo"],
+        )
+        for cell, variant in factorial.CELLS.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -196,18 +210,37 @@ def test_the_protocol_table_sets_site_contrasts_under_both_protocols(table):
     runs = summary.load_runs("smoke")
     rows, text = summary.protocol_table(table, runs)
     # at smoke the tuned seeds are shipped; nothing learns, so the rule excludes every variant
-    assert rows is not None
-    assert list(rows.columns) == [*tuning_analysis.PROTOCOLS, "verdict changed"]
-    contrasts = set(rows.index.get_level_values("contrast"))
-    assert contrasts and all(c.startswith("site ") for c in contrasts)  # no interaction row
-    claims = {m.split(":")[0] for m in rows.index.get_level_values("measure")}
+    assert rows is not None and list(rows.columns) == list(tuning_analysis.PROTOCOLS)
+    claims = {m.split(":")[0] for m in rows.index}
     assert claims == {"C1", "C2", "C4"}
     assert (rows[tuning_analysis.PROTOCOLS[1]] == "not tested").all()
-    assert "exploratory: it decides nothing" in text
-    assert "site contrasts tested under both protocols, 0 change" in text
-    assert "excluded by the learning rule: `exc_bias`" in text
+    assert "*own protocols*: 0 differ, 0 equivalent, 0 inconclusive of 0 site contrasts" in text
+    assert "Excluded by the learning rule: `exc_bias`" in text and "decides nothing" in text
     # a run that departs from the profile's settings is not compared with the profile's seeds
     other = summary.Runs(
         runs.params, dataclasses.replace(runs.spec, n_rec=8), runs.nets, runs.probes
     )
     assert summary.protocol_table(table, other)[0] is None
+
+
+def test_the_site_table_keeps_only_site_contrasts_and_names_them():
+    planted = planted_cells({("neuron", "additive"): 0.2, ("neuron", "multiplicative"): 0.2})
+    full = factorial.factorial_comparisons(planted, BASE)
+    simple = factorial.design_comparisons(
+        {k: v for k, v in planted.items() if k != "exc_gain"}, BASE, ("exc_gain",)
+    )
+    builds = {"a": {"m": full}, "b": {"m": simple}}
+    rows = summary.site_table(builds)
+    assert rows.loc["m", "a"].startswith("main effect: differ (+0.")
+    assert rows.loc["m", "b"].startswith("at additive: differ (+0.")  # no operation contrast
+    assert "operation" not in rows.loc["m", "b"]
+    text = summary.site_text(builds, ("exc_gain",), "")
+    assert "*a*: 1 differ, 0 equivalent, 0 inconclusive of 1 site contrasts" in text
+    assert "opposite signs" not in text
+    # the same measure, the site effect reversed in a third build: its direction is not claimed
+    reversed_cells = planted_cells(
+        {("synapse", "additive"): 0.2, ("synapse", "multiplicative"): 0.2}
+    )
+    builds["c"] = {"m": factorial.factorial_comparisons(reversed_cells, BASE)}
+    text = summary.site_text(builds, ("exc_gain",), "")
+    assert "On 1 measure(s) (m) the site effect differs with opposite signs" in text

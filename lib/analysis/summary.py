@@ -472,9 +472,9 @@ def protocol_table(df: pd.DataFrame, runs: Runs) -> tuple[pd.DataFrame | None, s
     """The paper's excitability-vs-synapse question as the site contrasts of the site x
     operation factorial (the main effect, or the simple effects of site where the learning rule
     excluded a cell) of C1's, C2's and C4's measures, under E1's common protocol and on the test
-    seeds trained under each pathway's own (:func:`lib.analysis.factorial.change_table`, site
-    rows only), and a sentence counting the verdicts that changed; (None, why) where the
-    tuned seeds cannot be analysed (:func:`lib.analysis.tuning.tuned_stage`)."""
+    seeds trained under each pathway's own (:func:`site_table`), and what each build finds
+    (:func:`site_text`); (None, why) where the tuned seeds cannot be analysed
+    (:func:`lib.analysis.tuning.tuned_stage`)."""
     tuned, note = tuning_analysis.tuned_stage(df.attrs["profile"], runs.spec)
     if tuned is None:
         return None, note
@@ -512,24 +512,87 @@ def protocol_table(df: pd.DataFrame, runs: Runs) -> tuple[pd.DataFrame | None, s
     builds = tuning_analysis.protocol_builds(
         before, tuned_build(excluded), tuned_build(()), excluded
     )
-    table = factorial.change_table(builds)
-    site_titles = [factorial.TITLES[k] for k in factorial.TITLES if k.startswith("site")]
-    site = table[table.index.get_level_values("contrast").isin(site_titles)]
-    common, own = tuning_analysis.PROTOCOLS[:2]
-    both = site[(site[common] != "not tested") & (site[own] != "not tested")]
-    moved = int((both["verdict changed"] == "yes").sum())
-    text = (
-        f"Of the {len(both)} site contrasts tested under both protocols, {moved} change verdict "
-        "under each pathway's own"
+    return site_table(builds), site_text(builds, excluded, note)
+
+
+SITE_SHORT = {
+    "site": "main effect",
+    "site_at_additive": "at additive",
+    "site_at_multiplicative": "at multiplicative",
+}
+"""The site contrasts (the paper's excitability-vs-synapse question) and their short names."""
+
+
+def _site_comparisons(comps: list[verdicts.Comparison]) -> list[verdicts.Comparison]:
+    return [c for c in comps if factorial.contrast_name(c) in SITE_SHORT]
+
+
+def site_table(builds: dict[str, dict[str, list[verdicts.Comparison]]]) -> pd.DataFrame:
+    """One row per measure, one column per build: each site contrast the build tested
+    (its short name, verdict, mean effect neuron − synapse and seeds), "not tested" if none."""
+    measures = list(dict.fromkeys(m for b in builds.values() for m in b))
+    rows = {}
+    for m in measures:
+        rows[m] = {}
+        for name, build in builds.items():
+            cells = [
+                f"{SITE_SHORT[factorial.contrast_name(c)]}: {c.verdict} "
+                f"({c.mean:+.3f}, {c.n_seeds} seeds)"
+                for c in _site_comparisons(build.get(m, []))
+                if c.tested
+            ]
+            rows[m][name] = "; ".join(cells) or "not tested"
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
+
+
+def site_text(builds: dict, excluded, note: str) -> str:
+    """Per build, how many site contrasts differ, are equivalent or stay inconclusive; the
+    measures whose site effect differs with opposite signs in the second and third builds (the
+    direction depends on which cells are compared); and which variants the learning rule
+    excluded."""
+    parts = []
+    for name, build in builds.items():
+        v = [c.verdict for comps in build.values() for c in _site_comparisons(comps) if c.tested]
+        parts.append(
+            f"*{name}*: {v.count('differ')} differ, {v.count('equivalent')} equivalent, "
+            f"{v.count('inconclusive')} inconclusive of {len(v)} site contrasts"
+        )
+    names = list(builds)[1:3]
+    flips = []
+    if len(names) == 2:
+        for m in builds[names[0]]:
+            signs = [
+                {
+                    np.sign(c.mean)
+                    for c in _site_comparisons(builds[n].get(m, []))
+                    if c.verdict == "differ"
+                }
+                for n in names
+            ]
+            if signs[0] and signs[1] and not signs[0] & signs[1]:
+                flips.append(m)
+    flip_text = (
+        f" On {len(flips)} measure(s) ({', '.join(flips)}) the site effect differs with "
+        f"opposite signs under *{names[0]}* and *{names[1]}*: which cells are compared "
+        "decides its direction, so no direction of the site effect is claimed there."
+        if flips
+        else ""
+    )
+    return (
+        "; ".join(parts)
+        + "."
+        + flip_text
         + (
-            "; excluded by the learning rule: " + ", ".join(f"`{v}`" for v in excluded)
+            " Excluded by the learning rule: "
+            + ", ".join(f"`{v}`" for v in excluded)
+            + ", so the site contrast under each pathway's own protocol is the simple effect "
+            "between the cells that remain; the last column keeps every cell and decides "
+            "nothing."
             if excluded
             else ""
         )
-        + (" (the last column keeps them, exploratory: it decides nothing)" if excluded else "")
-        + f". {note}"
+        + f" {note}"
     )
-    return site, text
 
 
 def limitations(df: pd.DataFrame) -> list[str]:
@@ -564,9 +627,9 @@ def limitations(df: pd.DataFrame) -> list[str]:
     else:
         out.append(
             "The verdicts in this table rest on E1's common protocol (chosen on `exc_bias`); "
-            "chapters 03 and 04 re-derive the site x operation factorial on test seeds "
-            "trained under each pathway's own protocol (chosen by the fair-tuning grid of the "
-            "training appendix) and show what changes."
+            "chapters 03, 04 and 06 (and the section on protocols above) re-derive the site x "
+            "operation factorial on test seeds trained under each pathway's own protocol "
+            "(chosen by the fair-tuning grid of the training appendix) and show what changes."
         )
     trials = spec.max_steps * spec.batch_size
     if trials < battery.YANG_TRIALS:
@@ -597,6 +660,9 @@ def limitations(df: pd.DataFrame) -> list[str]:
 
 __all__ = [
     "protocol_table",
+    "SITE_SHORT",
+    "site_table",
+    "site_text",
     "CLAIMS",
     "CHAPTERS",
     "VERDICTS",
