@@ -12,6 +12,7 @@ from lib.experiments.battery import BatterySpec
 from lib.experiments.tuning import (
     SHIPPED_GRIDS,
     SHIPPED_TUNED,
+    TEST_SEEDS,
     TUNING_INITS,
     TUNING_RULE,
     TunedSpec,
@@ -151,7 +152,8 @@ def choice_text(table: pd.DataFrame, spec: TuningSpec, tuned_shipped: bool = Fal
     if len(other) and tuned_shipped:
         lines.append(
             "- Each variant's test seeds are also trained under its chosen protocol; chapters "
-            "03 and 04 report the verdicts on those networks beside E1's."
+            "03, 04 and 06 and the conclusions report the verdicts on those networks beside "
+            "E1's."
         )
     elif len(other):
         lines.append(
@@ -299,7 +301,8 @@ def design_text(spec: TuningSpec, profile: str, shipped: int = 0) -> str:
         + f"; learning rates {', '.join(f'{lr:g}' for lr in spec.lrs)}; modulation "
         f"initialisation {' or '.join(spec.inits)}; tuning seeds "
         f"{', '.join(map(str, spec.seeds))} (the test seeds are 0 to "
-        f"{spec.battery.n_seeds - 1}); everything else is E1's protocol at `{profile}`.",
+        f"{max(spec.battery.n_seeds, TEST_SEEDS.get(profile, 0)) - 1}: E1's and the tuned "
+        f"ones); everything else is E1's protocol at `{profile}`.",
         "",
         f"**Rule.** {TUNING_RULE}",
         "",
