@@ -17,7 +17,7 @@ import pandas as pd
 
 from lib.analysis import verdicts
 from lib.analysis.common import CRITERION, MATCHED, perf_table, seeds_of
-from lib.analysis.factorial import CELLS, design_comparisons
+from lib.analysis.factorial import design_comparisons, kept_variants
 from lib.analysis.stats import fmt, mean_ci, paired
 from lib.core.metrics import TOLERANCE
 from lib.core.tasks import DISPLAY_NAMES
@@ -903,7 +903,7 @@ def c2_factorial(
     when the exclusions leave no two cells to compare).
     ``conflict``: the pairs scored as conflict pairs (the full battery: all seven of
     :data:`lib.experiments.ambiguity.CONFLICT_PAIRS`, with :data:`AT_SCALE_MEASURES`)."""
-    kept = [v for v in CELLS.values() if v not in excluded]
+    kept = kept_variants(excluded)
     if not all(v in _labels(probes) for v in kept):
         return {}
     by_measure = {

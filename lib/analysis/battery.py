@@ -22,7 +22,12 @@ from lib.analysis.common import (
     perf_table,
     seeds_of,
 )
-from lib.analysis.factorial import CELLS, design_comparisons, factorial_text, nothing_left_text
+from lib.analysis.factorial import (
+    design_comparisons,
+    factorial_text,
+    kept_variants,
+    nothing_left_text,
+)
 from lib.analysis.factorial import SEEN as FACTORIAL_SEEN
 from lib.analysis.stats import mean_ci
 from lib.core.tasks import DISPLAY_NAMES
@@ -389,7 +394,7 @@ def e1_factorial(nets: dict, excluded=()) -> list[verdicts.Comparison]:
     the simple effects between kept cells where a cell's variant is in ``excluded``; empty
     unless every cell of :data:`lib.analysis.factorial.CELLS` that is not excluded has
     networks."""
-    kept = [v for v in CELLS.values() if v not in excluded]
+    kept = kept_variants(excluded)
     if not all(seeds_of(nets, v) for v in kept):
         return []
     return design_comparisons({v: perf_table(nets, v) for v in kept}, E1_FACTORIAL_RULE, excluded)

@@ -16,7 +16,7 @@ from scipy import stats as _scipy_stats
 
 from lib.analysis.common import MATCHED
 from lib.analysis.clustering import SHARE_LEVEL, tasks_per_cluster
-from lib.analysis.factorial import CELLS, design_comparisons, factorial_text
+from lib.analysis.factorial import design_comparisons, factorial_text, kept_variants
 from lib.analysis.stats import fmt, mean_ci
 from lib.analysis.verdicts import (
     ALPHA,
@@ -679,7 +679,7 @@ def c4_factorial(table: pd.DataFrame, excluded=()) -> dict[str, list[Comparison]
     site, operation and interaction contrasts on the pairs all four learned in every seed, or
     the simple effects between kept cells where a cell's variant is in ``excluded``. Reported
     beside the verdict, not deciding (the claim rule predates it)."""
-    kept = [v for v in CELLS.values() if v not in excluded]
+    kept = kept_variants(excluded)
     by_measure = {
         AXIS_LABELS[m]: design_comparisons(
             {v: pair_values(table, v, m) for v in kept}, C4_RULES[m], excluded

@@ -227,6 +227,11 @@ def factorial_comparisons(values: dict, base: Rule) -> list[Comparison]:
     return decide(comps)
 
 
+def kept_variants(excluded=()) -> list[str]:
+    """The cells' variants (:data:`CELLS` order) that a learning rule did not exclude."""
+    return [v for v in CELLS.values() if v not in excluded]
+
+
 def design_comparisons(values: dict, base: Rule, excluded=()) -> list[Comparison]:
     """The factorial (:func:`factorial_comparisons`) when no cell's variant is in ``excluded``;
     otherwise the :data:`SIMPLE_EFFECTS` between two kept cells (each on the units both cells
@@ -419,6 +424,7 @@ __all__ = [
     "SIMPLE_EFFECTS",
     "TITLES",
     "design_comparisons",
+    "kept_variants",
     "change_table",
     "nothing_left_text",
     "simple_effect_rules",
