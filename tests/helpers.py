@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lib.core.train import TrainConfig
+from lib.core.train import TrainConfig, train
 
 TINY_RUN = {
     "n_rec": 8,
@@ -20,3 +20,14 @@ def tiny_config(
 ) -> TrainConfig:
     """A :class:`TrainConfig` of :data:`TINY_RUN` with ``changes`` applied."""
     return TrainConfig(mechanism=mechanism, tasks=tasks, **(TINY_RUN | changes))
+
+
+def early_stopping_config(base: TrainConfig) -> TrainConfig:
+    """``base`` with a criterion its seed first reaches at an evaluation after step 0 and before
+    its budget (read off a run of ``base`` that never stops), so that its run stops there."""
+    never = train(base.replace(criterion=1.0), progress=False)
+    worst = [min(p) for p in never.history.perf]
+    for i in range(1, len(worst) - 1):
+        if worst[i] > max(worst[:i]):
+            return never.config.replace(criterion=worst[i])
+    raise AssertionError(f"no evaluation after step 0 beats the earlier ones: {worst}")

@@ -3,13 +3,16 @@ artifacts, and seed groups trained as ensembles giving the same networks as sing
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from lib import artifacts
 from lib.core.train import TrainConfig
-from lib.experiments import runner
-from helpers import tiny_config
+from lib.experiments import ambiguity, dynamics, runner
+from lib.experiments.manifest import manifest
+from helpers import early_stopping_config, tiny_config
 from tolerances import TRAINED_WEIGHTS
 
 
@@ -59,3 +62,72 @@ def test_ensembles_make_the_networks_single_training_makes(store, tmp_path_facto
             torch.testing.assert_close(ens[k].model.state_dict()[name], p, **TRAINED_WEIGHTS)
     again = runner.run_configs(configs, workers=1, progress=False, ensemble=True)  # all loaded
     assert again["hybrid", 2].history.perf == ens["hybrid", 2].history.perf
+
+
+def test_runs_stopped_at_criterion_carry_over_to_a_larger_budget_untrained(store, monkeypatch):
+    stops = early_stopping_config(
+        tiny(
+            0,
+            mechanism="exc_bias",
+            n_rec=16,
+            batch_size=16,
+            eval_trials=16,
+            max_steps=12,
+            eval_every=4,
+        )
+    )
+    uses_budget = stops.replace(seed=1, criterion=1.0)
+    small = {"stops": stops, "uses budget": uses_budget}
+    runner.run_configs(small, workers=1, progress=False, allow_long=True)
+    large = {k: c.replace(max_steps=36) for k, c in small.items()}
+    trained = []
+    real = runner.train
+    monkeypatch.setattr(runner, "train", lambda cfg, **kw: trained.append(cfg) or real(cfg, **kw))
+    nets = runner.run_configs(large, workers=1, progress=False, smaller_budget=small)
+    assert trained == [large["uses budget"]], "only the run that used its budget trains again"
+    stamp = artifacts.meta("network", large["stops"].to_dict())
+    assert stamp["same_run_as"] == artifacts.artifact_key("network", stops.to_dict())
+    assert nets["stops"].config == large["stops"]
+    assert nets["stops"].history.steps == runner.load_or_train(stops).history.steps
+    assert nets["uses budget"].history.steps[-1] == 36
+
+
+def same_payload(a, b) -> bool:
+    """Equality of two artifact payloads (nested dicts, lists, arrays, tensors, frames)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_payload(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_payload(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, (np.ndarray, np.generic, float)):
+        return np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, (pd.DataFrame, pd.Series)):
+        return a.equals(b)
+    return a == b
+
+
+def test_the_analyses_of_a_carried_run_carry_over_and_equal_a_fresh_computation(store):
+    stops = early_stopping_config(
+        tiny(
+            0,
+            mechanism="exc_bias",
+            n_rec=16,
+            batch_size=16,
+            eval_trials=16,
+            max_steps=12,
+            eval_every=4,
+        )
+    )
+    small, large = {"net": stops}, {"net": stops.replace(max_steps=36)}
+    nets_small = runner.run_configs(small, workers=1, progress=False, allow_long=True)
+    nets = runner.run_configs(large, workers=1, progress=False, smaller_budget=small)
+    m = manifest("smoke")
+    ambiguity.run_ambiguity(nets_small, probe=m.probe, progress=False, allow_long=True)
+    dynamics.run_dynamics(nets_small, m.dynamics, progress=False, allow_long=True)
+    for result, spec in ((ambiguity.PROBES, m.probe), (dynamics.DYNAMICS, m.dynamics)):
+        assert result.carry_over(nets, spec, small) == ["net"]
+        carried = artifacts.load(result.kind, result.key(large["net"], spec))
+        fresh = result._compute(nets["net"], spec)  # what computing it on the new key gives
+        assert same_payload(carried, fresh), result.kind
+        assert result.carry_over(nets, spec, small) == []  # present now: nothing to carry

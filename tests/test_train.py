@@ -12,6 +12,7 @@ import torch
 from lib.core import tasks as yang_tasks
 from lib.core import train
 from lib.core.train import TrainConfig
+from helpers import early_stopping_config
 
 TINY = dict(
     tasks=("fdgo", "fdanti"), n_rec=16, max_steps=12, eval_every=4, eval_trials=16, batch_size=16
@@ -197,6 +198,28 @@ def test_history_trials_to_criterion():
         perf=[[0.1, 0.0], [0.95, 0.5], [0.97, 0.8]],
     )
     np.testing.assert_array_equal(h.trials_to_criterion(0.9), [640, np.nan])
+
+
+def test_a_run_stopped_at_criterion_is_the_same_run_at_a_larger_budget():
+    cfg = early_stopping_config(TrainConfig(mechanism="exc_bias", **TINY))
+    short = train.train(cfg, progress=False)
+    assert short.history.steps[-1] < cfg.max_steps, "the run must stop before its budget"
+    longer = train.train(cfg.replace(max_steps=3 * cfg.max_steps), progress=False)
+    assert longer.history.steps == short.history.steps
+    carried = train.same_run_at_budget(short, longer.config)
+    assert carried is not None and carried.config == longer.config
+    assert carried.history.perf == longer.history.perf
+    for k, v in weights(longer).items():
+        assert torch.equal(v, weights(carried)[k]), k
+
+
+def test_a_run_that_used_its_budget_is_not_carried_over():
+    full = train.train(TrainConfig(mechanism="exc_bias", criterion=1.0, **TINY), progress=False)
+    assert train.same_run_at_budget(full, full.config.replace(max_steps=24)) is None
+    stopped = train.train(early_stopping_config(full.config), progress=False)
+    assert train.same_run_at_budget(stopped, stopped.config.replace(max_steps=1)) is None
+    with pytest.raises(ValueError, match="differ in lr"):
+        train.same_run_at_budget(stopped, stopped.config.replace(max_steps=24, lr=0.1))
 
 
 @pytest.mark.slow

@@ -166,15 +166,41 @@ def test_tuned_networks_are_e1s_test_seeds_under_each_chosen_protocol(monkeypatc
     assert len(configs) == len(tuning.TUNED_VARIANTS) * tuning.TEST_SEEDS["quick"] >= 50
     for (v, seed), cfg in configs.items():
         lr, init = tuning.CHOSEN_PROTOCOLS["quick"][v]
-        assert cfg == tuned.tuning.config(v, lr, init, seed)  # the grid's protocol, a test seed
+        grid_run = tuned.tuning.config(v, lr, init, seed)  # the grid's protocol, a test seed
+        assert cfg == grid_run.replace(max_steps=tuning.TEST_BUDGETS["quick"])
+        assert tuned.smaller_budget()[v, seed] == grid_run  # what carries over when it stopped
         e1 = tuned.tuning.battery.config(v, seed)
         assert seed < tuning.TUNING_SEED_START and cfg.lr == lr
-        assert cfg.replace(lr=e1.lr, mod_init_std=e1.mod_init_std) == e1
+        assert cfg.replace(lr=e1.lr, mod_init_std=e1.mod_init_std, max_steps=e1.max_steps) == e1
     assert tuning.tuned_spec("paper") is None  # no grid has chosen there
     with pytest.raises(ValueError, match="label: got 'exc'"):
         tuned.config("exc", 0)
     with pytest.raises(ValueError, match="n_seeds=0"):
         dataclasses.replace(tuned, n_seeds=0)
+    with pytest.raises(ValueError, match="max_steps=100: .* allowed: None or >= 12000"):
+        dataclasses.replace(tuned, max_steps=100)
+    assert tuning.tuned_spec("smoke").smaller_budget() == {}  # E1's budget: nothing carries
+
+
+def test_the_budget_table_counts_learning_at_both_budgets(monkeypatch) -> None:
+    spec = dataclasses.replace(
+        tuning.tuned_spec("quick"), protocols=(("exc_gain", 4e-3, "standard"),), n_seeds=10
+    )
+    small = {("exc_gain", s): _fake_result(s not in (4, 6), 500.0) for s in range(10)}
+    large = dict(small) | {("exc_gain", 4): _fake_result(True, 900.0)}
+    for k in small:
+        small[k].history.steps = [0, 100]
+    large["exc_gain", 4].history.steps = [0, 100, 200]  # trained again, and learned
+    large["exc_gain", 6] = _fake_result(False, 900.0)
+    large["exc_gain", 6].history.steps = [0, 100, 200]  # trained again, did not
+    monkeypatch.setattr(tuning_analysis, "shipped_networks", lambda configs: small)
+    table = tuning_analysis.budget_table(large, spec)
+    assert table.loc["exc_gain"].tolist() == [8, 9, 2]
+    text = tuning_analysis.budget_text(table, spec)
+    assert "At E1's budget of 12,000 steps, 2 of the 10 test seeds had not learned" in text
+    assert "trained again: 2 of 10" in text and "`exc_gain` 8 -> 9 of 10" in text
+    monkeypatch.setattr(tuning_analysis, "shipped_networks", lambda configs: {})
+    assert tuning_analysis.budget_table(large, spec).empty  # the smaller budget not shipped
 
 
 @pytest.mark.parametrize("profile", ["smoke", "quick"])
@@ -218,7 +244,7 @@ def test_the_learning_rule_excludes_a_variant_below_ninety_percent() -> None:
     assert "9 of 10 seeds learn every task (90%" in text
     assert "**excluded** by the learning rule" in text and "Excluded from the verdicts" in text
     assert "1000, 1001 are disjoint" in text
-    assert "Training them took 2.0 single-thread CPU-hours" in text  # 20 networks x 6 min
+    assert "training them took 2.0 single-thread CPU-hours" in text  # 20 networks x 6 min
 
 
 def test_a_choice_at_the_grids_largest_rate_is_flagged(spec) -> None:

@@ -9,9 +9,11 @@ import pandas as pd
 
 from lib.analysis.common import CRITERION
 from lib.experiments.battery import BatterySpec
+from lib.experiments.runner import shipped_networks
 from lib.experiments.tuning import (
     SHIPPED_GRIDS,
     SHIPPED_TUNED,
+    TEST_BUDGET_REASON,
     TEST_SEEDS,
     TUNING_INITS,
     TUNING_RULE,
@@ -231,7 +233,8 @@ def test_seed_text(table: pd.DataFrame, spec: TunedSpec) -> str:
     excluded = excluded_variants(table)
     lines += [
         "",
-        f"Training them took {table['train time (h)'].sum():.1f} single-thread CPU-hours.",
+        f"Each trained to criterion or {spec.budget:,} steps, every variant alike; training them "
+        f"took {table['train time (h)'].sum():.1f} single-thread CPU-hours.",
         "",
         (
             "Every tuned variant passes, so every verdict below uses all of them."
@@ -242,6 +245,57 @@ def test_seed_text(table: pd.DataFrame, spec: TunedSpec) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def budget_table(nets: dict, spec: TunedSpec, criterion: float = CRITERION) -> pd.DataFrame:
+    """Per tuned variant, how many test seeds learn every task at E1's budget (the grid's) and at
+    the test seeds' own (:attr:`TunedSpec.budget`), and how many of the latter are runs carried
+    over from the former (stopped at criterion within it, so untrained again). ``nets``: the
+    test networks (:func:`tuned_networks`). Empty where the two budgets are the same or the
+    smaller budget's networks are not shipped."""
+    smaller = spec.smaller_budget()
+    small_nets = shipped_networks(smaller)
+    if not smaller or len(small_nets) < len(smaller):
+        return pd.DataFrame()
+    rows = []
+    for variant in spec.variants:
+        mine = [k for k in smaller if k[0] == variant]
+        rows.append(
+            {
+                "variant": variant,
+                f"learned at {spec.tuning.battery.max_steps:,} steps": sum(
+                    learning_outcome(small_nets[k], criterion)[0] for k in mine
+                ),
+                f"learned at {spec.budget:,} steps": sum(
+                    learning_outcome(nets[k], criterion)[0] for k in mine if k in nets
+                ),
+                "trained again": sum(
+                    k in nets and nets[k].history.steps != small_nets[k].history.steps for k in mine
+                ),
+            }
+        )
+    return pd.DataFrame(rows).set_index("variant")
+
+
+def budget_text(table: pd.DataFrame, spec: TunedSpec) -> str:
+    """Why the test seeds' budget is what it is, and what it changed (:func:`budget_table`)."""
+    if table.empty:
+        return ""
+    small, large = (f"learned at {n:,} steps" for n in (spec.tuning.battery.max_steps, spec.budget))
+    changed = [
+        f"`{v}` {r[small]} -> {r[large]} of {spec.n_seeds}"
+        for v, r in table.iterrows()
+        if r[small] != r[large]
+    ]
+    total = spec.n_seeds * len(table)
+    return (
+        f"**Budget.** At E1's budget of {spec.tuning.battery.max_steps:,} steps, "
+        f"{total - int(table[small].sum())} of the {total} test seeds had not learned every task. "
+        f"{TEST_BUDGET_REASON} At {spec.budget:,} steps, trained again: "
+        f"{int(table['trained again'].sum())} of {total}; seeds that learn every task changed for "
+        + ("; ".join(changed) if changed else "no variant")
+        + "."
+    )
 
 
 PROTOCOLS = (
@@ -331,6 +385,8 @@ __all__ = [
     "test_seed_table",
     "excluded_variants",
     "test_seed_text",
+    "budget_table",
+    "budget_text",
     "tuned_stage",
     "PROTOCOLS",
     "protocol_builds",

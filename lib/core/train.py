@@ -903,6 +903,35 @@ def at_criterion(history: History, config: TrainConfig) -> bool:
     return min(last) >= config.criterion
 
 
+def same_run_at_budget(result: TrainResult, config: TrainConfig) -> TrainResult | None:
+    """``result`` as the run of ``config`` -- ``result.config`` with a larger ``max_steps`` --
+    where that run is known without training it; None where it is not.
+
+    :func:`train` indexes every batch, noise draw, curriculum phase and evaluation by the step
+    and reads ``max_steps`` only to stop, so a run that stopped *at criterion* at step s before its
+    own budget is step for step the run of any budget >= s (``tests/test_train.py`` trains both and
+    compares). A run that used its whole budget, or diverged, would go on differently: None.
+    """
+    own = result.config
+    if config.replace(max_steps=own.max_steps) != own:
+        raise ValueError(
+            "config must be result.config with another max_steps; they differ in "
+            + ", ".join(
+                k for k, v in config.to_dict().items() if k != "max_steps" and own.to_dict()[k] != v
+            )
+        )
+    history = result.history
+    stopped_early = (
+        history.diverged_at is None
+        and bool(history.steps)
+        and history.steps[-1] < own.max_steps
+        and at_criterion(history, own)
+    )
+    if not stopped_early or config.max_steps < history.steps[-1]:
+        return None
+    return TrainResult(config, result.model, history)
+
+
 def default_device() -> torch.device:
     """``$BOOK_DEVICE`` if set (e.g. ``cpu`` to run many 1-thread CPU workers on a GPU node),
     else CUDA when present, else CPU: the same code runs on a laptop and a GPU node."""
@@ -914,6 +943,7 @@ def default_device() -> torch.device:
 
 
 __all__ = [
+    "same_run_at_budget",
     "SMALL_WORK_THREADS",
     "torch_threads",
     "load_model",

@@ -52,7 +52,7 @@ from lib.experiments.manifest import (
     manifest,
 )
 from lib.experiments.plan import PlanTooLong
-from lib.experiments.runner import run_configs
+from lib.experiments.runner import carry_over, run_configs
 
 
 def build_plan(
@@ -298,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
             f"[{profile}] E1 and the calibration study: {len(jobs)} networks, {workers} workers",
             flush=True,
         )
+        if not force:
+            carry_over(jobs, m.smaller_budget())  # before any backend trains them
         nets = e1_jobs(train_networks(jobs, args, workers, force, ensemble=args.ensemble))
         print(f"[{profile}] E2: ambiguity probes", flush=True)
         # the arms' networks were trained above with E1's: run_arms loads them
@@ -307,14 +309,30 @@ def main(argv: list[str] | None = None) -> int:
         tuned_nets = (
             tuning.run_tuning(m.tuned, workers, progress=False, allow_long=True) if m.tuned else {}
         )
-        for probed in (battery.variant_networks(nets), *arm_nets.values(), tuned_nets):
+        # the tuned seeds carried over from E1's budget carry their analyses over with them
+        carried = {} if m.tuned is None else m.tuned.smaller_budget()
+        for probed, smaller in (
+            (battery.variant_networks(nets), None),
+            *((arm, None) for arm in arm_nets.values()),
+            (tuned_nets, carried),
+        ):
             ambiguity.run_ambiguity(
-                probed, probe=m.probe, workers=workers, force=force, allow_long=True
+                probed,
+                probe=m.probe,
+                workers=workers,
+                force=force,
+                allow_long=True,
+                smaller_budget=smaller,
             )
         print(f"[{profile}] E4: dynamics analyses", flush=True)
-        for analysed in (battery.variant_networks(nets), tuned_nets):
+        for analysed, smaller in ((battery.variant_networks(nets), None), (tuned_nets, carried)):
             dynamics_experiment.run_dynamics(
-                analysed, m.dynamics, workers=workers, force=force, allow_long=True
+                analysed,
+                m.dynamics,
+                workers=workers,
+                force=force,
+                allow_long=True,
+                smaller_budget=smaller,
             )
         print(f"[{profile}] E1: lesion maps and the hybrid's pathway ablations", flush=True)
         lesions.run_lesions(

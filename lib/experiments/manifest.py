@@ -131,6 +131,14 @@ class Manifest:
         has chosen (:data:`lib.experiments.tuning.CHOSEN_PROTOCOLS`)."""
         return self.tuned.configs() if self.tuned is not None else {}
 
+    def smaller_budget(self) -> dict[tuple, TrainConfig]:
+        """The tuned test seeds at the grid's budget where theirs is larger, keyed like
+        :meth:`network_jobs` ("tuned", variant, seed): the runs that carry over untrained
+        (:func:`lib.experiments.runner.carry_over`)."""
+        if self.tuned is None:
+            return {}
+        return {("tuned", *k): c for k, c in self.tuned.smaller_budget().items()}
+
     def probed_configs(self) -> dict:
         """The networks E2 probes: E1's variants, keyed (label, seed), every other arm's, keyed
         (arm, label, seed), and the test seeds under the chosen protocols that are none of

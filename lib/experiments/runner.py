@@ -28,7 +28,14 @@ from tqdm.auto import tqdm
 
 from lib import artifacts
 from lib.core.ensemble import train_ensemble
-from lib.core.train import History, TrainConfig, TrainResult, load_model, train
+from lib.core.train import (
+    History,
+    TrainConfig,
+    TrainResult,
+    load_model,
+    same_run_at_budget,
+    train,
+)
 from lib.experiments import plan
 from lib.experiments.plan import PlanTooLong
 
@@ -169,6 +176,33 @@ class NetworkResult:
             note(list(configs.values())) if callable(note) else note,
         )
 
+    def carry_over(self, nets: dict, spec: Any, smaller_budget: dict) -> list:
+        """Save, without computing, the results of the networks of ``nets`` {key: TrainResult}
+        that :func:`carry_over` made from ``smaller_budget[key]``: the result of the source run
+        is theirs, since a result reads the network's weights, history and config and the two
+        differ only in ``max_steps``, which no analysis reads (``tests/test_runner.py`` computes
+        both for each result the tuned seeds use). Returns the keys carried over."""
+        carried = []
+        for key, res in nets.items():
+            small = smaller_budget.get(key)
+            new_key = self.key(res.config, spec)
+            if small is None or artifacts.has(self.kind, new_key):
+                continue
+            source = artifacts.artifact_key("network", small.to_dict())
+            if artifacts.meta("network", res.config.to_dict()).get("same_run_as") != source:
+                continue
+            old_key = self.key(small, spec)
+            if not artifacts.has(self.kind, old_key):
+                continue
+            artifacts.save(
+                self.kind,
+                new_key,
+                artifacts.load(self.kind, old_key),
+                extra={"same_run_as": artifacts.artifact_key(self.kind, old_key)},
+            )
+            carried.append(key)
+        return carried
+
     def run(
         self,
         nets: dict,
@@ -179,14 +213,19 @@ class NetworkResult:
         progress: bool = True,
         allow_long: bool = False,
         desc: str = "analysing networks",
+        smaller_budget: dict | None = None,
     ) -> dict:
         """The results of ``nets`` {key: TrainResult}, {key: result}: those missing are computed
         in ``workers`` processes after their plan (``part(todo keys)``) is printed; a plan longer
         than :data:`lib.experiments.plan.LONG_RUN_S` stops before any work unless
-        ``allow_long``. ``force`` recomputes every one."""
+        ``allow_long``. ``force`` recomputes every one. ``smaller_budget``: as for
+        :func:`run_configs`; the results of carried-over networks carry over with them
+        (:meth:`carry_over`)."""
         if force:
             for res in nets.values():
                 artifacts.paths(self.kind, self.key(res.config, spec))[0].unlink(missing_ok=True)
+        elif smaller_budget and not artifacts.no_train():
+            self.carry_over(nets, spec, smaller_budget)
         todo = {
             k: (self, res.config, spec)
             for k, res in nets.items()
@@ -259,6 +298,38 @@ def _ensemble_job(group: list[TrainConfig]) -> None:
         )
 
 
+def carry_over(configs: dict, smaller_budget: dict) -> list:
+    """Save, without training, the networks of ``configs`` that are known runs of a smaller
+    budget: for a key of both dicts, ``smaller_budget[key]`` is ``configs[key]`` with a smaller
+    ``max_steps``; if that network is shipped and stopped at criterion before its budget, it is
+    the same run (:func:`lib.core.train.same_run_at_budget`) and is saved under ``configs[key]``,
+    its stamp naming the artifact it came from. Returns the keys carried over."""
+    carried = []
+    for key, config in configs.items():
+        small = smaller_budget.get(key)
+        if (
+            small is None
+            or artifacts.has("network", config.to_dict())
+            or not artifacts.has("network", small.to_dict())
+        ):
+            continue
+        same = same_run_at_budget(load_or_train(small, progress=False), config)
+        if same is None:
+            continue
+        artifacts.save(
+            "network",
+            config.to_dict(),
+            network_payload(same),
+            extra={
+                "same_run_as": artifacts.artifact_key("network", small.to_dict()),
+                "trained_by": f"lib.core.train at max_steps={small.max_steps}, stopped at "
+                f"criterion at step {same.history.steps[-1]} (the same run at any larger budget)",
+            },
+        )
+        carried.append(key)
+    return carried
+
+
 def run_configs(
     configs: dict,
     workers: int = 2,
@@ -266,6 +337,7 @@ def run_configs(
     progress: bool = True,
     allow_long: bool = False,
     ensemble: bool = False,
+    smaller_budget: dict | None = None,
 ) -> dict:
     """Load or train every config (in parallel); returns the same keys -> TrainResult.
 
@@ -279,10 +351,15 @@ def run_configs(
     (:func:`lib.core.ensemble.train_ensemble`, equal to single training within float32
     rounding): the layout for a GPU, where one small network leaves the device idle; on a CPU
     the gain is small (``python -m lib.bench``: ``ensemble_speedup_cpu``).
+
+    ``smaller_budget`` (key -> the same config at a smaller ``max_steps``): networks of those that
+    stopped at criterion are carried over untrained (:func:`carry_over`); only the rest train.
     """
     if force:
         for c in configs.values():
             artifacts.paths("network", c.to_dict())[0].unlink(missing_ok=True)
+    if smaller_budget and not force and not artifacts.no_train():
+        carry_over(configs, smaller_budget)
     todo = {k: c for k, c in configs.items() if not artifacts.has("network", c.to_dict())}
     if todo and not artifacts.no_train():
         plan.require(plan.Plan([plan.network_part(configs, workers, todo=list(todo))]), allow_long)
@@ -303,6 +380,7 @@ __all__ = [
     "load_or_train",
     "NetworkResult",
     "run_configs",
+    "carry_over",
     "seed_groups",
     "shipped_networks",
 ]
