@@ -84,28 +84,37 @@ def test_the_rule_prefers_learning_then_speed_then_the_smaller_lr_then_standard(
 def test_the_appendix_states_the_grid_and_whether_it_ran(spec) -> None:
     text = tuning_analysis.design_text(spec, "smoke")
     assert f"({spec.size} networks at `smoke`)" in text and tuning.TUNING_RULE in text
-    assert "1000, 1001" in text and ("Not run yet" in text) == ("smoke" not in tuning.SHIPPED_GRIDS)
+    assert "1000, 1001" in text and "`exc`'s equalised scale is its standard one" in text
+    assert "The grid's networks are shipped;" in text and "Not run yet" not in text
+    # exc's equalised network is its standard one: 3 lrs x 2 seeds once, the others twice
+    assert spec.size == (2 * (len(spec.variants) - 1) + 1) * len(spec.lrs) * len(spec.seeds)
 
 
 @pytest.mark.parametrize("profile", ["smoke", "quick"])
 def test_shipped_grids_are_complete_and_others_absent(profile, monkeypatch, tmp_path) -> None:
     spec = tuning.tuning_spec(profile)
-    standard = [
-        spec.config(v, lr, "standard", s)
-        for v in spec.variants
-        for lr in spec.lrs
-        for s in spec.seeds
-    ]
-    present = [artifacts.has("network", c.to_dict()) for c in standard]
-    # a grid still training may be partly shipped (each network is committed as it lands);
-    # the appendix then says how far it is and chooses nothing
-    assert all(present) if profile in tuning.SHIPPED_GRIDS else not all(present)
+    shipped = tuning.SHIPPED_GRIDS.get(profile, ())
+    for v in spec.variants:
+        present = [
+            artifacts.has("network", spec.config(v, lr, "standard", s).to_dict())
+            for lr in spec.lrs
+            for s in spec.seeds
+        ]
+        # a grid still training may be partly shipped (each network is committed as it
+        # lands); the appendix then says how far it is and chooses nothing for it
+        assert all(present) if v in shipped else not all(present), v
+    part = tuning.shipped_grid_spec(profile)
+    assert part is not None and part.variants == shipped
 
 
 def test_a_partly_shipped_grid_chooses_nothing(spec) -> None:
     text = tuning_analysis.design_text(spec, "full", shipped=7)  # no full grid is shipped
-    assert f"7 of the grid's {spec.size} networks are shipped" in text
-    assert "no protocol has been chosen" in text
+    assert f"7 of the {spec.size} grid networks of `exc_bias`" in text
+    assert "no protocol has been chosen for them" in text
+    staged = tuning_analysis.design_text(spec, "quick", shipped=5)
+    first = ", ".join(f"`{v}`" for v in tuning.FIRST_STAGE)
+    assert f"The grid's networks of {first} are shipped" in staged
+    assert "5 of the 30 grid networks of `exc`, `syn_lowrank_r2`, `syn_mask`" in staged
 
 
 def _planted_grid(spec) -> pd.DataFrame:
@@ -152,7 +161,7 @@ def test_the_grid_figure_outlines_each_choice(spec) -> None:
 
 @pytest.mark.parametrize("profile", tuning.SHIPPED_GRIDS)
 def test_the_recorded_choice_is_the_rules_choice_on_the_shipped_grid(profile) -> None:
-    spec = tuning.tuning_spec(profile)
+    spec = tuning.shipped_grid_spec(profile)
     nets = tuning.grid_networks(spec)
     assert tuning.grid_complete(nets, spec)
     chosen = tuning_analysis.choose_protocol(tuning_analysis.grid_table(nets))
@@ -163,7 +172,9 @@ def test_the_recorded_choice_is_the_rules_choice_on_the_shipped_grid(profile) ->
 def test_tuned_networks_are_e1s_test_seeds_under_each_chosen_protocol(monkeypatch) -> None:
     tuned = tuning.tuned_spec("quick")
     configs = tuned.configs()
-    assert len(configs) == len(tuning.TUNED_VARIANTS) * tuning.TEST_SEEDS["quick"] >= 50
+    chosen = tuning.CHOSEN_PROTOCOLS["quick"]
+    assert tuned.variants == tuple(v for v in tuning.TUNED_VARIANTS if v in chosen)
+    assert len(configs) == len(chosen) * tuning.TEST_SEEDS["quick"] >= 50
     for (v, seed), cfg in configs.items():
         lr, init = tuning.CHOSEN_PROTOCOLS["quick"][v]
         grid_run = tuned.tuning.config(v, lr, init, seed)  # the grid's protocol, a test seed
@@ -206,9 +217,15 @@ def test_the_budget_table_counts_learning_at_both_budgets(monkeypatch) -> None:
 @pytest.mark.parametrize("profile", ["smoke", "quick"])
 def test_shipped_tuned_seeds_are_complete(profile) -> None:
     spec = tuning.tuned_spec(profile)
-    present = [artifacts.has("network", c.to_dict()) for c in spec.configs().values()]
-    # still training: partly shipped (each network committed as it lands), never all
-    assert all(present) if profile in tuning.SHIPPED_TUNED else not all(present)
+    shipped = tuning.SHIPPED_TUNED.get(profile, ())
+    for v in spec.variants:
+        present = [
+            artifacts.has("network", spec.config(v, s).to_dict()) for s in range(spec.n_seeds)
+        ]
+        # still training: partly shipped (each network committed as it lands), never all
+        assert all(present) if v in shipped else not all(present), v
+    analysed = tuning.tuned_spec(profile, shipped=True)
+    assert analysed.variants == tuple(v for v in spec.variants if v in shipped)
 
 
 def _fake_result(learned: bool, trials_to_all: float, max_steps: int = 100):

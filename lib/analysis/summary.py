@@ -609,14 +609,15 @@ def limitations(df: pd.DataFrame) -> list[str]:
             "paper profile, not run here."
         )
     profile = df.attrs["profile"]
-    if profile not in tuning.SHIPPED_GRIDS:
+    if not tuning.SHIPPED_GRIDS.get(profile):
         out.append(
             "Every pathway trains under one common protocol (chosen on `exc_bias`); the "
             "fair-tuning grid of the training appendix has not yet chosen each pathway's own, "
             "so a difference between pathways may partly reflect how that protocol suits each."
         )
-    elif profile not in tuning.SHIPPED_TUNED:
+    elif not tuning.SHIPPED_TUNED.get(profile):
         tuned = tuning.tuned_spec(profile)
+        assert tuned is not None  # a shipped grid has chosen
         out.append(
             "The verdicts rest on E1's common protocol (chosen on `exc_bias`). The fair-tuning "
             "grid of the training appendix has chosen each pathway's own, but the test seeds "
@@ -631,6 +632,12 @@ def limitations(df: pd.DataFrame) -> list[str]:
             "operation factorial on test seeds trained under each pathway's own protocol "
             "(chosen by the fair-tuning grid of the training appendix) and show what changes."
         )
+        pending = [v for v in tuning.TUNED_VARIANTS if v not in tuning.SHIPPED_TUNED[profile]]
+        if pending:
+            out.append(
+                "Still in tuning or training under their own protocols, so on E1's common "
+                "protocol only: " + ", ".join(f"`{v}`" for v in pending) + "."
+            )
     trials = spec.max_steps * spec.batch_size
     if trials < battery.YANG_TRIALS:
         out.append(

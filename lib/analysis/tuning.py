@@ -4,21 +4,24 @@ often the tuning seeds learn every task and how fast, and the protocol that
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
 from lib.analysis.common import CRITERION
-from lib.experiments.battery import BatterySpec
+from lib.experiments.battery import EQUALISE_TO, BatterySpec
 from lib.experiments.runner import shipped_networks
 from lib.experiments.tuning import (
     SHIPPED_GRIDS,
-    SHIPPED_TUNED,
     TEST_BUDGET_REASON,
     TEST_SEEDS,
     TUNING_INITS,
     TUNING_RULE,
+    TUNED_VARIANTS,
     TunedSpec,
     TuningSpec,
+    grid_networks,
     tuned_networks,
     tuned_spec,
 )
@@ -324,56 +327,85 @@ def tuned_stage(profile: str, battery: BatterySpec) -> tuple[TunedSpec | None, s
     or None and why not: no grid has chosen there, the chapter's parameters depart from the
     profile's E1 settings (the shipped networks are the profile's), or the seeds are still
     training (how many are shipped). The text says which networks are analysed."""
-    spec = tuned_spec(profile)
-    if spec is None:
+    every = tuned_spec(profile)
+    if every is None:
         return None, f"*(no fair-tuning grid has chosen protocols at `{profile}`)*"
-    if battery != spec.tuning.battery:
+    if battery != every.tuning.battery:
         return None, (
             f"*(this run departs from `{profile}`'s E1 settings; the tuned test seeds are "
             f"trained with the profile's, so they are not analysed here)*"
         )
-    if profile not in SHIPPED_TUNED:
-        shipped = len(tuned_networks(spec))
+    spec = tuned_spec(profile, shipped=True)
+    if spec is None:
+        shipped = len(tuned_networks(every))
         return None, (
-            f"*Still training at `{profile}`*: {shipped} of the {len(spec.configs())} test "
-            "networks under the chosen protocols are shipped; this analysis appears once all are."
+            f"*Still training at `{profile}`*: {shipped} of the {len(every.configs())} test "
+            "networks under the chosen protocols are shipped; this analysis appears once a "
+            "variant's are all."
         )
+    pending = [v for v in TUNED_VARIANTS if v not in spec.variants]
     return spec, (
         f"The test seeds under each variant's chosen protocol at `{profile}` "
         f"({len(spec.configs())} networks; protocols and the rule that chose them in "
         "{doc}`appendix_training`)."
+        + (
+            " Still in tuning or training, so not analysed here yet: "
+            + ", ".join(f"`{v}`" for v in pending)
+            + "."
+            if pending
+            else ""
+        )
     )
 
 
-def design_text(spec: TuningSpec, profile: str, shipped: int = 0) -> str:
+def design_text(spec: TuningSpec, profile: str, shipped: int | None = None) -> str:
     """The grid of ``profile`` in words: variants, learning rates, initialisations, tuning seeds,
-    the rule, and whether its networks are shipped (``shipped``: how many are, while the grid
-    is still training in the background)."""
+    the rule, and which variants' networks are shipped (:data:`SHIPPED_GRIDS`; ``shipped``: how
+    many distinct networks of the others are, while they train in the background; None: count
+    them)."""
     lines = [
         f"**Grid** ({spec.size} networks at `{profile}`): variants "
         + ", ".join(f"`{v}`" for v in spec.variants)
         + f"; learning rates {', '.join(f'{lr:g}' for lr in spec.lrs)}; modulation "
-        f"initialisation {' or '.join(spec.inits)}; tuning seeds "
-        f"{', '.join(map(str, spec.seeds))} (the test seeds are 0 to "
-        f"{max(spec.battery.n_seeds, TEST_SEEDS.get(profile, 0)) - 1}: E1's and the tuned "
+        f"initialisation {' or '.join(spec.inits)} (`{EQUALISE_TO}`'s equalised scale is its "
+        f"standard one); tuning seeds {', '.join(map(str, spec.seeds))} (the test seeds are 0 "
+        f"to {max(spec.battery.n_seeds, TEST_SEEDS.get(profile, 0)) - 1}: E1's and the tuned "
         f"ones); everything else is E1's protocol at `{profile}`.",
         "",
         f"**Rule.** {TUNING_RULE}",
         "",
     ]
-    if profile in SHIPPED_GRIDS:
-        lines.append("The grid's networks are shipped; the choice below is computed from them.")
-    else:
-        state = (
-            f"*Still training at `{profile}`*: {shipped} of the grid's {spec.size} networks are "
-            "shipped, and the rule chooses only once all are"
-            if shipped
-            else f"*Not run yet at `{profile}`*: the grid's networks are not shipped"
-        )
+    done = [v for v in spec.variants if v in SHIPPED_GRIDS.get(profile, ())]
+    rest = [v for v in spec.variants if v not in done]
+    if done:
         lines.append(
-            state + ", so no protocol has been chosen by it; every variant still trains under "
-            "E1's common protocol, and the chapters' differences between pathways may still "
-            "reflect how well each protocol suits each pathway."
+            (
+                "The grid's networks are shipped"
+                if not rest
+                else "The grid's networks of " + ", ".join(f"`{v}`" for v in done) + " are shipped"
+            )
+            + "; the choice below is computed from them."
+        )
+    if rest:
+        pending = dataclasses.replace(spec, variants=tuple(rest))
+        if shipped is None:
+            shipped = len({r.config for r in grid_networks(pending).values()})
+        rest_size = pending.size
+        state = (
+            f"*Still training at `{profile}`*: {shipped} of the {rest_size} grid networks of "
+            if shipped
+            else f"*Not run yet at `{profile}`*: the grid networks of "
+        ) + ", ".join(f"`{v}`" for v in rest)
+        lines.append(
+            state
+            + (
+                " are shipped, and the rule chooses only once all are"
+                if shipped
+                else " are not shipped"
+            )
+            + ", so no protocol has been chosen for them; they still train under E1's common "
+            "protocol, and the chapters' differences involving them may still reflect how well "
+            "that protocol suits each pathway."
         )
     return "\n".join(lines)
 

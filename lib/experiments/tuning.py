@@ -35,8 +35,23 @@ TUNING_INITS = ("standard", "equalised")
 """Modulation initialisation: the model's default scale (N(0, 1/n_in) per entry) or the scale
 that gives the pathway ``exc``'s initial context drive (:func:`equalised_init_std`)."""
 
-TUNED_VARIANTS = ("exc_bias", "exc_gain", "syn_lowrank_r1", "syn_prepost", "hybrid")
-"""The variants tuned: the site x operation factorial's four cells and the hybrid."""
+TUNED_VARIANTS = (
+    "exc_bias",
+    "exc_gain",
+    "syn_lowrank_r1",
+    "syn_prepost",
+    "hybrid",
+    "exc",
+    "syn_lowrank_r2",
+    "syn_mask",
+)
+"""The variants tuned: every context-carrying main variant of E1 (its controls aside). The site x
+operation factorial's four cells and the hybrid came first; ``exc``, ``syn_lowrank_r2`` and
+``syn_mask`` follow in a second stage, each variant shown once its networks are shipped
+(:data:`SHIPPED_GRIDS`, :data:`SHIPPED_TUNED`)."""
+
+FIRST_STAGE = TUNED_VARIANTS[:5]
+"""The variants tuned in the first stage: the factorial's four cells and the hybrid."""
 
 TUNING_RULE = (
     "Fixed before the grid was run. For each variant, the protocol (learning rate, modulation "
@@ -48,9 +63,10 @@ TUNING_RULE = (
 )
 
 
-SHIPPED_GRIDS: tuple[str, ...] = ("smoke", "quick")
-"""The profiles whose tuning grid the repository ships (every network of it); the training
-appendix shows a grid's results only then (``tests/test_tuning.py`` checks the claim)."""
+SHIPPED_GRIDS: dict[str, tuple[str, ...]] = {"smoke": TUNED_VARIANTS, "quick": FIRST_STAGE}
+"""Profile -> the variants whose tuning grid the repository ships (every network of it, for each
+of them); the training appendix shows and the rule chooses for those only, the others train
+under E1's protocol until theirs is shipped (``tests/test_tuning.py`` checks the claim)."""
 
 CHOSEN_PROTOCOLS: dict[str, dict[str, tuple[float, str]]] = {
     # nothing learns in 40 steps, so every protocol ties and the rule's last tie-breaks choose
@@ -90,9 +106,9 @@ TEST_BUDGET_REASON = (
 """Why :data:`TEST_BUDGETS` departs from E1's budget, for the pages (decided after the 12,000-step
 test seeds were seen; said so)."""
 
-SHIPPED_TUNED: tuple[str, ...] = ("smoke", "quick")
-"""The profiles whose test seeds under the chosen protocols are all shipped; the chapters show
-their analysis only then (a stage still training shows how far it is)."""
+SHIPPED_TUNED: dict[str, tuple[str, ...]] = {"smoke": TUNED_VARIANTS, "quick": FIRST_STAGE}
+"""Profile -> the variants whose test seeds under their chosen protocols are all shipped; the
+chapters analyse those (a variant still training is named, not shown)."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +147,10 @@ class TuningSpec:
 
     @property
     def size(self) -> int:
-        """Networks in the grid (known without measuring any initial drive)."""
-        return len(self.variants) * len(self.lrs) * len(self.inits) * len(self.seeds)
+        """Distinct networks in the grid (known without measuring any initial drive):
+        ``exc``'s equalised initialisation is its standard one, the same network."""
+        inits = sum(1 if v == EQUALISE_TO else len(self.inits) for v in self.variants)
+        return inits * len(self.lrs) * len(self.seeds)
 
     def configs(self) -> dict[tuple[str, float, str, int], TrainConfig]:
         """Every grid network, keyed (variant, lr, init, seed)."""
@@ -145,9 +163,19 @@ class TuningSpec:
         }
 
 
-def tuning_spec(profile: str | None = None, n_tuning_seeds: int = 2) -> TuningSpec:
-    """The grid around E1's protocol at ``profile``."""
-    return TuningSpec(battery_spec(profile), n_tuning_seeds)
+def tuning_spec(
+    profile: str | None = None, n_tuning_seeds: int = 2, variants: tuple[str, ...] = TUNED_VARIANTS
+) -> TuningSpec:
+    """The grid around E1's protocol at ``profile`` (of ``variants``)."""
+    return TuningSpec(battery_spec(profile), n_tuning_seeds, variants)
+
+
+def shipped_grid_spec(profile: str | None = None) -> TuningSpec | None:
+    """The part of the grid at ``profile`` that is shipped (:data:`SHIPPED_GRIDS`); None where
+    no variant's is."""
+    profile = default_profile() if profile is None else profile
+    variants = SHIPPED_GRIDS.get(profile, ())
+    return tuning_spec(profile, variants=variants) if variants else None
 
 
 @dataclass(frozen=True)
@@ -211,16 +239,22 @@ class TunedSpec:
         return {(v, s): self.config(v, s) for v in self.variants for s in range(self.n_seeds)}
 
 
-def tuned_spec(profile: str | None = None) -> TunedSpec | None:
-    """The test seeds under the chosen protocols at ``profile``; None where no grid has chosen
-    (:data:`CHOSEN_PROTOCOLS` has no entry)."""
+def tuned_spec(profile: str | None = None, shipped: bool = False) -> TunedSpec | None:
+    """The test seeds under the chosen protocols at ``profile`` (of every variant the grid has
+    chosen for, or with ``shipped`` only of those whose test seeds are shipped:
+    :data:`SHIPPED_TUNED`); None where there are none (:data:`CHOSEN_PROTOCOLS`)."""
     profile = default_profile() if profile is None else profile
-    if profile not in CHOSEN_PROTOCOLS:
+    chosen = CHOSEN_PROTOCOLS.get(profile, {})
+    variants = [
+        v
+        for v in TUNED_VARIANTS
+        if v in chosen and (not shipped or v in SHIPPED_TUNED.get(profile, ()))
+    ]
+    if not variants:
         return None
-    chosen = CHOSEN_PROTOCOLS[profile]
     return TunedSpec(
         tuning_spec(profile),
-        tuple((v, *chosen[v]) for v in TUNED_VARIANTS if v in chosen),
+        tuple((v, *chosen[v]) for v in variants),
         TEST_SEEDS[profile],
         TEST_BUDGETS.get(profile),
     )
@@ -271,6 +305,7 @@ __all__ = [
     "TUNING_LRS",
     "TUNING_INITS",
     "TUNED_VARIANTS",
+    "FIRST_STAGE",
     "TUNING_RULE",
     "SHIPPED_GRIDS",
     "CHOSEN_PROTOCOLS",
@@ -283,6 +318,7 @@ __all__ = [
     "TEST_BUDGET_REASON",
     "TuningSpec",
     "tuning_spec",
+    "shipped_grid_spec",
     "tuning_part",
     "run_tuning",
     "grid_networks",
