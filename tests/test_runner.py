@@ -64,18 +64,15 @@ def test_ensembles_make_the_networks_single_training_makes(store, tmp_path_facto
     assert again["hybrid", 2].history.perf == ens["hybrid", 2].history.perf
 
 
-def test_runs_stopped_at_criterion_carry_over_to_a_larger_budget_untrained(store, monkeypatch):
-    stops = early_stopping_config(
-        tiny(
-            0,
-            mechanism="exc_bias",
-            n_rec=16,
-            batch_size=16,
-            eval_trials=16,
-            max_steps=12,
-            eval_every=4,
-        )
+def stopping_run() -> TrainConfig:
+    """A 12-step exc_bias config (N = 16) whose run stops at criterion before its budget."""
+    return early_stopping_config(
+        tiny(0, mechanism="exc_bias", n_rec=16, batch_size=16, eval_trials=16, max_steps=12)
     )
+
+
+def test_runs_stopped_at_criterion_carry_over_to_a_larger_budget_untrained(store, monkeypatch):
+    stops = stopping_run()
     uses_budget = stops.replace(seed=1, criterion=1.0)
     small = {"stops": stops, "uses budget": uses_budget}
     runner.run_configs(small, workers=1, progress=False, allow_long=True)
@@ -108,17 +105,7 @@ def same_payload(a, b) -> bool:
 
 
 def test_the_analyses_of_a_carried_run_carry_over_and_equal_a_fresh_computation(store):
-    stops = early_stopping_config(
-        tiny(
-            0,
-            mechanism="exc_bias",
-            n_rec=16,
-            batch_size=16,
-            eval_trials=16,
-            max_steps=12,
-            eval_every=4,
-        )
-    )
+    stops = stopping_run()
     small, large = {"net": stops}, {"net": stops.replace(max_steps=36)}
     nets_small = runner.run_configs(small, workers=1, progress=False, allow_long=True)
     nets = runner.run_configs(large, workers=1, progress=False, smaller_budget=small)
