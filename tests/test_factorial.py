@@ -129,6 +129,12 @@ def test_summary_and_overview_count_verdicts_per_contrast():
     assert table.loc["nothing", "site"].startswith("equivalent")
     text = factorial.factorial_overview(by)
     assert "site main effect (neuron − synapse) differs on 1, is equivalent on 1" in text
+    assert "where the interaction differs" not in text  # no crossed measure, no caveat
+    crossed = {
+        "crossed": factorial.factorial_comparisons(_values({("neuron", "additive"): 0.4}), BASE)
+    }
+    text = factorial.factorial_overview(by | crossed)
+    assert "On the 1 measure(s) where the interaction differs (crossed)" in text
     assert "not computed" in factorial.factorial_overview({})
 
 
@@ -159,12 +165,38 @@ def test_an_excluded_cell_leaves_only_the_simple_effects_between_kept_cells():
     assert all(c.p_holm >= c.p for c in comps)  # one Holm family of two
     text = factorial.factorial_text(comps, "fresh noise")
     assert "main effects are not tested" in text and "site at the multiplicative" in text
-    # nothing excluded: the full factorial, as before
+    # nothing excluded: the full factorial (here followed up: see the next test)
     full = factorial.design_comparisons(values, BASE)
-    assert [factorial.contrast_name(c) for c in full] == list(factorial.CONTRASTS)
+    assert [factorial.contrast_name(c) for c in full][:3] == list(factorial.CONTRASTS)
     # both neuron cells excluded: only the operation at the synapse is left
     rest = factorial.design_comparisons(values, BASE, ("exc_bias", "exc_gain"))
     assert [factorial.contrast_name(c) for c in rest] == ["operation_at_synapse"]
+
+
+def test_an_interaction_that_differs_is_followed_by_exploratory_simple_effects():
+    # one cell apart (neuron, multiplicative): the operation's effect depends on the site
+    crossed = factorial.design_comparisons(_values({("neuron", "multiplicative"): 0.2}), BASE)
+    main = [c for c in crossed if not factorial.is_follow_up(c)]
+    follow = [c for c in crossed if factorial.is_follow_up(c)]
+    assert _verdicts(main)["interaction"] == "differ"
+    assert [factorial.contrast_name(c) for c in follow] == list(factorial.SIMPLE_EFFECTS)
+    assert all(c.rule.exploratory for c in follow) and not any(c.rule.exploratory for c in main)
+    assert {c.rule.family for c in follow} == {f"factorial.{BASE.name}.follow_up"}
+    assert _verdicts(follow) == {
+        "site_at_additive": "equivalent",
+        "site_at_multiplicative": "differ",
+        "operation_at_neuron": "differ",
+        "operation_at_synapse": "equivalent",
+    }
+    text = factorial.factorial_text(crossed, "fresh noise")
+    assert "simple effects follow (exploratory)" in text and "main effects are not" not in text
+    overview = factorial.factorial_overview({"fresh noise": crossed})
+    assert "site at the multiplicative operation (exc_gain − syn_prepost) (exploratory" in overview
+    # parallel effects (site only): the interaction does not differ, nothing follows
+    parallel = factorial.design_comparisons(
+        _values({("neuron", "additive"): 0.2, ("neuron", "multiplicative"): 0.2}), BASE
+    )
+    assert not any(factorial.is_follow_up(c) for c in parallel)
 
 
 def test_the_change_table_says_which_verdicts_moved():

@@ -246,3 +246,16 @@ def test_the_site_table_keeps_only_site_contrasts_and_names_them():
     builds["c"] = {"m": factorial.factorial_comparisons(reversed_cells, BASE)}
     text = summary.site_text(builds, ("exc_gain",), "")
     assert "On 1 measure(s) (m) the site effect differs with opposite signs" in text
+
+
+def test_a_site_effect_that_reverses_with_the_operation_claims_no_direction():
+    # neuron ahead at the multiplicative operation, synapse ahead at the additive one
+    crossed = planted_cells({("neuron", "multiplicative"): 0.2, ("synapse", "additive"): 0.2})
+    comps = factorial.design_comparisons(crossed, BASE)
+    rows = summary.site_table({"own": {"m": comps}})
+    assert "at additive (exploratory): differ (-0." in rows.loc["m", "own"]
+    assert "at multiplicative (exploratory): differ (+0." in rows.loc["m", "own"]
+    text = summary.site_text({"own": {"m": comps}}, (), "")
+    assert "*own*: 0 differ, 1 equivalent, 0 inconclusive of 1 site contrasts" in text
+    assert "site at each operation: 2 differ of 2" in text
+    assert "Under *own*, on 1 measure(s) (m) the site effect differs with opposite signs" in text

@@ -35,6 +35,8 @@ the synaptic ones); the pages say so.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -167,6 +169,39 @@ def simple_effect_rules(base: Rule) -> dict[str, Rule]:
     )
 
 
+FOLLOW_UP = "follow_up"
+"""The name segment of an exploratory follow-up rule (:func:`follow_up_rules`)."""
+
+FOLLOW_UP_SEEN = (
+    "written after the factorial on the tuned test seeds had been seen, where the site x "
+    "operation interaction differed on most of C2's measures: the simple effects that follow "
+    "an interaction, exploratory"
+)
+
+
+def follow_up_rules(base: Rule) -> dict[str, Rule]:
+    """The :data:`SIMPLE_EFFECTS` as exploratory follow-ups of an interaction that differs
+    (their own Holm family beside the main effects'; they never decide a claim)."""
+    rules = _derived_rules(
+        base, {k: title for k, (_a, _b, title) in SIMPLE_EFFECTS.items()}, FOLLOW_UP_SEEN
+    )
+    return {
+        k: dataclasses.replace(
+            r,
+            name=f"factorial.{base.name}.{FOLLOW_UP}.{k}",
+            family=f"{r.family}.{FOLLOW_UP}",
+            preregistered=False,
+        )
+        for k, r in rules.items()
+    }
+
+
+def is_follow_up(c: Comparison) -> bool:
+    """Whether a comparison is an exploratory follow-up of an interaction
+    (:func:`follow_up_rules`)."""
+    return f".{FOLLOW_UP}." in c.rule.name
+
+
 def _check_cells(values: dict) -> dict[tuple[str, str], pd.DataFrame]:
     missing = [v for v in CELLS.values() if v not in values]
     if missing:
@@ -233,14 +268,22 @@ def kept_variants(excluded=()) -> list[str]:
 
 
 def design_comparisons(values: dict, base: Rule, excluded=()) -> list[Comparison]:
-    """The factorial (:func:`factorial_comparisons`) when no cell's variant is in ``excluded``;
-    otherwise the :data:`SIMPLE_EFFECTS` between two kept cells (each on the units both cells
-    measured), one Holm family. Empty if no contrast is left (or ``values`` lacks a kept
-    cell's variant)."""
+    """The factorial (:func:`factorial_comparisons`) when no cell's variant is in ``excluded``,
+    followed, where its interaction differs, by the four simple effects as exploratory
+    follow-ups (:func:`follow_up_rules`: a main effect then averages two simple effects that
+    differ); otherwise the :data:`SIMPLE_EFFECTS` between two kept cells (each on the units
+    both cells measured), one Holm family. Empty if no contrast is left (or ``values`` lacks a
+    kept cell's variant)."""
     kept = {cell for cell, v in CELLS.items() if v not in excluded and v in values}
     if len(kept) == len(CELLS):
-        return factorial_comparisons(values, base)
-    rules = simple_effect_rules(base)
+        comps = factorial_comparisons(values, base)
+        crossed = any(contrast_name(c) == "interaction" and c.verdict == "differ" for c in comps)
+        return comps + (_simple_effects(values, follow_up_rules(base), kept) if crossed else [])
+    return _simple_effects(values, simple_effect_rules(base), kept)
+
+
+def _simple_effects(values: dict, rules: dict[str, Rule], kept: set) -> list[Comparison]:
+    """The :data:`SIMPLE_EFFECTS` between two kept cells under ``rules``, one Holm family."""
     comps = []
     for effect, (first, second, _title) in SIMPLE_EFFECTS.items():
         if first in kept and second in kept:
@@ -277,8 +320,14 @@ def factorial_table(comparisons: list[Comparison]) -> pd.DataFrame:
 def factorial_text(comparisons: list[Comparison], measure: str) -> str:
     """What the factorial says about one measure, in a sentence per contrast, computed from the
     comparisons; ends by naming which factor (if any) the differences belong to."""
-    by = {contrast_name(c): c for c in comparisons}
+    follow = [c for c in comparisons if is_follow_up(c)]
+    by = {contrast_name(c): c for c in comparisons if not is_follow_up(c)}
     lines = [f"- {TITLES[k]}: {c.text()}" for k, c in by.items()]
+    if follow:
+        lines.append(
+            "- The interaction differs, so the simple effects follow (exploratory): "
+            + "; ".join(f"{TITLES[contrast_name(c)]}: {c.verdict} ({c.mean:+.3f})" for c in follow)
+        )
     if not set(by) <= set(CONTRASTS):
         differ = [TITLES[k] for k, c in by.items() if c.verdict == "differ"]
         return "\n".join(
@@ -329,16 +378,18 @@ def factorial_text(comparisons: list[Comparison], measure: str) -> str:
 
 def factorial_summary(by_measure: dict[str, list[Comparison]]) -> pd.DataFrame:
     """One row per measure, one column per contrast: its verdict and mean effect (in the
-    measure's unit, first side minus second as in :data:`CONTRASTS`)."""
+    measure's unit, first side minus second as in :data:`CONTRASTS`); the exploratory
+    follow-ups of an interaction that differs in their own columns ("–" where none)."""
     rows = {}
     for measure, comps in by_measure.items():
-        by = {contrast_name(c): c for c in comps}
         rows[measure] = {
-            k: (f"{by[k].verdict} ({by[k].mean:+.3f})" if by[k].tested else "not tested")
-            for k in TITLES
-            if k in by
+            contrast_name(c) + (" (exploratory)" if is_follow_up(c) else ""): (
+                f"{c.verdict} ({c.mean:+.3f})" if c.tested else "not tested"
+            )
+            for c in comps
         }
-    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
+    return table.fillna("–")  # a follow-up exists only where the interaction differs
 
 
 def change_table(builds: dict[str, dict[str, list[Comparison]]]) -> pd.DataFrame:
@@ -405,15 +456,37 @@ def factorial_overview(by_measure: dict[str, list[Comparison]], excluded=()) -> 
             for c in comps
             if contrast_name(c) == k and c.tested
         ]
+        if all(
+            is_follow_up(c) for comps in by_measure.values() for c in comps if contrast_name(c) == k
+        ):
+            title += " (exploratory follow-up)"
         parts.append(
             f"the {title} differs on {verdicts.count('differ')}, is equivalent on "
             f"{verdicts.count('equivalent')} and is inconclusive on "
             f"{verdicts.count('inconclusive')} of {len(verdicts)} measures"
         )
-    return "Over the measures: " + "; ".join(parts) + "."
+    text = "Over the measures: " + "; ".join(parts) + "."
+    crossed = [
+        m
+        for m, comps in by_measure.items()
+        if any(contrast_name(c) == "interaction" and c.verdict == "differ" for c in comps)
+    ]
+    if crossed:
+        text += (
+            f" On the {len(crossed)} measure(s) where the interaction differs ("
+            + "; ".join(crossed)
+            + "), the effect of the operation depends on the site, so a main effect there is "
+            "the average of two simple effects that differ: neither the site nor the operation "
+            "alone accounts for the difference, and the simple effects (exploratory follow-ups) "
+            "say where it lies."
+        )
+    return text
 
 
 __all__ = [
+    "FOLLOW_UP_SEEN",
+    "follow_up_rules",
+    "is_follow_up",
     "factorial_summary",
     "factorial_overview",
     "SITES",

@@ -536,7 +536,8 @@ def site_table(builds: dict[str, dict[str, list[verdicts.Comparison]]]) -> pd.Da
         rows[m] = {}
         for name, build in builds.items():
             cells = [
-                f"{SITE_SHORT[factorial.contrast_name(c)]}: {c.verdict} "
+                f"{SITE_SHORT[factorial.contrast_name(c)]}"
+                f"{' (exploratory)' if factorial.is_follow_up(c) else ''}: {c.verdict} "
                 f"({c.mean:+.3f}, {c.n_seeds} seeds)"
                 for c in _site_comparisons(build.get(m, []))
                 if c.tested
@@ -546,17 +547,45 @@ def site_table(builds: dict[str, dict[str, list[verdicts.Comparison]]]) -> pd.Da
 
 
 def site_text(builds: dict, excluded, note: str) -> str:
-    """Per build, how many site contrasts differ, are equivalent or stay inconclusive; the
-    measures whose site effect differs with opposite signs in the second and third builds (the
-    direction depends on which cells are compared); and which variants the learning rule
-    excluded."""
+    """Per build, how many site contrasts differ, are equivalent or stay inconclusive (the
+    exploratory follow-ups of an interaction counted apart); the measures whose site effect
+    differs with opposite signs at the two operations (follow-ups) or in the second and third
+    builds (the direction depends on which cells are compared); and which variants the learning
+    rule excluded."""
     parts = []
     for name, build in builds.items():
-        v = [c.verdict for comps in build.values() for c in _site_comparisons(comps) if c.tested]
+        site = [c for comps in build.values() for c in _site_comparisons(comps) if c.tested]
+        v = [c.verdict for c in site if not factorial.is_follow_up(c)]
+        follow = [c.verdict for c in site if factorial.is_follow_up(c)]
         parts.append(
             f"*{name}*: {v.count('differ')} differ, {v.count('equivalent')} equivalent, "
             f"{v.count('inconclusive')} inconclusive of {len(v)} site contrasts"
+            + (
+                f" (and, as exploratory follow-ups where the interaction differs, the site at "
+                f"each operation: {follow.count('differ')} differ of {len(follow)})"
+                if follow
+                else ""
+            )
         )
+    crossings = []
+    for name, build in builds.items():
+        crossed = [
+            m
+            for m, comps in build.items()
+            if {
+                np.sign(c.mean)
+                for c in _site_comparisons(comps)
+                if factorial.is_follow_up(c) and c.verdict == "differ"
+            }
+            >= {-1.0, 1.0}
+        ]
+        if crossed:
+            crossings.append(
+                f" Under *{name}*, on {len(crossed)} measure(s) ({', '.join(crossed)}) the site "
+                "effect differs with opposite signs at the two operations (exploratory "
+                "follow-ups): whether the neuron or the synapse is ahead depends on how "
+                "modulation acts, so no direction of the site effect is claimed there."
+            )
     names = list(builds)[1:3]
     flips = []
     if len(names) == 2:
@@ -581,6 +610,7 @@ def site_text(builds: dict, excluded, note: str) -> str:
     return (
         "; ".join(parts)
         + "."
+        + "".join(crossings)
         + flip_text
         + (
             " Excluded by the learning rule: "
