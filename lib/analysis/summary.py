@@ -480,7 +480,7 @@ def protocol_table(df: pd.DataFrame, runs: Runs) -> tuple[pd.DataFrame | None, s
         return None, note
     P = runs.params
     nets = tuning.tuned_networks(tuned)
-    excluded = tuning_analysis.excluded_variants(tuning_analysis.test_seed_table(nets, tuned))
+    excluded = tuning_analysis.tuned_exclusions(nets, tuned)
     probes = _quiet(
         ambiguity.run_ambiguity,
         nets,

@@ -206,6 +206,11 @@ def excluded_variants(table: pd.DataFrame) -> tuple[str, ...]:
     return tuple(v for v, r in table.iterrows() if not r["passes"])
 
 
+def tuned_exclusions(nets: dict, spec: TunedSpec) -> tuple[str, ...]:
+    """:func:`excluded_variants` of the test networks ``nets`` (:func:`tuned_networks`)."""
+    return excluded_variants(test_seed_table(nets, spec))
+
+
 LEARNING_RULE = (
     f"Fixed before the test seeds were trained: a variant whose test seeds learn every task (all "
     f"at criterion at the end of training, on the evaluation trials of Yang et al.'s task "
@@ -416,6 +421,7 @@ __all__ = [
     "learning_outcome",
     "test_seed_table",
     "excluded_variants",
+    "tuned_exclusions",
     "test_seed_text",
     "budget_table",
     "budget_text",
