@@ -392,6 +392,8 @@ def design_text(spec: TuningSpec, profile: str, shipped: int | None = None) -> s
             + "; the choice below is computed from them."
         )
     if rest:
+        if done:
+            lines.append("")  # a paragraph of its own
         pending = dataclasses.replace(spec, variants=tuple(rest))
         if shipped is None:
             shipped = len({r.config for r in grid_networks(pending).values()})
