@@ -107,10 +107,12 @@ def test_shipped_grids_are_complete_and_others_absent(profile, monkeypatch, tmp_
     assert part is not None and part.variants == shipped
 
 
-def test_a_partly_shipped_grid_chooses_nothing(spec) -> None:
+def test_a_partly_shipped_grid_chooses_nothing(spec, monkeypatch) -> None:
     text = tuning_analysis.design_text(spec, "full", shipped=7)  # no full grid is shipped
     assert f"7 of the {spec.size} grid networks of `exc_bias`" in text
     assert "no protocol has been chosen for them" in text
+    # a profile whose second stage is still training (as quick was)
+    monkeypatch.setitem(tuning_analysis.SHIPPED_GRIDS, "quick", tuning.FIRST_STAGE)
     staged = tuning_analysis.design_text(spec, "quick", shipped=5)
     first = ", ".join(f"`{v}`" for v in tuning.FIRST_STAGE)
     assert f"The grid's networks of {first} are shipped" in staged
@@ -184,8 +186,8 @@ def test_tuned_networks_are_e1s_test_seeds_under_each_chosen_protocol(monkeypatc
         assert seed < tuning.TUNING_SEED_START and cfg.lr == lr
         assert cfg.replace(lr=e1.lr, mod_init_std=e1.mod_init_std, max_steps=e1.max_steps) == e1
     assert tuning.tuned_spec("paper") is None  # no grid has chosen there
-    with pytest.raises(ValueError, match="label: got 'exc'"):
-        tuned.config("exc", 0)
+    with pytest.raises(ValueError, match="label: got 'none'"):
+        tuned.config("none", 0)
     with pytest.raises(ValueError, match="n_seeds=0"):
         dataclasses.replace(tuned, n_seeds=0)
     with pytest.raises(ValueError, match="max_steps=100: .* allowed: None or >= 12000"):

@@ -63,7 +63,7 @@ TUNING_RULE = (
 )
 
 
-SHIPPED_GRIDS: dict[str, tuple[str, ...]] = {"smoke": TUNED_VARIANTS, "quick": FIRST_STAGE}
+SHIPPED_GRIDS: dict[str, tuple[str, ...]] = {"smoke": TUNED_VARIANTS, "quick": TUNED_VARIANTS}
 """Profile -> the variants whose tuning grid the repository ships (every network of it, for each
 of them); the training appendix shows and the rule chooses for those only, the others train
 under E1's protocol until theirs is shipped (``tests/test_tuning.py`` checks the claim)."""
@@ -77,6 +77,10 @@ CHOSEN_PROTOCOLS: dict[str, dict[str, tuple[float, str]]] = {
         "syn_lowrank_r1": (4e-3, "equalised"),
         "syn_prepost": (4e-3, "equalised"),
         "hybrid": (4e-3, "standard"),
+        # the second stage's grid (exc, syn_lowrank_r2, syn_mask), same rule
+        "exc": (4e-3, "standard"),
+        "syn_lowrank_r2": (4e-3, "equalised"),
+        "syn_mask": (4e-3, "standard"),
     },
 }
 """Profile -> variant -> (learning rate, modulation initialisation) that :data:`TUNING_RULE`
