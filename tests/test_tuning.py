@@ -212,6 +212,13 @@ def test_the_budget_table_counts_learning_at_both_budgets(monkeypatch) -> None:
     text = tuning_analysis.budget_text(table, spec)
     assert "At E1's budget of 12,000 steps, 2 of the 10 test seeds had not learned" in text
     assert "trained again: 2 of 10" in text and "`exc_gain` 8 -> 9 of 10" in text
+    assert "trained at 24,000 steps from the start" not in text
+    # a variant tuned after the budget was raised has no run at the smaller one
+    later = dataclasses.replace(spec, protocols=(*spec.protocols, ("syn_mask", 4e-3, "standard")))
+    table = tuning_analysis.budget_table(large, later)
+    assert list(table.index) == ["exc_gain"]
+    text = tuning_analysis.budget_text(table, later)
+    assert "trained at 24,000 steps from the start: `syn_mask`." in text
     monkeypatch.setattr(tuning_analysis, "shipped_networks", lambda configs: {})
     assert tuning_analysis.budget_table(large, spec).empty  # the smaller budget not shipped
 

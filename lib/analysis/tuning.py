@@ -259,15 +259,16 @@ def budget_table(nets: dict, spec: TunedSpec, criterion: float = CRITERION) -> p
     """Per tuned variant, how many test seeds learn every task at E1's budget (the grid's) and at
     the test seeds' own (:attr:`TunedSpec.budget`), and how many of the latter are runs carried
     over from the former (stopped at criterion within it, so untrained again). ``nets``: the
-    test networks (:func:`tuned_networks`). Empty where the two budgets are the same or the
-    smaller budget's networks are not shipped."""
+    test networks (:func:`tuned_networks`). Only the variants whose every seed was run at the
+    smaller budget (those tuned before the budget was raised; the others trained at the larger
+    one from the start); empty where there are none or the two budgets are the same."""
     smaller = spec.smaller_budget()
     small_nets = shipped_networks(smaller)
-    if not smaller or len(small_nets) < len(smaller):
-        return pd.DataFrame()
     rows = []
     for variant in spec.variants:
         mine = [k for k in smaller if k[0] == variant]
+        if not all(k in small_nets for k in mine):
+            continue
         rows.append(
             {
                 "variant": variant,
@@ -282,7 +283,7 @@ def budget_table(nets: dict, spec: TunedSpec, criterion: float = CRITERION) -> p
                 ),
             }
         )
-    return pd.DataFrame(rows).set_index("variant")
+    return pd.DataFrame(rows).set_index("variant") if rows else pd.DataFrame()
 
 
 def budget_text(table: pd.DataFrame, spec: TunedSpec) -> str:
@@ -303,6 +304,12 @@ def budget_text(table: pd.DataFrame, spec: TunedSpec) -> str:
         f"{int(table['trained again'].sum())} of {total}; seeds that learn every task changed for "
         + ("; ".join(changed) if changed else "no variant")
         + "."
+        + (
+            " Tuned after the budget was raised, so trained at "
+            f"{spec.budget:,} steps from the start: " + ", ".join(f"`{v}`" for v in later) + "."
+            if (later := [v for v in spec.variants if v not in table.index])
+            else ""
+        )
     )
 
 
