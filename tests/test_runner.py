@@ -10,7 +10,8 @@ import torch
 
 from lib import artifacts
 from lib.core.train import TrainConfig
-from lib.experiments import ambiguity, dynamics, runner
+from lib.experiments import ambiguity, runner
+from lib.experiments import dynamics as dynamics_experiment
 from lib.experiments.manifest import manifest
 from helpers import early_stopping_config, tiny_config
 from tolerances import TRAINED_WEIGHTS
@@ -111,8 +112,8 @@ def test_the_analyses_of_a_carried_run_carry_over_and_equal_a_fresh_computation(
     nets = runner.run_configs(large, workers=1, progress=False, smaller_budget=small)
     m = manifest("smoke")
     ambiguity.run_ambiguity(nets_small, probe=m.probe, progress=False, allow_long=True)
-    dynamics.run_dynamics(nets_small, m.dynamics, progress=False, allow_long=True)
-    for result, spec in ((ambiguity.PROBES, m.probe), (dynamics.DYNAMICS, m.dynamics)):
+    dynamics_experiment.run_dynamics(nets_small, m.dynamics, progress=False, allow_long=True)
+    for result, spec in ((ambiguity.PROBES, m.probe), (dynamics_experiment.DYNAMICS, m.dynamics)):
         assert result.carry_over(nets, spec, small) == ["net"]
         carried = artifacts.load(result.kind, result.key(large["net"], spec))
         fresh = result._compute(nets["net"], spec)  # what computing it on the new key gives
