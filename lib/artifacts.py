@@ -201,6 +201,13 @@ def meta(kind: str, config: dict, directory: Path | None = None) -> dict:
     return json.loads(paths(kind, config, directory)[1].read_text())
 
 
+def meta_of_key(kind: str, key: str, directory: Path | None = None) -> dict:
+    """The stamp of the artifact of ``kind`` whose key (:func:`artifact_key`) is ``key``, e.g. one
+    another stamp names; {} if there is none."""
+    stamp = (directory or artifact_dir()) / kind / f"{key}.json"
+    return json.loads(stamp.read_text()) if stamp.exists() else {}
+
+
 def load_or_compute(
     kind: str, config: dict, compute: Callable[[], Any], directory: Path | None = None
 ) -> Any:

@@ -110,12 +110,14 @@ def test_the_analyses_of_a_carried_run_carry_over_and_equal_a_fresh_computation(
     small, large = {"net": stops}, {"net": stops.replace(max_steps=36)}
     nets_small = runner.run_configs(small, workers=1, progress=False, allow_long=True)
     nets = runner.run_configs(large, workers=1, progress=False, smaller_budget=small)
+    assert runner.carried_from(large["net"]) == stops  # read off the stamps
+    assert runner.carried_from(stops) is None  # trained as itself
     m = manifest("smoke")
     ambiguity.run_ambiguity(nets_small, probe=m.probe, progress=False, allow_long=True)
     dynamics_experiment.run_dynamics(nets_small, m.dynamics, progress=False, allow_long=True)
     for result, spec in ((ambiguity.PROBES, m.probe), (dynamics_experiment.DYNAMICS, m.dynamics)):
-        assert result.carry_over(nets, spec, small) == ["net"]
+        assert result.carry_over(nets, spec) == ["net"]
         carried = artifacts.load(result.kind, result.key(large["net"], spec))
         fresh = result._compute(nets["net"], spec)  # what computing it on the new key gives
         assert same_payload(carried, fresh), result.kind
-        assert result.carry_over(nets, spec, small) == []  # present now: nothing to carry
+        assert result.carry_over(nets, spec) == []  # present now: nothing to carry

@@ -309,30 +309,14 @@ def main(argv: list[str] | None = None) -> int:
         tuned_nets = (
             tuning.run_tuning(m.tuned, workers, progress=False, allow_long=True) if m.tuned else {}
         )
-        # the tuned seeds carried over from E1's budget carry their analyses over with them
-        carried = {} if m.tuned is None else m.tuned.smaller_budget()
-        for probed, smaller in (
-            (battery.variant_networks(nets), None),
-            *((arm, None) for arm in arm_nets.values()),
-            (tuned_nets, carried),
-        ):
+        for probed in (battery.variant_networks(nets), *arm_nets.values(), tuned_nets):
             ambiguity.run_ambiguity(
-                probed,
-                probe=m.probe,
-                workers=workers,
-                force=force,
-                allow_long=True,
-                smaller_budget=smaller,
+                probed, probe=m.probe, workers=workers, force=force, allow_long=True
             )
         print(f"[{profile}] E4: dynamics analyses", flush=True)
-        for analysed, smaller in ((battery.variant_networks(nets), None), (tuned_nets, carried)):
+        for analysed in (battery.variant_networks(nets), tuned_nets):
             dynamics_experiment.run_dynamics(
-                analysed,
-                m.dynamics,
-                workers=workers,
-                force=force,
-                allow_long=True,
-                smaller_budget=smaller,
+                analysed, m.dynamics, workers=workers, force=force, allow_long=True
             )
         print(f"[{profile}] E1: lesion maps and the hybrid's pathway ablations", flush=True)
         lesions.run_lesions(

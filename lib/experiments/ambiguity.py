@@ -508,15 +508,13 @@ def run_ambiguity(
     probe: ProbeSpec | None = None,
     progress: bool = True,
     allow_long: bool = False,
-    smaller_budget: dict | None = None,
 ) -> dict:
     """E2 on the given networks {(label, seed): TrainResult} (the caller picks which, e.g. the E1
     variants without the ablations): {(label, seed): probe results}, cached as artifacts.
 
     If probes must be computed, their plan is printed first; a plan longer than
     :data:`lib.experiments.plan.LONG_RUN_S` raises ``PlanTooLong`` before any probe unless
-    ``allow_long``. ``smaller_budget``: the probes of networks carried over from a smaller
-    budget carry over with them (:meth:`lib.experiments.runner.NetworkResult.carry_over`)."""
+    ``allow_long``."""
     probe = probe or ProbeSpec.from_profile(profile)
     configs = {k: res.config for k, res in nets.items()}
     keys = {k: probe_key(c, probe) for k, c in configs.items()}
@@ -529,7 +527,6 @@ def run_ambiguity(
         progress,
         allow_long,
         desc="probing networks",
-        smaller_budget=smaller_budget,
     )
 
 

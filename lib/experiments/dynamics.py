@@ -276,12 +276,10 @@ def run_dynamics(
     force: bool = False,
     progress: bool = True,
     allow_long: bool = False,
-    smaller_budget: dict | None = None,
 ) -> dict:
     """E4 on the given networks {(label, seed): TrainResult}: {(label, seed): analyses}, cached
     as artifacts. When anything must be computed its plan is printed first, and a plan longer
-    than :data:`lib.experiments.plan.LONG_RUN_S` stops before any work unless ``allow_long``.
-    ``smaller_budget``: as for :func:`lib.experiments.ambiguity.run_ambiguity`."""
+    than :data:`lib.experiments.plan.LONG_RUN_S` stops before any work unless ``allow_long``."""
     return DYNAMICS.run(
         nets,
         spec,
@@ -291,7 +289,6 @@ def run_dynamics(
         progress,
         allow_long,
         desc="analysing dynamics",
-        smaller_budget=smaller_budget,
     )
 
 

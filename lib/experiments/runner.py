@@ -176,22 +176,20 @@ class NetworkResult:
             note(list(configs.values())) if callable(note) else note,
         )
 
-    def carry_over(self, nets: dict, spec: Any, smaller_budget: dict) -> list:
+    def carry_over(self, nets: dict, spec: Any) -> list:
         """Save, without computing, the results of the networks of ``nets`` {key: TrainResult}
-        that :func:`carry_over` made from ``smaller_budget[key]``: the result of the source run
-        is theirs, since a result reads the network's weights, history and config and the two
-        differ only in ``max_steps``, which no analysis reads (``tests/test_runner.py`` computes
-        both for each result the tuned seeds use). Returns the keys carried over."""
+        that :func:`carry_over` made from a run at a smaller budget (:func:`carried_from`): the
+        source run's result is theirs, since a result reads the network's weights, history and
+        config and the two differ only in ``max_steps``, which no analysis reads
+        (``tests/test_runner.py`` computes both for E2's probes and E4's dynamics). Returns the
+        keys carried over."""
         carried = []
         for key, res in nets.items():
-            small = smaller_budget.get(key)
             new_key = self.key(res.config, spec)
-            if small is None or artifacts.has(self.kind, new_key):
+            source = carried_from(res.config)
+            if source is None or artifacts.has(self.kind, new_key):
                 continue
-            source = artifacts.artifact_key("network", small.to_dict())
-            if artifacts.meta("network", res.config.to_dict()).get("same_run_as") != source:
-                continue
-            old_key = self.key(small, spec)
+            old_key = self.key(source, spec)
             if not artifacts.has(self.kind, old_key):
                 continue
             artifacts.save(
@@ -213,19 +211,17 @@ class NetworkResult:
         progress: bool = True,
         allow_long: bool = False,
         desc: str = "analysing networks",
-        smaller_budget: dict | None = None,
     ) -> dict:
         """The results of ``nets`` {key: TrainResult}, {key: result}: those missing are computed
         in ``workers`` processes after their plan (``part(todo keys)``) is printed; a plan longer
         than :data:`lib.experiments.plan.LONG_RUN_S` stops before any work unless
-        ``allow_long``. ``force`` recomputes every one. ``smaller_budget``: as for
-        :func:`run_configs`; the results of carried-over networks carry over with them
-        (:meth:`carry_over`)."""
+        ``allow_long``. ``force`` recomputes every one; otherwise the results of networks
+        carried over from a smaller budget carry over with them (:meth:`carry_over`)."""
         if force:
             for res in nets.values():
                 artifacts.paths(self.kind, self.key(res.config, spec))[0].unlink(missing_ok=True)
-        elif smaller_budget and not artifacts.no_train():
-            self.carry_over(nets, spec, smaller_budget)
+        elif not artifacts.no_train():
+            self.carry_over(nets, spec)
         todo = {
             k: (self, res.config, spec)
             for k, res in nets.items()
@@ -296,6 +292,17 @@ def _ensemble_job(group: list[TrainConfig]) -> None:
             network_payload(result),
             extra={"trained_by": f"lib.core.ensemble ({len(group)} members)"},
         )
+
+
+def carried_from(config: TrainConfig) -> TrainConfig | None:
+    """The config of the run that the shipped network of ``config`` was carried over from
+    (:func:`carry_over`; its stamp names the source), or None: a network trained as itself, or
+    none shipped."""
+    if not artifacts.has("network", config.to_dict()):
+        return None
+    source = artifacts.meta("network", config.to_dict()).get("same_run_as")
+    stamp = artifacts.meta_of_key("network", source) if source else {}
+    return TrainConfig.from_dict(stamp["config"]) if stamp else None
 
 
 def carry_over(configs: dict, smaller_budget: dict) -> list:
@@ -381,6 +388,7 @@ __all__ = [
     "NetworkResult",
     "run_configs",
     "carry_over",
+    "carried_from",
     "seed_groups",
     "shipped_networks",
 ]
