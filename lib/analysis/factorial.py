@@ -277,9 +277,18 @@ def design_comparisons(values: dict, base: Rule, excluded=()) -> list[Comparison
     kept = {cell for cell, v in CELLS.items() if v not in excluded and v in values}
     if len(kept) == len(CELLS):
         comps = factorial_comparisons(values, base)
-        crossed = any(contrast_name(c) == "interaction" and c.verdict == "differ" for c in comps)
-        return comps + (_simple_effects(values, follow_up_rules(base), kept) if crossed else [])
+        follow = (
+            _simple_effects(values, follow_up_rules(base), kept)
+            if interaction_differs(comps)
+            else []
+        )
+        return comps + follow
     return _simple_effects(values, simple_effect_rules(base), kept)
+
+
+def interaction_differs(comparisons: list[Comparison]) -> bool:
+    """Whether the site x operation interaction among ``comparisons`` differs."""
+    return any(contrast_name(c) == "interaction" and c.verdict == "differ" for c in comparisons)
 
 
 def _simple_effects(values: dict, rules: dict[str, Rule], kept: set) -> list[Comparison]:
@@ -466,11 +475,7 @@ def factorial_overview(by_measure: dict[str, list[Comparison]], excluded=()) -> 
             f"{verdicts.count('inconclusive')} of {len(verdicts)} measures"
         )
     text = "Over the measures: " + "; ".join(parts) + "."
-    crossed = [
-        m
-        for m, comps in by_measure.items()
-        if any(contrast_name(c) == "interaction" and c.verdict == "differ" for c in comps)
-    ]
+    crossed = [m for m, comps in by_measure.items() if interaction_differs(comps)]
     if crossed:
         text += (
             f" On the {len(crossed)} measure(s) where the interaction differs ("
@@ -487,6 +492,7 @@ __all__ = [
     "FOLLOW_UP_SEEN",
     "follow_up_rules",
     "is_follow_up",
+    "interaction_differs",
     "factorial_summary",
     "factorial_overview",
     "SITES",

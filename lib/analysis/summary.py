@@ -662,7 +662,7 @@ def limitations(df: pd.DataFrame) -> list[str]:
             "operation factorial on test seeds trained under each pathway's own protocol "
             "(chosen by the fair-tuning grid of the training appendix) and show what changes."
         )
-        pending = [v for v in tuning.TUNED_VARIANTS if v not in tuning.SHIPPED_TUNED[profile]]
+        pending = tuning.still_tuning(profile)
         if pending:
             out.append(
                 "Still in tuning or training under their own protocols, so on E1's common "

@@ -18,10 +18,10 @@ from lib.experiments.tuning import (
     TEST_SEEDS,
     TUNING_INITS,
     TUNING_RULE,
-    TUNED_VARIANTS,
     TunedSpec,
     TuningSpec,
     grid_networks,
+    still_tuning,
     tuned_networks,
     tuned_spec,
 )
@@ -355,7 +355,7 @@ def tuned_stage(profile: str, battery: BatterySpec) -> tuple[TunedSpec | None, s
             "networks under the chosen protocols are shipped; this analysis appears once a "
             "variant's are all."
         )
-    pending = [v for v in TUNED_VARIANTS if v not in spec.variants]
+    pending = still_tuning(profile)
     return spec, (
         f"The test seeds under each variant's chosen protocol at `{profile}` "
         f"({len(spec.configs())} networks; protocols and the rule that chose them in "

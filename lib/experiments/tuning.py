@@ -230,17 +230,20 @@ class TunedSpec:
         """The test networks at E1's (the grid's) budget where :attr:`budget` is larger, keyed
         like :meth:`configs`: those that stopped at criterion carry over untrained
         (:func:`lib.experiments.runner.carry_over`)."""
-        if self.budget == self.tuning.battery.max_steps:
+        grid_budget = self.tuning.battery.max_steps
+        if self.budget == grid_budget:
             return {}
-        return {
-            (v, s): self.tuning.config(v, *self.protocol(v), s)
-            for v in self.variants
-            for s in range(self.n_seeds)
-        }
+        return {k: c.replace(max_steps=grid_budget) for k, c in self.configs().items()}
 
     def configs(self) -> dict[tuple[str, int], TrainConfig]:
         """Every test network, keyed (variant, seed), seed-major within each variant."""
         return {(v, s): self.config(v, s) for v in self.variants for s in range(self.n_seeds)}
+
+
+def still_tuning(profile: str) -> list[str]:
+    """The variants of :data:`TUNED_VARIANTS` whose test seeds are not yet shipped at
+    ``profile`` (:data:`SHIPPED_TUNED`): on E1's common protocol only, for now."""
+    return [v for v in TUNED_VARIANTS if v not in SHIPPED_TUNED.get(profile, ())]
 
 
 def tuned_spec(profile: str | None = None, shipped: bool = False) -> TunedSpec | None:
@@ -317,6 +320,7 @@ __all__ = [
     "SHIPPED_TUNED",
     "TunedSpec",
     "tuned_spec",
+    "still_tuning",
     "tuned_networks",
     "TEST_BUDGETS",
     "TEST_BUDGET_REASON",
