@@ -14,10 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.figure import Figure
+from types import SimpleNamespace
 
 from lib import artifacts
 from lib.analysis import packing as packing_analysis
 from lib.analysis.stats import holm, paired
+from lib.core import train
 from lib.core.tasks import TASK_SETS
 from lib.core.train import TrainConfig, build_model
 from lib.experiments import battery, chapter_params, packing, sweep
@@ -253,6 +255,62 @@ def test_an_arm_left_out_is_said_and_not_tested():
         assert isinstance(draw(cap), Figure)
 
 
+def _tuned(at_criterion: dict, n_rec=64, budget=12_000, late=()) -> dict:
+    """Fake tuned test networks {(variant, seed): result}: seed s of a variant has
+    ``at_criterion[variant][s]`` of the six conflict tasks at criterion at ``budget`` steps;
+    the seeds in ``late`` reach every task only after it (the control must read the budget)."""
+    tasks = TASK_SETS["conflict6"]
+    out = {}
+    for v, counts in at_criterion.items():
+        cfg = TrainConfig(mechanism="exc", n_rec=n_rec, tasks=tasks)
+        for s, n_at in enumerate(counts):
+            h = train.History(tasks)
+            perf = [0.99] * n_at + [0.5] * (len(tasks) - n_at)
+            h.record(budget, 64, 0.1, perf)
+            if (v, s) in late:
+                h.record(budget + 250, 64, 0.1, [0.99] * len(tasks))
+            out[v, s] = SimpleNamespace(config=cfg, history=h)
+    return out
+
+
+def test_protocol_control_finds_a_difference_that_is_the_protocols():
+    nine = 9
+    caps = {
+        ("exc", 64): [6] * nine,
+        ("syn_prepost", 64): [6] * nine,
+        ("syn_lowrank_r1", 64): [4] * nine,  # K = 6 fails with 5 of 6 at criterion
+    }
+    table = synth(caps)
+    late = {("syn_lowrank_r1", s) for s in range(3)}
+    tuned = _tuned(
+        {"exc": [6] * 10, "syn_prepost": [6] * 10, "syn_lowrank_r1": [6] * 10}, late=late
+    )
+    # the three late seeds are at 3 of 6 at the budget, 6 only after it
+    for s in range(3):
+        tuned["syn_lowrank_r1", s].history.perf[0] = [0.99] * 3 + [0.5] * 3
+    ctrl = packing_analysis.protocol_control(table, tuned, 12_000, TASK_SETS["conflict6"])
+    assert (ctrl.N, ctrl.K, ctrl.budget) == (64, 6, 12_000)
+    vals = ctrl.values.set_index(["protocol", "variant"])
+    assert vals.loc[("common", "syn_lowrank_r1"), "mean"] == 5
+    assert vals.loc[("own", "syn_lowrank_r1"), "mean"] == pytest.approx((3 * 3 + 7 * 6) / 10)
+    assert vals.loc[("own", "exc"), "n"] == 10
+    common = {(c.a, c.b): c for c in ctrl.comps["common"]}
+    assert common["exc", "syn_lowrank_r1"].verdict == "differ"
+    assert common["exc", "syn_lowrank_r1"].p_holm == pytest.approx(2 * 2 / 2**9)
+    flipped, kept = packing_analysis.control_changes(ctrl)
+    assert flipped == [("exc", "syn_lowrank_r1")] and kept == []
+    text = packing_analysis.protocol_control_text(ctrl)
+    assert "`exc` − `syn_lowrank_r1` no longer differs at N = 64" in text
+    # a tuned network of another size or task set is no P1 cell: no control
+    assert (
+        packing_analysis.protocol_control(
+            table, _tuned({"exc": [6]}, n_rec=48), 12_000, TASK_SETS["conflict6"]
+        )
+        is None
+    )
+    assert "not available" in packing_analysis.protocol_control_text(None, "why")
+
+
 def test_title_consistency_compares_the_hybrid_where_it_was_trained():
     caps = planted(exc=[6] * 4, pre=[2] * 4, low=[2] * 4) | {
         ("hybrid", 16): [6, 6, 4, 6],
@@ -317,6 +375,31 @@ def test_grid_keys_arms_and_protocol():
     )
     paper = packing.packing_spec("paper")
     assert paper.task_order == TASK_SETS["all"] and max(paper.n_tasks_list) == 20
+
+
+def test_p1_seeds_apply_to_joint_training_only():
+    spec = packing.packing_spec("smoke", n_seeds=2, p1_n_seeds=4)
+    keys = spec.configs()
+    assert {k[4] for k in keys if k[0] == "trained"} == {0, 1, 2, 3}
+    assert {k[4] for k in keys if k[0] != "trained"} == {0, 1}
+    assert "4 seeds per cell in P1 (C3's verdict), 2 in the other arms" in packing.describe(
+        spec, "smoke"
+    )
+    only_p1 = packing.packing_spec("smoke", backbones=["trained"], n_seeds=2, p1_n_seeds=4)
+    assert "4 seeds per cell." in packing.describe(only_p1, "smoke")
+    # the hybrid keeps the profile's n_seeds: C5 pairs it with its parts on common seeds
+    hybrid = packing.hybrid_packing_spec("smoke", n_seeds=2, p1_n_seeds=4)
+    assert hybrid.n_seeds_of("trained") == 4
+    assert packing.hybrid_packing_spec("quick").n_seeds_of("trained") == (
+        packing.packing_spec("quick").n_seeds
+    )
+
+
+def test_p1_seeds_below_the_other_arms_are_a_clear_error():
+    with pytest.raises(ValueError, match=r"p1_n_seeds.*at least n_seeds = 3"):
+        packing.packing_spec("quick", p1_n_seeds=2)
+    with pytest.raises(ValueError, match=r"p1_n_seeds"):
+        packing.packing_spec("quick", p1_n_seeds=0)
 
 
 @pytest.mark.parametrize(
@@ -510,7 +593,6 @@ def test_command_line_dry_run_prints_the_plan(capsys):
 
 # ---------------------------------------------------------------- P2(b) and P3: lineage in lib.core
 
-from lib.core import train  # noqa: E402
 from lib.core.ensemble import train_ensemble  # noqa: E402
 from lib.experiments.runner import JobsFailed  # noqa: E402
 

@@ -271,3 +271,16 @@ def test_fused_recurrence_trains_as_the_autograd_loop(mechanism):
     assert not torch.equal(state0["W_rec"], train.build_model(config).W_rec)  # it did train
     for name in state0:
         torch.testing.assert_close(state1[name], state0[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_perf_at_reads_an_evaluation_step_and_refuses_between_two():
+    h = train.History(("go", "anti"))
+    for step, perf in ((0, (0.1, 0.0)), (250, (0.5, 0.4)), (500, (0.95, 0.92))):
+        h.record(step, 64, 1.0, perf)
+    assert h.perf_at(250).tolist() == [0.5, 0.4]
+    assert h.perf_at(0).tolist() == [0.1, 0.0]
+    assert h.perf_at(12_000).tolist() == [0.95, 0.92]  # the run ended before: its last
+    with pytest.raises(ValueError, match="step: got 300; allowed: an evaluation step"):
+        h.perf_at(300)
+    with pytest.raises(ValueError, match="no evaluation"):
+        train.History(("go",)).perf_at(0)

@@ -17,9 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lib.analysis import tuning as tuning_analysis
 from lib.analysis import verdicts
 from lib.analysis.common import ALPHA, CRITERION
 from lib.analysis.stats import fmt, holm, mean_ci, paired
+from lib.experiments import tuning
+from lib.experiments.packing import PackingSpec
 
 PAIRS = (("exc", "syn_prepost"), ("exc", "syn_lowrank_r1"))
 """The matched comparisons of C3, chosen before looking: excitability against the two synaptic
@@ -356,6 +359,157 @@ def c3_multiverse(table: pd.DataFrame) -> pd.DataFrame:
     return verdicts.multiverse(
         run, {"pairs": list(pair_sets), "measures": list(measure_sets), "arm": arms}
     )
+
+
+CONTROL_RULE = verdicts.with_rule(
+    verdicts.RULES["C3.at_largest_K"],
+    name="C3.at_largest_K.protocol_control",
+    family="C3 protocol control",
+    preregistered=False,
+    seen="E3's three seeds at quick and the tuned test seeds' learning table had been seen",
+)
+"""The trainability control's rule: C3's tasks-at-criterion measure and SESOI, exploratory (it
+never decides C3), one Holm family per protocol (the matched pairs of one cell)."""
+
+
+@dataclass
+class ProtocolControl:
+    """C3's tasks at criterion in one P1 cell (N, K) under E1's common protocol (E3's networks)
+    and under each pathway's own (the tuned test seeds, read at E3's budget ``budget``).
+    ``values``: a row per (protocol, variant): mean, 95% half-width, seeds; ``comps``: protocol
+    -> the matched pairs, each protocol its own Holm family (:data:`CONTROL_RULE`)."""
+
+    N: int
+    K: int
+    budget: int
+    values: pd.DataFrame
+    comps: dict[str, list[verdicts.Comparison]]
+
+
+PROTOCOLS = {"common": "E1's common protocol", "own": "each pathway's own protocol"}
+"""The two protocols of :class:`ProtocolControl`, in words."""
+
+
+def protocol_control(
+    table: pd.DataFrame, tuned_nets: dict, budget: int, task_order: tuple[str, ...], pairs=PAIRS
+) -> ProtocolControl | None:
+    """Does C3's difference survive each pathway's own training protocol? The P1 cell at the
+    size of the tuned test seeds ``tuned_nets`` {(variant, seed): TrainResult} (E1's N, where
+    they train on the first K tasks of E3's ``task_order``, K the largest of P1), whose tasks
+    at criterion at the largest K are compared pair by pair (paired over seeds) under both
+    protocols. A tuned network is read after
+    ``budget`` steps (E3's; :meth:`lib.core.train.History.perf_at`), the end of the same run at
+    that budget. None where no tuned network of a matched pathway is such a P1 cell."""
+    p1 = _with_arm(table)
+    p1 = p1[p1.backbone == VERDICT_ARM]
+    if p1.empty:
+        return None
+    k_max = int(p1.K.max())
+    order = p1[p1.K == k_max]
+    matched = {v for pair in pairs for v in pair}
+    own: dict[str, dict[int, float]] = {}
+    cell: tuple[int, int] | None = None
+    for (variant, seed), r in tuned_nets.items():
+        cfg = r.config
+        same_tasks = tuple(cfg.tasks) == tuple(task_order[:k_max])
+        if variant not in matched or not same_tasks or cfg.n_rec not in set(order.N):
+            continue
+        cell = (cfg.n_rec, k_max)
+        at = r.history.perf_at(budget) >= cfg.criterion
+        own.setdefault(variant, {})[int(seed)] = float(at.sum())
+    if cell is None:
+        return None
+    n_rec, k = cell
+    cap = capacity(table).arm(VERDICT_ARM)
+    common = {v: _seed_values(cap, v, n_rec, "at_largest_K") for v in matched}
+    rows, comps = [], {}
+    for name, values in (("common", common), ("own", own)):
+        for v in [x for x in dict.fromkeys(x for pair in pairs for x in pair) if x in values]:
+            m, hw, n = _ci(list(values[v].values()))
+            rows.append({"protocol": name, "variant": v, "mean": m, "hw": hw, "n": n})
+        comps[name] = verdicts.decide(
+            [
+                verdicts.compare(
+                    pd.DataFrame({f"N = {n_rec}": pd.Series(values.get(a, {}))}),
+                    pd.DataFrame({f"N = {n_rec}": pd.Series(values.get(b, {}))}),
+                    CONTROL_RULE,
+                    a,
+                    b,
+                )
+                for a, b in pairs
+            ]
+        )
+    return ProtocolControl(n_rec, k, budget, pd.DataFrame(rows), comps)
+
+
+def shipped_protocol_control(
+    table: pd.DataFrame, spec: PackingSpec, profile: str
+) -> tuple[ProtocolControl | None, str]:
+    """:func:`protocol_control` of E3's ``table`` (made by ``spec``) on the tuned test seeds
+    shipped at ``profile``, read at ``spec``'s budget; (None, why) where they cannot be used
+    (:func:`lib.analysis.tuning.tuned_stage`)."""
+    tuned, note = tuning_analysis.tuned_stage(profile, spec.protocol)
+    if tuned is None:
+        return None, note
+    nets = tuning.tuned_networks(tuned)
+    return protocol_control(table, nets, spec.protocol.max_steps, spec.task_order), ""
+
+
+def control_changes(ctrl: ProtocolControl) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(pairs that differ under the common protocol but not under each pathway's own, pairs
+    that differ under both)."""
+    both = list(zip(ctrl.comps["common"], ctrl.comps["own"]))
+    flipped = [(c.a, c.b) for c, o in both if c.verdict == "differ" and o.verdict != "differ"]
+    kept = [(c.a, c.b) for c, o in both if c.verdict == "differ" and o.verdict == "differ"]
+    return flipped, kept
+
+
+def protocol_control_text(ctrl: ProtocolControl | None, why: str = "") -> str:
+    """The trainability control in words, every number from :func:`protocol_control`; says
+    whether a pair that differs under the common protocol still differs under each pathway's
+    own (else the difference is the protocol's, not the pathway's). Without a control, ``why``
+    (:func:`shipped_protocol_control`) or that no tuned network is a P1 cell of this run."""
+    if ctrl is None:
+        return "**Trainability control**: not available here. " + (
+            why or "*(no tuned test seed of the matched pathways is a P1 cell of this run)*"
+        )
+    lines = [
+        f"**Trainability control** (exploratory; it never decides C3). The P1 cell N = "
+        f"{ctrl.N}, K = {ctrl.K} is E1's network size and task set, so each matched pathway "
+        f"also has it under its own tuned protocol (the test seeds of "
+        f"{{doc}}`appendix_training`, read at {ctrl.budget:,} steps, E3's budget: the same runs "
+        f"stopped there). Tasks at criterion (of {ctrl.K}) per pathway, and each matched pair "
+        "by the exact sign-flip test (Holm over the pairs of one protocol):",
+        "",
+    ]
+    for name, words in PROTOCOLS.items():
+        vals = ctrl.values[ctrl.values.protocol == name]
+        means = ", ".join(
+            f"`{r.variant}` {fmt(r.mean, r.hw, digits=1)} ({r.n} seeds)" for r in vals.itertuples()
+        )
+        pairs = "; ".join(_cmp_text(c) for c in ctrl.comps[name])
+        lines.append(f"* {words}: {means}. {pairs}.")
+    flipped, kept = control_changes(ctrl)
+    lines.append("")
+    if flipped:
+        lines.append(
+            "Under each pathway's own protocol "
+            + ", ".join(f"`{a}` − `{b}`" for a, b in flipped)
+            + f" no longer differs at N = {ctrl.N}: that difference is how E1's protocol suits "
+            "each pathway (trainability), not the pathway, and C3's verdict would change under "
+            "this defensible choice."
+        )
+    if kept:
+        lines.append(
+            ", ".join(f"`{a}` − `{b}`" for a, b in kept)
+            + " differs under both protocols: not an artefact of the common protocol."
+        )
+    if not flipped and not kept:
+        lines.append(
+            f"No pair differs at N = {ctrl.N} under the common protocol here, so the control "
+            "has nothing to overturn; it shows how each pathway fares at this cell when tuned."
+        )
+    return "\n".join(lines)
 
 
 def _cmp_text(c: verdicts.Comparison) -> str:
@@ -1029,6 +1183,13 @@ ARM_NAMES_SHORT = {
 __all__ = [
     "ALPHA",
     "C3_RULE",
+    "CONTROL_RULE",
+    "PROTOCOLS",
+    "ProtocolControl",
+    "protocol_control",
+    "shipped_protocol_control",
+    "control_changes",
+    "protocol_control_text",
     "CRITERION",
     "MEASURES",
     "PAIRS",

@@ -124,10 +124,19 @@ def c3_text(v: dict) -> str:
     if not comps:
         return "Not tested: no network size had both matched pathways learn the smallest set."
     big = _largest(comps)
+    ctrl = v.get("control")
+    flipped = packing_analysis.control_changes(ctrl)[0] if ctrl is not None else []
     return (
         f"{len(comps)} comparisons at N = {', '.join(map(str, v['tested_N']))}; largest: "
         f"N = {big.spec['N']}, {big.rule.measure.split(' (')[0]}, {_number(big, 1)} tasks. "
         + _blocked(comps)
+        + (
+            " Under each pathway's own protocol "
+            + ", ".join(f"{a} − {b}" for a, b in flipped)
+            + f" no longer differs at N = {ctrl.N} (trainability control)."
+            if flipped
+            else ""
+        )
     ).strip()
 
 
@@ -168,9 +177,8 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     hybrid's packing runs; with ``learn``, C5's specification check)."""
     runs = runs or load_runs(profile)
     P, spec, nets, probes = runs.params, runs.spec, runs.nets, runs.probes
-    pack = _quiet(
-        packing.run_packing, packing.packing_spec(P.profile), workers=P.workers, progress=False
-    )
+    pspec = packing.packing_spec(P.profile)
+    pack = _quiet(packing.run_packing, pspec, workers=P.workers, progress=False)
     dyn = _quiet(
         dynamics_experiment.run_dynamics,
         battery.variant_networks(nets),
@@ -201,6 +209,7 @@ def claims_table(profile: str | None = None, runs: Runs | None = None) -> pd.Dat
     )
     v1, v2 = battery_analysis.verdict_c1(nets), ambiguity_analysis.verdict_c2(probes)
     v3 = packing_analysis.verdict_c3(pack)
+    v3["control"] = packing_analysis.shipped_protocol_control(pack, pspec, P.profile)[0]
     v4 = dynamics_analysis.c4_verdict(dynamics_analysis.pair_table(dyn, list(spec.variants)))
     v5 = synergy.c5_verdict(learn, joint, probes, seq[main.tau_fast])
     details = {"C1": v1, "C2": v2, "C3": v3, "C4": v4, "C5": v5}

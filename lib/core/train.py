@@ -438,6 +438,25 @@ class History:
         """Performance as an array (n_evals, K)."""
         return np.asarray(self.perf, dtype=float).reshape(len(self.steps), len(self.tasks))
 
+    def perf_at(self, step: int) -> np.ndarray:
+        """(K,) performance per task after ``step`` steps: the evaluation at ``step``, or the
+        run's last where it ended before ``step`` (the same run at any larger budget only if it
+        stopped at criterion: :func:`same_run_at_budget`). :func:`train` evaluates at every
+        multiple of ``eval_every`` and at its budget, and reads the budget only to stop, so the
+        evaluation at ``step`` is where the same run at a budget of ``step`` steps ends; a step
+        between two evaluations has no such reading (ValueError)."""
+        if not self.steps:
+            raise ValueError("perf_at: the history has no evaluation")
+        if step >= self.steps[-1]:
+            return self.perf_array()[-1]
+        if step not in self.steps:
+            raise ValueError(
+                f"step: got {step}; allowed: an evaluation step of this history "
+                f"({self.steps[0]}, {self.steps[1] if len(self.steps) > 1 else ''}, ..., "
+                f"{self.steps[-1]}) or a step at or after its last"
+            )
+        return self.perf_array()[self.steps.index(step)]
+
     def trials_to_criterion(self, criterion: float) -> np.ndarray:
         """Trials at the first evaluation where each task reached ``criterion`` (nan: never)."""
         p = self.perf_array()

@@ -75,7 +75,7 @@ import argparse
 import functools
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import SimpleNamespace
 from typing import Any, Hashable, Mapping
 
@@ -203,6 +203,13 @@ PACKING_PARAMS: dict[str, Param] = {
         "pathways (labels of lib.experiments.battery.VARIANTS)",
     ),
     "n_seeds": Param(int_in(1, 100), 2, 3, 5, "seeds per cell (shared initial weights)"),
+    "p1_n_seeds": Param(
+        int_in(1, 100),
+        2,
+        3,
+        8,
+        "seeds per cell of joint training (P1), the arm C3's verdict reads; at least n_seeds",
+    ),
     "backbones": Param(
         subset(tuple(BACKBONES)),
         tuple(BACKBONES),
@@ -310,6 +317,13 @@ class PackingSpec:
     p3_n_recs: tuple[int, ...] = ()
     p3_n_tasks: int = 2
     p3_max_steps: int | None = None
+    p1_n_seeds: int | None = None
+    """Seeds per cell of P1 (None: ``n_seeds``). C3's verdict compares pathways on P1's
+    capacities paired over seeds with an exact sign-flip test, whose smallest p over n seeds is
+    2 / 2^n: a Holm family of m comparisons can show a difference only when 2 / 2^n < 0.05 / m,
+    so C3's family of twelve (two pairs x two measures x three N) needs n >= 9
+    (:func:`lib.analysis.verdicts.power_seeds`). The other arms (descriptive) keep
+    ``n_seeds``."""
 
     def __post_init__(self) -> None:
         for name in (
@@ -330,6 +344,15 @@ class PackingSpec:
         subset(tuple(BACKBONES))("backbones", list(self.backbones))
         subset(tuple(P3_MODES))("p3_modes", list(self.p3_modes))
         int_in(1, 100)("n_seeds", self.n_seeds)
+        if self.p1_n_seeds is not None:
+            int_in(1, 100)("p1_n_seeds", self.p1_n_seeds)
+            if self.p1_n_seeds < self.n_seeds:
+                fail(
+                    "p1_n_seeds",
+                    self.p1_n_seeds,
+                    f"at least n_seeds = {self.n_seeds} (the other arms' seeds; P2(b)'s "
+                    "backbones are P1 networks of those seeds)",
+                )
         n = len(self.task_order)
         if "pretrained" in self.backbones:
             int_in(1, MAX_K - 1)("n_pretrain", self.n_pretrain)
@@ -414,6 +437,7 @@ class PackingSpec:
             tuple(p.p3_n_recs),
             p.p3_n_tasks,
             p.p3_max_steps,
+            p.p1_n_seeds,
         )
 
     def n_recs_of(self, arm: str) -> tuple[int, ...]:
@@ -432,6 +456,13 @@ class PackingSpec:
             "pretrain": (self.n_pretrain,),
             "pretrained": self.p2b_n_tasks_list,
         }.get(arm, tuple(range(1, self.p3_n_tasks + 1)))
+
+    def n_seeds_of(self, arm: str) -> int:
+        """Seeds per cell of a table arm: ``p1_n_seeds`` in P1, ``n_seeds`` elsewhere (a P2(b)
+        backbone is a P1 network of one of the first ``n_seeds`` seeds)."""
+        if arm == "trained" and self.p1_n_seeds is not None:
+            return self.p1_n_seeds
+        return self.n_seeds
 
     def labels(self, arm: str) -> tuple[str, ...]:
         """The variants an arm trains: every variant in P1 and in P3's fine-tuning; only those
@@ -493,7 +524,7 @@ class PackingSpec:
             for lab in self.labels(arm)
             for n in self.n_recs_of(arm)
             for k in self.n_tasks_of(arm)
-            for s in range(self.n_seeds)
+            for s in range(self.n_seeds_of(arm))
         }
 
 
@@ -518,7 +549,9 @@ def hybrid_packing_spec(profile: str | None = None, **overrides) -> PackingSpec:
     """E3's joint-training grid (P1) of a profile for the hybrid alone: C5's capacity synergy
     compares it, N by N and seed by seed, with its parts' P1 networks
     (:func:`lib.analysis.synergy.synergy_comparisons`). Not part of C3's verdict."""
-    return packing_spec(profile, variants=["hybrid"], backbones=["trained"], **overrides)
+    spec = packing_spec(profile, variants=["hybrid"], backbones=["trained"], **overrides)
+    # the hybrid keeps the profile's n_seeds: C5 pairs it with its parts on the seeds both have
+    return spec if "p1_n_seeds" in overrides else replace(spec, p1_n_seeds=spec.n_seeds)
 
 
 def _params_per_task(mechanism: str, n_rec: int, rank: int, n_tasks: int) -> int:
@@ -839,6 +872,15 @@ def _train_rounds(
         )
 
 
+def _seeds_text(spec: PackingSpec) -> str:
+    p1 = spec.n_seeds_of("trained")
+    if p1 == spec.n_seeds or "trained" not in spec.arms:
+        return f"{spec.n_seeds} seeds per cell"
+    if spec.arms == ("trained",):
+        return f"{p1} seeds per cell"
+    return f"{p1} seeds per cell in P1 (C3's verdict), {spec.n_seeds} in the other arms"
+
+
 def describe(spec: PackingSpec, profile: str) -> str:
     """What a run trains, in one paragraph (printed at the top of E3)."""
     proto = spec.protocol
@@ -863,7 +905,7 @@ def describe(spec: PackingSpec, profile: str) -> str:
         )
     return (
         f"**Profile `{profile}`**: task order {', '.join(spec.task_order)} (a network of K "
-        f"tasks learns the first K); {spec.n_seeds} seeds per cell. " + "; ".join(arms) + ". "
+        f"tasks learns the first K); {_seeds_text(spec)}. " + "; ".join(arms) + ". "
         f"Training as E1 at this profile: budget {proto.max_steps:,} steps of "
         f"{proto.batch_size} trials, stopping once every task is at criterion; evaluation "
         f"every {proto.eval_every} steps on {proto.eval_trials} trials per task; "
