@@ -116,7 +116,8 @@ def test_a_partly_shipped_grid_chooses_nothing(spec, monkeypatch) -> None:
     staged = tuning_analysis.design_text(spec, "quick", shipped=5)
     first = ", ".join(f"`{v}`" for v in tuning.FIRST_STAGE)
     assert f"The grid's networks of {first} are shipped" in staged
-    assert "5 of the 30 grid networks of `exc`, `syn_lowrank_r2`, `syn_mask`" in staged
+    rest = ", ".join(f"`{v}`" for v in tuning.TUNED_VARIANTS[5:])
+    assert f"5 of the 54 grid networks of {rest}" in staged  # 30 of stage 2, 24 of stage 3
 
 
 def _planted_grid(spec) -> pd.DataFrame:
