@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 from lib import artifacts
 from lib.analysis import packing as packing_analysis
+from lib.analysis import verdicts
 from lib.analysis.stats import holm, paired
 from lib.core import train
 from lib.core.tasks import TASK_SETS
@@ -393,6 +394,19 @@ def test_p1_seeds_apply_to_joint_training_only():
     assert packing.hybrid_packing_spec("quick").n_seeds_of("trained") == (
         packing.packing_spec("quick").n_seeds
     )
+
+
+@pytest.mark.parametrize("profile", ["quick", "paper"])
+def test_p1_seeds_come_from_the_power_analysis(profile):
+    """P1 has the seeds at which C3's exact tests can pass Holm over its whole family (two pairs
+    x two measures x N): the floor of the power analysis. (Quick reaches it once its P1 seeds
+    are all shipped: until then it keeps its three, and the pages say no difference can pass.)"""
+    spec = packing.packing_spec(profile)
+    family = len(packing_analysis.PAIRS) * len(packing_analysis.MEASURES) * len(spec.n_recs)
+    need = verdicts.power_seeds(0.0, 1.0, m=family)
+    if profile == "quick" and spec.n_seeds_of("trained") < need:
+        pytest.skip(f"quick's P1 has {spec.n_seeds_of('trained')} of {need} seeds shipped")
+    assert spec.n_seeds_of("trained") >= need
 
 
 def test_p1_seeds_below_the_other_arms_are_a_clear_error():

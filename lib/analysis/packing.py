@@ -397,16 +397,16 @@ def protocol_control(
     size of the tuned test seeds ``tuned_nets`` {(variant, seed): TrainResult} (E1's N, where
     they train on the first K tasks of E3's ``task_order``, K the largest of P1), whose tasks
     at criterion at the largest K are compared pair by pair (paired over seeds) under both
-    protocols. A tuned network is read after
-    ``budget`` steps (E3's; :meth:`lib.core.train.History.perf_at`), the end of the same run at
-    that budget. None where no tuned network of a matched pathway is such a P1 cell."""
+    protocols. A tuned network is read after ``budget`` steps (E3's;
+    :meth:`lib.core.train.History.perf_at`), the end of the same run at that budget. None where
+    no tuned network of a matched pathway is such a P1 cell."""
     p1 = _with_arm(table)
     p1 = p1[p1.backbone == VERDICT_ARM]
     if p1.empty:
         return None
     k_max = int(p1.K.max())
     order = p1[p1.K == k_max]
-    matched = {v for pair in pairs for v in pair}
+    matched = list(dict.fromkeys(v for pair in pairs for v in pair))
     own: dict[str, dict[int, float]] = {}
     cell: tuple[int, int] | None = None
     for (variant, seed), r in tuned_nets.items():
@@ -424,7 +424,9 @@ def protocol_control(
     common = {v: _seed_values(cap, v, n_rec, "at_largest_K") for v in matched}
     rows, comps = [], {}
     for name, values in (("common", common), ("own", own)):
-        for v in [x for x in dict.fromkeys(x for pair in pairs for x in pair) if x in values]:
+        for v in matched:
+            if not values.get(v):
+                continue
             m, hw, n = _ci(list(values[v].values()))
             rows.append({"protocol": name, "variant": v, "mean": m, "hw": hw, "n": n})
         comps[name] = verdicts.decide(

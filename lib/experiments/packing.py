@@ -207,7 +207,7 @@ PACKING_PARAMS: dict[str, Param] = {
         int_in(1, 100),
         2,
         3,
-        8,
+        10,
         "seeds per cell of joint training (P1), the arm C3's verdict reads; at least n_seeds",
     ),
     "backbones": Param(
@@ -320,10 +320,10 @@ class PackingSpec:
     p1_n_seeds: int | None = None
     """Seeds per cell of P1 (None: ``n_seeds``). C3's verdict compares pathways on P1's
     capacities paired over seeds with an exact sign-flip test, whose smallest p over n seeds is
-    2 / 2^n: a Holm family of m comparisons can show a difference only when 2 / 2^n < 0.05 / m,
-    so C3's family of twelve (two pairs x two measures x three N) needs n >= 9
-    (:func:`lib.analysis.verdicts.power_seeds`). The other arms (descriptive) keep
-    ``n_seeds``."""
+    2 / 2^n: a Holm family of m comparisons can show a difference only when 2 / 2^n < 0.05 / m.
+    C3's family is two pairs x two measures x len(n_recs) comparisons (12 at quick: n >= 9; 16
+    at paper: n >= 10; ``tests/test_packing.py`` checks each profile against
+    :func:`lib.analysis.verdicts.power_seeds`). The other arms (descriptive) keep ``n_seeds``."""
 
     def __post_init__(self) -> None:
         for name in (
