@@ -497,9 +497,9 @@ def protocol_control_text(ctrl: ProtocolControl | None, why: str = "") -> str:
         lines.append(
             "Under each pathway's own protocol "
             + ", ".join(f"`{a}` − `{b}`" for a, b in flipped)
-            + f" no longer differs at N = {ctrl.N}: that difference is how E1's protocol suits "
-            "each pathway (trainability), not the pathway, and C3's verdict would change under "
-            "this defensible choice."
+            + f" no longer differs at N = {ctrl.N}: there the difference is how E1's protocol "
+            "suits each pathway (trainability), not the pathway, and it would not stand under "
+            "this defensible choice of protocol (the other N have no tuned networks to check)."
         )
     if kept:
         lines.append(
