@@ -185,14 +185,15 @@ def test_trained_spec_keeps_the_assignment_and_instant():
         timescales.trained_spec(spec, "sideways")
 
 
-def test_smoke_builds_the_filter_trained_networks_and_quick_does_not():
+def test_smoke_and_quick_build_the_filter_trained_networks_and_paper_does_not():
     smoke, quick = manifest.manifest("smoke"), manifest.manifest("quick")
-    assert smoke.filter_trained and not quick.filter_trained
+    paper = manifest.manifest("paper")
+    assert smoke.filter_trained and quick.filter_trained and not paper.filter_trained
     per_seed = sum(len(v) for v in timescales.TRAINED_UNDER.values())
     assert len(smoke.filter_trained_configs()) == per_seed * smoke.battery.n_seeds
     assert len(quick.filter_trained_configs()) == per_seed * quick.battery.n_seeds
-    assert manifest.filter_trained_command("quick").endswith("--profile quick --filter-trained")
-    assert manifest.filter_trained_command("smoke") == "python -m lib.experiments --profile smoke"
+    assert manifest.filter_trained_command("paper").endswith("--profile paper --filter-trained")
+    assert manifest.filter_trained_command("quick") == "python -m lib.experiments --profile quick"
     labels = [p.label for p in build_plan(("smoke",), with_packing=False).parts]
     assert "[smoke] E5 filter-trained networks" in labels
     assert sum("filter-trained networks," in l for l in labels) == 4  # one per assignment
@@ -224,9 +225,21 @@ def test_shipped_smoke_networks_and_probes_load_on_the_controls_sequences(monkey
     assert "Of 12 scored comparisons" in timescales_analysis.trained_under_text(scored)
 
 
+def test_every_quick_filter_trained_network_and_probe_is_shipped(monkeypatch):
+    monkeypatch.setenv("BOOK_NO_TRAIN", "1")
+    m = manifest.manifest("quick")
+    spec = m.e5_main()
+    nets, need = timescales.shipped_filter_trained(m.battery, spec)
+    assert len(nets) == need == 36
+    monkeypatch.setattr(timescales, "probe_network", lambda *a: pytest.fail("recomputed"))
+    trained = timescales.run_filter_trained(nets, spec, progress=False)
+    assert set(trained) == set(nets)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "profile,said", [("smoke", "Does training under the filter"), ("quick", "not trained yet")]
+    "profile,said",
+    [("smoke", "Does training under the filter"), ("quick", "Does training under the filter")],
 )
 def test_chapter_section_runs(profile, said, tmp_path, monkeypatch):
     import papermill as pm
@@ -242,9 +255,7 @@ def test_chapter_section_runs(profile, said, tmp_path, monkeypatch):
         progress_bar=False,
     )
     text = out.read_text()
-    assert said in text
-    if profile == "quick":
-        assert manifest.filter_trained_command("quick") in text
+    assert said in text and "not trained yet" not in text
 
 
 def test_the_planner_times_a_filter_trained_network_as_its_own_family(tmp_path, monkeypatch):
