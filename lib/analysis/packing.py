@@ -386,7 +386,7 @@ class ProtocolControl:
     comps: dict[str, list[verdicts.Comparison]]
 
 
-PROTOCOLS = {"common": "E1's common protocol", "own": "each pathway's own protocol"}
+PROTOCOLS = {"common": "E1's common protocol", "own": "Each pathway's own protocol"}
 """The two protocols of :class:`ProtocolControl`, in words."""
 
 
