@@ -183,6 +183,23 @@ def test_reproducibility_tables():
     assert prof.loc["n_rec", "paper"] == "256"
 
 
+def test_compute_groups_count_every_shipped_network_once():
+    runs = summary.load_runs("smoke")
+    arm_nets, _ = summary.load_arms(runs)
+    groups = summary.compute_groups(runs, arm_nets)
+    assert {
+        "E5 filter-trained (chapter 07)",
+        "fair-tuning grid (training appendix)",
+        "tuned test seeds (chapters 03, 04, 06)",
+    } <= set(groups)
+    grid_spec = tuning.shipped_grid_spec("smoke")
+    # exc's equalised initialisation is its standard one: one network, counted once
+    assert len(groups["fair-tuning grid (training appendix)"]) == grid_spec.size
+    assert len(grid_spec.configs()) > grid_spec.size
+    compute = provenance.compute_summary(groups)
+    assert (compute["count"] > 0).all() and (compute["training, one thread (min)"] >= 0).all()
+
+
 def test_c3_text_states_the_floor_with_three_seeds():
     # every seed of exc packs all 6 tasks at N = 32, the synaptic pathways only the first 2
     caps = {"exc": 6, "syn_prepost": 2, "syn_lowrank_r1": 2}
