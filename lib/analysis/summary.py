@@ -345,11 +345,12 @@ DEPARTURES = {
     "does not say how the paper made context ambiguous. Two further training arms "
     "(equalised initial modulation, mixtures seen in training) check that choice.",
     "C3": "Packing is asked three ways (joint training, frozen backbone, sequential) at "
-    "matched per-task budgets; the abstract gives no protocol.",
+    "matched per-task budgets under E1's common protocol, with a trainability control under "
+    "each pathway's own at E1's network size; the abstract gives no protocol.",
     "C4": "Dynamics are compared by pre-registered state-space and fixed-point measures at "
     "matched budgets; the abstract names no measure.",
-    "C5": "Time-scales are tested by giving each pathway its own time constant at test time, "
-    "and learning speeds by which parameters teach a hybrid a new task (speeds measured, "
+    "C5": "Time-scales are tested by giving each pathway its own time constant at test time "
+    "(and, exploratory, by training networks under those time constants), and learning speeds by which parameters teach a hybrid a new task (speeds measured, "
     "not imposed by learning rates); synergy is the hybrid against each of its parts, "
     "measure by measure. The abstract says only 'complementary and synergistic, possibly "
     "on different time-scales'.",
