@@ -301,7 +301,8 @@ def test_protocol_control_finds_a_difference_that_is_the_protocols():
     flipped, kept = packing_analysis.control_changes(ctrl)
     assert flipped == [("exc", "syn_lowrank_r1")] and kept == []
     text = packing_analysis.protocol_control_text(ctrl)
-    assert "`exc` − `syn_lowrank_r1` no longer differs at N = 64" in text
+    assert "`exc` − `syn_lowrank_r1` differs at N = 64 under E1's common protocol" in text
+    assert "but not under each pathway's own" in text
     # a tuned network of another size or task set is no P1 cell: no control
     assert (
         packing_analysis.protocol_control(
@@ -347,7 +348,7 @@ def test_grid_keys_arms_and_protocol():
     assert (spec.n_recs, spec.n_tasks_list, spec.n_seeds) == ((16, 32, 64), (2, 4, 6), 3)
     trained, frozen = spec.configs("trained"), spec.configs("frozen_random")
     assert spec.variants == packing.MATCHED_VARIANTS  # quick: none left out (fails K >= 2)
-    assert len(trained) == 3 * 3 * 3 * 3
+    assert len(trained) == 3 * 3 * 3 * 9  # variants x N x K x P1 seeds (the power analysis)
     assert {k[1] for k in frozen} == {"exc", "syn_prepost", "syn_lowrank_r1"}
     assert {k[3] for k in frozen} == {6}  # the K that P2(b) is paired with
     cfg = frozen["frozen_random", "exc", 64, 6, 0]
@@ -399,14 +400,12 @@ def test_p1_seeds_apply_to_joint_training_only():
 @pytest.mark.parametrize("profile", ["quick", "paper"])
 def test_p1_seeds_come_from_the_power_analysis(profile):
     """P1 has the seeds at which C3's exact tests can pass Holm over its whole family (two pairs
-    x two measures x N): the floor of the power analysis. (Quick reaches it once its P1 seeds
-    are all shipped: until then it keeps its three, and the pages say no difference can pass.)"""
+    x two measures x N): the floor of the power analysis."""
     spec = packing.packing_spec(profile)
     family = len(packing_analysis.PAIRS) * len(packing_analysis.MEASURES) * len(spec.n_recs)
     need = verdicts.power_seeds(0.0, 1.0, m=family)
-    if profile == "quick" and spec.n_seeds_of("trained") < need:
-        pytest.skip(f"quick's P1 has {spec.n_seeds_of('trained')} of {need} seeds shipped")
     assert spec.n_seeds_of("trained") >= need
+    assert need == {"quick": 9, "paper": 10}[profile]
 
 
 def test_p1_seeds_below_the_other_arms_are_a_clear_error():

@@ -495,11 +495,11 @@ def protocol_control_text(ctrl: ProtocolControl | None, why: str = "") -> str:
     lines.append("")
     if flipped:
         lines.append(
-            "Under each pathway's own protocol "
-            + ", ".join(f"`{a}` − `{b}`" for a, b in flipped)
-            + f" no longer differs at N = {ctrl.N}: there the difference is how E1's protocol "
-            "suits each pathway (trainability), not the pathway, and it would not stand under "
-            "this defensible choice of protocol (the other N have no tuned networks to check)."
+            ", ".join(f"`{a}` − `{b}`" for a, b in flipped)
+            + f" differs at N = {ctrl.N} under E1's common protocol (Holm over this cell's pairs) "
+            "but not under each pathway's own: there the difference is how E1's protocol suits "
+            "each pathway (trainability), not the pathway, and it would not stand under this "
+            "defensible choice of protocol (the other N have no tuned networks to check)."
         )
     if kept:
         lines.append(

@@ -128,18 +128,18 @@ def c3_text(v: dict) -> str:
     big = _largest(comps)
     ctrl = v.get("control")
     flipped = packing_analysis.control_changes(ctrl)[0] if ctrl is not None else []
-    return (
+    text = (
         f"{len(comps)} comparisons at N = {', '.join(map(str, v['tested_N']))}; largest: "
         f"N = {big.spec['N']}, {big.rule.measure.split(' (')[0]}, {_number(big, 1)} tasks. "
         + _blocked(comps)
-        + (
-            " Under each pathway's own protocol "
-            + ", ".join(f"{a} − {b}" for a, b in flipped)
-            + f" no longer differs at N = {ctrl.N} (trainability control)."
-            if flipped
-            else ""
-        )
     ).strip()
+    if flipped:
+        text += (
+            f" Trainability control at N = {ctrl.N}: "
+            + ", ".join(f"{a} − {b}" for a, b in flipped)
+            + " differs under E1's protocol, not under each pathway's own."
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -350,8 +350,9 @@ DEPARTURES = {
     "C4": "Dynamics are compared by pre-registered state-space and fixed-point measures at "
     "matched budgets; the abstract names no measure.",
     "C5": "Time-scales are tested by giving each pathway its own time constant at test time "
-    "(and, exploratory, by training networks under those time constants), and learning speeds by which parameters teach a hybrid a new task (speeds measured, "
-    "not imposed by learning rates); synergy is the hybrid against each of its parts, "
+    "(and, exploratory, by training networks under those time constants), and learning "
+    "speeds by which parameters teach a hybrid a new task (speeds measured, not imposed by "
+    "learning rates); synergy is the hybrid against each of its parts, "
     "measure by measure. The abstract says only 'complementary and synergistic, possibly "
     "on different time-scales'.",
 }

@@ -206,7 +206,7 @@ PACKING_PARAMS: dict[str, Param] = {
     "p1_n_seeds": Param(
         int_in(1, 100),
         2,
-        3,
+        9,
         10,
         "seeds per cell of joint training (P1), the arm C3's verdict reads; at least n_seeds",
     ),
