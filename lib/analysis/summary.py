@@ -638,15 +638,6 @@ def site_text(builds: dict, excluded, note: str) -> str:
     )
 
 
-def _distinct(nets: dict) -> dict:
-    """One entry per distinct network (keys that name the same config, e.g. ``exc``'s two
-    initialisations in the tuning grid, are one network and one training run)."""
-    out: dict = {}
-    for k, r in nets.items():
-        out.setdefault(r.config, (k, r))
-    return dict(out.values())
-
-
 def compute_groups(runs: Runs, arm_nets: dict) -> dict[str, dict]:
     """Every group of shipped networks of the runs' profile, for
     :func:`lib.analysis.provenance.compute_summary`: E1, its training arms, E3, E5's learning
@@ -667,8 +658,9 @@ def compute_groups(runs: Runs, arm_nets: dict) -> dict[str, dict]:
             learning.LearningSpec.from_profile(used).configs()
         ),
         "E5 filter-trained (chapter 07)": shipped_networks(m.filter_trained_configs()),
+        # by artifact key: exc's two initialisations in the grid are one network
         "fair-tuning grid (training appendix)": (
-            _distinct(tuning.grid_networks(grid)) if grid is not None else {}
+            packing.network_results(grid.configs()) if grid is not None else {}
         ),
         "tuned test seeds (chapters 03, 04, 06)": (
             tuning.tuned_networks(tuned) if tuned is not None else {}
