@@ -14,7 +14,9 @@ from matplotlib.patches import Rectangle
 
 from lib import artifacts, plots
 from lib.analysis import tuning as tuning_analysis
-from lib.experiments import battery, tuning
+from lib.experiments import ambiguity, battery, tuning
+from lib.experiments import dynamics as dynamics_experiment
+from lib.experiments.manifest import manifest
 from lib.plots import tuning as tuning_plots
 
 
@@ -236,6 +238,17 @@ def test_shipped_tuned_seeds_are_complete(profile) -> None:
         assert all(present) if v in shipped else not all(present), v
     analysed = tuning.tuned_spec(profile, shipped=True)
     assert analysed.variants == tuple(v for v in spec.variants if v in shipped)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick"])
+def test_a_shipped_tuned_variant_ships_its_probes_and_dynamics(profile) -> None:
+    """What the chapters and the provenance appendix read of the variants of SHIPPED_TUNED (a
+    variant still training may have networks but no probes yet: it is not read)."""
+    m = manifest(profile)
+    spec = tuning.tuned_spec(profile, shipped=True)
+    for cfg in spec.configs().values():
+        assert artifacts.has("ambiguity", ambiguity.PROBES.key(cfg, m.probe)), cfg.mechanism
+        assert artifacts.has("dynamics", dynamics_experiment.DYNAMICS.key(cfg, m.dynamics))
 
 
 def _fake_result(learned: bool, trials_to_all: float, max_steps: int = 100):
