@@ -16,7 +16,9 @@ from lib.analysis import factorial, provenance, summary, synergy
 from lib.analysis import tuning as tuning_analysis
 from lib.analysis import verdicts
 from lib.plots import verdicts as verdicts_plots
+from lib import artifacts
 from lib.experiments import battery, tuning
+from lib.experiments.manifest import manifest
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = verdicts.RULES["C2.noise_fresh"]
@@ -183,20 +185,35 @@ def test_reproducibility_tables():
     assert prof.loc["n_rec", "paper"] == "256"
 
 
-def test_compute_groups_count_every_shipped_network_once():
-    runs = summary.load_runs("smoke")
-    arm_nets, _ = summary.load_arms(runs)
-    groups = summary.compute_groups(runs, arm_nets)
-    assert {
+def test_the_compute_table_counts_every_shipped_network_once_per_group():
+    m = manifest("smoke")
+    groups = m.shipped_groups()
+    assert set(groups) == {
+        "E1 (chapters 03, 04, 06, 08)",
+        "E1's training arms (chapter 04)",
+        "E3 packing (chapter 05)",
+        "E5 learning (chapter 07)",
         "E5 filter-trained (chapter 07)",
+        "calibration study (training appendix)",
         "fair-tuning grid (training appendix)",
         "tuned test seeds (chapters 03, 04, 06)",
-    } <= set(groups)
+    }
     grid_spec = tuning.shipped_grid_spec("smoke")
     # exc's equalised initialisation is its standard one: one network, counted once
     assert len(groups["fair-tuning grid (training appendix)"]) == grid_spec.size
     assert len(grid_spec.configs()) > grid_spec.size
-    compute = provenance.compute_summary(groups)
+
+    # both of E3's grids: the joint one (C3) and the hybrid's (C5)
+    def keys(spec):
+        return {artifacts.artifact_key("network", c.to_dict()) for c in spec.configs().values()}
+
+    joint, hybrid = m.packing
+    e3 = keys(joint) | keys(hybrid)
+    assert set(groups["E3 packing (chapter 05)"]) == e3
+    assert keys(joint) < e3  # the hybrid's grid (C5) adds its own networks
+    compute = provenance.shipped_compute("smoke")
+    assert list(compute.index) == list(groups)
+    assert compute.loc["E3 packing (chapter 05)", "count"] == len(e3)
     assert (compute["count"] > 0).all() and (compute["training, one thread (min)"] >= 0).all()
 
 

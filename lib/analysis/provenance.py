@@ -14,6 +14,7 @@ from lib.core.behaviour import BEHAVIOUR
 from lib.core.params import NO_FULL, PROFILES, Param
 from lib.core.train import default_device
 from lib.experiments.ambiguity import probe_key
+from lib.experiments.manifest import manifest
 
 
 def _stamp_row(kind: str, key, config: dict) -> tuple[dict, dict]:
@@ -79,6 +80,13 @@ def compute_summary(groups: dict[str, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("networks")
 
 
+def shipped_compute(profile: str) -> pd.DataFrame:
+    """:func:`compute_summary` of every group of networks ``profile`` ships
+    (:meth:`lib.experiments.manifest.Manifest.shipped_groups`): the one compute table of the
+    conclusions page and of the provenance appendix."""
+    return compute_summary(manifest(profile).shipped_groups())
+
+
 PACKAGES = ("numpy", "scipy", "pandas", "matplotlib", "papermill", "jupyter-book", "ray")
 """Installed packages whose versions the reproducibility appendix lists (besides torch)."""
 
@@ -124,6 +132,7 @@ __all__ = [
     "result_table",
     "probe_table",
     "compute_summary",
+    "shipped_compute",
     "environment",
     "profiles_table",
 ]

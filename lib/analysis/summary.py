@@ -31,8 +31,6 @@ from lib.experiments import ambiguity, battery, chapter_params, full_battery, le
 from lib.experiments import tuning
 from lib.experiments import dynamics as dynamics_experiment
 from lib.experiments import timescales
-from lib.experiments.manifest import manifest
-from lib.experiments.runner import shipped_networks
 
 CLAIMS = {
     "C1": "Task identity can reach the network through modulation of neuronal excitability and "
@@ -638,37 +636,6 @@ def site_text(builds: dict, excluded, note: str) -> str:
     )
 
 
-def compute_groups(runs: Runs, arm_nets: dict) -> dict[str, dict]:
-    """Every group of shipped networks of the runs' profile, for
-    :func:`lib.analysis.provenance.compute_summary`: E1, its training arms, E3, E5's learning
-    networks and filter-trained networks, the fair-tuning grid and the tuned test seeds (each
-    network once per group; a group with no shipped network is left out)."""
-    used = runs.params.profile
-    m = manifest(used)
-    arm_all = {(arm, *k): v for arm, nets in arm_nets.items() for k, v in nets.items()}
-    grid = tuning.shipped_grid_spec(used)
-    tuned = tuning.tuned_spec(used, shipped=True)
-    groups = {
-        "E1 (chapters 03, 04, 06, 08)": runs.nets,
-        "E1's training arms (chapter 04; `exc` equalised is E1's `exc`)": arm_all,
-        "E3 packing (chapter 05; E1's reused among them)": packing.network_results(
-            packing.packing_spec(used).configs()
-        ),
-        "E5 learning (chapter 07)": packing.network_results(
-            learning.LearningSpec.from_profile(used).configs()
-        ),
-        "E5 filter-trained (chapter 07)": shipped_networks(m.filter_trained_configs()),
-        # by artifact key: exc's two initialisations in the grid are one network
-        "fair-tuning grid (training appendix)": (
-            packing.network_results(grid.configs()) if grid is not None else {}
-        ),
-        "tuned test seeds (chapters 03, 04, 06)": (
-            tuning.tuned_networks(tuned) if tuned is not None else {}
-        ),
-    }
-    return {name: nets for name, nets in groups.items() if nets}
-
-
 def limitations(df: pd.DataFrame) -> list[str]:
     """What this profile's runs cannot settle, from its spec and verdicts (one sentence each)."""
     spec = df.attrs["spec"]
@@ -761,7 +728,6 @@ __all__ = [
     "equivalence_table",
     "specification_table",
     "load_arms",
-    "compute_groups",
     "limitations",
     "c1_text",
     "c2_text",

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lib import artifacts
 from lib.core.params import resolve
 from lib.core.train import TrainConfig
 from lib.experiments import (
@@ -40,6 +41,7 @@ from lib.experiments import (
     tuning,
 )
 from lib.experiments import dynamics as dynamics_experiment
+from lib.experiments.runner import shipped_networks
 
 SHIPPED_PROFILES = ("smoke", "quick")
 """The profiles whose artifacts the repository ships (``make`` needs no training)."""
@@ -154,6 +156,35 @@ class Manifest:
         protocol is E1's is E1's network: analysed once), keyed ("tuned", variant, seed)."""
         seen = set(configs.values())
         return {("tuned", *k): c for k, c in self.tuned_configs().items() if c not in seen}
+
+    def shipped_groups(self) -> dict[str, dict]:
+        """Every group of networks the profile ships, for the compute tables (chapter 09 and the
+        provenance appendix): group name -> its shipped networks keyed by artifact key, so each
+        network counts once in a group; one shared by two groups (E1's ``exc`` in the equalised
+        arm, E1's networks among E3's, the calibration study's arm E1 uses) counts in each.
+        Nothing is trained; a group with no shipped network is left out."""
+        if self.battery is None:
+            return {}
+        groups = {
+            "E1 (chapters 03, 04, 06, 08)": self.battery.configs().values(),
+            "E1's training arms (chapter 04)": battery.other_arm_configs(self.battery).values(),
+            "E3 packing (chapter 05)": [c for s in self.packing for c in s.configs().values()],
+            "E5 learning (chapter 07)": self.learning.configs().values() if self.learning else (),
+            "E5 filter-trained (chapter 07)": self.filter_trained_configs().values(),
+            "calibration study (training appendix)": (
+                self.calibration.configs().values() if self.calibration else ()
+            ),
+            "fair-tuning grid (training appendix)": (
+                self.tuning.configs().values() if self.tuning else ()
+            ),
+            "tuned test seeds (chapters 03, 04, 06)": self.tuned_configs().values(),
+        }
+        out = {}
+        for name, configs in groups.items():
+            by_artifact = {artifacts.artifact_key("network", c.to_dict()): c for c in configs}
+            if nets := shipped_networks(by_artifact):
+                out[name] = nets
+        return out
 
     def lesion_networks(self, nets: dict) -> dict:
         """The E1 networks whose lesions chapter 03 shows: every seed of the main variants
