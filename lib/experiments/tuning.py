@@ -56,10 +56,6 @@ each variant is shown once its networks are shipped (:data:`SHIPPED_GRIDS`,
 FIRST_STAGE = TUNED_VARIANTS[:5]
 """The variants tuned in the first stage: the factorial's four cells and the hybrid."""
 
-MAIN_VARIANTS = TUNED_VARIANTS[:8]
-"""The main variants (the first two stages): every context-carrying variant of E1 but the
-controls."""
-
 TUNING_RULE = (
     "Fixed before the grid was run. For each variant, the protocol (learning rate, modulation "
     "initialisation) whose tuning seeds most often learn every task (all tasks at criterion at "
@@ -120,7 +116,7 @@ TEST_BUDGET_REASON = (
 """Why :data:`TEST_BUDGETS` departs from E1's budget, for the pages (decided after the 12,000-step
 test seeds were seen; said so)."""
 
-SHIPPED_TUNED: dict[str, tuple[str, ...]] = {"smoke": TUNED_VARIANTS, "quick": MAIN_VARIANTS}
+SHIPPED_TUNED: dict[str, tuple[str, ...]] = {"smoke": TUNED_VARIANTS, "quick": TUNED_VARIANTS}
 """Profile -> the variants whose test seeds under their chosen protocols are all shipped; the
 chapters analyse those (a variant still training is named, not shown)."""
 
@@ -323,7 +319,6 @@ __all__ = [
     "TUNING_INITS",
     "TUNED_VARIANTS",
     "FIRST_STAGE",
-    "MAIN_VARIANTS",
     "TUNING_RULE",
     "SHIPPED_GRIDS",
     "CHOSEN_PROTOCOLS",
