@@ -155,7 +155,7 @@ def test_limitations_follow_the_profile(table):
     elif not tuning.SHIPPED_TUNED.get(profile):
         assert "still training" in protocol and "shipped)" in protocol
     else:
-        assert "re-derive the site x operation factorial" in protocol
+        assert "re-derives C1, C2 and C4 by their own rules" in protocol
         pending = [v for v in tuning.TUNED_VARIANTS if v not in tuning.SHIPPED_TUNED[profile]]
         assert any(f"`{pending[-1]}`" in l for l in lines if "Still in tuning" in l) or not pending
 
@@ -244,7 +244,7 @@ def test_c3_text_states_the_floor_with_three_seeds():
 
 def test_the_protocol_table_sets_site_contrasts_under_both_protocols(table):
     runs = summary.load_runs("smoke")
-    rows, text = summary.protocol_table(table, runs)
+    rows, text = summary.protocol_table(table, runs, summary.load_tuned(table, runs))
     # at smoke the tuned seeds are shipped; nothing learns, so the rule excludes every variant
     assert rows is not None and list(rows.columns) == list(tuning_analysis.PROTOCOLS)
     claims = {m.split(":")[0] for m in rows.index}
@@ -256,7 +256,51 @@ def test_the_protocol_table_sets_site_contrasts_under_both_protocols(table):
     other = summary.Runs(
         runs.params, dataclasses.replace(runs.spec, n_rec=8), runs.nets, runs.probes
     )
-    assert summary.protocol_table(table, other)[0] is None
+    assert summary.protocol_table(table, other, summary.load_tuned(table, other))[0] is None
+
+
+def test_the_claims_re_derived_on_the_tuned_seeds_use_the_headline_rules(table):
+    runs = summary.load_runs("smoke")
+    tuned = summary.load_tuned(table, runs)
+    own = summary.tuned_claims(table, runs, tuned)
+    assert list(own.index) == list(summary.RE_DERIVED)
+    assert (own[summary.COMMON] == table.loc[list(summary.RE_DERIVED), "verdict"]).all()
+    # at smoke nothing learns, so the learning rule excludes every tuned variant
+    assert set(tuned.excluded) == set(tuned.spec.variants)
+    assert (own[summary.OWN] == "not tested").all() and (own["seeds (own)"] == 0).all()
+    # known answer: re-derived on E1's own networks, the rules give the headline's verdicts
+    mine = lambda d: {k: v for k, v in d.items() if k[0] in tuned.spec.variants}  # noqa: E731
+    e1 = summary.TunedRuns(
+        tuned.spec, "", mine(runs.nets), (), mine(runs.probes), mine(table.attrs["dyn"])
+    )
+    again = summary.tuned_claims(table, runs, e1)
+    assert again["same verdict"].all()
+    assert (again["seeds (own)"] == [table.attrs["seeds"][c] for c in summary.RE_DERIVED]).all()
+
+
+def test_a_verdict_that_changes_with_the_protocol_is_said_in_the_headline(table):
+    own = pd.DataFrame(
+        {
+            summary.COMMON: ["supported", table.loc["C4", "verdict"]],
+            summary.OWN: ["supported", "not supported"],
+            "seeds (own)": [6, 10],
+            "same verdict": [True, False],
+            "key numbers (own protocols)": ["7 of 7 beat none.", "Not supported: equivalent."],
+        },
+        index=pd.Index(["C1", "C4"], name="claim"),
+    )
+    out = summary.conclusions_table(table, own)
+    assert out.loc["C4", "key numbers"].endswith(
+        "Under each pathway's own protocol (10 seeds) the verdict is not supported "
+        "(section on protocols below)."
+    )
+    assert out.loc["C1", "key numbers"] == table.loc["C1", "key numbers"]
+    text = summary.tuned_claims_text(own)
+    assert text.startswith("* **C1**: 7 of 7 beat none.\n* **C4**: Not supported: equivalent.")
+    assert "C1 keeps its verdict under each pathway's own protocol." in text
+    common = table.loc["C4", "verdict"]
+    assert f"C4 is *{common}* under E1's common protocol and *not supported*" in text
+    assert summary.tuned_claims_text(None) == ""
 
 
 def test_the_site_table_keeps_only_site_contrasts_and_names_them():

@@ -358,12 +358,19 @@ DEPARTURES = {
 claim: design statements, not results (only the abstract is public)."""
 
 
-def conclusions_table(df: pd.DataFrame) -> pd.DataFrame:
+def conclusions_table(df: pd.DataFrame, own: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`claims_table` with what each verdict means for the paper (:data:`RELATION`) and
-    the reconstruction's departures (:data:`DEPARTURES`)."""
+    the reconstruction's departures (:data:`DEPARTURES`); where ``own`` (:func:`tuned_claims`)
+    gives a claim another verdict under each pathway's own protocol, its key numbers say so."""
     out = df.copy()
     out["relation to the paper"] = [RELATION[v] for v in df["verdict"]]
     out["departures"] = [DEPARTURES[c] for c in df.index]
+    if own is not None:
+        for c, r in own[~own["same verdict"]].iterrows():
+            out.loc[c, "key numbers"] += (
+                f" Under each pathway's own protocol ({r['seeds (own)']} seeds) the verdict is "
+                f"{r[OWN]} (section on protocols below)."
+            )
     return out
 
 
@@ -479,19 +486,29 @@ def _by_claim(c1: list, c2: dict, c4: dict) -> dict[str, list[verdicts.Compariso
     }
 
 
-def protocol_table(df: pd.DataFrame, runs: Runs) -> tuple[pd.DataFrame | None, str]:
-    """The paper's excitability-vs-synapse question as the site contrasts of the site x
-    operation factorial (the main effect, or the simple effects of site where the learning rule
-    excluded a cell) of C1's, C2's and C4's measures, under E1's common protocol and on the test
-    seeds trained under each pathway's own (:func:`site_table`), and what each build finds
-    (:func:`site_text`); (None, why) where the tuned seeds cannot be analysed
-    (:func:`lib.analysis.tuning.tuned_stage`)."""
-    tuned, note = tuning_analysis.tuned_stage(df.attrs["profile"], runs.spec)
-    if tuned is None:
-        return None, note
+@dataclass(frozen=True)
+class TunedRuns:
+    """The test seeds under each pathway's own protocol, loaded once for the summary tables:
+    their spec (None where they cannot be analysed; ``note`` says why, or which networks are
+    analysed: :func:`lib.analysis.tuning.tuned_stage`), networks keyed (variant, seed), the
+    variants the learning rule excludes, E2's probes and E4's analyses of them."""
+
+    spec: tuning.TunedSpec | None
+    note: str
+    nets: dict
+    excluded: tuple[str, ...]
+    probes: dict
+    dyn: dict
+
+
+def load_tuned(df: pd.DataFrame, runs: Runs) -> TunedRuns:
+    """The tuned test seeds of :func:`claims_table`'s profile (their probes and analyses loaded,
+    or made like the chapters make them)."""
+    spec, note = tuning_analysis.tuned_stage(df.attrs["profile"], runs.spec)
+    if spec is None:
+        return TunedRuns(None, note, {}, (), {}, {})
     P = runs.params
-    nets = tuning.tuned_networks(tuned)
-    excluded = tuning_analysis.tuned_exclusions(nets, tuned)
+    nets = tuning.tuned_networks(spec)
     probes = _quiet(
         ambiguity.run_ambiguity,
         nets,
@@ -506,24 +523,107 @@ def protocol_table(df: pd.DataFrame, runs: Runs) -> tuple[pd.DataFrame | None, s
         workers=P.workers,
         progress=False,
     )
+    return TunedRuns(spec, note, nets, tuning_analysis.tuned_exclusions(nets, spec), probes, dyn)
+
+
+def protocol_table(
+    df: pd.DataFrame, runs: Runs, tuned: TunedRuns
+) -> tuple[pd.DataFrame | None, str]:
+    """The paper's excitability-vs-synapse question as the site contrasts of the site x
+    operation factorial (the main effect, or the simple effects of site where the learning rule
+    excluded a cell) of C1's, C2's and C4's measures, under E1's common protocol and on the test
+    seeds trained under each pathway's own (:func:`site_table`), and what each build finds
+    (:func:`site_text`); (None, why) where the tuned seeds cannot be analysed
+    (:func:`load_tuned`)."""
+    if tuned.spec is None:
+        return None, tuned.note
     before = _by_claim(
         battery_analysis.e1_factorial(runs.nets),
         ambiguity_analysis.c2_factorial(runs.probes),
         df.attrs["details"]["C4"]["factorial"],
     )
-    pairs = dynamics_analysis.pair_table(dyn, list(tuned.variants))
+    pairs = dynamics_analysis.pair_table(tuned.dyn, list(tuned.spec.variants))
 
     def tuned_build(drop):
         return _by_claim(
-            battery_analysis.e1_factorial(nets, drop),
-            ambiguity_analysis.c2_factorial(probes, excluded=drop),
+            battery_analysis.e1_factorial(tuned.nets, drop),
+            ambiguity_analysis.c2_factorial(tuned.probes, excluded=drop),
             dynamics_analysis.c4_factorial(pairs, drop),
         )
 
     builds = tuning_analysis.protocol_builds(
-        before, tuned_build(excluded), tuned_build(()), excluded
+        before, tuned_build(tuned.excluded), tuned_build(()), tuned.excluded
     )
-    return site_table(builds), site_text(builds, excluded, note)
+    return site_table(builds), site_text(builds, tuned.excluded, tuned.note)
+
+
+COMMON, OWN = "E1's common protocol", "each pathway's own protocol"
+"""The columns of :func:`tuned_claims` that hold the two builds' verdicts."""
+
+RE_DERIVED = ("C1", "C2", "C4")
+"""The claims whose verdicts :func:`tuned_claims` re-derives on the tuned test seeds: those
+judged on E1's networks and their probes and analyses (C3 is judged on E3's grid, whose
+trainability control is on chapter 05; C5 on the hybrid's E3 grid and E5's networks, trained
+under E1's protocol)."""
+
+
+def tuned_claims(df: pd.DataFrame, runs: Runs, tuned: TunedRuns) -> pd.DataFrame | None:
+    """C1's, C2's and C4's verdicts by their own rules (the same functions as
+    :func:`claims_table`) on the test seeds under each pathway's own protocol, beside the
+    verdicts under E1's common protocol: one row per claim of :data:`RE_DERIVED` with both
+    verdicts, the seeds each used, whether they agree and the key numbers under own protocols.
+    A variant the learning rule excludes is left out of the tuned verdicts; C1's context-blind
+    floor is E1's `none` (it carries no context, so it has no protocol of its own to tune), paired
+    over the seeds both have. None where the tuned seeds cannot be analysed."""
+    if tuned.spec is None:
+        return None
+    kept = {k: v for k, v in tuned.nets.items() if k[0] not in tuned.excluded}
+    probes = {k: v for k, v in tuned.probes.items() if k[0] not in tuned.excluded}
+    v1 = battery_analysis.verdict_c1(kept, floor_nets=runs.nets)
+    v2 = ambiguity_analysis.verdict_c2(probes)
+    labels = [v for v in tuned.spec.variants if v not in tuned.excluded]
+    v4 = dynamics_analysis.c4_verdict(dynamics_analysis.pair_table(tuned.dyn, labels))
+    own = {
+        "C1": (v1, v1["comparisons"], c1_text(v1)),
+        "C2": (v2, v2["comparisons"], c2_text(v2)),
+        "C4": (v4, v4["comparisons"], dynamics_analysis.c4_summary_text(v4)),
+    }
+    rows = []
+    for claim in RE_DERIVED:
+        v, comps, text = own[claim]
+        rows.append(
+            {
+                "claim": claim,
+                COMMON: df.loc[claim, "verdict"],
+                "seeds (common)": df.attrs["seeds"][claim],
+                OWN: v["verdict"],
+                "seeds (own)": max((c.n_seeds for c in comps if c.tested), default=0),
+                "same verdict": v["verdict"] == df.loc[claim, "verdict"],
+                "key numbers (own protocols)": text,
+            }
+        )
+    return pd.DataFrame(rows).set_index("claim")
+
+
+def tuned_claims_text(table: pd.DataFrame | None) -> str:
+    """The key numbers of each re-derived verdict under each pathway's own protocol (one bullet
+    per claim), then which verdicts hold and which change."""
+    if table is None:
+        return ""
+    lines = [f"* **{c}**: {r['key numbers (own protocols)']}" for c, r in table.iterrows()]
+    same = [c for c, r in table.iterrows() if r["same verdict"]]
+    changed = [c for c, r in table.iterrows() if not r["same verdict"]]
+    parts = []
+    if same:
+        keep = "keeps its verdict" if len(same) == 1 else "keep their verdicts"
+        parts.append(f"{', '.join(same)} {keep} under each pathway's own protocol.")
+    parts += [
+        f"{c} is *{table.loc[c, COMMON]}* under E1's common protocol and *{table.loc[c, OWN]}* "
+        "under each pathway's own: the verdict depends on the training protocol, and the "
+        "conclusions table at the top says so in its cell."
+        for c in changed
+    ]
+    return "\n".join(lines) + "\n\n" + " ".join(parts)
 
 
 SITE_SHORT = {
@@ -669,9 +769,11 @@ def limitations(df: pd.DataFrame) -> list[str]:
     else:
         out.append(
             "The verdicts in this table rest on E1's common protocol (chosen on `exc_bias`); "
-            "chapters 03, 04 and 06 (and the section on protocols above) re-derive the site x "
-            "operation factorial on test seeds trained under each pathway's own protocol "
-            "(chosen by the fair-tuning grid of the training appendix) and show what changes."
+            "the section on protocols above re-derives C1, C2 and C4 by their own rules on test "
+            "seeds trained under each pathway's own protocol (chosen by the fair-tuning grid of "
+            "the training appendix), and chapters 03, 04 and 06 the site x operation factorial; "
+            "C3 has its trainability control (chapter 05), while C5's networks are trained under "
+            "E1's protocol only."
         )
         pending = tuning.still_tuning(profile)
         if pending:
@@ -707,7 +809,14 @@ def limitations(df: pd.DataFrame) -> list[str]:
 
 
 __all__ = [
+    "TunedRuns",
+    "load_tuned",
     "protocol_table",
+    "COMMON",
+    "OWN",
+    "RE_DERIVED",
+    "tuned_claims",
+    "tuned_claims_text",
     "SITE_SHORT",
     "site_table",
     "site_text",
