@@ -275,6 +275,7 @@ def test_the_claims_re_derived_on_the_tuned_seeds_use_the_headline_rules(table):
     )
     again = summary.tuned_claims(table, runs, e1)
     assert again["same verdict"].all()
+    assert (again["common seeds decide"] == own["common seeds decide"]).all()
     assert (again["seeds (own)"] == [table.attrs["seeds"][c] for c in summary.RE_DERIVED]).all()
 
 
@@ -283,8 +284,10 @@ def test_a_verdict_that_changes_with_the_protocol_is_said_in_the_headline(table)
         {
             summary.COMMON: ["supported", table.loc["C4", "verdict"]],
             summary.OWN: ["supported", "not supported"],
+            "seeds (common)": [6, 6],
             "seeds (own)": [6, 10],
             "same verdict": [True, False],
+            "common seeds decide": [True, True],
             "key numbers (own protocols)": ["7 of 7 beat none.", "Not supported: equivalent."],
         },
         index=pd.Index(["C1", "C4"], name="claim"),
@@ -299,7 +302,15 @@ def test_a_verdict_that_changes_with_the_protocol_is_said_in_the_headline(table)
     assert text.startswith("* **C1**: 7 of 7 beat none.\n* **C4**: Not supported: equivalent.")
     assert "C1 keeps its verdict under each pathway's own protocol." in text
     common = table.loc["C4", "verdict"]
-    assert f"C4 is *{common}* under E1's common protocol and *not supported*" in text
+    assert (
+        f"C4 is *{common}* under E1's common protocol (6 seeds) and *not supported* under each "
+        "pathway's own (10 seeds): the verdict depends on the training protocol." in text
+    )
+    # where the common build's seeds could not decide, the change is not put on the protocol
+    own["common seeds decide"] = False
+    text = summary.tuned_claims_text(own)
+    assert "the verdict depends on the training protocol" not in text
+    assert "may come from the seeds as much as from the protocol" in text
     assert summary.tuned_claims_text(None) == ""
 
 

@@ -13,7 +13,9 @@ import pytest
 from matplotlib.patches import Rectangle
 
 from lib import artifacts, plots
+from lib.analysis import ambiguity as ambiguity_analysis
 from lib.analysis import tuning as tuning_analysis
+from lib.analysis import verdicts
 from lib.experiments import ambiguity, battery, tuning
 from lib.experiments import dynamics as dynamics_experiment
 from lib.experiments.manifest import manifest
@@ -296,3 +298,13 @@ def test_a_choice_at_the_grids_largest_rate_is_flagged(spec) -> None:
     assert "next stage" in text and "next stage" not in tuning_analysis.choice_text(
         table, spec, tuned_shipped=True
     )
+
+
+def test_the_tuned_seeds_let_c2s_family_reach_holm():
+    """The test seeds under each pathway's own protocol carry C2 re-derived on the conclusions
+    page: its exact tests can pass Holm over the whole family (matched pairs x probe measures)
+    only with the seeds of the power analysis's floor, and quick has them."""
+    family = len(ambiguity_analysis.MATCHED) * len(verdicts.C2_MEASURES)
+    need = verdicts.power_seeds(0.0, 1.0, m=family)
+    assert (family, need) == (30, 11)
+    assert tuning.TEST_SEEDS["quick"] >= need

@@ -599,6 +599,8 @@ def tuned_claims(df: pd.DataFrame, runs: Runs, tuned: TunedRuns) -> pd.DataFrame
                 OWN: v["verdict"],
                 "seeds (own)": max((c.n_seeds for c in comps if c.tested), default=0),
                 "same verdict": v["verdict"] == df.loc[claim, "verdict"],
+                # the common build's seeds could not reach Holm over its family (the exact floor)
+                "common seeds decide": not _blocked(df.attrs["comparisons"][claim]),
                 "key numbers (own protocols)": text,
             }
         )
@@ -617,12 +619,19 @@ def tuned_claims_text(table: pd.DataFrame | None) -> str:
     if same:
         keep = "keeps its verdict" if len(same) == 1 else "keep their verdicts"
         parts.append(f"{', '.join(same)} {keep} under each pathway's own protocol.")
-    parts += [
-        f"{c} is *{table.loc[c, COMMON]}* under E1's common protocol and *{table.loc[c, OWN]}* "
-        "under each pathway's own: the verdict depends on the training protocol, and the "
-        "conclusions table at the top says so in its cell."
-        for c in changed
-    ]
+    for c in changed:
+        r = table.loc[c]
+        change = (
+            f"{c} is *{r[COMMON]}* under E1's common protocol ({r['seeds (common)']} seeds) and "
+            f"*{r[OWN]}* under each pathway's own ({r['seeds (own)']} seeds)"
+        )
+        parts.append(
+            change + ": the verdict depends on the training protocol."
+            if r["common seeds decide"]
+            else change + f". With {r['seeds (common)']} seeds no comparison of the common build "
+            "could reach Holm's threshold over its family, so the change may come from the seeds "
+            "as much as from the protocol; these two builds cannot separate them."
+        )
     return "\n".join(lines) + "\n\n" + " ".join(parts)
 
 
