@@ -209,9 +209,14 @@ def meta_of_key(kind: str, key: str, directory: Path | None = None) -> dict:
 
 
 def load_or_compute(
-    kind: str, config: dict, compute: Callable[[], Any], directory: Path | None = None
+    kind: str,
+    config: dict,
+    compute: Callable[[], Any],
+    directory: Path | None = None,
+    extra: dict | None = None,
 ) -> Any:
-    """Return the verified artifact for ``(kind, config)``, computing and saving it if needed."""
+    """Return the verified artifact for ``(kind, config)``, computing and saving it if needed
+    (``extra``: more provenance for the stamp of one computed here)."""
     pt, _ = paths(kind, config, directory)
     problem = f"no {kind} artifact for this config at {pt}"
     if pt.exists():
@@ -227,7 +232,7 @@ def load_or_compute(
             f"`make artifacts`, or unset {NO_TRAIN_ENV}). Config: {config}"
         )
     payload = compute()
-    save(kind, config, payload, directory)
+    save(kind, config, payload, directory, extra)
     return payload
 
 

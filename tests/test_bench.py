@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from lib import bench
-from lib.bench import generation
+from lib.bench import generation, gpu
 from lib.core import tasks as yang_tasks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,3 +208,31 @@ def test_generation_without_neurogym_reports_null_with_reason(monkeypatch):
     row = gen["tasks"]["fdgo"]
     assert row["speedup_per_batch"] is None and row["speedup_per_batch_cpu_time"] is None
     assert _positive(row["ours_trials_per_s"]) and _positive(row["ours_cpu_ms_per_batch"])
+
+
+def test_the_gpu_check_runs_tiny_on_the_cpu_and_judges_equality():
+    """lib.bench.gpu's code path (equality of members and networks alone, throughput) runs where
+    CI has no GPU; a member equals its network alone within the ensemble test's tolerance."""
+    out = gpu.run("cpu", n_rec=8, sizes=(1, 2), steps=2, equality_steps=3)
+    assert out["device"] == "cpu" and "devices" not in out  # the CPU is compared with itself
+    eq = out["equality"]
+    assert eq["all_within_tolerance"] and len(eq["per_member"]) == gpu.EQUALITY_MEMBERS
+    assert all(r["max_abs_param_diff"] < gpu.ATOL for r in eq["per_member"])
+    tp = out["throughput"]
+    assert list(tp["layouts"]) == ["own schedules"]  # the CUDA-only layouts are not timed
+    sizes = tp["layouts"]["own schedules"]["sizes"]
+    assert set(sizes) == {"1", "2"} and sizes["1"]["ratio_to_single"] == 1.0
+    assert all(r["network_steps_per_s"] > 0 for r in sizes.values())
+    assert all(math.isfinite(r["fixed_s"]) for r in sizes.values())
+    assert out["host_batch_ms_per_member_step"] > 0
+    assert tp["goal_met"] == (tp["best_ratio_to_single"] >= gpu.GOAL_RATIO)
+
+
+def test_the_gpu_check_refuses_sizes_without_the_single_reference(capsys):
+    with pytest.raises(SystemExit):
+        gpu.main(["--sizes", "2", "20"])
+    assert "--sizes: got [2, 20]; the first must be 1" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="short_steps: got 5; allowed: 1 to steps - 1 = 4"):
+        gpu.time_throughput("cpu", n_rec=8, sizes=(1,), steps=5, short_steps=5)
+    with pytest.raises(ValueError, match=r"sizes: got \(2,\); the first must be 1"):
+        gpu.time_layout("cpu", n_rec=8, sizes=(2,), steps=3, short_steps=1)

@@ -332,7 +332,8 @@ def test_a_diverged_member_leaves_with_its_last_evaluated_network(tmp_path, monk
         calls.append(1)
         losses = real(*args)
         if len(calls) > 10:
-            losses = losses * torch.tensor([math.nan] + [1.0] * (len(losses) - 1))
+            nan_first = [math.nan] + [1.0] * (len(losses) - 1)
+            losses = losses * torch.tensor(nan_first, device=losses.device)  # CUDA too
         return losses
 
     monkeypatch.setattr(ensemble, "member_losses", seed0_nan_after_ten)

@@ -57,6 +57,9 @@ def test_ensembles_make_the_networks_single_training_makes(store, tmp_path_facto
     single = {
         k: runner.load_or_train(c, directory=other, progress=False) for k, c in configs.items()
     }
+    # the stamps say on which device each was trained (the conftest keeps these on the CPU)
+    assert {m["device"] for m in stamps.values()} == {"cpu"}
+    assert artifacts.meta("network", configs["exc", 0].to_dict(), other)["device"] == "cpu"
     for k in configs:
         assert ens[k].history.steps == single[k].history.steps
         for name, p in single[k].model.state_dict().items():

@@ -32,6 +32,7 @@ from lib.core.train import (
     History,
     TrainConfig,
     TrainResult,
+    default_device,
     load_model,
     same_run_at_budget,
     train,
@@ -251,7 +252,12 @@ def load_or_train(
         ckpt = artifacts.paths("network", cfg, directory)[0].with_suffix(".ckpt")
         return network_payload(train(config, checkpoint=ckpt, progress=progress))
 
-    payload = artifacts.load_or_compute("network", cfg, compute, directory)
+    # the device is provenance, not part of the key: a CUDA run draws its network noise from
+    # CUDA's generator, so it is another draw of the same experiment than a CPU run
+    # (docs/performance.md); the stamp says which
+    payload = artifacts.load_or_compute(
+        "network", cfg, compute, directory, extra={"device": default_device().type}
+    )
     model = load_model(config, payload["state_dict"])
     return TrainResult(config, model, History.from_dict(payload["history"]))
 
@@ -292,7 +298,10 @@ def _ensemble_job(group: list[TrainConfig]) -> None:
             "network",
             config.to_dict(),
             network_payload(result),
-            extra={"trained_by": f"lib.core.ensemble ({len(group)} members)"},
+            extra={
+                "trained_by": f"lib.core.ensemble ({len(group)} members)",
+                "device": default_device().type,
+            },
         )
 
 
