@@ -197,6 +197,7 @@ def test_the_compute_table_counts_every_shipped_network_once_per_group():
         "calibration study (training appendix)",
         "fair-tuning grid (training appendix)",
         "tuned test seeds (chapters 03, 04, 06)",
+        "C1's floor for the tuned seeds, `none` (conclusions)",
     }
     grid_spec = tuning.shipped_grid_spec("smoke")
     # exc's equalised initialisation is its standard one: one network, counted once
@@ -268,12 +269,20 @@ def test_the_claims_re_derived_on_the_tuned_seeds_use_the_headline_rules(table):
     # at smoke nothing learns, so the learning rule excludes every tuned variant
     assert set(tuned.excluded) == set(tuned.spec.variants)
     assert (own[summary.OWN] == "not tested").all() and (own["seeds (own)"] == 0).all()
+    # the smoke test seeds train at E1's budget, so their floor is E1's `none` itself
+    assert set(tuned.floor) == {("none", s) for s in range(tuned.spec.n_seeds)}
+    assert (
+        own.attrs["floor"]
+        == "`none` trained beside the test seeds, at their budget of 40 steps (2 seeds)"
+    )
+    assert "* C1's context-blind floor: `none` trained beside" in summary.tuned_claims_text(own)
     # known answer: re-derived on E1's own networks, the rules give the headline's verdicts
     mine = lambda d: {k: v for k, v in d.items() if k[0] in tuned.spec.variants}  # noqa: E731
     e1 = summary.TunedRuns(
         tuned.spec, "", mine(runs.nets), (), mine(runs.probes), mine(table.attrs["dyn"])
     )
     again = summary.tuned_claims(table, runs, e1)
+    assert again.attrs["floor"].startswith("E1's own `none` (2 seeds, E1's budget of 40 steps)")
     assert again["same verdict"].all()
     assert (again["common seeds decide"] == own["common seeds decide"]).all()
     assert (again["seeds (own)"] == [table.attrs["seeds"][c] for c in summary.RE_DERIVED]).all()

@@ -253,6 +253,29 @@ def test_a_shipped_tuned_variant_ships_its_probes_and_dynamics(profile) -> None:
         assert artifacts.has("dynamics", dynamics_experiment.DYNAMICS.key(cfg, m.dynamics))
 
 
+@pytest.mark.parametrize("profile", ["smoke", "quick"])
+def test_c1s_floor_is_nones_at_the_test_seeds_budget_and_ships_whole(profile) -> None:
+    """C1's floor for the tuned seeds: E1's ``none`` at every test seed, trained at their budget
+    (E1's own networks where that is E1's budget); a profile of SHIPPED_FLOORS ships all of it,
+    and the manifest trains it with the rest."""
+    spec = tuning.tuned_spec(profile)
+    floor = spec.floor_configs()
+    assert list(floor) == [(tuning.FLOOR, s) for s in range(spec.n_seeds)]
+    e1 = battery.battery_spec(profile)
+    for (_, s), cfg in floor.items():
+        assert cfg == e1.config(tuning.FLOOR, s).replace(max_steps=spec.budget)
+    same_budget = spec.budget == e1.max_steps
+    assert same_budget == (profile == "smoke")
+    jobs = manifest(profile).network_jobs()
+    assert set(floor.values()) <= set(jobs.values())
+    assert any(k[0] == "floor" for k in jobs) != same_budget  # E1's own where the budget is
+    nets = tuning.floor_networks(spec, profile)
+    if profile in tuning.SHIPPED_FLOORS:
+        assert set(nets) == set(floor)
+    else:
+        assert nets == {}
+
+
 def _fake_result(learned: bool, trials_to_all: float, max_steps: int = 100):
     """A TrainResult's stand-in: final performance per task and first trials at criterion."""
     history = SimpleNamespace(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from types import SimpleNamespace
 
@@ -27,6 +27,7 @@ from lib.analysis import packing as packing_analysis
 from lib.analysis import synergy
 from lib.analysis import tuning as tuning_analysis
 from lib.analysis import verdicts
+from lib.analysis.common import seeds_of
 from lib.experiments import ambiguity, battery, chapter_params, full_battery, learning, packing
 from lib.experiments import tuning
 from lib.experiments import dynamics as dynamics_experiment
@@ -491,7 +492,9 @@ class TunedRuns:
     """The test seeds under each pathway's own protocol, loaded once for the summary tables:
     their spec (None where they cannot be analysed; ``note`` says why, or which networks are
     analysed: :func:`lib.analysis.tuning.tuned_stage`), networks keyed (variant, seed), the
-    variants the learning rule excludes, E2's probes and E4's analyses of them."""
+    variants the learning rule excludes, E2's probes and E4's analyses of them, and C1's floor
+    for them (``none`` at their budget, keyed ("none", seed); empty where the profile does not
+    ship it: :func:`lib.experiments.tuning.floor_networks`)."""
 
     spec: tuning.TunedSpec | None
     note: str
@@ -499,6 +502,7 @@ class TunedRuns:
     excluded: tuple[str, ...]
     probes: dict
     dyn: dict
+    floor: dict = field(default_factory=dict)
 
 
 def load_tuned(df: pd.DataFrame, runs: Runs) -> TunedRuns:
@@ -523,7 +527,9 @@ def load_tuned(df: pd.DataFrame, runs: Runs) -> TunedRuns:
         workers=P.workers,
         progress=False,
     )
-    return TunedRuns(spec, note, nets, tuning_analysis.tuned_exclusions(nets, spec), probes, dyn)
+    floor = tuning.floor_networks(spec, df.attrs["profile"])
+    excluded = tuning_analysis.tuned_exclusions(nets, spec)
+    return TunedRuns(spec, note, nets, excluded, probes, dyn, floor)
 
 
 def protocol_table(
@@ -572,14 +578,17 @@ def tuned_claims(df: pd.DataFrame, runs: Runs, tuned: TunedRuns) -> pd.DataFrame
     :func:`claims_table`) on the test seeds under each pathway's own protocol, beside the
     verdicts under E1's common protocol: one row per claim of :data:`RE_DERIVED` with both
     verdicts, the seeds each used, whether they agree and the key numbers under own protocols.
-    A variant the learning rule excludes is left out of the tuned verdicts; C1's context-blind
-    floor is E1's `none` (it carries no context, so it has no protocol of its own to tune), paired
-    over the seeds both have. None where the tuned seeds cannot be analysed."""
+    A variant the learning rule excludes is left out of the tuned verdicts. C1's context-blind
+    floor is ``none`` (it carries no context, so it has no modulation to tune): trained at the
+    test seeds' budget and seeds where the profile ships it (``tuned.floor``), else E1's own,
+    paired over the seeds both have (``attrs["floor"]`` says which). None where the tuned seeds
+    cannot be analysed."""
     if tuned.spec is None:
         return None
     kept = {k: v for k, v in tuned.nets.items() if k[0] not in tuned.excluded}
     probes = {k: v for k, v in tuned.probes.items() if k[0] not in tuned.excluded}
-    v1 = battery_analysis.verdict_c1(kept, floor_nets=runs.nets)
+    floor = tuned.floor or runs.nets
+    v1 = battery_analysis.verdict_c1(kept, floor_nets=floor)
     v2 = ambiguity_analysis.verdict_c2(probes)
     labels = [v for v in tuned.spec.variants if v not in tuned.excluded]
     v4 = dynamics_analysis.c4_verdict(dynamics_analysis.pair_table(tuned.dyn, labels))
@@ -604,7 +613,16 @@ def tuned_claims(df: pd.DataFrame, runs: Runs, tuned: TunedRuns) -> pd.DataFrame
                 "key numbers (own protocols)": text,
             }
         )
-    return pd.DataFrame(rows).set_index("claim")
+    out = pd.DataFrame(rows).set_index("claim")
+    n_floor = len(seeds_of(floor, tuning.FLOOR))
+    out.attrs["floor"] = (
+        f"`none` trained beside the test seeds, at their budget of {tuned.spec.budget:,} steps "
+        f"({n_floor} seeds)"
+        if tuned.floor
+        else f"E1's own `none` ({n_floor} seeds, E1's budget of "
+        f"{runs.spec.max_steps:,} steps), paired over the seeds both have"
+    )
+    return out
 
 
 def tuned_claims_text(table: pd.DataFrame | None) -> str:
@@ -613,6 +631,8 @@ def tuned_claims_text(table: pd.DataFrame | None) -> str:
     if table is None:
         return ""
     lines = [f"* **{c}**: {r['key numbers (own protocols)']}" for c, r in table.iterrows()]
+    if "floor" in table.attrs:
+        lines.append(f"* C1's context-blind floor: {table.attrs['floor']}.")
     same = [c for c, r in table.iterrows() if r["same verdict"]]
     changed = [c for c, r in table.iterrows() if not r["same verdict"]]
     parts = []

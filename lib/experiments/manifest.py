@@ -109,7 +109,8 @@ class Manifest:
         profile uses and ``exc`` in the equalised arm share their networks with E1, and so may
         a tuned network whose chosen protocol is E1's). Keys: ("E1", label, seed), ("arm", arm,
         label, seed), ("calibration", mechanism, arm, seed), ("grid", variant, lr, init, seed)
-        and ("tuned", variant, seed)."""
+        ("tuned", variant, seed) and ("floor", "none", seed) (C1's floor for the tuned seeds: E1's
+        ``none`` itself where their budget is E1's)."""
         if self.battery is None or self.calibration is None:
             return {}
         e1 = self.battery.configs()
@@ -122,6 +123,7 @@ class Manifest:
         if self.tuning is not None:
             extra |= {("grid", *k): c for k, c in self.tuning.configs().items()}
         extra |= {("tuned", *k): c for k, c in self.tuned_configs().items()}
+        extra |= {("floor", *k): c for k, c in self.floor_configs().items()}
         for key, c in extra.items():
             if c not in shared:
                 jobs[key] = c
@@ -132,6 +134,11 @@ class Manifest:
         """The test seeds under the chosen protocols, keyed (variant, seed); empty where no grid
         has chosen (:data:`lib.experiments.tuning.CHOSEN_PROTOCOLS`)."""
         return self.tuned.configs() if self.tuned is not None else {}
+
+    def floor_configs(self) -> dict[tuple[str, int], TrainConfig]:
+        """C1's floor for the test seeds (E1's ``none`` at their budget), keyed ("none", seed);
+        empty where no grid has chosen."""
+        return self.tuned.floor_configs() if self.tuned is not None else {}
 
     def smaller_budget(self) -> dict[tuple, TrainConfig]:
         """The tuned test seeds at the grid's budget where theirs is larger, keyed like
@@ -178,6 +185,7 @@ class Manifest:
                 self.tuning.configs().values() if self.tuning else ()
             ),
             "tuned test seeds (chapters 03, 04, 06)": self.tuned_configs().values(),
+            "C1's floor for the tuned seeds, `none` (conclusions)": self.floor_configs().values(),
         }
         out = {}
         for name, configs in groups.items():

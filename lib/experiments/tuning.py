@@ -53,6 +53,10 @@ second stage, E1's where-it-acts controls ``exc_gain_rec`` and ``syn_prepost_in`
 each variant is shown once its networks are shipped (:data:`SHIPPED_GRIDS`,
 :data:`SHIPPED_TUNED`)."""
 
+FLOOR = "none"
+"""E1's context-blind variant: C1's floor, trained beside the tuned test seeds at their budget
+(:meth:`TunedSpec.floor_configs`)."""
+
 FIRST_STAGE = TUNED_VARIANTS[:5]
 """The variants tuned in the first stage: the factorial's four cells and the hybrid."""
 
@@ -121,6 +125,11 @@ test seeds were seen; said so)."""
 SHIPPED_TUNED: dict[str, tuple[str, ...]] = {"smoke": TUNED_VARIANTS, "quick": TUNED_VARIANTS}
 """Profile -> the variants whose test seeds under their chosen protocols are all shipped; the
 chapters analyse those (a variant still training is named, not shown)."""
+
+SHIPPED_FLOORS: tuple[str, ...] = ("smoke",)
+"""The profiles whose C1 floor for the test seeds (:meth:`TunedSpec.floor_configs`) is shipped
+whole; elsewhere C1 under the chosen protocols is paired with E1's own ``none`` (at smoke the
+floor is E1's ``none``: the test seeds train at E1's budget)."""
 
 
 @dataclass(frozen=True)
@@ -247,6 +256,16 @@ class TunedSpec:
         """Every test network, keyed (variant, seed), seed-major within each variant."""
         return {(v, s): self.config(v, s) for v in self.variants for s in range(self.n_seeds)}
 
+    def floor_configs(self) -> dict[tuple[str, int], TrainConfig]:
+        """The context-blind floor of C1 for these test seeds, keyed (:data:`FLOOR`, seed): E1's
+        ``none`` at each test seed, trained at :attr:`budget` (it carries no context, so it has
+        no modulation to tune: E1's protocol, the test seeds' budget and seeds)."""
+        battery = self.tuning.battery
+        return {
+            (FLOOR, s): battery.config(FLOOR, s).replace(max_steps=self.budget)
+            for s in range(self.n_seeds)
+        }
+
 
 def still_tuning(profile: str) -> list[str]:
     """The variants of :data:`TUNED_VARIANTS` whose test seeds are not yet shipped at
@@ -278,6 +297,12 @@ def tuned_spec(profile: str | None = None, shipped: bool = False) -> TunedSpec |
 def tuned_networks(spec: TunedSpec) -> dict:
     """The test networks that are shipped, keyed (variant, seed); nothing is trained."""
     return shipped_networks(spec.configs())
+
+
+def floor_networks(spec: TunedSpec, profile: str) -> dict:
+    """C1's floor for the test seeds, keyed (:data:`FLOOR`, seed), where ``profile`` ships it
+    whole (:data:`SHIPPED_FLOORS`); empty elsewhere. Nothing is trained."""
+    return shipped_networks(spec.floor_configs()) if profile in SHIPPED_FLOORS else {}
 
 
 def tuning_part(spec: TuningSpec, workers: int, force: bool = False, label: str = "") -> plan.Part:
@@ -320,16 +345,19 @@ __all__ = [
     "TUNING_LRS",
     "TUNING_INITS",
     "TUNED_VARIANTS",
+    "FLOOR",
     "FIRST_STAGE",
     "TUNING_RULE",
     "SHIPPED_GRIDS",
     "CHOSEN_PROTOCOLS",
     "TEST_SEEDS",
     "SHIPPED_TUNED",
+    "SHIPPED_FLOORS",
     "TunedSpec",
     "tuned_spec",
     "still_tuning",
     "tuned_networks",
+    "floor_networks",
     "TEST_BUDGETS",
     "TEST_BUDGET_REASON",
     "TuningSpec",
