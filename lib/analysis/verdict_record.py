@@ -32,11 +32,13 @@ def record_path(profile: str) -> Path:
     return artifacts.artifact_dir() / f"verdict-record-{profile}.json"
 
 
-def make_record(df: pd.DataFrame) -> dict:
+def make_record(df: pd.DataFrame, own: pd.DataFrame | None = None) -> dict:
     """The record of a claims table: per claim its verdict and the seeds its comparisons used,
-    with the profile, today's date (UTC), the code hash and the behaviour versions."""
+    with the profile, today's date (UTC), the code hash and the behaviour versions; with
+    ``own`` (:func:`lib.analysis.summary.tuned_claims`), also the verdicts re-derived under each
+    pathway's own protocol and their seeds (``"own"``)."""
     seeds = df.attrs["seeds"]
-    return {
+    rec = {
         "profile": df.attrs["profile"],
         "recorded": dt.datetime.now(dt.timezone.utc).date().isoformat(),
         "code": artifacts.code_version(),
@@ -46,12 +48,19 @@ def make_record(df: pd.DataFrame) -> dict:
             for c, row in df.iterrows()
         },
     }
+    if own is not None:
+        rec["own"] = {
+            str(c): {"verdict": str(row[summary.OWN]), "seeds": int(row["seeds (own)"])}
+            for c, row in own.iterrows()
+        }
+    return rec
 
 
-def save(df: pd.DataFrame) -> Path:
-    """Write the record of ``df`` (:func:`make_record`) for its profile; returns the path."""
+def save(df: pd.DataFrame, own: pd.DataFrame | None = None) -> Path:
+    """Write the record of ``df`` (and ``own``: :func:`make_record`) for its profile; returns
+    the path."""
     path = record_path(df.attrs["profile"])
-    path.write_text(json.dumps(make_record(df), indent=1, sort_keys=True) + "\n")
+    path.write_text(json.dumps(make_record(df, own), indent=1, sort_keys=True) + "\n")
     return path
 
 
@@ -73,42 +82,33 @@ def load(profile: str) -> dict | None:
     return rec
 
 
-def changes(df: pd.DataFrame, rec: dict) -> pd.DataFrame:
-    """Per claim: the recorded verdict and seeds, this build's, and whether either changed (a
-    claim absent from the record has no recorded verdict)."""
+def changes(
+    verdicts: dict[str, str], seeds: dict[str, int], recorded: dict[str, dict]
+) -> pd.DataFrame:
+    """Per claim of ``verdicts`` (claim -> verdict, with ``seeds``): the recorded verdict and
+    seeds (``recorded``: a record's ``"claims"`` or ``"own"``), this build's, and whether either
+    changed (a claim absent from the record has no recorded verdict)."""
     rows = []
-    for c, row in df.iterrows():
-        before = rec["claims"].get(str(c), {})
-        now_seeds = int(df.attrs["seeds"].get(c, 0))
+    for c, verdict in verdicts.items():
+        before = recorded.get(str(c), {})
+        now_seeds = int(seeds.get(c, 0))
         rows.append(
             {
                 "claim": c,
                 "recorded verdict": before.get("verdict", "–"),
-                "verdict": row["verdict"],
+                "verdict": verdict,
                 "recorded seeds": before.get("seeds", 0),
                 "seeds": now_seeds,
-                "changed": before.get("verdict") != row["verdict"]
-                or before.get("seeds") != now_seeds,
+                "changed": before.get("verdict") != verdict or before.get("seeds") != now_seeds,
             }
         )
     return pd.DataFrame(rows).set_index("claim")
 
 
-def changes_text(df: pd.DataFrame, rec: dict | None) -> str:
-    """What changed against the recorded build, in one paragraph."""
-    if rec is None:
-        return (
-            "*No earlier build of this profile is recorded, so nothing is compared "
-            f"(`python -m lib.analysis.verdict_record --profile {df.attrs['profile']}` "
-            "records one).*"
-        )
-    ch = changes(df, rec)
-    where = f"the build recorded on {rec['recorded']} (lib code {rec['code']})"
-    moved = ch[ch.changed]
-    if moved.empty:
-        return f"**Against {where}:** no verdict and no seed count changed."
+def _moved(ch: pd.DataFrame) -> str:
+    """The changed rows of :func:`changes` in words; '' when none."""
     parts = []
-    for c, r in moved.iterrows():
+    for c, r in ch[ch.changed].iterrows():
         verdict = (
             f"{r['recorded verdict']} → {r['verdict']}"
             if r["recorded verdict"] != r["verdict"]
@@ -120,11 +120,41 @@ def changes_text(df: pd.DataFrame, rec: dict | None) -> str:
             else ""
         )
         parts.append(f"{c} {verdict}{seeds}")
-    rest = len(ch) - len(moved)
-    return (
-        f"**Against {where}:** "
-        + "; ".join(parts)
-        + (f"; the other {rest} unchanged." if rest else ".")
+    return "; ".join(parts)
+
+
+def changes_text(df: pd.DataFrame, rec: dict | None, own: pd.DataFrame | None = None) -> str:
+    """What changed against the recorded build, in one paragraph: the headline verdicts and,
+    with ``own`` (:func:`lib.analysis.summary.tuned_claims`), those under each pathway's own
+    protocol (new where the record has none)."""
+    if rec is None:
+        return (
+            "*No earlier build of this profile is recorded, so nothing is compared "
+            f"(`python -m lib.analysis.verdict_record --profile {df.attrs['profile']}` "
+            "records one).*"
+        )
+    ch = changes(df["verdict"].to_dict(), df.attrs["seeds"], rec["claims"])
+    where = f"the build recorded on {rec['recorded']} (lib code {rec['code']})"
+    moved = _moved(ch)
+    rest = len(ch) - int(ch.changed.sum())
+    head = (
+        moved + (f"; the other {rest} unchanged." if rest else ".")
+        if moved
+        else "no verdict and no seed count changed."
+    )
+    text = f"**Against {where}:** {head}"
+    if own is None:
+        return text
+    if "own" not in rec:
+        return text + (
+            " The verdicts under each pathway's own protocol (below) are new since that record."
+        )
+    mine = changes(own[summary.OWN].to_dict(), own["seeds (own)"].to_dict(), rec["own"])
+    moved = _moved(mine)
+    return text + (
+        f" Under each pathway's own protocol: {moved}."
+        if moved
+        else " Under each pathway's own protocol nothing changed."
     )
 
 
@@ -136,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--profile", default="quick", help="the profile (default: quick)")
     args = parser.parse_args(argv)
-    path = save(summary.claims_table(args.profile))
+    runs = summary.load_runs(args.profile)
+    df = summary.claims_table(runs=runs)
+    path = save(df, summary.tuned_claims(df, runs, summary.load_tuned(df, runs)))
     print(f"recorded {path}")
     return 0
 
