@@ -126,7 +126,7 @@ SHIPPED_TUNED: dict[str, tuple[str, ...]] = {"smoke": TUNED_VARIANTS, "quick": T
 """Profile -> the variants whose test seeds under their chosen protocols are all shipped; the
 chapters analyse those (a variant still training is named, not shown)."""
 
-SHIPPED_FLOORS: tuple[str, ...] = ("smoke",)
+SHIPPED_FLOORS: tuple[str, ...] = ("smoke", "quick")
 """The profiles whose C1 floor for the test seeds (:meth:`TunedSpec.floor_configs`) is shipped
 whole; elsewhere C1 under the chosen protocols is paired with E1's own ``none`` (at smoke the
 floor is E1's ``none``: the test seeds train at E1's budget)."""
