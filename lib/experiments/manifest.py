@@ -7,7 +7,8 @@ provenance appendix read the specs from here instead of rebuilding the lists the
 - E1 (:attr:`Manifest.battery`) and its other training arms
   (:func:`lib.experiments.battery.other_arm_configs`);
 - the fair-tuning grid (:attr:`Manifest.tuning`) and the test seeds under each pathway's chosen
-  protocol (:attr:`Manifest.tuned`; :data:`lib.experiments.tuning.CHOSEN_PROTOCOLS`);
+  protocol (:attr:`Manifest.tuned`; :data:`lib.experiments.tuning.CHOSEN_PROTOCOLS`), with C1's
+  floor for them (:meth:`Manifest.floor_configs`);
 - the calibration study of the training appendix (:attr:`Manifest.calibration`);
 - E2's probes (:attr:`Manifest.probe`) of E1's variants and of the arms' networks;
 - E4's dynamics analyses (:attr:`Manifest.dynamics`) and E1's lesion maps
@@ -108,7 +109,7 @@ class Manifest:
         grid and the test seeds under the chosen protocols, each once (the calibration arm the
         profile uses and ``exc`` in the equalised arm share their networks with E1, and so may
         a tuned network whose chosen protocol is E1's). Keys: ("E1", label, seed), ("arm", arm,
-        label, seed), ("calibration", mechanism, arm, seed), ("grid", variant, lr, init, seed)
+        label, seed), ("calibration", mechanism, arm, seed), ("grid", variant, lr, init, seed),
         ("tuned", variant, seed) and ("floor", "none", seed) (C1's floor for the tuned seeds: E1's
         ``none`` itself where their budget is E1's)."""
         if self.battery is None or self.calibration is None:
